@@ -1,0 +1,326 @@
+use crate::validation::bounded_text;
+use crate::{AccountId, Platform, UserId, ValidationError, WorkspaceId};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::{fmt, str::FromStr};
+
+/// What sort of presence on the platform an account is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum AccountKind {
+    Profile,
+    Page,
+    Business,
+    Creator,
+    Organization,
+}
+
+impl AccountKind {
+    pub const ALL: [AccountKind; 5] = [
+        AccountKind::Profile,
+        AccountKind::Page,
+        AccountKind::Business,
+        AccountKind::Creator,
+        AccountKind::Organization,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AccountKind::Profile => "profile",
+            AccountKind::Page => "page",
+            AccountKind::Business => "business",
+            AccountKind::Creator => "creator",
+            AccountKind::Organization => "organization",
+        }
+    }
+}
+
+impl FromStr for AccountKind {
+    type Err = ValidationError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        AccountKind::ALL
+            .into_iter()
+            .find(|k| k.as_str() == s)
+            .ok_or_else(|| ValidationError::new("kind", format!("unknown account kind {s:?}")))
+    }
+}
+
+/// One status, with a reason when it is not active (seed: "Account Status").
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum AccountStatus {
+    /// Connected and working: posts can be published.
+    Active,
+    /// Expired or needs re-authentication: the user can fix it with Refresh.
+    Inactive,
+    /// Authentication failed, a permission is missing or the platform keeps failing: act now.
+    Failed,
+}
+
+impl AccountStatus {
+    pub const ALL: [AccountStatus; 3] = [
+        AccountStatus::Active,
+        AccountStatus::Inactive,
+        AccountStatus::Failed,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AccountStatus::Active => "active",
+            AccountStatus::Inactive => "inactive",
+            AccountStatus::Failed => "failed",
+        }
+    }
+}
+
+impl fmt::Display for AccountStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for AccountStatus {
+    type Err = ValidationError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        AccountStatus::ALL
+            .into_iter()
+            .find(|st| st.as_str() == s)
+            .ok_or_else(|| {
+                ValidationError::new(
+                    "status",
+                    format!("unknown status {s:?}; expected one of active, inactive, failed"),
+                )
+            })
+    }
+}
+
+/// Why an account is not active. Each reason knows the status it implies and the seed's advice for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum StatusReason {
+    TokenExpired,
+    TokenRevoked,
+    RefreshFailed,
+    MissingPermissions,
+    AuthenticationFailed,
+    PlatformUnavailable,
+}
+
+impl StatusReason {
+    pub const ALL: [StatusReason; 6] = [
+        StatusReason::TokenExpired,
+        StatusReason::TokenRevoked,
+        StatusReason::RefreshFailed,
+        StatusReason::MissingPermissions,
+        StatusReason::AuthenticationFailed,
+        StatusReason::PlatformUnavailable,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StatusReason::TokenExpired => "token_expired",
+            StatusReason::TokenRevoked => "token_revoked",
+            StatusReason::RefreshFailed => "refresh_failed",
+            StatusReason::MissingPermissions => "missing_permissions",
+            StatusReason::AuthenticationFailed => "authentication_failed",
+            StatusReason::PlatformUnavailable => "platform_unavailable",
+        }
+    }
+
+    /// The status an account with this reason is in.
+    pub fn status(self) -> AccountStatus {
+        match self {
+            StatusReason::TokenExpired
+            | StatusReason::TokenRevoked
+            | StatusReason::RefreshFailed => AccountStatus::Inactive,
+            StatusReason::MissingPermissions
+            | StatusReason::AuthenticationFailed
+            | StatusReason::PlatformUnavailable => AccountStatus::Failed,
+        }
+    }
+
+    /// The default message a person reads when nothing more specific is known.
+    pub fn default_message(self) -> &'static str {
+        match self {
+            StatusReason::TokenExpired => "The connection expired.",
+            StatusReason::TokenRevoked => "Access was revoked on the platform.",
+            StatusReason::RefreshFailed => "The platform refused to renew the connection.",
+            StatusReason::MissingPermissions => "A permission needed to publish was not granted.",
+            StatusReason::AuthenticationFailed => "The platform rejected the sign-in.",
+            StatusReason::PlatformUnavailable => "The platform's API has been failing for a while.",
+        }
+    }
+
+    /// The seed's troubleshooting advice for this reason.
+    pub fn advice(self) -> &'static str {
+        match self {
+            StatusReason::TokenExpired
+            | StatusReason::TokenRevoked
+            | StatusReason::RefreshFailed => "Click refresh (🔄) to renew authentication.",
+            StatusReason::MissingPermissions => {
+                "Remove and re-add the account, granting every requested permission."
+            }
+            StatusReason::AuthenticationFailed => {
+                "Check your login credentials and the platform's status, then refresh (🔄)."
+            }
+            StatusReason::PlatformUnavailable => {
+                "Check the platform's status page; contact support if it persists."
+            }
+        }
+    }
+}
+
+impl FromStr for StatusReason {
+    type Err = ValidationError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        StatusReason::ALL
+            .into_iter()
+            .find(|r| r.as_str() == s)
+            .ok_or_else(|| ValidationError::new("reason", format!("unknown status reason {s:?}")))
+    }
+}
+
+/// A free-text tag on an account: personal / business / a client's name.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, utoipa::ToSchema)]
+#[serde(transparent)]
+pub struct Label(String);
+
+impl Label {
+    pub const MAX_CHARS: usize = 40;
+
+    pub fn parse(raw: &str) -> Result<Self, ValidationError> {
+        bounded_text("labels", raw, 1, Self::MAX_CHARS).map(Label)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// An account's labels: at most 20, without duplicates (compared case-insensitively), in the order given.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(transparent)]
+pub struct Labels(Vec<Label>);
+
+impl Labels {
+    pub const MAX_COUNT: usize = 20;
+
+    pub fn parse<S: AsRef<str>>(raw: &[S]) -> Result<Self, ValidationError> {
+        if raw.len() > Self::MAX_COUNT {
+            return Err(ValidationError::new(
+                "labels",
+                format!("at most {} labels (got {})", Self::MAX_COUNT, raw.len()),
+            ));
+        }
+        let mut labels: Vec<Label> = Vec::with_capacity(raw.len());
+        for item in raw {
+            let label = Label::parse(item.as_ref())?;
+            if !labels
+                .iter()
+                .any(|l| l.0.to_lowercase() == label.0.to_lowercase())
+            {
+                labels.push(label);
+            }
+        }
+        Ok(Labels(labels))
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Label> {
+        self.0.iter()
+    }
+
+    pub fn to_strings(&self) -> Vec<String> {
+        self.0.iter().map(|l| l.0.clone()).collect()
+    }
+}
+
+/// A name the team prefers over the platform's own, shown everywhere instead of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NameOverride(String);
+
+impl NameOverride {
+    pub const MAX_CHARS: usize = 100;
+
+    pub fn parse(raw: &str) -> Result<Self, ValidationError> {
+        bounded_text("display_name", raw, 1, Self::MAX_CHARS).map(NameOverride)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A connected social media account as the rest of the system sees it. Its credentials live apart, encrypted.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct Account {
+    pub id: AccountId,
+    pub workspace_id: WorkspaceId,
+    pub platform: Platform,
+    pub kind: AccountKind,
+    /// The platform's own id for this account (Page id, open_id, person URN id, ...).
+    pub platform_account_id: String,
+    /// The name shown: the team's override when set, else the platform's name.
+    pub display_name: String,
+    /// The name the platform reports.
+    pub platform_display_name: String,
+    pub display_name_override: Option<String>,
+    pub handle: Option<String>,
+    pub avatar_url: Option<String>,
+    pub status: AccountStatus,
+    pub status_reason: Option<StatusReason>,
+    /// What a person reads about the status; empty advice when active.
+    pub status_message: Option<String>,
+    pub status_since: DateTime<Utc>,
+    pub scopes: Vec<String>,
+    pub labels: Labels,
+    /// When the account was connected (the seed's "Creation Date").
+    pub created_at: DateTime<Utc>,
+    pub connected_by: Option<UserId>,
+    pub token_expires_at: Option<DateTime<Utc>>,
+    pub last_refreshed_at: Option<DateTime<Utc>>,
+    pub last_checked_at: Option<DateTime<Utc>>,
+    pub last_used_at: Option<DateTime<Utc>>,
+    /// Connected through the local sandbox rather than the real platform.
+    pub sandbox: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_reason_maps_to_a_non_active_status_with_advice() {
+        for r in StatusReason::ALL {
+            assert_ne!(r.status(), AccountStatus::Active);
+            assert!(!r.advice().is_empty());
+            assert_eq!(r.as_str().parse::<StatusReason>().unwrap(), r);
+        }
+        assert_eq!(StatusReason::TokenExpired.status(), AccountStatus::Inactive);
+        assert_eq!(
+            StatusReason::MissingPermissions.status(),
+            AccountStatus::Failed
+        );
+    }
+
+    #[test]
+    fn labels_are_trimmed_deduplicated_and_bounded() {
+        let labels = Labels::parse(&[" Client A ", "client a", "personal"]).unwrap();
+        assert_eq!(labels.to_strings(), vec!["Client A", "personal"]);
+        assert!(Labels::parse(&[""]).is_err());
+        assert!(Labels::parse(&["x".repeat(41)]).is_err());
+        let many: Vec<String> = (0..21).map(|i| i.to_string()).collect();
+        assert!(Labels::parse(&many).is_err());
+    }
+}

@@ -1,0 +1,16 @@
+//! The domain model of iQuivity Social: what an account, a platform, a status and a plan are.
+//! Values here are parsed once at the edge ("parse, don't validate"); this crate does no I/O.
+
+mod account;
+mod ids;
+mod people;
+mod plan;
+mod platform;
+mod validation;
+
+pub use account::{Account, AccountKind, AccountStatus, Label, Labels, NameOverride, StatusReason};
+pub use ids::{AccountId, InvitationId, TokenId, UserId, WorkspaceId};
+pub use people::{Email, Password, Role, WorkspaceName};
+pub use plan::{Plan, PlanLimits};
+pub use platform::{Platform, PlatformInfo};
+pub use validation::ValidationError;

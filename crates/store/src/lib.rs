@@ -1,0 +1,147 @@
+//! Storage: the interface the core uses ([`Store`]) and its implementations. SQLite is the embedded
+//! default; every SQL statement for it lives under [`sqlite`], so another backend is a sibling module.
+
+mod records;
+pub mod sqlite;
+
+pub use records::*;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use iquivity_domain::{Account, AccountId, Labels, Plan, Platform, Role, UserId, WorkspaceId};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{0} already exists")]
+    Duplicate(&'static str),
+    #[error("{0}")]
+    PlanLimit(String),
+    #[error("credential could not be sealed: {0}")]
+    Seal(String),
+    #[error("stored data is not valid: {0}")]
+    Corrupt(String),
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Seals a credential for the account id it is given; called inside the store's transaction because the
+/// id is only known there (a reconnect keeps the existing account's id).
+pub type Sealer<'a> = &'a (dyn Fn(AccountId) -> Result<StoredCredential, String> + Send + Sync);
+
+/// Everything the service keeps. One implementation per database; the conformance tests run against each.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    // People and workspaces.
+    async fn create_user_with_workspace(
+        &self,
+        user: &NewUser,
+        workspace: &NewWorkspace,
+    ) -> StoreResult<()>;
+    async fn create_user(&self, user: &NewUser) -> StoreResult<()>;
+    async fn user_by_email(&self, email: &str) -> StoreResult<Option<UserRecord>>;
+    async fn user_by_id(&self, id: UserId) -> StoreResult<Option<UserRecord>>;
+    async fn create_workspace(&self, workspace: &NewWorkspace, owner: UserId) -> StoreResult<()>;
+    async fn workspace(&self, id: WorkspaceId) -> StoreResult<Option<WorkspaceRecord>>;
+    async fn set_plan(&self, id: WorkspaceId, plan: Plan) -> StoreResult<bool>;
+    async fn add_member(&self, workspace: WorkspaceId, user: UserId, role: Role)
+        -> StoreResult<()>;
+    async fn membership(&self, workspace: WorkspaceId, user: UserId) -> StoreResult<Option<Role>>;
+    /// The workspaces a user belongs to, oldest membership first.
+    async fn memberships_of(&self, user: UserId) -> StoreResult<Vec<(WorkspaceRecord, Role)>>;
+
+    // Sign-in.
+    async fn create_session(&self, session: &SessionRecord) -> StoreResult<()>;
+    async fn session(
+        &self,
+        id_hash: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<SessionRecord>>;
+    async fn delete_session(&self, id_hash: &str) -> StoreResult<()>;
+    async fn create_api_token(&self, token: &ApiTokenRecord) -> StoreResult<()>;
+    /// Finds a token by its hash and records its use.
+    async fn use_api_token(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<ApiTokenRecord>>;
+    async fn record_login_failure(&self, key: &str, at: DateTime<Utc>) -> StoreResult<()>;
+    async fn login_failures_since(&self, key: &str, since: DateTime<Utc>) -> StoreResult<u32>;
+    async fn clear_login_failures(&self, key: &str) -> StoreResult<()>;
+    async fn create_invitation(&self, invitation: &InvitationRecord) -> StoreResult<()>;
+    async fn invitation_by_hash(&self, token_hash: &str) -> StoreResult<Option<InvitationRecord>>;
+    /// Marks the invitation used and adds the member, once: false when it was already used or has expired.
+    async fn accept_invitation(
+        &self,
+        id: uuid::Uuid,
+        user: UserId,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+
+    // Accounts.
+    /// Inserts the account, or updates it when the workspace already has this platform account (a reconnect
+    /// keeps id, created_at and labels). A new account must fit the workspace's plan: checked in the same
+    /// transaction as the insert, so two concurrent connections cannot both take the last place.
+    async fn upsert_account(
+        &self,
+        account: &AccountUpsert,
+        seal: Option<Sealer<'_>>,
+    ) -> StoreResult<UpsertOutcome>;
+    async fn account(&self, workspace: WorkspaceId, id: AccountId) -> StoreResult<Option<Account>>;
+    async fn list_accounts(
+        &self,
+        workspace: WorkspaceId,
+        query: &AccountQuery,
+    ) -> StoreResult<Vec<Account>>;
+    async fn account_counts(&self, workspace: WorkspaceId)
+        -> StoreResult<Vec<PlatformStatusCount>>;
+    async fn update_account_profile(
+        &self,
+        workspace: WorkspaceId,
+        id: AccountId,
+        labels: Option<&Labels>,
+        name_override: Option<Option<&str>>,
+        event: &AuditEventRecord,
+    ) -> StoreResult<Option<Account>>;
+    /// Removes the account and its credentials in one transaction, recording `event`.
+    async fn delete_account(
+        &self,
+        workspace: WorkspaceId,
+        id: AccountId,
+        event: &AuditEventRecord,
+    ) -> StoreResult<bool>;
+    async fn count_accounts(
+        &self,
+        workspace: WorkspaceId,
+        platform: Option<Platform>,
+    ) -> StoreResult<u32>;
+
+    // Credentials.
+    async fn credential(&self, account: AccountId) -> StoreResult<Option<StoredCredential>>;
+    /// Credentials sealed under any key other than `key_id`, a batch at a time (for key rotation).
+    async fn credentials_not_under_key(
+        &self,
+        key_id: &str,
+        limit: u32,
+    ) -> StoreResult<Vec<(AccountId, StoredCredential)>>;
+    /// Replaces a credential only if it is still exactly `expected`, so a rotation never overwrites a
+    /// credential that a refresh has just renewed.
+    async fn replace_credential_if_unchanged(
+        &self,
+        account: AccountId,
+        expected: &StoredCredential,
+        replacement: &StoredCredential,
+    ) -> StoreResult<bool>;
+
+    // Audit log.
+    async fn append_event(&self, event: &AuditEventRecord) -> StoreResult<()>;
+    async fn events_for_account(
+        &self,
+        workspace: WorkspaceId,
+        account: AccountId,
+        limit: u32,
+    ) -> StoreResult<Vec<AuditEventRecord>>;
+}

@@ -1,0 +1,276 @@
+use chrono::{DateTime, Utc};
+use iquivity_domain::{
+    Account, AccountId, AccountKind, AccountStatus, Plan, Platform, Role, StatusReason, UserId,
+    WorkspaceId,
+};
+use serde::{Deserialize, Serialize};
+
+pub struct NewUser {
+    pub id: UserId,
+    pub email: String,
+    pub password_hash: String,
+    pub created_at: DateTime<Utc>,
+}
+
+pub struct NewWorkspace {
+    pub id: WorkspaceId,
+    pub name: String,
+    pub plan: Plan,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Clone)]
+pub struct UserRecord {
+    pub id: UserId,
+    pub email: String,
+    pub password_hash: String,
+    pub created_at: DateTime<Utc>,
+}
+
+impl std::fmt::Debug for UserRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UserRecord")
+            .field("id", &self.id)
+            .field("email", &self.email)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct WorkspaceRecord {
+    pub id: WorkspaceId,
+    pub name: String,
+    pub plan: Plan,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A sign-in session; only the SHA-256 of the session id is kept.
+#[derive(Debug, Clone)]
+pub struct SessionRecord {
+    pub id_hash: String,
+    pub user_id: UserId,
+    pub workspace_id: WorkspaceId,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// A personal API token; only its SHA-256 is kept.
+#[derive(Debug, Clone)]
+pub struct ApiTokenRecord {
+    pub id: uuid::Uuid,
+    pub token_hash: String,
+    pub user_id: UserId,
+    pub workspace_id: WorkspaceId,
+    pub name: String,
+    pub created_at: DateTime<Utc>,
+    pub last_used_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct InvitationRecord {
+    pub id: uuid::Uuid,
+    pub token_hash: String,
+    pub workspace_id: WorkspaceId,
+    pub role: Role,
+    pub email: Option<String>,
+    pub invited_by: UserId,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub accepted_at: Option<DateTime<Utc>>,
+}
+
+/// What a connection (or reconnection) writes about an account.
+#[derive(Debug, Clone)]
+pub struct AccountUpsert {
+    /// Used only when the account is new; a reconnect keeps the stored id.
+    pub id: AccountId,
+    pub workspace_id: WorkspaceId,
+    pub platform: Platform,
+    pub kind: AccountKind,
+    pub platform_account_id: String,
+    pub display_name: String,
+    pub handle: Option<String>,
+    pub avatar_url: Option<String>,
+    pub scopes: Vec<String>,
+    pub status: AccountStatus,
+    pub status_reason: Option<StatusReason>,
+    pub status_message: Option<String>,
+    pub labels: Vec<String>,
+    pub connected_by: Option<UserId>,
+    pub token_expires_at: Option<DateTime<Utc>>,
+    pub sandbox: bool,
+    pub now: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone)]
+pub struct UpsertOutcome {
+    pub account: Account,
+    /// False when an existing account was updated (a reconnect).
+    pub created: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SortKey {
+    CreatedAt,
+    Name,
+    Platform,
+    Status,
+}
+
+impl SortKey {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SortKey::CreatedAt => "created_at",
+            SortKey::Name => "name",
+            SortKey::Platform => "platform",
+            SortKey::Status => "status",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AccountSort {
+    pub key: SortKey,
+    pub descending: bool,
+}
+
+/// The value of the sort column at the last row of a page, and that row's id: where the next page starts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cursor {
+    pub key: SortKey,
+    pub descending: bool,
+    pub value: CursorValue,
+    pub id: AccountId,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum CursorValue {
+    Micros(i64),
+    Text(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct AccountQuery {
+    /// Lower-cased substring of the name or handle.
+    pub text: Option<String>,
+    pub platforms: Vec<Platform>,
+    pub statuses: Vec<AccountStatus>,
+    pub created_from: Option<DateTime<Utc>>,
+    /// Exclusive upper bound.
+    pub created_before: Option<DateTime<Utc>>,
+    pub connected_by: Option<UserId>,
+    /// Compared case-insensitively.
+    pub label: Option<String>,
+    pub sort: AccountSort,
+    pub limit: u32,
+    pub after: Option<Cursor>,
+}
+
+impl AccountQuery {
+    pub fn all(limit: u32) -> Self {
+        AccountQuery {
+            text: None,
+            platforms: Vec::new(),
+            statuses: Vec::new(),
+            created_from: None,
+            created_before: None,
+            connected_by: None,
+            label: None,
+            sort: AccountSort {
+                key: SortKey::CreatedAt,
+                descending: true,
+            },
+            limit,
+            after: None,
+        }
+    }
+}
+
+/// The cursor that continues after `account` in `sort` order.
+pub fn cursor_after(account: &Account, sort: AccountSort) -> Cursor {
+    let value = match sort.key {
+        SortKey::CreatedAt => CursorValue::Micros(account.created_at.timestamp_micros()),
+        SortKey::Name => CursorValue::Text(account.display_name.to_lowercase()),
+        SortKey::Platform => CursorValue::Text(account.platform.as_str().to_string()),
+        SortKey::Status => CursorValue::Text(account.status.as_str().to_string()),
+    };
+    Cursor {
+        key: sort.key,
+        descending: sort.descending,
+        value,
+        id: account.id,
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PlatformStatusCount {
+    pub platform: Platform,
+    pub status: AccountStatus,
+    pub count: u32,
+}
+
+/// A credential as the vault sealed it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct StoredCredential {
+    pub key_id: String,
+    pub blob: Vec<u8>,
+}
+
+impl std::fmt::Debug for StoredCredential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoredCredential")
+            .field("key_id", &self.key_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What happened to an account, who did it and when. `details` never holds a secret.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct AuditEventRecord {
+    pub id: uuid::Uuid,
+    pub workspace_id: WorkspaceId,
+    pub account_id: Option<AccountId>,
+    pub actor_id: Option<UserId>,
+    pub kind: AuditKind,
+    #[schema(value_type = Object)]
+    pub details: serde_json::Value,
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AuditKind {
+    Connected,
+    Reconnected,
+    Refreshed,
+    StatusChanged,
+    LabelsChanged,
+    Renamed,
+    Removed,
+}
+
+impl AuditKind {
+    pub const ALL: [AuditKind; 7] = [
+        AuditKind::Connected,
+        AuditKind::Reconnected,
+        AuditKind::Refreshed,
+        AuditKind::StatusChanged,
+        AuditKind::LabelsChanged,
+        AuditKind::Renamed,
+        AuditKind::Removed,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuditKind::Connected => "connected",
+            AuditKind::Reconnected => "reconnected",
+            AuditKind::Refreshed => "refreshed",
+            AuditKind::StatusChanged => "status_changed",
+            AuditKind::LabelsChanged => "labels_changed",
+            AuditKind::Renamed => "renamed",
+            AuditKind::Removed => "removed",
+        }
+    }
+}

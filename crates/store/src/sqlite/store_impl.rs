@@ -1,0 +1,786 @@
+use super::accounts::{account_from_row, list_query, search_text, ACCOUNT_COLUMNS};
+use super::{from_micros, micros, opt_from_micros, parse_stored, SqliteStore};
+use crate::*;
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use iquivity_domain::{Account, AccountId, Labels, Plan, Platform, Role, UserId, WorkspaceId};
+use sqlx::sqlite::SqliteRow;
+use sqlx::{Row, SqliteConnection};
+
+fn is_unique_violation(err: &sqlx::Error) -> bool {
+    matches!(err, sqlx::Error::Database(db) if db.is_unique_violation())
+}
+
+fn user_from_row(row: &SqliteRow) -> StoreResult<UserRecord> {
+    Ok(UserRecord {
+        id: parse_stored("users.id", &row.try_get::<String, _>("id")?)?,
+        email: row.try_get("email")?,
+        password_hash: row.try_get("password_hash")?,
+        created_at: from_micros(row.try_get("created_at")?),
+    })
+}
+
+fn workspace_from_row(row: &SqliteRow) -> StoreResult<WorkspaceRecord> {
+    Ok(WorkspaceRecord {
+        id: parse_stored("workspaces.id", &row.try_get::<String, _>("id")?)?,
+        name: row.try_get("name")?,
+        plan: parse_stored("plan", &row.try_get::<String, _>("plan")?)?,
+        created_at: from_micros(row.try_get("created_at")?),
+    })
+}
+
+fn event_from_row(row: &SqliteRow) -> StoreResult<AuditEventRecord> {
+    let kind: String = row.try_get("kind")?;
+    let account: Option<String> = row.try_get("account_id")?;
+    let actor: Option<String> = row.try_get("actor_id")?;
+    let details: String = row.try_get("details")?;
+    Ok(AuditEventRecord {
+        id: parse_stored("audit_events.id", &row.try_get::<String, _>("id")?)?,
+        workspace_id: parse_stored("workspace_id", &row.try_get::<String, _>("workspace_id")?)?,
+        account_id: account
+            .map(|a| parse_stored("account_id", &a))
+            .transpose()?,
+        actor_id: actor.map(|a| parse_stored("actor_id", &a)).transpose()?,
+        kind: AuditKind::ALL
+            .into_iter()
+            .find(|k| k.as_str() == kind)
+            .ok_or_else(|| StoreError::Corrupt(format!("audit kind {kind:?}")))?,
+        details: serde_json::from_str(&details)
+            .map_err(|e| StoreError::Corrupt(format!("audit details: {e}")))?,
+        at: from_micros(row.try_get("at")?),
+    })
+}
+
+async fn insert_event(conn: &mut SqliteConnection, event: &AuditEventRecord) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO audit_events (id, workspace_id, account_id, actor_id, kind, details, at) \
+         VALUES (?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(event.id.to_string())
+    .bind(event.workspace_id.to_string())
+    .bind(event.account_id.map(|a| a.to_string()))
+    .bind(event.actor_id.map(|a| a.to_string()))
+    .bind(event.kind.as_str())
+    .bind(event.details.to_string())
+    .bind(micros(event.at))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+async fn insert_user(conn: &mut SqliteConnection, user: &NewUser) -> StoreResult<()> {
+    sqlx::query("INSERT INTO users (id, email, password_hash, created_at) VALUES (?, ?, ?, ?)")
+        .bind(user.id.to_string())
+        .bind(&user.email)
+        .bind(&user.password_hash)
+        .bind(micros(user.created_at))
+        .execute(conn)
+        .await
+        .map_err(|e| {
+            if is_unique_violation(&e) {
+                StoreError::Duplicate("a user with this email")
+            } else {
+                e.into()
+            }
+        })?;
+    Ok(())
+}
+
+async fn insert_workspace(
+    conn: &mut SqliteConnection,
+    workspace: &NewWorkspace,
+    owner: UserId,
+) -> StoreResult<()> {
+    sqlx::query("INSERT INTO workspaces (id, name, plan, created_at) VALUES (?, ?, ?, ?)")
+        .bind(workspace.id.to_string())
+        .bind(&workspace.name)
+        .bind(workspace.plan.as_str())
+        .bind(micros(workspace.created_at))
+        .execute(&mut *conn)
+        .await?;
+    insert_member(conn, workspace.id, owner, Role::Owner, workspace.created_at).await
+}
+
+async fn insert_member(
+    conn: &mut SqliteConnection,
+    workspace: WorkspaceId,
+    user: UserId,
+    role: Role,
+    at: DateTime<Utc>,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO memberships (workspace_id, user_id, role, created_at) VALUES (?, ?, ?, ?) \
+         ON CONFLICT (workspace_id, user_id) DO NOTHING",
+    )
+    .bind(workspace.to_string())
+    .bind(user.to_string())
+    .bind(role.as_str())
+    .bind(micros(at))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+async fn fetch_account(
+    conn: &mut SqliteConnection,
+    workspace: WorkspaceId,
+    id: AccountId,
+) -> StoreResult<Option<Account>> {
+    let row = sqlx::query(&format!(
+        "SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE workspace_id = ? AND id = ?"
+    ))
+    .bind(workspace.to_string())
+    .bind(id.to_string())
+    .fetch_optional(conn)
+    .await?;
+    row.as_ref().map(account_from_row).transpose()
+}
+
+async fn put_credential(
+    conn: &mut SqliteConnection,
+    account: AccountId,
+    credential: &StoredCredential,
+    at: DateTime<Utc>,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO account_credentials (account_id, key_id, blob, updated_at) VALUES (?, ?, ?, ?) \
+         ON CONFLICT (account_id) DO UPDATE SET key_id = excluded.key_id, blob = excluded.blob, \
+         updated_at = excluded.updated_at",
+    )
+    .bind(account.to_string())
+    .bind(&credential.key_id)
+    .bind(&credential.blob)
+    .bind(micros(at))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn create_user_with_workspace(
+        &self,
+        user: &NewUser,
+        workspace: &NewWorkspace,
+    ) -> StoreResult<()> {
+        let mut tx = self.begin_write().await?;
+        insert_user(&mut tx, user).await?;
+        insert_workspace(&mut tx, workspace, user.id).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn create_user(&self, user: &NewUser) -> StoreResult<()> {
+        let mut conn = self.pool.acquire().await?;
+        insert_user(&mut conn, user).await
+    }
+
+    async fn user_by_email(&self, email: &str) -> StoreResult<Option<UserRecord>> {
+        let row = sqlx::query("SELECT * FROM users WHERE email = ?")
+            .bind(email)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(user_from_row).transpose()
+    }
+
+    async fn user_by_id(&self, id: UserId) -> StoreResult<Option<UserRecord>> {
+        let row = sqlx::query("SELECT * FROM users WHERE id = ?")
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(user_from_row).transpose()
+    }
+
+    async fn create_workspace(&self, workspace: &NewWorkspace, owner: UserId) -> StoreResult<()> {
+        let mut tx = self.begin_write().await?;
+        insert_workspace(&mut tx, workspace, owner).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn workspace(&self, id: WorkspaceId) -> StoreResult<Option<WorkspaceRecord>> {
+        let row = sqlx::query("SELECT * FROM workspaces WHERE id = ?")
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(workspace_from_row).transpose()
+    }
+
+    async fn set_plan(&self, id: WorkspaceId, plan: Plan) -> StoreResult<bool> {
+        let done = sqlx::query("UPDATE workspaces SET plan = ? WHERE id = ?")
+            .bind(plan.as_str())
+            .bind(id.to_string())
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn add_member(
+        &self,
+        workspace: WorkspaceId,
+        user: UserId,
+        role: Role,
+    ) -> StoreResult<()> {
+        let mut conn = self.pool.acquire().await?;
+        insert_member(&mut conn, workspace, user, role, Utc::now()).await
+    }
+
+    async fn membership(&self, workspace: WorkspaceId, user: UserId) -> StoreResult<Option<Role>> {
+        let role: Option<String> = sqlx::query_scalar(
+            "SELECT role FROM memberships WHERE workspace_id = ? AND user_id = ?",
+        )
+        .bind(workspace.to_string())
+        .bind(user.to_string())
+        .fetch_optional(&self.pool)
+        .await?;
+        role.map(|r| parse_stored("role", &r)).transpose()
+    }
+
+    async fn memberships_of(&self, user: UserId) -> StoreResult<Vec<(WorkspaceRecord, Role)>> {
+        let rows = sqlx::query(
+            "SELECT w.*, m.role FROM memberships m JOIN workspaces w ON w.id = m.workspace_id \
+             WHERE m.user_id = ? ORDER BY m.created_at, w.id",
+        )
+        .bind(user.to_string())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok((
+                    workspace_from_row(row)?,
+                    parse_stored("role", &row.try_get::<String, _>("role")?)?,
+                ))
+            })
+            .collect()
+    }
+
+    async fn create_session(&self, session: &SessionRecord) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO sessions (id_hash, user_id, workspace_id, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(&session.id_hash)
+        .bind(session.user_id.to_string())
+        .bind(session.workspace_id.to_string())
+        .bind(micros(session.created_at))
+        .bind(micros(session.expires_at))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn session(
+        &self,
+        id_hash: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<SessionRecord>> {
+        let row = sqlx::query("SELECT * FROM sessions WHERE id_hash = ? AND expires_at > ?")
+            .bind(id_hash)
+            .bind(micros(now))
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|row| {
+            Ok(SessionRecord {
+                id_hash: row.try_get("id_hash")?,
+                user_id: parse_stored("user_id", &row.try_get::<String, _>("user_id")?)?,
+                workspace_id: parse_stored(
+                    "workspace_id",
+                    &row.try_get::<String, _>("workspace_id")?,
+                )?,
+                created_at: from_micros(row.try_get("created_at")?),
+                expires_at: from_micros(row.try_get("expires_at")?),
+            })
+        })
+        .transpose()
+    }
+
+    async fn delete_session(&self, id_hash: &str) -> StoreResult<()> {
+        sqlx::query("DELETE FROM sessions WHERE id_hash = ?")
+            .bind(id_hash)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn create_api_token(&self, token: &ApiTokenRecord) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO api_tokens (id, token_hash, user_id, workspace_id, name, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(token.id.to_string())
+        .bind(&token.token_hash)
+        .bind(token.user_id.to_string())
+        .bind(token.workspace_id.to_string())
+        .bind(&token.name)
+        .bind(micros(token.created_at))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn use_api_token(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<ApiTokenRecord>> {
+        let row = sqlx::query(
+            "UPDATE api_tokens SET last_used_at = ? WHERE token_hash = ? \
+             RETURNING id, token_hash, user_id, workspace_id, name, created_at, last_used_at",
+        )
+        .bind(micros(now))
+        .bind(token_hash)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|row| {
+            Ok(ApiTokenRecord {
+                id: parse_stored("api_tokens.id", &row.try_get::<String, _>("id")?)?,
+                token_hash: row.try_get("token_hash")?,
+                user_id: parse_stored("user_id", &row.try_get::<String, _>("user_id")?)?,
+                workspace_id: parse_stored(
+                    "workspace_id",
+                    &row.try_get::<String, _>("workspace_id")?,
+                )?,
+                name: row.try_get("name")?,
+                created_at: from_micros(row.try_get("created_at")?),
+                last_used_at: opt_from_micros(row.try_get("last_used_at")?),
+            })
+        })
+        .transpose()
+    }
+
+    async fn record_login_failure(&self, key: &str, at: DateTime<Utc>) -> StoreResult<()> {
+        sqlx::query("INSERT INTO login_failures (key, at) VALUES (?, ?)")
+            .bind(key)
+            .bind(micros(at))
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn login_failures_since(&self, key: &str, since: DateTime<Utc>) -> StoreResult<u32> {
+        let count: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM login_failures WHERE key = ? AND at >= ?")
+                .bind(key)
+                .bind(micros(since))
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(u32::try_from(count).unwrap_or(u32::MAX))
+    }
+
+    async fn clear_login_failures(&self, key: &str) -> StoreResult<()> {
+        sqlx::query("DELETE FROM login_failures WHERE key = ?")
+            .bind(key)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn create_invitation(&self, invitation: &InvitationRecord) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO invitations (id, token_hash, workspace_id, role, email, invited_by, created_at, expires_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(invitation.id.to_string())
+        .bind(&invitation.token_hash)
+        .bind(invitation.workspace_id.to_string())
+        .bind(invitation.role.as_str())
+        .bind(&invitation.email)
+        .bind(invitation.invited_by.to_string())
+        .bind(micros(invitation.created_at))
+        .bind(micros(invitation.expires_at))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn invitation_by_hash(&self, token_hash: &str) -> StoreResult<Option<InvitationRecord>> {
+        let row = sqlx::query("SELECT * FROM invitations WHERE token_hash = ?")
+            .bind(token_hash)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|row| {
+            Ok(InvitationRecord {
+                id: parse_stored("invitations.id", &row.try_get::<String, _>("id")?)?,
+                token_hash: row.try_get("token_hash")?,
+                workspace_id: parse_stored(
+                    "workspace_id",
+                    &row.try_get::<String, _>("workspace_id")?,
+                )?,
+                role: parse_stored("role", &row.try_get::<String, _>("role")?)?,
+                email: row.try_get("email")?,
+                invited_by: parse_stored("invited_by", &row.try_get::<String, _>("invited_by")?)?,
+                created_at: from_micros(row.try_get("created_at")?),
+                expires_at: from_micros(row.try_get("expires_at")?),
+                accepted_at: opt_from_micros(row.try_get("accepted_at")?),
+            })
+        })
+        .transpose()
+    }
+
+    async fn accept_invitation(
+        &self,
+        id: uuid::Uuid,
+        user: UserId,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let mut tx = self.begin_write().await?;
+        let claimed = sqlx::query(
+            "UPDATE invitations SET accepted_at = ?, accepted_by = ? \
+             WHERE id = ? AND accepted_at IS NULL AND expires_at > ? RETURNING workspace_id, role",
+        )
+        .bind(micros(now))
+        .bind(user.to_string())
+        .bind(id.to_string())
+        .bind(micros(now))
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(row) = claimed else {
+            return Ok(false);
+        };
+        let workspace: WorkspaceId =
+            parse_stored("workspace_id", &row.try_get::<String, _>("workspace_id")?)?;
+        let role: Role = parse_stored("role", &row.try_get::<String, _>("role")?)?;
+        insert_member(&mut tx, workspace, user, role, now).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn upsert_account(
+        &self,
+        up: &AccountUpsert,
+        seal: Option<Sealer<'_>>,
+    ) -> StoreResult<UpsertOutcome> {
+        let mut tx = self.begin_write().await?;
+        let workspace = up.workspace_id.to_string();
+        let existing: Option<String> = sqlx::query_scalar(
+            "SELECT id FROM accounts WHERE workspace_id = ? AND platform = ? AND platform_account_id = ?",
+        )
+        .bind(&workspace)
+        .bind(up.platform.as_str())
+        .bind(&up.platform_account_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let scopes =
+            serde_json::to_string(&up.scopes).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let now = micros(up.now);
+        let (id, created) = match existing {
+            Some(id) => {
+                let id: AccountId = parse_stored("accounts.id", &id)?;
+                // The override is the team's; keep it in the search text.
+                let override_name: Option<String> =
+                    sqlx::query_scalar("SELECT display_name_override FROM accounts WHERE id = ?")
+                        .bind(id.to_string())
+                        .fetch_one(&mut *tx)
+                        .await?;
+                let shown = override_name.as_deref().unwrap_or(&up.display_name);
+                sqlx::query(
+                    "UPDATE accounts SET kind = ?, platform_display_name = ?, search_text = ?, handle = ?, \
+                     avatar_url = ?, scopes = ?, \
+                     status_since = CASE WHEN status = ? THEN status_since ELSE ? END, \
+                     status = ?, status_reason = ?, status_message = ?, \
+                     token_expires_at = ?, last_refreshed_at = ?, last_checked_at = ?, sandbox = ? WHERE id = ?",
+                )
+                .bind(up.kind.as_str())
+                .bind(&up.display_name)
+                .bind(search_text(shown, up.handle.as_deref()))
+                .bind(&up.handle)
+                .bind(&up.avatar_url)
+                .bind(&scopes)
+                .bind(up.status.as_str())
+                .bind(now)
+                .bind(up.status.as_str())
+                .bind(up.status_reason.map(|r| r.as_str()))
+                .bind(&up.status_message)
+                .bind(up.token_expires_at.map(micros))
+                .bind(now)
+                .bind(now)
+                .bind(up.sandbox)
+                .bind(id.to_string())
+                .execute(&mut *tx)
+                .await?;
+                (id, false)
+            }
+            None => {
+                let plan: String = sqlx::query_scalar("SELECT plan FROM workspaces WHERE id = ?")
+                    .bind(&workspace)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                let plan: Plan = parse_stored("plan", &plan)?;
+                let (total, on_platform): (i64, i64) = sqlx::query_as(
+                    "SELECT COALESCE(SUM(count), 0), COALESCE(SUM(CASE WHEN platform = ? THEN count END), 0) \
+                     FROM account_counts WHERE workspace_id = ?",
+                )
+                .bind(up.platform.as_str())
+                .bind(&workspace)
+                .fetch_one(&mut *tx)
+                .await?;
+                plan.check_room(
+                    up.platform,
+                    u32::try_from(total).unwrap_or(u32::MAX),
+                    u32::try_from(on_platform).unwrap_or(u32::MAX),
+                )
+                .map_err(StoreError::PlanLimit)?;
+                let labels = serde_json::to_string(&up.labels)
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                sqlx::query(
+                    "INSERT INTO accounts (id, workspace_id, platform, kind, platform_account_id, \
+                     platform_display_name, search_text, handle, avatar_url, status, status_reason, \
+                     status_message, status_since, scopes, labels, created_at, connected_by, token_expires_at, \
+                     last_refreshed_at, last_checked_at, sandbox) \
+                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                )
+                .bind(up.id.to_string())
+                .bind(&workspace)
+                .bind(up.platform.as_str())
+                .bind(up.kind.as_str())
+                .bind(&up.platform_account_id)
+                .bind(&up.display_name)
+                .bind(search_text(&up.display_name, up.handle.as_deref()))
+                .bind(&up.handle)
+                .bind(&up.avatar_url)
+                .bind(up.status.as_str())
+                .bind(up.status_reason.map(|r| r.as_str()))
+                .bind(&up.status_message)
+                .bind(now)
+                .bind(&scopes)
+                .bind(&labels)
+                .bind(now)
+                .bind(up.connected_by.map(|u| u.to_string()))
+                .bind(up.token_expires_at.map(micros))
+                .bind(now)
+                .bind(now)
+                .bind(up.sandbox)
+                .execute(&mut *tx)
+                .await?;
+                (up.id, true)
+            }
+        };
+        if let Some(seal) = seal {
+            let credential = seal(id).map_err(StoreError::Seal)?;
+            put_credential(&mut tx, id, &credential, up.now).await?;
+        }
+        insert_event(
+            &mut tx,
+            &AuditEventRecord {
+                id: uuid::Uuid::now_v7(),
+                workspace_id: up.workspace_id,
+                account_id: Some(id),
+                actor_id: up.connected_by,
+                kind: if created {
+                    AuditKind::Connected
+                } else {
+                    AuditKind::Reconnected
+                },
+                details: serde_json::json!({
+                    "platform": up.platform,
+                    "platform_account_id": up.platform_account_id,
+                    "scopes": up.scopes,
+                }),
+                at: up.now,
+            },
+        )
+        .await?;
+        let account = fetch_account(&mut tx, up.workspace_id, id)
+            .await?
+            .ok_or_else(|| StoreError::Corrupt("account vanished inside its transaction".into()))?;
+        tx.commit().await?;
+        Ok(UpsertOutcome { account, created })
+    }
+
+    async fn account(&self, workspace: WorkspaceId, id: AccountId) -> StoreResult<Option<Account>> {
+        let mut conn = self.pool.acquire().await?;
+        fetch_account(&mut conn, workspace, id).await
+    }
+
+    async fn list_accounts(
+        &self,
+        workspace: WorkspaceId,
+        query: &AccountQuery,
+    ) -> StoreResult<Vec<Account>> {
+        let workspace = workspace.to_string();
+        let rows = list_query(&workspace, query)
+            .build()
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(account_from_row).collect()
+    }
+
+    async fn account_counts(
+        &self,
+        workspace: WorkspaceId,
+    ) -> StoreResult<Vec<PlatformStatusCount>> {
+        let rows = sqlx::query(
+            "SELECT platform, status, count FROM account_counts WHERE workspace_id = ? AND count > 0",
+        )
+        .bind(workspace.to_string())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(PlatformStatusCount {
+                    platform: parse_stored("platform", &row.try_get::<String, _>("platform")?)?,
+                    status: parse_stored("status", &row.try_get::<String, _>("status")?)?,
+                    count: u32::try_from(row.try_get::<i64, _>("count")?).unwrap_or(0),
+                })
+            })
+            .collect()
+    }
+
+    async fn update_account_profile(
+        &self,
+        workspace: WorkspaceId,
+        id: AccountId,
+        labels: Option<&Labels>,
+        name_override: Option<Option<&str>>,
+        event: &AuditEventRecord,
+    ) -> StoreResult<Option<Account>> {
+        let mut tx = self.begin_write().await?;
+        let Some(current) = fetch_account(&mut tx, workspace, id).await? else {
+            return Ok(None);
+        };
+        if let Some(labels) = labels {
+            let json = serde_json::to_string(&labels.to_strings())
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            sqlx::query("UPDATE accounts SET labels = ? WHERE id = ?")
+                .bind(json)
+                .bind(id.to_string())
+                .execute(&mut *tx)
+                .await?;
+        }
+        if let Some(name_override) = name_override {
+            let shown = name_override.unwrap_or(&current.platform_display_name);
+            sqlx::query(
+                "UPDATE accounts SET display_name_override = ?, search_text = ? WHERE id = ?",
+            )
+            .bind(name_override)
+            .bind(search_text(shown, current.handle.as_deref()))
+            .bind(id.to_string())
+            .execute(&mut *tx)
+            .await?;
+        }
+        insert_event(&mut tx, event).await?;
+        let updated = fetch_account(&mut tx, workspace, id).await?;
+        tx.commit().await?;
+        Ok(updated)
+    }
+
+    async fn delete_account(
+        &self,
+        workspace: WorkspaceId,
+        id: AccountId,
+        event: &AuditEventRecord,
+    ) -> StoreResult<bool> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query("DELETE FROM account_credentials WHERE account_id = (SELECT id FROM accounts WHERE workspace_id = ? AND id = ?)")
+            .bind(workspace.to_string())
+            .bind(id.to_string())
+            .execute(&mut *tx)
+            .await?;
+        let deleted = sqlx::query("DELETE FROM accounts WHERE workspace_id = ? AND id = ?")
+            .bind(workspace.to_string())
+            .bind(id.to_string())
+            .execute(&mut *tx)
+            .await?;
+        if deleted.rows_affected() == 0 {
+            return Ok(false);
+        }
+        insert_event(&mut tx, event).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn count_accounts(
+        &self,
+        workspace: WorkspaceId,
+        platform: Option<Platform>,
+    ) -> StoreResult<u32> {
+        let count: i64 = sqlx::query_scalar(
+            "SELECT COALESCE(SUM(count), 0) FROM account_counts WHERE workspace_id = ? AND (?2 IS NULL OR platform = ?2)",
+        )
+        .bind(workspace.to_string())
+        .bind(platform.map(|p| p.as_str()))
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(u32::try_from(count).unwrap_or(0))
+    }
+
+    async fn credential(&self, account: AccountId) -> StoreResult<Option<StoredCredential>> {
+        let row = sqlx::query("SELECT key_id, blob FROM account_credentials WHERE account_id = ?")
+            .bind(account.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|row| {
+            Ok(StoredCredential {
+                key_id: row.try_get("key_id")?,
+                blob: row.try_get("blob")?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn credentials_not_under_key(
+        &self,
+        key_id: &str,
+        limit: u32,
+    ) -> StoreResult<Vec<(AccountId, StoredCredential)>> {
+        let rows = sqlx::query(
+            "SELECT account_id, key_id, blob FROM account_credentials WHERE key_id <> ? LIMIT ?",
+        )
+        .bind(key_id)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok((
+                    parse_stored("account_id", &row.try_get::<String, _>("account_id")?)?,
+                    StoredCredential {
+                        key_id: row.try_get("key_id")?,
+                        blob: row.try_get("blob")?,
+                    },
+                ))
+            })
+            .collect()
+    }
+
+    async fn replace_credential_if_unchanged(
+        &self,
+        account: AccountId,
+        expected: &StoredCredential,
+        replacement: &StoredCredential,
+    ) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE account_credentials SET key_id = ?, blob = ?, updated_at = ? \
+             WHERE account_id = ? AND key_id = ? AND blob = ?",
+        )
+        .bind(&replacement.key_id)
+        .bind(&replacement.blob)
+        .bind(micros(Utc::now()))
+        .bind(account.to_string())
+        .bind(&expected.key_id)
+        .bind(&expected.blob)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn append_event(&self, event: &AuditEventRecord) -> StoreResult<()> {
+        let mut conn = self.pool.acquire().await?;
+        insert_event(&mut conn, event).await
+    }
+
+    async fn events_for_account(
+        &self,
+        workspace: WorkspaceId,
+        account: AccountId,
+        limit: u32,
+    ) -> StoreResult<Vec<AuditEventRecord>> {
+        let rows = sqlx::query(
+            "SELECT * FROM audit_events WHERE workspace_id = ? AND account_id = ? ORDER BY at DESC, id DESC LIMIT ?",
+        )
+        .bind(workspace.to_string())
+        .bind(account.to_string())
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(event_from_row).collect()
+    }
+}
