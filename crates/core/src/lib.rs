@@ -1,1 +1,72 @@
+//! Use-cases of iQuivity Social. Handlers call these; these call the store and the vault.
 
+pub mod accounts;
+pub mod auth;
+pub mod credentials;
+pub mod demo;
+mod error;
+pub mod keys;
+mod secrets;
+
+pub use error::CoreError;
+
+use iquivity_domain::{Plan, Role, UserId, WorkspaceId};
+use iquivity_store::Store;
+use iquivity_vault::Vault;
+use std::sync::Arc;
+
+/// Settings the use-cases need; the binary builds it from its configuration.
+#[derive(Debug, Clone)]
+pub struct CoreSettings {
+    pub default_plan: Plan,
+    pub session_ttl: chrono::Duration,
+    pub invitation_ttl: chrono::Duration,
+    /// Failed logins per email address within `login_window` before further attempts are refused.
+    pub login_failures_per_account: u32,
+    /// Failed logins per client address within `login_window`.
+    pub login_failures_per_address: u32,
+    pub login_window: chrono::Duration,
+}
+
+impl Default for CoreSettings {
+    fn default() -> Self {
+        Self {
+            default_plan: Plan::Free,
+            session_ttl: chrono::Duration::days(14),
+            invitation_ttl: chrono::Duration::days(7),
+            login_failures_per_account: 5,
+            login_failures_per_address: 20,
+            login_window: chrono::Duration::minutes(15),
+        }
+    }
+}
+
+/// Everything a use-case may touch.
+#[derive(Clone)]
+pub struct Core {
+    pub store: Arc<dyn Store>,
+    pub vault: Arc<Vault>,
+    pub settings: CoreSettings,
+}
+
+/// Who is asking, in which workspace, with which role: the scope of every account query.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub user_id: UserId,
+    pub email: String,
+    pub workspace_id: WorkspaceId,
+    pub role: Role,
+}
+
+impl Caller {
+    pub fn require_manage_accounts(&self) -> Result<(), CoreError> {
+        if self.role.can_manage_accounts() {
+            Ok(())
+        } else {
+            Err(CoreError::Forbidden(
+                "only owners and admins can connect, relabel or remove accounts; members can view and refresh them"
+                    .into(),
+            ))
+        }
+    }
+}

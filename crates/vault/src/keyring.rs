@@ -136,6 +136,14 @@ impl KeySource {
         }
     }
 
+    /// The key file's modification time; `None` for keys from the environment, which never change underneath.
+    pub fn modified(&self) -> Option<std::time::SystemTime> {
+        match self {
+            KeySource::File(path) => std::fs::metadata(path).and_then(|m| m.modified()).ok(),
+            KeySource::Env { .. } => None,
+        }
+    }
+
     /// Generates a key, makes it the active one and keeps the others for decryption.
     pub fn add_active_key(&self) -> Result<Keyring, KeyringError> {
         let KeySource::File(path) = self else {

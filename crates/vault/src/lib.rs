@@ -48,14 +48,18 @@ pub enum VaultError {
 pub struct Vault {
     source: KeySource,
     ring: RwLock<Keyring>,
+    /// When the key file was last read; a newer file (another process rotated) is re-read before sealing.
+    loaded_at: RwLock<Option<std::time::SystemTime>>,
 }
 
 impl Vault {
     pub fn load(source: KeySource) -> Result<Self, VaultError> {
         let ring = source.load()?;
+        let loaded_at = source.modified();
         Ok(Self {
             source,
             ring: RwLock::new(ring),
+            loaded_at: RwLock::new(loaded_at),
         })
     }
 
@@ -65,6 +69,15 @@ impl Vault {
 
     /// Seals `plaintext` under the active key, bound to `associated_data`.
     pub fn seal(&self, plaintext: &[u8], associated_data: &[u8]) -> Result<Sealed, VaultError> {
+        let modified = self.source.modified();
+        if modified
+            != *self
+                .loaded_at
+                .read()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+        {
+            self.reload()?;
+        }
         let ring = self.read_ring();
         let (key_id, key) = ring.active();
         let cipher = Aes256Gcm::new_from_slice(key.as_slice()).map_err(|_| VaultError::Encrypt)?;
@@ -95,11 +108,7 @@ impl Vault {
         associated_data: &[u8],
     ) -> Result<Zeroizing<Vec<u8>>, VaultError> {
         if !self.read_ring().contains(&sealed.key_id) {
-            let fresh = self.source.load()?;
-            *self
-                .ring
-                .write()
-                .unwrap_or_else(std::sync::PoisonError::into_inner) = fresh;
+            self.reload()?;
         }
         let ring = self.read_ring();
         let key = ring
@@ -124,13 +133,23 @@ impl Vault {
 
     /// Adds a new active key to the key source and to this vault's ring; returns its id.
     pub fn add_active_key(&self) -> Result<String, VaultError> {
-        let ring = self.source.add_active_key()?;
-        let id = ring.active_id().to_string();
+        self.source.add_active_key()?;
+        self.reload()?;
+        Ok(self.active_key_id())
+    }
+
+    fn reload(&self) -> Result<(), VaultError> {
+        let modified = self.source.modified();
+        let fresh = self.source.load()?;
         *self
             .ring
             .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = ring;
-        Ok(id)
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = fresh;
+        *self
+            .loaded_at
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = modified;
+        Ok(())
     }
 
     fn read_ring(&self) -> std::sync::RwLockReadGuard<'_, Keyring> {
@@ -182,6 +201,11 @@ mod tests {
         assert_ne!(new_id, old.key_id);
         let resealed = rotating_process.seal(b"secret", b"a").unwrap();
         assert_eq!(resealed.key_id, new_id);
+        assert_eq!(
+            server.seal(b"later", b"a").unwrap().key_id,
+            new_id,
+            "the running server seals with the new key"
+        );
 
         assert_eq!(server.open(&old, b"a").unwrap().as_slice(), b"secret");
         assert_eq!(server.open(&resealed, b"a").unwrap().as_slice(), b"secret");

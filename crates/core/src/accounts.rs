@@ -1,0 +1,402 @@
+//! Accounts: list, summarise, inspect, relabel, remove, and record a connection.
+
+use crate::credentials::{seal, TokenSet};
+use crate::{Caller, Core, CoreError};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use chrono::{DateTime, Utc};
+use iquivity_domain::{
+    Account, AccountId, AccountStatus, Email, Labels, NameOverride, Plan, PlanLimits, Platform,
+    UserId,
+};
+use iquivity_store::{
+    cursor_after, AccountQuery, AccountSort, AccountUpsert, AuditEventRecord, AuditKind, Cursor,
+    StoredCredential, UpsertOutcome,
+};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+pub const MAX_PAGE: u32 = 200;
+pub const DEFAULT_PAGE: u32 = 50;
+pub const MAX_QUERY_CHARS: usize = 200;
+
+/// A list request as the API received it, already typed; the core checks the rest.
+#[derive(Debug, Clone)]
+pub struct ListAccounts {
+    pub q: Option<String>,
+    pub platforms: Vec<Platform>,
+    pub statuses: Vec<AccountStatus>,
+    pub created_from: Option<DateTime<Utc>>,
+    pub created_before: Option<DateTime<Utc>>,
+    /// A user id or an email address.
+    pub owner: Option<String>,
+    pub label: Option<String>,
+    pub sort: AccountSort,
+    pub limit: u32,
+    pub cursor: Option<String>,
+}
+
+pub struct AccountPage {
+    pub items: Vec<Account>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
+pub struct StatusCounts {
+    pub total: u32,
+    pub active: u32,
+    pub inactive: u32,
+    pub failed: u32,
+}
+
+impl StatusCounts {
+    fn add(&mut self, status: AccountStatus, count: u32) {
+        self.total += count;
+        match status {
+            AccountStatus::Active => self.active += count,
+            AccountStatus::Inactive => self.inactive += count,
+            AccountStatus::Failed => self.failed += count,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct PlanUsage {
+    pub name: Plan,
+    /// `null` means unlimited.
+    pub max_accounts: Option<u32>,
+    /// `null` means unlimited.
+    pub max_accounts_per_platform: Option<u32>,
+    pub used: u32,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Summary {
+    #[serde(flatten)]
+    pub counts: StatusCounts,
+    pub per_platform: BTreeMap<Platform, StatusCounts>,
+    pub plan: PlanUsage,
+}
+
+/// A change to an account's team-side details. `display_name: Some(None)` clears the override.
+pub struct AccountPatch {
+    pub labels: Option<Vec<String>>,
+    pub display_name: Option<Option<String>>,
+}
+
+/// What a finished connection hands over to be stored.
+pub struct NewConnection {
+    pub platform: Platform,
+    pub kind: iquivity_domain::AccountKind,
+    pub platform_account_id: String,
+    pub display_name: String,
+    pub handle: Option<String>,
+    pub avatar_url: Option<String>,
+    pub scopes: Vec<String>,
+    pub labels: Vec<String>,
+    pub tokens: TokenSet,
+    pub sandbox: bool,
+}
+
+fn encode_cursor(cursor: &Cursor) -> Result<String, CoreError> {
+    let json = serde_json::to_vec(cursor).map_err(|e| CoreError::Internal(e.to_string()))?;
+    Ok(URL_SAFE_NO_PAD.encode(json))
+}
+
+fn decode_cursor(raw: &str, sort: AccountSort) -> Result<Cursor, CoreError> {
+    let bad = || CoreError::invalid("cursor", "is not a cursor this API returned");
+    let bytes = URL_SAFE_NO_PAD.decode(raw).map_err(|_| bad())?;
+    let cursor: Cursor = serde_json::from_slice(&bytes).map_err(|_| bad())?;
+    if cursor.key != sort.key || cursor.descending != sort.descending {
+        return Err(CoreError::invalid(
+            "cursor",
+            "belongs to a different sort order; start again without a cursor",
+        ));
+    }
+    Ok(cursor)
+}
+
+impl Core {
+    pub async fn list_accounts(
+        &self,
+        caller: &Caller,
+        request: ListAccounts,
+    ) -> Result<AccountPage, CoreError> {
+        if !(1..=MAX_PAGE).contains(&request.limit) {
+            return Err(CoreError::invalid(
+                "limit",
+                format!("must be between 1 and {MAX_PAGE}"),
+            ));
+        }
+        let text = match request.q.as_deref().map(str::trim) {
+            Some(q) if q.chars().count() > MAX_QUERY_CHARS => {
+                return Err(CoreError::invalid(
+                    "q",
+                    format!("must be at most {MAX_QUERY_CHARS} characters"),
+                ));
+            }
+            Some("") | None => None,
+            Some(q) => Some(q.to_lowercase()),
+        };
+        if let (Some(from), Some(before)) = (request.created_from, request.created_before) {
+            if from >= before {
+                return Err(CoreError::invalid(
+                    "created_from",
+                    "must be before created_to",
+                ));
+            }
+        }
+        let connected_by = match request.owner.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(owner) => match self.resolve_owner(owner).await? {
+                Some(user) => Some(user),
+                None => {
+                    return Ok(AccountPage {
+                        items: Vec::new(),
+                        next_cursor: None,
+                    })
+                }
+            },
+        };
+        let label = match request.label.as_deref() {
+            None => None,
+            Some(label) => Some(
+                iquivity_domain::Label::parse(label)
+                    .map_err(|e| iquivity_domain::ValidationError::new("label", e.message))?
+                    .as_str()
+                    .to_string(),
+            ),
+        };
+        let after = request
+            .cursor
+            .as_deref()
+            .map(|c| decode_cursor(c, request.sort))
+            .transpose()?;
+        let query = AccountQuery {
+            text,
+            platforms: request.platforms,
+            statuses: request.statuses,
+            created_from: request.created_from,
+            created_before: request.created_before,
+            connected_by,
+            label,
+            sort: request.sort,
+            // One more than asked tells whether another page exists.
+            limit: request.limit + 1,
+            after,
+        };
+        let mut items = self
+            .store
+            .list_accounts(caller.workspace_id, &query)
+            .await?;
+        let next_cursor = if items.len() > request.limit as usize {
+            items.truncate(request.limit as usize);
+            items
+                .last()
+                .map(|last| encode_cursor(&cursor_after(last, request.sort)))
+                .transpose()?
+        } else {
+            None
+        };
+        Ok(AccountPage { items, next_cursor })
+    }
+
+    async fn resolve_owner(&self, owner: &str) -> Result<Option<UserId>, CoreError> {
+        if let Ok(id) = owner.parse::<UserId>() {
+            return Ok(Some(id));
+        }
+        if owner.contains('@') {
+            let email = Email::parse(owner)
+                .map_err(|e| iquivity_domain::ValidationError::new("owner", e.message))?;
+            return Ok(self
+                .store
+                .user_by_email(email.as_str())
+                .await?
+                .map(|u| u.id));
+        }
+        Err(CoreError::invalid(
+            "owner",
+            "must be a user id or an email address",
+        ))
+    }
+
+    pub async fn account_summary(&self, caller: &Caller) -> Result<Summary, CoreError> {
+        let workspace = self
+            .store
+            .workspace(caller.workspace_id)
+            .await?
+            .ok_or(CoreError::NotFound("workspace"))?;
+        let mut counts = StatusCounts::default();
+        let mut per_platform: BTreeMap<Platform, StatusCounts> = Platform::ALL
+            .into_iter()
+            .map(|p| (p, StatusCounts::default()))
+            .collect();
+        for row in self.store.account_counts(caller.workspace_id).await? {
+            counts.add(row.status, row.count);
+            per_platform
+                .entry(row.platform)
+                .or_default()
+                .add(row.status, row.count);
+        }
+        let PlanLimits {
+            max_accounts,
+            max_accounts_per_platform,
+        } = workspace.plan.limits();
+        Ok(Summary {
+            plan: PlanUsage {
+                name: workspace.plan,
+                max_accounts,
+                max_accounts_per_platform,
+                used: counts.total,
+            },
+            counts,
+            per_platform,
+        })
+    }
+
+    pub async fn account(&self, caller: &Caller, id: AccountId) -> Result<Account, CoreError> {
+        self.store
+            .account(caller.workspace_id, id)
+            .await?
+            .ok_or(CoreError::NotFound("account"))
+    }
+
+    pub async fn account_events(
+        &self,
+        caller: &Caller,
+        id: AccountId,
+    ) -> Result<Vec<AuditEventRecord>, CoreError> {
+        self.account(caller, id).await?;
+        Ok(self
+            .store
+            .events_for_account(caller.workspace_id, id, 100)
+            .await?)
+    }
+
+    pub async fn update_account(
+        &self,
+        caller: &Caller,
+        id: AccountId,
+        patch: AccountPatch,
+    ) -> Result<Account, CoreError> {
+        // Existence first: another workspace's account is a 404 for everyone, whatever their role.
+        let current = self.account(caller, id).await?;
+        caller.require_manage_accounts()?;
+        let mut errors = Vec::new();
+        let labels = match &patch.labels {
+            Some(raw) => Labels::parse(raw).map_err(|e| errors.push(e)).ok(),
+            None => None,
+        };
+        let name = match &patch.display_name {
+            Some(Some(raw)) => NameOverride::parse(raw)
+                .map(Some)
+                .map_err(|e| errors.push(e))
+                .ok(),
+            Some(None) => Some(None),
+            None => None,
+        };
+        if !errors.is_empty() {
+            return Err(CoreError::Validation(errors));
+        }
+        if labels.is_none() && name.is_none() {
+            return Err(CoreError::invalid(
+                "body",
+                "give labels and/or display_name to change",
+            ));
+        }
+        let kind = if labels.is_some() {
+            AuditKind::LabelsChanged
+        } else {
+            AuditKind::Renamed
+        };
+        let event = AuditEventRecord {
+            id: uuid::Uuid::now_v7(),
+            workspace_id: caller.workspace_id,
+            account_id: Some(id),
+            actor_id: Some(caller.user_id),
+            kind,
+            details: serde_json::json!({
+                "labels": labels.as_ref().map(Labels::to_strings),
+                "previous_labels": labels.as_ref().map(|_| current.labels.to_strings()),
+                "display_name": name.as_ref().map(|n| n.as_ref().map(|n| n.as_str().to_string())),
+            }),
+            at: Utc::now(),
+        };
+        let name_ref = name.as_ref().map(|n| n.as_ref().map(NameOverride::as_str));
+        self.store
+            .update_account_profile(caller.workspace_id, id, labels.as_ref(), name_ref, &event)
+            .await?
+            .ok_or(CoreError::NotFound("account"))
+    }
+
+    /// Removes the account and shreds its credentials.
+    pub async fn remove_account(&self, caller: &Caller, id: AccountId) -> Result<(), CoreError> {
+        let account = self.account(caller, id).await?;
+        caller.require_manage_accounts()?;
+        let event = AuditEventRecord {
+            id: uuid::Uuid::now_v7(),
+            workspace_id: caller.workspace_id,
+            account_id: Some(id),
+            actor_id: Some(caller.user_id),
+            kind: AuditKind::Removed,
+            details: serde_json::json!({
+                "platform": account.platform,
+                "platform_account_id": account.platform_account_id,
+                "display_name": account.display_name,
+            }),
+            at: Utc::now(),
+        };
+        if !self
+            .store
+            .delete_account(caller.workspace_id, id, &event)
+            .await?
+        {
+            return Err(CoreError::NotFound("account"));
+        }
+        tracing::info!(account_id = %id, workspace_id = %caller.workspace_id, platform = %account.platform, "account removed");
+        Ok(())
+    }
+
+    /// Stores a finished connection: a new account (within the plan) or an update of the same platform
+    /// account, with its tokens sealed in the same transaction.
+    pub async fn record_connection(
+        &self,
+        caller: &Caller,
+        connection: NewConnection,
+    ) -> Result<UpsertOutcome, CoreError> {
+        caller.require_manage_accounts()?;
+        let upsert = AccountUpsert {
+            id: AccountId::new(),
+            workspace_id: caller.workspace_id,
+            platform: connection.platform,
+            kind: connection.kind,
+            platform_account_id: connection.platform_account_id,
+            display_name: connection.display_name,
+            handle: connection.handle,
+            avatar_url: connection.avatar_url,
+            scopes: connection.scopes,
+            status: AccountStatus::Active,
+            status_reason: None,
+            status_message: None,
+            labels: Labels::parse(&connection.labels)?.to_strings(),
+            connected_by: Some(caller.user_id),
+            token_expires_at: connection.tokens.expires_at,
+            sandbox: connection.sandbox,
+            now: Utc::now(),
+        };
+        let vault = self.vault.clone();
+        let tokens = connection.tokens;
+        let sealer = move |account: AccountId| -> Result<StoredCredential, String> {
+            seal(&vault, account, &tokens).map_err(|e| e.to_string())
+        };
+        let outcome = self.store.upsert_account(&upsert, Some(&sealer)).await?;
+        tracing::info!(
+            account_id = %outcome.account.id,
+            workspace_id = %caller.workspace_id,
+            platform = %upsert.platform,
+            created = outcome.created,
+            "account connected"
+        );
+        Ok(outcome)
+    }
+}

@@ -1,0 +1,452 @@
+//! Sign-up, sign-in, sessions, personal API tokens and invitations.
+
+use crate::secrets::{digest, new_secret};
+use crate::{Caller, Core, CoreError};
+use argon2::password_hash::{
+    rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
+};
+use argon2::Argon2;
+use chrono::{DateTime, Utc};
+use iquivity_domain::{Email, Password, Role, UserId, ValidationError, WorkspaceId, WorkspaceName};
+use iquivity_store::{
+    ApiTokenRecord, InvitationRecord, NewUser, NewWorkspace, SessionRecord, UserRecord,
+};
+use secrecy::{ExposeSecret, SecretString};
+use std::net::IpAddr;
+
+pub const SESSION_PREFIX: &str = "iqs_";
+pub const API_TOKEN_PREFIX: &str = "iqt_";
+pub const INVITATION_PREFIX: &str = "iqi_";
+
+/// A new sign-in: the session id goes into the cookie and nowhere else.
+pub struct NewSession {
+    pub id: SecretString,
+    pub expires_at: DateTime<Utc>,
+    pub caller: Caller,
+}
+
+pub struct SignUp<'a> {
+    pub email: &'a str,
+    pub password: &'a str,
+    /// A new workspace to own; required unless joining through an invitation.
+    pub workspace_name: Option<&'a str>,
+    pub invitation: Option<&'a str>,
+}
+
+pub struct CreatedToken {
+    pub id: uuid::Uuid,
+    pub name: String,
+    pub token: SecretString,
+    pub created_at: DateTime<Utc>,
+}
+
+pub struct CreatedInvitation {
+    pub id: uuid::Uuid,
+    pub code: SecretString,
+    pub role: Role,
+    pub email: Option<String>,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Hashes a password with argon2id on a blocking thread: it is deliberately slow.
+pub async fn hash_password(password: &Password) -> Result<String, CoreError> {
+    let plain = SecretString::from(password.expose().to_string());
+    tokio::task::spawn_blocking(move || {
+        let salt = SaltString::generate(&mut OsRng);
+        Argon2::default()
+            .hash_password(plain.expose_secret().as_bytes(), &salt)
+            .map(|h| h.to_string())
+            .map_err(|e| CoreError::Internal(format!("password hashing failed: {e}")))
+    })
+    .await
+    .map_err(|e| CoreError::Internal(format!("password hashing task failed: {e}")))?
+}
+
+async fn verify_password(hash: String, password: &str) -> Result<bool, CoreError> {
+    let plain = SecretString::from(password.to_string());
+    tokio::task::spawn_blocking(move || {
+        let parsed = PasswordHash::new(&hash)
+            .map_err(|e| CoreError::Internal(format!("stored password hash is not valid: {e}")))?;
+        Ok(Argon2::default()
+            .verify_password(plain.expose_secret().as_bytes(), &parsed)
+            .is_ok())
+    })
+    .await
+    .map_err(|e| CoreError::Internal(format!("password check task failed: {e}")))?
+}
+
+/// A hash of a random password, verified against when the email is unknown so that the answer takes as
+/// long as for a known email and does not reveal who has an account.
+static DECOY_HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+async fn decoy_hash() -> Result<String, CoreError> {
+    if let Some(hash) = DECOY_HASH.get() {
+        return Ok(hash.clone());
+    }
+    let random = new_secret("");
+    let hash = hash_password(&Password::parse(random.expose_secret())?).await?;
+    Ok(DECOY_HASH.get_or_init(|| hash).clone())
+}
+
+impl Core {
+    /// Creates a user and either a workspace they own or, through an invitation, a membership.
+    pub async fn sign_up(&self, input: SignUp<'_>) -> Result<NewSession, CoreError> {
+        let mut errors = Vec::new();
+        let email = Email::parse(input.email).map_err(|e| errors.push(e)).ok();
+        let password = Password::parse(input.password)
+            .map_err(|e| errors.push(e))
+            .ok();
+        let workspace_name = match (input.workspace_name, input.invitation) {
+            (Some(name), _) => WorkspaceName::parse(name).map_err(|e| errors.push(e)).ok(),
+            (None, Some(_)) => None,
+            (None, None) => {
+                errors.push(ValidationError::new(
+                    "workspace_name",
+                    "is required unless you sign up through an invitation",
+                ));
+                None
+            }
+        };
+        let (Some(email), Some(password)) = (email, password) else {
+            return Err(CoreError::Validation(errors));
+        };
+        if !errors.is_empty() {
+            return Err(CoreError::Validation(errors));
+        }
+        let invitation = match input.invitation {
+            Some(code) => Some(self.usable_invitation(code, &email).await?),
+            None => None,
+        };
+        let now = Utc::now();
+        let user = NewUser {
+            id: UserId::new(),
+            email: email.as_str().to_string(),
+            password_hash: hash_password(&password).await?,
+            created_at: now,
+        };
+        match &workspace_name {
+            Some(name) => {
+                let workspace = NewWorkspace {
+                    id: WorkspaceId::new(),
+                    name: name.as_str().to_string(),
+                    plan: self.settings.default_plan,
+                    created_at: now,
+                };
+                self.store
+                    .create_user_with_workspace(&user, &workspace)
+                    .await
+                    .map_err(email_taken)?;
+            }
+            None => self.store.create_user(&user).await.map_err(email_taken)?,
+        }
+        let workspace = match invitation {
+            Some(invitation) => {
+                self.claim_invitation(&invitation, user.id, now).await?;
+                Some(invitation.workspace_id)
+            }
+            None => None,
+        };
+        tracing::info!(user_id = %user.id, "user signed up");
+        let record = self
+            .store
+            .user_by_id(user.id)
+            .await?
+            .ok_or(CoreError::NotFound("user"))?;
+        self.open_session(&record, workspace).await
+    }
+
+    /// Checks the password (with per-account and per-address limits on failures) and opens a session.
+    pub async fn log_in(
+        &self,
+        email: &str,
+        password: &str,
+        client: Option<IpAddr>,
+        workspace: Option<WorkspaceId>,
+    ) -> Result<NewSession, CoreError> {
+        let email = Email::parse(email)?;
+        let account_key = format!("email:{}", email.as_str());
+        let address_key = client.map(|ip| format!("ip:{ip}"));
+        let since = Utc::now() - self.settings.login_window;
+        let retry_after = u64::try_from(self.settings.login_window.num_seconds()).unwrap_or(900);
+        if self.store.login_failures_since(&account_key, since).await?
+            >= self.settings.login_failures_per_account
+        {
+            tracing::warn!("login refused: too many failures for this account");
+            return Err(CoreError::RateLimited {
+                retry_after_secs: retry_after,
+            });
+        }
+        if let Some(key) = &address_key {
+            if self.store.login_failures_since(key, since).await?
+                >= self.settings.login_failures_per_address
+            {
+                tracing::warn!(client = %key, "login refused: too many failures from this address");
+                return Err(CoreError::RateLimited {
+                    retry_after_secs: retry_after,
+                });
+            }
+        }
+        let user = self.store.user_by_email(email.as_str()).await?;
+        let verified = match &user {
+            Some(user) => verify_password(user.password_hash.clone(), password).await?,
+            None => {
+                verify_password(decoy_hash().await?, password).await?;
+                false
+            }
+        };
+        let (true, Some(user)) = (verified, user) else {
+            let now = Utc::now();
+            self.store.record_login_failure(&account_key, now).await?;
+            if let Some(key) = &address_key {
+                self.store.record_login_failure(key, now).await?;
+            }
+            tracing::info!("login failed");
+            return Err(CoreError::BadCredentials);
+        };
+        self.store.clear_login_failures(&account_key).await?;
+        tracing::info!(user_id = %user.id, "user logged in");
+        self.open_session(&user, workspace).await
+    }
+
+    async fn open_session(
+        &self,
+        user: &UserRecord,
+        workspace: Option<WorkspaceId>,
+    ) -> Result<NewSession, CoreError> {
+        let memberships = self.store.memberships_of(user.id).await?;
+        let (workspace, role) = match workspace {
+            Some(wanted) => memberships
+                .into_iter()
+                .find(|(w, _)| w.id == wanted)
+                .ok_or_else(|| {
+                    CoreError::Forbidden("you are not a member of that workspace".into())
+                })?,
+            None => memberships.into_iter().next().ok_or_else(|| {
+                CoreError::Forbidden("you are not a member of any workspace".into())
+            })?,
+        };
+        let id = new_secret(SESSION_PREFIX);
+        let now = Utc::now();
+        let expires_at = now + self.settings.session_ttl;
+        self.store
+            .create_session(&SessionRecord {
+                id_hash: digest(id.expose_secret()),
+                user_id: user.id,
+                workspace_id: workspace.id,
+                created_at: now,
+                expires_at,
+            })
+            .await?;
+        Ok(NewSession {
+            id,
+            expires_at,
+            caller: Caller {
+                user_id: user.id,
+                email: user.email.clone(),
+                workspace_id: workspace.id,
+                role,
+            },
+        })
+    }
+
+    pub async fn log_out(&self, session_id: &str) -> Result<(), CoreError> {
+        self.store.delete_session(&digest(session_id)).await?;
+        Ok(())
+    }
+
+    /// The caller behind a session cookie.
+    pub async fn caller_from_session(&self, session_id: &str) -> Result<Caller, CoreError> {
+        let session = self
+            .store
+            .session(&digest(session_id), Utc::now())
+            .await?
+            .ok_or(CoreError::Unauthenticated)?;
+        self.caller(session.user_id, session.workspace_id).await
+    }
+
+    /// The caller behind an `Authorization: Bearer` API token.
+    pub async fn caller_from_token(&self, token: &str) -> Result<Caller, CoreError> {
+        let token = self
+            .store
+            .use_api_token(&digest(token), Utc::now())
+            .await?
+            .ok_or(CoreError::Unauthenticated)?;
+        self.caller(token.user_id, token.workspace_id).await
+    }
+
+    /// Re-reads the membership on every request, so a removed member loses access at once.
+    async fn caller(
+        &self,
+        user_id: UserId,
+        workspace_id: WorkspaceId,
+    ) -> Result<Caller, CoreError> {
+        let role = self
+            .store
+            .membership(workspace_id, user_id)
+            .await?
+            .ok_or(CoreError::Unauthenticated)?;
+        let user = self
+            .store
+            .user_by_id(user_id)
+            .await?
+            .ok_or(CoreError::Unauthenticated)?;
+        Ok(Caller {
+            user_id,
+            email: user.email,
+            workspace_id,
+            role,
+        })
+    }
+
+    /// Issues a personal API token for the caller in the caller's workspace. The token is returned once.
+    pub async fn create_api_token(
+        &self,
+        caller: &Caller,
+        name: &str,
+    ) -> Result<CreatedToken, CoreError> {
+        let name = iquivity_domain::WorkspaceName::parse(name)
+            .map_err(|e| ValidationError::new("name", e.message))?;
+        let token = new_secret(API_TOKEN_PREFIX);
+        let record = ApiTokenRecord {
+            id: uuid::Uuid::now_v7(),
+            token_hash: digest(token.expose_secret()),
+            user_id: caller.user_id,
+            workspace_id: caller.workspace_id,
+            name: name.as_str().to_string(),
+            created_at: Utc::now(),
+            last_used_at: None,
+        };
+        self.store.create_api_token(&record).await?;
+        tracing::info!(user_id = %caller.user_id, workspace_id = %caller.workspace_id, token_id = %record.id, "API token created");
+        Ok(CreatedToken {
+            id: record.id,
+            name: record.name,
+            token,
+            created_at: record.created_at,
+        })
+    }
+
+    /// An owner invites someone into the workspace as admin or member; the code works once, until it expires.
+    pub async fn invite(
+        &self,
+        caller: &Caller,
+        role: &str,
+        email: Option<&str>,
+    ) -> Result<CreatedInvitation, CoreError> {
+        if !caller.role.can_invite() {
+            return Err(CoreError::Forbidden(
+                "only workspace owners can invite people".into(),
+            ));
+        }
+        let role: Role = role.parse()?;
+        if role == Role::Owner {
+            return Err(CoreError::invalid(
+                "role",
+                "invitations are for admins or members",
+            ));
+        }
+        let email = email.map(Email::parse).transpose()?;
+        let code = new_secret(INVITATION_PREFIX);
+        let now = Utc::now();
+        let record = InvitationRecord {
+            id: uuid::Uuid::now_v7(),
+            token_hash: digest(code.expose_secret()),
+            workspace_id: caller.workspace_id,
+            role,
+            email: email.map(|e| e.as_str().to_string()),
+            invited_by: caller.user_id,
+            created_at: now,
+            expires_at: now + self.settings.invitation_ttl,
+            accepted_at: None,
+        };
+        self.store.create_invitation(&record).await?;
+        Ok(CreatedInvitation {
+            id: record.id,
+            code,
+            role,
+            email: record.email,
+            expires_at: record.expires_at,
+        })
+    }
+
+    /// A signed-in user accepts an invitation; their session moves to the workspace they joined.
+    pub async fn accept_invitation(
+        &self,
+        user_id: UserId,
+        code: &str,
+    ) -> Result<NewSession, CoreError> {
+        let user = self
+            .store
+            .user_by_id(user_id)
+            .await?
+            .ok_or(CoreError::Unauthenticated)?;
+        let email = Email::parse(&user.email)?;
+        let invitation = self.usable_invitation(code, &email).await?;
+        self.claim_invitation(&invitation, user.id, Utc::now())
+            .await?;
+        self.open_session(&user, Some(invitation.workspace_id))
+            .await
+    }
+
+    async fn usable_invitation(
+        &self,
+        code: &str,
+        email: &Email,
+    ) -> Result<InvitationRecord, CoreError> {
+        let invitation = self
+            .store
+            .invitation_by_hash(&digest(code))
+            .await?
+            .ok_or_else(|| CoreError::invalid("invitation", "this invitation link is not valid"))?;
+        if invitation.accepted_at.is_some() {
+            return Err(CoreError::invalid(
+                "invitation",
+                "this invitation has already been used",
+            ));
+        }
+        if invitation.expires_at <= Utc::now() {
+            return Err(CoreError::invalid(
+                "invitation",
+                "this invitation has expired; ask for a new one",
+            ));
+        }
+        if let Some(invited) = &invitation.email {
+            if invited != email.as_str() {
+                return Err(CoreError::invalid(
+                    "invitation",
+                    "this invitation is for another email address",
+                ));
+            }
+        }
+        Ok(invitation)
+    }
+
+    async fn claim_invitation(
+        &self,
+        invitation: &InvitationRecord,
+        user: UserId,
+        now: DateTime<Utc>,
+    ) -> Result<(), CoreError> {
+        if self
+            .store
+            .accept_invitation(invitation.id, user, now)
+            .await?
+        {
+            Ok(())
+        } else {
+            Err(CoreError::invalid(
+                "invitation",
+                "this invitation has already been used or has expired",
+            ))
+        }
+    }
+}
+
+fn email_taken(err: iquivity_store::StoreError) -> CoreError {
+    match err {
+        iquivity_store::StoreError::Duplicate(_) => {
+            CoreError::Conflict("an account with this email already exists; sign in instead".into())
+        }
+        other => other.into(),
+    }
+}

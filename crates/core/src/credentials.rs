@@ -1,0 +1,97 @@
+//! Platform credentials: what a connection holds, sealed by the vault with the account id as associated data.
+
+use crate::CoreError;
+use chrono::{DateTime, Utc};
+use iquivity_domain::AccountId;
+use iquivity_store::StoredCredential;
+use iquivity_vault::{Sealed, Vault};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+use zeroize::Zeroize;
+
+/// The tokens of one connection. Debug never shows them.
+pub struct TokenSet {
+    pub access_token: SecretString,
+    pub refresh_token: Option<SecretString>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub refresh_expires_at: Option<DateTime<Utc>>,
+}
+
+impl std::fmt::Debug for TokenSet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenSet")
+            .field("access_token", &"[redacted]")
+            .field(
+                "refresh_token",
+                &self.refresh_token.as_ref().map(|_| "[redacted]"),
+            )
+            .field("expires_at", &self.expires_at)
+            .field("refresh_expires_at", &self.refresh_expires_at)
+            .finish()
+    }
+}
+
+/// The plaintext layout inside the ciphertext; zeroed when dropped.
+#[derive(Serialize, Deserialize)]
+struct Plain {
+    access_token: String,
+    refresh_token: Option<String>,
+    expires_at: Option<DateTime<Utc>>,
+    refresh_expires_at: Option<DateTime<Utc>>,
+}
+
+impl Drop for Plain {
+    fn drop(&mut self) {
+        self.access_token.zeroize();
+        if let Some(token) = self.refresh_token.as_mut() {
+            token.zeroize();
+        }
+    }
+}
+
+pub fn seal(
+    vault: &Vault,
+    account: AccountId,
+    tokens: &TokenSet,
+) -> Result<StoredCredential, CoreError> {
+    let plain = Plain {
+        access_token: tokens.access_token.expose_secret().to_string(),
+        refresh_token: tokens
+            .refresh_token
+            .as_ref()
+            .map(|t| t.expose_secret().to_string()),
+        expires_at: tokens.expires_at,
+        refresh_expires_at: tokens.refresh_expires_at,
+    };
+    let bytes = zeroize::Zeroizing::new(
+        serde_json::to_vec(&plain)
+            .map_err(|e| CoreError::Internal(format!("credential encoding: {e}")))?,
+    );
+    let sealed = vault.seal(&bytes, account.to_string().as_bytes())?;
+    Ok(StoredCredential {
+        key_id: sealed.key_id,
+        blob: sealed.blob,
+    })
+}
+
+pub fn open(
+    vault: &Vault,
+    account: AccountId,
+    stored: &StoredCredential,
+) -> Result<TokenSet, CoreError> {
+    let bytes = vault.open(
+        &Sealed {
+            key_id: stored.key_id.clone(),
+            blob: stored.blob.clone(),
+        },
+        account.to_string().as_bytes(),
+    )?;
+    let plain: Plain = serde_json::from_slice(&bytes)
+        .map_err(|e| CoreError::Internal(format!("credential decoding: {e}")))?;
+    Ok(TokenSet {
+        access_token: SecretString::from(plain.access_token.clone()),
+        refresh_token: plain.refresh_token.clone().map(SecretString::from),
+        expires_at: plain.expires_at,
+        refresh_expires_at: plain.refresh_expires_at,
+    })
+}
