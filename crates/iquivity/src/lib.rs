@@ -1,1 +1,104 @@
+//! Wiring: configuration, the store, the vault and the HTTP server, started together.
 
+pub mod config;
+
+pub use config::Config;
+
+use anyhow::Context;
+use iquivity_core::{Core, CoreSettings};
+use iquivity_server::ServerSettings;
+use iquivity_store::sqlite::SqliteStore;
+use iquivity_vault::{KeySource, Vault};
+use std::sync::Arc;
+use tokio::net::TcpListener;
+
+/// Creates the data directory readable by this user only: it holds the database and, by default, the keys.
+fn create_private_dir(dir: &std::path::Path) -> anyhow::Result<()> {
+    if dir.exists() {
+        return Ok(());
+    }
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("cannot create the data directory {}", dir.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+            .with_context(|| format!("cannot restrict the data directory {}", dir.display()))?;
+    }
+    Ok(())
+}
+
+/// Everything a running service is made of.
+pub struct App {
+    pub core: Core,
+    pub store: Arc<SqliteStore>,
+    pub config: Config,
+}
+
+impl App {
+    /// Opens the database (applying migrations) and the key source.
+    pub async fn open(config: Config) -> anyhow::Result<App> {
+        create_private_dir(&config.data_dir)?;
+        let db_path = config.database_path();
+        let store = Arc::new(
+            SqliteStore::open(&db_path)
+                .await
+                .with_context(|| format!("cannot open the database {}", db_path.display()))?,
+        );
+        let key_source = match &config.encryption_key {
+            Some(active) => KeySource::Env {
+                active: active.clone(),
+                previous: config.encryption_old_keys.clone(),
+            },
+            None => KeySource::File(config.data_dir.join("keys.json")),
+        };
+        let vault = Arc::new(Vault::load(key_source).context("cannot load the encryption keys")?);
+        let core = Core {
+            store: store.clone(),
+            vault,
+            settings: CoreSettings {
+                default_plan: config.default_plan,
+                ..CoreSettings::default()
+            },
+        };
+        Ok(App {
+            core,
+            store,
+            config,
+        })
+    }
+
+    /// Changes a workspace's plan; false when there is no such workspace.
+    pub async fn store_set_plan(
+        &self,
+        workspace: iquivity_domain::WorkspaceId,
+        plan: iquivity_domain::Plan,
+    ) -> anyhow::Result<bool> {
+        use iquivity_store::Store;
+        Ok(self.store.set_plan(workspace, plan).await?)
+    }
+
+    pub fn router(&self) -> axum::Router {
+        iquivity_server::router(
+            self.core.clone(),
+            ServerSettings {
+                public_url: self.config.public_url.clone(),
+            },
+        )
+    }
+
+    /// Serves on `listener` until `shutdown` resolves, then finishes in-flight requests.
+    pub async fn serve(
+        &self,
+        listener: TcpListener,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let service = self
+            .router()
+            .into_make_service_with_connect_info::<std::net::SocketAddr>();
+        axum::serve(listener, service)
+            .with_graceful_shutdown(shutdown)
+            .await
+            .context("the HTTP server stopped with an error")
+    }
+}

@@ -1,1 +1,225 @@
-fn main() {}
+use anyhow::{bail, Context};
+use clap::{Parser, Subcommand};
+use iquivity::{App, Config};
+use iquivity_core::auth::SignUp;
+use iquivity_domain::{Plan, WorkspaceId};
+use secrecy::ExposeSecret;
+use std::io::Read;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// iQuivity Social: connect and manage your social media accounts from one dashboard.
+#[derive(Parser)]
+#[command(name = "iquivity", version)]
+struct Cli {
+    /// Configuration file (default: ./iquivity.toml when it exists).
+    #[arg(long, global = true, env = "IQUIVITY_CONFIG")]
+    config: Option<PathBuf>,
+    /// Where the database and the key file live [env: IQUIVITY_DATA_DIR] [default: ./data]
+    #[arg(long, global = true)]
+    data_dir: Option<PathBuf>,
+    /// Address to listen on [env: IQUIVITY_LISTEN] [default: 127.0.0.1:8080]
+    #[arg(long, global = true)]
+    listen: Option<SocketAddr>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the service (the default).
+    Serve,
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Manage users.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// Manage workspaces.
+    Workspace {
+        #[command(subcommand)]
+        command: WorkspaceCommand,
+    },
+    /// Create a demo workspace with the seed's 15 example accounts and print how to sign in.
+    DemoData,
+    /// Manage encryption keys.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create a user and a workspace they own. The password is read from standard input when
+    /// --password-stdin is given, otherwise a strong one is generated and printed once.
+    Create {
+        #[arg(long)]
+        email: String,
+        #[arg(long, default_value = "My workspace")]
+        workspace: String,
+        #[arg(long)]
+        password_stdin: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum WorkspaceCommand {
+    /// Change a workspace's plan: free, starter, professional or enterprise.
+    SetPlan { workspace: WorkspaceId, plan: Plan },
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Make a new key the active one and re-encrypt every stored credential under it, while the service runs.
+    Rotate,
+}
+
+fn init_logging(config: &Config) {
+    let filter = tracing_subscriber::EnvFilter::try_new(&config.log)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    if config.log_json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let mut config = Config::load(cli.config.as_deref(), &|key| std::env::var(key).ok())?;
+    if let Some(dir) = cli.data_dir {
+        config.data_dir = dir;
+    }
+    if let Some(listen) = cli.listen {
+        config.listen = listen;
+    }
+    let command = cli.command.unwrap_or(Command::Serve);
+    init_logging(&config);
+    let app = App::open(config).await?;
+    match command {
+        Command::Serve => {
+            let listener = tokio::net::TcpListener::bind(app.config.listen)
+                .await
+                .with_context(|| format!("cannot listen on {}", app.config.listen))?;
+            let addr = listener.local_addr()?;
+            tracing::info!(%addr, data_dir = %app.config.data_dir.display(), "iQuivity Social is listening");
+            println!("iQuivity Social is running at http://{addr}/");
+            app.serve(listener, shutdown_signal()).await?;
+        }
+        Command::Migrate => println!(
+            "migrations applied to {}",
+            app.config.database_path().display()
+        ),
+        Command::User {
+            command:
+                UserCommand::Create {
+                    email,
+                    workspace,
+                    password_stdin,
+                },
+        } => {
+            let (password, generated) = if password_stdin {
+                let mut input = String::new();
+                std::io::stdin()
+                    .read_to_string(&mut input)
+                    .context("cannot read the password from standard input")?;
+                (input.trim_end_matches(['\r', '\n']).to_string(), false)
+            } else {
+                (uuid::Uuid::new_v4().simple().to_string(), true)
+            };
+            let session = app
+                .core
+                .sign_up(SignUp {
+                    email: &email,
+                    password: &password,
+                    workspace_name: Some(&workspace),
+                    invitation: None,
+                })
+                .await
+                .map_err(|e| describe(&e))?;
+            println!(
+                "created user {} owning workspace {}",
+                session.caller.email, session.caller.workspace_id
+            );
+            if generated {
+                println!("password (shown once): {password}");
+            }
+        }
+        Command::Workspace {
+            command: WorkspaceCommand::SetPlan { workspace, plan },
+        } => {
+            if !app.store_set_plan(workspace, plan).await? {
+                bail!("no workspace with id {workspace}");
+            }
+            println!("workspace {workspace} is now on the {plan} plan");
+        }
+        Command::DemoData => {
+            let demo = app
+                .core
+                .create_demo_workspace()
+                .await
+                .map_err(|e| describe(&e))?;
+            println!(
+                "demo workspace {} with {} accounts",
+                demo.workspace_id, demo.accounts
+            );
+            println!(
+                "sign in as {} with password {}",
+                demo.email,
+                demo.password.expose_secret()
+            );
+        }
+        Command::Keys {
+            command: KeysCommand::Rotate,
+        } => {
+            let report = app.core.rotate_keys().await.map_err(|e| describe(&e))?;
+            println!(
+                "active key is now {}; {} credentials re-encrypted",
+                report.new_key_id, report.resealed
+            );
+        }
+    }
+    Ok(())
+}
+
+fn describe(err: &iquivity_core::CoreError) -> anyhow::Error {
+    match err {
+        iquivity_core::CoreError::Validation(errors) => anyhow::anyhow!(
+            "{}",
+            errors
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("; ")
+        ),
+        other => anyhow::anyhow!("{other}"),
+    }
+}

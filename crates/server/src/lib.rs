@@ -1,1 +1,80 @@
+//! The HTTP face of iQuivity Social: the JSON API under `/api/v1`, its OpenAPI document and `/healthz`.
+//! Handlers are thin: they parse, call one use-case of the core, and shape the answer.
 
+mod error;
+mod extract;
+mod openapi;
+mod routes;
+mod views;
+
+pub use error::{AppError, Problem};
+pub use openapi::ApiDoc;
+
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
+use axum::Router;
+use iquivity_core::Core;
+use std::sync::Arc;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+
+pub const BODY_LIMIT_BYTES: usize = 1024 * 1024;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub core: Core,
+    pub settings: Arc<ServerSettings>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ServerSettings {
+    /// The address people reach the service at, e.g. `https://social.example.com`; used in links and to
+    /// decide whether cookies are `Secure`.
+    pub public_url: Option<String>,
+}
+
+impl ServerSettings {
+    pub fn is_https(&self) -> bool {
+        self.public_url
+            .as_deref()
+            .is_some_and(|url| url.starts_with("https://"))
+    }
+}
+
+pub fn router(core: Core, settings: ServerSettings) -> Router {
+    let state = AppState {
+        core,
+        settings: Arc::new(settings),
+    };
+    Router::new()
+        .merge(routes::router())
+        .fallback(routes::meta::not_found)
+        .method_not_allowed_fallback(routes::meta::method_not_allowed)
+        .with_state(state)
+        .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(
+            // Logs method, route template and request id; never headers (cookies, bearer tokens) or bodies.
+            TraceLayer::new_for_http().make_span_with(|req: &Request| {
+                let route = req
+                    .extensions()
+                    .get::<MatchedPath>()
+                    .map(|p| p.as_str().to_string())
+                    .unwrap_or_else(|| req.uri().path().to_string());
+                let request_id = req
+                    .headers()
+                    .get("x-request-id")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("")
+                    .to_string();
+                tracing::info_span!(
+                    "request",
+                    method = %req.method(),
+                    route,
+                    request_id,
+                    user_id = tracing::field::Empty,
+                    workspace_id = tracing::field::Empty,
+                )
+            }),
+        )
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+}

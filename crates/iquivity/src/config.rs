@@ -1,0 +1,224 @@
+//! One typed configuration: defaults < `iquivity.toml` < `IQUIVITY_*` environment < command-line flags.
+
+use anyhow::{bail, Context};
+use iquivity_domain::Plan;
+use secrecy::SecretString;
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+#[derive(Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    /// `sqlite://path`; empty means `sqlite://<data_dir>/iquivity.db`.
+    pub database_url: Option<String>,
+    pub default_plan: Plan,
+    pub encryption_key: Option<SecretString>,
+    pub encryption_old_keys: Vec<SecretString>,
+    pub public_url: Option<String>,
+    pub log: String,
+    pub log_json: bool,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("listen", &self.listen)
+            .field("data_dir", &self.data_dir)
+            .field("database_url", &self.database_url)
+            .field("default_plan", &self.default_plan)
+            .field(
+                "encryption_key",
+                &self.encryption_key.as_ref().map(|_| "[redacted]"),
+            )
+            .field(
+                "encryption_old_keys",
+                &format!("[{} redacted]", self.encryption_old_keys.len()),
+            )
+            .field("public_url", &self.public_url)
+            .field("log", &self.log)
+            .field("log_json", &self.log_json)
+            .finish()
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: PathBuf::from("./data"),
+            database_url: None,
+            default_plan: Plan::Free,
+            encryption_key: None,
+            encryption_old_keys: Vec::new(),
+            public_url: None,
+            log: "info".into(),
+            log_json: false,
+        }
+    }
+}
+
+/// The keys of `iquivity.toml`; each also reads from `IQUIVITY_<KEY in upper case>`.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    listen: Option<String>,
+    data_dir: Option<PathBuf>,
+    database_url: Option<String>,
+    default_plan: Option<String>,
+    encryption_key: Option<String>,
+    encryption_old_keys: Option<String>,
+    public_url: Option<String>,
+    log: Option<String>,
+    log_format: Option<String>,
+}
+
+impl FileConfig {
+    fn from_env(vars: &dyn Fn(&str) -> Option<String>) -> Self {
+        let get = |key: &str| {
+            vars(&format!("IQUIVITY_{}", key.to_ascii_uppercase())).filter(|v| !v.is_empty())
+        };
+        FileConfig {
+            listen: get("listen"),
+            data_dir: get("data_dir").map(PathBuf::from),
+            database_url: get("database_url"),
+            default_plan: get("default_plan"),
+            encryption_key: get("encryption_key"),
+            encryption_old_keys: get("encryption_old_keys"),
+            public_url: get("public_url"),
+            log: get("log"),
+            log_format: get("log_format"),
+        }
+    }
+
+    fn apply(self, config: &mut Config, source: &str) -> anyhow::Result<()> {
+        if let Some(listen) = self.listen {
+            config.listen = listen.parse().with_context(|| {
+                format!("{source}: listen {listen:?} is not an address like 127.0.0.1:8080")
+            })?;
+        }
+        if let Some(dir) = self.data_dir {
+            config.data_dir = dir;
+        }
+        if let Some(url) = self.database_url {
+            if !url.starts_with("sqlite:") {
+                bail!("{source}: database_url must start with sqlite:// (PostgreSQL support is not built yet)");
+            }
+            config.database_url = Some(url);
+        }
+        if let Some(plan) = self.default_plan {
+            config.default_plan = plan.parse().map_err(|e| anyhow::anyhow!("{source}: {e}"))?;
+        }
+        if let Some(key) = self.encryption_key {
+            config.encryption_key = Some(SecretString::from(key));
+        }
+        if let Some(keys) = self.encryption_old_keys {
+            config.encryption_old_keys = keys
+                .split(',')
+                .map(str::trim)
+                .filter(|k| !k.is_empty())
+                .map(|k| SecretString::from(k.to_string()))
+                .collect();
+        }
+        if let Some(url) = self.public_url {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                bail!("{source}: public_url must start with http:// or https://");
+            }
+            config.public_url = Some(url.trim_end_matches('/').to_string());
+        }
+        if let Some(log) = self.log {
+            config.log = log;
+        }
+        match self.log_format.as_deref() {
+            None => {}
+            Some("json") => config.log_json = true,
+            Some("text") => config.log_json = false,
+            Some(other) => bail!("{source}: log_format must be text or json (got {other:?})"),
+        }
+        Ok(())
+    }
+}
+
+impl Config {
+    /// Loads the configuration file (the given one, which must exist, or `./iquivity.toml` when present)
+    /// and then the environment.
+    pub fn load(
+        file: Option<&Path>,
+        vars: &dyn Fn(&str) -> Option<String>,
+    ) -> anyhow::Result<Config> {
+        let mut config = Config::default();
+        let file = file.map(Path::to_path_buf).or_else(|| {
+            let default = PathBuf::from("iquivity.toml");
+            default.exists().then_some(default)
+        });
+        if let Some(path) = file {
+            let text = std::fs::read_to_string(&path)
+                .with_context(|| format!("cannot read configuration file {}", path.display()))?;
+            let parsed: FileConfig = toml::from_str(&text)
+                .with_context(|| format!("configuration file {} is not valid", path.display()))?;
+            parsed.apply(&mut config, &path.display().to_string())?;
+        }
+        FileConfig::from_env(vars).apply(&mut config, "environment")?;
+        Ok(config)
+    }
+
+    pub fn database_path(&self) -> PathBuf {
+        match &self.database_url {
+            Some(url) => PathBuf::from(
+                url.strip_prefix("sqlite://")
+                    .or_else(|| url.strip_prefix("sqlite:"))
+                    .unwrap_or(url),
+            ),
+            None => self.data_dir.join("iquivity.db"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    #[test]
+    fn environment_overrides_the_file_which_overrides_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("iquivity.toml");
+        std::fs::write(
+            &file,
+            "listen = \"127.0.0.1:9000\"\ndefault_plan = \"starter\"\n",
+        )
+        .unwrap();
+        let env: HashMap<String, String> = [(
+            "IQUIVITY_DEFAULT_PLAN".to_string(),
+            "enterprise".to_string(),
+        )]
+        .into();
+        let config = Config::load(Some(&file), &|k| env.get(k).cloned()).unwrap();
+        assert_eq!(config.listen.port(), 9000);
+        assert_eq!(config.default_plan, Plan::Enterprise);
+        assert_eq!(config.data_dir, PathBuf::from("./data"));
+    }
+
+    #[test]
+    fn mistakes_are_named() {
+        let env: HashMap<String, String> =
+            [("IQUIVITY_DEFAULT_PLAN".to_string(), "gold".to_string())].into();
+        let err = Config::load(None, &|k| env.get(k).cloned()).unwrap_err();
+        assert!(err.to_string().contains("gold"), "{err}");
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("iquivity.toml");
+        std::fs::write(&file, "colour = \"blue\"\n").unwrap();
+        let err = format!("{:#}", Config::load(Some(&file), &|_| None).unwrap_err());
+        assert!(err.contains("colour"), "{err}");
+    }
+
+    #[test]
+    fn debug_never_shows_keys() {
+        let config = Config {
+            encryption_key: Some(SecretString::from("c2VjcmV0".to_string())),
+            ..Config::default()
+        };
+        assert!(!format!("{config:?}").contains("c2VjcmV0"));
+    }
+}

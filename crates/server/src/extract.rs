@@ -1,0 +1,156 @@
+//! Extractors: the signed-in caller, and JSON bodies whose every rejection is a problem+json.
+
+use crate::error::AppError;
+use crate::AppState;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{FromRef, FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{header, StatusCode};
+use iquivity_core::Caller;
+use serde::de::DeserializeOwned;
+
+pub const SESSION_COOKIE: &str = "iquivity_session";
+
+/// The session id from the `Cookie` header, if any.
+pub struct SessionCookie(pub Option<String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for SessionCookie {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(SessionCookie(session_cookie(parts)))
+    }
+}
+
+fn session_cookie(parts: &Parts) -> Option<String> {
+    parts
+        .headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == SESSION_COOKIE)
+        .map(|(_, value)| value.to_string())
+}
+
+fn bearer_token(parts: &Parts) -> Option<&str> {
+    parts
+        .headers
+        .get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")
+        .map(str::trim)
+}
+
+/// The caller, from `Authorization: Bearer <token>` or the session cookie; 401 otherwise.
+pub struct Authenticated(pub Caller);
+
+impl<S> FromRequestParts<S> for Authenticated
+where
+    AppState: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let state = AppState::from_ref(state);
+        let caller = if let Some(token) = bearer_token(parts) {
+            state.core.caller_from_token(token).await?
+        } else if let Some(session) = session_cookie(parts) {
+            state.core.caller_from_session(&session).await?
+        } else {
+            return Err(iquivity_core::CoreError::Unauthenticated.into());
+        };
+        tracing::Span::current().record("user_id", tracing::field::display(caller.user_id));
+        tracing::Span::current()
+            .record("workspace_id", tracing::field::display(caller.workspace_id));
+        Ok(Authenticated(caller))
+    }
+}
+
+/// A JSON body. Unlike `axum::Json`, each way it can be wrong answers problem+json naming the field at fault.
+pub struct JsonBody<T>(pub T);
+
+impl<T, S> FromRequest<S> for JsonBody<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let is_json = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .map(|mime| {
+                let mime = mime.trim().to_ascii_lowercase();
+                mime == "application/json" || mime.ends_with("+json")
+            })
+            .unwrap_or(false);
+        if !is_json {
+            return Err(AppError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "/problems/unsupported-media-type",
+                "JSON expected",
+                "send the body as JSON with Content-Type: application/json",
+            ));
+        }
+        let bytes = Bytes::from_request(req, state)
+            .await
+            .map_err(|rejection| match rejection {
+                BytesRejection::FailedToBufferBody(_)
+                    if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE =>
+                {
+                    AppError::new(
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        "/problems/payload-too-large",
+                        "Body too large",
+                        "the request body is larger than the 1 MiB limit",
+                    )
+                }
+                other => AppError::new(
+                    other.status(),
+                    "/problems/bad-request",
+                    "Bad request",
+                    other.body_text(),
+                ),
+            })?;
+        let mut deserializer = serde_json::Deserializer::from_slice(&bytes);
+        let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|err| {
+            let field = err.path().to_string();
+            let inner = err.into_inner();
+            if inner.is_syntax() || inner.is_eof() {
+                AppError::new(
+                    StatusCode::BAD_REQUEST,
+                    "/problems/malformed-json",
+                    "Malformed JSON",
+                    format!("the body is not valid JSON: {inner}"),
+                )
+            } else {
+                let field = if field == "." {
+                    "body".to_string()
+                } else {
+                    field
+                };
+                AppError::validation(vec![iquivity_domain::ValidationError::new(
+                    field,
+                    inner.to_string(),
+                )])
+            }
+        })?;
+        deserializer.end().map_err(|e| {
+            AppError::new(
+                StatusCode::BAD_REQUEST,
+                "/problems/malformed-json",
+                "Malformed JSON",
+                format!("the body has trailing data after the JSON value: {e}"),
+            )
+        })?;
+        Ok(JsonBody(value))
+    }
+}

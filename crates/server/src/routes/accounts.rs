@@ -1,0 +1,276 @@
+use crate::error::AppError;
+use crate::extract::{Authenticated, JsonBody};
+use crate::views::{AccountPageView, AccountView};
+use crate::AppState;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::StatusCode;
+use axum::Json;
+use chrono::{DateTime, NaiveDate, Utc};
+use iquivity_core::accounts::{AccountPatch, ListAccounts, Summary, DEFAULT_PAGE, MAX_PAGE};
+use iquivity_domain::{AccountId, AccountStatus, Platform, ValidationError};
+use iquivity_store::{AccountSort, AuditEventRecord, SortKey};
+use serde::Deserialize;
+
+/// The list's query parameters. Parsed by hand rather than by serde so that repeated parameters work and
+/// every mistake names its parameter.
+#[derive(Debug, Default, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListParams {
+    /// Case-insensitive part of the name or handle.
+    q: Option<String>,
+    /// Repeatable: `platform=x&platform=tiktok`.
+    platform: Vec<Platform>,
+    /// Repeatable: `status=inactive&status=failed`.
+    status: Vec<AccountStatus>,
+    /// A date (`2025-08-25`, from its start, UTC) or an RFC 3339 time.
+    created_from: Option<String>,
+    /// A date (through its end, UTC) or an RFC 3339 time (inclusive).
+    created_to: Option<String>,
+    /// Who connected it: a user id or an email address.
+    owner: Option<String>,
+    label: Option<String>,
+    /// `created_at`, `name`, `platform` or `status`, with `-` in front for descending. Default `-created_at`.
+    sort: Option<String>,
+    /// 1 to 200, default 50.
+    limit: Option<u32>,
+    /// `next_cursor` from the previous page.
+    cursor: Option<String>,
+}
+
+fn parse_params(raw: Option<&str>) -> Result<ListParams, AppError> {
+    let mut params = ListParams::default();
+    let mut errors = Vec::new();
+    for (key, value) in url::form_urlencoded::parse(raw.unwrap_or("").as_bytes()) {
+        let value = value.into_owned();
+        match key.as_ref() {
+            "q" => params.q = Some(value),
+            "platform" => match value.parse() {
+                Ok(p) => params.platform.push(p),
+                Err(e) => errors.push(e),
+            },
+            "status" => match value.parse() {
+                Ok(s) => params.status.push(s),
+                Err(e) => errors.push(e),
+            },
+            "created_from" => params.created_from = Some(value),
+            "created_to" => params.created_to = Some(value),
+            "owner" => params.owner = Some(value),
+            "label" => params.label = Some(value),
+            "sort" => params.sort = Some(value),
+            "limit" => match value.parse::<u32>() {
+                Ok(limit) => params.limit = Some(limit),
+                Err(_) => errors.push(ValidationError::new(
+                    "limit",
+                    format!("must be a whole number between 1 and {MAX_PAGE} (got {value:?})"),
+                )),
+            },
+            "cursor" => params.cursor = Some(value),
+            other => errors.push(ValidationError::new(
+                other,
+                "unknown parameter; expected q, platform, status, created_from, created_to, owner, label, sort, limit or cursor",
+            )),
+        }
+    }
+    if errors.is_empty() {
+        Ok(params)
+    } else {
+        Err(AppError::validation(errors))
+    }
+}
+
+/// Parses a date or an RFC 3339 time. For an upper bound, a date means "through the end of that day".
+fn parse_bound(field: &str, raw: &str, upper: bool) -> Result<DateTime<Utc>, ValidationError> {
+    if let Ok(at) = DateTime::parse_from_rfc3339(raw) {
+        let at = at.with_timezone(&Utc);
+        return Ok(if upper {
+            at + chrono::Duration::microseconds(1)
+        } else {
+            at
+        });
+    }
+    if let Ok(day) = NaiveDate::parse_from_str(raw, "%Y-%m-%d") {
+        let day = if upper {
+            day.succ_opt().unwrap_or(day)
+        } else {
+            day
+        };
+        if let Some(start) = day.and_hms_opt(0, 0, 0) {
+            return Ok(start.and_utc());
+        }
+    }
+    Err(ValidationError::new(
+        field,
+        format!("must be a date like 2025-08-25 or an RFC 3339 time like 2025-08-25T09:16:00Z (got {raw:?})"),
+    ))
+}
+
+fn parse_sort(raw: Option<&str>) -> Result<AccountSort, ValidationError> {
+    let raw = raw.unwrap_or("-created_at");
+    let (descending, name) = match raw.strip_prefix('-') {
+        Some(name) => (true, name),
+        None => (false, raw),
+    };
+    let key = match name {
+        "created_at" => SortKey::CreatedAt,
+        "name" => SortKey::Name,
+        "platform" => SortKey::Platform,
+        "status" => SortKey::Status,
+        _ => {
+            return Err(ValidationError::new(
+                "sort",
+                format!("unknown sort {raw:?}; expected created_at, name, platform or status, optionally with a leading -"),
+            ))
+        }
+    };
+    Ok(AccountSort { key, descending })
+}
+
+fn parse_id(raw: &str) -> Result<AccountId, AppError> {
+    raw.parse()
+        .map_err(|_| AppError::bad_request("id", format!("{raw:?} is not an account id")))
+}
+
+/// Lists the workspace's accounts: search, filters, sort and keyset pagination.
+#[utoipa::path(get, path = "/api/v1/accounts", tag = "accounts", params(ListParams),
+    responses((status = 200, body = AccountPageView), (status = 422, body = crate::Problem)))]
+pub async fn list(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    RawQuery(query): RawQuery,
+) -> Result<Json<AccountPageView>, AppError> {
+    let params = parse_params(query.as_deref())?;
+    let mut errors = Vec::new();
+    let created_from = params
+        .created_from
+        .as_deref()
+        .map(|raw| parse_bound("created_from", raw, false))
+        .transpose()
+        .map_err(|e| errors.push(e))
+        .ok()
+        .flatten();
+    let created_before = params
+        .created_to
+        .as_deref()
+        .map(|raw| parse_bound("created_to", raw, true))
+        .transpose()
+        .map_err(|e| errors.push(e))
+        .ok()
+        .flatten();
+    let sort = parse_sort(params.sort.as_deref())
+        .map_err(|e| errors.push(e))
+        .ok();
+    let Some(sort) = sort.filter(|_| errors.is_empty()) else {
+        return Err(AppError::validation(errors));
+    };
+    let page = state
+        .core
+        .list_accounts(
+            &caller,
+            ListAccounts {
+                q: params.q,
+                platforms: params.platform,
+                statuses: params.status,
+                created_from,
+                created_before,
+                owner: params.owner,
+                label: params.label,
+                sort,
+                limit: params.limit.unwrap_or(DEFAULT_PAGE),
+                cursor: params.cursor,
+            },
+        )
+        .await?;
+    Ok(Json(AccountPageView {
+        items: page.items.into_iter().map(AccountView::from).collect(),
+        next_cursor: page.next_cursor,
+    }))
+}
+
+/// Total, active, inactive and failed accounts, per platform too, and the plan's limits and use.
+#[utoipa::path(get, path = "/api/v1/accounts/summary", tag = "accounts",
+    responses((status = 200, body = Summary)))]
+pub async fn summary(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+) -> Result<Json<Summary>, AppError> {
+    Ok(Json(state.core.account_summary(&caller).await?))
+}
+
+/// One account.
+#[utoipa::path(get, path = "/api/v1/accounts/{id}", tag = "accounts", params(("id" = String, Path)),
+    responses((status = 200, body = AccountView), (status = 404, body = crate::Problem)))]
+pub async fn get(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    Path(id): Path<String>,
+) -> Result<Json<AccountView>, AppError> {
+    Ok(Json(
+        state.core.account(&caller, parse_id(&id)?).await?.into(),
+    ))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AccountPatchRequest {
+    /// Replaces the labels (at most 20, each up to 40 characters).
+    labels: Option<Vec<String>>,
+    /// A name to show instead of the platform's; `null` goes back to the platform's name.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    display_name: Option<Option<String>>,
+}
+
+/// Tells "absent" (outer `None`) from "null" (`Some(None)`).
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(d).map(Some)
+}
+
+/// Changes labels and/or the display name. Owners and admins only.
+#[utoipa::path(patch, path = "/api/v1/accounts/{id}", tag = "accounts", params(("id" = String, Path)),
+    request_body = AccountPatchRequest,
+    responses((status = 200, body = AccountView), (status = 403, body = crate::Problem), (status = 404, body = crate::Problem)))]
+pub async fn update(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<AccountPatchRequest>,
+) -> Result<Json<AccountView>, AppError> {
+    let id = parse_id(&id)?;
+    let account = state
+        .core
+        .update_account(
+            &caller,
+            id,
+            AccountPatch {
+                labels: body.labels,
+                display_name: body.display_name,
+            },
+        )
+        .await?;
+    Ok(Json(account.into()))
+}
+
+/// Removes the account and destroys its stored credentials. Owners and admins only.
+#[utoipa::path(delete, path = "/api/v1/accounts/{id}", tag = "accounts", params(("id" = String, Path)),
+    responses((status = 204, description = "Removed"), (status = 403, body = crate::Problem), (status = 404, body = crate::Problem)))]
+pub async fn remove(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    Path(id): Path<String>,
+) -> Result<StatusCode, AppError> {
+    state.core.remove_account(&caller, parse_id(&id)?).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The account's history: connected, reconnected, refreshed, status and label changes.
+#[utoipa::path(get, path = "/api/v1/accounts/{id}/events", tag = "accounts", params(("id" = String, Path)),
+    responses((status = 200, body = [AuditEventRecord]), (status = 404, body = crate::Problem)))]
+pub async fn events(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<AuditEventRecord>>, AppError> {
+    Ok(Json(
+        state.core.account_events(&caller, parse_id(&id)?).await?,
+    ))
+}

@@ -1,0 +1,40 @@
+use crate::error::AppError;
+use crate::openapi::ApiDoc;
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse};
+use axum::Json;
+use utoipa::OpenApi;
+
+/// Liveness: the process is up and serving.
+#[utoipa::path(get, path = "/healthz", tag = "meta", responses((status = 200, description = "Alive")))]
+pub async fn healthz() -> impl IntoResponse {
+    Json(serde_json::json!({ "status": "ok" }))
+}
+
+/// The OpenAPI 3.1 document of this API, generated from the handlers.
+#[utoipa::path(get, path = "/api/v1/openapi.json", tag = "meta", responses((status = 200, description = "OpenAPI document")))]
+pub async fn openapi() -> impl IntoResponse {
+    Json(ApiDoc::openapi())
+}
+
+pub async fn index() -> Html<&'static str> {
+    Html(include_str!("index.html"))
+}
+
+pub async fn not_found() -> AppError {
+    AppError::new(
+        StatusCode::NOT_FOUND,
+        "/problems/not-found",
+        "Not found",
+        "no such page or API route; the API is described at /api/v1/openapi.json",
+    )
+}
+
+pub async fn method_not_allowed() -> AppError {
+    AppError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "/problems/method-not-allowed",
+        "Method not allowed",
+        "this route does not accept that HTTP method; see /api/v1/openapi.json",
+    )
+}

@@ -1,0 +1,32 @@
+pub mod accounts;
+pub mod auth;
+pub mod meta;
+pub mod platforms;
+
+use crate::AppState;
+use axum::routing::{get, post};
+use axum::Router;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(meta::index))
+        .route("/healthz", get(meta::healthz))
+        .route("/api/v1/openapi.json", get(meta::openapi))
+        .route("/api/v1/auth/signup", post(auth::sign_up))
+        .route("/api/v1/auth/login", post(auth::log_in))
+        .route("/api/v1/auth/logout", post(auth::log_out))
+        .route("/api/v1/me", get(auth::me))
+        .route("/api/v1/tokens", post(auth::create_token))
+        .route("/api/v1/invitations", post(auth::invite))
+        .route("/api/v1/invitations/accept", post(auth::accept_invitation))
+        .route("/api/v1/platforms", get(platforms::list))
+        .route("/api/v1/accounts", get(accounts::list))
+        .route("/api/v1/accounts/summary", get(accounts::summary))
+        .route(
+            "/api/v1/accounts/{id}",
+            get(accounts::get)
+                .patch(accounts::update)
+                .delete(accounts::remove),
+        )
+        .route("/api/v1/accounts/{id}/events", get(accounts::events))
+}

@@ -1,0 +1,104 @@
+//! The JSON shapes the API answers with. Credentials have no field here: they cannot leak through a response.
+
+use chrono::{DateTime, Utc};
+use iquivity_core::Caller;
+use iquivity_domain::{
+    Account, AccountId, AccountKind, AccountStatus, Platform, Role, StatusReason, UserId,
+    WorkspaceId,
+};
+use serde::Serialize;
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct AccountView {
+    pub id: AccountId,
+    pub platform: Platform,
+    pub kind: AccountKind,
+    pub platform_account_id: String,
+    /// The team's override when set, else the platform's name.
+    pub display_name: String,
+    pub platform_display_name: String,
+    pub display_name_override: Option<String>,
+    pub handle: Option<String>,
+    pub avatar_url: Option<String>,
+    pub status: AccountStatus,
+    pub status_reason: Option<StatusReason>,
+    pub status_message: Option<String>,
+    /// The troubleshooting advice for the current status.
+    pub status_advice: Option<&'static str>,
+    pub status_since: DateTime<Utc>,
+    pub scopes: Vec<String>,
+    pub labels: Vec<String>,
+    /// When the account was connected.
+    pub created_at: DateTime<Utc>,
+    pub connected_by: Option<UserId>,
+    pub token_expires_at: Option<DateTime<Utc>>,
+    pub last_refreshed_at: Option<DateTime<Utc>>,
+    pub last_checked_at: Option<DateTime<Utc>>,
+    pub last_used_at: Option<DateTime<Utc>>,
+    /// Connected through the local sandbox, not the real platform.
+    pub sandbox: bool,
+    /// Whether posts can be published to it (Facebook personal profiles cannot).
+    pub publishable: bool,
+}
+
+impl From<Account> for AccountView {
+    fn from(a: Account) -> Self {
+        let publishable = !(a.platform == Platform::Facebook && a.kind == AccountKind::Profile);
+        AccountView {
+            id: a.id,
+            platform: a.platform,
+            kind: a.kind,
+            platform_account_id: a.platform_account_id,
+            display_name: a.display_name,
+            platform_display_name: a.platform_display_name,
+            display_name_override: a.display_name_override,
+            handle: a.handle,
+            avatar_url: a.avatar_url,
+            status: a.status,
+            status_message: a
+                .status_message
+                .or_else(|| a.status_reason.map(|r| r.default_message().to_string())),
+            status_advice: a.status_reason.map(StatusReason::advice),
+            status_reason: a.status_reason,
+            status_since: a.status_since,
+            scopes: a.scopes,
+            labels: a.labels.to_strings(),
+            created_at: a.created_at,
+            connected_by: a.connected_by,
+            token_expires_at: a.token_expires_at,
+            last_refreshed_at: a.last_refreshed_at,
+            last_checked_at: a.last_checked_at,
+            last_used_at: a.last_used_at,
+            sandbox: a.sandbox,
+            publishable,
+        }
+    }
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct AccountPageView {
+    pub items: Vec<AccountView>,
+    /// Pass as `cursor` to get the next page; `null` on the last page.
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct SessionView {
+    pub user_id: UserId,
+    pub email: String,
+    pub workspace_id: WorkspaceId,
+    pub role: Role,
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+impl SessionView {
+    pub fn new(caller: &Caller, expires_at: Option<DateTime<Utc>>) -> Self {
+        SessionView {
+            user_id: caller.user_id,
+            email: caller.email.clone(),
+            workspace_id: caller.workspace_id,
+            role: caller.role,
+            expires_at,
+        }
+    }
+}
