@@ -329,6 +329,37 @@ impl Core {
             .ok_or(CoreError::NotFound("account"))
     }
 
+    /// Records a new status for an account, with an audit event when it actually changes.
+    pub async fn change_account_status(
+        &self,
+        workspace: iquivity_domain::WorkspaceId,
+        id: AccountId,
+        reason: Option<iquivity_domain::StatusReason>,
+        message: Option<String>,
+    ) -> Result<Account, CoreError> {
+        let status = reason.map_or(AccountStatus::Active, |r| r.status());
+        let now = Utc::now();
+        let event = AuditEventRecord {
+            id: uuid::Uuid::now_v7(),
+            workspace_id: workspace,
+            account_id: Some(id),
+            actor_id: None,
+            kind: AuditKind::StatusChanged,
+            details: serde_json::json!({ "status": status, "reason": reason, "message": message }),
+            at: now,
+        };
+        let change = iquivity_store::StatusChange {
+            status,
+            reason,
+            message,
+            at: now,
+        };
+        self.store
+            .set_account_status(workspace, id, &change, &event)
+            .await?
+            .ok_or(CoreError::NotFound("account"))
+    }
+
     /// Removes the account and shreds its credentials.
     pub async fn remove_account(&self, caller: &Caller, id: AccountId) -> Result<(), CoreError> {
         let account = self.account(caller, id).await?;

@@ -106,6 +106,14 @@ pub trait Store: Send + Sync + 'static {
         name_override: Option<Option<&str>>,
         event: &AuditEventRecord,
     ) -> StoreResult<Option<Account>>;
+    /// Sets the status and its reason; `status_since` moves only when the status or reason changes.
+    async fn set_account_status(
+        &self,
+        workspace: WorkspaceId,
+        id: AccountId,
+        change: &StatusChange,
+        event: &AuditEventRecord,
+    ) -> StoreResult<Option<Account>>;
     /// Removes the account and its credentials in one transaction, recording `event`.
     async fn delete_account(
         &self,

@@ -204,6 +204,15 @@ pub fn cursor_after(account: &Account, sort: AccountSort) -> Cursor {
     }
 }
 
+/// A new status for an account, with what a person should read about it.
+#[derive(Debug, Clone)]
+pub struct StatusChange {
+    pub status: AccountStatus,
+    pub reason: Option<StatusReason>,
+    pub message: Option<String>,
+    pub at: DateTime<Utc>,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PlatformStatusCount {
     pub platform: Platform,

@@ -71,8 +71,9 @@ CREATE TABLE accounts (
     platform_display_name TEXT NOT NULL,
     display_name_override TEXT,
     display_name          TEXT GENERATED ALWAYS AS (COALESCE(display_name_override, platform_display_name)) VIRTUAL,
-    sort_name             TEXT GENERATED ALWAYS AS (lower(COALESCE(display_name_override, platform_display_name))) VIRTUAL,
-    -- Lower-cased name and handle, written by the store on every change (SQLite's lower() is ASCII-only).
+    -- Written by the store on every change, lower-cased in full Unicode (SQLite's lower() is ASCII-only):
+    -- the shown name for sorting, and the shown name with the handle for searching.
+    sort_name             TEXT NOT NULL,
     search_text           TEXT NOT NULL,
     handle                TEXT,
     avatar_url            TEXT,

@@ -472,7 +472,7 @@ impl Store for SqliteStore {
                         .await?;
                 let shown = override_name.as_deref().unwrap_or(&up.display_name);
                 sqlx::query(
-                    "UPDATE accounts SET kind = ?, platform_display_name = ?, search_text = ?, handle = ?, \
+                    "UPDATE accounts SET kind = ?, platform_display_name = ?, sort_name = ?, search_text = ?, handle = ?, \
                      avatar_url = ?, scopes = ?, \
                      status_since = CASE WHEN status = ? THEN status_since ELSE ? END, \
                      status = ?, status_reason = ?, status_message = ?, \
@@ -480,6 +480,7 @@ impl Store for SqliteStore {
                 )
                 .bind(up.kind.as_str())
                 .bind(&up.display_name)
+                .bind(shown.to_lowercase())
                 .bind(search_text(shown, up.handle.as_deref()))
                 .bind(&up.handle)
                 .bind(&up.avatar_url)
@@ -522,10 +523,10 @@ impl Store for SqliteStore {
                     .map_err(|e| StoreError::Corrupt(e.to_string()))?;
                 sqlx::query(
                     "INSERT INTO accounts (id, workspace_id, platform, kind, platform_account_id, \
-                     platform_display_name, search_text, handle, avatar_url, status, status_reason, \
+                     platform_display_name, sort_name, search_text, handle, avatar_url, status, status_reason, \
                      status_message, status_since, scopes, labels, created_at, connected_by, token_expires_at, \
                      last_refreshed_at, last_checked_at, sandbox) \
-                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 )
                 .bind(up.id.to_string())
                 .bind(&workspace)
@@ -533,6 +534,7 @@ impl Store for SqliteStore {
                 .bind(up.kind.as_str())
                 .bind(&up.platform_account_id)
                 .bind(&up.display_name)
+                .bind(up.display_name.to_lowercase())
                 .bind(search_text(&up.display_name, up.handle.as_deref()))
                 .bind(&up.handle)
                 .bind(&up.avatar_url)
@@ -648,9 +650,10 @@ impl Store for SqliteStore {
         if let Some(name_override) = name_override {
             let shown = name_override.unwrap_or(&current.platform_display_name);
             sqlx::query(
-                "UPDATE accounts SET display_name_override = ?, search_text = ? WHERE id = ?",
+                "UPDATE accounts SET display_name_override = ?, sort_name = ?, search_text = ? WHERE id = ?",
             )
             .bind(name_override)
+            .bind(shown.to_lowercase())
             .bind(search_text(shown, current.handle.as_deref()))
             .bind(id.to_string())
             .execute(&mut *tx)
@@ -660,6 +663,38 @@ impl Store for SqliteStore {
         let updated = fetch_account(&mut tx, workspace, id).await?;
         tx.commit().await?;
         Ok(updated)
+    }
+
+    async fn set_account_status(
+        &self,
+        workspace: WorkspaceId,
+        id: AccountId,
+        change: &StatusChange,
+        event: &AuditEventRecord,
+    ) -> StoreResult<Option<Account>> {
+        let mut tx = self.begin_write().await?;
+        let Some(current) = fetch_account(&mut tx, workspace, id).await? else {
+            return Ok(None);
+        };
+        let changed = current.status != change.status || current.status_reason != change.reason;
+        sqlx::query(
+            "UPDATE accounts SET status = ?, status_reason = ?, status_message = ?, status_since = ? \
+             WHERE workspace_id = ? AND id = ?",
+        )
+        .bind(change.status.as_str())
+        .bind(change.reason.map(|r| r.as_str()))
+        .bind(&change.message)
+        .bind(micros(if changed { change.at } else { current.status_since }))
+        .bind(workspace.to_string())
+        .bind(id.to_string())
+        .execute(&mut *tx)
+        .await?;
+        if changed {
+            insert_event(&mut tx, event).await?;
+        }
+        let account = fetch_account(&mut tx, workspace, id).await?;
+        tx.commit().await?;
+        Ok(account)
     }
 
     async fn delete_account(

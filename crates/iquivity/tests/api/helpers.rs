@@ -1,0 +1,292 @@
+use chrono::{DateTime, Utc};
+use iquivity::{App, Config};
+use iquivity_core::credentials::{seal, TokenSet};
+use iquivity_domain::{AccountId, AccountKind, AccountStatus, Platform, UserId, WorkspaceId};
+use iquivity_store::{AccountUpsert, Store, StoredCredential};
+use reqwest::StatusCode;
+use secrecy::SecretString;
+use serde_json::{json, Value};
+use std::io::Write;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, OnceLock};
+
+/// Every log line of the test process at every level, so tests can assert that no secret is ever logged.
+static LOGS: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
+
+#[derive(Clone)]
+struct LogBuffer(Arc<Mutex<Vec<u8>>>);
+
+impl Write for LogBuffer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn capture_logs() -> Arc<Mutex<Vec<u8>>> {
+    LOGS.get_or_init(|| {
+        let buffer = Arc::new(Mutex::new(Vec::new()));
+        let writer = LogBuffer(buffer.clone());
+        // Everything at TRACE, except the crates only the tests' HTTP client uses: its cookie jar logs
+        // the cookies it receives, which is the test client's business, not the service's.
+        tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new(
+                "trace,cookie_store=off,reqwest=off",
+            ))
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .init();
+        buffer
+    })
+    .clone()
+}
+
+pub fn logs() -> String {
+    String::from_utf8_lossy(&capture_logs().lock().unwrap()).into_owned()
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub app: Arc<App>,
+    pub data_dir: tempfile::TempDir,
+    _shutdown: tokio::sync::oneshot::Sender<()>,
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
+    capture_logs();
+    let data_dir = tempfile::tempdir().unwrap();
+    let mut config = Config {
+        data_dir: data_dir.path().join("data"),
+        ..Config::default()
+    };
+    adjust(&mut config);
+    let app = Arc::new(App::open(config).await.unwrap());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr: SocketAddr = listener.local_addr().unwrap();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let server = app.clone();
+    tokio::spawn(async move {
+        server
+            .serve(listener, async {
+                let _ = rx.await;
+            })
+            .await
+            .unwrap();
+    });
+    TestApp {
+        base: format!("http://{addr}"),
+        app,
+        data_dir,
+        _shutdown: tx,
+    }
+}
+
+/// A signed-up user: a cookie-holding client and an API token in their workspace.
+pub struct User {
+    pub email: String,
+    pub password: String,
+    pub client: reqwest::Client,
+    pub token: String,
+    pub user_id: UserId,
+    pub workspace_id: WorkspaceId,
+}
+
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .unwrap()
+}
+
+pub const PASSWORD: &str = "correct horse battery staple";
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    pub async fn sign_up(&self, email: &str, workspace: &str) -> User {
+        let client = client();
+        let response = client
+            .post(self.url("/api/v1/auth/signup"))
+            .json(&json!({"email": email, "password": PASSWORD, "workspace_name": workspace}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            response.status(),
+            StatusCode::CREATED,
+            "{}",
+            response.text().await.unwrap()
+        );
+        let session: Value = response.json().await.unwrap();
+        let token = self.create_token(&client).await;
+        User {
+            email: email.to_string(),
+            password: PASSWORD.to_string(),
+            client,
+            token,
+            user_id: session["user_id"].as_str().unwrap().parse().unwrap(),
+            workspace_id: session["workspace_id"].as_str().unwrap().parse().unwrap(),
+        }
+    }
+
+    pub async fn create_token(&self, client: &reqwest::Client) -> String {
+        let response = client
+            .post(self.url("/api/v1/tokens"))
+            .json(&json!({"name": "tests"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::CREATED);
+        let body: Value = response.json().await.unwrap();
+        body["token"].as_str().unwrap().to_string()
+    }
+
+    /// GET with the user's bearer token; returns status and JSON body.
+    pub async fn get(&self, user: &User, path: &str) -> (StatusCode, Value) {
+        let response = reqwest::Client::new()
+            .get(self.url(path))
+            .bearer_auth(&user.token)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn send(
+        &self,
+        user: &User,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut request = reqwest::Client::new()
+            .request(method, self.url(path))
+            .bearer_auth(&user.token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn set_plan(&self, workspace: WorkspaceId, plan: iquivity_domain::Plan) {
+        assert!(self.app.store.set_plan(workspace, plan).await.unwrap());
+    }
+
+    /// Stores a connected account for `user` as a finished connection would, at a chosen time.
+    pub async fn seed_account(&self, user: &User, spec: Seed) -> AccountId {
+        let vault = self.app.core.vault.clone();
+        let tokens = TokenSet {
+            access_token: SecretString::from(spec.access_token.clone()),
+            refresh_token: Some(SecretString::from(format!("{}-refresh", spec.access_token))),
+            expires_at: None,
+            refresh_expires_at: None,
+        };
+        let sealer = move |id: AccountId| -> Result<StoredCredential, String> {
+            seal(&vault, id, &tokens).map_err(|e| e.to_string())
+        };
+        let outcome = self
+            .app
+            .store
+            .upsert_account(
+                &AccountUpsert {
+                    id: AccountId::new(),
+                    workspace_id: user.workspace_id,
+                    platform: spec.platform,
+                    kind: spec.kind,
+                    platform_account_id: spec
+                        .platform_account_id
+                        .unwrap_or_else(|| format!("pid-{}", uuid::Uuid::new_v4())),
+                    display_name: spec.name.clone(),
+                    handle: spec.handle.map(str::to_string),
+                    avatar_url: None,
+                    scopes: vec!["scope.a".into()],
+                    status: AccountStatus::Active,
+                    status_reason: None,
+                    status_message: None,
+                    labels: spec.labels.iter().map(|l| l.to_string()).collect(),
+                    connected_by: Some(user.user_id),
+                    token_expires_at: None,
+                    sandbox: true,
+                    now: spec.created_at.unwrap_or_else(Utc::now),
+                },
+                Some(&sealer),
+            )
+            .await
+            .unwrap();
+        let id = outcome.account.id;
+        if let Some(reason) = spec.reason {
+            self.app
+                .core
+                .change_account_status(user.workspace_id, id, Some(reason), None)
+                .await
+                .unwrap();
+        }
+        id
+    }
+}
+
+pub struct Seed {
+    pub platform: Platform,
+    pub kind: AccountKind,
+    pub name: String,
+    pub handle: Option<&'static str>,
+    pub labels: Vec<&'static str>,
+    pub created_at: Option<DateTime<Utc>>,
+    pub reason: Option<iquivity_domain::StatusReason>,
+    pub access_token: String,
+    pub platform_account_id: Option<String>,
+}
+
+impl Seed {
+    pub fn new(platform: Platform, name: impl Into<String>) -> Self {
+        Seed {
+            platform,
+            kind: AccountKind::Profile,
+            name: name.into(),
+            handle: None,
+            labels: Vec::new(),
+            created_at: None,
+            reason: None,
+            access_token: format!("tok-{}", uuid::Uuid::new_v4()),
+            platform_account_id: None,
+        }
+    }
+}
+
+/// Asserts that a response is problem+json with the given status and type.
+pub async fn expect_problem(response: reqwest::Response, status: StatusCode, kind: &str) -> Value {
+    assert_eq!(response.status(), status);
+    assert_eq!(
+        response.headers()["content-type"].to_str().unwrap(),
+        "application/problem+json"
+    );
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["type"], kind, "{body}");
+    assert_eq!(body["status"], status.as_u16());
+    assert!(
+        body["detail"].as_str().is_some_and(|d| !d.is_empty()),
+        "{body}"
+    );
+    body
+}
+
+pub fn names(page: &Value) -> Vec<String> {
+    page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["display_name"].as_str().unwrap().to_string())
+        .collect()
+}

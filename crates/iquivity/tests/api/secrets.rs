@@ -1,0 +1,178 @@
+//! Secrets never rest in the database in plain text, never appear in a response, and are never logged.
+
+use crate::helpers::*;
+use iquivity_domain::Platform;
+use iquivity_store::Store;
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+
+fn contains(haystack: &[u8], needle: &str) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|w| w == needle.as_bytes())
+}
+
+#[tokio::test]
+async fn no_secret_is_stored_logged_or_answered_in_plain_text() {
+    let app = spawn_app().await;
+    let user = app.sign_up("secrets@example.com", "Secrets").await;
+    let access_token = format!("platform-access-{}", uuid::Uuid::new_v4());
+    let id = app
+        .seed_account(
+            &user,
+            Seed {
+                access_token: access_token.clone(),
+                ..Seed::new(Platform::Linkedin, "Vaulted")
+            },
+        )
+        .await;
+    let refresh_token = format!("{access_token}-refresh");
+
+    // Log in again to have a session id to look for.
+    let login = client()
+        .post(app.url("/api/v1/auth/login"))
+        .json(&json!({"email": user.email, "password": user.password}))
+        .send()
+        .await
+        .unwrap();
+    let cookie = login.headers()["set-cookie"].to_str().unwrap().to_string();
+    let session_id = cookie
+        .split(';')
+        .next()
+        .unwrap()
+        .split_once('=')
+        .unwrap()
+        .1
+        .to_string();
+    let (_, invitation) = app
+        .send(
+            &user,
+            Method::POST,
+            "/api/v1/invitations",
+            Some(json!({"role": "member"})),
+        )
+        .await;
+    let invitation_code = invitation["code"].as_str().unwrap().to_string();
+
+    // The account answers without any token, through every route that shows it.
+    for path in [
+        format!("/api/v1/accounts/{id}"),
+        "/api/v1/accounts".to_string(),
+        format!("/api/v1/accounts/{id}/events"),
+    ] {
+        let (status, body) = app.get(&user, &path).await;
+        assert_eq!(status, StatusCode::OK);
+        let text = body.to_string();
+        assert!(!text.contains(&access_token), "{path} leaks: {text}");
+    }
+
+    // The credential opens with the vault, so what is stored is the real thing, encrypted.
+    let stored = app.app.store.credential(id).await.unwrap().unwrap();
+    let opened = iquivity_core::credentials::open(&app.app.core.vault, id, &stored).unwrap();
+    assert_eq!(
+        secrecy::ExposeSecret::expose_secret(&opened.access_token),
+        access_token
+    );
+
+    app.app.store.checkpoint().await.unwrap();
+    let data_dir = app.data_dir.path().join("data");
+    let mut bytes = Vec::new();
+    for entry in std::fs::read_dir(&data_dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .starts_with("iquivity.db")
+        {
+            bytes.extend(std::fs::read(&path).unwrap());
+        }
+    }
+    assert!(
+        contains(&bytes, "secrets@example.com"),
+        "sanity: the scan reads the database"
+    );
+    let secrets = [
+        ("password", PASSWORD.to_string()),
+        ("API token", user.token.clone()),
+        ("session id", session_id.clone()),
+        ("invitation code", invitation_code.clone()),
+        ("access token", access_token.clone()),
+        ("refresh token", refresh_token.clone()),
+    ];
+    for (what, secret) in &secrets {
+        assert!(
+            !contains(&bytes, secret),
+            "the database holds the {what} in plain text"
+        );
+    }
+
+    let logs = logs();
+    assert!(logs.contains("user signed up"), "sanity: logs are captured");
+    for (what, secret) in &secrets {
+        let leaking: Vec<&str> = logs
+            .lines()
+            .filter(|l| l.contains(secret.as_str()))
+            .collect();
+        assert!(
+            leaking.is_empty(),
+            "a log line holds the {what}: {leaking:#?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn removing_an_account_destroys_its_credentials() {
+    let app = spawn_app().await;
+    let user = app.sign_up("shred@example.com", "Shred").await;
+    let id = app
+        .seed_account(&user, Seed::new(Platform::X, "Short-lived"))
+        .await;
+    assert!(app.app.store.credential(id).await.unwrap().is_some());
+    let (status, _) = app
+        .send(
+            &user,
+            Method::DELETE,
+            &format!("/api/v1/accounts/{id}"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert!(app.app.store.credential(id).await.unwrap().is_none());
+    let (_, events) = app.get(&user, "/api/v1/accounts").await;
+    assert_eq!(events["items"], json!([]));
+}
+
+#[tokio::test]
+async fn rotating_keys_re_encrypts_every_credential_and_old_ones_still_open() {
+    let app = spawn_app().await;
+    let user = app.sign_up("rotate@example.com", "Rotate").await;
+    app.set_plan(user.workspace_id, iquivity_domain::Plan::Starter)
+        .await;
+    let mut ids = Vec::new();
+    for i in 0..3 {
+        ids.push(
+            app.seed_account(&user, Seed::new(Platform::Tiktok, format!("T{i}")))
+                .await,
+        );
+    }
+    let old_key = app
+        .app
+        .store
+        .credential(ids[0])
+        .await
+        .unwrap()
+        .unwrap()
+        .key_id;
+    let report = app.app.core.rotate_keys().await.unwrap();
+    assert_eq!(report.resealed, 3);
+    assert_ne!(report.new_key_id, old_key);
+    for id in &ids {
+        let stored = app.app.store.credential(*id).await.unwrap().unwrap();
+        assert_eq!(stored.key_id, report.new_key_id);
+        iquivity_core::credentials::open(&app.app.core.vault, *id, &stored).unwrap();
+    }
+    // A credential swapped onto another account does not open: the account id is bound in.
+    let stored = app.app.store.credential(ids[0]).await.unwrap().unwrap();
+    assert!(iquivity_core::credentials::open(&app.app.core.vault, ids[1], &stored).is_err());
+}
