@@ -55,19 +55,20 @@ pub trait Store: Send + Sync + 'static {
 
     // Sign-in.
     async fn create_session(&self, session: &SessionRecord) -> StoreResult<()>;
-    async fn session(
+    /// Who holds an unexpired session, with their current role (one query: it runs on every request).
+    async fn caller_by_session(
         &self,
         id_hash: &str,
         now: DateTime<Utc>,
-    ) -> StoreResult<Option<SessionRecord>>;
+    ) -> StoreResult<Option<CallerRecord>>;
     async fn delete_session(&self, id_hash: &str) -> StoreResult<()>;
     async fn create_api_token(&self, token: &ApiTokenRecord) -> StoreResult<()>;
-    /// Finds a token by its hash and records its use.
-    async fn use_api_token(
+    /// Who holds an API token, with their current role and when the token was last used (one query).
+    async fn caller_by_api_token(
         &self,
         token_hash: &str,
-        now: DateTime<Utc>,
-    ) -> StoreResult<Option<ApiTokenRecord>>;
+    ) -> StoreResult<Option<(CallerRecord, TokenUse)>>;
+    async fn touch_api_token(&self, id: uuid::Uuid, now: DateTime<Utc>) -> StoreResult<()>;
     async fn record_login_failure(&self, key: &str, at: DateTime<Utc>) -> StoreResult<()>;
     async fn login_failures_since(&self, key: &str, since: DateTime<Utc>) -> StoreResult<u32>;
     async fn clear_login_failures(&self, key: &str) -> StoreResult<()>;

@@ -54,6 +54,21 @@ pub struct SessionRecord {
     pub expires_at: DateTime<Utc>,
 }
 
+/// The person behind a session or token, as of now: membership is re-read on every request.
+#[derive(Debug, Clone)]
+pub struct CallerRecord {
+    pub user_id: UserId,
+    pub email: String,
+    pub workspace_id: WorkspaceId,
+    pub role: Role,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct TokenUse {
+    pub id: uuid::Uuid,
+    pub last_used_at: Option<DateTime<Utc>>,
+}
+
 /// A personal API token; only its SHA-256 is kept.
 #[derive(Debug, Clone)]
 pub struct ApiTokenRecord {

@@ -20,6 +20,15 @@ fn user_from_row(row: &SqliteRow) -> StoreResult<UserRecord> {
     })
 }
 
+fn caller_from_row(row: &SqliteRow) -> StoreResult<CallerRecord> {
+    Ok(CallerRecord {
+        user_id: parse_stored("user_id", &row.try_get::<String, _>("user_id")?)?,
+        email: row.try_get("email")?,
+        workspace_id: parse_stored("workspace_id", &row.try_get::<String, _>("workspace_id")?)?,
+        role: parse_stored("role", &row.try_get::<String, _>("role")?)?,
+    })
+}
+
 fn workspace_from_row(row: &SqliteRow) -> StoreResult<WorkspaceRecord> {
     Ok(WorkspaceRecord {
         id: parse_stored("workspaces.id", &row.try_get::<String, _>("id")?)?,
@@ -268,29 +277,22 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    async fn session(
+    async fn caller_by_session(
         &self,
         id_hash: &str,
         now: DateTime<Utc>,
-    ) -> StoreResult<Option<SessionRecord>> {
-        let row = sqlx::query("SELECT * FROM sessions WHERE id_hash = ? AND expires_at > ?")
-            .bind(id_hash)
-            .bind(micros(now))
-            .fetch_optional(&self.pool)
-            .await?;
-        row.map(|row| {
-            Ok(SessionRecord {
-                id_hash: row.try_get("id_hash")?,
-                user_id: parse_stored("user_id", &row.try_get::<String, _>("user_id")?)?,
-                workspace_id: parse_stored(
-                    "workspace_id",
-                    &row.try_get::<String, _>("workspace_id")?,
-                )?,
-                created_at: from_micros(row.try_get("created_at")?),
-                expires_at: from_micros(row.try_get("expires_at")?),
-            })
-        })
-        .transpose()
+    ) -> StoreResult<Option<CallerRecord>> {
+        let row = sqlx::query(
+            "SELECT s.user_id, u.email, s.workspace_id, m.role FROM sessions s \
+             JOIN users u ON u.id = s.user_id \
+             JOIN memberships m ON m.workspace_id = s.workspace_id AND m.user_id = s.user_id \
+             WHERE s.id_hash = ? AND s.expires_at > ?",
+        )
+        .bind(id_hash)
+        .bind(micros(now))
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(caller_from_row).transpose()
     }
 
     async fn delete_session(&self, id_hash: &str) -> StoreResult<()> {
@@ -316,34 +318,38 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    async fn use_api_token(
+    async fn caller_by_api_token(
         &self,
         token_hash: &str,
-        now: DateTime<Utc>,
-    ) -> StoreResult<Option<ApiTokenRecord>> {
+    ) -> StoreResult<Option<(CallerRecord, TokenUse)>> {
         let row = sqlx::query(
-            "UPDATE api_tokens SET last_used_at = ? WHERE token_hash = ? \
-             RETURNING id, token_hash, user_id, workspace_id, name, created_at, last_used_at",
+            "SELECT t.id, t.last_used_at, t.user_id, u.email, t.workspace_id, m.role FROM api_tokens t \
+             JOIN users u ON u.id = t.user_id \
+             JOIN memberships m ON m.workspace_id = t.workspace_id AND m.user_id = t.user_id \
+             WHERE t.token_hash = ?",
         )
-        .bind(micros(now))
         .bind(token_hash)
         .fetch_optional(&self.pool)
         .await?;
         row.map(|row| {
-            Ok(ApiTokenRecord {
-                id: parse_stored("api_tokens.id", &row.try_get::<String, _>("id")?)?,
-                token_hash: row.try_get("token_hash")?,
-                user_id: parse_stored("user_id", &row.try_get::<String, _>("user_id")?)?,
-                workspace_id: parse_stored(
-                    "workspace_id",
-                    &row.try_get::<String, _>("workspace_id")?,
-                )?,
-                name: row.try_get("name")?,
-                created_at: from_micros(row.try_get("created_at")?),
-                last_used_at: opt_from_micros(row.try_get("last_used_at")?),
-            })
+            Ok((
+                caller_from_row(&row)?,
+                TokenUse {
+                    id: parse_stored("api_tokens.id", &row.try_get::<String, _>("id")?)?,
+                    last_used_at: opt_from_micros(row.try_get("last_used_at")?),
+                },
+            ))
         })
         .transpose()
+    }
+
+    async fn touch_api_token(&self, id: uuid::Uuid, now: DateTime<Utc>) -> StoreResult<()> {
+        sqlx::query("UPDATE api_tokens SET last_used_at = ? WHERE id = ?")
+            .bind(micros(now))
+            .bind(id.to_string())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 
     async fn record_login_failure(&self, key: &str, at: DateTime<Utc>) -> StoreResult<()> {
