@@ -1,10 +1,11 @@
 //! Accounts: list, summarise, inspect, relabel, remove, and record a connection.
 
-use crate::credentials::{seal, TokenSet};
+use crate::credentials::seal;
 use crate::{Caller, Core, CoreError};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use chrono::{DateTime, Utc};
+use iquivity_domain::TokenSet;
 use iquivity_domain::{
     Account, AccountId, AccountStatus, Email, Labels, NameOverride, Plan, PlanLimits, Platform,
     UserId,

@@ -2,34 +2,12 @@
 
 use crate::CoreError;
 use chrono::{DateTime, Utc};
-use iquivity_domain::AccountId;
+use iquivity_domain::{AccountId, TokenSet};
 use iquivity_store::StoredCredential;
 use iquivity_vault::{Sealed, Vault};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroize;
-
-/// The tokens of one connection. Debug never shows them.
-pub struct TokenSet {
-    pub access_token: SecretString,
-    pub refresh_token: Option<SecretString>,
-    pub expires_at: Option<DateTime<Utc>>,
-    pub refresh_expires_at: Option<DateTime<Utc>>,
-}
-
-impl std::fmt::Debug for TokenSet {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TokenSet")
-            .field("access_token", &"[redacted]")
-            .field(
-                "refresh_token",
-                &self.refresh_token.as_ref().map(|_| "[redacted]"),
-            )
-            .field("expires_at", &self.expires_at)
-            .field("refresh_expires_at", &self.refresh_expires_at)
-            .finish()
-    }
-}
 
 /// The plaintext layout inside the ciphertext; zeroed when dropped.
 #[derive(Serialize, Deserialize)]
@@ -38,12 +16,19 @@ struct Plain {
     refresh_token: Option<String>,
     expires_at: Option<DateTime<Utc>>,
     refresh_expires_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    grant_token: Option<String>,
+    #[serde(default)]
+    issued_at: Option<DateTime<Utc>>,
 }
 
 impl Drop for Plain {
     fn drop(&mut self) {
         self.access_token.zeroize();
-        if let Some(token) = self.refresh_token.as_mut() {
+        for token in [self.refresh_token.as_mut(), self.grant_token.as_mut()]
+            .into_iter()
+            .flatten()
+        {
             token.zeroize();
         }
     }
@@ -62,6 +47,11 @@ pub fn seal(
             .map(|t| t.expose_secret().to_string()),
         expires_at: tokens.expires_at,
         refresh_expires_at: tokens.refresh_expires_at,
+        grant_token: tokens
+            .grant_token
+            .as_ref()
+            .map(|t| t.expose_secret().to_string()),
+        issued_at: tokens.issued_at,
     };
     let bytes = zeroize::Zeroizing::new(
         serde_json::to_vec(&plain)
@@ -93,5 +83,7 @@ pub fn open(
         refresh_token: plain.refresh_token.clone().map(SecretString::from),
         expires_at: plain.expires_at,
         refresh_expires_at: plain.refresh_expires_at,
+        grant_token: plain.grant_token.clone().map(SecretString::from),
+        issued_at: plain.issued_at,
     })
 }

@@ -2,9 +2,9 @@
 
 use crate::accounts::NewConnection;
 use crate::auth::SignUp;
-use crate::credentials::TokenSet;
 use crate::secrets::new_secret;
 use crate::{Core, CoreError};
+use iquivity_domain::TokenSet;
 use iquivity_domain::{AccountKind, Plan, Platform, WorkspaceId};
 use secrecy::{ExposeSecret, SecretString};
 
@@ -165,6 +165,8 @@ impl Core {
                         refresh_token: Some(new_secret("demo_")),
                         expires_at: None,
                         refresh_expires_at: None,
+                        grant_token: None,
+                        issued_at: None,
                     },
                     sandbox: true,
                 },

@@ -6,11 +6,13 @@ mod ids;
 mod people;
 mod plan;
 mod platform;
+mod tokens;
 mod validation;
 
 pub use account::{Account, AccountKind, AccountStatus, Label, Labels, NameOverride, StatusReason};
 pub use ids::{AccountId, InvitationId, TokenId, UserId, WorkspaceId};
 pub use people::{Email, Password, Role, WorkspaceName};
 pub use plan::{Plan, PlanLimits};
-pub use platform::{Platform, PlatformInfo};
+pub use platform::{PermissionInfo, Platform, PlatformInfo};
+pub use tokens::TokenSet;
 pub use validation::ValidationError;

@@ -420,12 +420,9 @@ async fn new_workspaces_start_on_the_configured_plan_and_its_limits_hold() {
                 avatar_url: None,
                 scopes: vec![],
                 labels: vec![],
-                tokens: iquivity_core::credentials::TokenSet {
-                    access_token: secrecy::SecretString::from("t".to_string()),
-                    refresh_token: None,
-                    expires_at: None,
-                    refresh_expires_at: None,
-                },
+                tokens: iquivity_domain::TokenSet::bearer(secrecy::SecretString::from(
+                    "t".to_string(),
+                )),
                 sandbox: true,
             },
         )

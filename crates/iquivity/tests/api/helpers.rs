@@ -1,6 +1,7 @@
 use chrono::{DateTime, Utc};
 use iquivity::{App, Config};
-use iquivity_core::credentials::{seal, TokenSet};
+use iquivity_core::credentials::seal;
+use iquivity_domain::TokenSet;
 use iquivity_domain::{AccountId, AccountKind, AccountStatus, Platform, UserId, WorkspaceId};
 use iquivity_store::{AccountUpsert, Store, StoredCredential};
 use reqwest::StatusCode;
@@ -192,6 +193,8 @@ impl TestApp {
             refresh_token: Some(SecretString::from(format!("{}-refresh", spec.access_token))),
             expires_at: None,
             refresh_expires_at: None,
+            grant_token: None,
+            issued_at: None,
         };
         let sealer = move |id: AccountId| -> Result<StoredCredential, String> {
             seal(&vault, id, &tokens).map_err(|e| e.to_string())
