@@ -113,6 +113,7 @@ impl Platform {
                     permission!("pages_show_list", "Find the Pages your Instagram accounts are linked to", true),
                     permission!("pages_read_engagement", "Read the linked Page", true),
                     permission!("instagram_manage_insights", "View analytics", false),
+                    permission!("business_management", "Reach Pages held in a business portfolio", false),
                 ],
             },
             Platform::X => PlatformInfo {
@@ -125,6 +126,7 @@ impl Platform {
                     permission!("tweet.write", "Publish posts", true),
                     permission!("users.read", "Read your profile", true),
                     permission!("offline.access", "Stay connected without signing in again", true),
+                    permission!("media.write", "Attach images and videos to posts", false),
                     permission!("dm.read", "Direct message access (optional)", false),
                 ],
             },
@@ -157,6 +159,7 @@ impl Platform {
                 permissions: &[
                     permission!("user.info.basic", "Profile information access", true),
                     permission!("video.publish", "Video upload and publishing", true),
+                    permission!("user.info.profile", "Read your username", false),
                     permission!("user.info.stats", "Analytics access", false),
                 ],
             },

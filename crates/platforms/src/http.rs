@@ -1,0 +1,102 @@
+//! The one HTTP client every adapter uses, for the real platforms and the sandbox alike.
+
+use crate::error::{ErrorClass, PlatformError};
+use reqwest::header::HeaderMap;
+use reqwest::{RequestBuilder, StatusCode};
+use serde::de::DeserializeOwned;
+use std::time::Duration;
+
+/// A platform's answer, read in full.
+pub(crate) struct Answer {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl Answer {
+    /// The body as `T`; a garbled success is the platform failing, not us.
+    pub fn json<T: DeserializeOwned>(&self, platform: &'static str) -> Result<T, PlatformError> {
+        serde_json::from_slice(&self.body).map_err(|e| {
+            PlatformError::new(
+                platform,
+                ErrorClass::Unavailable,
+                format!("the platform answered with something that is not the expected JSON ({e})"),
+            )
+        })
+    }
+}
+
+pub(crate) fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(5))
+        .timeout(Duration::from_secs(20))
+        .user_agent(concat!("iquivity-social/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .unwrap_or_default()
+}
+
+/// Sends and reads the answer. A connection that fails or times out is "platform unavailable".
+pub(crate) async fn send(
+    platform: &'static str,
+    request: RequestBuilder,
+) -> Result<Answer, PlatformError> {
+    let response = request
+        .send()
+        .await
+        .map_err(|e| transport_error(platform, &e))?;
+    let status = response.status();
+    let headers = response.headers().clone();
+    let body = response
+        .bytes()
+        .await
+        .map_err(|e| transport_error(platform, &e))?
+        .to_vec();
+    Ok(Answer {
+        status,
+        headers,
+        body,
+    })
+}
+
+fn transport_error(platform: &'static str, err: &reqwest::Error) -> PlatformError {
+    // Only the kind of failure: reqwest's message may carry the URL, and Meta URLs carry secrets.
+    let what = if err.is_timeout() {
+        "did not answer in time"
+    } else if err.is_connect() {
+        "could not be reached"
+    } else {
+        "failed while answering"
+    };
+    PlatformError::new(
+        platform,
+        ErrorClass::Unavailable,
+        format!("the platform {what}"),
+    )
+}
+
+/// The class of a failure that a platform's own error body did not settle.
+pub(crate) fn class_from_status(status: StatusCode) -> ErrorClass {
+    match status.as_u16() {
+        401 => ErrorClass::TokenExpired,
+        403 => ErrorClass::MissingPermission { scopes: Vec::new() },
+        429 => ErrorClass::RateLimited { until: None },
+        500..=599 => ErrorClass::Unavailable,
+        _ => ErrorClass::Rejected,
+    }
+}
+
+/// Splits a scope string that may use commas or spaces (platforms differ, and some URL-encode spaces).
+pub(crate) fn split_scopes(raw: &str) -> Vec<String> {
+    raw.split([',', ' '])
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// Seconds from now as an instant.
+pub(crate) fn in_seconds(seconds: Option<i64>) -> Option<chrono::DateTime<chrono::Utc>> {
+    seconds
+        .filter(|s| *s > 0)
+        .map(|s| chrono::Utc::now() + chrono::Duration::seconds(s))
+}

@@ -1,0 +1,197 @@
+//! The social platforms, each behind [`PlatformAdapter`]: authorization URL, code exchange, connectable
+//! targets, renewal, identity, revocation, and a classification of every failure ([`ErrorClass`]).
+//! Adapters speak real HTTP; only the base URLs differ between the real platform and the sandbox.
+
+mod error;
+mod facebook;
+mod http;
+mod linkedin;
+mod meta;
+mod oauth;
+pub mod pkce;
+mod settings;
+mod tiktok;
+mod x;
+
+pub use error::{ErrorClass, PlatformError};
+pub use settings::{PlatformSettings, SETTING_KEYS};
+
+use async_trait::async_trait;
+use iquivity_domain::{AccountKind, Platform, TokenSet};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// What a completed consent gives: the user-level tokens and the scopes actually granted.
+#[derive(Debug, Clone)]
+pub struct Grant {
+    pub tokens: TokenSet,
+    pub scopes: Vec<String>,
+}
+
+/// Something the grant can connect: a profile, a Page, an Instagram account, an organisation.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub kind: AccountKind,
+    pub platform_account_id: String,
+    pub display_name: String,
+    pub handle: Option<String>,
+    pub avatar_url: Option<String>,
+    /// The tokens that act as this target (a Page token for a Page).
+    pub tokens: TokenSet,
+    /// Whether posts can be published to it (Facebook personal profiles cannot, since 2018).
+    pub publishable: bool,
+    /// Why it cannot be connected, and how to fix that; `None` when it can.
+    pub unavailable: Option<String>,
+}
+
+/// An account's current face on the platform.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    pub display_name: String,
+    pub handle: Option<String>,
+    pub avatar_url: Option<String>,
+    /// The scopes granted now, where the platform can tell.
+    pub scopes: Option<Vec<String>>,
+}
+
+/// Renewed credentials, and the scopes granted where the renewal reports them.
+#[derive(Debug, Clone)]
+pub struct Renewal {
+    pub tokens: TokenSet,
+    pub scopes: Option<Vec<String>>,
+}
+
+/// One platform's API.
+#[async_trait]
+pub trait PlatformAdapter: Send + Sync {
+    fn platform(&self) -> Platform;
+
+    fn settings(&self) -> &PlatformSettings;
+
+    /// The scopes asked for at consent.
+    fn requested_scopes(&self) -> &'static [&'static str];
+
+    /// The scopes without which the account cannot be used (the product's required permissions).
+    fn required_scopes(&self) -> Vec<&'static str> {
+        self.platform()
+            .info()
+            .permissions
+            .iter()
+            .filter(|p| p.required)
+            .map(|p| p.scope)
+            .collect()
+    }
+
+    /// Whether the authorization request carries a PKCE challenge.
+    fn uses_pkce(&self) -> bool {
+        false
+    }
+
+    fn authorize_url(
+        &self,
+        state: &str,
+        redirect_uri: &str,
+        pkce_challenge: Option<&str>,
+    ) -> String;
+
+    async fn exchange_code(
+        &self,
+        code: &str,
+        redirect_uri: &str,
+        pkce_verifier: Option<&str>,
+    ) -> Result<Grant, PlatformError>;
+
+    /// Everything the grant can connect, including what cannot be connected and why.
+    async fn targets(&self, grant: &Grant) -> Result<Vec<Target>, PlatformError>;
+
+    /// Renews the credentials of one account without the user; `None` when the platform offers no way to.
+    async fn renew(
+        &self,
+        kind: AccountKind,
+        platform_account_id: &str,
+        tokens: &TokenSet,
+    ) -> Result<Option<Renewal>, PlatformError>;
+
+    /// Reads the account as it is now; a cheap call that also proves the token works.
+    async fn identity(
+        &self,
+        kind: AccountKind,
+        platform_account_id: &str,
+        tokens: &TokenSet,
+    ) -> Result<Identity, PlatformError>;
+
+    /// Withdraws the app's access on the platform's side.
+    async fn revoke(&self, tokens: &TokenSet) -> Result<(), PlatformError>;
+}
+
+/// The adapters the service runs with, one per platform.
+#[derive(Clone, Default)]
+pub struct Platforms {
+    adapters: BTreeMap<Platform, Arc<dyn PlatformAdapter>>,
+}
+
+impl Platforms {
+    pub fn new(settings: BTreeMap<Platform, PlatformSettings>) -> Self {
+        let client = http::client();
+        let adapters = settings
+            .into_iter()
+            .map(|(platform, settings)| {
+                let adapter: Arc<dyn PlatformAdapter> = match platform {
+                    Platform::Facebook => {
+                        Arc::new(facebook::Facebook::new(settings, client.clone()))
+                    }
+                    Platform::Instagram => {
+                        Arc::new(facebook::Instagram::new(settings, client.clone()))
+                    }
+                    Platform::X => Arc::new(x::X::new(settings, client.clone())),
+                    Platform::Linkedin => {
+                        Arc::new(linkedin::Linkedin::new(settings, client.clone()))
+                    }
+                    Platform::Tiktok => Arc::new(tiktok::Tiktok::new(settings, client.clone())),
+                };
+                (platform, adapter)
+            })
+            .collect();
+        Platforms { adapters }
+    }
+
+    pub fn get(&self, platform: Platform) -> Option<Arc<dyn PlatformAdapter>> {
+        self.adapters.get(&platform).cloned()
+    }
+}
+
+/// The scopes of `required` that `granted` lacks.
+pub fn missing_scopes(required: &[&str], granted: &[String]) -> Vec<String> {
+    required
+        .iter()
+        .filter(|r| !granted.iter().any(|g| g == *r))
+        .map(|r| r.to_string())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_adapter_asks_for_every_scope_the_product_requires() {
+        let settings = Platform::ALL
+            .into_iter()
+            .map(|p| (p, PlatformSettings::real(p)))
+            .collect();
+        let platforms = Platforms::new(settings);
+        for platform in Platform::ALL {
+            let adapter = platforms.get(platform).unwrap();
+            let requested: Vec<String> = adapter
+                .requested_scopes()
+                .iter()
+                .map(|s| s.to_string())
+                .collect();
+            assert_eq!(
+                missing_scopes(&adapter.required_scopes(), &requested),
+                Vec::<String>::new(),
+                "{platform}"
+            );
+        }
+    }
+}

@@ -1,0 +1,405 @@
+//! LinkedIn: the member profile and the organisations the member administers (reference §5). Scopes are
+//! space-separated, credentials go in the form body (no HTTP Basic), no PKCE on the web flow.
+
+use crate::error::{ErrorClass, PlatformError};
+use crate::http::{self, class_from_status, Answer};
+use crate::oauth::{OAuthError, TokenAnswer};
+use crate::{Grant, Identity, PlatformAdapter, PlatformSettings, Renewal, Target};
+use async_trait::async_trait;
+use chrono::Utc;
+use iquivity_domain::{AccountKind, Platform, TokenSet};
+use secrecy::ExposeSecret;
+use serde::Deserialize;
+
+const SCOPES: &[&str] = &[
+    "openid",
+    "profile",
+    "w_member_social",
+    "w_organization_social",
+    "r_organization_social",
+    "rw_organization_admin",
+];
+const NAME: &str = "linkedin";
+/// Roles that may post as the organisation.
+const POSTING_ROLES: [&str; 2] = ["ADMINISTRATOR", "CONTENT_ADMINISTRATOR"];
+
+pub(crate) struct Linkedin {
+    settings: PlatformSettings,
+    client: reqwest::Client,
+}
+
+#[derive(Deserialize)]
+struct ApiError {
+    #[serde(default)]
+    message: Option<String>,
+    #[serde(default, rename = "serviceErrorCode")]
+    service_error_code: Option<i64>,
+    #[serde(default)]
+    code: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct UserInfo {
+    sub: String,
+    name: String,
+    #[serde(default)]
+    picture: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Acls {
+    elements: Vec<Acl>,
+}
+
+#[derive(Deserialize)]
+struct Acl {
+    organization: String,
+    role: String,
+    #[serde(default)]
+    state: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Organization {
+    #[serde(rename = "localizedName")]
+    localized_name: String,
+    #[serde(default, rename = "vanityName")]
+    vanity_name: Option<String>,
+}
+
+impl Linkedin {
+    pub fn new(settings: PlatformSettings, client: reqwest::Client) -> Self {
+        Linkedin { settings, client }
+    }
+
+    /// LinkedIn's `{status, serviceErrorCode, code, message}` and OAuth errors (reference §5.7).
+    fn classify(&self, answer: &Answer, renewing: bool) -> PlatformError {
+        if let Some(oauth) = OAuthError::parse(&answer.body) {
+            let class = match oauth.error.as_str() {
+                "invalid_grant" | "invalid_request" if renewing => ErrorClass::RefreshRejected,
+                _ => ErrorClass::Rejected,
+            };
+            return PlatformError::new(NAME, class, oauth.describe());
+        }
+        let error: Option<ApiError> = serde_json::from_slice(&answer.body).ok();
+        let message = error
+            .as_ref()
+            .and_then(|e| e.message.clone())
+            .unwrap_or_else(|| format!("HTTP {}", answer.status.as_u16()));
+        let code = error
+            .as_ref()
+            .and_then(|e| e.code.clone())
+            .unwrap_or_default();
+        let service = error.as_ref().and_then(|e| e.service_error_code);
+        let class = match (answer.status.as_u16(), service, code.as_str()) {
+            (401, Some(65601), _) | (401, _, "REVOKED_ACCESS_TOKEN") => ErrorClass::TokenRevoked,
+            (401, _, _) => ErrorClass::TokenExpired,
+            // The daily counters reset at midnight UTC (reference §5.8).
+            (429, _, _) => ErrorClass::RateLimited {
+                until: Utc::now()
+                    .date_naive()
+                    .succ_opt()
+                    .and_then(|d| d.and_hms_opt(0, 0, 0))
+                    .map(|t| t.and_utc()),
+            },
+            (status, _, _) => {
+                class_from_status(reqwest::StatusCode::from_u16(status).unwrap_or_default())
+            }
+        };
+        PlatformError::new(NAME, class, message)
+    }
+
+    async fn token_call(
+        &self,
+        form: &[(&str, &str)],
+        renewing: bool,
+    ) -> Result<TokenAnswer, PlatformError> {
+        let answer =
+            http::send(NAME, self.client.post(&self.settings.token_url).form(form)).await?;
+        if !answer.status.is_success() {
+            return Err(self.classify(&answer, renewing));
+        }
+        answer.json(NAME)
+    }
+
+    async fn get<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+        tokens: &TokenSet,
+    ) -> Result<T, PlatformError> {
+        let request = self
+            .client
+            .get(format!("{}{path}", self.settings.api_url))
+            .bearer_auth(tokens.access_token.expose_secret())
+            .header("LinkedIn-Version", &self.settings.api_version)
+            .header("X-Restli-Protocol-Version", "2.0.0");
+        let answer = http::send(NAME, request).await?;
+        if !answer.status.is_success() {
+            return Err(self.classify(&answer, false));
+        }
+        answer.json(NAME)
+    }
+
+    async fn organization(
+        &self,
+        id: &str,
+        tokens: &TokenSet,
+    ) -> Result<Organization, PlatformError> {
+        self.get(&format!("/rest/organizations/{id}"), tokens).await
+    }
+}
+
+fn org_id(urn: &str) -> Option<&str> {
+    urn.strip_prefix("urn:li:organization:")
+}
+
+#[async_trait]
+impl PlatformAdapter for Linkedin {
+    fn platform(&self) -> Platform {
+        Platform::Linkedin
+    }
+
+    fn settings(&self) -> &PlatformSettings {
+        &self.settings
+    }
+
+    fn requested_scopes(&self) -> &'static [&'static str] {
+        SCOPES
+    }
+
+    fn authorize_url(&self, state: &str, redirect_uri: &str, _: Option<&str>) -> String {
+        let mut url = url::Url::parse(&self.settings.authorize_url).unwrap_or_else(|_| {
+            url::Url::parse("https://www.linkedin.com/oauth/v2/authorization").expect("static URL")
+        });
+        url.query_pairs_mut()
+            .append_pair("response_type", "code")
+            .append_pair("client_id", &self.settings.client_id)
+            .append_pair("redirect_uri", redirect_uri)
+            .append_pair("state", state)
+            .append_pair("scope", &SCOPES.join(" "));
+        url.to_string()
+    }
+
+    async fn exchange_code(
+        &self,
+        code: &str,
+        redirect_uri: &str,
+        _: Option<&str>,
+    ) -> Result<Grant, PlatformError> {
+        let answer = self
+            .token_call(
+                &[
+                    ("grant_type", "authorization_code"),
+                    ("code", code),
+                    ("redirect_uri", redirect_uri),
+                    ("client_id", &self.settings.client_id),
+                    ("client_secret", self.settings.client_secret.expose_secret()),
+                ],
+                false,
+            )
+            .await?;
+        let scopes = answer.scopes().unwrap_or_default();
+        Ok(Grant {
+            tokens: answer.into_tokens(),
+            scopes,
+        })
+    }
+
+    /// The member, then the organisations where the member may post (ADMINISTRATOR or CONTENT_ADMINISTRATOR).
+    async fn targets(&self, grant: &Grant) -> Result<Vec<Target>, PlatformError> {
+        let me: UserInfo = self.get("/v2/userinfo", &grant.tokens).await?;
+        let mut targets = vec![Target {
+            kind: AccountKind::Profile,
+            platform_account_id: me.sub,
+            display_name: me.name,
+            handle: None,
+            avatar_url: me.picture,
+            tokens: grant.tokens.clone(),
+            publishable: true,
+            unavailable: None,
+        }];
+        let can_list_orgs = grant
+            .scopes
+            .iter()
+            .any(|s| s == "rw_organization_admin" || s == "r_organization_admin");
+        if !can_list_orgs {
+            return Ok(targets);
+        }
+        let acls: Acls = self
+            .get(
+                "/rest/organizationAcls?q=roleAssignee&state=APPROVED",
+                &grant.tokens,
+            )
+            .await?;
+        let can_post_as_org = grant.scopes.iter().any(|s| s == "w_organization_social");
+        for acl in acls.elements {
+            if !POSTING_ROLES.contains(&acl.role.as_str())
+                || acl.state.as_deref().is_some_and(|s| s != "APPROVED")
+            {
+                continue;
+            }
+            let Some(id) = org_id(&acl.organization) else {
+                continue;
+            };
+            let org = self.organization(id, &grant.tokens).await?;
+            targets.push(Target {
+                kind: AccountKind::Organization,
+                platform_account_id: id.to_string(),
+                display_name: org.localized_name,
+                handle: org.vanity_name,
+                avatar_url: None,
+                tokens: grant.tokens.clone(),
+                publishable: can_post_as_org,
+                unavailable: (!can_post_as_org).then(|| {
+                    "posting as an organisation needs the w_organization_social permission; add the account again and grant it".to_string()
+                }),
+            });
+        }
+        Ok(targets)
+    }
+
+    /// Only apps approved for programmatic refresh get a refresh token; its own expiry does not move.
+    async fn renew(
+        &self,
+        _: AccountKind,
+        _: &str,
+        tokens: &TokenSet,
+    ) -> Result<Option<Renewal>, PlatformError> {
+        let Some(refresh) = &tokens.refresh_token else {
+            return Ok(None);
+        };
+        let answer = self
+            .token_call(
+                &[
+                    ("grant_type", "refresh_token"),
+                    ("refresh_token", refresh.expose_secret()),
+                    ("client_id", &self.settings.client_id),
+                    ("client_secret", self.settings.client_secret.expose_secret()),
+                ],
+                true,
+            )
+            .await?;
+        let scopes = answer.scopes();
+        let mut renewed = answer.into_tokens();
+        if renewed.refresh_token.is_none() {
+            renewed.refresh_token = Some(refresh.clone());
+            renewed.refresh_expires_at = tokens.refresh_expires_at;
+        }
+        Ok(Some(Renewal {
+            tokens: renewed,
+            scopes,
+        }))
+    }
+
+    async fn identity(
+        &self,
+        kind: AccountKind,
+        id: &str,
+        tokens: &TokenSet,
+    ) -> Result<Identity, PlatformError> {
+        if kind == AccountKind::Organization {
+            let org = self.organization(id, tokens).await?;
+            return Ok(Identity {
+                display_name: org.localized_name,
+                handle: org.vanity_name,
+                avatar_url: None,
+                scopes: None,
+            });
+        }
+        let me: UserInfo = self.get("/v2/userinfo", tokens).await?;
+        Ok(Identity {
+            display_name: me.name,
+            handle: None,
+            avatar_url: me.picture,
+            scopes: None,
+        })
+    }
+
+    async fn revoke(&self, tokens: &TokenSet) -> Result<(), PlatformError> {
+        let request = self.client.post(&self.settings.revoke_url).form(&[
+            ("client_id", self.settings.client_id.as_str()),
+            ("client_secret", self.settings.client_secret.expose_secret()),
+            ("token", tokens.access_token.expose_secret()),
+        ]);
+        let answer = http::send(NAME, request).await?;
+        if answer.status.is_success() {
+            Ok(())
+        } else {
+            Err(self.classify(&answer, false))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::header::HeaderMap;
+    use reqwest::StatusCode;
+
+    fn answer(status: u16, body: &str) -> Answer {
+        Answer {
+            status: StatusCode::from_u16(status).unwrap(),
+            headers: HeaderMap::new(),
+            body: body.as_bytes().to_vec(),
+        }
+    }
+
+    #[test]
+    fn classifies_the_documented_errors() {
+        let li = Linkedin::new(
+            PlatformSettings::real(Platform::Linkedin),
+            reqwest::Client::new(),
+        );
+        let revoked = answer(
+            401,
+            r#"{"status":401,"serviceErrorCode":65601,"code":"REVOKED_ACCESS_TOKEN","message":"The token used in the request has been revoked by the user"}"#,
+        );
+        assert_eq!(li.classify(&revoked, false).class, ErrorClass::TokenRevoked);
+        let expired = answer(
+            401,
+            r#"{"status":401,"serviceErrorCode":65600,"code":"EXPIRED_ACCESS_TOKEN","message":"The token used in the request has expired"}"#,
+        );
+        assert_eq!(li.classify(&expired, false).class, ErrorClass::TokenExpired);
+        let denied = answer(
+            403,
+            r#"{"status":403,"serviceErrorCode":100,"code":"ACCESS_DENIED","message":"Not enough permissions"}"#,
+        );
+        assert!(matches!(
+            li.classify(&denied, false).class,
+            ErrorClass::MissingPermission { .. }
+        ));
+        assert!(matches!(
+            li.classify(&answer(429, "{}"), false).class,
+            ErrorClass::RateLimited { until: Some(_) }
+        ));
+        assert_eq!(
+            li.classify(&answer(502, ""), false).class,
+            ErrorClass::Unavailable
+        );
+        let sunset = answer(
+            426,
+            r#"{"status":426,"code":"NONEXISTENT_VERSION","message":"Requested version 202001 is not active"}"#,
+        );
+        assert_eq!(li.classify(&sunset, false).class, ErrorClass::Rejected);
+        let bad_refresh = answer(
+            400,
+            r#"{"error":"invalid_grant","error_description":"refresh token expired"}"#,
+        );
+        assert_eq!(
+            li.classify(&bad_refresh, true).class,
+            ErrorClass::RefreshRejected
+        );
+    }
+
+    #[test]
+    fn scopes_are_space_separated_and_there_is_no_pkce() {
+        let li = Linkedin::new(
+            PlatformSettings::real(Platform::Linkedin),
+            reqwest::Client::new(),
+        );
+        let url = url::Url::parse(&li.authorize_url("s", "https://a/cb", None)).unwrap();
+        let q: std::collections::HashMap<_, _> = url.query_pairs().into_owned().collect();
+        assert_eq!(q["scope"], SCOPES.join(" "));
+        assert!(!q.contains_key("code_challenge"));
+    }
+}

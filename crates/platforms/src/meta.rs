@@ -1,0 +1,424 @@
+//! The Graph API that Facebook and Instagram (with Facebook Login) share: token exchanges, permissions,
+//! Pages, and Graph's error envelope (reference §2, §3.1).
+
+use crate::error::{ErrorClass, PlatformError};
+use crate::http::{self, class_from_status, in_seconds, Answer};
+use crate::settings::PlatformSettings;
+use chrono::Utc;
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use std::collections::BTreeSet;
+
+/// Page fields read everywhere a Page is listed.
+const PAGE_FIELDS: &str = "id,name,username,access_token,picture,instagram_business_account";
+
+pub(crate) struct Graph {
+    pub platform: &'static str,
+    pub settings: PlatformSettings,
+    pub client: reqwest::Client,
+    /// Scope names to look for in permission errors.
+    pub known_scopes: &'static [&'static str],
+}
+
+#[derive(Deserialize)]
+struct TokenAnswer {
+    access_token: String,
+    #[serde(default)]
+    expires_in: Option<i64>,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct Picture {
+    pub data: PictureData,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct PictureData {
+    pub url: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct IdOnly {
+    pub id: String,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct Page {
+    pub id: String,
+    pub name: String,
+    #[serde(default)]
+    pub username: Option<String>,
+    #[serde(default)]
+    pub access_token: Option<String>,
+    #[serde(default)]
+    pub picture: Option<Picture>,
+    #[serde(default)]
+    pub instagram_business_account: Option<IdOnly>,
+}
+
+#[derive(Deserialize)]
+struct Paged<T> {
+    data: Vec<T>,
+    #[serde(default)]
+    paging: Option<Paging>,
+}
+
+#[derive(Deserialize)]
+struct Paging {
+    #[serde(default)]
+    next: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct Me {
+    pub id: String,
+    pub name: String,
+    #[serde(default)]
+    pub picture: Option<Picture>,
+}
+
+#[derive(Deserialize)]
+struct Permission {
+    permission: String,
+    status: String,
+}
+
+#[derive(Deserialize)]
+struct ErrorEnvelope {
+    error: GraphError,
+}
+
+#[derive(Deserialize)]
+struct GraphError {
+    #[serde(default)]
+    message: String,
+    #[serde(default)]
+    code: Option<i64>,
+    #[serde(default)]
+    error_subcode: Option<i64>,
+}
+
+/// A user-level token and when it expires.
+pub(crate) struct UserToken {
+    pub token: SecretString,
+    pub expires_at: Option<chrono::DateTime<Utc>>,
+}
+
+impl Graph {
+    fn api(&self, path: &str) -> String {
+        format!("{}{}", self.settings.url(&self.settings.api_url), path)
+    }
+
+    /// Classifies Graph's error envelope (reference §2.7).
+    pub fn classify(&self, answer: &Answer) -> PlatformError {
+        let Ok(envelope) = serde_json::from_slice::<ErrorEnvelope>(&answer.body) else {
+            return PlatformError::new(
+                self.platform,
+                class_from_status(answer.status),
+                format!("the platform answered HTTP {}", answer.status.as_u16()),
+            );
+        };
+        let e = envelope.error;
+        let class = match (e.code, e.error_subcode) {
+            (Some(190 | 102), Some(463)) => ErrorClass::TokenExpired,
+            (Some(190 | 102), Some(458 | 459 | 460 | 464 | 467)) => ErrorClass::TokenRevoked,
+            (Some(190 | 102), _) => ErrorClass::TokenRevoked,
+            (Some(10), _) | (Some(200..=299), _) => ErrorClass::MissingPermission {
+                scopes: self
+                    .known_scopes
+                    .iter()
+                    .filter(|s| e.message.contains(*s))
+                    .map(|s| s.to_string())
+                    .collect(),
+            },
+            (Some(4 | 17 | 32 | 613 | 341), _) | (Some(80000..=80014), _) => {
+                ErrorClass::RateLimited {
+                    until: regain_access(answer),
+                }
+            }
+            (Some(1 | 2), _) => ErrorClass::Unavailable,
+            _ if answer.status.is_server_error() => ErrorClass::Unavailable,
+            _ => ErrorClass::Rejected,
+        };
+        PlatformError::new(self.platform, class, e.message)
+    }
+
+    async fn get_json<T: serde::de::DeserializeOwned>(
+        &self,
+        url: &str,
+        token: &SecretString,
+    ) -> Result<T, PlatformError> {
+        let answer = http::send(
+            self.platform,
+            self.client.get(url).bearer_auth(token.expose_secret()),
+        )
+        .await?;
+        if !answer.status.is_success() {
+            return Err(self.classify(&answer));
+        }
+        answer.json(self.platform)
+    }
+
+    async fn token_request(&self, query: &[(&str, &str)]) -> Result<UserToken, PlatformError> {
+        let url = self.settings.url(&self.settings.token_url);
+        let answer = http::send(self.platform, self.client.get(url).query(query)).await?;
+        if !answer.status.is_success() {
+            return Err(self.classify(&answer));
+        }
+        let token: TokenAnswer = answer.json(self.platform)?;
+        Ok(UserToken {
+            token: SecretString::from(token.access_token),
+            expires_at: in_seconds(token.expires_in),
+        })
+    }
+
+    /// The authorization code for a (short-lived) user token.
+    pub async fn exchange_code(
+        &self,
+        code: &str,
+        redirect_uri: &str,
+    ) -> Result<UserToken, PlatformError> {
+        self.token_request(&[
+            ("client_id", &self.settings.client_id),
+            ("redirect_uri", redirect_uri),
+            ("client_secret", self.settings.client_secret.expose_secret()),
+            ("code", code),
+        ])
+        .await
+    }
+
+    /// A user token for a long-lived one (about 60 days); an expired token cannot be exchanged.
+    pub async fn long_lived(&self, token: &SecretString) -> Result<UserToken, PlatformError> {
+        self.token_request(&[
+            ("grant_type", "fb_exchange_token"),
+            ("client_id", &self.settings.client_id),
+            ("client_secret", self.settings.client_secret.expose_secret()),
+            ("fb_exchange_token", token.expose_secret()),
+        ])
+        .await
+    }
+
+    pub async fn granted_scopes(&self, token: &SecretString) -> Result<Vec<String>, PlatformError> {
+        let permissions: Paged<Permission> =
+            self.get_json(&self.api("/me/permissions"), token).await?;
+        Ok(permissions
+            .data
+            .into_iter()
+            .filter(|p| p.status == "granted")
+            .map(|p| p.permission)
+            .collect())
+    }
+
+    pub async fn me(&self, token: &SecretString) -> Result<Me, PlatformError> {
+        self.get_json(&self.api("/me?fields=id,name,picture"), token)
+            .await
+    }
+
+    pub async fn page(&self, page_id: &str, token: &SecretString) -> Result<Page, PlatformError> {
+        self.get_json(
+            &self.api(&format!("/{page_id}?fields=id,name,username,picture")),
+            token,
+        )
+        .await
+    }
+
+    /// Follows `paging.next` to the end; only on the Graph origin, so a token is never sent elsewhere.
+    async fn all_pages(
+        &self,
+        first: String,
+        token: &SecretString,
+    ) -> Result<Vec<Page>, PlatformError> {
+        let origin = origin_of(&self.settings.url(&self.settings.api_url));
+        let mut pages = Vec::new();
+        let mut next = Some(first);
+        while let Some(url) = next.take() {
+            if origin_of(&url) != origin {
+                return Err(PlatformError::new(
+                    self.platform,
+                    ErrorClass::Unavailable,
+                    "the platform's paging link points to another host",
+                ));
+            }
+            let batch: Paged<Page> = self.get_json(&url, token).await?;
+            pages.extend(batch.data);
+            next = batch.paging.and_then(|p| p.next);
+        }
+        Ok(pages)
+    }
+
+    /// The Pages the user administers: those granted in the dialog, and those reached through the
+    /// user's business portfolios (which the dialog's selection may leave out).
+    pub async fn pages(&self, user_token: &SecretString) -> Result<Vec<Page>, PlatformError> {
+        let mut pages = self
+            .all_pages(
+                self.api(&format!("/me/accounts?fields={PAGE_FIELDS}&limit=100")),
+                user_token,
+            )
+            .await?;
+        let businesses = match self
+            .get_json::<Paged<IdOnly>>(&self.api("/me/businesses?fields=id"), user_token)
+            .await
+        {
+            Ok(b) => b.data,
+            // Without business_management the portfolios are out of reach; the dialog's Pages still are.
+            Err(e) if matches!(e.class, ErrorClass::MissingPermission { .. }) => Vec::new(),
+            Err(e) => return Err(e),
+        };
+        for business in businesses {
+            for edge in ["owned_pages", "client_pages"] {
+                let url = self.api(&format!(
+                    "/{}/{edge}?fields={PAGE_FIELDS}&limit=100",
+                    business.id
+                ));
+                pages.extend(self.all_pages(url, user_token).await?);
+            }
+        }
+        let mut seen = BTreeSet::new();
+        pages.retain(|p| seen.insert(p.id.clone()));
+        Ok(pages)
+    }
+
+    pub async fn get<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+        token: &SecretString,
+    ) -> Result<T, PlatformError> {
+        self.get_json(&self.api(path), token).await
+    }
+
+    pub async fn revoke(&self, token: &SecretString) -> Result<(), PlatformError> {
+        let url = self.settings.url(&self.settings.revoke_url);
+        let answer = http::send(
+            self.platform,
+            self.client.delete(url).bearer_auth(token.expose_secret()),
+        )
+        .await?;
+        if answer.status.is_success() {
+            Ok(())
+        } else {
+            Err(self.classify(&answer))
+        }
+    }
+}
+
+fn origin_of(url: &str) -> String {
+    url::Url::parse(url)
+        .map(|u| u.origin().ascii_serialization())
+        .unwrap_or_default()
+}
+
+/// `X-Business-Use-Case-Usage` carries minutes until access returns (reference §2.8).
+fn regain_access(answer: &Answer) -> Option<chrono::DateTime<Utc>> {
+    let header = answer
+        .headers
+        .get("x-business-use-case-usage")?
+        .to_str()
+        .ok()?;
+    let usage: serde_json::Value = serde_json::from_str(header).ok()?;
+    let minutes = usage
+        .as_object()?
+        .values()
+        .filter_map(|v| v.as_array())
+        .flatten()
+        .filter_map(|entry| entry.get("estimated_time_to_regain_access")?.as_i64())
+        .max()?;
+    Some(Utc::now() + chrono::Duration::minutes(minutes.max(1)))
+}
+
+pub(crate) fn picture_url(picture: Option<Picture>) -> Option<String> {
+    picture.and_then(|p| p.data.url)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use iquivity_domain::Platform;
+    use reqwest::header::{HeaderMap, HeaderValue};
+    use reqwest::StatusCode;
+
+    fn graph() -> Graph {
+        Graph {
+            platform: "facebook",
+            settings: PlatformSettings::real(Platform::Facebook),
+            client: reqwest::Client::new(),
+            known_scopes: &["pages_manage_posts", "pages_show_list"],
+        }
+    }
+
+    fn answer(status: u16, body: &str, headers: HeaderMap) -> Answer {
+        Answer {
+            status: StatusCode::from_u16(status).unwrap(),
+            headers,
+            body: body.as_bytes().to_vec(),
+        }
+    }
+
+    fn class(body: &str) -> ErrorClass {
+        graph().classify(&answer(400, body, HeaderMap::new())).class
+    }
+
+    #[test]
+    fn classifies_the_documented_graph_errors() {
+        assert_eq!(
+            class(
+                r#"{"error":{"message":"Error validating access token: Session has expired","type":"OAuthException","code":190,"error_subcode":463,"fbtrace_id":"A"}}"#
+            ),
+            ErrorClass::TokenExpired
+        );
+        for subcode in [458, 459, 460, 464, 467] {
+            assert_eq!(
+                class(&format!(
+                    r#"{{"error":{{"message":"x","type":"OAuthException","code":190,"error_subcode":{subcode}}}}}"#
+                )),
+                ErrorClass::TokenRevoked
+            );
+        }
+        assert_eq!(
+            class(r#"{"error":{"message":"invalid","code":190}}"#),
+            ErrorClass::TokenRevoked
+        );
+        assert_eq!(
+            class(
+                r#"{"error":{"message":"(#200) Requires pages_manage_posts permission to manage the object","type":"OAuthException","code":200}}"#
+            ),
+            ErrorClass::MissingPermission {
+                scopes: vec!["pages_manage_posts".into()]
+            }
+        );
+        assert!(matches!(
+            class(r#"{"error":{"message":"(#10) Permission denied","code":10}}"#),
+            ErrorClass::MissingPermission { .. }
+        ));
+        assert_eq!(
+            class(r#"{"error":{"message":"Duplicate status message","code":506}}"#),
+            ErrorClass::Rejected
+        );
+        assert_eq!(
+            class(r#"{"error":{"message":"An unknown error occurred","code":1}}"#),
+            ErrorClass::Unavailable
+        );
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            "x-business-use-case-usage",
+            HeaderValue::from_static(r#"{"123":[{"type":"pages","call_count":100,"total_cputime":10,"total_time":10,"estimated_time_to_regain_access":7}]}"#),
+        );
+        let limited = graph().classify(&answer(
+            400,
+            r#"{"error":{"message":"(#32) Page request limit reached","code":32}}"#,
+            headers,
+        ));
+        match limited.class {
+            ErrorClass::RateLimited { until: Some(until) } => {
+                let minutes = (until - Utc::now()).num_minutes();
+                assert!((6..=7).contains(&minutes), "{minutes}");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            graph()
+                .classify(&answer(503, "upstream down", HeaderMap::new()))
+                .class,
+            ErrorClass::Unavailable
+        );
+    }
+}

@@ -1,0 +1,352 @@
+//! X (Twitter), OAuth 2.0 Authorization Code with PKCE (S256), confidential client with HTTP Basic,
+//! rotating refresh tokens (reference §4).
+
+use crate::error::{ErrorClass, PlatformError};
+use crate::http::{self, class_from_status, Answer};
+use crate::oauth::{OAuthError, TokenAnswer};
+use crate::{Grant, Identity, PlatformAdapter, PlatformSettings, Renewal, Target};
+use async_trait::async_trait;
+use chrono::{TimeZone, Utc};
+use iquivity_domain::{AccountKind, Platform, TokenSet};
+use secrecy::ExposeSecret;
+use serde::Deserialize;
+
+const SCOPES: &[&str] = &[
+    "tweet.read",
+    "tweet.write",
+    "users.read",
+    "offline.access",
+    "media.write",
+];
+const NAME: &str = "x";
+
+pub(crate) struct X {
+    settings: PlatformSettings,
+    client: reqwest::Client,
+}
+
+#[derive(Deserialize)]
+struct Problem {
+    #[serde(default)]
+    title: Option<String>,
+    #[serde(default)]
+    detail: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Me {
+    data: User,
+}
+
+#[derive(Deserialize)]
+struct User {
+    id: String,
+    name: String,
+    #[serde(default)]
+    username: Option<String>,
+    #[serde(default)]
+    profile_image_url: Option<String>,
+}
+
+impl X {
+    pub fn new(settings: PlatformSettings, client: reqwest::Client) -> Self {
+        X { settings, client }
+    }
+
+    /// Classifies X's problem bodies, legacy `errors` bodies and OAuth errors (reference §4.7).
+    fn classify(&self, answer: &Answer, renewing: bool) -> PlatformError {
+        if let Some(oauth) = OAuthError::parse(&answer.body) {
+            let class = match oauth.error.as_str() {
+                "invalid_request" | "invalid_grant" if renewing => ErrorClass::RefreshRejected,
+                "invalid_client" | "unauthorized_client" => ErrorClass::Rejected,
+                _ => ErrorClass::Rejected,
+            };
+            return PlatformError::new(NAME, class, oauth.describe());
+        }
+        let problem: Option<Problem> = serde_json::from_slice(&answer.body).ok();
+        let detail = problem
+            .as_ref()
+            .and_then(|p| p.detail.clone().or(p.title.clone()))
+            .unwrap_or_else(|| format!("HTTP {}", answer.status.as_u16()));
+        let class = match answer.status.as_u16() {
+            403 if detail.contains("duplicate") => ErrorClass::Rejected,
+            429 => ErrorClass::RateLimited {
+                until: answer
+                    .headers
+                    .get("x-rate-limit-reset")
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.parse::<i64>().ok())
+                    .and_then(|epoch| Utc.timestamp_opt(epoch, 0).single()),
+            },
+            _ => class_from_status(answer.status),
+        };
+        PlatformError::new(NAME, class, detail)
+    }
+
+    async fn token_call(
+        &self,
+        form: &[(&str, &str)],
+        renewing: bool,
+    ) -> Result<TokenAnswer, PlatformError> {
+        let request = self
+            .client
+            .post(&self.settings.token_url)
+            .basic_auth(
+                &self.settings.client_id,
+                Some(self.settings.client_secret.expose_secret()),
+            )
+            .form(form);
+        let answer = http::send(NAME, request).await?;
+        if !answer.status.is_success() {
+            return Err(self.classify(&answer, renewing));
+        }
+        answer.json(NAME)
+    }
+
+    async fn me(&self, tokens: &TokenSet) -> Result<User, PlatformError> {
+        let url = format!(
+            "{}/2/users/me?user.fields=profile_image_url,username,name,verified",
+            self.settings.api_url
+        );
+        let answer = http::send(
+            NAME,
+            self.client
+                .get(url)
+                .bearer_auth(tokens.access_token.expose_secret()),
+        )
+        .await?;
+        if !answer.status.is_success() {
+            return Err(self.classify(&answer, false));
+        }
+        Ok(answer.json::<Me>(NAME)?.data)
+    }
+}
+
+#[async_trait]
+impl PlatformAdapter for X {
+    fn platform(&self) -> Platform {
+        Platform::X
+    }
+
+    fn settings(&self) -> &PlatformSettings {
+        &self.settings
+    }
+
+    fn requested_scopes(&self) -> &'static [&'static str] {
+        SCOPES
+    }
+
+    fn uses_pkce(&self) -> bool {
+        true
+    }
+
+    fn authorize_url(
+        &self,
+        state: &str,
+        redirect_uri: &str,
+        pkce_challenge: Option<&str>,
+    ) -> String {
+        let mut url = url::Url::parse(&self.settings.authorize_url).unwrap_or_else(|_| {
+            url::Url::parse("https://x.com/i/oauth2/authorize").expect("static URL")
+        });
+        url.query_pairs_mut()
+            .append_pair("response_type", "code")
+            .append_pair("client_id", &self.settings.client_id)
+            .append_pair("redirect_uri", redirect_uri)
+            .append_pair("scope", &SCOPES.join(" "))
+            .append_pair("state", state)
+            .append_pair("code_challenge", pkce_challenge.unwrap_or_default())
+            .append_pair("code_challenge_method", "S256");
+        url.to_string()
+    }
+
+    async fn exchange_code(
+        &self,
+        code: &str,
+        redirect_uri: &str,
+        verifier: Option<&str>,
+    ) -> Result<Grant, PlatformError> {
+        let answer = self
+            .token_call(
+                &[
+                    ("code", code),
+                    ("grant_type", "authorization_code"),
+                    ("redirect_uri", redirect_uri),
+                    ("code_verifier", verifier.unwrap_or_default()),
+                    ("client_id", &self.settings.client_id),
+                ],
+                false,
+            )
+            .await?;
+        let scopes = answer.scopes().unwrap_or_default();
+        Ok(Grant {
+            tokens: answer.into_tokens(),
+            scopes,
+        })
+    }
+
+    async fn targets(&self, grant: &Grant) -> Result<Vec<Target>, PlatformError> {
+        let user = self.me(&grant.tokens).await?;
+        Ok(vec![Target {
+            kind: AccountKind::Profile,
+            platform_account_id: user.id,
+            display_name: user.name,
+            handle: user.username,
+            avatar_url: user.profile_image_url,
+            tokens: grant.tokens.clone(),
+            publishable: true,
+            unavailable: None,
+        }])
+    }
+
+    /// Refresh tokens rotate: the new one must be stored before anything uses the old one again.
+    async fn renew(
+        &self,
+        _: AccountKind,
+        _: &str,
+        tokens: &TokenSet,
+    ) -> Result<Option<Renewal>, PlatformError> {
+        let Some(refresh) = &tokens.refresh_token else {
+            return Ok(None);
+        };
+        let answer = self
+            .token_call(
+                &[
+                    ("grant_type", "refresh_token"),
+                    ("refresh_token", refresh.expose_secret()),
+                    ("client_id", &self.settings.client_id),
+                ],
+                true,
+            )
+            .await?;
+        let scopes = answer.scopes();
+        Ok(Some(Renewal {
+            tokens: answer.into_tokens(),
+            scopes,
+        }))
+    }
+
+    async fn identity(
+        &self,
+        _: AccountKind,
+        _: &str,
+        tokens: &TokenSet,
+    ) -> Result<Identity, PlatformError> {
+        let user = self.me(tokens).await?;
+        Ok(Identity {
+            display_name: user.name,
+            handle: user.username,
+            avatar_url: user.profile_image_url,
+            scopes: None,
+        })
+    }
+
+    async fn revoke(&self, tokens: &TokenSet) -> Result<(), PlatformError> {
+        let (token, hint) = match &tokens.refresh_token {
+            Some(refresh) => (refresh, "refresh_token"),
+            None => (&tokens.access_token, "access_token"),
+        };
+        let request = self
+            .client
+            .post(&self.settings.revoke_url)
+            .basic_auth(
+                &self.settings.client_id,
+                Some(self.settings.client_secret.expose_secret()),
+            )
+            .form(&[
+                ("token", token.expose_secret()),
+                ("token_type_hint", hint),
+                ("client_id", &self.settings.client_id),
+            ]);
+        let answer = http::send(NAME, request).await?;
+        if answer.status.is_success() {
+            Ok(())
+        } else {
+            Err(self.classify(&answer, false))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::header::{HeaderMap, HeaderValue};
+    use reqwest::StatusCode;
+
+    fn x() -> X {
+        X::new(PlatformSettings::real(Platform::X), reqwest::Client::new())
+    }
+
+    fn answer(status: u16, body: &str, headers: HeaderMap) -> Answer {
+        Answer {
+            status: StatusCode::from_u16(status).unwrap(),
+            headers,
+            body: body.as_bytes().to_vec(),
+        }
+    }
+
+    #[test]
+    fn classifies_the_documented_errors() {
+        let x = x();
+        let unauthorized = answer(
+            401,
+            r#"{"title":"Unauthorized","type":"about:blank","status":401,"detail":"Unauthorized"}"#,
+            HeaderMap::new(),
+        );
+        assert_eq!(
+            x.classify(&unauthorized, false).class,
+            ErrorClass::TokenExpired
+        );
+        let forbidden = answer(
+            403,
+            r#"{"title":"Forbidden","type":"about:blank","status":403,"detail":"You are not permitted to perform this action."}"#,
+            HeaderMap::new(),
+        );
+        assert!(matches!(
+            x.classify(&forbidden, false).class,
+            ErrorClass::MissingPermission { .. }
+        ));
+        let duplicate = answer(
+            403,
+            r#"{"detail":"You are not allowed to create a Tweet with duplicate content.","status":403,"title":"Forbidden","type":"about:blank"}"#,
+            HeaderMap::new(),
+        );
+        assert_eq!(x.classify(&duplicate, false).class, ErrorClass::Rejected);
+        let mut headers = HeaderMap::new();
+        headers.insert("x-rate-limit-reset", HeaderValue::from_static("1900000000"));
+        let limited = answer(
+            429,
+            r#"{"errors":[{"code":88,"message":"Rate limit exceeded"}]}"#,
+            headers,
+        );
+        assert_eq!(
+            x.classify(&limited, false).class,
+            ErrorClass::RateLimited {
+                until: Utc.timestamp_opt(1_900_000_000, 0).single()
+            }
+        );
+        let spent = answer(
+            400,
+            r#"{"error":"invalid_request","error_description":"Value passed for the token was invalid."}"#,
+            HeaderMap::new(),
+        );
+        assert_eq!(x.classify(&spent, true).class, ErrorClass::RefreshRejected);
+        let down = answer(503, "<html>", HeaderMap::new());
+        assert_eq!(x.classify(&down, false).class, ErrorClass::Unavailable);
+    }
+
+    #[test]
+    fn the_authorize_url_carries_pkce_and_space_separated_scopes() {
+        let url = x().authorize_url("st", "https://app.example/oauth/x/callback", Some("chal"));
+        let parsed = url::Url::parse(&url).unwrap();
+        let q: std::collections::HashMap<_, _> = parsed.query_pairs().into_owned().collect();
+        assert_eq!(
+            q["scope"],
+            "tweet.read tweet.write users.read offline.access media.write"
+        );
+        assert_eq!(q["code_challenge"], "chal");
+        assert_eq!(q["code_challenge_method"], "S256");
+        assert_eq!(q["response_type"], "code");
+        assert!(url.starts_with("https://x.com/i/oauth2/authorize?"));
+    }
+}
