@@ -397,6 +397,23 @@ impl Core {
         connection: NewConnection,
     ) -> Result<UpsertOutcome, CoreError> {
         caller.require_manage_accounts()?;
+        self.store_connection(caller, connection).await
+    }
+
+    /// Stores fresh consent for an account already in the workspace: part of Refresh, which members may do.
+    pub(crate) async fn record_reconnection(
+        &self,
+        caller: &Caller,
+        connection: NewConnection,
+    ) -> Result<UpsertOutcome, CoreError> {
+        self.store_connection(caller, connection).await
+    }
+
+    async fn store_connection(
+        &self,
+        caller: &Caller,
+        connection: NewConnection,
+    ) -> Result<UpsertOutcome, CoreError> {
         let upsert = AccountUpsert {
             id: AccountId::new(),
             workspace_id: caller.workspace_id,

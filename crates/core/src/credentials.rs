@@ -87,3 +87,30 @@ pub fn open(
         issued_at: plain.issued_at,
     })
 }
+
+/// Seals any secret-bearing bytes (a PKCE verifier, a flow's candidate tokens) bound to `associated_data`.
+pub fn seal_bytes(
+    vault: &Vault,
+    associated_data: &str,
+    bytes: &[u8],
+) -> Result<StoredCredential, CoreError> {
+    let sealed = vault.seal(bytes, associated_data.as_bytes())?;
+    Ok(StoredCredential {
+        key_id: sealed.key_id,
+        blob: sealed.blob,
+    })
+}
+
+pub fn open_bytes(
+    vault: &Vault,
+    associated_data: &str,
+    stored: &StoredCredential,
+) -> Result<zeroize::Zeroizing<Vec<u8>>, CoreError> {
+    Ok(vault.open(
+        &Sealed {
+            key_id: stored.key_id.clone(),
+            blob: stored.blob.clone(),
+        },
+        associated_data.as_bytes(),
+    )?)
+}

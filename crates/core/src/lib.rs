@@ -2,11 +2,11 @@
 
 pub mod accounts;
 pub mod auth;
+pub mod connections;
 pub mod credentials;
-pub mod demo;
 mod error;
 pub mod keys;
-mod secrets;
+pub mod secrets;
 
 pub use error::CoreError;
 
@@ -26,6 +26,12 @@ pub struct CoreSettings {
     /// Failed logins per client address within `login_window`.
     pub login_failures_per_address: u32,
     pub login_window: chrono::Duration,
+    /// Where platforms send people back to: `<callback_base>/oauth/<platform>/callback`.
+    pub callback_base: String,
+    /// How long a person has to complete consent on the platform.
+    pub connection_ttl: chrono::Duration,
+    /// How long the choice of Pages / organisations stays open after consent.
+    pub selection_ttl: chrono::Duration,
 }
 
 impl Default for CoreSettings {
@@ -37,6 +43,9 @@ impl Default for CoreSettings {
             login_failures_per_account: 5,
             login_failures_per_address: 20,
             login_window: chrono::Duration::minutes(15),
+            callback_base: "http://127.0.0.1:8080".into(),
+            connection_ttl: chrono::Duration::minutes(10),
+            selection_ttl: chrono::Duration::minutes(30),
         }
     }
 }
@@ -46,7 +55,27 @@ impl Default for CoreSettings {
 pub struct Core {
     pub store: Arc<dyn Store>,
     pub vault: Arc<Vault>,
+    pub platforms: iquivity_platforms::Platforms,
     pub settings: CoreSettings,
+    /// One refresh at a time per account in this process, so a rotating refresh token is never spent twice.
+    pub(crate) refresh_locks: connections::RefreshLocks,
+}
+
+impl Core {
+    pub fn new(
+        store: Arc<dyn Store>,
+        vault: Arc<Vault>,
+        platforms: iquivity_platforms::Platforms,
+        settings: CoreSettings,
+    ) -> Self {
+        Core {
+            store,
+            vault,
+            platforms,
+            settings,
+            refresh_locks: connections::RefreshLocks::default(),
+        }
+    }
 }
 
 /// Who is asking, in which workspace, with which role: the scope of every account query.

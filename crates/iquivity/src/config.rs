@@ -1,9 +1,11 @@
 //! One typed configuration: defaults < `iquivity.toml` < `IQUIVITY_*` environment < command-line flags.
 
 use anyhow::{bail, Context};
-use iquivity_domain::Plan;
+use iquivity_domain::{Plan, Platform};
+use iquivity_platforms::{PlatformSettings, SETTING_KEYS};
 use secrecy::SecretString;
 use serde::Deserialize;
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
@@ -19,6 +21,8 @@ pub struct Config {
     pub public_url: Option<String>,
     pub log: String,
     pub log_json: bool,
+    /// Each platform's endpoints and app credentials. A platform without a client id runs on the sandbox.
+    pub platforms: BTreeMap<Platform, PlatformSettings>,
 }
 
 impl std::fmt::Debug for Config {
@@ -39,6 +43,7 @@ impl std::fmt::Debug for Config {
             .field("public_url", &self.public_url)
             .field("log", &self.log)
             .field("log_json", &self.log_json)
+            .field("platforms", &self.platforms)
             .finish()
     }
 }
@@ -55,6 +60,10 @@ impl Default for Config {
             public_url: None,
             log: "info".into(),
             log_json: false,
+            platforms: Platform::ALL
+                .into_iter()
+                .map(|p| (p, PlatformSettings::real(p)))
+                .collect(),
         }
     }
 }
@@ -72,6 +81,10 @@ struct FileConfig {
     public_url: Option<String>,
     log: Option<String>,
     log_format: Option<String>,
+    /// `[platforms.<platform>]` tables: client_id, client_secret, authorize_url, token_url, revoke_url,
+    /// api_url, api_version.
+    #[serde(default)]
+    platforms: BTreeMap<String, BTreeMap<String, String>>,
 }
 
 impl FileConfig {
@@ -89,6 +102,19 @@ impl FileConfig {
             public_url: get("public_url"),
             log: get("log"),
             log_format: get("log_format"),
+            platforms: Platform::ALL
+                .into_iter()
+                .filter_map(|platform| {
+                    let keys: BTreeMap<String, String> = SETTING_KEYS
+                        .iter()
+                        .filter_map(|key| {
+                            get(&format!("{}_{key}", platform.as_str()))
+                                .map(|v| (key.to_string(), v))
+                        })
+                        .collect();
+                    (!keys.is_empty()).then(|| (platform.as_str().to_string(), keys))
+                })
+                .collect(),
         }
     }
 
@@ -130,6 +156,20 @@ impl FileConfig {
         if let Some(log) = self.log {
             config.log = log;
         }
+        for (name, keys) in self.platforms {
+            let platform: Platform = name
+                .parse()
+                .map_err(|e| anyhow::anyhow!("{source}: platforms.{name}: {e}"))?;
+            let settings = config
+                .platforms
+                .entry(platform)
+                .or_insert_with(|| PlatformSettings::real(platform));
+            for (key, value) in keys {
+                settings
+                    .set(&key, value)
+                    .map_err(|e| anyhow::anyhow!("{source}: platforms.{name}: {e}"))?;
+            }
+        }
         match self.log_format.as_deref() {
             None => {}
             Some("json") => config.log_json = true,
@@ -161,6 +201,13 @@ impl Config {
         }
         FileConfig::from_env(vars).apply(&mut config, "environment")?;
         Ok(config)
+    }
+
+    /// The address people and platforms reach the service at.
+    pub fn public_base(&self) -> String {
+        self.public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.listen))
     }
 
     pub fn database_path(&self) -> PathBuf {
@@ -211,6 +258,35 @@ mod tests {
         std::fs::write(&file, "colour = \"blue\"\n").unwrap();
         let err = format!("{:#}", Config::load(Some(&file), &|_| None).unwrap_err());
         assert!(err.contains("colour"), "{err}");
+    }
+
+    #[test]
+    fn platform_settings_come_from_the_file_and_the_environment() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("iquivity.toml");
+        std::fs::write(&file, "[platforms.x]\nclient_id = \"from-file\"\ntoken_url = \"https://proxy.example/token\"\n").unwrap();
+        let env: HashMap<String, String> = [
+            ("IQUIVITY_X_CLIENT_ID".to_string(), "from-env".to_string()),
+            (
+                "IQUIVITY_LINKEDIN_API_VERSION".to_string(),
+                "202612".to_string(),
+            ),
+        ]
+        .into();
+        let config = Config::load(Some(&file), &|k| env.get(k).cloned()).unwrap();
+        let x = &config.platforms[&Platform::X];
+        assert_eq!(x.client_id, "from-env");
+        assert_eq!(x.token_url, "https://proxy.example/token");
+        assert_eq!(x.authorize_url, "https://x.com/i/oauth2/authorize");
+        assert_eq!(config.platforms[&Platform::Linkedin].api_version, "202612");
+        assert!(!config.platforms[&Platform::Tiktok].has_credentials());
+
+        std::fs::write(&file, "[platforms.myspace]\nclient_id = \"x\"\n").unwrap();
+        let err = format!("{:#}", Config::load(Some(&file), &|_| None).unwrap_err());
+        assert!(err.contains("myspace"), "{err}");
+        std::fs::write(&file, "[platforms.x]\nclient_colour = \"x\"\n").unwrap();
+        let err = format!("{:#}", Config::load(Some(&file), &|_| None).unwrap_err());
+        assert!(err.contains("client_colour"), "{err}");
     }
 
     #[test]

@@ -1,14 +1,20 @@
 //! Wiring: configuration, the store, the vault and the HTTP server, started together.
 
 pub mod config;
+pub mod demo;
 
 pub use config::Config;
 
 use anyhow::Context;
 use iquivity_core::{Core, CoreSettings};
+use iquivity_domain::Platform;
+use iquivity_platforms::{PlatformSettings, Platforms};
+use iquivity_sandbox::{Sandbox, SandboxApp, SandboxOptions};
 use iquivity_server::ServerSettings;
 use iquivity_store::sqlite::SqliteStore;
 use iquivity_vault::{KeySource, Vault};
+use secrecy::{ExposeSecret, SecretString};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use tokio::net::TcpListener;
 
@@ -33,6 +39,50 @@ pub struct App {
     pub core: Core,
     pub store: Arc<SqliteStore>,
     pub config: Config,
+    /// The local platform servers standing in for every platform without configured credentials.
+    pub sandbox: Option<Sandbox>,
+}
+
+/// Starts the sandbox for each platform without credentials and points that platform's settings at it.
+/// The sandbox's app is registered with this service's real callback URL, like an app in a developer console.
+async fn start_sandbox(
+    config: &Config,
+    platforms: &mut BTreeMap<Platform, PlatformSettings>,
+) -> anyhow::Result<Option<Sandbox>> {
+    let mut apps = Vec::new();
+    for (platform, settings) in platforms.iter_mut() {
+        if settings.has_credentials() {
+            continue;
+        }
+        settings.client_id = format!("iquivity-sandbox-{platform}");
+        settings.client_secret =
+            SecretString::from(format!("sandbox-secret-{}", uuid::Uuid::new_v4().simple()));
+        settings.sandbox = true;
+        apps.push((
+            *platform,
+            SandboxApp {
+                client_id: settings.client_id.clone(),
+                client_secret: settings.client_secret.expose_secret().to_string(),
+                redirect_uris: vec![format!(
+                    "{}/oauth/{platform}/callback",
+                    config.public_base()
+                )],
+            },
+        ));
+    }
+    if apps.is_empty() {
+        return Ok(None);
+    }
+    let sandbox = Sandbox::start(apps, SandboxOptions::default())
+        .await
+        .context("cannot start the platform sandbox")?;
+    for (platform, settings) in platforms.iter_mut() {
+        if let (true, Some(base)) = (settings.sandbox, sandbox.base_url(*platform)) {
+            *settings = settings.clone().rebased(&base);
+            tracing::info!(%platform, %base, "platform runs on the local sandbox");
+        }
+    }
+    Ok(Some(sandbox))
 }
 
 impl App {
@@ -53,18 +103,23 @@ impl App {
             None => KeySource::File(config.data_dir.join("keys.json")),
         };
         let vault = Arc::new(Vault::load(key_source).context("cannot load the encryption keys")?);
-        let core = Core {
-            store: store.clone(),
+        let mut platforms = config.platforms.clone();
+        let sandbox = start_sandbox(&config, &mut platforms).await?;
+        let core = Core::new(
+            store.clone(),
             vault,
-            settings: CoreSettings {
+            Platforms::new(platforms),
+            CoreSettings {
                 default_plan: config.default_plan,
+                callback_base: config.public_base(),
                 ..CoreSettings::default()
             },
-        };
+        );
         Ok(App {
             core,
             store,
             config,
+            sandbox,
         })
     }
 

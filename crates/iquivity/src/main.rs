@@ -3,7 +3,6 @@ use clap::{Parser, Subcommand};
 use iquivity::{App, Config};
 use iquivity_core::auth::SignUp;
 use iquivity_domain::{Plan, WorkspaceId};
-use secrecy::ExposeSecret;
 use std::io::Read;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -29,6 +28,15 @@ struct Cli {
 enum Command {
     /// Run the service (the default).
     Serve,
+    #[command(flatten)]
+    Admin(AdminCommand),
+}
+
+/// Everything but `serve`: each opens the data directory, does its work and exits.
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Run only the local platform sandbox (every platform without credentials) and print its addresses.
+    Sandbox,
     /// Apply database migrations and exit.
     Migrate,
     /// Manage users.
@@ -111,6 +119,32 @@ async fn shutdown_signal() {
     tracing::info!("shutting down");
 }
 
+async fn serve(mut config: Config) -> anyhow::Result<()> {
+    // Bound before anything else, so that `--listen 127.0.0.1:0` still gives the sandbox the real callback URL.
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    config.listen = listener.local_addr()?;
+    let app = App::open(config).await?;
+    tracing::info!(addr = %app.config.listen, data_dir = %app.config.data_dir.display(), "iQuivity Social is listening");
+    println!(
+        "iQuivity Social is running at {}/",
+        app.config.public_base()
+    );
+    if let Some(sandbox) = &app.sandbox {
+        let names: Vec<&str> = sandbox
+            .platforms()
+            .iter()
+            .map(|p| p.display_name())
+            .collect();
+        println!(
+            "sandbox platforms (no credentials configured): {}",
+            names.join(", ")
+        );
+    }
+    app.serve(listener, shutdown_signal()).await
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
@@ -123,22 +157,44 @@ async fn main() -> anyhow::Result<()> {
     }
     let command = cli.command.unwrap_or(Command::Serve);
     init_logging(&config);
-    let app = App::open(config).await?;
     match command {
-        Command::Serve => {
-            let listener = tokio::net::TcpListener::bind(app.config.listen)
-                .await
-                .with_context(|| format!("cannot listen on {}", app.config.listen))?;
-            let addr = listener.local_addr()?;
-            tracing::info!(%addr, data_dir = %app.config.data_dir.display(), "iQuivity Social is listening");
-            println!("iQuivity Social is running at http://{addr}/");
-            app.serve(listener, shutdown_signal()).await?;
+        Command::Serve => serve(config).await,
+        Command::Admin(admin) => run(admin, App::open(config).await?).await,
+    }
+}
+
+async fn run(command: AdminCommand, app: App) -> anyhow::Result<()> {
+    match command {
+        AdminCommand::Sandbox => {
+            let Some(sandbox) = &app.sandbox else {
+                bail!("every platform has credentials configured, so there is no sandbox to run");
+            };
+            for platform in sandbox.platforms() {
+                let settings = app
+                    .core
+                    .platforms
+                    .get(platform)
+                    .map(|a| a.settings().clone());
+                if let (Some(base), Some(settings)) = (sandbox.base_url(platform), settings) {
+                    println!(
+                        "{:<10} {base}  client_id={}  client_secret={}",
+                        platform.as_str(),
+                        settings.client_id,
+                        secrecy::ExposeSecret::expose_secret(&settings.client_secret)
+                    );
+                }
+            }
+            println!(
+                "callback URLs registered: {}/oauth/<platform>/callback; press Ctrl-C to stop",
+                app.config.public_base()
+            );
+            shutdown_signal().await;
         }
-        Command::Migrate => println!(
+        AdminCommand::Migrate => println!(
             "migrations applied to {}",
             app.config.database_path().display()
         ),
-        Command::User {
+        AdminCommand::User {
             command:
                 UserCommand::Create {
                     email,
@@ -173,7 +229,7 @@ async fn main() -> anyhow::Result<()> {
                 println!("password (shown once): {password}");
             }
         }
-        Command::Workspace {
+        AdminCommand::Workspace {
             command: WorkspaceCommand::SetPlan { workspace, plan },
         } => {
             if !app.store_set_plan(workspace, plan).await? {
@@ -181,23 +237,15 @@ async fn main() -> anyhow::Result<()> {
             }
             println!("workspace {workspace} is now on the {plan} plan");
         }
-        Command::DemoData => {
-            let demo = app
-                .core
-                .create_demo_workspace()
-                .await
-                .map_err(|e| describe(&e))?;
+        AdminCommand::DemoData => {
+            let demo = iquivity::demo::create(&app).await?;
             println!(
-                "demo workspace {} with {} accounts",
+                "demo workspace {} with {} accounts, connected through the sandbox",
                 demo.workspace_id, demo.accounts
             );
-            println!(
-                "sign in as {} with password {}",
-                demo.email,
-                demo.password.expose_secret()
-            );
+            println!("sign in as {} with password {}", demo.email, demo.password);
         }
-        Command::Keys {
+        AdminCommand::Keys {
             command: KeysCommand::Rotate,
         } => {
             let report = app.core.rotate_keys().await.map_err(|e| describe(&e))?;

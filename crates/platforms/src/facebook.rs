@@ -211,13 +211,16 @@ impl PlatformAdapter for Facebook {
             .graph
             .get(&format!("/{id}?fields=access_token"), &user.access_token)
             .await?;
-        let token = page.access_token.ok_or_else(|| {
-            PlatformError::new(
+        let Some(token) = page.access_token else {
+            let granted = scopes.clone().unwrap_or_default();
+            return Err(PlatformError::new(
                 "facebook",
-                ErrorClass::MissingPermission { scopes: vec!["pages_show_list".into()] },
-                "Facebook no longer gives a token for this Page: the Page role or permission was removed",
-            )
-        })?;
+                ErrorClass::MissingPermission {
+                    scopes: crate::missing_scopes(&self.required_scopes(), &granted),
+                },
+                "Facebook no longer gives a token for this Page: a Page role or a permission was removed",
+            ));
+        };
         Ok(Some(Renewal {
             tokens: page_tokens(token, &user),
             scopes,

@@ -85,6 +85,10 @@ impl AppError {
         err
     }
 
+    pub fn problem(&self) -> &Problem {
+        &self.0
+    }
+
     pub fn not_found(what: &str) -> Self {
         Self::new(
             StatusCode::NOT_FOUND,

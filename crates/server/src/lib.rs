@@ -4,6 +4,7 @@
 mod error;
 mod extract;
 mod openapi;
+mod pages;
 mod routes;
 mod views;
 

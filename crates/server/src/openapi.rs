@@ -1,4 +1,4 @@
-use crate::routes::{accounts, auth, meta, platforms};
+use crate::routes::{accounts, auth, connections, meta, platforms};
 use utoipa::OpenApi;
 
 #[derive(OpenApi)]
@@ -9,11 +9,13 @@ use utoipa::OpenApi;
         auth::sign_up, auth::log_in, auth::log_out, auth::me, auth::create_token, auth::invite, auth::accept_invitation,
         platforms::list,
         accounts::list, accounts::summary, accounts::get, accounts::update, accounts::remove, accounts::events,
+        connections::refresh, connections::start, connections::get, connections::select,
     ),
     tags(
         (name = "auth", description = "Sign-up, sessions, API tokens and invitations"),
         (name = "accounts", description = "Connected social media accounts"),
         (name = "platforms", description = "The supported platforms"),
+        (name = "connections", description = "Connecting accounts: consent on the platform, then choosing what to connect"),
         (name = "meta", description = "Health and this document"),
     )
 )]

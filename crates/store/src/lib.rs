@@ -128,6 +128,33 @@ pub trait Store: Send + Sync + 'static {
         platform: Option<Platform>,
     ) -> StoreResult<u32>;
 
+    /// Stores what a refresh or health check learned, in one transaction: a rotated refresh token is saved
+    /// together with the new access token.
+    async fn record_account_refresh(
+        &self,
+        workspace: WorkspaceId,
+        id: AccountId,
+        refresh: &AccountRefresh,
+    ) -> StoreResult<Option<Account>>;
+    /// The account connected from this platform account in the workspace, if any.
+    async fn account_by_platform_id(
+        &self,
+        workspace: WorkspaceId,
+        platform: Platform,
+        platform_account_id: &str,
+    ) -> StoreResult<Option<Account>>;
+
+    // Connection flows.
+    async fn create_flow(&self, flow: &FlowRecord) -> StoreResult<()>;
+    async fn flow_by_state(&self, state_hash: &str) -> StoreResult<Option<FlowRecord>>;
+    async fn flow(&self, workspace: WorkspaceId, id: uuid::Uuid)
+        -> StoreResult<Option<FlowRecord>>;
+    /// Marks the state used, once: false when it was used before or has expired.
+    async fn claim_flow_state(&self, id: uuid::Uuid, now: DateTime<Utc>) -> StoreResult<bool>;
+    /// Moves a flow from `from` to `flow.stage` with its new fields; false when it was not in `from`
+    /// (another request moved it first).
+    async fn advance_flow(&self, flow: &FlowRecord, from: FlowStage) -> StoreResult<bool>;
+
     // Credentials.
     async fn credential(&self, account: AccountId) -> StoreResult<Option<StoredCredential>>;
     /// Credentials sealed under any key other than `key_id`, a batch at a time (for key rotation).

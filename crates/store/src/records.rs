@@ -298,3 +298,70 @@ impl AuditKind {
         }
     }
 }
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum FlowStage {
+    /// Waiting for the platform to send the user back.
+    Authorizing,
+    /// Consent given; the user chooses which Pages / organisations to connect.
+    Selecting,
+    Done,
+    Failed,
+}
+
+impl FlowStage {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FlowStage::Authorizing => "authorizing",
+            FlowStage::Selecting => "selecting",
+            FlowStage::Done => "done",
+            FlowStage::Failed => "failed",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        [
+            FlowStage::Authorizing,
+            FlowStage::Selecting,
+            FlowStage::Done,
+            FlowStage::Failed,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == raw)
+    }
+}
+
+/// An OAuth connection in progress.
+#[derive(Debug, Clone)]
+pub struct FlowRecord {
+    pub id: uuid::Uuid,
+    pub state_hash: String,
+    pub workspace_id: WorkspaceId,
+    pub user_id: UserId,
+    pub session_hash: Option<String>,
+    pub platform: Platform,
+    pub reconnect_account_id: Option<AccountId>,
+    pub verifier: Option<StoredCredential>,
+    pub stage: FlowStage,
+    pub candidates: Option<StoredCredential>,
+    pub error: Option<String>,
+    pub connected: Vec<AccountId>,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub state_used_at: Option<DateTime<Utc>>,
+}
+
+/// What a refresh learned about an account: new credentials, and its face and grants as the platform
+/// reports them now. `None` fields stay as they are.
+#[derive(Debug, Clone)]
+pub struct AccountRefresh {
+    pub credential: Option<StoredCredential>,
+    pub token_expires_at: Option<Option<DateTime<Utc>>>,
+    pub scopes: Option<Vec<String>>,
+    pub display_name: Option<String>,
+    pub handle: Option<Option<String>>,
+    pub avatar_url: Option<Option<String>>,
+    pub refreshed: bool,
+    pub now: DateTime<Utc>,
+}

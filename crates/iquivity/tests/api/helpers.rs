@@ -34,9 +34,7 @@ fn capture_logs() -> Arc<Mutex<Vec<u8>>> {
         // Everything at TRACE, except the crates only the tests' HTTP client uses: its cookie jar logs
         // the cookies it receives, which is the test client's business, not the service's.
         tracing_subscriber::fmt()
-            .with_env_filter(tracing_subscriber::EnvFilter::new(
-                "trace,cookie_store=off,reqwest=off",
-            ))
+            .with_env_filter(tracing_subscriber::EnvFilter::new("trace,cookie_store=off"))
             .with_ansi(false)
             .with_writer(move || writer.clone())
             .init();
@@ -61,16 +59,41 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
+    spawn_app_tuned(adjust, |_| {}).await
+}
+
+/// With the configuration and then the core's settings adjusted (e.g. a short connection lifetime).
+pub async fn spawn_app_tuned(
+    adjust: impl FnOnce(&mut Config),
+    tune: impl FnOnce(&mut iquivity_core::CoreSettings),
+) -> TestApp {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    start(listener, adjust, tune).await
+}
+
+/// On a given address (that the test reserved), for tests that must know it before the app starts.
+pub async fn spawn_app_at(addr: SocketAddr, adjust: impl FnOnce(&mut Config)) -> TestApp {
+    let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
+    start(listener, adjust, |_| {}).await
+}
+
+async fn start(
+    listener: tokio::net::TcpListener,
+    adjust: impl FnOnce(&mut Config),
+    tune: impl FnOnce(&mut iquivity_core::CoreSettings),
+) -> TestApp {
     capture_logs();
     let data_dir = tempfile::tempdir().unwrap();
+    let addr: SocketAddr = listener.local_addr().unwrap();
     let mut config = Config {
         data_dir: data_dir.path().join("data"),
+        listen: addr,
         ..Config::default()
     };
     adjust(&mut config);
-    let app = Arc::new(App::open(config).await.unwrap());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr: SocketAddr = listener.local_addr().unwrap();
+    let mut app = App::open(config).await.unwrap();
+    tune(&mut app.core.settings);
+    let app = Arc::new(app);
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let server = app.clone();
     tokio::spawn(async move {

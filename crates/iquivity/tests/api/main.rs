@@ -3,5 +3,6 @@
 mod accounts;
 mod auth;
 mod bad_input;
+mod connections;
 mod helpers;
 mod secrets;

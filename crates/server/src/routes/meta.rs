@@ -38,3 +38,13 @@ pub async fn method_not_allowed() -> AppError {
         "this route does not accept that HTTP method; see /api/v1/openapi.json",
     )
 }
+
+pub async fn stylesheet() -> impl IntoResponse {
+    (
+        [
+            (axum::http::header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (axum::http::header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        crate::pages::ASSETS_CSS,
+    )
+}

@@ -1,9 +1,10 @@
 pub mod accounts;
 pub mod auth;
+pub mod connections;
 pub mod meta;
 pub mod platforms;
 
-use crate::AppState;
+use crate::{pages, AppState};
 use axum::routing::{get, post};
 use axum::Router;
 
@@ -29,4 +30,13 @@ pub fn router() -> Router<AppState> {
                 .delete(accounts::remove),
         )
         .route("/api/v1/accounts/{id}/events", get(accounts::events))
+        .route("/api/v1/accounts/{id}/refresh", post(connections::refresh))
+        .route("/api/v1/connections", post(connections::start))
+        .route("/api/v1/connections/{id}", get(connections::get))
+        .route("/api/v1/connections/{id}/select", post(connections::select))
+        .route("/connect/{platform}", get(pages::connect::start))
+        .route("/oauth/{platform}/callback", get(pages::connect::callback))
+        .route("/connections/{id}", get(pages::connect::show))
+        .route("/connections/{id}/select", post(pages::connect::select))
+        .route("/assets/app.css", get(meta::stylesheet))
 }

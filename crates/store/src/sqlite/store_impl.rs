@@ -38,6 +38,40 @@ fn workspace_from_row(row: &SqliteRow) -> StoreResult<WorkspaceRecord> {
     })
 }
 
+fn flow_from_row(row: &SqliteRow) -> StoreResult<FlowRecord> {
+    let sealed = |key: &str, blob: &str| -> StoreResult<Option<StoredCredential>> {
+        let key_id: Option<String> = row.try_get(key)?;
+        let blob: Option<Vec<u8>> = row.try_get(blob)?;
+        Ok(key_id
+            .zip(blob)
+            .map(|(key_id, blob)| StoredCredential { key_id, blob }))
+    };
+    let stage: String = row.try_get("stage")?;
+    let reconnect: Option<String> = row.try_get("reconnect_account_id")?;
+    let connected: String = row.try_get("connected")?;
+    Ok(FlowRecord {
+        id: parse_stored("connection_flows.id", &row.try_get::<String, _>("id")?)?,
+        state_hash: row.try_get("state_hash")?,
+        workspace_id: parse_stored("workspace_id", &row.try_get::<String, _>("workspace_id")?)?,
+        user_id: parse_stored("user_id", &row.try_get::<String, _>("user_id")?)?,
+        session_hash: row.try_get("session_hash")?,
+        platform: parse_stored("platform", &row.try_get::<String, _>("platform")?)?,
+        reconnect_account_id: reconnect
+            .map(|r| parse_stored("reconnect_account_id", &r))
+            .transpose()?,
+        verifier: sealed("verifier_key_id", "verifier_blob")?,
+        stage: FlowStage::parse(&stage)
+            .ok_or_else(|| StoreError::Corrupt(format!("flow stage {stage:?}")))?,
+        candidates: sealed("candidates_key_id", "candidates_blob")?,
+        error: row.try_get("error")?,
+        connected: serde_json::from_str(&connected)
+            .map_err(|e| StoreError::Corrupt(format!("connected: {e}")))?,
+        created_at: from_micros(row.try_get("created_at")?),
+        expires_at: from_micros(row.try_get("expires_at")?),
+        state_used_at: opt_from_micros(row.try_get("state_used_at")?),
+    })
+}
+
 fn event_from_row(row: &SqliteRow) -> StoreResult<AuditEventRecord> {
     let kind: String = row.try_get("kind")?;
     let account: Option<String> = row.try_get("account_id")?;
@@ -726,6 +760,167 @@ impl Store for SqliteStore {
         insert_event(&mut tx, event).await?;
         tx.commit().await?;
         Ok(true)
+    }
+
+    async fn record_account_refresh(
+        &self,
+        workspace: WorkspaceId,
+        id: AccountId,
+        refresh: &AccountRefresh,
+    ) -> StoreResult<Option<Account>> {
+        let mut tx = self.begin_write().await?;
+        let Some(current) = fetch_account(&mut tx, workspace, id).await? else {
+            return Ok(None);
+        };
+        if let Some(credential) = &refresh.credential {
+            put_credential(&mut tx, id, credential, refresh.now).await?;
+        }
+        let name = refresh
+            .display_name
+            .clone()
+            .unwrap_or(current.platform_display_name.clone());
+        let handle = refresh.handle.clone().unwrap_or(current.handle.clone());
+        let shown = current
+            .display_name_override
+            .clone()
+            .unwrap_or(name.clone());
+        let scopes = match &refresh.scopes {
+            Some(scopes) => {
+                serde_json::to_string(scopes).map_err(|e| StoreError::Corrupt(e.to_string()))?
+            }
+            None => serde_json::to_string(&current.scopes)
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        };
+        sqlx::query(
+            "UPDATE accounts SET platform_display_name = ?, sort_name = ?, search_text = ?, handle = ?, \
+             avatar_url = ?, scopes = ?, token_expires_at = ?, last_checked_at = ?, \
+             last_refreshed_at = CASE WHEN ? THEN ? ELSE last_refreshed_at END WHERE id = ?",
+        )
+        .bind(&name)
+        .bind(shown.to_lowercase())
+        .bind(search_text(&shown, handle.as_deref()))
+        .bind(&handle)
+        .bind(refresh.avatar_url.clone().unwrap_or(current.avatar_url.clone()))
+        .bind(scopes)
+        .bind(refresh.token_expires_at.unwrap_or(current.token_expires_at).map(micros))
+        .bind(micros(refresh.now))
+        .bind(refresh.refreshed)
+        .bind(micros(refresh.now))
+        .bind(id.to_string())
+        .execute(&mut *tx)
+        .await?;
+        if refresh.refreshed {
+            insert_event(
+                &mut tx,
+                &AuditEventRecord {
+                    id: uuid::Uuid::now_v7(),
+                    workspace_id: workspace,
+                    account_id: Some(id),
+                    actor_id: None,
+                    kind: AuditKind::Refreshed,
+                    details: serde_json::json!({ "token_expires_at": refresh.token_expires_at.flatten() }),
+                    at: refresh.now,
+                },
+            )
+            .await?;
+        }
+        let account = fetch_account(&mut tx, workspace, id).await?;
+        tx.commit().await?;
+        Ok(account)
+    }
+
+    async fn account_by_platform_id(
+        &self,
+        workspace: WorkspaceId,
+        platform: Platform,
+        platform_account_id: &str,
+    ) -> StoreResult<Option<Account>> {
+        let row = sqlx::query(&format!(
+            "SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE workspace_id = ? AND platform = ? AND platform_account_id = ?"
+        ))
+        .bind(workspace.to_string())
+        .bind(platform.as_str())
+        .bind(platform_account_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(account_from_row).transpose()
+    }
+
+    async fn create_flow(&self, flow: &FlowRecord) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO connection_flows (id, state_hash, workspace_id, user_id, session_hash, platform, \
+             reconnect_account_id, verifier_key_id, verifier_blob, stage, created_at, expires_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(flow.id.to_string())
+        .bind(&flow.state_hash)
+        .bind(flow.workspace_id.to_string())
+        .bind(flow.user_id.to_string())
+        .bind(&flow.session_hash)
+        .bind(flow.platform.as_str())
+        .bind(flow.reconnect_account_id.map(|a| a.to_string()))
+        .bind(flow.verifier.as_ref().map(|v| v.key_id.clone()))
+        .bind(flow.verifier.as_ref().map(|v| v.blob.clone()))
+        .bind(flow.stage.as_str())
+        .bind(micros(flow.created_at))
+        .bind(micros(flow.expires_at))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn flow_by_state(&self, state_hash: &str) -> StoreResult<Option<FlowRecord>> {
+        let row = sqlx::query("SELECT * FROM connection_flows WHERE state_hash = ?")
+            .bind(state_hash)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(flow_from_row).transpose()
+    }
+
+    async fn flow(
+        &self,
+        workspace: WorkspaceId,
+        id: uuid::Uuid,
+    ) -> StoreResult<Option<FlowRecord>> {
+        let row = sqlx::query("SELECT * FROM connection_flows WHERE workspace_id = ? AND id = ?")
+            .bind(workspace.to_string())
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(flow_from_row).transpose()
+    }
+
+    async fn claim_flow_state(&self, id: uuid::Uuid, now: DateTime<Utc>) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE connection_flows SET state_used_at = ? WHERE id = ? AND state_used_at IS NULL AND expires_at > ?",
+        )
+        .bind(micros(now))
+        .bind(id.to_string())
+        .bind(micros(now))
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn advance_flow(&self, flow: &FlowRecord, from: FlowStage) -> StoreResult<bool> {
+        let connected = serde_json::to_string(&flow.connected)
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let done = sqlx::query(
+            "UPDATE connection_flows SET stage = ?, candidates_key_id = ?, candidates_blob = ?, error = ?, \
+             connected = ?, expires_at = ?, verifier_key_id = NULL, verifier_blob = NULL \
+             WHERE id = ? AND stage = ?",
+        )
+        .bind(flow.stage.as_str())
+        .bind(flow.candidates.as_ref().map(|c| c.key_id.clone()))
+        .bind(flow.candidates.as_ref().map(|c| c.blob.clone()))
+        .bind(&flow.error)
+        .bind(connected)
+        .bind(micros(flow.expires_at))
+        .bind(flow.id.to_string())
+        .bind(from.as_str())
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
     }
 
     async fn count_accounts(

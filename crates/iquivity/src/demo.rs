@@ -1,0 +1,231 @@
+//! `iquivity demo-data`: a workspace on the professional plan with the product page's 15 example accounts
+//! (Mason Carter on Facebook, Isabella Morgan on Instagram, ...), each connected through the sandbox's real
+//! OAuth flow so that it holds real sandbox tokens.
+
+use crate::App;
+use anyhow::{anyhow, bail, Context};
+use iquivity_core::auth::SignUp;
+use iquivity_core::connections::Callback;
+use iquivity_domain::{AccountKind, Plan, Platform, WorkspaceId};
+use iquivity_sandbox::Consent;
+use iquivity_store::{FlowStage, Store};
+
+/// Who signs in on the sandbox, on which platform, which of their targets to connect, and its labels.
+const DEMO_ACCOUNTS: [(&str, Platform, AccountKind, &str); 15] = [
+    (
+        "Mason Carter",
+        Platform::Facebook,
+        AccountKind::Page,
+        "business",
+    ),
+    (
+        "Isabella Morgan",
+        Platform::Instagram,
+        AccountKind::Business,
+        "business",
+    ),
+    (
+        "Ethan Brooks",
+        Platform::X,
+        AccountKind::Profile,
+        "personal",
+    ),
+    (
+        "Olivia Bennett",
+        Platform::Linkedin,
+        AccountKind::Profile,
+        "personal",
+    ),
+    (
+        "Liam Foster",
+        Platform::Tiktok,
+        AccountKind::Business,
+        "client: Foster & Co",
+    ),
+    (
+        "Harbor Coffee",
+        Platform::Facebook,
+        AccountKind::Page,
+        "client: Harbor Coffee",
+    ),
+    (
+        "Sophia Reyes",
+        Platform::Instagram,
+        AccountKind::Business,
+        "personal",
+    ),
+    (
+        "Noah Whitaker",
+        Platform::X,
+        AccountKind::Profile,
+        "business",
+    ),
+    (
+        "Brightline",
+        Platform::Linkedin,
+        AccountKind::Organization,
+        "client: Brightline",
+    ),
+    (
+        "Ava Sullivan",
+        Platform::Tiktok,
+        AccountKind::Business,
+        "personal",
+    ),
+    (
+        "Greenleaf Market",
+        Platform::Facebook,
+        AccountKind::Page,
+        "client: Greenleaf",
+    ),
+    (
+        "Lucas Hayes",
+        Platform::Instagram,
+        AccountKind::Business,
+        "business",
+    ),
+    (
+        "Mia Donovan",
+        Platform::X,
+        AccountKind::Profile,
+        "client: Donovan Law",
+    ),
+    (
+        "Northwind",
+        Platform::Linkedin,
+        AccountKind::Organization,
+        "business",
+    ),
+    (
+        "Chloe Ramirez",
+        Platform::Tiktok,
+        AccountKind::Business,
+        "client: Ramirez Fitness",
+    ),
+];
+
+pub struct DemoWorkspace {
+    pub email: String,
+    pub password: String,
+    pub workspace_id: WorkspaceId,
+    pub accounts: usize,
+}
+
+pub async fn create(app: &App) -> anyhow::Result<DemoWorkspace> {
+    if app.sandbox.is_none() {
+        bail!("demo data is connected through the sandbox, and every platform has real credentials configured");
+    }
+    let suffix = uuid::Uuid::new_v4().simple().to_string();
+    let email = format!("demo-{}@demo.iquivity.local", &suffix[..8]);
+    let password = uuid::Uuid::new_v4().simple().to_string();
+    let session = app
+        .core
+        .sign_up(SignUp {
+            email: &email,
+            password: &password,
+            workspace_name: Some("Demo Agency"),
+            invitation: None,
+        })
+        .await
+        .map_err(|e| anyhow!("{e}"))?;
+    let caller = session.caller;
+    app.store
+        .set_plan(caller.workspace_id, Plan::Professional)
+        .await?;
+    for (person, platform, kind, label) in DEMO_ACCOUNTS {
+        let started = app
+            .core
+            .start_connection(&caller, None, platform, None)
+            .await
+            .map_err(|e| anyhow!("{e}"))?;
+        let consent = Consent {
+            user: Some(person.to_string()),
+            ..Consent::default()
+        };
+        let redirect = iquivity_sandbox::consent(&started.authorize_url, &consent)
+            .await
+            .map_err(|e| anyhow!("{platform} sandbox consent for {person}: {e}"))?;
+        let back =
+            url::Url::parse(&redirect).context("the sandbox redirected to an invalid URL")?;
+        let param = |name: &str| {
+            back.query_pairs()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.into_owned())
+        };
+        let (state, code) = (param("state"), param("code"));
+        let flow = app
+            .core
+            .finish_connection(
+                &caller,
+                None,
+                Callback {
+                    platform,
+                    state: state.as_deref(),
+                    code: code.as_deref(),
+                    error: None,
+                    error_description: None,
+                },
+            )
+            .await
+            .map_err(|e| anyhow!("{e}"))?;
+        let account_ids = match flow.stage {
+            FlowStage::Done => flow.connected.clone(),
+            FlowStage::Selecting => {
+                let view = app
+                    .core
+                    .connection(&caller, flow.id)
+                    .await
+                    .map_err(|e| anyhow!("{e}"))?;
+                let fitting: Vec<_> = view
+                    .candidates
+                    .iter()
+                    .filter(|c| c.kind == kind && c.unavailable.is_none())
+                    .collect();
+                let pick = fitting
+                    .iter()
+                    .find(|c| c.display_name == person)
+                    .or_else(|| fitting.iter().find(|c| c.display_name.starts_with(person)))
+                    .ok_or_else(|| {
+                        anyhow!(
+                            "the {platform} sandbox offered no {} for {person}",
+                            kind.as_str()
+                        )
+                    })?;
+                let accounts = app
+                    .core
+                    .select_targets(
+                        &caller,
+                        flow.id,
+                        std::slice::from_ref(&pick.platform_account_id),
+                    )
+                    .await
+                    .map_err(|e| anyhow!("{e}"))?;
+                accounts.into_iter().map(|a| a.id).collect()
+            }
+            _ => bail!(
+                "connecting {person} on {platform} failed: {}",
+                flow.error.unwrap_or_default()
+            ),
+        };
+        for id in account_ids {
+            app.core
+                .update_account(
+                    &caller,
+                    id,
+                    iquivity_core::accounts::AccountPatch {
+                        labels: Some(vec![label.to_string()]),
+                        display_name: None,
+                    },
+                )
+                .await
+                .map_err(|e| anyhow!("{e}"))?;
+        }
+    }
+    let accounts = app.store.count_accounts(caller.workspace_id, None).await? as usize;
+    Ok(DemoWorkspace {
+        email,
+        password,
+        workspace_id: caller.workspace_id,
+        accounts,
+    })
+}

@@ -1,0 +1,282 @@
+//! The consent step every platform shares: check the authorization request, show the form, turn the
+//! person's decision into a redirect back to the app with a code or an error.
+
+use crate::html::{self, ConsentForm};
+use crate::ids::{self, PkceMethod};
+use crate::request::Params;
+use crate::state::{AuthCode, Challenge, Flavor, Server};
+use crate::{linkedin, meta, tiktok, x};
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use chrono::Utc;
+use std::sync::Arc;
+use url::Url;
+
+/// The display name used when the form's `user` field is left empty.
+pub(crate) const DEFAULT_USER: &str = "Sandbox User";
+
+/// A checked authorization request.
+struct AuthRequest {
+    client_id: String,
+    redirect_uri: String,
+    state: Option<String>,
+    scopes: Vec<String>,
+    challenge: Option<Challenge>,
+}
+
+/// TikTok calls the client id `client_key`; everyone else `client_id`.
+fn client_param(flavor: Flavor) -> &'static str {
+    match flavor {
+        Flavor::Tiktok => "client_key",
+        _ => "client_id",
+    }
+}
+
+/// How the platform writes a scope list: X and LinkedIn use spaces, Meta and TikTok commas.
+fn scope_separator(flavor: Flavor) -> &'static str {
+    match flavor {
+        Flavor::X | Flavor::Linkedin => " ",
+        Flavor::Meta | Flavor::Tiktok => ",",
+    }
+}
+
+/// Splits a scope list on commas and spaces: Meta accepts either, and no scope contains one.
+pub(crate) fn split_scopes(value: &str) -> Vec<String> {
+    let mut scopes: Vec<String> = Vec::new();
+    for scope in value.split([',', ' ']).filter(|s| !s.is_empty()) {
+        if !scopes.iter().any(|s| s == scope) {
+            scopes.push(scope.to_string());
+        }
+    }
+    scopes
+}
+
+/// Checks the request's parameters; `get` reads them from the query (the page) or the hidden fields (the
+/// decision), so a tampered form is checked like a fresh request.
+fn check_request(
+    srv: &Server,
+    get: impl Fn(&str) -> Option<String>,
+) -> Result<AuthRequest, String> {
+    let param = client_param(srv.flavor);
+    let client_id = get(param).ok_or_else(|| format!("The request has no {param}."))?;
+    let app = srv.app(&client_id).ok_or_else(|| {
+        format!("No app with {param} \"{client_id}\" is registered with this sandbox.")
+    })?;
+    let redirect_uri = get("redirect_uri").ok_or("The request has no redirect_uri.")?;
+    if !app.redirect_uris.contains(&redirect_uri) {
+        return Err(format!(
+            "The redirect_uri \"{redirect_uri}\" is not registered for the app \"{client_id}\" \
+             (it must match a registered URI exactly)."
+        ));
+    }
+    if Url::parse(&redirect_uri).is_err() {
+        return Err(format!(
+            "The redirect_uri \"{redirect_uri}\" is not an absolute URL."
+        ));
+    }
+    // Meta's dialog defaults to a code; the others insist on being told.
+    let response_type = get("response_type");
+    let code_flow = matches!(
+        (srv.flavor, response_type.as_deref()),
+        (_, Some("code")) | (Flavor::Meta, None)
+    );
+    if !code_flow {
+        return Err(format!(
+            "response_type must be \"code\" (got {}).",
+            response_type.map_or("nothing".to_string(), |r| format!("\"{r}\""))
+        ));
+    }
+    let challenge = match srv.flavor {
+        Flavor::X | Flavor::Tiktok => challenge(srv.flavor, &get)?,
+        // Neither Meta's classic flow nor LinkedIn's web flow uses PKCE.
+        Flavor::Meta | Flavor::Linkedin => None,
+    };
+    Ok(AuthRequest {
+        client_id,
+        redirect_uri,
+        state: get("state"),
+        scopes: get("scope").map(|s| split_scopes(&s)).unwrap_or_default(),
+        challenge,
+    })
+}
+
+fn challenge(
+    flavor: Flavor,
+    get: &impl Fn(&str) -> Option<String>,
+) -> Result<Option<Challenge>, String> {
+    let Some(value) = get("code_challenge").filter(|c| !c.is_empty()) else {
+        return if flavor == Flavor::X {
+            Err("Missing code_challenge: X requires PKCE (code_challenge and code_challenge_method).".into())
+        } else {
+            Ok(None)
+        };
+    };
+    let method_name = get("code_challenge_method");
+    let method = PkceMethod::parse(method_name.as_deref()).ok_or_else(|| {
+        format!(
+            "Unsupported code_challenge_method \"{}\": use S256 or plain.",
+            method_name.unwrap_or_default()
+        )
+    })?;
+    Ok(Some(Challenge { value, method }))
+}
+
+fn error_page(srv: &Server, message: &str) -> Response {
+    tracing::debug!(platform = %srv.platform, message, "authorization request refused");
+    (
+        StatusCode::BAD_REQUEST,
+        Html(html::error_page(srv.display_name(), message)),
+    )
+        .into_response()
+}
+
+/// `GET` of the platform's authorize URL: the consent page, or an error page without redirect.
+pub(crate) async fn page(State(srv): State<Arc<Server>>, params: Params) -> Response {
+    let request = match check_request(&srv, |k| params.query(k).map(str::to_string)) {
+        Ok(request) => request,
+        Err(message) => return error_page(&srv, &message),
+    };
+    let mut hidden = vec![
+        (client_param(srv.flavor), request.client_id.clone()),
+        ("redirect_uri", request.redirect_uri.clone()),
+        ("response_type", "code".to_string()),
+        ("scope", request.scopes.join(scope_separator(srv.flavor))),
+    ];
+    if let Some(state) = &request.state {
+        hidden.push(("state", state.clone()));
+    }
+    if let Some(challenge) = &request.challenge {
+        hidden.push(("code_challenge", challenge.value.clone()));
+        hidden.push((
+            "code_challenge_method",
+            challenge.method.as_str().to_string(),
+        ));
+    }
+    let action = format!("{}/decide", params.path.trim_end_matches('/'));
+    Html(html::consent_page(&ConsentForm {
+        platform: srv.display_name(),
+        client_id: &request.client_id,
+        redirect_uri: &request.redirect_uri,
+        action: &action,
+        hidden: &hidden,
+        scopes: &request.scopes,
+    }))
+    .into_response()
+}
+
+/// `POST` of the consent form: redirects to the app with a code (approve) or an error (deny).
+pub(crate) async fn decide(State(srv): State<Arc<Server>>, params: Params) -> Response {
+    let request = match check_request(&srv, |k| params.form(k).map(str::to_string)) {
+        Ok(request) => request,
+        Err(message) => return error_page(&srv, &message),
+    };
+    let mut answer: Vec<(&str, String)> = match params.form("decision") {
+        Some("approve") => vec![("code", approve(&srv, &params, &request))],
+        Some("deny") => {
+            tracing::debug!(platform = %srv.platform, client_id = %request.client_id, "consent denied");
+            denial(srv.flavor)
+                .iter()
+                .map(|(k, v)| (*k, v.to_string()))
+                .collect()
+        }
+        _ => return error_page(&srv, "Choose Allow or Deny."),
+    };
+    if let Some(state) = request.state {
+        answer.push(("state", state));
+    }
+    match Url::parse(&request.redirect_uri) {
+        Ok(mut target) => {
+            // Appending keeps any query the registered redirect URI already has.
+            target.query_pairs_mut().extend_pairs(answer);
+            (StatusCode::FOUND, [(header::LOCATION, target.to_string())]).into_response()
+        }
+        Err(_) => error_page(&srv, "The redirect_uri is not an absolute URL."),
+    }
+}
+
+/// Records the consent and returns the authorization code.
+fn approve(srv: &Server, params: &Params, request: &AuthRequest) -> String {
+    let name = params
+        .form("user")
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .unwrap_or(DEFAULT_USER)
+        .to_string();
+    let checked: Vec<&str> = params.form_all("scope").collect();
+    let (scopes, declined): (Vec<String>, Vec<String>) = request
+        .scopes
+        .iter()
+        .cloned()
+        .partition(|s| checked.contains(&s.as_str()));
+    let user_id = match srv.flavor {
+        Flavor::Meta => meta::user_id(&name),
+        Flavor::X => x::user_id(&name),
+        Flavor::Linkedin => linkedin::user_id(&name),
+        Flavor::Tiktok => tiktok::user_id(&name),
+    };
+    let now = Utc::now();
+    let mut world = srv.world();
+    world.ensure_user(&user_id, &name);
+    let code = match srv.flavor {
+        Flavor::Meta => ids::secret("AQ"),
+        Flavor::X => ids::secret(""),
+        Flavor::Linkedin => ids::secret("AQT"),
+        // TikTok's codes carry `*` and `!`, which is why its docs insist that clients URL-decode them.
+        Flavor::Tiktok => format!("{}*0!{}.va", ids::secret(""), world.next_serial()),
+    };
+    tracing::debug!(platform = %srv.platform, client_id = %request.client_id, %user_id, ?scopes, "consent approved");
+    world.add_code(
+        code.clone(),
+        AuthCode::new(
+            request.client_id.clone(),
+            request.redirect_uri.clone(),
+            user_id,
+            scopes,
+            declined,
+            request.challenge.clone(),
+            now,
+        ),
+    );
+    code
+}
+
+/// The query parameters each platform sends back when the person refuses.
+fn denial(flavor: Flavor) -> &'static [(&'static str, &'static str)] {
+    match flavor {
+        Flavor::Meta => &[
+            ("error", "access_denied"),
+            ("error_reason", "user_denied"),
+            ("error_description", "Permissions error"),
+        ],
+        Flavor::X => &[
+            ("error", "access_denied"),
+            (
+                "error_description",
+                "The user denied the authorization request.",
+            ),
+        ],
+        Flavor::Linkedin => &[
+            ("error", "access_denied"),
+            (
+                "error_description",
+                "The member declined to authorize the application.",
+            ),
+        ],
+        Flavor::Tiktok => &[
+            ("error", "access_denied"),
+            ("error_description", "The user canceled the authorization."),
+        ],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scopes_split_on_commas_and_spaces_without_duplicates() {
+        assert_eq!(split_scopes("a,b c,,a"), ["a", "b", "c"]);
+        assert!(split_scopes("").is_empty());
+    }
+}

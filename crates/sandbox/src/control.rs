@@ -1,0 +1,223 @@
+//! What every server has besides the platform's own API: the control API under `/_sandbox/` that tests
+//! drive, the gate in front of the platform routes (request counts, latency, injected faults) and avatars.
+
+use crate::state::{Fault, FaultMode, Flavor, RevokeReason, Server};
+use crate::{avatar, linkedin, meta, tiktok, x};
+use axum::body::Bytes;
+use axum::extract::{Path, Request, State};
+use axum::http::{header, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use chrono::Utc;
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use std::sync::Arc;
+use std::time::Duration;
+
+const CONTROL_PREFIX: &str = "/_sandbox/";
+
+/// Far longer than any client timeout: a hung request must look like a dead server.
+const HANG: Duration = Duration::from_secs(3600);
+
+pub(crate) fn routes() -> Router<Arc<Server>> {
+    Router::new()
+        .route("/_sandbox/users/{id}/expire", post(expire))
+        .route("/_sandbox/users/{id}/revoke", post(revoke))
+        .route("/_sandbox/users/{id}/scopes/remove", post(remove_scope))
+        .route("/_sandbox/users/by-name/{name}", get(by_name))
+        .route("/_sandbox/faults", post(arm_fault).delete(clear_faults))
+        .route("/_sandbox/state", get(state))
+        .route("/avatars/{file}", get(avatar))
+}
+
+type ControlResult = Result<Json<Value>, (StatusCode, Json<Value>)>;
+
+fn control_error(status: StatusCode, message: impl Into<String>) -> (StatusCode, Json<Value>) {
+    (status, Json(json!({ "error": message.into() })))
+}
+
+/// Reads a JSON body, answering in JSON (axum's own rejection is plain text). An empty body reads as `{}`.
+fn body<T: DeserializeOwned>(bytes: &Bytes) -> Result<T, (StatusCode, Json<Value>)> {
+    let bytes: &[u8] = if bytes.is_empty() { b"{}" } else { bytes };
+    serde_json::from_slice(bytes)
+        .map_err(|err| control_error(StatusCode::BAD_REQUEST, format!("invalid JSON body: {err}")))
+}
+
+fn require_user(srv: &Server, id: &str) -> Result<(), (StatusCode, Json<Value>)> {
+    if srv.world().user(id).is_some() {
+        Ok(())
+    } else {
+        Err(control_error(
+            StatusCode::NOT_FOUND,
+            format!("no user with id {id} has signed in on this sandbox"),
+        ))
+    }
+}
+
+async fn expire(State(srv): State<Arc<Server>>, Path(id): Path<String>) -> ControlResult {
+    require_user(&srv, &id)?;
+    let expired = srv.world().expire_user(&id, Utc::now());
+    tracing::debug!(platform = %srv.platform, user_id = %id, expired, "control: tokens expired");
+    Ok(Json(json!({ "expired": expired })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RevokeBody {
+    /// Meta tells the two apart (subcodes 458 and 460); the other platforms answer the same either way.
+    #[serde(default)]
+    reason: Reason,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+enum Reason {
+    #[default]
+    AppRemoved,
+    PasswordChanged,
+}
+
+async fn revoke(
+    State(srv): State<Arc<Server>>,
+    Path(id): Path<String>,
+    bytes: Bytes,
+) -> ControlResult {
+    let request: RevokeBody = body(&bytes)?;
+    require_user(&srv, &id)?;
+    let reason = match request.reason {
+        Reason::AppRemoved => RevokeReason::AppRemoved,
+        Reason::PasswordChanged => RevokeReason::PasswordChanged,
+    };
+    let revoked = srv.world().revoke_user(&id, None, reason);
+    tracing::debug!(platform = %srv.platform, user_id = %id, revoked, "control: tokens revoked");
+    Ok(Json(json!({ "revoked": revoked })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ScopeBody {
+    scope: String,
+}
+
+async fn remove_scope(
+    State(srv): State<Arc<Server>>,
+    Path(id): Path<String>,
+    bytes: Bytes,
+) -> ControlResult {
+    let request: ScopeBody = body(&bytes)?;
+    require_user(&srv, &id)?;
+    let grants = srv.world().remove_scope(&id, None, &request.scope);
+    tracing::debug!(platform = %srv.platform, user_id = %id, scope = %request.scope, grants, "control: scope removed");
+    Ok(Json(json!({ "grants": grants })))
+}
+
+async fn by_name(State(srv): State<Arc<Server>>, Path(name): Path<String>) -> Json<Value> {
+    let mut seed = match srv.flavor {
+        Flavor::Meta => meta::seed_json(&srv, &name),
+        Flavor::X => x::seed_json(&name),
+        Flavor::Linkedin => linkedin::seed_json(&name),
+        Flavor::Tiktok => tiktok::seed_json(&name),
+    };
+    let signed_in = seed["id"]
+        .as_str()
+        .is_some_and(|id| srv.world().user(id).is_some());
+    seed["signed_in"] = json!(signed_in);
+    Json(seed)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FaultBody {
+    mode: FaultMode,
+    #[serde(default = "one")]
+    count: u32,
+    #[serde(default)]
+    path_prefix: Option<String>,
+}
+
+fn one() -> u32 {
+    1
+}
+
+async fn arm_fault(State(srv): State<Arc<Server>>, bytes: Bytes) -> ControlResult {
+    let request: FaultBody = body(&bytes)?;
+    let path_prefix = request.path_prefix.unwrap_or_else(|| "/".to_string());
+    tracing::debug!(platform = %srv.platform, mode = ?request.mode, count = request.count, %path_prefix, "control: fault armed");
+    srv.world().arm_fault(Fault {
+        mode: request.mode,
+        remaining: request.count,
+        path_prefix,
+    });
+    Ok(Json(json!({ "armed": true })))
+}
+
+async fn clear_faults(State(srv): State<Arc<Server>>) -> Json<Value> {
+    srv.world().clear_faults();
+    Json(json!({ "cleared": true }))
+}
+
+async fn state(State(srv): State<Arc<Server>>) -> Json<Value> {
+    Json(srv.world().summary(Utc::now()))
+}
+
+async fn avatar(Path(file): Path<String>) -> Response {
+    match file.strip_suffix(".png") {
+        Some(id) if !id.is_empty() => {
+            ([(header::CONTENT_TYPE, "image/png")], avatar::png(id)).into_response()
+        }
+        _ => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+/// In front of every platform route: counts the request, waits the configured latency, and applies an
+/// armed fault instead of the real answer. The control API passes straight through.
+pub(crate) async fn gate(State(srv): State<Arc<Server>>, request: Request, next: Next) -> Response {
+    let path = request.uri().path().to_string();
+    if path.starts_with(CONTROL_PREFIX) {
+        return next.run(request).await;
+    }
+    let fault = {
+        let mut world = srv.world();
+        world.count_request(&path);
+        world.take_fault(&path)
+    };
+    if !srv.latency.is_zero() {
+        tokio::time::sleep(srv.latency).await;
+    }
+    let Some(mode) = fault else {
+        return next.run(request).await;
+    };
+    tracing::debug!(platform = %srv.platform, %path, ?mode, "injected fault");
+    match mode {
+        FaultMode::RateLimit => match srv.flavor {
+            Flavor::Meta => meta::rate_limited(),
+            Flavor::X => x::rate_limited(&path),
+            Flavor::Linkedin => linkedin::rate_limited().into_response(),
+            Flavor::Tiktok => tiktok::rate_limited().into_response(),
+        },
+        FaultMode::ServerError => match srv.flavor {
+            Flavor::Meta => meta::server_error(),
+            Flavor::X => x::server_error().into_response(),
+            Flavor::Linkedin => linkedin::server_error().into_response(),
+            Flavor::Tiktok => tiktok::server_error().into_response(),
+        },
+        FaultMode::MalformedJson => (
+            [(header::CONTENT_TYPE, "application/json")],
+            "{\"truncated\":",
+        )
+            .into_response(),
+        FaultMode::Hang => {
+            let mut shutdown = srv.shutdown.clone();
+            tokio::select! {
+                () = tokio::time::sleep(HANG) => {}
+                // Nothing is ever sent: this resolves when the Sandbox, holding the sender, is dropped,
+                // which lets the connection go so its task can end.
+                _ = shutdown.changed() => {}
+            }
+            StatusCode::SERVICE_UNAVAILABLE.into_response()
+        }
+    }
+}

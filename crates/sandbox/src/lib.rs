@@ -1,0 +1,222 @@
+//! Local stand-ins for the platforms' OAuth and API servers. The real platforms cannot be reached from a
+//! test machine, so each sandbox speaks one platform's wire format on the platform's own paths (only the
+//! host differs): a client whose base URL points at a sandbox sends exactly the requests it would send to
+//! the platform. The behaviour follows the shared platforms reference (`platforms-reference.md`).
+//!
+//! Each server also has a control API under `/_sandbox/` through which tests expire or revoke a user's
+//! tokens, withdraw a scope, inject faults (rate limits, server errors, hangs, malformed JSON) and read a
+//! summary of the server's state.
+
+mod authorize;
+mod avatar;
+mod consent;
+mod control;
+mod html;
+mod ids;
+mod linkedin;
+mod meta;
+mod request;
+mod state;
+mod tiktok;
+mod x;
+
+pub use consent::{consent, Consent, ConsentError};
+pub use iquivity_domain::Platform;
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::{middleware, Json, Router};
+use serde_json::{json, Value};
+use state::{Flavor, Server};
+use std::collections::BTreeMap;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+/// The registered app a sandbox accepts: like the app one registers in each platform's developer console.
+#[derive(Clone, Debug)]
+pub struct SandboxApp {
+    pub client_id: String,
+    pub client_secret: String,
+    pub redirect_uris: Vec<String>,
+}
+
+#[derive(Clone, Debug)]
+pub struct SandboxOptions {
+    /// Added before every API answer (benchmarks use 50 ms). Default zero.
+    pub latency: Duration,
+    /// Max items per page on Meta `/me/accounts` (forces `paging.next`). Default 2.
+    pub page_size: usize,
+    /// Address to bind each server to; port 0 = ephemeral. Default 127.0.0.1:0.
+    pub bind: SocketAddr,
+}
+
+impl Default for SandboxOptions {
+    fn default() -> Self {
+        SandboxOptions {
+            latency: Duration::ZERO,
+            page_size: 2,
+            bind: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
+        }
+    }
+}
+
+/// One running sandbox server per platform (Facebook and Instagram each get their own instance of the Meta
+/// sandbox, so faults can be injected per platform).
+pub struct Sandbox {
+    servers: BTreeMap<Platform, Running>,
+    /// Never sent on: dropping it (with the Sandbox) wakes the requests held by the `hang` fault.
+    _shutdown: watch::Sender<()>,
+}
+
+struct Running {
+    base_url: String,
+    task: JoinHandle<()>,
+}
+
+impl Sandbox {
+    /// Starts a server for each given platform on its own port; runs until the Sandbox is dropped.
+    /// Several apps may be given for one platform. With a fixed port in `options.bind`, only one platform
+    /// can be started (each server needs its own port).
+    pub async fn start(
+        apps: Vec<(Platform, SandboxApp)>,
+        options: SandboxOptions,
+    ) -> std::io::Result<Sandbox> {
+        let mut by_platform: BTreeMap<Platform, Vec<SandboxApp>> = BTreeMap::new();
+        for (platform, app) in apps {
+            by_platform.entry(platform).or_default().push(app);
+        }
+        let (shutdown, shutdown_rx) = watch::channel(());
+        // Built up in place so that, if a later bind fails, dropping it stops the servers already started.
+        let mut sandbox = Sandbox {
+            servers: BTreeMap::new(),
+            _shutdown: shutdown,
+        };
+        for (platform, apps) in by_platform {
+            let listener = TcpListener::bind(options.bind).await?;
+            let base_url = base_url(listener.local_addr()?);
+            let server = Arc::new(Server::new(
+                platform,
+                apps,
+                base_url.clone(),
+                options.latency,
+                options.page_size,
+                shutdown_rx.clone(),
+            ));
+            let app = router(server);
+            let task = tokio::spawn(async move {
+                if let Err(err) = axum::serve(listener, app).await {
+                    tracing::warn!(%platform, error = %err, "sandbox server stopped");
+                }
+            });
+            tracing::debug!(%platform, %base_url, "sandbox started");
+            sandbox.servers.insert(platform, Running { base_url, task });
+        }
+        Ok(sandbox)
+    }
+
+    /// `http://127.0.0.1:PORT` (no trailing slash) of that platform's server; None if not started.
+    pub fn base_url(&self, platform: Platform) -> Option<String> {
+        self.servers.get(&platform).map(|s| s.base_url.clone())
+    }
+
+    pub fn platforms(&self) -> Vec<Platform> {
+        self.servers.keys().copied().collect()
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        // Aborting the accept loop closes the port; axum then lets each open connection finish its
+        // current request and close.
+        for server in self.servers.values() {
+            server.task.abort();
+        }
+    }
+}
+
+/// The URL clients use: an unspecified bind address (0.0.0.0) is reached through loopback.
+fn base_url(addr: SocketAddr) -> String {
+    let ip = match addr.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
+        ip => ip,
+    };
+    format!("http://{}", SocketAddr::new(ip, addr.port()))
+}
+
+fn router(srv: Arc<Server>) -> Router {
+    let platform = match srv.flavor {
+        Flavor::Meta => meta::routes()
+            .fallback(meta::not_found)
+            .method_not_allowed_fallback(meta::not_found),
+        Flavor::X => x::routes()
+            .fallback(x::not_found)
+            .method_not_allowed_fallback(x::not_found),
+        Flavor::Linkedin => linkedin::routes()
+            .fallback(linkedin::not_found)
+            .method_not_allowed_fallback(linkedin::not_found),
+        Flavor::Tiktok => tiktok::routes()
+            .fallback(tiktok::not_found)
+            .method_not_allowed_fallback(tiktok::not_found),
+    };
+    let mut router = control::routes()
+        .merge(platform)
+        .layer(middleware::from_fn_with_state(srv.clone(), control::gate));
+    if srv.flavor == Flavor::X {
+        // Outside the gate, so that injected server errors carry the headers too.
+        router = router.layer(middleware::from_fn_with_state(srv.clone(), x::rate_headers));
+    }
+    router.with_state(srv)
+}
+
+/// Where a profile picture of `id` is served on this server.
+pub(crate) fn avatar_url(srv: &Server, id: &str) -> String {
+    format!("{}/avatars/{id}.png", srv.base_url)
+}
+
+/// An error answer: a status and a JSON body. Much smaller than a `Response`, so it can travel in the
+/// `Err` of every helper cheaply.
+#[derive(Debug)]
+pub(crate) struct Reject {
+    status: StatusCode,
+    body: Value,
+}
+
+impl Reject {
+    pub(crate) fn new(status: StatusCode, body: Value) -> Reject {
+        Reject { status, body }
+    }
+}
+
+impl IntoResponse for Reject {
+    fn into_response(self) -> Response {
+        (self.status, Json(self.body)).into_response()
+    }
+}
+
+/// The OAuth 2.0 error body (RFC 6749 §5.2) as X and LinkedIn send it.
+pub(crate) fn oauth_error(status: StatusCode, error: &str, description: &str) -> Reject {
+    Reject::new(
+        status,
+        json!({ "error": error, "error_description": description }),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base_urls_reach_unspecified_binds_through_loopback() {
+        let any: SocketAddr = "0.0.0.0:8080".parse().unwrap();
+        assert_eq!(base_url(any), "http://127.0.0.1:8080");
+        let any6: SocketAddr = "[::]:8080".parse().unwrap();
+        assert_eq!(base_url(any6), "http://[::1]:8080");
+        let local: SocketAddr = "127.0.0.1:9".parse().unwrap();
+        assert_eq!(base_url(local), "http://127.0.0.1:9");
+    }
+}

@@ -1,0 +1,458 @@
+//! X's OAuth 2.0 (authorization code with PKCE, rotating refresh tokens) and API v2 (reference §4).
+
+use crate::ids::{self, handle, pkce_matches};
+use crate::request::Params;
+use crate::state::{Caller, RefreshError, Server, TokenKind};
+use crate::{authorize, avatar_url, oauth_error, Reject};
+use axum::extract::{Path, Request, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use chrono::{DateTime, TimeDelta, Utc};
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+const ACCESS_LIFETIME: TimeDelta = TimeDelta::hours(2);
+/// X counts requests in 15-minute windows.
+const WINDOW: TimeDelta = TimeDelta::minutes(15);
+/// A refresh token is only issued when the person granted this scope.
+const OFFLINE: &str = "offline.access";
+const INVALID_TOKEN: &str = "Value passed for the token was invalid.";
+
+pub(crate) fn routes() -> Router<Arc<Server>> {
+    Router::new()
+        .route("/i/oauth2/authorize", get(authorize::page))
+        .route("/i/oauth2/authorize/decide", post(authorize::decide))
+        .route("/2/oauth2/token", post(token))
+        .route("/2/oauth2/revoke", post(revoke))
+        .route("/2/users/me", get(me))
+        .route("/2/tweets", post(create_tweet))
+        .route("/2/tweets/{id}", get(tweet))
+}
+
+pub(crate) fn user_id(name: &str) -> String {
+    ids::stable_digits("x-user", name, 19)
+}
+
+pub(crate) fn seed_json(name: &str) -> Value {
+    json!({ "id": user_id(name), "name": name, "username": handle(name) })
+}
+
+/// Request counts per (endpoint, caller) and window, behind the `x-rate-limit-*` headers.
+#[derive(Default)]
+pub(crate) struct XState {
+    windows: HashMap<(String, String), (DateTime<Utc>, u32)>,
+}
+
+impl XState {
+    /// Counts one request; returns what is left in the window and when the window resets.
+    fn spend(
+        &mut self,
+        endpoint: String,
+        caller: String,
+        now: DateTime<Utc>,
+    ) -> (u32, DateTime<Utc>) {
+        let limit = limit_for(&endpoint);
+        let window = self.windows.entry((endpoint, caller)).or_insert((now, 0));
+        if now >= window.0 + WINDOW {
+            *window = (now, 0);
+        }
+        window.1 += 1;
+        (limit.saturating_sub(window.1), window.0 + WINDOW)
+    }
+}
+
+/// Per-user 15-minute limits of the endpoints served (reference §4.8 for posting).
+fn limit_for(path: &str) -> u32 {
+    match path {
+        "/2/tweets" => 200,
+        "/2/users/me" => 75,
+        _ => 900,
+    }
+}
+
+/// `/2/tweets/123456` → `/2/tweets/:id`, so every post shares one window as on X. Ids are long numbers;
+/// the short `2` is the API version.
+fn endpoint(path: &str) -> String {
+    path.split('/')
+        .map(|s| {
+            if s.len() > 4 && s.chars().all(|c| c.is_ascii_digit()) {
+                ":id"
+            } else {
+                s
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+fn set_rate_headers(response: &mut Response, limit: u32, remaining: u32, reset: DateTime<Utc>) {
+    let headers = response.headers_mut();
+    for (name, value) in [
+        ("x-rate-limit-limit", limit.to_string()),
+        ("x-rate-limit-remaining", remaining.to_string()),
+        ("x-rate-limit-reset", reset.timestamp().to_string()),
+    ] {
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            headers.insert(name, value);
+        }
+    }
+}
+
+/// Adds `x-rate-limit-*` to every API answer. The counts are real but not enforced: a test decides when X
+/// says 429 (through `/_sandbox/faults`), so that a long benchmark never trips over a window by accident.
+pub(crate) async fn rate_headers(
+    State(srv): State<Arc<Server>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let path = request.uri().path().to_string();
+    if !path.starts_with("/2/") {
+        return next.run(request).await;
+    }
+    let bearer = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::to_string);
+    let mut response = next.run(request).await;
+    if response.headers().contains_key("x-rate-limit-limit") {
+        return response;
+    }
+    let now = Utc::now();
+    let endpoint = endpoint(&path);
+    let limit = limit_for(&endpoint);
+    let (remaining, reset) = {
+        let mut world = srv.world();
+        let caller = world
+            .authenticate(bearer.as_deref(), now)
+            .map_or_else(|_| "app".to_string(), |c| c.user_id);
+        world.x.spend(endpoint, caller, now)
+    };
+    set_rate_headers(&mut response, limit, remaining, reset);
+    response
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Errors
+
+/// X's problem envelope.
+fn problem(status: StatusCode, title: &str, detail: &str) -> Reject {
+    Reject::new(
+        status,
+        json!({ "title": title, "type": "about:blank", "status": status.as_u16(), "detail": detail }),
+    )
+}
+
+fn unauthorized() -> Reject {
+    problem(StatusCode::UNAUTHORIZED, "Unauthorized", "Unauthorized")
+}
+
+fn forbidden(detail: &str) -> Reject {
+    problem(StatusCode::FORBIDDEN, "Forbidden", detail)
+}
+
+fn invalid_request(message: &str) -> Reject {
+    Reject::new(
+        StatusCode::BAD_REQUEST,
+        json!({
+            "errors": [{ "message": message }],
+            "title": "Invalid Request",
+            "detail": "One or more parameters to your request was invalid.",
+            "type": "https://api.twitter.com/2/problems/invalid-request",
+        }),
+    )
+}
+
+pub(crate) fn rate_limited(path: &str) -> Response {
+    let mut response = problem(
+        StatusCode::TOO_MANY_REQUESTS,
+        "Too Many Requests",
+        "Too Many Requests",
+    )
+    .into_response();
+    let limit = limit_for(&endpoint(path));
+    set_rate_headers(&mut response, limit, 0, Utc::now() + TimeDelta::seconds(60));
+    response
+}
+
+pub(crate) fn server_error() -> Reject {
+    problem(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "Internal Server Error",
+        "Internal Server Error",
+    )
+}
+
+pub(crate) async fn not_found() -> Reject {
+    Reject::new(
+        StatusCode::NOT_FOUND,
+        json!({ "errors": [{ "message": "Sorry, that page does not exist", "code": 34 }] }),
+    )
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// OAuth
+
+/// Identifies the client: HTTP Basic for confidential clients (a `client_id` in the body must then agree),
+/// or just a `client_id` in the body for public ones (reference §4.1).
+fn client(srv: &Server, params: &Params) -> Result<String, Reject> {
+    let body_id = params.form("client_id");
+    let unauthorized_client = || {
+        oauth_error(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized_client",
+            "Missing valid authorization header",
+        )
+    };
+    if let Some((id, secret)) = params.basic() {
+        if body_id.is_some_and(|b| b != id) {
+            return Err(oauth_error(
+                StatusCode::UNAUTHORIZED,
+                "invalid_client",
+                "The client_id in the body does not match the Authorization header.",
+            ));
+        }
+        return match srv.app(&id) {
+            Some(app) if app.client_secret == secret => Ok(id),
+            _ => Err(unauthorized_client()),
+        };
+    }
+    match body_id {
+        Some(id) if srv.app(id).is_some() => Ok(id.to_string()),
+        _ => Err(unauthorized_client()),
+    }
+}
+
+async fn token(State(srv): State<Arc<Server>>, params: Params) -> Result<Response, Reject> {
+    let client_id = client(&srv, &params)?;
+    match params.form("grant_type") {
+        Some("authorization_code") => exchange_code(&srv, &params, &client_id),
+        Some("refresh_token") => refresh(&srv, &params, &client_id),
+        _ => Err(oauth_error(
+            StatusCode::BAD_REQUEST,
+            "unsupported_grant_type",
+            "grant_type must be authorization_code or refresh_token.",
+        )),
+    }
+}
+
+fn bad_request(description: &str) -> Reject {
+    oauth_error(StatusCode::BAD_REQUEST, "invalid_request", description)
+}
+
+fn exchange_code(srv: &Server, params: &Params, client_id: &str) -> Result<Response, Reject> {
+    let code = params
+        .form("code")
+        .ok_or_else(|| bad_request("Missing required parameter [code]."))?;
+    let verifier = params
+        .form("code_verifier")
+        .ok_or_else(|| bad_request("Missing required parameter [code_verifier]."))?;
+    let now = Utc::now();
+    let mut world = srv.world();
+    let details = world
+        .check_code(code, client_id, params.form("redirect_uri"), now)
+        .map_err(|_| bad_request("Value passed for the authorization code was invalid."))?;
+    let verified = details
+        .challenge
+        .as_ref()
+        .is_some_and(|c| pkce_matches(c.method, &c.value, verifier));
+    if !verified {
+        return Err(bad_request(
+            "Value passed for the code verifier did not match the code challenge.",
+        ));
+    }
+    let grant = world.consume_code(code, details);
+    tracing::debug!(platform = %srv.platform, %client_id, grant, "code exchanged");
+    Ok(issue_pair(&mut world, grant, now))
+}
+
+/// A new access token, and a new refresh token when the grant includes `offline.access`.
+fn issue_pair(world: &mut crate::state::World, grant: usize, now: DateTime<Utc>) -> Response {
+    let scopes = world
+        .grant(grant)
+        .map(|g| g.scopes.clone())
+        .unwrap_or_default();
+    let access = world.issue(grant, TokenKind::Access, "", Some(ACCESS_LIFETIME), now);
+    let mut body = json!({
+        "token_type": "bearer",
+        "expires_in": ACCESS_LIFETIME.num_seconds(),
+        "access_token": access,
+        "scope": scopes.join(" "),
+    });
+    if scopes.iter().any(|s| s == OFFLINE) {
+        body["refresh_token"] = json!(world.issue(grant, TokenKind::Refresh, "", None, now));
+    }
+    Json(body).into_response()
+}
+
+/// Refresh tokens rotate: the one presented is spent, and a fresh pair comes back.
+fn refresh(srv: &Server, params: &Params, client_id: &str) -> Result<Response, Reject> {
+    let presented = params
+        .form("refresh_token")
+        .ok_or_else(|| bad_request("Missing required parameter [refresh_token]."))?;
+    let now = Utc::now();
+    let mut world = srv.world();
+    let (grant, _) =
+        world
+            .check_refresh(presented, client_id, now)
+            .map_err(|e: RefreshError| {
+                tracing::debug!(platform = %srv.platform, reason = ?e, "refresh refused");
+                bad_request(INVALID_TOKEN)
+            })?;
+    if !world
+        .grant(grant)
+        .is_some_and(|g| g.scopes.iter().any(|s| s == OFFLINE))
+    {
+        return Err(bad_request(INVALID_TOKEN));
+    }
+    world.retire(presented);
+    tracing::debug!(platform = %srv.platform, %client_id, grant, "refresh token rotated");
+    Ok(issue_pair(&mut world, grant, now))
+}
+
+/// Revoking either token of a grant ends the grant. Unknown tokens are "revoked" too (RFC 7009 §2.2).
+async fn revoke(State(srv): State<Arc<Server>>, params: Params) -> Result<Response, Reject> {
+    let client_id = client(&srv, &params)?;
+    let token = params
+        .form("token")
+        .ok_or_else(|| bad_request("Missing required parameter [token]."))?;
+    let mut world = srv.world();
+    let grant = world
+        .token(token)
+        .map(|t| t.grant)
+        .filter(|g| world.grant(*g).is_some_and(|g| g.client_id == client_id));
+    if let Some(grant) = grant {
+        world.revoke_grant(grant, crate::state::RevokeReason::AppRemoved);
+        tracing::debug!(platform = %srv.platform, %client_id, grant, "grant revoked by the client");
+    }
+    Ok(Json(json!({ "revoked": true })).into_response())
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// API
+
+fn authenticate(srv: &Server, params: &Params, scopes: &[&str]) -> Result<Caller, Reject> {
+    let caller = srv
+        .world()
+        .authenticate(params.bearer(), Utc::now())
+        .map_err(|_| unauthorized())?;
+    if let Some(missing) = scopes.iter().find(|s| !caller.has(s)) {
+        return Err(forbidden(&format!(
+            "This request needs the {missing} scope, which the user did not grant to this app."
+        )));
+    }
+    Ok(caller)
+}
+
+async fn me(State(srv): State<Arc<Server>>, params: Params) -> Result<Json<Value>, Reject> {
+    let caller = authenticate(&srv, &params, &["tweet.read", "users.read"])?;
+    let mut user = json!({
+        "id": caller.user_id,
+        "name": caller.user_name,
+        "username": handle(&caller.user_name),
+    });
+    let extra = params.query("user.fields").unwrap_or_default();
+    for field in extra.split(',').map(str::trim) {
+        match field {
+            "profile_image_url" => {
+                user[field] = json!(avatar_url(&srv, &caller.user_id));
+            }
+            "verified" | "protected" => user[field] = json!(false),
+            "description" => user[field] = json!(""),
+            _ => {}
+        }
+    }
+    Ok(Json(json!({ "data": user })))
+}
+
+async fn create_tweet(State(srv): State<Arc<Server>>, params: Params) -> Result<Response, Reject> {
+    let caller = authenticate(&srv, &params, &["tweet.write"])?;
+    if let Some(error) = &params.body_error {
+        return Err(invalid_request(error));
+    }
+    let body = params
+        .json
+        .as_ref()
+        .ok_or_else(|| invalid_request("The body must be a JSON object."))?;
+    let text = body.get("text").and_then(Value::as_str).unwrap_or_default();
+    let has_media = body.pointer("/media/media_ids").is_some();
+    if text.is_empty() && !has_media {
+        return Err(invalid_request(
+            "The text field is required unless media is attached.",
+        ));
+    }
+    let mut world = srv.world();
+    let duplicate = world
+        .posts()
+        .iter()
+        .any(|p| p.author == caller.user_id && p.text == text);
+    if duplicate {
+        return Err(forbidden(
+            "You are not allowed to create a Tweet with duplicate content.",
+        ));
+    }
+    let id = (1_900_000_000_000_000_000u64 + world.next_serial()).to_string();
+    world.add_post(id.clone(), caller.user_id.clone(), text.to_string());
+    tracing::debug!(platform = %srv.platform, user_id = %caller.user_id, post = %id, "post created");
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "data": { "id": id, "text": text, "edit_history_tweet_ids": [id] } })),
+    )
+        .into_response())
+}
+
+/// Like X, an unknown id is a 200 whose body has `errors` instead of `data`.
+async fn tweet(
+    State(srv): State<Arc<Server>>,
+    Path(id): Path<String>,
+    params: Params,
+) -> Result<Json<Value>, Reject> {
+    authenticate(&srv, &params, &["tweet.read"])?;
+    let world = srv.world();
+    Ok(match world.posts().iter().find(|p| p.id == id) {
+        Some(post) => Json(json!({
+            "data": { "id": post.id, "text": post.text, "edit_history_tweet_ids": [post.id] }
+        })),
+        None => Json(json!({
+            "errors": [{
+                "value": id,
+                "detail": format!("Could not find tweet with id: [{id}]."),
+                "title": "Not Found Error",
+                "resource_type": "tweet",
+                "parameter": "id",
+                "resource_id": id,
+                "type": "https://api.twitter.com/2/problems/resource-not-found",
+            }]
+        })),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn windows_count_down_and_reset() {
+        let mut state = XState::default();
+        let now = Utc::now();
+        let first = state.spend("/2/users/me".into(), "u".into(), now);
+        assert_eq!(first.0, 74);
+        assert_eq!(first.1, now + WINDOW);
+        assert_eq!(state.spend("/2/users/me".into(), "u".into(), now).0, 73);
+        // Another caller has its own window.
+        assert_eq!(state.spend("/2/users/me".into(), "v".into(), now).0, 74);
+        let later = now + WINDOW;
+        assert_eq!(state.spend("/2/users/me".into(), "u".into(), later).0, 74);
+    }
+
+    #[test]
+    fn endpoints_group_ids() {
+        assert_eq!(endpoint("/2/tweets/1900000000000000001"), "/2/tweets/:id");
+        assert_eq!(endpoint("/2/users/me"), "/2/users/me");
+    }
+}

@@ -1,0 +1,231 @@
+//! The browser side of connecting: start, come back from the platform, choose Pages / organisations.
+
+use super::{csrf_token, page};
+use crate::error::AppError;
+use crate::extract::{Authenticated, SessionCookie};
+use crate::routes::connections::parse_connection_id;
+use crate::AppState;
+use axum::extract::{Path, Query, RawForm, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use iquivity_core::connections::{Callback, ConnectionView};
+use iquivity_core::CoreError;
+use iquivity_domain::Platform;
+use iquivity_store::FlowStage;
+use maud::html;
+use serde::Deserialize;
+
+fn problem_page(status: StatusCode, title: &str, message: &str) -> Response {
+    page(
+        status,
+        title,
+        html! {
+            h1 { (title) }
+            p.notice.error role="alert" { (message) }
+            p { a href="/" { "Back to the Platforms page" } }
+        },
+    )
+}
+
+fn core_error_page(err: AppError) -> Response {
+    let problem = err.problem();
+    let status = StatusCode::from_u16(problem.status).unwrap_or(StatusCode::BAD_REQUEST);
+    problem_page(status, problem.title, &problem.detail)
+}
+
+fn unknown_platform(raw: &str) -> Response {
+    let message = raw
+        .parse::<Platform>()
+        .err()
+        .map(|e| e.message)
+        .unwrap_or_default();
+    problem_page(StatusCode::NOT_FOUND, "Unknown platform", &message)
+}
+
+/// `GET /connect/{platform}`: "Add New Account" in the browser.
+pub async fn start(
+    State(state): State<AppState>,
+    caller: Result<Authenticated, AppError>,
+    SessionCookie(session): SessionCookie,
+    Path(platform): Path<String>,
+) -> Response {
+    let Ok(platform) = platform.parse::<Platform>() else {
+        return unknown_platform(&platform);
+    };
+    let Ok(Authenticated(caller)) = caller else {
+        return problem_page(
+            StatusCode::UNAUTHORIZED,
+            "Sign in first",
+            "Sign in to iQuivity Social, then add the account again.",
+        );
+    };
+    match state
+        .core
+        .start_connection(&caller, session.as_deref(), platform, None)
+        .await
+    {
+        Ok(started) => Redirect::to(&started.authorize_url).into_response(),
+        Err(e) => core_error_page(e.into()),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct CallbackQuery {
+    state: Option<String>,
+    code: Option<String>,
+    error: Option<String>,
+    error_description: Option<String>,
+}
+
+/// `GET /oauth/{platform}/callback`: the platform sends the person back here.
+pub async fn callback(
+    State(state): State<AppState>,
+    caller: Result<Authenticated, AppError>,
+    SessionCookie(session): SessionCookie,
+    Path(platform): Path<String>,
+    Query(query): Query<CallbackQuery>,
+) -> Response {
+    let Ok(platform) = platform.parse::<Platform>() else {
+        return unknown_platform(&platform);
+    };
+    let Ok(Authenticated(caller)) = caller else {
+        return problem_page(
+            StatusCode::UNAUTHORIZED,
+            "Sign in first",
+            "Your iQuivity session ended while you were on the platform. Sign in and add the account again.",
+        );
+    };
+    let finished = state
+        .core
+        .finish_connection(
+            &caller,
+            session.as_deref(),
+            Callback {
+                platform,
+                state: query.state.as_deref(),
+                code: query.code.as_deref(),
+                error: query.error.as_deref(),
+                error_description: query.error_description.as_deref(),
+            },
+        )
+        .await;
+    match finished {
+        Ok(flow) => Redirect::to(&format!("/connections/{}", flow.id)).into_response(),
+        Err(e) => core_error_page(e.into()),
+    }
+}
+
+/// `GET /connections/{id}`: the outcome, or the choice of what to connect.
+pub async fn show(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    SessionCookie(session): SessionCookie,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    let view = state
+        .core
+        .connection(&caller, parse_connection_id(&id)?)
+        .await?;
+    let csrf = session.as_deref().map(csrf_token).unwrap_or_default();
+    Ok(render(&view, &csrf, None))
+}
+
+/// The page of a connection, with an optional alert above it (a refused selection).
+fn render(view: &ConnectionView, csrf: &str, alert: Option<&str>) -> Response {
+    let name = view.platform.display_name();
+    let body = match view.stage {
+        FlowStage::Failed => html! {
+            h1 { "Could not connect " (name) }
+            p.notice.error role="alert" { (view.error.as_deref().unwrap_or("The connection failed.")) }
+            p { a.button href={ "/connect/" (view.platform) } { "Try again" } " " a href="/" { "Back to the Platforms page" } }
+        },
+        FlowStage::Done => html! {
+            h1 { (name) " connected" }
+            p.notice.success role="status" {
+                (view.connected.len()) " account(s) connected. They are in your list with the status Active."
+            }
+            p { a.button href={ "/?connected=" (view.connected.first().map(|id| id.to_string()).unwrap_or_default()) } { "Go to the Platforms page" } }
+        },
+        FlowStage::Authorizing => html! {
+            h1 { "Waiting for " (name) }
+            p.notice { "Finish signing in on " (name) " in the window it opened, or " a href={ "/connect/" (view.platform) } { "start again" } "." }
+        },
+        FlowStage::Selecting => html! {
+            h1 { "Choose what to connect from " (name) }
+            @if let Some(alert) = alert { p.notice.error role="alert" { (alert) } }
+            form method="post" action={ "/connections/" (view.id) "/select" } {
+                input type="hidden" name="csrf" value=(csrf);
+                ul.candidates {
+                    @for c in &view.candidates {
+                        @let input_id = format!("target-{}", c.platform_account_id);
+                        li class=[c.unavailable.as_ref().map(|_| "unavailable")] {
+                            @if c.unavailable.is_none() {
+                                input type="checkbox" name="targets" id=(input_id) value=(c.platform_account_id)
+                                    checked[c.connected_account_id.is_none() && c.publishable];
+                            }
+                            label for=(input_id) {
+                                strong { (c.display_name) }
+                                @if let Some(handle) = &c.handle { " @" (handle) }
+                                span.tag { (c.kind.as_str()) }
+                                @if c.connected_account_id.is_some() { span.tag { "already connected: selecting it updates it" } }
+                                @if !c.publishable && c.unavailable.is_none() {
+                                    span.meta { "Connected for identity only: Facebook does not let apps publish to personal profiles." }
+                                }
+                                @if let Some(why) = &c.unavailable { span.why { (why) } }
+                            }
+                        }
+                    }
+                }
+                button type="submit" { "Connect selected" }
+            }
+        },
+    };
+    page(StatusCode::OK, &format!("Connect {name}"), body)
+}
+
+/// `POST /connections/{id}/select` from the choice form.
+pub async fn select(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    SessionCookie(session): SessionCookie,
+    Path(id): Path<String>,
+    RawForm(form): RawForm,
+) -> Result<Response, AppError> {
+    let id = parse_connection_id(&id)?;
+    let mut csrf = None;
+    let mut targets = Vec::new();
+    for (key, value) in url::form_urlencoded::parse(&form) {
+        match key.as_ref() {
+            "csrf" => csrf = Some(value.into_owned()),
+            "targets" => targets.push(value.into_owned()),
+            _ => {}
+        }
+    }
+    let expected = session.as_deref().map(csrf_token);
+    if expected.is_none() || csrf != expected {
+        return Err(AppError::new(
+            StatusCode::FORBIDDEN,
+            "/problems/csrf",
+            "Form expired",
+            "this form is not from your current session; reload the page and try again",
+        ));
+    }
+    match state.core.select_targets(&caller, id, &targets).await {
+        Ok(_) => Ok((
+            StatusCode::SEE_OTHER,
+            [(header::LOCATION, format!("/connections/{id}"))],
+        )
+            .into_response()),
+        Err(e @ (CoreError::PlanLimit(_) | CoreError::Validation(_))) => {
+            let err: AppError = e.into();
+            let problem = err.problem();
+            let view = state.core.connection(&caller, id).await?;
+            let csrf = session.as_deref().map(csrf_token).unwrap_or_default();
+            let mut response = render(&view, &csrf, Some(&problem.detail));
+            *response.status_mut() =
+                StatusCode::from_u16(problem.status).unwrap_or(StatusCode::BAD_REQUEST);
+            Ok(response)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
