@@ -12,7 +12,7 @@ use iquivity_domain::{
 };
 use iquivity_store::{
     cursor_after, AccountQuery, AccountSort, AccountUpsert, AuditEventRecord, AuditKind, Cursor,
-    StoredCredential, UpsertOutcome,
+    StoredCredential, TextSearch, UpsertOutcome,
 };
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -35,6 +35,8 @@ pub struct ListAccounts {
     pub sort: AccountSort,
     pub limit: u32,
     pub cursor: Option<String>,
+    /// The viewer's offset from UTC in minutes, so that a date typed in the search box means their day.
+    pub tz_offset_minutes: i32,
 }
 
 pub struct AccountPage {
@@ -99,6 +101,64 @@ pub struct NewConnection {
     pub sandbox: bool,
 }
 
+/// What the search box text can mean: part of a name or handle, a platform ("insta", "linkedin"), or a
+/// creation date as the list shows it ("Aug 25 2025", "Aug 25 2025, 09:16", "2025-08-25", "Aug 2025"),
+/// read in the viewer's time zone.
+pub fn interpret_search(q: &str, tz_offset_minutes: i32) -> TextSearch {
+    let text = q.to_lowercase();
+    let platforms = Platform::ALL
+        .into_iter()
+        .filter(|p| {
+            let names = [p.as_str().to_string(), p.display_name().to_lowercase()];
+            (text.chars().count() >= 3 || text == p.as_str())
+                && names.iter().any(|n| n.starts_with(&text))
+        })
+        .collect();
+    let offset = chrono::FixedOffset::east_opt(tz_offset_minutes * 60)
+        .unwrap_or_else(|| chrono::FixedOffset::east_opt(0).expect("zero offset"));
+    let local = |naive: chrono::NaiveDateTime| {
+        naive
+            .and_local_timezone(offset)
+            .single()
+            .map(|t| t.with_timezone(&Utc))
+    };
+    let mut created = Vec::new();
+    let cleaned = q.trim().replace(',', "");
+    // chrono's %d and %Y accept short numbers, so the shape is checked first: "Aug 2025" is not Aug 20, year 25.
+    let parts = cleaned.split_whitespace().count();
+    if let Ok(minute) = chrono::NaiveDateTime::parse_from_str(&cleaned, "%b %d %Y %H:%M") {
+        if let Some(from) = local(minute) {
+            created.push((from, from + chrono::Duration::minutes(1)));
+        }
+    } else if let Some(day) = ["%b %d %Y", "%Y-%m-%d", "%d %b %Y"]
+        .iter()
+        .filter(|f| f.split_whitespace().count() == parts)
+        .find_map(|f| chrono::NaiveDate::parse_from_str(&cleaned, f).ok())
+    {
+        if let Some(from) = day.and_hms_opt(0, 0, 0).and_then(local) {
+            created.push((from, from + chrono::Duration::days(1)));
+        }
+    } else if let (2, Ok(month)) = (
+        parts,
+        chrono::NaiveDate::parse_from_str(&format!("1 {cleaned}"), "%d %b %Y"),
+    ) {
+        let next = month
+            .checked_add_months(chrono::Months::new(1))
+            .unwrap_or(month);
+        if let (Some(from), Some(to)) = (
+            month.and_hms_opt(0, 0, 0).and_then(local),
+            next.and_hms_opt(0, 0, 0).and_then(local),
+        ) {
+            created.push((from, to));
+        }
+    }
+    TextSearch {
+        text,
+        platforms,
+        created,
+    }
+}
+
 fn encode_cursor(cursor: &Cursor) -> Result<String, CoreError> {
     let json = serde_json::to_vec(cursor).map_err(|e| CoreError::Internal(e.to_string()))?;
     Ok(URL_SAFE_NO_PAD.encode(json))
@@ -137,7 +197,7 @@ impl Core {
                 ));
             }
             Some("") | None => None,
-            Some(q) => Some(q.to_lowercase()),
+            Some(q) => Some(interpret_search(q, request.tz_offset_minutes)),
         };
         if let (Some(from), Some(before)) = (request.created_from, request.created_before) {
             if from >= before {
@@ -174,7 +234,7 @@ impl Core {
             .map(|c| decode_cursor(c, request.sort))
             .transpose()?;
         let query = AccountQuery {
-            text,
+            search: text,
             platforms: request.platforms,
             statuses: request.statuses,
             created_from: request.created_from,
@@ -447,5 +507,44 @@ impl Core {
             "account connected"
         );
         Ok(outcome)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn search_text_can_name_a_platform_or_a_date_in_the_viewers_zone() {
+        let s = interpret_search("Insta", 0);
+        assert_eq!(s.text, "insta");
+        assert_eq!(s.platforms, vec![Platform::Instagram]);
+        assert_eq!(interpret_search("x", 0).platforms, vec![Platform::X]);
+        assert!(
+            interpret_search("ma", 0).platforms.is_empty(),
+            "two letters are a name fragment, not a platform"
+        );
+
+        let day = interpret_search("Aug 25 2025", 120).created;
+        assert_eq!(
+            day,
+            vec![(
+                Utc.with_ymd_and_hms(2025, 8, 24, 22, 0, 0).unwrap(),
+                Utc.with_ymd_and_hms(2025, 8, 25, 22, 0, 0).unwrap()
+            )]
+        );
+        let minute = interpret_search("Aug 25 2025, 09:16", 0).created;
+        assert_eq!(
+            minute[0].0,
+            Utc.with_ymd_and_hms(2025, 8, 25, 9, 16, 0).unwrap()
+        );
+        assert_eq!(interpret_search("2025-08-25", 0).created.len(), 1);
+        let month = interpret_search("Aug 2025", 0).created;
+        assert_eq!(
+            month[0].1,
+            Utc.with_ymd_and_hms(2025, 9, 1, 0, 0, 0).unwrap()
+        );
+        assert!(interpret_search("carter", 0).created.is_empty());
     }
 }

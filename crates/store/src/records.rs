@@ -166,10 +166,20 @@ pub enum CursorValue {
     Text(String),
 }
 
+/// A search: the lower-cased text as a substring of the name or handle, or a platform the text names, or a
+/// creation time the text denotes.
+#[derive(Debug, Clone, Default)]
+pub struct TextSearch {
+    pub text: String,
+    pub platforms: Vec<Platform>,
+    /// Half-open UTC ranges `[from, to)`.
+    pub created: Vec<(DateTime<Utc>, DateTime<Utc>)>,
+}
+
 #[derive(Debug, Clone)]
 pub struct AccountQuery {
-    /// Lower-cased substring of the name or handle.
-    pub text: Option<String>,
+    /// What the search box matches: any of its alternatives.
+    pub search: Option<TextSearch>,
     pub platforms: Vec<Platform>,
     pub statuses: Vec<AccountStatus>,
     pub created_from: Option<DateTime<Utc>>,
@@ -186,7 +196,7 @@ pub struct AccountQuery {
 impl AccountQuery {
     pub fn all(limit: u32) -> Self {
         AccountQuery {
-            text: None,
+            search: None,
             platforms: Vec::new(),
             statuses: Vec::new(),
             created_from: None,

@@ -34,6 +34,7 @@ async fn bad_list_parameters_name_the_parameter() {
         ("cursor=not-a-cursor", "cursor"),
         ("owner=nobody", "owner"),
         ("colour=blue", "colour"),
+        ("tz=900", "tz"),
     ];
     for (query, field) in cases {
         let response = reqwest::Client::new()

@@ -35,6 +35,8 @@ pub struct ListParams {
     limit: Option<u32>,
     /// `next_cursor` from the previous page.
     cursor: Option<String>,
+    /// The viewer's offset from UTC in minutes (-840 to 840), for dates typed into `q`. Default 0.
+    tz: Option<i32>,
 }
 
 fn parse_params(raw: Option<&str>) -> Result<ListParams, AppError> {
@@ -65,9 +67,16 @@ fn parse_params(raw: Option<&str>) -> Result<ListParams, AppError> {
                 )),
             },
             "cursor" => params.cursor = Some(value),
+            "tz" => match value.parse::<i32>() {
+                Ok(tz) if (-840..=840).contains(&tz) => params.tz = Some(tz),
+                _ => errors.push(ValidationError::new(
+                    "tz",
+                    format!("must be minutes from UTC between -840 and 840 (got {value:?})"),
+                )),
+            },
             other => errors.push(ValidationError::new(
                 other,
-                "unknown parameter; expected q, platform, status, created_from, created_to, owner, label, sort, limit or cursor",
+                "unknown parameter; expected q, platform, status, created_from, created_to, owner, label, sort, limit, cursor or tz",
             )),
         }
     }
@@ -177,6 +186,7 @@ pub async fn list(
                 sort,
                 limit: params.limit.unwrap_or(DEFAULT_PAGE),
                 cursor: params.cursor,
+                tz_offset_minutes: params.tz.unwrap_or(0),
             },
         )
         .await?;

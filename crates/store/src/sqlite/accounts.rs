@@ -73,10 +73,21 @@ pub(super) fn list_query<'q>(
         "SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE workspace_id = "
     ));
     sql.push_bind(workspace);
-    if let Some(text) = &query.text {
-        sql.push(" AND instr(search_text, ")
-            .push_bind(text.as_str())
+    if let Some(search) = &query.search {
+        sql.push(" AND (instr(search_text, ")
+            .push_bind(search.text.as_str())
             .push(") > 0");
+        for platform in &search.platforms {
+            sql.push(" OR platform = ").push_bind(platform.as_str());
+        }
+        for (from, to) in &search.created {
+            sql.push(" OR (created_at >= ")
+                .push_bind(from.timestamp_micros())
+                .push(" AND created_at < ")
+                .push_bind(to.timestamp_micros())
+                .push(")");
+        }
+        sql.push(")");
     }
     if !query.platforms.is_empty() {
         sql.push(" AND platform IN (");
