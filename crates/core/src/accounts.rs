@@ -281,6 +281,23 @@ impl Core {
         ))
     }
 
+    /// The people of the caller's workspace: who may have connected an account.
+    pub async fn members(
+        &self,
+        caller: &Caller,
+    ) -> Result<Vec<(UserId, String, iquivity_domain::Role)>, CoreError> {
+        Ok(self.store.members(caller.workspace_id).await?)
+    }
+
+    pub async fn workspace_name(&self, caller: &Caller) -> Result<String, CoreError> {
+        Ok(self
+            .store
+            .workspace(caller.workspace_id)
+            .await?
+            .ok_or(CoreError::NotFound("workspace"))?
+            .name)
+    }
+
     pub async fn account_summary(&self, caller: &Caller) -> Result<Summary, CoreError> {
         let workspace = self
             .store

@@ -1,12 +1,13 @@
 //! Extractors: the signed-in caller, and JSON bodies whose every rejection is a problem+json.
 
 use crate::error::AppError;
+use crate::pages::csrf_token;
 use crate::AppState;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{FromRef, FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
-use axum::http::{header, StatusCode};
+use axum::http::{header, Method, StatusCode};
 use iquivity_core::Caller;
 use serde::de::DeserializeOwned;
 
@@ -60,6 +61,7 @@ where
         let caller = if let Some(token) = bearer_token(parts) {
             state.core.caller_from_token(token).await?
         } else if let Some(session) = session_cookie(parts) {
+            check_browser_csrf(parts, &session)?;
             state.core.caller_from_session(&session).await?
         } else {
             return Err(iquivity_core::CoreError::Unauthenticated.into());
@@ -68,6 +70,69 @@ where
         tracing::Span::current()
             .record("workspace_id", tracing::field::display(caller.workspace_id));
         Ok(Authenticated(caller))
+    }
+}
+
+/// A browser's state-changing request authenticated by the session cookie must carry the session's CSRF
+/// token in `X-CSRF-Token` (the page's script sends it). Browsers mark their requests with `Origin` or
+/// `Sec-Fetch-Site`; API clients that hold a cookie but are not browsers are not exposed to CSRF.
+fn check_browser_csrf(parts: &Parts, session: &str) -> Result<(), AppError> {
+    let unsafe_method = !matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
+    let from_browser =
+        parts.headers.contains_key(header::ORIGIN) || parts.headers.contains_key("sec-fetch-site");
+    if !unsafe_method || !from_browser {
+        return Ok(());
+    }
+    let sent = parts
+        .headers
+        .get("x-csrf-token")
+        .and_then(|v| v.to_str().ok());
+    if sent == Some(csrf_token(session).as_str()) {
+        Ok(())
+    } else {
+        Err(csrf_refused())
+    }
+}
+
+pub fn csrf_refused() -> AppError {
+    AppError::new(
+        StatusCode::FORBIDDEN,
+        "/problems/csrf",
+        "Form expired",
+        "this request is not from your current session's page; reload the page and try again",
+    )
+}
+
+/// The signed-in caller and their session id, for HTML form posts: the handler checks the form's CSRF
+/// field itself (the token travels in the body, not a header).
+pub struct SessionCaller {
+    pub caller: Caller,
+    pub session: String,
+}
+
+impl<S> FromRequestParts<S> for SessionCaller
+where
+    AppState: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let state = AppState::from_ref(state);
+        let session = session_cookie(parts).ok_or(iquivity_core::CoreError::Unauthenticated)?;
+        let caller = state.core.caller_from_session(&session).await?;
+        Ok(SessionCaller { caller, session })
+    }
+}
+
+impl SessionCaller {
+    /// Checks the CSRF field of a submitted form.
+    pub fn check_form(&self, sent: Option<&str>) -> Result<(), AppError> {
+        if sent == Some(csrf_token(&self.session).as_str()) {
+            Ok(())
+        } else {
+            Err(csrf_refused())
+        }
     }
 }
 

@@ -50,6 +50,8 @@ pub trait Store: Send + Sync + 'static {
     async fn add_member(&self, workspace: WorkspaceId, user: UserId, role: Role)
         -> StoreResult<()>;
     async fn membership(&self, workspace: WorkspaceId, user: UserId) -> StoreResult<Option<Role>>;
+    /// The members of a workspace with their email and role, oldest first.
+    async fn members(&self, workspace: WorkspaceId) -> StoreResult<Vec<(UserId, String, Role)>>;
     /// The workspaces a user belongs to, oldest membership first.
     async fn memberships_of(&self, user: UserId) -> StoreResult<Vec<(WorkspaceRecord, Role)>>;
 

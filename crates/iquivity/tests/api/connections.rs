@@ -77,10 +77,7 @@ impl Person {
             back.text().await.unwrap()
         );
         let location = back.headers()["location"].to_str().unwrap().to_string();
-        let id = location
-            .strip_prefix("/connections/")
-            .expect("redirected to the connection page");
-        self.connection(app, id).await
+        self.connection(app, &connection_id(&location)).await
     }
 
     async fn connection(&self, app: &TestApp, id: &str) -> Value {
@@ -120,6 +117,20 @@ impl Person {
             .await;
         page["items"].as_array().unwrap().clone()
     }
+}
+
+/// The connection a redirect after consent is about: the connection page, or the Platforms page showing
+/// what was connected.
+fn connection_id(location: &str) -> String {
+    if let Some(id) = location.strip_prefix("/connections/") {
+        return id.to_string();
+    }
+    let url = url::Url::parse(&format!("http://host{location}")).unwrap();
+    let id = url
+        .query_pairs()
+        .find(|(k, _)| k == "connection")
+        .map(|(_, v)| v.into_owned());
+    id.unwrap_or_else(|| panic!("no connection in the redirect {location}"))
 }
 
 fn as_user(name: &str) -> Consent {
@@ -538,10 +549,7 @@ async fn two_connections_finishing_together_cannot_exceed_the_plan() {
     let mut outcomes = Vec::new();
     for response in [a, b] {
         let location = response.headers()["location"].to_str().unwrap().to_string();
-        outcomes.push(
-            ann.connection(&app, location.strip_prefix("/connections/").unwrap())
-                .await,
-        );
+        outcomes.push(ann.connection(&app, &connection_id(&location)).await);
     }
     let stages: Vec<&str> = outcomes
         .iter()
@@ -695,9 +703,7 @@ async fn a_revoked_account_goes_back_through_consent_and_only_the_same_account_r
         .unwrap();
     let back = ann.come_back(&redirect).await;
     let location = back.headers()["location"].to_str().unwrap().to_string();
-    let flow = ann
-        .connection(&app, location.strip_prefix("/connections/").unwrap())
-        .await;
+    let flow = ann.connection(&app, &connection_id(&location)).await;
     assert_eq!(flow["stage"], "failed");
     assert!(
         flow["error"]

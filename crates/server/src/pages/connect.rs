@@ -2,7 +2,7 @@
 
 use super::{csrf_token, page};
 use crate::error::AppError;
-use crate::extract::{Authenticated, SessionCookie};
+use crate::extract::{Authenticated, SessionCaller, SessionCookie};
 use crate::routes::connections::parse_connection_id;
 use crate::AppState;
 use axum::extract::{Path, Query, RawForm, State};
@@ -110,7 +110,13 @@ pub async fn callback(
         )
         .await;
     match finished {
-        Ok(flow) => Redirect::to(&format!("/connections/{}", flow.id)).into_response(),
+        Ok(flow) => match (flow.stage, flow.connected.first()) {
+            (FlowStage::Done, Some(account)) => {
+                Redirect::to(&format!("/?connected={account}&connection={}", flow.id))
+                    .into_response()
+            }
+            _ => Redirect::to(&format!("/connections/{}", flow.id)).into_response(),
+        },
         Err(e) => core_error_page(e.into()),
     }
 }
@@ -186,36 +192,28 @@ fn render(view: &ConnectionView, csrf: &str, alert: Option<&str>) -> Response {
 /// `POST /connections/{id}/select` from the choice form.
 pub async fn select(
     State(state): State<AppState>,
-    Authenticated(caller): Authenticated,
-    SessionCookie(session): SessionCookie,
+    session_caller: SessionCaller,
     Path(id): Path<String>,
     RawForm(form): RawForm,
 ) -> Result<Response, AppError> {
     let id = parse_connection_id(&id)?;
-    let mut csrf = None;
-    let mut targets = Vec::new();
-    for (key, value) in url::form_urlencoded::parse(&form) {
-        match key.as_ref() {
-            "csrf" => csrf = Some(value.into_owned()),
-            "targets" => targets.push(value.into_owned()),
-            _ => {}
-        }
-    }
-    let expected = session.as_deref().map(csrf_token);
-    if expected.is_none() || csrf != expected {
-        return Err(AppError::new(
-            StatusCode::FORBIDDEN,
-            "/problems/csrf",
-            "Form expired",
-            "this form is not from your current session; reload the page and try again",
-        ));
-    }
+    let fields = super::auth::form_fields(&form);
+    session_caller.check_form(super::auth::field(&fields, "csrf"))?;
+    let SessionCaller { caller, session } = session_caller;
+    let session = Some(session);
+    let targets: Vec<String> = fields
+        .into_iter()
+        .filter(|(k, _)| k == "targets")
+        .map(|(_, v)| v)
+        .collect();
     match state.core.select_targets(&caller, id, &targets).await {
-        Ok(_) => Ok((
-            StatusCode::SEE_OTHER,
-            [(header::LOCATION, format!("/connections/{id}"))],
-        )
-            .into_response()),
+        Ok(accounts) => {
+            let to = match accounts.first() {
+                Some(account) => format!("/?connected={}", account.id),
+                None => format!("/connections/{id}"),
+            };
+            Ok((StatusCode::SEE_OTHER, [(header::LOCATION, to)]).into_response())
+        }
         Err(e @ (CoreError::PlanLimit(_) | CoreError::Validation(_))) => {
             let err: AppError = e.into();
             let problem = err.problem();

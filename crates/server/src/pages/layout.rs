@@ -1,9 +1,11 @@
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use iquivity_domain::Plan;
 use maud::{html, Markup, DOCTYPE};
 use sha2::{Digest, Sha256};
 
 pub const ASSETS_CSS: &str = include_str!("../../assets/app.css");
+pub const ASSETS_JS: &str = include_str!("../../assets/app.js");
 
 /// The CSRF token of a session: derived from the session id, so it needs no storage and changes with it.
 pub fn csrf_token(session_id: &str) -> String {
@@ -13,8 +15,56 @@ pub fn csrf_token(session_id: &str) -> String {
         .collect()
 }
 
-/// A whole page with the security headers every page carries.
+/// What the header shows to a signed-in person.
+pub struct Chrome {
+    pub workspace: String,
+    pub email: String,
+    pub plan: Plan,
+    pub used: u32,
+    pub csrf: String,
+}
+
+/// A page for someone not signed in (sign-in, sign-up, errors).
 pub fn page(status: StatusCode, title: &str, body: Markup) -> Response {
+    render(status, title, None, html! { main { (body) } })
+}
+
+/// A page of the signed-in app, with the workspace header and the page script.
+pub fn app_page(status: StatusCode, title: &str, chrome: &Chrome, body: Markup) -> Response {
+    let limit = chrome.plan.limits().max_accounts;
+    let header = html! {
+        div.workspace {
+            strong { (chrome.workspace) }
+            span.plan { (chrome.plan.as_str()) " plan" }
+            span.usage {
+                @match limit {
+                    Some(max) => { (chrome.used) " of " (max) " accounts used" }
+                    None => { (chrome.used) " accounts (unlimited)" }
+                }
+            }
+        }
+        div.user {
+            span { (chrome.email) }
+            form method="post" action="/logout" {
+                input type="hidden" name="csrf" value=(chrome.csrf);
+                button.link type="submit" { "Sign out" }
+            }
+        }
+    };
+    render(
+        status,
+        title,
+        Some((header, &chrome.csrf)),
+        html! { main.wide { (body) } },
+    )
+}
+
+fn render(
+    status: StatusCode,
+    title: &str,
+    chrome: Option<(Markup, &str)>,
+    main: Markup,
+) -> Response {
     let markup = html! {
         (DOCTYPE)
         html lang="en" {
@@ -23,10 +73,17 @@ pub fn page(status: StatusCode, title: &str, body: Markup) -> Response {
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) " · iQuivity Social" }
                 link rel="stylesheet" href="/assets/app.css";
+                @if let Some((_, csrf)) = &chrome {
+                    meta name="csrf-token" content=(csrf);
+                    script src="/assets/app.js" defer {}
+                }
             }
             body {
-                header.topbar { a.brand href="/" { "iQuivity Social" } }
-                main { (body) }
+                header.topbar {
+                    a.brand href="/" { "iQuivity Social" }
+                    @if let Some((header, _)) = &chrome { (header) }
+                }
+                (main)
             }
         }
     };

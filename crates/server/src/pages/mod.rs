@@ -1,6 +1,9 @@
 //! Server-rendered pages. Every page is plain HTML with the stylesheet from /assets; no inline script.
 
+pub mod auth;
 pub mod connect;
+mod icons;
 mod layout;
+pub mod platforms;
 
-pub use layout::{csrf_token, page, ASSETS_CSS};
+pub use layout::{app_page, csrf_token, page, Chrome, ASSETS_CSS, ASSETS_JS};

@@ -13,30 +13,30 @@ use serde::Deserialize;
 
 /// The list's query parameters. Parsed by hand rather than by serde so that repeated parameters work and
 /// every mistake names its parameter.
-#[derive(Debug, Default, utoipa::IntoParams)]
+#[derive(Debug, Default, Clone, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ListParams {
     /// Case-insensitive part of the name or handle.
-    q: Option<String>,
+    pub(crate) q: Option<String>,
     /// Repeatable: `platform=x&platform=tiktok`.
-    platform: Vec<Platform>,
+    pub(crate) platform: Vec<Platform>,
     /// Repeatable: `status=inactive&status=failed`.
-    status: Vec<AccountStatus>,
+    pub(crate) status: Vec<AccountStatus>,
     /// A date (`2025-08-25`, from its start, UTC) or an RFC 3339 time.
-    created_from: Option<String>,
+    pub(crate) created_from: Option<String>,
     /// A date (through its end, UTC) or an RFC 3339 time (inclusive).
-    created_to: Option<String>,
+    pub(crate) created_to: Option<String>,
     /// Who connected it: a user id or an email address.
-    owner: Option<String>,
-    label: Option<String>,
+    pub(crate) owner: Option<String>,
+    pub(crate) label: Option<String>,
     /// `created_at`, `name`, `platform` or `status`, with `-` in front for descending. Default `-created_at`.
-    sort: Option<String>,
+    pub(crate) sort: Option<String>,
     /// 1 to 200, default 50.
-    limit: Option<u32>,
+    pub(crate) limit: Option<u32>,
     /// `next_cursor` from the previous page.
-    cursor: Option<String>,
+    pub(crate) cursor: Option<String>,
     /// The viewer's offset from UTC in minutes (-840 to 840), for dates typed into `q`. Default 0.
-    tz: Option<i32>,
+    pub(crate) tz: Option<i32>,
 }
 
 fn parse_params(raw: Option<&str>) -> Result<ListParams, AppError> {
@@ -139,15 +139,10 @@ fn parse_id(raw: &str) -> Result<AccountId, AppError> {
         .map_err(|_| AppError::bad_request("id", format!("{raw:?} is not an account id")))
 }
 
-/// Lists the workspace's accounts: search, filters, sort and keyset pagination.
-#[utoipa::path(get, path = "/api/v1/accounts", tag = "accounts", params(ListParams),
-    responses((status = 200, body = AccountPageView), (status = 422, body = crate::Problem)))]
-pub async fn list(
-    State(state): State<AppState>,
-    Authenticated(caller): Authenticated,
-    RawQuery(query): RawQuery,
-) -> Result<Json<AccountPageView>, AppError> {
-    let params = parse_params(query.as_deref())?;
+/// Parses the list's query string into the core's request; the parameters come back too, for pages that
+/// show them in their filter controls.
+pub(crate) fn list_request(query: Option<&str>) -> Result<(ListParams, ListAccounts), AppError> {
+    let params = parse_params(query)?;
     let mut errors = Vec::new();
     let created_from = params
         .created_from
@@ -171,25 +166,32 @@ pub async fn list(
     let Some(sort) = sort.filter(|_| errors.is_empty()) else {
         return Err(AppError::validation(errors));
     };
-    let page = state
-        .core
-        .list_accounts(
-            &caller,
-            ListAccounts {
-                q: params.q,
-                platforms: params.platform,
-                statuses: params.status,
-                created_from,
-                created_before,
-                owner: params.owner,
-                label: params.label,
-                sort,
-                limit: params.limit.unwrap_or(DEFAULT_PAGE),
-                cursor: params.cursor,
-                tz_offset_minutes: params.tz.unwrap_or(0),
-            },
-        )
-        .await?;
+    let request = ListAccounts {
+        q: params.q.clone(),
+        platforms: params.platform.clone(),
+        statuses: params.status.clone(),
+        created_from,
+        created_before,
+        owner: params.owner.clone(),
+        label: params.label.clone(),
+        sort,
+        limit: params.limit.unwrap_or(DEFAULT_PAGE),
+        cursor: params.cursor.clone(),
+        tz_offset_minutes: params.tz.unwrap_or(0),
+    };
+    Ok((params, request))
+}
+
+/// Lists the workspace's accounts: search, filters, sort and keyset pagination.
+#[utoipa::path(get, path = "/api/v1/accounts", tag = "accounts", params(ListParams),
+    responses((status = 200, body = AccountPageView), (status = 422, body = crate::Problem)))]
+pub async fn list(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    RawQuery(query): RawQuery,
+) -> Result<Json<AccountPageView>, AppError> {
+    let (_, request) = list_request(query.as_deref())?;
+    let page = state.core.list_accounts(&caller, request).await?;
     Ok(Json(AccountPageView {
         items: page.items.into_iter().map(AccountView::from).collect(),
         next_cursor: page.next_cursor,

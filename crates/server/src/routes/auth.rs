@@ -78,7 +78,7 @@ pub struct AcceptInvitationRequest {
 }
 
 /// The peer's address, when the server was started with connection info.
-pub struct ClientAddr(Option<IpAddr>);
+pub struct ClientAddr(pub Option<IpAddr>);
 
 impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
     type Rejection = std::convert::Infallible;
@@ -93,7 +93,11 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
     }
 }
 
-fn session_cookie_header(state: &AppState, value: &str, max_age_secs: i64) -> HeaderValue {
+pub(crate) fn session_cookie_header(
+    state: &AppState,
+    value: &str,
+    max_age_secs: i64,
+) -> HeaderValue {
     let secure = if state.settings.is_https() {
         "; Secure"
     } else {

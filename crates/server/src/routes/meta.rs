@@ -1,7 +1,7 @@
 use crate::error::AppError;
 use crate::openapi::ApiDoc;
 use axum::http::StatusCode;
-use axum::response::{Html, IntoResponse};
+use axum::response::IntoResponse;
 use axum::Json;
 use utoipa::OpenApi;
 
@@ -15,10 +15,6 @@ pub async fn healthz() -> impl IntoResponse {
 #[utoipa::path(get, path = "/api/v1/openapi.json", tag = "meta", responses((status = 200, description = "OpenAPI document")))]
 pub async fn openapi() -> impl IntoResponse {
     Json(ApiDoc::openapi())
-}
-
-pub async fn index() -> Html<&'static str> {
-    Html(include_str!("index.html"))
 }
 
 pub async fn not_found() -> AppError {
@@ -46,5 +42,18 @@ pub async fn stylesheet() -> impl IntoResponse {
             (axum::http::header::CACHE_CONTROL, "public, max-age=3600"),
         ],
         crate::pages::ASSETS_CSS,
+    )
+}
+
+pub async fn script() -> impl IntoResponse {
+    (
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                "text/javascript; charset=utf-8",
+            ),
+            (axum::http::header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        crate::pages::ASSETS_JS,
     )
 }

@@ -10,7 +10,25 @@ use axum::Router;
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/", get(meta::index))
+        .route("/", get(pages::platforms::index))
+        .route(
+            "/signup",
+            get(pages::auth::signup_page).post(pages::auth::signup),
+        )
+        .route(
+            "/login",
+            get(pages::auth::login_page).post(pages::auth::login),
+        )
+        .route("/logout", post(pages::auth::logout))
+        .route("/invitations/{code}", get(pages::auth::invitation_page))
+        .route("/fragments/accounts", get(pages::platforms::fragment))
+        .route("/accounts/{id}", get(pages::platforms::details))
+        .route("/accounts/{id}/refresh", post(pages::platforms::refresh))
+        .route(
+            "/accounts/{id}/remove",
+            get(pages::platforms::remove_page).post(pages::platforms::remove),
+        )
+        .route("/assets/app.js", get(meta::script))
         .route("/healthz", get(meta::healthz))
         .route("/api/v1/openapi.json", get(meta::openapi))
         .route("/api/v1/auth/signup", post(auth::sign_up))

@@ -279,6 +279,25 @@ impl Store for SqliteStore {
         role.map(|r| parse_stored("role", &r)).transpose()
     }
 
+    async fn members(&self, workspace: WorkspaceId) -> StoreResult<Vec<(UserId, String, Role)>> {
+        let rows = sqlx::query(
+            "SELECT u.id, u.email, m.role FROM memberships m JOIN users u ON u.id = m.user_id \
+             WHERE m.workspace_id = ? ORDER BY m.created_at, u.id",
+        )
+        .bind(workspace.to_string())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok((
+                    parse_stored("users.id", &row.try_get::<String, _>("id")?)?,
+                    row.try_get("email")?,
+                    parse_stored("role", &row.try_get::<String, _>("role")?)?,
+                ))
+            })
+            .collect()
+    }
+
     async fn memberships_of(&self, user: UserId) -> StoreResult<Vec<(WorkspaceRecord, Role)>> {
         let rows = sqlx::query(
             "SELECT w.*, m.role FROM memberships m JOIN workspaces w ON w.id = m.workspace_id \

@@ -1,0 +1,200 @@
+// Progressive enhancement of the Platforms page: live search and filters, in-place Refresh, a
+// confirmation dialog for Remove, and dates in the viewer's time zone. Every action also works without it.
+"use strict";
+
+const csrf = document.querySelector('meta[name="csrf-token"]')?.content ?? "";
+const months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+
+/** "Aug 25 2025, 09:16" in the viewer's zone, like the product page. */
+function localDate(iso) {
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return null;
+  const pad = (n) => String(n).padStart(2, "0");
+  return `${months[d.getMonth()]} ${pad(d.getDate())} ${d.getFullYear()}, ${pad(d.getHours())}:${pad(d.getMinutes())}`;
+}
+
+function localiseDates(root) {
+  for (const el of root.querySelectorAll("time[data-local]")) {
+    const text = localDate(el.getAttribute("datetime"));
+    if (text) el.textContent = text;
+  }
+}
+
+function announce(message) {
+  const live = document.getElementById("live");
+  if (live) live.textContent = message;
+}
+
+const filters = document.getElementById("filters");
+const rowsEl = document.getElementById("account-rows");
+const pager = document.getElementById("pager");
+const noResults = document.getElementById("no-results");
+
+/** The list's query: the filter form's non-empty fields, plus an optional cursor. */
+function listQuery(extra) {
+  const params = new URLSearchParams();
+  for (const [key, value] of new FormData(filters)) {
+    if (String(value).trim() !== "") params.append(key, String(value));
+  }
+  for (const [key, value] of Object.entries(extra ?? {})) params.set(key, value);
+  return params;
+}
+
+let inFlight = null;
+
+async function loadRows({ append = false, cursor = null } = {}) {
+  const params = listQuery(cursor ? { cursor } : {});
+  const shown = new URLSearchParams(params);
+  shown.delete("cursor");
+  history.replaceState(null, "", shown.toString() ? `/?${shown}` : "/");
+  params.set("tz", String(-new Date().getTimezoneOffset()));
+  inFlight?.abort();
+  const controller = new AbortController();
+  inFlight = controller;
+  rowsEl.setAttribute("aria-busy", "true");
+  try {
+    const response = await fetch(`/fragments/accounts?${params}`, { signal: controller.signal, headers: { Accept: "text/html" } });
+    if (!response.ok) {
+      const problem = await response.json().catch(() => ({}));
+      announce(problem.detail ?? "The list could not be loaded.");
+      return;
+    }
+    const html = await response.text();
+    if (append) rowsEl.insertAdjacentHTML("beforeend", html);
+    else rowsEl.innerHTML = html;
+    localiseDates(rowsEl);
+    const next = response.headers.get("x-next-cursor");
+    pager.innerHTML = "";
+    if (next) {
+      const more = document.createElement("a");
+      more.id = "load-more";
+      more.className = "button secondary";
+      more.href = `/?${new URLSearchParams({ ...Object.fromEntries(shown), cursor: next })}`;
+      more.dataset.cursor = next;
+      more.textContent = "Load more";
+      pager.append(more);
+    }
+    const count = rowsEl.querySelectorAll("tr").length;
+    if (noResults) noResults.hidden = count > 0;
+    announce(`${count} account${count === 1 ? "" : "s"} shown`);
+  } catch (error) {
+    if (error.name !== "AbortError") announce("The list could not be loaded.");
+  } finally {
+    if (inFlight === controller) rowsEl.removeAttribute("aria-busy");
+  }
+}
+
+async function refreshSummary() {
+  const response = await fetch("/api/v1/accounts/summary");
+  if (!response.ok) return;
+  const summary = await response.json();
+  for (const key of ["total", "active", "inactive", "failed"]) {
+    const el = document.querySelector(`[data-summary="${key}"]`);
+    if (el) el.textContent = summary[key];
+  }
+}
+
+if (filters && rowsEl) {
+  let timer = null;
+  const search = document.getElementById("q");
+  search?.addEventListener("input", () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => loadRows(), 250);
+  });
+  for (const el of filters.querySelectorAll("select, input:not([type=search])")) {
+    el.addEventListener("change", () => loadRows());
+  }
+  filters.addEventListener("submit", (event) => {
+    event.preventDefault();
+    loadRows();
+  });
+
+  document.addEventListener("click", (event) => {
+    const sort = event.target.closest("a.sort-link");
+    if (sort) {
+      event.preventDefault();
+      const wanted = new URL(sort.href).searchParams.get("sort") ?? "";
+      filters.querySelector('input[name="sort"]').value = wanted;
+      for (const th of document.querySelectorAll("th[aria-sort]")) th.setAttribute("aria-sort", "none");
+      const th = sort.closest("th");
+      th.setAttribute("aria-sort", wanted.startsWith("-") ? "descending" : "ascending");
+      const next = wanted.startsWith("-") ? wanted.slice(1) : `-${wanted}`;
+      const url = new URL(sort.href);
+      url.searchParams.set("sort", next);
+      sort.href = url.pathname + url.search;
+      loadRows();
+      return;
+    }
+    const more = event.target.closest("#load-more");
+    if (more) {
+      event.preventDefault();
+      loadRows({ append: true, cursor: more.dataset.cursor });
+    }
+  });
+}
+
+// Refresh (🔄): in place, with progress; when the platform needs the person again, off to consent.
+document.addEventListener("submit", async (event) => {
+  const form = event.target.closest("form.refresh-form");
+  if (!form) return;
+  event.preventDefault();
+  const button = form.querySelector("button");
+  const label = button.textContent;
+  button.disabled = true;
+  button.setAttribute("aria-busy", "true");
+  button.textContent = "⏳";
+  announce("Refreshing…");
+  try {
+    const response = await fetch(`/api/v1/accounts/${form.dataset.id}/refresh`, {
+      method: "POST",
+      headers: { "X-CSRF-Token": csrf },
+    });
+    const body = await response.json().catch(() => ({}));
+    if (!response.ok) {
+      announce(body.detail ?? "The refresh failed.");
+      alertBox(body.detail ?? "The refresh failed.");
+      return;
+    }
+    if (body.outcome === "needs_consent" && body.authorize_url) {
+      announce("The platform needs you to sign in again.");
+      window.location.assign(body.authorize_url);
+      return;
+    }
+    announce(`${body.account.display_name} refreshed: ${body.account.status}.`);
+    if (rowsEl) {
+      await loadRows();
+      await refreshSummary();
+      document.getElementById(`account-${form.dataset.id}`)?.classList.add("highlight");
+    } else {
+      window.location.reload();
+    }
+  } finally {
+    button.disabled = false;
+    button.removeAttribute("aria-busy");
+    button.textContent = label;
+  }
+});
+
+function alertBox(message) {
+  const main = document.querySelector("main");
+  const box = document.createElement("p");
+  box.className = "notice error";
+  box.setAttribute("role", "alert");
+  box.textContent = message;
+  main.prepend(box);
+}
+
+// Remove (✕): confirm in a dialog that says what removal means.
+const dialog = document.getElementById("remove-dialog");
+document.addEventListener("click", (event) => {
+  const link = event.target.closest("a.remove-link");
+  if (!link || !dialog) return;
+  event.preventDefault();
+  dialog.querySelector(".remove-name").textContent = link.dataset.name;
+  dialog.querySelector("form").action = `/accounts/${link.dataset.id}/remove`;
+  dialog.showModal();
+  dialog.querySelector("button[data-close]").focus();
+});
+dialog?.querySelector("button[data-close]")?.addEventListener("click", () => dialog.close());
+
+localiseDates(document);

@@ -1,0 +1,222 @@
+//! Sign-up, sign-in and sign-out pages (plain forms; they work without script).
+
+use super::page;
+use crate::extract::{csrf_refused, SessionCaller, SessionCookie};
+use crate::routes::auth::{session_cookie_header, ClientAddr};
+use crate::AppState;
+use axum::extract::{Path, RawForm, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use chrono::Utc;
+use iquivity_core::auth::{NewSession, SignUp};
+use iquivity_core::CoreError;
+use maud::{html, Markup};
+use secrecy::ExposeSecret;
+
+pub(crate) fn form_fields(form: &[u8]) -> Vec<(String, String)> {
+    url::form_urlencoded::parse(form).into_owned().collect()
+}
+
+pub(crate) fn field<'a>(fields: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    fields
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+/// A cross-site form post is refused: the `Origin` a browser sends must be this service's host.
+pub(crate) fn same_origin(headers: &HeaderMap) -> bool {
+    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
+        return true;
+    };
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    origin
+        .split_once("://")
+        .is_some_and(|(_, rest)| rest.trim_end_matches('/') == host)
+}
+
+fn see_other(location: &str) -> Response {
+    (
+        StatusCode::SEE_OTHER,
+        [(header::LOCATION, location.to_string())],
+    )
+        .into_response()
+}
+
+fn signed_in(state: &AppState, session: NewSession, to: &str) -> Response {
+    let max_age = (session.expires_at - Utc::now()).num_seconds().max(0);
+    let mut response = see_other(to);
+    response.headers_mut().insert(
+        header::SET_COOKIE,
+        session_cookie_header(state, session.id.expose_secret(), max_age),
+    );
+    response
+}
+
+fn errors_of(err: &CoreError) -> Vec<(String, String)> {
+    match err {
+        CoreError::Validation(errors) => errors
+            .iter()
+            .map(|e| (e.field.clone(), e.message.clone()))
+            .collect(),
+        other => vec![(String::new(), other.to_string())],
+    }
+}
+
+fn error_list(errors: &[(String, String)]) -> Markup {
+    html! {
+        @if !errors.is_empty() {
+            div.notice.error role="alert" {
+                ul { @for (field, message) in errors {
+                    li { @if !field.is_empty() { strong { (field.replace('_', " ")) } ": " } (message) }
+                } }
+            }
+        }
+    }
+}
+
+fn signup_form(
+    email: &str,
+    workspace: &str,
+    invitation: Option<&str>,
+    errors: &[(String, String)],
+) -> Markup {
+    html! {
+        h1 { @if invitation.is_some() { "Join your team on iQuivity Social" } @else { "Create your account" } }
+        (error_list(errors))
+        form.stack method="post" action="/signup" {
+            label for="email" { "Email" }
+            input #email type="email" name="email" autocomplete="email" required value=(email);
+            label for="password" { "Password (at least 10 characters)" }
+            input #password type="password" name="password" autocomplete="new-password" minlength="10" maxlength="128" required;
+            @if let Some(code) = invitation {
+                input type="hidden" name="invitation" value=(code);
+            } @else {
+                label for="workspace_name" { "Workspace name (your agency or team)" }
+                input #workspace_name type="text" name="workspace_name" maxlength="100" required value=(workspace);
+            }
+            button type="submit" { "Sign up" }
+        }
+        p { "Already have an account? " a href="/login" { "Sign in" } }
+    }
+}
+
+fn login_form(email: &str, errors: &[(String, String)]) -> Markup {
+    html! {
+        h1 { "Sign in" }
+        (error_list(errors))
+        form.stack method="post" action="/login" {
+            label for="email" { "Email" }
+            input #email type="email" name="email" autocomplete="email" required value=(email);
+            label for="password" { "Password" }
+            input #password type="password" name="password" autocomplete="current-password" required;
+            button type="submit" { "Sign in" }
+        }
+        p { "New here? " a href="/signup" { "Create an account" } }
+    }
+}
+
+pub async fn signup_page() -> Response {
+    page(StatusCode::OK, "Sign up", signup_form("", "", None, &[]))
+}
+
+pub async fn invitation_page(Path(code): Path<String>) -> Response {
+    page(
+        StatusCode::OK,
+        "Join a workspace",
+        html! {
+            (signup_form("", "", Some(&code), &[]))
+            p.muted { "Already have an account? Sign in, then open this link again to join." }
+        },
+    )
+}
+
+pub async fn signup(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawForm(form): RawForm,
+) -> Response {
+    if !same_origin(&headers) {
+        return csrf_refused().into_response();
+    }
+    let fields = form_fields(&form);
+    let email = field(&fields, "email").unwrap_or_default();
+    let workspace = field(&fields, "workspace_name");
+    let invitation = field(&fields, "invitation");
+    let result = state
+        .core
+        .sign_up(SignUp {
+            email,
+            password: field(&fields, "password").unwrap_or_default(),
+            workspace_name: workspace,
+            invitation,
+        })
+        .await;
+    match result {
+        Ok(session) => signed_in(&state, session, "/"),
+        Err(err) => page(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Sign up",
+            signup_form(
+                email,
+                workspace.unwrap_or_default(),
+                invitation,
+                &errors_of(&err),
+            ),
+        ),
+    }
+}
+
+pub async fn login_page() -> Response {
+    page(StatusCode::OK, "Sign in", login_form("", &[]))
+}
+
+pub async fn login(
+    State(state): State<AppState>,
+    ClientAddr(client): ClientAddr,
+    headers: HeaderMap,
+    RawForm(form): RawForm,
+) -> Response {
+    if !same_origin(&headers) {
+        return csrf_refused().into_response();
+    }
+    let fields = form_fields(&form);
+    let email = field(&fields, "email").unwrap_or_default();
+    let password = field(&fields, "password").unwrap_or_default();
+    match state.core.log_in(email, password, client, None).await {
+        Ok(session) => signed_in(&state, session, "/"),
+        Err(err) => {
+            let status = match err {
+                CoreError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+                CoreError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+                _ => StatusCode::UNAUTHORIZED,
+            };
+            page(status, "Sign in", login_form(email, &errors_of(&err)))
+        }
+    }
+}
+
+pub async fn logout(
+    State(state): State<AppState>,
+    SessionCookie(session): SessionCookie,
+    caller: Result<SessionCaller, crate::AppError>,
+    RawForm(form): RawForm,
+) -> Response {
+    if let (Ok(caller), Some(session)) = (caller, session) {
+        let fields = form_fields(&form);
+        if let Err(refused) = caller.check_form(field(&fields, "csrf")) {
+            return refused.into_response();
+        }
+        if let Err(err) = state.core.log_out(&session).await {
+            return crate::AppError::from(err).into_response();
+        }
+    }
+    let mut response = see_other("/login");
+    response
+        .headers_mut()
+        .insert(header::SET_COOKIE, session_cookie_header(&state, "", 0));
+    response
+}

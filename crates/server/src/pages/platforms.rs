@@ -1,0 +1,618 @@
+//! The Platforms page (the product page, section by section): summary cards, the supported platforms with
+//! "Add New Account", the connected accounts with search, filters, sort and paging, Refresh and Remove,
+//! and an account's details. Everything works without script; `/assets/app.js` makes search live, runs
+//! Refresh in place and asks for confirmation in a dialog.
+
+use super::auth::{field, form_fields};
+use super::icons::platform_icon;
+use super::{app_page, Chrome};
+use crate::error::AppError;
+use crate::extract::SessionCaller;
+use crate::routes::accounts::{list_request, ListParams};
+use crate::AppState;
+use axum::extract::{Path, RawForm, RawQuery, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
+use iquivity_core::accounts::{AccountPage, Summary};
+use iquivity_core::connections::RefreshOutcome;
+use iquivity_core::{Caller, CoreError};
+use iquivity_domain::{Account, AccountId, AccountStatus, Platform, Role, UserId};
+use maud::{html, Markup};
+
+/// The list's date format, like the product page's "Aug 25 2025, 09:16"; the script rewrites it in the
+/// viewer's time zone, the server writes UTC.
+fn seed_date(at: DateTime<Utc>) -> String {
+    at.format("%b %d %Y, %H:%M").to_string()
+}
+
+fn status_label(status: AccountStatus) -> &'static str {
+    match status {
+        AccountStatus::Active => "Active",
+        AccountStatus::Inactive => "Inactive",
+        AccountStatus::Failed => "Failed",
+    }
+}
+
+fn status_text(account: &Account) -> String {
+    match (&account.status_message, account.status_reason) {
+        (Some(message), _) => message.clone(),
+        (None, Some(reason)) => reason.default_message().to_string(),
+        (None, None) => "Connected and working: posts can be published.".to_string(),
+    }
+}
+
+fn initials(name: &str) -> String {
+    name.split_whitespace()
+        .filter_map(|w| w.chars().next())
+        .take(2)
+        .collect::<String>()
+        .to_uppercase()
+}
+
+async fn chrome(
+    state: &AppState,
+    caller: &Caller,
+    session: &str,
+    summary: &Summary,
+) -> Result<Chrome, AppError> {
+    Ok(Chrome {
+        workspace: state.core.workspace_name(caller).await?,
+        email: caller.email.clone(),
+        plan: summary.plan.name,
+        used: summary.plan.used,
+        csrf: super::csrf_token(session),
+    })
+}
+
+fn to_login() -> Response {
+    (StatusCode::SEE_OTHER, [(header::LOCATION, "/login")]).into_response()
+}
+
+/// One row of the accounts table.
+fn row(account: &Account, highlight: Option<AccountId>, csrf: &str) -> Markup {
+    let status_class = format!("status status-{}", account.status.as_str());
+    let highlighted = highlight == Some(account.id);
+    html! {
+        tr id={ "account-" (account.id) } class=[highlighted.then_some("highlight")] data-id=(account.id) {
+            td.name {
+                @if let Some(url) = &account.avatar_url {
+                    img.avatar src=(url) alt="" width="36" height="36" loading="lazy";
+                } @else {
+                    span.avatar.initials aria-hidden="true" { (initials(&account.display_name)) }
+                }
+                div {
+                    a.account-name href={ "/accounts/" (account.id) } { (account.display_name) }
+                    @if let Some(handle) = &account.handle { span.handle { "@" (handle) } }
+                    @if account.sandbox { span.tag.sandbox title="Connected through the local sandbox, not the real platform" { "sandbox" } }
+                    @for label in account.labels.iter() { span.tag { (label.as_str()) } }
+                }
+            }
+            td {
+                span class=(status_class) title=(status_text(account)) {
+                    span.dot aria-hidden="true" {}
+                    (status_label(account.status))
+                }
+                @if account.status != AccountStatus::Active {
+                    span.reason { (status_text(account)) }
+                }
+            }
+            td { time datetime=(account.created_at.to_rfc3339()) data-local { (seed_date(account.created_at)) " UTC" } }
+            td.platform-cell { (platform_icon(account.platform, 24)) span.visually-hidden { (account.platform.display_name()) } }
+            td.actions {
+                form.refresh-form method="post" action={ "/accounts/" (account.id) "/refresh" } data-id=(account.id) {
+                    input type="hidden" name="csrf" value=(csrf);
+                    button.icon-button type="submit" aria-label={ "Refresh " (account.display_name) } title="Refresh connection" { "🔄" }
+                }
+                a.icon-button.remove-link href={ "/accounts/" (account.id) "/remove" } data-id=(account.id) data-name=(account.display_name)
+                    aria-label={ "Remove " (account.display_name) } title="Remove account" { "✕" }
+            }
+        }
+    }
+}
+
+fn rows(page: &AccountPage, highlight: Option<AccountId>, csrf: &str) -> Markup {
+    html! {
+        @for account in &page.items { (row(account, highlight, csrf)) }
+    }
+}
+
+/// The query string of the current filters with some parameters changed; empty values are left out.
+fn query_with(params: &ListParams, changes: &[(&str, Option<&str>)]) -> String {
+    let mut pairs: Vec<(String, String)> = Vec::new();
+    let mut push = |k: &str, v: &str| {
+        if !v.is_empty() {
+            pairs.push((k.to_string(), v.to_string()));
+        }
+    };
+    push("q", params.q.as_deref().unwrap_or_default());
+    for p in &params.platform {
+        push("platform", p.as_str());
+    }
+    for s in &params.status {
+        push("status", s.as_str());
+    }
+    push(
+        "created_from",
+        params.created_from.as_deref().unwrap_or_default(),
+    );
+    push(
+        "created_to",
+        params.created_to.as_deref().unwrap_or_default(),
+    );
+    push("owner", params.owner.as_deref().unwrap_or_default());
+    push("label", params.label.as_deref().unwrap_or_default());
+    push("sort", params.sort.as_deref().unwrap_or_default());
+    for (key, value) in changes {
+        pairs.retain(|(k, _)| k != key);
+        if let Some(v) = value {
+            pairs.push((key.to_string(), v.to_string()));
+        }
+    }
+    let mut out = url::form_urlencoded::Serializer::new(String::new());
+    for (k, v) in &pairs {
+        out.append_pair(k, v);
+    }
+    out.finish()
+}
+
+fn sort_header(params: &ListParams, key: &str, label: &str) -> Markup {
+    let current = params.sort.as_deref().unwrap_or("-created_at");
+    let (next, aria) = if current == key {
+        (format!("-{key}"), "ascending")
+    } else if current == format!("-{key}") {
+        (key.to_string(), "descending")
+    } else {
+        (key.to_string(), "none")
+    };
+    html! {
+        th aria-sort=(aria) {
+            a.sort-link href={ "/?" (query_with(params, &[("sort", Some(&next)), ("cursor", None)])) } { (label)
+                @if aria == "ascending" { " ▲" } @else if aria == "descending" { " ▼" }
+            }
+        }
+    }
+}
+
+fn pager(params: &ListParams, next: Option<&str>) -> Markup {
+    html! {
+        div #pager {
+            @if let Some(cursor) = next {
+                a #load-more.button.secondary href={ "/?" (query_with(params, &[("cursor", Some(cursor))])) } data-cursor=(cursor) { "Load more" }
+            }
+        }
+    }
+}
+
+fn platform_cards(summary: &Summary) -> Markup {
+    html! {
+        section aria-labelledby="platforms-heading" {
+            h2 #platforms-heading { "Supported platforms" }
+            div.platform-grid {
+                @for platform in Platform::ALL {
+                    @let info = platform.info();
+                    @let connected = summary.per_platform.get(&platform).map(|c| c.total).unwrap_or(0);
+                    @let room = summary.plan.name.check_room(platform, summary.counts.total, connected);
+                    article.platform-card data-platform=(platform) {
+                        div.card-head { (platform_icon(platform, 40)) h3 { (info.display_name) } }
+                        p { "Connect " (info.connects) }
+                        p.muted.count { (connected) " connected" }
+                        @match room {
+                            Ok(()) => { a.button href={ "/connect/" (platform) } { "Add New Account" } }
+                            Err(reason) => {
+                                span.button.disabled aria-disabled="true" { "Limit reached" }
+                                p.limit-reason { (reason) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn summary_cards(summary: &Summary) -> Markup {
+    html! {
+        section #summary aria-label="Account summary" {
+            @for (key, label, value) in [
+                ("total", "Total Accounts", summary.counts.total),
+                ("active", "Active Accounts", summary.counts.active),
+                ("inactive", "Inactive Accounts", summary.counts.inactive),
+                ("failed", "Failed Accounts", summary.counts.failed),
+            ] {
+                div class={ "summary-card summary-" (key) } {
+                    span.summary-label { (label) }
+                    span.summary-value data-summary=(key) { (value) }
+                }
+            }
+        }
+    }
+}
+
+fn filters(params: &ListParams, members: &[(UserId, String, Role)]) -> Markup {
+    let selected_platform = params.platform.first().copied();
+    let selected_status = params.status.first().copied();
+    html! {
+        form #filters.filters method="get" action="/" role="search" {
+            div.search {
+                label for="q" { "Search accounts" }
+                input #q type="search" name="q" value=(params.q.as_deref().unwrap_or_default())
+                    placeholder="Name, handle, platform or date (Aug 25 2025)" autocomplete="off";
+            }
+            div {
+                label for="platform" { "Platform" }
+                select #platform name="platform" {
+                    option value="" { "All platforms" }
+                    @for p in Platform::ALL { option value=(p) selected[selected_platform == Some(p)] { (p.display_name()) } }
+                }
+            }
+            div {
+                label for="status" { "Status" }
+                select #status name="status" {
+                    option value="" { "All statuses" }
+                    @for s in AccountStatus::ALL { option value=(s.as_str()) selected[selected_status == Some(s)] { (status_label(s)) } }
+                }
+            }
+            div {
+                label for="created_from" { "Connected from" }
+                input #created_from type="date" name="created_from" value=(params.created_from.as_deref().unwrap_or_default());
+            }
+            div {
+                label for="created_to" { "Connected to" }
+                input #created_to type="date" name="created_to" value=(params.created_to.as_deref().unwrap_or_default());
+            }
+            div {
+                label for="owner" { "Connected by" }
+                select #owner name="owner" {
+                    option value="" { "Anyone" }
+                    @for (id, email, _) in members {
+                        @let value = id.to_string();
+                        option value=(value) selected[params.owner.as_deref() == Some(value.as_str()) || params.owner.as_deref() == Some(email.as_str())] { (email) }
+                    }
+                }
+            }
+            div {
+                label for="label" { "Label" }
+                input #label type="text" name="label" value=(params.label.as_deref().unwrap_or_default()) maxlength="40";
+            }
+            input type="hidden" name="sort" value=(params.sort.as_deref().unwrap_or_default());
+            div.filter-actions {
+                button type="submit" { "Apply" }
+                a href="/" { "Clear" }
+            }
+        }
+    }
+}
+
+fn notice_from(query: &[(String, String)], page: &AccountPage) -> Option<Markup> {
+    let find = |k: &str| {
+        query
+            .iter()
+            .find(|(key, _)| key == k)
+            .map(|(_, v)| v.as_str())
+    };
+    let name_of = |id: &str| {
+        page.items
+            .iter()
+            .find(|a| a.id.to_string() == id)
+            .map(|a| a.display_name.clone())
+            .unwrap_or_else(|| "The account".into())
+    };
+    if let Some(id) = find("connected") {
+        return Some(
+            html! { p.notice.success role="status" { (name_of(id)) " is connected and active." } },
+        );
+    }
+    if let Some(id) = find("refreshed") {
+        return Some(html! { p.notice.success role="status" { (name_of(id)) " was refreshed." } });
+    }
+    if let Some(name) = find("removed") {
+        return Some(
+            html! { p.notice.success role="status" { (name) " was removed and its credentials destroyed." } },
+        );
+    }
+    None
+}
+
+/// `GET /`: the Platforms page.
+pub async fn index(
+    State(state): State<AppState>,
+    caller: Result<SessionCaller, AppError>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, AppError> {
+    let Ok(SessionCaller { caller, session }) = caller else {
+        return Ok(to_login());
+    };
+    let raw = raw.unwrap_or_default();
+    let flash: Vec<(String, String)> = url::form_urlencoded::parse(raw.as_bytes())
+        .into_owned()
+        .collect();
+    // The flash keys are this page's own, not list filters.
+    let list_query: String = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(flash.iter().filter(|(k, _)| {
+            !["connected", "connection", "refreshed", "removed"].contains(&k.as_str())
+        }))
+        .finish();
+    let summary = state.core.account_summary(&caller).await?;
+    let chrome = chrome(&state, &caller, &session, &summary).await?;
+    let members = state.core.members(&caller).await?;
+    let (params, page, problem) = match list_request(Some(&list_query)) {
+        Ok((params, request)) => match state.core.list_accounts(&caller, request).await {
+            Ok(page) => (params, page, None),
+            Err(err) => (params, empty_page(), Some(AppError::from(err))),
+        },
+        Err(err) => (ListParams::default(), empty_page(), Some(err)),
+    };
+    let highlight = flash
+        .iter()
+        .find(|(k, _)| k == "connected" || k == "refreshed")
+        .and_then(|(_, v)| v.parse().ok());
+    let filtered = !list_query.is_empty();
+    let body = html! {
+        h1 { "Platforms" }
+        p.lead { "Connect and manage your social media accounts across multiple platforms." }
+        div #live.visually-hidden role="status" aria-live="polite" {}
+        @if let Some(notice) = notice_from(&flash, &page) { (notice) }
+        (summary_cards(&summary))
+        @if summary.counts.total == 0 {
+            section.empty-state {
+                h2 { "Connect your first account" }
+                p { "Choose a platform below and click " strong { "Add New Account" } ". You will sign in on the platform, grant the permissions iQuivity needs to publish, and the account appears in your list as Active." }
+            }
+        }
+        (platform_cards(&summary))
+        section aria-labelledby="accounts-heading" {
+            h2 #accounts-heading { "Connected accounts" }
+            (filters(&params, &members))
+            @if let Some(problem) = &problem {
+                p.notice.error role="alert" { (problem.problem().detail) }
+            }
+            div.table-wrap {
+                table #accounts {
+                    caption.visually-hidden { "Connected accounts" }
+                    thead { tr {
+                        (sort_header(&params, "name", "Name"))
+                        (sort_header(&params, "status", "Status"))
+                        (sort_header(&params, "created_at", "Creation Date"))
+                        (sort_header(&params, "platform", "Platform"))
+                        th { "Actions" }
+                    } }
+                    tbody #account-rows { (rows(&page, highlight, &chrome.csrf)) }
+                }
+            }
+            p #no-results.muted hidden[!page.items.is_empty() || summary.counts.total == 0] {
+                @if filtered { "No account matches these filters." } @else { "No accounts yet." }
+            }
+            (pager(&params, page.next_cursor.as_deref()))
+        }
+        dialog #remove-dialog aria-labelledby="remove-title" {
+            form method="post" action="" {
+                input type="hidden" name="csrf" value=(chrome.csrf);
+                h2 #remove-title { "Remove " span.remove-name {} "?" }
+                (removal_warning())
+                div.dialog-actions {
+                    button.danger type="submit" { "Remove account" }
+                    button.secondary type="button" value="cancel" data-close { "Cancel" }
+                }
+            }
+        }
+    };
+    Ok(app_page(StatusCode::OK, "Platforms", &chrome, body))
+}
+
+fn empty_page() -> AccountPage {
+    AccountPage {
+        items: Vec::new(),
+        next_cursor: None,
+    }
+}
+
+fn removal_warning() -> Markup {
+    html! {
+        p.warning { "Removing an account will prevent scheduled posts from being published to it. Make sure no critical content is scheduled before removing." }
+        p { "Its access will be revoked on the platform's side and its stored credentials destroyed." }
+    }
+}
+
+/// `GET /fragments/accounts`: the rows for the current filters, for the page's script. The next cursor
+/// travels in the `X-Next-Cursor` header.
+pub async fn fragment(
+    State(state): State<AppState>,
+    SessionCaller { caller, session }: SessionCaller,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, AppError> {
+    let (_, request) = list_request(raw.as_deref())?;
+    let page = state.core.list_accounts(&caller, request).await?;
+    let csrf = super::csrf_token(&session);
+    let mut response = (
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        rows(&page, None, &csrf).into_string(),
+    )
+        .into_response();
+    if let Some(next) = page
+        .next_cursor
+        .as_deref()
+        .and_then(|c| HeaderValue::from_str(c).ok())
+    {
+        response.headers_mut().insert("x-next-cursor", next);
+    }
+    response
+        .headers_mut()
+        .insert("x-result-count", HeaderValue::from(page.items.len()));
+    Ok(response)
+}
+
+fn parse_account(raw: &str) -> Result<AccountId, AppError> {
+    raw.parse()
+        .map_err(|_| AppError::bad_request("id", format!("{raw:?} is not an account id")))
+}
+
+/// `POST /accounts/{id}/refresh` from the row's form (the script uses the JSON API instead).
+pub async fn refresh(
+    State(state): State<AppState>,
+    session_caller: SessionCaller,
+    Path(id): Path<String>,
+    RawForm(form): RawForm,
+) -> Result<Response, AppError> {
+    session_caller.check_form(field(&form_fields(&form), "csrf"))?;
+    let id = parse_account(&id)?;
+    let outcome = state
+        .core
+        .refresh_account(&session_caller.caller, Some(&session_caller.session), id)
+        .await?;
+    let location = match outcome {
+        RefreshOutcome::Refreshed(account) => format!("/?refreshed={}", account.id),
+        RefreshOutcome::NeedsUser { authorize_url, .. } => authorize_url,
+    };
+    Ok((StatusCode::SEE_OTHER, [(header::LOCATION, location)]).into_response())
+}
+
+/// `GET /accounts/{id}/remove`: the confirmation, for browsers without script.
+pub async fn remove_page(
+    State(state): State<AppState>,
+    SessionCaller { caller, session }: SessionCaller,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    let account = state.core.account(&caller, parse_account(&id)?).await?;
+    let summary = state.core.account_summary(&caller).await?;
+    let chrome = chrome(&state, &caller, &session, &summary).await?;
+    let body = html! {
+        h1 { "Remove " (account.display_name) "?" }
+        (removal_warning())
+        form method="post" action={ "/accounts/" (account.id) "/remove" } {
+            input type="hidden" name="csrf" value=(chrome.csrf);
+            div.dialog-actions {
+                button.danger type="submit" { "Remove account" }
+                a href="/" { "Cancel" }
+            }
+        }
+    };
+    Ok(app_page(StatusCode::OK, "Remove account", &chrome, body))
+}
+
+/// `POST /accounts/{id}/remove`.
+pub async fn remove(
+    State(state): State<AppState>,
+    session_caller: SessionCaller,
+    Path(id): Path<String>,
+    RawForm(form): RawForm,
+) -> Result<Response, AppError> {
+    session_caller.check_form(field(&form_fields(&form), "csrf"))?;
+    let id = parse_account(&id)?;
+    let account = state.core.account(&session_caller.caller, id).await?;
+    state
+        .core
+        .remove_account(&session_caller.caller, id)
+        .await?;
+    let query = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("removed", &account.display_name)
+        .finish();
+    Ok((
+        StatusCode::SEE_OTHER,
+        [(header::LOCATION, format!("/?{query}"))],
+    )
+        .into_response())
+}
+
+/// `GET /accounts/{id}`: everything about one account.
+pub async fn details(
+    State(state): State<AppState>,
+    caller: Result<SessionCaller, AppError>,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    let Ok(SessionCaller { caller, session }) = caller else {
+        return Ok(to_login());
+    };
+    let account = match state.core.account(&caller, parse_account(&id)?).await {
+        Ok(account) => account,
+        Err(CoreError::NotFound(_)) => return Err(AppError::not_found("account")),
+        Err(e) => return Err(e.into()),
+    };
+    let events = state.core.account_events(&caller, account.id).await?;
+    let members = state.core.members(&caller).await?;
+    let summary = state.core.account_summary(&caller).await?;
+    let chrome = chrome(&state, &caller, &session, &summary).await?;
+    let info = account.platform.info();
+    let connected_by = account
+        .connected_by
+        .and_then(|u| {
+            members
+                .iter()
+                .find(|(id, _, _)| *id == u)
+                .map(|(_, email, _)| email.clone())
+        })
+        .unwrap_or_else(|| "someone no longer in the workspace".into());
+    let when = |at: Option<DateTime<Utc>>| -> Markup {
+        match at {
+            Some(at) => {
+                html! { time datetime=(at.to_rfc3339()) data-local { (seed_date(at)) " UTC" } }
+            }
+            None => html! { "never" },
+        }
+    };
+    let publishable = !(account.platform == Platform::Facebook
+        && account.kind == iquivity_domain::AccountKind::Profile);
+    let body = html! {
+        p { a href="/" { "← Platforms" } }
+        div.details-head {
+            (platform_icon(account.platform, 40))
+            h1 { (account.display_name) }
+            span class={ "status status-" (account.status.as_str()) } { span.dot aria-hidden="true" {} (status_label(account.status)) }
+        }
+        @if account.status != AccountStatus::Active {
+            div.notice.error role="alert" {
+                p { strong { (status_text(&account)) } }
+                @if let Some(reason) = account.status_reason { p { (reason.advice()) } }
+            }
+        }
+        @if !publishable {
+            p.notice { "This is a personal Facebook profile: it is connected for identity only. Facebook does not let apps publish to personal profiles; connect a Page to publish." }
+        }
+        form.refresh-form method="post" action={ "/accounts/" (account.id) "/refresh" } data-id=(account.id) {
+            input type="hidden" name="csrf" value=(chrome.csrf);
+            button type="submit" { "🔄 Refresh connection" }
+        }
+        dl.details {
+            dt { "Platform" } dd { (info.display_name) }
+            dt { "Kind" } dd { (account.kind.as_str()) }
+            dt { "Platform id" } dd { code { (account.platform_account_id) } }
+            @if let Some(handle) = &account.handle { dt { "Handle" } dd { "@" (handle) } }
+            dt { "Connected" } dd { (when(Some(account.created_at))) " by " (connected_by) }
+            dt { "Token expires" } dd { @match account.token_expires_at { Some(at) => (when(Some(at))), None => "does not expire (or the platform did not say)" } }
+            dt { "Last refresh" } dd { (when(account.last_refreshed_at)) }
+            dt { "Last check" } dd { (when(account.last_checked_at)) }
+            dt { "Labels" } dd { @if account.labels.iter().next().is_none() { "none" } @for l in account.labels.iter() { span.tag { (l.as_str()) } } }
+            @if account.sandbox { dt { "Sandbox" } dd { "Connected through the local sandbox, not the real platform." } }
+        }
+        h2 { "Permissions" }
+        table.permissions {
+            thead { tr { th { "Permission" } th { "Why" } th { "Granted" } } }
+            tbody {
+                @for p in info.permissions {
+                    @let granted = account.scopes.iter().any(|s| s == p.scope);
+                    tr class=[(!granted && p.required).then_some("missing")] {
+                        td { code { (p.scope) } @if p.required { span.tag { "required" } } }
+                        td { (p.purpose) }
+                        td { @if granted { "Granted" } @else if p.required { strong { "Missing" } } @else { "Not granted (optional)" } }
+                    }
+                }
+            }
+        }
+        h2 { "History" }
+        ol.history {
+            @for event in &events {
+                li {
+                    time datetime=(event.at.to_rfc3339()) data-local { (seed_date(event.at)) " UTC" }
+                    " — " (event.kind.as_str().replace('_', " "))
+                    @if let Some(message) = event.details.get("message").and_then(|m| m.as_str()) { ": " (message) }
+                }
+            }
+        }
+    };
+    Ok(app_page(
+        StatusCode::OK,
+        &account.display_name,
+        &chrome,
+        body,
+    ))
+}
