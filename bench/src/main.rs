@@ -89,7 +89,7 @@ fn account(i: usize, workspace: WorkspaceId, owner: UserId) -> AccountUpsert {
         status,
         status_reason: reason,
         status_message: None,
-        labels: if i % 7 == 0 {
+        labels: if i.is_multiple_of(7) {
             vec!["client a".into()]
         } else {
             Vec::new()

@@ -73,7 +73,12 @@ async fn start_sandbox(
     if apps.is_empty() {
         return Ok(None);
     }
-    let sandbox = Sandbox::start(apps, SandboxOptions::default())
+    // The sandbox keeps its state beside ours, so that tokens it issued to `demo-data` still work in `serve`.
+    let options = SandboxOptions {
+        state_dir: Some(config.data_dir.join("sandbox")),
+        ..SandboxOptions::default()
+    };
+    let sandbox = Sandbox::start(apps, options)
         .await
         .context("cannot start the platform sandbox")?;
     for (platform, settings) in platforms.iter_mut() {

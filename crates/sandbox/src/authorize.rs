@@ -19,7 +19,9 @@ pub(crate) const DEFAULT_USER: &str = "Sandbox User";
 /// A checked authorization request.
 struct AuthRequest {
     client_id: String,
+    /// As registered (matched byte for byte) and as parsed, to append the answer to.
     redirect_uri: String,
+    redirect: Url,
     state: Option<String>,
     scopes: Vec<String>,
     challenge: Option<Challenge>,
@@ -70,11 +72,8 @@ fn check_request(
              (it must match a registered URI exactly)."
         ));
     }
-    if Url::parse(&redirect_uri).is_err() {
-        return Err(format!(
-            "The redirect_uri \"{redirect_uri}\" is not an absolute URL."
-        ));
-    }
+    let redirect = Url::parse(&redirect_uri)
+        .map_err(|_| format!("The redirect_uri \"{redirect_uri}\" is not an absolute URL."))?;
     // Meta's dialog defaults to a code; the others insist on being told.
     let response_type = get("response_type");
     let code_flow = matches!(
@@ -95,6 +94,7 @@ fn check_request(
     Ok(AuthRequest {
         client_id,
         redirect_uri,
+        redirect,
         state: get("state"),
         scopes: get("scope").map(|s| split_scopes(&s)).unwrap_or_default(),
         challenge,
@@ -185,14 +185,10 @@ pub(crate) async fn decide(State(srv): State<Arc<Server>>, params: Params) -> Re
     if let Some(state) = request.state {
         answer.push(("state", state));
     }
-    match Url::parse(&request.redirect_uri) {
-        Ok(mut target) => {
-            // Appending keeps any query the registered redirect URI already has.
-            target.query_pairs_mut().extend_pairs(answer);
-            (StatusCode::FOUND, [(header::LOCATION, target.to_string())]).into_response()
-        }
-        Err(_) => error_page(&srv, "The redirect_uri is not an absolute URL."),
-    }
+    let mut target = request.redirect;
+    // Appending keeps any query the registered redirect URI already has.
+    target.query_pairs_mut().extend_pairs(answer);
+    (StatusCode::FOUND, [(header::LOCATION, target.to_string())]).into_response()
 }
 
 /// Records the consent and returns the authorization code.

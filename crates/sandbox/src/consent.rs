@@ -2,6 +2,7 @@
 //! and submits it, so tests and benchmarks can run an OAuth flow end to end without a browser.
 
 use crate::html::ERROR_ID;
+use std::sync::OnceLock;
 use url::Url;
 
 /// What the person does on the sandbox's consent page.
@@ -33,10 +34,7 @@ pub enum ConsentError {
 pub async fn consent(authorize_url: &str, consent: &Consent) -> Result<String, ConsentError> {
     let page_url = Url::parse(authorize_url)
         .map_err(|e| ConsentError::Unexpected(format!("invalid authorize URL: {e}")))?;
-    // The redirect to the app is the result; following it would mean calling the app's callback.
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()?;
+    let client = client()?;
 
     let response = client.get(page_url.clone()).send().await?;
     let status = response.status();
@@ -82,6 +80,22 @@ pub async fn consent(authorize_url: &str, consent: &Consent) -> Result<String, C
     }
     let page = response.text().await?;
     Err(rejected(status.as_u16(), &page))
+}
+
+/// One client for every call: building one loads the TLS roots, which costs tens of milliseconds. It keeps
+/// no idle connections, so it is safe to share between runtimes (each `#[tokio::test]` has its own, and a
+/// pooled connection would die with the runtime that opened it).
+fn client() -> Result<reqwest::Client, ConsentError> {
+    static CLIENT: OnceLock<reqwest::Client> = OnceLock::new();
+    if let Some(client) = CLIENT.get() {
+        return Ok(client.clone());
+    }
+    let client = reqwest::Client::builder()
+        // The redirect to the app is the result; following it would call the app's callback.
+        .redirect(reqwest::redirect::Policy::none())
+        .pool_max_idle_per_host(0)
+        .build()?;
+    Ok(CLIENT.get_or_init(|| client).clone())
 }
 
 fn rejected(status: u16, page: &str) -> ConsentError {

@@ -144,9 +144,15 @@ fn one() -> u32 {
 
 async fn arm_fault(State(srv): State<Arc<Server>>, bytes: Bytes) -> ControlResult {
     let request: FaultBody = body(&bytes)?;
+    if request.count == 0 {
+        return Err(control_error(
+            StatusCode::BAD_REQUEST,
+            "count must be at least 1",
+        ));
+    }
     let path_prefix = request.path_prefix.unwrap_or_else(|| "/".to_string());
     tracing::debug!(platform = %srv.platform, mode = ?request.mode, count = request.count, %path_prefix, "control: fault armed");
-    srv.world().arm_fault(Fault {
+    srv.run().arm_fault(Fault {
         mode: request.mode,
         remaining: request.count,
         path_prefix,
@@ -155,12 +161,14 @@ async fn arm_fault(State(srv): State<Arc<Server>>, bytes: Bytes) -> ControlResul
 }
 
 async fn clear_faults(State(srv): State<Arc<Server>>) -> Json<Value> {
-    srv.world().clear_faults();
+    srv.run().clear_faults();
     Json(json!({ "cleared": true }))
 }
 
 async fn state(State(srv): State<Arc<Server>>) -> Json<Value> {
-    Json(srv.world().summary(Utc::now()))
+    // Copied out so that the two locks are never held together.
+    let requests = srv.run().requests().clone();
+    Json(srv.world().summary(&requests, Utc::now()))
 }
 
 async fn avatar(Path(file): Path<String>) -> Response {
@@ -180,9 +188,9 @@ pub(crate) async fn gate(State(srv): State<Arc<Server>>, request: Request, next:
         return next.run(request).await;
     }
     let fault = {
-        let mut world = srv.world();
-        world.count_request(&path);
-        world.take_fault(&path)
+        let mut run = srv.run();
+        run.count_request(&path);
+        run.take_fault(&path)
     };
     if !srv.latency.is_zero() {
         tokio::time::sleep(srv.latency).await;

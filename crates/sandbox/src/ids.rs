@@ -65,7 +65,7 @@ pub(crate) fn handle(name: &str) -> String {
 }
 
 /// PKCE (RFC 7636) transformation named by the authorization request.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub(crate) enum PkceMethod {
     S256,
     Plain,

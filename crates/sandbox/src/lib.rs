@@ -15,6 +15,7 @@ mod html;
 mod ids;
 mod linkedin;
 mod meta;
+mod persist;
 mod request;
 mod state;
 mod tiktok;
@@ -30,6 +31,7 @@ use serde_json::{json, Value};
 use state::{Flavor, Server};
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
@@ -52,6 +54,11 @@ pub struct SandboxOptions {
     pub page_size: usize,
     /// Address to bind each server to; port 0 = ephemeral. Default 127.0.0.1:0.
     pub bind: SocketAddr,
+    /// Where each server keeps its users, codes, tokens and posts (`sandbox-{platform}.json`), so that
+    /// tokens handed out by one process still work when another starts the sandbox on the same directory.
+    /// Armed faults and request counts are not kept. Default None: everything stays in memory and nothing
+    /// is written.
+    pub state_dir: Option<PathBuf>,
 }
 
 impl Default for SandboxOptions {
@@ -60,6 +67,7 @@ impl Default for SandboxOptions {
             latency: Duration::ZERO,
             page_size: 2,
             bind: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
+            state_dir: None,
         }
     }
 }
@@ -80,7 +88,8 @@ struct Running {
 impl Sandbox {
     /// Starts a server for each given platform on its own port; runs until the Sandbox is dropped.
     /// Several apps may be given for one platform. With a fixed port in `options.bind`, only one platform
-    /// can be started (each server needs its own port).
+    /// can be started (each server needs its own port). With `options.state_dir`, each server starts from
+    /// the state saved there; a state file that cannot be read or parsed fails the start.
     pub async fn start(
         apps: Vec<(Platform, SandboxApp)>,
         options: SandboxOptions,
@@ -96,16 +105,25 @@ impl Sandbox {
             _shutdown: shutdown,
         };
         for (platform, apps) in by_platform {
+            // Read before binding, so that a bad state file fails the start without opening a port.
+            let saved = match &options.state_dir {
+                Some(dir) => Some(persist::Store::open(dir, platform)?),
+                None => None,
+            };
             let listener = TcpListener::bind(options.bind).await?;
             let base_url = base_url(listener.local_addr()?);
-            let server = Arc::new(Server::new(
+            let mut server = Server::new(
                 platform,
                 apps,
                 base_url.clone(),
                 options.latency,
                 options.page_size,
                 shutdown_rx.clone(),
-            ));
+            );
+            if let Some((store, world)) = saved {
+                server = server.with_store(store, world);
+            }
+            let server = Arc::new(server);
             let app = router(server);
             let task = tokio::spawn(async move {
                 if let Err(err) = axum::serve(listener, app).await {
@@ -169,6 +187,13 @@ fn router(srv: Arc<Server>) -> Router {
     if srv.flavor == Flavor::X {
         // Outside the gate, so that injected server errors carry the headers too.
         router = router.layer(middleware::from_fn_with_state(srv.clone(), x::rate_headers));
+    }
+    if srv.keeps_state() {
+        // Outermost, so that it saves what every layer inside changed (X's rate windows included).
+        router = router.layer(middleware::from_fn_with_state(
+            srv.clone(),
+            persist::save_after,
+        ));
     }
     router.with_state(srv)
 }

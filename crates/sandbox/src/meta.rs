@@ -15,6 +15,7 @@ use axum::{Json, Router};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use chrono::{DateTime, TimeDelta, Utc};
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -162,15 +163,19 @@ pub(crate) fn seed_json(srv: &Server, name: &str) -> Value {
 }
 
 /// Objects created through the API, beyond the seed.
-#[derive(Default)]
+#[derive(Default, Serialize, Deserialize)]
+// As for `World`: a file saved before a field existed still loads.
+#[serde(default)]
 pub(crate) struct MetaState {
     /// Page tokens already handed out per (user token, Page), so that listing Pages again returns the
     /// same token rather than minting one per call.
+    #[serde(with = "crate::persist::pair_keyed")]
     page_tokens: HashMap<(String, String), String>,
     containers: HashMap<String, Container>,
     media: HashMap<String, Media>,
 }
 
+#[derive(Serialize, Deserialize)]
 struct Container {
     owner: String,
     instagram_id: String,
@@ -197,6 +202,7 @@ impl Container {
     }
 }
 
+#[derive(Serialize, Deserialize)]
 struct Media {
     owner: String,
     instagram_id: String,
@@ -633,8 +639,9 @@ fn decode_cursor(cursor: &str) -> Option<usize> {
 }
 
 /// Cuts a list into Graph pages: `min(limit, page_size)` items, cursors, and an absolute `next` URL on
-/// this server (the request's own URL with the `after` cursor) unless this is the last page.
-fn paged(srv: &Server, params: &Params, items: Vec<Value>) -> Graph {
+/// this server (the request's own URL with the `after` cursor) unless this is the last page. Only the
+/// page's items are rendered, so Page tokens are minted for the Pages actually returned.
+fn paged<T>(srv: &Server, params: &Params, items: &[T], render: impl FnMut(&T) -> Value) -> Graph {
     let limit = match params.get("limit") {
         Some(l) => l
             .parse::<usize>()
@@ -652,7 +659,7 @@ fn paged(srv: &Server, params: &Params, items: Vec<Value>) -> Graph {
     if start >= end {
         return Ok(Json(json!({ "data": [] })));
     }
-    let data: Vec<Value> = items[start..end].to_vec();
+    let data: Vec<Value> = items[start..end].iter().map(render).collect();
     let after = encode_cursor(end - 1);
     let mut paging = json!({ "cursors": { "before": encode_cursor(start), "after": after } });
     if end < items.len() {
@@ -839,14 +846,10 @@ async fn accounts(
     require(&caller, "pages_show_list")?;
     let fields = params.get("fields");
     let seed = seed(&caller.user_name);
-    let items = {
-        let mut world = srv.world();
-        seed.pages
-            .iter()
-            .map(|p| page_entry(&srv, &mut world, &caller, &token, p, fields.as_deref()))
-            .collect()
-    };
-    paged(&srv, &params, items)
+    let mut world = srv.world();
+    paged(&srv, &params, &seed.pages, |p| {
+        page_entry(&srv, &mut world, &caller, &token, p, fields.as_deref())
+    })
 }
 
 async fn businesses(
@@ -860,7 +863,9 @@ async fn businesses(
     let seed = seed(&caller.user_name);
     let item = object(json!({ "id": seed.business_id, "name": seed.business_name }));
     let fields = params.get("fields");
-    paged(&srv, &params, vec![select(item, fields.as_deref())])
+    paged(&srv, &params, &[item], |item| {
+        select(item.clone(), fields.as_deref())
+    })
 }
 
 async fn owned_pages(
@@ -888,15 +893,15 @@ fn business_pages(srv: &Server, id: &str, params: &Params, owned: bool) -> Graph
     }
     require(&caller, "business_management")?;
     let fields = params.get("fields");
-    let items = {
-        let mut world = srv.world();
-        seed.pages
-            .iter()
-            .filter(|p| owned && p.via_business)
-            .map(|p| page_entry(srv, &mut world, &caller, &token, p, fields.as_deref()))
-            .collect()
-    };
-    paged(srv, params, items)
+    let pages: Vec<&SeedPage> = seed
+        .pages
+        .iter()
+        .filter(|p| owned && p.via_business)
+        .collect();
+    let mut world = srv.world();
+    paged(srv, params, &pages, |p| {
+        page_entry(srv, &mut world, &caller, &token, p, fields.as_deref())
+    })
 }
 
 // ---------------------------------------------------------------------------------------------------------

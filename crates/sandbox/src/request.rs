@@ -109,12 +109,7 @@ impl Params {
 
     /// The token of `Authorization: Bearer …`.
     pub(crate) fn bearer(&self) -> Option<&str> {
-        let value = self.header(header::AUTHORIZATION.as_str())?;
-        let (scheme, token) = value.split_once(' ')?;
-        scheme
-            .eq_ignore_ascii_case("bearer")
-            .then(|| token.trim())
-            .filter(|t| !t.is_empty())
+        bearer(&self.headers)
     }
 
     /// The client id and secret of `Authorization: Basic base64(id:secret)`.
@@ -128,6 +123,16 @@ impl Params {
         let (id, secret) = decoded.split_once(':')?;
         Some((id.to_string(), secret.to_string()))
     }
+}
+
+/// The token of `Authorization: Bearer …` (the scheme name is case-insensitive, RFC 9110 §11.1).
+pub(crate) fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim())
+        .filter(|t| !t.is_empty())
 }
 
 fn find<'a>(pairs: &'a [(String, String)], key: &str) -> Option<&'a str> {

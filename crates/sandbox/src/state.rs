@@ -1,13 +1,18 @@
-//! The memory of one sandbox server: who signed in, which codes and tokens exist, what was posted, which
-//! faults are armed. The OAuth bookkeeping is shared by every platform; what differs (envelopes, lifetimes,
-//! rotation) lives in the platform modules.
+//! The memory of one sandbox server: who signed in, which codes and tokens exist, what was posted (the
+//! `World`, which can be kept on disk), and which faults are armed (the `Run`, which never is). The OAuth
+//! bookkeeping is shared by every platform; what differs (envelopes, lifetimes, rotation) lives in the
+//! platform modules.
 
+use crate::persist::Store;
 use crate::{meta, tiktok, x, SandboxApp};
 use chrono::{DateTime, TimeDelta, Utc};
 use iquivity_domain::Platform;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Mutex, MutexGuard};
+use std::io;
+use std::ops::{Deref, DerefMut};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 use tokio::sync::watch;
 
@@ -45,7 +50,37 @@ pub(crate) struct Server {
     pub page_size: usize,
     /// Closes when the Sandbox is dropped, so that requests held by the `hang` fault let go.
     pub shutdown: watch::Receiver<()>,
-    world: Mutex<World>,
+    world: Mutex<Tracked>,
+    run: Mutex<Run>,
+    /// Where the world is kept between processes; None keeps it in memory only.
+    store: Option<Store>,
+}
+
+/// The world and whether it changed since it was last saved; under one lock, so that taking a snapshot
+/// and clearing the flag cannot miss a change made in between.
+struct Tracked {
+    world: World,
+    dirty: bool,
+}
+
+/// The locked world. Handing it out mutably marks it as changed, so that a server keeping its state saves
+/// after exactly the requests that may have altered it, whatever their method (some GETs do: Meta's
+/// container status polls and Page token listing, X's rate windows).
+pub(crate) struct WorldGuard<'a>(MutexGuard<'a, Tracked>);
+
+impl Deref for WorldGuard<'_> {
+    type Target = World;
+
+    fn deref(&self) -> &World {
+        &self.0.world
+    }
+}
+
+impl DerefMut for WorldGuard<'_> {
+    fn deref_mut(&mut self) -> &mut World {
+        self.0.dirty = true;
+        &mut self.0.world
+    }
 }
 
 impl Server {
@@ -66,16 +101,64 @@ impl Server {
             // A page must hold at least one item or paging would never end.
             page_size: page_size.max(1),
             shutdown,
-            world: Mutex::new(World::default()),
+            world: Mutex::new(Tracked {
+                world: World::default(),
+                dirty: false,
+            }),
+            run: Mutex::new(Run::default()),
+            store: None,
         }
+    }
+
+    /// Keeps the world in `store`, starting from `world` (what the store held when the server started).
+    pub(crate) fn with_store(mut self, store: Store, world: World) -> Server {
+        self.world = Mutex::new(Tracked {
+            world,
+            dirty: false,
+        });
+        self.store = Some(store);
+        self
+    }
+
+    pub(crate) fn keeps_state(&self) -> bool {
+        self.store.is_some()
     }
 
     /// The state, locked. A handler that panicked while holding the lock leaves the data consistent enough
     /// for a test double, so a poisoned lock is taken over rather than failing every later request.
-    pub(crate) fn world(&self) -> MutexGuard<'_, World> {
-        self.world
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    pub(crate) fn world(&self) -> WorldGuard<'_> {
+        WorldGuard(self.tracked())
+    }
+
+    fn tracked(&self) -> MutexGuard<'_, Tracked> {
+        self.world.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Faults and request counts, locked (poisoning handled as for `world`).
+    pub(crate) fn run(&self) -> MutexGuard<'_, Run> {
+        self.run.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Writes the world to the store if it changed since the last save; nothing without a store. Blocks on
+    /// file I/O.
+    pub(crate) fn save(&self) -> io::Result<()> {
+        let Some(store) = &self.store else {
+            return Ok(());
+        };
+        let _order = store.lock();
+        let bytes = {
+            let mut tracked = self.tracked();
+            if !tracked.dirty {
+                return Ok(());
+            }
+            let bytes = serde_json::to_vec(&tracked.world)?;
+            tracked.dirty = false;
+            bytes
+        };
+        store.write(&bytes).inspect_err(|_| {
+            // Still unsaved: the next request tries again.
+            self.tracked().dirty = true;
+        })
     }
 
     pub(crate) fn app(&self, client_id: &str) -> Option<&SandboxApp> {
@@ -88,20 +171,20 @@ impl Server {
     }
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub(crate) struct User {
     pub id: String,
     pub name: String,
 }
 
 /// A PKCE challenge sent with the authorization request.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub(crate) struct Challenge {
     pub value: String,
     pub method: crate::ids::PkceMethod,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub(crate) struct AuthCode {
     pub client_id: String,
     pub redirect_uri: String,
@@ -149,7 +232,7 @@ pub(crate) enum CodeError {
 }
 
 /// How a grant ended, which some platforms tell apart (Meta subcodes 458 and 460).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) enum RevokeReason {
     /// The person removed the app, or the app revoked its own token.
     AppRemoved,
@@ -159,7 +242,7 @@ pub(crate) enum RevokeReason {
 
 /// One consent: a person, an app and the scopes they granted. Tokens hang off a grant, so revoking it
 /// ends all of them at once.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub(crate) struct Grant {
     pub user_id: String,
     pub client_id: String,
@@ -169,7 +252,7 @@ pub(crate) struct Grant {
     pub revoked: Option<RevokeReason>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) enum TokenKind {
     /// A user access token (Meta: the short-lived one from the code exchange).
     Access,
@@ -180,7 +263,7 @@ pub(crate) enum TokenKind {
     Refresh,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub(crate) struct Token {
     pub grant: usize,
     pub kind: TokenKind,
@@ -227,14 +310,14 @@ pub(crate) enum RefreshError {
     Expired,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub(crate) struct Post {
     pub id: String,
     pub author: String,
     pub text: String,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub(crate) enum FaultMode {
     RateLimit,
@@ -250,15 +333,17 @@ pub(crate) struct Fault {
     pub path_prefix: String,
 }
 
-#[derive(Default)]
+/// Everything a server remembers across requests, and, with a state directory, across processes. The
+/// field names are the saved file's: renaming one loses that part of existing files.
+#[derive(Default, Serialize, Deserialize)]
+// A file saved before a field existed still loads, with that field empty.
+#[serde(default)]
 pub(crate) struct World {
     users: BTreeMap<String, User>,
     codes: HashMap<String, AuthCode>,
     grants: Vec<Grant>,
     tokens: HashMap<String, Token>,
     posts: Vec<Post>,
-    faults: Vec<Fault>,
-    requests: BTreeMap<String, u64>,
     revocations: u64,
     serial: u64,
     pub meta: meta::MetaState,
@@ -526,8 +611,50 @@ impl World {
         &self.posts
     }
 
+    /// The summary behind `GET /_sandbox/state`, with this run's request counts.
+    pub(crate) fn summary(&self, requests: &BTreeMap<String, u64>, now: DateTime<Utc>) -> Value {
+        let (mut active, mut revoked, mut expired, mut rotated) = (0, 0, 0, 0);
+        for token in self.tokens.values() {
+            let grant_revoked = self
+                .grants
+                .get(token.grant)
+                .is_none_or(|g| g.revoked.is_some());
+            if grant_revoked {
+                revoked += 1;
+            } else if token.rotated {
+                rotated += 1;
+            } else if token.expires_at.is_some_and(|at| at <= now) {
+                expired += 1;
+            } else {
+                active += 1;
+            }
+        }
+        json!({
+            "users": self.users.values().map(|u| json!({"id": u.id, "name": u.name})).collect::<Vec<_>>(),
+            "tokens": {"active": active, "revoked": revoked, "expired": expired, "rotated": rotated},
+            "revocations": self.revocations,
+            "posts": self.posts.iter().map(|p| json!({"id": p.id, "author": p.author, "text": p.text})).collect::<Vec<_>>(),
+            "requests": requests,
+        })
+    }
+}
+
+/// What lasts one run of the server only: armed faults and request counts per path. Kept apart from the
+/// world so that it is never saved (a fault armed by one test run must not hit the next), and so that
+/// counting a request does not mark the world as changed.
+#[derive(Default)]
+pub(crate) struct Run {
+    faults: Vec<Fault>,
+    requests: BTreeMap<String, u64>,
+}
+
+impl Run {
     pub(crate) fn count_request(&mut self, path: &str) {
         *self.requests.entry(path.to_string()).or_default() += 1;
+    }
+
+    pub(crate) fn requests(&self) -> &BTreeMap<String, u64> {
+        &self.requests
     }
 
     pub(crate) fn arm_fault(&mut self, fault: Fault) {
@@ -551,33 +678,6 @@ impl World {
             self.faults.remove(index);
         }
         Some(mode)
-    }
-
-    /// The summary behind `GET /_sandbox/state`.
-    pub(crate) fn summary(&self, now: DateTime<Utc>) -> Value {
-        let (mut active, mut revoked, mut expired, mut rotated) = (0, 0, 0, 0);
-        for token in self.tokens.values() {
-            let grant_revoked = self
-                .grants
-                .get(token.grant)
-                .is_none_or(|g| g.revoked.is_some());
-            if grant_revoked {
-                revoked += 1;
-            } else if token.rotated {
-                rotated += 1;
-            } else if token.expires_at.is_some_and(|at| at <= now) {
-                expired += 1;
-            } else {
-                active += 1;
-            }
-        }
-        json!({
-            "users": self.users.values().map(|u| json!({"id": u.id, "name": u.name})).collect::<Vec<_>>(),
-            "tokens": {"active": active, "revoked": revoked, "expired": expired, "rotated": rotated},
-            "revocations": self.revocations,
-            "posts": self.posts.iter().map(|p| json!({"id": p.id, "author": p.author, "text": p.text})).collect::<Vec<_>>(),
-            "requests": self.requests,
-        })
     }
 }
 
@@ -700,23 +800,86 @@ mod tests {
             world.authenticate(Some(&access), now).unwrap_err(),
             TokenError::Revoked(RevokeReason::AppRemoved)
         );
-        let summary = world.summary(now);
+        let summary = world.summary(&BTreeMap::new(), now);
         assert_eq!(summary["tokens"]["revoked"], 2);
         assert_eq!(summary["revocations"], 1);
     }
 
     #[test]
     fn faults_apply_to_matching_paths_for_their_count() {
-        let mut world = World::default();
-        world.arm_fault(Fault {
+        let mut run = Run::default();
+        run.arm_fault(Fault {
             mode: FaultMode::Hang,
             remaining: 2,
             path_prefix: "/2/".into(),
         });
-        assert_eq!(world.take_fault("/i/oauth2/authorize"), None);
-        assert_eq!(world.take_fault("/2/tweets"), Some(FaultMode::Hang));
-        assert_eq!(world.take_fault("/2/users/me"), Some(FaultMode::Hang));
-        assert_eq!(world.take_fault("/2/tweets"), None);
+        assert_eq!(run.take_fault("/i/oauth2/authorize"), None);
+        assert_eq!(run.take_fault("/2/tweets"), Some(FaultMode::Hang));
+        assert_eq!(run.take_fault("/2/users/me"), Some(FaultMode::Hang));
+        assert_eq!(run.take_fault("/2/tweets"), None);
+    }
+
+    #[test]
+    fn the_world_round_trips_through_json() {
+        let now = Utc::now();
+        let (mut world, grant) = world_with_grant(now);
+        let page = world.issue(
+            grant,
+            TokenKind::Page("p1".into()),
+            "EAA",
+            Some(TimeDelta::hours(1)),
+            now,
+        );
+        let refresh = world.issue(grant, TokenKind::Refresh, "r", None, now);
+        world.retire(&refresh);
+        world.meta = serde_json::from_value(json!({"page_tokens": [[["u", "p1"], page]]})).unwrap();
+
+        let loaded: World = serde_json::from_slice(&serde_json::to_vec(&world).unwrap()).unwrap();
+        let caller = loaded.authenticate(Some(&page), now).unwrap();
+        assert_eq!(caller.kind, TokenKind::Page("p1".into()));
+        assert_eq!(caller.user_name, "Ann");
+        assert_eq!(
+            loaded.check_refresh(&refresh, "app", now).unwrap_err(),
+            RefreshError::Rotated
+        );
+        assert_eq!(
+            loaded
+                .check_code("c", "app", Some("https://app/cb"), now)
+                .unwrap_err(),
+            CodeError::Used
+        );
+        let none = BTreeMap::new();
+        assert_eq!(loaded.summary(&none, now), world.summary(&none, now));
+        assert_eq!(
+            serde_json::to_value(&loaded.meta).unwrap(),
+            serde_json::to_value(&world.meta).unwrap()
+        );
+        // Fields missing from an older file are left empty.
+        let empty: World = serde_json::from_str("{}").unwrap();
+        assert!(empty.users().next().is_none());
+    }
+
+    #[test]
+    fn only_changes_mark_the_world_for_saving() {
+        let (_shutdown, shutdown_rx) = watch::channel(());
+        let srv = Server::new(
+            Platform::X,
+            Vec::new(),
+            String::new(),
+            Duration::ZERO,
+            1,
+            shutdown_rx,
+        );
+        // Reads, request counts and faults leave it alone.
+        assert!(srv.world().user("1").is_none());
+        srv.run().count_request("/2/users/me");
+        srv.run().clear_faults();
+        assert!(!srv.tracked().dirty);
+        srv.world().ensure_user("1", "Ann");
+        assert!(srv.tracked().dirty);
+        // Without a store, saving writes nothing and leaves the flag as it was.
+        assert!(srv.save().is_ok());
+        assert!(srv.tracked().dirty);
     }
 
     #[test]

@@ -11,7 +11,7 @@ use axum::http::{header, HeaderMap, StatusCode, Uri};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use chrono::{DateTime, TimeDelta, Utc};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -58,13 +58,16 @@ pub(crate) fn seed_json(name: &str) -> Value {
 }
 
 /// Publishing jobs, by `publish_id`.
-#[derive(Default)]
+#[derive(Default, Serialize, Deserialize)]
+// As for `World`: a file saved before a field existed still loads.
+#[serde(default)]
 pub(crate) struct TiktokState {
     publishes: HashMap<String, Publish>,
     /// `upload_id` → `publish_id`, for the upload URL.
     uploads: HashMap<String, String>,
 }
 
+#[derive(Serialize, Deserialize)]
 struct Publish {
     owner: String,
     title: String,
@@ -75,6 +78,7 @@ struct Publish {
     post_id: Option<u64>,
 }
 
+#[derive(Serialize, Deserialize)]
 struct Upload {
     token: String,
     size: u64,

@@ -5,7 +5,7 @@ use crate::request::Params;
 use crate::state::{Caller, RefreshError, Server, TokenKind};
 use crate::{authorize, avatar_url, oauth_error, Reject};
 use axum::extract::{Path, Request, State};
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -41,9 +41,13 @@ pub(crate) fn seed_json(name: &str) -> Value {
     json!({ "id": user_id(name), "name": name, "username": handle(name) })
 }
 
-/// Request counts per (endpoint, caller) and window, behind the `x-rate-limit-*` headers.
-#[derive(Default)]
+/// Request counts per (endpoint, caller) and window, behind the `x-rate-limit-*` headers. Saved with the
+/// world, as X keeps counting across a client's restarts.
+#[derive(Default, serde::Serialize, serde::Deserialize)]
+// As for `World`: a file saved before a field existed still loads.
+#[serde(default)]
 pub(crate) struct XState {
+    #[serde(with = "crate::persist::pair_keyed")]
     windows: HashMap<(String, String), (DateTime<Utc>, u32)>,
 }
 
@@ -113,12 +117,7 @@ pub(crate) async fn rate_headers(
     if !path.starts_with("/2/") {
         return next.run(request).await;
     }
-    let bearer = request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::to_string);
+    let bearer = crate::request::bearer(request.headers()).map(str::to_string);
     let mut response = next.run(request).await;
     if response.headers().contains_key("x-rate-limit-limit") {
         return response;

@@ -97,10 +97,13 @@ async function refreshSummary() {
 if (filters && rowsEl) {
   let timer = null;
   const search = document.getElementById("q");
-  search?.addEventListener("input", () => {
-    clearTimeout(timer);
-    timer = setTimeout(() => loadRows(), 250);
-  });
+  // "input" as one types; "change" and "search" when the box is cleared or committed another way.
+  for (const type of ["input", "change", "search"]) {
+    search?.addEventListener(type, () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => loadRows(), 250);
+    });
+  }
   for (const el of filters.querySelectorAll("select, input:not([type=search])")) {
     el.addEventListener("change", () => loadRows());
   }

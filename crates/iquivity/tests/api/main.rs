@@ -3,6 +3,7 @@
 mod accounts;
 mod auth;
 mod bad_input;
+mod browser;
 mod connections;
 mod helpers;
 mod secrets;

@@ -1,0 +1,513 @@
+//! Browser tests: headless Chromium, driven through ChromeDriver, against the real server and sandbox.
+//! Where Chromium or ChromeDriver is missing they are skipped with a message, unless
+//! `IQUIVITY_REQUIRE_BROWSER=1` (set by `.ci/run`), which makes them mandatory.
+
+use crate::helpers::*;
+use fantoccini::{Client, ClientBuilder, Locator};
+use iquivity_domain::{Plan, StatusReason};
+use iquivity_store::Store;
+use serde_json::json;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Mutex, OnceLock};
+use std::time::Duration;
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+
+/// One ChromeDriver for the whole test process; each test opens its own browser session on it.
+struct Driver {
+    url: String,
+    _process: Child,
+}
+
+static DRIVER: OnceLock<Mutex<Option<Driver>>> = OnceLock::new();
+
+fn driver_url() -> Option<String> {
+    let required = std::env::var("IQUIVITY_REQUIRE_BROWSER").is_ok_and(|v| v == "1");
+    if !Path::new(CHROMIUM).exists() || !Path::new(CHROMEDRIVER).exists() {
+        assert!(
+            !required,
+            "browser tests are required but {CHROMIUM} or {CHROMEDRIVER} is missing"
+        );
+        eprintln!(
+            "SKIPPED: browser tests need Debian's chromium and chromium-driver \
+             (apt-get install chromium chromium-driver); .ci/run installs them"
+        );
+        return None;
+    }
+    let slot = DRIVER.get_or_init(|| Mutex::new(None));
+    let mut slot = slot.lock().unwrap();
+    if slot.is_none() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let process = Command::new(CHROMEDRIVER)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver starts");
+        let url = format!("http://127.0.0.1:{port}");
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        *slot = Some(Driver {
+            url,
+            _process: process,
+        });
+    }
+    slot.as_ref().map(|d| d.url.clone())
+}
+
+async fn browser(width: u32, height: u32) -> Option<Client> {
+    let url = driver_url()?;
+    let profile = tempfile::tempdir().unwrap().keep();
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        json!({
+            "binary": CHROMIUM,
+            "args": [
+                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-quic", "--no-first-run", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync",
+                format!("--window-size={width},{height}"),
+                format!("--user-data-dir={}", profile.display()),
+            ]
+        }),
+    );
+    Some(
+        ClientBuilder::native()
+            .capabilities(caps)
+            .connect(&url)
+            .await
+            .expect("a Chromium session"),
+    )
+}
+
+async fn wait_for(client: &Client, css: &str) -> fantoccini::elements::Element {
+    client
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css} did not appear: {e}"))
+}
+
+/// Polls until the page's text at `css` satisfies `check`.
+async fn wait_text(client: &Client, css: &str, check: impl Fn(&str) -> bool) -> String {
+    let mut last = String::new();
+    for _ in 0..100 {
+        if let Ok(el) = client.find(Locator::Css(css)).await {
+            if let Ok(text) = el.text().await {
+                if check(&text) {
+                    return text;
+                }
+                last = text;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{css} never had the expected text; last: {last:?}");
+}
+
+/// The names in the list, read in one go (the script replaces rows while a search runs).
+async fn row_names(client: &Client) -> Vec<String> {
+    let names = client
+        .execute(
+            "return [...document.querySelectorAll('#account-rows .account-name')].map(e => e.textContent.trim());",
+            vec![],
+        )
+        .await
+        .unwrap();
+    serde_json::from_value(names).unwrap()
+}
+
+async fn wait_rows(client: &Client, check: impl Fn(&[String]) -> bool) -> Vec<String> {
+    let mut last = Vec::new();
+    for _ in 0..100 {
+        last = row_names(client).await;
+        if check(&last) {
+            return last;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the rows never matched; last: {last:?}");
+}
+
+async fn fill(client: &Client, css: &str, value: &str) {
+    let el = wait_for(client, css).await;
+    el.clear().await.unwrap();
+    el.send_keys(value).await.unwrap();
+}
+
+async fn sign_up(client: &Client, app: &TestApp, email: &str) {
+    client.goto(&app.url("/signup")).await.unwrap();
+    fill(client, "#email", email).await;
+    fill(client, "#password", PASSWORD).await;
+    fill(client, "#workspace_name", "Browser Agency").await;
+    client
+        .find(Locator::Css("form.stack button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for(client, "#summary").await;
+}
+
+/// Clicks "Add New Account" for a platform, consents on the sandbox as `person`, and picks `choose`
+/// (display names) where the platform asks what to connect.
+async fn add_account(client: &Client, platform: &str, person: &str, choose: &[&str]) {
+    client
+        .find(Locator::Css(&format!(
+            ".platform-card[data-platform={platform}] a.button"
+        )))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    fill(client, "input#user", person).await;
+    client
+        .find(Locator::Css("button[value=approve]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    if !choose.is_empty() {
+        wait_for(client, "ul.candidates").await;
+        for checkbox in client
+            .find_all(Locator::Css("ul.candidates input[type=checkbox]"))
+            .await
+            .unwrap()
+        {
+            if checkbox.prop("checked").await.unwrap().as_deref() == Some("true") {
+                checkbox.click().await.unwrap();
+            }
+        }
+        for item in client
+            .find_all(Locator::Css("ul.candidates li"))
+            .await
+            .unwrap()
+        {
+            let name = item
+                .find(Locator::Css("strong"))
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+            let kind = item
+                .find(Locator::Css(".tag"))
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+            if choose.contains(&name.as_str()) && kind != "profile" {
+                item.find(Locator::Css("input[type=checkbox]"))
+                    .await
+                    .unwrap()
+                    .click()
+                    .await
+                    .unwrap();
+            }
+        }
+        client
+            .find(Locator::Css("ul.candidates ~ button[type=submit]"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+    }
+    wait_for(client, "#account-rows tr.highlight").await;
+}
+
+fn screenshot_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/screenshots")
+}
+
+async fn summary(client: &Client, key: &str) -> String {
+    client
+        .find(Locator::Css(&format!("[data-summary={key}]")))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_person_connects_every_platform_and_manages_the_accounts_in_the_browser() {
+    let Some(client) = browser(1280, 900).await else {
+        return;
+    };
+    let app = spawn_app().await;
+    sign_up(&client, &app, "browser@example.com").await;
+    let text = client
+        .find(Locator::Css(".empty-state"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(text.contains("Add New Account"), "{text}");
+    assert_eq!(summary(&client, "total").await, "0");
+    let user = app
+        .app
+        .store
+        .user_by_email("browser@example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    let workspace_id = app.app.store.memberships_of(user.id).await.unwrap()[0].0.id;
+    app.set_plan(workspace_id, Plan::Professional).await;
+
+    add_account(&client, "x", "Ethan Brooks", &[]).await;
+    assert_eq!(summary(&client, "total").await, "1");
+    add_account(&client, "tiktok", "Liam Foster", &[]).await;
+    add_account(
+        &client,
+        "facebook",
+        "Mason Carter",
+        &["Mason Carter", "Mason Carter Shop"],
+    )
+    .await;
+    add_account(
+        &client,
+        "instagram",
+        "Isabella Morgan",
+        &["Isabella Morgan"],
+    )
+    .await;
+    add_account(
+        &client,
+        "linkedin",
+        "Olivia Bennett",
+        &["Olivia Bennett Company"],
+    )
+    .await;
+    assert_eq!(summary(&client, "total").await, "6");
+    assert_eq!(summary(&client, "active").await, "6");
+    let names = row_names(&client).await;
+    for expected in [
+        "Ethan Brooks",
+        "Liam Foster",
+        "Mason Carter",
+        "Mason Carter Shop",
+        "Isabella Morgan",
+        "Olivia Bennett Company",
+    ] {
+        assert!(
+            names.iter().any(|n| n == expected),
+            "{expected} missing from {names:?}"
+        );
+    }
+    let sandbox_tags = client
+        .find_all(Locator::Css("#account-rows .tag.sandbox"))
+        .await
+        .unwrap();
+    assert_eq!(sandbox_tags.len(), 6, "sandbox accounts are marked");
+    let date = client
+        .find(Locator::Css("#account-rows time"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        !date.ends_with("UTC") && date.contains(", "),
+        "dates are shown in the viewer's zone: {date}"
+    );
+
+    // Typing filters the list in place: the marker set on this page survives, so there was no reload.
+    client
+        .execute("window.__sameDocument = true;", vec![])
+        .await
+        .unwrap();
+    fill(&client, "#q", "mason").await;
+    wait_rows(&client, |rows| {
+        rows.len() == 2 && rows.iter().all(|r| r.starts_with("Mason"))
+    })
+    .await;
+    fill(&client, "#q", "tiktok").await;
+    wait_rows(&client, |rows| rows == ["Liam Foster"]).await;
+    let same = client
+        .execute("return window.__sameDocument === true;", vec![])
+        .await
+        .unwrap();
+    assert_eq!(same, json!(true), "the search reloaded the page");
+    assert!(
+        client
+            .current_url()
+            .await
+            .unwrap()
+            .as_str()
+            .contains("q=tiktok"),
+        "the filter is in the URL"
+    );
+    fill(&client, "#q", "").await;
+    wait_rows(&client, |rows| rows.len() == 6).await;
+
+    // Filters: platform, then status and a date range.
+    client
+        .find(Locator::Css("#platform option[value=facebook]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_rows(&client, |rows| rows.len() == 2).await;
+    client
+        .find(Locator::Css("#platform option[value='']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_rows(&client, |rows| rows.len() == 6).await;
+    let ethan = app
+        .app
+        .store
+        .list_accounts(
+            workspace_id,
+            &iquivity_store::AccountQuery {
+                search: Some(iquivity_store::TextSearch {
+                    text: "ethan".into(),
+                    ..Default::default()
+                }),
+                ..iquivity_store::AccountQuery::all(1)
+            },
+        )
+        .await
+        .unwrap()[0]
+        .id;
+    app.app
+        .core
+        .change_account_status(workspace_id, ethan, Some(StatusReason::TokenExpired), None)
+        .await
+        .unwrap();
+    client
+        .find(Locator::Css("#status option[value=inactive]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_rows(&client, |rows| rows == ["Ethan Brooks"]).await;
+    let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
+    let tomorrow = (chrono::Utc::now() + chrono::Duration::days(1))
+        .format("%Y-%m-%d")
+        .to_string();
+    client.execute(&format!("document.getElementById('created_from').value = '{today}'; document.getElementById('created_to').value = '{tomorrow}'; document.getElementById('created_to').dispatchEvent(new Event('change'));"), vec![]).await.unwrap();
+    wait_rows(&client, |rows| rows == ["Ethan Brooks"]).await;
+    client.execute("document.getElementById('created_from').value = '2020-01-01'; document.getElementById('created_to').value = '2020-01-02'; document.getElementById('created_to').dispatchEvent(new Event('change'));", vec![]).await.unwrap();
+    wait_rows(&client, |rows| rows.is_empty()).await;
+    client.goto(&app.url("/?status=inactive")).await.unwrap();
+    let status = wait_text(&client, &format!("#account-{ethan} .status"), |t| {
+        !t.is_empty()
+    })
+    .await;
+    assert_eq!(status, "Inactive");
+
+    // Refresh the inactive account: it goes back to Active in place.
+    client
+        .find(Locator::Css(&format!(
+            "#account-{ethan} form.refresh-form button"
+        )))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_rows(&client, |rows| rows.is_empty()).await;
+    client.goto(&app.url("/")).await.unwrap();
+    wait_text(&client, &format!("#account-{ethan} .status"), |t| {
+        t == "Active"
+    })
+    .await;
+    assert_eq!(summary(&client, "inactive").await, "0");
+
+    // Screenshots of the Platforms page, desktop and phone width.
+    std::fs::create_dir_all(screenshot_dir()).unwrap();
+    client.set_window_size(1280, 1700).await.unwrap();
+    std::fs::write(
+        screenshot_dir().join("platforms-desktop.png"),
+        client.screenshot().await.unwrap(),
+    )
+    .unwrap();
+    client.set_window_size(390, 1600).await.unwrap();
+    client.refresh().await.unwrap();
+    wait_for(&client, "#summary").await;
+    std::fs::write(
+        screenshot_dir().join("platforms-phone.png"),
+        client.screenshot().await.unwrap(),
+    )
+    .unwrap();
+    client.set_window_size(1280, 900).await.unwrap();
+
+    // Remove through the confirmation dialog.
+    client
+        .find(Locator::Css(&format!("#account-{ethan} a.remove-link")))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let dialog = wait_for(&client, "#remove-dialog[open]").await;
+    let warning = dialog.text().await.unwrap();
+    assert!(
+        warning.contains("scheduled posts") && warning.contains("revoked"),
+        "{warning}"
+    );
+    dialog
+        .find(Locator::Css("button.danger"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_text(&client, "p.notice.success", |t| {
+        t.contains("Ethan Brooks was removed")
+    })
+    .await;
+    assert_eq!(summary(&client, "total").await, "5");
+    assert!(!row_names(&client).await.iter().any(|n| n == "Ethan Brooks"));
+    client.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_free_workspace_sees_why_it_cannot_add_another_account() {
+    let Some(client) = browser(1280, 900).await else {
+        return;
+    };
+    let app = spawn_app().await;
+    sign_up(&client, &app, "free@example.com").await;
+    add_account(&client, "x", "Mia Donovan", &[]).await;
+    let card = client
+        .find(Locator::Css(".platform-card[data-platform=x]"))
+        .await
+        .unwrap();
+    let text = card.text().await.unwrap();
+    assert!(
+        text.contains("Limit reached") && text.contains("free plan allows 1 X"),
+        "{text}"
+    );
+    let other = client
+        .find(Locator::Css(
+            ".platform-card[data-platform=tiktok] a.button",
+        ))
+        .await
+        .unwrap();
+    assert_eq!(other.text().await.unwrap(), "Add New Account");
+    client.close().await.unwrap();
+}
