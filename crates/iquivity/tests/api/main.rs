@@ -6,4 +6,5 @@ mod bad_input;
 mod browser;
 mod connections;
 mod helpers;
+mod pages;
 mod secrets;

@@ -77,7 +77,7 @@ fn row(account: &Account, highlight: Option<AccountId>, csrf: &str) -> Markup {
         tr id={ "account-" (account.id) } class=[highlighted.then_some("highlight")] data-id=(account.id) {
             td.name {
                 @if let Some(url) = &account.avatar_url {
-                    img.avatar src=(url) alt="" width="36" height="36" loading="lazy";
+                    img.avatar src=(url) alt="" width="36" height="36" loading="lazy" data-initials=(initials(&account.display_name));
                 } @else {
                     span.avatar.initials aria-hidden="true" { (initials(&account.display_name)) }
                 }

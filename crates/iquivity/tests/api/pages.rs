@@ -1,0 +1,203 @@
+//! The pages' security: sign-in required, CSRF on every state-changing form and script request, the
+//! security headers, and no secret in a page.
+
+use crate::helpers::*;
+use iquivity_domain::Platform;
+use reqwest::StatusCode;
+use serde_json::json;
+
+fn browser_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+fn csrf_of(html: &str) -> String {
+    let start = html
+        .find("name=\"csrf-token\" content=\"")
+        .expect("the page carries its CSRF token")
+        + 27;
+    html[start..start + 64].to_string()
+}
+
+#[tokio::test]
+async fn pages_need_a_session_and_carry_the_security_headers() {
+    let app = spawn_app().await;
+    let anonymous = browser_client();
+    let response = anonymous.get(app.url("/")).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(response.headers()["location"], "/login");
+
+    let login = anonymous.get(app.url("/login")).send().await.unwrap();
+    let csp = login.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"),
+        "{csp}"
+    );
+    assert!(csp.contains("frame-ancestors 'none'"));
+    assert_eq!(login.headers()["x-frame-options"], "DENY");
+}
+
+#[tokio::test]
+async fn state_changes_from_a_browser_need_the_csrf_token() {
+    let app = spawn_app().await;
+    let client = browser_client();
+    let response = client
+        .post(app.url("/signup"))
+        .form(&[
+            ("email", "csrf@example.com"),
+            ("password", PASSWORD),
+            ("workspace_name", "C"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.status(),
+        StatusCode::SEE_OTHER,
+        "a same-origin form without Origin signs up"
+    );
+    let page = client
+        .get(app.url("/"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = csrf_of(&page);
+
+    // A cross-site script cannot start a connection with the victim's cookie.
+    let forged = client
+        .post(app.url("/api/v1/connections"))
+        .header("origin", "http://evil.example")
+        .json(&json!({"platform": "x"}))
+        .send()
+        .await
+        .unwrap();
+    expect_problem(forged, StatusCode::FORBIDDEN, "/problems/csrf").await;
+    let genuine = client
+        .post(app.url("/api/v1/connections"))
+        .header("origin", app.base.clone())
+        .header("x-csrf-token", &csrf)
+        .json(&json!({"platform": "x"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(genuine.status(), StatusCode::CREATED);
+
+    // A form post without the token changes nothing.
+    let token = app.create_token(&client).await;
+    let caller = app.app.core.caller_from_token(&token).await.unwrap();
+    let user = User {
+        email: "csrf@example.com".into(),
+        password: PASSWORD.into(),
+        client: client.clone(),
+        token,
+        user_id: caller.user_id,
+        workspace_id: caller.workspace_id,
+    };
+    let id = app
+        .seed_account(&user, Seed::new(Platform::X, "Keep Me"))
+        .await;
+    let forged = client
+        .post(app.url(&format!("/accounts/{id}/remove")))
+        .form(&[("csrf", "0".repeat(64))])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+    let (status, _) = app.get(&user, &format!("/api/v1/accounts/{id}")).await;
+    assert_eq!(status, StatusCode::OK, "the account is still there");
+    let genuine = client
+        .post(app.url(&format!("/accounts/{id}/remove")))
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(genuine.status(), StatusCode::SEE_OTHER);
+    let (status, _) = app.get(&user, &format!("/api/v1/accounts/{id}")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // A login form posted from another site is refused.
+    let forged = browser_client()
+        .post(app.url("/login"))
+        .header("origin", "http://evil.example")
+        .form(&[("email", "csrf@example.com"), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn no_secret_is_rendered_into_a_page() {
+    let app = spawn_app().await;
+    let client = browser_client();
+    let response = client
+        .post(app.url("/signup"))
+        .form(&[
+            ("email", "pages@example.com"),
+            ("password", PASSWORD),
+            ("workspace_name", "P"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let cookie = response.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    let session = cookie
+        .split(';')
+        .next()
+        .unwrap()
+        .split_once('=')
+        .unwrap()
+        .1
+        .to_string();
+    let token = app.create_token(&client).await;
+    let caller = app.app.core.caller_from_token(&token).await.unwrap();
+    let user = User {
+        email: "pages@example.com".into(),
+        password: PASSWORD.into(),
+        client: client.clone(),
+        token: token.clone(),
+        user_id: caller.user_id,
+        workspace_id: caller.workspace_id,
+    };
+    let access = format!("access-{}", uuid::Uuid::new_v4());
+    let id = app
+        .seed_account(
+            &user,
+            Seed {
+                access_token: access.clone(),
+                ..Seed::new(Platform::Tiktok, "Secretive")
+            },
+        )
+        .await;
+    for path in [
+        "/".to_string(),
+        format!("/accounts/{id}"),
+        format!("/accounts/{id}/remove"),
+        "/fragments/accounts".to_string(),
+    ] {
+        let html = client
+            .get(app.url(&path))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(html.contains("Secretive"), "{path} shows the account");
+        for secret in [&session, &token, &access, &PASSWORD.to_string()] {
+            assert!(!html.contains(secret.as_str()), "{path} renders a secret");
+        }
+    }
+}
