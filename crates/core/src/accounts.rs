@@ -455,6 +455,10 @@ impl Core {
             }),
             at: Utc::now(),
         };
+        let tokens = match self.store.credential(id).await? {
+            Some(stored) => Some(crate::credentials::open(&self.vault, id, &stored)?),
+            None => None,
+        };
         if !self
             .store
             .delete_account(caller.workspace_id, id, &event)
@@ -463,7 +467,33 @@ impl Core {
             return Err(CoreError::NotFound("account"));
         }
         tracing::info!(account_id = %id, workspace_id = %caller.workspace_id, platform = %account.platform, "account removed");
+        if let Some(tokens) = tokens {
+            if self.revocation_is_safe(caller, &account).await? {
+                self.queue_revocation(&account, &tokens).await?;
+            }
+        }
         Ok(())
+    }
+
+    /// Meta revokes a whole login, not one Page: while other Facebook or Instagram accounts of the
+    /// workspace may hang off the same login, revoking would break them, so it is left to the person.
+    async fn revocation_is_safe(
+        &self,
+        caller: &Caller,
+        account: &Account,
+    ) -> Result<bool, CoreError> {
+        if !matches!(account.platform, Platform::Facebook | Platform::Instagram) {
+            return Ok(true);
+        }
+        let meta_accounts = self
+            .store
+            .count_accounts(caller.workspace_id, Some(Platform::Facebook))
+            .await?
+            + self
+                .store
+                .count_accounts(caller.workspace_id, Some(Platform::Instagram))
+                .await?;
+        Ok(meta_accounts == 0)
     }
 
     /// Stores a finished connection: a new account (within the plan) or an update of the same platform
@@ -512,6 +542,7 @@ impl Core {
         };
         let vault = self.vault.clone();
         let tokens = connection.tokens;
+        let schedule_with = tokens.clone();
         let sealer = move |account: AccountId| -> Result<StoredCredential, String> {
             seal(&vault, account, &tokens).map_err(|e| e.to_string())
         };
@@ -523,6 +554,8 @@ impl Core {
             created = outcome.created,
             "account connected"
         );
+        self.store.clear_failures(outcome.account.id).await?;
+        self.schedule(&outcome.account, &schedule_with).await?;
         Ok(outcome)
     }
 }

@@ -179,7 +179,10 @@ fn platform_message(platform: Platform, err: &PlatformError) -> String {
 }
 
 impl Core {
-    fn adapter(&self, platform: Platform) -> Result<Arc<dyn PlatformAdapter>, CoreError> {
+    pub(crate) fn adapter(
+        &self,
+        platform: Platform,
+    ) -> Result<Arc<dyn PlatformAdapter>, CoreError> {
         self.platforms.get(platform).ok_or_else(|| {
             CoreError::invalid(
                 "platform",
@@ -662,7 +665,10 @@ impl Core {
             })?;
         let tokens = open(&self.vault, id, &stored)?;
         match self.renew_and_check(&*adapter, &account, tokens).await {
-            Ok(account) => Ok(RefreshOutcome::Refreshed(account)),
+            Ok(renewed) => {
+                self.after_success(&account, &renewed).await?;
+                Ok(RefreshOutcome::Refreshed(renewed))
+            }
             Err(err) => {
                 let Some(reason) = err.class.status_reason() else {
                     return Err(match err.class {
@@ -701,7 +707,7 @@ impl Core {
     }
 
     /// Renews (saving rotated tokens at once), re-reads identity and grants, and marks the account active.
-    async fn renew_and_check(
+    pub(crate) async fn renew_and_check(
         &self,
         adapter: &dyn PlatformAdapter,
         account: &Account,

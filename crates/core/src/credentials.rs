@@ -76,7 +76,12 @@ pub fn open(
         },
         account.to_string().as_bytes(),
     )?;
-    let plain: Plain = serde_json::from_slice(&bytes)
+    tokens_from_bytes(&bytes)
+}
+
+/// The tokens in an opened credential.
+pub fn tokens_from_bytes(bytes: &[u8]) -> Result<TokenSet, CoreError> {
+    let plain: Plain = serde_json::from_slice(bytes)
         .map_err(|e| CoreError::Internal(format!("credential decoding: {e}")))?;
     Ok(TokenSet {
         access_token: SecretString::from(plain.access_token.clone()),

@@ -6,6 +6,7 @@ pub mod connections;
 pub mod credentials;
 mod error;
 pub mod keys;
+pub mod lifecycle;
 pub mod secrets;
 
 pub use error::CoreError;
@@ -32,6 +33,7 @@ pub struct CoreSettings {
     pub connection_ttl: chrono::Duration,
     /// How long the choice of Pages / organisations stays open after consent.
     pub selection_ttl: chrono::Duration,
+    pub lifecycle: lifecycle::LifecycleSettings,
 }
 
 impl Default for CoreSettings {
@@ -46,6 +48,7 @@ impl Default for CoreSettings {
             callback_base: "http://127.0.0.1:8080".into(),
             connection_ttl: chrono::Duration::minutes(10),
             selection_ttl: chrono::Duration::minutes(30),
+            lifecycle: lifecycle::LifecycleSettings::default(),
         }
     }
 }
@@ -57,6 +60,8 @@ pub struct Core {
     pub vault: Arc<Vault>,
     pub platforms: iquivity_platforms::Platforms,
     pub settings: CoreSettings,
+    /// The time as the lifecycle engine sees it (tests move it).
+    pub clock: Arc<dyn lifecycle::Clock>,
     /// One refresh at a time per account in this process, so a rotating refresh token is never spent twice.
     pub(crate) refresh_locks: connections::RefreshLocks,
 }
@@ -73,6 +78,7 @@ impl Core {
             vault,
             platforms,
             settings,
+            clock: Arc::new(lifecycle::SystemClock),
             refresh_locks: connections::RefreshLocks::default(),
         }
     }

@@ -21,6 +21,8 @@ pub struct Config {
     pub public_url: Option<String>,
     pub log: String,
     pub log_json: bool,
+    /// Whether this instance runs the lifecycle engine (renewals, health checks, revocations).
+    pub run_lifecycle: bool,
     /// Each platform's endpoints and app credentials. A platform without a client id runs on the sandbox.
     pub platforms: BTreeMap<Platform, PlatformSettings>,
 }
@@ -43,6 +45,7 @@ impl std::fmt::Debug for Config {
             .field("public_url", &self.public_url)
             .field("log", &self.log)
             .field("log_json", &self.log_json)
+            .field("run_lifecycle", &self.run_lifecycle)
             .field("platforms", &self.platforms)
             .finish()
     }
@@ -60,6 +63,7 @@ impl Default for Config {
             public_url: None,
             log: "info".into(),
             log_json: false,
+            run_lifecycle: true,
             platforms: Platform::ALL
                 .into_iter()
                 .map(|p| (p, PlatformSettings::real(p)))
@@ -81,6 +85,7 @@ struct FileConfig {
     public_url: Option<String>,
     log: Option<String>,
     log_format: Option<String>,
+    run_lifecycle: Option<String>,
     /// `[platforms.<platform>]` tables: client_id, client_secret, authorize_url, token_url, revoke_url,
     /// api_url, api_version.
     #[serde(default)]
@@ -102,6 +107,7 @@ impl FileConfig {
             public_url: get("public_url"),
             log: get("log"),
             log_format: get("log_format"),
+            run_lifecycle: get("run_lifecycle"),
             platforms: Platform::ALL
                 .into_iter()
                 .filter_map(|platform| {
@@ -169,6 +175,12 @@ impl FileConfig {
                     .set(&key, value)
                     .map_err(|e| anyhow::anyhow!("{source}: platforms.{name}: {e}"))?;
             }
+        }
+        match self.run_lifecycle.as_deref() {
+            None => {}
+            Some("true" | "1" | "yes") => config.run_lifecycle = true,
+            Some("false" | "0" | "no") => config.run_lifecycle = false,
+            Some(other) => bail!("{source}: run_lifecycle must be true or false (got {other:?})"),
         }
         match self.log_format.as_deref() {
             None => {}

@@ -34,6 +34,21 @@ fn create_private_dir(dir: &std::path::Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The lifecycle engine's loop: a round every few seconds, as a worker with its own lease owner name.
+async fn run_lifecycle(core: Core) {
+    let owner = format!("worker-{}", uuid::Uuid::now_v7());
+    loop {
+        match core.run_lifecycle_round(&owner).await {
+            Ok(report) if report.done + report.retried > 0 => {
+                tracing::debug!(?report, "lifecycle round");
+            }
+            Ok(_) => {}
+            Err(err) => tracing::error!(error = %err, "lifecycle round failed"),
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+    }
+}
+
 /// Everything a running service is made of.
 pub struct App {
     pub core: Core,
@@ -147,7 +162,9 @@ impl App {
         )
     }
 
-    /// Serves on `listener` until `shutdown` resolves, then finishes in-flight requests.
+    /// Serves on `listener`, with the lifecycle engine running beside it, until `shutdown` resolves; then
+    /// finishes in-flight requests. A job in progress at shutdown keeps its lease until it runs out and is
+    /// then taken over, so nothing is lost.
     pub async fn serve(
         &self,
         listener: TcpListener,
@@ -156,9 +173,17 @@ impl App {
         let service = self
             .router()
             .into_make_service_with_connect_info::<std::net::SocketAddr>();
-        axum::serve(listener, service)
-            .with_graceful_shutdown(shutdown)
-            .await
-            .context("the HTTP server stopped with an error")
+        let server = axum::serve(listener, service).with_graceful_shutdown(shutdown);
+        let engine = async {
+            if self.config.run_lifecycle {
+                run_lifecycle(self.core.clone()).await;
+            } else {
+                std::future::pending::<()>().await;
+            }
+        };
+        tokio::select! {
+            served = server => served.context("the HTTP server stopped with an error"),
+            () = engine => Ok(()),
+        }
     }
 }

@@ -157,6 +157,61 @@ pub trait Store: Send + Sync + 'static {
     /// (another request moved it first).
     async fn advance_flow(&self, flow: &FlowRecord, from: FlowStage) -> StoreResult<bool>;
 
+    // Lifecycle.
+    /// When the account is next renewed and checked (`None` leaves that one as it is).
+    async fn schedule_account(
+        &self,
+        id: AccountId,
+        next_refresh_at: Option<Option<DateTime<Utc>>>,
+        next_check_at: Option<DateTime<Utc>>,
+    ) -> StoreResult<()>;
+    /// Queues a refresh for every account due for one and a health check for every account due for one;
+    /// an account that already has an unfinished job of that kind gets no second one. Answers how many.
+    async fn enqueue_due_jobs(&self, now: DateTime<Utc>, limit: u32) -> StoreResult<u32>;
+    /// Queues one job; false when the account already has an unfinished job of that kind.
+    async fn enqueue_job(&self, job: &JobRecord) -> StoreResult<bool>;
+    /// Takes up to `limit` due jobs whose lease is free or ran out, leasing them to `owner` until `lease_until`.
+    async fn claim_jobs(
+        &self,
+        owner: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<Vec<JobRecord>>;
+    /// Marks a job done (and drops its payload), if `owner` still holds it.
+    async fn finish_job(
+        &self,
+        id: uuid::Uuid,
+        owner: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+    /// Puts a job back for a later attempt, if `owner` still holds it.
+    async fn retry_job(
+        &self,
+        id: uuid::Uuid,
+        owner: &str,
+        run_at: DateTime<Utc>,
+        error: &str,
+    ) -> StoreResult<bool>;
+    async fn jobs_for_account(&self, account: AccountId) -> StoreResult<Vec<JobRecord>>;
+    /// The lease that lets one refresh at a time run per account, across processes; false when another
+    /// holder's lease has not run out.
+    async fn take_refresh_lease(
+        &self,
+        account: AccountId,
+        owner: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+    async fn release_refresh_lease(&self, account: AccountId, owner: &str) -> StoreResult<()>;
+    /// Counts one more failed call; the run starts at the first.
+    async fn record_failure(
+        &self,
+        account: AccountId,
+        now: DateTime<Utc>,
+    ) -> StoreResult<FailureRun>;
+    async fn clear_failures(&self, account: AccountId) -> StoreResult<()>;
+
     // Credentials.
     async fn credential(&self, account: AccountId) -> StoreResult<Option<StoredCredential>>;
     /// Credentials sealed under any key other than `key_id`, a batch at a time (for key rotation).

@@ -375,3 +375,53 @@ pub struct AccountRefresh {
     pub refreshed: bool,
     pub now: DateTime<Utc>,
 }
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobKind {
+    /// Renew an account's credentials ahead of their expiry.
+    Refresh,
+    /// A cheap identity call: does the token still work, which scopes, which name and picture.
+    HealthCheck,
+    /// Withdraw a removed account's access on the platform.
+    Revoke,
+}
+
+impl JobKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobKind::Refresh => "refresh",
+            JobKind::HealthCheck => "health_check",
+            JobKind::Revoke => "revoke",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        [JobKind::Refresh, JobKind::HealthCheck, JobKind::Revoke]
+            .into_iter()
+            .find(|k| k.as_str() == raw)
+    }
+}
+
+/// A durable unit of background work.
+#[derive(Debug, Clone)]
+pub struct JobRecord {
+    pub id: uuid::Uuid,
+    pub kind: JobKind,
+    pub account_id: AccountId,
+    pub workspace_id: WorkspaceId,
+    pub platform: Platform,
+    pub payload: Option<StoredCredential>,
+    pub run_at: DateTime<Utc>,
+    pub attempts: u32,
+    pub last_error: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub done_at: Option<DateTime<Utc>>,
+}
+
+/// An account's run of failed platform calls, as the lifecycle engine counts them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FailureRun {
+    pub count: u32,
+    pub since: DateTime<Utc>,
+}

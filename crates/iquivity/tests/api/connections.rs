@@ -480,7 +480,7 @@ async fn a_grant_missing_required_scopes_names_them_and_stores_nothing() {
 async fn tampered_replayed_and_expired_states_are_refused() {
     let app = spawn_app_tuned(
         |_| {},
-        |core| core.connection_ttl = chrono::Duration::milliseconds(300),
+        |core| core.settings.connection_ttl = chrono::Duration::milliseconds(300),
     )
     .await;
     let ann = person(&app, "state@example.com", Plan::Starter).await;

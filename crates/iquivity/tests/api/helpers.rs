@@ -65,7 +65,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
 /// With the configuration and then the core's settings adjusted (e.g. a short connection lifetime).
 pub async fn spawn_app_tuned(
     adjust: impl FnOnce(&mut Config),
-    tune: impl FnOnce(&mut iquivity_core::CoreSettings),
+    tune: impl FnOnce(&mut iquivity_core::Core),
 ) -> TestApp {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     start(listener, adjust, tune).await
@@ -80,10 +80,39 @@ pub async fn spawn_app_at(addr: SocketAddr, adjust: impl FnOnce(&mut Config)) ->
 async fn start(
     listener: tokio::net::TcpListener,
     adjust: impl FnOnce(&mut Config),
-    tune: impl FnOnce(&mut iquivity_core::CoreSettings),
+    tune: impl FnOnce(&mut iquivity_core::Core),
+) -> TestApp {
+    start_in(tempfile::tempdir().unwrap(), listener, adjust, tune).await
+}
+
+/// The same data directory, as after a restart: what was stored (and the sandbox's own state) is kept.
+pub async fn restart(app: TestApp, tune: impl FnOnce(&mut iquivity_core::Core)) -> TestApp {
+    let TestApp {
+        data_dir,
+        app: old,
+        _shutdown,
+        ..
+    } = app;
+    drop(_shutdown);
+    // The server task holds its own reference; wait for it to let go so the sandbox stops with it.
+    for _ in 0..100 {
+        if Arc::strong_count(&old) == 1 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    drop(old);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    start_in(data_dir, listener, |_| {}, tune).await
+}
+
+async fn start_in(
+    data_dir: tempfile::TempDir,
+    listener: tokio::net::TcpListener,
+    adjust: impl FnOnce(&mut Config),
+    tune: impl FnOnce(&mut iquivity_core::Core),
 ) -> TestApp {
     capture_logs();
-    let data_dir = tempfile::tempdir().unwrap();
     let addr: SocketAddr = listener.local_addr().unwrap();
     let mut config = Config {
         data_dir: data_dir.path().join("data"),
@@ -92,7 +121,7 @@ async fn start(
     };
     adjust(&mut config);
     let mut app = App::open(config).await.unwrap();
-    tune(&mut app.core.settings);
+    tune(&mut app.core);
     let app = Arc::new(app);
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let server = app.clone();

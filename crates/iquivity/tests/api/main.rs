@@ -6,5 +6,6 @@ mod bad_input;
 mod browser;
 mod connections;
 mod helpers;
+mod lifecycle;
 mod pages;
 mod secrets;

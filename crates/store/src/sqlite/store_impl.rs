@@ -72,6 +72,28 @@ fn flow_from_row(row: &SqliteRow) -> StoreResult<FlowRecord> {
     })
 }
 
+fn job_from_row(row: &SqliteRow) -> StoreResult<JobRecord> {
+    let kind: String = row.try_get("kind")?;
+    let key_id: Option<String> = row.try_get("payload_key_id")?;
+    let blob: Option<Vec<u8>> = row.try_get("payload_blob")?;
+    Ok(JobRecord {
+        id: parse_stored("jobs.id", &row.try_get::<String, _>("id")?)?,
+        kind: JobKind::parse(&kind)
+            .ok_or_else(|| StoreError::Corrupt(format!("job kind {kind:?}")))?,
+        account_id: parse_stored("account_id", &row.try_get::<String, _>("account_id")?)?,
+        workspace_id: parse_stored("workspace_id", &row.try_get::<String, _>("workspace_id")?)?,
+        platform: parse_stored("platform", &row.try_get::<String, _>("platform")?)?,
+        payload: key_id
+            .zip(blob)
+            .map(|(key_id, blob)| StoredCredential { key_id, blob }),
+        run_at: from_micros(row.try_get("run_at")?),
+        attempts: u32::try_from(row.try_get::<i64, _>("attempts")?).unwrap_or(0),
+        last_error: row.try_get("last_error")?,
+        created_at: from_micros(row.try_get("created_at")?),
+        done_at: opt_from_micros(row.try_get("done_at")?),
+    })
+}
+
 fn event_from_row(row: &SqliteRow) -> StoreResult<AuditEventRecord> {
     let kind: String = row.try_get("kind")?;
     let account: Option<String> = row.try_get("account_id")?;
@@ -955,6 +977,212 @@ impl Store for SqliteStore {
         .fetch_one(&self.pool)
         .await?;
         Ok(u32::try_from(count).unwrap_or(0))
+    }
+
+    async fn schedule_account(
+        &self,
+        id: AccountId,
+        next_refresh_at: Option<Option<DateTime<Utc>>>,
+        next_check_at: Option<DateTime<Utc>>,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE accounts SET \
+             next_refresh_at = CASE WHEN ?1 THEN ?2 ELSE next_refresh_at END, \
+             next_check_at = COALESCE(?3, next_check_at) WHERE id = ?4",
+        )
+        .bind(next_refresh_at.is_some())
+        .bind(next_refresh_at.flatten().map(micros))
+        .bind(next_check_at.map(micros))
+        .bind(id.to_string())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn enqueue_due_jobs(&self, now: DateTime<Utc>, limit: u32) -> StoreResult<u32> {
+        let mut tx = self.begin_write().await?;
+        let mut queued = 0u32;
+        for (kind, column) in [
+            (JobKind::Refresh, "next_refresh_at"),
+            (JobKind::HealthCheck, "next_check_at"),
+        ] {
+            let due = sqlx::query(&format!(
+                "SELECT id, workspace_id, platform, {column} AS due FROM accounts \
+                 WHERE {column} IS NOT NULL AND {column} <= ?1 \
+                 AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.kind = ?2 AND j.account_id = accounts.id AND j.done_at IS NULL) \
+                 ORDER BY {column} LIMIT ?3"
+            ))
+            .bind(micros(now))
+            .bind(kind.as_str())
+            .bind(i64::from(limit))
+            .fetch_all(&mut *tx)
+            .await?;
+            for row in due {
+                let done = sqlx::query(
+                    "INSERT INTO jobs (id, kind, account_id, workspace_id, platform, run_at, created_at) \
+                     VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                )
+                .bind(uuid::Uuid::now_v7().to_string())
+                .bind(kind.as_str())
+                .bind(row.try_get::<String, _>("id")?)
+                .bind(row.try_get::<String, _>("workspace_id")?)
+                .bind(row.try_get::<String, _>("platform")?)
+                .bind(row.try_get::<i64, _>("due")?)
+                .bind(micros(now))
+                .execute(&mut *tx)
+                .await?;
+                queued += u32::try_from(done.rows_affected()).unwrap_or(0);
+            }
+        }
+        tx.commit().await?;
+        Ok(queued)
+    }
+
+    async fn enqueue_job(&self, job: &JobRecord) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "INSERT INTO jobs (id, kind, account_id, workspace_id, platform, payload_key_id, payload_blob, run_at, created_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+        )
+        .bind(job.id.to_string())
+        .bind(job.kind.as_str())
+        .bind(job.account_id.to_string())
+        .bind(job.workspace_id.to_string())
+        .bind(job.platform.as_str())
+        .bind(job.payload.as_ref().map(|p| p.key_id.clone()))
+        .bind(job.payload.as_ref().map(|p| p.blob.clone()))
+        .bind(micros(job.run_at))
+        .bind(micros(job.created_at))
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn claim_jobs(
+        &self,
+        owner: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<Vec<JobRecord>> {
+        let rows = sqlx::query(
+            "UPDATE jobs SET lease_owner = ?1, lease_until = ?2, attempts = attempts + 1 \
+             WHERE id IN (SELECT id FROM jobs WHERE done_at IS NULL AND run_at <= ?3 \
+                          AND (lease_until IS NULL OR lease_until <= ?3) ORDER BY run_at LIMIT ?4) \
+             RETURNING *",
+        )
+        .bind(owner)
+        .bind(micros(lease_until))
+        .bind(micros(now))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(job_from_row).collect()
+    }
+
+    async fn finish_job(
+        &self,
+        id: uuid::Uuid,
+        owner: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE jobs SET done_at = ?, payload_key_id = NULL, payload_blob = NULL, lease_owner = NULL, \
+             lease_until = NULL WHERE id = ? AND lease_owner = ? AND done_at IS NULL",
+        )
+        .bind(micros(now))
+        .bind(id.to_string())
+        .bind(owner)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn retry_job(
+        &self,
+        id: uuid::Uuid,
+        owner: &str,
+        run_at: DateTime<Utc>,
+        error: &str,
+    ) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE jobs SET run_at = ?, last_error = ?, lease_owner = NULL, lease_until = NULL \
+             WHERE id = ? AND lease_owner = ? AND done_at IS NULL",
+        )
+        .bind(micros(run_at))
+        .bind(error)
+        .bind(id.to_string())
+        .bind(owner)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn jobs_for_account(&self, account: AccountId) -> StoreResult<Vec<JobRecord>> {
+        let rows = sqlx::query("SELECT * FROM jobs WHERE account_id = ? ORDER BY created_at, id")
+            .bind(account.to_string())
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(job_from_row).collect()
+    }
+
+    async fn take_refresh_lease(
+        &self,
+        account: AccountId,
+        owner: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE accounts SET refresh_lease_owner = ?, refresh_lease_until = ? WHERE id = ? \
+             AND (refresh_lease_until IS NULL OR refresh_lease_until <= ? OR refresh_lease_owner = ?)",
+        )
+        .bind(owner)
+        .bind(micros(until))
+        .bind(account.to_string())
+        .bind(micros(now))
+        .bind(owner)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn release_refresh_lease(&self, account: AccountId, owner: &str) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE accounts SET refresh_lease_owner = NULL, refresh_lease_until = NULL \
+             WHERE id = ? AND refresh_lease_owner = ?",
+        )
+        .bind(account.to_string())
+        .bind(owner)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn record_failure(
+        &self,
+        account: AccountId,
+        now: DateTime<Utc>,
+    ) -> StoreResult<FailureRun> {
+        let row = sqlx::query(
+            "UPDATE accounts SET failure_count = failure_count + 1, failing_since = COALESCE(failing_since, ?) \
+             WHERE id = ? RETURNING failure_count, failing_since",
+        )
+        .bind(micros(now))
+        .bind(account.to_string())
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(FailureRun {
+            count: u32::try_from(row.try_get::<i64, _>("failure_count")?).unwrap_or(u32::MAX),
+            since: from_micros(row.try_get("failing_since")?),
+        })
+    }
+
+    async fn clear_failures(&self, account: AccountId) -> StoreResult<()> {
+        sqlx::query("UPDATE accounts SET failure_count = 0, failing_since = NULL WHERE id = ?")
+            .bind(account.to_string())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 
     async fn credential(&self, account: AccountId) -> StoreResult<Option<StoredCredential>> {

@@ -1,0 +1,558 @@
+//! Keeping connections alive without anyone watching: tokens renewed ahead of expiry, health checks on a
+//! spread-out schedule, statuses that follow what the platform says (a blip never flags an account), and
+//! platform-side revocation after removal, all as durable jobs with leases.
+
+use crate::credentials::{open, open_bytes, seal_bytes};
+use crate::{Core, CoreError};
+use chrono::{DateTime, Duration, Utc};
+use iquivity_domain::{Account, AccountKind, AccountStatus, Platform, StatusReason, TokenSet};
+use iquivity_platforms::{missing_scopes, ErrorClass, PlatformError};
+use iquivity_store::{AccountRefresh, JobKind, JobRecord};
+use rand::Rng;
+use std::sync::Mutex;
+
+/// Where the engine reads the time, so tests can move it.
+pub trait Clock: Send + Sync {
+    fn now(&self) -> DateTime<Utc>;
+}
+
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+}
+
+/// A clock that only moves when told to.
+pub struct ManualClock(Mutex<DateTime<Utc>>);
+
+impl ManualClock {
+    pub fn new(start: DateTime<Utc>) -> Self {
+        ManualClock(Mutex::new(start))
+    }
+
+    pub fn advance(&self, by: Duration) {
+        let mut now = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        *now += by;
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> DateTime<Utc> {
+        *self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// The engine's knobs.
+#[derive(Debug, Clone)]
+pub struct LifecycleSettings {
+    /// Mean time between health checks of one account (each gets ±25% jitter, so checks spread out).
+    pub check_interval: Duration,
+    /// A platform that keeps failing marks the account Failed only after this many failures...
+    pub unavailable_failures: u32,
+    /// ...spread over at least this long.
+    pub unavailable_span: Duration,
+    /// How long a worker holds a job (or an account's refresh) before another may take it over.
+    pub lease: Duration,
+    /// Jobs a worker takes per round.
+    pub batch: u32,
+}
+
+impl Default for LifecycleSettings {
+    fn default() -> Self {
+        LifecycleSettings {
+            check_interval: Duration::hours(6),
+            unavailable_failures: 3,
+            unavailable_span: Duration::hours(1),
+            lease: Duration::minutes(5),
+            batch: 32,
+        }
+    }
+}
+
+/// What one round of the engine did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RoundReport {
+    pub queued: u32,
+    pub done: u32,
+    pub retried: u32,
+}
+
+/// When to renew, ahead of the expiry by a margin that suits the platform; `None` when the platform offers
+/// no renewal without the person (LinkedIn without a refresh token) or the token does not expire.
+pub fn renew_at(
+    platform: Platform,
+    kind: AccountKind,
+    tokens: &TokenSet,
+    now: DateTime<Utc>,
+) -> Option<DateTime<Utc>> {
+    let at = match platform {
+        // X's access tokens live two hours.
+        Platform::X => tokens.expires_at? - Duration::minutes(10),
+        Platform::Tiktok => tokens.expires_at? - Duration::minutes(30),
+        Platform::Linkedin => {
+            tokens.refresh_token.as_ref()?;
+            tokens.expires_at? - Duration::days(7)
+        }
+        // A Page token does not expire; the long-lived user token behind it (about 60 days) is re-exchanged
+        // well before its end, since an expired one cannot be exchanged.
+        Platform::Facebook | Platform::Instagram => {
+            let user_token_expiry = if kind == AccountKind::Profile {
+                tokens.expires_at
+            } else {
+                tokens.refresh_expires_at.or(tokens.expires_at)
+            };
+            user_token_expiry? - Duration::days(7)
+        }
+    };
+    Some(at.max(now + Duration::minutes(1)))
+}
+
+/// Backoff with jitter for a job that failed because the platform did: 1, 5, 15, 30, then 60 minutes.
+fn backoff(attempts: u32) -> Duration {
+    let minutes = match attempts {
+        0 | 1 => 1,
+        2 => 5,
+        3 => 15,
+        4 => 30,
+        _ => 60,
+    };
+    let jitter = rand::thread_rng().gen_range(0..=minutes * 12);
+    Duration::minutes(minutes) + Duration::seconds(jitter)
+}
+
+enum Handled {
+    Done,
+    RetryAt(DateTime<Utc>, String),
+}
+
+impl Core {
+    fn jittered_check(&self, now: DateTime<Utc>) -> DateTime<Utc> {
+        let interval = self.settings.lifecycle.check_interval.num_seconds().max(4);
+        let spread = interval / 4;
+        now + Duration::seconds(interval + rand::thread_rng().gen_range(-spread..=spread))
+    }
+
+    /// Sets when a freshly connected or renewed account is next renewed and checked.
+    pub(crate) async fn schedule(
+        &self,
+        account: &Account,
+        tokens: &TokenSet,
+    ) -> Result<(), CoreError> {
+        let now = self.clock.now();
+        let refresh = renew_at(account.platform, account.kind, tokens, now);
+        self.store
+            .schedule_account(account.id, Some(refresh), Some(self.jittered_check(now)))
+            .await?;
+        Ok(())
+    }
+
+    /// One round of the engine: queue what is due, then run a batch of due jobs as `owner`.
+    pub async fn run_lifecycle_round(&self, owner: &str) -> Result<RoundReport, CoreError> {
+        let now = self.clock.now();
+        let settings = &self.settings.lifecycle;
+        let mut report = RoundReport {
+            queued: self.store.enqueue_due_jobs(now, settings.batch * 4).await?,
+            ..RoundReport::default()
+        };
+        let jobs = self
+            .store
+            .claim_jobs(owner, now, now + settings.lease, settings.batch)
+            .await?;
+        for job in jobs {
+            let handled = match job.kind {
+                JobKind::Refresh => self.run_refresh(&job, owner).await,
+                JobKind::HealthCheck => self.run_health_check(&job).await,
+                JobKind::Revoke => self.run_revoke(&job).await,
+            };
+            match handled {
+                Ok(Handled::Done) => {
+                    if self
+                        .store
+                        .finish_job(job.id, owner, self.clock.now())
+                        .await?
+                    {
+                        report.done += 1;
+                    } else {
+                        tracing::warn!(job_id = %job.id, "job finished after its lease ran out; another worker has it");
+                    }
+                }
+                Ok(Handled::RetryAt(at, why)) => {
+                    if self.store.retry_job(job.id, owner, at, &why).await? {
+                        report.retried += 1;
+                    }
+                }
+                Err(err) => {
+                    tracing::error!(job_id = %job.id, kind = job.kind.as_str(), account_id = %job.account_id, error = %err, "job failed");
+                    let at = self.clock.now() + backoff(job.attempts);
+                    if self
+                        .store
+                        .retry_job(job.id, owner, at, &err.to_string())
+                        .await?
+                    {
+                        report.retried += 1;
+                    }
+                }
+            }
+        }
+        Ok(report)
+    }
+
+    async fn current(&self, job: &JobRecord) -> Result<Option<(Account, TokenSet)>, CoreError> {
+        let Some(account) = self.store.account(job.workspace_id, job.account_id).await? else {
+            return Ok(None);
+        };
+        let Some(stored) = self.store.credential(account.id).await? else {
+            return Ok(None);
+        };
+        let tokens = open(&self.vault, account.id, &stored)?;
+        Ok(Some((account, tokens)))
+    }
+
+    async fn run_refresh(&self, job: &JobRecord, owner: &str) -> Result<Handled, CoreError> {
+        let now = self.clock.now();
+        if !self
+            .store
+            .take_refresh_lease(
+                job.account_id,
+                owner,
+                now,
+                now + self.settings.lifecycle.lease,
+            )
+            .await?
+        {
+            return Ok(Handled::RetryAt(
+                now + Duration::seconds(30),
+                "another refresh of this account is running".into(),
+            ));
+        }
+        let outcome = self.refresh_holding_lease(job).await;
+        self.store
+            .release_refresh_lease(job.account_id, owner)
+            .await?;
+        outcome
+    }
+
+    async fn refresh_holding_lease(&self, job: &JobRecord) -> Result<Handled, CoreError> {
+        // Read after taking the lease: a refresh that just finished may have rotated the tokens.
+        let Some((account, tokens)) = self.current(job).await? else {
+            return Ok(Handled::Done);
+        };
+        let adapter = self.adapter(account.platform)?;
+        match self.renew_and_check(&*adapter, &account, tokens).await {
+            Ok(renewed) => {
+                self.after_success(&account, &renewed).await?;
+                Ok(Handled::Done)
+            }
+            Err(err) => self.after_failure(job, &account, err).await,
+        }
+    }
+
+    async fn run_health_check(&self, job: &JobRecord) -> Result<Handled, CoreError> {
+        let Some((account, tokens)) = self.current(job).await? else {
+            return Ok(Handled::Done);
+        };
+        let adapter = self.adapter(account.platform)?;
+        let now = self.clock.now();
+        match adapter
+            .identity(account.kind, &account.platform_account_id, &tokens)
+            .await
+        {
+            Ok(identity) => {
+                if let Some(granted) = &identity.scopes {
+                    let missing = missing_scopes(&adapter.required_scopes(), granted);
+                    if !missing.is_empty() {
+                        let err = PlatformError::new(
+                            account.platform.as_str(),
+                            ErrorClass::MissingPermission { scopes: missing },
+                            "required permissions were removed",
+                        );
+                        return self.after_failure(job, &account, err).await;
+                    }
+                }
+                self.store
+                    .record_account_refresh(
+                        account.workspace_id,
+                        account.id,
+                        &AccountRefresh {
+                            credential: None,
+                            token_expires_at: None,
+                            scopes: identity.scopes,
+                            display_name: Some(identity.display_name),
+                            handle: Some(identity.handle),
+                            avatar_url: Some(identity.avatar_url),
+                            refreshed: false,
+                            now,
+                        },
+                    )
+                    .await?;
+                let checked = if account.status == AccountStatus::Active {
+                    account.clone()
+                } else {
+                    self.change_account_status(account.workspace_id, account.id, None, None)
+                        .await?
+                };
+                self.after_success(&account, &checked).await?;
+                Ok(Handled::Done)
+            }
+            // An expired access token is the refresh's business: renew now rather than flag the account.
+            Err(err)
+                if err.class == ErrorClass::TokenExpired
+                    && renew_at(account.platform, account.kind, &tokens, now).is_some() =>
+            {
+                self.store
+                    .schedule_account(account.id, Some(Some(now)), Some(self.jittered_check(now)))
+                    .await?;
+                Ok(Handled::Done)
+            }
+            Err(err) => self.after_failure(job, &account, err).await,
+        }
+    }
+
+    /// A call worked: the run of failures ends, and an account that had a problem is recovered.
+    pub(crate) async fn after_success(
+        &self,
+        before: &Account,
+        after: &Account,
+    ) -> Result<(), CoreError> {
+        self.store.clear_failures(before.id).await?;
+        if before.status != AccountStatus::Active {
+            tracing::info!(account_id = %before.id, platform = %before.platform, "account recovered");
+            self.record_recovery(before).await?;
+        }
+        if let Some(stored) = self.store.credential(after.id).await? {
+            let tokens = open(&self.vault, after.id, &stored)?;
+            self.schedule(after, &tokens).await?;
+        }
+        Ok(())
+    }
+
+    async fn record_recovery(&self, account: &Account) -> Result<(), CoreError> {
+        self.store
+            .append_event(&iquivity_store::AuditEventRecord {
+                id: uuid::Uuid::now_v7(),
+                workspace_id: account.workspace_id,
+                account_id: Some(account.id),
+                actor_id: None,
+                kind: iquivity_store::AuditKind::StatusChanged,
+                details: serde_json::json!({ "status": "active", "recovered": true, "previous": account.status }),
+                at: self.clock.now(),
+            })
+            .await?;
+        Ok(())
+    }
+
+    /// Turns a platform failure into a status (or into patience): rate limits wait for the reset without a
+    /// status change; an unavailable platform is retried with backoff and marks the account Failed only
+    /// once it has failed `unavailable_failures` times over at least `unavailable_span`; what only the
+    /// person can fix marks it at once, with the reason and advice.
+    async fn after_failure(
+        &self,
+        job: &JobRecord,
+        account: &Account,
+        err: PlatformError,
+    ) -> Result<Handled, CoreError> {
+        let now = self.clock.now();
+        tracing::info!(account_id = %account.id, platform = %account.platform, class = ?err.class, "platform call failed");
+        match &err.class {
+            ErrorClass::RateLimited { until } => {
+                let at = until
+                    .filter(|u| *u > now)
+                    .unwrap_or(now + Duration::minutes(1));
+                Ok(Handled::RetryAt(
+                    at,
+                    format!("rate limited: {}", err.message),
+                ))
+            }
+            ErrorClass::Unavailable | ErrorClass::Rejected => {
+                let run = self.store.record_failure(account.id, now).await?;
+                let settings = &self.settings.lifecycle;
+                if run.count >= settings.unavailable_failures
+                    && now - run.since >= settings.unavailable_span
+                {
+                    let message = format!(
+                        "{} has been failing since {} ({} attempts): {}",
+                        account.platform.display_name(),
+                        run.since.format("%b %d %Y, %H:%M UTC"),
+                        run.count,
+                        err.message
+                    );
+                    self.change_account_status(
+                        account.workspace_id,
+                        account.id,
+                        Some(StatusReason::PlatformUnavailable),
+                        Some(message),
+                    )
+                    .await?;
+                }
+                Ok(Handled::RetryAt(now + backoff(job.attempts), err.message))
+            }
+            class => {
+                let reason = class
+                    .status_reason()
+                    .unwrap_or(StatusReason::AuthenticationFailed);
+                let message = match class {
+                    ErrorClass::MissingPermission { scopes } if !scopes.is_empty() => {
+                        format!(
+                            "The permission(s) {} are no longer granted.",
+                            scopes.join(", ")
+                        )
+                    }
+                    _ => format!("{} {}", reason.default_message(), err.message),
+                };
+                self.change_account_status(
+                    account.workspace_id,
+                    account.id,
+                    Some(reason),
+                    Some(message),
+                )
+                .await?;
+                // Renewing cannot help until the person reconnects; health checks go on, to notice a fix.
+                self.store
+                    .schedule_account(account.id, Some(None), Some(self.jittered_check(now)))
+                    .await?;
+                Ok(Handled::Done)
+            }
+        }
+    }
+
+    /// Queues the platform-side revocation of a removed account, carrying its tokens sealed to the job.
+    pub(crate) async fn queue_revocation(
+        &self,
+        account: &Account,
+        tokens: &TokenSet,
+    ) -> Result<(), CoreError> {
+        let id = uuid::Uuid::now_v7();
+        let payload = crate::credentials::seal(&self.vault, account.id, tokens)?;
+        // Re-seal under the job id: the account row, and so its id's meaning, is gone.
+        let bytes = open_bytes(&self.vault, &account.id.to_string(), &payload)?;
+        let now = self.clock.now();
+        self.store
+            .enqueue_job(&JobRecord {
+                id,
+                kind: JobKind::Revoke,
+                account_id: account.id,
+                workspace_id: account.workspace_id,
+                platform: account.platform,
+                payload: Some(seal_bytes(&self.vault, &id.to_string(), &bytes)?),
+                run_at: now,
+                attempts: 0,
+                last_error: None,
+                created_at: now,
+                done_at: None,
+            })
+            .await?;
+        Ok(())
+    }
+
+    async fn run_revoke(&self, job: &JobRecord) -> Result<Handled, CoreError> {
+        let Some(payload) = &job.payload else {
+            return Ok(Handled::Done);
+        };
+        let bytes = open_bytes(&self.vault, &job.id.to_string(), payload)?;
+        let tokens = crate::credentials::tokens_from_bytes(&bytes)?;
+        let adapter = self.adapter(job.platform)?;
+        let now = self.clock.now();
+        match adapter.revoke(&tokens).await {
+            Ok(()) => {
+                tracing::info!(account_id = %job.account_id, platform = %job.platform, "access revoked on the platform");
+                Ok(Handled::Done)
+            }
+            Err(err) => match err.class {
+                ErrorClass::Unavailable => {
+                    Ok(Handled::RetryAt(now + backoff(job.attempts), err.message))
+                }
+                ErrorClass::RateLimited { until } => Ok(Handled::RetryAt(
+                    until
+                        .filter(|u| *u > now)
+                        .unwrap_or(now + Duration::minutes(1)),
+                    err.message,
+                )),
+                // Already revoked or expired on the platform: there is nothing left to withdraw.
+                _ => {
+                    tracing::info!(account_id = %job.account_id, platform = %job.platform, "revocation not needed: {}", err.message);
+                    Ok(Handled::Done)
+                }
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use secrecy::SecretString;
+
+    fn tokens(expires_in: Option<i64>, refresh: bool) -> TokenSet {
+        let now = Utc::now();
+        TokenSet {
+            access_token: SecretString::from("a".to_string()),
+            refresh_token: refresh.then(|| SecretString::from("r".to_string())),
+            expires_at: expires_in.map(|s| now + Duration::seconds(s)),
+            refresh_expires_at: None,
+            grant_token: None,
+            issued_at: Some(now),
+        }
+    }
+
+    #[test]
+    fn renewal_comes_ahead_of_expiry_by_a_platform_margin() {
+        let now = Utc::now();
+        let x = renew_at(
+            Platform::X,
+            AccountKind::Profile,
+            &tokens(Some(7200), true),
+            now,
+        )
+        .unwrap();
+        assert!((x - now - Duration::minutes(110)).num_seconds().abs() < 5);
+        let li = renew_at(
+            Platform::Linkedin,
+            AccountKind::Profile,
+            &tokens(Some(60 * 86400), true),
+            now,
+        )
+        .unwrap();
+        assert!((li - now - Duration::days(53)).num_seconds().abs() < 5);
+        assert_eq!(
+            renew_at(
+                Platform::Linkedin,
+                AccountKind::Profile,
+                &tokens(Some(60 * 86400), false),
+                now
+            ),
+            None
+        );
+        assert_eq!(
+            renew_at(
+                Platform::Tiktok,
+                AccountKind::Business,
+                &tokens(None, true),
+                now
+            ),
+            None
+        );
+        let soon = renew_at(
+            Platform::X,
+            AccountKind::Profile,
+            &tokens(Some(60), true),
+            now,
+        )
+        .unwrap();
+        assert!(soon >= now + Duration::minutes(1), "never in the past");
+    }
+
+    #[test]
+    fn backoff_grows_and_stays_bounded() {
+        assert!(backoff(1) < Duration::minutes(2));
+        assert!(backoff(3) >= Duration::minutes(15));
+        assert!(backoff(50) <= Duration::minutes(72));
+    }
+}

@@ -1,0 +1,489 @@
+//! The lifecycle engine against the sandbox's fault controls, with a clock the tests move.
+
+use crate::helpers::*;
+use chrono::Duration;
+use iquivity_core::lifecycle::ManualClock;
+use iquivity_domain::{AccountId, Platform, WorkspaceId};
+use iquivity_sandbox::Consent;
+use iquivity_store::{JobKind, Store};
+use serde_json::{json, Value};
+use std::sync::Arc;
+
+struct Rig {
+    app: TestApp,
+    clock: Arc<ManualClock>,
+    user: User,
+}
+
+async fn rig() -> Rig {
+    let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
+    let engine_clock = clock.clone();
+    let app = spawn_app_tuned(
+        |c| c.run_lifecycle = false,
+        move |core| core.clock = engine_clock,
+    )
+    .await;
+    let user = app.sign_up("life@example.com", "Lifecycle").await;
+    app.set_plan(user.workspace_id, iquivity_domain::Plan::Enterprise)
+        .await;
+    Rig { app, clock, user }
+}
+
+impl Rig {
+    /// Connects through the sandbox's consent; picks the first connectable candidate where there is a choice.
+    async fn connect(&self, platform: Platform, person: &str) -> AccountId {
+        let client = reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        client
+            .post(self.app.url("/api/v1/auth/login"))
+            .json(&json!({"email": self.user.email, "password": PASSWORD}))
+            .send()
+            .await
+            .unwrap();
+        let started: Value = client
+            .post(self.app.url("/api/v1/connections"))
+            .json(&json!({"platform": platform}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let consent = Consent {
+            user: Some(person.into()),
+            ..Consent::default()
+        };
+        let redirect =
+            iquivity_sandbox::consent(started["authorize_url"].as_str().unwrap(), &consent)
+                .await
+                .unwrap();
+        client.get(&redirect).send().await.unwrap();
+        let connection: Value = client
+            .get(self.app.url(&format!(
+                "/api/v1/connections/{}",
+                started["id"].as_str().unwrap()
+            )))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if connection["stage"] == "selecting" {
+            let pick = connection["candidates"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|c| c["unavailable"].is_null() && c["kind"] != "profile")
+                .unwrap()["platform_account_id"]
+                .clone();
+            let selected: Value = client
+                .post(self.app.url(&format!(
+                    "/api/v1/connections/{}/select",
+                    connection["id"].as_str().unwrap()
+                )))
+                .json(&json!({"targets": [pick]}))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            return selected["accounts"][0]["id"]
+                .as_str()
+                .unwrap()
+                .parse()
+                .unwrap();
+        }
+        connection["connected"][0]
+            .as_str()
+            .unwrap()
+            .parse()
+            .unwrap()
+    }
+
+    async fn round(&self) -> iquivity_core::lifecycle::RoundReport {
+        self.app
+            .app
+            .core
+            .run_lifecycle_round("test-worker")
+            .await
+            .unwrap()
+    }
+
+    async fn account(&self, id: AccountId) -> Value {
+        let (_, account) = self
+            .app
+            .get(&self.user, &format!("/api/v1/accounts/{id}"))
+            .await;
+        account
+    }
+
+    fn sandbox(&self, platform: Platform, path: &str) -> String {
+        format!(
+            "{}{path}",
+            self.app
+                .app
+                .sandbox
+                .as_ref()
+                .unwrap()
+                .base_url(platform)
+                .unwrap()
+        )
+    }
+
+    async fn control(&self, platform: Platform, path: &str, body: Value) {
+        let response = reqwest::Client::new()
+            .post(self.sandbox(platform, path))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            response.status().is_success(),
+            "{path}: {}",
+            response.status()
+        );
+    }
+
+    async fn sandbox_state(&self, platform: Platform) -> Value {
+        reqwest::get(self.sandbox(platform, "/_sandbox/state"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    async fn requests_to(&self, platform: Platform, path: &str) -> u64 {
+        let state = self.sandbox_state(platform).await;
+        state["requests"]
+            .get(path)
+            .and_then(Value::as_u64)
+            .unwrap_or(0)
+    }
+
+    fn workspace(&self) -> WorkspaceId {
+        self.user.workspace_id
+    }
+
+    async fn events(&self, id: AccountId) -> Vec<Value> {
+        let (_, events) = self
+            .app
+            .get(&self.user, &format!("/api/v1/accounts/{id}/events"))
+            .await;
+        events.as_array().unwrap().clone()
+    }
+}
+
+#[tokio::test]
+async fn a_token_is_renewed_before_it_expires_with_no_one_acting() {
+    let rig = rig().await;
+    let id = rig.connect(Platform::X, "Ethan Brooks").await;
+    let before = rig.account(id).await;
+    assert_eq!(
+        rig.round().await.done,
+        0,
+        "nothing is due right after connecting"
+    );
+
+    rig.clock.advance(Duration::minutes(111));
+    let report = rig.round().await;
+    assert_eq!(report.done, 1, "{report:?}");
+    let after = rig.account(id).await;
+    assert_eq!(after["status"], "active");
+    assert_ne!(after["last_refreshed_at"], before["last_refreshed_at"]);
+    assert!(rig
+        .events(id)
+        .await
+        .iter()
+        .any(|e| e["kind"] == "refreshed"));
+    assert_eq!(
+        rig.requests_to(Platform::X, "/2/oauth2/token").await,
+        2,
+        "the code exchange and one refresh"
+    );
+    assert_eq!(rig.round().await.done, 0, "a finished job is not run again");
+}
+
+#[tokio::test]
+async fn a_rotated_refresh_token_survives_a_crash_right_after_the_platform_answered() {
+    let rig = rig().await;
+    let id = rig.connect(Platform::Tiktok, "Liam Foster").await;
+    // The identity call after the renewal fails, as if the process died between the platform's answer and
+    // the rest of the work: the rotated token must already be stored.
+    rig.control(
+        Platform::Tiktok,
+        "/_sandbox/faults",
+        json!({"mode": "server_error", "count": 1, "path_prefix": "/v2/user/info/"}),
+    )
+    .await;
+    rig.clock.advance(Duration::hours(24));
+    assert_eq!(rig.round().await.retried, 1);
+
+    let clock = rig.clock.clone();
+    let user = rig.user;
+    let app = restart(rig.app, move |core| core.clock = clock.clone()).await;
+    let rig = Rig {
+        app,
+        clock: rig.clock,
+        user,
+    };
+    rig.clock.advance(Duration::minutes(10));
+    let report = rig.round().await;
+    assert_eq!(
+        report.done, 1,
+        "the retried refresh works with the rotated token: {report:?}"
+    );
+    assert_eq!(rig.account(id).await["status"], "active");
+    let state = rig.sandbox_state(Platform::Tiktok).await;
+    assert_eq!(
+        state["tokens"]["rotated"], 2,
+        "two rotations, neither refused: {state}"
+    );
+}
+
+#[tokio::test]
+async fn two_workers_never_refresh_one_account_at_once() {
+    let rig = rig().await;
+    let id = rig.connect(Platform::X, "Noah Whitaker").await;
+    rig.clock.advance(Duration::minutes(115));
+    let (a, b) = tokio::join!(
+        rig.app.app.core.run_lifecycle_round("worker-a"),
+        rig.app.app.core.run_lifecycle_round("worker-b")
+    );
+    assert_eq!(a.unwrap().done + b.unwrap().done, 1);
+    assert_eq!(
+        rig.requests_to(Platform::X, "/2/oauth2/token").await,
+        2,
+        "one refresh, not two"
+    );
+    assert_eq!(rig.account(id).await["status"], "active");
+}
+
+#[tokio::test]
+async fn a_rate_limit_waits_for_the_reset_and_changes_no_status() {
+    let rig = rig().await;
+    let id = rig.connect(Platform::X, "Mia Donovan").await;
+    rig.control(
+        Platform::X,
+        "/_sandbox/faults",
+        json!({"mode": "rate_limit", "count": 1, "path_prefix": "/2/oauth2/token"}),
+    )
+    .await;
+    rig.clock.advance(Duration::minutes(115));
+    let report = rig.round().await;
+    assert_eq!(report.retried, 1);
+    assert_eq!(rig.account(id).await["status"], "active");
+    let jobs = rig.app.app.store.jobs_for_account(id).await.unwrap();
+    let refresh = jobs
+        .iter()
+        .find(|j| j.kind == JobKind::Refresh && j.done_at.is_none())
+        .unwrap();
+    assert!(
+        refresh.run_at > rig.clock_now(),
+        "waits until the reset: {refresh:?} now {}",
+        rig.clock_now()
+    );
+    assert!(refresh
+        .last_error
+        .as_deref()
+        .unwrap()
+        .contains("rate limited"));
+    rig.clock.advance(Duration::minutes(2));
+    assert_eq!(rig.round().await.done, 1);
+}
+
+impl Rig {
+    fn clock_now(&self) -> chrono::DateTime<chrono::Utc> {
+        use iquivity_core::lifecycle::Clock;
+        self.clock.now()
+    }
+}
+
+#[tokio::test]
+async fn a_short_outage_changes_nothing_a_long_one_fails_the_account_until_it_recovers() {
+    let rig = rig().await;
+    let id = rig.connect(Platform::Tiktok, "Ava Sullivan").await;
+    rig.control(
+        Platform::Tiktok,
+        "/_sandbox/faults",
+        json!({"mode": "server_error", "count": 1000, "path_prefix": "/v2/user/info/"}),
+    )
+    .await;
+    rig.clock.advance(Duration::hours(8));
+    let mut elapsed = Duration::zero();
+    while elapsed < Duration::minutes(20) {
+        rig.round().await;
+        rig.clock.advance(Duration::minutes(2));
+        elapsed += Duration::minutes(2);
+    }
+    assert_eq!(
+        rig.account(id).await["status"],
+        "active",
+        "a 20-minute outage is a blip"
+    );
+    while elapsed < Duration::hours(2) {
+        rig.round().await;
+        rig.clock.advance(Duration::minutes(5));
+        elapsed += Duration::minutes(5);
+    }
+    let failed = rig.account(id).await;
+    assert_eq!(failed["status"], "failed", "{failed}");
+    assert_eq!(failed["status_reason"], "platform_unavailable");
+    assert!(failed["status_advice"]
+        .as_str()
+        .unwrap()
+        .contains("status page"));
+
+    reqwest::Client::new()
+        .delete(rig.sandbox(Platform::Tiktok, "/_sandbox/faults"))
+        .send()
+        .await
+        .unwrap();
+    rig.clock
+        .advance(Duration::hours(1) + Duration::minutes(15));
+    rig.round().await;
+    assert_eq!(rig.account(id).await["status"], "active");
+    let recoveries = rig
+        .events(id)
+        .await
+        .iter()
+        .filter(|e| e["details"]["recovered"] == true)
+        .count();
+    assert_eq!(recoveries, 1, "one recovery for one incident");
+    let failures = rig
+        .events(id)
+        .await
+        .iter()
+        .filter(|e| e["details"]["status"] == "failed")
+        .count();
+    assert_eq!(
+        failures, 1,
+        "one status change for one incident, not one per failed attempt"
+    );
+}
+
+#[tokio::test]
+async fn a_revoked_grant_makes_the_account_inactive_with_the_advice_to_refresh() {
+    let rig = rig().await;
+    let id = rig.connect(Platform::X, "Olivia Bennett").await;
+    let account = rig.account(id).await;
+    rig.control(
+        Platform::X,
+        &format!(
+            "/_sandbox/users/{}/revoke",
+            account["platform_account_id"].as_str().unwrap()
+        ),
+        json!({}),
+    )
+    .await;
+    rig.clock.advance(Duration::hours(8));
+    rig.round().await;
+    rig.round().await;
+    let after = rig.account(id).await;
+    assert_eq!(after["status"], "inactive", "{after}");
+    assert!(after["status_advice"].as_str().unwrap().contains("refresh"));
+}
+
+#[tokio::test]
+async fn a_removed_scope_fails_the_account_naming_it() {
+    let rig = rig().await;
+    let id = rig.connect(Platform::Facebook, "Harbor Coffee").await;
+    let user: Value =
+        reqwest::get(rig.sandbox(Platform::Facebook, "/_sandbox/users/by-name/Harbor Coffee"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+    rig.control(
+        Platform::Facebook,
+        &format!(
+            "/_sandbox/users/{}/scopes/remove",
+            user["id"].as_str().unwrap()
+        ),
+        json!({"scope": "pages_read_engagement"}),
+    )
+    .await;
+    rig.clock.advance(Duration::hours(8));
+    rig.round().await;
+    let after = rig.account(id).await;
+    assert_eq!(after["status"], "failed", "{after}");
+    assert_eq!(after["status_reason"], "missing_permissions");
+    assert!(after["status_message"]
+        .as_str()
+        .unwrap()
+        .contains("pages_read_engagement"));
+}
+
+#[tokio::test]
+async fn revocation_after_removal_is_retried_until_the_platform_answers() {
+    let rig = rig().await;
+    let id = rig.connect(Platform::Tiktok, "Chloe Ramirez").await;
+    rig.control(
+        Platform::Tiktok,
+        "/_sandbox/faults",
+        json!({"mode": "server_error", "count": 2, "path_prefix": "/v2/oauth/revoke/"}),
+    )
+    .await;
+    let (status, _) = rig
+        .app
+        .send(
+            &rig.user,
+            reqwest::Method::DELETE,
+            &format!("/api/v1/accounts/{id}"),
+            None,
+        )
+        .await;
+    assert_eq!(status, reqwest::StatusCode::NO_CONTENT);
+    assert!(
+        rig.app.app.store.credential(id).await.unwrap().is_none(),
+        "destroyed locally at once"
+    );
+    for _ in 0..3 {
+        rig.round().await;
+        rig.clock.advance(Duration::minutes(20));
+    }
+    let state = rig.sandbox_state(Platform::Tiktok).await;
+    assert_eq!(state["revocations"], 1, "{state}");
+    let jobs = rig.app.app.store.jobs_for_account(id).await.unwrap();
+    let revoke = jobs.iter().find(|j| j.kind == JobKind::Revoke).unwrap();
+    assert!(revoke.done_at.is_some());
+    assert!(revoke.payload.is_none(), "the tokens are gone once revoked");
+    assert_eq!(revoke.attempts, 3);
+    assert_eq!(rig.workspace(), rig.user.workspace_id);
+}
+
+#[tokio::test]
+async fn a_job_whose_worker_died_is_taken_over_once_its_lease_runs_out() {
+    let rig = rig().await;
+    let id = rig.connect(Platform::X, "Lucas Hayes").await;
+    rig.clock.advance(Duration::minutes(115));
+    let now = rig.clock_now();
+    let store = &rig.app.app.store;
+    assert_eq!(store.enqueue_due_jobs(now, 10).await.unwrap(), 1);
+    let taken = store
+        .claim_jobs("dead-worker", now, now + Duration::minutes(5), 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        taken.len(),
+        1,
+        "the dead worker took the job and never finished it"
+    );
+    assert_eq!(rig.round().await.done, 0, "its lease still holds");
+    rig.clock.advance(Duration::minutes(6));
+    assert_eq!(rig.round().await.done, 1, "taken over after the lease");
+    assert!(
+        !store
+            .finish_job(taken[0].id, "dead-worker", rig.clock_now())
+            .await
+            .unwrap(),
+        "the dead worker cannot finish it twice"
+    );
+    assert_eq!(rig.account(id).await["status"], "active");
+}
