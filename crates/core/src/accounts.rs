@@ -416,14 +416,26 @@ impl Core {
         message: Option<String>,
     ) -> Result<Account, CoreError> {
         let status = reason.map_or(AccountStatus::Active, |r| r.status());
-        let now = Utc::now();
+        let now = self.clock.now();
+        let before = self
+            .store
+            .account(workspace, id)
+            .await?
+            .ok_or(CoreError::NotFound("account"))?;
+        let recovered = status == AccountStatus::Active && before.status != AccountStatus::Active;
         let event = AuditEventRecord {
             id: uuid::Uuid::now_v7(),
             workspace_id: workspace,
             account_id: Some(id),
             actor_id: None,
             kind: AuditKind::StatusChanged,
-            details: serde_json::json!({ "status": status, "reason": reason, "message": message }),
+            details: serde_json::json!({
+                "status": status,
+                "reason": reason,
+                "message": message,
+                "previous": before.status,
+                "recovered": recovered,
+            }),
             at: now,
         };
         let change = iquivity_store::StatusChange {
@@ -432,10 +444,20 @@ impl Core {
             message,
             at: now,
         };
-        self.store
+        let after = self
+            .store
             .set_account_status(workspace, id, &change, &event)
             .await?
-            .ok_or(CoreError::NotFound("account"))
+            .ok_or(CoreError::NotFound("account"))?;
+        if before.status != after.status || before.status_reason != after.status_reason {
+            let kind = if recovered {
+                "account.recovered"
+            } else {
+                "account.status_changed"
+            };
+            self.alert(&after, kind, None).await?;
+        }
+        Ok(after)
     }
 
     /// Removes the account and shreds its credentials.
@@ -467,6 +489,7 @@ impl Core {
             return Err(CoreError::NotFound("account"));
         }
         tracing::info!(account_id = %id, workspace_id = %caller.workspace_id, platform = %account.platform, "account removed");
+        self.alert(&account, "account.removed", None).await?;
         if let Some(tokens) = tokens {
             if self.revocation_is_safe(caller, &account).await? {
                 self.queue_revocation(&account, &tokens).await?;
@@ -556,6 +579,10 @@ impl Core {
         );
         self.store.clear_failures(outcome.account.id).await?;
         self.schedule(&outcome.account, &schedule_with).await?;
+        if outcome.created {
+            self.alert(&outcome.account, "account.connected", None)
+                .await?;
+        }
         Ok(outcome)
     }
 }

@@ -1,6 +1,7 @@
 //! Use-cases of iQuivity Social. Handlers call these; these call the store and the vault.
 
 pub mod accounts;
+pub mod alerts;
 pub mod auth;
 pub mod connections;
 pub mod credentials;
@@ -62,6 +63,8 @@ pub struct Core {
     pub settings: CoreSettings,
     /// The time as the lifecycle engine sees it (tests move it).
     pub clock: Arc<dyn lifecycle::Clock>,
+    /// Sends webhook deliveries.
+    pub(crate) webhook_client: reqwest::Client,
     /// One refresh at a time per account in this process, so a rotating refresh token is never spent twice.
     pub(crate) refresh_locks: connections::RefreshLocks,
 }
@@ -79,6 +82,10 @@ impl Core {
             platforms,
             settings,
             clock: Arc::new(lifecycle::SystemClock),
+            webhook_client: reqwest::Client::builder()
+                .timeout(std::time::Duration::from_secs(10))
+                .build()
+                .unwrap_or_default(),
             refresh_locks: connections::RefreshLocks::default(),
         }
     }

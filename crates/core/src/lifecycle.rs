@@ -83,6 +83,7 @@ pub struct RoundReport {
     pub queued: u32,
     pub done: u32,
     pub retried: u32,
+    pub delivered: u32,
 }
 
 /// When to renew, ahead of the expiry by a margin that suits the platform; `None` when the platform offers
@@ -162,6 +163,7 @@ impl Core {
             queued: self.store.enqueue_due_jobs(now, settings.batch * 4).await?,
             ..RoundReport::default()
         };
+        self.alert_expiring().await?;
         let jobs = self
             .store
             .claim_jobs(owner, now, now + settings.lease, settings.batch)
@@ -202,6 +204,8 @@ impl Core {
                 }
             }
         }
+        // After the jobs, so that what they alerted about goes out in this same round.
+        report.delivered = self.deliver_webhooks(owner).await?;
         Ok(report)
     }
 
@@ -325,27 +329,11 @@ impl Core {
         self.store.clear_failures(before.id).await?;
         if before.status != AccountStatus::Active {
             tracing::info!(account_id = %before.id, platform = %before.platform, "account recovered");
-            self.record_recovery(before).await?;
         }
         if let Some(stored) = self.store.credential(after.id).await? {
             let tokens = open(&self.vault, after.id, &stored)?;
             self.schedule(after, &tokens).await?;
         }
-        Ok(())
-    }
-
-    async fn record_recovery(&self, account: &Account) -> Result<(), CoreError> {
-        self.store
-            .append_event(&iquivity_store::AuditEventRecord {
-                id: uuid::Uuid::now_v7(),
-                workspace_id: account.workspace_id,
-                account_id: Some(account.id),
-                actor_id: None,
-                kind: iquivity_store::AuditKind::StatusChanged,
-                details: serde_json::json!({ "status": "active", "recovered": true, "previous": account.status }),
-                at: self.clock.now(),
-            })
-            .await?;
         Ok(())
     }
 

@@ -1,4 +1,4 @@
-use crate::routes::{accounts, auth, connections, meta, platforms};
+use crate::routes::{accounts, alerts, auth, connections, meta, platforms};
 use utoipa::OpenApi;
 
 #[derive(OpenApi)]
@@ -10,12 +10,14 @@ use utoipa::OpenApi;
         platforms::list,
         accounts::list, accounts::summary, accounts::get, accounts::update, accounts::remove, accounts::events,
         connections::refresh, connections::start, connections::get, connections::select,
+        alerts::create, alerts::list, alerts::remove, alerts::deliveries, alerts::notifications, alerts::mark_read,
     ),
     tags(
         (name = "auth", description = "Sign-up, sessions, API tokens and invitations"),
         (name = "accounts", description = "Connected social media accounts"),
         (name = "platforms", description = "The supported platforms"),
         (name = "connections", description = "Connecting accounts: consent on the platform, then choosing what to connect"),
+        (name = "alerts", description = "Notifications and signed webhooks"),
         (name = "meta", description = "Health and this document"),
     )
 )]

@@ -425,3 +425,82 @@ pub struct FailureRun {
     pub count: u32,
     pub since: DateTime<Utc>,
 }
+
+/// Something a person should know about an account, once per incident.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct AlertRecord {
+    pub id: uuid::Uuid,
+    pub workspace_id: WorkspaceId,
+    pub account_id: Option<AccountId>,
+    /// `account.connected`, `account.status_changed`, `account.recovered`, `account.expiring`, `account.removed`.
+    pub kind: String,
+    #[serde(skip)]
+    pub dedupe_key: Option<String>,
+    #[schema(value_type = Object)]
+    pub payload: serde_json::Value,
+    pub created_at: DateTime<Utc>,
+    pub read_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct WebhookRecord {
+    pub id: uuid::Uuid,
+    pub workspace_id: WorkspaceId,
+    pub url: String,
+    pub secret: StoredCredential,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryState {
+    Pending,
+    Delivered,
+    Failed,
+}
+
+impl DeliveryState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryState::Pending => "pending",
+            DeliveryState::Delivered => "delivered",
+            DeliveryState::Failed => "failed",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        [
+            DeliveryState::Pending,
+            DeliveryState::Delivered,
+            DeliveryState::Failed,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == raw)
+    }
+}
+
+/// One attempt history of sending one alert to one webhook.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct DeliveryRecord {
+    pub id: uuid::Uuid,
+    pub webhook_id: uuid::Uuid,
+    pub alert_id: uuid::Uuid,
+    pub state: DeliveryState,
+    pub attempts: u32,
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    /// The HTTP status of the last attempt, if one got that far.
+    pub last_status: Option<u16>,
+    pub last_error: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub delivered_at: Option<DateTime<Utc>>,
+}
+
+/// How a delivery attempt ended.
+#[derive(Debug, Clone)]
+pub struct DeliveryAttempt {
+    pub state: DeliveryState,
+    pub status: Option<u16>,
+    pub error: Option<String>,
+    pub next_attempt_at: DateTime<Utc>,
+    pub now: DateTime<Utc>,
+}

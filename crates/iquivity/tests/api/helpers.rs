@@ -272,7 +272,7 @@ impl TestApp {
                     status_message: None,
                     labels: spec.labels.iter().map(|l| l.to_string()).collect(),
                     connected_by: Some(user.user_id),
-                    token_expires_at: None,
+                    token_expires_at: spec.token_expires_at,
                     sandbox: true,
                     now: spec.created_at.unwrap_or_else(Utc::now),
                 },
@@ -302,6 +302,7 @@ pub struct Seed {
     pub reason: Option<iquivity_domain::StatusReason>,
     pub access_token: String,
     pub platform_account_id: Option<String>,
+    pub token_expires_at: Option<DateTime<Utc>>,
 }
 
 impl Seed {
@@ -316,6 +317,7 @@ impl Seed {
             reason: None,
             access_token: format!("tok-{}", uuid::Uuid::new_v4()),
             platform_account_id: None,
+            token_expires_at: None,
         }
     }
 }

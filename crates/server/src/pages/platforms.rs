@@ -18,6 +18,7 @@ use iquivity_core::accounts::{AccountPage, Summary};
 use iquivity_core::connections::RefreshOutcome;
 use iquivity_core::{Caller, CoreError};
 use iquivity_domain::{Account, AccountId, AccountStatus, Platform, Role, UserId};
+use iquivity_store::AlertRecord;
 use maud::{html, Markup};
 
 /// The list's date format, like the product page's "Aug 25 2025, 09:16"; the script rewrites it in the
@@ -211,6 +212,70 @@ fn platform_cards(summary: &Summary) -> Markup {
     }
 }
 
+/// One line a person reads about an alert.
+fn alert_text(alert: &AlertRecord) -> String {
+    let account = &alert.payload["account"];
+    let name = account["display_name"].as_str().unwrap_or("An account");
+    let platform = account["platform"]
+        .as_str()
+        .and_then(|p| p.parse::<Platform>().ok())
+        .map(|p| p.display_name())
+        .unwrap_or("its platform");
+    match alert.kind.as_str() {
+        "account.connected" => format!("{name} ({platform}) was connected."),
+        "account.recovered" => format!("{name} ({platform}) is working again."),
+        "account.removed" => format!("{name} ({platform}) was removed."),
+        "account.expiring" => format!(
+            "{name} ({platform}) stops working soon and cannot be renewed automatically: refresh it before it expires."
+        ),
+        _ => {
+            let status = account["status"].as_str().unwrap_or("changed");
+            let message = account["status_message"].as_str().unwrap_or_default();
+            let advice = account["status_advice"].as_str().unwrap_or_default();
+            format!("{name} ({platform}) is {status}. {message} {advice}").trim().to_string()
+        }
+    }
+}
+
+fn notifications(alerts: &[AlertRecord], csrf: &str) -> Markup {
+    let unread = alerts.iter().filter(|a| a.read_at.is_none()).count();
+    html! {
+        @if !alerts.is_empty() {
+            section.notifications aria-labelledby="notifications-heading" {
+                h2 #notifications-heading {
+                    "Notifications"
+                    @if unread > 0 { span.tag.unread { (unread) " new" } }
+                }
+                ul {
+                    @for alert in alerts.iter().take(8) {
+                        li class=[alert.read_at.is_none().then_some("unread")] {
+                            time datetime=(alert.created_at.to_rfc3339()) data-local { (seed_date(alert.created_at)) " UTC" }
+                            " " (alert_text(alert))
+                        }
+                    }
+                }
+                @if unread > 0 {
+                    form method="post" action="/notifications/read" {
+                        input type="hidden" name="csrf" value=(csrf);
+                        button.link type="submit" { "Mark all read" }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `POST /notifications/read` from the page.
+pub async fn mark_read(
+    State(state): State<AppState>,
+    session_caller: SessionCaller,
+    RawForm(form): RawForm,
+) -> Result<Response, AppError> {
+    session_caller.check_form(field(&form_fields(&form), "csrf"))?;
+    state.core.mark_alerts_read(&session_caller.caller).await?;
+    Ok((StatusCode::SEE_OTHER, [(header::LOCATION, "/")]).into_response())
+}
+
 fn summary_cards(summary: &Summary) -> Markup {
     html! {
         section #summary aria-label="Account summary" {
@@ -336,6 +401,7 @@ pub async fn index(
     let summary = state.core.account_summary(&caller).await?;
     let chrome = chrome(&state, &caller, &session, &summary).await?;
     let members = state.core.members(&caller).await?;
+    let alerts = state.core.alerts(&caller, 20).await?;
     let (params, page, problem) = match list_request(Some(&list_query)) {
         Ok((params, request)) => match state.core.list_accounts(&caller, request).await {
             Ok(page) => (params, page, None),
@@ -354,6 +420,7 @@ pub async fn index(
         div #live.visually-hidden role="status" aria-live="polite" {}
         @if let Some(notice) = notice_from(&flash, &page) { (notice) }
         (summary_cards(&summary))
+        (notifications(&alerts, &chrome.csrf))
         @if summary.counts.total == 0 {
             section.empty-state {
                 h2 { "Connect your first account" }

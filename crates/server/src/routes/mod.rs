@@ -1,4 +1,5 @@
 pub mod accounts;
+pub mod alerts;
 pub mod auth;
 pub mod connections;
 pub mod meta;
@@ -22,6 +23,7 @@ pub fn router() -> Router<AppState> {
         .route("/logout", post(pages::auth::logout))
         .route("/invitations/{code}", get(pages::auth::invitation_page))
         .route("/fragments/accounts", get(pages::platforms::fragment))
+        .route("/notifications/read", post(pages::platforms::mark_read))
         .route("/accounts/{id}", get(pages::platforms::details))
         .route("/accounts/{id}/refresh", post(pages::platforms::refresh))
         .route(
@@ -50,6 +52,14 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/accounts/{id}/events", get(accounts::events))
         .route("/api/v1/accounts/{id}/refresh", post(connections::refresh))
         .route("/api/v1/connections", post(connections::start))
+        .route("/api/v1/webhooks", get(alerts::list).post(alerts::create))
+        .route(
+            "/api/v1/webhooks/{id}",
+            axum::routing::delete(alerts::remove),
+        )
+        .route("/api/v1/webhooks/{id}/deliveries", get(alerts::deliveries))
+        .route("/api/v1/notifications", get(alerts::notifications))
+        .route("/api/v1/notifications/read", post(alerts::mark_read))
         .route("/api/v1/connections/{id}", get(connections::get))
         .route("/api/v1/connections/{id}/select", post(connections::select))
         .route("/connect/{platform}", get(pages::connect::start))

@@ -94,6 +94,64 @@ fn job_from_row(row: &SqliteRow) -> StoreResult<JobRecord> {
     })
 }
 
+fn alert_from_row(row: &SqliteRow) -> StoreResult<AlertRecord> {
+    let account: Option<String> = row.try_get("account_id")?;
+    let payload: String = row.try_get("payload")?;
+    Ok(AlertRecord {
+        id: parse_stored("alerts.id", &row.try_get::<String, _>("id")?)?,
+        workspace_id: parse_stored("workspace_id", &row.try_get::<String, _>("workspace_id")?)?,
+        account_id: account
+            .map(|a| parse_stored("account_id", &a))
+            .transpose()?,
+        kind: row.try_get("kind")?,
+        dedupe_key: row.try_get("dedupe_key")?,
+        payload: serde_json::from_str(&payload)
+            .map_err(|e| StoreError::Corrupt(format!("alert payload: {e}")))?,
+        created_at: from_micros(row.try_get("created_at")?),
+        read_at: opt_from_micros(row.try_get("read_at")?),
+    })
+}
+
+fn webhook_from_row(row: &SqliteRow, prefix: &str) -> StoreResult<WebhookRecord> {
+    let col = |name: &str| format!("{prefix}{name}");
+    Ok(WebhookRecord {
+        id: parse_stored(
+            "webhooks.id",
+            &row.try_get::<String, _>(col("id").as_str())?,
+        )?,
+        workspace_id: parse_stored(
+            "workspace_id",
+            &row.try_get::<String, _>(col("workspace_id").as_str())?,
+        )?,
+        url: row.try_get(col("url").as_str())?,
+        secret: StoredCredential {
+            key_id: row.try_get(col("secret_key_id").as_str())?,
+            blob: row.try_get(col("secret_blob").as_str())?,
+        },
+        created_at: from_micros(row.try_get(col("created_at").as_str())?),
+    })
+}
+
+fn delivery_from_row(row: &SqliteRow) -> StoreResult<DeliveryRecord> {
+    let state: String = row.try_get("state")?;
+    let state = DeliveryState::parse(&state)
+        .ok_or_else(|| StoreError::Corrupt(format!("delivery state {state:?}")))?;
+    let status: Option<i64> = row.try_get("last_status")?;
+    Ok(DeliveryRecord {
+        id: parse_stored("webhook_deliveries.id", &row.try_get::<String, _>("id")?)?,
+        webhook_id: parse_stored("webhook_id", &row.try_get::<String, _>("webhook_id")?)?,
+        alert_id: parse_stored("alert_id", &row.try_get::<String, _>("alert_id")?)?,
+        state,
+        attempts: u32::try_from(row.try_get::<i64, _>("attempts")?).unwrap_or(0),
+        next_attempt_at: (state == DeliveryState::Pending)
+            .then(|| from_micros(row.try_get("run_at").unwrap_or(0))),
+        last_status: status.and_then(|s| u16::try_from(s).ok()),
+        last_error: row.try_get("last_error")?,
+        created_at: from_micros(row.try_get("created_at")?),
+        delivered_at: opt_from_micros(row.try_get("delivered_at")?),
+    })
+}
+
 fn event_from_row(row: &SqliteRow) -> StoreResult<AuditEventRecord> {
     let kind: String = row.try_get("kind")?;
     let account: Option<String> = row.try_get("account_id")?;
@@ -1183,6 +1241,200 @@ impl Store for SqliteStore {
             .execute(&self.pool)
             .await?;
         Ok(())
+    }
+
+    async fn record_alert(&self, alert: &AlertRecord) -> StoreResult<bool> {
+        let mut tx = self.begin_write().await?;
+        let inserted = sqlx::query(
+            "INSERT INTO alerts (id, workspace_id, account_id, kind, dedupe_key, payload, created_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING",
+        )
+        .bind(alert.id.to_string())
+        .bind(alert.workspace_id.to_string())
+        .bind(alert.account_id.map(|a| a.to_string()))
+        .bind(&alert.kind)
+        .bind(&alert.dedupe_key)
+        .bind(alert.payload.to_string())
+        .bind(micros(alert.created_at))
+        .execute(&mut *tx)
+        .await?;
+        if inserted.rows_affected() == 0 {
+            return Ok(false);
+        }
+        let hooks: Vec<String> =
+            sqlx::query_scalar("SELECT id FROM webhooks WHERE workspace_id = ?")
+                .bind(alert.workspace_id.to_string())
+                .fetch_all(&mut *tx)
+                .await?;
+        for hook in hooks {
+            sqlx::query(
+                "INSERT INTO webhook_deliveries (id, webhook_id, alert_id, state, run_at, created_at) \
+                 VALUES (?, ?, ?, 'pending', ?, ?)",
+            )
+            .bind(uuid::Uuid::now_v7().to_string())
+            .bind(hook)
+            .bind(alert.id.to_string())
+            .bind(micros(alert.created_at))
+            .bind(micros(alert.created_at))
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn alerts(&self, workspace: WorkspaceId, limit: u32) -> StoreResult<Vec<AlertRecord>> {
+        let rows = sqlx::query(
+            "SELECT * FROM alerts WHERE workspace_id = ? ORDER BY created_at DESC, id DESC LIMIT ?",
+        )
+        .bind(workspace.to_string())
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(alert_from_row).collect()
+    }
+
+    async fn mark_alerts_read(
+        &self,
+        workspace: WorkspaceId,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        sqlx::query("UPDATE alerts SET read_at = ? WHERE workspace_id = ? AND read_at IS NULL")
+            .bind(micros(now))
+            .bind(workspace.to_string())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn create_webhook(&self, webhook: &WebhookRecord) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO webhooks (id, workspace_id, url, secret_key_id, secret_blob, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(webhook.id.to_string())
+        .bind(webhook.workspace_id.to_string())
+        .bind(&webhook.url)
+        .bind(&webhook.secret.key_id)
+        .bind(&webhook.secret.blob)
+        .bind(micros(webhook.created_at))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn webhooks(&self, workspace: WorkspaceId) -> StoreResult<Vec<WebhookRecord>> {
+        let rows =
+            sqlx::query("SELECT * FROM webhooks WHERE workspace_id = ? ORDER BY created_at, id")
+                .bind(workspace.to_string())
+                .fetch_all(&self.pool)
+                .await?;
+        rows.iter().map(|r| webhook_from_row(r, "")).collect()
+    }
+
+    async fn delete_webhook(&self, workspace: WorkspaceId, id: uuid::Uuid) -> StoreResult<bool> {
+        let done = sqlx::query("DELETE FROM webhooks WHERE workspace_id = ? AND id = ?")
+            .bind(workspace.to_string())
+            .bind(id.to_string())
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn deliveries(
+        &self,
+        workspace: WorkspaceId,
+        webhook: uuid::Uuid,
+        limit: u32,
+    ) -> StoreResult<Vec<DeliveryRecord>> {
+        let rows = sqlx::query(
+            "SELECT d.* FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id \
+             WHERE w.workspace_id = ? AND d.webhook_id = ? ORDER BY d.created_at DESC, d.id DESC LIMIT ?",
+        )
+        .bind(workspace.to_string())
+        .bind(webhook.to_string())
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(delivery_from_row).collect()
+    }
+
+    async fn claim_deliveries(
+        &self,
+        owner: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<Vec<(DeliveryRecord, WebhookRecord, AlertRecord)>> {
+        let claimed: Vec<String> = sqlx::query_scalar(
+            "UPDATE webhook_deliveries SET lease_owner = ?1, lease_until = ?2, attempts = attempts + 1 \
+             WHERE id IN (SELECT id FROM webhook_deliveries WHERE state = 'pending' AND run_at <= ?3 \
+                          AND (lease_until IS NULL OR lease_until <= ?3) ORDER BY run_at LIMIT ?4) RETURNING id",
+        )
+        .bind(owner)
+        .bind(micros(lease_until))
+        .bind(micros(now))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        let mut out = Vec::with_capacity(claimed.len());
+        for id in claimed {
+            let row = sqlx::query(
+                "SELECT d.*, w.id AS w_id, w.workspace_id AS w_workspace_id, w.url AS w_url, \
+                 w.secret_key_id AS w_secret_key_id, w.secret_blob AS w_secret_blob, w.created_at AS w_created_at \
+                 FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id WHERE d.id = ?",
+            )
+            .bind(&id)
+            .fetch_one(&self.pool)
+            .await?;
+            let delivery = delivery_from_row(&row)?;
+            let webhook = webhook_from_row(&row, "w_")?;
+            let alert = sqlx::query("SELECT * FROM alerts WHERE id = ?")
+                .bind(delivery.alert_id.to_string())
+                .fetch_one(&self.pool)
+                .await?;
+            out.push((delivery, webhook, alert_from_row(&alert)?));
+        }
+        Ok(out)
+    }
+
+    async fn record_delivery_attempt(
+        &self,
+        id: uuid::Uuid,
+        owner: &str,
+        attempt: &DeliveryAttempt,
+    ) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE webhook_deliveries SET state = ?, last_status = ?, last_error = ?, run_at = ?, \
+             delivered_at = CASE WHEN ? = 'delivered' THEN ? ELSE delivered_at END, lease_owner = NULL, lease_until = NULL \
+             WHERE id = ? AND lease_owner = ?",
+        )
+        .bind(attempt.state.as_str())
+        .bind(attempt.status.map(i64::from))
+        .bind(&attempt.error)
+        .bind(micros(attempt.next_attempt_at))
+        .bind(attempt.state.as_str())
+        .bind(micros(attempt.now))
+        .bind(id.to_string())
+        .bind(owner)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn accounts_expiring_unrenewable(
+        &self,
+        before: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<Vec<Account>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE token_expires_at IS NOT NULL AND token_expires_at < ? \
+             AND next_refresh_at IS NULL AND status = 'active' LIMIT ?"
+        ))
+        .bind(micros(before))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(account_from_row).collect()
     }
 
     async fn credential(&self, account: AccountId) -> StoreResult<Option<StoredCredential>> {

@@ -1,0 +1,314 @@
+//! Alerts: one per incident, shown in the app and delivered to the workspace's webhooks, signed with
+//! HMAC-SHA256 over the timestamp and the body, retried with backoff, every attempt in a delivery log.
+
+use crate::credentials::{open_bytes, seal_bytes};
+use crate::secrets::new_secret;
+use crate::{Caller, Core, CoreError};
+use chrono::{DateTime, Duration, Utc};
+use hmac::{Hmac, Mac};
+use iquivity_domain::{Account, AccountStatus};
+use iquivity_store::{AlertRecord, DeliveryAttempt, DeliveryRecord, DeliveryState, WebhookRecord};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Serialize;
+use sha2::Sha256;
+
+/// Attempts before a delivery is given up as failed (about a day with the backoff below).
+const MAX_ATTEMPTS: u32 = 10;
+pub const SIGNATURE_HEADER: &str = "X-Iquivity-Signature";
+
+/// A webhook as the API shows it (never its secret, except once at creation).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct WebhookView {
+    pub id: uuid::Uuid,
+    pub url: String,
+    pub created_at: DateTime<Utc>,
+}
+
+pub struct CreatedWebhook {
+    pub webhook: WebhookView,
+    pub secret: SecretString,
+}
+
+/// The signature of a delivery: `t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>`.
+pub fn sign(secret: &str, timestamp: i64, body: &str) -> String {
+    let mut mac =
+        Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes keys of any length");
+    mac.update(format!("{timestamp}.{body}").as_bytes());
+    let digest: String = mac
+        .finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!("t={timestamp},v1={digest}")
+}
+
+fn delivery_backoff(attempts: u32) -> Duration {
+    Duration::minutes(match attempts {
+        0 | 1 => 1,
+        2 => 5,
+        3 => 15,
+        4 => 30,
+        5 => 60,
+        _ => 180,
+    })
+}
+
+/// Webhook URLs must be HTTPS; plain HTTP only to this machine, for development.
+fn check_url(raw: &str) -> Result<String, CoreError> {
+    let bad = |why: &str| CoreError::invalid("url", why.to_string());
+    if raw.chars().count() > 2000 {
+        return Err(bad("must be at most 2000 characters"));
+    }
+    let url = url::Url::parse(raw.trim())
+        .map_err(|_| bad("must be an absolute URL like https://example.com/hooks/iquivity"))?;
+    let loopback = matches!(url.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
+    match url.scheme() {
+        "https" => Ok(url.to_string()),
+        "http" if loopback => Ok(url.to_string()),
+        _ => Err(bad(
+            "must use https (plain http is accepted only for localhost)",
+        )),
+    }
+}
+
+impl Core {
+    /// Records an alert about an account (once per `dedupe_key` when one is given).
+    pub(crate) async fn alert(
+        &self,
+        account: &Account,
+        kind: &str,
+        dedupe_key: Option<String>,
+    ) -> Result<(), CoreError> {
+        let advice = account.status_reason.map(|r| r.advice());
+        let alert = AlertRecord {
+            id: uuid::Uuid::now_v7(),
+            workspace_id: account.workspace_id,
+            account_id: Some(account.id),
+            kind: kind.to_string(),
+            dedupe_key,
+            payload: serde_json::json!({
+                "account": {
+                    "id": account.id,
+                    "platform": account.platform,
+                    "display_name": account.display_name,
+                    "handle": account.handle,
+                    "status": account.status,
+                    "status_reason": account.status_reason,
+                    "status_message": account.status_message,
+                    "status_advice": advice,
+                    "token_expires_at": account.token_expires_at,
+                }
+            }),
+            created_at: self.clock.now(),
+            read_at: None,
+        };
+        if self.store.record_alert(&alert).await? {
+            tracing::info!(account_id = %account.id, kind, "alert");
+        }
+        Ok(())
+    }
+
+    pub async fn alerts(&self, caller: &Caller, limit: u32) -> Result<Vec<AlertRecord>, CoreError> {
+        Ok(self.store.alerts(caller.workspace_id, limit).await?)
+    }
+
+    pub async fn mark_alerts_read(&self, caller: &Caller) -> Result<(), CoreError> {
+        Ok(self
+            .store
+            .mark_alerts_read(caller.workspace_id, self.clock.now())
+            .await?)
+    }
+
+    pub async fn create_webhook(
+        &self,
+        caller: &Caller,
+        url: &str,
+    ) -> Result<CreatedWebhook, CoreError> {
+        caller.require_manage_accounts()?;
+        let url = check_url(url)?;
+        let id = uuid::Uuid::now_v7();
+        let secret = new_secret("whsec_");
+        let record = WebhookRecord {
+            id,
+            workspace_id: caller.workspace_id,
+            url,
+            secret: seal_bytes(
+                &self.vault,
+                &id.to_string(),
+                secret.expose_secret().as_bytes(),
+            )?,
+            created_at: self.clock.now(),
+        };
+        self.store.create_webhook(&record).await?;
+        Ok(CreatedWebhook {
+            webhook: WebhookView {
+                id,
+                url: record.url,
+                created_at: record.created_at,
+            },
+            secret,
+        })
+    }
+
+    pub async fn webhooks(&self, caller: &Caller) -> Result<Vec<WebhookView>, CoreError> {
+        Ok(self
+            .store
+            .webhooks(caller.workspace_id)
+            .await?
+            .into_iter()
+            .map(|w| WebhookView {
+                id: w.id,
+                url: w.url,
+                created_at: w.created_at,
+            })
+            .collect())
+    }
+
+    pub async fn delete_webhook(&self, caller: &Caller, id: uuid::Uuid) -> Result<(), CoreError> {
+        caller.require_manage_accounts()?;
+        if self.store.delete_webhook(caller.workspace_id, id).await? {
+            Ok(())
+        } else {
+            Err(CoreError::NotFound("webhook"))
+        }
+    }
+
+    pub async fn webhook_deliveries(
+        &self,
+        caller: &Caller,
+        id: uuid::Uuid,
+    ) -> Result<Vec<DeliveryRecord>, CoreError> {
+        if !self
+            .store
+            .webhooks(caller.workspace_id)
+            .await?
+            .iter()
+            .any(|w| w.id == id)
+        {
+            return Err(CoreError::NotFound("webhook"));
+        }
+        Ok(self.store.deliveries(caller.workspace_id, id, 100).await?)
+    }
+
+    /// Alerts once per account and expiry date for tokens that will expire within 7 days with no way to
+    /// renew them without the person (the account stays Active meanwhile).
+    pub(crate) async fn alert_expiring(&self) -> Result<u32, CoreError> {
+        let now = self.clock.now();
+        let mut alerted = 0;
+        for account in self
+            .store
+            .accounts_expiring_unrenewable(now + Duration::days(7), 200)
+            .await?
+        {
+            if account.status != AccountStatus::Active {
+                continue;
+            }
+            let key = account
+                .token_expires_at
+                .map(|at| format!("expiring:{}:{}", account.id, at.timestamp()));
+            self.alert(&account, "account.expiring", key).await?;
+            alerted += 1;
+        }
+        Ok(alerted)
+    }
+
+    /// Sends due webhook deliveries as `owner`; answers how many went out successfully.
+    pub(crate) async fn deliver_webhooks(&self, owner: &str) -> Result<u32, CoreError> {
+        let now = self.clock.now();
+        let claimed = self
+            .store
+            .claim_deliveries(
+                owner,
+                now,
+                now + self.settings.lifecycle.lease,
+                self.settings.lifecycle.batch,
+            )
+            .await?;
+        let mut delivered = 0;
+        for (delivery, webhook, alert) in claimed {
+            let secret = open_bytes(&self.vault, &webhook.id.to_string(), &webhook.secret)?;
+            let secret = String::from_utf8_lossy(&secret).into_owned();
+            let body = serde_json::json!({
+                "id": alert.id,
+                "type": alert.kind,
+                "created_at": alert.created_at,
+                "workspace_id": alert.workspace_id,
+                "data": alert.payload,
+            })
+            .to_string();
+            let timestamp = Utc::now().timestamp();
+            let sent = self
+                .webhook_client
+                .post(&webhook.url)
+                .header("content-type", "application/json")
+                .header("X-Iquivity-Event", &alert.kind)
+                .header("X-Iquivity-Delivery", delivery.id.to_string())
+                .header(SIGNATURE_HEADER, sign(&secret, timestamp, &body))
+                .body(body)
+                .send()
+                .await;
+            let now = self.clock.now();
+            let (status, error) = match sent {
+                Ok(response) if response.status().is_success() => {
+                    (Some(response.status().as_u16()), None)
+                }
+                Ok(response) => (
+                    Some(response.status().as_u16()),
+                    Some(format!("HTTP {}", response.status().as_u16())),
+                ),
+                Err(e) if e.is_timeout() => (
+                    None,
+                    Some("the endpoint did not answer in time".to_string()),
+                ),
+                Err(_) => (None, Some("the endpoint could not be reached".to_string())),
+            };
+            let state = match &error {
+                None => DeliveryState::Delivered,
+                Some(_) if delivery.attempts >= MAX_ATTEMPTS => DeliveryState::Failed,
+                Some(_) => DeliveryState::Pending,
+            };
+            if state == DeliveryState::Delivered {
+                delivered += 1;
+            }
+            self.store
+                .record_delivery_attempt(
+                    delivery.id,
+                    owner,
+                    &DeliveryAttempt {
+                        state,
+                        status,
+                        error,
+                        next_attempt_at: now + delivery_backoff(delivery.attempts),
+                        now,
+                    },
+                )
+                .await?;
+        }
+        Ok(delivered)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signatures_follow_the_documented_scheme() {
+        // HMAC-SHA256("whsec_test", "1700000000.{}"), computed independently.
+        let signature = sign("whsec_test", 1_700_000_000, "{}");
+        assert!(signature.starts_with("t=1700000000,v1="));
+        assert_eq!(signature.len(), "t=1700000000,v1=".len() + 64);
+        assert_ne!(sign("whsec_other", 1_700_000_000, "{}"), signature);
+        assert_ne!(sign("whsec_test", 1_700_000_001, "{}"), signature);
+    }
+
+    #[test]
+    fn webhook_urls_must_be_https_except_on_this_machine() {
+        assert!(check_url("https://hooks.example.com/x").is_ok());
+        assert!(check_url("http://127.0.0.1:9000/hook").is_ok());
+        assert!(check_url("http://hooks.example.com/x").is_err());
+        assert!(check_url("ftp://example.com").is_err());
+        assert!(check_url("not a url").is_err());
+    }
+}
