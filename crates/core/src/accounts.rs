@@ -339,6 +339,14 @@ impl Core {
             .ok_or(CoreError::NotFound("account"))
     }
 
+    /// The workspace's activity: every account event, newest first.
+    pub async fn activity(&self, caller: &Caller) -> Result<Vec<AuditEventRecord>, CoreError> {
+        Ok(self
+            .store
+            .workspace_events(caller.workspace_id, 200)
+            .await?)
+    }
+
     pub async fn account_events(
         &self,
         caller: &Caller,

@@ -8,6 +8,7 @@ pub mod credentials;
 mod error;
 pub mod keys;
 pub mod lifecycle;
+pub mod metrics;
 pub mod secrets;
 
 pub use error::CoreError;
@@ -63,6 +64,9 @@ pub struct Core {
     pub settings: CoreSettings,
     /// The time as the lifecycle engine sees it (tests move it).
     pub clock: Arc<dyn lifecycle::Clock>,
+    /// Lifecycle job outcomes so far, by (job kind, outcome), for `/metrics`.
+    pub(crate) job_outcomes:
+        Arc<std::sync::Mutex<std::collections::BTreeMap<(String, String), u64>>>,
     /// Sends webhook deliveries.
     pub(crate) webhook_client: reqwest::Client,
     /// One refresh at a time per account in this process, so a rotating refresh token is never spent twice.
@@ -82,6 +86,7 @@ impl Core {
             platforms,
             settings,
             clock: Arc::new(lifecycle::SystemClock),
+            job_outcomes: Arc::default(),
             webhook_client: reqwest::Client::builder()
                 .timeout(std::time::Duration::from_secs(10))
                 .build()

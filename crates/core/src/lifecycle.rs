@@ -155,6 +155,16 @@ impl Core {
         Ok(())
     }
 
+    fn count_job(&self, kind: JobKind, outcome: &str) {
+        let mut counts = self
+            .job_outcomes
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        *counts
+            .entry((kind.as_str().to_string(), outcome.to_string()))
+            .or_default() += 1;
+    }
+
     /// One round of the engine: queue what is due, then run a batch of due jobs as `owner`.
     pub async fn run_lifecycle_round(&self, owner: &str) -> Result<RoundReport, CoreError> {
         let now = self.clock.now();
@@ -174,6 +184,13 @@ impl Core {
                 JobKind::HealthCheck => self.run_health_check(&job).await,
                 JobKind::Revoke => self.run_revoke(&job).await,
             };
+            let outcome = match &handled {
+                Ok(Handled::Done) => "done",
+                Ok(Handled::RetryAt(_, why)) if why.starts_with("rate limited") => "rate_limited",
+                Ok(Handled::RetryAt(..)) => "retried",
+                Err(_) => "error",
+            };
+            self.count_job(job.kind, outcome);
             match handled {
                 Ok(Handled::Done) => {
                     if self
@@ -409,6 +426,34 @@ impl Core {
                 Ok(Handled::Done)
             }
         }
+    }
+
+    /// The bulk "refresh all inactive" action: every Inactive or Failed account of the workspace is renewed
+    /// by the engine in its next rounds. Answers how many were queued.
+    pub async fn refresh_all_inactive(&self, caller: &crate::Caller) -> Result<u32, CoreError> {
+        let now = self.clock.now();
+        let mut query = iquivity_store::AccountQuery::all(crate::accounts::MAX_PAGE);
+        query.statuses = vec![AccountStatus::Inactive, AccountStatus::Failed];
+        let mut queued = 0;
+        loop {
+            let page = self
+                .store
+                .list_accounts(caller.workspace_id, &query)
+                .await?;
+            for account in &page {
+                self.store
+                    .schedule_account(account.id, Some(Some(now)), None)
+                    .await?;
+                queued += 1;
+            }
+            match page.last() {
+                Some(last) if page.len() == crate::accounts::MAX_PAGE as usize => {
+                    query.after = Some(iquivity_store::cursor_after(last, query.sort));
+                }
+                _ => break,
+            }
+        }
+        Ok(queued)
     }
 
     /// Queues the platform-side revocation of a removed account, carrying its tokens sealed to the job.

@@ -22,6 +22,19 @@ pub enum ErrorClass {
 }
 
 impl ErrorClass {
+    /// A short label for metrics and logs.
+    pub fn label(&self) -> &'static str {
+        match self {
+            ErrorClass::TokenExpired => "token_expired",
+            ErrorClass::TokenRevoked => "token_revoked",
+            ErrorClass::RefreshRejected => "refresh_rejected",
+            ErrorClass::MissingPermission { .. } => "missing_permission",
+            ErrorClass::RateLimited { .. } => "rate_limited",
+            ErrorClass::Unavailable => "unavailable",
+            ErrorClass::Rejected => "rejected",
+        }
+    }
+
     /// The account status reason this class implies, if it implies one.
     pub fn status_reason(&self) -> Option<StatusReason> {
         match self {

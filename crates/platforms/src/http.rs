@@ -40,6 +40,21 @@ pub(crate) async fn send(
     platform: &'static str,
     request: RequestBuilder,
 ) -> Result<Answer, PlatformError> {
+    let started = std::time::Instant::now();
+    let answer = exchange(platform, request).await;
+    let outcome = match &answer {
+        Ok(a) if a.status.is_success() => "ok".to_string(),
+        Ok(a) => format!("http_{}", a.status.as_u16()),
+        Err(e) => e.class.label().to_string(),
+    };
+    crate::telemetry::record(platform, &outcome, started.elapsed());
+    answer
+}
+
+async fn exchange(
+    platform: &'static str,
+    request: RequestBuilder,
+) -> Result<Answer, PlatformError> {
     let response = request
         .send()
         .await

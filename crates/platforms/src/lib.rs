@@ -10,6 +10,7 @@ mod meta;
 mod oauth;
 pub mod pkce;
 mod settings;
+pub mod telemetry;
 mod tiktok;
 mod x;
 

@@ -8,7 +8,7 @@ use utoipa::OpenApi;
         meta::healthz, meta::openapi,
         auth::sign_up, auth::log_in, auth::log_out, auth::me, auth::create_token, auth::invite, auth::accept_invitation,
         platforms::list,
-        accounts::list, accounts::summary, accounts::get, accounts::update, accounts::remove, accounts::events,
+        accounts::list, accounts::summary, accounts::get, accounts::update, accounts::remove, accounts::events, accounts::refresh_inactive, accounts::activity,
         connections::refresh, connections::start, connections::get, connections::select,
         alerts::create, alerts::list, alerts::remove, alerts::deliveries, alerts::notifications, alerts::mark_read,
     ),

@@ -249,6 +249,14 @@ pub trait Store: Send + Sync + 'static {
         limit: u32,
     ) -> StoreResult<Vec<Account>>;
 
+    async fn metrics(&self, now: DateTime<Utc>) -> StoreResult<StoreMetrics>;
+    /// The workspace's audit events, newest first.
+    async fn workspace_events(
+        &self,
+        workspace: WorkspaceId,
+        limit: u32,
+    ) -> StoreResult<Vec<AuditEventRecord>>;
+
     // Credentials.
     async fn credential(&self, account: AccountId) -> StoreResult<Option<StoredCredential>>;
     /// Credentials sealed under any key other than `key_id`, a batch at a time (for key rotation).

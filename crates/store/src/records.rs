@@ -504,3 +504,12 @@ pub struct DeliveryAttempt {
     pub next_attempt_at: DateTime<Utc>,
     pub now: DateTime<Utc>,
 }
+
+/// Figures for `/metrics`, across all workspaces.
+#[derive(Debug, Clone, Default)]
+pub struct StoreMetrics {
+    pub accounts: Vec<PlatformStatusCount>,
+    /// Unfinished jobs by kind: how many, and how long the oldest due one has waited (seconds).
+    pub jobs: Vec<(JobKind, u64, f64)>,
+    pub pending_deliveries: u64,
+}

@@ -492,3 +492,72 @@ async fn a_job_whose_worker_died_is_taken_over_once_its_lease_runs_out() {
     );
     assert_eq!(rig.account(id).await["status"], "active");
 }
+
+#[tokio::test]
+async fn refresh_all_inactive_repairs_what_a_renewal_can_and_metrics_show_the_work() {
+    let rig = rig().await;
+    let tiktok = rig.connect(Platform::Tiktok, "Bulk One").await;
+    let x = rig.connect(Platform::X, "Bulk Two").await;
+    for id in [tiktok, x] {
+        rig.app
+            .app
+            .core
+            .change_account_status(
+                rig.workspace(),
+                id,
+                Some(iquivity_domain::StatusReason::TokenExpired),
+                None,
+            )
+            .await
+            .unwrap();
+    }
+    let (status, body) = rig
+        .app
+        .send(
+            &rig.user,
+            reqwest::Method::POST,
+            "/api/v1/accounts/refresh-inactive",
+            None,
+        )
+        .await;
+    assert_eq!(status, reqwest::StatusCode::ACCEPTED);
+    assert_eq!(body["queued"], 2);
+    rig.round().await;
+    assert_eq!(rig.account(tiktok).await["status"], "active");
+    assert_eq!(rig.account(x).await["status"], "active");
+
+    let (_, activity) = rig.app.get(&rig.user, "/api/v1/activity").await;
+    let kinds: Vec<&str> = activity
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert!(
+        kinds.contains(&"refreshed")
+            && kinds.contains(&"connected")
+            && kinds.contains(&"status_changed"),
+        "{kinds:?}"
+    );
+
+    let metrics = reqwest::get(rig.app.url("/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("iquivity_accounts{platform=\"tiktok\",status=\"active\"} 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("iquivity_jobs_total{kind=\"refresh\",outcome=\"done\"} 2"),
+        "{metrics}"
+    );
+    assert!(
+        metrics
+            .contains("iquivity_platform_call_seconds_count{platform=\"tiktok\",outcome=\"ok\"}"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("# TYPE iquivity_platform_call_seconds histogram"));
+}

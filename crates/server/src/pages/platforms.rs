@@ -265,6 +265,24 @@ fn notifications(alerts: &[AlertRecord], csrf: &str) -> Markup {
     }
 }
 
+/// `POST /accounts/refresh-inactive` from the page: "Refresh all inactive".
+pub async fn refresh_inactive(
+    State(state): State<AppState>,
+    session_caller: SessionCaller,
+    RawForm(form): RawForm,
+) -> Result<Response, AppError> {
+    session_caller.check_form(field(&form_fields(&form), "csrf"))?;
+    let queued = state
+        .core
+        .refresh_all_inactive(&session_caller.caller)
+        .await?;
+    Ok((
+        StatusCode::SEE_OTHER,
+        [(header::LOCATION, format!("/?bulk={queued}"))],
+    )
+        .into_response())
+}
+
 /// `POST /notifications/read` from the page.
 pub async fn mark_read(
     State(state): State<AppState>,
@@ -371,6 +389,11 @@ fn notice_from(query: &[(String, String)], page: &AccountPage) -> Option<Markup>
     if let Some(id) = find("refreshed") {
         return Some(html! { p.notice.success role="status" { (name_of(id)) " was refreshed." } });
     }
+    if let Some(count) = find("bulk") {
+        return Some(
+            html! { p.notice.success role="status" { (count) " account(s) queued for refresh; their status updates within a minute." } },
+        );
+    }
     if let Some(name) = find("removed") {
         return Some(
             html! { p.notice.success role="status" { (name) " was removed and its credentials destroyed." } },
@@ -395,7 +418,7 @@ pub async fn index(
     // The flash keys are this page's own, not list filters.
     let list_query: String = url::form_urlencoded::Serializer::new(String::new())
         .extend_pairs(flash.iter().filter(|(k, _)| {
-            !["connected", "connection", "refreshed", "removed"].contains(&k.as_str())
+            !["connected", "connection", "refreshed", "removed", "bulk"].contains(&k.as_str())
         }))
         .finish();
     let summary = state.core.account_summary(&caller).await?;
@@ -420,6 +443,12 @@ pub async fn index(
         div #live.visually-hidden role="status" aria-live="polite" {}
         @if let Some(notice) = notice_from(&flash, &page) { (notice) }
         (summary_cards(&summary))
+        @if summary.counts.inactive + summary.counts.failed > 0 {
+            form.bulk method="post" action="/accounts/refresh-inactive" {
+                input type="hidden" name="csrf" value=(chrome.csrf);
+                button.secondary type="submit" { "🔄 Refresh all inactive and failed accounts" }
+            }
+        }
         (notifications(&alerts, &chrome.csrf))
         @if summary.counts.total == 0 {
             section.empty-state {

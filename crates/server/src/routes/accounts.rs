@@ -286,3 +286,30 @@ pub async fn events(
         state.core.account_events(&caller, parse_id(&id)?).await?,
     ))
 }
+
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct BulkRefreshView {
+    /// How many Inactive or Failed accounts the engine will now try to renew.
+    queued: u32,
+}
+
+/// "Refresh all inactive": queues a renewal of every Inactive or Failed account; the lifecycle engine runs them.
+#[utoipa::path(post, path = "/api/v1/accounts/refresh-inactive", tag = "accounts",
+    responses((status = 202, body = BulkRefreshView)))]
+pub async fn refresh_inactive(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+) -> Result<(StatusCode, Json<BulkRefreshView>), AppError> {
+    let queued = state.core.refresh_all_inactive(&caller).await?;
+    Ok((StatusCode::ACCEPTED, Json(BulkRefreshView { queued })))
+}
+
+/// The workspace's activity log: every account event, newest first (the last 200).
+#[utoipa::path(get, path = "/api/v1/activity", tag = "accounts",
+    responses((status = 200, body = [AuditEventRecord])))]
+pub async fn activity(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+) -> Result<Json<Vec<AuditEventRecord>>, AppError> {
+    Ok(Json(state.core.activity(&caller).await?))
+}

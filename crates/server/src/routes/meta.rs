@@ -57,3 +57,17 @@ pub async fn script() -> impl IntoResponse {
         crate::pages::ASSETS_JS,
     )
 }
+
+/// Prometheus metrics: accounts by platform and status, lifecycle jobs, platform calls, queue depth.
+pub async fn metrics(
+    axum::extract::State(state): axum::extract::State<crate::AppState>,
+) -> Result<impl IntoResponse, AppError> {
+    let body = state.core.render_metrics().await?;
+    Ok((
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        body,
+    ))
+}

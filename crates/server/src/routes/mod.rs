@@ -24,6 +24,10 @@ pub fn router() -> Router<AppState> {
         .route("/invitations/{code}", get(pages::auth::invitation_page))
         .route("/fragments/accounts", get(pages::platforms::fragment))
         .route("/notifications/read", post(pages::platforms::mark_read))
+        .route(
+            "/accounts/refresh-inactive",
+            post(pages::platforms::refresh_inactive),
+        )
         .route("/accounts/{id}", get(pages::platforms::details))
         .route("/accounts/{id}/refresh", post(pages::platforms::refresh))
         .route(
@@ -32,6 +36,7 @@ pub fn router() -> Router<AppState> {
         )
         .route("/assets/app.js", get(meta::script))
         .route("/healthz", get(meta::healthz))
+        .route("/metrics", get(meta::metrics))
         .route("/api/v1/openapi.json", get(meta::openapi))
         .route("/api/v1/auth/signup", post(auth::sign_up))
         .route("/api/v1/auth/login", post(auth::log_in))
@@ -43,6 +48,11 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/platforms", get(platforms::list))
         .route("/api/v1/accounts", get(accounts::list))
         .route("/api/v1/accounts/summary", get(accounts::summary))
+        .route(
+            "/api/v1/accounts/refresh-inactive",
+            post(accounts::refresh_inactive),
+        )
+        .route("/api/v1/activity", get(accounts::activity))
         .route(
             "/api/v1/accounts/{id}",
             get(accounts::get)

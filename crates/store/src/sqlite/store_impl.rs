@@ -1437,6 +1437,68 @@ impl Store for SqliteStore {
         rows.iter().map(account_from_row).collect()
     }
 
+    async fn workspace_events(
+        &self,
+        workspace: WorkspaceId,
+        limit: u32,
+    ) -> StoreResult<Vec<AuditEventRecord>> {
+        let rows = sqlx::query(
+            "SELECT * FROM audit_events WHERE workspace_id = ? ORDER BY at DESC, id DESC LIMIT ?",
+        )
+        .bind(workspace.to_string())
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(event_from_row).collect()
+    }
+
+    async fn metrics(&self, now: DateTime<Utc>) -> StoreResult<StoreMetrics> {
+        let rows = sqlx::query("SELECT platform, status, SUM(count) AS count FROM account_counts GROUP BY platform, status")
+            .fetch_all(&self.pool)
+            .await?;
+        let accounts = rows
+            .iter()
+            .map(|row| {
+                Ok(PlatformStatusCount {
+                    platform: parse_stored("platform", &row.try_get::<String, _>("platform")?)?,
+                    status: parse_stored("status", &row.try_get::<String, _>("status")?)?,
+                    count: u32::try_from(row.try_get::<i64, _>("count")?).unwrap_or(0),
+                })
+            })
+            .collect::<StoreResult<Vec<_>>>()?;
+        let rows = sqlx::query(
+            "SELECT kind, COUNT(*) AS open, MIN(CASE WHEN run_at <= ?1 THEN run_at END) AS oldest_due \
+             FROM jobs WHERE done_at IS NULL GROUP BY kind",
+        )
+        .bind(micros(now))
+        .fetch_all(&self.pool)
+        .await?;
+        let mut jobs = Vec::new();
+        for row in rows {
+            let kind: String = row.try_get("kind")?;
+            let oldest: Option<i64> = row.try_get("oldest_due")?;
+            let age = oldest.map_or(0.0, |at| {
+                (now - from_micros(at)).num_milliseconds().max(0) as f64 / 1000.0
+            });
+            if let Some(kind) = JobKind::parse(&kind) {
+                jobs.push((
+                    kind,
+                    u64::try_from(row.try_get::<i64, _>("open")?).unwrap_or(0),
+                    age,
+                ));
+            }
+        }
+        let pending: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM webhook_deliveries WHERE state = 'pending'")
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(StoreMetrics {
+            accounts,
+            jobs,
+            pending_deliveries: u64::try_from(pending).unwrap_or(0),
+        })
+    }
+
     async fn credential(&self, account: AccountId) -> StoreResult<Option<StoredCredential>> {
         let row = sqlx::query("SELECT key_id, blob FROM account_credentials WHERE account_id = ?")
             .bind(account.to_string())
