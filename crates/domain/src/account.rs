@@ -292,8 +292,21 @@ pub struct Account {
     pub last_refreshed_at: Option<DateTime<Utc>>,
     pub last_checked_at: Option<DateTime<Utc>>,
     pub last_used_at: Option<DateTime<Utc>>,
+    /// When the service will next renew the credentials; `None` when it cannot without the person.
+    pub next_refresh_at: Option<DateTime<Utc>>,
     /// Connected through the local sandbox rather than the real platform.
     pub sandbox: bool,
+}
+
+impl Account {
+    /// Active, but the token ends within 7 days and nothing can renew it without the person.
+    pub fn expiring_soon(&self, now: DateTime<Utc>) -> bool {
+        self.status == AccountStatus::Active
+            && self.next_refresh_at.is_none()
+            && self
+                .token_expires_at
+                .is_some_and(|at| at < now + chrono::Duration::days(7))
+    }
 }
 
 #[cfg(test)]

@@ -39,11 +39,16 @@ pub struct AccountView {
     pub sandbox: bool,
     /// Whether posts can be published to it (Facebook personal profiles cannot).
     pub publishable: bool,
+    /// When the service will next renew the credentials; `null` when only the person can.
+    pub next_refresh_at: Option<DateTime<Utc>>,
+    /// Active, but the token ends within 7 days and cannot be renewed without the person: refresh it.
+    pub expiring_soon: bool,
 }
 
 impl From<Account> for AccountView {
     fn from(a: Account) -> Self {
         let publishable = !(a.platform == Platform::Facebook && a.kind == AccountKind::Profile);
+        let expiring_soon = a.expiring_soon(Utc::now());
         AccountView {
             id: a.id,
             platform: a.platform,
@@ -71,6 +76,8 @@ impl From<Account> for AccountView {
             last_used_at: a.last_used_at,
             sandbox: a.sandbox,
             publishable,
+            next_refresh_at: a.next_refresh_at,
+            expiring_soon,
         }
     }
 }

@@ -292,4 +292,16 @@ async fn a_token_that_cannot_be_renewed_alerts_once_before_it_expires() {
     assert_eq!(expiring[0]["account_id"], id.to_string());
     let (_, account) = app.get(&user, &format!("/api/v1/accounts/{id}")).await;
     assert_eq!(account["status"], "active", "still Active while it works");
+    assert_eq!(account["expiring_soon"], true);
+    assert!(account["next_refresh_at"].is_null());
+    let page = user
+        .client
+        .get(app.url("/"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("expiring soon"), "the list marks it");
 }

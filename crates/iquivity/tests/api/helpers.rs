@@ -86,7 +86,11 @@ async fn start(
 }
 
 /// The same data directory, as after a restart: what was stored (and the sandbox's own state) is kept.
-pub async fn restart(app: TestApp, tune: impl FnOnce(&mut iquivity_core::Core)) -> TestApp {
+pub async fn restart(
+    app: TestApp,
+    adjust: impl FnOnce(&mut Config),
+    tune: impl FnOnce(&mut iquivity_core::Core),
+) -> TestApp {
     let TestApp {
         data_dir,
         app: old,
@@ -103,7 +107,7 @@ pub async fn restart(app: TestApp, tune: impl FnOnce(&mut iquivity_core::Core)) 
     }
     drop(old);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    start_in(data_dir, listener, |_| {}, tune).await
+    start_in(data_dir, listener, adjust, tune).await
 }
 
 async fn start_in(

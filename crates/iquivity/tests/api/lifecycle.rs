@@ -231,7 +231,12 @@ async fn a_rotated_refresh_token_survives_a_crash_right_after_the_platform_answe
 
     let clock = rig.clock.clone();
     let user = rig.user;
-    let app = restart(rig.app, move |core| core.clock = clock.clone()).await;
+    let app = restart(
+        rig.app,
+        |c| c.run_lifecycle = false,
+        move |core| core.clock = clock.clone(),
+    )
+    .await;
     let rig = Rig {
         app,
         clock: rig.clock,
@@ -239,9 +244,11 @@ async fn a_rotated_refresh_token_survives_a_crash_right_after_the_platform_answe
     };
     rig.clock.advance(Duration::minutes(10));
     let report = rig.round().await;
+    let jobs = rig.app.app.store.jobs_for_account(id).await.unwrap();
     assert_eq!(
         report.done, 2,
-        "the retried refresh works with the rotated token, and the check passes: {report:?}"
+        "the retried refresh works with the rotated token, and the check passes: {report:?} {jobs:#?} now {}",
+        rig.clock_now()
     );
     assert_eq!(rig.account(id).await["status"], "active");
     let state = rig.sandbox_state(Platform::Tiktok).await;

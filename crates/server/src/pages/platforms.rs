@@ -97,6 +97,9 @@ fn row(account: &Account, highlight: Option<AccountId>, csrf: &str) -> Markup {
                 @if account.status != AccountStatus::Active {
                     span.reason { (status_text(account)) }
                 }
+                @if account.expiring_soon(Utc::now()) {
+                    span.tag.expiring title="The token ends within 7 days and cannot be renewed automatically: refresh it" { "expiring soon" }
+                }
             }
             td { time datetime=(account.created_at.to_rfc3339()) data-local { (seed_date(account.created_at)) " UTC" } }
             td.platform-cell { (platform_icon(account.platform, 24)) span.visually-hidden { (account.platform.display_name()) } }
