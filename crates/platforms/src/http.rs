@@ -89,6 +89,30 @@ fn transport_error(platform: &'static str, err: &reqwest::Error) -> PlatformErro
     )
 }
 
+/// Sends and demands a success; any other answer is turned into an error by the platform's own rules.
+pub(crate) async fn send_ok(
+    platform: &'static str,
+    request: RequestBuilder,
+    classify: impl FnOnce(&Answer) -> PlatformError,
+) -> Result<Answer, PlatformError> {
+    let answer = send(platform, request).await?;
+    if answer.status.is_success() {
+        Ok(answer)
+    } else {
+        Err(classify(&answer))
+    }
+}
+
+/// A canned answer, for the adapters' classification tests.
+#[cfg(test)]
+pub(crate) fn canned(status: u16, body: &str, headers: HeaderMap) -> Answer {
+    Answer {
+        status: StatusCode::from_u16(status).expect("a valid status"),
+        headers,
+        body: body.as_bytes().to_vec(),
+    }
+}
+
 /// The class of a failure that a platform's own error body did not settle.
 pub(crate) fn class_from_status(status: StatusCode) -> ErrorClass {
     match status.as_u16() {

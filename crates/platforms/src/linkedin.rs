@@ -114,12 +114,13 @@ impl Linkedin {
         form: &[(&str, &str)],
         renewing: bool,
     ) -> Result<TokenAnswer, PlatformError> {
-        let answer =
-            http::send(NAME, self.client.post(&self.settings.token_url).form(form)).await?;
-        if !answer.status.is_success() {
-            return Err(self.classify(&answer, renewing));
-        }
-        answer.json(NAME)
+        http::send_ok(
+            NAME,
+            self.client.post(&self.settings.token_url).form(form),
+            |a| self.classify(a, renewing),
+        )
+        .await?
+        .json(NAME)
     }
 
     async fn get<T: serde::de::DeserializeOwned>(
@@ -133,11 +134,9 @@ impl Linkedin {
             .bearer_auth(tokens.access_token.expose_secret())
             .header("LinkedIn-Version", &self.settings.api_version)
             .header("X-Restli-Protocol-Version", "2.0.0");
-        let answer = http::send(NAME, request).await?;
-        if !answer.status.is_success() {
-            return Err(self.classify(&answer, false));
-        }
-        answer.json(NAME)
+        http::send_ok(NAME, request, |a| self.classify(a, false))
+            .await?
+            .json(NAME)
     }
 
     async fn organization(
@@ -321,28 +320,17 @@ impl PlatformAdapter for Linkedin {
             ("client_secret", self.settings.client_secret.expose_secret()),
             ("token", tokens.access_token.expose_secret()),
         ]);
-        let answer = http::send(NAME, request).await?;
-        if answer.status.is_success() {
-            Ok(())
-        } else {
-            Err(self.classify(&answer, false))
-        }
+        http::send_ok(NAME, request, |a| self.classify(a, false))
+            .await
+            .map(|_| ())
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::http::canned;
     use reqwest::header::HeaderMap;
-    use reqwest::StatusCode;
-
-    fn answer(status: u16, body: &str) -> Answer {
-        Answer {
-            status: StatusCode::from_u16(status).unwrap(),
-            headers: HeaderMap::new(),
-            body: body.as_bytes().to_vec(),
-        }
-    }
 
     #[test]
     fn classifies_the_documented_errors() {
@@ -350,40 +338,46 @@ mod tests {
             PlatformSettings::real(Platform::Linkedin),
             reqwest::Client::new(),
         );
-        let revoked = answer(
+        let revoked = canned(
             401,
             r#"{"status":401,"serviceErrorCode":65601,"code":"REVOKED_ACCESS_TOKEN","message":"The token used in the request has been revoked by the user"}"#,
+            HeaderMap::new(),
         );
         assert_eq!(li.classify(&revoked, false).class, ErrorClass::TokenRevoked);
-        let expired = answer(
+        let expired = canned(
             401,
             r#"{"status":401,"serviceErrorCode":65600,"code":"EXPIRED_ACCESS_TOKEN","message":"The token used in the request has expired"}"#,
+            HeaderMap::new(),
         );
         assert_eq!(li.classify(&expired, false).class, ErrorClass::TokenExpired);
-        let denied = answer(
+        let denied = canned(
             403,
             r#"{"status":403,"serviceErrorCode":100,"code":"ACCESS_DENIED","message":"Not enough permissions"}"#,
+            HeaderMap::new(),
         );
         assert!(matches!(
             li.classify(&denied, false).class,
             ErrorClass::MissingPermission { .. }
         ));
         assert!(matches!(
-            li.classify(&answer(429, "{}"), false).class,
+            li.classify(&canned(429, "{}", HeaderMap::new()), false)
+                .class,
             ErrorClass::RateLimited { until: Some(_) }
         ));
         assert_eq!(
-            li.classify(&answer(502, ""), false).class,
+            li.classify(&canned(502, "", HeaderMap::new()), false).class,
             ErrorClass::Unavailable
         );
-        let sunset = answer(
+        let sunset = canned(
             426,
             r#"{"status":426,"code":"NONEXISTENT_VERSION","message":"Requested version 202001 is not active"}"#,
+            HeaderMap::new(),
         );
         assert_eq!(li.classify(&sunset, false).class, ErrorClass::Rejected);
-        let bad_refresh = answer(
+        let bad_refresh = canned(
             400,
             r#"{"error":"invalid_grant","error_description":"refresh token expired"}"#,
+            HeaderMap::new(),
         );
         assert_eq!(
             li.classify(&bad_refresh, true).class,

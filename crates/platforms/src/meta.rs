@@ -148,24 +148,23 @@ impl Graph {
         url: &str,
         token: &SecretString,
     ) -> Result<T, PlatformError> {
-        let answer = http::send(
+        http::send_ok(
             self.platform,
             self.client.get(url).bearer_auth(token.expose_secret()),
+            |a| self.classify(a),
         )
-        .await?;
-        if !answer.status.is_success() {
-            return Err(self.classify(&answer));
-        }
-        answer.json(self.platform)
+        .await?
+        .json(self.platform)
     }
 
     async fn token_request(&self, query: &[(&str, &str)]) -> Result<UserToken, PlatformError> {
         let url = self.settings.url(&self.settings.token_url);
-        let answer = http::send(self.platform, self.client.get(url).query(query)).await?;
-        if !answer.status.is_success() {
-            return Err(self.classify(&answer));
-        }
-        let token: TokenAnswer = answer.json(self.platform)?;
+        let token: TokenAnswer =
+            http::send_ok(self.platform, self.client.get(url).query(query), |a| {
+                self.classify(a)
+            })
+            .await?
+            .json(self.platform)?;
         Ok(UserToken {
             token: SecretString::from(token.access_token),
             expires_at: in_seconds(token.expires_in),
@@ -288,16 +287,10 @@ impl Graph {
 
     pub async fn revoke(&self, token: &SecretString) -> Result<(), PlatformError> {
         let url = self.settings.url(&self.settings.revoke_url);
-        let answer = http::send(
-            self.platform,
-            self.client.delete(url).bearer_auth(token.expose_secret()),
-        )
-        .await?;
-        if answer.status.is_success() {
-            Ok(())
-        } else {
-            Err(self.classify(&answer))
-        }
+        let request = self.client.delete(url).bearer_auth(token.expose_secret());
+        http::send_ok(self.platform, request, |a| self.classify(a))
+            .await
+            .map(|_| ())
     }
 }
 
@@ -332,9 +325,9 @@ pub(crate) fn picture_url(picture: Option<Picture>) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::http::canned;
     use iquivity_domain::Platform;
     use reqwest::header::{HeaderMap, HeaderValue};
-    use reqwest::StatusCode;
 
     fn graph() -> Graph {
         Graph {
@@ -345,16 +338,8 @@ mod tests {
         }
     }
 
-    fn answer(status: u16, body: &str, headers: HeaderMap) -> Answer {
-        Answer {
-            status: StatusCode::from_u16(status).unwrap(),
-            headers,
-            body: body.as_bytes().to_vec(),
-        }
-    }
-
     fn class(body: &str) -> ErrorClass {
-        graph().classify(&answer(400, body, HeaderMap::new())).class
+        graph().classify(&canned(400, body, HeaderMap::new())).class
     }
 
     #[test]
@@ -402,7 +387,7 @@ mod tests {
             "x-business-use-case-usage",
             HeaderValue::from_static(r#"{"123":[{"type":"pages","call_count":100,"total_cputime":10,"total_time":10,"estimated_time_to_regain_access":7}]}"#),
         );
-        let limited = graph().classify(&answer(
+        let limited = graph().classify(&canned(
             400,
             r#"{"error":{"message":"(#32) Page request limit reached","code":32}}"#,
             headers,
@@ -416,7 +401,7 @@ mod tests {
         }
         assert_eq!(
             graph()
-                .classify(&answer(503, "upstream down", HeaderMap::new()))
+                .classify(&canned(503, "upstream down", HeaderMap::new()))
                 .class,
             ErrorClass::Unavailable
         );

@@ -104,12 +104,13 @@ impl Tiktok {
         form: &[(&str, &str)],
         renewing: bool,
     ) -> Result<TokenAnswer, PlatformError> {
-        let answer =
-            http::send(NAME, self.client.post(&self.settings.token_url).form(form)).await?;
-        if !answer.status.is_success() {
-            return Err(self.classify(&answer, renewing));
-        }
-        answer.json(NAME)
+        http::send_ok(
+            NAME,
+            self.client.post(&self.settings.token_url).form(form),
+            |a| self.classify(a, renewing),
+        )
+        .await?
+        .json(NAME)
     }
 
     async fn user(&self, tokens: &TokenSet) -> Result<User, PlatformError> {
@@ -268,28 +269,17 @@ impl PlatformAdapter for Tiktok {
             ("client_secret", self.settings.client_secret.expose_secret()),
             ("token", tokens.access_token.expose_secret()),
         ]);
-        let answer = http::send(NAME, request).await?;
-        if answer.status.is_success() {
-            Ok(())
-        } else {
-            Err(self.classify(&answer, false))
-        }
+        http::send_ok(NAME, request, |a| self.classify(a, false))
+            .await
+            .map(|_| ())
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::http::canned;
     use reqwest::header::HeaderMap;
-    use reqwest::StatusCode;
-
-    fn answer(status: u16, body: &str) -> Answer {
-        Answer {
-            status: StatusCode::from_u16(status).unwrap(),
-            headers: HeaderMap::new(),
-            body: body.as_bytes().to_vec(),
-        }
-    }
 
     #[test]
     fn classifies_the_documented_errors() {
@@ -331,12 +321,13 @@ mod tests {
         ];
         for (status, body, renewing, class) in cases {
             assert_eq!(
-                t.classify(&answer(status, body), renewing).class,
+                t.classify(&canned(status, body, HeaderMap::new()), renewing)
+                    .class,
                 class,
                 "{body}"
             );
         }
-        let limited = t.classify(&answer(429, r#"{"data":{},"error":{"code":"rate_limit_exceeded","message":"slow down","log_id":"1"}}"#), false);
+        let limited = t.classify(&canned(429, r#"{"data":{},"error":{"code":"rate_limit_exceeded","message":"slow down","log_id":"1"}}"#, HeaderMap::new()), false);
         assert!(matches!(
             limited.class,
             ErrorClass::RateLimited { until: Some(_) }

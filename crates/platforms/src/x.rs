@@ -96,11 +96,9 @@ impl X {
                 Some(self.settings.client_secret.expose_secret()),
             )
             .form(form);
-        let answer = http::send(NAME, request).await?;
-        if !answer.status.is_success() {
-            return Err(self.classify(&answer, renewing));
-        }
-        answer.json(NAME)
+        http::send_ok(NAME, request, |a| self.classify(a, renewing))
+            .await?
+            .json(NAME)
     }
 
     async fn me(&self, tokens: &TokenSet) -> Result<User, PlatformError> {
@@ -108,17 +106,14 @@ impl X {
             "{}/2/users/me?user.fields=profile_image_url,username,name,verified",
             self.settings.api_url
         );
-        let answer = http::send(
-            NAME,
-            self.client
-                .get(url)
-                .bearer_auth(tokens.access_token.expose_secret()),
-        )
-        .await?;
-        if !answer.status.is_success() {
-            return Err(self.classify(&answer, false));
-        }
-        Ok(answer.json::<Me>(NAME)?.data)
+        let request = self
+            .client
+            .get(url)
+            .bearer_auth(tokens.access_token.expose_secret());
+        let me: Me = http::send_ok(NAME, request, |a| self.classify(a, false))
+            .await?
+            .json(NAME)?;
+        Ok(me.data)
     }
 }
 
@@ -258,37 +253,26 @@ impl PlatformAdapter for X {
                 ("token_type_hint", hint),
                 ("client_id", &self.settings.client_id),
             ]);
-        let answer = http::send(NAME, request).await?;
-        if answer.status.is_success() {
-            Ok(())
-        } else {
-            Err(self.classify(&answer, false))
-        }
+        http::send_ok(NAME, request, |a| self.classify(a, false))
+            .await
+            .map(|_| ())
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::http::canned;
     use reqwest::header::{HeaderMap, HeaderValue};
-    use reqwest::StatusCode;
 
     fn x() -> X {
         X::new(PlatformSettings::real(Platform::X), reqwest::Client::new())
     }
 
-    fn answer(status: u16, body: &str, headers: HeaderMap) -> Answer {
-        Answer {
-            status: StatusCode::from_u16(status).unwrap(),
-            headers,
-            body: body.as_bytes().to_vec(),
-        }
-    }
-
     #[test]
     fn classifies_the_documented_errors() {
         let x = x();
-        let unauthorized = answer(
+        let unauthorized = canned(
             401,
             r#"{"title":"Unauthorized","type":"about:blank","status":401,"detail":"Unauthorized"}"#,
             HeaderMap::new(),
@@ -297,7 +281,7 @@ mod tests {
             x.classify(&unauthorized, false).class,
             ErrorClass::TokenExpired
         );
-        let forbidden = answer(
+        let forbidden = canned(
             403,
             r#"{"title":"Forbidden","type":"about:blank","status":403,"detail":"You are not permitted to perform this action."}"#,
             HeaderMap::new(),
@@ -306,7 +290,7 @@ mod tests {
             x.classify(&forbidden, false).class,
             ErrorClass::MissingPermission { .. }
         ));
-        let duplicate = answer(
+        let duplicate = canned(
             403,
             r#"{"detail":"You are not allowed to create a Tweet with duplicate content.","status":403,"title":"Forbidden","type":"about:blank"}"#,
             HeaderMap::new(),
@@ -314,7 +298,7 @@ mod tests {
         assert_eq!(x.classify(&duplicate, false).class, ErrorClass::Rejected);
         let mut headers = HeaderMap::new();
         headers.insert("x-rate-limit-reset", HeaderValue::from_static("1900000000"));
-        let limited = answer(
+        let limited = canned(
             429,
             r#"{"errors":[{"code":88,"message":"Rate limit exceeded"}]}"#,
             headers,
@@ -325,13 +309,13 @@ mod tests {
                 until: Utc.timestamp_opt(1_900_000_000, 0).single()
             }
         );
-        let spent = answer(
+        let spent = canned(
             400,
             r#"{"error":"invalid_request","error_description":"Value passed for the token was invalid."}"#,
             HeaderMap::new(),
         );
         assert_eq!(x.classify(&spent, true).class, ErrorClass::RefreshRejected);
-        let down = answer(503, "<html>", HeaderMap::new());
+        let down = canned(503, "<html>", HeaderMap::new());
         assert_eq!(x.classify(&down, false).class, ErrorClass::Unavailable);
     }
 
