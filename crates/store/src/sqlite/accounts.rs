@@ -69,12 +69,24 @@ fn sort_column(key: SortKey) -> &'static str {
 pub(super) fn list_query<'q>(
     workspace: &'q str,
     query: &'q AccountQuery,
+    search_keys: Option<&'q [i64]>,
 ) -> QueryBuilder<'q, Sqlite> {
     let mut sql = QueryBuilder::new(format!(
         "SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE workspace_id = "
     ));
     sql.push_bind(workspace);
-    if let Some(search) = &query.search {
+    if let Some(keys) = search_keys {
+        // The trigram index found these (few) accounts: fetch them by key rather than scanning.
+        sql.push(" AND search_key IN (");
+        let mut list = sql.separated(", ");
+        for key in keys {
+            list.push_bind(*key);
+        }
+        if keys.is_empty() {
+            list.push("NULL");
+        }
+        sql.push(")");
+    } else if let Some(search) = &query.search {
         sql.push(" AND (instr(search_text, ")
             .push_bind(search.text.as_str())
             .push(") > 0");

@@ -65,6 +65,31 @@ impl SqliteStore {
         self.pool.close().await;
     }
 
+    /// For a plain text search, the accounts (in every workspace) whose text contains it, from the trigram
+    /// index, when they are few enough to fetch one by one; `None` means: scan in sort order instead, which
+    /// for a common text stops after a page's worth.
+    async fn search_keys(&self, query: &crate::AccountQuery) -> StoreResult<Option<Vec<i64>>> {
+        const FEW: i64 = 2000;
+        let Some(search) = &query.search else {
+            return Ok(None);
+        };
+        if search.text.chars().count() < 3
+            || !search.platforms.is_empty()
+            || !search.created.is_empty()
+        {
+            return Ok(None);
+        }
+        let phrase = format!("\"{}\"", search.text.replace('"', "\"\""));
+        let keys: Vec<i64> = sqlx::query_scalar(
+            "SELECT rowid FROM accounts_search WHERE accounts_search MATCH ? LIMIT ?",
+        )
+        .bind(phrase)
+        .bind(FEW + 1)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok((keys.len() as i64 <= FEW).then_some(keys))
+    }
+
     async fn begin_write(&self) -> StoreResult<sqlx::Transaction<'static, sqlx::Sqlite>> {
         Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
     }

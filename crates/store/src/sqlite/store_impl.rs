@@ -661,11 +661,12 @@ impl Store for SqliteStore {
                 let labels = serde_json::to_string(&up.labels)
                     .map_err(|e| StoreError::Corrupt(e.to_string()))?;
                 sqlx::query(
-                    "INSERT INTO accounts (id, workspace_id, platform, kind, platform_account_id, \
+                    "INSERT INTO accounts (search_key, id, workspace_id, platform, kind, platform_account_id, \
                      platform_display_name, sort_name, search_text, handle, avatar_url, status, status_reason, \
                      status_message, status_since, scopes, labels, created_at, connected_by, token_expires_at, \
                      last_refreshed_at, last_checked_at, sandbox) \
-                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                     VALUES ((SELECT COALESCE(MAX(search_key), 0) + 1 FROM accounts), \
+                     ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 )
                 .bind(up.id.to_string())
                 .bind(&workspace)
@@ -737,7 +738,8 @@ impl Store for SqliteStore {
         query: &AccountQuery,
     ) -> StoreResult<Vec<Account>> {
         let workspace = workspace.to_string();
-        let rows = list_query(&workspace, query)
+        let keys = self.search_keys(query).await?;
+        let rows = list_query(&workspace, query, keys.as_deref())
             .build()
             .fetch_all(&self.pool)
             .await?;
