@@ -142,10 +142,10 @@ document.addEventListener("submit", async (event) => {
   if (!form) return;
   event.preventDefault();
   const button = form.querySelector("button");
-  const label = button.textContent;
+  const label = button.innerHTML;
   button.disabled = true;
   button.setAttribute("aria-busy", "true");
-  button.textContent = "⏳";
+  button.textContent = "…";
   announce("Refreshing…");
   try {
     const response = await fetch(`/api/v1/accounts/${form.dataset.id}/refresh`, {
@@ -174,7 +174,7 @@ document.addEventListener("submit", async (event) => {
   } finally {
     button.disabled = false;
     button.removeAttribute("aria-busy");
-    button.textContent = label;
+    button.innerHTML = label;
   }
 });
 

@@ -106,11 +106,21 @@ fn row(account: &Account, highlight: Option<AccountId>, csrf: &str) -> Markup {
             td.actions {
                 form.refresh-form method="post" action={ "/accounts/" (account.id) "/refresh" } data-id=(account.id) {
                     input type="hidden" name="csrf" value=(csrf);
-                    button.icon-button type="submit" aria-label={ "Refresh " (account.display_name) } title="Refresh connection" { "🔄" }
+                    button.icon-button type="submit" aria-label={ "Refresh " (account.display_name) } title="Refresh connection" { (refresh_icon()) }
                 }
                 a.icon-button.remove-link href={ "/accounts/" (account.id) "/remove" } data-id=(account.id) data-name=(account.display_name)
                     aria-label={ "Remove " (account.display_name) } title="Remove account" { "✕" }
             }
+        }
+    }
+}
+
+/// The Refresh mark (the product page's 🔄), drawn so it shows without an emoji font.
+fn refresh_icon() -> Markup {
+    html! {
+        svg.refresh-icon width="16" height="16" viewBox="0 0 16 16" aria-hidden="true" focusable="false" {
+            path d="M13.6 3.2v3.3h-3.3M2.4 12.8V9.5h3.3M3.1 6.2a5.2 5.2 0 0 1 9.4-1.6l1.1 1.9M12.9 9.8a5.2 5.2 0 0 1-9.4 1.6l-1.1-1.9"
+                fill="none" stroke="currentColor" stroke-width="1.6" stroke-linecap="round" stroke-linejoin="round" {}
         }
     }
 }
@@ -225,17 +235,17 @@ fn alert_text(alert: &AlertRecord) -> String {
         .map(|p| p.display_name())
         .unwrap_or("its platform");
     match alert.kind.as_str() {
-        "account.connected" => format!("{name} ({platform}) was connected."),
-        "account.recovered" => format!("{name} ({platform}) is working again."),
-        "account.removed" => format!("{name} ({platform}) was removed."),
+        "account.connected" => format!("{name} on {platform} was connected."),
+        "account.recovered" => format!("{name} on {platform} is working again."),
+        "account.removed" => format!("{name} on {platform} was removed."),
         "account.expiring" => format!(
-            "{name} ({platform}) stops working soon and cannot be renewed automatically: refresh it before it expires."
+            "{name} on {platform} stops working soon and cannot be renewed automatically: refresh it before it expires."
         ),
         _ => {
             let status = account["status"].as_str().unwrap_or("changed");
             let message = account["status_message"].as_str().unwrap_or_default();
             let advice = account["status_advice"].as_str().unwrap_or_default();
-            format!("{name} ({platform}) is {status}. {message} {advice}").trim().to_string()
+            format!("{name} on {platform} is {status}. {message} {advice}").trim().to_string()
         }
     }
 }
@@ -449,7 +459,7 @@ pub async fn index(
         @if summary.counts.inactive + summary.counts.failed > 0 {
             form.bulk method="post" action="/accounts/refresh-inactive" {
                 input type="hidden" name="csrf" value=(chrome.csrf);
-                button.secondary type="submit" { "🔄 Refresh all inactive and failed accounts" }
+                button.secondary type="submit" { (refresh_icon()) " Refresh all inactive and failed accounts" }
             }
         }
         (notifications(&alerts, &chrome.csrf))
@@ -669,7 +679,7 @@ pub async fn details(
         }
         form.refresh-form method="post" action={ "/accounts/" (account.id) "/refresh" } data-id=(account.id) {
             input type="hidden" name="csrf" value=(chrome.csrf);
-            button type="submit" { "🔄 Refresh connection" }
+            button type="submit" { (refresh_icon()) " Refresh connection" }
         }
         dl.details {
             dt { "Platform" } dd { (info.display_name) }
