@@ -2,12 +2,17 @@
 //! Facebook Login (reference §2, §3.1). Both sit on the Graph API of [`crate::meta`].
 
 use crate::error::{ErrorClass, PlatformError};
-use crate::meta::{picture_url, Graph, Page};
-use crate::{Grant, Identity, PlatformAdapter, PlatformSettings, Renewal, Target};
+use crate::http::{MAX_POLLS, POLL_INTERVAL};
+use crate::meta::{picture_url, Graph, IdOnly, Page};
+use crate::{
+    Grant, Identity, Media, MediaKind, PlatformAdapter, PlatformSettings, PostContent, Published,
+    Renewal, Target,
+};
 use async_trait::async_trait;
 use iquivity_domain::{AccountKind, Platform, TokenSet};
 use secrecy::SecretString;
 use serde::Deserialize;
+use serde_json::json;
 
 const FACEBOOK_SCOPES: &[&str] = &[
     "pages_show_list",
@@ -253,6 +258,87 @@ impl PlatformAdapter for Facebook {
             .revoke(tokens.grant_token.as_ref().unwrap_or(&tokens.access_token))
             .await
     }
+
+    /// A Page post with the Page's token (reference §2.6): text and link on `/feed`; images uploaded
+    /// unpublished to `/photos` and attached to one `/feed` post; a video through `/videos`.
+    async fn publish(
+        &self,
+        kind: AccountKind,
+        page_id: &str,
+        tokens: &TokenSet,
+        post: &PostContent,
+    ) -> Result<Published, PlatformError> {
+        if kind == AccountKind::Profile {
+            // Graph stopped taking posts to personal profiles in 2018 (publish_actions was removed).
+            return Err(rejected(
+                "facebook",
+                "Facebook does not let apps publish to personal profiles; publish to a Page instead",
+            ));
+        }
+        let token = &tokens.access_token;
+        let videos: Vec<&Media> = post.videos().collect();
+        let images: Vec<&Media> = post.images().collect();
+        let id = match (videos.as_slice(), images.is_empty()) {
+            ([], true) => {
+                let mut body = json!({ "message": post.text });
+                if let Some(link) = &post.link {
+                    body["link"] = json!(link);
+                }
+                let created: IdOnly = self
+                    .graph
+                    .post_json(&format!("/{page_id}/feed"), &body, token)
+                    .await?;
+                created.id
+            }
+            ([], false) => {
+                let mut attached = Vec::new();
+                for image in images {
+                    let photo: IdOnly = self
+                        .graph
+                        .post_json(
+                            &format!("/{page_id}/photos"),
+                            &json!({ "url": image.url, "published": false }),
+                            token,
+                        )
+                        .await?;
+                    attached.push(json!({ "media_fbid": photo.id }));
+                }
+                // Graph ignores `link` beside attached media, so the link goes into the message.
+                let body = json!({ "message": post.text_with_link(), "attached_media": attached });
+                let created: IdOnly = self
+                    .graph
+                    .post_json(&format!("/{page_id}/feed"), &body, token)
+                    .await?;
+                created.id
+            }
+            ([video], true) => {
+                let body = json!({
+                    "file_url": video.url,
+                    "description": post.text_with_link(),
+                    "published": true,
+                });
+                let created: IdOnly = self
+                    .graph
+                    .post_json(&format!("/{page_id}/videos"), &body, token)
+                    .await?;
+                created.id
+            }
+            _ => {
+                return Err(rejected(
+                    "facebook",
+                    "a Facebook post takes either one video or images, not both or several videos",
+                ))
+            }
+        };
+        Ok(Published {
+            url: Some(format!("https://www.facebook.com/{id}")),
+            platform_post_id: id,
+        })
+    }
+}
+
+fn rejected(platform: &'static str, message: &str) -> PlatformError {
+    PlatformError::new(platform, ErrorClass::Rejected, message)
 }
 
 pub(crate) struct Instagram {
@@ -271,6 +357,72 @@ impl Instagram {
         }
     }
 
+    /// Waits until Instagram has fetched and processed a container's media (reference §3.3 step 3).
+    async fn processed(
+        &self,
+        container: &str,
+        token: &SecretString,
+    ) -> Result<ContainerState, PlatformError> {
+        for attempt in 0..MAX_POLLS {
+            if attempt > 0 {
+                tokio::time::sleep(POLL_INTERVAL).await;
+            }
+            let status: ContainerStatus = self
+                .graph
+                .get(&format!("/{container}?fields=status_code,status"), token)
+                .await?;
+            match status.status_code.as_str() {
+                "FINISHED" => return Ok(ContainerState::Ready),
+                "PUBLISHED" => return Ok(ContainerState::AlreadyPublished),
+                "ERROR" | "EXPIRED" => {
+                    let detail = status.status.unwrap_or(status.status_code);
+                    return Err(rejected(
+                        "instagram",
+                        &format!("Instagram could not process the media: {detail}"),
+                    ));
+                }
+                _ => {}
+            }
+        }
+        Err(PlatformError::new(
+            "instagram",
+            ErrorClass::Unavailable,
+            "Instagram was still processing the media after several seconds; nothing was published",
+        ))
+    }
+
+    /// One media container; `carousel_item` for a child of a carousel (reference §3.3 steps 1 and 2).
+    async fn container(
+        &self,
+        ig_id: &str,
+        media: &Media,
+        caption: Option<&str>,
+        carousel_item: bool,
+        token: &SecretString,
+    ) -> Result<String, PlatformError> {
+        let mut form = match (media.kind, carousel_item) {
+            (MediaKind::Image, _) => vec![("image_url", media.url.as_str())],
+            // Since July 2023 a single feed video is a reel; inside a carousel it stays a VIDEO.
+            (MediaKind::Video, false) => {
+                vec![("video_url", media.url.as_str()), ("media_type", "REELS")]
+            }
+            (MediaKind::Video, true) => {
+                vec![("video_url", media.url.as_str()), ("media_type", "VIDEO")]
+            }
+        };
+        if carousel_item {
+            form.push(("is_carousel_item", "true"));
+        }
+        if let Some(caption) = caption {
+            form.push(("caption", caption));
+        }
+        let created: IdOnly = self
+            .graph
+            .post_form(&format!("/{ig_id}/media"), &form, token)
+            .await?;
+        Ok(created.id)
+    }
+
     async fn account(&self, ig_id: &str, token: &SecretString) -> Result<IgAccount, PlatformError> {
         self.graph
             .get(
@@ -279,6 +431,25 @@ impl Instagram {
             )
             .await
     }
+}
+
+#[derive(Deserialize)]
+struct ContainerStatus {
+    status_code: String,
+    #[serde(default)]
+    status: Option<String>,
+}
+
+enum ContainerState {
+    Ready,
+    /// Published by an earlier attempt whose answer was lost: publishing again would fail.
+    AlreadyPublished,
+}
+
+#[derive(Deserialize)]
+struct Permalink {
+    #[serde(default)]
+    permalink: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -414,5 +585,77 @@ impl PlatformAdapter for Instagram {
         self.graph
             .revoke(tokens.grant_token.as_ref().unwrap_or(&tokens.access_token))
             .await
+    }
+
+    /// The container flow (reference §3.3): a container per media (children and a carousel for several),
+    /// wait until processed, publish, then read the permalink.
+    async fn publish(
+        &self,
+        _: AccountKind,
+        ig_id: &str,
+        tokens: &TokenSet,
+        post: &PostContent,
+    ) -> Result<Published, PlatformError> {
+        let token = &tokens.access_token;
+        // Links are not clickable in captions, but dropping one would lose part of the post.
+        let caption = post.text_with_link();
+        let container = match post.media.as_slice() {
+            [] => return Err(rejected("instagram", "Instagram needs an image or a video")),
+            [media] => {
+                self.container(ig_id, media, Some(&caption), false, token)
+                    .await?
+            }
+            several => {
+                let mut children = Vec::new();
+                for media in several {
+                    let child = self.container(ig_id, media, None, true, token).await?;
+                    // A carousel can only be made of children that are ready.
+                    self.processed(&child, token).await?;
+                    children.push(child);
+                }
+                let children = children.join(",");
+                let form = [
+                    ("media_type", "CAROUSEL"),
+                    ("children", children.as_str()),
+                    ("caption", caption.as_str()),
+                ];
+                let created: IdOnly = self
+                    .graph
+                    .post_form(&format!("/{ig_id}/media"), &form, token)
+                    .await?;
+                created.id
+            }
+        };
+        if let ContainerState::AlreadyPublished = self.processed(&container, token).await? {
+            // The container does not tell which media it became, so its id stands in for the post's.
+            return Ok(Published {
+                platform_post_id: container,
+                url: None,
+            });
+        }
+        let media: IdOnly = self
+            .graph
+            .post_form(
+                &format!("/{ig_id}/media_publish?creation_id={container}"),
+                &[],
+                token,
+            )
+            .await?;
+        // The post is live from here on: failing now would have it published a second time on retry.
+        let url = match self
+            .graph
+            .get::<Permalink>(&format!("/{}?fields=permalink", media.id), token)
+            .await
+        {
+            Ok(link) => link.permalink,
+            Err(e) => {
+                tracing::warn!(error = %e, "published to Instagram, but its permalink could not be read");
+                None
+            }
+        };
+        Ok(Published {
+            platform_post_id: media.id,
+            url,
+        })
     }
 }

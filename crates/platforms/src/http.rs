@@ -103,6 +103,11 @@ pub(crate) async fn send_ok(
     }
 }
 
+/// How long to wait between looks at a publish that the platform is still processing.
+pub(crate) const POLL_INTERVAL: Duration = Duration::from_millis(200);
+/// How many looks before giving up on it (about four seconds).
+pub(crate) const MAX_POLLS: u32 = 20;
+
 /// A canned answer, for the adapters' classification tests.
 #[cfg(test)]
 pub(crate) fn canned(status: u16, body: &str, headers: HeaderMap) -> Answer {

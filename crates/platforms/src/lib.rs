@@ -62,6 +62,57 @@ pub struct Renewal {
     pub scopes: Option<Vec<String>>,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MediaKind {
+    Image,
+    Video,
+}
+
+/// A picture or a video on a public URL: every platform here fetches media itself (or is given it by
+/// URL), so the service never streams the bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Media {
+    pub url: String,
+    pub kind: MediaKind,
+}
+
+/// What to publish to one account.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PostContent {
+    pub text: String,
+    pub link: Option<String>,
+    pub media: Vec<Media>,
+    /// TikTok only: one of the creator's privacy_level_options.
+    pub privacy_level: Option<String>,
+}
+
+impl PostContent {
+    /// The text with the link after it, for platforms that have no field for a link: dropping it would
+    /// silently lose part of the post.
+    pub(crate) fn text_with_link(&self) -> String {
+        match &self.link {
+            Some(link) if self.text.trim().is_empty() => link.clone(),
+            Some(link) => format!("{} {link}", self.text.trim_end()),
+            None => self.text.clone(),
+        }
+    }
+
+    pub(crate) fn images(&self) -> impl Iterator<Item = &Media> {
+        self.media.iter().filter(|m| m.kind == MediaKind::Image)
+    }
+
+    pub(crate) fn videos(&self) -> impl Iterator<Item = &Media> {
+        self.media.iter().filter(|m| m.kind == MediaKind::Video)
+    }
+}
+
+/// A post as the platform published it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Published {
+    pub platform_post_id: String,
+    pub url: Option<String>,
+}
+
 /// One platform's API.
 #[async_trait]
 pub trait PlatformAdapter: Send + Sync {
@@ -123,6 +174,15 @@ pub trait PlatformAdapter: Send + Sync {
 
     /// Withdraws the app's access on the platform's side.
     async fn revoke(&self, tokens: &TokenSet) -> Result<(), PlatformError>;
+
+    /// Publishes to one account through the platform's real publishing flow.
+    async fn publish(
+        &self,
+        kind: AccountKind,
+        platform_account_id: &str,
+        tokens: &TokenSet,
+        post: &PostContent,
+    ) -> Result<Published, PlatformError>;
 }
 
 /// The adapters the service runs with, one per platform.

@@ -4,7 +4,9 @@
 use crate::error::{ErrorClass, PlatformError};
 use crate::http::{self, class_from_status, Answer};
 use crate::oauth::{OAuthError, TokenAnswer};
-use crate::{Grant, Identity, PlatformAdapter, PlatformSettings, Renewal, Target};
+use crate::{
+    Grant, Identity, PlatformAdapter, PlatformSettings, PostContent, Published, Renewal, Target,
+};
 use async_trait::async_trait;
 use chrono::Utc;
 use iquivity_domain::{AccountKind, Platform, TokenSet};
@@ -150,6 +152,35 @@ impl Linkedin {
 
 fn org_id(urn: &str) -> Option<&str> {
     urn.strip_prefix("urn:li:organization:")
+}
+
+/// Commentary is LinkedIn's "little text" format, where these characters are markup (mentions,
+/// hashtags, emphasis); escaped, the text appears exactly as written (reference §5.6).
+fn escape_commentary(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(
+            c,
+            '\\' | '<'
+                | '>'
+                | '#'
+                | '~'
+                | '_'
+                | '|'
+                | '['
+                | ']'
+                | '*'
+                | '('
+                | ')'
+                | '{'
+                | '}'
+                | '@'
+        ) {
+            escaped.push('\\');
+        }
+        escaped.push(c);
+    }
+    escaped
 }
 
 #[async_trait]
@@ -324,6 +355,78 @@ impl PlatformAdapter for Linkedin {
             .await
             .map(|_| ())
     }
+
+    /// `POST /rest/posts` as the member or the organisation (reference §5.6); a link is an article.
+    async fn publish(
+        &self,
+        kind: AccountKind,
+        id: &str,
+        tokens: &TokenSet,
+        post: &PostContent,
+    ) -> Result<Published, PlatformError> {
+        let author = match kind {
+            AccountKind::Profile => format!("urn:li:person:{id}"),
+            AccountKind::Organization => format!("urn:li:organization:{id}"),
+            other => {
+                return Err(PlatformError::new(
+                    NAME,
+                    ErrorClass::Rejected,
+                    format!(
+                        "a LinkedIn {} account cannot be published to",
+                        other.as_str()
+                    ),
+                ))
+            }
+        };
+        if !post.media.is_empty() {
+            return Err(PlatformError::new(
+                NAME,
+                ErrorClass::Rejected,
+                "images and videos on LinkedIn are not supported yet; publish the text (or a link) alone",
+            ));
+        }
+        let mut body = serde_json::json!({
+            "author": author,
+            "commentary": escape_commentary(&post.text),
+            "visibility": "PUBLIC",
+            "distribution": {
+                "feedDistribution": "MAIN_FEED",
+                "targetEntities": [],
+                "thirdPartyDistributionChannels": [],
+            },
+            "lifecycleState": "PUBLISHED",
+            "isReshareDisabledByAuthor": false,
+        });
+        if let Some(link) = &post.link {
+            // LinkedIn asks for a title with an article; the link itself is the one thing known to fit.
+            body["content"] = serde_json::json!({ "article": { "source": link, "title": link } });
+        }
+        let request = self
+            .client
+            .post(format!("{}/rest/posts", self.settings.api_url))
+            .bearer_auth(tokens.access_token.expose_secret())
+            .header("LinkedIn-Version", &self.settings.api_version)
+            .header("X-Restli-Protocol-Version", "2.0.0")
+            .json(&body);
+        let answer = http::send_ok(NAME, request, |a| self.classify(a, false)).await?;
+        let urn = answer
+            .headers
+            .get("x-restli-id")
+            .and_then(|v| v.to_str().ok())
+            .filter(|v| !v.is_empty())
+            .ok_or_else(|| {
+                PlatformError::new(
+                    NAME,
+                    ErrorClass::Unavailable,
+                    "LinkedIn accepted the post but did not say its id (no x-restli-id header)",
+                )
+            })?
+            .to_string();
+        Ok(Published {
+            url: Some(format!("https://www.linkedin.com/feed/update/{urn}")),
+            platform_post_id: urn,
+        })
+    }
 }
 
 #[cfg(test)]
@@ -383,6 +486,15 @@ mod tests {
             li.classify(&bad_refresh, true).class,
             ErrorClass::RefreshRejected
         );
+    }
+
+    #[test]
+    fn commentary_escapes_little_text_markup() {
+        assert_eq!(
+            escape_commentary(r"Hi @ann #launch (see [docs]) a_b *c* ~d~ |e| {f} <g> \h"),
+            r"Hi \@ann \#launch \(see \[docs\]\) a\_b \*c\* \~d\~ \|e\| \{f\} \<g\> \\h"
+        );
+        assert_eq!(escape_commentary("plain text, é!"), "plain text, é!");
     }
 
     #[test]

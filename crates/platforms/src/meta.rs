@@ -285,6 +285,40 @@ impl Graph {
         self.get_json(&self.api(path), token).await
     }
 
+    /// A POST with a form body; Graph takes the same fields as form, JSON or query parameters.
+    pub async fn post_form<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+        form: &[(&str, &str)],
+        token: &SecretString,
+    ) -> Result<T, PlatformError> {
+        let request = self
+            .client
+            .post(self.api(path))
+            .bearer_auth(token.expose_secret())
+            .form(form);
+        http::send_ok(self.platform, request, |a| self.classify(a))
+            .await?
+            .json(self.platform)
+    }
+
+    /// A POST with a JSON body, for fields that are lists of objects (`attached_media`).
+    pub async fn post_json<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &serde_json::Value,
+        token: &SecretString,
+    ) -> Result<T, PlatformError> {
+        let request = self
+            .client
+            .post(self.api(path))
+            .bearer_auth(token.expose_secret())
+            .json(body);
+        http::send_ok(self.platform, request, |a| self.classify(a))
+            .await?
+            .json(self.platform)
+    }
+
     pub async fn revoke(&self, token: &SecretString) -> Result<(), PlatformError> {
         let url = self.settings.url(&self.settings.revoke_url);
         let request = self.client.delete(url).bearer_auth(token.expose_secret());

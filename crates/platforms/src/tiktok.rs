@@ -2,14 +2,20 @@
 //! tokens, `open_id` as the account's id (reference §6).
 
 use crate::error::{ErrorClass, PlatformError};
-use crate::http::{self, class_from_status, Answer};
+use crate::http::{self, class_from_status, Answer, MAX_POLLS, POLL_INTERVAL};
 use crate::oauth::{OAuthError, TokenAnswer};
-use crate::{Grant, Identity, PlatformAdapter, PlatformSettings, Renewal, Target};
+use crate::{
+    Grant, Identity, Media, PlatformAdapter, PlatformSettings, PostContent, Published, Renewal,
+    Target,
+};
 use async_trait::async_trait;
 use chrono::Utc;
 use iquivity_domain::{AccountKind, Platform, TokenSet};
+use reqwest::RequestBuilder;
 use secrecy::ExposeSecret;
+use serde::de::DeserializeOwned;
 use serde::Deserialize;
+use serde_json::{json, Value};
 
 const SCOPES: &[&str] = &[
     "user.info.basic",
@@ -18,6 +24,8 @@ const SCOPES: &[&str] = &[
     "video.publish",
 ];
 const NAME: &str = "tiktok";
+/// A photo post's title is at most 90 characters; the whole text goes into its description.
+const PHOTO_TITLE_CHARS: usize = 90;
 
 pub(crate) struct Tiktok {
     settings: PlatformSettings,
@@ -51,6 +59,41 @@ struct User {
     username: Option<String>,
     #[serde(default)]
     avatar_url: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct CreatorInfo {
+    #[serde(default)]
+    privacy_level_options: Vec<String>,
+    #[serde(default)]
+    creator_username: Option<String>,
+    #[serde(default)]
+    comment_disabled: bool,
+    #[serde(default)]
+    duet_disabled: bool,
+    #[serde(default)]
+    stitch_disabled: bool,
+}
+
+#[derive(Deserialize)]
+struct PublishStarted {
+    publish_id: String,
+}
+
+#[derive(Deserialize)]
+struct PublishStatus {
+    status: String,
+    /// Spelled as TikTok spells it; numbers on the wire, empty for posts only the creator sees.
+    #[serde(default)]
+    publicaly_available_post_id: Vec<Value>,
+    #[serde(default)]
+    fail_reason: Option<String>,
+}
+
+/// What a publish is made of, checked before any call.
+enum Upload<'a> {
+    Video(&'a Media),
+    Photos(Vec<&'a Media>),
 }
 
 impl Tiktok {
@@ -113,19 +156,10 @@ impl Tiktok {
         .json(NAME)
     }
 
-    async fn user(&self, tokens: &TokenSet) -> Result<User, PlatformError> {
-        let url = format!(
-            "{}/v2/user/info/?fields=open_id,union_id,avatar_url,display_name,username",
-            self.settings.api_url
-        );
-        let answer = http::send(
-            NAME,
-            self.client
-                .get(url)
-                .bearer_auth(tokens.access_token.expose_secret()),
-        )
-        .await?;
-        let envelope: Option<Envelope<UserData>> = serde_json::from_slice(&answer.body).ok();
+    /// One API call: TikTok can answer 200 with an error in the envelope, so both are checked.
+    async fn call<T: DeserializeOwned>(&self, request: RequestBuilder) -> Result<T, PlatformError> {
+        let answer = http::send(NAME, request).await?;
+        let envelope: Option<Envelope<T>> = serde_json::from_slice(&answer.body).ok();
         let failed = envelope
             .as_ref()
             .and_then(|e| e.error.as_ref())
@@ -133,16 +167,118 @@ impl Tiktok {
         if !answer.status.is_success() || failed {
             return Err(self.classify(&answer, false));
         }
-        envelope
-            .and_then(|e| e.data)
-            .map(|d| d.user)
-            .ok_or_else(|| {
-                PlatformError::new(
-                    NAME,
-                    ErrorClass::Unavailable,
-                    "the user info answer had no user",
-                )
-            })
+        envelope.and_then(|e| e.data).ok_or_else(|| {
+            PlatformError::new(
+                NAME,
+                ErrorClass::Unavailable,
+                "the platform's answer had no data",
+            )
+        })
+    }
+
+    async fn user(&self, tokens: &TokenSet) -> Result<User, PlatformError> {
+        let url = format!(
+            "{}/v2/user/info/?fields=open_id,union_id,avatar_url,display_name,username",
+            self.settings.api_url
+        );
+        let data: UserData = self
+            .call(
+                self.client
+                    .get(url)
+                    .bearer_auth(tokens.access_token.expose_secret()),
+            )
+            .await?;
+        Ok(data.user)
+    }
+
+    /// A Content Posting API call (reference §6.6).
+    async fn post<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: Option<&Value>,
+        tokens: &TokenSet,
+    ) -> Result<T, PlatformError> {
+        let mut request = self
+            .client
+            .post(format!("{}{path}", self.settings.api_url))
+            .bearer_auth(tokens.access_token.expose_secret())
+            .header(
+                reqwest::header::CONTENT_TYPE,
+                "application/json; charset=UTF-8",
+            );
+        if let Some(body) = body {
+            request = request.body(body.to_string());
+        }
+        self.call(request).await
+    }
+
+    /// Polls until the publish ends; the post's public id, if it has one.
+    async fn finished(
+        &self,
+        publish_id: &str,
+        tokens: &TokenSet,
+    ) -> Result<Option<String>, PlatformError> {
+        let body = json!({ "publish_id": publish_id });
+        for attempt in 0..MAX_POLLS {
+            if attempt > 0 {
+                tokio::time::sleep(POLL_INTERVAL).await;
+            }
+            let status: PublishStatus = self
+                .post("/v2/post/publish/status/fetch/", Some(&body), tokens)
+                .await?;
+            match status.status.as_str() {
+                "PUBLISH_COMPLETE" => {
+                    return Ok(status
+                        .publicaly_available_post_id
+                        .first()
+                        .map(|id| match id {
+                            Value::String(s) => s.clone(),
+                            other => other.to_string(),
+                        }))
+                }
+                "FAILED" => {
+                    return Err(PlatformError::new(
+                        NAME,
+                        ErrorClass::Rejected,
+                        format!(
+                            "TikTok could not publish the post: {}",
+                            status.fail_reason.as_deref().unwrap_or("no reason given")
+                        ),
+                    ))
+                }
+                "SEND_TO_USER_INBOX" => {
+                    return Err(PlatformError::new(
+                        NAME,
+                        ErrorClass::Rejected,
+                        "TikTok sent the post to the creator's inbox as a draft instead of publishing it",
+                    ))
+                }
+                _ => {}
+            }
+        }
+        Err(PlatformError::new(
+            NAME,
+            ErrorClass::Unavailable,
+            "TikTok was still processing the post after several seconds; it may still appear",
+        ))
+    }
+}
+
+fn rejected(message: impl Into<String>) -> PlatformError {
+    PlatformError::new(NAME, ErrorClass::Rejected, message)
+}
+
+/// The post's media as TikTok takes it: one video, or photos.
+fn upload_of(post: &PostContent) -> Result<Upload<'_>, PlatformError> {
+    let videos: Vec<&Media> = post.videos().collect();
+    let images: Vec<&Media> = post.images().collect();
+    match (videos.as_slice(), images.is_empty()) {
+        ([], true) => Err(rejected("TikTok needs a video or photos")),
+        ([video], true) => Ok(Upload::Video(video)),
+        ([], false) => Ok(Upload::Photos(images)),
+        _ => Err(rejected(
+            "a TikTok post takes either one video or photos, not both or several videos",
+        )),
     }
 }
 
@@ -272,6 +408,88 @@ impl PlatformAdapter for Tiktok {
         http::send_ok(NAME, request, |a| self.classify(a, false))
             .await
             .map(|_| ())
+    }
+
+    /// Creator info, then a direct post pulled from the media's URL, then the status until it ends
+    /// (reference §6.6).
+    async fn publish(
+        &self,
+        _: AccountKind,
+        _: &str,
+        tokens: &TokenSet,
+        post: &PostContent,
+    ) -> Result<Published, PlatformError> {
+        let upload = upload_of(post)?;
+        let creator: CreatorInfo = self
+            .post("/v2/post/publish/creator_info/query/", None, tokens)
+            .await?;
+        let privacy_level = match &post.privacy_level {
+            Some(level) if creator.privacy_level_options.contains(level) => level.clone(),
+            None if !creator.privacy_level_options.is_empty() => {
+                creator.privacy_level_options[0].clone()
+            }
+            _ => {
+                return Err(rejected(format!(
+                    "the privacy level must be one of this creator's options: {}",
+                    creator.privacy_level_options.join(", ")
+                )))
+            }
+        };
+        // Links are not clickable in captions, but dropping one would lose part of the post.
+        let text = post.text_with_link();
+        let (path, body) = match &upload {
+            Upload::Video(video) => (
+                "/v2/post/publish/video/init/",
+                json!({
+                    "post_info": {
+                        "title": text,
+                        "privacy_level": privacy_level,
+                        // What the creator turned off in the app stays off (TikTok's posting rules).
+                        "disable_duet": creator.duet_disabled,
+                        "disable_comment": creator.comment_disabled,
+                        "disable_stitch": creator.stitch_disabled,
+                        "video_cover_timestamp_ms": 0,
+                    },
+                    "source_info": { "source": "PULL_FROM_URL", "video_url": video.url },
+                }),
+            ),
+            Upload::Photos(photos) => (
+                "/v2/post/publish/content/init/",
+                json!({
+                    "media_type": "PHOTO",
+                    "post_mode": "DIRECT_POST",
+                    "post_info": {
+                        "title": text.chars().take(PHOTO_TITLE_CHARS).collect::<String>(),
+                        "description": text,
+                        "privacy_level": privacy_level,
+                        "disable_comment": creator.comment_disabled,
+                    },
+                    "source_info": {
+                        "source": "PULL_FROM_URL",
+                        "photo_images": photos.iter().map(|p| p.url.as_str()).collect::<Vec<_>>(),
+                        "photo_cover_index": 0,
+                    },
+                }),
+            ),
+        };
+        let started: PublishStarted = self.post(path, Some(&body), tokens).await?;
+        let Some(post_id) = self.finished(&started.publish_id, tokens).await? else {
+            // A post only its creator may see has no public id; the publish id is what identifies it.
+            return Ok(Published {
+                platform_post_id: started.publish_id,
+                url: None,
+            });
+        };
+        let kind = match upload {
+            Upload::Video(_) => "video",
+            Upload::Photos(_) => "photo",
+        };
+        Ok(Published {
+            url: creator
+                .creator_username
+                .map(|user| format!("https://www.tiktok.com/@{user}/{kind}/{post_id}")),
+            platform_post_id: post_id,
+        })
     }
 }
 

@@ -4,7 +4,9 @@
 use crate::error::{ErrorClass, PlatformError};
 use crate::http::{self, class_from_status, Answer};
 use crate::oauth::{OAuthError, TokenAnswer};
-use crate::{Grant, Identity, PlatformAdapter, PlatformSettings, Renewal, Target};
+use crate::{
+    Grant, Identity, PlatformAdapter, PlatformSettings, PostContent, Published, Renewal, Target,
+};
 use async_trait::async_trait;
 use chrono::{TimeZone, Utc};
 use iquivity_domain::{AccountKind, Platform, TokenSet};
@@ -31,6 +33,16 @@ struct Problem {
     title: Option<String>,
     #[serde(default)]
     detail: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Created {
+    data: CreatedPost,
+}
+
+#[derive(Deserialize)]
+struct CreatedPost {
+    id: String,
 }
 
 #[derive(Deserialize)]
@@ -256,6 +268,35 @@ impl PlatformAdapter for X {
         http::send_ok(NAME, request, |a| self.classify(a, false))
             .await
             .map(|_| ())
+    }
+
+    /// `POST /2/tweets` (reference §4.6); X has no link field, so the link is part of the text.
+    async fn publish(
+        &self,
+        _: AccountKind,
+        _: &str,
+        tokens: &TokenSet,
+        post: &PostContent,
+    ) -> Result<Published, PlatformError> {
+        if !post.media.is_empty() {
+            return Err(PlatformError::new(
+                NAME,
+                ErrorClass::Rejected,
+                "media upload to X is not supported yet; publish the text alone",
+            ));
+        }
+        let request = self
+            .client
+            .post(format!("{}/2/tweets", self.settings.api_url))
+            .bearer_auth(tokens.access_token.expose_secret())
+            .json(&serde_json::json!({ "text": post.text_with_link() }));
+        let created: Created = http::send_ok(NAME, request, |a| self.classify(a, false))
+            .await?
+            .json(NAME)?;
+        Ok(Published {
+            url: Some(format!("https://x.com/i/web/status/{}", created.data.id)),
+            platform_post_id: created.data.id,
+        })
     }
 }
 

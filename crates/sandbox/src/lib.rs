@@ -203,6 +203,18 @@ pub(crate) fn avatar_url(srv: &Server, id: &str) -> String {
     format!("{}/avatars/{id}.png", srv.base_url)
 }
 
+/// Whether the platform would fail to fetch media from `url`: its host is under `.invalid`, which RFC 6761
+/// reserves as never resolving. The sandbox fetches nothing, so this is how tests ask for a failed fetch.
+pub(crate) fn unfetchable(url: &str) -> bool {
+    url::Url::parse(url)
+        .ok()
+        .and_then(|u| {
+            u.host_str()
+                .map(|h| h.trim_end_matches('.').ends_with(".invalid"))
+        })
+        .unwrap_or(true)
+}
+
 /// An error answer: a status and a JSON body. Much smaller than a `Response`, so it can travel in the
 /// `Err` of every helper cheaply.
 #[derive(Debug)]
@@ -234,6 +246,13 @@ pub(crate) fn oauth_error(status: StatusCode, error: &str, description: &str) ->
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn media_under_invalid_or_without_a_host_cannot_be_fetched() {
+        assert!(unfetchable("https://cdn.example.invalid/cat.jpg"));
+        assert!(unfetchable("not a url"));
+        assert!(!unfetchable("https://example.com/cat.jpg"));
+    }
 
     #[test]
     fn base_urls_reach_unspecified_binds_through_loopback() {

@@ -51,6 +51,7 @@ pub(crate) fn routes() -> Router<Arc<Server>> {
         .route("/{ver}/{id}/client_pages", get(client_pages))
         .route("/{ver}/{id}/feed", post(feed))
         .route("/{ver}/{id}/photos", post(photos))
+        .route("/{ver}/{id}/videos", post(videos))
         .route("/{ver}/{id}/media", post(create_container))
         .route("/{ver}/{id}/media_publish", post(media_publish))
         .route(
@@ -183,6 +184,9 @@ struct Container {
     carousel_item: bool,
     polls: u32,
     published: bool,
+    /// Its media could not be fetched: processing ends in `ERROR`.
+    #[serde(default)]
+    failed: bool,
 }
 
 impl Container {
@@ -194,6 +198,8 @@ impl Container {
     fn status_code(&self) -> &'static str {
         if self.published {
             "PUBLISHED"
+        } else if self.ready() && self.failed {
+            "ERROR"
         } else if self.ready() {
             "FINISHED"
         } else {
@@ -745,6 +751,9 @@ async fn node(
         let status = match status_code {
             "PUBLISHED" => "Published: Media has been published",
             "FINISHED" => "Finished: Media container created",
+            "ERROR" => {
+                "Error: Media download has failed. The media URI doesn't meet our requirements."
+            }
             _ => "In Progress: Media is still being processed",
         };
         let entry = object(json!({ "id": id, "status_code": status_code, "status": status }));
@@ -999,6 +1008,32 @@ async fn photos(
     Ok(Json(answer))
 }
 
+/// `POST /{page-id}/videos` with `file_url` (reference §2.6): Graph fetches the file itself and answers the
+/// video's id, which is also the post's.
+async fn videos(
+    State(srv): State<Arc<Server>>,
+    Path((_, page_id)): Path<(String, String)>,
+    params: Params,
+) -> Graph {
+    if let Some(error) = &params.body_error {
+        return Err(GraphError::param(error.clone()));
+    }
+    page_publisher(&srv, &params, &page_id)?;
+    if params.get("file_url").is_none() {
+        return Err(GraphError::param(
+            "Param file_url is required (the sandbox takes videos by URL)",
+        ));
+    }
+    let mut world = srv.world();
+    let video = format!("{}", 600_000_000_000_000 + world.next_serial());
+    if flag(&params, "published", true) {
+        let description = params.get("description").unwrap_or_default();
+        world.add_post(video.clone(), page_id.clone(), description);
+        tracing::debug!(platform = %srv.platform, %page_id, %video, "page video published");
+    }
+    Ok(Json(json!({ "id": video })))
+}
+
 /// Instagram publishing: the caller's own account, through a user token or the linked Page's token.
 fn instagram_publisher(
     srv: &Server,
@@ -1047,6 +1082,10 @@ async fn create_container(
     } else if params.get("image_url").is_none() && params.get("video_url").is_none() {
         return Err(GraphError::param("The parameter image_url is required."));
     }
+    let failed = ["image_url", "video_url"]
+        .iter()
+        .filter_map(|name| params.get(name))
+        .any(|url| crate::unfetchable(&url));
     let id = format!("1790{:014}", world.next_serial());
     world.meta.containers.insert(
         id.clone(),
@@ -1057,6 +1096,7 @@ async fn create_container(
             carousel_item: flag(&params, "is_carousel_item", false),
             polls: 0,
             published: false,
+            failed,
         },
     );
     Ok(Json(json!({ "id": id })))
@@ -1086,7 +1126,7 @@ async fn media_publish(
             "The media container has already been published",
         ));
     }
-    if !container.ready() {
+    if !container.ready() || container.failed {
         return Err(GraphError::bad(9007, "Media ID is not available").subcode(2207027));
     }
     if used >= IG_QUOTA {

@@ -76,6 +76,9 @@ struct Publish {
     upload: Option<Upload>,
     fetches: u32,
     post_id: Option<u64>,
+    /// Why pulling the media failed (`video_pull_failed`, `photo_pull_failed`); the publish ends `FAILED`.
+    #[serde(default)]
+    fail_reason: Option<String>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -422,11 +425,14 @@ async fn video_init(State(srv): State<Arc<Server>>, params: Params) -> Result<Js
         .ok_or_else(|| invalid_params("source_info is required."))?;
     let mut world = srv.world();
     let serial = world.next_serial();
+    let mut fail_reason = None;
     let (publish_id, upload) = match source.get("source").and_then(Value::as_str) {
         Some("PULL_FROM_URL") => {
-            if source.get("video_url").and_then(Value::as_str).is_none() {
-                return Err(invalid_params("source_info.video_url is required."));
-            }
+            let url = source
+                .get("video_url")
+                .and_then(Value::as_str)
+                .ok_or_else(|| invalid_params("source_info.video_url is required."))?;
+            fail_reason = crate::unfetchable(url).then(|| "video_pull_failed".to_string());
             (format!("v_pub_url~v2-1.{serial}"), None)
         }
         Some("FILE_UPLOAD") => {
@@ -472,6 +478,7 @@ async fn video_init(State(srv): State<Arc<Server>>, params: Params) -> Result<Js
             upload,
             fetches: 0,
             post_id: None,
+            fail_reason,
         },
     );
     Ok(ok(data))
@@ -515,10 +522,12 @@ async fn content_init(
     let source = body
         .get("source_info")
         .ok_or_else(|| invalid_params("source_info is required."))?;
-    let has_images = source
+    let images: Vec<&str> = source
         .get("photo_images")
         .and_then(Value::as_array)
-        .is_some_and(|images| !images.is_empty());
+        .map(|images| images.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    let has_images = !images.is_empty();
     if source.get("source").and_then(Value::as_str) != Some("PULL_FROM_URL") || !has_images {
         return Err(invalid_params(
             "source_info needs source PULL_FROM_URL and at least one photo_images URL.",
@@ -535,6 +544,10 @@ async fn content_init(
             upload: None,
             fetches: 0,
             post_id: None,
+            fail_reason: images
+                .iter()
+                .any(|url| crate::unfetchable(url))
+                .then(|| "photo_pull_failed".to_string()),
         },
     );
     Ok(ok(json!({ "publish_id": publish_id })))
@@ -629,6 +642,11 @@ async fn status(State(srv): State<Arc<Server>>, params: Params) -> Result<Json<V
     if publish.fetches == 1 {
         return Ok(ok(
             json!({ "status": "PROCESSING_DOWNLOAD", "uploaded_bytes": uploaded }),
+        ));
+    }
+    if let Some(reason) = &publish.fail_reason {
+        return Ok(ok(
+            json!({ "status": "FAILED", "fail_reason": reason, "uploaded_bytes": uploaded }),
         ));
     }
     if publish.inbox {

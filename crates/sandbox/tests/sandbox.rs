@@ -578,6 +578,47 @@ async fn meta_publishes_to_pages_with_page_tokens_only() {
 }
 
 #[tokio::test]
+async fn meta_publishes_page_videos_by_url() {
+    let (_sb, base) = sandbox(Platform::Facebook).await;
+    let token = meta_login(&base, Platform::Facebook, &as_user("Ann Lee"), FB_SCOPES).await;
+    let (_, accounts) = graph(&base, "/me/accounts?fields=id,access_token", &token).await;
+    let page_id = accounts["data"][0]["id"].as_str().unwrap();
+    let page_token = accounts["data"][0]["access_token"].as_str().unwrap();
+    let videos = format!("{base}/v21.0/{page_id}/videos");
+
+    let (status, body) = send(
+        http()
+            .post(&videos)
+            .bearer_auth(page_token)
+            .json(&json!({"description": "no file"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_graph_error(&body, 100, None);
+
+    let (status, video) = send(http().post(&videos).bearer_auth(page_token).json(&json!({
+        "file_url": "https://example.com/clip.mp4",
+        "description": "Our clip",
+        "published": true,
+    })))
+    .await;
+    assert_eq!(status, StatusCode::OK, "{video}");
+    let id = video["id"].as_str().unwrap();
+    let posts = &sandbox_state(&base).await["posts"];
+    assert_eq!(posts[0]["id"], id);
+    assert_eq!(posts[0]["author"], page_id);
+    assert_eq!(posts[0]["text"], "Our clip");
+
+    // Like every Page publishing call, it takes the Page's own token.
+    let (status, body) = send(http().post(&videos).bearer_auth(&token).json(&json!({
+        "file_url": "https://example.com/clip.mp4",
+    })))
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_graph_error(&body, 200, None);
+}
+
+#[tokio::test]
 async fn meta_publishing_needs_pages_manage_posts() {
     let (_sb, base) = sandbox(Platform::Facebook).await;
     let token = meta_login(
@@ -710,6 +751,54 @@ async fn instagram_account_lookup_and_container_publishing() {
         sandbox_state(&base).await["posts"][0]["author"],
         ig.as_str()
     );
+}
+
+#[tokio::test]
+async fn instagram_containers_whose_media_cannot_be_fetched_end_in_error() {
+    let (_sb, base) = sandbox(Platform::Instagram).await;
+    let token = meta_login(&base, Platform::Instagram, &as_user("Ann Lee"), IG_SCOPES).await;
+    let (_, accounts) = graph(
+        &base,
+        "/me/accounts?fields=id,instagram_business_account",
+        &token,
+    )
+    .await;
+    let ig = accounts["data"][0]["instagram_business_account"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (status, container) = send(
+        http()
+            .post(format!("{base}/v21.0/{ig}/media"))
+            .bearer_auth(&token)
+            .form(&[
+                ("video_url", "https://cdn.example.invalid/clip.mp4"),
+                ("media_type", "REELS"),
+                ("caption", "Lost"),
+            ]),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{container}");
+    let container = container["id"].as_str().unwrap();
+    let status_path = format!("/{container}?fields=status_code,status");
+    assert_eq!(
+        graph(&base, &status_path, &token).await.1["status_code"],
+        "IN_PROGRESS"
+    );
+    let (_, failed) = graph(&base, &status_path, &token).await;
+    assert_eq!(failed["status_code"], "ERROR");
+    assert!(failed["status"].as_str().unwrap().starts_with("Error:"));
+    let (status, body) = send(
+        http()
+            .post(format!(
+                "{base}/v21.0/{ig}/media_publish?creation_id={container}"
+            ))
+            .bearer_auth(&token),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_graph_error(&body, 9007, Some(2_207_027));
+    assert_eq!(sandbox_state(&base).await["posts"], json!([]));
 }
 
 #[tokio::test]
@@ -1768,6 +1857,68 @@ async fn tiktok_video_upload_and_publish_status() {
     };
     assert_eq!(fetch().await.1["data"]["status"], "PROCESSING_DOWNLOAD");
     assert_eq!(fetch().await.1["data"]["status"], "SEND_TO_USER_INBOX");
+}
+
+#[tokio::test]
+async fn tiktok_publishes_pulled_from_a_url_and_fails_when_the_url_cannot_be_fetched() {
+    let (_sb, base) = sandbox(Platform::Tiktok).await;
+    let tokens = tt_login(&base, &as_user("Ann Lee"), TT_SCOPES).await;
+    let token = tokens["access_token"].as_str().unwrap();
+    let post = |path: &str, body: Value| {
+        send(
+            http()
+                .post(format!("{base}{path}"))
+                .bearer_auth(token)
+                .json(&body),
+        )
+    };
+    let outcome = |publish_id: String| async move {
+        let fetch = || {
+            post(
+                "/v2/post/publish/status/fetch/",
+                json!({"publish_id": publish_id}),
+            )
+        };
+        assert_eq!(fetch().await.1["data"]["status"], "PROCESSING_DOWNLOAD");
+        fetch().await.1["data"].clone()
+    };
+
+    let (status, video) = post(
+        "/v2/post/publish/video/init/",
+        json!({"post_info": {"title": "Pulled", "privacy_level": "PUBLIC_TO_EVERYONE"},
+               "source_info": {"source": "PULL_FROM_URL", "video_url": "https://example.com/v.mp4"}}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{video}");
+    let done = outcome(video["data"]["publish_id"].as_str().unwrap().to_string()).await;
+    assert_eq!(done["status"], "PUBLISH_COMPLETE");
+
+    let (_, lost) = post(
+        "/v2/post/publish/video/init/",
+        json!({"post_info": {"title": "Lost", "privacy_level": "PUBLIC_TO_EVERYONE"},
+               "source_info": {"source": "PULL_FROM_URL", "video_url": "https://cdn.example.invalid/v.mp4"}}),
+    )
+    .await;
+    let failed = outcome(lost["data"]["publish_id"].as_str().unwrap().to_string()).await;
+    assert_eq!(failed["status"], "FAILED");
+    assert_eq!(failed["fail_reason"], "video_pull_failed");
+
+    let (status, photos) = post(
+        "/v2/post/publish/content/init/",
+        json!({"media_type": "PHOTO", "post_mode": "DIRECT_POST",
+               "post_info": {"title": "Lost photos", "privacy_level": "SELF_ONLY"},
+               "source_info": {"source": "PULL_FROM_URL", "photo_cover_index": 0,
+                               "photo_images": ["https://example.com/1.jpg", "https://cdn.example.invalid/2.jpg"]}}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{photos}");
+    let failed = outcome(photos["data"]["publish_id"].as_str().unwrap().to_string()).await;
+    assert_eq!(failed["status"], "FAILED");
+    assert_eq!(failed["fail_reason"], "photo_pull_failed");
+
+    let posts = &sandbox_state(&base).await["posts"];
+    assert_eq!(posts.as_array().unwrap().len(), 1);
+    assert_eq!(posts[0]["text"], "Pulled");
 }
 
 #[tokio::test]

@@ -1,0 +1,594 @@
+//! Publishing with each adapter against the sandbox, with tokens obtained the way the service obtains
+//! them: the adapter's authorize URL, the sandbox's consent page, the adapter's code exchange and targets.
+
+use iquivity_domain::{AccountKind, Platform};
+use iquivity_platforms::{
+    pkce, ErrorClass, Media, MediaKind, PlatformAdapter, PlatformError, PlatformSettings,
+    Platforms, PostContent, Published, Target,
+};
+use iquivity_sandbox::{consent, Consent, Sandbox, SandboxApp, SandboxOptions};
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::{json, Value};
+use std::sync::{Arc, OnceLock};
+
+/// The platform user who consents; the sandbox seeds their Pages, Instagram accounts and organisations.
+const PERSON: &str = "Ann Lee";
+
+fn redirect_uri(platform: Platform) -> String {
+    format!("https://app.example/oauth/{platform}/callback")
+}
+
+/// One client for the control API, without idle connections so that the tests' runtimes can share it.
+fn http() -> reqwest::Client {
+    static CLIENT: OnceLock<reqwest::Client> = OnceLock::new();
+    CLIENT
+        .get_or_init(|| {
+            reqwest::Client::builder()
+                .pool_max_idle_per_host(0)
+                .build()
+                .unwrap()
+        })
+        .clone()
+}
+
+/// The sandbox for all five platforms and the adapters pointed at it, as the service wires them.
+struct Harness {
+    sandbox: Sandbox,
+    platforms: Platforms,
+}
+
+async fn harness() -> Harness {
+    let apps = Platform::ALL
+        .into_iter()
+        .map(|p| {
+            let app = SandboxApp {
+                client_id: format!("test-{p}"),
+                client_secret: format!("test-secret-{p}"),
+                redirect_uris: vec![redirect_uri(p)],
+            };
+            (p, app)
+        })
+        .collect();
+    let sandbox = Sandbox::start(apps, SandboxOptions::default())
+        .await
+        .unwrap();
+    let settings = Platform::ALL
+        .into_iter()
+        .map(|p| {
+            let mut settings = PlatformSettings::real(p).rebased(&sandbox.base_url(p).unwrap());
+            settings.client_id = format!("test-{p}");
+            settings.client_secret = SecretString::from(format!("test-secret-{p}"));
+            settings.sandbox = true;
+            (p, settings)
+        })
+        .collect();
+    Harness {
+        sandbox,
+        platforms: Platforms::new(settings),
+    }
+}
+
+impl Harness {
+    fn adapter(&self, platform: Platform) -> Arc<dyn PlatformAdapter> {
+        self.platforms.get(platform).unwrap()
+    }
+
+    fn base(&self, platform: Platform) -> String {
+        self.sandbox.base_url(platform).unwrap()
+    }
+
+    /// Consent, code exchange and targets, exactly as the connection flow runs them.
+    async fn targets(&self, platform: Platform) -> Vec<Target> {
+        let adapter = self.adapter(platform);
+        let verifier = adapter.uses_pkce().then(pkce::new_verifier);
+        let challenge = verifier
+            .as_ref()
+            .map(|v| pkce::challenge(v.expose_secret()));
+        let authorize =
+            adapter.authorize_url("test-state", &redirect_uri(platform), challenge.as_deref());
+        let choice = Consent {
+            user: Some(PERSON.into()),
+            ..Consent::default()
+        };
+        let back = consent(&authorize, &choice).await.unwrap();
+        let code = url::Url::parse(&back)
+            .unwrap()
+            .query_pairs()
+            .find(|(k, _)| k == "code")
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_else(|| panic!("no code in {back}"));
+        let grant = adapter
+            .exchange_code(
+                &code,
+                &redirect_uri(platform),
+                verifier.as_ref().map(|v| v.expose_secret()),
+            )
+            .await
+            .unwrap();
+        adapter.targets(&grant).await.unwrap()
+    }
+
+    /// The first connectable target of that kind.
+    async fn target(&self, platform: Platform, kind: AccountKind) -> Target {
+        self.targets(platform)
+            .await
+            .into_iter()
+            .find(|t| t.kind == kind && t.unavailable.is_none())
+            .unwrap_or_else(|| panic!("no {kind:?} target on {platform}"))
+    }
+
+    async fn publish(
+        &self,
+        platform: Platform,
+        target: &Target,
+        post: &PostContent,
+    ) -> Result<Published, PlatformError> {
+        self.adapter(platform)
+            .publish(
+                target.kind,
+                &target.platform_account_id,
+                &target.tokens,
+                post,
+            )
+            .await
+    }
+
+    async fn state(&self, platform: Platform) -> Value {
+        http()
+            .get(format!("{}/_sandbox/state", self.base(platform)))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    async fn posts(&self, platform: Platform) -> Vec<Value> {
+        self.state(platform).await["posts"]
+            .as_array()
+            .unwrap()
+            .clone()
+    }
+
+    /// Requests per path that reached the platform's API (the control API is not counted).
+    async fn requests(&self, platform: Platform) -> Value {
+        self.state(platform).await["requests"].clone()
+    }
+
+    async fn control(&self, platform: Platform, path: &str, body: Value) {
+        let response = http()
+            .post(format!("{}/_sandbox{path}", self.base(platform)))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert!(response.status().is_success(), "{path}");
+    }
+
+    /// The platform's id of the person (a Meta user id, not a Page's).
+    async fn person_id(&self, platform: Platform) -> String {
+        let seed: Value = http()
+            .get(format!(
+                "{}/_sandbox/users/by-name/{PERSON}",
+                self.base(platform)
+            ))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        seed["id"].as_str().unwrap().to_string()
+    }
+}
+
+fn text(text: &str) -> PostContent {
+    PostContent {
+        text: text.into(),
+        ..PostContent::default()
+    }
+}
+
+fn with_media(text: &str, media: &[(MediaKind, &str)]) -> PostContent {
+    PostContent {
+        text: text.into(),
+        media: media
+            .iter()
+            .map(|(kind, url)| Media {
+                url: url.to_string(),
+                kind: *kind,
+            })
+            .collect(),
+        ..PostContent::default()
+    }
+}
+
+fn assert_rejected(result: Result<Published, PlatformError>, needle: &str) {
+    let error = result.unwrap_err();
+    assert_eq!(error.class, ErrorClass::Rejected, "{error}");
+    assert!(error.message.contains(needle), "{error}");
+}
+
+// -------------------------------------------------------------------------------------------------------
+// What each platform publishes
+
+#[tokio::test]
+async fn facebook_pages_get_text_link_photo_and_video_posts() {
+    let h = harness().await;
+    let page = h.target(Platform::Facebook, AccountKind::Page).await;
+    let page_id = page.platform_account_id.as_str();
+
+    let mut linked = text("Launch day");
+    linked.link = Some("https://example.com/launch".into());
+    let published = h.publish(Platform::Facebook, &page, &linked).await.unwrap();
+    assert!(published
+        .platform_post_id
+        .starts_with(&format!("{page_id}_")));
+    assert_eq!(
+        published.url.as_deref(),
+        Some(format!("https://www.facebook.com/{}", published.platform_post_id).as_str())
+    );
+
+    let photo = with_media(
+        "Two photos",
+        &[
+            (MediaKind::Image, "https://example.com/1.jpg"),
+            (MediaKind::Image, "https://example.com/2.jpg"),
+        ],
+    );
+    let photo_post = h.publish(Platform::Facebook, &page, &photo).await.unwrap();
+    let video = with_media(
+        "A clip",
+        &[(MediaKind::Video, "https://example.com/clip.mp4")],
+    );
+    let video_post = h.publish(Platform::Facebook, &page, &video).await.unwrap();
+
+    let posts = h.posts(Platform::Facebook).await;
+    assert_eq!(
+        posts.len(),
+        3,
+        "unpublished photos are not posts: {posts:?}"
+    );
+    let expected = [
+        (&published.platform_post_id, "Launch day"),
+        (&photo_post.platform_post_id, "Two photos"),
+        (&video_post.platform_post_id, "A clip"),
+    ];
+    for (post, (id, text)) in posts.iter().zip(expected) {
+        assert_eq!(post["id"], id.as_str());
+        assert_eq!(post["author"], page_id);
+        assert_eq!(post["text"], text);
+    }
+    let requests = h.requests(Platform::Facebook).await;
+    assert_eq!(requests[format!("/v24.0/{page_id}/photos")], 2);
+    assert_eq!(requests[format!("/v24.0/{page_id}/feed")], 2);
+    assert_eq!(requests[format!("/v24.0/{page_id}/videos")], 1);
+}
+
+#[tokio::test]
+async fn instagram_publishes_images_reels_and_carousels_through_containers() {
+    let h = harness().await;
+    let account = h.target(Platform::Instagram, AccountKind::Business).await;
+    let ig = account.platform_account_id.as_str();
+
+    let mut image = with_media(
+        "A cat",
+        &[(MediaKind::Image, "https://example.com/cat.jpg")],
+    );
+    image.link = Some("https://example.com/cats".into());
+    let first = h
+        .publish(Platform::Instagram, &account, &image)
+        .await
+        .unwrap();
+    assert!(first
+        .url
+        .as_deref()
+        .unwrap()
+        .starts_with("https://www.instagram.com/p/"));
+    let reel = with_media("A reel", &[(MediaKind::Video, "https://example.com/r.mp4")]);
+    let second = h
+        .publish(Platform::Instagram, &account, &reel)
+        .await
+        .unwrap();
+    let carousel = with_media(
+        "A carousel",
+        &[
+            (MediaKind::Image, "https://example.com/1.jpg"),
+            (MediaKind::Video, "https://example.com/2.mp4"),
+        ],
+    );
+    let third = h
+        .publish(Platform::Instagram, &account, &carousel)
+        .await
+        .unwrap();
+
+    let posts = h.posts(Platform::Instagram).await;
+    let expected = [
+        (&first.platform_post_id, "A cat https://example.com/cats"),
+        (&second.platform_post_id, "A reel"),
+        (&third.platform_post_id, "A carousel"),
+    ];
+    assert_eq!(posts.len(), 3, "{posts:?}");
+    for (post, (id, text)) in posts.iter().zip(expected) {
+        assert_eq!(post["id"], id.as_str());
+        assert_eq!(post["author"], ig);
+        assert_eq!(post["text"], text);
+    }
+}
+
+#[tokio::test]
+async fn an_instagram_post_whose_permalink_cannot_be_read_is_still_published() {
+    let h = harness().await;
+    let account = h.target(Platform::Instagram, AccountKind::Business).await;
+    // The sandbox's media ids start with 1791 (containers with 1790): only the permalink read fails.
+    h.control(
+        Platform::Instagram,
+        "/faults",
+        json!({"mode": "server_error", "count": 1, "path_prefix": "/v24.0/1791"}),
+    )
+    .await;
+    let image = with_media(
+        "A cat",
+        &[(MediaKind::Image, "https://example.com/cat.jpg")],
+    );
+    let published = h
+        .publish(Platform::Instagram, &account, &image)
+        .await
+        .unwrap();
+    assert_eq!(published.url, None);
+    let posts = h.posts(Platform::Instagram).await;
+    assert_eq!(posts.len(), 1);
+    assert_eq!(posts[0]["id"], published.platform_post_id.as_str());
+}
+
+#[tokio::test]
+async fn x_posts_text_with_the_link_appended() {
+    let h = harness().await;
+    let profile = h.target(Platform::X, AccountKind::Profile).await;
+    let mut post = text("Read this");
+    post.link = Some("https://example.com/a".into());
+    let published = h.publish(Platform::X, &profile, &post).await.unwrap();
+    assert_eq!(
+        published.url.as_deref(),
+        Some(format!("https://x.com/i/web/status/{}", published.platform_post_id).as_str())
+    );
+    let posts = h.posts(Platform::X).await;
+    assert_eq!(posts.len(), 1);
+    assert_eq!(posts[0]["id"], published.platform_post_id.as_str());
+    assert_eq!(posts[0]["author"], profile.platform_account_id.as_str());
+    assert_eq!(posts[0]["text"], "Read this https://example.com/a");
+}
+
+#[tokio::test]
+async fn linkedin_posts_as_the_member_and_as_an_organisation() {
+    let h = harness().await;
+    let targets = h.targets(Platform::Linkedin).await;
+    let member = targets
+        .iter()
+        .find(|t| t.kind == AccountKind::Profile)
+        .unwrap();
+    let organisation = targets
+        .iter()
+        .find(|t| t.kind == AccountKind::Organization && t.publishable)
+        .unwrap();
+
+    let mut article = text("Hello @team #launch (v2)");
+    article.link = Some("https://example.com/post".into());
+    let as_member = h
+        .publish(Platform::Linkedin, member, &article)
+        .await
+        .unwrap();
+    assert!(as_member.platform_post_id.starts_with("urn:li:share:"));
+    assert_eq!(
+        as_member.url.as_deref(),
+        Some(
+            format!(
+                "https://www.linkedin.com/feed/update/{}",
+                as_member.platform_post_id
+            )
+            .as_str()
+        )
+    );
+    let as_org = h
+        .publish(Platform::Linkedin, organisation, &text("From the company"))
+        .await
+        .unwrap();
+
+    let posts = h.posts(Platform::Linkedin).await;
+    assert_eq!(posts.len(), 2);
+    assert_eq!(posts[0]["id"], as_member.platform_post_id.as_str());
+    assert_eq!(
+        posts[0]["author"],
+        format!("urn:li:person:{}", member.platform_account_id)
+    );
+    assert_eq!(posts[0]["text"], r"Hello \@team \#launch \(v2\)");
+    assert_eq!(posts[1]["id"], as_org.platform_post_id.as_str());
+    assert_eq!(
+        posts[1]["author"],
+        format!("urn:li:organization:{}", organisation.platform_account_id)
+    );
+}
+
+#[tokio::test]
+async fn tiktok_publishes_videos_and_photos_with_the_creators_privacy_options() {
+    let h = harness().await;
+    let creator = h.target(Platform::Tiktok, AccountKind::Business).await;
+
+    let video = with_media(
+        "My video",
+        &[(MediaKind::Video, "https://example.com/v.mp4")],
+    );
+    let published = h.publish(Platform::Tiktok, &creator, &video).await.unwrap();
+    assert_eq!(
+        published.url.as_deref(),
+        Some(
+            format!(
+                "https://www.tiktok.com/@annlee/video/{}",
+                published.platform_post_id
+            )
+            .as_str()
+        )
+    );
+    let mut photos = with_media(
+        "My photos",
+        &[
+            (MediaKind::Image, "https://example.com/1.jpg"),
+            (MediaKind::Image, "https://example.com/2.jpg"),
+        ],
+    );
+    photos.privacy_level = Some("SELF_ONLY".into());
+    let photo_post = h
+        .publish(Platform::Tiktok, &creator, &photos)
+        .await
+        .unwrap();
+    assert!(photo_post.url.unwrap().contains("/photo/"));
+
+    let posts = h.posts(Platform::Tiktok).await;
+    assert_eq!(posts.len(), 2);
+    assert_eq!(posts[0]["id"], published.platform_post_id.as_str());
+    assert_eq!(posts[0]["author"], creator.platform_account_id.as_str());
+    assert_eq!(posts[0]["text"], "My video");
+    assert_eq!(posts[1]["id"], photo_post.platform_post_id.as_str());
+}
+
+// -------------------------------------------------------------------------------------------------------
+// What cannot be published
+
+#[tokio::test]
+async fn what_a_platform_cannot_take_is_rejected_before_any_call() {
+    let h = harness().await;
+    let image = with_media("pic", &[(MediaKind::Image, "https://example.com/1.jpg")]);
+    let cases = [
+        (
+            Platform::Facebook,
+            AccountKind::Profile,
+            text("hi"),
+            "personal profiles",
+        ),
+        (
+            Platform::Instagram,
+            AccountKind::Business,
+            text("hi"),
+            "Instagram needs an image or a video",
+        ),
+        (
+            Platform::X,
+            AccountKind::Profile,
+            image.clone(),
+            "media upload to X is not supported yet",
+        ),
+        (
+            Platform::Linkedin,
+            AccountKind::Profile,
+            image.clone(),
+            "not supported yet",
+        ),
+        (
+            Platform::Tiktok,
+            AccountKind::Business,
+            text("hi"),
+            "TikTok needs a video or photos",
+        ),
+    ];
+    for (platform, kind, post, needle) in cases {
+        let target = h.target(platform, kind).await;
+        let before = h.requests(platform).await;
+        assert_rejected(h.publish(platform, &target, &post).await, needle);
+        assert_eq!(h.requests(platform).await, before, "{platform} was called");
+        assert!(h.posts(platform).await.is_empty());
+    }
+}
+
+#[tokio::test]
+async fn a_tiktok_privacy_level_outside_the_creators_options_is_rejected_naming_them() {
+    let h = harness().await;
+    let creator = h.target(Platform::Tiktok, AccountKind::Business).await;
+    let mut video = with_media("v", &[(MediaKind::Video, "https://example.com/v.mp4")]);
+    video.privacy_level = Some("FOLLOWER_OF_CREATOR".into());
+    assert_rejected(
+        h.publish(Platform::Tiktok, &creator, &video).await,
+        "PUBLIC_TO_EVERYONE, MUTUAL_FOLLOW_FRIENDS, SELF_ONLY",
+    );
+    let requests = h.requests(Platform::Tiktok).await;
+    assert_eq!(requests["/v2/post/publish/creator_info/query/"], 1);
+    assert!(requests.get("/v2/post/publish/video/init/").is_none());
+}
+
+#[tokio::test]
+async fn media_the_platform_cannot_fetch_is_rejected() {
+    let h = harness().await;
+    let lost = with_media(
+        "lost",
+        &[(MediaKind::Video, "https://cdn.example.invalid/v.mp4")],
+    );
+    let account = h.target(Platform::Instagram, AccountKind::Business).await;
+    assert_rejected(
+        h.publish(Platform::Instagram, &account, &lost).await,
+        "Instagram could not process the media",
+    );
+    let creator = h.target(Platform::Tiktok, AccountKind::Business).await;
+    assert_rejected(
+        h.publish(Platform::Tiktok, &creator, &lost).await,
+        "video_pull_failed",
+    );
+    assert!(h.posts(Platform::Instagram).await.is_empty());
+    assert!(h.posts(Platform::Tiktok).await.is_empty());
+}
+
+// -------------------------------------------------------------------------------------------------------
+// Platform errors come out classified
+
+/// A post each platform would take from its first connectable target.
+async fn ready_to_post(h: &Harness, platform: Platform) -> (Target, PostContent) {
+    let (kind, post) = match platform {
+        Platform::Facebook => (AccountKind::Page, text("hello")),
+        Platform::Instagram => (
+            AccountKind::Business,
+            with_media("hello", &[(MediaKind::Image, "https://example.com/1.jpg")]),
+        ),
+        Platform::X | Platform::Linkedin => (AccountKind::Profile, text("hello")),
+        Platform::Tiktok => (
+            AccountKind::Business,
+            with_media("hello", &[(MediaKind::Video, "https://example.com/v.mp4")]),
+        ),
+    };
+    (h.target(platform, kind).await, post)
+}
+
+#[tokio::test]
+async fn an_expired_token_is_token_expired_on_every_platform() {
+    let h = harness().await;
+    for platform in Platform::ALL {
+        let (target, post) = ready_to_post(&h, platform).await;
+        let person = h.person_id(platform).await;
+        h.control(platform, &format!("/users/{person}/expire"), json!({}))
+            .await;
+        let error = h.publish(platform, &target, &post).await.unwrap_err();
+        assert_eq!(error.class, ErrorClass::TokenExpired, "{platform}: {error}");
+        assert!(h.posts(platform).await.is_empty());
+    }
+}
+
+#[tokio::test]
+async fn a_rate_limit_is_rate_limited_on_every_platform() {
+    let h = harness().await;
+    for platform in Platform::ALL {
+        let (target, post) = ready_to_post(&h, platform).await;
+        h.control(
+            platform,
+            "/faults",
+            json!({"mode": "rate_limit", "count": 1}),
+        )
+        .await;
+        let error = h.publish(platform, &target, &post).await.unwrap_err();
+        assert!(
+            matches!(error.class, ErrorClass::RateLimited { .. }),
+            "{platform}: {error}"
+        );
+        assert!(h.posts(platform).await.is_empty());
+        // The limit was for one call: the same post goes through afterwards.
+        h.publish(platform, &target, &post).await.unwrap();
+        assert_eq!(h.posts(platform).await.len(), 1, "{platform}");
+    }
+}
