@@ -497,6 +497,13 @@ impl Core {
             return Err(CoreError::NotFound("account"));
         }
         tracing::info!(account_id = %id, workspace_id = %caller.workspace_id, platform = %account.platform, "account removed");
+        let cancelled = self
+            .store
+            .cancel_targets_for_account(id, self.clock.now())
+            .await?;
+        if cancelled > 0 {
+            tracing::info!(account_id = %id, cancelled, "scheduled posts to the removed account cancelled");
+        }
         self.alert(&account, "account.removed", None).await?;
         if let Some(tokens) = tokens {
             if self.revocation_is_safe(caller, &account).await? {

@@ -9,6 +9,7 @@ mod error;
 pub mod keys;
 pub mod lifecycle;
 pub mod metrics;
+pub mod posts;
 pub mod secrets;
 
 pub use error::CoreError;

@@ -84,6 +84,8 @@ pub struct RoundReport {
     pub done: u32,
     pub retried: u32,
     pub delivered: u32,
+    pub published: u32,
+    pub publish_failed: u32,
 }
 
 /// When to renew, ahead of the expiry by a margin that suits the platform; `None` when the platform offers
@@ -221,7 +223,8 @@ impl Core {
                 }
             }
         }
-        // After the jobs, so that what they alerted about goes out in this same round.
+        (report.published, report.publish_failed) = self.publish_due(owner).await?;
+        // After the jobs and posts, so that what they alerted about goes out in this same round.
         report.delivered = self.deliver_webhooks(owner).await?;
         Ok(report)
     }

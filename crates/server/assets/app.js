@@ -195,6 +195,16 @@ document.addEventListener("click", (event) => {
   event.preventDefault();
   dialog.querySelector(".remove-name").textContent = link.dataset.name;
   dialog.querySelector("form").action = `/accounts/${link.dataset.id}/remove`;
+  const impact = dialog.querySelector(".remove-impact");
+  impact.textContent = "";
+  fetch(`/api/v1/accounts/${link.dataset.id}/removal-impact`)
+    .then((response) => (response.ok ? response.json() : null))
+    .then((body) => {
+      if (body && body.scheduled > 0) {
+        impact.textContent = `${body.scheduled} scheduled post${body.scheduled === 1 ? "" : "s"} to this account will be cancelled.`;
+      }
+    })
+    .catch(() => {});
   dialog.showModal();
   dialog.querySelector("button[data-close]").focus();
 });

@@ -1,4 +1,4 @@
-use crate::routes::{accounts, alerts, auth, connections, meta, platforms};
+use crate::routes::{accounts, alerts, auth, connections, meta, platforms, posts};
 use utoipa::OpenApi;
 
 #[derive(OpenApi)]
@@ -10,6 +10,7 @@ use utoipa::OpenApi;
         platforms::list,
         accounts::list, accounts::summary, accounts::get, accounts::update, accounts::remove, accounts::events, accounts::refresh_inactive, accounts::activity,
         connections::refresh, connections::start, connections::get, connections::select,
+        posts::create, posts::list, posts::get, posts::cancel, posts::retry, posts::removal_impact,
         alerts::create, alerts::list, alerts::remove, alerts::deliveries, alerts::notifications, alerts::mark_read,
     ),
     tags(
@@ -17,6 +18,7 @@ use utoipa::OpenApi;
         (name = "accounts", description = "Connected social media accounts"),
         (name = "platforms", description = "The supported platforms"),
         (name = "connections", description = "Connecting accounts: consent on the platform, then choosing what to connect"),
+        (name = "posts", description = "Publishing and scheduling posts to connected accounts"),
         (name = "alerts", description = "Notifications and signed webhooks"),
         (name = "meta", description = "Health and this document"),
     )

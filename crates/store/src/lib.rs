@@ -257,6 +257,67 @@ pub trait Store: Send + Sync + 'static {
         limit: u32,
     ) -> StoreResult<Vec<AuditEventRecord>>;
 
+    // Posts.
+    async fn create_post(&self, post: &PostRecord) -> StoreResult<()>;
+    async fn posts(&self, workspace: WorkspaceId, limit: u32) -> StoreResult<Vec<PostRecord>>;
+    async fn post(&self, workspace: WorkspaceId, id: uuid::Uuid)
+        -> StoreResult<Option<PostRecord>>;
+    /// Cancels the post's targets that are still scheduled; answers how many.
+    async fn cancel_post(
+        &self,
+        workspace: WorkspaceId,
+        id: uuid::Uuid,
+        now: DateTime<Utc>,
+    ) -> StoreResult<u32>;
+    /// Takes due targets: each moves to `publishing` under a lease *before* the platform is called.
+    async fn claim_due_targets(
+        &self,
+        owner: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<Vec<(TargetRecord, PostRecord)>>;
+    async fn finish_target(
+        &self,
+        id: uuid::Uuid,
+        owner: &str,
+        outcome: &TargetOutcome,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+    /// Targets left `publishing` by a worker whose lease ran out: their outcome is unknown.
+    async fn abandoned_targets(
+        &self,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<Vec<TargetRecord>>;
+    /// Settles an abandoned target (only while it is still abandoned).
+    async fn settle_abandoned_target(
+        &self,
+        id: uuid::Uuid,
+        outcome: &TargetOutcome,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+    /// Puts a failed target back on the schedule; false when it is not failed.
+    async fn retry_target(
+        &self,
+        workspace: WorkspaceId,
+        post: uuid::Uuid,
+        target: uuid::Uuid,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+    /// The scheduled targets of an account, with their posts (what removing it would cancel).
+    async fn scheduled_for_account(
+        &self,
+        workspace: WorkspaceId,
+        account: AccountId,
+    ) -> StoreResult<Vec<(TargetRecord, PostRecord)>>;
+    async fn cancel_targets_for_account(
+        &self,
+        account: AccountId,
+        now: DateTime<Utc>,
+    ) -> StoreResult<u32>;
+    async fn mark_account_used(&self, account: AccountId, now: DateTime<Utc>) -> StoreResult<()>;
+
     // Credentials.
     async fn credential(&self, account: AccountId) -> StoreResult<Option<StoredCredential>>;
     /// Credentials sealed under any key other than `key_id`, a batch at a time (for key rotation).

@@ -513,3 +513,96 @@ pub struct StoreMetrics {
     pub jobs: Vec<(JobKind, u64, f64)>,
     pub pending_deliveries: u64,
 }
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TargetState {
+    Scheduled,
+    Publishing,
+    Published,
+    Failed,
+    Cancelled,
+}
+
+impl TargetState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TargetState::Scheduled => "scheduled",
+            TargetState::Publishing => "publishing",
+            TargetState::Published => "published",
+            TargetState::Failed => "failed",
+            TargetState::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        [
+            TargetState::Scheduled,
+            TargetState::Publishing,
+            TargetState::Published,
+            TargetState::Failed,
+            TargetState::Cancelled,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == raw)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct MediaRecord {
+    pub url: String,
+    /// `image` or `video`.
+    pub kind: String,
+}
+
+/// A post written once for several accounts.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct PostRecord {
+    pub id: uuid::Uuid,
+    pub workspace_id: WorkspaceId,
+    pub author_id: Option<UserId>,
+    pub text: String,
+    pub link: Option<String>,
+    pub media: Vec<MediaRecord>,
+    pub privacy_level: Option<String>,
+    pub publish_at: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+    pub targets: Vec<TargetRecord>,
+}
+
+/// The post on one account, and how that went.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct TargetRecord {
+    pub id: uuid::Uuid,
+    pub post_id: uuid::Uuid,
+    pub account_id: AccountId,
+    pub platform: Platform,
+    pub state: TargetState,
+    pub attempts: u32,
+    pub platform_post_id: Option<String>,
+    pub url: Option<String>,
+    /// The error class of a failure (`token_expired`, `rejected`, ...).
+    pub error_class: Option<String>,
+    pub error_message: Option<String>,
+    pub published_at: Option<DateTime<Utc>>,
+    #[serde(skip)]
+    pub run_at: DateTime<Utc>,
+}
+
+/// How one publishing attempt ended.
+#[derive(Debug, Clone)]
+pub enum TargetOutcome {
+    Published {
+        platform_post_id: String,
+        url: Option<String>,
+    },
+    Failed {
+        class: String,
+        message: String,
+    },
+    /// Back to scheduled, for another attempt at `at`.
+    Retry {
+        at: DateTime<Utc>,
+        message: String,
+    },
+}

@@ -9,13 +9,13 @@ use iquivity_store::{JobKind, Store};
 use serde_json::{json, Value};
 use std::sync::Arc;
 
-struct Rig {
-    app: TestApp,
-    clock: Arc<ManualClock>,
-    user: User,
+pub(crate) struct Rig {
+    pub app: TestApp,
+    pub clock: Arc<ManualClock>,
+    pub user: User,
 }
 
-async fn rig() -> Rig {
+pub(crate) async fn rig() -> Rig {
     let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
     let engine_clock = clock.clone();
     let app = spawn_app_tuned(
@@ -31,7 +31,7 @@ async fn rig() -> Rig {
 
 impl Rig {
     /// Connects through the sandbox's consent; picks the first connectable candidate where there is a choice.
-    async fn connect(&self, platform: Platform, person: &str) -> AccountId {
+    pub(crate) async fn connect(&self, platform: Platform, person: &str) -> AccountId {
         let client = reqwest::Client::builder()
             .cookie_store(true)
             .redirect(reqwest::redirect::Policy::none())
@@ -105,7 +105,7 @@ impl Rig {
             .unwrap()
     }
 
-    async fn round(&self) -> iquivity_core::lifecycle::RoundReport {
+    pub(crate) async fn round(&self) -> iquivity_core::lifecycle::RoundReport {
         self.app
             .app
             .core
@@ -114,7 +114,7 @@ impl Rig {
             .unwrap()
     }
 
-    async fn account(&self, id: AccountId) -> Value {
+    pub(crate) async fn account(&self, id: AccountId) -> Value {
         let (_, account) = self
             .app
             .get(&self.user, &format!("/api/v1/accounts/{id}"))
@@ -122,7 +122,7 @@ impl Rig {
         account
     }
 
-    fn sandbox(&self, platform: Platform, path: &str) -> String {
+    pub(crate) fn sandbox(&self, platform: Platform, path: &str) -> String {
         format!(
             "{}{path}",
             self.app
@@ -135,7 +135,7 @@ impl Rig {
         )
     }
 
-    async fn control(&self, platform: Platform, path: &str, body: Value) {
+    pub(crate) async fn control(&self, platform: Platform, path: &str, body: Value) {
         let response = reqwest::Client::new()
             .post(self.sandbox(platform, path))
             .json(&body)
@@ -149,7 +149,7 @@ impl Rig {
         );
     }
 
-    async fn sandbox_state(&self, platform: Platform) -> Value {
+    pub(crate) async fn sandbox_state(&self, platform: Platform) -> Value {
         reqwest::get(self.sandbox(platform, "/_sandbox/state"))
             .await
             .unwrap()
@@ -170,7 +170,7 @@ impl Rig {
         self.user.workspace_id
     }
 
-    async fn events(&self, id: AccountId) -> Vec<Value> {
+    pub(crate) async fn events(&self, id: AccountId) -> Vec<Value> {
         let (_, events) = self
             .app
             .get(&self.user, &format!("/api/v1/accounts/{id}/events"))
@@ -310,7 +310,7 @@ async fn a_rate_limit_waits_for_the_reset_and_changes_no_status() {
 }
 
 impl Rig {
-    fn clock_now(&self) -> chrono::DateTime<chrono::Utc> {
+    pub(crate) fn clock_now(&self) -> chrono::DateTime<chrono::Utc> {
         use iquivity_core::lifecycle::Clock;
         self.clock.now()
     }

@@ -9,4 +9,5 @@ mod connections;
 mod helpers;
 mod lifecycle;
 mod pages;
+mod posts;
 mod secrets;

@@ -498,6 +498,7 @@ pub async fn index(
             form method="post" action="" {
                 input type="hidden" name="csrf" value=(chrome.csrf);
                 h2 #remove-title { "Remove " span.remove-name {} "?" }
+                p.remove-impact.warning {}
                 (removal_warning())
                 div.dialog-actions {
                     button.danger type="submit" { "Remove account" }
@@ -583,10 +584,15 @@ pub async fn remove_page(
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
     let account = state.core.account(&caller, parse_account(&id)?).await?;
+    let scheduled = state.core.removal_impact(&caller, account.id).await?;
     let summary = state.core.account_summary(&caller).await?;
     let chrome = chrome(&state, &caller, &session, &summary).await?;
     let body = html! {
         h1 { "Remove " (account.display_name) "?" }
+        @if !scheduled.is_empty() {
+            p.warning { (scheduled.len()) " scheduled post(s) to this account will be cancelled:" }
+            ul { @for post in &scheduled { li { (post.text.chars().take(80).collect::<String>()) } } }
+        }
         (removal_warning())
         form method="post" action={ "/accounts/" (account.id) "/remove" } {
             input type="hidden" name="csrf" value=(chrome.csrf);

@@ -4,6 +4,7 @@ pub mod auth;
 pub mod connections;
 pub mod meta;
 pub mod platforms;
+pub mod posts;
 
 use crate::{pages, AppState};
 use axum::routing::{get, post};
@@ -53,6 +54,16 @@ pub fn router() -> Router<AppState> {
             post(accounts::refresh_inactive),
         )
         .route("/api/v1/activity", get(accounts::activity))
+        .route("/api/v1/posts", get(posts::list).post(posts::create))
+        .route("/api/v1/posts/{id}", get(posts::get).delete(posts::cancel))
+        .route(
+            "/api/v1/posts/{id}/targets/{target}/retry",
+            post(posts::retry),
+        )
+        .route(
+            "/api/v1/accounts/{id}/removal-impact",
+            get(posts::removal_impact),
+        )
         .route(
             "/api/v1/accounts/{id}",
             get(accounts::get)

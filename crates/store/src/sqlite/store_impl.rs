@@ -152,6 +152,43 @@ fn delivery_from_row(row: &SqliteRow) -> StoreResult<DeliveryRecord> {
     })
 }
 
+fn target_from_row(row: &SqliteRow) -> StoreResult<TargetRecord> {
+    let state: String = row.try_get("state")?;
+    Ok(TargetRecord {
+        id: parse_stored("post_targets.id", &row.try_get::<String, _>("id")?)?,
+        post_id: parse_stored("post_id", &row.try_get::<String, _>("post_id")?)?,
+        account_id: parse_stored("account_id", &row.try_get::<String, _>("account_id")?)?,
+        platform: parse_stored("platform", &row.try_get::<String, _>("platform")?)?,
+        state: TargetState::parse(&state)
+            .ok_or_else(|| StoreError::Corrupt(format!("target state {state:?}")))?,
+        attempts: u32::try_from(row.try_get::<i64, _>("attempts")?).unwrap_or(0),
+        platform_post_id: row.try_get("platform_post_id")?,
+        url: row.try_get("url")?,
+        error_class: row.try_get("error_class")?,
+        error_message: row.try_get("error_message")?,
+        published_at: opt_from_micros(row.try_get("published_at")?),
+        run_at: from_micros(row.try_get("run_at")?),
+    })
+}
+
+fn post_from_row(row: &SqliteRow, targets: Vec<TargetRecord>) -> StoreResult<PostRecord> {
+    let media: String = row.try_get("media")?;
+    let author: Option<String> = row.try_get("author_id")?;
+    Ok(PostRecord {
+        id: parse_stored("posts.id", &row.try_get::<String, _>("id")?)?,
+        workspace_id: parse_stored("workspace_id", &row.try_get::<String, _>("workspace_id")?)?,
+        author_id: author.map(|a| parse_stored("author_id", &a)).transpose()?,
+        text: row.try_get("text")?,
+        link: row.try_get("link")?,
+        media: serde_json::from_str(&media)
+            .map_err(|e| StoreError::Corrupt(format!("post media: {e}")))?,
+        privacy_level: row.try_get("privacy_level")?,
+        publish_at: from_micros(row.try_get("publish_at")?),
+        created_at: from_micros(row.try_get("created_at")?),
+        targets,
+    })
+}
+
 fn event_from_row(row: &SqliteRow) -> StoreResult<AuditEventRecord> {
     let kind: String = row.try_get("kind")?;
     let account: Option<String> = row.try_get("account_id")?;
@@ -172,6 +209,76 @@ fn event_from_row(row: &SqliteRow) -> StoreResult<AuditEventRecord> {
             .map_err(|e| StoreError::Corrupt(format!("audit details: {e}")))?,
         at: from_micros(row.try_get("at")?),
     })
+}
+
+/// Records how an attempt ended: by its lease holder, or (with no owner) for a target left abandoned.
+async fn settle_target(
+    pool: &sqlx::SqlitePool,
+    id: uuid::Uuid,
+    owner: Option<&str>,
+    outcome: &TargetOutcome,
+    now: DateTime<Utc>,
+) -> StoreResult<bool> {
+    let (state, post_id, url, class, message, run_at, published_at) = match outcome {
+        TargetOutcome::Published {
+            platform_post_id,
+            url,
+        } => (
+            TargetState::Published,
+            Some(platform_post_id.clone()),
+            url.clone(),
+            None,
+            None,
+            None,
+            Some(now),
+        ),
+        TargetOutcome::Failed { class, message } => (
+            TargetState::Failed,
+            None,
+            None,
+            Some(class.clone()),
+            Some(message.clone()),
+            None,
+            None,
+        ),
+        TargetOutcome::Retry { at, message } => (
+            TargetState::Scheduled,
+            None,
+            None,
+            None,
+            Some(message.clone()),
+            Some(*at),
+            None,
+        ),
+    };
+    // The lease holder settles its own attempt; with no owner, only an attempt whose lease ran out.
+    let holder = match owner {
+        Some(_) => "lease_owner = ?",
+        None => "lease_until <= ?",
+    };
+    let sql = format!(
+        "UPDATE post_targets SET state = ?, platform_post_id = COALESCE(?, platform_post_id), url = COALESCE(?, url), \
+         error_class = ?, error_message = ?, run_at = COALESCE(?, run_at), published_at = COALESCE(?, published_at), \
+         lease_owner = NULL, lease_until = NULL, updated_at = ? \
+         WHERE id = ? AND state = 'publishing' AND {holder}"
+    );
+    let done = sqlx::query(&sql)
+        .bind(state.as_str())
+        .bind(post_id)
+        .bind(url)
+        .bind(class)
+        .bind(message)
+        .bind(run_at.map(micros))
+        .bind(published_at.map(micros))
+        .bind(micros(now))
+        .bind(id.to_string());
+    let done = match owner {
+        Some(owner) => done.bind(owner),
+        None => done.bind(micros(now)),
+    }
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected() == 1)
 }
 
 async fn insert_event(conn: &mut SqliteConnection, event: &AuditEventRecord) -> StoreResult<()> {
@@ -1499,6 +1606,245 @@ impl Store for SqliteStore {
             jobs,
             pending_deliveries: u64::try_from(pending).unwrap_or(0),
         })
+    }
+
+    async fn create_post(&self, post: &PostRecord) -> StoreResult<()> {
+        let mut tx = self.begin_write().await?;
+        let media =
+            serde_json::to_string(&post.media).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        sqlx::query(
+            "INSERT INTO posts (id, workspace_id, author_id, text, link, media, privacy_level, publish_at, created_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(post.id.to_string())
+        .bind(post.workspace_id.to_string())
+        .bind(post.author_id.map(|a| a.to_string()))
+        .bind(&post.text)
+        .bind(&post.link)
+        .bind(media)
+        .bind(&post.privacy_level)
+        .bind(micros(post.publish_at))
+        .bind(micros(post.created_at))
+        .execute(&mut *tx)
+        .await?;
+        for target in &post.targets {
+            sqlx::query(
+                "INSERT INTO post_targets (id, post_id, workspace_id, account_id, platform, state, run_at, updated_at) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            )
+            .bind(target.id.to_string())
+            .bind(post.id.to_string())
+            .bind(post.workspace_id.to_string())
+            .bind(target.account_id.to_string())
+            .bind(target.platform.as_str())
+            .bind(target.state.as_str())
+            .bind(micros(target.run_at))
+            .bind(micros(post.created_at))
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn posts(&self, workspace: WorkspaceId, limit: u32) -> StoreResult<Vec<PostRecord>> {
+        let rows = sqlx::query(
+            "SELECT * FROM posts WHERE workspace_id = ? ORDER BY created_at DESC, id DESC LIMIT ?",
+        )
+        .bind(workspace.to_string())
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        let mut posts = Vec::with_capacity(rows.len());
+        for row in rows {
+            let id: String = row.try_get("id")?;
+            let targets = sqlx::query("SELECT * FROM post_targets WHERE post_id = ? ORDER BY id")
+                .bind(&id)
+                .fetch_all(&self.pool)
+                .await?
+                .iter()
+                .map(target_from_row)
+                .collect::<StoreResult<Vec<_>>>()?;
+            posts.push(post_from_row(&row, targets)?);
+        }
+        Ok(posts)
+    }
+
+    async fn post(
+        &self,
+        workspace: WorkspaceId,
+        id: uuid::Uuid,
+    ) -> StoreResult<Option<PostRecord>> {
+        let Some(row) = sqlx::query("SELECT * FROM posts WHERE workspace_id = ? AND id = ?")
+            .bind(workspace.to_string())
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let targets = sqlx::query("SELECT * FROM post_targets WHERE post_id = ? ORDER BY id")
+            .bind(id.to_string())
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(target_from_row)
+            .collect::<StoreResult<Vec<_>>>()?;
+        post_from_row(&row, targets).map(Some)
+    }
+
+    async fn cancel_post(
+        &self,
+        workspace: WorkspaceId,
+        id: uuid::Uuid,
+        now: DateTime<Utc>,
+    ) -> StoreResult<u32> {
+        let done = sqlx::query(
+            "UPDATE post_targets SET state = 'cancelled', updated_at = ? \
+             WHERE post_id = ? AND workspace_id = ? AND state = 'scheduled'",
+        )
+        .bind(micros(now))
+        .bind(id.to_string())
+        .bind(workspace.to_string())
+        .execute(&self.pool)
+        .await?;
+        Ok(u32::try_from(done.rows_affected()).unwrap_or(0))
+    }
+
+    async fn claim_due_targets(
+        &self,
+        owner: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<Vec<(TargetRecord, PostRecord)>> {
+        let rows = sqlx::query(
+            "UPDATE post_targets SET state = 'publishing', lease_owner = ?1, lease_until = ?2, \
+             attempts = attempts + 1, updated_at = ?3 \
+             WHERE id IN (SELECT id FROM post_targets WHERE state = 'scheduled' AND run_at <= ?3 ORDER BY run_at LIMIT ?4) \
+             RETURNING *",
+        )
+        .bind(owner)
+        .bind(micros(lease_until))
+        .bind(micros(now))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            let target = target_from_row(&row)?;
+            let post_row = sqlx::query("SELECT * FROM posts WHERE id = ?")
+                .bind(target.post_id.to_string())
+                .fetch_one(&self.pool)
+                .await?;
+            out.push((target, post_from_row(&post_row, Vec::new())?));
+        }
+        Ok(out)
+    }
+
+    async fn finish_target(
+        &self,
+        id: uuid::Uuid,
+        owner: &str,
+        outcome: &TargetOutcome,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let done = settle_target(&self.pool, id, Some(owner), outcome, now).await?;
+        Ok(done)
+    }
+
+    async fn abandoned_targets(
+        &self,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<Vec<TargetRecord>> {
+        let rows = sqlx::query(
+            "SELECT * FROM post_targets WHERE state = 'publishing' AND lease_until <= ? ORDER BY lease_until LIMIT ?",
+        )
+        .bind(micros(now))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(target_from_row).collect()
+    }
+
+    async fn settle_abandoned_target(
+        &self,
+        id: uuid::Uuid,
+        outcome: &TargetOutcome,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        settle_target(&self.pool, id, None, outcome, now).await
+    }
+
+    async fn retry_target(
+        &self,
+        workspace: WorkspaceId,
+        post: uuid::Uuid,
+        target: uuid::Uuid,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE post_targets SET state = 'scheduled', run_at = ?, error_class = NULL, error_message = NULL, updated_at = ? \
+             WHERE id = ? AND post_id = ? AND workspace_id = ? AND state = 'failed'",
+        )
+        .bind(micros(now))
+        .bind(micros(now))
+        .bind(target.to_string())
+        .bind(post.to_string())
+        .bind(workspace.to_string())
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn scheduled_for_account(
+        &self,
+        workspace: WorkspaceId,
+        account: AccountId,
+    ) -> StoreResult<Vec<(TargetRecord, PostRecord)>> {
+        let rows = sqlx::query(
+            "SELECT * FROM post_targets WHERE workspace_id = ? AND account_id = ? AND state = 'scheduled' ORDER BY run_at",
+        )
+        .bind(workspace.to_string())
+        .bind(account.to_string())
+        .fetch_all(&self.pool)
+        .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            let target = target_from_row(&row)?;
+            let post_row = sqlx::query("SELECT * FROM posts WHERE id = ?")
+                .bind(target.post_id.to_string())
+                .fetch_one(&self.pool)
+                .await?;
+            out.push((target, post_from_row(&post_row, Vec::new())?));
+        }
+        Ok(out)
+    }
+
+    async fn cancel_targets_for_account(
+        &self,
+        account: AccountId,
+        now: DateTime<Utc>,
+    ) -> StoreResult<u32> {
+        let done = sqlx::query(
+            "UPDATE post_targets SET state = 'cancelled', error_message = 'the account was removed', updated_at = ? \
+             WHERE account_id = ? AND state = 'scheduled'",
+        )
+        .bind(micros(now))
+        .bind(account.to_string())
+        .execute(&self.pool)
+        .await?;
+        Ok(u32::try_from(done.rows_affected()).unwrap_or(0))
+    }
+
+    async fn mark_account_used(&self, account: AccountId, now: DateTime<Utc>) -> StoreResult<()> {
+        sqlx::query("UPDATE accounts SET last_used_at = ? WHERE id = ?")
+            .bind(micros(now))
+            .bind(account.to_string())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 
     async fn credential(&self, account: AccountId) -> StoreResult<Option<StoredCredential>> {

@@ -1,0 +1,372 @@
+//! Posts: written once, published to many accounts now or at a set time, with a result per account.
+//! A target is moved to `publishing` before the platform is called, so it is never published twice: a
+//! worker that dies mid-call leaves it `publishing`, and it is then settled as failed with an explanation
+//! rather than retried blindly.
+
+use crate::credentials::open;
+use crate::{Caller, Core, CoreError};
+use chrono::{DateTime, Duration, Utc};
+use iquivity_domain::{AccountId, AccountKind, AccountStatus, Platform, ValidationError};
+use iquivity_platforms::{ErrorClass, Media, MediaKind, PostContent};
+use iquivity_store::{MediaRecord, PostRecord, TargetOutcome, TargetRecord, TargetState};
+
+pub const MAX_TEXT_CHARS: usize = 5000;
+
+/// What a person asks to publish.
+pub struct NewPost {
+    pub text: String,
+    pub link: Option<String>,
+    pub media: Vec<MediaRecord>,
+    pub privacy_level: Option<String>,
+    pub accounts: Vec<AccountId>,
+    /// `None`: now.
+    pub publish_at: Option<DateTime<Utc>>,
+}
+
+/// The platform's own limits and needs, checked per account before anything is scheduled.
+fn check_target(
+    account: &iquivity_domain::Account,
+    text_chars: usize,
+    media: &[MediaRecord],
+    field: &str,
+) -> Result<(), ValidationError> {
+    let name = &account.display_name;
+    let fail = |why: String| Err(ValidationError::new(field, format!("{name}: {why}")));
+    if account.status != AccountStatus::Active {
+        return fail(format!(
+            "the account is {}; refresh it before posting to it",
+            account.status.as_str()
+        ));
+    }
+    let has_media = !media.is_empty();
+    match account.platform {
+        Platform::Facebook if account.kind == AccountKind::Profile => {
+            fail("Facebook does not let apps publish to personal profiles; choose a Page".into())
+        }
+        Platform::X if text_chars > 280 => fail(format!(
+            "X allows 280 characters (this post has {text_chars})"
+        )),
+        Platform::X if has_media => fail("attaching media to X posts is not supported yet".into()),
+        Platform::Linkedin if text_chars > 3000 => fail(format!(
+            "LinkedIn allows 3,000 characters (this post has {text_chars})"
+        )),
+        Platform::Linkedin if has_media => {
+            fail("attaching media to LinkedIn posts is not supported yet".into())
+        }
+        Platform::Instagram if !has_media => fail("Instagram needs an image or a video".into()),
+        Platform::Tiktok if !has_media => fail("TikTok needs a video or photos".into()),
+        _ => Ok(()),
+    }
+}
+
+fn content(post: &PostRecord) -> PostContent {
+    PostContent {
+        text: post.text.clone(),
+        link: post.link.clone(),
+        media: post
+            .media
+            .iter()
+            .map(|m| Media {
+                url: m.url.clone(),
+                kind: if m.kind == "video" {
+                    MediaKind::Video
+                } else {
+                    MediaKind::Image
+                },
+            })
+            .collect(),
+        privacy_level: post.privacy_level.clone(),
+    }
+}
+
+impl Core {
+    pub async fn create_post(
+        &self,
+        caller: &Caller,
+        new: NewPost,
+    ) -> Result<PostRecord, CoreError> {
+        caller.require_manage_accounts()?;
+        let mut errors = Vec::new();
+        let text = new.text.trim().to_string();
+        if text.is_empty() {
+            errors.push(ValidationError::new("text", "must not be empty"));
+        }
+        if text.chars().count() > MAX_TEXT_CHARS {
+            errors.push(ValidationError::new(
+                "text",
+                format!("must be at most {MAX_TEXT_CHARS} characters"),
+            ));
+        }
+        for (i, media) in new.media.iter().enumerate() {
+            let public =
+                url::Url::parse(&media.url).is_ok_and(|u| matches!(u.scheme(), "http" | "https"));
+            if !public {
+                errors.push(ValidationError::new(
+                    format!("media[{i}].url"),
+                    "must be an http(s) URL the platform can fetch",
+                ));
+            }
+            if media.kind != "image" && media.kind != "video" {
+                errors.push(ValidationError::new(
+                    format!("media[{i}].kind"),
+                    "must be image or video",
+                ));
+            }
+        }
+        if new.accounts.is_empty() {
+            errors.push(ValidationError::new(
+                "accounts",
+                "choose at least one account",
+            ));
+        }
+        let now = self.clock.now();
+        let publish_at = new.publish_at.unwrap_or(now);
+        if publish_at < now - Duration::minutes(1) {
+            errors.push(ValidationError::new("publish_at", "is in the past"));
+        }
+        let text_chars =
+            text.chars().count() + new.link.as_ref().map_or(0, |l| l.chars().count() + 1);
+        let mut targets = Vec::new();
+        for (i, id) in new.accounts.iter().enumerate() {
+            let field = format!("accounts[{i}]");
+            match self.store.account(caller.workspace_id, *id).await? {
+                None => errors.push(ValidationError::new(
+                    field,
+                    "no such account in this workspace",
+                )),
+                Some(account) => match check_target(&account, text_chars, &new.media, &field) {
+                    Err(e) => errors.push(e),
+                    Ok(()) => targets.push(TargetRecord {
+                        id: uuid::Uuid::now_v7(),
+                        post_id: uuid::Uuid::nil(),
+                        account_id: account.id,
+                        platform: account.platform,
+                        state: TargetState::Scheduled,
+                        attempts: 0,
+                        platform_post_id: None,
+                        url: None,
+                        error_class: None,
+                        error_message: None,
+                        published_at: None,
+                        run_at: publish_at,
+                    }),
+                },
+            }
+        }
+        if !errors.is_empty() {
+            return Err(CoreError::Validation(errors));
+        }
+        let id = uuid::Uuid::now_v7();
+        let post = PostRecord {
+            id,
+            workspace_id: caller.workspace_id,
+            author_id: Some(caller.user_id),
+            text,
+            link: new.link,
+            media: new.media,
+            privacy_level: new.privacy_level,
+            publish_at,
+            created_at: now,
+            targets: targets
+                .into_iter()
+                .map(|t| TargetRecord { post_id: id, ..t })
+                .collect(),
+        };
+        self.store.create_post(&post).await?;
+        Ok(post)
+    }
+
+    pub async fn posts(&self, caller: &Caller) -> Result<Vec<PostRecord>, CoreError> {
+        Ok(self.store.posts(caller.workspace_id, 100).await?)
+    }
+
+    pub async fn post(&self, caller: &Caller, id: uuid::Uuid) -> Result<PostRecord, CoreError> {
+        self.store
+            .post(caller.workspace_id, id)
+            .await?
+            .ok_or(CoreError::NotFound("post"))
+    }
+
+    /// Cancels what is still scheduled; what was published stays published.
+    pub async fn cancel_post(
+        &self,
+        caller: &Caller,
+        id: uuid::Uuid,
+    ) -> Result<PostRecord, CoreError> {
+        self.post(caller, id).await?;
+        caller.require_manage_accounts()?;
+        self.store
+            .cancel_post(caller.workspace_id, id, self.clock.now())
+            .await?;
+        self.post(caller, id).await
+    }
+
+    /// Puts a failed target back on the schedule, now.
+    pub async fn retry_target(
+        &self,
+        caller: &Caller,
+        post: uuid::Uuid,
+        target: uuid::Uuid,
+    ) -> Result<PostRecord, CoreError> {
+        let current = self.post(caller, post).await?;
+        caller.require_manage_accounts()?;
+        let Some(t) = current.targets.iter().find(|t| t.id == target) else {
+            return Err(CoreError::NotFound("target"));
+        };
+        if let Some(account) = self
+            .store
+            .account(caller.workspace_id, t.account_id)
+            .await?
+        {
+            if account.status != AccountStatus::Active {
+                return Err(CoreError::Conflict(format!(
+                    "{} is {}; refresh the account, then retry",
+                    account.display_name,
+                    account.status.as_str()
+                )));
+            }
+        }
+        if !self
+            .store
+            .retry_target(caller.workspace_id, post, target, self.clock.now())
+            .await?
+        {
+            return Err(CoreError::Conflict(
+                "only a failed target can be retried".into(),
+            ));
+        }
+        self.post(caller, post).await
+    }
+
+    /// The scheduled posts that removing this account would cancel.
+    pub async fn removal_impact(
+        &self,
+        caller: &Caller,
+        account: AccountId,
+    ) -> Result<Vec<PostRecord>, CoreError> {
+        self.account(caller, account).await?;
+        Ok(self
+            .store
+            .scheduled_for_account(caller.workspace_id, account)
+            .await?
+            .into_iter()
+            .map(|(target, post)| PostRecord {
+                targets: vec![target],
+                ..post
+            })
+            .collect())
+    }
+
+    /// Publishes due targets as `owner`, and settles targets a dead worker left mid-publish.
+    pub(crate) async fn publish_due(&self, owner: &str) -> Result<(u32, u32), CoreError> {
+        let now = self.clock.now();
+        let lease = self.settings.lifecycle.lease;
+        for target in self.store.abandoned_targets(now, 100).await? {
+            let message = format!(
+                "the service stopped while publishing to {}; check the account on {} before retrying, so the post is not published twice",
+                target.platform.display_name(),
+                target.platform.display_name()
+            );
+            self.store
+                .settle_abandoned_target(
+                    target.id,
+                    &TargetOutcome::Failed {
+                        class: "unknown_outcome".into(),
+                        message,
+                    },
+                    now,
+                )
+                .await?;
+        }
+        let (mut published, mut failed) = (0, 0);
+        for (target, post) in self
+            .store
+            .claim_due_targets(owner, now, now + lease, self.settings.lifecycle.batch)
+            .await?
+        {
+            let outcome = self.publish_target(&target, &post).await?;
+            match &outcome {
+                TargetOutcome::Published { .. } => published += 1,
+                TargetOutcome::Failed { .. } => failed += 1,
+                TargetOutcome::Retry { .. } => {}
+            }
+            self.store
+                .finish_target(target.id, owner, &outcome, self.clock.now())
+                .await?;
+        }
+        Ok((published, failed))
+    }
+
+    async fn publish_target(
+        &self,
+        target: &TargetRecord,
+        post: &PostRecord,
+    ) -> Result<TargetOutcome, CoreError> {
+        let now = self.clock.now();
+        let failed = |class: &str, message: String| TargetOutcome::Failed {
+            class: class.into(),
+            message,
+        };
+        let Some(account) = self
+            .store
+            .account(post.workspace_id, target.account_id)
+            .await?
+        else {
+            return Ok(failed("account_removed", "the account was removed".into()));
+        };
+        if account.status != AccountStatus::Active {
+            return Ok(failed(
+                "account_inactive",
+                format!(
+                    "{} is {}: refresh the account, then retry",
+                    account.display_name,
+                    account.status.as_str()
+                ),
+            ));
+        }
+        let Some(stored) = self.store.credential(account.id).await? else {
+            return Ok(failed(
+                "account_inactive",
+                "the account has no credentials: refresh it, then retry".into(),
+            ));
+        };
+        let tokens = open(&self.vault, account.id, &stored)?;
+        let adapter = self.adapter(account.platform)?;
+        match adapter.publish(account.kind, &account.platform_account_id, &tokens, &content(post)).await {
+            Ok(published) => {
+                self.store.mark_account_used(account.id, now).await?;
+                Ok(TargetOutcome::Published {
+                    platform_post_id: published.platform_post_id,
+                    url: published.url,
+                })
+            }
+            Err(err) => Ok(match &err.class {
+                ErrorClass::RateLimited { until } => TargetOutcome::Retry {
+                    at: until.filter(|u| *u > now).unwrap_or(now + Duration::minutes(1)),
+                    message: format!("rate limited: {}", err.message),
+                },
+                // Only a platform that could not be reached, or answered with an error status, is sure not to
+                // have published; a call that timed out after sending may have, so it is not retried blindly.
+                ErrorClass::Unavailable if err.message.contains("did not answer in time") => failed(
+                    "unknown_outcome",
+                    format!(
+                        "{} did not answer in time, so the post may or may not be live; check the account before retrying",
+                        account.platform.display_name()
+                    ),
+                ),
+                ErrorClass::Unavailable if target.attempts < 5 => TargetOutcome::Retry {
+                    at: now + Duration::minutes(i64::from(target.attempts.max(1)) * 2),
+                    message: err.message,
+                },
+                ErrorClass::Unavailable => failed("unavailable", format!("{} kept failing: {}", account.platform.display_name(), err.message)),
+                ErrorClass::Rejected => failed("rejected", err.message),
+                class => {
+                    let reason = class.status_reason().unwrap_or(iquivity_domain::StatusReason::AuthenticationFailed);
+                    self.change_account_status(account.workspace_id, account.id, Some(reason), Some(err.message.clone()))
+                        .await?;
+                    failed(class.label(), "the platform refused the account's credentials: refresh the account, then retry".into())
+                }
+            }),
+        }
+    }
+}

@@ -1,0 +1,328 @@
+//! Publishing: one post to many accounts, now or later, each account's result recorded once.
+
+use crate::helpers::*;
+use crate::lifecycle::rig;
+use chrono::Duration;
+use iquivity_domain::Platform;
+use iquivity_store::Store;
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+#[tokio::test]
+async fn a_post_goes_to_every_platform_with_a_result_per_account() {
+    let rig = rig().await;
+    let x = rig.connect(Platform::X, "Poster X").await;
+    let li = rig.connect(Platform::Linkedin, "Poster Li").await;
+    let fb = rig.connect(Platform::Facebook, "Poster Fb").await;
+    let ig = rig.connect(Platform::Instagram, "Poster Ig").await;
+    let tt = rig.connect(Platform::Tiktok, "Poster Tt").await;
+
+    // Text-only accounts and media accounts need different posts: Instagram and TikTok need media.
+    let (status, problem) = rig
+        .app
+        .send(
+            &rig.user,
+            Method::POST,
+            "/api/v1/posts",
+            Some(json!({"text": "Hello", "accounts": [x, ig, tt]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let fields: Vec<&str> = problem["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["accounts[1]", "accounts[2]"], "{problem}");
+    assert!(problem["detail"]
+        .as_str()
+        .unwrap()
+        .contains("Instagram needs an image or a video"));
+
+    let (status, text_post) = rig
+        .app
+        .send(&rig.user, Method::POST, "/api/v1/posts", Some(json!({"text": "Launch day!", "link": "https://example.com/launch", "accounts": [x, li, fb]})))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{text_post}");
+    let (status, media_post) = rig
+        .app
+        .send(
+            &rig.user,
+            Method::POST,
+            "/api/v1/posts",
+            Some(json!({"text": "Behind the scenes", "media": [{"url": "https://cdn.example.com/clip.mp4", "kind": "video"}], "accounts": [ig, tt]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{media_post}");
+
+    let report = rig.round().await;
+    assert_eq!(report.published, 5, "{report:?}");
+    for post in [&text_post, &media_post] {
+        let (_, after) = rig
+            .app
+            .get(
+                &rig.user,
+                &format!("/api/v1/posts/{}", post["id"].as_str().unwrap()),
+            )
+            .await;
+        for target in after["targets"].as_array().unwrap() {
+            assert_eq!(target["state"], "published", "{target}");
+            assert!(target["platform_post_id"].is_string());
+            assert_eq!(target["attempts"], 1);
+        }
+    }
+    let (_, fb_account) = rig
+        .app
+        .get(&rig.user, &format!("/api/v1/accounts/{fb}"))
+        .await;
+    assert!(
+        fb_account["last_used_at"].is_string(),
+        "publishing marks the account used"
+    );
+    let posted = rig.sandbox_state(Platform::X).await["posts"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert_eq!(posted, 1);
+    assert_eq!(rig.round().await.published, 0, "nothing is published twice");
+    assert_eq!(
+        rig.sandbox_state(Platform::X).await["posts"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn a_scheduled_post_waits_for_its_time_and_removal_cancels_it() {
+    let rig = rig().await;
+    let x = rig.connect(Platform::X, "Later X").await;
+    let li = rig.connect(Platform::Linkedin, "Later Li").await;
+    let at = (rig.clock_now() + Duration::hours(3)).to_rfc3339();
+    let (_, post) = rig
+        .app
+        .send(
+            &rig.user,
+            Method::POST,
+            "/api/v1/posts",
+            Some(json!({"text": "Tomorrow", "accounts": [x, li], "publish_at": at})),
+        )
+        .await;
+    assert_eq!(rig.round().await.published, 0, "not before its time");
+    let (_, impact) = rig
+        .app
+        .get(&rig.user, &format!("/api/v1/accounts/{x}/removal-impact"))
+        .await;
+    assert_eq!(impact["scheduled"], 1);
+    assert_eq!(impact["posts"][0]["text"], "Tomorrow");
+
+    let (status, _) = rig
+        .app
+        .send(
+            &rig.user,
+            Method::DELETE,
+            &format!("/api/v1/accounts/{x}"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    rig.clock.advance(Duration::hours(4));
+    rig.round().await;
+    let (_, after) = rig
+        .app
+        .get(
+            &rig.user,
+            &format!("/api/v1/posts/{}", post["id"].as_str().unwrap()),
+        )
+        .await;
+    let state_of = |account: &iquivity_domain::AccountId| -> Value {
+        after["targets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["account_id"] == account.to_string())
+            .unwrap()["state"]
+            .clone()
+    };
+    assert_eq!(
+        state_of(&x),
+        "cancelled",
+        "removing the account cancelled its target"
+    );
+    assert_eq!(
+        state_of(&li),
+        "published",
+        "the post still went to its other account"
+    );
+}
+
+#[tokio::test]
+async fn an_auth_error_fails_the_target_and_marks_the_account_and_a_retry_publishes_once() {
+    let rig = rig().await;
+    let x = rig.connect(Platform::X, "Expired X").await;
+    let account = rig.account(x).await;
+    rig.control(
+        Platform::X,
+        &format!(
+            "/_sandbox/users/{}/revoke",
+            account["platform_account_id"].as_str().unwrap()
+        ),
+        json!({}),
+    )
+    .await;
+    let (_, post) = rig
+        .app
+        .send(
+            &rig.user,
+            Method::POST,
+            "/api/v1/posts",
+            Some(json!({"text": "Will fail", "accounts": [x]})),
+        )
+        .await;
+    rig.round().await;
+    let (_, after) = rig
+        .app
+        .get(
+            &rig.user,
+            &format!("/api/v1/posts/{}", post["id"].as_str().unwrap()),
+        )
+        .await;
+    let target = &after["targets"][0];
+    assert_eq!(target["state"], "failed");
+    assert!(target["error_message"]
+        .as_str()
+        .unwrap()
+        .contains("refresh the account, then retry"));
+    assert_ne!(
+        rig.account(x).await["status"],
+        "active",
+        "the account shows the problem"
+    );
+
+    let retry = format!(
+        "/api/v1/posts/{}/targets/{}/retry",
+        post["id"].as_str().unwrap(),
+        target["id"].as_str().unwrap()
+    );
+    let (status, problem) = rig.app.send(&rig.user, Method::POST, &retry, None).await;
+    assert_eq!(
+        status,
+        StatusCode::CONFLICT,
+        "not while the account is broken: {problem}"
+    );
+}
+
+#[tokio::test]
+async fn a_rate_limit_delays_the_target_and_a_crash_mid_publish_is_never_retried_blindly() {
+    let rig = rig().await;
+    let li = rig.connect(Platform::Linkedin, "Busy Li").await;
+    rig.control(
+        Platform::Linkedin,
+        "/_sandbox/faults",
+        json!({"mode": "rate_limit", "count": 1, "path_prefix": "/rest/posts"}),
+    )
+    .await;
+    let (_, post) = rig
+        .app
+        .send(
+            &rig.user,
+            Method::POST,
+            "/api/v1/posts",
+            Some(json!({"text": "Patience", "accounts": [li]})),
+        )
+        .await;
+    assert_eq!(rig.round().await.published, 0);
+    let (_, waiting) = rig
+        .app
+        .get(
+            &rig.user,
+            &format!("/api/v1/posts/{}", post["id"].as_str().unwrap()),
+        )
+        .await;
+    assert_eq!(
+        waiting["targets"][0]["state"], "scheduled",
+        "back on the schedule after the rate limit"
+    );
+    rig.clock.advance(Duration::hours(25));
+    assert_eq!(rig.round().await.published, 1);
+
+    // A worker takes a target and dies before the platform answers: the target is settled as failed with
+    // an explanation, not published a second time.
+    let (_, post) = rig
+        .app
+        .send(
+            &rig.user,
+            Method::POST,
+            "/api/v1/posts",
+            Some(json!({"text": "Crash", "accounts": [li]})),
+        )
+        .await;
+    let now = rig.clock_now();
+    let taken = rig
+        .app
+        .app
+        .store
+        .claim_due_targets("dead-worker", now, now + Duration::minutes(5), 10)
+        .await
+        .unwrap();
+    assert_eq!(taken.len(), 1);
+    rig.clock.advance(Duration::minutes(6));
+    rig.round().await;
+    let (_, after) = rig
+        .app
+        .get(
+            &rig.user,
+            &format!("/api/v1/posts/{}", post["id"].as_str().unwrap()),
+        )
+        .await;
+    assert_eq!(after["targets"][0]["state"], "failed");
+    assert_eq!(after["targets"][0]["error_class"], "unknown_outcome");
+    assert_eq!(
+        rig.sandbox_state(Platform::Linkedin).await["posts"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn platform_rules_are_checked_per_account_before_anything_is_scheduled() {
+    let app = spawn_app().await;
+    let user = app.sign_up("rules@example.com", "Rules").await;
+    app.set_plan(user.workspace_id, iquivity_domain::Plan::Enterprise)
+        .await;
+    let x = app
+        .seed_account(&user, Seed::new(Platform::X, "Short X"))
+        .await;
+    let profile = app
+        .seed_account(&user, Seed::new(Platform::Facebook, "A Person"))
+        .await;
+    let inactive = app
+        .seed_account(
+            &user,
+            Seed {
+                reason: Some(iquivity_domain::StatusReason::TokenExpired),
+                ..Seed::new(Platform::Linkedin, "Stale Li")
+            },
+        )
+        .await;
+    let long = "a".repeat(281);
+    let (status, problem) = app
+        .send(
+            &user,
+            Method::POST,
+            "/api/v1/posts",
+            Some(json!({"text": long, "accounts": [x, profile, inactive]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let detail = problem["detail"].as_str().unwrap();
+    assert!(detail.contains("X allows 280 characters"), "{detail}");
+    assert!(detail.contains("personal profiles"), "{detail}");
+    assert!(detail.contains("refresh it before posting"), "{detail}");
+    let (_, posts) = app.get(&user, "/api/v1/posts").await;
+    assert_eq!(posts, json!([]), "nothing stored");
+}

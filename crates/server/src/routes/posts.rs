@@ -1,0 +1,142 @@
+use crate::error::AppError;
+use crate::extract::{Authenticated, JsonBody};
+use crate::AppState;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use chrono::{DateTime, Utc};
+use iquivity_core::posts::NewPost;
+use iquivity_domain::AccountId;
+use iquivity_store::{MediaRecord, PostRecord};
+use serde::{Deserialize, Serialize};
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreatePostRequest {
+    text: String,
+    link: Option<String>,
+    /// Public image or video URLs the platforms fetch themselves.
+    #[serde(default)]
+    media: Vec<MediaRecord>,
+    /// TikTok: one of the creator's privacy options (default: the first one TikTok offers).
+    privacy_level: Option<String>,
+    /// The accounts to publish to.
+    accounts: Vec<AccountId>,
+    /// When to publish (RFC 3339); now when omitted.
+    publish_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct RemovalImpactView {
+    /// How many scheduled posts removing the account would cancel on it.
+    scheduled: usize,
+    posts: Vec<PostRecord>,
+}
+
+fn parse_uuid(field: &str, raw: &str) -> Result<uuid::Uuid, AppError> {
+    raw.parse()
+        .map_err(|_| AppError::bad_request(field, format!("{raw:?} is not an id")))
+}
+
+/// Publishes a post to several accounts, now or at `publish_at`; every account is checked against its
+/// platform's rules first (X 280 characters, Instagram and TikTok need media, ...). Owners and admins.
+#[utoipa::path(post, path = "/api/v1/posts", tag = "posts", request_body = CreatePostRequest,
+    responses((status = 201, body = PostRecord), (status = 422, body = crate::Problem)))]
+pub async fn create(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    JsonBody(body): JsonBody<CreatePostRequest>,
+) -> Result<(StatusCode, Json<PostRecord>), AppError> {
+    let post = state
+        .core
+        .create_post(
+            &caller,
+            NewPost {
+                text: body.text,
+                link: body.link,
+                media: body.media,
+                privacy_level: body.privacy_level,
+                accounts: body.accounts,
+                publish_at: body.publish_at,
+            },
+        )
+        .await?;
+    Ok((StatusCode::CREATED, Json(post)))
+}
+
+/// The workspace's posts, newest first, each with its per-account results.
+#[utoipa::path(get, path = "/api/v1/posts", tag = "posts", responses((status = 200, body = [PostRecord])))]
+pub async fn list(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+) -> Result<Json<Vec<PostRecord>>, AppError> {
+    Ok(Json(state.core.posts(&caller).await?))
+}
+
+/// One post with its per-account results: state, the platform's post id and URL, or why it failed.
+#[utoipa::path(get, path = "/api/v1/posts/{id}", tag = "posts", params(("id" = String, Path)),
+    responses((status = 200, body = PostRecord), (status = 404, body = crate::Problem)))]
+pub async fn get(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    Path(id): Path<String>,
+) -> Result<Json<PostRecord>, AppError> {
+    Ok(Json(
+        state.core.post(&caller, parse_uuid("id", &id)?).await?,
+    ))
+}
+
+/// Cancels what is still scheduled of a post.
+#[utoipa::path(delete, path = "/api/v1/posts/{id}", tag = "posts", params(("id" = String, Path)),
+    responses((status = 200, body = PostRecord), (status = 404, body = crate::Problem)))]
+pub async fn cancel(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    Path(id): Path<String>,
+) -> Result<Json<PostRecord>, AppError> {
+    Ok(Json(
+        state
+            .core
+            .cancel_post(&caller, parse_uuid("id", &id)?)
+            .await?,
+    ))
+}
+
+/// Retries a failed target now.
+#[utoipa::path(post, path = "/api/v1/posts/{id}/targets/{target}/retry", tag = "posts",
+    params(("id" = String, Path), ("target" = String, Path)),
+    responses((status = 200, body = PostRecord), (status = 409, body = crate::Problem)))]
+pub async fn retry(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    Path((id, target)): Path<(String, String)>,
+) -> Result<Json<PostRecord>, AppError> {
+    Ok(Json(
+        state
+            .core
+            .retry_target(
+                &caller,
+                parse_uuid("id", &id)?,
+                parse_uuid("target", &target)?,
+            )
+            .await?,
+    ))
+}
+
+/// The scheduled posts that removing this account would cancel.
+#[utoipa::path(get, path = "/api/v1/accounts/{id}/removal-impact", tag = "accounts", params(("id" = String, Path)),
+    responses((status = 200, body = RemovalImpactView), (status = 404, body = crate::Problem)))]
+pub async fn removal_impact(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    Path(id): Path<String>,
+) -> Result<Json<RemovalImpactView>, AppError> {
+    let account: AccountId = id
+        .parse()
+        .map_err(|_| AppError::bad_request("id", format!("{id:?} is not an account id")))?;
+    let posts = state.core.removal_impact(&caller, account).await?;
+    Ok(Json(RemovalImpactView {
+        scheduled: posts.len(),
+        posts,
+    }))
+}
