@@ -176,6 +176,45 @@ impl Core {
         Ok(post)
     }
 
+    /// The accounts a post can go to now: active, and not a Facebook personal profile.
+    pub async fn postable_accounts(
+        &self,
+        caller: &Caller,
+    ) -> Result<Vec<iquivity_domain::Account>, CoreError> {
+        let mut query = iquivity_store::AccountQuery::all(crate::accounts::MAX_PAGE);
+        query.statuses = vec![AccountStatus::Active];
+        query.sort = iquivity_store::AccountSort {
+            key: iquivity_store::SortKey::Name,
+            descending: false,
+        };
+        let accounts = self
+            .store
+            .list_accounts(caller.workspace_id, &query)
+            .await?;
+        Ok(accounts
+            .into_iter()
+            .filter(|a| !(a.platform == Platform::Facebook && a.kind == AccountKind::Profile))
+            .collect())
+    }
+
+    /// Names of the workspace's accounts, to show beside post results.
+    pub async fn account_names(
+        &self,
+        caller: &Caller,
+    ) -> Result<Vec<(AccountId, String)>, CoreError> {
+        let accounts = self
+            .store
+            .list_accounts(
+                caller.workspace_id,
+                &iquivity_store::AccountQuery::all(crate::accounts::MAX_PAGE),
+            )
+            .await?;
+        Ok(accounts
+            .into_iter()
+            .map(|a| (a.id, a.display_name))
+            .collect())
+    }
+
     pub async fn posts(&self, caller: &Caller) -> Result<Vec<PostRecord>, CoreError> {
         Ok(self.store.posts(caller.workspace_id, 100).await?)
     }

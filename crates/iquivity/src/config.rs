@@ -21,6 +21,8 @@ pub struct Config {
     pub public_url: Option<String>,
     pub log: String,
     pub log_json: bool,
+    /// How long one platform call may take before it counts as unavailable.
+    pub platform_timeout: std::time::Duration,
     /// Whether this instance runs the lifecycle engine (renewals, health checks, revocations).
     pub run_lifecycle: bool,
     /// Each platform's endpoints and app credentials. A platform without a client id runs on the sandbox.
@@ -46,6 +48,7 @@ impl std::fmt::Debug for Config {
             .field("log", &self.log)
             .field("log_json", &self.log_json)
             .field("run_lifecycle", &self.run_lifecycle)
+            .field("platform_timeout", &self.platform_timeout)
             .field("platforms", &self.platforms)
             .finish()
     }
@@ -64,6 +67,7 @@ impl Default for Config {
             log: "info".into(),
             log_json: false,
             run_lifecycle: true,
+            platform_timeout: std::time::Duration::from_secs(20),
             platforms: Platform::ALL
                 .into_iter()
                 .map(|p| (p, PlatformSettings::real(p)))
@@ -86,6 +90,7 @@ struct FileConfig {
     log: Option<String>,
     log_format: Option<String>,
     run_lifecycle: Option<String>,
+    platform_timeout_secs: Option<String>,
     /// `[platforms.<platform>]` tables: client_id, client_secret, authorize_url, token_url, revoke_url,
     /// api_url, api_version.
     #[serde(default)]
@@ -108,6 +113,7 @@ impl FileConfig {
             log: get("log"),
             log_format: get("log_format"),
             run_lifecycle: get("run_lifecycle"),
+            platform_timeout_secs: get("platform_timeout_secs"),
             platforms: Platform::ALL
                 .into_iter()
                 .filter_map(|platform| {
@@ -175,6 +181,14 @@ impl FileConfig {
                     .set(&key, value)
                     .map_err(|e| anyhow::anyhow!("{source}: platforms.{name}: {e}"))?;
             }
+        }
+        if let Some(secs) = self.platform_timeout_secs {
+            let secs: u64 = secs
+                .parse()
+                .ok()
+                .filter(|s| (1..=300).contains(s))
+                .with_context(|| format!("{source}: platform_timeout_secs must be a whole number of seconds from 1 to 300 (got {secs:?})"))?;
+            config.platform_timeout = std::time::Duration::from_secs(secs);
         }
         match self.run_lifecycle.as_deref() {
             None => {}

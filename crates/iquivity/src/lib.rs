@@ -128,7 +128,7 @@ impl App {
         let core = Core::new(
             store.clone(),
             vault,
-            Platforms::new(platforms),
+            Platforms::new(platforms, config.platform_timeout),
             CoreSettings {
                 default_plan: config.default_plan,
                 callback_base: config.public_base(),

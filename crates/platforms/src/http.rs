@@ -26,10 +26,11 @@ impl Answer {
     }
 }
 
-pub(crate) fn client() -> reqwest::Client {
+/// The client every adapter shares; `timeout` bounds a whole call.
+pub(crate) fn client(timeout: Duration) -> reqwest::Client {
     reqwest::Client::builder()
-        .connect_timeout(Duration::from_secs(5))
-        .timeout(Duration::from_secs(20))
+        .connect_timeout(Duration::from_secs(5).min(timeout))
+        .timeout(timeout)
         .user_agent(concat!("iquivity-social/", env!("CARGO_PKG_VERSION")))
         .build()
         .unwrap_or_default()

@@ -192,8 +192,14 @@ pub struct Platforms {
 }
 
 impl Platforms {
-    pub fn new(settings: BTreeMap<Platform, PlatformSettings>) -> Self {
-        let client = http::client();
+    /// How long a platform call may take before it counts as unavailable.
+    pub const DEFAULT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(20);
+
+    pub fn new(
+        settings: BTreeMap<Platform, PlatformSettings>,
+        timeout: std::time::Duration,
+    ) -> Self {
+        let client = http::client(timeout);
         let adapters = settings
             .into_iter()
             .map(|(platform, settings)| {
@@ -240,7 +246,7 @@ mod tests {
             .into_iter()
             .map(|p| (p, PlatformSettings::real(p)))
             .collect();
-        let platforms = Platforms::new(settings);
+        let platforms = Platforms::new(settings, Platforms::DEFAULT_TIMEOUT);
         for platform in Platform::ALL {
             let adapter = platforms.get(platform).unwrap();
             let requested: Vec<String> = adapter

@@ -64,7 +64,7 @@ async fn harness() -> Harness {
         .collect();
     Harness {
         sandbox,
-        platforms: Platforms::new(settings),
+        platforms: Platforms::new(settings, Platforms::DEFAULT_TIMEOUT),
     }
 }
 

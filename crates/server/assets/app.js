@@ -226,4 +226,26 @@ document.addEventListener(
   true,
 );
 
+// Compose: each chosen platform's character limit, counted as one types; the form sends the viewer's zone.
+const compose = document.getElementById("compose");
+if (compose) {
+  const text = document.getElementById("text");
+  const link = document.getElementById("link");
+  const counters = document.getElementById("counters");
+  document.getElementById("tz").value = String(-new Date().getTimezoneOffset());
+  const names = { x: "X", linkedin: "LinkedIn" };
+  const update = () => {
+    const length = [...text.value].length + (link.value ? [...link.value].length + 1 : 0);
+    const limits = new Map();
+    for (const box of compose.querySelectorAll("input[name=accounts]:checked")) {
+      if (box.dataset.limit) limits.set(box.dataset.platform, Number(box.dataset.limit));
+    }
+    counters.textContent = [...limits]
+      .map(([platform, limit]) => `${names[platform] ?? platform}: ${length}/${limit}${length > limit ? " (too long)" : ""}`)
+      .join(" · ");
+  };
+  for (const el of [text, link]) el.addEventListener("input", update);
+  for (const box of compose.querySelectorAll("input[name=accounts]")) box.addEventListener("change", update);
+}
+
 localiseDates(document);

@@ -511,3 +511,77 @@ async fn a_free_workspace_sees_why_it_cannot_add_another_account() {
     assert_eq!(other.text().await.unwrap(), "Add New Account");
     client.close().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_person_composes_and_schedules_a_post_to_three_accounts_and_sees_the_results() {
+    let Some(client) = browser(1280, 1000).await else {
+        return;
+    };
+    let app = spawn_app().await;
+    sign_up(&client, &app, "poster@example.com").await;
+    let user = app
+        .app
+        .store
+        .user_by_email("poster@example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    let workspace_id = app.app.store.memberships_of(user.id).await.unwrap()[0].0.id;
+    app.set_plan(workspace_id, Plan::Professional).await;
+    add_account(&client, "x", "Compose X", &[]).await;
+    add_account(&client, "linkedin", "Compose Li", &["Compose Li Company"]).await;
+    add_account(&client, "facebook", "Compose Fb", &["Compose Fb"]).await;
+
+    client.goto(&app.url("/posts")).await.unwrap();
+    fill(&client, "#text", "Hello from the browser").await;
+    for checkbox in client
+        .find_all(Locator::Css("input[name=accounts]"))
+        .await
+        .unwrap()
+    {
+        checkbox.click().await.unwrap();
+    }
+    let counters = wait_text(&client, "#counters", |t| t.contains("X: 22/280")).await;
+    assert!(counters.contains("LinkedIn: 22/3000"), "{counters}");
+    // Scheduled for the current minute, in the browser's own zone: due as soon as the engine looks.
+    client
+        .execute(
+            "const d = new Date(); const p = (n) => String(n).padStart(2, '0'); \
+             document.getElementById('publish_at').value = `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}`;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    client
+        .find(Locator::Css("#compose button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for(&client, "li.post").await;
+    let mut published = 0;
+    for _ in 0..60 {
+        client.refresh().await.unwrap();
+        published = client
+            .find_all(Locator::Css("li.post .result-published"))
+            .await
+            .unwrap()
+            .len();
+        if published == 3 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    assert_eq!(published, 3, "each account shows its result");
+    let links = client
+        .find_all(Locator::Css("li.post .result-published a"))
+        .await
+        .unwrap();
+    assert_eq!(
+        links.len(),
+        3,
+        "each result links to the post on its platform"
+    );
+    client.close().await.unwrap();
+}

@@ -69,6 +69,12 @@ async fn a_post_goes_to_every_platform_with_a_result_per_account() {
         for target in after["targets"].as_array().unwrap() {
             assert_eq!(target["state"], "published", "{target}");
             assert!(target["platform_post_id"].is_string());
+            assert!(
+                target["url"]
+                    .as_str()
+                    .is_some_and(|u| u.starts_with("https://")),
+                "{target}"
+            );
             assert_eq!(target["attempts"], 1);
         }
     }
@@ -325,4 +331,97 @@ async fn platform_rules_are_checked_per_account_before_anything_is_scheduled() {
     assert!(detail.contains("refresh it before posting"), "{detail}");
     let (_, posts) = app.get(&user, "/api/v1/posts").await;
     assert_eq!(posts, json!([]), "nothing stored");
+}
+
+#[tokio::test]
+async fn a_500_is_retried_until_it_succeeds_and_a_timeout_is_never_published_twice() {
+    let clock = std::sync::Arc::new(iquivity_core::lifecycle::ManualClock::new(
+        chrono::Utc::now(),
+    ));
+    let engine = clock.clone();
+    let app = spawn_app_tuned(
+        |c| {
+            c.run_lifecycle = false;
+            c.platform_timeout = std::time::Duration::from_millis(700);
+        },
+        move |core| core.clock = engine,
+    )
+    .await;
+    let user = app.sign_up("timeouts@example.com", "Timeouts").await;
+    app.set_plan(user.workspace_id, iquivity_domain::Plan::Enterprise)
+        .await;
+    let rig = crate::lifecycle::Rig { app, clock, user };
+    let x = rig.connect(Platform::X, "Flaky X").await;
+
+    rig.control(
+        Platform::X,
+        "/_sandbox/faults",
+        json!({"mode": "server_error", "count": 2, "path_prefix": "/2/tweets"}),
+    )
+    .await;
+    let (_, post) = rig
+        .app
+        .send(
+            &rig.user,
+            Method::POST,
+            "/api/v1/posts",
+            Some(json!({"text": "Third time lucky", "accounts": [x]})),
+        )
+        .await;
+    for _ in 0..3 {
+        rig.round().await;
+        rig.clock.advance(Duration::minutes(5));
+    }
+    let (_, after) = rig
+        .app
+        .get(
+            &rig.user,
+            &format!("/api/v1/posts/{}", post["id"].as_str().unwrap()),
+        )
+        .await;
+    assert_eq!(after["targets"][0]["state"], "published", "{after}");
+    assert_eq!(after["targets"][0]["attempts"], 3);
+    assert!(after["targets"][0]["url"]
+        .as_str()
+        .unwrap()
+        .starts_with("https://x.com/"));
+
+    // The sandbox receives the request and never answers: the outcome is unknown, so it is not retried.
+    rig.control(
+        Platform::X,
+        "/_sandbox/faults",
+        json!({"mode": "hang", "count": 1, "path_prefix": "/2/tweets"}),
+    )
+    .await;
+    let (_, post) = rig
+        .app
+        .send(
+            &rig.user,
+            Method::POST,
+            "/api/v1/posts",
+            Some(json!({"text": "Into the void", "accounts": [x]})),
+        )
+        .await;
+    for _ in 0..3 {
+        rig.round().await;
+        rig.clock.advance(Duration::minutes(5));
+    }
+    let (_, after) = rig
+        .app
+        .get(
+            &rig.user,
+            &format!("/api/v1/posts/{}", post["id"].as_str().unwrap()),
+        )
+        .await;
+    assert_eq!(after["targets"][0]["state"], "failed", "{after}");
+    assert_eq!(after["targets"][0]["error_class"], "unknown_outcome");
+    assert_eq!(
+        after["targets"][0]["attempts"], 1,
+        "never sent a second time"
+    );
+    let posts = rig.sandbox_state(Platform::X).await["posts"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert_eq!(posts, 1, "only the first post exists");
 }

@@ -5,5 +5,6 @@ pub mod connect;
 mod icons;
 mod layout;
 pub mod platforms;
+pub mod posts;
 
 pub use layout::{app_page, csrf_token, page, Chrome, ASSETS_CSS, ASSETS_JS};

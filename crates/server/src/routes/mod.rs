@@ -24,6 +24,10 @@ pub fn router() -> Router<AppState> {
         .route("/logout", post(pages::auth::logout))
         .route("/invitations/{code}", get(pages::auth::invitation_page))
         .route("/fragments/accounts", get(pages::platforms::fragment))
+        .route(
+            "/posts",
+            get(pages::posts::index).post(pages::posts::create),
+        )
         .route("/notifications/read", post(pages::platforms::mark_read))
         .route(
             "/accounts/refresh-inactive",
