@@ -213,6 +213,27 @@ impl Core {
         Ok(alerted)
     }
 
+    /// Alerts once per account and problem when posts are scheduled, within a day, to an account that is not
+    /// Active: they will fail unless someone refreshes it first.
+    pub(crate) async fn alert_posts_at_risk(&self) -> Result<(), CoreError> {
+        let now = self.clock.now();
+        for (account, at_risk) in self
+            .store
+            .accounts_with_posts_at_risk(now + Duration::hours(24), 200)
+            .await?
+        {
+            let key = format!(
+                "posts_at_risk:{}:{}",
+                account.id,
+                account.status_since.timestamp_micros()
+            );
+            tracing::info!(account_id = %account.id, at_risk, "scheduled posts at risk");
+            self.alert(&account, "account.posts_at_risk", Some(key))
+                .await?;
+        }
+        Ok(())
+    }
+
     /// Sends due webhook deliveries as `owner`; answers how many went out successfully.
     pub(crate) async fn deliver_webhooks(&self, owner: &str) -> Result<u32, CoreError> {
         let now = self.clock.now();

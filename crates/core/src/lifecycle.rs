@@ -176,6 +176,7 @@ impl Core {
             ..RoundReport::default()
         };
         self.alert_expiring().await?;
+        self.alert_posts_at_risk().await?;
         let jobs = self
             .store
             .claim_jobs(owner, now, now + settings.lease, settings.batch)

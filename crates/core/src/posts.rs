@@ -215,6 +215,21 @@ impl Core {
             .collect())
     }
 
+    /// Per account: posts still scheduled to it, and posts published to it in the last 30 days.
+    pub async fn post_counts(
+        &self,
+        caller: &Caller,
+    ) -> Result<std::collections::HashMap<AccountId, (u32, u32)>, CoreError> {
+        let since = self.clock.now() - Duration::days(30);
+        Ok(self
+            .store
+            .post_counts(caller.workspace_id, since)
+            .await?
+            .into_iter()
+            .map(|(id, scheduled, published)| (id, (scheduled, published)))
+            .collect())
+    }
+
     pub async fn posts(&self, caller: &Caller) -> Result<Vec<PostRecord>, CoreError> {
         Ok(self.store.posts(caller.workspace_id, 100).await?)
     }
@@ -224,6 +239,80 @@ impl Core {
             .post(caller.workspace_id, id)
             .await?
             .ok_or(CoreError::NotFound("post"))
+    }
+
+    /// Changes a post's text, link or time while nothing of it has been published yet; every scheduled
+    /// account is checked against its platform's rules again.
+    pub async fn update_post(
+        &self,
+        caller: &Caller,
+        id: uuid::Uuid,
+        text: Option<String>,
+        link: Option<Option<String>>,
+        publish_at: Option<DateTime<Utc>>,
+    ) -> Result<PostRecord, CoreError> {
+        let current = self.post(caller, id).await?;
+        caller.require_manage_accounts()?;
+        let text = text
+            .map(|t| t.trim().to_string())
+            .unwrap_or(current.text.clone());
+        let link = link.unwrap_or(current.link.clone());
+        let publish_at = publish_at.unwrap_or(current.publish_at);
+        let mut errors = Vec::new();
+        if text.is_empty() {
+            errors.push(ValidationError::new("text", "must not be empty"));
+        }
+        if text.chars().count() > MAX_TEXT_CHARS {
+            errors.push(ValidationError::new(
+                "text",
+                format!("must be at most {MAX_TEXT_CHARS} characters"),
+            ));
+        }
+        if publish_at < self.clock.now() - Duration::minutes(1) {
+            errors.push(ValidationError::new("publish_at", "is in the past"));
+        }
+        let text_chars = text.chars().count() + link.as_ref().map_or(0, |l| l.chars().count() + 1);
+        for (i, target) in current
+            .targets
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| t.state == TargetState::Scheduled)
+        {
+            if let Some(account) = self
+                .store
+                .account(caller.workspace_id, target.account_id)
+                .await?
+            {
+                if let Err(e) = check_target(
+                    &account,
+                    text_chars,
+                    &current.media,
+                    &format!("targets[{i}]"),
+                ) {
+                    errors.push(e);
+                }
+            }
+        }
+        if !errors.is_empty() {
+            return Err(CoreError::Validation(errors));
+        }
+        if !self
+            .store
+            .update_scheduled_post(
+                caller.workspace_id,
+                id,
+                &text,
+                link.as_deref(),
+                publish_at,
+                self.clock.now(),
+            )
+            .await?
+        {
+            return Err(CoreError::Conflict(
+                "part of this post is already published; cancel it and write a new one".into(),
+            ));
+        }
+        self.post(caller, id).await
     }
 
     /// Cancels what is still scheduled; what was published stays published.

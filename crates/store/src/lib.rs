@@ -317,6 +317,29 @@ pub trait Store: Send + Sync + 'static {
         now: DateTime<Utc>,
     ) -> StoreResult<u32>;
     async fn mark_account_used(&self, account: AccountId, now: DateTime<Utc>) -> StoreResult<()>;
+    /// Rewrites a post and moves its scheduled targets to the new time, only while none is being or has
+    /// been published; false otherwise.
+    async fn update_scheduled_post(
+        &self,
+        workspace: WorkspaceId,
+        id: uuid::Uuid,
+        text: &str,
+        link: Option<&str>,
+        publish_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+    /// Accounts that are not Active but have targets scheduled before `before`, with how many.
+    async fn accounts_with_posts_at_risk(
+        &self,
+        before: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<Vec<(Account, u32)>>;
+    /// Per account of the workspace: targets still scheduled, and targets published since `since`.
+    async fn post_counts(
+        &self,
+        workspace: WorkspaceId,
+        since: DateTime<Utc>,
+    ) -> StoreResult<Vec<(AccountId, u32, u32)>>;
 
     // Credentials.
     async fn credential(&self, account: AccountId) -> StoreResult<Option<StoredCredential>>;

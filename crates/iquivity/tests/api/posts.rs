@@ -117,12 +117,39 @@ async fn a_scheduled_post_waits_for_its_time_and_removal_cancels_it() {
         )
         .await;
     assert_eq!(rig.round().await.published, 0, "not before its time");
+    let path = format!("/api/v1/posts/{}", post["id"].as_str().unwrap());
+    let (status, problem) = rig
+        .app
+        .send(
+            &rig.user,
+            Method::PATCH,
+            &path,
+            Some(json!({"text": "x".repeat(281)})),
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "the new text is checked against X's limit: {problem}"
+    );
+    let later = (rig.clock_now() + Duration::hours(3) + Duration::minutes(30)).to_rfc3339();
+    let (status, edited) = rig
+        .app
+        .send(
+            &rig.user,
+            Method::PATCH,
+            &path,
+            Some(json!({"text": "Tomorrow, edited", "publish_at": later})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{edited}");
+    assert_eq!(edited["text"], "Tomorrow, edited");
     let (_, impact) = rig
         .app
         .get(&rig.user, &format!("/api/v1/accounts/{x}/removal-impact"))
         .await;
     assert_eq!(impact["scheduled"], 1);
-    assert_eq!(impact["posts"][0]["text"], "Tomorrow");
+    assert_eq!(impact["posts"][0]["text"], "Tomorrow, edited");
 
     let (status, _) = rig
         .app
@@ -424,4 +451,55 @@ async fn a_500_is_retried_until_it_succeeds_and_a_timeout_is_never_published_twi
         .unwrap()
         .len();
     assert_eq!(posts, 1, "only the first post exists");
+}
+
+#[tokio::test]
+async fn posts_scheduled_to_a_broken_account_are_flagged_at_risk_once_before_their_time() {
+    let rig = rig().await;
+    let x = rig.connect(Platform::X, "Risky X").await;
+    let at = (rig.clock_now() + Duration::hours(3)).to_rfc3339();
+    rig.app
+        .send(
+            &rig.user,
+            Method::POST,
+            "/api/v1/posts",
+            Some(json!({"text": "Soon", "accounts": [x], "publish_at": at})),
+        )
+        .await;
+    rig.app
+        .app
+        .core
+        .change_account_status(
+            rig.user.workspace_id,
+            x,
+            Some(iquivity_domain::StatusReason::TokenRevoked),
+            None,
+        )
+        .await
+        .unwrap();
+    rig.round().await;
+    rig.round().await;
+    let (_, notifications) = rig.app.get(&rig.user, "/api/v1/notifications").await;
+    let at_risk = notifications["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["kind"] == "account.posts_at_risk")
+        .count();
+    assert_eq!(at_risk, 1, "one alert for the incident: {notifications}");
+    let page = rig
+        .user
+        .client
+        .get(rig.app.url("/"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("1 scheduled post(s) at risk"),
+        "the list flags it"
+    );
+    assert!(page.contains("published in 30 days"), "usage is shown");
 }

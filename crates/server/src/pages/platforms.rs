@@ -70,8 +70,12 @@ fn to_login() -> Response {
     (StatusCode::SEE_OTHER, [(header::LOCATION, "/login")]).into_response()
 }
 
+/// Per account: posts still scheduled to it, and posts published to it in the last 30 days.
+type PostCounts = std::collections::HashMap<AccountId, (u32, u32)>;
+
 /// One row of the accounts table.
-fn row(account: &Account, highlight: Option<AccountId>, csrf: &str) -> Markup {
+fn row(account: &Account, highlight: Option<AccountId>, csrf: &str, counts: &PostCounts) -> Markup {
+    let (scheduled, published) = counts.get(&account.id).copied().unwrap_or((0, 0));
     let status_class = format!("status status-{}", account.status.as_str());
     let highlighted = highlight == Some(account.id);
     html! {
@@ -87,6 +91,15 @@ fn row(account: &Account, highlight: Option<AccountId>, csrf: &str) -> Markup {
                     @if let Some(handle) = &account.handle { span.handle { "@" (handle) } }
                     @if account.sandbox { span.tag.sandbox title="Connected through the local sandbox, not the real platform" { "sandbox" } }
                     @for label in account.labels.iter() { span.tag { (label.as_str()) } }
+                    span.usage-line {
+                        (published) " published in 30 days"
+                        @if scheduled > 0 { " · " (scheduled) " scheduled" }
+                        " · last used "
+                        @match account.last_used_at {
+                            Some(at) => { time datetime=(at.to_rfc3339()) data-local { (seed_date(at)) " UTC" } }
+                            None => { "never" }
+                        }
+                    }
                 }
             }
             td {
@@ -96,6 +109,11 @@ fn row(account: &Account, highlight: Option<AccountId>, csrf: &str) -> Markup {
                 }
                 @if account.status != AccountStatus::Active {
                     span.reason { (status_text(account)) }
+                }
+                @if scheduled > 0 && account.status != AccountStatus::Active {
+                    span.tag.at-risk title="Posts are scheduled to this account; they will fail unless it is refreshed first" {
+                        (scheduled) " scheduled post(s) at risk"
+                    }
                 }
                 @if account.expiring_soon(Utc::now()) {
                     span.tag.expiring title="The token ends within 7 days and cannot be renewed automatically: refresh it" { "expiring soon" }
@@ -125,9 +143,14 @@ fn refresh_icon() -> Markup {
     }
 }
 
-fn rows(page: &AccountPage, highlight: Option<AccountId>, csrf: &str) -> Markup {
+fn rows(
+    page: &AccountPage,
+    highlight: Option<AccountId>,
+    csrf: &str,
+    counts: &PostCounts,
+) -> Markup {
     html! {
-        @for account in &page.items { (row(account, highlight, csrf)) }
+        @for account in &page.items { (row(account, highlight, csrf, counts)) }
     }
 }
 
@@ -238,6 +261,9 @@ fn alert_text(alert: &AlertRecord) -> String {
         "account.connected" => format!("{name} on {platform} was connected."),
         "account.recovered" => format!("{name} on {platform} is working again."),
         "account.removed" => format!("{name} on {platform} was removed."),
+        "account.posts_at_risk" => format!(
+            "{name} on {platform} has posts scheduled within a day but is not Active: refresh it before then."
+        ),
         "account.expiring" => format!(
             "{name} on {platform} stops working soon and cannot be renewed automatically: refresh it before it expires."
         ),
@@ -438,6 +464,7 @@ pub async fn index(
     let chrome = chrome(&state, &caller, &session, &summary).await?;
     let members = state.core.members(&caller).await?;
     let alerts = state.core.alerts(&caller, 20).await?;
+    let counts = state.core.post_counts(&caller).await?;
     let (params, page, problem) = match list_request(Some(&list_query)) {
         Ok((params, request)) => match state.core.list_accounts(&caller, request).await {
             Ok(page) => (params, page, None),
@@ -486,7 +513,7 @@ pub async fn index(
                         (sort_header(&params, "platform", "Platform"))
                         th { "Actions" }
                     } }
-                    tbody #account-rows { (rows(&page, highlight, &chrome.csrf)) }
+                    tbody #account-rows { (rows(&page, highlight, &chrome.csrf, &counts)) }
                 }
             }
             p #no-results.muted hidden[!page.items.is_empty() || summary.counts.total == 0] {
@@ -533,10 +560,11 @@ pub async fn fragment(
 ) -> Result<Response, AppError> {
     let (_, request) = list_request(raw.as_deref())?;
     let page = state.core.list_accounts(&caller, request).await?;
+    let counts = state.core.post_counts(&caller).await?;
     let csrf = super::csrf_token(&session);
     let mut response = (
         [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-        rows(&page, None, &csrf).into_string(),
+        rows(&page, None, &csrf, &counts).into_string(),
     )
         .into_response();
     if let Some(next) = page

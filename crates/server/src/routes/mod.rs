@@ -59,7 +59,10 @@ pub fn router() -> Router<AppState> {
         )
         .route("/api/v1/activity", get(accounts::activity))
         .route("/api/v1/posts", get(posts::list).post(posts::create))
-        .route("/api/v1/posts/{id}", get(posts::get).delete(posts::cancel))
+        .route(
+            "/api/v1/posts/{id}",
+            get(posts::get).patch(posts::update).delete(posts::cancel),
+        )
         .route(
             "/api/v1/posts/{id}/targets/{target}/retry",
             post(posts::retry),

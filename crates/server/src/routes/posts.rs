@@ -86,6 +86,46 @@ pub async fn get(
     ))
 }
 
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdatePostRequest {
+    text: Option<String>,
+    /// `null` removes the link.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    link: Option<Option<String>>,
+    publish_at: Option<DateTime<Utc>>,
+}
+
+/// Tells "absent" (outer `None`) from "null" (`Some(None)`).
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(d).map(Some)
+}
+
+/// Changes a post's text, link or time while nothing of it has been published yet.
+#[utoipa::path(patch, path = "/api/v1/posts/{id}", tag = "posts", params(("id" = String, Path)),
+    request_body = UpdatePostRequest,
+    responses((status = 200, body = PostRecord), (status = 409, body = crate::Problem), (status = 422, body = crate::Problem)))]
+pub async fn update(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<UpdatePostRequest>,
+) -> Result<Json<PostRecord>, AppError> {
+    Ok(Json(
+        state
+            .core
+            .update_post(
+                &caller,
+                parse_uuid("id", &id)?,
+                body.text,
+                body.link,
+                body.publish_at,
+            )
+            .await?,
+    ))
+}
+
 /// Cancels what is still scheduled of a post.
 #[utoipa::path(delete, path = "/api/v1/posts/{id}", tag = "posts", params(("id" = String, Path)),
     responses((status = 200, body = PostRecord), (status = 404, body = crate::Problem)))]

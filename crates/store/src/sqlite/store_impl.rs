@@ -1838,6 +1838,102 @@ impl Store for SqliteStore {
         Ok(u32::try_from(done.rows_affected()).unwrap_or(0))
     }
 
+    async fn accounts_with_posts_at_risk(
+        &self,
+        before: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<Vec<(Account, u32)>> {
+        let columns = ACCOUNT_COLUMNS
+            .split(", ")
+            .map(|c| format!("a.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let rows = sqlx::query(&format!(
+            "SELECT {columns}, COUNT(t.id) AS at_risk FROM accounts a JOIN post_targets t ON t.account_id = a.id \
+             WHERE a.status <> 'active' AND t.state = 'scheduled' AND t.run_at < ? GROUP BY a.id LIMIT ?"
+        ))
+        .bind(micros(before))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok((
+                    account_from_row(row)?,
+                    u32::try_from(row.try_get::<i64, _>("at_risk")?).unwrap_or(0),
+                ))
+            })
+            .collect()
+    }
+
+    async fn post_counts(
+        &self,
+        workspace: WorkspaceId,
+        since: DateTime<Utc>,
+    ) -> StoreResult<Vec<(AccountId, u32, u32)>> {
+        let rows = sqlx::query(
+            "SELECT account_id, SUM(state = 'scheduled') AS scheduled, \
+             SUM(state = 'published' AND published_at >= ?) AS published \
+             FROM post_targets WHERE workspace_id = ? GROUP BY account_id",
+        )
+        .bind(micros(since))
+        .bind(workspace.to_string())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok((
+                    parse_stored("account_id", &row.try_get::<String, _>("account_id")?)?,
+                    u32::try_from(row.try_get::<i64, _>("scheduled")?).unwrap_or(0),
+                    u32::try_from(row.try_get::<i64, _>("published")?).unwrap_or(0),
+                ))
+            })
+            .collect()
+    }
+
+    async fn update_scheduled_post(
+        &self,
+        workspace: WorkspaceId,
+        id: uuid::Uuid,
+        text: &str,
+        link: Option<&str>,
+        publish_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let mut tx = self.begin_write().await?;
+        let started: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM post_targets WHERE post_id = ? AND workspace_id = ? AND state IN ('publishing', 'published')",
+        )
+        .bind(id.to_string())
+        .bind(workspace.to_string())
+        .fetch_one(&mut *tx)
+        .await?;
+        if started > 0 {
+            return Ok(false);
+        }
+        let done = sqlx::query(
+            "UPDATE posts SET text = ?, link = ?, publish_at = ? WHERE id = ? AND workspace_id = ?",
+        )
+        .bind(text)
+        .bind(link)
+        .bind(micros(publish_at))
+        .bind(id.to_string())
+        .bind(workspace.to_string())
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Ok(false);
+        }
+        sqlx::query("UPDATE post_targets SET run_at = ?, updated_at = ? WHERE post_id = ? AND state = 'scheduled'")
+            .bind(micros(publish_at))
+            .bind(micros(now))
+            .bind(id.to_string())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
     async fn mark_account_used(&self, account: AccountId, now: DateTime<Utc>) -> StoreResult<()> {
         sqlx::query("UPDATE accounts SET last_used_at = ? WHERE id = ?")
             .bind(micros(now))
