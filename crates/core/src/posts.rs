@@ -12,6 +12,18 @@ use iquivity_store::{MediaRecord, PostRecord, TargetOutcome, TargetRecord, Targe
 
 pub const MAX_TEXT_CHARS: usize = 5000;
 
+/// How many posts one account may publish per window, from the platforms reference: X 200 per 15 minutes,
+/// 300 per 3 hours and (Basic tier) 100 per day per user; Instagram 50 per 24 hours; TikTok 6 inits per
+/// minute per user token. Waiting for the window beats being refused by the platform.
+fn publish_windows(platform: Platform) -> &'static [(i64, u32)] {
+    match platform {
+        Platform::X => &[(15, 200), (180, 300), (1440, 100)],
+        Platform::Instagram => &[(1440, 50)],
+        Platform::Tiktok => &[(1, 6)],
+        Platform::Facebook | Platform::Linkedin => &[],
+    }
+}
+
 /// What a person asks to publish.
 pub struct NewPost {
     pub text: String,
@@ -458,6 +470,19 @@ impl Core {
                 "the account has no credentials: refresh it, then retry".into(),
             ));
         };
+        for (minutes, limit) in publish_windows(account.platform) {
+            let window = Duration::minutes(*minutes);
+            // Targets are settled one by one, so what this round published already counts here.
+            if self.store.published_since(account.id, now - window).await? >= *limit {
+                return Ok(TargetOutcome::Retry {
+                    at: now + window,
+                    message: format!(
+                        "rate limited: {} allows {limit} posts per {minutes} minutes for one account",
+                        account.platform.display_name()
+                    ),
+                });
+            }
+        }
         let tokens = open(&self.vault, account.id, &stored)?;
         let adapter = self.adapter(account.platform)?;
         match adapter.publish(account.kind, &account.platform_account_id, &tokens, &content(post)).await {

@@ -317,6 +317,8 @@ pub trait Store: Send + Sync + 'static {
         now: DateTime<Utc>,
     ) -> StoreResult<u32>;
     async fn mark_account_used(&self, account: AccountId, now: DateTime<Utc>) -> StoreResult<()>;
+    /// Posts published to an account since `since`, for its rate limits.
+    async fn published_since(&self, account: AccountId, since: DateTime<Utc>) -> StoreResult<u32>;
     /// Rewrites a post and moves its scheduled targets to the new time, only while none is being or has
     /// been published; false otherwise.
     async fn update_scheduled_post(

@@ -503,3 +503,45 @@ async fn posts_scheduled_to_a_broken_account_are_flagged_at_risk_once_before_the
     );
     assert!(page.contains("published in 30 days"), "usage is shown");
 }
+
+#[tokio::test]
+async fn an_accounts_publishing_rate_is_kept_under_the_platforms_limit() {
+    let rig = rig().await;
+    let tt = rig.connect(Platform::Tiktok, "Busy Creator").await;
+    for i in 0..7 {
+        let (status, body) = rig
+            .app
+            .send(
+                &rig.user,
+                Method::POST,
+                "/api/v1/posts",
+                Some(json!({"text": format!("Clip {i}"), "media": [{"url": "https://cdn.example.com/clip.mp4", "kind": "video"}], "accounts": [tt]})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+    let report = rig.round().await;
+    assert_eq!(
+        report.published, 6,
+        "TikTok allows 6 per minute per account: {report:?}"
+    );
+    assert_eq!(
+        rig.round().await.published,
+        0,
+        "the seventh waits for the window"
+    );
+    let (_, posts) = rig.app.get(&rig.user, "/api/v1/posts").await;
+    let waiting: Vec<&Value> = posts
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["targets"][0]["state"] == "scheduled")
+        .collect();
+    assert_eq!(waiting.len(), 1);
+    assert_eq!(
+        waiting[0]["text"], "Clip 6",
+        "the last in line waits, not the first"
+    );
+    rig.clock.advance(Duration::minutes(2));
+    assert_eq!(rig.round().await.published, 1);
+}

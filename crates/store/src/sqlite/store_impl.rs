@@ -1934,6 +1934,17 @@ impl Store for SqliteStore {
         Ok(true)
     }
 
+    async fn published_since(&self, account: AccountId, since: DateTime<Utc>) -> StoreResult<u32> {
+        let count: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM post_targets WHERE account_id = ? AND state = 'published' AND published_at >= ?",
+        )
+        .bind(account.to_string())
+        .bind(micros(since))
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(u32::try_from(count).unwrap_or(u32::MAX))
+    }
+
     async fn mark_account_used(&self, account: AccountId, now: DateTime<Utc>) -> StoreResult<()> {
         sqlx::query("UPDATE accounts SET last_used_at = ? WHERE id = ?")
             .bind(micros(now))
