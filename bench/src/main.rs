@@ -498,8 +498,9 @@ async fn main() -> anyhow::Result<()> {
     report.push_str(
         "\n## Not a target, but worth knowing\n\n\
          A search of three characters or more first asks a trigram index which accounts contain the text; when they \
-         are few (or none) they are fetched by key, so a search that matches nothing no longer walks the workspace. \
-         A common text (thousands of matches) is answered by scanning in sort order, which stops after a page.\n",
+         are few (at most 200, in all workspaces) they are fetched by key, so a search that matches nothing no longer \
+         walks the workspace. A more common text is answered by scanning in sort order, which stops after a page; a \
+         text common in other workspaces but rare in this one still takes that slower path.\n",
     );
     print!("{report}");
     if let Some(out) = &o.out {

@@ -69,7 +69,8 @@ impl SqliteStore {
     /// index, when they are few enough to fetch one by one; `None` means: scan in sort order instead, which
     /// for a common text stops after a page's worth.
     async fn search_keys(&self, query: &crate::AccountQuery) -> StoreResult<Option<Vec<i64>>> {
-        const FEW: i64 = 2000;
+        // Small enough that probing the index for a common text stays cheap (the probe stops at FEW + 1).
+        const FEW: i64 = 200;
         let Some(search) = &query.search else {
             return Ok(None);
         };
