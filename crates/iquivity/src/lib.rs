@@ -158,6 +158,9 @@ impl App {
             self.core.clone(),
             ServerSettings {
                 public_url: self.config.public_url.clone(),
+                loopback_host: (self.config.public_url.is_none()
+                    && self.config.listen.ip().is_loopback())
+                .then(|| self.config.listen.to_string()),
             },
         )
     }

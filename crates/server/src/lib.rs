@@ -31,6 +31,10 @@ pub struct ServerSettings {
     /// The address people reach the service at, e.g. `https://social.example.com`; used in links and to
     /// decide whether cookies are `Secure`.
     pub public_url: Option<String>,
+    /// With no `public_url`, the loopback address the service listens on (`127.0.0.1:8080`): pages opened
+    /// as `localhost:8080` are sent there, because the platforms return people to that exact address and a
+    /// session cookie set for `localhost` would not travel with them.
+    pub loopback_host: Option<String>,
 }
 
 impl ServerSettings {
@@ -46,11 +50,18 @@ pub fn router(core: Core, settings: ServerSettings) -> Router {
         core,
         settings: Arc::new(settings),
     };
+    let canonical = state.settings.loopback_host.clone();
     Router::new()
         .merge(routes::router())
         .fallback(routes::meta::not_found)
         .method_not_allowed_fallback(routes::meta::method_not_allowed)
         .with_state(state)
+        .layer(axum::middleware::from_fn(
+            move |req: Request, next: axum::middleware::Next| {
+                let canonical = canonical.clone();
+                async move { to_loopback_host(canonical.as_deref(), req, next).await }
+            },
+        ))
         .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(
@@ -78,4 +89,34 @@ pub fn router(core: Core, settings: ServerSettings) -> Router {
             }),
         )
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+}
+
+/// Sends a page request made to `localhost:<port>` to the loopback address the service knows itself by.
+async fn to_loopback_host(
+    canonical: Option<&str>,
+    req: Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let host = req
+        .headers()
+        .get(axum::http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or_default();
+    if let Some(canonical) = canonical {
+        let port = canonical
+            .rsplit_once(':')
+            .map(|(_, p)| p)
+            .unwrap_or_default();
+        if req.method() == axum::http::Method::GET && host == format!("localhost:{port}") {
+            let path = req
+                .uri()
+                .path_and_query()
+                .map(|p| p.as_str())
+                .unwrap_or("/");
+            return axum::response::Redirect::temporary(&format!("http://{canonical}{path}"))
+                .into_response();
+        }
+    }
+    next.run(req).await
 }

@@ -201,3 +201,25 @@ async fn no_secret_is_rendered_into_a_page() {
         }
     }
 }
+
+#[tokio::test]
+async fn a_page_opened_as_localhost_moves_to_the_address_the_platforms_return_to() {
+    let app = spawn_app().await;
+    let port = app.base.rsplit_once(':').unwrap().1.to_string();
+    let response = browser_client()
+        .get(format!("http://localhost:{port}/login?next=1"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::TEMPORARY_REDIRECT);
+    assert_eq!(
+        response.headers()["location"],
+        format!("http://127.0.0.1:{port}/login?next=1")
+    );
+    let direct = browser_client()
+        .get(app.url("/login"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(direct.status(), StatusCode::OK);
+}
