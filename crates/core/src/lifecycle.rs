@@ -313,6 +313,7 @@ impl Core {
                             display_name: Some(identity.display_name),
                             handle: Some(identity.handle),
                             avatar_url: Some(identity.avatar_url),
+                            followers: identity.followers,
                             refreshed: false,
                             now,
                         },

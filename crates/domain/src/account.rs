@@ -294,6 +294,8 @@ pub struct Account {
     pub last_used_at: Option<DateTime<Utc>>,
     /// When the service will next renew the credentials; `None` when it cannot without the person.
     pub next_refresh_at: Option<DateTime<Utc>>,
+    /// Followers as the last health check read them, where the platform reports them.
+    pub followers: Option<u64>,
     /// Connected through the local sandbox rather than the real platform.
     pub sandbox: bool,
 }

@@ -238,18 +238,24 @@ impl PlatformAdapter for Facebook {
         id: &str,
         tokens: &TokenSet,
     ) -> Result<Identity, PlatformError> {
-        let (display_name, handle, avatar_url) = if kind == AccountKind::Profile {
+        let (display_name, handle, avatar_url, followers) = if kind == AccountKind::Profile {
             let me = self.graph.me(&tokens.access_token).await?;
-            (me.name, None, picture_url(me.picture))
+            (me.name, None, picture_url(me.picture), None)
         } else {
             let page = self.graph.page(id, &tokens.access_token).await?;
-            (page.name, page.username, picture_url(page.picture))
+            (
+                page.name,
+                page.username,
+                picture_url(page.picture),
+                page.followers_count,
+            )
         };
         Ok(Identity {
             display_name,
             handle,
             avatar_url,
             scopes: scopes_of(&self.graph, tokens).await,
+            followers,
         })
     }
 
@@ -426,7 +432,7 @@ impl Instagram {
     async fn account(&self, ig_id: &str, token: &SecretString) -> Result<IgAccount, PlatformError> {
         self.graph
             .get(
-                &format!("/{ig_id}?fields=id,username,name,profile_picture_url"),
+                &format!("/{ig_id}?fields=id,username,name,profile_picture_url,followers_count"),
                 token,
             )
             .await
@@ -460,6 +466,8 @@ struct IgAccount {
     name: Option<String>,
     #[serde(default)]
     profile_picture_url: Option<String>,
+    #[serde(default)]
+    followers_count: Option<u64>,
 }
 
 #[async_trait]
@@ -578,6 +586,7 @@ impl PlatformAdapter for Instagram {
             handle: account.username,
             avatar_url: account.profile_picture_url,
             scopes: scopes_of(&self.graph, tokens).await,
+            followers: account.followers_count,
         })
     }
 

@@ -53,6 +53,8 @@ pub struct Identity {
     pub avatar_url: Option<String>,
     /// The scopes granted now, where the platform can tell.
     pub scopes: Option<Vec<String>>,
+    /// Followers, where the platform reports them (not LinkedIn, not Facebook profiles).
+    pub followers: Option<u64>,
 }
 
 /// Renewed credentials, and the scopes granted where the renewal reports them.

@@ -334,6 +334,7 @@ impl PlatformAdapter for Linkedin {
                 handle: org.vanity_name,
                 avatar_url: None,
                 scopes: None,
+                followers: None,
             });
         }
         let me: UserInfo = self.get("/v2/userinfo", tokens).await?;
@@ -342,6 +343,7 @@ impl PlatformAdapter for Linkedin {
             handle: None,
             avatar_url: me.picture,
             scopes: None,
+            followers: None,
         })
     }
 

@@ -54,6 +54,8 @@ pub(crate) struct Page {
     pub picture: Option<Picture>,
     #[serde(default)]
     pub instagram_business_account: Option<IdOnly>,
+    #[serde(default)]
+    pub followers_count: Option<u64>,
 }
 
 #[derive(Deserialize)]
@@ -215,7 +217,9 @@ impl Graph {
 
     pub async fn page(&self, page_id: &str, token: &SecretString) -> Result<Page, PlatformError> {
         self.get_json(
-            &self.api(&format!("/{page_id}?fields=id,name,username,picture")),
+            &self.api(&format!(
+                "/{page_id}?fields=id,name,username,picture,followers_count"
+            )),
             token,
         )
         .await

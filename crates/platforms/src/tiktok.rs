@@ -59,6 +59,8 @@ struct User {
     username: Option<String>,
     #[serde(default)]
     avatar_url: Option<String>,
+    #[serde(default)]
+    follower_count: Option<u64>,
 }
 
 #[derive(Deserialize)]
@@ -178,7 +180,7 @@ impl Tiktok {
 
     async fn user(&self, tokens: &TokenSet) -> Result<User, PlatformError> {
         let url = format!(
-            "{}/v2/user/info/?fields=open_id,union_id,avatar_url,display_name,username",
+            "{}/v2/user/info/?fields=open_id,union_id,avatar_url,display_name,username,follower_count",
             self.settings.api_url
         );
         let data: UserData = self
@@ -396,6 +398,7 @@ impl PlatformAdapter for Tiktok {
             handle: user.username,
             avatar_url: user.avatar_url,
             scopes: None,
+            followers: user.follower_count,
         })
     }
 

@@ -58,6 +58,13 @@ struct User {
     username: Option<String>,
     #[serde(default)]
     profile_image_url: Option<String>,
+    #[serde(default)]
+    public_metrics: Option<PublicMetrics>,
+}
+
+#[derive(Deserialize)]
+struct PublicMetrics {
+    followers_count: u64,
 }
 
 impl X {
@@ -115,7 +122,7 @@ impl X {
 
     async fn me(&self, tokens: &TokenSet) -> Result<User, PlatformError> {
         let url = format!(
-            "{}/2/users/me?user.fields=profile_image_url,username,name,verified",
+            "{}/2/users/me?user.fields=profile_image_url,username,name,verified,public_metrics",
             self.settings.api_url
         );
         let request = self
@@ -245,6 +252,7 @@ impl PlatformAdapter for X {
             handle: user.username,
             avatar_url: user.profile_image_url,
             scopes: None,
+            followers: user.public_metrics.map(|m| m.followers_count),
         })
     }
 

@@ -57,6 +57,13 @@ pub(crate) fn stable_alnum(kind: &str, name: &str, len: usize) -> String {
 }
 
 /// "Ann Lee" → "annlee": the handle the seed gives a person or Page.
+/// A plausible, stable follower count for an account id, so health checks read the same figure each time.
+pub(crate) fn followers(id: &str) -> u64 {
+    stable_digits("followers", id, 5)
+        .parse::<u64>()
+        .unwrap_or(0)
+}
+
 pub(crate) fn handle(name: &str) -> String {
     name.chars()
         .filter(|c| !c.is_whitespace())

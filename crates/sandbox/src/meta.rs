@@ -715,6 +715,7 @@ async fn node(
             "name": page.name,
             "username": page.username,
             "picture": picture(&srv, &page.id),
+            "followers_count": crate::ids::followers(&page.id),
         }));
         if let Some(ig) = &page.instagram {
             entry.insert("instagram_business_account".into(), json!({ "id": ig.id }));
@@ -731,6 +732,7 @@ async fn node(
             "username": ig.username,
             "name": ig.name,
             "profile_picture_url": avatar_url(&srv, &ig.id),
+            "followers_count": crate::ids::followers(&ig.id),
         }));
         return Ok(Json(select(entry, fields)));
     }

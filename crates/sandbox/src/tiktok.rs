@@ -348,6 +348,7 @@ async fn user_info(State(srv): State<Arc<Server>>, params: Params) -> Result<Jso
             "bio_description" => json!(""),
             "profile_deep_link" => json!(format!("https://www.tiktok.com/@{}", handle(name))),
             "is_verified" => json!(false),
+            "follower_count" => json!(crate::ids::followers(&caller.user_id)),
             _ => json!(0),
         };
         user.insert(field.to_string(), value);

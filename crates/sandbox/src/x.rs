@@ -362,6 +362,14 @@ async fn me(State(srv): State<Arc<Server>>, params: Params) -> Result<Json<Value
                 user[field] = json!(avatar_url(&srv, &caller.user_id));
             }
             "verified" | "protected" => user[field] = json!(false),
+            "public_metrics" => {
+                user[field] = json!({
+                    "followers_count": crate::ids::followers(&caller.user_id),
+                    "following_count": 0,
+                    "tweet_count": 0,
+                    "listed_count": 0,
+                });
+            }
             "description" => user[field] = json!(""),
             _ => {}
         }

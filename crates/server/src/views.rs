@@ -41,6 +41,8 @@ pub struct AccountView {
     pub publishable: bool,
     /// When the service will next renew the credentials; `null` when only the person can.
     pub next_refresh_at: Option<DateTime<Utc>>,
+    /// Followers as the last health check read them, where the platform reports them.
+    pub followers: Option<u64>,
     /// Active, but the token ends within 7 days and cannot be renewed without the person: refresh it.
     pub expiring_soon: bool,
 }
@@ -77,6 +79,7 @@ impl From<Account> for AccountView {
             sandbox: a.sandbox,
             publishable,
             next_refresh_at: a.next_refresh_at,
+            followers: a.followers,
             expiring_soon,
         }
     }

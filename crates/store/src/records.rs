@@ -372,6 +372,7 @@ pub struct AccountRefresh {
     pub display_name: Option<String>,
     pub handle: Option<Option<String>>,
     pub avatar_url: Option<Option<String>>,
+    pub followers: Option<u64>,
     pub refreshed: bool,
     pub now: DateTime<Utc>,
 }

@@ -196,6 +196,11 @@ async fn a_token_is_renewed_before_it_expires_with_no_one_acting() {
     let after = rig.account(id).await;
     assert_eq!(after["status"], "active");
     assert_ne!(after["last_refreshed_at"], before["last_refreshed_at"]);
+    assert!(before["followers"].is_null(), "not read yet at connection");
+    assert!(
+        after["followers"].is_u64(),
+        "the check after renewal reads the follower count: {after}"
+    );
     assert!(rig
         .events(id)
         .await

@@ -92,6 +92,7 @@ fn row(account: &Account, highlight: Option<AccountId>, csrf: &str, counts: &Pos
                     @if account.sandbox { span.tag.sandbox title="Connected through the local sandbox, not the real platform" { "sandbox" } }
                     @for label in account.labels.iter() { span.tag { (label.as_str()) } }
                     span.usage-line {
+                        @if let Some(followers) = account.followers { (followers) " followers · " }
                         (published) " published in 30 days"
                         @if scheduled > 0 { " · " (scheduled) " scheduled" }
                         " · last used "

@@ -9,7 +9,7 @@ use sqlx::{QueryBuilder, Row, Sqlite};
 pub(super) const ACCOUNT_COLUMNS: &str = "id, workspace_id, platform, kind, platform_account_id, \
     display_name, platform_display_name, display_name_override, handle, avatar_url, status, \
     status_reason, status_message, status_since, scopes, labels, created_at, connected_by, \
-    token_expires_at, last_refreshed_at, last_checked_at, last_used_at, next_refresh_at, sandbox";
+    token_expires_at, last_refreshed_at, last_checked_at, last_used_at, next_refresh_at, followers, sandbox";
 
 pub(super) fn account_from_row(row: &SqliteRow) -> StoreResult<Account> {
     let scopes: String = row.try_get("scopes")?;
@@ -47,6 +47,9 @@ pub(super) fn account_from_row(row: &SqliteRow) -> StoreResult<Account> {
         last_checked_at: opt_from_micros(row.try_get("last_checked_at")?),
         last_used_at: opt_from_micros(row.try_get("last_used_at")?),
         next_refresh_at: opt_from_micros(row.try_get("next_refresh_at")?),
+        followers: row
+            .try_get::<Option<i64>, _>("followers")?
+            .and_then(|f| u64::try_from(f).ok()),
         sandbox: row.try_get::<i64, _>("sandbox")? != 0,
     })
 }

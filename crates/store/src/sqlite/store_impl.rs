@@ -1001,7 +1001,7 @@ impl Store for SqliteStore {
         };
         sqlx::query(
             "UPDATE accounts SET platform_display_name = ?, sort_name = ?, search_text = ?, handle = ?, \
-             avatar_url = ?, scopes = ?, token_expires_at = ?, last_checked_at = ?, \
+             avatar_url = ?, scopes = ?, token_expires_at = ?, last_checked_at = ?, followers = COALESCE(?, followers), \
              last_refreshed_at = CASE WHEN ? THEN ? ELSE last_refreshed_at END WHERE id = ?",
         )
         .bind(&name)
@@ -1012,6 +1012,7 @@ impl Store for SqliteStore {
         .bind(scopes)
         .bind(refresh.token_expires_at.unwrap_or(current.token_expires_at).map(micros))
         .bind(micros(refresh.now))
+        .bind(refresh.followers.and_then(|f| i64::try_from(f).ok()))
         .bind(refresh.refreshed)
         .bind(micros(refresh.now))
         .bind(id.to_string())
