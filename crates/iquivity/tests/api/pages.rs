@@ -15,10 +15,13 @@ fn browser_client() -> reqwest::Client {
 }
 
 fn csrf_of(html: &str) -> String {
+    let meta = "name=\"csrf-token\" content=\"";
+    let field = "name=\"csrf\" value=\"";
     let start = html
-        .find("name=\"csrf-token\" content=\"")
-        .expect("the page carries its CSRF token")
-        + 27;
+        .find(meta)
+        .map(|i| i + meta.len())
+        .or_else(|| html.find(field).map(|i| i + field.len()))
+        .expect("the page carries its CSRF token");
     html[start..start + 64].to_string()
 }
 
@@ -222,4 +225,114 @@ async fn a_page_opened_as_localhost_moves_to_the_address_the_platforms_return_to
         .await
         .unwrap();
     assert_eq!(direct.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn owners_invite_from_the_settings_page_and_a_signed_in_person_joins_through_the_link() {
+    let app = spawn_app().await;
+    let owner = browser_client();
+    owner
+        .post(app.url("/signup"))
+        .form(&[
+            ("email", "boss@example.com"),
+            ("password", PASSWORD),
+            ("workspace_name", "Agency"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let settings = owner
+        .get(app.url("/settings"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = csrf_of(&settings);
+    let invited = owner
+        .post(app.url("/settings/invitations"))
+        .form(&[("csrf", csrf.as_str()), ("role", "admin"), ("email", "")])
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let start = invited
+        .find("/invitations/iqi_")
+        .expect("the page shows the link");
+    let link: String = invited[start..].chars().take_while(|c| *c != '<').collect();
+
+    let guest = browser_client();
+    guest
+        .post(app.url("/signup"))
+        .form(&[
+            ("email", "guest@example.com"),
+            ("password", PASSWORD),
+            ("workspace_name", "Guest's own"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let join = guest
+        .get(app.url(&link))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(join.contains("You are signed in as") && join.contains("guest@example.com"));
+    let joined = guest
+        .post(app.url(&format!("{link}/accept")))
+        .form(&[("csrf", csrf_of(&join).as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(joined.status(), StatusCode::SEE_OTHER);
+    let me: serde_json::Value = guest
+        .get(app.url("/api/v1/me"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["role"], "admin");
+    let team = owner
+        .get(app.url("/settings"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        team.contains("guest@example.com — admin"),
+        "the team lists the new admin"
+    );
+
+    let added = owner
+        .post(app.url("/settings/webhooks"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("url", "https://hooks.example.com/iquivity"),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(added.contains("whsec_"), "the secret is shown once");
+    let again = owner
+        .get(app.url("/settings"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(again.contains("https://hooks.example.com/iquivity") && !again.contains("whsec_"));
 }

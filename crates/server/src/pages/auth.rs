@@ -123,15 +123,57 @@ pub async fn signup_page() -> Response {
     page(StatusCode::OK, "Sign up", signup_form("", "", None, &[]))
 }
 
-pub async fn invitation_page(Path(code): Path<String>) -> Response {
+/// `GET /invitations/{code}`: a new person signs up through it; a signed-in person joins with one click.
+pub async fn invitation_page(
+    caller: Result<SessionCaller, crate::AppError>,
+    Path(code): Path<String>,
+) -> Response {
+    if let Ok(caller) = caller {
+        return page(
+            StatusCode::OK,
+            "Join a workspace",
+            html! {
+                h1 { "Join the workspace" }
+                p { "You are signed in as " strong { (caller.caller.email) } "." }
+                form method="post" action={ "/invitations/" (code) "/accept" } {
+                    input type="hidden" name="csrf" value=(super::csrf_token(&caller.session));
+                    button type="submit" { "Join" }
+                }
+            },
+        );
+    }
     page(
         StatusCode::OK,
         "Join a workspace",
         html! {
             (signup_form("", "", Some(&code), &[]))
-            p.muted { "Already have an account? Sign in, then open this link again to join." }
+            p.muted { "Already have an account? " a href="/login" { "Sign in" } ", then open this link again to join." }
         },
     )
+}
+
+/// `POST /invitations/{code}/accept`: the signed-in person joins; the session moves to that workspace.
+pub async fn accept_invitation(
+    State(state): State<AppState>,
+    session_caller: SessionCaller,
+    Path(code): Path<String>,
+    RawForm(form): RawForm,
+) -> Response {
+    if let Err(refused) = session_caller.check_form(field(&form_fields(&form), "csrf")) {
+        return refused.into_response();
+    }
+    match state
+        .core
+        .accept_invitation(session_caller.caller.user_id, &code)
+        .await
+    {
+        Ok(session) => signed_in(&state, session, "/"),
+        Err(err) => page(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Join a workspace",
+            html! { h1 { "Could not join" } (error_list(&errors_of(&err))) p { a href="/" { "Back to your workspace" } } },
+        ),
+    }
 }
 
 pub async fn signup(

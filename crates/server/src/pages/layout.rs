@@ -33,7 +33,7 @@ pub fn page(status: StatusCode, title: &str, body: Markup) -> Response {
 pub fn app_page(status: StatusCode, title: &str, chrome: &Chrome, body: Markup) -> Response {
     let limit = chrome.plan.limits().max_accounts;
     let header = html! {
-        nav aria-label="Main" { a href="/" { "Platforms" } " " a href="/posts" { "Posts" } }
+        nav aria-label="Main" { a href="/" { "Platforms" } " " a href="/posts" { "Posts" } " " a href="/settings" { "Settings" } }
         div.workspace {
             strong { (chrome.workspace) }
             span.plan { (chrome.plan.as_str()) " plan" }

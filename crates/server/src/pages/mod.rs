@@ -6,5 +6,6 @@ mod icons;
 mod layout;
 pub mod platforms;
 pub mod posts;
+pub mod settings;
 
 pub use layout::{app_page, csrf_token, page, Chrome, ASSETS_CSS, ASSETS_JS};

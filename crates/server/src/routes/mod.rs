@@ -23,6 +23,17 @@ pub fn router() -> Router<AppState> {
         )
         .route("/logout", post(pages::auth::logout))
         .route("/invitations/{code}", get(pages::auth::invitation_page))
+        .route(
+            "/invitations/{code}/accept",
+            post(pages::auth::accept_invitation),
+        )
+        .route("/settings", get(pages::settings::index))
+        .route("/settings/invitations", post(pages::settings::invite))
+        .route("/settings/webhooks", post(pages::settings::add_webhook))
+        .route(
+            "/settings/webhooks/{id}/delete",
+            post(pages::settings::delete_webhook),
+        )
         .route("/fragments/accounts", get(pages::platforms::fragment))
         .route(
             "/posts",

@@ -1,0 +1,196 @@
+//! The workspace's settings: its people and invitations, and its webhooks.
+
+use super::auth::{field, form_fields};
+use super::{app_page, Chrome};
+use crate::error::AppError;
+use crate::extract::SessionCaller;
+use crate::AppState;
+use axum::extract::{Path, RawForm, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use iquivity_core::alerts::SIGNATURE_HEADER;
+use iquivity_core::{Caller, CoreError};
+use maud::{html, Markup};
+use secrecy::ExposeSecret;
+
+/// What a form post just did, shown once above the forms.
+enum Outcome {
+    Nothing,
+    Invited(String),
+    WebhookAdded { url: String, secret: String },
+    Refused(String),
+}
+
+async fn render(
+    state: &AppState,
+    caller: &Caller,
+    session: &str,
+    outcome: Outcome,
+    status: StatusCode,
+) -> Result<Response, AppError> {
+    let summary = state.core.account_summary(caller).await?;
+    let chrome = Chrome {
+        workspace: state.core.workspace_name(caller).await?,
+        email: caller.email.clone(),
+        plan: summary.plan.name,
+        used: summary.plan.used,
+        csrf: super::csrf_token(session),
+    };
+    let members = state.core.members(caller).await?;
+    let webhooks = state.core.webhooks(caller).await?;
+    let base = state.settings.public_url.clone().unwrap_or_default();
+    let notice: Markup = match outcome {
+        Outcome::Nothing => html! {},
+        Outcome::Invited(url) => html! {
+            div.notice.success role="status" {
+                p { "Send this link to the person you invite. It works once and expires in 7 days:" }
+                p { code { (base) (url) } }
+            }
+        },
+        Outcome::WebhookAdded { url, secret } => html! {
+            div.notice.success role="status" {
+                p { "Webhook added for " code { (url) } ". Its signing secret is shown this once; keep it:" }
+                p { code { (secret) } }
+                p.muted { "Each delivery carries " code { (SIGNATURE_HEADER) ": t=<unix>,v1=<hex>" } ", an HMAC-SHA256 with this secret over \"<t>.<body>\"." }
+            }
+        },
+        Outcome::Refused(message) => html! { p.notice.error role="alert" { (message) } },
+    };
+    let body = html! {
+        p { a href="/" { "← Platforms" } }
+        h1 { "Settings" }
+        (notice)
+        section aria-labelledby="team-heading" {
+            h2 #team-heading { "Team" }
+            ul { @for (_, email, role) in &members { li { (email) " — " (role.as_str()) } } }
+            @if caller.role.can_invite() {
+                form.stack method="post" action="/settings/invitations" {
+                    input type="hidden" name="csrf" value=(chrome.csrf);
+                    label for="invite-email" { "Email (optional: only this address can accept)" }
+                    input #invite-email type="email" name="email";
+                    label for="invite-role" { "Role" }
+                    select #invite-role name="role" {
+                        option value="member" { "Member: views and refreshes accounts" }
+                        option value="admin" { "Admin: also connects, relabels and removes accounts" }
+                    }
+                    button type="submit" { "Create invitation link" }
+                }
+            }
+        }
+        section aria-labelledby="webhooks-heading" {
+            h2 #webhooks-heading { "Webhooks" }
+            p.muted { "Alerts (connected, status changed, recovered, expiring, posts at risk, removed) are POSTed as signed JSON." }
+            ul {
+                @for hook in &webhooks {
+                    li {
+                        code { (hook.url) } " "
+                        form.inline method="post" action={ "/settings/webhooks/" (hook.id) "/delete" } {
+                            input type="hidden" name="csrf" value=(chrome.csrf);
+                            button.link type="submit" aria-label={ "Delete the webhook " (hook.url) } { "Delete" }
+                        }
+                    }
+                }
+            }
+            @if caller.role.can_manage_accounts() {
+                form.stack method="post" action="/settings/webhooks" {
+                    input type="hidden" name="csrf" value=(chrome.csrf);
+                    label for="webhook-url" { "URL (https)" }
+                    input #webhook-url type="url" name="url" required placeholder="https://hooks.example.com/iquivity";
+                    button type="submit" { "Add webhook" }
+                }
+            }
+        }
+    };
+    let mut response = app_page(StatusCode::OK, "Settings", &chrome, body);
+    *response.status_mut() = status;
+    Ok(response)
+}
+
+fn refused(err: CoreError) -> Outcome {
+    Outcome::Refused(match err {
+        CoreError::Validation(errors) => errors
+            .into_iter()
+            .map(|e| e.message)
+            .collect::<Vec<_>>()
+            .join("; "),
+        other => other.to_string(),
+    })
+}
+
+/// `GET /settings`.
+pub async fn index(
+    State(state): State<AppState>,
+    caller: Result<SessionCaller, AppError>,
+) -> Result<Response, AppError> {
+    let Ok(SessionCaller { caller, session }) = caller else {
+        return Ok((StatusCode::SEE_OTHER, [(header::LOCATION, "/login")]).into_response());
+    };
+    render(&state, &caller, &session, Outcome::Nothing, StatusCode::OK).await
+}
+
+/// `POST /settings/invitations`.
+pub async fn invite(
+    State(state): State<AppState>,
+    sc: SessionCaller,
+    RawForm(form): RawForm,
+) -> Result<Response, AppError> {
+    let fields = form_fields(&form);
+    sc.check_form(field(&fields, "csrf"))?;
+    let email = field(&fields, "email").filter(|e| !e.is_empty());
+    let (outcome, status) = match state
+        .core
+        .invite(
+            &sc.caller,
+            field(&fields, "role").unwrap_or("member"),
+            email,
+        )
+        .await
+    {
+        Ok(created) => (
+            Outcome::Invited(format!("/invitations/{}", created.code.expose_secret())),
+            StatusCode::OK,
+        ),
+        Err(err) => (refused(err), StatusCode::UNPROCESSABLE_ENTITY),
+    };
+    render(&state, &sc.caller, &sc.session, outcome, status).await
+}
+
+/// `POST /settings/webhooks`.
+pub async fn add_webhook(
+    State(state): State<AppState>,
+    sc: SessionCaller,
+    RawForm(form): RawForm,
+) -> Result<Response, AppError> {
+    let fields = form_fields(&form);
+    sc.check_form(field(&fields, "csrf"))?;
+    let (outcome, status) = match state
+        .core
+        .create_webhook(&sc.caller, field(&fields, "url").unwrap_or_default())
+        .await
+    {
+        Ok(created) => (
+            Outcome::WebhookAdded {
+                url: created.webhook.url,
+                secret: created.secret.expose_secret().to_string(),
+            },
+            StatusCode::OK,
+        ),
+        Err(err) => (refused(err), StatusCode::UNPROCESSABLE_ENTITY),
+    };
+    render(&state, &sc.caller, &sc.session, outcome, status).await
+}
+
+/// `POST /settings/webhooks/{id}/delete`.
+pub async fn delete_webhook(
+    State(state): State<AppState>,
+    sc: SessionCaller,
+    Path(id): Path<String>,
+    RawForm(form): RawForm,
+) -> Result<Response, AppError> {
+    sc.check_form(field(&form_fields(&form), "csrf"))?;
+    let id = id
+        .parse()
+        .map_err(|_| AppError::bad_request("id", format!("{id:?} is not a webhook id")))?;
+    state.core.delete_webhook(&sc.caller, id).await?;
+    Ok((StatusCode::SEE_OTHER, [(header::LOCATION, "/settings")]).into_response())
+}
