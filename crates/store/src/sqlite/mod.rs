@@ -91,6 +91,34 @@ impl SqliteStore {
         Ok((keys.len() as i64 <= FEW).then_some(keys))
     }
 
+    /// A post's targets.
+    async fn targets_of(&self, post_id: &str) -> StoreResult<Vec<crate::TargetRecord>> {
+        sqlx::query("SELECT * FROM post_targets WHERE post_id = ? ORDER BY id")
+            .bind(post_id)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(store_impl::target_from_row)
+            .collect()
+    }
+
+    /// Target rows, each with its post (without the post's other targets).
+    async fn with_posts(
+        &self,
+        rows: Vec<sqlx::sqlite::SqliteRow>,
+    ) -> StoreResult<Vec<(crate::TargetRecord, crate::PostRecord)>> {
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            let target = store_impl::target_from_row(&row)?;
+            let post_row = sqlx::query("SELECT * FROM posts WHERE id = ?")
+                .bind(target.post_id.to_string())
+                .fetch_one(&self.pool)
+                .await?;
+            out.push((target, store_impl::post_from_row(&post_row, Vec::new())?));
+        }
+        Ok(out)
+    }
+
     async fn begin_write(&self) -> StoreResult<sqlx::Transaction<'static, sqlx::Sqlite>> {
         Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
     }

@@ -152,7 +152,7 @@ fn delivery_from_row(row: &SqliteRow) -> StoreResult<DeliveryRecord> {
     })
 }
 
-fn target_from_row(row: &SqliteRow) -> StoreResult<TargetRecord> {
+pub(super) fn target_from_row(row: &SqliteRow) -> StoreResult<TargetRecord> {
     let state: String = row.try_get("state")?;
     Ok(TargetRecord {
         id: parse_stored("post_targets.id", &row.try_get::<String, _>("id")?)?,
@@ -171,7 +171,10 @@ fn target_from_row(row: &SqliteRow) -> StoreResult<TargetRecord> {
     })
 }
 
-fn post_from_row(row: &SqliteRow, targets: Vec<TargetRecord>) -> StoreResult<PostRecord> {
+pub(super) fn post_from_row(
+    row: &SqliteRow,
+    targets: Vec<TargetRecord>,
+) -> StoreResult<PostRecord> {
     let media: String = row.try_get("media")?;
     let author: Option<String> = row.try_get("author_id")?;
     Ok(PostRecord {
@@ -1659,13 +1662,7 @@ impl Store for SqliteStore {
         let mut posts = Vec::with_capacity(rows.len());
         for row in rows {
             let id: String = row.try_get("id")?;
-            let targets = sqlx::query("SELECT * FROM post_targets WHERE post_id = ? ORDER BY id")
-                .bind(&id)
-                .fetch_all(&self.pool)
-                .await?
-                .iter()
-                .map(target_from_row)
-                .collect::<StoreResult<Vec<_>>>()?;
+            let targets = self.targets_of(&id).await?;
             posts.push(post_from_row(&row, targets)?);
         }
         Ok(posts)
@@ -1684,13 +1681,7 @@ impl Store for SqliteStore {
         else {
             return Ok(None);
         };
-        let targets = sqlx::query("SELECT * FROM post_targets WHERE post_id = ? ORDER BY id")
-            .bind(id.to_string())
-            .fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(target_from_row)
-            .collect::<StoreResult<Vec<_>>>()?;
+        let targets = self.targets_of(&id.to_string()).await?;
         post_from_row(&row, targets).map(Some)
     }
 
@@ -1731,16 +1722,7 @@ impl Store for SqliteStore {
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await?;
-        let mut out = Vec::with_capacity(rows.len());
-        for row in rows {
-            let target = target_from_row(&row)?;
-            let post_row = sqlx::query("SELECT * FROM posts WHERE id = ?")
-                .bind(target.post_id.to_string())
-                .fetch_one(&self.pool)
-                .await?;
-            out.push((target, post_from_row(&post_row, Vec::new())?));
-        }
-        Ok(out)
+        self.with_posts(rows).await
     }
 
     async fn finish_target(
@@ -1811,16 +1793,7 @@ impl Store for SqliteStore {
         .bind(account.to_string())
         .fetch_all(&self.pool)
         .await?;
-        let mut out = Vec::with_capacity(rows.len());
-        for row in rows {
-            let target = target_from_row(&row)?;
-            let post_row = sqlx::query("SELECT * FROM posts WHERE id = ?")
-                .bind(target.post_id.to_string())
-                .fetch_one(&self.pool)
-                .await?;
-            out.push((target, post_from_row(&post_row, Vec::new())?));
-        }
-        Ok(out)
+        self.with_posts(rows).await
     }
 
     async fn cancel_targets_for_account(
