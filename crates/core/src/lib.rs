@@ -8,6 +8,7 @@ pub mod credentials;
 mod error;
 pub mod keys;
 pub mod lifecycle;
+pub mod media;
 pub mod metrics;
 pub mod posts;
 pub mod secrets;
@@ -37,6 +38,8 @@ pub struct CoreSettings {
     /// How long the choice of Pages / organisations stays open after consent.
     pub selection_ttl: chrono::Duration,
     pub lifecycle: lifecycle::LifecycleSettings,
+    /// Where uploaded media is kept.
+    pub media_dir: std::path::PathBuf,
 }
 
 impl Default for CoreSettings {
@@ -52,6 +55,7 @@ impl Default for CoreSettings {
             connection_ttl: chrono::Duration::minutes(10),
             selection_ttl: chrono::Duration::minutes(30),
             lifecycle: lifecycle::LifecycleSettings::default(),
+            media_dir: std::path::PathBuf::from("./data/media"),
         }
     }
 }

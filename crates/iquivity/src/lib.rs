@@ -132,6 +132,7 @@ impl App {
             CoreSettings {
                 default_plan: config.default_plan,
                 callback_base: config.public_base(),
+                media_dir: config.data_dir.join("media"),
                 ..CoreSettings::default()
             },
         );

@@ -245,6 +245,25 @@ if (compose) {
       .join(" · ");
   };
   for (const el of [text, link]) el.addEventListener("input", update);
+  const file = document.getElementById("media_file");
+  const status = document.getElementById("upload-status");
+  file?.addEventListener("change", async () => {
+    const chosen = file.files?.[0];
+    if (!chosen) return;
+    status.textContent = `Uploading ${chosen.name}…`;
+    const response = await fetch("/api/v1/media", {
+      method: "POST",
+      headers: { "Content-Type": chosen.type, "X-CSRF-Token": csrf },
+      body: chosen,
+    });
+    const body = await response.json().catch(() => ({}));
+    if (!response.ok) {
+      status.textContent = body.detail ?? "The upload failed.";
+      return;
+    }
+    document.getElementById("media_url").value = body.url;
+    status.textContent = `Uploaded: ${chosen.name}`;
+  });
   for (const box of compose.querySelectorAll("input[name=accounts]")) box.addEventListener("change", update);
 }
 

@@ -10,7 +10,7 @@ use utoipa::OpenApi;
         platforms::list,
         accounts::list, accounts::summary, accounts::get, accounts::update, accounts::remove, accounts::events, accounts::refresh_inactive, accounts::activity,
         connections::refresh, connections::start, connections::get, connections::select,
-        posts::create, posts::list, posts::get, posts::update, posts::cancel, posts::retry, posts::removal_impact,
+        posts::create, posts::list, posts::get, posts::update, posts::cancel, posts::retry, posts::removal_impact, posts::upload_media,
         alerts::create, alerts::list, alerts::remove, alerts::deliveries, alerts::notifications, alerts::mark_read,
     ),
     tags(

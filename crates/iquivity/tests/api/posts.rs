@@ -545,3 +545,52 @@ async fn an_accounts_publishing_rate_is_kept_under_the_platforms_limit() {
     rig.clock.advance(Duration::minutes(2));
     assert_eq!(rig.round().await.published, 1);
 }
+
+#[tokio::test]
+async fn uploaded_media_is_served_for_the_platforms_and_can_be_posted() {
+    let rig = rig().await;
+    let ig = rig.connect(Platform::Instagram, "Uploader").await;
+    let picture = b"\x89PNG\r\n\x1a\nnot really a picture, but bytes".to_vec();
+    let response = reqwest::Client::new()
+        .post(rig.app.url("/api/v1/media"))
+        .bearer_auth(&rig.user.token)
+        .header("content-type", "image/png")
+        .body(picture.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let uploaded: Value = response.json().await.unwrap();
+    assert_eq!(uploaded["kind"], "image");
+    let url = uploaded["url"].as_str().unwrap().to_string();
+    let served = reqwest::get(&url).await.unwrap();
+    assert_eq!(served.headers()["content-type"], "image/png");
+    assert_eq!(served.bytes().await.unwrap().to_vec(), picture);
+
+    let (status, post) = rig
+        .app
+        .send(&rig.user, Method::POST, "/api/v1/posts", Some(json!({"text": "Uploaded", "media": [{"url": url, "kind": "image"}], "accounts": [ig]})))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{post}");
+    assert_eq!(rig.round().await.published, 1);
+
+    let refused = reqwest::Client::new()
+        .post(rig.app.url("/api/v1/media"))
+        .bearer_auth(&rig.user.token)
+        .header("content-type", "application/x-msdownload")
+        .body(vec![1, 2, 3])
+        .send()
+        .await
+        .unwrap();
+    let body = expect_problem(
+        refused,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "/problems/validation",
+    )
+    .await;
+    assert!(body["detail"].as_str().unwrap().contains("not accepted"));
+    let missing = reqwest::get(rig.app.url("/media/../keys.json"))
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+}

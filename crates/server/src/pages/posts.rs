@@ -62,6 +62,9 @@ fn compose(accounts: &[Account], csrf: &str, errors: &[String]) -> Markup {
                 input #link type="url" name="link" placeholder="https://";
                 label for="media_url" { "Image or video URL (optional; Instagram and TikTok need one)" }
                 input #media_url type="url" name="media_url" placeholder="https://cdn.example.com/picture.jpg";
+                label for="media_file" { "…or upload one (up to 50 MB)" }
+                input #media_file type="file" accept="image/jpeg,image/png,image/gif,image/webp,video/mp4,video/quicktime";
+                p #upload-status.muted aria-live="polite" {}
                 fieldset {
                     legend { "Accounts" }
                     @if accounts.is_empty() { p.muted { "No active account can receive posts yet. " a href="/" { "Connect one" } "." } }

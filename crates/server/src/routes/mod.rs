@@ -71,6 +71,13 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/activity", get(accounts::activity))
         .route("/api/v1/posts", get(posts::list).post(posts::create))
         .route(
+            "/api/v1/media",
+            post(posts::upload_media).layer(axum::extract::DefaultBodyLimit::max(
+                iquivity_core::media::MAX_MEDIA_BYTES,
+            )),
+        )
+        .route("/media/{file}", get(posts::media))
+        .route(
             "/api/v1/posts/{id}",
             get(posts::get).patch(posts::update).delete(posts::cancel),
         )

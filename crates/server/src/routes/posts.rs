@@ -180,3 +180,39 @@ pub async fn removal_impact(
         posts,
     }))
 }
+
+/// Uploads an image or video (the raw file as the body, with its `Content-Type`; up to 50 MiB) and answers
+/// the URL to give as a post's media. The platforms fetch it from there, so `public_url` must reach them.
+#[utoipa::path(post, path = "/api/v1/media", tag = "posts",
+    request_body(content = Vec<u8>, content_type = "image/jpeg"),
+    responses((status = 201, body = iquivity_core::media::UploadedMedia), (status = 413, body = crate::Problem), (status = 422, body = crate::Problem)))]
+pub async fn upload_media(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<(StatusCode, Json<iquivity_core::media::UploadedMedia>), AppError> {
+    let content_type = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let uploaded = state
+        .core
+        .upload_media(&caller, content_type, &body)
+        .await?;
+    Ok((StatusCode::CREATED, Json(uploaded)))
+}
+
+/// `GET /media/{file}`: an uploaded file, for the platforms to fetch.
+pub async fn media(
+    State(state): State<AppState>,
+    Path(file): Path<String>,
+) -> Result<axum::response::Response, AppError> {
+    use axum::response::IntoResponse;
+    let (bytes, content_type) = state
+        .core
+        .media(&file)
+        .await?
+        .ok_or_else(|| AppError::not_found("media"))?;
+    Ok(([(axum::http::header::CONTENT_TYPE, content_type)], bytes).into_response())
+}
