@@ -78,11 +78,35 @@ pub struct Sandbox {
     servers: BTreeMap<Platform, Running>,
     /// Never sent on: dropping it (with the Sandbox) wakes the requests held by the `hang` fault.
     _shutdown: watch::Sender<()>,
+    /// Held while running: two processes saving one state directory would overwrite each other's tokens.
+    _state_lock: Option<std::fs::File>,
 }
 
 struct Running {
     base_url: String,
     task: JoinHandle<()>,
+}
+
+/// Takes the state directory for this process, or says plainly that another process has it.
+fn lock_state_dir(dir: &std::path::Path) -> std::io::Result<std::fs::File> {
+    std::fs::create_dir_all(dir)?;
+    let path = dir.join(".lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(std::io::Error::new(
+            std::io::ErrorKind::WouldBlock,
+            format!(
+                "another process is running the sandbox on {} (stop it first: two would overwrite each other's tokens)",
+                dir.display()
+            ),
+        )),
+        Err(std::fs::TryLockError::Error(e)) => Err(e),
+    }
 }
 
 impl Sandbox {
@@ -98,11 +122,17 @@ impl Sandbox {
         for (platform, app) in apps {
             by_platform.entry(platform).or_default().push(app);
         }
+        let state_lock = options
+            .state_dir
+            .as_deref()
+            .map(lock_state_dir)
+            .transpose()?;
         let (shutdown, shutdown_rx) = watch::channel(());
         // Built up in place so that, if a later bind fails, dropping it stops the servers already started.
         let mut sandbox = Sandbox {
             servers: BTreeMap::new(),
             _shutdown: shutdown,
+            _state_lock: state_lock,
         };
         for (platform, apps) in by_platform {
             // Read before binding, so that a bad state file fails the start without opening a port.

@@ -2272,8 +2272,12 @@ async fn a_state_dir_keeps_tokens_across_sandboxes() {
         }
         assert!(metadata.len() > 0);
     }
-    // Only the two state files: no temporary file left behind.
-    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 2);
+    // Only the two state files (beside the lock): no temporary file left behind.
+    let files = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter(|e| e.as_ref().unwrap().file_name() != ".lock")
+        .count();
+    assert_eq!(files, 2);
 
     // The next process, on new ports, with the same directory.
     let sb = start(&platforms, keeping_state(&dir)).await;
@@ -2349,4 +2353,27 @@ async fn a_bad_state_file_fails_the_start_and_names_the_file() {
         message.contains(&corrupt.display().to_string()),
         "{message}"
     );
+}
+
+#[tokio::test]
+async fn two_processes_cannot_keep_state_in_one_directory_at_once() {
+    let temp = TempDir::new("locked");
+    let dir = temp.state_dir();
+    let platforms = [Platform::X];
+    let first = Sandbox::start(apps(&platforms), keeping_state(&dir))
+        .await
+        .unwrap();
+    let err = match Sandbox::start(apps(&platforms), keeping_state(&dir)).await {
+        Err(err) => err,
+        Ok(_) => panic!("a second sandbox on the same state directory must not start"),
+    };
+    assert!(
+        err.to_string()
+            .contains("another process is running the sandbox"),
+        "{err}"
+    );
+    drop(first);
+    Sandbox::start(apps(&platforms), keeping_state(&dir))
+        .await
+        .expect("the directory is free again once the first sandbox stops");
 }

@@ -98,8 +98,9 @@ pub async fn restart(
         ..
     } = app;
     drop(_shutdown);
-    // The server task holds its own reference; wait for it to let go so the sandbox stops with it.
-    for _ in 0..100 {
+    // The server task holds its own reference; wait for it to let go so the sandbox (and its hold on the
+    // state directory) stops with it.
+    for _ in 0..500 {
         if Arc::strong_count(&old) == 1 {
             break;
         }
