@@ -37,16 +37,13 @@ fn authorize_url(
     state: &str,
     redirect_uri: &str,
 ) -> String {
-    let mut url = url::Url::parse(&settings.url(&settings.authorize_url)).unwrap_or_else(|_| {
-        url::Url::parse("https://www.facebook.com/dialog/oauth").expect("static URL")
-    });
-    url.query_pairs_mut()
-        .append_pair("client_id", &settings.client_id)
-        .append_pair("redirect_uri", redirect_uri)
-        .append_pair("state", state)
-        .append_pair("response_type", "code")
-        .append_pair("scope", &scopes.join(","));
-    url.to_string()
+    settings.authorize_url_with(&[
+        ("client_id", &settings.client_id),
+        ("redirect_uri", redirect_uri),
+        ("state", state),
+        ("response_type", "code"),
+        ("scope", &scopes.join(",")),
+    ])
 }
 
 /// Code → short-lived user token → long-lived user token (about 60 days), and the scopes granted.

@@ -198,16 +198,13 @@ impl PlatformAdapter for Linkedin {
     }
 
     fn authorize_url(&self, state: &str, redirect_uri: &str, _: Option<&str>) -> String {
-        let mut url = url::Url::parse(&self.settings.authorize_url).unwrap_or_else(|_| {
-            url::Url::parse("https://www.linkedin.com/oauth/v2/authorization").expect("static URL")
-        });
-        url.query_pairs_mut()
-            .append_pair("response_type", "code")
-            .append_pair("client_id", &self.settings.client_id)
-            .append_pair("redirect_uri", redirect_uri)
-            .append_pair("state", state)
-            .append_pair("scope", &SCOPES.join(" "));
-        url.to_string()
+        self.settings.authorize_url_with(&[
+            ("response_type", "code"),
+            ("client_id", &self.settings.client_id),
+            ("redirect_uri", redirect_uri),
+            ("state", state),
+            ("scope", &SCOPES.join(" ")),
+        ])
     }
 
     async fn exchange_code(

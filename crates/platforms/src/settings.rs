@@ -117,8 +117,23 @@ impl PlatformSettings {
         template.replace("{version}", &self.api_version)
     }
 
+    /// The consent URL: the configured authorize URL with these query parameters added.
+    pub(crate) fn authorize_url_with(&self, params: &[(&str, &str)]) -> String {
+        let base = self.url(&self.authorize_url);
+        let query = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(params)
+            .finish();
+        let joiner = if base.contains('?') { '&' } else { '?' };
+        format!("{base}{joiner}{query}")
+    }
+
     /// Sets one key by name; used by the configuration loader.
     pub fn set(&mut self, key: &str, value: String) -> Result<(), String> {
+        if key.ends_with("_url") && url::Url::parse(&value).is_err() {
+            return Err(format!(
+                "{key} must be an absolute URL like https://example.com/path (got {value:?})"
+            ));
+        }
         match key {
             "client_id" => self.client_id = value,
             "client_secret" => self.client_secret = SecretString::from(value),

@@ -299,16 +299,13 @@ impl PlatformAdapter for Tiktok {
     }
 
     fn authorize_url(&self, state: &str, redirect_uri: &str, _: Option<&str>) -> String {
-        let mut url = url::Url::parse(&self.settings.authorize_url).unwrap_or_else(|_| {
-            url::Url::parse("https://www.tiktok.com/v2/auth/authorize/").expect("static URL")
-        });
-        url.query_pairs_mut()
-            .append_pair("client_key", &self.settings.client_id)
-            .append_pair("response_type", "code")
-            .append_pair("scope", &SCOPES.join(","))
-            .append_pair("redirect_uri", redirect_uri)
-            .append_pair("state", state);
-        url.to_string()
+        self.settings.authorize_url_with(&[
+            ("client_key", &self.settings.client_id),
+            ("response_type", "code"),
+            ("scope", &SCOPES.join(",")),
+            ("redirect_uri", redirect_uri),
+            ("state", state),
+        ])
     }
 
     async fn exchange_code(

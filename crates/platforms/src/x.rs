@@ -160,18 +160,15 @@ impl PlatformAdapter for X {
         redirect_uri: &str,
         pkce_challenge: Option<&str>,
     ) -> String {
-        let mut url = url::Url::parse(&self.settings.authorize_url).unwrap_or_else(|_| {
-            url::Url::parse("https://x.com/i/oauth2/authorize").expect("static URL")
-        });
-        url.query_pairs_mut()
-            .append_pair("response_type", "code")
-            .append_pair("client_id", &self.settings.client_id)
-            .append_pair("redirect_uri", redirect_uri)
-            .append_pair("scope", &SCOPES.join(" "))
-            .append_pair("state", state)
-            .append_pair("code_challenge", pkce_challenge.unwrap_or_default())
-            .append_pair("code_challenge_method", "S256");
-        url.to_string()
+        self.settings.authorize_url_with(&[
+            ("response_type", "code"),
+            ("client_id", &self.settings.client_id),
+            ("redirect_uri", redirect_uri),
+            ("scope", &SCOPES.join(" ")),
+            ("state", state),
+            ("code_challenge", pkce_challenge.unwrap_or_default()),
+            ("code_challenge_method", "S256"),
+        ])
     }
 
     async fn exchange_code(
