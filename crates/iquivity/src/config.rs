@@ -34,7 +34,10 @@ impl std::fmt::Debug for Config {
         f.debug_struct("Config")
             .field("listen", &self.listen)
             .field("data_dir", &self.data_dir)
-            .field("database_url", &self.database_url)
+            .field(
+                "database_url",
+                &self.database_url().ok().map(|url| redact_password(&url)),
+            )
             .field("default_plan", &self.default_plan)
             .field(
                 "encryption_key",
@@ -140,8 +143,11 @@ impl FileConfig {
             config.data_dir = dir;
         }
         if let Some(url) = self.database_url {
-            if !url.starts_with("sqlite:") {
-                bail!("{source}: database_url must start with sqlite:// (PostgreSQL support is not built yet)");
+            if !url.starts_with("sqlite:") && !iquivity_store::is_postgres_url(&url) {
+                bail!(
+                    "{source}: database_url must start with sqlite:// or postgres://, not {:?}",
+                    redact_password(&url)
+                );
             }
             config.database_url = Some(url);
         }
@@ -236,15 +242,33 @@ impl Config {
             .unwrap_or_else(|| format!("http://{}", self.listen))
     }
 
-    pub fn database_path(&self) -> PathBuf {
+    /// The database to open: the configured URL, or the embedded SQLite file in the data directory.
+    pub fn database_url(&self) -> anyhow::Result<String> {
         match &self.database_url {
-            Some(url) => PathBuf::from(
-                url.strip_prefix("sqlite://")
-                    .or_else(|| url.strip_prefix("sqlite:"))
-                    .unwrap_or(url),
-            ),
-            None => self.data_dir.join("iquivity.db"),
+            Some(url) => Ok(url.clone()),
+            None => {
+                let path = self.data_dir.join("iquivity.db");
+                let path = path.to_str().with_context(|| {
+                    format!(
+                        "the data directory {} is not valid UTF-8",
+                        self.data_dir.display()
+                    )
+                })?;
+                Ok(format!("sqlite://{path}"))
+            }
         }
+    }
+}
+
+/// The URL with any password replaced, fit for logs and error messages.
+pub fn redact_password(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            // Only fails for URLs that cannot carry a password, which this one does.
+            let _ = parsed.set_password(Some("redacted"));
+            parsed.to_string()
+        }
+        _ => url.to_string(),
     }
 }
 

@@ -8,7 +8,7 @@ use iquivity_core::auth::SignUp;
 use iquivity_core::connections::Callback;
 use iquivity_domain::{AccountKind, Plan, Platform, WorkspaceId};
 use iquivity_sandbox::Consent;
-use iquivity_store::{FlowStage, Store};
+use iquivity_store::FlowStage;
 
 /// Who signs in on the sandbox, on which platform, which of their targets to connect, and its labels.
 const DEMO_ACCOUNTS: [(&str, Platform, AccountKind, &str); 15] = [

@@ -11,7 +11,7 @@ use iquivity_domain::Platform;
 use iquivity_platforms::{PlatformSettings, Platforms};
 use iquivity_sandbox::{Sandbox, SandboxApp, SandboxOptions};
 use iquivity_server::ServerSettings;
-use iquivity_store::sqlite::SqliteStore;
+use iquivity_store::Store;
 use iquivity_vault::{KeySource, Vault};
 use secrecy::{ExposeSecret, SecretString};
 use std::collections::BTreeMap;
@@ -52,7 +52,7 @@ async fn run_lifecycle(core: Core) {
 /// Everything a running service is made of.
 pub struct App {
     pub core: Core,
-    pub store: Arc<SqliteStore>,
+    pub store: Arc<dyn Store>,
     pub config: Config,
     /// The local platform servers standing in for every platform without configured credentials.
     pub sandbox: Option<Sandbox>,
@@ -109,12 +109,10 @@ impl App {
     /// Opens the database (applying migrations) and the key source.
     pub async fn open(config: Config) -> anyhow::Result<App> {
         create_private_dir(&config.data_dir)?;
-        let db_path = config.database_path();
-        let store = Arc::new(
-            SqliteStore::open(&db_path)
-                .await
-                .with_context(|| format!("cannot open the database {}", db_path.display()))?,
-        );
+        let url = config.database_url()?;
+        let store = iquivity_store::open(&url).await.with_context(|| {
+            format!("cannot open the database {}", config::redact_password(&url))
+        })?;
         let key_source = match &config.encryption_key {
             Some(active) => KeySource::Env {
                 active: active.clone(),
@@ -150,7 +148,6 @@ impl App {
         workspace: iquivity_domain::WorkspaceId,
         plan: iquivity_domain::Plan,
     ) -> anyhow::Result<bool> {
-        use iquivity_store::Store;
         Ok(self.store.set_plan(workspace, plan).await?)
     }
 

@@ -192,7 +192,7 @@ async fn run(command: AdminCommand, app: App) -> anyhow::Result<()> {
         }
         AdminCommand::Migrate => println!(
             "migrations applied to {}",
-            app.config.database_path().display()
+            iquivity::config::redact_password(&app.config.database_url()?)
         ),
         AdminCommand::User {
             command:

@@ -5,7 +5,6 @@
 use crate::helpers::*;
 use fantoccini::{Client, ClientBuilder, Locator};
 use iquivity_domain::{Plan, StatusReason};
-use iquivity_store::Store;
 use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};

@@ -3,7 +3,6 @@
 use crate::helpers::*;
 use iquivity_domain::{Plan, Platform};
 use iquivity_sandbox::Consent;
-use iquivity_store::Store;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 

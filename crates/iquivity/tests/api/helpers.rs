@@ -3,7 +3,7 @@ use iquivity::{App, Config};
 use iquivity_core::credentials::seal;
 use iquivity_domain::TokenSet;
 use iquivity_domain::{AccountId, AccountKind, AccountStatus, Platform, UserId, WorkspaceId};
-use iquivity_store::{AccountUpsert, Store, StoredCredential};
+use iquivity_store::{AccountUpsert, StoredCredential};
 use reqwest::StatusCode;
 use secrecy::SecretString;
 use serde_json::{json, Value};
@@ -51,6 +51,8 @@ pub struct TestApp {
     pub base: String,
     pub app: Arc<App>,
     pub data_dir: tempfile::TempDir,
+    /// Where its database is, when it is not the embedded SQLite file in `data_dir`.
+    pub database_url: Option<String>,
     _shutdown: tokio::sync::oneshot::Sender<()>,
 }
 
@@ -82,7 +84,33 @@ async fn start(
     adjust: impl FnOnce(&mut Config),
     tune: impl FnOnce(&mut iquivity_core::Core),
 ) -> TestApp {
-    start_in(tempfile::tempdir().unwrap(), listener, adjust, tune).await
+    start_in(
+        tempfile::tempdir().unwrap(),
+        test_database().await,
+        listener,
+        adjust,
+        tune,
+    )
+    .await
+}
+
+/// The PostgreSQL server the tests may use: `IQUIVITY_TEST_POSTGRES_URL`, or the local default.
+pub fn postgres_url() -> String {
+    std::env::var("IQUIVITY_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string())
+}
+
+/// With `IQUIVITY_TEST_DATABASE=postgres`, every app gets a fresh PostgreSQL schema instead of SQLite.
+pub async fn test_database() -> Option<String> {
+    match std::env::var("IQUIVITY_TEST_DATABASE").as_deref() {
+        Ok("postgres") => Some(
+            iquivity_store::postgres::create_scratch_schema(&postgres_url(), "iqt")
+                .await
+                .expect("IQUIVITY_TEST_DATABASE=postgres, but PostgreSQL cannot be reached"),
+        ),
+        Ok("sqlite") | Err(_) => None,
+        Ok(other) => panic!("IQUIVITY_TEST_DATABASE must be sqlite or postgres, not {other:?}"),
+    }
 }
 
 /// The same data directory, as after a restart: what was stored (and the sandbox's own state) is kept.
@@ -93,6 +121,7 @@ pub async fn restart(
 ) -> TestApp {
     let TestApp {
         data_dir,
+        database_url,
         app: old,
         _shutdown,
         ..
@@ -108,11 +137,12 @@ pub async fn restart(
     }
     drop(old);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    start_in(data_dir, listener, adjust, tune).await
+    start_in(data_dir, database_url, listener, adjust, tune).await
 }
 
 async fn start_in(
     data_dir: tempfile::TempDir,
+    database_url: Option<String>,
     listener: tokio::net::TcpListener,
     adjust: impl FnOnce(&mut Config),
     tune: impl FnOnce(&mut iquivity_core::Core),
@@ -122,6 +152,7 @@ async fn start_in(
     let mut config = Config {
         data_dir: data_dir.path().join("data"),
         listen: addr,
+        database_url: database_url.clone(),
         ..Config::default()
     };
     adjust(&mut config);
@@ -142,6 +173,7 @@ async fn start_in(
         base: format!("http://{addr}"),
         app,
         data_dir,
+        database_url,
         _shutdown: tx,
     }
 }
@@ -166,6 +198,67 @@ pub fn client() -> reqwest::Client {
 pub const PASSWORD: &str = "correct horse battery staple";
 
 impl TestApp {
+    /// Everything the database holds, as bytes to scan: the SQLite files, or every row (as text) and every
+    /// binary column (raw) of the app's PostgreSQL schema.
+    pub async fn database_bytes(&self) -> Vec<u8> {
+        use sqlx::{Connection, Row};
+        self.app.store.checkpoint().await.unwrap();
+        let mut bytes = Vec::new();
+        let Some(url) = &self.database_url else {
+            for entry in std::fs::read_dir(self.data_dir.path().join("data")).unwrap() {
+                let path = entry.unwrap().path();
+                if path
+                    .file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .starts_with("iquivity.db")
+                {
+                    bytes.extend(std::fs::read(&path).unwrap());
+                }
+            }
+            return bytes;
+        };
+        let schema = url
+            .split("search_path]=")
+            .nth(1)
+            .and_then(|rest| rest.split(',').next())
+            .unwrap()
+            .to_string();
+        let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
+        let columns = sqlx::query(
+            "SELECT table_name::text, column_name::text, data_type::text FROM information_schema.columns \
+             WHERE table_schema = $1 ORDER BY table_name, ordinal_position",
+        )
+        .bind(&schema)
+        .fetch_all(&mut conn)
+        .await
+        .unwrap();
+        let mut tables = std::collections::BTreeSet::new();
+        for column in &columns {
+            let table: String = column.get(0);
+            let name: String = column.get(1);
+            let kind: String = column.get(2);
+            if kind == "bytea" {
+                let values: Vec<Option<Vec<u8>>> =
+                    sqlx::query_scalar(&format!("SELECT \"{name}\" FROM \"{schema}\".\"{table}\""))
+                        .fetch_all(&mut conn)
+                        .await
+                        .unwrap();
+                values.into_iter().flatten().for_each(|v| bytes.extend(v));
+            }
+            tables.insert(table);
+        }
+        for table in tables {
+            let rows: Vec<String> =
+                sqlx::query_scalar(&format!("SELECT t::text FROM \"{schema}\".\"{table}\" t"))
+                    .fetch_all(&mut conn)
+                    .await
+                    .unwrap();
+            rows.into_iter().for_each(|r| bytes.extend(r.into_bytes()));
+        }
+        bytes
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
     }

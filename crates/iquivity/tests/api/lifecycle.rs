@@ -5,7 +5,7 @@ use chrono::Duration;
 use iquivity_core::lifecycle::ManualClock;
 use iquivity_domain::{AccountId, Platform, WorkspaceId};
 use iquivity_sandbox::Consent;
-use iquivity_store::{JobKind, Store};
+use iquivity_store::JobKind;
 use serde_json::{json, Value};
 use std::sync::Arc;
 

@@ -4,7 +4,6 @@ use crate::helpers::*;
 use crate::lifecycle::rig;
 use chrono::Duration;
 use iquivity_domain::Platform;
-use iquivity_store::Store;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 

@@ -2,7 +2,6 @@
 
 use crate::helpers::*;
 use iquivity_domain::Platform;
-use iquivity_store::Store;
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
@@ -74,20 +73,7 @@ async fn no_secret_is_stored_logged_or_answered_in_plain_text() {
         access_token
     );
 
-    app.app.store.checkpoint().await.unwrap();
-    let data_dir = app.data_dir.path().join("data");
-    let mut bytes = Vec::new();
-    for entry in std::fs::read_dir(&data_dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path
-            .file_name()
-            .unwrap()
-            .to_string_lossy()
-            .starts_with("iquivity.db")
-        {
-            bytes.extend(std::fs::read(&path).unwrap());
-        }
-    }
+    let bytes = app.database_bytes().await;
     assert!(
         contains(&bytes, "secrets@example.com"),
         "sanity: the scan reads the database"

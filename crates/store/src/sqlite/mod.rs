@@ -1,15 +1,12 @@
 //! The SQLite backend: the embedded default. WAL mode, a busy timeout, foreign keys on, secure_delete on,
 //! and write transactions begun IMMEDIATE so that concurrent writers queue instead of failing.
 
-mod accounts;
 mod store_impl;
 
 use crate::StoreResult;
-use chrono::{DateTime, TimeZone, Utc};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::SqlitePool;
 use std::path::Path;
-use std::str::FromStr;
 use std::time::Duration;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -53,14 +50,6 @@ impl SqliteStore {
         Ok(())
     }
 
-    /// Checkpoints the WAL into the main file (used by tests and before backups).
-    pub async fn checkpoint(&self) -> StoreResult<()> {
-        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
-            .execute(&self.pool)
-            .await?;
-        Ok(())
-    }
-
     pub async fn close(&self) {
         self.pool.close().await;
     }
@@ -98,7 +87,7 @@ impl SqliteStore {
             .fetch_all(&self.pool)
             .await?
             .iter()
-            .map(store_impl::target_from_row)
+            .map(crate::rows::target_from_row)
             .collect()
     }
 
@@ -109,12 +98,12 @@ impl SqliteStore {
     ) -> StoreResult<Vec<(crate::TargetRecord, crate::PostRecord)>> {
         let mut out = Vec::with_capacity(rows.len());
         for row in rows {
-            let target = store_impl::target_from_row(&row)?;
+            let target = crate::rows::target_from_row(&row)?;
             let post_row = sqlx::query("SELECT * FROM posts WHERE id = ?")
                 .bind(target.post_id.to_string())
                 .fetch_one(&self.pool)
                 .await?;
-            out.push((target, store_impl::post_from_row(&post_row, Vec::new())?));
+            out.push((target, crate::rows::post_from_row(&post_row, Vec::new())?));
         }
         Ok(out)
     }
@@ -122,24 +111,4 @@ impl SqliteStore {
     async fn begin_write(&self) -> StoreResult<sqlx::Transaction<'static, sqlx::Sqlite>> {
         Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
     }
-}
-
-pub(crate) fn micros(at: DateTime<Utc>) -> i64 {
-    at.timestamp_micros()
-}
-
-pub(crate) fn from_micros(value: i64) -> DateTime<Utc> {
-    Utc.timestamp_micros(value)
-        .single()
-        .unwrap_or(DateTime::<Utc>::UNIX_EPOCH)
-}
-
-pub(crate) fn opt_from_micros(value: Option<i64>) -> Option<DateTime<Utc>> {
-    value.map(from_micros)
-}
-
-/// Parses a stored enum or id; a failure means the row was written by something other than this store.
-pub(crate) fn parse_stored<T: FromStr>(column: &str, text: &str) -> StoreResult<T> {
-    text.parse()
-        .map_err(|_| crate::StoreError::Corrupt(format!("{column} holds {text:?}")))
 }

@@ -1,217 +1,14 @@
-use super::accounts::{account_from_row, list_query, search_text, ACCOUNT_COLUMNS};
-use super::{from_micros, micros, opt_from_micros, parse_stored, SqliteStore};
+use super::SqliteStore;
+use crate::list_query::list_query;
+use crate::rows::*;
 use crate::*;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use iquivity_domain::{Account, AccountId, Labels, Plan, Platform, Role, UserId, WorkspaceId};
-use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqliteConnection};
 
 fn is_unique_violation(err: &sqlx::Error) -> bool {
     matches!(err, sqlx::Error::Database(db) if db.is_unique_violation())
-}
-
-fn user_from_row(row: &SqliteRow) -> StoreResult<UserRecord> {
-    Ok(UserRecord {
-        id: parse_stored("users.id", &row.try_get::<String, _>("id")?)?,
-        email: row.try_get("email")?,
-        password_hash: row.try_get("password_hash")?,
-        created_at: from_micros(row.try_get("created_at")?),
-    })
-}
-
-fn caller_from_row(row: &SqliteRow) -> StoreResult<CallerRecord> {
-    Ok(CallerRecord {
-        user_id: parse_stored("user_id", &row.try_get::<String, _>("user_id")?)?,
-        email: row.try_get("email")?,
-        workspace_id: parse_stored("workspace_id", &row.try_get::<String, _>("workspace_id")?)?,
-        role: parse_stored("role", &row.try_get::<String, _>("role")?)?,
-    })
-}
-
-fn workspace_from_row(row: &SqliteRow) -> StoreResult<WorkspaceRecord> {
-    Ok(WorkspaceRecord {
-        id: parse_stored("workspaces.id", &row.try_get::<String, _>("id")?)?,
-        name: row.try_get("name")?,
-        plan: parse_stored("plan", &row.try_get::<String, _>("plan")?)?,
-        created_at: from_micros(row.try_get("created_at")?),
-    })
-}
-
-fn flow_from_row(row: &SqliteRow) -> StoreResult<FlowRecord> {
-    let sealed = |key: &str, blob: &str| -> StoreResult<Option<StoredCredential>> {
-        let key_id: Option<String> = row.try_get(key)?;
-        let blob: Option<Vec<u8>> = row.try_get(blob)?;
-        Ok(key_id
-            .zip(blob)
-            .map(|(key_id, blob)| StoredCredential { key_id, blob }))
-    };
-    let stage: String = row.try_get("stage")?;
-    let reconnect: Option<String> = row.try_get("reconnect_account_id")?;
-    let connected: String = row.try_get("connected")?;
-    Ok(FlowRecord {
-        id: parse_stored("connection_flows.id", &row.try_get::<String, _>("id")?)?,
-        state_hash: row.try_get("state_hash")?,
-        workspace_id: parse_stored("workspace_id", &row.try_get::<String, _>("workspace_id")?)?,
-        user_id: parse_stored("user_id", &row.try_get::<String, _>("user_id")?)?,
-        session_hash: row.try_get("session_hash")?,
-        platform: parse_stored("platform", &row.try_get::<String, _>("platform")?)?,
-        reconnect_account_id: reconnect
-            .map(|r| parse_stored("reconnect_account_id", &r))
-            .transpose()?,
-        verifier: sealed("verifier_key_id", "verifier_blob")?,
-        stage: FlowStage::parse(&stage)
-            .ok_or_else(|| StoreError::Corrupt(format!("flow stage {stage:?}")))?,
-        candidates: sealed("candidates_key_id", "candidates_blob")?,
-        error: row.try_get("error")?,
-        connected: serde_json::from_str(&connected)
-            .map_err(|e| StoreError::Corrupt(format!("connected: {e}")))?,
-        created_at: from_micros(row.try_get("created_at")?),
-        expires_at: from_micros(row.try_get("expires_at")?),
-        state_used_at: opt_from_micros(row.try_get("state_used_at")?),
-    })
-}
-
-fn job_from_row(row: &SqliteRow) -> StoreResult<JobRecord> {
-    let kind: String = row.try_get("kind")?;
-    let key_id: Option<String> = row.try_get("payload_key_id")?;
-    let blob: Option<Vec<u8>> = row.try_get("payload_blob")?;
-    Ok(JobRecord {
-        id: parse_stored("jobs.id", &row.try_get::<String, _>("id")?)?,
-        kind: JobKind::parse(&kind)
-            .ok_or_else(|| StoreError::Corrupt(format!("job kind {kind:?}")))?,
-        account_id: parse_stored("account_id", &row.try_get::<String, _>("account_id")?)?,
-        workspace_id: parse_stored("workspace_id", &row.try_get::<String, _>("workspace_id")?)?,
-        platform: parse_stored("platform", &row.try_get::<String, _>("platform")?)?,
-        payload: key_id
-            .zip(blob)
-            .map(|(key_id, blob)| StoredCredential { key_id, blob }),
-        run_at: from_micros(row.try_get("run_at")?),
-        attempts: u32::try_from(row.try_get::<i64, _>("attempts")?).unwrap_or(0),
-        last_error: row.try_get("last_error")?,
-        created_at: from_micros(row.try_get("created_at")?),
-        done_at: opt_from_micros(row.try_get("done_at")?),
-    })
-}
-
-fn alert_from_row(row: &SqliteRow) -> StoreResult<AlertRecord> {
-    let account: Option<String> = row.try_get("account_id")?;
-    let payload: String = row.try_get("payload")?;
-    Ok(AlertRecord {
-        id: parse_stored("alerts.id", &row.try_get::<String, _>("id")?)?,
-        workspace_id: parse_stored("workspace_id", &row.try_get::<String, _>("workspace_id")?)?,
-        account_id: account
-            .map(|a| parse_stored("account_id", &a))
-            .transpose()?,
-        kind: row.try_get("kind")?,
-        dedupe_key: row.try_get("dedupe_key")?,
-        payload: serde_json::from_str(&payload)
-            .map_err(|e| StoreError::Corrupt(format!("alert payload: {e}")))?,
-        created_at: from_micros(row.try_get("created_at")?),
-        read_at: opt_from_micros(row.try_get("read_at")?),
-    })
-}
-
-fn webhook_from_row(row: &SqliteRow, prefix: &str) -> StoreResult<WebhookRecord> {
-    let col = |name: &str| format!("{prefix}{name}");
-    Ok(WebhookRecord {
-        id: parse_stored(
-            "webhooks.id",
-            &row.try_get::<String, _>(col("id").as_str())?,
-        )?,
-        workspace_id: parse_stored(
-            "workspace_id",
-            &row.try_get::<String, _>(col("workspace_id").as_str())?,
-        )?,
-        url: row.try_get(col("url").as_str())?,
-        secret: StoredCredential {
-            key_id: row.try_get(col("secret_key_id").as_str())?,
-            blob: row.try_get(col("secret_blob").as_str())?,
-        },
-        created_at: from_micros(row.try_get(col("created_at").as_str())?),
-    })
-}
-
-fn delivery_from_row(row: &SqliteRow) -> StoreResult<DeliveryRecord> {
-    let state: String = row.try_get("state")?;
-    let state = DeliveryState::parse(&state)
-        .ok_or_else(|| StoreError::Corrupt(format!("delivery state {state:?}")))?;
-    let status: Option<i64> = row.try_get("last_status")?;
-    Ok(DeliveryRecord {
-        id: parse_stored("webhook_deliveries.id", &row.try_get::<String, _>("id")?)?,
-        webhook_id: parse_stored("webhook_id", &row.try_get::<String, _>("webhook_id")?)?,
-        alert_id: parse_stored("alert_id", &row.try_get::<String, _>("alert_id")?)?,
-        state,
-        attempts: u32::try_from(row.try_get::<i64, _>("attempts")?).unwrap_or(0),
-        next_attempt_at: (state == DeliveryState::Pending)
-            .then(|| from_micros(row.try_get("run_at").unwrap_or(0))),
-        last_status: status.and_then(|s| u16::try_from(s).ok()),
-        last_error: row.try_get("last_error")?,
-        created_at: from_micros(row.try_get("created_at")?),
-        delivered_at: opt_from_micros(row.try_get("delivered_at")?),
-    })
-}
-
-pub(super) fn target_from_row(row: &SqliteRow) -> StoreResult<TargetRecord> {
-    let state: String = row.try_get("state")?;
-    Ok(TargetRecord {
-        id: parse_stored("post_targets.id", &row.try_get::<String, _>("id")?)?,
-        post_id: parse_stored("post_id", &row.try_get::<String, _>("post_id")?)?,
-        account_id: parse_stored("account_id", &row.try_get::<String, _>("account_id")?)?,
-        platform: parse_stored("platform", &row.try_get::<String, _>("platform")?)?,
-        state: TargetState::parse(&state)
-            .ok_or_else(|| StoreError::Corrupt(format!("target state {state:?}")))?,
-        attempts: u32::try_from(row.try_get::<i64, _>("attempts")?).unwrap_or(0),
-        platform_post_id: row.try_get("platform_post_id")?,
-        url: row.try_get("url")?,
-        error_class: row.try_get("error_class")?,
-        error_message: row.try_get("error_message")?,
-        published_at: opt_from_micros(row.try_get("published_at")?),
-        run_at: from_micros(row.try_get("run_at")?),
-    })
-}
-
-pub(super) fn post_from_row(
-    row: &SqliteRow,
-    targets: Vec<TargetRecord>,
-) -> StoreResult<PostRecord> {
-    let media: String = row.try_get("media")?;
-    let author: Option<String> = row.try_get("author_id")?;
-    Ok(PostRecord {
-        id: parse_stored("posts.id", &row.try_get::<String, _>("id")?)?,
-        workspace_id: parse_stored("workspace_id", &row.try_get::<String, _>("workspace_id")?)?,
-        author_id: author.map(|a| parse_stored("author_id", &a)).transpose()?,
-        text: row.try_get("text")?,
-        link: row.try_get("link")?,
-        media: serde_json::from_str(&media)
-            .map_err(|e| StoreError::Corrupt(format!("post media: {e}")))?,
-        privacy_level: row.try_get("privacy_level")?,
-        publish_at: from_micros(row.try_get("publish_at")?),
-        created_at: from_micros(row.try_get("created_at")?),
-        targets,
-    })
-}
-
-fn event_from_row(row: &SqliteRow) -> StoreResult<AuditEventRecord> {
-    let kind: String = row.try_get("kind")?;
-    let account: Option<String> = row.try_get("account_id")?;
-    let actor: Option<String> = row.try_get("actor_id")?;
-    let details: String = row.try_get("details")?;
-    Ok(AuditEventRecord {
-        id: parse_stored("audit_events.id", &row.try_get::<String, _>("id")?)?,
-        workspace_id: parse_stored("workspace_id", &row.try_get::<String, _>("workspace_id")?)?,
-        account_id: account
-            .map(|a| parse_stored("account_id", &a))
-            .transpose()?,
-        actor_id: actor.map(|a| parse_stored("actor_id", &a)).transpose()?,
-        kind: AuditKind::ALL
-            .into_iter()
-            .find(|k| k.as_str() == kind)
-            .ok_or_else(|| StoreError::Corrupt(format!("audit kind {kind:?}")))?,
-        details: serde_json::from_str(&details)
-            .map_err(|e| StoreError::Corrupt(format!("audit details: {e}")))?,
-        at: from_micros(row.try_get("at")?),
-    })
 }
 
 /// Records how an attempt ended: by its lease holder, or (with no owner) for a target left abandoned.
@@ -1986,6 +1783,13 @@ impl Store for SqliteStore {
         .execute(&self.pool)
         .await?;
         Ok(done.rows_affected() == 1)
+    }
+
+    async fn checkpoint(&self) -> StoreResult<()> {
+        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 
     async fn append_event(&self, event: &AuditEventRecord) -> StoreResult<()> {

@@ -1,0 +1,150 @@
+//! The accounts list query, whose shape depends on the filters and the sort. One builder serves every
+//! backend; what differs between them (text and label matching) is behind [`ListDialect`].
+
+use crate::rows::ACCOUNT_COLUMNS;
+use crate::{AccountQuery, CursorValue, SortKey};
+use sqlx::{Database, Encode, Postgres, QueryBuilder, Sqlite, Type};
+
+/// The parts of the list query each database writes its own way.
+pub(crate) trait ListDialect: Database {
+    /// `search_text` contains `text` (already lower-cased).
+    fn push_contains<'q>(sql: &mut QueryBuilder<'q, Self>, text: &'q str);
+    /// One of the account's labels equals `label` (lower-cased), ignoring case.
+    fn push_has_label<'q>(sql: &mut QueryBuilder<'q, Self>, label: String);
+}
+
+impl ListDialect for Sqlite {
+    fn push_contains<'q>(sql: &mut QueryBuilder<'q, Self>, text: &'q str) {
+        sql.push("instr(search_text, ")
+            .push_bind(text)
+            .push(") > 0");
+    }
+
+    fn push_has_label<'q>(sql: &mut QueryBuilder<'q, Self>, label: String) {
+        sql.push(
+            "EXISTS (SELECT 1 FROM json_each(accounts.labels) WHERE lower(json_each.value) = ",
+        )
+        .push_bind(label)
+        .push(")");
+    }
+}
+
+impl ListDialect for Postgres {
+    fn push_contains<'q>(sql: &mut QueryBuilder<'q, Self>, text: &'q str) {
+        // LIKE rather than strpos() so the trigram index can answer it.
+        let escaped = text
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        sql.push("search_text LIKE ")
+            .push_bind(format!("%{escaped}%"))
+            .push(" ESCAPE '\\'");
+    }
+
+    fn push_has_label<'q>(sql: &mut QueryBuilder<'q, Self>, label: String) {
+        sql.push("EXISTS (SELECT 1 FROM json_array_elements_text(accounts.labels::json) AS l(value) WHERE lower(l.value) = ")
+            .push_bind(label)
+            .push(")");
+    }
+}
+
+fn sort_column(key: SortKey) -> &'static str {
+    match key {
+        SortKey::CreatedAt => "created_at",
+        SortKey::Name => "sort_name",
+        SortKey::Platform => "platform",
+        SortKey::Status => "status",
+    }
+}
+
+/// Builds the keyset-paginated list query: filters, then `(sort column, id)` past the cursor, in order.
+pub(crate) fn list_query<'q, DB>(
+    workspace: &'q str,
+    query: &'q AccountQuery,
+    search_keys: Option<&'q [i64]>,
+) -> QueryBuilder<'q, DB>
+where
+    DB: ListDialect,
+    &'q str: Encode<'q, DB> + Type<DB>,
+    i64: Encode<'q, DB> + Type<DB>,
+    String: Encode<'q, DB> + Type<DB>,
+{
+    let mut sql = QueryBuilder::new(format!(
+        "SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE workspace_id = "
+    ));
+    sql.push_bind(workspace);
+    if let Some(keys) = search_keys {
+        // The trigram index found these (few) accounts: fetch them by key rather than scanning.
+        sql.push(" AND search_key IN (");
+        let mut list = sql.separated(", ");
+        for key in keys {
+            list.push_bind(*key);
+        }
+        if keys.is_empty() {
+            list.push("NULL");
+        }
+        sql.push(")");
+    } else if let Some(search) = &query.search {
+        sql.push(" AND (");
+        DB::push_contains(&mut sql, search.text.as_str());
+        for platform in &search.platforms {
+            sql.push(" OR platform = ").push_bind(platform.as_str());
+        }
+        for (from, to) in &search.created {
+            sql.push(" OR (created_at >= ")
+                .push_bind(from.timestamp_micros())
+                .push(" AND created_at < ")
+                .push_bind(to.timestamp_micros())
+                .push(")");
+        }
+        sql.push(")");
+    }
+    if !query.platforms.is_empty() {
+        sql.push(" AND platform IN (");
+        let mut list = sql.separated(", ");
+        for platform in &query.platforms {
+            list.push_bind(platform.as_str());
+        }
+        sql.push(")");
+    }
+    if !query.statuses.is_empty() {
+        sql.push(" AND status IN (");
+        let mut list = sql.separated(", ");
+        for status in &query.statuses {
+            list.push_bind(status.as_str());
+        }
+        sql.push(")");
+    }
+    if let Some(from) = query.created_from {
+        sql.push(" AND created_at >= ")
+            .push_bind(from.timestamp_micros());
+    }
+    if let Some(before) = query.created_before {
+        sql.push(" AND created_at < ")
+            .push_bind(before.timestamp_micros());
+    }
+    if let Some(user) = query.connected_by {
+        sql.push(" AND connected_by = ").push_bind(user.to_string());
+    }
+    if let Some(label) = &query.label {
+        sql.push(" AND ");
+        DB::push_has_label(&mut sql, label.to_lowercase());
+    }
+    let column = sort_column(query.sort.key);
+    let (cmp, dir) = if query.sort.descending {
+        ("<", "DESC")
+    } else {
+        (">", "ASC")
+    };
+    if let Some(cursor) = &query.after {
+        sql.push(format!(" AND ({column}, id) {cmp} ("));
+        match &cursor.value {
+            CursorValue::Micros(v) => sql.push_bind(*v),
+            CursorValue::Text(v) => sql.push_bind(v.as_str()),
+        };
+        sql.push(", ").push_bind(cursor.id.to_string()).push(")");
+    }
+    sql.push(format!(" ORDER BY {column} {dir}, id {dir} LIMIT "))
+        .push_bind(i64::from(query.limit));
+    sql
+}
