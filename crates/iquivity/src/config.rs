@@ -25,6 +25,9 @@ pub struct Config {
     pub platform_timeout: std::time::Duration,
     /// Whether this instance runs the lifecycle engine (renewals, health checks, revocations).
     pub run_lifecycle: bool,
+    /// How long an instance holds a claimed job or post before another instance may take it over: how
+    /// long the work of an instance that died waits. Must exceed two platform timeouts.
+    pub job_lease: std::time::Duration,
     /// Each platform's endpoints and app credentials. A platform without a client id runs on the sandbox.
     pub platforms: BTreeMap<Platform, PlatformSettings>,
 }
@@ -52,6 +55,7 @@ impl std::fmt::Debug for Config {
             .field("log_json", &self.log_json)
             .field("run_lifecycle", &self.run_lifecycle)
             .field("platform_timeout", &self.platform_timeout)
+            .field("job_lease", &self.job_lease)
             .field("platforms", &self.platforms)
             .finish()
     }
@@ -71,6 +75,7 @@ impl Default for Config {
             log_json: false,
             run_lifecycle: true,
             platform_timeout: std::time::Duration::from_secs(20),
+            job_lease: std::time::Duration::from_secs(300),
             platforms: Platform::ALL
                 .into_iter()
                 .map(|p| (p, PlatformSettings::real(p)))
@@ -94,6 +99,7 @@ struct FileConfig {
     log_format: Option<String>,
     run_lifecycle: Option<String>,
     platform_timeout_secs: Option<String>,
+    job_lease_secs: Option<String>,
     /// `[platforms.<platform>]` tables: client_id, client_secret, authorize_url, token_url, revoke_url,
     /// api_url, api_version.
     #[serde(default)]
@@ -117,6 +123,7 @@ impl FileConfig {
             log_format: get("log_format"),
             run_lifecycle: get("run_lifecycle"),
             platform_timeout_secs: get("platform_timeout_secs"),
+            job_lease_secs: get("job_lease_secs"),
             platforms: Platform::ALL
                 .into_iter()
                 .filter_map(|platform| {
@@ -196,6 +203,14 @@ impl FileConfig {
                 .with_context(|| format!("{source}: platform_timeout_secs must be a whole number of seconds from 1 to 300 (got {secs:?})"))?;
             config.platform_timeout = std::time::Duration::from_secs(secs);
         }
+        if let Some(secs) = self.job_lease_secs {
+            let secs: u64 = secs
+                .parse()
+                .ok()
+                .filter(|s| (5..=3600).contains(s))
+                .with_context(|| format!("{source}: job_lease_secs must be a whole number of seconds from 5 to 3600 (got {secs:?})"))?;
+            config.job_lease = std::time::Duration::from_secs(secs);
+        }
         match self.run_lifecycle.as_deref() {
             None => {}
             Some("true" | "1" | "yes") => config.run_lifecycle = true,
@@ -232,6 +247,15 @@ impl Config {
             parsed.apply(&mut config, &path.display().to_string())?;
         }
         FileConfig::from_env(vars).apply(&mut config, "environment")?;
+        // A lease that ran out while its holder still waits on a platform would let a second instance
+        // repeat the work; a job makes up to two platform calls in a row.
+        if config.job_lease <= config.platform_timeout * 2 {
+            bail!(
+                "job_lease_secs ({}) must be more than twice platform_timeout_secs ({})",
+                config.job_lease.as_secs(),
+                config.platform_timeout.as_secs()
+            );
+        }
         Ok(config)
     }
 
@@ -346,5 +370,42 @@ mod tests {
             ..Config::default()
         };
         assert!(!format!("{config:?}").contains("c2VjcmV0"));
+        let config = Config {
+            database_url: Some("postgres://app:hunter2-secret@db:5432/iquivity".into()),
+            ..Config::default()
+        };
+        let shown = format!("{config:?}");
+        assert!(!shown.contains("hunter2-secret"), "{shown}");
+        assert!(shown.contains("postgres://app:redacted@db:5432/iquivity"), "{shown}");
+    }
+
+    #[test]
+    fn the_database_is_sqlite_or_postgres_and_leases_outlast_platform_calls() {
+        let load = |pairs: &[(&str, &str)]| {
+            let env: HashMap<String, String> = pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            Config::load(None, &|k| env.get(k).cloned())
+        };
+        let config = load(&[("IQUIVITY_DATABASE_URL", "postgresql://db/iquivity")]).unwrap();
+        assert_eq!(config.database_url().unwrap(), "postgresql://db/iquivity");
+        let config = load(&[("IQUIVITY_DATA_DIR", "/srv/iq")]).unwrap();
+        assert_eq!(config.database_url().unwrap(), "sqlite:///srv/iq/iquivity.db");
+        let err = load(&[("IQUIVITY_DATABASE_URL", "mysql://u:pw-secret@db/x")]).unwrap_err();
+        assert!(err.to_string().contains("sqlite:// or postgres://"), "{err}");
+        assert!(!err.to_string().contains("pw-secret"), "{err}");
+        let err = load(&[
+            ("IQUIVITY_JOB_LEASE_SECS", "30"),
+            ("IQUIVITY_PLATFORM_TIMEOUT_SECS", "20"),
+        ])
+        .unwrap_err();
+        assert!(err.to_string().contains("more than twice"), "{err}");
+        let config = load(&[
+            ("IQUIVITY_JOB_LEASE_SECS", "15"),
+            ("IQUIVITY_PLATFORM_TIMEOUT_SECS", "5"),
+        ])
+        .unwrap();
+        assert_eq!(config.job_lease, std::time::Duration::from_secs(15));
     }
 }
