@@ -29,6 +29,7 @@ pub(crate) fn routes() -> Router<Arc<Server>> {
         .route("/_sandbox/users/{id}/scopes/remove", post(remove_scope))
         .route("/_sandbox/users/by-name/{name}", get(by_name))
         .route("/_sandbox/faults", post(arm_fault).delete(clear_faults))
+        .route("/_sandbox/hold", post(hold))
         .route("/_sandbox/state", get(state))
         .route("/avatars/{file}", get(avatar))
 }
@@ -160,6 +161,18 @@ async fn arm_fault(State(srv): State<Arc<Server>>, bytes: Bytes) -> ControlResul
     Ok(Json(json!({ "armed": true })))
 }
 
+#[derive(Deserialize)]
+struct HoldRequest {
+    held: bool,
+}
+
+/// `{"held": true}` holds every API request of this platform before it is acted on, until `{"held": false}`.
+async fn hold(State(srv): State<Arc<Server>>, Json(request): Json<HoldRequest>) -> Json<Value> {
+    srv.set_held(request.held);
+    tracing::debug!(platform = %srv.platform, held = request.held, "control: hold");
+    Json(json!({ "held": request.held }))
+}
+
 async fn clear_faults(State(srv): State<Arc<Server>>) -> Json<Value> {
     srv.run().clear_faults();
     Json(json!({ "cleared": true }))
@@ -167,8 +180,17 @@ async fn clear_faults(State(srv): State<Arc<Server>>) -> Json<Value> {
 
 async fn state(State(srv): State<Arc<Server>>) -> Json<Value> {
     // Copied out so that the two locks are never held together.
-    let requests = srv.run().requests().clone();
-    Json(srv.world().summary(&requests, Utc::now()))
+    let (requests, in_flight, peak) = {
+        let run = srv.run();
+        (
+            run.requests().clone(),
+            run.in_flight(),
+            run.peak_in_flight(),
+        )
+    };
+    let mut summary = srv.world().summary(&requests, Utc::now());
+    summary["in_flight"] = json!({ "now": in_flight, "peak": peak });
+    Json(summary)
 }
 
 async fn avatar(Path(file): Path<String>) -> Response {
@@ -180,8 +202,18 @@ async fn avatar(Path(file): Path<String>) -> Response {
     }
 }
 
-/// In front of every platform route: counts the request, waits the configured latency, and applies an
-/// armed fault instead of the real answer. The control API passes straight through.
+/// Counts a request as in flight until it is answered, or dropped because the client went away.
+struct InFlight<'a>(&'a Server);
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.run().leave();
+    }
+}
+
+/// In front of every platform route: counts the request (and how many are in flight), waits the
+/// configured latency, and applies an armed fault instead of the real answer. The control API passes
+/// straight through.
 pub(crate) async fn gate(State(srv): State<Arc<Server>>, request: Request, next: Next) -> Response {
     let path = request.uri().path().to_string();
     if path.starts_with(CONTROL_PREFIX) {
@@ -190,11 +222,15 @@ pub(crate) async fn gate(State(srv): State<Arc<Server>>, request: Request, next:
     let fault = {
         let mut run = srv.run();
         run.count_request(&path);
+        run.enter();
         run.take_fault(&path)
     };
-    if !srv.latency.is_zero() {
-        tokio::time::sleep(srv.latency).await;
+    let _in_flight = InFlight(&srv);
+    let latency = srv.latency();
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
     }
+    srv.wait_while_held().await;
     let Some(mode) = fault else {
         return next.run(request).await;
     };

@@ -84,6 +84,7 @@ pub struct Sandbox {
 
 struct Running {
     base_url: String,
+    server: Arc<Server>,
     task: JoinHandle<()>,
 }
 
@@ -154,14 +155,21 @@ impl Sandbox {
                 server = server.with_store(store, world);
             }
             let server = Arc::new(server);
-            let app = router(server);
+            let app = router(server.clone());
             let task = tokio::spawn(async move {
                 if let Err(err) = axum::serve(listener, app).await {
                     tracing::warn!(%platform, error = %err, "sandbox server stopped");
                 }
             });
             tracing::debug!(%platform, %base_url, "sandbox started");
-            sandbox.servers.insert(platform, Running { base_url, task });
+            sandbox.servers.insert(
+                platform,
+                Running {
+                    base_url,
+                    server,
+                    task,
+                },
+            );
         }
         Ok(sandbox)
     }
@@ -173,6 +181,29 @@ impl Sandbox {
 
     pub fn platforms(&self) -> Vec<Platform> {
         self.servers.keys().copied().collect()
+    }
+
+    /// Changes the latency added before every API answer, on every platform, from the next request on:
+    /// a benchmark connects its accounts without latency, then measures with it against the same tokens.
+    pub fn set_latency(&self, latency: Duration) {
+        for running in self.servers.values() {
+            running.server.set_latency(latency);
+        }
+    }
+
+    /// Holds (or lets go of) every platform's API requests before they are acted on; see `/_sandbox/hold`.
+    pub fn hold(&self, held: bool) {
+        for running in self.servers.values() {
+            running.server.set_held(held);
+        }
+    }
+
+    /// The most API requests that platform's server was answering at once since the previous call (or
+    /// the start); None if it was not started. Shows whether a client kept to its concurrency limit.
+    pub fn take_peak_in_flight(&self, platform: Platform) -> Option<u32> {
+        self.servers
+            .get(&platform)
+            .map(|running| running.server.run().take_peak_in_flight())
     }
 }
 

@@ -12,6 +12,7 @@ use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap};
 use std::io;
 use std::ops::{Deref, DerefMut};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 use tokio::sync::watch;
@@ -39,6 +40,10 @@ impl Flavor {
 /// Authorization codes live this long, on every platform.
 pub(crate) const CODE_LIFETIME: TimeDelta = TimeDelta::minutes(10);
 
+fn micros(latency: Duration) -> u64 {
+    u64::try_from(latency.as_micros()).unwrap_or(u64::MAX)
+}
+
 /// One running server: its configuration and its state.
 pub(crate) struct Server {
     pub platform: Platform,
@@ -46,10 +51,15 @@ pub(crate) struct Server {
     pub apps: Vec<SandboxApp>,
     /// `http://127.0.0.1:PORT`, for the absolute URLs the platforms hand out (paging, uploads, avatars).
     pub base_url: String,
-    pub latency: Duration,
+    /// Added before every API answer, in microseconds; atomic so that a benchmark can seed its data
+    /// quickly and then measure with latency, against the same tokens.
+    latency_micros: AtomicU64,
     pub page_size: usize,
     /// Closes when the Sandbox is dropped, so that requests held by the `hang` fault let go.
     pub shutdown: watch::Receiver<()>,
+    /// While true, API requests wait (after their latency, before anything is done) until it is false:
+    /// a test can kill a client while its calls are held and know the platform never acted on them.
+    held: watch::Sender<bool>,
     world: Mutex<Tracked>,
     run: Mutex<Run>,
     /// Where the world is kept between processes; None keeps it in memory only.
@@ -97,10 +107,11 @@ impl Server {
             flavor: Flavor::of(platform),
             apps,
             base_url,
-            latency,
+            latency_micros: AtomicU64::new(micros(latency)),
             // A page must hold at least one item or paging would never end.
             page_size: page_size.max(1),
             shutdown,
+            held: watch::channel(false).0,
             world: Mutex::new(Tracked {
                 world: World::default(),
                 dirty: false,
@@ -118,6 +129,26 @@ impl Server {
         });
         self.store = Some(store);
         self
+    }
+
+    pub(crate) fn latency(&self) -> Duration {
+        Duration::from_micros(self.latency_micros.load(Ordering::Relaxed))
+    }
+
+    pub(crate) fn set_latency(&self, latency: Duration) {
+        self.latency_micros
+            .store(micros(latency), Ordering::Relaxed);
+    }
+
+    pub(crate) fn set_held(&self, held: bool) {
+        self.held.send_replace(held);
+    }
+
+    /// Returns once requests are no longer held (at once when they are not).
+    pub(crate) async fn wait_while_held(&self) {
+        let mut held = self.held.subscribe();
+        // Fails only when the sender is gone, which it cannot be while `self` lives.
+        let _ = held.wait_for(|held| !held).await;
     }
 
     pub(crate) fn keeps_state(&self) -> bool {
@@ -315,6 +346,9 @@ pub(crate) struct Post {
     pub id: String,
     pub author: String,
     pub text: String,
+    /// When it was created (the Unix epoch for posts saved before this was kept).
+    #[serde(default)]
+    pub at: DateTime<Utc>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
@@ -604,7 +638,12 @@ impl World {
     }
 
     pub(crate) fn add_post(&mut self, id: String, author: String, text: String) {
-        self.posts.push(Post { id, author, text });
+        self.posts.push(Post {
+            id,
+            author,
+            text,
+            at: Utc::now(),
+        });
     }
 
     pub(crate) fn posts(&self) -> &[Post] {
@@ -646,11 +685,37 @@ impl World {
 pub(crate) struct Run {
     faults: Vec<Fault>,
     requests: BTreeMap<String, u64>,
+    /// API requests being answered now, and the most answered at once since the peak was last taken:
+    /// how tests and benchmarks see that a client keeps to its concurrency limit.
+    in_flight: u32,
+    peak_in_flight: u32,
 }
 
 impl Run {
     pub(crate) fn count_request(&mut self, path: &str) {
         *self.requests.entry(path.to_string()).or_default() += 1;
+    }
+
+    pub(crate) fn enter(&mut self) {
+        self.in_flight += 1;
+        self.peak_in_flight = self.peak_in_flight.max(self.in_flight);
+    }
+
+    pub(crate) fn leave(&mut self) {
+        self.in_flight = self.in_flight.saturating_sub(1);
+    }
+
+    pub(crate) fn in_flight(&self) -> u32 {
+        self.in_flight
+    }
+
+    pub(crate) fn peak_in_flight(&self) -> u32 {
+        self.peak_in_flight
+    }
+
+    /// The peak so far; the next peak starts from what is in flight now.
+    pub(crate) fn take_peak_in_flight(&mut self) -> u32 {
+        std::mem::replace(&mut self.peak_in_flight, self.in_flight)
     }
 
     pub(crate) fn requests(&self) -> &BTreeMap<String, u64> {
