@@ -14,6 +14,9 @@ use sha2::Sha256;
 
 /// Attempts before a delivery is given up as failed (about a day with the backoff below).
 const MAX_ATTEMPTS: u32 = 10;
+/// Deliveries a round takes. They go out one after another with a 10 s timeout each, so this stays
+/// small: the engine's job batch is sized for work that runs side by side.
+const WEBHOOK_BATCH: u32 = 32;
 pub const SIGNATURE_HEADER: &str = "X-Iquivity-Signature";
 
 /// A webhook as the API shows it (never its secret, except once at creation).
@@ -243,7 +246,7 @@ impl Core {
                 owner,
                 now,
                 now + self.settings.lifecycle.lease,
-                self.settings.lifecycle.batch,
+                WEBHOOK_BATCH,
             )
             .await?;
         let mut delivered = 0;

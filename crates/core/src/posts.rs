@@ -4,11 +4,13 @@
 //! rather than retried blindly.
 
 use crate::credentials::open;
+use crate::lifecycle::{join_all, per_account, PlatformSlots};
 use crate::{Caller, Core, CoreError};
 use chrono::{DateTime, Duration, Utc};
 use iquivity_domain::{AccountId, AccountKind, AccountStatus, Platform, ValidationError};
 use iquivity_platforms::{ErrorClass, Media, MediaKind, PostContent};
 use iquivity_store::{MediaRecord, PostRecord, TargetOutcome, TargetRecord, TargetState};
+use tokio::task::JoinSet;
 
 pub const MAX_TEXT_CHARS: usize = 5000;
 
@@ -22,6 +24,15 @@ fn publish_windows(platform: Platform) -> &'static [(i64, u32)] {
         Platform::Tiktok => &[(1, 6)],
         Platform::Facebook | Platform::Linkedin => &[],
     }
+}
+
+/// What one round's publishing did.
+#[derive(Debug, Default)]
+pub(crate) struct PublishRound {
+    pub published: u32,
+    pub failed: u32,
+    /// A full batch of targets was claimed: more are probably due.
+    pub full_batch: bool,
 }
 
 /// What a person asks to publish.
@@ -397,10 +408,16 @@ impl Core {
             .collect())
     }
 
-    /// Publishes due targets as `owner`, and settles targets a dead worker left mid-publish.
-    pub(crate) async fn publish_due(&self, owner: &str) -> Result<(u32, u32), CoreError> {
+    /// Publishes due targets as `owner`, and settles targets a dead worker left mid-publish. Targets run
+    /// side by side within each platform's slots, but one account's targets one after another, so that
+    /// each sees what the one before it published when checking the account's rate windows.
+    pub(crate) async fn publish_due(
+        &self,
+        owner: &str,
+        slots: &PlatformSlots,
+    ) -> Result<PublishRound, CoreError> {
         let now = self.clock.now();
-        let lease = self.settings.lifecycle.lease;
+        let settings = &self.settings.lifecycle;
         for target in self.store.abandoned_targets(now, 100).await? {
             let message = format!(
                 "the service stopped while publishing to {}; check the account on {} before retrying, so the post is not published twice",
@@ -418,13 +435,54 @@ impl Core {
                 )
                 .await?;
         }
-        let (mut published, mut failed) = (0, 0);
-        for (target, post) in self
+        let claimed = self
             .store
-            .claim_due_targets(owner, now, now + lease, self.settings.lifecycle.batch)
-            .await?
-        {
-            let outcome = self.publish_target(&target, &post).await?;
+            .claim_due_targets(owner, now, now + settings.lease, settings.batch)
+            .await?;
+        let full_batch = claimed.len() >= usize::try_from(settings.batch).unwrap_or(usize::MAX);
+        // As for jobs: a target still waiting for a slot this late is put back rather than published
+        // after its lease may have run out, when it would be settled as abandoned.
+        let start_by = now + settings.lease / 2;
+        let mut tasks = JoinSet::new();
+        for queue in per_account(claimed, |(target, _)| target.account_id) {
+            let (core, owner, slots) = (self.clone(), owner.to_string(), slots.clone());
+            tasks.spawn(async move {
+                core.publish_account_targets(queue, &owner, &slots, start_by)
+                    .await
+            });
+        }
+        let mut round = PublishRound {
+            full_batch,
+            ..PublishRound::default()
+        };
+        for (published, failed) in join_all(tasks).await? {
+            round.published += published;
+            round.failed += failed;
+        }
+        Ok(round)
+    }
+
+    /// Publishes one account's claimed targets in order, each in a slot of its platform. Answers how many
+    /// were published and how many failed.
+    async fn publish_account_targets(
+        &self,
+        targets: Vec<(TargetRecord, PostRecord)>,
+        owner: &str,
+        slots: &PlatformSlots,
+        start_by: DateTime<Utc>,
+    ) -> Result<(u32, u32), CoreError> {
+        let (mut published, mut failed) = (0, 0);
+        for (target, post) in targets {
+            let slot = slots.take(target.platform).await?;
+            let outcome = if self.clock.now() > start_by {
+                TargetOutcome::Retry {
+                    at: self.clock.now(),
+                    message: "waited too long for a free slot on the platform".into(),
+                }
+            } else {
+                self.publish_target(&target, &post).await?
+            };
+            drop(slot);
             match &outcome {
                 TargetOutcome::Published { .. } => published += 1,
                 TargetOutcome::Failed { .. } => failed += 1,
@@ -472,7 +530,8 @@ impl Core {
         };
         for (minutes, limit) in publish_windows(account.platform) {
             let window = Duration::minutes(*minutes);
-            // Targets are settled one by one, so what this round published already counts here.
+            // An account's targets are settled one after another, so what this round published for it
+            // already counts here.
             if self.store.published_since(account.id, now - window).await? >= *limit {
                 return Ok(TargetOutcome::Retry {
                     at: now + window,

@@ -34,18 +34,26 @@ fn create_private_dir(dir: &std::path::Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The lifecycle engine's loop: a round every few seconds, as a worker with its own lease owner name.
+/// The lifecycle engine's loop, as a worker with its own lease owner name: after a round that took a full
+/// batch the next starts at once (more is waiting), otherwise after a short pause.
 async fn run_lifecycle(core: Core) {
     let owner = format!("worker-{}", uuid::Uuid::now_v7());
     loop {
-        match core.run_lifecycle_round(&owner).await {
-            Ok(report) if report.done + report.retried > 0 => {
-                tracing::debug!(?report, "lifecycle round");
+        let more_due = match core.run_lifecycle_round(&owner).await {
+            Ok(report) => {
+                if report.done + report.retried > 0 {
+                    tracing::debug!(?report, "lifecycle round");
+                }
+                report.more_due
             }
-            Ok(_) => {}
-            Err(err) => tracing::error!(error = %err, "lifecycle round failed"),
+            Err(err) => {
+                tracing::error!(error = %err, "lifecycle round failed");
+                false
+            }
+        };
+        if !more_due {
+            tokio::time::sleep(core.settings.lifecycle.idle_pause).await;
         }
-        tokio::time::sleep(std::time::Duration::from_secs(5)).await;
     }
 }
 
