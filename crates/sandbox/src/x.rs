@@ -31,6 +31,7 @@ pub(crate) fn routes() -> Router<Arc<Server>> {
         .route("/2/users/me", get(me))
         .route("/2/tweets", post(create_tweet))
         .route("/2/tweets/{id}", get(tweet))
+        .route("/2/users/{id}/tweets", get(timeline))
 }
 
 pub(crate) fn user_id(name: &str) -> String {
@@ -411,6 +412,45 @@ async fn create_tweet(State(srv): State<Arc<Server>>, params: Params) -> Result<
         Json(json!({ "data": { "id": id, "text": text, "edit_history_tweet_ids": [id] } })),
     )
         .into_response())
+}
+
+/// A user's posts, newest first, from `start_time` on (X's user Tweet timeline; `max_results` 5 to 100).
+async fn timeline(
+    State(srv): State<Arc<Server>>,
+    Path(id): Path<String>,
+    params: Params,
+) -> Result<Json<Value>, Reject> {
+    authenticate(&srv, &params, &["tweet.read", "users.read"])?;
+    let max_results = match params.query("max_results") {
+        None => 10,
+        Some(n) => n
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (5..=100).contains(n))
+            .ok_or_else(|| invalid_request("max_results must be a number from 5 to 100."))?,
+    };
+    let start_time = params
+        .query("start_time")
+        .map(|t| {
+            DateTime::parse_from_rfc3339(t)
+                .map(|t| t.with_timezone(&Utc))
+                .map_err(|_| invalid_request("start_time must be an RFC 3339 timestamp."))
+        })
+        .transpose()?;
+    let world = srv.world();
+    let posts: Vec<Value> = world
+        .posts()
+        .iter()
+        .rev()
+        .filter(|p| p.author == id && start_time.is_none_or(|from| p.at >= from))
+        .take(max_results)
+        .map(|p| json!({ "id": p.id, "text": p.text, "edit_history_tweet_ids": [p.id] }))
+        .collect();
+    let mut body = json!({ "meta": { "result_count": posts.len() } });
+    if !posts.is_empty() {
+        body["data"] = Value::Array(posts);
+    }
+    Ok(Json(body))
 }
 
 /// Like X, an unknown id is a 200 whose body has `errors` instead of `data`.

@@ -2377,3 +2377,108 @@ async fn two_processes_cannot_keep_state_in_one_directory_at_once() {
         .await
         .expect("the directory is free again once the first sandbox stops");
 }
+
+#[tokio::test]
+async fn x_timeline_lists_a_users_posts_from_a_start_time() {
+    let (_sb, base) = sandbox(Platform::X).await;
+    let tokens = x_login(&base, X_SCOPES, &as_user("Tim Line")).await;
+    let access = tokens["access_token"].as_str().unwrap();
+    let user_id = by_name(&base, "Tim Line").await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let before = chrono::Utc::now() - chrono::Duration::seconds(1);
+    for text in ["first", "second"] {
+        let (status, _) = send(
+            http()
+                .post(format!("{base}/2/tweets"))
+                .bearer_auth(access)
+                .json(&json!({ "text": text })),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED);
+    }
+    let timeline = |from: chrono::DateTime<chrono::Utc>| {
+        send(
+            http()
+                .get(url(
+                    &base,
+                    &format!("/2/users/{user_id}/tweets"),
+                    &[
+                        ("start_time", &from.to_rfc3339()),
+                        ("max_results", "100"),
+                    ],
+                ))
+                .bearer_auth(access),
+        )
+    };
+    let (status, body) = timeline(before).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let texts: Vec<&str> = body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(texts, ["second", "first"], "newest first");
+    assert_eq!(body["meta"]["result_count"], 2);
+    let (_, later) = timeline(chrono::Utc::now() + chrono::Duration::minutes(1)).await;
+    assert!(later.get("data").is_none(), "{later}");
+    assert_eq!(later["meta"]["result_count"], 0);
+    let (status, _) = send(
+        http()
+            .get(url(
+                &base,
+                &format!("/2/users/{user_id}/tweets"),
+                &[("max_results", "500")],
+            ))
+            .bearer_auth(access),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn held_requests_wait_and_one_whose_client_went_away_is_never_acted_on() {
+    let (sb, base) = sandbox(Platform::X).await;
+    let tokens = x_login(&base, X_SCOPES, &as_user("Hal Held")).await;
+    let access = tokens["access_token"].as_str().unwrap().to_string();
+    let (status, _) = control(&base, "/hold", json!({"held": true})).await;
+    assert_eq!(status, StatusCode::OK);
+    // A client that gives up while held (as a process that dies would): the post must never be made.
+    let gave_up = http()
+        .post(format!("{base}/2/tweets"))
+        .bearer_auth(&access)
+        .timeout(std::time::Duration::from_millis(300))
+        .json(&json!({ "text": "never" }))
+        .send()
+        .await;
+    assert!(gave_up.unwrap_err().is_timeout());
+    // One that waits is answered once the hold ends.
+    let waiting = tokio::spawn({
+        let base = base.clone();
+        let access = access.clone();
+        async move {
+            send(
+                http()
+                    .post(format!("{base}/2/tweets"))
+                    .bearer_auth(&access)
+                    .json(&json!({ "text": "after the hold" })),
+            )
+            .await
+        }
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert!(!waiting.is_finished(), "held until let go");
+    sb.hold(false);
+    let (status, _) = waiting.await.unwrap();
+    assert_eq!(status, StatusCode::CREATED);
+    let posts = sandbox_state(&base).await["posts"].clone();
+    let texts: Vec<&str> = posts
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(texts, ["after the hold"]);
+}
