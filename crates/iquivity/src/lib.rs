@@ -139,6 +139,11 @@ impl App {
                 default_plan: config.default_plan,
                 callback_base: config.public_base(),
                 media_dir: config.data_dir.join("media"),
+                lifecycle: iquivity_core::lifecycle::LifecycleSettings {
+                    lease: chrono::Duration::from_std(config.job_lease)
+                        .context("job_lease is out of range")?,
+                    ..Default::default()
+                },
                 ..CoreSettings::default()
             },
         );
