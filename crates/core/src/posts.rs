@@ -8,7 +8,7 @@ use crate::lifecycle::{join_all, per_account, PlatformSlots};
 use crate::{Caller, Core, CoreError};
 use chrono::{DateTime, Duration, Utc};
 use iquivity_domain::{AccountId, AccountKind, AccountStatus, Platform, ValidationError};
-use iquivity_platforms::{ErrorClass, Media, MediaKind, PostContent};
+use iquivity_platforms::{ErrorClass, Media, MediaKind, PostContent, PostLookup};
 use iquivity_store::{MediaRecord, PostRecord, TargetOutcome, TargetRecord, TargetState};
 use tokio::task::JoinSet;
 
@@ -418,21 +418,10 @@ impl Core {
     ) -> Result<PublishRound, CoreError> {
         let now = self.clock.now();
         let settings = &self.settings.lifecycle;
-        for target in self.store.abandoned_targets(now, 100).await? {
-            let message = format!(
-                "the service stopped while publishing to {}; check the account on {} before retrying, so the post is not published twice",
-                target.platform.display_name(),
-                target.platform.display_name()
-            );
+        for (target, post) in self.store.abandoned_targets(now, 100).await? {
+            let outcome = self.settle_lost_attempt(&target, &post, now).await?;
             self.store
-                .settle_abandoned_target(
-                    target.id,
-                    &TargetOutcome::Failed {
-                        class: "unknown_outcome".into(),
-                        message,
-                    },
-                    now,
-                )
+                .settle_abandoned_target(target.id, &outcome, now)
                 .await?;
         }
         let claimed = self
@@ -460,6 +449,68 @@ impl Core {
             round.failed += failed;
         }
         Ok(round)
+    }
+
+    /// The outcome of an attempt whose answer was lost with the instance making it (its lease ran out).
+    /// Where the platform can list the account's posts, it is asked: a post found was published; none
+    /// found means it was never made and can safely be made now, since the lease outlasts any platform
+    /// call, so the lost request cannot still land. Elsewhere, and when the platform cannot be asked,
+    /// the target fails as `unknown_outcome` for a person to check, rather than risk posting twice.
+    async fn settle_lost_attempt(
+        &self,
+        target: &TargetRecord,
+        post: &PostRecord,
+        now: DateTime<Utc>,
+    ) -> Result<TargetOutcome, CoreError> {
+        let platform = target.platform.display_name();
+        let unknown = |why: String| {
+            TargetOutcome::Failed {
+            class: "unknown_outcome".into(),
+            message: format!(
+                "the service stopped while publishing to {platform}{why}; check the account on {platform} before retrying, so the post is not published twice"
+            ),
+        }
+        };
+        let Some(account) = self
+            .store
+            .account(post.workspace_id, target.account_id)
+            .await?
+        else {
+            return Ok(unknown(String::new()));
+        };
+        let Some(stored) = self.store.credential(account.id).await? else {
+            return Ok(unknown(String::new()));
+        };
+        let tokens = open(&self.vault, account.id, &stored)?;
+        let adapter = self.adapter(account.platform)?;
+        // From a little before the attempt could have begun: the platform's times are whole seconds.
+        let since = target.run_at - Duration::minutes(1);
+        let lookup = adapter
+            .find_post(
+                account.kind,
+                &account.platform_account_id,
+                &tokens,
+                &content(post),
+                since,
+            )
+            .await;
+        Ok(match lookup {
+            Ok(PostLookup::Found(published)) => {
+                tracing::info!(target_id = %target.id, "a lost publishing attempt had been published");
+                TargetOutcome::Published {
+                    platform_post_id: published.platform_post_id,
+                    url: published.url,
+                }
+            }
+            Ok(PostLookup::NotFound) => TargetOutcome::Retry {
+                at: now,
+                message: format!(
+                    "the service stopped while publishing to {platform}, which has no such post: publishing again"
+                ),
+            },
+            Ok(PostLookup::Unsupported) => unknown(String::new()),
+            Err(err) => unknown(format!(" (and could not be asked: {})", err.message)),
+        })
     }
 
     /// Publishes one account's claimed targets in order, each in a slot of its platform. Answers how many

@@ -376,7 +376,10 @@ mod tests {
         };
         let shown = format!("{config:?}");
         assert!(!shown.contains("hunter2-secret"), "{shown}");
-        assert!(shown.contains("postgres://app:redacted@db:5432/iquivity"), "{shown}");
+        assert!(
+            shown.contains("postgres://app:redacted@db:5432/iquivity"),
+            "{shown}"
+        );
     }
 
     #[test]
@@ -391,9 +394,15 @@ mod tests {
         let config = load(&[("IQUIVITY_DATABASE_URL", "postgresql://db/iquivity")]).unwrap();
         assert_eq!(config.database_url().unwrap(), "postgresql://db/iquivity");
         let config = load(&[("IQUIVITY_DATA_DIR", "/srv/iq")]).unwrap();
-        assert_eq!(config.database_url().unwrap(), "sqlite:///srv/iq/iquivity.db");
+        assert_eq!(
+            config.database_url().unwrap(),
+            "sqlite:///srv/iq/iquivity.db"
+        );
         let err = load(&[("IQUIVITY_DATABASE_URL", "mysql://u:pw-secret@db/x")]).unwrap_err();
-        assert!(err.to_string().contains("sqlite:// or postgres://"), "{err}");
+        assert!(
+            err.to_string().contains("sqlite:// or postgres://"),
+            "{err}"
+        );
         assert!(!err.to_string().contains("pw-secret"), "{err}");
         let err = load(&[
             ("IQUIVITY_JOB_LEASE_SECS", "30"),

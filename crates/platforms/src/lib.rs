@@ -115,6 +115,17 @@ pub struct Published {
     pub url: Option<String>,
 }
 
+/// What the platform says about a post whose publishing answer was lost.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PostLookup {
+    /// The account has this post: it was published.
+    Found(Published),
+    /// The account has no such post since the attempt began: it was never made.
+    NotFound,
+    /// This platform's API offers no way to tell.
+    Unsupported,
+}
+
 /// One platform's API.
 #[async_trait]
 pub trait PlatformAdapter: Send + Sync {
@@ -185,6 +196,20 @@ pub trait PlatformAdapter: Send + Sync {
         tokens: &TokenSet,
         post: &PostContent,
     ) -> Result<Published, PlatformError>;
+
+    /// Looks for `post` among what the account published since `since`, to settle an attempt whose answer
+    /// was lost (the instance making it died, or the connection broke after sending). Only a platform that
+    /// can list an account's posts answers other than `Unsupported`.
+    async fn find_post(
+        &self,
+        _kind: AccountKind,
+        _platform_account_id: &str,
+        _tokens: &TokenSet,
+        _post: &PostContent,
+        _since: chrono::DateTime<chrono::Utc>,
+    ) -> Result<PostLookup, PlatformError> {
+        Ok(PostLookup::Unsupported)
+    }
 }
 
 /// The adapters the service runs with, one per platform.

@@ -5,7 +5,8 @@ use crate::error::{ErrorClass, PlatformError};
 use crate::http::{self, class_from_status, Answer};
 use crate::oauth::{OAuthError, TokenAnswer};
 use crate::{
-    Grant, Identity, PlatformAdapter, PlatformSettings, PostContent, Published, Renewal, Target,
+    Grant, Identity, PlatformAdapter, PlatformSettings, PostContent, PostLookup, Published,
+    Renewal, Target,
 };
 use async_trait::async_trait;
 use chrono::{TimeZone, Utc};
@@ -43,6 +44,35 @@ struct Created {
 #[derive(Deserialize)]
 struct CreatedPost {
     id: String,
+}
+
+/// A page of a user's timeline; `data` is absent when there are no posts.
+#[derive(Deserialize)]
+struct Timeline {
+    #[serde(default)]
+    data: Vec<TimelinePost>,
+}
+
+#[derive(Deserialize)]
+struct TimelinePost {
+    id: String,
+    text: String,
+}
+
+/// Whether a post read back from X is the one sent. X rewrites every URL in a post as a t.co link, so a
+/// post sent with a link matches on the text before it.
+fn is_same_post(sent: &PostContent, found: &str) -> bool {
+    let full = sent.text_with_link();
+    if found == full {
+        return true;
+    }
+    sent.link.is_some() && {
+        let text = sent.text.trim_end();
+        found.starts_with(text)
+            && found[text.len()..]
+                .trim_start()
+                .starts_with("https://t.co/")
+    }
 }
 
 #[derive(Deserialize)]
@@ -303,6 +333,48 @@ impl PlatformAdapter for X {
             platform_post_id: created.data.id,
         })
     }
+
+    /// Reads the account's timeline (`GET /2/users/:id/tweets`, X API v2; not in the platforms reference,
+    /// per X's documentation of the user Tweet timeline) from `since` on, up to 100 posts.
+    async fn find_post(
+        &self,
+        _: AccountKind,
+        platform_account_id: &str,
+        tokens: &TokenSet,
+        post: &PostContent,
+        since: chrono::DateTime<chrono::Utc>,
+    ) -> Result<PostLookup, PlatformError> {
+        let request = self
+            .client
+            .get(format!(
+                "{}/2/users/{platform_account_id}/tweets",
+                self.settings.api_url
+            ))
+            .query(&[
+                (
+                    "start_time",
+                    since.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                ),
+                ("max_results", "100".to_string()),
+            ])
+            .bearer_auth(tokens.access_token.expose_secret());
+        let timeline: Timeline = http::send_ok(NAME, request, |a| self.classify(a, false))
+            .await?
+            .json(NAME)?;
+        Ok(
+            match timeline
+                .data
+                .into_iter()
+                .find(|p| is_same_post(post, &p.text))
+            {
+                Some(found) => PostLookup::Found(Published {
+                    url: Some(format!("https://x.com/i/web/status/{}", found.id)),
+                    platform_post_id: found.id,
+                }),
+                None => PostLookup::NotFound,
+            },
+        )
+    }
 }
 
 #[cfg(test)]
@@ -313,6 +385,28 @@ mod tests {
 
     fn x() -> X {
         X::new(PlatformSettings::real(Platform::X), reqwest::Client::new())
+    }
+
+    #[test]
+    fn a_post_read_back_matches_what_was_sent_despite_t_co_links() {
+        let plain = PostContent {
+            text: "Launch day".into(),
+            ..PostContent::default()
+        };
+        assert!(is_same_post(&plain, "Launch day"));
+        assert!(!is_same_post(&plain, "Launch day!"));
+        let linked = PostContent {
+            text: "Launch day".into(),
+            link: Some("https://example.com/launch".into()),
+            ..PostContent::default()
+        };
+        assert!(is_same_post(
+            &linked,
+            "Launch day https://example.com/launch"
+        ));
+        assert!(is_same_post(&linked, "Launch day https://t.co/AbC123"));
+        assert!(!is_same_post(&linked, "Launch day"));
+        assert!(!is_same_post(&linked, "Launch daytime https://t.co/AbC123"));
     }
 
     #[test]

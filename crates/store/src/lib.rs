@@ -315,7 +315,7 @@ pub trait Store: Send + Sync + 'static {
         &self,
         now: DateTime<Utc>,
         limit: u32,
-    ) -> StoreResult<Vec<TargetRecord>>;
+    ) -> StoreResult<Vec<(TargetRecord, PostRecord)>>;
     /// Settles an abandoned target (only while it is still abandoned).
     async fn settle_abandoned_target(
         &self,

@@ -593,3 +593,101 @@ async fn uploaded_media_is_served_for_the_platforms_and_can_be_posted() {
         .unwrap();
     assert_eq!(missing.status(), StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn a_lost_attempt_on_x_is_looked_up_and_settled_without_a_second_post() {
+    let rig = rig().await;
+    let x = rig.connect(Platform::X, "Lost Answer").await;
+    let schedule = |text: &'static str| {
+        let rig = &rig;
+        async move {
+            let (_, post) = rig
+                .app
+                .send(
+                    &rig.user,
+                    Method::POST,
+                    "/api/v1/posts",
+                    Some(json!({"text": text, "accounts": [x]})),
+                )
+                .await;
+            let now = rig.clock_now();
+            let taken = rig
+                .app
+                .app
+                .store
+                .claim_due_targets("dead-worker", now, now + Duration::minutes(5), 10)
+                .await
+                .unwrap();
+            assert_eq!(taken.len(), 1);
+            post["id"].as_str().unwrap().to_string()
+        }
+    };
+    let target_of = |id: String| {
+        let rig = &rig;
+        async move {
+            let (_, post) = rig.app.get(&rig.user, &format!("/api/v1/posts/{id}")).await;
+            post["targets"][0].clone()
+        }
+    };
+    let posts_on_x = || async {
+        rig.sandbox_state(Platform::X).await["posts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| {
+                (
+                    p["id"].as_str().unwrap().to_string(),
+                    p["text"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+
+    // The worker died after X made the post: found on the timeline, so published with X's id.
+    let made = schedule("Made before the crash").await;
+    let core = &rig.app.app.core;
+    let stored = core.store.credential(x).await.unwrap().unwrap();
+    let tokens = iquivity_core::credentials::open(&core.vault, x, &stored).unwrap();
+    let account = rig
+        .app
+        .app
+        .store
+        .account(rig.user.workspace_id, x)
+        .await
+        .unwrap()
+        .unwrap();
+    let published = core
+        .platforms
+        .get(Platform::X)
+        .unwrap()
+        .publish(
+            account.kind,
+            &account.platform_account_id,
+            &tokens,
+            &iquivity_platforms::PostContent {
+                text: "Made before the crash".into(),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    // The worker died before sending: nothing on the timeline, so published now, once.
+    let lost = schedule("Never sent").await;
+
+    rig.clock.advance(Duration::minutes(6));
+    rig.round().await;
+    let made = target_of(made).await;
+    assert_eq!(made["state"], "published", "{made}");
+    assert_eq!(
+        made["platform_post_id"],
+        published.platform_post_id.as_str()
+    );
+    let lost = target_of(lost).await;
+    assert_eq!(lost["state"], "published", "{lost}");
+    let texts: Vec<String> = posts_on_x().await.into_iter().map(|(_, t)| t).collect();
+    assert_eq!(
+        texts,
+        ["Made before the crash", "Never sent"],
+        "each exactly once"
+    );
+}

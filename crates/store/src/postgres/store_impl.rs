@@ -1548,7 +1548,7 @@ impl Store for PgStore {
         &self,
         now: DateTime<Utc>,
         limit: u32,
-    ) -> StoreResult<Vec<TargetRecord>> {
+    ) -> StoreResult<Vec<(TargetRecord, PostRecord)>> {
         let rows = sqlx::query(
             "SELECT * FROM post_targets WHERE state = 'publishing' AND lease_until <= $1 ORDER BY lease_until LIMIT $2",
         )
@@ -1556,7 +1556,7 @@ impl Store for PgStore {
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await?;
-        rows.iter().map(target_from_row).collect()
+        self.with_posts(rows).await
     }
 
     async fn settle_abandoned_target(

@@ -1537,7 +1537,7 @@ impl Store for SqliteStore {
         &self,
         now: DateTime<Utc>,
         limit: u32,
-    ) -> StoreResult<Vec<TargetRecord>> {
+    ) -> StoreResult<Vec<(TargetRecord, PostRecord)>> {
         let rows = sqlx::query(
             "SELECT * FROM post_targets WHERE state = 'publishing' AND lease_until <= ? ORDER BY lease_until LIMIT ?",
         )
@@ -1545,7 +1545,7 @@ impl Store for SqliteStore {
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await?;
-        rows.iter().map(target_from_row).collect()
+        self.with_posts(rows).await
     }
 
     async fn settle_abandoned_target(
