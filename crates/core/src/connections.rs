@@ -13,23 +13,8 @@ use iquivity_platforms::{
 use iquivity_store::{AccountRefresh, FlowRecord, FlowStage};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use zeroize::Zeroize;
-
-#[derive(Default, Clone)]
-pub struct RefreshLocks(Arc<Mutex<HashMap<AccountId, Arc<tokio::sync::Mutex<()>>>>>);
-
-impl RefreshLocks {
-    fn for_account(&self, id: AccountId) -> Arc<tokio::sync::Mutex<()>> {
-        let mut map = self
-            .0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        map.retain(|_, lock| Arc::strong_count(lock) > 1);
-        map.entry(id).or_default().clone()
-    }
-}
 
 pub struct StartedConnection {
     pub id: uuid::Uuid,
@@ -654,9 +639,42 @@ impl Core {
         session_id: Option<&str>,
         id: AccountId,
     ) -> Result<RefreshOutcome, CoreError> {
-        let lock = self.refresh_locks.for_account(id);
-        let _guard = lock.lock().await;
-        // Read after taking the lock: a refresh that just finished may have rotated the tokens.
+        // Answers 404 for an account that is not the caller's before waiting for anything.
+        self.account(caller, id).await?;
+        // The engine's lease, in the database: one renewal at a time per account across every instance,
+        // so a rotating refresh token is never spent twice. One in progress usually ends within seconds.
+        let owner = format!("manual-{}", uuid::Uuid::now_v7());
+        let mut tries = 0;
+        loop {
+            let now = self.clock.now();
+            let until = now + self.settings.lifecycle.lease;
+            if self
+                .store
+                .take_refresh_lease(id, &owner, now, until)
+                .await?
+            {
+                break;
+            }
+            tries += 1;
+            if tries == 50 {
+                return Err(CoreError::Conflict(
+                    "this account is being refreshed right now; try again in a minute".into(),
+                ));
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+        let outcome = self.refresh_under_lease(caller, session_id, id).await;
+        self.store.release_refresh_lease(id, &owner).await?;
+        outcome
+    }
+
+    async fn refresh_under_lease(
+        &self,
+        caller: &Caller,
+        session_id: Option<&str>,
+        id: AccountId,
+    ) -> Result<RefreshOutcome, CoreError> {
+        // Read after taking the lease: a refresh that just finished may have rotated the tokens.
         let account = self.account(caller, id).await?;
         let adapter = self.adapter(account.platform)?;
         let stored =
@@ -664,7 +682,10 @@ impl Core {
                 CoreError::Internal(format!("account {id} has no stored credential"))
             })?;
         let tokens = open(&self.vault, id, &stored)?;
-        match self.renew_and_check(&*adapter, &account, tokens).await {
+        match self
+            .renew_and_check(&*adapter, &account, tokens, true)
+            .await
+        {
             Ok(renewed) => {
                 self.after_success(&account, &renewed).await?;
                 Ok(RefreshOutcome::Refreshed(renewed))
@@ -706,18 +727,24 @@ impl Core {
         }
     }
 
-    /// Renews (saving rotated tokens at once), re-reads identity and grants, and marks the account active.
+    /// Renews when `renew` (saving rotated tokens at once), re-reads identity and grants, and marks the
+    /// account active.
     pub(crate) async fn renew_and_check(
         &self,
         adapter: &dyn PlatformAdapter,
         account: &Account,
         tokens: TokenSet,
+        renew: bool,
     ) -> Result<Account, PlatformError> {
         let internal =
             |e: CoreError| PlatformError::new("iquivity", ErrorClass::Unavailable, e.to_string());
-        let renewal = adapter
-            .renew(account.kind, &account.platform_account_id, &tokens)
-            .await?;
+        let renewal = if renew {
+            adapter
+                .renew(account.kind, &account.platform_account_id, &tokens)
+                .await?
+        } else {
+            None
+        };
         let (tokens, renewed_scopes) = match renewal {
             Some(renewal) => {
                 let credential =
@@ -735,7 +762,7 @@ impl Core {
                             avatar_url: None,
                             followers: None,
                             refreshed: true,
-                            now: Utc::now(),
+                            now: self.clock.now(),
                         },
                     )
                     .await
@@ -771,7 +798,7 @@ impl Core {
                     avatar_url: Some(identity.avatar_url),
                     followers: identity.followers,
                     refreshed: false,
-                    now: Utc::now(),
+                    now: self.clock.now(),
                 },
             )
             .await

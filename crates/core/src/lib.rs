@@ -74,8 +74,6 @@ pub struct Core {
         Arc<std::sync::Mutex<std::collections::BTreeMap<(String, String), u64>>>,
     /// Sends webhook deliveries.
     pub(crate) webhook_client: reqwest::Client,
-    /// One refresh at a time per account in this process, so a rotating refresh token is never spent twice.
-    pub(crate) refresh_locks: connections::RefreshLocks,
 }
 
 impl Core {
@@ -96,7 +94,6 @@ impl Core {
                 .timeout(std::time::Duration::from_secs(10))
                 .build()
                 .unwrap_or_default(),
-            refresh_locks: connections::RefreshLocks::default(),
         }
     }
 }

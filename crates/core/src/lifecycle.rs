@@ -418,7 +418,17 @@ impl Core {
             return Ok(Handled::Done);
         };
         let adapter = self.adapter(account.platform)?;
-        match self.renew_and_check(&*adapter, &account, tokens).await {
+        // A job retried or taken over after its renewal went through (the worker died, or the check after
+        // it failed) does not renew again: the renewal stands, and on platforms that rotate refresh tokens
+        // each renewal spends one.
+        let renewed_already = job.attempts > 1
+            && account
+                .last_refreshed_at
+                .is_some_and(|at| at >= job.created_at);
+        match self
+            .renew_and_check(&*adapter, &account, tokens, !renewed_already)
+            .await
+        {
             Ok(renewed) => {
                 self.after_success(&account, &renewed).await?;
                 Ok(Handled::Done)

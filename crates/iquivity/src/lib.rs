@@ -37,7 +37,8 @@ fn create_private_dir(dir: &std::path::Path) -> anyhow::Result<()> {
 /// The lifecycle engine's loop, as a worker with its own lease owner name: after a round that took a full
 /// batch the next starts at once (more is waiting), otherwise after a short pause.
 async fn run_lifecycle(core: Core) {
-    let owner = format!("worker-{}", uuid::Uuid::now_v7());
+    // The process id tells an operator (and the multi-instance test) which instance holds a lease.
+    let owner = format!("worker-{}-{}", std::process::id(), uuid::Uuid::now_v7());
     loop {
         let more_due = match core.run_lifecycle_round(&owner).await {
             Ok(report) => {

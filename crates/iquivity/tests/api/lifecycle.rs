@@ -252,14 +252,18 @@ async fn a_rotated_refresh_token_survives_a_crash_right_after_the_platform_answe
     let jobs = rig.app.app.store.jobs_for_account(id).await.unwrap();
     assert_eq!(
         report.done, 2,
-        "the retried refresh works with the rotated token, and the check passes: {report:?} {jobs:#?} now {}",
+        "the retried refresh keeps the renewal it made and checks with the rotated token: {report:?} {jobs:#?} now {}",
         rig.clock_now()
     );
     assert_eq!(rig.account(id).await["status"], "active");
     let state = rig.sandbox_state(Platform::Tiktok).await;
     assert_eq!(
-        state["tokens"]["rotated"], 2,
-        "two rotations, neither refused: {state}"
+        state["tokens"]["rotated"], 1,
+        "the retry does not spend another refresh token: {state}"
+    );
+    assert_eq!(
+        state["requests"]["/v2/user/info/"], 2,
+        "since the restart, the retried refresh and the health check each read the account with the stored, rotated token: {state}"
     );
 }
 

@@ -7,6 +7,7 @@ mod bad_input;
 mod browser;
 mod connections;
 mod helpers;
+mod instances;
 mod lifecycle;
 mod pages;
 mod posts;
