@@ -400,8 +400,11 @@ impl Core {
             )
             .await?
         {
+            // Soon: the other refresh ends within seconds, or (its worker dead) its lease runs out about
+            // when this job's did, since both were taken together.
+            let soon = (self.settings.lifecycle.lease / 4).min(Duration::seconds(30));
             return Ok(Handled::RetryAt(
-                now + Duration::seconds(30),
+                now + soon,
                 "another refresh of this account is running".into(),
             ));
         }

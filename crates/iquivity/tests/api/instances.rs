@@ -211,6 +211,7 @@ async fn three_instances_share_the_work_and_one_killed_midway_loses_and_repeats_
         wait_until_up(instance).await;
     }
     let mut db = PgConnection::connect(&database_url).await.unwrap();
+    let began = Instant::now();
 
     // A workspace with room for everything, and an API token.
     let client = reqwest::Client::builder()
@@ -260,6 +261,7 @@ async fn three_instances_share_the_work_and_one_killed_midway_loses_and_repeats_
     }
     accounts.sort();
     assert_eq!(accounts.len(), ACCOUNTS);
+    eprintln!("{:?}: {ACCOUNTS} accounts connected", began.elapsed());
 
     // 300 targets: three posts to 100 accounts each, through different instances.
     let publish_at = chrono::Utc::now() + chrono::Duration::seconds(3);
@@ -297,6 +299,10 @@ async fn three_instances_share_the_work_and_one_killed_midway_loses_and_repeats_
     // Kill the instance holding the most work. The platform holds every request first, so that the one
     // killed has no answer in flight that it would lose: what it sent is dropped unanswered, as a platform
     // that never got it, and what it had claimed waits for its leases to run out.
+    eprintln!(
+        "{:?}: holding the platform, to kill an instance",
+        began.elapsed()
+    );
     sandbox.hold(true);
     tokio::time::sleep(Duration::from_millis(500)).await;
     let owners = sqlx::query(
@@ -350,6 +356,7 @@ async fn three_instances_share_the_work_and_one_killed_midway_loses_and_repeats_
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
 
+    eprintln!("{:?}: all done", began.elapsed());
     // Refreshes: exactly one per account on the platform (X rotates refresh tokens, so a second would have
     // been refused and the account broken), one finished job and one "refreshed" event each, all active.
     let state: Value = reqwest::get(format!("{sandbox_base}/_sandbox/state"))
