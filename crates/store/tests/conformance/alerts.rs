@@ -1,0 +1,356 @@
+//! Alerts, webhooks and their deliveries.
+
+use crate::harness::*;
+use chrono::{DateTime, Utc};
+use iquivity_domain::{AccountId, Plan, WorkspaceId};
+use iquivity_store::{AlertRecord, DeliveryAttempt, DeliveryState, Store, WebhookRecord};
+use std::sync::Arc;
+
+fn alert(
+    workspace: WorkspaceId,
+    dedupe_key: Option<&str>,
+    created_at: DateTime<Utc>,
+) -> AlertRecord {
+    AlertRecord {
+        id: uuid::Uuid::now_v7(),
+        workspace_id: workspace,
+        account_id: Some(AccountId::new()),
+        kind: "account.status_changed".to_string(),
+        dedupe_key: dedupe_key.map(str::to_string),
+        payload: serde_json::json!({ "status": "failed", "n": created_at.timestamp() }),
+        created_at,
+        read_at: None,
+    }
+}
+
+fn webhook(workspace: WorkspaceId, url: &str, created_at: DateTime<Utc>) -> WebhookRecord {
+    WebhookRecord {
+        id: uuid::Uuid::now_v7(),
+        workspace_id: workspace,
+        url: url.to_string(),
+        secret: credential("key-1", &format!("secret for {url}")),
+        created_at,
+    }
+}
+
+pub async fn alerts_are_deduplicated_and_fan_out_to_each_webhook(store: Arc<dyn Store>) {
+    let owner = tenant(store.as_ref(), Plan::Free).await;
+    let other = tenant(store.as_ref(), Plan::Free).await;
+    let t0 = now() - minutes(60);
+    let first = webhook(owner.workspace, "https://hooks.example.test/1", t0);
+    let second = webhook(
+        owner.workspace,
+        "https://hooks.example.test/2",
+        t0 + minutes(1),
+    );
+    let foreign = webhook(other.workspace, "https://hooks.example.test/3", t0);
+    for hook in [&second, &first, &foreign] {
+        store.create_webhook(hook).await.unwrap();
+    }
+    let hooks = store.webhooks(owner.workspace).await.unwrap();
+    assert_eq!(
+        hooks.iter().map(|h| h.id).collect::<Vec<_>>(),
+        vec![first.id, second.id],
+        "oldest first, this workspace's only"
+    );
+    assert_eq!(hooks[0].url, first.url);
+    assert_eq!(hooks[0].secret, first.secret);
+
+    let expiring = alert(
+        owner.workspace,
+        Some("expiring:acct:2030-01-01"),
+        t0 + minutes(2),
+    );
+    assert!(store.record_alert(&expiring).await.unwrap());
+    let again = alert(
+        owner.workspace,
+        Some("expiring:acct:2030-01-01"),
+        t0 + minutes(3),
+    );
+    assert!(
+        !store.record_alert(&again).await.unwrap(),
+        "the same dedupe key is one incident"
+    );
+    // Without a dedupe key alerts never collide.
+    let plain = alert(owner.workspace, None, t0 + minutes(4));
+    let plainer = alert(owner.workspace, None, t0 + minutes(5));
+    assert!(store.record_alert(&plain).await.unwrap());
+    assert!(store.record_alert(&plainer).await.unwrap());
+
+    let alerts = store.alerts(owner.workspace, 10).await.unwrap();
+    assert_eq!(
+        alerts.iter().map(|a| a.id).collect::<Vec<_>>(),
+        vec![plainer.id, plain.id, expiring.id],
+        "newest first, the duplicate not recorded"
+    );
+    assert_eq!(alerts[2].dedupe_key, expiring.dedupe_key);
+    assert_eq!(alerts[2].payload, expiring.payload);
+    assert_eq!(alerts[2].kind, expiring.kind);
+    assert_eq!(alerts[2].account_id, expiring.account_id);
+    assert_eq!(alerts[2].read_at, None);
+    assert_eq!(store.alerts(owner.workspace, 2).await.unwrap().len(), 2);
+    assert!(store.alerts(other.workspace, 10).await.unwrap().is_empty());
+
+    // One delivery per alert and webhook, none for the other workspace's webhook.
+    for hook in [&first, &second] {
+        let deliveries = store
+            .deliveries(owner.workspace, hook.id, 10)
+            .await
+            .unwrap();
+        assert_eq!(
+            deliveries.iter().map(|d| d.alert_id).collect::<Vec<_>>(),
+            vec![plainer.id, plain.id, expiring.id]
+        );
+        for d in &deliveries {
+            assert_eq!(d.webhook_id, hook.id);
+            assert_eq!(d.state, DeliveryState::Pending);
+            assert_eq!(d.attempts, 0);
+            assert_eq!(d.delivered_at, None);
+        }
+        assert_eq!(deliveries[2].next_attempt_at, Some(expiring.created_at));
+    }
+    assert!(store
+        .deliveries(owner.workspace, foreign.id, 10)
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(
+        store
+            .deliveries(other.workspace, first.id, 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "not through another workspace"
+    );
+    assert_eq!(store.metrics(t0).await.unwrap().pending_deliveries, 6);
+
+    // Removing a webhook removes its deliveries.
+    assert!(!store
+        .delete_webhook(other.workspace, second.id)
+        .await
+        .unwrap());
+    assert!(store
+        .delete_webhook(owner.workspace, second.id)
+        .await
+        .unwrap());
+    assert!(!store
+        .delete_webhook(owner.workspace, second.id)
+        .await
+        .unwrap());
+    assert_eq!(store.metrics(t0).await.unwrap().pending_deliveries, 3);
+    assert_eq!(store.webhooks(owner.workspace).await.unwrap().len(), 1);
+
+    // Read marks apply to what is unread, in one workspace.
+    let foreign_alert = alert(other.workspace, None, t0);
+    assert!(store.record_alert(&foreign_alert).await.unwrap());
+    let t1 = t0 + minutes(10);
+    store.mark_alerts_read(owner.workspace, t1).await.unwrap();
+    let later = alert(owner.workspace, None, t0 + minutes(11));
+    assert!(store.record_alert(&later).await.unwrap());
+    let t2 = t0 + minutes(20);
+    store.mark_alerts_read(owner.workspace, t2).await.unwrap();
+    let read: Vec<(uuid::Uuid, Option<DateTime<Utc>>)> = store
+        .alerts(owner.workspace, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|a| (a.id, a.read_at))
+        .collect();
+    assert_eq!(
+        read,
+        vec![
+            (later.id, Some(t2)),
+            (plainer.id, Some(t1)),
+            (plain.id, Some(t1)),
+            (expiring.id, Some(t1)),
+        ]
+    );
+    assert_eq!(
+        store.alerts(other.workspace, 10).await.unwrap()[0].read_at,
+        None
+    );
+}
+
+pub async fn deliveries_are_leased_and_settled_by_their_owner(store: Arc<dyn Store>) {
+    let owner = tenant(store.as_ref(), Plan::Free).await;
+    let t0 = now();
+    let hook = webhook(
+        owner.workspace,
+        "https://hooks.example.test/a",
+        t0 - minutes(60),
+    );
+    store.create_webhook(&hook).await.unwrap();
+    let incident = alert(owner.workspace, Some("incident-1"), t0);
+    assert!(store.record_alert(&incident).await.unwrap());
+    let upcoming = alert(owner.workspace, Some("incident-2"), t0 + minutes(30));
+    assert!(store.record_alert(&upcoming).await.unwrap());
+
+    let claimed = store
+        .claim_deliveries("A", t0, t0 + minutes(1), 10)
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 1, "only the due delivery");
+    let (delivery, with_hook, with_alert) = &claimed[0];
+    assert_eq!(delivery.alert_id, incident.id);
+    assert_eq!(delivery.attempts, 1);
+    assert_eq!(with_hook.id, hook.id);
+    assert_eq!(with_hook.url, hook.url);
+    assert_eq!(with_hook.secret, hook.secret);
+    assert_eq!(with_alert.id, incident.id);
+    assert_eq!(with_alert.payload, incident.payload);
+    let id = delivery.id;
+
+    assert!(store
+        .claim_deliveries("B", t0 + chrono::Duration::seconds(10), t0 + minutes(2), 10)
+        .await
+        .unwrap()
+        .is_empty());
+    let failed_attempt = DeliveryAttempt {
+        state: DeliveryState::Pending,
+        status: Some(500),
+        error: Some("server error".to_string()),
+        next_attempt_at: t0 + minutes(5),
+        now: t0 + chrono::Duration::seconds(20),
+    };
+    assert!(
+        !store
+            .record_delivery_attempt(id, "B", &failed_attempt)
+            .await
+            .unwrap(),
+        "B does not hold it"
+    );
+    assert!(store
+        .record_delivery_attempt(id, "A", &failed_attempt)
+        .await
+        .unwrap());
+    let stored = store
+        .deliveries(owner.workspace, hook.id, 10)
+        .await
+        .unwrap();
+    let stored = stored.iter().find(|d| d.id == id).unwrap();
+    assert_eq!(stored.state, DeliveryState::Pending);
+    assert_eq!(stored.last_status, Some(500));
+    assert_eq!(stored.last_error.as_deref(), Some("server error"));
+    assert_eq!(stored.next_attempt_at, Some(t0 + minutes(5)));
+    assert_eq!(stored.attempts, 1);
+
+    // Not due again until the next attempt time.
+    assert!(store
+        .claim_deliveries("B", t0 + minutes(4), t0 + minutes(6), 10)
+        .await
+        .unwrap()
+        .is_empty());
+    let claimed = store
+        .claim_deliveries("B", t0 + minutes(5), t0 + minutes(6), 10)
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 1);
+    assert_eq!(claimed[0].0.id, id);
+    assert_eq!(claimed[0].0.attempts, 2);
+
+    // B's lease runs out before it reports: C takes the delivery over and B's report is refused.
+    let claimed = store
+        .claim_deliveries("C", t0 + minutes(6), t0 + minutes(7), 10)
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 1);
+    assert_eq!(claimed[0].0.attempts, 3);
+    let delivered = DeliveryAttempt {
+        state: DeliveryState::Delivered,
+        status: Some(204),
+        error: None,
+        next_attempt_at: t0 + minutes(6),
+        now: t0 + minutes(6),
+    };
+    assert!(!store
+        .record_delivery_attempt(id, "B", &delivered)
+        .await
+        .unwrap());
+    assert!(store
+        .record_delivery_attempt(id, "C", &delivered)
+        .await
+        .unwrap());
+    assert!(
+        !store
+            .record_delivery_attempt(id, "C", &delivered)
+            .await
+            .unwrap(),
+        "the lease ended with the attempt"
+    );
+    let stored = store
+        .deliveries(owner.workspace, hook.id, 10)
+        .await
+        .unwrap();
+    let stored = stored.iter().find(|d| d.id == id).unwrap();
+    assert_eq!(stored.state, DeliveryState::Delivered);
+    assert_eq!(stored.last_status, Some(204));
+    assert_eq!(stored.last_error, None);
+    assert_eq!(stored.delivered_at, Some(t0 + minutes(6)));
+    assert_eq!(stored.next_attempt_at, None);
+
+    // Delivered is final; the other alert's delivery comes due on its own time, and can fail for good.
+    let claimed = store
+        .claim_deliveries("D", t0 + minutes(60), t0 + minutes(61), 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        claimed
+            .iter()
+            .map(|(d, _, _)| d.alert_id)
+            .collect::<Vec<_>>(),
+        vec![upcoming.id]
+    );
+    let given_up = DeliveryAttempt {
+        state: DeliveryState::Failed,
+        status: Some(410),
+        error: Some("gone".to_string()),
+        next_attempt_at: t0 + minutes(60),
+        now: t0 + minutes(60),
+    };
+    assert!(store
+        .record_delivery_attempt(claimed[0].0.id, "D", &given_up)
+        .await
+        .unwrap());
+    assert!(store
+        .claim_deliveries("E", t0 + minutes(600), t0 + minutes(601), 10)
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(store.metrics(t0).await.unwrap().pending_deliveries, 0);
+}
+
+pub async fn concurrent_alerts_with_one_dedupe_key_record_one(store: Arc<dyn Store>) {
+    let owner = tenant(store.as_ref(), Plan::Free).await;
+    let t0 = now();
+    let hooks = [
+        webhook(owner.workspace, "https://hooks.example.test/x", t0),
+        webhook(owner.workspace, "https://hooks.example.test/y", t0),
+    ];
+    for hook in &hooks {
+        store.create_webhook(hook).await.unwrap();
+    }
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let store = store.clone();
+        let record = alert(owner.workspace, Some("expiring:raced"), t0);
+        tasks.push(tokio::spawn(async move {
+            store.record_alert(&record).await.unwrap()
+        }));
+    }
+    let mut recorded = 0;
+    for task in tasks {
+        recorded += usize::from(task.await.unwrap());
+    }
+    assert_eq!(recorded, 1);
+    assert_eq!(store.alerts(owner.workspace, 10).await.unwrap().len(), 1);
+    for hook in &hooks {
+        assert_eq!(
+            store
+                .deliveries(owner.workspace, hook.id, 10)
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
+    }
+}

@@ -1,0 +1,332 @@
+//! Opening each backend for one scenario, and the fixtures every scenario builds on.
+
+use chrono::{DateTime, Duration, SubsecRound, Utc};
+use iquivity_domain::{
+    Account, AccountId, AccountKind, AccountStatus, Plan, Platform, UserId, WorkspaceId,
+};
+use iquivity_store::{
+    AccountUpsert, AuditEventRecord, AuditKind, JobKind, JobRecord, MediaRecord, NewUser,
+    NewWorkspace, PostRecord, Store, StoredCredential, TargetRecord, TargetState,
+};
+use std::future::Future;
+use std::sync::Arc;
+
+const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
+
+/// The PostgreSQL server scenarios run on: `IQUIVITY_TEST_POSTGRES_URL`, or the local default.
+fn postgres_base_url() -> String {
+    std::env::var("IQUIVITY_TEST_POSTGRES_URL").unwrap_or_else(|_| DEFAULT_POSTGRES_URL.to_string())
+}
+
+/// With `IQUIVITY_REQUIRE_POSTGRES=1` an unreachable server fails the PostgreSQL tests instead of skipping them.
+fn postgres_required() -> bool {
+    std::env::var("IQUIVITY_REQUIRE_POSTGRES").as_deref() == Ok("1")
+}
+
+/// Runs a scenario on a fresh SQLite database in a temporary directory.
+pub async fn run_sqlite<F, Fut>(scenario: F)
+where
+    F: FnOnce(Arc<dyn Store>) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let url = format!("sqlite://{}", dir.path().join("db.sqlite").display());
+    let store = iquivity_store::open(&url).await.expect("open SQLite");
+    scenario(store).await;
+    drop(dir);
+}
+
+/// Runs a scenario on a fresh PostgreSQL schema, dropped afterwards, or skips it (with a notice on stderr)
+/// when the server cannot be reached.
+pub async fn run_postgres<F, Fut>(name: &str, scenario: F)
+where
+    F: FnOnce(Arc<dyn Store>) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let base = postgres_base_url();
+    let url = match iquivity_store::postgres::create_scratch_schema(&base, "iqc").await {
+        Ok(url) => url,
+        Err(err) if postgres_required() => {
+            panic!("IQUIVITY_REQUIRE_POSTGRES=1, but PostgreSQL at {base} cannot be reached: {err}")
+        }
+        Err(err) => {
+            eprintln!(
+                "SKIPPED postgres::{name}: PostgreSQL at {base} cannot be reached ({err}). \
+                 Set IQUIVITY_TEST_POSTGRES_URL to run it, or IQUIVITY_REQUIRE_POSTGRES=1 to fail instead."
+            );
+            return;
+        }
+    };
+    let schema = url
+        .split("options[search_path]=")
+        .nth(1)
+        .and_then(|rest| rest.split(',').next())
+        .expect("scratch schema URL names its schema")
+        .to_string();
+    let store = iquivity_store::open(&url)
+        .await
+        .expect("open PostgreSQL scratch schema");
+    // Spawned so that the schema is dropped whether the scenario passes or fails.
+    let outcome = tokio::spawn(scenario(store)).await;
+    drop_schema(&base, &schema).await;
+    if let Err(err) = outcome {
+        match err.try_into_panic() {
+            Ok(panic) => std::panic::resume_unwind(panic),
+            Err(err) => panic!("scenario task did not finish: {err}"),
+        }
+    }
+}
+
+/// Drops a scratch schema; a failure is only reported, so that it never hides the scenario's own outcome.
+async fn drop_schema(base: &str, schema: &str) {
+    use sqlx::Connection;
+    let dropped = async {
+        let mut conn = sqlx::PgConnection::connect(base).await?;
+        sqlx::query("SET lock_timeout = '30s'")
+            .execute(&mut conn)
+            .await?;
+        sqlx::query(&format!("DROP SCHEMA \"{schema}\" CASCADE"))
+            .execute(&mut conn)
+            .await?;
+        conn.close().await
+    };
+    if let Err(err) = dropped.await {
+        eprintln!("could not drop the scratch schema {schema:?}: {err}");
+    }
+}
+
+/// Serialises this process's calls of `enqueue_due_jobs`. The PostgreSQL backend takes a database-wide
+/// advisory lock for a round and answers 0 when another holds it, and every scratch schema shares one
+/// database, so scenarios running in parallel (or another test process) could otherwise see a round skipped.
+static ENQUEUE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// Queues due jobs and checks how many were queued. Expecting some, a round that queued none (another
+/// process held PostgreSQL's enqueue lock) is tried again a few times.
+pub async fn enqueue_due(store: &dyn Store, now: DateTime<Utc>, limit: u32, expected: u32) {
+    let _turn = ENQUEUE.lock().await;
+    let mut queued = store.enqueue_due_jobs(now, limit).await.unwrap();
+    let mut tries = 1;
+    while queued == 0 && expected > 0 && tries < 20 {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        queued = store.enqueue_due_jobs(now, limit).await.unwrap();
+        tries += 1;
+    }
+    assert_eq!(
+        queued, expected,
+        "jobs queued by enqueue_due_jobs({now}, {limit})"
+    );
+}
+
+/// The present, at the microsecond precision both backends store.
+pub fn now() -> DateTime<Utc> {
+    Utc::now().trunc_subsecs(6)
+}
+
+pub fn minutes(n: i64) -> Duration {
+    Duration::minutes(n)
+}
+
+pub fn unique_email(who: &str) -> String {
+    format!("{who}-{}@example.test", uuid::Uuid::now_v7().simple())
+}
+
+pub fn new_user(who: &str, at: DateTime<Utc>) -> NewUser {
+    NewUser {
+        id: UserId::new(),
+        email: unique_email(who),
+        password_hash: format!("argon2-hash-of-{who}"),
+        created_at: at,
+    }
+}
+
+pub fn new_workspace(name: &str, plan: Plan, at: DateTime<Utc>) -> NewWorkspace {
+    NewWorkspace {
+        id: WorkspaceId::new(),
+        name: name.to_string(),
+        plan,
+        created_at: at,
+    }
+}
+
+/// A workspace with its owner.
+#[derive(Debug, Clone)]
+pub struct Tenant {
+    pub user: UserId,
+    pub email: String,
+    pub workspace: WorkspaceId,
+}
+
+pub async fn tenant(store: &dyn Store, plan: Plan) -> Tenant {
+    let at = now() - Duration::days(1);
+    let user = new_user("owner", at);
+    let workspace = new_workspace("Workspace", plan, at);
+    store
+        .create_user_with_workspace(&user, &workspace)
+        .await
+        .unwrap();
+    Tenant {
+        user: user.id,
+        email: user.email,
+        workspace: workspace.id,
+    }
+}
+
+/// A new active account with no handle, labels or token expiry.
+pub fn upsert(
+    tenant: &Tenant,
+    platform: Platform,
+    platform_account_id: &str,
+    name: &str,
+    at: DateTime<Utc>,
+) -> AccountUpsert {
+    AccountUpsert {
+        id: AccountId::new(),
+        workspace_id: tenant.workspace,
+        platform,
+        kind: AccountKind::Profile,
+        platform_account_id: platform_account_id.to_string(),
+        display_name: name.to_string(),
+        handle: None,
+        avatar_url: None,
+        scopes: vec!["read".to_string()],
+        status: AccountStatus::Active,
+        status_reason: None,
+        status_message: None,
+        labels: Vec::new(),
+        connected_by: Some(tenant.user),
+        token_expires_at: None,
+        sandbox: false,
+        now: at,
+    }
+}
+
+pub async fn connect(store: &dyn Store, up: &AccountUpsert) -> Account {
+    let outcome = store.upsert_account(up, None).await.unwrap();
+    assert!(outcome.created, "{} is a new account", up.display_name);
+    outcome.account
+}
+
+/// Connects an account named `name` on `platform` with a fresh platform id.
+pub async fn account(
+    store: &dyn Store,
+    tenant: &Tenant,
+    platform: Platform,
+    name: &str,
+) -> Account {
+    let pid = format!("pid-{}", uuid::Uuid::now_v7().simple());
+    connect(
+        store,
+        &upsert(tenant, platform, &pid, name, now() - minutes(60)),
+    )
+    .await
+}
+
+pub fn credential(key_id: &str, blob: &str) -> StoredCredential {
+    StoredCredential {
+        key_id: key_id.to_string(),
+        blob: blob.as_bytes().to_vec(),
+    }
+}
+
+pub fn event(
+    workspace: WorkspaceId,
+    account: Option<AccountId>,
+    kind: AuditKind,
+    at: DateTime<Utc>,
+) -> AuditEventRecord {
+    AuditEventRecord {
+        id: uuid::Uuid::now_v7(),
+        workspace_id: workspace,
+        account_id: account,
+        actor_id: None,
+        kind,
+        details: serde_json::json!({ "kind": kind.as_str() }),
+        at,
+    }
+}
+
+pub fn job(
+    kind: JobKind,
+    account: AccountId,
+    workspace: WorkspaceId,
+    run_at: DateTime<Utc>,
+) -> JobRecord {
+    JobRecord {
+        id: uuid::Uuid::now_v7(),
+        kind,
+        account_id: account,
+        workspace_id: workspace,
+        platform: Platform::X,
+        payload: None,
+        run_at,
+        attempts: 0,
+        last_error: None,
+        created_at: run_at,
+        done_at: None,
+    }
+}
+
+/// A post scheduled on each of `targets`, each target due at its own time.
+pub fn post(
+    workspace: WorkspaceId,
+    author: Option<UserId>,
+    text: &str,
+    targets: &[(AccountId, Platform, DateTime<Utc>)],
+    created_at: DateTime<Utc>,
+) -> PostRecord {
+    let id = uuid::Uuid::now_v7();
+    let publish_at = targets
+        .iter()
+        .map(|(_, _, at)| *at)
+        .min()
+        .unwrap_or(created_at);
+    PostRecord {
+        id,
+        workspace_id: workspace,
+        author_id: author,
+        text: text.to_string(),
+        link: None,
+        media: vec![MediaRecord {
+            url: "https://media.example.test/picture.jpg".to_string(),
+            kind: "image".to_string(),
+        }],
+        privacy_level: None,
+        publish_at,
+        created_at,
+        targets: targets
+            .iter()
+            .map(|(account, platform, at)| TargetRecord {
+                id: uuid::Uuid::now_v7(),
+                post_id: id,
+                account_id: *account,
+                platform: *platform,
+                state: TargetState::Scheduled,
+                attempts: 0,
+                platform_post_id: None,
+                url: None,
+                error_class: None,
+                error_message: None,
+                published_at: None,
+                run_at: *at,
+            })
+            .collect(),
+    }
+}
+
+/// The target of `post` on `account`, as stored now.
+pub async fn stored_target(
+    store: &dyn Store,
+    workspace: WorkspaceId,
+    post: uuid::Uuid,
+    target: uuid::Uuid,
+) -> TargetRecord {
+    store
+        .post(workspace, post)
+        .await
+        .unwrap()
+        .expect("post exists")
+        .targets
+        .into_iter()
+        .find(|t| t.id == target)
+        .expect("target exists")
+}

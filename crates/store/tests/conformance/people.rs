@@ -1,0 +1,517 @@
+//! Users, workspaces, memberships and sign-in.
+
+use crate::harness::*;
+use iquivity_domain::{Plan, Role, UserId, WorkspaceId};
+use iquivity_store::{ApiTokenRecord, InvitationRecord, SessionRecord, Store, StoreError};
+use std::sync::Arc;
+
+pub async fn users_and_workspaces_refuse_duplicate_emails(store: Arc<dyn Store>) {
+    let t0 = now();
+    let user = new_user("owner", t0);
+    let workspace = new_workspace("Acme", Plan::Free, t0);
+    store
+        .create_user_with_workspace(&user, &workspace)
+        .await
+        .unwrap();
+
+    let found = store
+        .user_by_email(&user.email)
+        .await
+        .unwrap()
+        .expect("user found by email");
+    assert_eq!(found.id, user.id);
+    assert_eq!(found.password_hash, user.password_hash);
+    assert_eq!(found.created_at, t0);
+    let by_id = store
+        .user_by_id(user.id)
+        .await
+        .unwrap()
+        .expect("user found by id");
+    assert_eq!(by_id.email, user.email);
+    assert!(store
+        .user_by_email("nobody@example.test")
+        .await
+        .unwrap()
+        .is_none());
+    assert!(store.user_by_id(UserId::new()).await.unwrap().is_none());
+
+    let stored = store
+        .workspace(workspace.id)
+        .await
+        .unwrap()
+        .expect("workspace");
+    assert_eq!(stored.name, "Acme");
+    assert_eq!(stored.plan, Plan::Free);
+    assert_eq!(stored.created_at, t0);
+    assert_eq!(
+        store.membership(workspace.id, user.id).await.unwrap(),
+        Some(Role::Owner)
+    );
+
+    // The same email again: refused as a duplicate, and the new workspace is not created either.
+    let twin = new_user("twin", t0);
+    let twin = iquivity_store::NewUser {
+        email: user.email.clone(),
+        ..twin
+    };
+    let second = new_workspace("Second", Plan::Free, t0);
+    let err = store
+        .create_user_with_workspace(&twin, &second)
+        .await
+        .expect_err("a second user with the same email");
+    assert!(
+        matches!(err, StoreError::Duplicate(_)),
+        "expected Duplicate, got {err:?}"
+    );
+    assert!(store.workspace(second.id).await.unwrap().is_none());
+    assert!(store.user_by_id(twin.id).await.unwrap().is_none());
+    let err = store
+        .create_user(&twin)
+        .await
+        .expect_err("create_user with a taken email");
+    assert!(
+        matches!(err, StoreError::Duplicate(_)),
+        "expected Duplicate, got {err:?}"
+    );
+
+    // A user without a workspace, who then creates one.
+    let loner = new_user("loner", t0);
+    store.create_user(&loner).await.unwrap();
+    assert!(store.memberships_of(loner.id).await.unwrap().is_empty());
+    let own = new_workspace("Own", Plan::Starter, t0);
+    store.create_workspace(&own, loner.id).await.unwrap();
+    assert_eq!(
+        store.membership(own.id, loner.id).await.unwrap(),
+        Some(Role::Owner)
+    );
+    assert_eq!(
+        store.membership(workspace.id, loner.id).await.unwrap(),
+        None
+    );
+
+    assert!(store
+        .set_plan(workspace.id, Plan::Professional)
+        .await
+        .unwrap());
+    assert_eq!(
+        store.workspace(workspace.id).await.unwrap().unwrap().plan,
+        Plan::Professional
+    );
+    assert!(!store
+        .set_plan(WorkspaceId::new(), Plan::Starter)
+        .await
+        .unwrap());
+}
+
+pub async fn memberships_and_members_are_oldest_first(store: Arc<dyn Store>) {
+    let base = now() - minutes(180);
+    let alice = new_user("alice", base);
+    let bob = new_user("bob", base);
+    let carol = new_user("carol", base);
+    for user in [&alice, &bob, &carol] {
+        store.create_user(user).await.unwrap();
+    }
+    // Alice owns A, then B; Bob owns C, created between them; Alice joins C last (add_member stamps the
+    // present, later than all of these).
+    let a = new_workspace("A", Plan::Free, base);
+    let b = new_workspace("B", Plan::Free, base + minutes(60));
+    let c = new_workspace("C", Plan::Free, base + minutes(30));
+    store.create_workspace(&a, alice.id).await.unwrap();
+    store.create_workspace(&b, alice.id).await.unwrap();
+    store.create_workspace(&c, bob.id).await.unwrap();
+    store.add_member(c.id, alice.id, Role::Admin).await.unwrap();
+    store
+        .add_member(c.id, carol.id, Role::Member)
+        .await
+        .unwrap();
+    // Adding an existing member again changes nothing.
+    store
+        .add_member(c.id, alice.id, Role::Member)
+        .await
+        .unwrap();
+
+    let mine: Vec<(WorkspaceId, String, Role)> = store
+        .memberships_of(alice.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(w, role)| (w.id, w.name, role))
+        .collect();
+    assert_eq!(
+        mine,
+        vec![
+            (a.id, "A".to_string(), Role::Owner),
+            (b.id, "B".to_string(), Role::Owner),
+            (c.id, "C".to_string(), Role::Admin),
+        ]
+    );
+    assert_eq!(
+        store.membership(c.id, alice.id).await.unwrap(),
+        Some(Role::Admin)
+    );
+
+    // Bob's membership is as old as C; Alice was added before Carol (and her id is older, should the two
+    // stamps be equal).
+    assert_eq!(
+        store.members(c.id).await.unwrap(),
+        vec![
+            (bob.id, bob.email.clone(), Role::Owner),
+            (alice.id, alice.email.clone(), Role::Admin),
+            (carol.id, carol.email.clone(), Role::Member),
+        ]
+    );
+    assert!(store
+        .memberships_of(UserId::new())
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(store.members(WorkspaceId::new()).await.unwrap().is_empty());
+}
+
+pub async fn sessions_expire_and_are_deleted(store: Arc<dyn Store>) {
+    let owner = tenant(store.as_ref(), Plan::Free).await;
+    let other = tenant(store.as_ref(), Plan::Free).await;
+    let t0 = now();
+    let session = SessionRecord {
+        id_hash: "session-hash-1".to_string(),
+        user_id: owner.user,
+        workspace_id: owner.workspace,
+        created_at: t0,
+        expires_at: t0 + minutes(60),
+    };
+    store.create_session(&session).await.unwrap();
+
+    let caller = store
+        .caller_by_session("session-hash-1", t0)
+        .await
+        .unwrap()
+        .expect("an unexpired session");
+    assert_eq!(caller.user_id, owner.user);
+    assert_eq!(caller.email, owner.email);
+    assert_eq!(caller.workspace_id, owner.workspace);
+    assert_eq!(caller.role, Role::Owner);
+    assert!(store
+        .caller_by_session("session-hash-1", t0 + minutes(59))
+        .await
+        .unwrap()
+        .is_some());
+    assert!(
+        store
+            .caller_by_session("session-hash-1", t0 + minutes(60))
+            .await
+            .unwrap()
+            .is_none(),
+        "a session is over at its expiry"
+    );
+    assert!(store
+        .caller_by_session("session-hash-1", t0 + minutes(120))
+        .await
+        .unwrap()
+        .is_none());
+    assert!(store
+        .caller_by_session("unknown-hash", t0)
+        .await
+        .unwrap()
+        .is_none());
+
+    // A session in a workspace the user does not belong to identifies nobody.
+    store
+        .create_session(&SessionRecord {
+            id_hash: "session-hash-2".to_string(),
+            user_id: owner.user,
+            workspace_id: other.workspace,
+            created_at: t0,
+            expires_at: t0 + minutes(60),
+        })
+        .await
+        .unwrap();
+    assert!(store
+        .caller_by_session("session-hash-2", t0)
+        .await
+        .unwrap()
+        .is_none());
+    // ... until they join it; the role is read as of now.
+    store
+        .add_member(other.workspace, owner.user, Role::Member)
+        .await
+        .unwrap();
+    let joined = store
+        .caller_by_session("session-hash-2", t0)
+        .await
+        .unwrap()
+        .expect("member now");
+    assert_eq!(joined.role, Role::Member);
+    assert_eq!(joined.workspace_id, other.workspace);
+
+    store.delete_session("session-hash-1").await.unwrap();
+    assert!(store
+        .caller_by_session("session-hash-1", t0)
+        .await
+        .unwrap()
+        .is_none());
+    assert!(
+        store
+            .caller_by_session("session-hash-2", t0)
+            .await
+            .unwrap()
+            .is_some(),
+        "deleting one session leaves the others"
+    );
+    store.delete_session("never-existed").await.unwrap();
+}
+
+pub async fn api_tokens_identify_their_holder_and_record_use(store: Arc<dyn Store>) {
+    let owner = tenant(store.as_ref(), Plan::Free).await;
+    let t0 = now();
+    let admin = new_user("admin", t0);
+    store.create_user(&admin).await.unwrap();
+    store
+        .add_member(owner.workspace, admin.id, Role::Admin)
+        .await
+        .unwrap();
+    let token = ApiTokenRecord {
+        id: uuid::Uuid::now_v7(),
+        token_hash: "token-hash-1".to_string(),
+        user_id: admin.id,
+        workspace_id: owner.workspace,
+        name: "CI".to_string(),
+        created_at: t0,
+        last_used_at: None,
+    };
+    store.create_api_token(&token).await.unwrap();
+
+    let (caller, usage) = store
+        .caller_by_api_token("token-hash-1")
+        .await
+        .unwrap()
+        .expect("token holder");
+    assert_eq!(caller.user_id, admin.id);
+    assert_eq!(caller.email, admin.email);
+    assert_eq!(caller.workspace_id, owner.workspace);
+    assert_eq!(caller.role, Role::Admin);
+    assert_eq!(usage.id, token.id);
+    assert_eq!(usage.last_used_at, None);
+
+    store
+        .touch_api_token(token.id, t0 + minutes(5))
+        .await
+        .unwrap();
+    let (_, usage) = store
+        .caller_by_api_token("token-hash-1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(usage.last_used_at, Some(t0 + minutes(5)));
+    store
+        .touch_api_token(token.id, t0 + minutes(9))
+        .await
+        .unwrap();
+    let (_, usage) = store
+        .caller_by_api_token("token-hash-1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(usage.last_used_at, Some(t0 + minutes(9)));
+
+    assert!(store
+        .caller_by_api_token("token-hash-2")
+        .await
+        .unwrap()
+        .is_none());
+}
+
+pub async fn invitations_are_accepted_once_and_not_after_expiry(store: Arc<dyn Store>) {
+    let owner = tenant(store.as_ref(), Plan::Starter).await;
+    let t0 = now();
+    let guest = new_user("guest", t0);
+    let late = new_user("late", t0);
+    store.create_user(&guest).await.unwrap();
+    store.create_user(&late).await.unwrap();
+
+    let invitation = InvitationRecord {
+        id: uuid::Uuid::now_v7(),
+        token_hash: "invitation-hash-1".to_string(),
+        workspace_id: owner.workspace,
+        role: Role::Admin,
+        email: Some(guest.email.clone()),
+        invited_by: owner.user,
+        created_at: t0,
+        expires_at: t0 + minutes(24 * 60),
+        accepted_at: None,
+    };
+    store.create_invitation(&invitation).await.unwrap();
+    let stored = store
+        .invitation_by_hash("invitation-hash-1")
+        .await
+        .unwrap()
+        .expect("invitation by hash");
+    assert_eq!(stored.id, invitation.id);
+    assert_eq!(stored.workspace_id, owner.workspace);
+    assert_eq!(stored.role, Role::Admin);
+    assert_eq!(stored.email, Some(guest.email.clone()));
+    assert_eq!(stored.invited_by, owner.user);
+    assert_eq!(stored.created_at, t0);
+    assert_eq!(stored.expires_at, t0 + minutes(24 * 60));
+    assert_eq!(stored.accepted_at, None);
+    assert!(store
+        .invitation_by_hash("no-such-hash")
+        .await
+        .unwrap()
+        .is_none());
+
+    assert!(store
+        .accept_invitation(invitation.id, guest.id, t0 + minutes(60))
+        .await
+        .unwrap());
+    assert_eq!(
+        store.membership(owner.workspace, guest.id).await.unwrap(),
+        Some(Role::Admin)
+    );
+    assert!(
+        !store
+            .accept_invitation(invitation.id, late.id, t0 + minutes(61))
+            .await
+            .unwrap(),
+        "an invitation is accepted once only"
+    );
+    assert_eq!(
+        store.membership(owner.workspace, late.id).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        store
+            .invitation_by_hash("invitation-hash-1")
+            .await
+            .unwrap()
+            .unwrap()
+            .accepted_at,
+        Some(t0 + minutes(60))
+    );
+
+    let expiring = InvitationRecord {
+        id: uuid::Uuid::now_v7(),
+        token_hash: "invitation-hash-2".to_string(),
+        email: None,
+        role: Role::Member,
+        expires_at: t0 + minutes(60),
+        ..invitation.clone()
+    };
+    store.create_invitation(&expiring).await.unwrap();
+    assert!(
+        !store
+            .accept_invitation(expiring.id, late.id, t0 + minutes(60))
+            .await
+            .unwrap(),
+        "not at its expiry"
+    );
+    assert!(!store
+        .accept_invitation(expiring.id, late.id, t0 + minutes(90))
+        .await
+        .unwrap());
+    assert_eq!(
+        store.membership(owner.workspace, late.id).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        store
+            .invitation_by_hash("invitation-hash-2")
+            .await
+            .unwrap()
+            .unwrap()
+            .accepted_at,
+        None
+    );
+    assert!(!store
+        .accept_invitation(uuid::Uuid::now_v7(), late.id, t0)
+        .await
+        .unwrap());
+}
+
+pub async fn login_failures_are_counted_in_a_window_and_cleared(store: Arc<dyn Store>) {
+    let t0 = now();
+    for at in [t0 - minutes(20), t0 - minutes(5), t0 - minutes(1)] {
+        store
+            .record_login_failure("ip:192.0.2.1", at)
+            .await
+            .unwrap();
+    }
+    store
+        .record_login_failure("ip:192.0.2.2", t0 - minutes(1))
+        .await
+        .unwrap();
+
+    let count = |key: &'static str, since| {
+        let store = store.clone();
+        async move { store.login_failures_since(key, since).await.unwrap() }
+    };
+    assert_eq!(count("ip:192.0.2.1", t0 - minutes(30)).await, 3);
+    assert_eq!(count("ip:192.0.2.1", t0 - minutes(10)).await, 2);
+    assert_eq!(
+        count("ip:192.0.2.1", t0 - minutes(1)).await,
+        1,
+        "the window includes its start"
+    );
+    assert_eq!(count("ip:192.0.2.1", t0).await, 0);
+    assert_eq!(count("ip:192.0.2.2", t0 - minutes(10)).await, 1);
+    assert_eq!(count("ip:192.0.2.3", t0 - minutes(10)).await, 0);
+
+    store.clear_login_failures("ip:192.0.2.1").await.unwrap();
+    assert_eq!(count("ip:192.0.2.1", t0 - minutes(30)).await, 0);
+    assert_eq!(
+        count("ip:192.0.2.2", t0 - minutes(10)).await,
+        1,
+        "clearing one key leaves the others"
+    );
+}
+
+pub async fn concurrent_acceptances_admit_one_member(store: Arc<dyn Store>) {
+    let owner = tenant(store.as_ref(), Plan::Starter).await;
+    let t0 = now();
+    let invitation = InvitationRecord {
+        id: uuid::Uuid::now_v7(),
+        token_hash: "shared-invitation".to_string(),
+        workspace_id: owner.workspace,
+        role: Role::Member,
+        email: None,
+        invited_by: owner.user,
+        created_at: t0,
+        expires_at: t0 + minutes(60),
+        accepted_at: None,
+    };
+    store.create_invitation(&invitation).await.unwrap();
+    let mut users = Vec::new();
+    for i in 0..8 {
+        let user = new_user(&format!("taker{i}"), t0);
+        store.create_user(&user).await.unwrap();
+        users.push(user.id);
+    }
+    let mut tasks = Vec::new();
+    for user in users.clone() {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            (
+                user,
+                store
+                    .accept_invitation(invitation.id, user, t0)
+                    .await
+                    .unwrap(),
+            )
+        }));
+    }
+    let mut admitted = Vec::new();
+    for task in tasks {
+        let (user, accepted) = task.await.unwrap();
+        if accepted {
+            admitted.push(user);
+        }
+    }
+    assert_eq!(admitted.len(), 1, "one acceptance wins");
+    for user in users {
+        let expected = (user == admitted[0]).then_some(Role::Member);
+        assert_eq!(
+            store.membership(owner.workspace, user).await.unwrap(),
+            expected
+        );
+    }
+    assert_eq!(store.members(owner.workspace).await.unwrap().len(), 2);
+}
