@@ -9,7 +9,7 @@ use sqlx::{Database, Encode, Postgres, QueryBuilder, Sqlite, Type};
 pub(crate) trait ListDialect: Database {
     /// `search_text` contains `text` (already lower-cased).
     fn push_contains<'q>(sql: &mut QueryBuilder<'q, Self>, text: &'q str);
-    /// One of the account's labels equals `label` (lower-cased), ignoring case.
+    /// One of the account's labels equals `label`, ignoring case (both lower-cased by the store).
     fn push_has_label<'q>(sql: &mut QueryBuilder<'q, Self>, label: String);
 }
 
@@ -21,11 +21,9 @@ impl ListDialect for Sqlite {
     }
 
     fn push_has_label<'q>(sql: &mut QueryBuilder<'q, Self>, label: String) {
-        sql.push(
-            "EXISTS (SELECT 1 FROM json_each(accounts.labels) WHERE lower(json_each.value) = ",
-        )
-        .push_bind(label)
-        .push(")");
+        sql.push("EXISTS (SELECT 1 FROM json_each(accounts.label_keys) WHERE json_each.value = ")
+            .push_bind(label)
+            .push(")");
     }
 }
 
@@ -42,7 +40,7 @@ impl ListDialect for Postgres {
     }
 
     fn push_has_label<'q>(sql: &mut QueryBuilder<'q, Self>, label: String) {
-        sql.push("EXISTS (SELECT 1 FROM json_array_elements_text(accounts.labels::json) AS l(value) WHERE lower(l.value) = ")
+        sql.push("EXISTS (SELECT 1 FROM json_array_elements_text(accounts.label_keys::json) AS l(value) WHERE l.value = ")
             .push_bind(label)
             .push(")");
     }

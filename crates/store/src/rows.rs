@@ -55,6 +55,12 @@ pub(crate) fn opt_from_micros(value: Option<i64>) -> Option<DateTime<Utc>> {
     value.map(from_micros)
 }
 
+/// The labels as the label filter compares them: lower-cased in full Unicode, as JSON.
+pub(crate) fn label_keys(labels: &[String]) -> StoreResult<String> {
+    let keys: Vec<String> = labels.iter().map(|l| l.to_lowercase()).collect();
+    serde_json::to_string(&keys).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
 /// Parses a stored enum or id; a failure means the row was written by something other than this store.
 pub(crate) fn parse_stored<T: FromStr>(column: &str, text: &str) -> StoreResult<T> {
     text.parse()

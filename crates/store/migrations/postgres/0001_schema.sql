@@ -89,6 +89,8 @@ CREATE TABLE accounts (
     status_since          BIGINT NOT NULL,
     scopes                TEXT NOT NULL DEFAULT '[]',
     labels                TEXT NOT NULL DEFAULT '[]',
+    -- The labels lower-cased by the store (in Rust, as for sort_name), for the label filter.
+    label_keys            TEXT NOT NULL DEFAULT '[]',
     created_at            BIGINT NOT NULL,
     connected_by          TEXT REFERENCES users(id) ON DELETE SET NULL,
     token_expires_at      BIGINT,

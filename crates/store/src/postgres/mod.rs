@@ -42,8 +42,8 @@ pub async fn create_scratch_schema(base_url: &str, prefix: &str) -> StoreResult<
     ))
 }
 
-/// The advisory lock an instance holds while it queues due jobs.
-const ENQUEUE_LOCK: i64 = 0x1_9017_0001;
+/// The advisory lock (with the schema's hash) an instance holds while it queues due jobs.
+const ENQUEUE_LOCK: i32 = 0x1917_0001;
 
 pub struct PgStore {
     pool: PgPool,

@@ -496,6 +496,14 @@ impl Store for PgStore {
     ) -> StoreResult<UpsertOutcome> {
         let mut tx = self.pool.begin().await?;
         let workspace = up.workspace_id.to_string();
+        // One connection at a time per workspace, as SQLite's write lock gives: two arrivals of one platform
+        // account then find each other (one creates, the other reconnects), and two new ones cannot both
+        // pass the plan's limit. NO KEY UPDATE leaves the key-share locks of other writers' foreign keys be.
+        let plan: String =
+            sqlx::query_scalar("SELECT plan FROM workspaces WHERE id = $1 FOR NO KEY UPDATE")
+                .bind(&workspace)
+                .fetch_one(&mut *tx)
+                .await?;
         let existing: Option<String> = sqlx::query_scalar(
             "SELECT id FROM accounts WHERE workspace_id = $1 AND platform = $2 AND platform_account_id = $3",
         )
@@ -546,11 +554,6 @@ impl Store for PgStore {
                 (id, false)
             }
             None => {
-                let plan: String =
-                    sqlx::query_scalar("SELECT plan FROM workspaces WHERE id = $1 FOR UPDATE")
-                        .bind(&workspace)
-                        .fetch_one(&mut *tx)
-                        .await?;
                 let plan: Plan = parse_stored("plan", &plan)?;
                 let (total, on_platform): (i64, i64) = sqlx::query_as(
                     "SELECT COALESCE(SUM(count), 0)::BIGINT, COALESCE(SUM(CASE WHEN platform = $1 THEN count END), 0)::BIGINT \
@@ -571,9 +574,9 @@ impl Store for PgStore {
                 sqlx::query(
                     "INSERT INTO accounts (id, workspace_id, platform, kind, platform_account_id, \
                      platform_display_name, sort_name, search_text, handle, avatar_url, status, status_reason, \
-                     status_message, status_since, scopes, labels, created_at, connected_by, token_expires_at, \
+                     status_message, status_since, scopes, labels, label_keys, created_at, connected_by, token_expires_at, \
                      last_refreshed_at, last_checked_at, sandbox) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)",
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)",
                 )
                 .bind(up.id.to_string())
                 .bind(&workspace)
@@ -591,6 +594,7 @@ impl Store for PgStore {
                 .bind(now)
                 .bind(&scopes)
                 .bind(&labels)
+                .bind(label_keys(&up.labels)?)
                 .bind(now)
                 .bind(up.connected_by.map(|u| u.to_string()))
                 .bind(up.token_expires_at.map(micros))
@@ -688,8 +692,9 @@ impl Store for PgStore {
         if let Some(labels) = labels {
             let json = serde_json::to_string(&labels.to_strings())
                 .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-            sqlx::query("UPDATE accounts SET labels = $1 WHERE id = $2")
+            sqlx::query("UPDATE accounts SET labels = $1, label_keys = $2 WHERE id = $3")
                 .bind(json)
+                .bind(label_keys(&labels.to_strings())?)
                 .bind(id.to_string())
                 .execute(&mut *tx)
                 .await?;
@@ -970,10 +975,12 @@ impl Store for PgStore {
         let mut tx = self.pool.begin().await?;
         // One instance queues at a time, so what it reads as "no open job" includes every job another
         // instance queued before it; an instance that finds the lock taken leaves this round to the holder.
-        let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1)")
-            .bind(ENQUEUE_LOCK)
-            .fetch_one(&mut *tx)
-            .await?;
+        // Keyed by schema as well, so deployments (or tests) in other schemas of the database go their way.
+        let locked: bool =
+            sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1, hashtext(current_schema()))")
+                .bind(ENQUEUE_LOCK)
+                .fetch_one(&mut *tx)
+                .await?;
         if !locked {
             return Ok(0);
         }

@@ -570,10 +570,10 @@ impl Store for SqliteStore {
                 sqlx::query(
                     "INSERT INTO accounts (search_key, id, workspace_id, platform, kind, platform_account_id, \
                      platform_display_name, sort_name, search_text, handle, avatar_url, status, status_reason, \
-                     status_message, status_since, scopes, labels, created_at, connected_by, token_expires_at, \
+                     status_message, status_since, scopes, labels, label_keys, created_at, connected_by, token_expires_at, \
                      last_refreshed_at, last_checked_at, sandbox) \
                      VALUES ((SELECT COALESCE(MAX(search_key), 0) + 1 FROM accounts), \
-                     ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                     ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 )
                 .bind(up.id.to_string())
                 .bind(&workspace)
@@ -591,6 +591,7 @@ impl Store for SqliteStore {
                 .bind(now)
                 .bind(&scopes)
                 .bind(&labels)
+                .bind(label_keys(&up.labels)?)
                 .bind(now)
                 .bind(up.connected_by.map(|u| u.to_string()))
                 .bind(up.token_expires_at.map(micros))
@@ -689,8 +690,9 @@ impl Store for SqliteStore {
         if let Some(labels) = labels {
             let json = serde_json::to_string(&labels.to_strings())
                 .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-            sqlx::query("UPDATE accounts SET labels = ? WHERE id = ?")
+            sqlx::query("UPDATE accounts SET labels = ?, label_keys = ? WHERE id = ?")
                 .bind(json)
+                .bind(label_keys(&labels.to_strings())?)
                 .bind(id.to_string())
                 .execute(&mut *tx)
                 .await?;

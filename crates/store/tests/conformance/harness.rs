@@ -95,22 +95,10 @@ async fn drop_schema(base: &str, schema: &str) {
     }
 }
 
-/// Serialises this process's calls of `enqueue_due_jobs`. The PostgreSQL backend takes a database-wide
-/// advisory lock for a round and answers 0 when another holds it, and every scratch schema shares one
-/// database, so scenarios running in parallel (or another test process) could otherwise see a round skipped.
-static ENQUEUE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
-/// Queues due jobs and checks how many were queued. Expecting some, a round that queued none (another
-/// process held PostgreSQL's enqueue lock) is tried again a few times.
+/// Queues due jobs and checks how many were queued. (PostgreSQL's enqueue lock is per schema, and each
+/// scenario has a schema of its own, so nothing else can hold it.)
 pub async fn enqueue_due(store: &dyn Store, now: DateTime<Utc>, limit: u32, expected: u32) {
-    let _turn = ENQUEUE.lock().await;
-    let mut queued = store.enqueue_due_jobs(now, limit).await.unwrap();
-    let mut tries = 1;
-    while queued == 0 && expected > 0 && tries < 20 {
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        queued = store.enqueue_due_jobs(now, limit).await.unwrap();
-        tries += 1;
-    }
+    let queued = store.enqueue_due_jobs(now, limit).await.unwrap();
     assert_eq!(
         queued, expected,
         "jobs queued by enqueue_due_jobs({now}, {limit})"
