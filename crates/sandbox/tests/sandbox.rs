@@ -2404,10 +2404,7 @@ async fn x_timeline_lists_a_users_posts_from_a_start_time() {
                 .get(url(
                     &base,
                     &format!("/2/users/{user_id}/tweets"),
-                    &[
-                        ("start_time", &from.to_rfc3339()),
-                        ("max_results", "100"),
-                    ],
+                    &[("start_time", &from.to_rfc3339()), ("max_results", "100")],
                 ))
                 .bearer_auth(access),
         )
