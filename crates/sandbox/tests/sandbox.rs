@@ -485,9 +485,12 @@ async fn meta_identity_permissions_and_paged_pages() {
     let (status, body) = graph(&base, &format!("/{studio}"), page_token).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_graph_error(&body, 100, Some(33));
-    // Listing again hands out the same Page token.
+    // Listing again hands out the same Page token, and so does the Page itself (how a renewal reads it).
     let (_, again) = graph(&base, "/me/accounts?fields=access_token", &token).await;
     assert_eq!(again["data"][0]["access_token"], page_token);
+    let (status, page) = graph(&base, &format!("/{page_id}?fields=access_token"), &token).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(page, json!({"id": page_id, "access_token": page_token}));
 
     // The business portfolio's Pages.
     let (_, businesses) = graph(&base, "/me/businesses", &token).await;
