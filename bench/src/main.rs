@@ -9,7 +9,7 @@ use chrono::{Duration, Utc};
 use iquivity::{App, Config};
 use iquivity_core::auth::SignUp;
 use iquivity_domain::{AccountId, AccountKind, AccountStatus, Plan, Platform, UserId, WorkspaceId};
-use iquivity_store::{AccountUpsert, NewUser, NewWorkspace, Store};
+use iquivity_store::{AccountUpsert, NewUser, NewWorkspace};
 use std::sync::Arc;
 use std::time::Instant;
 
