@@ -1050,7 +1050,7 @@ impl Store for PgStore {
         let rows = sqlx::query(
             "UPDATE jobs SET lease_owner = $1, lease_until = $2, attempts = attempts + 1 \
              WHERE id IN (SELECT id FROM jobs WHERE done_at IS NULL AND run_at <= $3 \
-                          AND (lease_until IS NULL OR lease_until <= $3) ORDER BY run_at LIMIT $4 \
+                          AND (lease_until IS NULL OR lease_until <= $3) ORDER BY run_at, id LIMIT $4 \
                           FOR UPDATE SKIP LOCKED) \
              RETURNING *",
         )
@@ -1060,7 +1060,13 @@ impl Store for PgStore {
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await?;
-        rows.iter().map(job_from_row).collect()
+        // RETURNING gives no order: hand them out oldest due first, in the order they were queued.
+        let mut jobs = rows
+            .iter()
+            .map(job_from_row)
+            .collect::<StoreResult<Vec<_>>>()?;
+        jobs.sort_by_key(|job| (job.run_at, job.id));
+        Ok(jobs)
     }
 
     async fn finish_job(
@@ -1294,7 +1300,7 @@ impl Store for PgStore {
         let claimed: Vec<String> = sqlx::query_scalar(
             "UPDATE webhook_deliveries SET lease_owner = $1, lease_until = $2, attempts = attempts + 1 \
              WHERE id IN (SELECT id FROM webhook_deliveries WHERE state = 'pending' AND run_at <= $3 \
-                          AND (lease_until IS NULL OR lease_until <= $3) ORDER BY run_at LIMIT $4 \
+                          AND (lease_until IS NULL OR lease_until <= $3) ORDER BY run_at, id LIMIT $4 \
                           FOR UPDATE SKIP LOCKED) RETURNING id",
         )
         .bind(owner)
@@ -1527,7 +1533,7 @@ impl Store for PgStore {
         let rows = sqlx::query(
             "UPDATE post_targets SET state = 'publishing', lease_owner = $1, lease_until = $2, \
              attempts = attempts + 1, updated_at = $3 \
-             WHERE id IN (SELECT id FROM post_targets WHERE state = 'scheduled' AND run_at <= $3 ORDER BY run_at LIMIT $4 \
+             WHERE id IN (SELECT id FROM post_targets WHERE state = 'scheduled' AND run_at <= $3 ORDER BY run_at, id LIMIT $4 \
                           FOR UPDATE SKIP LOCKED) \
              RETURNING *",
         )
@@ -1537,7 +1543,10 @@ impl Store for PgStore {
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await?;
-        self.with_posts(rows).await
+        // RETURNING gives no order: oldest due first, then in the order they were made.
+        let mut claimed = self.with_posts(rows).await?;
+        claimed.sort_by_key(|(target, _)| (target.run_at, target.id));
+        Ok(claimed)
     }
 
     async fn finish_target(
