@@ -295,7 +295,9 @@ pub trait Store: Send + Sync + 'static {
         id: uuid::Uuid,
         now: DateTime<Utc>,
     ) -> StoreResult<u32>;
-    /// Takes due targets: each moves to `publishing` under a lease *before* the platform is called.
+    /// Takes due targets: each moves to `publishing` under a lease *before* the platform is called. An
+    /// account with a target still `publishing` (another worker's, or one abandoned and not yet settled)
+    /// has none taken, so one worker at a time publishes to an account and its rate windows hold.
     async fn claim_due_targets(
         &self,
         owner: &str,

@@ -88,6 +88,7 @@ conformance! {
     posts::scheduled_posts_can_be_rewritten_until_publishing_starts,
     posts::post_counts_and_accounts_at_risk,
     posts::concurrent_claimers_publish_each_target_exactly_once,
+    posts::one_worker_at_a_time_publishes_to_an_account,
     misc::credential_rotation_is_compare_and_swap,
     misc::audit_events_are_listed_newest_first,
     misc::metrics_count_accounts_and_open_jobs,

@@ -610,15 +610,6 @@ async fn a_lost_attempt_on_x_is_looked_up_and_settled_without_a_second_post() {
                     Some(json!({"text": text, "accounts": [x]})),
                 )
                 .await;
-            let now = rig.clock_now();
-            let taken = rig
-                .app
-                .app
-                .store
-                .claim_due_targets("dead-worker", now, now + Duration::minutes(5), 10)
-                .await
-                .unwrap();
-            assert_eq!(taken.len(), 1);
             post["id"].as_str().unwrap().to_string()
         }
     };
@@ -643,8 +634,18 @@ async fn a_lost_attempt_on_x_is_looked_up_and_settled_without_a_second_post() {
             .collect::<Vec<_>>()
     };
 
-    // The worker died after X made the post: found on the timeline, so published with X's id.
+    // A worker takes both and dies: after X made the first post, before it sent the second.
     let made = schedule("Made before the crash").await;
+    let lost = schedule("Never sent").await;
+    let now = rig.clock_now();
+    let taken = rig
+        .app
+        .app
+        .store
+        .claim_due_targets("dead-worker", now, now + Duration::minutes(5), 10)
+        .await
+        .unwrap();
+    assert_eq!(taken.len(), 2);
     let core = &rig.app.app.core;
     let stored = core.store.credential(x).await.unwrap().unwrap();
     let tokens = iquivity_core::credentials::open(&core.vault, x, &stored).unwrap();
@@ -671,9 +672,9 @@ async fn a_lost_attempt_on_x_is_looked_up_and_settled_without_a_second_post() {
         )
         .await
         .unwrap();
-    // The worker died before sending: nothing on the timeline, so published now, once.
-    let lost = schedule("Never sent").await;
 
+    // The first is found on the timeline, so published under X's id; the second is not there, so it is
+    // published now, once.
     rig.clock.advance(Duration::minutes(6));
     rig.round().await;
     let made = target_of(made).await;

@@ -45,6 +45,10 @@ pub async fn create_scratch_schema(base_url: &str, prefix: &str) -> StoreResult<
 /// The advisory lock (with the schema's hash) an instance holds while it queues due jobs.
 const ENQUEUE_LOCK: i32 = 0x1917_0001;
 
+/// The advisory lock (with the schema's hash) a claim of post targets takes, so that one instance at a time
+/// publishes to an account and the account's rate windows hold across instances.
+const PUBLISH_LOCK: i32 = 0x1917_0002;
+
 pub struct PgStore {
     pool: PgPool,
 }

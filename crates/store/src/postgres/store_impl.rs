@@ -1,4 +1,4 @@
-use super::{PgStore, ENQUEUE_LOCK};
+use super::{PgStore, ENQUEUE_LOCK, PUBLISH_LOCK};
 use crate::list_query::list_query;
 use crate::rows::*;
 use crate::*;
@@ -1530,19 +1530,29 @@ impl Store for PgStore {
         lease_until: DateTime<Utc>,
         limit: u32,
     ) -> StoreResult<Vec<(TargetRecord, PostRecord)>> {
+        let mut tx = self.pool.begin().await?;
+        // Claims take turns (they last milliseconds), so each one's statement, reading after the lock,
+        // sees every target an earlier claim moved to publishing; an account with one is left alone.
+        sqlx::query("SELECT pg_advisory_xact_lock($1, hashtext(current_schema()))")
+            .bind(PUBLISH_LOCK)
+            .execute(&mut *tx)
+            .await?;
         let rows = sqlx::query(
             "UPDATE post_targets SET state = 'publishing', lease_owner = $1, lease_until = $2, \
              attempts = attempts + 1, updated_at = $3 \
-             WHERE id IN (SELECT id FROM post_targets WHERE state = 'scheduled' AND run_at <= $3 ORDER BY run_at, id LIMIT $4 \
-                          FOR UPDATE SKIP LOCKED) \
+             WHERE id IN (SELECT id FROM post_targets t WHERE state = 'scheduled' AND run_at <= $3 \
+                          AND NOT EXISTS (SELECT 1 FROM post_targets p WHERE p.account_id = t.account_id \
+                                          AND p.state = 'publishing') \
+                          ORDER BY run_at, id LIMIT $4 FOR UPDATE SKIP LOCKED) \
              RETURNING *",
         )
         .bind(owner)
         .bind(micros(lease_until))
         .bind(micros(now))
         .bind(i64::from(limit))
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *tx)
         .await?;
+        tx.commit().await?;
         // RETURNING gives no order: oldest due first, then in the order they were made.
         let mut claimed = self.with_posts(rows).await?;
         claimed.sort_by_key(|(target, _)| (target.run_at, target.id));

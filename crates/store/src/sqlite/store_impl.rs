@@ -1518,7 +1518,10 @@ impl Store for SqliteStore {
         let rows = sqlx::query(
             "UPDATE post_targets SET state = 'publishing', lease_owner = ?1, lease_until = ?2, \
              attempts = attempts + 1, updated_at = ?3 \
-             WHERE id IN (SELECT id FROM post_targets WHERE state = 'scheduled' AND run_at <= ?3 ORDER BY run_at, id LIMIT ?4) \
+             WHERE id IN (SELECT id FROM post_targets t WHERE state = 'scheduled' AND run_at <= ?3 \
+                          AND NOT EXISTS (SELECT 1 FROM post_targets p WHERE p.account_id = t.account_id \
+                                          AND p.state = 'publishing') \
+                          ORDER BY run_at, id LIMIT ?4) \
              RETURNING *",
         )
         .bind(owner)

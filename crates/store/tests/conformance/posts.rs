@@ -956,3 +956,58 @@ pub async fn concurrent_claimers_publish_each_target_exactly_once(store: Arc<dyn
         .await
         .unwrap());
 }
+
+pub async fn one_worker_at_a_time_publishes_to_an_account(store: Arc<dyn Store>) {
+    let owner = tenant(store.as_ref(), Plan::Free).await;
+    let t0 = now();
+    let accounts: Vec<AccountId> = (0..6).map(|_| AccountId::new()).collect();
+    for p in 0..8 {
+        let targets: Vec<(AccountId, Platform, chrono::DateTime<chrono::Utc>)> = accounts
+            .iter()
+            .map(|a| (*a, Platform::X, t0 - chrono::Duration::milliseconds(p)))
+            .collect();
+        let record = post(owner.workspace, None, &format!("Post {p}"), &targets, t0);
+        store.create_post(&record).await.unwrap();
+    }
+    let mut published_ids = HashSet::new();
+    for round in 0.. {
+        assert!(round < 100, "publishing never finished");
+        let claims = (0..3).map(|worker| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let owner = format!("publisher-{worker}");
+                let batch = store
+                    .claim_due_targets(&owner, t0, t0 + minutes(10), 4)
+                    .await
+                    .unwrap();
+                (owner, batch)
+            })
+        });
+        let mut claimed = Vec::new();
+        for claim in claims.collect::<Vec<_>>() {
+            claimed.push(claim.await.unwrap());
+        }
+        if claimed.iter().all(|(_, batch)| batch.is_empty()) {
+            break;
+        }
+        // No account has targets in the hands of two workers at once.
+        let mut holder = std::collections::HashMap::new();
+        for (owner, batch) in &claimed {
+            for (target, _) in batch {
+                let first = holder.entry(target.account_id).or_insert(owner.clone());
+                assert_eq!(first, owner, "two workers publish to one account");
+            }
+        }
+        for (owner, batch) in claimed {
+            for (target, _) in batch {
+                assert!(published_ids.insert(target.id), "claimed twice");
+                let done = store
+                    .finish_target(target.id, &owner, &published(&target.id.to_string()), t0)
+                    .await
+                    .unwrap();
+                assert!(done);
+            }
+        }
+    }
+    assert_eq!(published_ids.len(), 48, "every target published once");
+}
