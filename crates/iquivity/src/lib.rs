@@ -130,6 +130,24 @@ impl App {
             None => KeySource::File(config.data_dir.join("keys.json")),
         };
         let vault = Arc::new(Vault::load(key_source).context("cannot load the encryption keys")?);
+        // Caught here rather than as accounts failing one by one: an instance started with other keys
+        // than those the database was written with (several instances given different keys, or a lost
+        // key file) could open none of their credentials.
+        let unknown: Vec<String> = store
+            .credential_key_ids()
+            .await
+            .context("cannot read the database")?
+            .into_iter()
+            .filter(|id| !vault.knows_key(id))
+            .collect();
+        if !unknown.is_empty() {
+            anyhow::bail!(
+                "the database holds credentials sealed with encryption key(s) {} that this instance does not have; \
+                 every instance must run with the same keys (IQUIVITY_ENCRYPTION_KEY and IQUIVITY_ENCRYPTION_OLD_KEYS, \
+                 or the same key file)",
+                unknown.join(", ")
+            );
+        }
         let mut platforms = config.platforms.clone();
         let sandbox = start_sandbox(&config, &mut platforms).await?;
         let core = Core::new(

@@ -388,6 +388,9 @@ pub trait Store: Send + Sync + 'static {
         replacement: &StoredCredential,
     ) -> StoreResult<bool>;
 
+    /// The ids of the keys the stored credentials are sealed under.
+    async fn credential_key_ids(&self) -> StoreResult<Vec<String>>;
+
     /// Makes everything committed visible in the database's own files (SQLite folds its write-ahead log
     /// in; a no-op for a server database). Used before backups and by tests that read the files.
     async fn checkpoint(&self) -> StoreResult<()>;

@@ -63,6 +63,14 @@ impl Vault {
         })
     }
 
+    /// Whether the keyring (re-read from its source once if need be) holds the key with this id.
+    pub fn knows_key(&self, key_id: &str) -> bool {
+        if !self.read_ring().contains(key_id) && self.reload().is_err() {
+            return false;
+        }
+        self.read_ring().contains(key_id)
+    }
+
     pub fn active_key_id(&self) -> String {
         self.read_ring().active_id().to_string()
     }

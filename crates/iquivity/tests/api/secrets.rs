@@ -162,3 +162,44 @@ async fn rotating_keys_re_encrypts_every_credential_and_old_ones_still_open() {
     let stored = app.app.store.credential(ids[0]).await.unwrap().unwrap();
     assert!(iquivity_core::credentials::open(&app.app.core.vault, ids[1], &stored).is_err());
 }
+
+#[tokio::test]
+async fn an_instance_without_the_keys_the_database_was_written_with_refuses_to_start() {
+    let key = |byte: u8| {
+        use base64::Engine;
+        secrecy::SecretString::from(base64::engine::general_purpose::STANDARD.encode([byte; 32]))
+    };
+    let app = spawn_app_with(|c| c.encryption_key = Some(key(1))).await;
+    let user = app.sign_up("keys@example.com", "Keys").await;
+    app.seed_account(&user, Seed::new(Platform::X, "Sealed"))
+        .await;
+
+    // The same database, opened as another instance would (its own data directory, so its own sandbox).
+    let database_url = app.database_url.clone().unwrap_or_else(|| {
+        format!(
+            "sqlite://{}",
+            app.data_dir.path().join("data/iquivity.db").display()
+        )
+    });
+    let elsewhere = tempfile::tempdir().unwrap();
+    let config = |encryption_key| iquivity::Config {
+        data_dir: elsewhere.path().join("data"),
+        database_url: Some(database_url.clone()),
+        encryption_key: Some(encryption_key),
+        ..iquivity::Config::default()
+    };
+    let err = iquivity::App::open(config(key(2)))
+        .await
+        .err()
+        .expect("started with a key the database was not written with");
+    let message = format!("{err:#}");
+    assert!(
+        message.contains("every instance must run with the same keys"),
+        "{message}"
+    );
+    // With the old key kept for reading, it starts.
+    let mut rotated = config(key(2));
+    rotated.encryption_old_keys = vec![key(1)];
+    let check = iquivity::App::open(rotated).await;
+    assert!(check.is_ok(), "{:#}", check.err().unwrap());
+}

@@ -1822,6 +1822,14 @@ impl Store for PgStore {
         Ok(done.rows_affected() == 1)
     }
 
+    async fn credential_key_ids(&self) -> StoreResult<Vec<String>> {
+        Ok(
+            sqlx::query_scalar("SELECT DISTINCT key_id FROM account_credentials ORDER BY key_id")
+                .fetch_all(&self.pool)
+                .await?,
+        )
+    }
+
     async fn checkpoint(&self) -> StoreResult<()> {
         Ok(())
     }

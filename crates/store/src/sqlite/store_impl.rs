@@ -1799,6 +1799,14 @@ impl Store for SqliteStore {
         Ok(done.rows_affected() == 1)
     }
 
+    async fn credential_key_ids(&self) -> StoreResult<Vec<String>> {
+        Ok(
+            sqlx::query_scalar("SELECT DISTINCT key_id FROM account_credentials ORDER BY key_id")
+                .fetch_all(&self.pool)
+                .await?,
+        )
+    }
+
     async fn checkpoint(&self) -> StoreResult<()> {
         sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
             .execute(&self.pool)
