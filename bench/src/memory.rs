@@ -2,7 +2,7 @@
 //! its list, summary and search API exercised, then VmRSS (and the peak, VmHWM) read from /proc.
 
 use crate::db::Backend;
-use crate::report::Table;
+use crate::report::{Headline, Section, Table};
 use anyhow::Context;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -213,8 +213,8 @@ pub async fn measure(
     })
 }
 
-pub fn section(results: &[Memory]) -> String {
-    let mut out = String::from("## Resident memory of the server\n\n");
+pub fn section(results: &[Memory]) -> Section {
+    let mut out = String::from("## (c) Resident memory of the server\n\n");
     out.push_str(
         "The real `iquivity` binary, started as a child process on the seeded database (its own data \
          directory, so its own platform sandbox, and the lifecycle engine running), then asked for list \
@@ -232,6 +232,7 @@ pub fn section(results: &[Memory]) -> String {
         "target",
         "met",
     ]);
+    let mut headlines = Vec::new();
     for m in results {
         let met = if m.peak_mb < CEILING_MB {
             format!(
@@ -245,6 +246,16 @@ pub fn section(results: &[Memory]) -> String {
                 m.peak_mb / CEILING_MB
             )
         };
+        headlines.push(Headline {
+            figure: format!(
+                "(c) server memory, {} accounts in the database ({})",
+                m.total_accounts,
+                m.backend.name()
+            ),
+            value: format!("{:.0} MB resident, peak {:.0} MB", m.rss_mb, m.peak_mb),
+            target: format!("< {CEILING_MB:.0} MB"),
+            met: met.clone(),
+        });
         table.row(vec![
             m.backend.name().to_string(),
             format!(
@@ -261,5 +272,8 @@ pub fn section(results: &[Memory]) -> String {
     }
     out.push_str(&table.render());
     out.push('\n');
-    out
+    Section {
+        text: out,
+        headlines,
+    }
 }

@@ -76,11 +76,16 @@ pub fn machine() -> String {
 }
 
 pub fn commit() -> String {
+    // Asked of the repository this benchmark was built from, wherever it runs.
+    let repo = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
     let git = |args: &[&str]| {
         std::process::Command::new("git")
+            .arg("-C")
+            .arg(repo)
             .args(args)
             .output()
             .ok()
+            .filter(|o| o.status.success())
             .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
     };
     let hash = git(&["rev-parse", "--short", "HEAD"]).unwrap_or_else(|| "unknown".into());
@@ -101,10 +106,19 @@ pub fn commit() -> String {
     }
 }
 
+/// The load average when the run started: other work on the machine shows in every figure.
+pub fn load() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|| "unknown".into())
+}
+
 pub fn header(command: &str) -> String {
     format!(
         "# Performance report\n\n\
-         - Date: {}\n- Commit: {}\n- Machine: {}\n- Command: `{command}`\n\n\
+         - Date: {}\n- Commit: {}\n- Machine: {}\n- Load average at the start (1, 5, 15 min): {}\n\
+         - Command: `{command}`\n\n\
          Every figure is measured end to end on this one machine: the service, its database, the \
          platform sandbox and the load generator share its cores, so each competes with the others \
          for CPU. Latencies are what the client saw. \"Met\" compares with the target beside it; where \
@@ -112,5 +126,34 @@ pub fn header(command: &str) -> String {
         Utc::now().format("%Y-%m-%d %H:%M UTC"),
         commit(),
         machine(),
+        load(),
     )
+}
+
+/// One line of the summary at the top: a figure, its target, and whether it was met.
+pub struct Headline {
+    pub figure: String,
+    pub value: String,
+    pub target: String,
+    pub met: String,
+}
+
+/// A part's section of the report, with its lines for the summary.
+pub struct Section {
+    pub text: String,
+    pub headlines: Vec<Headline>,
+}
+
+/// The summary table: every target in one place, each section below giving the detail.
+pub fn summary(sections: &[Section]) -> String {
+    let mut table = Table::new(&["Figure", "measured", "target", "met"]);
+    for h in sections.iter().flat_map(|s| &s.headlines) {
+        table.row(vec![
+            h.figure.clone(),
+            h.value.clone(),
+            h.target.clone(),
+            h.met.clone(),
+        ]);
+    }
+    format!("## Summary\n\n{}", table.render())
 }

@@ -22,6 +22,8 @@ const LAST: [&str; 25] = [
     "Fisher", "Graham", "Kelly", "Lawson", "Murray", "Nolan", "Quinn",
 ];
 
+const TWO_YEARS_MICROS: i128 = 730 * 86_400 * 1_000_000;
+
 /// Rows per INSERT (24 columns: well under both databases' limits on bound parameters).
 const CHUNK: usize = 1_000;
 /// Chunks per transaction.
@@ -59,10 +61,19 @@ struct Row {
     event_details: String,
 }
 
-/// Account number `i`: platforms round-robin, statuses 80/12/8, one in seven labelled, created over two
-/// years. Its token expires in 30 to 60 days and its next health check comes in one to seven hours, so
-/// that the engine (running beside the API, as in production) finds nothing due during a run.
-fn row(i: usize, owner: Owner, vault: &Vault, now: DateTime<Utc>) -> anyhow::Result<Row> {
+/// Account number `i`, the `nth` of `count` for its owner: platforms round-robin, statuses 80/12/8 on every
+/// platform, one in seven labelled. Creation times spread evenly over the last two years in the order of insertion, as when
+/// accounts are connected over time (so rows sit in the table in the order of their creation). Its token
+/// expires in 30 to 60 days and its next health check comes in one to seven hours, so that the engine
+/// (running beside the API, as in production) finds nothing due during a run.
+fn row(
+    i: usize,
+    nth: usize,
+    count: usize,
+    owner: Owner,
+    vault: &Vault,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Row> {
     let platform = Platform::ALL[i % 5];
     let name = format!(
         "{} {} {}",
@@ -70,7 +81,8 @@ fn row(i: usize, owner: Owner, vault: &Vault, now: DateTime<Utc>) -> anyhow::Res
         LAST[(i / FIRST.len()) % LAST.len()],
         i
     );
-    let (status, reason) = match i % 25 {
+    // Statuses cycle within each platform, so that every platform has its share of each.
+    let (status, reason) = match (i / 5) % 25 {
         0..=19 => ("active", None),
         20..=22 => ("inactive", Some("token_expired")),
         _ => ("failed", Some("missing_permissions")),
@@ -119,8 +131,10 @@ fn row(i: usize, owner: Owner, vault: &Vault, now: DateTime<Utc>) -> anyhow::Res
         } else {
             "[]".to_string()
         },
-        created_at: (now - Duration::minutes((i as i64 * 7) % (2 * 365 * 24 * 60)))
-            .timestamp_micros(),
+        created_at: now.timestamp_micros()
+            - i64::try_from(
+                TWO_YEARS_MICROS - TWO_YEARS_MICROS * nth as i128 / count.max(1) as i128,
+            )?,
         connected_by: owner.user.to_string(),
         token_expires_at: expires.timestamp_micros(),
         next_refresh_at: (expires - Duration::days(7)).timestamp_micros(),
@@ -242,7 +256,7 @@ where
             }
             let size = CHUNK.min(count - done);
             let rows = (first + done..first + done + size)
-                .map(|i| row(i, owner, vault, now))
+                .map(|i| row(i, i - first, count, owner, vault, now))
                 .collect::<anyhow::Result<Vec<Row>>>()?;
             let head = format!(
                 "INSERT INTO accounts ({}id, workspace_id, platform, kind, platform_account_id, \
