@@ -5,6 +5,27 @@ use crate::rows::ACCOUNT_COLUMNS;
 use crate::{AccountQuery, CursorValue, SortKey};
 use sqlx::{Database, Encode, Postgres, QueryBuilder, Sqlite, Type};
 
+/// How many matches the trigram index is asked for before a search falls back to scanning in sort order:
+/// small enough that probing for a common text stays cheap (the probe stops at one more than this).
+pub(crate) const SEARCH_PROBE_FEW: i64 = 200;
+
+/// The text to probe the trigram index with, when the search is one it can answer alone: at least three
+/// characters (a trigram), and no platform names or dates that the search also matches.
+pub(crate) fn search_probe(query: &AccountQuery) -> Option<&str> {
+    let search = query.search.as_ref()?;
+    (search.text.chars().count() >= 3 && search.platforms.is_empty() && search.created.is_empty())
+        .then_some(search.text.as_str())
+}
+
+/// A LIKE pattern (with `\` as the escape) matching any text that contains `text`.
+pub(crate) fn contains_pattern(text: &str) -> String {
+    let escaped = text
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    format!("%{escaped}%")
+}
+
 /// The parts of the list query each database writes its own way.
 pub(crate) trait ListDialect: Database {
     /// `search_text` contains `text` (already lower-cased).
@@ -30,12 +51,8 @@ impl ListDialect for Sqlite {
 impl ListDialect for Postgres {
     fn push_contains<'q>(sql: &mut QueryBuilder<'q, Self>, text: &'q str) {
         // LIKE rather than strpos() so the trigram index can answer it.
-        let escaped = text
-            .replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_");
         sql.push("search_text LIKE ")
-            .push_bind(format!("%{escaped}%"))
+            .push_bind(contains_pattern(text))
             .push(" ESCAPE '\\'");
     }
 

@@ -105,6 +105,8 @@ CREATE TABLE accounts (
     refresh_lease_owner   TEXT,
     refresh_lease_until   BIGINT,
     followers             BIGINT,
+    -- What the search's trigram probe answers with, so the list can fetch those few accounts by key.
+    search_key            BIGINT GENERATED ALWAYS AS IDENTITY,
     UNIQUE (workspace_id, platform, platform_account_id)
 );
 CREATE INDEX accounts_by_created ON accounts(workspace_id, created_at, id);
@@ -113,6 +115,7 @@ CREATE INDEX accounts_by_platform ON accounts(workspace_id, platform, id);
 CREATE INDEX accounts_by_status ON accounts(workspace_id, status, id);
 CREATE INDEX accounts_by_owner ON accounts(workspace_id, connected_by, created_at);
 CREATE INDEX accounts_search ON accounts USING gin (search_text public.gin_trgm_ops);
+CREATE UNIQUE INDEX accounts_by_search_key ON accounts(search_key);
 CREATE INDEX accounts_refresh_due ON accounts(next_refresh_at) WHERE next_refresh_at IS NOT NULL;
 CREATE INDEX accounts_check_due ON accounts(next_check_at) WHERE next_check_at IS NOT NULL;
 -- The engine looks every few seconds for tokens about to end that nothing will renew.

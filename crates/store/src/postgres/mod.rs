@@ -78,6 +78,25 @@ impl PgStore {
         self.pool.close().await;
     }
 
+    /// For a plain text search, the accounts (in every workspace) whose text contains it, from the trigram
+    /// index, when they are few enough to fetch one by one; `None` means: scan in sort order instead. Asked
+    /// apart from the list, because in one query with the workspace and the order the planner prefers to
+    /// walk the workspace in order, which for a text that matches nothing reads all of it.
+    async fn search_keys(&self, query: &crate::AccountQuery) -> StoreResult<Option<Vec<i64>>> {
+        use crate::list_query::{contains_pattern, search_probe, SEARCH_PROBE_FEW};
+        let Some(text) = search_probe(query) else {
+            return Ok(None);
+        };
+        let keys: Vec<i64> = sqlx::query_scalar(
+            "SELECT search_key FROM accounts WHERE search_text LIKE $1 ESCAPE '\\' LIMIT $2",
+        )
+        .bind(contains_pattern(text))
+        .bind(SEARCH_PROBE_FEW + 1)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok((keys.len() as i64 <= SEARCH_PROBE_FEW).then_some(keys))
+    }
+
     /// A post's targets.
     async fn targets_of(&self, post_id: &str) -> StoreResult<Vec<crate::TargetRecord>> {
         sqlx::query("SELECT * FROM post_targets WHERE post_id = $1 ORDER BY id")

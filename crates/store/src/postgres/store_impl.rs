@@ -649,7 +649,8 @@ impl Store for PgStore {
         query: &AccountQuery,
     ) -> StoreResult<Vec<Account>> {
         let workspace = workspace.to_string();
-        let rows = list_query(&workspace, query, None)
+        let keys = self.search_keys(query).await?;
+        let rows = list_query(&workspace, query, keys.as_deref())
             .build()
             .fetch_all(&self.pool)
             .await?;

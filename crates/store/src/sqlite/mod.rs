@@ -58,26 +58,19 @@ impl SqliteStore {
     /// index, when they are few enough to fetch one by one; `None` means: scan in sort order instead, which
     /// for a common text stops after a page's worth.
     async fn search_keys(&self, query: &crate::AccountQuery) -> StoreResult<Option<Vec<i64>>> {
-        // Small enough that probing the index for a common text stays cheap (the probe stops at FEW + 1).
-        const FEW: i64 = 200;
-        let Some(search) = &query.search else {
+        use crate::list_query::{search_probe, SEARCH_PROBE_FEW};
+        let Some(text) = search_probe(query) else {
             return Ok(None);
         };
-        if search.text.chars().count() < 3
-            || !search.platforms.is_empty()
-            || !search.created.is_empty()
-        {
-            return Ok(None);
-        }
-        let phrase = format!("\"{}\"", search.text.replace('"', "\"\""));
+        let phrase = format!("\"{}\"", text.replace('"', "\"\""));
         let keys: Vec<i64> = sqlx::query_scalar(
             "SELECT rowid FROM accounts_search WHERE accounts_search MATCH ? LIMIT ?",
         )
         .bind(phrase)
-        .bind(FEW + 1)
+        .bind(SEARCH_PROBE_FEW + 1)
         .fetch_all(&self.pool)
         .await?;
-        Ok((keys.len() as i64 <= FEW).then_some(keys))
+        Ok((keys.len() as i64 <= SEARCH_PROBE_FEW).then_some(keys))
     }
 
     /// A post's targets.
