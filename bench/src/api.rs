@@ -394,6 +394,7 @@ pub fn section(runs: &[Run], o: &Options) -> Section {
     let mut out = String::from("## (d) Accounts API and dashboard, by data set size\n\n");
     let mut headlines = Vec::new();
     let mut share_missed = false;
+    let mut any_p99_missed = false;
     out.push_str(&format!(
         "The measured workspace holds N accounts; N more are spread over {} other workspaces, and the \
          dashboard workspace holds {} (the Platforms page figures). Accounts are the rows the store writes \
@@ -489,6 +490,7 @@ pub fn section(runs: &[Run], o: &Options) -> Section {
             if growth >= GROWTH {
                 misses.push(format!("{query} grew {growth:.2}x"));
             }
+            any_p99_missed |= !p99_misses.is_empty();
             if !p99_misses.is_empty() {
                 misses.push(format!("p99 over its ceiling: {}", p99_misses.join(", ")));
             }
@@ -508,6 +510,16 @@ pub fn section(runs: &[Run], o: &Options) -> Section {
                 },
             });
         }
+    }
+    if any_p99_missed {
+        out.push_str(
+            "**What limits the p99 misses.** Not the data set's size: their medians barely move from the \
+             smallest size to the largest, as each query reads a page's worth of rows rather than the \
+             workspace. But those queries read many rows for a page of 50 (a filter on a rare combination, \
+             or a common fragment checked row by row in sort order), several times a plain page's work, \
+             and with four clients sharing the two cores with the server and its engine, a request that \
+             queues behind others sees about twice the median.\n\n",
+        );
     }
     if share_missed {
         out.push_str(

@@ -208,13 +208,7 @@ pub fn section(runs: &[EngineRuns]) -> Section {
     out.push_str(
         "\nThroughput is not a target here. Instances add platform slots (each has its own limit per \
          platform), so renewals per second grow with them until the two cores, shared by every instance, \
-         the sandbox and PostgreSQL, are busy; on separate machines each instance would bring its own.\n\n\
-         On PostgreSQL it is the database's processes that take those cores. A profile on this machine (perf, \
-         during a sweep of 10,000 renewals) shows them walking the dead row versions that each renewal's \
-         dozen updates of one account row leave behind (`_bt_killitems`, `heap_hot_search_buffer`, \
-         `heap_page_prune_opt`), and each round's query for due accounts taking 150 to 700 ms; every \
-         statement outside a transaction also waits for its WAL flush (`synchronous_commit` is on). Fewer \
-         writes per renewal, folded into fewer statements, is the remedy there as on SQLite.\n\n",
+         the sandbox and PostgreSQL, are busy; on separate machines each instance would bring its own.\n\n",
     );
     Section {
         text: out,
