@@ -196,6 +196,14 @@ impl Core {
                     format!("must be at most {MAX_QUERY_CHARS} characters"),
                 ));
             }
+            // No account's name or handle holds one, and the databases refuse some (PostgreSQL text
+            // cannot hold NUL), so they are named as the problem rather than searched for.
+            Some(q) if q.chars().any(char::is_control) => {
+                return Err(CoreError::invalid(
+                    "q",
+                    "must not contain control characters (such as NUL or line breaks)",
+                ));
+            }
             Some("") | None => None,
             Some(q) => Some(interpret_search(q, request.tz_offset_minutes)),
         };

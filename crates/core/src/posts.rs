@@ -82,6 +82,24 @@ fn check_target(
     }
 }
 
+/// How far ahead a post can be scheduled: a plan's horizon, and a bound that keeps a mistyped year or a
+/// broken time zone from parking a post for centuries.
+pub const MAX_SCHEDULE_AHEAD_DAYS: i64 = 2 * 365;
+
+/// A publishing time must be now (give or take a minute of clock skew) or within the horizon.
+fn check_publish_at(publish_at: DateTime<Utc>, now: DateTime<Utc>) -> Option<ValidationError> {
+    if publish_at < now - Duration::minutes(1) {
+        Some(ValidationError::new("publish_at", "is in the past"))
+    } else if publish_at > now + Duration::days(MAX_SCHEDULE_AHEAD_DAYS) {
+        Some(ValidationError::new(
+            "publish_at",
+            "must be within 2 years from now",
+        ))
+    } else {
+        None
+    }
+}
+
 fn content(post: &PostRecord) -> PostContent {
     PostContent {
         text: post.text.clone(),
@@ -144,9 +162,7 @@ impl Core {
         }
         let now = self.clock.now();
         let publish_at = new.publish_at.unwrap_or(now);
-        if publish_at < now - Duration::minutes(1) {
-            errors.push(ValidationError::new("publish_at", "is in the past"));
-        }
+        errors.extend(check_publish_at(publish_at, now));
         let text_chars =
             text.chars().count() + new.link.as_ref().map_or(0, |l| l.chars().count() + 1);
         let mut targets = Vec::new();
@@ -291,9 +307,7 @@ impl Core {
                 format!("must be at most {MAX_TEXT_CHARS} characters"),
             ));
         }
-        if publish_at < self.clock.now() - Duration::minutes(1) {
-            errors.push(ValidationError::new("publish_at", "is in the past"));
-        }
+        errors.extend(check_publish_at(publish_at, self.clock.now()));
         let text_chars = text.chars().count() + link.as_ref().map_or(0, |l| l.chars().count() + 1);
         for (i, target) in current
             .targets

@@ -19,8 +19,25 @@ use std::sync::Arc;
 use tokio::net::TcpListener;
 
 /// Creates the data directory readable by this user only: it holds the database and, by default, the keys.
+/// A directory that exists already is left as the operator made it (they may share it on purpose), with a
+/// warning when others can read it: the files the service creates in it are private either way.
 fn create_private_dir(dir: &std::path::Path) -> anyhow::Result<()> {
     if dir.exists() {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(dir)
+                .with_context(|| format!("cannot read the data directory {}", dir.display()))?
+                .permissions()
+                .mode();
+            if mode & 0o077 != 0 {
+                tracing::warn!(
+                    dir = %dir.display(),
+                    mode = format!("{:o}", mode & 0o777),
+                    "the data directory can be read by other users; its files are created private (0600), but `chmod 700` it to hide their names and sizes too"
+                );
+            }
+        }
         return Ok(());
     }
     std::fs::create_dir_all(dir)

@@ -19,6 +19,9 @@ pub struct Problem {
     pub errors: Vec<FieldError>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub retry_after: Option<u64>,
+    /// On server errors: the id of this request in the service's log, to quote when reporting it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -45,6 +48,7 @@ impl AppError {
             detail: detail.into(),
             errors: Vec::new(),
             retry_after: None,
+            request_id: None,
         })
     }
 
@@ -161,6 +165,115 @@ impl AppError {
             "something went wrong on our side; it has been logged",
         )
     }
+}
+
+/// Makes every error the service answers a problem+json, whoever produced it: axum's extractors answer
+/// `text/plain` (a body over the limit, a form sent as JSON, a repeated query parameter) and some layers
+/// answer with no body at all. A server error never carries what went wrong inside, only the request id
+/// under which the log has it. Pages' own HTML answers (a form shown again with its errors) are kept.
+pub async fn problem_responses(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let request_id = req
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let response = next.run(req).await;
+    let status = response.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let content_type = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    let is_problem = content_type.starts_with("application/problem+json");
+    if status.is_server_error() {
+        let mut problem = AppError::internal();
+        problem.0.request_id = request_id;
+        return problem.into_response();
+    }
+    if is_problem || content_type.starts_with("text/html") {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    // axum's rejections explain what was wrong with the input in a line of text; anything longer is
+    // not one of them and is not passed on.
+    let text = axum::body::to_bytes(body, 1024)
+        .await
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes.to_vec()).ok())
+        .filter(|t| content_type.starts_with("text/plain") && !t.trim().is_empty());
+    let mut problem = problem_for_status(status, text);
+    problem.0.retry_after = parts
+        .headers
+        .get(header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok());
+    let mut answer = problem.into_response();
+    for name in [header::ALLOW, header::WWW_AUTHENTICATE] {
+        if let Some(value) = parts.headers.get(&name) {
+            answer.headers_mut().insert(name, value.clone());
+        }
+    }
+    answer
+}
+
+/// The problem for an error status that arrived without one.
+fn problem_for_status(status: StatusCode, text: Option<String>) -> AppError {
+    let (kind, title, detail) = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => (
+            "/problems/payload-too-large",
+            "Body too large",
+            "the request body is larger than this route takes (1 MiB; 50 MiB for a media upload)"
+                .to_string(),
+        ),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => (
+            "/problems/unsupported-media-type",
+            "Unsupported body type",
+            text.unwrap_or_else(|| "this route does not take a body of this Content-Type".into()),
+        ),
+        StatusCode::URI_TOO_LONG => (
+            "/problems/uri-too-long",
+            "Address too long",
+            "the request's address is longer than the service takes".to_string(),
+        ),
+        StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE => (
+            "/problems/headers-too-large",
+            "Headers too large",
+            "the request's headers are larger than the service takes".to_string(),
+        ),
+        StatusCode::METHOD_NOT_ALLOWED => (
+            "/problems/method-not-allowed",
+            "Method not allowed",
+            "this route does not accept that HTTP method; see /api/v1/openapi.json".to_string(),
+        ),
+        StatusCode::NOT_FOUND => (
+            "/problems/not-found",
+            "Not found",
+            "no such page or API route; the API is described at /api/v1/openapi.json".to_string(),
+        ),
+        StatusCode::UNPROCESSABLE_ENTITY => (
+            "/problems/validation",
+            "Invalid input",
+            text.unwrap_or_else(|| "the request's input is not valid".into()),
+        ),
+        _ => (
+            "/problems/bad-request",
+            "Bad request",
+            text.unwrap_or_else(|| {
+                format!(
+                    "the request could not be handled ({})",
+                    status.canonical_reason().unwrap_or("client error")
+                )
+            }),
+        ),
+    };
+    AppError::new(status, kind, title, detail)
 }
 
 impl IntoResponse for AppError {

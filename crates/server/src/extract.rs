@@ -24,6 +24,23 @@ impl<S: Send + Sync> FromRequestParts<S> for SessionCookie {
     }
 }
 
+/// The session id from the cookie, for an unsafe request that acts on the session itself (sign-out): a
+/// browser's request must carry the session's CSRF token, as for every other cookie-authenticated change,
+/// so that another site cannot end someone's session.
+pub struct CheckedSessionCookie(pub Option<String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for CheckedSessionCookie {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let session = session_cookie(parts);
+        if let Some(session) = &session {
+            check_browser_csrf(parts, session)?;
+        }
+        Ok(CheckedSessionCookie(session))
+    }
+}
+
 fn session_cookie(parts: &Parts) -> Option<String> {
     parts
         .headers

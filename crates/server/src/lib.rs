@@ -63,6 +63,7 @@ pub fn router(core: Core, settings: ServerSettings) -> Router {
             },
         ))
         .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
+        .layer(axum::middleware::from_fn(error::problem_responses))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(
             // Logs method, route template and request id; never headers (cookies, bearer tokens) or bodies.

@@ -50,6 +50,8 @@ pub enum StoreError {
     Database(#[from] sqlx::Error),
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("cannot prepare the database files: {0}")]
+    Files(#[source] std::io::Error),
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;

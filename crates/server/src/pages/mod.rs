@@ -2,6 +2,7 @@
 
 pub mod auth;
 pub mod connect;
+mod flash;
 mod icons;
 mod layout;
 pub mod platforms;

@@ -4,6 +4,7 @@
 //! Refresh in place and asks for confirmation in a dialog.
 
 use super::auth::{field, form_fields};
+use super::flash::{self, Flash};
 use super::icons::platform_icon;
 use super::{app_page, Chrome};
 use crate::error::AppError;
@@ -11,7 +12,7 @@ use crate::extract::SessionCaller;
 use crate::routes::accounts::{list_request, ListParams};
 use crate::AppState;
 use axum::extract::{Path, RawForm, RawQuery, State};
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use iquivity_core::accounts::{AccountPage, Summary};
@@ -316,11 +317,11 @@ pub async fn refresh_inactive(
         .core
         .refresh_all_inactive(&session_caller.caller)
         .await?;
-    Ok((
-        StatusCode::SEE_OTHER,
-        [(header::LOCATION, format!("/?bulk={queued}"))],
-    )
-        .into_response())
+    Ok(back_to_list_with(
+        &state,
+        &session_caller.session,
+        &Flash::RefreshQueued { count: queued },
+    ))
 }
 
 /// `POST /notifications/read` from the page.
@@ -407,7 +408,11 @@ fn filters(params: &ListParams, members: &[(UserId, String, Role)]) -> Markup {
     }
 }
 
-fn notice_from(query: &[(String, String)], page: &AccountPage) -> Option<Markup> {
+fn notice_from(
+    query: &[(String, String)],
+    flash: Option<Flash>,
+    page: &AccountPage,
+) -> Option<Markup> {
     let find = |k: &str| {
         query
             .iter()
@@ -429,36 +434,45 @@ fn notice_from(query: &[(String, String)], page: &AccountPage) -> Option<Markup>
     if let Some(id) = find("refreshed") {
         return Some(html! { p.notice.success role="status" { (name_of(id)) " was refreshed." } });
     }
-    if let Some(count) = find("bulk") {
-        return Some(
+    match flash? {
+        Flash::RefreshQueued { count } => Some(
             html! { p.notice.success role="status" { (count) " account(s) queued for refresh; their status updates within a minute." } },
-        );
-    }
-    if let Some(name) = find("removed") {
-        return Some(
+        ),
+        Flash::Removed { name } => Some(
             html! { p.notice.success role="status" { (name) " was removed and its credentials destroyed." } },
-        );
+        ),
     }
-    None
+}
+
+/// Back to the accounts list after a form post, with a notice for the next page.
+fn back_to_list_with(state: &AppState, session: &str, flash: &Flash) -> Response {
+    let mut response = (StatusCode::SEE_OTHER, [(header::LOCATION, "/")]).into_response();
+    if let Some(cookie) = flash::set_cookie(session, flash, state.settings.is_https()) {
+        response.headers_mut().insert(header::SET_COOKIE, cookie);
+    }
+    response
 }
 
 /// `GET /`: the Platforms page.
 pub async fn index(
     State(state): State<AppState>,
     caller: Result<SessionCaller, AppError>,
+    headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, AppError> {
     let Ok(SessionCaller { caller, session }) = caller else {
         return Ok(to_login());
     };
+    let flash = flash::take(&headers, &session);
     let raw = raw.unwrap_or_default();
-    let flash: Vec<(String, String)> = url::form_urlencoded::parse(raw.as_bytes())
+    let shown_flash = flash.is_some();
+    let query_pairs: Vec<(String, String)> = url::form_urlencoded::parse(raw.as_bytes())
         .into_owned()
         .collect();
-    // The flash keys are this page's own, not list filters.
+    // These keys name an account the server just connected or refreshed, not list filters.
     let list_query: String = url::form_urlencoded::Serializer::new(String::new())
-        .extend_pairs(flash.iter().filter(|(k, _)| {
-            !["connected", "connection", "refreshed", "removed", "bulk"].contains(&k.as_str())
+        .extend_pairs(query_pairs.iter().filter(|(k, _)| {
+            !["connected", "connection", "refreshed"].contains(&k.as_str())
         }))
         .finish();
     let summary = state.core.account_summary(&caller).await?;
@@ -473,7 +487,7 @@ pub async fn index(
         },
         Err(err) => (ListParams::default(), empty_page(), Some(err)),
     };
-    let highlight = flash
+    let highlight = query_pairs
         .iter()
         .find(|(k, _)| k == "connected" || k == "refreshed")
         .and_then(|(_, v)| v.parse().ok());
@@ -482,7 +496,7 @@ pub async fn index(
         h1 { "Platforms" }
         p.lead { "Connect and manage your social media accounts across multiple platforms." }
         div #live.visually-hidden role="status" aria-live="polite" {}
-        @if let Some(notice) = notice_from(&flash, &page) { (notice) }
+        @if let Some(notice) = notice_from(&query_pairs, flash, &page) { (notice) }
         (summary_cards(&summary))
         @if summary.counts.inactive + summary.counts.failed > 0 {
             form.bulk method="post" action="/accounts/refresh-inactive" {
@@ -535,7 +549,13 @@ pub async fn index(
             }
         }
     };
-    Ok(app_page(StatusCode::OK, "Platforms", &chrome, body))
+    let mut response = app_page(StatusCode::OK, "Platforms", &chrome, body);
+    if shown_flash {
+        response
+            .headers_mut()
+            .insert(header::SET_COOKIE, flash::clear_cookie());
+    }
+    Ok(response)
 }
 
 fn empty_page() -> AccountPage {
@@ -648,14 +668,13 @@ pub async fn remove(
         .core
         .remove_account(&session_caller.caller, id)
         .await?;
-    let query = url::form_urlencoded::Serializer::new(String::new())
-        .append_pair("removed", &account.display_name)
-        .finish();
-    Ok((
-        StatusCode::SEE_OTHER,
-        [(header::LOCATION, format!("/?{query}"))],
-    )
-        .into_response())
+    Ok(back_to_list_with(
+        &state,
+        &session_caller.session,
+        &Flash::Removed {
+            name: account.display_name,
+        },
+    ))
 }
 
 /// `GET /accounts/{id}`: everything about one account.

@@ -46,40 +46,118 @@ fn state_label(state: TargetState) -> &'static str {
     }
 }
 
-fn compose(accounts: &[Account], csrf: &str, errors: &[String]) -> Markup {
+/// What the person typed into the form, shown again when it comes back with errors.
+#[derive(Default)]
+struct Draft {
+    text: String,
+    link: String,
+    media_url: String,
+    accounts: Vec<String>,
+    publish_at: String,
+    tz: String,
+}
+
+impl Draft {
+    fn from_form(fields: &[(String, String)]) -> Self {
+        let value = |name: &str| field(fields, name).unwrap_or_default().to_string();
+        Draft {
+            text: value("text"),
+            link: value("link"),
+            media_url: value("media_url"),
+            accounts: fields
+                .iter()
+                .filter(|(k, _)| k == "accounts")
+                .map(|(_, v)| v.clone())
+                .collect(),
+            publish_at: value("publish_at"),
+            tz: value("tz"),
+        }
+    }
+}
+
+/// A form error: the field it belongs to (its input's id), and what is wrong.
+struct FormError {
+    field: &'static str,
+    message: String,
+}
+
+/// The input a core validation error points at: `accounts[2]` is the accounts fieldset.
+fn form_field_of(api_field: &str) -> &'static str {
+    match api_field.split(['[', '.']).next().unwrap_or_default() {
+        "text" => "text",
+        "link" => "link",
+        "media" => "media_url",
+        "publish_at" => "publish_at",
+        _ => "accounts",
+    }
+}
+
+/// The messages for one input, in one element its `aria-describedby` points at.
+fn field_errors(errors: &[FormError], field: &str) -> Markup {
+    let messages: Vec<&str> = errors
+        .iter()
+        .filter(|e| e.field == field)
+        .map(|e| e.message.as_str())
+        .collect();
+    html! {
+        @if !messages.is_empty() {
+            p.field-error id={ (field) "-error" } { (messages.join(" ")) }
+        }
+    }
+}
+
+fn described_by(errors: &[FormError], field: &str) -> Option<String> {
+    errors
+        .iter()
+        .any(|e| e.field == field)
+        .then(|| format!("{field}-error"))
+}
+
+fn compose(accounts: &[Account], csrf: &str, draft: &Draft, errors: &[FormError]) -> Markup {
     html! {
         section aria-labelledby="compose-heading" {
             h2 #compose-heading { "New post" }
             @if !errors.is_empty() {
-                div.notice.error role="alert" { ul { @for e in errors { li { (e) } } } }
+                div.notice.error role="alert" { ul { @for e in errors { li { (e.message) } } } }
             }
             form #compose.stack.wide-form method="post" action="/posts" {
                 input type="hidden" name="csrf" value=(csrf);
                 label for="text" { "Text" }
-                textarea #text name="text" rows="5" required maxlength="5000" {}
+                textarea #text name="text" rows="5" required maxlength="5000"
+                    aria-describedby=[described_by(errors, "text")] { (draft.text) }
+                (field_errors(errors, "text"))
                 p #counters.muted aria-live="polite" {}
                 label for="link" { "Link (optional)" }
-                input #link type="url" name="link" placeholder="https://";
+                input #link type="url" name="link" placeholder="https://" value=(draft.link)
+                    aria-describedby=[described_by(errors, "link")];
+                (field_errors(errors, "link"))
                 label for="media_url" { "Image or video URL (optional; Instagram and TikTok need one)" }
-                input #media_url type="url" name="media_url" placeholder="https://cdn.example.com/picture.jpg";
+                input #media_url type="url" name="media_url" placeholder="https://cdn.example.com/picture.jpg"
+                    value=(draft.media_url) aria-describedby=[described_by(errors, "media_url")];
+                (field_errors(errors, "media_url"))
                 label for="media_file" { "…or upload one (up to 50 MB)" }
                 input #media_file type="file" accept="image/jpeg,image/png,image/gif,image/webp,video/mp4,video/quicktime";
                 p #upload-status.muted aria-live="polite" {}
-                fieldset {
+                fieldset aria-describedby=[described_by(errors, "accounts")] {
                     legend { "Accounts" }
+                    (field_errors(errors, "accounts"))
                     @if accounts.is_empty() { p.muted { "No active account can receive posts yet. " a href="/" { "Connect one" } "." } }
                     @for account in accounts {
                         @let id = format!("account-{}", account.id);
+                        @let value = account.id.to_string();
                         div.account-choice {
-                            input type="checkbox" name="accounts" id=(id) value=(account.id)
+                            input type="checkbox" name="accounts" id=(id) value=(value)
+                                checked[draft.accounts.contains(&value)]
                                 data-platform=(account.platform) data-limit=[limit_of(account.platform)];
                             label for=(id) { (platform_icon(account.platform, 18)) " " (account.display_name) }
                         }
                     }
                 }
                 label for="publish_at" { "Publish at (leave empty to publish now; your local time)" }
-                input #publish_at type="datetime-local" name="publish_at";
-                input #tz type="hidden" name="tz" value="0";
+                input #publish_at type="datetime-local" name="publish_at" value=(draft.publish_at)
+                    aria-describedby=[described_by(errors, "publish_at")];
+                (field_errors(errors, "publish_at"))
+                input #tz type="hidden" name="tz" value=(if draft.tz.is_empty() { "0" } else { draft.tz.as_str() });
                 button type="submit" { "Publish" }
             }
         }
@@ -119,7 +197,8 @@ async fn render(
     state: &AppState,
     caller: &Caller,
     session: &str,
-    errors: &[String],
+    draft: &Draft,
+    errors: &[FormError],
     status: StatusCode,
 ) -> Result<Response, AppError> {
     let chrome = chrome(state, caller, session).await?;
@@ -129,7 +208,7 @@ async fn render(
     let body = html! {
         p { a href="/" { "← Platforms" } }
         h1 { "Posts" }
-        (compose(&active, &chrome.csrf, errors))
+        (compose(&active, &chrome.csrf, draft, errors))
         (post_list(&posts, &names))
     };
     let mut response = app_page(StatusCode::OK, "Posts", &chrome, body);
@@ -145,7 +224,31 @@ pub async fn index(
     let Ok(SessionCaller { caller, session }) = caller else {
         return Ok((StatusCode::SEE_OTHER, [(header::LOCATION, "/login")]).into_response());
     };
-    render(&state, &caller, &session, &[], StatusCode::OK).await
+    render(
+        &state,
+        &caller,
+        &session,
+        &Draft::default(),
+        &[],
+        StatusCode::OK,
+    )
+    .await
+}
+
+/// The browser's offset from UTC in minutes, as the page's script fills it in (`0` without script).
+/// Offsets in use run from −12:00 to +14:00; ±14:00 is accepted both ways.
+fn parse_tz(raw: Option<&str>) -> Result<i64, String> {
+    const MAX_MINUTES: i64 = 14 * 60;
+    match raw.filter(|t| !t.is_empty()) {
+        None => Ok(0),
+        Some(raw) => raw
+            .parse::<i64>()
+            .ok()
+            .filter(|m| (-MAX_MINUTES..=MAX_MINUTES).contains(m))
+            .ok_or_else(|| {
+                "Publish at: the time zone offset sent with it is not valid (it must be whole minutes between −14:00 and +14:00); reload the page and try again".to_string()
+            }),
+    }
 }
 
 /// `POST /posts` from the compose form.
@@ -156,31 +259,59 @@ pub async fn create(
 ) -> Result<Response, AppError> {
     let fields = form_fields(&form);
     session_caller.check_form(field(&fields, "csrf"))?;
+    let draft = Draft::from_form(&fields);
     let mut errors = Vec::new();
-    let accounts = fields
+    let accounts = draft
+        .accounts
         .iter()
-        .filter(|(k, _)| k == "accounts")
-        .filter_map(|(_, v)| {
+        .filter_map(|v| {
             v.parse()
-                .map_err(|_| errors.push(format!("{v:?} is not an account")))
+                .map_err(|_| {
+                    errors.push(FormError {
+                        field: "accounts",
+                        message: format!("{v:?} is not an account"),
+                    })
+                })
                 .ok()
         })
         .collect();
-    let tz_minutes: i64 = field(&fields, "tz")
-        .and_then(|t| t.parse().ok())
-        .unwrap_or(0);
-    let publish_at: Option<DateTime<Utc>> =
-        match field(&fields, "publish_at").filter(|v| !v.is_empty()) {
-            None => None,
-            Some(local) => match NaiveDateTime::parse_from_str(local, "%Y-%m-%dT%H:%M") {
-                Ok(at) => Some(at.and_utc() - chrono::Duration::minutes(tz_minutes)),
+    let publish_at: Option<DateTime<Utc>> = match (
+        Some(draft.publish_at.as_str()).filter(|v| !v.is_empty()),
+        parse_tz(Some(draft.tz.as_str())),
+    ) {
+        (None, _) => None,
+        (Some(_), Err(message)) => {
+            errors.push(FormError {
+                field: "publish_at",
+                message,
+            });
+            None
+        }
+        (Some(local), Ok(tz_minutes)) => {
+            match NaiveDateTime::parse_from_str(local, "%Y-%m-%dT%H:%M") {
+                Ok(at) => {
+                    let at = at
+                        .and_utc()
+                        .checked_sub_signed(chrono::Duration::minutes(tz_minutes));
+                    if at.is_none() {
+                        errors.push(FormError {
+                            field: "publish_at",
+                            message: "Publish at is too far ahead".into(),
+                        });
+                    }
+                    at
+                }
                 Err(_) => {
-                    errors.push("Publish at must be a date and time".into());
+                    errors.push(FormError {
+                        field: "publish_at",
+                        message: "Publish at must be a date and time".into(),
+                    });
                     None
                 }
-            },
-        };
-    let media = field(&fields, "media_url")
+            }
+        }
+    };
+    let media = Some(draft.media_url.as_str())
         .filter(|u| !u.is_empty())
         .map(|url| {
             let lower = url.to_lowercase();
@@ -199,10 +330,8 @@ pub async fn create(
             .create_post(
                 &session_caller.caller,
                 NewPost {
-                    text: field(&fields, "text").unwrap_or_default().to_string(),
-                    link: field(&fields, "link")
-                        .filter(|l| !l.is_empty())
-                        .map(str::to_string),
+                    text: draft.text.clone(),
+                    link: Some(draft.link.clone()).filter(|l| !l.is_empty()),
                     media,
                     privacy_level: None,
                     accounts,
@@ -215,7 +344,10 @@ pub async fn create(
                 return Ok((StatusCode::SEE_OTHER, [(header::LOCATION, "/posts")]).into_response())
             }
             Err(CoreError::Validation(found)) => {
-                errors.extend(found.into_iter().map(|e| e.message))
+                errors.extend(found.into_iter().map(|e| FormError {
+                    field: form_field_of(&e.field),
+                    message: e.message,
+                }))
             }
             Err(other) => return Err(other.into()),
         }
@@ -224,8 +356,34 @@ pub async fn create(
         &state,
         &session_caller.caller,
         &session_caller.session,
+        &draft,
         &errors,
         StatusCode::UNPROCESSABLE_ENTITY,
     )
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn time_zone_offsets_are_whole_minutes_within_fourteen_hours() {
+        assert_eq!(parse_tz(None), Ok(0));
+        assert_eq!(parse_tz(Some("")), Ok(0));
+        assert_eq!(parse_tz(Some("120")), Ok(120));
+        assert_eq!(parse_tz(Some("-840")), Ok(-840));
+        assert_eq!(parse_tz(Some("840")), Ok(840));
+        for bad in ["abc", "841", "-841", "9223372036854775807", "-100000000000", "1.5", " 60"] {
+            assert!(parse_tz(Some(bad)).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn core_error_fields_point_at_the_form_inputs() {
+        assert_eq!(form_field_of("accounts[2]"), "accounts");
+        assert_eq!(form_field_of("media[0].url"), "media_url");
+        assert_eq!(form_field_of("publish_at"), "publish_at");
+        assert_eq!(form_field_of("text"), "text");
+    }
 }

@@ -1,5 +1,5 @@
 use crate::error::AppError;
-use crate::extract::{Authenticated, JsonBody, SessionCookie, SESSION_COOKIE};
+use crate::extract::{Authenticated, CheckedSessionCookie, JsonBody, SESSION_COOKIE};
 use crate::views::SessionView;
 use crate::AppState;
 use axum::extract::{ConnectInfo, FromRequestParts, State};
@@ -158,10 +158,11 @@ pub async fn log_in(
 }
 
 /// Ends the session and clears its cookie.
-#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", responses((status = 204, description = "Signed out")))]
+#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", responses((status = 204, description = "Signed out"),
+    (status = 403, body = crate::Problem, description = "A browser's request without the session's X-CSRF-Token")))]
 pub async fn log_out(
     State(state): State<AppState>,
-    SessionCookie(session): SessionCookie,
+    CheckedSessionCookie(session): CheckedSessionCookie,
 ) -> Result<Response, AppError> {
     if let Some(session) = session {
         state.core.log_out(&session).await?;

@@ -1,9 +1,10 @@
 //! The SQLite backend: the embedded default. WAL mode, a busy timeout, foreign keys on, secure_delete on,
 //! and write transactions begun IMMEDIATE so that concurrent writers queue instead of failing.
 
+mod files;
 mod store_impl;
 
-use crate::StoreResult;
+use crate::{StoreError, StoreResult};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::SqlitePool;
 use std::path::Path;
@@ -18,6 +19,7 @@ pub struct SqliteStore {
 impl SqliteStore {
     /// Opens (creating if needed) the database file and applies pending migrations.
     pub async fn open(path: &Path) -> StoreResult<Self> {
+        files::restrict_database_files(path).map_err(StoreError::Files)?;
         let options = SqliteConnectOptions::new()
             .filename(path)
             .create_if_missing(true)
