@@ -30,9 +30,9 @@ pub struct FieldError {
     pub message: String,
 }
 
-/// The error type of every handler.
+/// The error type of every handler. Boxed: the problem is large and every handler's `Result` carries it.
 #[derive(Debug)]
-pub struct AppError(Problem);
+pub struct AppError(Box<Problem>);
 
 impl AppError {
     pub fn new(
@@ -41,7 +41,7 @@ impl AppError {
         title: &'static str,
         detail: impl Into<String>,
     ) -> Self {
-        AppError(Problem {
+        AppError(Box::new(Problem {
             kind,
             title,
             status: status.as_u16(),
@@ -49,7 +49,7 @@ impl AppError {
             errors: Vec::new(),
             retry_after: None,
             request_id: None,
-        })
+        }))
     }
 
     pub fn validation(errors: Vec<ValidationError>) -> Self {
@@ -167,6 +167,10 @@ impl AppError {
     }
 }
 
+/// The longest request address (path and query) the service takes. hyper answers an empty 414 itself
+/// past 64 KiB, before a request exists; below that, this limit answers a problem like every other error.
+pub const MAX_URI_BYTES: usize = 16 * 1024;
+
 /// Makes every error the service answers a problem+json, whoever produced it: axum's extractors answer
 /// `text/plain` (a body over the limit, a form sent as JSON, a repeated query parameter) and some layers
 /// answer with no body at all. A server error never carries what went wrong inside, only the request id
@@ -180,6 +184,10 @@ pub async fn problem_responses(
         .get("x-request-id")
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
+    let uri_length = req.uri().path_and_query().map_or(0, |p| p.as_str().len());
+    if uri_length > MAX_URI_BYTES {
+        return problem_for_status(StatusCode::URI_TOO_LONG, None).into_response();
+    }
     let response = next.run(req).await;
     let status = response.status();
     if !(status.is_client_error() || status.is_server_error()) {
@@ -240,7 +248,9 @@ fn problem_for_status(status: StatusCode, text: Option<String>) -> AppError {
         StatusCode::URI_TOO_LONG => (
             "/problems/uri-too-long",
             "Address too long",
-            "the request's address is longer than the service takes".to_string(),
+            format!(
+                "the request's address is longer than the {MAX_URI_BYTES} bytes the service takes"
+            ),
         ),
         StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE => (
             "/problems/headers-too-large",
