@@ -12,3 +12,4 @@ mod lifecycle;
 mod pages;
 mod posts;
 mod secrets;
+mod webhooks;
