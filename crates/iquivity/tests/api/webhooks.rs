@@ -342,3 +342,33 @@ async fn allowed_names_are_reached_redirects_are_not_followed_and_failures_are_c
         }
     }
 }
+
+#[tokio::test]
+async fn webhooks_added_under_a_wider_policy_are_refused_at_delivery_once_it_narrows() {
+    let receiver = Receiver::start(Answer::Ok).await;
+    let port = receiver.port;
+    let app = spawn_app_with(|c| {
+        c.run_lifecycle = false;
+        c.webhook_allowed_hosts = vec!["127.0.0.1".into()];
+        c.webhook_allowed_ports = vec![port];
+    })
+    .await;
+    let user = app.sign_up("ssrf-narrowed@example.com", "Narrowed").await;
+    // A literal address, which no resolver sees: the URL check before each delivery is what stops it.
+    let webhook = added(&app, &user, &format!("https://127.0.0.1:{port}/hook")).await;
+    // As after an upgrade from a version that took such URLs, or after the operator narrowed the list.
+    let app = restart(
+        app,
+        |c| {
+            c.run_lifecycle = false;
+            c.webhook_allowed_ports = vec![port];
+        },
+        |_| {},
+    )
+    .await;
+    raise_alert(&app, &user).await;
+    app.app.core.run_lifecycle_round("ssrf").await.unwrap();
+    assert_eq!(receiver.connections(), 0, "no connection was made");
+    let logged = delivery(&app, &user, &webhook).await;
+    assert_eq!(logged["failure_class"], "refused_destination", "{logged}");
+}
