@@ -67,12 +67,7 @@ const METADATA: [IpAddr; 3] = [
 /// (::ffff:a.b.c.d), IPv4-compatible (::a.b.c.d), NAT64 (64:ff9b::a.b.c.d) and 6to4 (2002:aabb:ccdd::).
 fn embedded_v4(ip: Ipv6Addr) -> Option<Ipv4Addr> {
     let s = ip.segments();
-    let tail = Ipv4Addr::new(
-        (s[6] >> 8) as u8,
-        s[6] as u8,
-        (s[7] >> 8) as u8,
-        s[7] as u8,
-    );
+    let tail = Ipv4Addr::new((s[6] >> 8) as u8, s[6] as u8, (s[7] >> 8) as u8, s[7] as u8);
     match s {
         [0, 0, 0, 0, 0, 0xffff, _, _] | [0, 0, 0, 0, 0, 0, _, _] => Some(tail),
         [0x64, 0xff9b, 0, 0, 0, 0, _, _] => Some(tail),
@@ -171,9 +166,7 @@ fn normalise_host(host: &str) -> String {
 /// A DNS name the URL parser keeps as a name: a last label that is a number would make it an IPv4 address.
 fn is_host_name(name: &str) -> bool {
     let numeric_end = name.rsplit('.').next().is_some_and(|last| {
-        last.chars().all(|c| c.is_ascii_digit())
-            || last.starts_with("0x")
-            || last.starts_with("0X")
+        last.chars().all(|c| c.is_ascii_digit()) || last.starts_with("0x") || last.starts_with("0X")
     });
     !name.is_empty()
         && !numeric_end
@@ -229,7 +222,7 @@ impl DestinationPolicy {
 
     fn host_allowed_by_name(&self, host: &str) -> bool {
         let host = normalise_host(host);
-        self.allowed_hosts.iter().any(|h| *h == host)
+        self.allowed_hosts.contains(&host)
     }
 
     fn in_allowed_net(&self, ip: IpAddr) -> bool {
@@ -453,34 +446,72 @@ mod tests {
             ("loopback", &["127.0.0.1", "127.0.0.2", "::1"][..]),
             (
                 "private",
-                &["10.0.0.1", "172.16.0.1", "172.31.255.255", "192.168.1.1", "fc00::1", "fd12:3456::1"],
+                &[
+                    "10.0.0.1",
+                    "172.16.0.1",
+                    "172.31.255.255",
+                    "192.168.1.1",
+                    "fc00::1",
+                    "fd12:3456::1",
+                ],
             ),
             ("link-local", &["169.254.0.1", "fe80::1"]),
             ("shared (CGNAT)", &["100.64.0.1", "100.127.255.254"]),
-            ("multicast", &["224.0.0.1", "239.255.255.250", "ff02::1", "ff0e::1"]),
+            (
+                "multicast",
+                &["224.0.0.1", "239.255.255.250", "ff02::1", "ff0e::1"],
+            ),
             ("unspecified", &["0.0.0.0", "::", "0.1.2.3"]),
             ("broadcast and reserved", &["255.255.255.255", "240.0.0.1"]),
             (
                 "documentation and benchmarking",
-                &["192.0.2.1", "198.51.100.1", "203.0.113.1", "198.18.0.1", "2001:db8::1", "3fff::1"],
+                &[
+                    "192.0.2.1",
+                    "198.51.100.1",
+                    "203.0.113.1",
+                    "198.18.0.1",
+                    "2001:db8::1",
+                    "3fff::1",
+                ],
             ),
-            ("protocol assignments", &["192.0.0.1", "192.88.99.1", "2001::1", "100::1"]),
+            (
+                "protocol assignments",
+                &["192.0.0.1", "192.88.99.1", "2001::1", "100::1"],
+            ),
             (
                 "metadata",
                 &["169.254.169.254", "fd00:ec2::254", "100.100.100.200"],
             ),
             (
                 "IPv4-mapped and compatible",
-                &["::ffff:a9fe:a9fe", "::ffff:127.0.0.1", "::ffff:10.0.0.1", "::127.0.0.1", "::ffff:0.0.0.0"],
+                &[
+                    "::ffff:a9fe:a9fe",
+                    "::ffff:127.0.0.1",
+                    "::ffff:10.0.0.1",
+                    "::127.0.0.1",
+                    "::ffff:0.0.0.0",
+                ],
             ),
             (
                 "NAT64 and 6to4",
-                &["64:ff9b::7f00:1", "64:ff9b::a9fe:a9fe", "64:ff9b:1::1", "2002:7f00:1::", "2002:a00:1::1"],
+                &[
+                    "64:ff9b::7f00:1",
+                    "64:ff9b::a9fe:a9fe",
+                    "64:ff9b:1::1",
+                    "2002:7f00:1::",
+                    "2002:a00:1::1",
+                ],
             ),
-            ("site-local and unallocated IPv6", &["fec0::1", "4000::1", "::2:1:1"]),
+            (
+                "site-local and unallocated IPv6",
+                &["fec0::1", "4000::1", "::2:1:1"],
+            ),
         ] {
             for address in addresses {
-                assert!(!is_public(ip(address)), "{address} ({class}) counts as public");
+                assert!(
+                    !is_public(ip(address)),
+                    "{address} ({class}) counts as public"
+                );
             }
         }
     }
@@ -511,7 +542,10 @@ mod tests {
         assert_eq!(host_of("http://127.1/"), ip("127.0.0.1"));
         assert_eq!(host_of("http://2130706433/"), ip("127.0.0.1"));
         assert_eq!(host_of("http://0x7f.1/"), ip("127.0.0.1"));
-        assert_eq!(host_of("https://[::ffff:a9fe:a9fe]/"), ip("::ffff:169.254.169.254"));
+        assert_eq!(
+            host_of("https://[::ffff:a9fe:a9fe]/"),
+            ip("::ffff:169.254.169.254")
+        );
         for url in [
             "http://127.1/",
             "http://2130706433/",
@@ -543,7 +577,10 @@ mod tests {
             check(&policy, "http://hooks.example.com/x"),
             Err(Refusal::Scheme)
         );
-        assert_eq!(check(&policy, "ftp://hooks.example.com/x"), Err(Refusal::Scheme));
+        assert_eq!(
+            check(&policy, "ftp://hooks.example.com/x"),
+            Err(Refusal::Scheme)
+        );
         assert_eq!(
             check(&policy, "https://hooks.example.com:8080/x"),
             Err(Refusal::Port {
@@ -578,7 +615,13 @@ mod tests {
     #[test]
     fn the_operator_may_allow_hosts_networks_and_ports() {
         let policy = DestinationPolicy::new(
-            &["Hooks.Internal.", "10.1.0.0/16", "[::1]", "127.0.0.1", "100.64.0.0/10"],
+            &[
+                "Hooks.Internal.",
+                "10.1.0.0/16",
+                "[::1]",
+                "127.0.0.1",
+                "100.64.0.0/10",
+            ],
             &[8080],
         )
         .unwrap();
@@ -616,7 +659,16 @@ mod tests {
         assert!(!policy.allows_address("hooks.internal", ip("0.0.0.0")));
         assert!(!policy.allows_address("hooks.internal", ip("::")));
 
-        for bad in ["http://hooks.internal", "hooks.internal:8080", "10.0.0.0/33", "a b", "-x-", "1234", "10.1", "a.0x10"] {
+        for bad in [
+            "http://hooks.internal",
+            "hooks.internal:8080",
+            "10.0.0.0/33",
+            "a b",
+            "-x-",
+            "1234",
+            "10.1",
+            "a.0x10",
+        ] {
             assert_eq!(
                 DestinationPolicy::new(&[bad], &[]),
                 Err(InvalidAllowEntry { entry: bad.into() }),
@@ -639,8 +691,8 @@ mod tests {
     async fn a_name_that_resolves_to_a_refused_address_is_never_connected_to() {
         let (listener, port) = listener().await;
         // The port and the scheme pass; only the address `localhost` resolves to is left to refuse.
-        let sender = WebhookSender::new(DestinationPolicy::new(&[] as &[&str], &[port]).unwrap())
-            .unwrap();
+        let sender =
+            WebhookSender::new(DestinationPolicy::new(&[] as &[&str], &[port]).unwrap()).unwrap();
         let sent = sender
             .post(
                 &format!("https://localhost:{port}/hook"),
@@ -650,13 +702,12 @@ mod tests {
             )
             .await;
         assert_eq!(sent, Err(DeliveryFailure::RefusedDestination));
-        let accepted =
-            tokio::time::timeout(Duration::from_millis(200), listener.accept()).await;
+        let accepted = tokio::time::timeout(Duration::from_millis(200), listener.accept()).await;
         assert!(accepted.is_err(), "a connection was made");
 
         // Allowed by name, the same request does connect (and fails on TLS against a plain listener).
-        let sender = WebhookSender::new(DestinationPolicy::new(&["localhost"], &[port]).unwrap())
-            .unwrap();
+        let sender =
+            WebhookSender::new(DestinationPolicy::new(&["localhost"], &[port]).unwrap()).unwrap();
         let sending = tokio::spawn(async move {
             sender
                 .post(

@@ -446,14 +446,25 @@ mod tests {
         assert_eq!(config.webhook_allowed_ports, vec![9000]);
 
         for (key, value, named) in [
-            ("IQUIVITY_WEBHOOK_ALLOWED_HOSTS", "http://hooks.internal", "http://hooks.internal"),
-            ("IQUIVITY_WEBHOOK_ALLOWED_HOSTS", "10.0.0.0/40", "10.0.0.0/40"),
+            (
+                "IQUIVITY_WEBHOOK_ALLOWED_HOSTS",
+                "http://hooks.internal",
+                "http://hooks.internal",
+            ),
+            (
+                "IQUIVITY_WEBHOOK_ALLOWED_HOSTS",
+                "10.0.0.0/40",
+                "10.0.0.0/40",
+            ),
             ("IQUIVITY_WEBHOOK_ALLOWED_PORTS", "443,http", "http"),
             ("IQUIVITY_WEBHOOK_ALLOWED_PORTS", "0", "0"),
             ("IQUIVITY_WEBHOOK_ALLOWED_PORTS", " , ", "at least one"),
         ] {
             let env: HashMap<String, String> = [(key.to_string(), value.to_string())].into();
-            let err = format!("{:#}", Config::load(None, &|k| env.get(k).cloned()).unwrap_err());
+            let err = format!(
+                "{:#}",
+                Config::load(None, &|k| env.get(k).cloned()).unwrap_err()
+            );
             assert!(err.contains(named), "{err}");
         }
     }

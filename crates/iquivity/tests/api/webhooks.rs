@@ -178,7 +178,10 @@ async fn webhooks_to_internal_addresses_are_refused_when_added() {
         "https://[2002:a9fe:a9fe::1]/".into(),
     ];
     let other = [
-        ("https://user:pass@hooks.example.com/x", "user name or password"),
+        (
+            "https://user:pass@hooks.example.com/x",
+            "user name or password",
+        ),
         ("https://token@hooks.example.com/x", "user name or password"),
         ("http://hooks.example.com/x", "https"),
         ("ftp://hooks.example.com/x", "https"),
@@ -233,7 +236,11 @@ async fn a_name_resolving_to_an_address_not_allowed_is_refused_when_connecting()
         &format!("https://127.0.0.1:{}/hook", receiver.port),
     )
     .await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "the literal address");
+    assert_eq!(
+        status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "the literal address"
+    );
     let webhook = added(
         &app,
         &user,
@@ -321,7 +328,12 @@ async fn allowed_names_are_reached_redirects_are_not_followed_and_failures_are_c
         (&hooks[1], "pending", json!("redirect"), json!(307)),
         (&hooks[2], "pending", json!("http_status"), json!(503)),
         (&hooks[3], "pending", json!("timeout"), Value::Null),
-        (&hooks[4], "pending", json!("connection_failed"), Value::Null),
+        (
+            &hooks[4],
+            "pending",
+            json!("connection_failed"),
+            Value::Null,
+        ),
     ];
     for (webhook, state, class, status) in expected {
         let logged = delivery(&app, &user, webhook).await;
