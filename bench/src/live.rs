@@ -82,7 +82,7 @@ impl World {
                 media_dir: dir.join("media"),
                 ..CoreSettings::default()
             },
-        ))
+        )?)
     }
 
     /// API requests each platform's server has answered so far.

@@ -2,6 +2,7 @@
 //! HMAC-SHA256 over the timestamp and the body, retried with backoff, every attempt in a delivery log.
 
 use crate::credentials::{open_bytes, seal_bytes};
+use crate::outbound::DestinationPolicy;
 use crate::secrets::new_secret;
 use crate::{Caller, Core, CoreError};
 use chrono::{DateTime, Duration, Utc};
@@ -57,22 +58,20 @@ fn delivery_backoff(attempts: u32) -> Duration {
     })
 }
 
-/// Webhook URLs must be HTTPS; plain HTTP only to this machine, for development.
-fn check_url(raw: &str) -> Result<String, CoreError> {
-    let bad = |why: &str| CoreError::invalid("url", why.to_string());
+/// A webhook URL as it will be stored, if the destination policy allows it. Host names are judged again, by
+/// the addresses they resolve to, at each delivery.
+fn check_url(raw: &str, policy: &DestinationPolicy) -> Result<String, CoreError> {
+    let bad = |why: String| CoreError::invalid("url", why);
     if raw.chars().count() > 2000 {
-        return Err(bad("must be at most 2000 characters"));
+        return Err(bad("must be at most 2000 characters".into()));
     }
-    let url = url::Url::parse(raw.trim())
-        .map_err(|_| bad("must be an absolute URL like https://example.com/hooks/iquivity"))?;
-    let loopback = matches!(url.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
-    match url.scheme() {
-        "https" => Ok(url.to_string()),
-        "http" if loopback => Ok(url.to_string()),
-        _ => Err(bad(
-            "must use https (plain http is accepted only for localhost)",
-        )),
-    }
+    let url = url::Url::parse(raw.trim()).map_err(|_| {
+        bad("must be an absolute URL like https://example.com/hooks/iquivity".into())
+    })?;
+    policy
+        .check_url(&url)
+        .map_err(|refusal| bad(refusal.to_string()))?;
+    Ok(url.to_string())
 }
 
 impl Core {
@@ -129,7 +128,7 @@ impl Core {
         url: &str,
     ) -> Result<CreatedWebhook, CoreError> {
         caller.require_manage_accounts()?;
-        let url = check_url(url)?;
+        let url = check_url(url, self.webhooks.policy())?;
         let id = uuid::Uuid::now_v7();
         let secret = new_secret("whsec_");
         let record = WebhookRecord {
@@ -262,32 +261,32 @@ impl Core {
             })
             .to_string();
             let timestamp = Utc::now().timestamp();
+            let headers = [
+                ("content-type", "application/json".to_string()),
+                ("X-Iquivity-Event", alert.kind.clone()),
+                ("X-Iquivity-Delivery", delivery.id.to_string()),
+                (SIGNATURE_HEADER, sign(&secret, timestamp, &body)),
+            ];
             let sent = self
-                .webhook_client
-                .post(&webhook.url)
-                .header("content-type", "application/json")
-                .header("X-Iquivity-Event", &alert.kind)
-                .header("X-Iquivity-Delivery", delivery.id.to_string())
-                .header(SIGNATURE_HEADER, sign(&secret, timestamp, &body))
-                .body(body)
-                .send()
+                .webhooks
+                .post(&webhook.url, &headers, body, self.settings.webhook_timeout)
                 .await;
             let now = self.clock.now();
-            let (status, error) = match sent {
-                Ok(response) if response.status().is_success() => {
-                    (Some(response.status().as_u16()), None)
+            let (status, failure) = match sent {
+                Ok(status) => (Some(status), None),
+                Err(failure) => {
+                    // The class only: never the URL (it may carry a token) or what its host resolved to.
+                    tracing::warn!(
+                        webhook_id = %webhook.id,
+                        delivery_id = %delivery.id,
+                        class = failure.class().as_str(),
+                        status = failure.status(),
+                        "webhook delivery failed"
+                    );
+                    (failure.status(), Some(failure.class()))
                 }
-                Ok(response) => (
-                    Some(response.status().as_u16()),
-                    Some(format!("HTTP {}", response.status().as_u16())),
-                ),
-                Err(e) if e.is_timeout() => (
-                    None,
-                    Some("the endpoint did not answer in time".to_string()),
-                ),
-                Err(_) => (None, Some("the endpoint could not be reached".to_string())),
             };
-            let state = match &error {
+            let state = match failure {
                 None => DeliveryState::Delivered,
                 Some(_) if delivery.attempts >= MAX_ATTEMPTS => DeliveryState::Failed,
                 Some(_) => DeliveryState::Pending,
@@ -302,7 +301,7 @@ impl Core {
                     &DeliveryAttempt {
                         state,
                         status,
-                        error,
+                        failure,
                         next_attempt_at: now + delivery_backoff(delivery.attempts),
                         now,
                     },
@@ -328,11 +327,25 @@ mod tests {
     }
 
     #[test]
-    fn webhook_urls_must_be_https_except_on_this_machine() {
-        assert!(check_url("https://hooks.example.com/x").is_ok());
-        assert!(check_url("http://127.0.0.1:9000/hook").is_ok());
-        assert!(check_url("http://hooks.example.com/x").is_err());
-        assert!(check_url("ftp://example.com").is_err());
-        assert!(check_url("not a url").is_err());
+    fn webhook_urls_are_checked_against_the_policy() {
+        let policy = DestinationPolicy::default();
+        assert_eq!(
+            check_url(" https://hooks.example.com/x ", &policy).unwrap(),
+            "https://hooks.example.com/x"
+        );
+        for bad in [
+            "http://127.0.0.1:9000/hook",
+            "http://hooks.example.com/x",
+            "ftp://example.com",
+            "not a url",
+            "https://10.0.0.1/",
+        ] {
+            let Err(CoreError::Validation(errors)) = check_url(bad, &policy) else {
+                panic!("{bad} accepted");
+            };
+            assert_eq!(errors[0].field, "url");
+        }
+        let local = DestinationPolicy::new(&["127.0.0.1"], &[9000]).unwrap();
+        assert!(check_url("http://127.0.0.1:9000/hook", &local).is_ok());
     }
 }

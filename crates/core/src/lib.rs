@@ -10,6 +10,7 @@ pub mod keys;
 pub mod lifecycle;
 pub mod media;
 pub mod metrics;
+pub mod outbound;
 pub mod posts;
 pub mod secrets;
 
@@ -40,6 +41,10 @@ pub struct CoreSettings {
     pub lifecycle: lifecycle::LifecycleSettings,
     /// Where uploaded media is kept.
     pub media_dir: std::path::PathBuf,
+    /// Where webhooks may point. Read when the `Core` is built (its HTTP client enforces it).
+    pub webhook_policy: outbound::DestinationPolicy,
+    /// How long one webhook delivery may take, connecting included.
+    pub webhook_timeout: std::time::Duration,
 }
 
 impl Default for CoreSettings {
@@ -56,6 +61,8 @@ impl Default for CoreSettings {
             selection_ttl: chrono::Duration::minutes(30),
             lifecycle: lifecycle::LifecycleSettings::default(),
             media_dir: std::path::PathBuf::from("./data/media"),
+            webhook_policy: outbound::DestinationPolicy::default(),
+            webhook_timeout: std::time::Duration::from_secs(10),
         }
     }
 }
@@ -72,8 +79,8 @@ pub struct Core {
     /// Lifecycle job outcomes so far, by (job kind, outcome), for `/metrics`.
     pub(crate) job_outcomes:
         Arc<std::sync::Mutex<std::collections::BTreeMap<(String, String), u64>>>,
-    /// Sends webhook deliveries.
-    pub(crate) webhook_client: reqwest::Client,
+    /// Sends webhook deliveries, only where `settings.webhook_policy` allows.
+    pub(crate) webhooks: outbound::WebhookSender,
 }
 
 impl Core {
@@ -82,19 +89,18 @@ impl Core {
         vault: Arc<Vault>,
         platforms: iquivity_platforms::Platforms,
         settings: CoreSettings,
-    ) -> Self {
-        Core {
+    ) -> Result<Self, outbound::ClientBuildError> {
+        // No fallback to a default client: it would follow redirects and connect anywhere.
+        let webhooks = outbound::WebhookSender::new(settings.webhook_policy.clone())?;
+        Ok(Core {
             store,
             vault,
             platforms,
             settings,
             clock: Arc::new(lifecycle::SystemClock),
             job_outcomes: Arc::default(),
-            webhook_client: reqwest::Client::builder()
-                .timeout(std::time::Duration::from_secs(10))
-                .build()
-                .unwrap_or_default(),
-        }
+            webhooks,
+        })
     }
 }
 

@@ -78,7 +78,8 @@ async fn rig() -> Rig {
             },
             ..CoreSettings::default()
         },
-    );
+    )
+    .unwrap();
     let caller = core
         .sign_up(SignUp {
             email: "engine@example.com",

@@ -1,6 +1,7 @@
 //! One typed configuration: defaults < `iquivity.toml` < `IQUIVITY_*` environment < command-line flags.
 
 use anyhow::{bail, Context};
+use iquivity_core::outbound::DestinationPolicy;
 use iquivity_domain::{Plan, Platform};
 use iquivity_platforms::{PlatformSettings, SETTING_KEYS};
 use secrecy::SecretString;
@@ -30,6 +31,11 @@ pub struct Config {
     pub job_lease: std::time::Duration,
     /// Each platform's endpoints and app credentials. A platform without a client id runs on the sandbox.
     pub platforms: BTreeMap<Platform, PlatformSettings>,
+    /// Host names, addresses and CIDRs that webhooks may reach although they are not public (plain http
+    /// is accepted to these too). Everything else must be a public address over https.
+    pub webhook_allowed_hosts: Vec<String>,
+    /// The ports webhooks may use.
+    pub webhook_allowed_ports: Vec<u16>,
 }
 
 impl std::fmt::Debug for Config {
@@ -57,6 +63,8 @@ impl std::fmt::Debug for Config {
             .field("platform_timeout", &self.platform_timeout)
             .field("job_lease", &self.job_lease)
             .field("platforms", &self.platforms)
+            .field("webhook_allowed_hosts", &self.webhook_allowed_hosts)
+            .field("webhook_allowed_ports", &self.webhook_allowed_ports)
             .finish()
     }
 }
@@ -80,6 +88,8 @@ impl Default for Config {
                 .into_iter()
                 .map(|p| (p, PlatformSettings::real(p)))
                 .collect(),
+            webhook_allowed_hosts: Vec::new(),
+            webhook_allowed_ports: iquivity_core::outbound::DEFAULT_PORTS.to_vec(),
         }
     }
 }
@@ -100,6 +110,10 @@ struct FileConfig {
     run_lifecycle: Option<String>,
     platform_timeout_secs: Option<String>,
     job_lease_secs: Option<String>,
+    /// Comma-separated host names, addresses and CIDRs.
+    webhook_allowed_hosts: Option<String>,
+    /// Comma-separated ports.
+    webhook_allowed_ports: Option<String>,
     /// `[platforms.<platform>]` tables: client_id, client_secret, authorize_url, token_url, revoke_url,
     /// api_url, api_version.
     #[serde(default)]
@@ -124,6 +138,8 @@ impl FileConfig {
             run_lifecycle: get("run_lifecycle"),
             platform_timeout_secs: get("platform_timeout_secs"),
             job_lease_secs: get("job_lease_secs"),
+            webhook_allowed_hosts: get("webhook_allowed_hosts"),
+            webhook_allowed_ports: get("webhook_allowed_ports"),
             platforms: Platform::ALL
                 .into_iter()
                 .filter_map(|platform| {
@@ -211,6 +227,30 @@ impl FileConfig {
                 .with_context(|| format!("{source}: job_lease_secs must be a whole number of seconds from 5 to 3600 (got {secs:?})"))?;
             config.job_lease = std::time::Duration::from_secs(secs);
         }
+        if let Some(hosts) = self.webhook_allowed_hosts {
+            let hosts: Vec<String> = hosts
+                .split(',')
+                .map(str::trim)
+                .filter(|h| !h.is_empty())
+                .map(str::to_string)
+                .collect();
+            DestinationPolicy::new(&hosts, &[])
+                .with_context(|| format!("{source}: webhook_allowed_hosts"))?;
+            config.webhook_allowed_hosts = hosts;
+        }
+        if let Some(ports) = self.webhook_allowed_ports {
+            config.webhook_allowed_ports = ports
+                .split(',')
+                .map(str::trim)
+                .filter(|p| !p.is_empty())
+                .map(|p| p.parse::<u16>().ok().filter(|p| *p > 0).with_context(|| {
+                    format!("{source}: webhook_allowed_ports must list ports from 1 to 65535, separated by commas (got {p:?})")
+                }))
+                .collect::<anyhow::Result<_>>()?;
+            if config.webhook_allowed_ports.is_empty() {
+                bail!("{source}: webhook_allowed_ports must list at least one port");
+            }
+        }
         match self.run_lifecycle.as_deref() {
             None => {}
             Some("true" | "1" | "yes") => config.run_lifecycle = true,
@@ -257,6 +297,12 @@ impl Config {
             );
         }
         Ok(config)
+    }
+
+    /// Where webhooks may point, from `webhook_allowed_hosts` and `webhook_allowed_ports`.
+    pub fn webhook_policy(&self) -> anyhow::Result<DestinationPolicy> {
+        DestinationPolicy::new(&self.webhook_allowed_hosts, &self.webhook_allowed_ports)
+            .context("webhook_allowed_hosts")
     }
 
     /// The address people and platforms reach the service at.
@@ -361,6 +407,66 @@ mod tests {
         std::fs::write(&file, "[platforms.x]\nclient_colour = \"x\"\n").unwrap();
         let err = format!("{:#}", Config::load(Some(&file), &|_| None).unwrap_err());
         assert!(err.contains("client_colour"), "{err}");
+    }
+
+    #[test]
+    fn webhook_destinations_come_from_the_file_and_the_environment() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("iquivity.toml");
+        let config = Config::load(None, &|_| None).unwrap();
+        assert!(config.webhook_allowed_hosts.is_empty());
+        assert_eq!(config.webhook_allowed_ports, vec![443, 8443]);
+        assert_eq!(
+            config.webhook_policy().unwrap(),
+            DestinationPolicy::default()
+        );
+
+        std::fs::write(
+            &file,
+            "webhook_allowed_hosts = \"hooks.internal, 10.0.0.0/8,127.0.0.1\"\nwebhook_allowed_ports = \"443, 8080\"\n",
+        )
+        .unwrap();
+        let config = Config::load(Some(&file), &|_| None).unwrap();
+        assert_eq!(
+            config.webhook_allowed_hosts,
+            ["hooks.internal", "10.0.0.0/8", "127.0.0.1"]
+        );
+        assert_eq!(config.webhook_allowed_ports, vec![443, 8080]);
+        let policy = config.webhook_policy().unwrap();
+        assert!(policy
+            .check_url(&url::Url::parse("http://hooks.internal:8080/x").unwrap())
+            .is_ok());
+
+        let env: HashMap<String, String> = [(
+            "IQUIVITY_WEBHOOK_ALLOWED_PORTS".to_string(),
+            "9000".to_string(),
+        )]
+        .into();
+        let config = Config::load(Some(&file), &|k| env.get(k).cloned()).unwrap();
+        assert_eq!(config.webhook_allowed_ports, vec![9000]);
+
+        for (key, value, named) in [
+            (
+                "IQUIVITY_WEBHOOK_ALLOWED_HOSTS",
+                "http://hooks.internal",
+                "http://hooks.internal",
+            ),
+            (
+                "IQUIVITY_WEBHOOK_ALLOWED_HOSTS",
+                "10.0.0.0/40",
+                "10.0.0.0/40",
+            ),
+            ("IQUIVITY_WEBHOOK_ALLOWED_PORTS", "443,http", "http"),
+            ("IQUIVITY_WEBHOOK_ALLOWED_PORTS", "0", "0"),
+            ("IQUIVITY_WEBHOOK_ALLOWED_PORTS", " , ", "at least one"),
+        ] {
+            let env: HashMap<String, String> = [(key.to_string(), value.to_string())].into();
+            let err = format!(
+                "{:#}",
+                Config::load(None, &|k| env.get(k).cloned()).unwrap_err()
+            );
+            assert!(err.contains(named), "{err}");
+        }
     }
 
     #[test]

@@ -180,9 +180,10 @@ impl App {
                         .context("job_lease is out of range")?,
                     ..Default::default()
                 },
+                webhook_policy: config.webhook_policy()?,
                 ..CoreSettings::default()
             },
-        );
+        )?;
         Ok(App {
             core,
             store,

@@ -480,6 +480,45 @@ impl DeliveryState {
     }
 }
 
+/// Why the last attempt of a delivery failed. Only the class is kept: error text would tell whoever reads
+/// the log which hosts and ports around the service exist.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum FailureClass {
+    /// The destination is not allowed (an internal address, a port or scheme not allowed).
+    RefusedDestination,
+    ConnectionFailed,
+    Timeout,
+    /// The endpoint answered with a redirect (its status in `last_status`), which is not followed.
+    Redirect,
+    /// The endpoint answered with another non-2xx status (in `last_status`).
+    HttpStatus,
+}
+
+impl FailureClass {
+    pub const ALL: [FailureClass; 5] = [
+        FailureClass::RefusedDestination,
+        FailureClass::ConnectionFailed,
+        FailureClass::Timeout,
+        FailureClass::Redirect,
+        FailureClass::HttpStatus,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FailureClass::RefusedDestination => "refused_destination",
+            FailureClass::ConnectionFailed => "connection_failed",
+            FailureClass::Timeout => "timeout",
+            FailureClass::Redirect => "redirect",
+            FailureClass::HttpStatus => "http_status",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.as_str() == raw)
+    }
+}
+
 /// One attempt history of sending one alert to one webhook.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct DeliveryRecord {
@@ -491,7 +530,8 @@ pub struct DeliveryRecord {
     pub next_attempt_at: Option<DateTime<Utc>>,
     /// The HTTP status of the last attempt, if one got that far.
     pub last_status: Option<u16>,
-    pub last_error: Option<String>,
+    /// Why the last attempt failed; none once delivered.
+    pub failure_class: Option<FailureClass>,
     pub created_at: DateTime<Utc>,
     pub delivered_at: Option<DateTime<Utc>>,
 }
@@ -501,7 +541,7 @@ pub struct DeliveryRecord {
 pub struct DeliveryAttempt {
     pub state: DeliveryState,
     pub status: Option<u16>,
-    pub error: Option<String>,
+    pub failure: Option<FailureClass>,
     pub next_attempt_at: DateTime<Utc>,
     pub now: DateTime<Utc>,
 }

@@ -195,6 +195,13 @@ pub(crate) fn delivery_from_row(row: &impl StoredRow) -> StoreResult<DeliveryRec
     let state = DeliveryState::parse(&state)
         .ok_or_else(|| StoreError::Corrupt(format!("delivery state {state:?}")))?;
     let status: Option<i64> = row.col("last_status")?;
+    let failure_class = row
+        .col::<Option<String>>("failure_class")?
+        .map(|raw| {
+            FailureClass::parse(&raw)
+                .ok_or_else(|| StoreError::Corrupt(format!("delivery failure class {raw:?}")))
+        })
+        .transpose()?;
     Ok(DeliveryRecord {
         id: parse_stored("webhook_deliveries.id", &row.col::<String>("id")?)?,
         webhook_id: parse_stored("webhook_id", &row.col::<String>("webhook_id")?)?,
@@ -204,7 +211,7 @@ pub(crate) fn delivery_from_row(row: &impl StoredRow) -> StoreResult<DeliveryRec
         next_attempt_at: (state == DeliveryState::Pending)
             .then(|| from_micros(row.col("run_at").unwrap_or(0))),
         last_status: status.and_then(|s| u16::try_from(s).ok()),
-        last_error: row.col("last_error")?,
+        failure_class,
         created_at: from_micros(row.col("created_at")?),
         delivered_at: opt_from_micros(row.col("delivered_at")?),
     })

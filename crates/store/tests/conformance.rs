@@ -82,6 +82,7 @@ conformance! {
     alerts::alerts_are_deduplicated_and_fan_out_to_each_webhook,
     alerts::deliveries_are_leased_and_settled_by_their_owner,
     alerts::concurrent_alerts_with_one_dedupe_key_record_one,
+    alerts::each_delivery_failure_class_is_kept,
     posts::due_targets_are_claimed_once_and_finished_by_their_owner,
     posts::abandoned_targets_are_settled_only_after_their_lease_ran_out,
     posts::cancelling_touches_only_scheduled_targets,

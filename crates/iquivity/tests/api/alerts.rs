@@ -35,16 +35,18 @@ async fn receive(State(receiver): State<Receiver>, headers: HeaderMap, body: Byt
     StatusCode::OK
 }
 
-async fn start_receiver(fail_first: u32) -> (String, Receiver) {
+/// Started before the app, whose webhook policy must allow the receiver's address and port.
+async fn start_receiver(fail_first: u32) -> (String, u16, Receiver) {
     let receiver = Receiver::default();
     *receiver.fail_first.lock().unwrap() = fail_first;
     let app = axum::Router::new()
         .route("/hook", axum::routing::post(receive))
         .with_state(receiver.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    let addr = listener.local_addr().unwrap();
+    let url = format!("http://{addr}/hook");
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    (url, receiver)
+    (url, addr.port(), receiver)
 }
 
 /// Verifies a delivery as a receiver would, from the documented scheme alone.
@@ -77,9 +79,17 @@ fn verify(secret: &str, headers: &HeaderMap, body: &str) -> bool {
 async fn each_incident_alerts_once_in_the_app_and_to_signed_webhooks() {
     let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
     let engine = clock.clone();
-    let app = spawn_app_tuned(|c| c.run_lifecycle = false, move |core| core.clock = engine).await;
+    let (url, port, receiver) = start_receiver(1).await;
+    let app = spawn_app_tuned(
+        |c| {
+            c.run_lifecycle = false;
+            c.webhook_allowed_hosts = vec!["127.0.0.1".into()];
+            c.webhook_allowed_ports = vec![port];
+        },
+        move |core| core.clock = engine,
+    )
+    .await;
     let user = app.sign_up("alerts@example.com", "Alerts").await;
-    let (url, receiver) = start_receiver(1).await;
     let (status, webhook) = app
         .send(
             &user,
@@ -218,6 +228,7 @@ async fn each_incident_alerts_once_in_the_app_and_to_signed_webhooks() {
         .find(|d| d["attempts"] == 2)
         .expect("the first delivery took two attempts");
     assert_eq!(first["last_status"], 200);
+    assert!(first["failure_class"].is_null(), "{first}");
 
     let (_, notifications) = app.get(&user, "/api/v1/notifications").await;
     assert_eq!(notifications["unread"], 3);

@@ -13,3 +13,4 @@ mod lifecycle;
 mod pages;
 mod posts;
 mod secrets;
+mod webhooks;

@@ -38,7 +38,8 @@ fn parse_webhook_id(raw: &str) -> Result<uuid::Uuid, AppError> {
 }
 
 /// Adds a webhook for `account.connected`, `account.status_changed`, `account.recovered`,
-/// `account.expiring` and `account.removed`. Owners and admins.
+/// `account.expiring` and `account.removed`. Owners and admins. The URL must be https to a public host on
+/// port 443 or 8443 unless the operator allowed other hosts and ports; credentials in it are refused.
 #[utoipa::path(post, path = "/api/v1/webhooks", tag = "alerts", request_body = CreateWebhookRequest,
     responses((status = 201, body = CreatedWebhookView), (status = 422, body = crate::Problem)))]
 pub async fn create(
@@ -82,7 +83,8 @@ pub async fn remove(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// The delivery log of a webhook: each alert's state, attempts, last HTTP status and error.
+/// The delivery log of a webhook: each alert's state, attempts, last HTTP status and, for a failed attempt,
+/// its class (`refused_destination`, `connection_failed`, `timeout`, `redirect`, `http_status`).
 #[utoipa::path(get, path = "/api/v1/webhooks/{id}/deliveries", tag = "alerts", params(("id" = String, Path)),
     responses((status = 200, body = [DeliveryRecord]), (status = 404, body = crate::Problem)))]
 pub async fn deliveries(

@@ -1338,13 +1338,13 @@ impl Store for PgStore {
         attempt: &DeliveryAttempt,
     ) -> StoreResult<bool> {
         let done = sqlx::query(
-            "UPDATE webhook_deliveries SET state = $1, last_status = $2, last_error = $3, run_at = $4, \
+            "UPDATE webhook_deliveries SET state = $1, last_status = $2, failure_class = $3, run_at = $4, \
              delivered_at = CASE WHEN $5 = 'delivered' THEN $6 ELSE delivered_at END, lease_owner = NULL, lease_until = NULL \
              WHERE id = $7 AND lease_owner = $8",
         )
         .bind(attempt.state.as_str())
         .bind(attempt.status.map(i64::from))
-        .bind(&attempt.error)
+        .bind(attempt.failure.map(FailureClass::as_str))
         .bind(micros(attempt.next_attempt_at))
         .bind(attempt.state.as_str())
         .bind(micros(attempt.now))

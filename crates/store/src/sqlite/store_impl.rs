@@ -1322,13 +1322,13 @@ impl Store for SqliteStore {
         attempt: &DeliveryAttempt,
     ) -> StoreResult<bool> {
         let done = sqlx::query(
-            "UPDATE webhook_deliveries SET state = ?, last_status = ?, last_error = ?, run_at = ?, \
+            "UPDATE webhook_deliveries SET state = ?, last_status = ?, failure_class = ?, run_at = ?, \
              delivered_at = CASE WHEN ? = 'delivered' THEN ? ELSE delivered_at END, lease_owner = NULL, lease_until = NULL \
              WHERE id = ? AND lease_owner = ?",
         )
         .bind(attempt.state.as_str())
         .bind(attempt.status.map(i64::from))
-        .bind(&attempt.error)
+        .bind(attempt.failure.map(FailureClass::as_str))
         .bind(micros(attempt.next_attempt_at))
         .bind(attempt.state.as_str())
         .bind(micros(attempt.now))

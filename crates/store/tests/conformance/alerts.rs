@@ -3,7 +3,9 @@
 use crate::harness::*;
 use chrono::{DateTime, Utc};
 use iquivity_domain::{AccountId, Plan, WorkspaceId};
-use iquivity_store::{AlertRecord, DeliveryAttempt, DeliveryState, Store, WebhookRecord};
+use iquivity_store::{
+    AlertRecord, DeliveryAttempt, DeliveryState, FailureClass, Store, WebhookRecord,
+};
 use std::sync::Arc;
 
 fn alert(
@@ -208,7 +210,7 @@ pub async fn deliveries_are_leased_and_settled_by_their_owner(store: Arc<dyn Sto
     let failed_attempt = DeliveryAttempt {
         state: DeliveryState::Pending,
         status: Some(500),
-        error: Some("server error".to_string()),
+        failure: Some(FailureClass::HttpStatus),
         next_attempt_at: t0 + minutes(5),
         now: t0 + chrono::Duration::seconds(20),
     };
@@ -230,7 +232,7 @@ pub async fn deliveries_are_leased_and_settled_by_their_owner(store: Arc<dyn Sto
     let stored = stored.iter().find(|d| d.id == id).unwrap();
     assert_eq!(stored.state, DeliveryState::Pending);
     assert_eq!(stored.last_status, Some(500));
-    assert_eq!(stored.last_error.as_deref(), Some("server error"));
+    assert_eq!(stored.failure_class, Some(FailureClass::HttpStatus));
     assert_eq!(stored.next_attempt_at, Some(t0 + minutes(5)));
     assert_eq!(stored.attempts, 1);
 
@@ -258,7 +260,7 @@ pub async fn deliveries_are_leased_and_settled_by_their_owner(store: Arc<dyn Sto
     let delivered = DeliveryAttempt {
         state: DeliveryState::Delivered,
         status: Some(204),
-        error: None,
+        failure: None,
         next_attempt_at: t0 + minutes(6),
         now: t0 + minutes(6),
     };
@@ -284,7 +286,7 @@ pub async fn deliveries_are_leased_and_settled_by_their_owner(store: Arc<dyn Sto
     let stored = stored.iter().find(|d| d.id == id).unwrap();
     assert_eq!(stored.state, DeliveryState::Delivered);
     assert_eq!(stored.last_status, Some(204));
-    assert_eq!(stored.last_error, None);
+    assert_eq!(stored.failure_class, None);
     assert_eq!(stored.delivered_at, Some(t0 + minutes(6)));
     assert_eq!(stored.next_attempt_at, None);
 
@@ -303,7 +305,7 @@ pub async fn deliveries_are_leased_and_settled_by_their_owner(store: Arc<dyn Sto
     let given_up = DeliveryAttempt {
         state: DeliveryState::Failed,
         status: Some(410),
-        error: Some("gone".to_string()),
+        failure: Some(FailureClass::HttpStatus),
         next_attempt_at: t0 + minutes(60),
         now: t0 + minutes(60),
     };
@@ -317,6 +319,54 @@ pub async fn deliveries_are_leased_and_settled_by_their_owner(store: Arc<dyn Sto
         .unwrap()
         .is_empty());
     assert_eq!(store.metrics(t0).await.unwrap().pending_deliveries, 0);
+}
+
+/// The delivery log keeps a class per failed attempt (and the status when an endpoint answered), which the
+/// next attempt replaces.
+pub async fn each_delivery_failure_class_is_kept(store: Arc<dyn Store>) {
+    let owner = tenant(store.as_ref(), Plan::Free).await;
+    let t0 = now();
+    let hook = webhook(owner.workspace, "https://hooks.example.test/c", t0);
+    store.create_webhook(&hook).await.unwrap();
+    assert!(store
+        .record_alert(&alert(owner.workspace, None, t0))
+        .await
+        .unwrap());
+    for (i, class) in FailureClass::ALL.into_iter().enumerate() {
+        let at = t0 + minutes(i as i64);
+        let claimed = store
+            .claim_deliveries("A", at, at + minutes(1), 10)
+            .await
+            .unwrap();
+        assert_eq!(claimed.len(), 1, "{class:?}");
+        let status = matches!(class, FailureClass::Redirect | FailureClass::HttpStatus)
+            .then_some(307 + i as u16);
+        assert!(store
+            .record_delivery_attempt(
+                claimed[0].0.id,
+                "A",
+                &DeliveryAttempt {
+                    state: DeliveryState::Pending,
+                    status,
+                    failure: Some(class),
+                    next_attempt_at: at,
+                    now: at,
+                },
+            )
+            .await
+            .unwrap());
+        let stored = store
+            .deliveries(owner.workspace, hook.id, 10)
+            .await
+            .unwrap();
+        assert_eq!(stored[0].failure_class, Some(class));
+        assert_eq!(stored[0].last_status, status);
+        assert_eq!(
+            serde_json::to_value(class).unwrap(),
+            serde_json::json!(class.as_str())
+        );
+        assert_eq!(FailureClass::parse(class.as_str()), Some(class));
+    }
 }
 
 pub async fn concurrent_alerts_with_one_dedupe_key_record_one(store: Arc<dyn Store>) {

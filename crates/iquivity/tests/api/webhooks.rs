@@ -1,0 +1,386 @@
+//! Webhook destinations: internal addresses are refused when a webhook is added and again at every delivery,
+//! against the address actually connected to; redirects are not followed; the delivery log says how a
+//! delivery failed as a class, never as text about the network.
+
+use crate::helpers::*;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::serve::ListenerExt;
+use iquivity_store::AlertRecord;
+use reqwest::Method;
+use serde_json::{json, Value};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// What a local receiver does with a delivery.
+#[derive(Clone)]
+enum Answer {
+    Ok,
+    Status(StatusCode),
+    RedirectTo(String),
+    Sleep(Duration),
+}
+
+/// A local webhook endpoint that counts the TCP connections it accepts (not only the requests it answers,
+/// so that a connection refused before any HTTP is seen too).
+#[derive(Clone)]
+struct Receiver {
+    port: u16,
+    connections: Arc<AtomicU32>,
+    requests: Arc<AtomicU32>,
+}
+
+impl Receiver {
+    async fn start(answer: Answer) -> Receiver {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let connections = Arc::new(AtomicU32::new(0));
+        let requests = Arc::new(AtomicU32::new(0));
+        let counted = connections.clone();
+        let listener = listener.tap_io(move |_| {
+            counted.fetch_add(1, Ordering::SeqCst);
+        });
+        let seen = requests.clone();
+        let app = axum::Router::new().fallback(move || {
+            let answer = answer.clone();
+            let seen = seen.clone();
+            async move {
+                seen.fetch_add(1, Ordering::SeqCst);
+                match answer {
+                    Answer::Ok => StatusCode::OK.into_response(),
+                    Answer::Status(status) => status.into_response(),
+                    Answer::RedirectTo(to) => Response::builder()
+                        .status(StatusCode::TEMPORARY_REDIRECT)
+                        .header(header::LOCATION, to)
+                        .body(axum::body::Body::empty())
+                        .unwrap(),
+                    Answer::Sleep(pause) => {
+                        tokio::time::sleep(pause).await;
+                        StatusCode::OK.into_response()
+                    }
+                }
+            }
+        });
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        Receiver {
+            port,
+            connections,
+            requests,
+        }
+    }
+
+    fn connections(&self) -> u32 {
+        self.connections.load(Ordering::SeqCst)
+    }
+
+    fn requests(&self) -> u32 {
+        self.requests.load(Ordering::SeqCst)
+    }
+}
+
+/// A port nothing listens on (it was just free).
+async fn closed_port() -> u16 {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+async fn add_webhook(app: &TestApp, user: &User, url: &str) -> (StatusCode, Value) {
+    app.send(
+        user,
+        Method::POST,
+        "/api/v1/webhooks",
+        Some(json!({ "url": url })),
+    )
+    .await
+}
+
+async fn added(app: &TestApp, user: &User, url: &str) -> String {
+    let (status, body) = add_webhook(app, user, url).await;
+    assert_eq!(status, StatusCode::CREATED, "{url}: {body}");
+    body["id"].as_str().unwrap().to_string()
+}
+
+/// Queues one delivery to each of the workspace's webhooks, as any alert does.
+async fn raise_alert(app: &TestApp, user: &User) {
+    let recorded = app
+        .app
+        .store
+        .record_alert(&AlertRecord {
+            id: uuid::Uuid::now_v7(),
+            workspace_id: user.workspace_id,
+            account_id: None,
+            kind: "account.status_changed".into(),
+            dedupe_key: None,
+            payload: json!({}),
+            created_at: chrono::Utc::now(),
+            read_at: None,
+        })
+        .await
+        .unwrap();
+    assert!(recorded);
+}
+
+/// The last (only) delivery of a webhook, as the API shows it.
+async fn delivery(app: &TestApp, user: &User, webhook: &str) -> Value {
+    let (status, log) = app
+        .get(user, &format!("/api/v1/webhooks/{webhook}/deliveries"))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{log}");
+    let log = log.as_array().unwrap();
+    assert_eq!(log.len(), 1, "{log:?}");
+    log[0].clone()
+}
+
+/// The service's log lines about failed deliveries of one webhook.
+fn failure_lines(webhook: &str) -> Vec<String> {
+    logs()
+        .lines()
+        .filter(|line| line.contains("webhook delivery failed") && line.contains(webhook))
+        .map(str::to_string)
+        .collect()
+}
+
+#[tokio::test]
+async fn webhooks_to_internal_addresses_are_refused_when_added() {
+    let port = closed_port().await;
+    let app = spawn_app_with(|c| c.webhook_allowed_ports = vec![443, 8443, port]).await;
+    let user = app.sign_up("ssrf-create@example.com", "Refused").await;
+    let internal = [
+        "https://169.254.169.254/latest/meta-data/iam/security-credentials/".to_string(),
+        "https://10.0.0.1/".into(),
+        "https://172.16.0.1/".into(),
+        "https://192.168.1.1/".into(),
+        "https://[::ffff:a9fe:a9fe]/".into(),
+        format!("https://127.0.0.2:{port}/"),
+        "http://127.1/".into(),
+        "http://2130706433/".into(),
+        "https://0x7f000001/".into(),
+        "https://[::1]/".into(),
+        "https://0.0.0.0/".into(),
+        "https://[::]/".into(),
+        "https://169.254.0.1/".into(),
+        "https://[fe80::1]/".into(),
+        "https://[fc00::1]/".into(),
+        "https://[fd00:ec2::254]/".into(),
+        "https://100.64.0.1/".into(),
+        "https://100.100.100.200/".into(),
+        "https://224.0.0.1/".into(),
+        "https://[ff02::1]/".into(),
+        "https://255.255.255.255/".into(),
+        "https://240.0.0.1/".into(),
+        "https://192.0.2.1/".into(),
+        "https://198.51.100.7/".into(),
+        "https://203.0.113.9/".into(),
+        "https://[2001:db8::1]/".into(),
+        "https://[::127.0.0.1]/".into(),
+        "https://[64:ff9b::a9fe:a9fe]/".into(),
+        "https://[2002:a9fe:a9fe::1]/".into(),
+    ];
+    let other = [
+        (
+            "https://user:pass@hooks.example.com/x",
+            "user name or password",
+        ),
+        ("https://token@hooks.example.com/x", "user name or password"),
+        ("http://hooks.example.com/x", "https"),
+        ("ftp://hooks.example.com/x", "https"),
+        ("https://hooks.example.com:8080/x", "port"),
+        ("https://hooks.example.com:22/x", "port"),
+    ];
+    let refusals = internal
+        .iter()
+        .map(|url| (url.as_str(), "internal address"))
+        .chain(other);
+    for (url, why) in refusals {
+        let (status, body) = add_webhook(&app, &user, url).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{url}: {body}");
+        assert_eq!(body["errors"][0]["field"], "url", "{url}: {body}");
+        let message = body["errors"][0]["message"].as_str().unwrap();
+        assert!(message.contains(why), "{url}: {message}");
+    }
+
+    // Public destinations over https on the allowed ports are taken, and only they were stored.
+    let accepted = [
+        "https://hooks.example.com/x",
+        "https://hooks.example.com:8443/x",
+        "https://93.184.215.14/x",
+    ];
+    for url in accepted {
+        added(&app, &user, url).await;
+    }
+    let (_, listed) = app.get(&user, "/api/v1/webhooks").await;
+    let urls: Vec<&str> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["url"].as_str().unwrap())
+        .collect();
+    assert_eq!(urls, accepted);
+}
+
+#[tokio::test]
+async fn a_name_resolving_to_an_address_not_allowed_is_refused_when_connecting() {
+    let receiver = Receiver::start(Answer::Ok).await;
+    // Only the port is allowed: `localhost` passes the URL checks, and what it resolves to
+    // (127.0.0.1, ::1) is all that is left to refuse.
+    let app = spawn_app_with(|c| {
+        c.run_lifecycle = false;
+        c.webhook_allowed_ports = vec![receiver.port];
+    })
+    .await;
+    let user = app.sign_up("ssrf-connect@example.com", "Rebound").await;
+    let (status, _) = add_webhook(
+        &app,
+        &user,
+        &format!("https://127.0.0.1:{}/hook", receiver.port),
+    )
+    .await;
+    assert_eq!(
+        status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "the literal address"
+    );
+    let webhook = added(
+        &app,
+        &user,
+        &format!("https://localhost:{}/hook", receiver.port),
+    )
+    .await;
+
+    raise_alert(&app, &user).await;
+    let round = app.app.core.run_lifecycle_round("ssrf").await.unwrap();
+    assert_eq!(round.delivered, 0);
+    assert_eq!(receiver.connections(), 0, "no connection was made");
+    let logged = delivery(&app, &user, &webhook).await;
+    assert_eq!(logged["state"], "pending", "{logged}");
+    assert_eq!(logged["failure_class"], "refused_destination", "{logged}");
+    assert!(logged["last_status"].is_null(), "{logged}");
+    assert!(logged.get("last_error").is_none(), "{logged}");
+
+    let lines = failure_lines(&webhook);
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(lines[0].contains("refused_destination"), "{lines:?}");
+    assert!(
+        !lines[0].contains("127.0.0.1") && !lines[0].contains("localhost"),
+        "{lines:?}"
+    );
+}
+
+#[tokio::test]
+async fn allowed_names_are_reached_redirects_are_not_followed_and_failures_are_classes() {
+    let reached = Receiver::start(Answer::Ok).await;
+    let target = Receiver::start(Answer::Ok).await;
+    let redirecting = Receiver::start(Answer::RedirectTo(format!(
+        "http://localhost:{}/hook",
+        target.port
+    )))
+    .await;
+    let failing = Receiver::start(Answer::Status(StatusCode::SERVICE_UNAVAILABLE)).await;
+    let slow = Receiver::start(Answer::Sleep(Duration::from_secs(5))).await;
+    let closed = closed_port().await;
+    // The redirect's target is as allowed as the rest: only the redirect policy keeps it unreached.
+    let ports = vec![
+        reached.port,
+        target.port,
+        redirecting.port,
+        failing.port,
+        slow.port,
+        closed,
+    ];
+    let app = spawn_app_tuned(
+        |c| {
+            c.run_lifecycle = false;
+            c.webhook_allowed_hosts = vec!["localhost".into()];
+            c.webhook_allowed_ports = ports;
+        },
+        |core| core.settings.webhook_timeout = Duration::from_millis(500),
+    )
+    .await;
+    let user = app.sign_up("ssrf-deliver@example.com", "Delivered").await;
+    let url = |port: u16| format!("http://localhost:{port}/hook");
+    let hooks = [
+        added(&app, &user, &url(reached.port)).await,
+        added(&app, &user, &url(redirecting.port)).await,
+        added(&app, &user, &url(failing.port)).await,
+        added(&app, &user, &url(slow.port)).await,
+        added(&app, &user, &url(closed)).await,
+    ];
+    // Allowed by name, not by address: the literal form of the same destination stays refused.
+    let (status, _) = add_webhook(
+        &app,
+        &user,
+        &format!("http://127.0.0.1:{}/hook", reached.port),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+
+    raise_alert(&app, &user).await;
+    let round = app.app.core.run_lifecycle_round("ssrf").await.unwrap();
+    assert_eq!(round.delivered, 1);
+    assert_eq!(reached.requests(), 1, "reached by name");
+    assert_eq!(redirecting.requests(), 1);
+    assert_eq!(target.connections(), 0, "the redirect was not followed");
+    assert_eq!(failing.requests(), 1);
+
+    let expected = [
+        (&hooks[0], "delivered", Value::Null, json!(200)),
+        (&hooks[1], "pending", json!("redirect"), json!(307)),
+        (&hooks[2], "pending", json!("http_status"), json!(503)),
+        (&hooks[3], "pending", json!("timeout"), Value::Null),
+        (
+            &hooks[4],
+            "pending",
+            json!("connection_failed"),
+            Value::Null,
+        ),
+    ];
+    for (webhook, state, class, status) in expected {
+        let logged = delivery(&app, &user, webhook).await;
+        assert_eq!(logged["state"], state, "{logged}");
+        assert_eq!(logged["failure_class"], class, "{logged}");
+        assert_eq!(logged["last_status"], status, "{logged}");
+        assert!(logged.get("last_error").is_none(), "{logged}");
+        let lines = failure_lines(webhook);
+        if let Value::String(class) = &class {
+            assert_eq!(lines.len(), 1, "{lines:?}");
+            assert!(lines[0].contains(class.as_str()), "{lines:?}");
+            assert!(
+                !lines[0].contains("127.0.0.1") && !lines[0].contains("localhost"),
+                "{lines:?}"
+            );
+        } else {
+            assert!(lines.is_empty(), "{lines:?}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn webhooks_added_under_a_wider_policy_are_refused_at_delivery_once_it_narrows() {
+    let receiver = Receiver::start(Answer::Ok).await;
+    let port = receiver.port;
+    let app = spawn_app_with(|c| {
+        c.run_lifecycle = false;
+        c.webhook_allowed_hosts = vec!["127.0.0.1".into()];
+        c.webhook_allowed_ports = vec![port];
+    })
+    .await;
+    let user = app.sign_up("ssrf-narrowed@example.com", "Narrowed").await;
+    // A literal address, which no resolver sees: the URL check before each delivery is what stops it.
+    let webhook = added(&app, &user, &format!("https://127.0.0.1:{port}/hook")).await;
+    // As after an upgrade from a version that took such URLs, or after the operator narrowed the list.
+    let app = restart(
+        app,
+        |c| {
+            c.run_lifecycle = false;
+            c.webhook_allowed_ports = vec![port];
+        },
+        |_| {},
+    )
+    .await;
+    raise_alert(&app, &user).await;
+    app.app.core.run_lifecycle_round("ssrf").await.unwrap();
+    assert_eq!(receiver.connections(), 0, "no connection was made");
+    let logged = delivery(&app, &user, &webhook).await;
+    assert_eq!(logged["failure_class"], "refused_destination", "{logged}");
+}

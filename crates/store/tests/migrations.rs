@@ -1,0 +1,181 @@
+//! Migrations that rewrite existing rows, checked on a database written before them, on SQLite and on
+//! PostgreSQL (`IQUIVITY_TEST_POSTGRES_URL`, skipped when unreachable unless `IQUIVITY_REQUIRE_POSTGRES=1`).
+
+use iquivity_domain::WorkspaceId;
+use iquivity_store::{DeliveryState, FailureClass};
+use sqlx::migrate::Migrator;
+use std::borrow::Cow;
+use std::path::Path;
+
+/// The migration that turned the delivery log's error text into a failure class.
+const FAILURE_CLASS_SQLITE: i64 = 12;
+const FAILURE_CLASS_POSTGRES: i64 = 4;
+
+/// The migrations in `dir` older than `version`.
+async fn migrations_before(dir: &str, version: i64) -> Migrator {
+    let all = Migrator::new(Path::new(env!("CARGO_MANIFEST_DIR")).join(dir))
+        .await
+        .unwrap();
+    Migrator {
+        migrations: Cow::Owned(
+            all.migrations
+                .iter()
+                .filter(|m| m.version < version)
+                .cloned()
+                .collect(),
+        ),
+        ..Migrator::DEFAULT
+    }
+}
+
+const WORKSPACE: &str = "0190a000-0000-7000-8000-000000000001";
+const WEBHOOK: &str = "0190a000-0000-7000-8000-000000000002";
+
+/// A delivery log as the versions before the failure class wrote it: one row per text they wrote, and one
+/// with the kind of detail such text must never show.
+fn old_rows(blob: &str) -> Vec<String> {
+    let mut sql = vec![
+        format!("INSERT INTO workspaces (id, name, plan, created_at) VALUES ('{WORKSPACE}', 'Old', 'free', 1)"),
+        format!(
+            "INSERT INTO webhooks (id, workspace_id, url, secret_key_id, secret_blob, created_at) \
+             VALUES ('{WEBHOOK}', '{WORKSPACE}', 'https://hooks.example.test/x', 'k', {blob}, 1)"
+        ),
+    ];
+    for (i, (status, error)) in [
+        ("NULL", "NULL"),
+        ("503", "'HTTP 503'"),
+        ("NULL", "'the endpoint did not answer in time'"),
+        ("NULL", "'the endpoint could not be reached'"),
+        (
+            "NULL",
+            "'error sending request for url (http://10.0.0.7:6379/): connection refused'",
+        ),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        sql.push(format!(
+            "INSERT INTO alerts (id, workspace_id, kind, payload, created_at) \
+             VALUES ('0190a000-0000-7000-8000-00000000010{i}', '{WORKSPACE}', 'account.connected', '{{}}', {i})"
+        ));
+        sql.push(format!(
+            "INSERT INTO webhook_deliveries (id, webhook_id, alert_id, state, attempts, run_at, last_status, last_error, created_at) \
+             VALUES ('0190a000-0000-7000-8000-00000000020{i}', '{WEBHOOK}', '0190a000-0000-7000-8000-00000000010{i}', \
+                     'pending', 1, 0, {status}, {error}, {i})"
+        ));
+    }
+    sql
+}
+
+/// Reads the log through the store, with every migration applied.
+async fn check_classes(url: &str) {
+    let store = iquivity_store::open(url).await.unwrap();
+    let workspace: WorkspaceId = WORKSPACE.parse().unwrap();
+    let log = store
+        .deliveries(workspace, WEBHOOK.parse().unwrap(), 10)
+        .await
+        .unwrap();
+    let classes: Vec<(Option<FailureClass>, Option<u16>)> = log
+        .iter()
+        .rev()
+        .map(|d| (d.failure_class, d.last_status))
+        .collect();
+    assert_eq!(
+        classes,
+        [
+            (None, None),
+            (Some(FailureClass::HttpStatus), Some(503)),
+            (Some(FailureClass::Timeout), None),
+            (Some(FailureClass::ConnectionFailed), None),
+            (Some(FailureClass::ConnectionFailed), None),
+        ]
+    );
+    assert!(log.iter().all(|d| d.state == DeliveryState::Pending));
+    let shown = serde_json::to_string(&log).unwrap();
+    assert!(!shown.contains("10.0.0.7"), "{shown}");
+}
+
+#[tokio::test]
+async fn sqlite_delivery_errors_become_classes() {
+    use sqlx::Connection;
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("old.db").display());
+    let mut conn = sqlx::SqliteConnection::connect(&format!("{url}?mode=rwc"))
+        .await
+        .unwrap();
+    migrations_before("migrations/sqlite", FAILURE_CLASS_SQLITE)
+        .await
+        .run(&mut conn)
+        .await
+        .unwrap();
+    for statement in old_rows("x'00'") {
+        sqlx::query(&statement).execute(&mut conn).await.unwrap();
+    }
+    conn.close().await.unwrap();
+    check_classes(&url).await;
+    let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
+    assert!(
+        sqlx::query("SELECT last_error FROM webhook_deliveries")
+            .fetch_all(&mut conn)
+            .await
+            .is_err(),
+        "the text is gone"
+    );
+}
+
+#[tokio::test]
+async fn postgres_delivery_errors_become_classes() {
+    use sqlx::Connection;
+    let base = std::env::var("IQUIVITY_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string());
+    let url = match iquivity_store::postgres::create_scratch_schema(&base, "iqm").await {
+        Ok(url) => url,
+        Err(err) if std::env::var("IQUIVITY_REQUIRE_POSTGRES").as_deref() == Ok("1") => {
+            panic!("IQUIVITY_REQUIRE_POSTGRES=1, but PostgreSQL at {base} cannot be reached: {err}")
+        }
+        Err(err) => {
+            eprintln!("SKIPPED: PostgreSQL at {base} cannot be reached ({err})");
+            return;
+        }
+    };
+    let schema = url
+        .split("options[search_path]=")
+        .nth(1)
+        .and_then(|rest| rest.split(',').next())
+        .unwrap()
+        .to_string();
+    let outcome = tokio::spawn({
+        let url = url.clone();
+        async move {
+            // A pool: a spawned task cannot hold `Migrator::run` on a `&mut PgConnection` (sqlx's bounds).
+            let pool = sqlx::PgPool::connect(&url).await.unwrap();
+            migrations_before("migrations/postgres", FAILURE_CLASS_POSTGRES)
+                .await
+                .run(&pool)
+                .await
+                .unwrap();
+            for statement in old_rows("'\\x00'::bytea") {
+                sqlx::query(&statement).execute(&pool).await.unwrap();
+            }
+            pool.close().await;
+            check_classes(&url).await;
+            let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
+            assert!(
+                sqlx::query("SELECT last_error FROM webhook_deliveries")
+                    .fetch_all(&mut conn)
+                    .await
+                    .is_err(),
+                "the text is gone"
+            );
+        }
+    })
+    .await;
+    let mut conn = sqlx::PgConnection::connect(&base).await.unwrap();
+    sqlx::query(&format!("DROP SCHEMA \"{schema}\" CASCADE"))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    if let Err(panic) = outcome {
+        std::panic::resume_unwind(panic.into_panic());
+    }
+}
