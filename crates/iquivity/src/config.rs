@@ -30,6 +30,9 @@ pub struct Config {
     pub job_lease: std::time::Duration,
     /// Each platform's endpoints and app credentials. A platform without a client id runs on the sandbox.
     pub platforms: BTreeMap<Platform, PlatformSettings>,
+    /// Reverse proxies (addresses or networks) whose `X-Forwarded-For` names the client, for the
+    /// per-address limits on sign-in and sign-up. Empty: every request's client is its peer.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 impl std::fmt::Debug for Config {
@@ -57,6 +60,7 @@ impl std::fmt::Debug for Config {
             .field("platform_timeout", &self.platform_timeout)
             .field("job_lease", &self.job_lease)
             .field("platforms", &self.platforms)
+            .field("trusted_proxies", &self.trusted_proxies)
             .finish()
     }
 }
@@ -80,6 +84,7 @@ impl Default for Config {
                 .into_iter()
                 .map(|p| (p, PlatformSettings::real(p)))
                 .collect(),
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -100,10 +105,29 @@ struct FileConfig {
     run_lifecycle: Option<String>,
     platform_timeout_secs: Option<String>,
     job_lease_secs: Option<String>,
+    /// A list, or one string with commas (as the environment gives it).
+    trusted_proxies: Option<OneOrMany>,
     /// `[platforms.<platform>]` tables: client_id, client_secret, authorize_url, token_url, revoke_url,
     /// api_url, api_version.
     #[serde(default)]
     platforms: BTreeMap<String, BTreeMap<String, String>>,
+}
+
+/// A setting that takes a list: `["a", "b"]` in the file, `"a, b"` in the file or the environment.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl OneOrMany {
+    fn joined(self) -> String {
+        match self {
+            OneOrMany::One(text) => text,
+            OneOrMany::Many(items) => items.join(","),
+        }
+    }
 }
 
 impl FileConfig {
@@ -124,6 +148,7 @@ impl FileConfig {
             run_lifecycle: get("run_lifecycle"),
             platform_timeout_secs: get("platform_timeout_secs"),
             job_lease_secs: get("job_lease_secs"),
+            trusted_proxies: get("trusted_proxies").map(OneOrMany::One),
             platforms: Platform::ALL
                 .into_iter()
                 .filter_map(|platform| {
@@ -210,6 +235,10 @@ impl FileConfig {
                 .filter(|s| (5..=3600).contains(s))
                 .with_context(|| format!("{source}: job_lease_secs must be a whole number of seconds from 5 to 3600 (got {secs:?})"))?;
             config.job_lease = std::time::Duration::from_secs(secs);
+        }
+        if let Some(list) = self.trusted_proxies {
+            config.trusted_proxies = iquivity_server::parse_trusted_proxies(&list.joined())
+                .map_err(|e| anyhow::anyhow!("{source}: trusted_proxies: {e}"))?;
         }
         match self.run_lifecycle.as_deref() {
             None => {}
@@ -361,6 +390,32 @@ mod tests {
         std::fs::write(&file, "[platforms.x]\nclient_colour = \"x\"\n").unwrap();
         let err = format!("{:#}", Config::load(Some(&file), &|_| None).unwrap_err());
         assert!(err.contains("client_colour"), "{err}");
+    }
+
+    #[test]
+    fn trusted_proxies_come_as_a_list_or_with_commas() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("iquivity.toml");
+        std::fs::write(&file, "trusted_proxies = [\"10.0.0.0/8\", \"::1\"]\n").unwrap();
+        let config = Config::load(Some(&file), &|_| None).unwrap();
+        assert_eq!(config.trusted_proxies.len(), 2);
+        assert!(config.trusted_proxies[0].contains(&"10.2.3.4".parse::<std::net::IpAddr>().unwrap()));
+        let env: HashMap<String, String> = [(
+            "IQUIVITY_TRUSTED_PROXIES".to_string(),
+            "192.0.2.1, 172.16.0.0/12".to_string(),
+        )]
+        .into();
+        let config = Config::load(Some(&file), &|k| env.get(k).cloned()).unwrap();
+        assert_eq!(config.trusted_proxies.len(), 2, "the environment replaces the file");
+        assert!(config.trusted_proxies[1].contains(&"172.20.0.1".parse::<std::net::IpAddr>().unwrap()));
+        assert!(Config::load(None, &|_| None).unwrap().trusted_proxies.is_empty());
+        let env: HashMap<String, String> = [(
+            "IQUIVITY_TRUSTED_PROXIES".to_string(),
+            "10.0.0.0/8, nginx".to_string(),
+        )]
+        .into();
+        let err = Config::load(None, &|k| env.get(k).cloned()).unwrap_err();
+        assert!(err.to_string().contains("nginx"), "{err}");
     }
 
     #[test]

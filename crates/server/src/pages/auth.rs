@@ -2,7 +2,8 @@
 
 use super::page;
 use crate::extract::{csrf_refused, SessionCaller, SessionCookie};
-use crate::routes::auth::{session_cookie_header, ClientAddr};
+use crate::client_addr::ClientAddr;
+use crate::routes::auth::session_cookie_header;
 use crate::AppState;
 use axum::extract::{Path, RawForm, State};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -178,6 +179,7 @@ pub async fn accept_invitation(
 
 pub async fn signup(
     State(state): State<AppState>,
+    ClientAddr(client): ClientAddr,
     headers: HeaderMap,
     RawForm(form): RawForm,
 ) -> Response {
@@ -195,12 +197,16 @@ pub async fn signup(
             password: field(&fields, "password").unwrap_or_default(),
             workspace_name: workspace,
             invitation,
+            client,
         })
         .await;
     match result {
         Ok(session) => signed_in(&state, session, "/"),
         Err(err) => page(
-            StatusCode::UNPROCESSABLE_ENTITY,
+            match err {
+                CoreError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+                _ => StatusCode::UNPROCESSABLE_ENTITY,
+            },
             "Sign up",
             signup_form(
                 email,
