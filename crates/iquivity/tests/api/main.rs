@@ -9,6 +9,7 @@ mod connections;
 mod helpers;
 mod instances;
 mod lifecycle;
+mod login_limits;
 mod pages;
 mod posts;
 mod secrets;
