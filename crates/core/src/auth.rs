@@ -61,7 +61,10 @@ impl AuthCounts {
     pub fn logins(&self) -> [(&'static str, u64); 3] {
         [
             ("signed_in", self.signed_in.load(Ordering::Relaxed)),
-            ("bad_credentials", self.bad_credentials.load(Ordering::Relaxed)),
+            (
+                "bad_credentials",
+                self.bad_credentials.load(Ordering::Relaxed),
+            ),
             ("locked", self.locked.load(Ordering::Relaxed)),
         ]
     }

@@ -399,16 +399,27 @@ mod tests {
         std::fs::write(&file, "trusted_proxies = [\"10.0.0.0/8\", \"::1\"]\n").unwrap();
         let config = Config::load(Some(&file), &|_| None).unwrap();
         assert_eq!(config.trusted_proxies.len(), 2);
-        assert!(config.trusted_proxies[0].contains(&"10.2.3.4".parse::<std::net::IpAddr>().unwrap()));
+        assert!(
+            config.trusted_proxies[0].contains(&"10.2.3.4".parse::<std::net::IpAddr>().unwrap())
+        );
         let env: HashMap<String, String> = [(
             "IQUIVITY_TRUSTED_PROXIES".to_string(),
             "192.0.2.1, 172.16.0.0/12".to_string(),
         )]
         .into();
         let config = Config::load(Some(&file), &|k| env.get(k).cloned()).unwrap();
-        assert_eq!(config.trusted_proxies.len(), 2, "the environment replaces the file");
-        assert!(config.trusted_proxies[1].contains(&"172.20.0.1".parse::<std::net::IpAddr>().unwrap()));
-        assert!(Config::load(None, &|_| None).unwrap().trusted_proxies.is_empty());
+        assert_eq!(
+            config.trusted_proxies.len(),
+            2,
+            "the environment replaces the file"
+        );
+        assert!(
+            config.trusted_proxies[1].contains(&"172.20.0.1".parse::<std::net::IpAddr>().unwrap())
+        );
+        assert!(Config::load(None, &|_| None)
+            .unwrap()
+            .trusted_proxies
+            .is_empty());
         let env: HashMap<String, String> = [(
             "IQUIVITY_TRUSTED_PROXIES".to_string(),
             "10.0.0.0/8, nginx".to_string(),

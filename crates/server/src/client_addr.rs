@@ -17,7 +17,10 @@ pub struct ClientAddr(pub Option<IpAddr>);
 impl FromRequestParts<AppState> for ClientAddr {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let peer = parts
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
@@ -123,11 +126,19 @@ mod tests {
         );
         // A made-up hop on the left is ignored: the proxy appended the address it really saw.
         assert_eq!(
-            client_address(peer, &headers(&["1.2.3.4, 203.0.113.7, 10.1.2.3"]), &trusted),
+            client_address(
+                peer,
+                &headers(&["1.2.3.4, 203.0.113.7, 10.1.2.3"]),
+                &trusted
+            ),
             ip("203.0.113.7")
         );
         assert_eq!(
-            client_address(peer, &headers(&["1.2.3.4", "203.0.113.7:5555, 10.1.2.3"]), &trusted),
+            client_address(
+                peer,
+                &headers(&["1.2.3.4", "203.0.113.7:5555, 10.1.2.3"]),
+                &trusted
+            ),
             ip("203.0.113.7"),
             "several header lines are one list, and a port is dropped"
         );
@@ -144,7 +155,11 @@ mod tests {
         assert_eq!(client_address(peer, &HeaderMap::new(), &trusted), peer);
         // Garbage stops the walk at the last trusted hop.
         assert_eq!(
-            client_address(peer, &headers(&["203.0.113.7, unknown, 10.1.1.1"]), &trusted),
+            client_address(
+                peer,
+                &headers(&["203.0.113.7, unknown, 10.1.1.1"]),
+                &trusted
+            ),
             ip("10.1.1.1")
         );
     }
@@ -153,7 +168,11 @@ mod tests {
     fn ipv4_mapped_addresses_are_read_as_ipv4() {
         let trusted = parse_trusted_proxies("127.0.0.0/8").unwrap();
         assert_eq!(
-            client_address(ip("::ffff:127.0.0.1"), &headers(&["::ffff:203.0.113.7"]), &trusted),
+            client_address(
+                ip("::ffff:127.0.0.1"),
+                &headers(&["::ffff:203.0.113.7"]),
+                &trusted
+            ),
             ip("203.0.113.7")
         );
     }

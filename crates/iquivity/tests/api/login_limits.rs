@@ -46,16 +46,20 @@ fn short_slowdowns(core: &mut iquivity_core::Core) {
     core.settings.login_slowdown_cap = Duration::from_millis(4);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn forty_parallel_wrong_logins_check_five_passwords() {
     let app = spawn_app().await;
     app.sign_up("target@example.com", "Target").await;
+    // One client made beforehand and a barrier: the forty arrive together, as in the report.
+    let http = reqwest::Client::new();
+    let start = std::sync::Arc::new(tokio::sync::Barrier::new(40));
     let mut attempts = Vec::new();
     for _ in 0..40 {
         let url = app.url("/api/v1/auth/login");
+        let (http, start) = (http.clone(), start.clone());
         attempts.push(tokio::spawn(async move {
-            client()
-                .post(url)
+            start.wait().await;
+            http.post(url)
                 .json(&json!({"email": "target@example.com", "password": "a wrong guess!"}))
                 .send()
                 .await
@@ -195,7 +199,11 @@ async fn a_peer_that_is_not_a_trusted_proxy_cannot_pick_its_address() {
     );
     let response = log_in_from(&app, Some("198.51.100.200"), &user.email, PASSWORD).await;
     assert_eq!(response.status(), StatusCode::OK);
-    assert_eq!(slowdowns(&app).await, 6, "a fresh claimed address is still the peer");
+    assert_eq!(
+        slowdowns(&app).await,
+        6,
+        "a fresh claimed address is still the peer"
+    );
 }
 
 #[tokio::test]
@@ -241,10 +249,7 @@ async fn ten_concurrent_sign_ups_with_one_invitation_create_one_user() {
                 "/problems/validation",
             )
             .await;
-            assert!(
-                body["errors"].to_string().contains("invitation"),
-                "{body}"
-            );
+            assert!(body["errors"].to_string().contains("invitation"), "{body}");
             refused.push(email);
         }
     }
@@ -265,22 +270,16 @@ async fn ten_concurrent_sign_ups_with_one_invitation_create_one_user() {
             .unwrap();
         assert_eq!(response.status(), StatusCode::CREATED, "{email}");
     }
-    let members = app
-        .app
-        .store
-        .members(owner.workspace_id)
-        .await
-        .unwrap();
+    let members = app.app.store.members(owner.workspace_id).await.unwrap();
     assert_eq!(members.len(), 2, "the owner and the one who joined");
     assert_eq!(members[1].1, joined[0]);
 }
 
 #[tokio::test]
 async fn sign_ups_are_limited_per_client_address() {
-    let app = spawn_app_with(|config| {
-        config.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()]
-    })
-    .await;
+    let app =
+        spawn_app_with(|config| config.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()])
+            .await;
     let sign_up = |from: &'static str, email: String| {
         let url = app.url("/api/v1/auth/signup");
         async move {
@@ -321,6 +320,7 @@ async fn sign_ups_are_limited_per_client_address() {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(response.headers().contains_key("retry-after"));
     assert_eq!(metric(&app, "iquivity_signups_limited_total ").await, 2);
     assert!(app
         .app

@@ -568,10 +568,17 @@ pub async fn a_user_created_through_an_invitation_exists_only_with_the_membershi
     }
     assert_eq!(joined.len(), 1, "one sign-up takes the invitation");
     assert_eq!(
-        store.membership(owner.workspace, joined[0].id).await.unwrap(),
+        store
+            .membership(owner.workspace, joined[0].id)
+            .await
+            .unwrap(),
         Some(Role::Member)
     );
-    assert!(store.user_by_email(&joined[0].email).await.unwrap().is_some());
+    assert!(store
+        .user_by_email(&joined[0].email)
+        .await
+        .unwrap()
+        .is_some());
     for user in &refused {
         assert!(
             store.user_by_email(&user.email).await.unwrap().is_none(),
