@@ -90,6 +90,18 @@ fn address_key(prefix: &str, ip: IpAddr) -> String {
     }
 }
 
+/// How long to wait before answering the `attempts`-th attempt from one address: nothing up to `limit`,
+/// then `start`, doubling with each further attempt, up to `cap`.
+fn slowdown(
+    attempts: u32,
+    limit: u32,
+    start: std::time::Duration,
+    cap: std::time::Duration,
+) -> Option<std::time::Duration> {
+    let doublings = attempts.checked_sub(limit)?.checked_sub(1)?.min(31);
+    Some(start.saturating_mul(1u32 << doublings).min(cap))
+}
+
 /// Whole seconds of a window, for `Retry-After`.
 fn seconds(window: chrono::Duration) -> u64 {
     u64::try_from(window.num_seconds()).unwrap_or(0).max(1)
@@ -312,16 +324,12 @@ impl Core {
         self.open_session(&user, workspace).await
     }
 
-    /// How long to wait before answering the `attempts`-th attempt from one address: nothing up to the
-    /// limit, then doubling from the start up to the cap.
     fn login_slowdown(&self, attempts: u32) -> Option<std::time::Duration> {
-        let over = attempts.checked_sub(self.settings.login_attempts_per_address)?;
-        let doublings = over.checked_sub(1)?.min(31);
-        Some(
-            self.settings
-                .login_slowdown_start
-                .saturating_mul(1u32 << doublings)
-                .min(self.settings.login_slowdown_cap),
+        slowdown(
+            attempts,
+            self.settings.login_attempts_per_address,
+            self.settings.login_slowdown_start,
+            self.settings.login_slowdown_cap,
         )
     }
 
@@ -563,5 +571,41 @@ fn email_taken(err: iquivity_store::StoreError) -> CoreError {
             CoreError::Conflict("an account with this email already exists; sign in instead".into())
         }
         other => other.into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn answers_slow_down_past_the_limit_doubling_up_to_the_cap() {
+        let delay = |attempts| {
+            slowdown(
+                attempts,
+                20,
+                Duration::from_secs(1),
+                Duration::from_secs(10),
+            )
+        };
+        assert_eq!(delay(1), None);
+        assert_eq!(delay(20), None);
+        assert_eq!(delay(21), Some(Duration::from_secs(1)));
+        assert_eq!(delay(22), Some(Duration::from_secs(2)));
+        assert_eq!(delay(23), Some(Duration::from_secs(4)));
+        assert_eq!(delay(24), Some(Duration::from_secs(8)));
+        assert_eq!(delay(25), Some(Duration::from_secs(10)));
+        assert_eq!(delay(u32::MAX), Some(Duration::from_secs(10)));
+    }
+
+    #[test]
+    fn addresses_are_counted_per_ipv4_address_and_per_ipv6_64() {
+        let key = |ip: &str| address_key("ip", ip.parse().unwrap());
+        assert_eq!(key("192.0.2.1"), "ip:192.0.2.1");
+        assert_eq!(key("::ffff:192.0.2.1"), "ip:192.0.2.1");
+        assert_eq!(key("2001:db8:1:2:3:4:5:6"), "ip:2001:db8:1:2::/64");
+        assert_eq!(key("2001:db8:1:2:ffff::1"), key("2001:db8:1:2::9"));
+        assert_ne!(key("2001:db8:1:2::1"), key("2001:db8:1:3::1"));
     }
 }

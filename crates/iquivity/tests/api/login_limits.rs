@@ -96,6 +96,47 @@ async fn forty_parallel_wrong_logins_check_five_passwords() {
     assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_instances_on_one_postgres_database_check_five_passwords_between_them() {
+    let url = match iquivity_store::postgres::create_scratch_schema(&postgres_url(), "iqt").await {
+        Ok(url) => url,
+        Err(err) if std::env::var("IQUIVITY_REQUIRE_POSTGRES").as_deref() == Ok("1") => {
+            panic!("IQUIVITY_REQUIRE_POSTGRES=1 but PostgreSQL cannot be reached: {err}")
+        }
+        Err(err) => {
+            eprintln!("skipped: PostgreSQL cannot be reached ({err})");
+            return;
+        }
+    };
+    let first = spawn_instance_on(url.clone()).await;
+    let second = spawn_instance_on(url).await;
+    first.sign_up("shared-target@example.com", "Target").await;
+    let http = reqwest::Client::new();
+    let start = std::sync::Arc::new(tokio::sync::Barrier::new(40));
+    let mut attempts = Vec::new();
+    for i in 0..40 {
+        let instance = if i % 2 == 0 { &first } else { &second };
+        let url = instance.url("/api/v1/auth/login");
+        let (http, start) = (http.clone(), start.clone());
+        attempts.push(tokio::spawn(async move {
+            start.wait().await;
+            http.post(url)
+                .json(&json!({"email": "shared-target@example.com", "password": "a wrong guess!"}))
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }));
+    }
+    let mut refused = 0;
+    for attempt in attempts {
+        if attempt.await.unwrap() == StatusCode::UNAUTHORIZED {
+            refused += 1;
+        }
+    }
+    assert_eq!(refused, 5, "five passwords checked across both instances");
+}
+
 #[tokio::test]
 async fn a_right_password_forgets_the_accounts_earlier_failures() {
     let app = spawn_app().await;
