@@ -65,6 +65,7 @@ async fn sign_up(
             password: "benchmark password",
             workspace_name: Some(workspace),
             invitation: None,
+            client: None,
         })
         .await
         .map_err(|e| anyhow::anyhow!("sign-up: {e}"))?;

@@ -121,6 +121,7 @@ pub async fn owner(core: &Core) -> anyhow::Result<Caller> {
             password: "benchmark password",
             workspace_name: Some("Engine bench"),
             invitation: None,
+            client: None,
         })
         .await
         .map_err(|e| anyhow::anyhow!("sign-up: {e}"))?

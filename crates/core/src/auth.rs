@@ -13,6 +13,7 @@ use iquivity_store::{
 };
 use secrecy::{ExposeSecret, SecretString};
 use std::net::IpAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 pub const SESSION_PREFIX: &str = "iqs_";
 pub const API_TOKEN_PREFIX: &str = "iqt_";
@@ -31,6 +32,79 @@ pub struct SignUp<'a> {
     /// A new workspace to own; required unless joining through an invitation.
     pub workspace_name: Option<&'a str>,
     pub invitation: Option<&'a str>,
+    /// The address the request came from (after trusted proxies), for the per-address limit; `None`
+    /// (not through HTTP) is not limited.
+    pub client: Option<IpAddr>,
+}
+
+/// Sign-in and sign-up outcomes since the start, for `/metrics`.
+#[derive(Debug, Default)]
+pub struct AuthCounts {
+    /// Sign-ins whose password was right.
+    signed_in: AtomicU64,
+    /// Sign-ins whose password was checked and wrong (or whose email is unknown).
+    bad_credentials: AtomicU64,
+    /// Sign-ins refused without a check: too many attempts for the account.
+    locked: AtomicU64,
+    /// Sign-in answers delayed: too many attempts from the client address.
+    slowed: AtomicU64,
+    /// Sign-ups refused: too many from the client address.
+    signups_limited: AtomicU64,
+}
+
+impl AuthCounts {
+    fn add(counter: &AtomicU64) {
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// `(outcome, count)` of sign-ins: signed_in, bad_credentials, locked.
+    pub fn logins(&self) -> [(&'static str, u64); 3] {
+        [
+            ("signed_in", self.signed_in.load(Ordering::Relaxed)),
+            (
+                "bad_credentials",
+                self.bad_credentials.load(Ordering::Relaxed),
+            ),
+            ("locked", self.locked.load(Ordering::Relaxed)),
+        ]
+    }
+
+    pub fn slowed(&self) -> u64 {
+        self.slowed.load(Ordering::Relaxed)
+    }
+
+    pub fn signups_limited(&self) -> u64 {
+        self.signups_limited.load(Ordering::Relaxed)
+    }
+}
+
+/// The key a client address is counted under. An IPv6 client usually holds a whole /64, so that is
+/// what is counted: otherwise every attempt could come from a fresh address.
+fn address_key(prefix: &str, ip: IpAddr) -> String {
+    match ip.to_canonical() {
+        IpAddr::V4(v4) => format!("{prefix}:{v4}"),
+        IpAddr::V6(v6) => {
+            let network = u128::from(v6) & !((1u128 << 64) - 1);
+            format!("{prefix}:{}/64", std::net::Ipv6Addr::from(network))
+        }
+    }
+}
+
+/// How long to wait before answering the `attempts`-th attempt from one address: nothing up to `limit`,
+/// then `start`, doubling with each further attempt, up to `cap`.
+fn slowdown(
+    attempts: u32,
+    limit: u32,
+    start: std::time::Duration,
+    cap: std::time::Duration,
+) -> Option<std::time::Duration> {
+    let doublings = attempts.checked_sub(limit)?.checked_sub(1)?.min(31);
+    Some(start.saturating_mul(1u32 << doublings).min(cap))
+}
+
+/// Whole seconds of a window, for `Retry-After`.
+fn seconds(window: chrono::Duration) -> u64 {
+    u64::try_from(window.num_seconds()).unwrap_or(0).max(1)
 }
 
 pub struct CreatedToken {
@@ -113,6 +187,26 @@ impl Core {
         if !errors.is_empty() {
             return Err(CoreError::Validation(errors));
         }
+        // Counted once the input is well formed: from here on the answer tells whether the email is
+        // registered.
+        if let Some(client) = input.client {
+            let now = Utc::now();
+            let attempts = self
+                .store
+                .count_login_attempt(
+                    &address_key("signup-ip", client),
+                    now - self.settings.signup_window,
+                    now,
+                )
+                .await?;
+            if attempts > self.settings.signups_per_address {
+                AuthCounts::add(&self.auth_counts.signups_limited);
+                tracing::warn!(client = %client, "sign-up refused: too many from this address");
+                return Err(CoreError::RateLimited {
+                    retry_after_secs: seconds(self.settings.signup_window),
+                });
+            }
+        }
         let invitation = match input.invitation {
             Some(code) => Some(self.usable_invitation(code, &email).await?),
             None => None,
@@ -124,27 +218,39 @@ impl Core {
             password_hash: hash_password(&password).await?,
             created_at: now,
         };
-        match &workspace_name {
-            Some(name) => {
-                let workspace = NewWorkspace {
-                    id: WorkspaceId::new(),
-                    name: name.as_str().to_string(),
-                    plan: self.settings.default_plan,
-                    created_at: now,
-                };
-                self.store
-                    .create_user_with_workspace(&user, &workspace)
+        let own_workspace = workspace_name.map(|name| NewWorkspace {
+            id: WorkspaceId::new(),
+            name: name.as_str().to_string(),
+            plan: self.settings.default_plan,
+            created_at: now,
+        });
+        let workspace = match (invitation, own_workspace) {
+            // The user and the membership are made together: a sign-up that loses the invitation to
+            // another leaves no user behind, and its email free.
+            (Some(invitation), own) => {
+                if !self
+                    .store
+                    .create_user_with_invitation(&user, own.as_ref(), invitation.id, now)
                     .await
-                    .map_err(email_taken)?;
-            }
-            None => self.store.create_user(&user).await.map_err(email_taken)?,
-        }
-        let workspace = match invitation {
-            Some(invitation) => {
-                self.claim_invitation(&invitation, user.id, now).await?;
+                    .map_err(email_taken)?
+                {
+                    return Err(invitation_gone());
+                }
                 Some(invitation.workspace_id)
             }
-            None => None,
+            (None, Some(own)) => {
+                self.store
+                    .create_user_with_workspace(&user, &own)
+                    .await
+                    .map_err(email_taken)?;
+                None
+            }
+            (None, None) => {
+                return Err(CoreError::invalid(
+                    "workspace_name",
+                    "is required unless you sign up through an invitation",
+                ))
+            }
         };
         tracing::info!(user_id = %user.id, "user signed up");
         let record = self
@@ -155,7 +261,11 @@ impl Core {
         self.open_session(&record, workspace).await
     }
 
-    /// Checks the password (with per-account and per-address limits on failures) and opens a session.
+    /// Checks the password and opens a session. Each attempt is counted before its password is checked,
+    /// atomically: per account, past the limit the attempt is refused unchecked (so no more than the
+    /// limit are ever checked, however many arrive at once); per client address, past the limit the
+    /// answer is delayed but the password still checked, so that someone sharing an attacker's address
+    /// still gets in.
     pub async fn log_in(
         &self,
         email: &str,
@@ -164,26 +274,31 @@ impl Core {
         workspace: Option<WorkspaceId>,
     ) -> Result<NewSession, CoreError> {
         let email = Email::parse(email)?;
+        let now = Utc::now();
+        let window_start = now - self.settings.login_window;
         let account_key = format!("email:{}", email.as_str());
-        let address_key = client.map(|ip| format!("ip:{ip}"));
-        let since = Utc::now() - self.settings.login_window;
-        let retry_after = u64::try_from(self.settings.login_window.num_seconds()).unwrap_or(900);
-        if self.store.login_failures_since(&account_key, since).await?
-            >= self.settings.login_failures_per_account
-        {
-            tracing::warn!("login refused: too many failures for this account");
+        let attempts = self
+            .store
+            .count_login_attempt(&account_key, window_start, now)
+            .await?;
+        if attempts > self.settings.login_attempts_per_account {
+            AuthCounts::add(&self.auth_counts.locked);
+            tracing::warn!("login refused: too many attempts for this account");
             return Err(CoreError::RateLimited {
-                retry_after_secs: retry_after,
+                retry_after_secs: seconds(self.settings.login_window),
             });
         }
+        // Attempts refused above are not counted against the address: no password was checked.
+        let address_key = client.map(|ip| address_key("ip", ip));
         if let Some(key) = &address_key {
-            if self.store.login_failures_since(key, since).await?
-                >= self.settings.login_failures_per_address
-            {
-                tracing::warn!(client = %key, "login refused: too many failures from this address");
-                return Err(CoreError::RateLimited {
-                    retry_after_secs: retry_after,
-                });
+            let from_address = self
+                .store
+                .count_login_attempt(key, window_start, now)
+                .await?;
+            if let Some(delay) = self.login_slowdown(from_address) {
+                AuthCounts::add(&self.auth_counts.slowed);
+                tracing::warn!(client = %key, delay_ms = delay.as_millis(), "login slowed: many attempts from this address");
+                tokio::time::sleep(delay).await;
             }
         }
         let user = self.store.user_by_email(email.as_str()).await?;
@@ -195,17 +310,27 @@ impl Core {
             }
         };
         let (true, Some(user)) = (verified, user) else {
-            let now = Utc::now();
-            self.store.record_login_failure(&account_key, now).await?;
-            if let Some(key) = &address_key {
-                self.store.record_login_failure(key, now).await?;
-            }
+            AuthCounts::add(&self.auth_counts.bad_credentials);
             tracing::info!("login failed");
             return Err(CoreError::BadCredentials);
         };
-        self.store.clear_login_failures(&account_key).await?;
+        // The owner got in: the account starts afresh, and the address no longer holds this attempt.
+        self.store.clear_login_attempts(&account_key).await?;
+        if let Some(key) = &address_key {
+            self.store.forget_login_attempt(key).await?;
+        }
+        AuthCounts::add(&self.auth_counts.signed_in);
         tracing::info!(user_id = %user.id, "user logged in");
         self.open_session(&user, workspace).await
+    }
+
+    fn login_slowdown(&self, attempts: u32) -> Option<std::time::Duration> {
+        slowdown(
+            attempts,
+            self.settings.login_attempts_per_address,
+            self.settings.login_slowdown_start,
+            self.settings.login_slowdown_cap,
+        )
     }
 
     async fn open_session(
@@ -418,12 +543,17 @@ impl Core {
         {
             Ok(())
         } else {
-            Err(CoreError::invalid(
-                "invitation",
-                "this invitation has already been used or has expired",
-            ))
+            Err(invitation_gone())
         }
     }
+}
+
+/// Someone else accepted the invitation first, or it expired meanwhile.
+fn invitation_gone() -> CoreError {
+    CoreError::invalid(
+        "invitation",
+        "this invitation has already been used or has expired",
+    )
 }
 
 fn caller(record: iquivity_store::CallerRecord) -> Caller {
@@ -441,5 +571,41 @@ fn email_taken(err: iquivity_store::StoreError) -> CoreError {
             CoreError::Conflict("an account with this email already exists; sign in instead".into())
         }
         other => other.into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn answers_slow_down_past_the_limit_doubling_up_to_the_cap() {
+        let delay = |attempts| {
+            slowdown(
+                attempts,
+                20,
+                Duration::from_secs(1),
+                Duration::from_secs(10),
+            )
+        };
+        assert_eq!(delay(1), None);
+        assert_eq!(delay(20), None);
+        assert_eq!(delay(21), Some(Duration::from_secs(1)));
+        assert_eq!(delay(22), Some(Duration::from_secs(2)));
+        assert_eq!(delay(23), Some(Duration::from_secs(4)));
+        assert_eq!(delay(24), Some(Duration::from_secs(8)));
+        assert_eq!(delay(25), Some(Duration::from_secs(10)));
+        assert_eq!(delay(u32::MAX), Some(Duration::from_secs(10)));
+    }
+
+    #[test]
+    fn addresses_are_counted_per_ipv4_address_and_per_ipv6_64() {
+        let key = |ip: &str| address_key("ip", ip.parse().unwrap());
+        assert_eq!(key("192.0.2.1"), "ip:192.0.2.1");
+        assert_eq!(key("::ffff:192.0.2.1"), "ip:192.0.2.1");
+        assert_eq!(key("2001:db8:1:2:3:4:5:6"), "ip:2001:db8:1:2::/64");
+        assert_eq!(key("2001:db8:1:2:ffff::1"), key("2001:db8:1:2::9"));
+        assert_ne!(key("2001:db8:1:2::1"), key("2001:db8:1:3::1"));
     }
 }

@@ -17,7 +17,7 @@ pub enum CoreError {
     Conflict(String),
     #[error("{0}")]
     PlanLimit(String),
-    #[error("too many failed attempts; try again in {retry_after_secs} seconds")]
+    #[error("too many attempts; try again in {retry_after_secs} seconds")]
     RateLimited { retry_after_secs: u64 },
     #[error("internal error: {0}")]
     Internal(String),

@@ -27,11 +27,20 @@ pub struct CoreSettings {
     pub default_plan: Plan,
     pub session_ttl: chrono::Duration,
     pub invitation_ttl: chrono::Duration,
-    /// Failed logins per email address within `login_window` before further attempts are refused.
-    pub login_failures_per_account: u32,
-    /// Failed logins per client address within `login_window`.
-    pub login_failures_per_address: u32,
+    /// Sign-in attempts per email address within `login_window` whose password is checked; later ones
+    /// are refused (429) until the window runs out. A successful sign-in clears the count.
+    pub login_attempts_per_account: u32,
+    /// Sign-in attempts per client address within `login_window` answered without delay. Past it each
+    /// answer waits, from `login_slowdown_start` doubling up to `login_slowdown_cap`: slowed, never
+    /// refused, because many people can share one address and each must still get in with their password.
+    pub login_attempts_per_address: u32,
     pub login_window: chrono::Duration,
+    pub login_slowdown_start: std::time::Duration,
+    pub login_slowdown_cap: std::time::Duration,
+    /// Sign-ups per client address within `signup_window`; later ones are refused (429). Sign-up answers
+    /// whether an email is registered (409), so its pace is limited like the guessing of passwords.
+    pub signups_per_address: u32,
+    pub signup_window: chrono::Duration,
     /// Where platforms send people back to: `<callback_base>/oauth/<platform>/callback`.
     pub callback_base: String,
     /// How long a person has to complete consent on the platform.
@@ -53,9 +62,13 @@ impl Default for CoreSettings {
             default_plan: Plan::Free,
             session_ttl: chrono::Duration::days(14),
             invitation_ttl: chrono::Duration::days(7),
-            login_failures_per_account: 5,
-            login_failures_per_address: 20,
+            login_attempts_per_account: 5,
+            login_attempts_per_address: 20,
             login_window: chrono::Duration::minutes(15),
+            login_slowdown_start: std::time::Duration::from_secs(1),
+            login_slowdown_cap: std::time::Duration::from_secs(10),
+            signups_per_address: 10,
+            signup_window: chrono::Duration::hours(1),
             callback_base: "http://127.0.0.1:8080".into(),
             connection_ttl: chrono::Duration::minutes(10),
             selection_ttl: chrono::Duration::minutes(30),
@@ -81,6 +94,8 @@ pub struct Core {
         Arc<std::sync::Mutex<std::collections::BTreeMap<(String, String), u64>>>,
     /// Sends webhook deliveries, only where `settings.webhook_policy` allows.
     pub(crate) webhooks: outbound::WebhookSender,
+    /// Sign-in and sign-up outcomes so far, for `/metrics`.
+    pub(crate) auth_counts: Arc<auth::AuthCounts>,
 }
 
 impl Core {
@@ -99,6 +114,7 @@ impl Core {
             settings,
             clock: Arc::new(lifecycle::SystemClock),
             job_outcomes: Arc::default(),
+            auth_counts: Arc::default(),
             webhooks,
         })
     }

@@ -1,5 +1,5 @@
 //! `/metrics` in the Prometheus text format: accounts by platform and status, lifecycle jobs by outcome,
-//! platform calls by outcome with their latency, and the job queue's depth and age.
+//! platform calls by outcome with their latency, the job queue's depth and age, and sign-in outcomes.
 
 use crate::{Core, CoreError};
 use iquivity_platforms::telemetry::{self, LATENCY_BUCKETS};
@@ -101,6 +101,28 @@ impl Core {
                 stats.count
             );
         }
+        let _ = writeln!(out, "# HELP iquivity_logins_total Sign-in attempts by outcome: signed_in, bad_credentials (password checked and wrong), locked (refused unchecked: too many attempts for the account).");
+        let _ = writeln!(out, "# TYPE iquivity_logins_total counter");
+        for (outcome, count) in self.auth_counts.logins() {
+            let _ = writeln!(
+                out,
+                "iquivity_logins_total{{outcome=\"{outcome}\"}} {count}"
+            );
+        }
+        let _ = writeln!(out, "# HELP iquivity_login_slowdowns_total Sign-in answers delayed because their client address made too many attempts.");
+        let _ = writeln!(out, "# TYPE iquivity_login_slowdowns_total counter");
+        let _ = writeln!(
+            out,
+            "iquivity_login_slowdowns_total {}",
+            self.auth_counts.slowed()
+        );
+        let _ = writeln!(out, "# HELP iquivity_signups_limited_total Sign-ups refused because their client address made too many.");
+        let _ = writeln!(out, "# TYPE iquivity_signups_limited_total counter");
+        let _ = writeln!(
+            out,
+            "iquivity_signups_limited_total {}",
+            self.auth_counts.signups_limited()
+        );
         Ok(out)
     }
 }

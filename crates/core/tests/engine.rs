@@ -86,6 +86,7 @@ async fn rig() -> Rig {
             password: "correct horse battery staple",
             workspace_name: Some("Engine"),
             invitation: None,
+            client: None,
         })
         .await
         .unwrap()

@@ -36,6 +36,9 @@ pub struct Config {
     pub webhook_allowed_hosts: Vec<String>,
     /// The ports webhooks may use.
     pub webhook_allowed_ports: Vec<u16>,
+    /// Reverse proxies (addresses or networks) whose `X-Forwarded-For` names the client, for the
+    /// per-address limits on sign-in and sign-up. Empty: every request's client is its peer.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 impl std::fmt::Debug for Config {
@@ -65,6 +68,7 @@ impl std::fmt::Debug for Config {
             .field("platforms", &self.platforms)
             .field("webhook_allowed_hosts", &self.webhook_allowed_hosts)
             .field("webhook_allowed_ports", &self.webhook_allowed_ports)
+            .field("trusted_proxies", &self.trusted_proxies)
             .finish()
     }
 }
@@ -90,6 +94,7 @@ impl Default for Config {
                 .collect(),
             webhook_allowed_hosts: Vec::new(),
             webhook_allowed_ports: iquivity_core::outbound::DEFAULT_PORTS.to_vec(),
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -114,10 +119,29 @@ struct FileConfig {
     webhook_allowed_hosts: Option<String>,
     /// Comma-separated ports.
     webhook_allowed_ports: Option<String>,
+    /// A list, or one string with commas (as the environment gives it).
+    trusted_proxies: Option<OneOrMany>,
     /// `[platforms.<platform>]` tables: client_id, client_secret, authorize_url, token_url, revoke_url,
     /// api_url, api_version.
     #[serde(default)]
     platforms: BTreeMap<String, BTreeMap<String, String>>,
+}
+
+/// A setting that takes a list: `["a", "b"]` in the file, `"a, b"` in the file or the environment.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl OneOrMany {
+    fn joined(self) -> String {
+        match self {
+            OneOrMany::One(text) => text,
+            OneOrMany::Many(items) => items.join(","),
+        }
+    }
 }
 
 impl FileConfig {
@@ -140,6 +164,7 @@ impl FileConfig {
             job_lease_secs: get("job_lease_secs"),
             webhook_allowed_hosts: get("webhook_allowed_hosts"),
             webhook_allowed_ports: get("webhook_allowed_ports"),
+            trusted_proxies: get("trusted_proxies").map(OneOrMany::One),
             platforms: Platform::ALL
                 .into_iter()
                 .filter_map(|platform| {
@@ -250,6 +275,10 @@ impl FileConfig {
             if config.webhook_allowed_ports.is_empty() {
                 bail!("{source}: webhook_allowed_ports must list at least one port");
             }
+        }
+        if let Some(list) = self.trusted_proxies {
+            config.trusted_proxies = iquivity_server::parse_trusted_proxies(&list.joined())
+                .map_err(|e| anyhow::anyhow!("{source}: trusted_proxies: {e}"))?;
         }
         match self.run_lifecycle.as_deref() {
             None => {}
@@ -467,6 +496,43 @@ mod tests {
             );
             assert!(err.contains(named), "{err}");
         }
+    }
+
+    #[test]
+    fn trusted_proxies_come_as_a_list_or_with_commas() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("iquivity.toml");
+        std::fs::write(&file, "trusted_proxies = [\"10.0.0.0/8\", \"::1\"]\n").unwrap();
+        let config = Config::load(Some(&file), &|_| None).unwrap();
+        assert_eq!(config.trusted_proxies.len(), 2);
+        assert!(
+            config.trusted_proxies[0].contains(&"10.2.3.4".parse::<std::net::IpAddr>().unwrap())
+        );
+        let env: HashMap<String, String> = [(
+            "IQUIVITY_TRUSTED_PROXIES".to_string(),
+            "192.0.2.1, 172.16.0.0/12".to_string(),
+        )]
+        .into();
+        let config = Config::load(Some(&file), &|k| env.get(k).cloned()).unwrap();
+        assert_eq!(
+            config.trusted_proxies.len(),
+            2,
+            "the environment replaces the file"
+        );
+        assert!(
+            config.trusted_proxies[1].contains(&"172.20.0.1".parse::<std::net::IpAddr>().unwrap())
+        );
+        assert!(Config::load(None, &|_| None)
+            .unwrap()
+            .trusted_proxies
+            .is_empty());
+        let env: HashMap<String, String> = [(
+            "IQUIVITY_TRUSTED_PROXIES".to_string(),
+            "10.0.0.0/8, nginx".to_string(),
+        )]
+        .into();
+        let err = Config::load(None, &|k| env.get(k).cloned()).unwrap_err();
+        assert!(err.to_string().contains("nginx"), "{err}");
     }
 
     #[test]

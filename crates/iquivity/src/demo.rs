@@ -125,6 +125,7 @@ pub async fn create(app: &App) -> anyhow::Result<DemoWorkspace> {
             password: &password,
             workspace_name: Some("Demo Agency"),
             invitation: None,
+            client: None,
         })
         .await
         .map_err(|e| anyhow!("{e}"))?;

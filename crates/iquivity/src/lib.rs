@@ -209,6 +209,7 @@ impl App {
                 loopback_host: (self.config.public_url.is_none()
                     && self.config.listen.ip().is_loopback())
                 .then(|| self.config.listen.to_string()),
+                trusted_proxies: self.config.trusted_proxies.clone(),
             },
         )
     }

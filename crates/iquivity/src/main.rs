@@ -218,6 +218,7 @@ async fn run(command: AdminCommand, app: App) -> anyhow::Result<()> {
                     password: &password,
                     workspace_name: Some(&workspace),
                     invitation: None,
+                    client: None,
                 })
                 .await
                 .map_err(|e| describe(&e))?;

@@ -1,6 +1,7 @@
 //! The HTTP face of iQuivity Social: the JSON API under `/api/v1`, its OpenAPI document and `/healthz`.
 //! Handlers are thin: they parse, call one use-case of the core, and shape the answer.
 
+mod client_addr;
 mod error;
 mod extract;
 mod openapi;
@@ -8,6 +9,7 @@ mod pages;
 mod routes;
 mod views;
 
+pub use client_addr::{client_address, parse_trusted_proxies};
 pub use error::{AppError, Problem};
 pub use openapi::ApiDoc;
 
@@ -35,6 +37,9 @@ pub struct ServerSettings {
     /// as `localhost:8080` are sent there, because the platforms return people to that exact address and a
     /// session cookie set for `localhost` would not travel with them.
     pub loopback_host: Option<String>,
+    /// Reverse proxies whose `X-Forwarded-For` names the client (for the per-address limits on sign-in
+    /// and sign-up); requests from anyone else are taken to come from their peer address.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 impl ServerSettings {

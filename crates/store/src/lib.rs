@@ -99,9 +99,21 @@ pub trait Store: Send + Sync + 'static {
         token_hash: &str,
     ) -> StoreResult<Option<(CallerRecord, TokenUse)>>;
     async fn touch_api_token(&self, id: uuid::Uuid, now: DateTime<Utc>) -> StoreResult<()>;
-    async fn record_login_failure(&self, key: &str, at: DateTime<Utc>) -> StoreResult<()>;
-    async fn login_failures_since(&self, key: &str, since: DateTime<Utc>) -> StoreResult<u32>;
-    async fn clear_login_failures(&self, key: &str) -> StoreResult<()>;
+    /// Counts one more sign-in or sign-up attempt under `key` and answers the count including it, in one
+    /// statement: concurrent attempts each get their own count, so no more than a limit of them can ever
+    /// pass a check of it, across instances too. A count whose window began before `window_start` has run
+    /// out and starts again at 1, its window beginning `now`.
+    async fn count_login_attempt(
+        &self,
+        key: &str,
+        window_start: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<u32>;
+    /// Takes back one counted attempt of `key` (one that turned out to be the right password), never
+    /// below zero.
+    async fn forget_login_attempt(&self, key: &str) -> StoreResult<()>;
+    /// Forgets every counted attempt of `key`.
+    async fn clear_login_attempts(&self, key: &str) -> StoreResult<()>;
     async fn create_invitation(&self, invitation: &InvitationRecord) -> StoreResult<()>;
     async fn invitation_by_hash(&self, token_hash: &str) -> StoreResult<Option<InvitationRecord>>;
     /// Marks the invitation used and adds the member, once: false when it was already used or has expired.
@@ -109,6 +121,16 @@ pub trait Store: Send + Sync + 'static {
         &self,
         id: uuid::Uuid,
         user: UserId,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+    /// Creates the user (with a workspace of their own, when given) and accepts the invitation for them,
+    /// in one transaction: false, with nothing created (the email stays free), when the invitation was
+    /// already used or has expired; `Duplicate` when the email is taken.
+    async fn create_user_with_invitation(
+        &self,
+        user: &NewUser,
+        own_workspace: Option<&NewWorkspace>,
+        invitation: uuid::Uuid,
         now: DateTime<Utc>,
     ) -> StoreResult<bool>;
 

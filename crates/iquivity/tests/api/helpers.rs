@@ -94,6 +94,20 @@ async fn start(
     .await
 }
 
+/// One more instance on a given database (with its own data directory), as several instances share one
+/// PostgreSQL database.
+pub async fn spawn_instance_on(database_url: String) -> TestApp {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    start_in(
+        tempfile::tempdir().unwrap(),
+        Some(database_url),
+        listener,
+        |_| {},
+        |_| {},
+    )
+    .await
+}
+
 /// The PostgreSQL server the tests may use: `IQUIVITY_TEST_POSTGRES_URL`, or the local default.
 pub fn postgres_url() -> String {
     std::env::var("IQUIVITY_TEST_POSTGRES_URL")

@@ -10,6 +10,7 @@ mod hardening;
 mod helpers;
 mod instances;
 mod lifecycle;
+mod login_limits;
 mod pages;
 mod posts;
 mod secrets;

@@ -1,8 +1,9 @@
 //! Sign-up, sign-in and sign-out pages (plain forms; they work without script).
 
 use super::page;
+use crate::client_addr::ClientAddr;
 use crate::extract::{csrf_refused, SessionCaller, SessionCookie};
-use crate::routes::auth::{session_cookie_header, ClientAddr};
+use crate::routes::auth::session_cookie_header;
 use crate::AppState;
 use axum::extract::{Path, RawForm, State};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -62,8 +63,34 @@ fn errors_of(err: &CoreError) -> Vec<(String, String)> {
             .iter()
             .map(|e| (e.field.clone(), e.message.clone()))
             .collect(),
+        // What went wrong inside is for the log, not the page.
+        CoreError::Internal(context) => {
+            tracing::error!(error = %context, "internal error");
+            vec![(
+                String::new(),
+                "something went wrong on our side; it has been logged".to_string(),
+            )]
+        }
         other => vec![(String::new(), other.to_string())],
     }
+}
+
+/// A sign-in or sign-up form shown again after `err`: answered 429 with `Retry-After` when the
+/// attempt was refused by a limit, 500 when something failed inside, `otherwise` else.
+fn form_again(err: &CoreError, otherwise: StatusCode, title: &str, form: Markup) -> Response {
+    let status = match err {
+        CoreError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+        CoreError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        _ => otherwise,
+    };
+    let mut response = page(status, title, form);
+    if let CoreError::RateLimited { retry_after_secs } = err {
+        response.headers_mut().insert(
+            header::RETRY_AFTER,
+            header::HeaderValue::from(*retry_after_secs),
+        );
+    }
+    response
 }
 
 fn error_list(errors: &[(String, String)]) -> Markup {
@@ -178,6 +205,7 @@ pub async fn accept_invitation(
 
 pub async fn signup(
     State(state): State<AppState>,
+    ClientAddr(client): ClientAddr,
     headers: HeaderMap,
     RawForm(form): RawForm,
 ) -> Response {
@@ -195,11 +223,13 @@ pub async fn signup(
             password: field(&fields, "password").unwrap_or_default(),
             workspace_name: workspace,
             invitation,
+            client,
         })
         .await;
     match result {
         Ok(session) => signed_in(&state, session, "/"),
-        Err(err) => page(
+        Err(err) => form_again(
+            &err,
             StatusCode::UNPROCESSABLE_ENTITY,
             "Sign up",
             signup_form(
@@ -231,12 +261,16 @@ pub async fn login(
     match state.core.log_in(email, password, client, None).await {
         Ok(session) => signed_in(&state, session, "/"),
         Err(err) => {
-            let status = match err {
-                CoreError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            let otherwise = match err {
                 CoreError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
                 _ => StatusCode::UNAUTHORIZED,
             };
-            page(status, "Sign in", login_form(email, &errors_of(&err)))
+            form_again(
+                &err,
+                otherwise,
+                "Sign in",
+                login_form(email, &errors_of(&err)),
+            )
         }
     }
 }

@@ -1,9 +1,9 @@
+use crate::client_addr::ClientAddr;
 use crate::error::AppError;
 use crate::extract::{Authenticated, CheckedSessionCookie, JsonBody, SESSION_COOKIE};
 use crate::views::SessionView;
 use crate::AppState;
-use axum::extract::{ConnectInfo, FromRequestParts, State};
-use axum::http::request::Parts;
+use axum::extract::State;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -12,7 +12,6 @@ use iquivity_core::auth::{NewSession, SignUp};
 use iquivity_domain::{Role, WorkspaceId};
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
-use std::net::{IpAddr, SocketAddr};
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -77,22 +76,6 @@ pub struct AcceptInvitationRequest {
     code: String,
 }
 
-/// The peer's address, when the server was started with connection info.
-pub struct ClientAddr(pub Option<IpAddr>);
-
-impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(ClientAddr(
-            parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|ConnectInfo(addr)| addr.ip()),
-        ))
-    }
-}
-
 pub(crate) fn session_cookie_header(
     state: &AppState,
     value: &str,
@@ -124,9 +107,11 @@ fn with_session(state: &AppState, status: StatusCode, session: NewSession) -> Re
 /// Creates a user and a workspace they own (or joins one through an invitation), and signs them in.
 #[utoipa::path(post, path = "/api/v1/auth/signup", tag = "auth", request_body = SignUpRequest,
     responses((status = 201, body = SessionView, description = "Signed up; the session cookie is set"),
-              (status = 409, body = crate::Problem), (status = 422, body = crate::Problem)))]
+              (status = 409, body = crate::Problem), (status = 422, body = crate::Problem),
+              (status = 429, body = crate::Problem, description = "Too many sign-ups from this address; see Retry-After")))]
 pub async fn sign_up(
     State(state): State<AppState>,
+    ClientAddr(client): ClientAddr,
     JsonBody(body): JsonBody<SignUpRequest>,
 ) -> Result<Response, AppError> {
     let session = state
@@ -136,12 +121,14 @@ pub async fn sign_up(
             password: &body.password,
             workspace_name: body.workspace_name.as_deref(),
             invitation: body.invitation.as_deref(),
+            client,
         })
         .await?;
     Ok(with_session(&state, StatusCode::CREATED, session))
 }
 
-/// Signs in with email and password. Repeated failures are refused for a while, per account and per address.
+/// Signs in with email and password. Past 5 attempts in 15 minutes an account refuses more for a while;
+/// past 20 from one address the answers are slowed.
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
     responses((status = 200, body = SessionView, description = "Signed in; the session cookie is set"),
               (status = 401, body = crate::Problem), (status = 429, body = crate::Problem)))]

@@ -116,6 +116,34 @@ async fn insert_user(conn: &mut PgConnection, user: &NewUser) -> StoreResult<()>
     Ok(())
 }
 
+/// Marks the invitation accepted by `user` and adds them as a member, once: false when it was already
+/// used or has expired. Concurrent claims of one invitation wait on its row; one of them wins.
+async fn claim_invitation(
+    conn: &mut PgConnection,
+    id: uuid::Uuid,
+    user: UserId,
+    now: DateTime<Utc>,
+) -> StoreResult<bool> {
+    let claimed = sqlx::query(
+        "UPDATE invitations SET accepted_at = $1, accepted_by = $2 \
+         WHERE id = $3 AND accepted_at IS NULL AND expires_at > $4 RETURNING workspace_id, role",
+    )
+    .bind(micros(now))
+    .bind(user.to_string())
+    .bind(id.to_string())
+    .bind(micros(now))
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(row) = claimed else {
+        return Ok(false);
+    };
+    let workspace: WorkspaceId =
+        parse_stored("workspace_id", &row.try_get::<String, _>("workspace_id")?)?;
+    let role: Role = parse_stored("role", &row.try_get::<String, _>("role")?)?;
+    insert_member(conn, workspace, user, role, now).await?;
+    Ok(true)
+}
+
 async fn insert_workspace(
     conn: &mut PgConnection,
     workspace: &NewWorkspace,
@@ -392,27 +420,40 @@ impl Store for PgStore {
         Ok(())
     }
 
-    async fn record_login_failure(&self, key: &str, at: DateTime<Utc>) -> StoreResult<()> {
-        sqlx::query("INSERT INTO login_failures (key, at) VALUES ($1, $2)")
-            .bind(key)
-            .bind(micros(at))
-            .execute(&self.pool)
-            .await?;
+    async fn count_login_attempt(
+        &self,
+        key: &str,
+        window_start: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<u32> {
+        // The SET expressions read the row as it was before this update.
+        let count: i32 = sqlx::query_scalar(
+            "INSERT INTO login_attempts (key, window_start, attempts) VALUES ($1, $3, 1) \
+             ON CONFLICT (key) DO UPDATE SET \
+             attempts = CASE WHEN login_attempts.window_start < $2 THEN 1 ELSE login_attempts.attempts + 1 END, \
+             window_start = CASE WHEN login_attempts.window_start < $2 THEN $3 ELSE login_attempts.window_start END \
+             RETURNING attempts",
+        )
+        .bind(key)
+        .bind(micros(window_start))
+        .bind(micros(now))
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(u32::try_from(count).unwrap_or(0))
+    }
+
+    async fn forget_login_attempt(&self, key: &str) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE login_attempts SET attempts = attempts - 1 WHERE key = $1 AND attempts > 0",
+        )
+        .bind(key)
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 
-    async fn login_failures_since(&self, key: &str, since: DateTime<Utc>) -> StoreResult<u32> {
-        let count: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM login_failures WHERE key = $1 AND at >= $2")
-                .bind(key)
-                .bind(micros(since))
-                .fetch_one(&self.pool)
-                .await?;
-        Ok(u32::try_from(count).unwrap_or(u32::MAX))
-    }
-
-    async fn clear_login_failures(&self, key: &str) -> StoreResult<()> {
-        sqlx::query("DELETE FROM login_failures WHERE key = $1")
+    async fn clear_login_attempts(&self, key: &str) -> StoreResult<()> {
+        sqlx::query("DELETE FROM login_attempts WHERE key = $1")
             .bind(key)
             .execute(&self.pool)
             .await?;
@@ -468,23 +509,30 @@ impl Store for PgStore {
         now: DateTime<Utc>,
     ) -> StoreResult<bool> {
         let mut tx = self.pool.begin().await?;
-        let claimed = sqlx::query(
-            "UPDATE invitations SET accepted_at = $1, accepted_by = $2 \
-             WHERE id = $3 AND accepted_at IS NULL AND expires_at > $4 RETURNING workspace_id, role",
-        )
-        .bind(micros(now))
-        .bind(user.to_string())
-        .bind(id.to_string())
-        .bind(micros(now))
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some(row) = claimed else {
+        if !claim_invitation(&mut tx, id, user, now).await? {
             return Ok(false);
-        };
-        let workspace: WorkspaceId =
-            parse_stored("workspace_id", &row.try_get::<String, _>("workspace_id")?)?;
-        let role: Role = parse_stored("role", &row.try_get::<String, _>("role")?)?;
-        insert_member(&mut tx, workspace, user, role, now).await?;
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn create_user_with_invitation(
+        &self,
+        user: &NewUser,
+        own_workspace: Option<&NewWorkspace>,
+        invitation: uuid::Uuid,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await?;
+        // The user first: the invitation names who accepted it. A refused claim drops the transaction,
+        // and the user with it.
+        insert_user(&mut tx, user).await?;
+        if let Some(workspace) = own_workspace {
+            insert_workspace(&mut tx, workspace, user.id).await?;
+        }
+        if !claim_invitation(&mut tx, invitation, user.id, now).await? {
+            return Ok(false);
+        }
         tx.commit().await?;
         Ok(true)
     }

@@ -427,40 +427,207 @@ pub async fn invitations_are_accepted_once_and_not_after_expiry(store: Arc<dyn S
         .unwrap());
 }
 
-pub async fn login_failures_are_counted_in_a_window_and_cleared(store: Arc<dyn Store>) {
+pub async fn login_attempts_are_counted_in_a_window_forgotten_and_cleared(store: Arc<dyn Store>) {
     let t0 = now();
-    for at in [t0 - minutes(20), t0 - minutes(5), t0 - minutes(1)] {
-        store
-            .record_login_failure("ip:192.0.2.1", at)
-            .await
-            .unwrap();
-    }
-    store
-        .record_login_failure("ip:192.0.2.2", t0 - minutes(1))
-        .await
-        .unwrap();
-
-    let count = |key: &'static str, since| {
+    let window = minutes(15);
+    let count = |key: &'static str, at: chrono::DateTime<chrono::Utc>| {
         let store = store.clone();
-        async move { store.login_failures_since(key, since).await.unwrap() }
+        async move {
+            store
+                .count_login_attempt(key, at - window, at)
+                .await
+                .unwrap()
+        }
     };
-    assert_eq!(count("ip:192.0.2.1", t0 - minutes(30)).await, 3);
-    assert_eq!(count("ip:192.0.2.1", t0 - minutes(10)).await, 2);
+    assert_eq!(count("ip:192.0.2.1", t0).await, 1, "the first attempt");
+    assert_eq!(count("ip:192.0.2.1", t0 + minutes(5)).await, 2);
+    assert_eq!(count("ip:192.0.2.1", t0 + minutes(10)).await, 3);
+    assert_eq!(count("ip:192.0.2.2", t0).await, 1, "keys count apart");
     assert_eq!(
-        count("ip:192.0.2.1", t0 - minutes(1)).await,
-        1,
+        count("ip:192.0.2.1", t0 + minutes(15)).await,
+        4,
         "the window includes its start"
     );
-    assert_eq!(count("ip:192.0.2.1", t0).await, 0);
-    assert_eq!(count("ip:192.0.2.2", t0 - minutes(10)).await, 1);
-    assert_eq!(count("ip:192.0.2.3", t0 - minutes(10)).await, 0);
-
-    store.clear_login_failures("ip:192.0.2.1").await.unwrap();
-    assert_eq!(count("ip:192.0.2.1", t0 - minutes(30)).await, 0);
+    // The window began at the first attempt; once it has run out the count starts again.
+    assert_eq!(count("ip:192.0.2.1", t0 + minutes(16)).await, 1);
+    assert_eq!(count("ip:192.0.2.1", t0 + minutes(17)).await, 2);
     assert_eq!(
-        count("ip:192.0.2.2", t0 - minutes(10)).await,
+        count("ip:192.0.2.1", t0 + minutes(31)).await,
+        3,
+        "the new window began at its first attempt, 16 minutes in"
+    );
+
+    store.forget_login_attempt("ip:192.0.2.1").await.unwrap();
+    assert_eq!(count("ip:192.0.2.1", t0 + minutes(31)).await, 3);
+    for _ in 0..5 {
+        store.forget_login_attempt("ip:192.0.2.2").await.unwrap();
+    }
+    assert_eq!(
+        count("ip:192.0.2.2", t0 + minutes(1)).await,
         1,
+        "forgetting stops at zero"
+    );
+    store.forget_login_attempt("never-counted").await.unwrap();
+
+    store.clear_login_attempts("ip:192.0.2.1").await.unwrap();
+    assert_eq!(count("ip:192.0.2.1", t0 + minutes(31)).await, 1);
+    assert_eq!(
+        count("ip:192.0.2.2", t0 + minutes(2)).await,
+        2,
         "clearing one key leaves the others"
+    );
+}
+
+pub async fn concurrent_login_attempts_each_get_their_own_count(store: Arc<dyn Store>) {
+    let t0 = now();
+    let mut tasks = Vec::new();
+    for _ in 0..40 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            store
+                .count_login_attempt("email:shared@example.test", t0 - minutes(15), t0)
+                .await
+                .unwrap()
+        }));
+    }
+    let mut counts = Vec::new();
+    for task in tasks {
+        counts.push(task.await.unwrap());
+    }
+    counts.sort_unstable();
+    assert_eq!(
+        counts,
+        (1..=40).collect::<Vec<u32>>(),
+        "no two concurrent attempts see the same count, so at most a limit of them pass it"
+    );
+}
+
+pub async fn a_user_created_through_an_invitation_exists_only_with_the_membership(
+    store: Arc<dyn Store>,
+) {
+    let owner = tenant(store.as_ref(), Plan::Starter).await;
+    let t0 = now();
+    let invitation = InvitationRecord {
+        id: uuid::Uuid::now_v7(),
+        token_hash: "sign-up-invitation".to_string(),
+        workspace_id: owner.workspace,
+        role: Role::Member,
+        email: None,
+        invited_by: owner.user,
+        created_at: t0,
+        expires_at: t0 + minutes(60),
+        accepted_at: None,
+    };
+    store.create_invitation(&invitation).await.unwrap();
+
+    // A taken email: refused as a duplicate, and the invitation stays usable.
+    let twin = iquivity_store::NewUser {
+        email: owner.email.clone(),
+        ..new_user("twin", t0)
+    };
+    let err = store
+        .create_user_with_invitation(&twin, None, invitation.id, t0)
+        .await
+        .expect_err("a taken email");
+    assert!(
+        matches!(err, StoreError::Duplicate(_)),
+        "expected Duplicate, got {err:?}"
+    );
+    assert_eq!(
+        store
+            .invitation_by_hash("sign-up-invitation")
+            .await
+            .unwrap()
+            .unwrap()
+            .accepted_at,
+        None
+    );
+
+    // Ten at once: one user is created, as a member; the others leave nothing behind.
+    let mut tasks = Vec::new();
+    for i in 0..10 {
+        let store = store.clone();
+        let user = new_user(&format!("joiner{i}"), t0);
+        tasks.push(tokio::spawn(async move {
+            let joined = store
+                .create_user_with_invitation(&user, None, invitation.id, t0)
+                .await
+                .unwrap();
+            (user, joined)
+        }));
+    }
+    let mut joined = Vec::new();
+    let mut refused = Vec::new();
+    for task in tasks {
+        let (user, ok) = task.await.unwrap();
+        if ok {
+            joined.push(user);
+        } else {
+            refused.push(user);
+        }
+    }
+    assert_eq!(joined.len(), 1, "one sign-up takes the invitation");
+    assert_eq!(
+        store
+            .membership(owner.workspace, joined[0].id)
+            .await
+            .unwrap(),
+        Some(Role::Member)
+    );
+    assert!(store
+        .user_by_email(&joined[0].email)
+        .await
+        .unwrap()
+        .is_some());
+    for user in &refused {
+        assert!(
+            store.user_by_email(&user.email).await.unwrap().is_none(),
+            "a refused sign-up creates no user"
+        );
+        assert!(store.user_by_id(user.id).await.unwrap().is_none());
+        // ... so the email is free for a sign-up of its own.
+        store.create_user(user).await.unwrap();
+    }
+    assert_eq!(store.members(owner.workspace).await.unwrap().len(), 2);
+
+    // An expired invitation creates nothing either.
+    let expired = InvitationRecord {
+        id: uuid::Uuid::now_v7(),
+        token_hash: "expired-invitation".to_string(),
+        expires_at: t0 - minutes(1),
+        ..invitation.clone()
+    };
+    store.create_invitation(&expired).await.unwrap();
+    let late = new_user("late", t0);
+    let own = new_workspace("Late's own", Plan::Free, t0);
+    assert!(!store
+        .create_user_with_invitation(&late, Some(&own), expired.id, t0)
+        .await
+        .unwrap());
+    assert!(store.user_by_id(late.id).await.unwrap().is_none());
+    assert!(
+        store.workspace(own.id).await.unwrap().is_none(),
+        "nor the workspace of their own"
+    );
+
+    // A user with a workspace of their own who also joins through an invitation.
+    let both = InvitationRecord {
+        id: uuid::Uuid::now_v7(),
+        token_hash: "both-invitation".to_string(),
+        ..invitation.clone()
+    };
+    store.create_invitation(&both).await.unwrap();
+    assert!(store
+        .create_user_with_invitation(&late, Some(&own), both.id, t0)
+        .await
+        .unwrap());
+    assert_eq!(
+        store.membership(own.id, late.id).await.unwrap(),
+        Some(Role::Owner)
+    );
+    assert_eq!(
+        store.membership(owner.workspace, late.id).await.unwrap(),
+        Some(Role::Member)
     );
 }
 
