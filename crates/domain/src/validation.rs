@@ -116,7 +116,15 @@ mod tests {
     #[test]
     fn ordinary_text_in_any_script_with_joiners_is_kept() {
         let check = |raw: &str| bounded_text("labels", raw, 1, 40);
-        for ok in ["Client A", "Café Noir", "مشتری", "می\u{200c}خواهم", "👨\u{200d}👩\u{200d}👧", "東京", "❤\u{fe0f}"] {
+        for ok in [
+            "Client A",
+            "Café Noir",
+            "مشتری",
+            "می\u{200c}خواهم",
+            "👨\u{200d}👩\u{200d}👧",
+            "東京",
+            "❤\u{fe0f}",
+        ] {
             assert_eq!(check(ok).as_deref(), Ok(ok), "{ok:?}");
         }
     }

@@ -471,9 +471,11 @@ pub async fn index(
         .collect();
     // These keys name an account the server just connected or refreshed, not list filters.
     let list_query: String = url::form_urlencoded::Serializer::new(String::new())
-        .extend_pairs(query_pairs.iter().filter(|(k, _)| {
-            !["connected", "connection", "refreshed"].contains(&k.as_str())
-        }))
+        .extend_pairs(
+            query_pairs
+                .iter()
+                .filter(|(k, _)| !["connected", "connection", "refreshed"].contains(&k.as_str())),
+        )
         .finish();
     let summary = state.core.account_summary(&caller).await?;
     let chrome = chrome(&state, &caller, &session, &summary).await?;

@@ -374,7 +374,15 @@ mod tests {
         assert_eq!(parse_tz(Some("120")), Ok(120));
         assert_eq!(parse_tz(Some("-840")), Ok(-840));
         assert_eq!(parse_tz(Some("840")), Ok(840));
-        for bad in ["abc", "841", "-841", "9223372036854775807", "-100000000000", "1.5", " 60"] {
+        for bad in [
+            "abc",
+            "841",
+            "-841",
+            "9223372036854775807",
+            "-100000000000",
+            "1.5",
+            " 60",
+        ] {
             assert!(parse_tz(Some(bad)).is_err(), "{bad}");
         }
     }
