@@ -1,7 +1,9 @@
 //! Posts: written once, published to many accounts now or at a set time, with a result per account.
-//! A target is moved to `publishing` before the platform is called, so it is never published twice: a
-//! worker that dies mid-call leaves it `publishing`, and it is then settled as failed with an explanation
-//! rather than retried blindly.
+//! A target is claimed (moved to `publishing` under a lease) before it waits for a slot on its platform,
+//! and marked as sending (`sending_at`) right before its request goes out, so it is never published twice:
+//! a worker that dies mid-call leaves it sending, and it is then settled by asking the platform or as failed
+//! with an explanation rather than retried blindly; one that dies before sending leaves a target that
+//! simply goes back on the schedule when the lease runs out.
 
 use crate::credentials::open;
 use crate::lifecycle::{join_all, per_account, PlatformSlots};
@@ -9,7 +11,10 @@ use crate::{Caller, Core, CoreError};
 use chrono::{DateTime, Duration, Utc};
 use iquivity_domain::{AccountId, AccountKind, AccountStatus, Platform, ValidationError};
 use iquivity_platforms::{ErrorClass, Media, MediaKind, PostContent, PostLookup};
-use iquivity_store::{MediaRecord, PostRecord, TargetOutcome, TargetRecord, TargetState};
+use iquivity_store::{
+    MediaRecord, PostRecord, PostRewrite, TargetOutcome, TargetRecord, TargetState,
+};
+use std::collections::HashMap;
 use tokio::task::JoinSet;
 
 pub const MAX_TEXT_CHARS: usize = 5000;
@@ -44,6 +49,17 @@ pub struct NewPost {
     pub accounts: Vec<AccountId>,
     /// `None`: now.
     pub publish_at: Option<DateTime<Utc>>,
+}
+
+/// What a person changes in a post that is not published yet; `None` leaves a part as it is.
+#[derive(Default)]
+pub struct PostEdit {
+    pub text: Option<String>,
+    /// `Some(None)` removes the link.
+    pub link: Option<Option<String>>,
+    pub publish_at: Option<DateTime<Utc>>,
+    /// The accounts the post goes to, instead of its current ones.
+    pub accounts: Option<Vec<AccountId>>,
 }
 
 /// The platform's own limits and needs, checked per account before anything is scheduled.
@@ -165,33 +181,16 @@ impl Core {
         errors.extend(check_publish_at(publish_at, now));
         let text_chars =
             text.chars().count() + new.link.as_ref().map_or(0, |l| l.chars().count() + 1);
-        let mut targets = Vec::new();
-        for (i, id) in new.accounts.iter().enumerate() {
-            let field = format!("accounts[{i}]");
-            match self.store.account(caller.workspace_id, *id).await? {
-                None => errors.push(ValidationError::new(
-                    field,
-                    "no such account in this workspace",
-                )),
-                Some(account) => match check_target(&account, text_chars, &new.media, &field) {
-                    Err(e) => errors.push(e),
-                    Ok(()) => targets.push(TargetRecord {
-                        id: uuid::Uuid::now_v7(),
-                        post_id: uuid::Uuid::nil(),
-                        account_id: account.id,
-                        platform: account.platform,
-                        state: TargetState::Scheduled,
-                        attempts: 0,
-                        platform_post_id: None,
-                        url: None,
-                        error_class: None,
-                        error_message: None,
-                        published_at: None,
-                        run_at: publish_at,
-                    }),
-                },
-            }
-        }
+        let targets = self
+            .check_accounts(
+                caller,
+                &new.accounts,
+                text_chars,
+                &new.media,
+                publish_at,
+                &mut errors,
+            )
+            .await?;
         if !errors.is_empty() {
             return Err(CoreError::Validation(errors));
         }
@@ -213,6 +212,63 @@ impl Core {
         };
         self.store.create_post(&post).await?;
         Ok(post)
+    }
+
+    /// The targets a post to `accounts` would have, each account checked against its platform's rules;
+    /// what is wrong goes to `errors`, by `accounts[i]`.
+    async fn check_accounts(
+        &self,
+        caller: &Caller,
+        accounts: &[AccountId],
+        text_chars: usize,
+        media: &[MediaRecord],
+        publish_at: DateTime<Utc>,
+        errors: &mut Vec<ValidationError>,
+    ) -> Result<Vec<TargetRecord>, CoreError> {
+        let mut targets = Vec::new();
+        // A post goes to an account once: a repeated account is refused rather than folded, so that what
+        // was asked for and what is published never differ silently.
+        let mut listed: HashMap<AccountId, usize> = HashMap::new();
+        for (i, id) in accounts.iter().enumerate() {
+            let field = format!("accounts[{i}]");
+            if let Some(first) = listed.get(id) {
+                let name = match self.store.account(caller.workspace_id, *id).await? {
+                    Some(account) => account.display_name,
+                    None => id.to_string(),
+                };
+                errors.push(ValidationError::new(
+                    field,
+                    format!("{name} is already listed as accounts[{first}]; a post goes to each account once"),
+                ));
+                continue;
+            }
+            listed.insert(*id, i);
+            match self.store.account(caller.workspace_id, *id).await? {
+                None => errors.push(ValidationError::new(
+                    field,
+                    "no such account in this workspace",
+                )),
+                Some(account) => match check_target(&account, text_chars, media, &field) {
+                    Err(e) => errors.push(e),
+                    Ok(()) => targets.push(TargetRecord {
+                        id: uuid::Uuid::now_v7(),
+                        post_id: uuid::Uuid::nil(),
+                        account_id: account.id,
+                        platform: account.platform,
+                        state: TargetState::Scheduled,
+                        attempts: 0,
+                        platform_post_id: None,
+                        url: None,
+                        error_class: None,
+                        error_message: None,
+                        published_at: None,
+                        sending_at: None,
+                        run_at: publish_at,
+                    }),
+                },
+            }
+        }
+        Ok(targets)
     }
 
     /// The accounts a post can go to now: active, and not a Facebook personal profile.
@@ -280,23 +336,22 @@ impl Core {
             .ok_or(CoreError::NotFound("post"))
     }
 
-    /// Changes a post's text, link or time while nothing of it has been published yet; every scheduled
-    /// account is checked against its platform's rules again.
+    /// Changes a post's text, link, time or accounts while nothing of it has been published yet; every
+    /// account it will go to is checked against its platform's rules again.
     pub async fn update_post(
         &self,
         caller: &Caller,
         id: uuid::Uuid,
-        text: Option<String>,
-        link: Option<Option<String>>,
-        publish_at: Option<DateTime<Utc>>,
+        edit: PostEdit,
     ) -> Result<PostRecord, CoreError> {
         let current = self.post(caller, id).await?;
         caller.require_manage_accounts()?;
-        let text = text
+        let text = edit
+            .text
             .map(|t| t.trim().to_string())
             .unwrap_or(current.text.clone());
-        let link = link.unwrap_or(current.link.clone());
-        let publish_at = publish_at.unwrap_or(current.publish_at);
+        let link = edit.link.unwrap_or(current.link.clone());
+        let publish_at = edit.publish_at.unwrap_or(current.publish_at);
         let mut errors = Vec::new();
         if text.is_empty() {
             errors.push(ValidationError::new("text", "must not be empty"));
@@ -309,27 +364,56 @@ impl Core {
         }
         errors.extend(check_publish_at(publish_at, self.clock.now()));
         let text_chars = text.chars().count() + link.as_ref().map_or(0, |l| l.chars().count() + 1);
-        for (i, target) in current
-            .targets
-            .iter()
-            .enumerate()
-            .filter(|(_, t)| t.state == TargetState::Scheduled)
-        {
-            if let Some(account) = self
-                .store
-                .account(caller.workspace_id, target.account_id)
-                .await?
-            {
-                if let Err(e) = check_target(
-                    &account,
-                    text_chars,
-                    &current.media,
-                    &format!("targets[{i}]"),
-                ) {
-                    errors.push(e);
+        let targets = match &edit.accounts {
+            Some(accounts) => {
+                if accounts.is_empty() {
+                    errors.push(ValidationError::new(
+                        "accounts",
+                        "choose at least one account",
+                    ));
                 }
+                let targets = self
+                    .check_accounts(
+                        caller,
+                        accounts,
+                        text_chars,
+                        &current.media,
+                        publish_at,
+                        &mut errors,
+                    )
+                    .await?;
+                Some(
+                    targets
+                        .into_iter()
+                        .map(|t| TargetRecord { post_id: id, ..t })
+                        .collect::<Vec<_>>(),
+                )
             }
-        }
+            None => {
+                for (i, target) in current
+                    .targets
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, t)| t.state == TargetState::Scheduled)
+                {
+                    if let Some(account) = self
+                        .store
+                        .account(caller.workspace_id, target.account_id)
+                        .await?
+                    {
+                        if let Err(e) = check_target(
+                            &account,
+                            text_chars,
+                            &current.media,
+                            &format!("targets[{i}]"),
+                        ) {
+                            errors.push(e);
+                        }
+                    }
+                }
+                None
+            }
+        };
         if !errors.is_empty() {
             return Err(CoreError::Validation(errors));
         }
@@ -338,9 +422,12 @@ impl Core {
             .update_scheduled_post(
                 caller.workspace_id,
                 id,
-                &text,
-                link.as_deref(),
-                publish_at,
+                &PostRewrite {
+                    text: &text,
+                    link: link.as_deref(),
+                    publish_at,
+                    targets: targets.as_deref(),
+                },
                 self.clock.now(),
             )
             .await?
@@ -422,7 +509,8 @@ impl Core {
             .collect())
     }
 
-    /// Publishes due targets as `owner`, and settles targets a dead worker left mid-publish. Targets run
+    /// Publishes due targets as `owner`, puts back what a dead worker claimed but never sent, and settles
+    /// what it sent without seeing the answer. Targets run
     /// side by side within each platform's slots, but one account's targets one after another, so that
     /// each sees what the one before it published when checking the account's rate windows.
     pub(crate) async fn publish_due(
@@ -432,6 +520,13 @@ impl Core {
     ) -> Result<PublishRound, CoreError> {
         let now = self.clock.now();
         let settings = &self.settings.lifecycle;
+        let released = self.store.release_unsent_targets(now).await?;
+        if released > 0 {
+            tracing::info!(
+                released,
+                "targets claimed but never sent went back on the schedule"
+            );
+        }
         for (target, post) in self.store.abandoned_targets(now, 100).await? {
             let outcome = self.settle_lost_attempt(&target, &post, now).await?;
             self.store
@@ -443,8 +538,8 @@ impl Core {
             .claim_due_targets(owner, now, now + settings.lease, settings.batch)
             .await?;
         let full_batch = claimed.len() >= usize::try_from(settings.batch).unwrap_or(usize::MAX);
-        // As for jobs: a target still waiting for a slot this late is put back rather than published
-        // after its lease may have run out, when it would be settled as abandoned.
+        // As for jobs: a target still waiting for a slot this late is put back rather than sent so near
+        // the end of its lease that the lease could run out during the platform call.
         let start_by = now + settings.lease / 2;
         let mut tasks = JoinSet::new();
         for queue in per_account(claimed, |(target, _)| target.account_id) {
@@ -465,7 +560,8 @@ impl Core {
         Ok(round)
     }
 
-    /// The outcome of an attempt whose answer was lost with the instance making it (its lease ran out).
+    /// The outcome of an attempt whose request went out but whose answer was lost with the instance making
+    /// it (its lease ran out).
     /// Where the platform can list the account's posts, it is asked: a post found was published; none
     /// found means it was never made and can safely be made now, since the lease outlasts any platform
     /// call, so the lost request cannot still land. Elsewhere, and when the platform cannot be asked,
@@ -545,7 +641,14 @@ impl Core {
                     message: "waited too long for a free slot on the platform".into(),
                 }
             } else {
-                self.publish_target(&target, &post).await?
+                match self.publish_target(&target, &post, owner).await? {
+                    Some(outcome) => outcome,
+                    None => {
+                        // Nothing was sent: the target is back on the schedule, or another worker has it.
+                        tracing::warn!(target_id = %target.id, "target not sent: its lease ran out while it waited");
+                        continue;
+                    }
+                }
             };
             drop(slot);
             match &outcome {
@@ -560,11 +663,14 @@ impl Core {
         Ok((published, failed))
     }
 
+    /// One attempt at a claimed target: its checks, then its request. `None` when the request may not go
+    /// out because `owner` no longer holds the target.
     async fn publish_target(
         &self,
         target: &TargetRecord,
         post: &PostRecord,
-    ) -> Result<TargetOutcome, CoreError> {
+        owner: &str,
+    ) -> Result<Option<TargetOutcome>, CoreError> {
         let now = self.clock.now();
         let failed = |class: &str, message: String| TargetOutcome::Failed {
             class: class.into(),
@@ -575,49 +681,63 @@ impl Core {
             .account(post.workspace_id, target.account_id)
             .await?
         else {
-            return Ok(failed("account_removed", "the account was removed".into()));
+            return Ok(Some(failed(
+                "account_removed",
+                "the account was removed".into(),
+            )));
         };
         if account.status != AccountStatus::Active {
-            return Ok(failed(
+            return Ok(Some(failed(
                 "account_inactive",
                 format!(
                     "{} is {}: refresh the account, then retry",
                     account.display_name,
                     account.status.as_str()
                 ),
-            ));
+            )));
         }
         let Some(stored) = self.store.credential(account.id).await? else {
-            return Ok(failed(
+            return Ok(Some(failed(
                 "account_inactive",
                 "the account has no credentials: refresh it, then retry".into(),
-            ));
+            )));
         };
         for (minutes, limit) in publish_windows(account.platform) {
             let window = Duration::minutes(*minutes);
             // An account's targets are settled one after another, so what this round published for it
             // already counts here.
             if self.store.published_since(account.id, now - window).await? >= *limit {
-                return Ok(TargetOutcome::Retry {
+                return Ok(Some(TargetOutcome::Retry {
                     at: now + window,
                     message: format!(
                         "rate limited: {} allows {limit} posts per {minutes} minutes for one account",
                         account.platform.display_name()
                     ),
-                });
+                }));
             }
         }
         let tokens = open(&self.vault, account.id, &stored)?;
         let adapter = self.adapter(account.platform)?;
-        match adapter.publish(account.kind, &account.platform_account_id, &tokens, &content(post)).await {
+        // The last step before the request goes out: from here on, losing the answer (this instance dying)
+        // leaves an unknown outcome; before it, the target simply goes back on the schedule.
+        if !self
+            .store
+            .start_sending_target(target.id, owner, self.clock.now())
+            .await?
+        {
+            return Ok(None);
+        }
+        // This attempt is counted now; the claimed record holds the count before it.
+        let attempt = target.attempts + 1;
+        let outcome = match adapter.publish(account.kind, &account.platform_account_id, &tokens, &content(post)).await {
             Ok(published) => {
                 self.store.mark_account_used(account.id, now).await?;
-                Ok(TargetOutcome::Published {
+                TargetOutcome::Published {
                     platform_post_id: published.platform_post_id,
                     url: published.url,
-                })
+                }
             }
-            Err(err) => Ok(match &err.class {
+            Err(err) => match &err.class {
                 ErrorClass::RateLimited { until } => TargetOutcome::Retry {
                     at: until.filter(|u| *u > now).unwrap_or(now + Duration::minutes(1)),
                     message: format!("rate limited: {}", err.message),
@@ -631,8 +751,8 @@ impl Core {
                         account.platform.display_name()
                     ),
                 ),
-                ErrorClass::Unavailable if target.attempts < 5 => TargetOutcome::Retry {
-                    at: now + Duration::minutes(i64::from(target.attempts.max(1)) * 2),
+                ErrorClass::Unavailable if attempt < 5 => TargetOutcome::Retry {
+                    at: now + Duration::minutes(i64::from(attempt) * 2),
                     message: err.message,
                 },
                 ErrorClass::Unavailable => failed("unavailable", format!("{} kept failing: {}", account.platform.display_name(), err.message)),
@@ -643,7 +763,8 @@ impl Core {
                         .await?;
                     failed(class.label(), "the platform refused the account's credentials: refresh the account, then retry".into())
                 }
-            }),
-        }
+            },
+        };
+        Ok(Some(outcome))
     }
 }

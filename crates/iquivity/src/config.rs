@@ -29,6 +29,8 @@ pub struct Config {
     /// How long an instance holds a claimed job or post before another instance may take it over: how
     /// long the work of an instance that died waits. Must exceed two platform timeouts.
     pub job_lease: std::time::Duration,
+    /// How many jobs or publications of one instance may talk to one platform at once (1 to 256).
+    pub per_platform_concurrency: u32,
     /// Each platform's endpoints and app credentials. A platform without a client id runs on the sandbox.
     pub platforms: BTreeMap<Platform, PlatformSettings>,
     /// Host names, addresses and CIDRs that webhooks may reach although they are not public (plain http
@@ -65,6 +67,7 @@ impl std::fmt::Debug for Config {
             .field("run_lifecycle", &self.run_lifecycle)
             .field("platform_timeout", &self.platform_timeout)
             .field("job_lease", &self.job_lease)
+            .field("per_platform_concurrency", &self.per_platform_concurrency)
             .field("platforms", &self.platforms)
             .field("webhook_allowed_hosts", &self.webhook_allowed_hosts)
             .field("webhook_allowed_ports", &self.webhook_allowed_ports)
@@ -88,6 +91,8 @@ impl Default for Config {
             run_lifecycle: true,
             platform_timeout: std::time::Duration::from_secs(20),
             job_lease: std::time::Duration::from_secs(300),
+            per_platform_concurrency: iquivity_core::lifecycle::LifecycleSettings::default()
+                .per_platform_concurrency,
             platforms: Platform::ALL
                 .into_iter()
                 .map(|p| (p, PlatformSettings::real(p)))
@@ -121,6 +126,7 @@ struct FileConfig {
     webhook_allowed_ports: Option<String>,
     /// A list, or one string with commas (as the environment gives it).
     trusted_proxies: Option<OneOrMany>,
+    per_platform_concurrency: Option<String>,
     /// `[platforms.<platform>]` tables: client_id, client_secret, authorize_url, token_url, revoke_url,
     /// api_url, api_version.
     #[serde(default)]
@@ -165,6 +171,7 @@ impl FileConfig {
             webhook_allowed_hosts: get("webhook_allowed_hosts"),
             webhook_allowed_ports: get("webhook_allowed_ports"),
             trusted_proxies: get("trusted_proxies").map(OneOrMany::One),
+            per_platform_concurrency: get("per_platform_concurrency"),
             platforms: Platform::ALL
                 .into_iter()
                 .filter_map(|platform| {
@@ -279,6 +286,14 @@ impl FileConfig {
         if let Some(list) = self.trusted_proxies {
             config.trusted_proxies = iquivity_server::parse_trusted_proxies(&list.joined())
                 .map_err(|e| anyhow::anyhow!("{source}: trusted_proxies: {e}"))?;
+        }
+        if let Some(slots) = self.per_platform_concurrency {
+            let slots: u32 = slots
+                .parse()
+                .ok()
+                .filter(|s| (1..=256).contains(s))
+                .with_context(|| format!("{source}: per_platform_concurrency must be a whole number from 1 to 256 (got {slots:?})"))?;
+            config.per_platform_concurrency = slots;
         }
         match self.run_lifecycle.as_deref() {
             None => {}
@@ -588,5 +603,25 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(config.job_lease, std::time::Duration::from_secs(15));
+    }
+
+    #[test]
+    fn per_platform_concurrency_is_1_to_256_and_defaults_to_32() {
+        let load = |value: &str| {
+            let value = value.to_string();
+            Config::load(None, &move |k| {
+                (k == "IQUIVITY_PER_PLATFORM_CONCURRENCY").then(|| value.clone())
+            })
+        };
+        assert_eq!(load("").unwrap().per_platform_concurrency, 32);
+        assert_eq!(load("1").unwrap().per_platform_concurrency, 1);
+        assert_eq!(load("256").unwrap().per_platform_concurrency, 256);
+        for bad in ["0", "257", "-1", "four", "1.5"] {
+            let err = load(bad).unwrap_err();
+            assert!(
+                err.to_string().contains("per_platform_concurrency"),
+                "{bad}: {err}"
+            );
+        }
     }
 }

@@ -178,6 +178,7 @@ impl App {
                 lifecycle: iquivity_core::lifecycle::LifecycleSettings {
                     lease: chrono::Duration::from_std(config.job_lease)
                         .context("job_lease is out of range")?,
+                    per_platform_concurrency: config.per_platform_concurrency,
                     ..Default::default()
                 },
                 webhook_policy: config.webhook_policy()?,

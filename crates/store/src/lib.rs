@@ -308,7 +308,6 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<Vec<AuditEventRecord>>;
 
     // Posts.
-    async fn create_post(&self, post: &PostRecord) -> StoreResult<()>;
     async fn posts(&self, workspace: WorkspaceId, limit: u32) -> StoreResult<Vec<PostRecord>>;
     async fn post(&self, workspace: WorkspaceId, id: uuid::Uuid)
         -> StoreResult<Option<PostRecord>>;
@@ -319,6 +318,9 @@ pub trait Store: Send + Sync + 'static {
         id: uuid::Uuid,
         now: DateTime<Utc>,
     ) -> StoreResult<u32>;
+    /// Inserts the post and its targets in one transaction. A post has at most one target per account:
+    /// a second one is refused as [`StoreError::Duplicate`] and nothing is stored.
+    async fn create_post(&self, post: &PostRecord) -> StoreResult<()>;
     /// Takes due targets: each moves to `publishing` under a lease *before* the platform is called. An
     /// account with a target still `publishing` (another worker's, or one abandoned and not yet settled)
     /// has none taken, so one worker at a time publishes to an account and its rate windows hold.
@@ -336,7 +338,21 @@ pub trait Store: Send + Sync + 'static {
         outcome: &TargetOutcome,
         now: DateTime<Utc>,
     ) -> StoreResult<bool>;
-    /// Targets left `publishing` by a worker whose lease ran out: their outcome is unknown.
+    /// Records that the request for a claimed target is going out now, right before the platform is
+    /// called: from here on a lost answer means an unknown outcome. Counts the attempt. False (and nothing
+    /// may be sent) unless `owner` still holds the target, unsent, under a lease that has not run out.
+    async fn start_sending_target(
+        &self,
+        id: uuid::Uuid,
+        owner: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+    /// Puts back on the schedule, as they were, the targets whose lease ran out before their request was
+    /// sent (the worker died or stalled while they waited for a slot): nothing reached the platform, so
+    /// they are simply published later. Answers how many.
+    async fn release_unsent_targets(&self, now: DateTime<Utc>) -> StoreResult<u32>;
+    /// Targets left `publishing` by a worker whose lease ran out after their request was sent: their
+    /// outcome is unknown.
     async fn abandoned_targets(
         &self,
         now: DateTime<Utc>,
@@ -371,15 +387,13 @@ pub trait Store: Send + Sync + 'static {
     async fn mark_account_used(&self, account: AccountId, now: DateTime<Utc>) -> StoreResult<()>;
     /// Posts published to an account since `since`, for its rate limits.
     async fn published_since(&self, account: AccountId, since: DateTime<Utc>) -> StoreResult<u32>;
-    /// Rewrites a post and moves its scheduled targets to the new time, only while none is being or has
-    /// been published; false otherwise.
+    /// Rewrites a post, moves its scheduled targets to the new time and, when given, replaces its targets,
+    /// in one transaction and only while none is being or has been published; false otherwise.
     async fn update_scheduled_post(
         &self,
         workspace: WorkspaceId,
         id: uuid::Uuid,
-        text: &str,
-        link: Option<&str>,
-        publish_at: DateTime<Utc>,
+        rewrite: &PostRewrite<'_>,
         now: DateTime<Utc>,
     ) -> StoreResult<bool>;
     /// Accounts that are not Active but have targets scheduled before `before`, with how many.

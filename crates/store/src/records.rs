@@ -619,6 +619,7 @@ pub struct TargetRecord {
     pub account_id: AccountId,
     pub platform: Platform,
     pub state: TargetState,
+    /// How many times its request was sent to the platform.
     pub attempts: u32,
     pub platform_post_id: Option<String>,
     pub url: Option<String>,
@@ -626,8 +627,22 @@ pub struct TargetRecord {
     pub error_class: Option<String>,
     pub error_message: Option<String>,
     pub published_at: Option<DateTime<Utc>>,
+    /// While `publishing`: when the request to the platform went out; empty while the target still waits
+    /// for a free slot on its platform (nothing was sent yet).
+    pub sending_at: Option<DateTime<Utc>>,
     #[serde(skip)]
     pub run_at: DateTime<Utc>,
+}
+
+/// A scheduled post rewritten: its text, link and time, and optionally the targets it should have.
+pub struct PostRewrite<'a> {
+    pub text: &'a str,
+    pub link: Option<&'a str>,
+    pub publish_at: DateTime<Utc>,
+    /// The post's targets from now on, one per account: a target already on the post for one of these
+    /// accounts stays as it is (moved to the new time while scheduled), targets on other accounts are
+    /// removed, and the rest are added. `None` keeps the targets.
+    pub targets: Option<&'a [TargetRecord]>,
 }
 
 /// How one publishing attempt ended.

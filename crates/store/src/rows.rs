@@ -232,6 +232,7 @@ pub(crate) fn target_from_row(row: &impl StoredRow) -> StoreResult<TargetRecord>
         error_class: row.col("error_class")?,
         error_message: row.col("error_message")?,
         published_at: opt_from_micros(row.col("published_at")?),
+        sending_at: opt_from_micros(row.col("sending_at")?),
         run_at: from_micros(row.col("run_at")?),
     })
 }

@@ -87,6 +87,8 @@ conformance! {
     alerts::each_delivery_failure_class_is_kept,
     posts::due_targets_are_claimed_once_and_finished_by_their_owner,
     posts::abandoned_targets_are_settled_only_after_their_lease_ran_out,
+    posts::unsent_targets_go_back_on_the_schedule_when_their_lease_ends,
+    posts::a_post_has_one_target_per_account,
     posts::cancelling_touches_only_scheduled_targets,
     posts::scheduled_posts_can_be_rewritten_until_publishing_starts,
     posts::post_counts_and_accounts_at_risk,

@@ -19,12 +19,12 @@ const TARGETS_PER_POST: usize = 100;
 const CLIENT_ID: &str = "multi-instance-x";
 const CLIENT_SECRET: &str = "multi-instance-x-secret";
 
-/// A running `iquivity` process; killed when dropped, so a failing test leaves nothing behind.
-struct Instance {
-    child: Child,
-    base: String,
+/// A running `iquivity` process; killed (SIGKILL) when dropped, so a failing test leaves nothing behind.
+pub(crate) struct Instance {
+    pub(crate) child: Child,
+    pub(crate) base: String,
     log: std::path::PathBuf,
-    _data_dir: tempfile::TempDir,
+    _data_dir: Option<tempfile::TempDir>,
 }
 
 impl Drop for Instance {
@@ -35,11 +35,11 @@ impl Drop for Instance {
 }
 
 impl Instance {
-    fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
 
-    fn log_tail(&self) -> String {
+    pub(crate) fn log_tail(&self) -> String {
         let bytes = std::fs::read(&self.log).unwrap_or_default();
         let start = bytes.len().saturating_sub(4000);
         String::from_utf8_lossy(&bytes[start..]).into_owned()
@@ -64,12 +64,40 @@ async fn postgres_or_skip() -> Option<String> {
     }
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
         .port()
+}
+
+/// Starts the real binary on `port` with its data under `data_dir` (kept by the caller, so that a
+/// restarted instance finds what the last one left) and `env` on top of an otherwise empty environment.
+/// Its log goes to a file in `data_dir` named after the port.
+pub(crate) fn spawn_binary(
+    port: u16,
+    data_dir: &std::path::Path,
+    env: &[(&str, String)],
+) -> Instance {
+    let log = data_dir.join(format!("instance-{port}.log"));
+    let log_file = std::fs::File::create(&log).unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_iquivity"))
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("IQUIVITY_LISTEN", format!("127.0.0.1:{port}"))
+        .env("IQUIVITY_DATA_DIR", data_dir.join("data"))
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+        .stdout(Stdio::null())
+        .stderr(log_file)
+        .spawn()
+        .unwrap();
+    Instance {
+        child,
+        base: format!("http://127.0.0.1:{port}"),
+        log,
+        _data_dir: None,
+    }
 }
 
 fn start_instance(
@@ -79,42 +107,33 @@ fn start_instance(
     x: &PlatformSettings,
 ) -> Instance {
     let data_dir = tempfile::tempdir().unwrap();
-    let log = data_dir.path().join("instance.log");
-    let log_file = std::fs::File::create(&log).unwrap();
-    let child = Command::new(env!("CARGO_BIN_EXE_iquivity"))
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("IQUIVITY_LISTEN", format!("127.0.0.1:{port}"))
-        .env("IQUIVITY_PUBLIC_URL", public_url)
-        .env("IQUIVITY_DATA_DIR", data_dir.path().join("data"))
-        .env("IQUIVITY_DATABASE_URL", database_url)
-        // One key for all: any instance must open what another sealed.
-        .env(
-            "IQUIVITY_ENCRYPTION_KEY",
-            "bXVsdGktaW5zdGFuY2UtdGVzdC1rZXktMzItYnl0ZXM=",
-        )
-        .env("IQUIVITY_JOB_LEASE_SECS", "12")
-        .env("IQUIVITY_PLATFORM_TIMEOUT_SECS", "5")
-        .env("IQUIVITY_LOG", "warn,iquivity=info")
-        .env("IQUIVITY_X_CLIENT_ID", CLIENT_ID)
-        .env("IQUIVITY_X_CLIENT_SECRET", CLIENT_SECRET)
-        .env("IQUIVITY_X_AUTHORIZE_URL", &x.authorize_url)
-        .env("IQUIVITY_X_TOKEN_URL", &x.token_url)
-        .env("IQUIVITY_X_REVOKE_URL", &x.revoke_url)
-        .env("IQUIVITY_X_API_URL", &x.api_url)
-        .stdout(Stdio::null())
-        .stderr(log_file)
-        .spawn()
-        .unwrap();
-    Instance {
-        child,
-        base: format!("http://127.0.0.1:{port}"),
-        log,
-        _data_dir: data_dir,
-    }
+    let mut instance = spawn_binary(
+        port,
+        data_dir.path(),
+        &[
+            ("IQUIVITY_PUBLIC_URL", public_url.to_string()),
+            ("IQUIVITY_DATABASE_URL", database_url.to_string()),
+            // One key for all: any instance must open what another sealed.
+            (
+                "IQUIVITY_ENCRYPTION_KEY",
+                "bXVsdGktaW5zdGFuY2UtdGVzdC1rZXktMzItYnl0ZXM=".to_string(),
+            ),
+            ("IQUIVITY_JOB_LEASE_SECS", "12".to_string()),
+            ("IQUIVITY_PLATFORM_TIMEOUT_SECS", "5".to_string()),
+            ("IQUIVITY_LOG", "warn,iquivity=info".to_string()),
+            ("IQUIVITY_X_CLIENT_ID", CLIENT_ID.to_string()),
+            ("IQUIVITY_X_CLIENT_SECRET", CLIENT_SECRET.to_string()),
+            ("IQUIVITY_X_AUTHORIZE_URL", x.authorize_url.clone()),
+            ("IQUIVITY_X_TOKEN_URL", x.token_url.clone()),
+            ("IQUIVITY_X_REVOKE_URL", x.revoke_url.clone()),
+            ("IQUIVITY_X_API_URL", x.api_url.clone()),
+        ],
+    );
+    instance._data_dir = Some(data_dir);
+    instance
 }
 
-async fn wait_until_up(instance: &mut Instance) {
+pub(crate) async fn wait_until_up(instance: &mut Instance) {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         if let Ok(response) = reqwest::get(instance.url("/healthz")).await {

@@ -6,6 +6,7 @@ mod auth;
 mod bad_input;
 mod browser;
 mod connections;
+mod crash;
 mod hardening;
 mod helpers;
 mod instances;

@@ -6,7 +6,7 @@ use iquivity_domain::Platform;
 use reqwest::StatusCode;
 use serde_json::json;
 
-fn browser_client() -> reqwest::Client {
+pub(crate) fn browser_client() -> reqwest::Client {
     reqwest::Client::builder()
         .cookie_store(true)
         .redirect(reqwest::redirect::Policy::none())
@@ -14,7 +14,7 @@ fn browser_client() -> reqwest::Client {
         .unwrap()
 }
 
-fn csrf_of(html: &str) -> String {
+pub(crate) fn csrf_of(html: &str) -> String {
     let meta = "name=\"csrf-token\" content=\"";
     let field = "name=\"csrf\" value=\"";
     let start = html

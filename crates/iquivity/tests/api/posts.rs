@@ -300,6 +300,13 @@ async fn a_rate_limit_delays_the_target_and_a_crash_mid_publish_is_never_retried
         .await
         .unwrap();
     assert_eq!(taken.len(), 1);
+    assert!(rig
+        .app
+        .app
+        .store
+        .start_sending_target(taken[0].0.id, "dead-worker", now)
+        .await
+        .unwrap());
     rig.clock.advance(Duration::minutes(6));
     rig.round().await;
     let (_, after) = rig
@@ -634,9 +641,10 @@ async fn a_lost_attempt_on_x_is_looked_up_and_settled_without_a_second_post() {
             .collect::<Vec<_>>()
     };
 
-    // A worker takes both and dies: after X made the first post, before it sent the second.
+    // A worker takes both, sends both and dies: X made the first post; the second request was lost on
+    // the way.
     let made = schedule("Made before the crash").await;
-    let lost = schedule("Never sent").await;
+    let lost = schedule("Lost on the way").await;
     let now = rig.clock_now();
     let taken = rig
         .app
@@ -646,6 +654,15 @@ async fn a_lost_attempt_on_x_is_looked_up_and_settled_without_a_second_post() {
         .await
         .unwrap();
     assert_eq!(taken.len(), 2);
+    for (target, _) in &taken {
+        assert!(rig
+            .app
+            .app
+            .store
+            .start_sending_target(target.id, "dead-worker", now)
+            .await
+            .unwrap());
+    }
     let core = &rig.app.app.core;
     let stored = core.store.credential(x).await.unwrap().unwrap();
     let tokens = iquivity_core::credentials::open(&core.vault, x, &stored).unwrap();
@@ -688,7 +705,177 @@ async fn a_lost_attempt_on_x_is_looked_up_and_settled_without_a_second_post() {
     let texts: Vec<String> = posts_on_x().await.into_iter().map(|(_, t)| t).collect();
     assert_eq!(
         texts,
-        ["Made before the crash", "Never sent"],
+        ["Made before the crash", "Lost on the way"],
         "each exactly once"
     );
+}
+
+/// The `field`s of a validation problem, in order.
+fn problem_fields(problem: &Value) -> Vec<String> {
+    problem["errors"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no errors in {problem}"))
+        .iter()
+        .map(|e| e["field"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn an_account_listed_twice_is_refused_and_nothing_is_stored_or_published() {
+    let rig = rig().await;
+    let li = rig.connect(Platform::Linkedin, "Twice Li").await;
+    let x = rig.connect(Platform::X, "Once X").await;
+    let name = rig.account(li).await["display_name"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    // POST: the repeat is named by its position, with the account and where it was listed first.
+    for accounts in [json!([li, x, li]), json!([li, li, li])] {
+        let (status, problem) = rig
+            .app
+            .send(
+                &rig.user,
+                Method::POST,
+                "/api/v1/posts",
+                Some(json!({"text": "Hello twice", "accounts": accounts})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+        assert_eq!(problem["type"], "/problems/validation");
+        let expected: Vec<String> = (1..accounts.as_array().unwrap().len())
+            .filter(|i| accounts[*i] == json!(li))
+            .map(|i| format!("accounts[{i}]"))
+            .collect();
+        assert_eq!(problem_fields(&problem), expected, "{problem}");
+        let message = problem["errors"][0]["message"].as_str().unwrap();
+        assert!(
+            message.contains(&name) && message.contains("accounts[0]"),
+            "{message}"
+        );
+    }
+    let (_, posts) = rig.app.get(&rig.user, "/api/v1/posts").await;
+    assert_eq!(posts, json!([]), "nothing stored");
+    rig.round().await;
+    assert_eq!(
+        rig.sandbox_state(Platform::Linkedin).await["posts"],
+        json!([]),
+        "nothing published"
+    );
+
+    // PATCH: the same rule when the accounts change; the post stays as it was.
+    let at = (rig.clock_now() + Duration::hours(1)).to_rfc3339();
+    let (status, post) = rig
+        .app
+        .send(
+            &rig.user,
+            Method::POST,
+            "/api/v1/posts",
+            Some(json!({"text": "Edited later", "accounts": [x], "publish_at": at})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{post}");
+    let path = format!("/api/v1/posts/{}", post["id"].as_str().unwrap());
+    let (status, problem) = rig
+        .app
+        .send(
+            &rig.user,
+            Method::PATCH,
+            &path,
+            Some(json!({"text": "Doubled", "accounts": [x, li, li]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    assert_eq!(problem_fields(&problem), ["accounts[2]"], "{problem}");
+    let (_, unchanged) = rig.app.get(&rig.user, &path).await;
+    assert_eq!(unchanged["text"], "Edited later");
+    assert_eq!(unchanged["targets"].as_array().unwrap().len(), 1);
+    assert_eq!(unchanged["targets"][0]["account_id"], json!(x));
+
+    // Each account once is fine: the kept account keeps its target, the new one is added.
+    let (status, edited) = rig
+        .app
+        .send(
+            &rig.user,
+            Method::PATCH,
+            &path,
+            Some(json!({"accounts": [li, x]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{edited}");
+    let targets = edited["targets"].as_array().unwrap();
+    assert_eq!(targets.len(), 2, "{edited}");
+    assert!(targets
+        .iter()
+        .any(|t| t["id"] == unchanged["targets"][0]["id"] && t["account_id"] == json!(x)));
+    assert!(targets
+        .iter()
+        .any(|t| t["account_id"] == json!(li) && t["state"] == "scheduled"));
+    rig.clock.advance(Duration::hours(2));
+    assert_eq!(rig.round().await.published, 2);
+    for platform in [Platform::Linkedin, Platform::X] {
+        let texts: Vec<Value> = rig.sandbox_state(platform).await["posts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["text"].clone())
+            .collect();
+        assert_eq!(texts, [json!("Edited later")], "{platform}: once each");
+    }
+}
+
+#[tokio::test]
+async fn the_posts_form_refuses_an_account_listed_twice_and_keeps_what_was_typed() {
+    let rig = rig().await;
+    let li = rig.connect(Platform::Linkedin, "Form Li").await;
+    let browser = crate::pages::browser_client();
+    browser
+        .post(rig.app.url("/api/v1/auth/login"))
+        .json(&json!({"email": rig.user.email, "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    let page = browser
+        .get(rig.app.url("/posts"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = crate::pages::csrf_of(&page);
+    // A browser sends a checked box once; a crafted form can repeat it.
+    let li = li.to_string();
+    let response = browser
+        .post(rig.app.url("/posts"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("text", "Typed with care"),
+            ("link", "https://example.com/kept"),
+            ("accounts", li.as_str()),
+            ("accounts", li.as_str()),
+            ("publish_at", ""),
+            ("tz", "0"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = response.text().await.unwrap();
+    assert!(
+        page.contains("is already listed as accounts[0]"),
+        "the message is shown"
+    );
+    assert!(page.contains("id=\"accounts-error\""), "by the accounts");
+    assert!(page.contains("Typed with care"), "the text is kept");
+    assert!(
+        page.contains("https://example.com/kept"),
+        "the link is kept"
+    );
+    assert!(
+        page.contains(&format!("value=\"{li}\" checked")),
+        "the account stays chosen"
+    );
+    let (_, posts) = rig.app.get(&rig.user, "/api/v1/posts").await;
+    assert_eq!(posts, json!([]), "nothing stored");
 }

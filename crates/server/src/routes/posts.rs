@@ -5,7 +5,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use chrono::{DateTime, Utc};
-use iquivity_core::posts::NewPost;
+use iquivity_core::posts::{NewPost, PostEdit};
 use iquivity_domain::AccountId;
 use iquivity_store::{MediaRecord, PostRecord};
 use serde::{Deserialize, Serialize};
@@ -95,6 +95,9 @@ pub struct UpdatePostRequest {
     #[schema(value_type = Option<String>)]
     link: Option<Option<String>>,
     publish_at: Option<DateTime<Utc>>,
+    /// The accounts to publish to instead of the current ones, each once. Accounts already on the post
+    /// keep their result; the others are added as scheduled.
+    accounts: Option<Vec<AccountId>>,
 }
 
 /// Tells "absent" (outer `None`) from "null" (`Some(None)`).
@@ -102,7 +105,7 @@ fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<Strin
     Option::<String>::deserialize(d).map(Some)
 }
 
-/// Changes a post's text, link or time while nothing of it has been published yet.
+/// Changes a post's text, link, time or accounts while nothing of it has been published yet.
 #[utoipa::path(patch, path = "/api/v1/posts/{id}", tag = "posts", params(("id" = String, Path)),
     request_body = UpdatePostRequest,
     responses((status = 200, body = PostRecord), (status = 409, body = crate::Problem), (status = 422, body = crate::Problem)))]
@@ -118,9 +121,12 @@ pub async fn update(
             .update_post(
                 &caller,
                 parse_uuid("id", &id)?,
-                body.text,
-                body.link,
-                body.publish_at,
+                PostEdit {
+                    text: body.text,
+                    link: body.link,
+                    publish_at: body.publish_at,
+                    accounts: body.accounts,
+                },
             )
             .await?,
     ))

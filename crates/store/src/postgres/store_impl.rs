@@ -59,7 +59,7 @@ async fn settle_target(
     let sql = format!(
         "UPDATE post_targets SET state = $1, platform_post_id = COALESCE($2, platform_post_id), url = COALESCE($3, url), \
          error_class = $4, error_message = $5, run_at = COALESCE($6, run_at), published_at = COALESCE($7, published_at), \
-         lease_owner = NULL, lease_until = NULL, updated_at = $8 \
+         lease_owner = NULL, lease_until = NULL, sending_at = NULL, updated_at = $8 \
          WHERE id = $9 AND state = 'publishing' AND {holder}"
     );
     let done = sqlx::query(&sql)
@@ -1514,7 +1514,14 @@ impl Store for PgStore {
             .bind(micros(target.run_at))
             .bind(micros(post.created_at))
             .execute(&mut *tx)
-            .await?;
+            .await
+            .map_err(|e| {
+                if is_unique_violation(&e) {
+                    StoreError::Duplicate("a target for this account in this post")
+                } else {
+                    e.into()
+                }
+            })?;
         }
         tx.commit().await?;
         Ok(())
@@ -1588,7 +1595,7 @@ impl Store for PgStore {
             .await?;
         let rows = sqlx::query(
             "UPDATE post_targets SET state = 'publishing', lease_owner = $1, lease_until = $2, \
-             attempts = attempts + 1, updated_at = $3 \
+             sending_at = NULL, updated_at = $3 \
              WHERE id IN (SELECT id FROM post_targets t WHERE state = 'scheduled' AND run_at <= $3 \
                           AND NOT EXISTS (SELECT 1 FROM post_targets p WHERE p.account_id = t.account_id \
                                           AND p.state = 'publishing') \
@@ -1619,13 +1626,46 @@ impl Store for PgStore {
         Ok(done)
     }
 
+    async fn start_sending_target(
+        &self,
+        id: uuid::Uuid,
+        owner: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        // One statement: a concurrent release of the same target (its lease just ran out) either sees it
+        // sent or has put it back first, never both.
+        let done = sqlx::query(
+            "UPDATE post_targets SET sending_at = $1, attempts = attempts + 1, updated_at = $1 \
+             WHERE id = $2 AND state = 'publishing' AND lease_owner = $3 AND lease_until > $1 \
+             AND sending_at IS NULL",
+        )
+        .bind(micros(now))
+        .bind(id.to_string())
+        .bind(owner)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn release_unsent_targets(&self, now: DateTime<Utc>) -> StoreResult<u32> {
+        let done = sqlx::query(
+            "UPDATE post_targets SET state = 'scheduled', lease_owner = NULL, lease_until = NULL, updated_at = $1 \
+             WHERE state = 'publishing' AND sending_at IS NULL AND lease_until <= $1",
+        )
+        .bind(micros(now))
+        .execute(&self.pool)
+        .await?;
+        Ok(u32::try_from(done.rows_affected()).unwrap_or(u32::MAX))
+    }
+
     async fn abandoned_targets(
         &self,
         now: DateTime<Utc>,
         limit: u32,
     ) -> StoreResult<Vec<(TargetRecord, PostRecord)>> {
         let rows = sqlx::query(
-            "SELECT * FROM post_targets WHERE state = 'publishing' AND lease_until <= $1 ORDER BY lease_until LIMIT $2",
+            "SELECT * FROM post_targets WHERE state = 'publishing' AND sending_at IS NOT NULL AND lease_until <= $1 \
+             ORDER BY lease_until LIMIT $2",
         )
         .bind(micros(now))
         .bind(i64::from(limit))
@@ -1752,12 +1792,16 @@ impl Store for PgStore {
         &self,
         workspace: WorkspaceId,
         id: uuid::Uuid,
-        text: &str,
-        link: Option<&str>,
-        publish_at: DateTime<Utc>,
+        rewrite: &PostRewrite<'_>,
         now: DateTime<Utc>,
     ) -> StoreResult<bool> {
         let mut tx = self.pool.begin().await?;
+        // Claims wait for this rewrite (and it for them), so no target starts publishing between the check
+        // below and the changes after it.
+        sqlx::query("SELECT pg_advisory_xact_lock($1, hashtext(current_schema()))")
+            .bind(PUBLISH_LOCK)
+            .execute(&mut *tx)
+            .await?;
         let started: i64 = sqlx::query_scalar(
             "SELECT COUNT(*) FROM post_targets WHERE post_id = $1 AND workspace_id = $2 AND state IN ('publishing', 'published')",
         )
@@ -1771,9 +1815,9 @@ impl Store for PgStore {
         let done = sqlx::query(
             "UPDATE posts SET text = $1, link = $2, publish_at = $3 WHERE id = $4 AND workspace_id = $5",
         )
-        .bind(text)
-        .bind(link)
-        .bind(micros(publish_at))
+        .bind(rewrite.text)
+        .bind(rewrite.link)
+        .bind(micros(rewrite.publish_at))
         .bind(id.to_string())
         .bind(workspace.to_string())
         .execute(&mut *tx)
@@ -1781,12 +1825,60 @@ impl Store for PgStore {
         if done.rows_affected() == 0 {
             return Ok(false);
         }
-        sqlx::query("UPDATE post_targets SET run_at = $1, updated_at = $2 WHERE post_id = $3 AND state = 'scheduled'")
-            .bind(micros(publish_at))
-            .bind(micros(now))
-            .bind(id.to_string())
-            .execute(&mut *tx)
-            .await?;
+        if let Some(targets) = rewrite.targets {
+            let existing: Vec<(String, String)> =
+                sqlx::query_as("SELECT id, account_id FROM post_targets WHERE post_id = $1")
+                    .bind(id.to_string())
+                    .fetch_all(&mut *tx)
+                    .await?;
+            let wanted: std::collections::HashSet<String> =
+                targets.iter().map(|t| t.account_id.to_string()).collect();
+            for (target, account) in &existing {
+                if !wanted.contains(account) {
+                    sqlx::query("DELETE FROM post_targets WHERE id = $1")
+                        .bind(target)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+            }
+            let kept: std::collections::HashSet<&str> = existing
+                .iter()
+                .map(|(_, account)| account.as_str())
+                .collect();
+            for target in targets {
+                if kept.contains(target.account_id.to_string().as_str()) {
+                    continue;
+                }
+                sqlx::query(
+                    "INSERT INTO post_targets (id, post_id, workspace_id, account_id, platform, state, run_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, 'scheduled', $6, $7)",
+                )
+                .bind(target.id.to_string())
+                .bind(id.to_string())
+                .bind(workspace.to_string())
+                .bind(target.account_id.to_string())
+                .bind(target.platform.as_str())
+                .bind(micros(rewrite.publish_at))
+                .bind(micros(now))
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| {
+                    if is_unique_violation(&e) {
+                        StoreError::Duplicate("a target for this account in this post")
+                    } else {
+                        e.into()
+                    }
+                })?;
+            }
+        }
+        sqlx::query(
+            "UPDATE post_targets SET run_at = $1, updated_at = $2 WHERE post_id = $3 AND state = 'scheduled'",
+        )
+        .bind(micros(rewrite.publish_at))
+        .bind(micros(now))
+        .bind(id.to_string())
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(true)
     }

@@ -59,7 +59,7 @@ async fn settle_target(
     let sql = format!(
         "UPDATE post_targets SET state = ?, platform_post_id = COALESCE(?, platform_post_id), url = COALESCE(?, url), \
          error_class = ?, error_message = ?, run_at = COALESCE(?, run_at), published_at = COALESCE(?, published_at), \
-         lease_owner = NULL, lease_until = NULL, updated_at = ? \
+         lease_owner = NULL, lease_until = NULL, sending_at = NULL, updated_at = ? \
          WHERE id = ? AND state = 'publishing' AND {holder}"
     );
     let done = sqlx::query(&sql)
@@ -1498,7 +1498,14 @@ impl Store for SqliteStore {
             .bind(micros(target.run_at))
             .bind(micros(post.created_at))
             .execute(&mut *tx)
-            .await?;
+            .await
+            .map_err(|e| {
+                if is_unique_violation(&e) {
+                    StoreError::Duplicate("a target for this account in this post")
+                } else {
+                    e.into()
+                }
+            })?;
         }
         tx.commit().await?;
         Ok(())
@@ -1565,7 +1572,7 @@ impl Store for SqliteStore {
     ) -> StoreResult<Vec<(TargetRecord, PostRecord)>> {
         let rows = sqlx::query(
             "UPDATE post_targets SET state = 'publishing', lease_owner = ?1, lease_until = ?2, \
-             attempts = attempts + 1, updated_at = ?3 \
+             sending_at = NULL, updated_at = ?3 \
              WHERE id IN (SELECT id FROM post_targets t WHERE state = 'scheduled' AND run_at <= ?3 \
                           AND NOT EXISTS (SELECT 1 FROM post_targets p WHERE p.account_id = t.account_id \
                                           AND p.state = 'publishing') \
@@ -1595,13 +1602,44 @@ impl Store for SqliteStore {
         Ok(done)
     }
 
+    async fn start_sending_target(
+        &self,
+        id: uuid::Uuid,
+        owner: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE post_targets SET sending_at = ?1, attempts = attempts + 1, updated_at = ?1 \
+             WHERE id = ?2 AND state = 'publishing' AND lease_owner = ?3 AND lease_until > ?1 \
+             AND sending_at IS NULL",
+        )
+        .bind(micros(now))
+        .bind(id.to_string())
+        .bind(owner)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn release_unsent_targets(&self, now: DateTime<Utc>) -> StoreResult<u32> {
+        let done = sqlx::query(
+            "UPDATE post_targets SET state = 'scheduled', lease_owner = NULL, lease_until = NULL, updated_at = ?1 \
+             WHERE state = 'publishing' AND sending_at IS NULL AND lease_until <= ?1",
+        )
+        .bind(micros(now))
+        .execute(&self.pool)
+        .await?;
+        Ok(u32::try_from(done.rows_affected()).unwrap_or(u32::MAX))
+    }
+
     async fn abandoned_targets(
         &self,
         now: DateTime<Utc>,
         limit: u32,
     ) -> StoreResult<Vec<(TargetRecord, PostRecord)>> {
         let rows = sqlx::query(
-            "SELECT * FROM post_targets WHERE state = 'publishing' AND lease_until <= ? ORDER BY lease_until LIMIT ?",
+            "SELECT * FROM post_targets WHERE state = 'publishing' AND sending_at IS NOT NULL AND lease_until <= ? \
+             ORDER BY lease_until LIMIT ?",
         )
         .bind(micros(now))
         .bind(i64::from(limit))
@@ -1728,9 +1766,7 @@ impl Store for SqliteStore {
         &self,
         workspace: WorkspaceId,
         id: uuid::Uuid,
-        text: &str,
-        link: Option<&str>,
-        publish_at: DateTime<Utc>,
+        rewrite: &PostRewrite<'_>,
         now: DateTime<Utc>,
     ) -> StoreResult<bool> {
         let mut tx = self.begin_write().await?;
@@ -1747,9 +1783,9 @@ impl Store for SqliteStore {
         let done = sqlx::query(
             "UPDATE posts SET text = ?, link = ?, publish_at = ? WHERE id = ? AND workspace_id = ?",
         )
-        .bind(text)
-        .bind(link)
-        .bind(micros(publish_at))
+        .bind(rewrite.text)
+        .bind(rewrite.link)
+        .bind(micros(rewrite.publish_at))
         .bind(id.to_string())
         .bind(workspace.to_string())
         .execute(&mut *tx)
@@ -1757,12 +1793,60 @@ impl Store for SqliteStore {
         if done.rows_affected() == 0 {
             return Ok(false);
         }
-        sqlx::query("UPDATE post_targets SET run_at = ?, updated_at = ? WHERE post_id = ? AND state = 'scheduled'")
-            .bind(micros(publish_at))
-            .bind(micros(now))
-            .bind(id.to_string())
-            .execute(&mut *tx)
-            .await?;
+        if let Some(targets) = rewrite.targets {
+            let existing: Vec<(String, String)> =
+                sqlx::query_as("SELECT id, account_id FROM post_targets WHERE post_id = ?")
+                    .bind(id.to_string())
+                    .fetch_all(&mut *tx)
+                    .await?;
+            let wanted: std::collections::HashSet<String> =
+                targets.iter().map(|t| t.account_id.to_string()).collect();
+            for (target, account) in &existing {
+                if !wanted.contains(account) {
+                    sqlx::query("DELETE FROM post_targets WHERE id = ?")
+                        .bind(target)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+            }
+            let kept: std::collections::HashSet<&str> = existing
+                .iter()
+                .map(|(_, account)| account.as_str())
+                .collect();
+            for target in targets {
+                if kept.contains(target.account_id.to_string().as_str()) {
+                    continue;
+                }
+                sqlx::query(
+                    "INSERT INTO post_targets (id, post_id, workspace_id, account_id, platform, state, run_at, updated_at) \
+                     VALUES (?, ?, ?, ?, ?, 'scheduled', ?, ?)",
+                )
+                .bind(target.id.to_string())
+                .bind(id.to_string())
+                .bind(workspace.to_string())
+                .bind(target.account_id.to_string())
+                .bind(target.platform.as_str())
+                .bind(micros(rewrite.publish_at))
+                .bind(micros(now))
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| {
+                    if is_unique_violation(&e) {
+                        StoreError::Duplicate("a target for this account in this post")
+                    } else {
+                        e.into()
+                    }
+                })?;
+            }
+        }
+        sqlx::query(
+            "UPDATE post_targets SET run_at = ?, updated_at = ? WHERE post_id = ? AND state = 'scheduled'",
+        )
+        .bind(micros(rewrite.publish_at))
+        .bind(micros(now))
+        .bind(id.to_string())
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(true)
     }

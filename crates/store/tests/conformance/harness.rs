@@ -295,6 +295,7 @@ pub fn post(
                 error_class: None,
                 error_message: None,
                 published_at: None,
+                sending_at: None,
                 run_at: *at,
             })
             .collect(),

@@ -2,7 +2,9 @@
 
 use crate::harness::*;
 use iquivity_domain::{AccountId, AccountStatus, Plan, Platform, StatusReason, WorkspaceId};
-use iquivity_store::{AuditKind, StatusChange, Store, TargetOutcome, TargetState};
+use iquivity_store::{
+    AuditKind, PostRewrite, StatusChange, Store, StoreError, TargetOutcome, TargetState,
+};
 use std::collections::HashSet;
 use std::sync::Arc;
 
@@ -122,10 +124,32 @@ pub async fn due_targets_are_claimed_once_and_finished_by_their_owner(store: Arc
     );
     for (target, with_post) in &claimed {
         assert_eq!(target.state, TargetState::Publishing);
-        assert_eq!(target.attempts, 1);
+        assert_eq!(target.attempts, 0, "claimed, not sent yet");
+        assert_eq!(target.sending_at, None);
         assert_eq!(with_post.id, hello.id);
         assert_eq!(with_post.text, "Hello");
         assert_eq!(with_post.link, hello.link);
+    }
+    // Only the holder sends, once; sending counts the attempt.
+    for (target, _) in &claimed {
+        assert!(!store
+            .start_sending_target(target.id, "B", t0)
+            .await
+            .unwrap());
+        assert!(store
+            .start_sending_target(target.id, "A", t0)
+            .await
+            .unwrap());
+        assert!(
+            !store
+                .start_sending_target(target.id, "A", t0)
+                .await
+                .unwrap(),
+            "sent once"
+        );
+        let stored = stored_target(s, owner.workspace, hello.id, target.id).await;
+        assert_eq!(stored.sending_at, Some(t0));
+        assert_eq!(stored.attempts, 1);
     }
     assert!(store
         .claim_due_targets("B", t0, t0 + minutes(5), 10)
@@ -217,7 +241,9 @@ pub async fn due_targets_are_claimed_once_and_finished_by_their_owner(store: Arc
         .unwrap();
     assert_eq!(claimed.len(), 1);
     assert_eq!(claimed[0].0.id, on_two);
-    assert_eq!(claimed[0].0.attempts, 2);
+    assert_eq!(claimed[0].0.attempts, 1);
+    assert_eq!(claimed[0].0.sending_at, None, "settling cleared it");
+    assert!(store.start_sending_target(on_two, "C", t2).await.unwrap());
     let retry = TargetOutcome::Retry {
         at: t0 + minutes(10),
         message: "rate limited".to_string(),
@@ -237,7 +263,8 @@ pub async fn due_targets_are_claimed_once_and_finished_by_their_owner(store: Arc
         .await
         .unwrap();
     assert_eq!(claimed.len(), 1);
-    assert_eq!(claimed[0].0.attempts, 3);
+    assert_eq!(claimed[0].0.attempts, 2);
+    assert_eq!(claimed[0].0.sending_at, None);
 
     // What was published counts towards the account's rate limits.
     assert_eq!(store.published_since(one.id, t0).await.unwrap(), 1);
@@ -281,6 +308,13 @@ pub async fn abandoned_targets_are_settled_only_after_their_lease_ran_out(store:
             .len(),
         2
     );
+    // Both requests go out; then the worker is heard from no more.
+    for id in [first, second] {
+        assert!(store
+            .start_sending_target(id, "A", t0 + minutes(1))
+            .await
+            .unwrap());
+    }
 
     let unknown = failed("unknown_outcome");
     assert!(store
@@ -367,6 +401,10 @@ pub async fn abandoned_targets_are_settled_only_after_their_lease_ran_out(store:
             .len(),
         1
     );
+    assert!(store
+        .start_sending_target(target, "B", t0 + minutes(10))
+        .await
+        .unwrap());
     let retry = TargetOutcome::Retry {
         at: t0 + minutes(20),
         message: "outcome unknown; checked and not published".to_string(),
@@ -381,7 +419,240 @@ pub async fn abandoned_targets_are_settled_only_after_their_lease_ran_out(store:
         .unwrap();
     assert_eq!(claimed.len(), 1);
     assert_eq!(claimed[0].0.id, target);
-    assert_eq!(claimed[0].0.attempts, 2);
+    assert_eq!(claimed[0].0.attempts, 1, "sent once so far");
+}
+
+pub async fn unsent_targets_go_back_on_the_schedule_when_their_lease_ends(store: Arc<dyn Store>) {
+    let owner = tenant(store.as_ref(), Plan::Free).await;
+    let s = store.as_ref();
+    let t0 = now();
+    let due = t0 - minutes(1);
+    let held = post(
+        owner.workspace,
+        None,
+        "Held",
+        &[
+            (AccountId::new(), Platform::Linkedin, due),
+            (AccountId::new(), Platform::Linkedin, due),
+            (AccountId::new(), Platform::Linkedin, due),
+        ],
+        t0 - minutes(2),
+    );
+    store.create_post(&held).await.unwrap();
+    let [sent, waiting, late] = [0, 1, 2].map(|i| held.targets[i].id);
+    assert_eq!(
+        store
+            .claim_due_targets("A", t0, t0 + minutes(5), 10)
+            .await
+            .unwrap()
+            .len(),
+        3
+    );
+    // One request goes out; one target is still waiting for a slot when the lease runs out, and can no
+    // longer be sent; the last never got a slot.
+    assert!(store
+        .start_sending_target(sent, "A", t0 + minutes(1))
+        .await
+        .unwrap());
+    assert!(
+        !store
+            .start_sending_target(waiting, "A", t0 + minutes(5))
+            .await
+            .unwrap(),
+        "not sent once its lease ran out"
+    );
+
+    assert_eq!(
+        store.release_unsent_targets(t0 + minutes(4)).await.unwrap(),
+        0
+    );
+    assert_eq!(
+        store.release_unsent_targets(t0 + minutes(5)).await.unwrap(),
+        2
+    );
+    for id in [waiting, late] {
+        let target = stored_target(s, owner.workspace, held.id, id).await;
+        assert_eq!(target.state, TargetState::Scheduled);
+        assert_eq!(target.attempts, 0);
+        assert_eq!(target.sending_at, None);
+        assert_eq!(target.run_at, due, "due as before");
+        assert_eq!(target.error_class, None);
+    }
+    assert_eq!(
+        store
+            .abandoned_targets(t0 + minutes(5), 10)
+            .await
+            .unwrap()
+            .iter()
+            .map(|(t, _)| t.id)
+            .collect::<Vec<_>>(),
+        vec![sent],
+        "only what was sent has an unknown outcome"
+    );
+    assert_eq!(
+        stored_target(s, owner.workspace, held.id, sent).await.state,
+        TargetState::Publishing
+    );
+    assert!(!store
+        .start_sending_target(waiting, "A", t0 + minutes(5))
+        .await
+        .unwrap());
+    assert!(
+        !store
+            .finish_target(waiting, "A", &published("late"), t0 + minutes(5))
+            .await
+            .unwrap(),
+        "the old holder has nothing left to settle"
+    );
+
+    // Another worker takes them and publishes each once.
+    let claimed = store
+        .claim_due_targets("B", t0 + minutes(5), t0 + minutes(10), 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        claimed.iter().map(|(t, _)| t.id).collect::<HashSet<_>>(),
+        HashSet::from([waiting, late])
+    );
+    for id in [waiting, late] {
+        assert!(store
+            .start_sending_target(id, "B", t0 + minutes(6))
+            .await
+            .unwrap());
+        assert!(store
+            .finish_target(id, "B", &published(&id.to_string()), t0 + minutes(6))
+            .await
+            .unwrap());
+        let target = stored_target(s, owner.workspace, held.id, id).await;
+        assert_eq!(target.state, TargetState::Published);
+        assert_eq!(target.attempts, 1);
+        assert_eq!(target.sending_at, None, "cleared when settled");
+    }
+    assert_eq!(
+        store
+            .release_unsent_targets(t0 + minutes(60))
+            .await
+            .unwrap(),
+        0
+    );
+}
+
+pub async fn a_post_has_one_target_per_account(store: Arc<dyn Store>) {
+    let owner = tenant(store.as_ref(), Plan::Free).await;
+    let (a, b, c) = (AccountId::new(), AccountId::new(), AccountId::new());
+    let t0 = now();
+    let later = t0 + minutes(60);
+
+    // Inserting a second target for one account fails, and nothing of the post is stored.
+    let twice = post(
+        owner.workspace,
+        None,
+        "Twice",
+        &[
+            (a, Platform::X, later),
+            (b, Platform::X, later),
+            (a, Platform::X, later),
+        ],
+        t0,
+    );
+    assert!(matches!(
+        store.create_post(&twice).await,
+        Err(StoreError::Duplicate(_))
+    ));
+    assert!(store
+        .post(owner.workspace, twice.id)
+        .await
+        .unwrap()
+        .is_none());
+    assert!(store.posts(owner.workspace, 10).await.unwrap().is_empty());
+
+    // A rewrite can change the accounts: kept ones keep their target, others are removed or added.
+    let draft = post(
+        owner.workspace,
+        None,
+        "Draft",
+        &[(a, Platform::X, later), (b, Platform::Facebook, later)],
+        t0,
+    );
+    store.create_post(&draft).await.unwrap();
+    let on_b = draft.targets[1].id;
+    let replacement = post(
+        owner.workspace,
+        None,
+        "ignored",
+        &[(b, Platform::Facebook, t0), (c, Platform::Linkedin, t0)],
+        t0,
+    )
+    .targets;
+    assert!(store
+        .update_scheduled_post(
+            owner.workspace,
+            draft.id,
+            &PostRewrite {
+                text: "Edited",
+                link: None,
+                publish_at: later + minutes(5),
+                targets: Some(&replacement),
+            },
+            t0,
+        )
+        .await
+        .unwrap());
+    let stored = store
+        .post(owner.workspace, draft.id)
+        .await
+        .unwrap()
+        .unwrap();
+    let mut targets: Vec<(AccountId, uuid::Uuid, TargetState)> = stored
+        .targets
+        .iter()
+        .map(|t| (t.account_id, t.id, t.state))
+        .collect();
+    targets.sort_by_key(|(account, id, _)| (*account, *id));
+    let mut expected = vec![
+        (b, on_b, TargetState::Scheduled),
+        (c, replacement[1].id, TargetState::Scheduled),
+    ];
+    expected.sort_by_key(|(account, id, _)| (*account, *id));
+    assert_eq!(targets, expected);
+    assert!(stored
+        .targets
+        .iter()
+        .all(|t| t.run_at == later + minutes(5)));
+    assert!(stored.targets.iter().all(|t| t.post_id == draft.id));
+
+    // A rewrite naming an account twice fails as a whole.
+    let doubled = post(
+        owner.workspace,
+        None,
+        "ignored",
+        &[(a, Platform::X, t0), (a, Platform::X, t0)],
+        t0,
+    )
+    .targets;
+    assert!(matches!(
+        store
+            .update_scheduled_post(
+                owner.workspace,
+                draft.id,
+                &PostRewrite {
+                    text: "Doubled",
+                    link: None,
+                    publish_at: later,
+                    targets: Some(&doubled),
+                },
+                t0,
+            )
+            .await,
+        Err(StoreError::Duplicate(_))
+    ));
+    let stored = store
+        .post(owner.workspace, draft.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.text, "Edited");
+    assert_eq!(stored.targets.len(), 2);
 }
 
 pub async fn cancelling_touches_only_scheduled_targets(store: Arc<dyn Store>) {
@@ -588,9 +859,12 @@ pub async fn scheduled_posts_can_be_rewritten_until_publishing_starts(store: Arc
         .update_scheduled_post(
             owner.workspace,
             draft.id,
-            "Edited",
-            Some("https://example.test/edited"),
-            t0 + minutes(120),
+            &PostRewrite {
+                text: "Edited",
+                link: Some("https://example.test/edited"),
+                publish_at: t0 + minutes(120),
+                targets: None
+            },
             t0,
         )
         .await
@@ -605,17 +879,30 @@ pub async fn scheduled_posts_can_be_rewritten_until_publishing_starts(store: Arc
     assert_eq!(stored.publish_at, t0 + minutes(120));
     assert!(stored.targets.iter().all(|t| t.run_at == t0 + minutes(120)));
     assert!(!store
-        .update_scheduled_post(WorkspaceId::new(), draft.id, "Hijacked", None, t0, t0)
+        .update_scheduled_post(
+            WorkspaceId::new(),
+            draft.id,
+            &PostRewrite {
+                text: "Hijacked",
+                link: None,
+                publish_at: t0,
+                targets: None
+            },
+            t0,
+        )
         .await
         .unwrap());
     assert!(!store
         .update_scheduled_post(
             owner.workspace,
             uuid::Uuid::now_v7(),
-            "Nothing",
-            None,
+            &PostRewrite {
+                text: "Nothing",
+                link: None,
+                publish_at: t0,
+                targets: None
+            },
             t0,
-            t0
         )
         .await
         .unwrap());
@@ -654,7 +941,17 @@ pub async fn scheduled_posts_can_be_rewritten_until_publishing_starts(store: Arc
         let (workspace, id) = (owner.workspace, going.id);
         async move {
             store
-                .update_scheduled_post(workspace, id, text, None, t0 + minutes(30), t0)
+                .update_scheduled_post(
+                    workspace,
+                    id,
+                    &PostRewrite {
+                        text,
+                        link: None,
+                        publish_at: t0 + minutes(30),
+                        targets: None,
+                    },
+                    t0,
+                )
                 .await
                 .unwrap()
         }
@@ -703,10 +1000,13 @@ pub async fn scheduled_posts_can_be_rewritten_until_publishing_starts(store: Arc
         .update_scheduled_post(
             owner.workspace,
             partly.id,
-            "Fixed",
-            None,
-            t0 + minutes(180),
-            t0
+            &PostRewrite {
+                text: "Fixed",
+                link: None,
+                publish_at: t0 + minutes(180),
+                targets: None
+            },
+            t0,
         )
         .await
         .unwrap());
@@ -925,7 +1225,7 @@ pub async fn concurrent_claimers_publish_each_target_exactly_once(store: Arc<dyn
                 assert!(batch.len() <= 6);
                 for (target, with_post) in batch {
                     assert_eq!(target.state, TargetState::Publishing);
-                    assert_eq!(target.attempts, 1, "claimed a second time: {target:?}");
+                    assert_eq!(target.attempts, 0, "claimed, not sent: {target:?}");
                     assert_eq!(target.post_id, with_post.id);
                     claimed.push((target.id, with_post.id, owner.clone()));
                 }
