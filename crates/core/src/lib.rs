@@ -12,6 +12,7 @@ pub mod media;
 pub mod metrics;
 pub mod posts;
 pub mod secrets;
+mod unsaved;
 
 pub use error::CoreError;
 
@@ -74,6 +75,8 @@ pub struct Core {
         Arc<std::sync::Mutex<std::collections::BTreeMap<(String, String), u64>>>,
     /// Sends webhook deliveries.
     pub(crate) webhook_client: reqwest::Client,
+    /// What the database refused to take and this process keeps until it does (renewed tokens above all).
+    pub(crate) unsaved: Arc<unsaved::Unsaved>,
 }
 
 impl Core {
@@ -94,6 +97,7 @@ impl Core {
                 .timeout(std::time::Duration::from_secs(10))
                 .build()
                 .unwrap_or_default(),
+            unsaved: Arc::default(),
         }
     }
 }

@@ -3,7 +3,6 @@
 //! worker that dies mid-call leaves it `publishing`, and it is then settled as failed with an explanation
 //! rather than retried blindly.
 
-use crate::credentials::open;
 use crate::lifecycle::{join_all, per_account, PlatformSlots};
 use crate::{Caller, Core, CoreError};
 use chrono::{DateTime, Duration, Utc};
@@ -492,10 +491,9 @@ impl Core {
         else {
             return Ok(unknown(String::new()));
         };
-        let Some(stored) = self.store.credential(account.id).await? else {
+        let Some(tokens) = self.tokens_of(account.id).await? else {
             return Ok(unknown(String::new()));
         };
-        let tokens = open(&self.vault, account.id, &stored)?;
         let adapter = self.adapter(account.platform)?;
         // From a little before the attempt could have begun: the platform's times are whole seconds.
         let since = target.run_at - Duration::minutes(1);
@@ -587,7 +585,7 @@ impl Core {
                 ),
             ));
         }
-        let Some(stored) = self.store.credential(account.id).await? else {
+        let Some(tokens) = self.tokens_of(account.id).await? else {
             return Ok(failed(
                 "account_inactive",
                 "the account has no credentials: refresh it, then retry".into(),
@@ -607,7 +605,6 @@ impl Core {
                 });
             }
         }
-        let tokens = open(&self.vault, account.id, &stored)?;
         let adapter = self.adapter(account.platform)?;
         match adapter.publish(account.kind, &account.platform_account_id, &tokens, &content(post)).await {
             Ok(published) => {
