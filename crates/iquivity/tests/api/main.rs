@@ -6,6 +6,7 @@ mod auth;
 mod bad_input;
 mod browser;
 mod connections;
+mod disk_full;
 mod helpers;
 mod instances;
 mod lifecycle;
