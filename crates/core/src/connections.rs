@@ -183,6 +183,19 @@ fn platform_message(platform: Platform, err: &PlatformError) -> String {
     }
 }
 
+/// What a failed connection tells the person: the error itself when it is meant for them; for a failure of
+/// this service only that, since its details (a database's or the vault's words) are for the log.
+fn told(err: CoreError) -> String {
+    match err {
+        CoreError::Internal(context) => {
+            tracing::error!(error = %context, "a connection failed on this service's side");
+            "Something went wrong on our side, so nothing was connected. Try again in a moment; if it keeps happening, the administrator will find the details in the service's log.".into()
+        }
+        CoreError::PlanLimit(message) => message,
+        other => other.to_string(),
+    }
+}
+
 impl Core {
     pub(crate) fn adapter(
         &self,
@@ -348,12 +361,15 @@ impl Core {
         let code = callback
             .code
             .ok_or_else(|| format!("{name} sent you back without an authorization code. Nothing was connected; try again."))?;
-        let adapter = self.adapter(platform).map_err(|e| e.to_string())?;
+        let adapter = self.adapter(platform).map_err(told)?;
         let verifier = match &flow.verifier {
             Some(sealed) => Some(
                 open_bytes(&self.vault, &flow.id.to_string(), sealed)
-                    .map_err(|e| e.to_string())
-                    .and_then(|b| String::from_utf8(b.to_vec()).map_err(|e| e.to_string()))?,
+                    .and_then(|b| {
+                        String::from_utf8(b.to_vec())
+                            .map_err(|e| CoreError::Internal(format!("flow verifier: {e}")))
+                    })
+                    .map_err(told)?,
             ),
             None => None,
         };
@@ -374,10 +390,7 @@ impl Core {
             .map_err(|e| platform_message(platform, &e))?;
         let mut next = flow.clone();
         if let Some(account_id) = flow.reconnect_account_id {
-            let account = self
-                .account(caller, account_id)
-                .await
-                .map_err(|e| e.to_string())?;
+            let account = self.account(caller, account_id).await.map_err(told)?;
             let target = targets
                 .into_iter()
                 .find(|t| t.platform_account_id == account.platform_account_id && t.unavailable.is_none())
@@ -390,7 +403,7 @@ impl Core {
             let connected = self
                 .connect_target(caller, platform, target, grant.scopes.clone(), true)
                 .await
-                .map_err(|e| e.to_string())?;
+                .map_err(told)?;
             next.stage = FlowStage::Done;
             next.connected = vec![connected];
             return Ok(next);
@@ -401,10 +414,7 @@ impl Core {
             let connected = self
                 .connect_target(caller, platform, target, grant.scopes.clone(), false)
                 .await
-                .map_err(|e| match e {
-                    CoreError::PlanLimit(message) => message,
-                    other => other.to_string(),
-                })?;
+                .map_err(told)?;
             next.stage = FlowStage::Done;
             next.connected = vec![connected];
             return Ok(next);
@@ -426,10 +436,12 @@ impl Core {
             scopes: grant.scopes,
             targets: targets.iter().map(SealedTarget::from_target).collect(),
         };
-        let bytes =
-            zeroize::Zeroizing::new(serde_json::to_vec(&sealed).map_err(|e| e.to_string())?);
+        let bytes = zeroize::Zeroizing::new(
+            serde_json::to_vec(&sealed)
+                .map_err(|e| told(CoreError::Internal(format!("flow candidates: {e}"))))?,
+        );
         next.candidates =
-            Some(seal_bytes(&self.vault, &flow.id.to_string(), &bytes).map_err(|e| e.to_string())?);
+            Some(seal_bytes(&self.vault, &flow.id.to_string(), &bytes).map_err(told)?);
         next.stage = FlowStage::Selecting;
         next.expires_at = Utc::now() + self.settings.selection_ttl;
         Ok(next)
@@ -674,7 +686,9 @@ impl Core {
             }
             tokio::time::sleep(std::time::Duration::from_millis(200)).await;
         }
-        let outcome = self.refresh_under_lease(caller, session_id, id, &owner).await;
+        let outcome = self
+            .refresh_under_lease(caller, session_id, id, &owner)
+            .await;
         let released = self.release_refresh_lease(id, &owner).await;
         let outcome = outcome?;
         released?;
@@ -691,9 +705,10 @@ impl Core {
         // Read after taking the lease: a refresh that just finished may have rotated the tokens.
         let account = self.account(caller, id).await?;
         let adapter = self.adapter(account.platform)?;
-        let tokens = self.tokens_of(id).await?.ok_or_else(|| {
-            CoreError::Internal(format!("account {id} has no stored credential"))
-        })?;
+        let tokens = self
+            .tokens_of(id)
+            .await?
+            .ok_or_else(|| CoreError::Internal(format!("account {id} has no stored credential")))?;
         match self
             .renew_and_check(&*adapter, &account, tokens, true, owner)
             .await

@@ -144,10 +144,17 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(media.join(&name)).unwrap().permissions().mode();
+            let mode = std::fs::metadata(media.join(&name))
+                .unwrap()
+                .permissions()
+                .mode();
             assert_eq!(mode & 0o777, 0o600);
         }
-        assert_eq!(std::fs::read_dir(&media).unwrap().count(), 1, "no temporary file is left");
+        assert_eq!(
+            std::fs::read_dir(&media).unwrap().count(),
+            1,
+            "no temporary file is left"
+        );
     }
 
     #[test]
@@ -163,7 +170,11 @@ mod tests {
             .unwrap()
             .map(|e| e.unwrap().file_name())
             .collect();
-        assert_eq!(left, vec![std::ffi::OsString::from(&name)], "only what was there before");
+        assert_eq!(
+            left,
+            vec![std::ffi::OsString::from(&name)],
+            "only what was there before"
+        );
         assert!(std::fs::metadata(media.join(&name)).unwrap().is_dir());
     }
 

@@ -162,7 +162,10 @@ impl Core {
     /// The account's tokens as they are now, after trying to save any it has waiting: the stored ones, or,
     /// while the database still refuses them, the renewed ones this process holds (the stored refresh
     /// token may already be spent). `None` when the account has no credentials.
-    pub(crate) async fn tokens_of(&self, account: AccountId) -> Result<Option<TokenSet>, CoreError> {
+    pub(crate) async fn tokens_of(
+        &self,
+        account: AccountId,
+    ) -> Result<Option<TokenSet>, CoreError> {
         if let Err(err) = self.save_unsaved(Some(account)).await {
             tracing::warn!(account_id = %account, error = %err, "using renewed tokens that are not stored yet");
         }

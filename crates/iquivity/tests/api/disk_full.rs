@@ -63,7 +63,10 @@ async fn expect_internal_error(response: reqwest::Response) -> Value {
     );
     let text = problem.to_string().to_lowercase();
     for word in INTERNAL_WORDS {
-        assert!(!text.contains(word), "{word:?} reached the client: {problem}");
+        assert!(
+            !text.contains(word),
+            "{word:?} reached the client: {problem}"
+        );
     }
     problem
 }
@@ -261,7 +264,13 @@ impl Tmpfs {
     fn mount(size: &str) -> Option<Tmpfs> {
         let mount = tempfile::tempdir().unwrap();
         let outcome = std::process::Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={size},mode=0700"), "tmpfs"])
+            .args([
+                "-t",
+                "tmpfs",
+                "-o",
+                &format!("size={size},mode=0700"),
+                "tmpfs",
+            ])
             .arg(mount.path())
             .output();
         let why = match outcome {
@@ -365,7 +374,11 @@ async fn a_disk_that_fills_up_during_a_renewal_loses_no_token_and_writes_work_as
         .await;
     expect_internal_error(request.await.unwrap()).await;
     assert_eq!(rotated(&rig).await, 1, "X renewed");
-    assert_eq!(rig.app.app.core.unsaved_token_count(), 1, "the new pair is kept");
+    assert_eq!(
+        rig.app.app.core.unsaved_token_count(),
+        1,
+        "the new pair is kept"
+    );
 
     // Space comes back: writes work at once, on every pooled connection, and the kept tokens are the
     // ones used (X would refuse the spent refresh token the database still has).

@@ -454,7 +454,12 @@ pub async fn a_write_probe_extends_only_its_holders_lease(store: Arc<dyn Store>)
     );
     assert!(!store.probe_write(id, "B", t0 + minutes(6)).await.unwrap());
     assert!(store
-        .take_refresh_lease(id, "B", t0 + minutes(5) + chrono::Duration::seconds(1), t0 + minutes(7))
+        .take_refresh_lease(
+            id,
+            "B",
+            t0 + minutes(5) + chrono::Duration::seconds(1),
+            t0 + minutes(7)
+        )
         .await
         .unwrap());
     assert!(
