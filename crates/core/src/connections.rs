@@ -60,8 +60,9 @@ pub struct ConnectionView {
     pub expires_at: DateTime<Utc>,
 }
 
-/// Why a renewal did not go through: the platform's answer, or a failure of this service (its database
-/// or its vault), which says nothing about the platform and must never be counted against it.
+/// Why a renewal did not go through: the platform's answer, or this service's own part (its database or
+/// its vault failed, or it declined to spend a refresh token it could not store the replacement of),
+/// which says nothing about the platform and must never be counted against it.
 #[derive(Debug)]
 pub(crate) enum RenewError {
     Platform(PlatformError),
