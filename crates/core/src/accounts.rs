@@ -493,10 +493,8 @@ impl Core {
             }),
             at: Utc::now(),
         };
-        let tokens = match self.store.credential(id).await? {
-            Some(stored) => Some(crate::credentials::open(&self.vault, id, &stored)?),
-            None => None,
-        };
+        // The newest tokens, which may still be waiting to be stored: they are the ones to revoke.
+        let tokens = self.tokens_of(id).await?;
         if !self
             .store
             .delete_account(caller.workspace_id, id, &event)

@@ -402,7 +402,11 @@ impl Core {
             .last_used_at
             .is_none_or(|at| now - at > chrono::Duration::minutes(1))
         {
-            self.store.touch_api_token(usage.id, now).await?;
+            // Bookkeeping only: a database that refuses writes (a full disk) must not refuse every API
+            // call with it, reads above all.
+            if let Err(err) = self.store.touch_api_token(usage.id, now).await {
+                tracing::warn!(token_id = %usage.id, error = %err, "cannot record an API token's use");
+            }
         }
         Ok(caller(record))
     }

@@ -2,7 +2,7 @@
 //! choose Pages / organisations, and the seed's Refresh action (renew, or send the person back to consent).
 
 use crate::accounts::NewConnection;
-use crate::credentials::{open, open_bytes, seal, seal_bytes};
+use crate::credentials::{open_bytes, seal, seal_bytes};
 use crate::secrets::{digest, new_secret};
 use crate::{Caller, Core, CoreError};
 use chrono::{DateTime, Utc};
@@ -58,6 +58,27 @@ pub struct ConnectionView {
     pub candidates: Vec<Candidate>,
     pub connected: Vec<AccountId>,
     pub expires_at: DateTime<Utc>,
+}
+
+/// Why a renewal did not go through: the platform's answer, or this service's own part (its database or
+/// its vault failed, or it declined to spend a refresh token it could not store the replacement of),
+/// which says nothing about the platform and must never be counted against it.
+#[derive(Debug)]
+pub(crate) enum RenewError {
+    Platform(PlatformError),
+    Internal(CoreError),
+}
+
+impl From<CoreError> for RenewError {
+    fn from(err: CoreError) -> Self {
+        RenewError::Internal(err)
+    }
+}
+
+impl From<iquivity_store::StoreError> for RenewError {
+    fn from(err: iquivity_store::StoreError) -> Self {
+        RenewError::Internal(err.into())
+    }
 }
 
 pub enum RefreshOutcome {
@@ -160,6 +181,19 @@ fn platform_message(platform: Platform, err: &PlatformError) -> String {
             scopes.join(", ")
         ),
         _ => format!("{name} refused the connection: {}. Nothing was connected; try again.", err.message),
+    }
+}
+
+/// What a failed connection tells the person: the error itself when it is meant for them; for a failure of
+/// this service only that, since its details (a database's or the vault's words) are for the log.
+fn told(err: CoreError) -> String {
+    match err {
+        CoreError::Internal(context) => {
+            tracing::error!(error = %context, "a connection failed on this service's side");
+            "Something went wrong on our side, so nothing was connected. Try again in a moment; if it keeps happening, the administrator will find the details in the service's log.".into()
+        }
+        CoreError::PlanLimit(message) => message,
+        other => other.to_string(),
     }
 }
 
@@ -328,12 +362,15 @@ impl Core {
         let code = callback
             .code
             .ok_or_else(|| format!("{name} sent you back without an authorization code. Nothing was connected; try again."))?;
-        let adapter = self.adapter(platform).map_err(|e| e.to_string())?;
+        let adapter = self.adapter(platform).map_err(told)?;
         let verifier = match &flow.verifier {
             Some(sealed) => Some(
                 open_bytes(&self.vault, &flow.id.to_string(), sealed)
-                    .map_err(|e| e.to_string())
-                    .and_then(|b| String::from_utf8(b.to_vec()).map_err(|e| e.to_string()))?,
+                    .and_then(|b| {
+                        String::from_utf8(b.to_vec())
+                            .map_err(|e| CoreError::Internal(format!("flow verifier: {e}")))
+                    })
+                    .map_err(told)?,
             ),
             None => None,
         };
@@ -354,10 +391,7 @@ impl Core {
             .map_err(|e| platform_message(platform, &e))?;
         let mut next = flow.clone();
         if let Some(account_id) = flow.reconnect_account_id {
-            let account = self
-                .account(caller, account_id)
-                .await
-                .map_err(|e| e.to_string())?;
+            let account = self.account(caller, account_id).await.map_err(told)?;
             let target = targets
                 .into_iter()
                 .find(|t| t.platform_account_id == account.platform_account_id && t.unavailable.is_none())
@@ -370,7 +404,7 @@ impl Core {
             let connected = self
                 .connect_target(caller, platform, target, grant.scopes.clone(), true)
                 .await
-                .map_err(|e| e.to_string())?;
+                .map_err(told)?;
             next.stage = FlowStage::Done;
             next.connected = vec![connected];
             return Ok(next);
@@ -381,10 +415,7 @@ impl Core {
             let connected = self
                 .connect_target(caller, platform, target, grant.scopes.clone(), false)
                 .await
-                .map_err(|e| match e {
-                    CoreError::PlanLimit(message) => message,
-                    other => other.to_string(),
-                })?;
+                .map_err(told)?;
             next.stage = FlowStage::Done;
             next.connected = vec![connected];
             return Ok(next);
@@ -406,10 +437,12 @@ impl Core {
             scopes: grant.scopes,
             targets: targets.iter().map(SealedTarget::from_target).collect(),
         };
-        let bytes =
-            zeroize::Zeroizing::new(serde_json::to_vec(&sealed).map_err(|e| e.to_string())?);
+        let bytes = zeroize::Zeroizing::new(
+            serde_json::to_vec(&sealed)
+                .map_err(|e| told(CoreError::Internal(format!("flow candidates: {e}"))))?,
+        );
         next.candidates =
-            Some(seal_bytes(&self.vault, &flow.id.to_string(), &bytes).map_err(|e| e.to_string())?);
+            Some(seal_bytes(&self.vault, &flow.id.to_string(), &bytes).map_err(told)?);
         next.stage = FlowStage::Selecting;
         next.expires_at = Utc::now() + self.settings.selection_ttl;
         Ok(next)
@@ -645,16 +678,7 @@ impl Core {
         // so a rotating refresh token is never spent twice. One in progress usually ends within seconds.
         let owner = format!("manual-{}", uuid::Uuid::now_v7());
         let mut tries = 0;
-        loop {
-            let now = self.clock.now();
-            let until = now + self.settings.lifecycle.lease;
-            if self
-                .store
-                .take_refresh_lease(id, &owner, now, until)
-                .await?
-            {
-                break;
-            }
+        while !self.take_refresh_lease(id, &owner).await? {
             tries += 1;
             if tries == 50 {
                 return Err(CoreError::Conflict(
@@ -663,9 +687,13 @@ impl Core {
             }
             tokio::time::sleep(std::time::Duration::from_millis(200)).await;
         }
-        let outcome = self.refresh_under_lease(caller, session_id, id).await;
-        self.store.release_refresh_lease(id, &owner).await?;
-        outcome
+        let outcome = self
+            .refresh_under_lease(caller, session_id, id, &owner)
+            .await;
+        let released = self.release_refresh_lease(id, &owner).await;
+        let outcome = outcome?;
+        released?;
+        Ok(outcome)
     }
 
     async fn refresh_under_lease(
@@ -673,24 +701,27 @@ impl Core {
         caller: &Caller,
         session_id: Option<&str>,
         id: AccountId,
+        owner: &str,
     ) -> Result<RefreshOutcome, CoreError> {
         // Read after taking the lease: a refresh that just finished may have rotated the tokens.
         let account = self.account(caller, id).await?;
         let adapter = self.adapter(account.platform)?;
-        let stored =
-            self.store.credential(id).await?.ok_or_else(|| {
-                CoreError::Internal(format!("account {id} has no stored credential"))
-            })?;
-        let tokens = open(&self.vault, id, &stored)?;
+        let tokens = self
+            .tokens_of(id)
+            .await?
+            .ok_or_else(|| CoreError::Internal(format!("account {id} has no stored credential")))?;
         match self
-            .renew_and_check(&*adapter, &account, tokens, true)
+            .renew_and_check(&*adapter, &account, tokens, true, owner)
             .await
         {
             Ok(renewed) => {
                 self.after_success(&account, &renewed).await?;
                 Ok(RefreshOutcome::Refreshed(renewed))
             }
-            Err(err) => {
+            // This service failed, not the platform: an internal error (logged, with the request id for
+            // the person), and the account's status stays as it was.
+            Err(RenewError::Internal(err)) => Err(err),
+            Err(RenewError::Platform(err)) => {
                 let Some(reason) = err.class.status_reason() else {
                     return Err(match err.class {
                         ErrorClass::RateLimited { until } => CoreError::Conflict(format!(
@@ -728,61 +759,45 @@ impl Core {
     }
 
     /// Renews when `renew` (saving rotated tokens at once), re-reads identity and grants, and marks the
-    /// account active.
+    /// account active. The caller holds the account's refresh lease as `lease_owner`.
     pub(crate) async fn renew_and_check(
         &self,
         adapter: &dyn PlatformAdapter,
         account: &Account,
         tokens: TokenSet,
         renew: bool,
-    ) -> Result<Account, PlatformError> {
-        let internal =
-            |e: CoreError| PlatformError::new("iquivity", ErrorClass::Unavailable, e.to_string());
+        lease_owner: &str,
+    ) -> Result<Account, RenewError> {
         let renewal = if renew {
+            self.ready_to_renew(adapter, account, lease_owner).await?;
             adapter
                 .renew(account.kind, &account.platform_account_id, &tokens)
-                .await?
+                .await
+                .map_err(RenewError::Platform)?
         } else {
             None
         };
         let (tokens, renewed_scopes) = match renewal {
             Some(renewal) => {
-                let credential =
-                    seal(&self.vault, account.id, &renewal.tokens).map_err(internal)?;
-                self.store
-                    .record_account_refresh(
-                        account.workspace_id,
-                        account.id,
-                        &AccountRefresh {
-                            credential: Some(credential),
-                            token_expires_at: Some(renewal.tokens.expires_at),
-                            scopes: renewal.scopes.clone(),
-                            display_name: None,
-                            handle: None,
-                            avatar_url: None,
-                            followers: None,
-                            refreshed: true,
-                            now: self.clock.now(),
-                        },
-                    )
-                    .await
-                    .map_err(|e| internal(e.into()))?;
+                self.store_renewal(account, &renewal.tokens, renewal.scopes.clone())
+                    .await?;
                 (renewal.tokens, renewal.scopes)
             }
             None => (tokens, None),
         };
         let identity = adapter
             .identity(account.kind, &account.platform_account_id, &tokens)
-            .await?;
+            .await
+            .map_err(RenewError::Platform)?;
         let scopes = identity.scopes.clone().or(renewed_scopes);
         if let Some(granted) = &scopes {
             let missing = missing_scopes(&adapter.required_scopes(), granted);
             if !missing.is_empty() {
-                return Err(PlatformError::new(
+                return Err(RenewError::Platform(PlatformError::new(
                     adapter.platform().as_str(),
                     ErrorClass::MissingPermission { scopes: missing },
                     "required permissions were removed",
-                ));
+                )));
             }
         }
         self.store
@@ -801,10 +816,73 @@ impl Core {
                     now: self.clock.now(),
                 },
             )
+            .await?;
+        Ok(self
+            .change_account_status(account.workspace_id, account.id, None, None)
+            .await?)
+    }
+
+    /// Refuses to renew while the renewal's tokens could not be stored: while tokens renewed before still
+    /// wait to be saved, and, where renewing spends the refresh token, while the database does not take
+    /// a write (or the lease is no longer this caller's). Nothing has been spent at the platform then.
+    async fn ready_to_renew(
+        &self,
+        adapter: &dyn PlatformAdapter,
+        account: &Account,
+        lease_owner: &str,
+    ) -> Result<(), RenewError> {
+        if self.has_unsaved_tokens(account.id) {
+            return Err(RenewError::Internal(CoreError::Internal(format!(
+                "account {}: tokens renewed earlier are not stored yet; not renewing again",
+                account.id
+            ))));
+        }
+        if adapter.rotates_refresh_tokens() {
+            let until = self.clock.now() + self.settings.lifecycle.lease;
+            if !self
+                .store
+                .probe_write(account.id, lease_owner, until)
+                .await?
+            {
+                return Err(RenewError::Internal(CoreError::Conflict(
+                    "this account is being refreshed right now; try again in a minute".into(),
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Stores renewed tokens at once. When the database refuses them they are kept in memory, sealed, and
+    /// saved as soon as it takes writes again; the renewal still ends as an internal error.
+    async fn store_renewal(
+        &self,
+        account: &Account,
+        tokens: &TokenSet,
+        scopes: Option<Vec<String>>,
+    ) -> Result<(), RenewError> {
+        let credential = seal(&self.vault, account.id, tokens).inspect_err(|err| {
+            tracing::error!(account_id = %account.id, error = %err, "renewed tokens could not be sealed; they are lost");
+        })?;
+        let refresh = AccountRefresh {
+            credential: Some(credential),
+            token_expires_at: Some(tokens.expires_at),
+            scopes,
+            display_name: None,
+            handle: None,
+            avatar_url: None,
+            followers: None,
+            refreshed: true,
+            now: self.clock.now(),
+        };
+        if let Err(err) = self
+            .store
+            .record_account_refresh(account.workspace_id, account.id, &refresh)
             .await
-            .map_err(|e| internal(e.into()))?;
-        self.change_account_status(account.workspace_id, account.id, None, None)
-            .await
-            .map_err(internal)
+        {
+            tracing::error!(account_id = %account.id, platform = %account.platform, error = %err, "renewed tokens could not be stored; kept in memory until the database takes them");
+            self.keep_unsaved_tokens(account.workspace_id, account.id, refresh);
+            return Err(err.into());
+        }
+        Ok(())
     }
 }

@@ -13,6 +13,7 @@ pub mod metrics;
 pub mod outbound;
 pub mod posts;
 pub mod secrets;
+mod unsaved;
 
 pub use error::CoreError;
 
@@ -96,6 +97,8 @@ pub struct Core {
     pub(crate) webhooks: outbound::WebhookSender,
     /// Sign-in and sign-up outcomes so far, for `/metrics`.
     pub(crate) auth_counts: Arc<auth::AuthCounts>,
+    /// What the database refused to take and this process keeps until it does (renewed tokens above all).
+    pub(crate) unsaved: Arc<unsaved::Unsaved>,
 }
 
 impl Core {
@@ -115,6 +118,7 @@ impl Core {
             clock: Arc::new(lifecycle::SystemClock),
             job_outcomes: Arc::default(),
             auth_counts: Arc::default(),
+            unsaved: Arc::default(),
             webhooks,
         })
     }

@@ -2,7 +2,8 @@
 //! spread-out schedule, statuses that follow what the platform says (a blip never flags an account), and
 //! platform-side revocation after removal, all as durable jobs with leases.
 
-use crate::credentials::{open, open_bytes, seal_bytes};
+use crate::connections::RenewError;
+use crate::credentials::{open_bytes, seal_bytes};
 use crate::{Core, CoreError};
 use chrono::{DateTime, Duration, Utc};
 use iquivity_domain::{
@@ -267,6 +268,11 @@ impl Core {
     /// One round of the engine: queue what is due, then run a batch of due jobs as `owner` (side by side,
     /// within each platform's slots), then publish due posts the same way.
     pub async fn run_lifecycle_round(&self, owner: &str) -> Result<RoundReport, CoreError> {
+        // First what an earlier failure left owed to the database: renewed tokens above all. If it still
+        // refuses, the round goes on; each use of those tokens tries again.
+        if let Err(err) = self.save_unsaved(None).await {
+            tracing::error!(error = %err, "what the database refused earlier is still not saved");
+        }
         let now = self.clock.now();
         let settings = &self.settings.lifecycle;
         let mut report = RoundReport {
@@ -381,41 +387,37 @@ impl Core {
         let Some(account) = self.store.account(job.workspace_id, job.account_id).await? else {
             return Ok(None);
         };
-        let Some(stored) = self.store.credential(account.id).await? else {
+        let Some(tokens) = self.tokens_of(account.id).await? else {
             return Ok(None);
         };
-        let tokens = open(&self.vault, account.id, &stored)?;
         Ok(Some((account, tokens)))
     }
 
     async fn run_refresh(&self, job: &JobRecord, owner: &str) -> Result<Handled, CoreError> {
-        let now = self.clock.now();
-        if !self
-            .store
-            .take_refresh_lease(
-                job.account_id,
-                owner,
-                now,
-                now + self.settings.lifecycle.lease,
-            )
-            .await?
-        {
+        // A lease of this run alone (not of the worker): a release the database refused is made later,
+        // and must then end this hold and no later one.
+        let owner = format!("{owner}/{}", uuid::Uuid::now_v7());
+        if !self.take_refresh_lease(job.account_id, &owner).await? {
             // Soon: the other refresh ends within seconds, or (its worker dead) its lease runs out about
             // when this job's did, since both were taken together.
             let soon = (self.settings.lifecycle.lease / 4).min(Duration::seconds(30));
             return Ok(Handled::RetryAt(
-                now + soon,
+                self.clock.now() + soon,
                 "another refresh of this account is running".into(),
             ));
         }
-        let outcome = self.refresh_holding_lease(job).await;
-        self.store
-            .release_refresh_lease(job.account_id, owner)
-            .await?;
-        outcome
+        let outcome = self.refresh_holding_lease(job, &owner).await;
+        let released = self.release_refresh_lease(job.account_id, &owner).await;
+        let outcome = outcome?;
+        released?;
+        Ok(outcome)
     }
 
-    async fn refresh_holding_lease(&self, job: &JobRecord) -> Result<Handled, CoreError> {
+    async fn refresh_holding_lease(
+        &self,
+        job: &JobRecord,
+        lease_owner: &str,
+    ) -> Result<Handled, CoreError> {
         // Read after taking the lease: a refresh that just finished may have rotated the tokens.
         let Some((account, tokens)) = self.current(job).await? else {
             return Ok(Handled::Done);
@@ -429,14 +431,17 @@ impl Core {
                 .last_refreshed_at
                 .is_some_and(|at| at >= job.created_at);
         match self
-            .renew_and_check(&*adapter, &account, tokens, !renewed_already)
+            .renew_and_check(&*adapter, &account, tokens, !renewed_already, lease_owner)
             .await
         {
             Ok(renewed) => {
                 self.after_success(&account, &renewed).await?;
                 Ok(Handled::Done)
             }
-            Err(err) => self.after_failure(job, &account, err).await,
+            Err(RenewError::Platform(err)) => self.after_failure(job, &account, err).await,
+            // This service failed (its database or vault), not the platform: the job is retried with
+            // backoff like any failed job, and the account's status and run of failures stay untouched.
+            Err(RenewError::Internal(err)) => Err(err),
         }
     }
 
@@ -512,8 +517,7 @@ impl Core {
         if before.status != AccountStatus::Active {
             tracing::info!(account_id = %before.id, platform = %before.platform, "account recovered");
         }
-        if let Some(stored) = self.store.credential(after.id).await? {
-            let tokens = open(&self.vault, after.id, &stored)?;
+        if let Some(tokens) = self.tokens_of(after.id).await? {
             self.schedule(after, &tokens).await?;
         }
         Ok(())

@@ -3,6 +3,7 @@
 
 use crate::{Caller, Core, CoreError};
 use serde::Serialize;
+use std::path::Path;
 
 /// The largest upload: enough for short videos; longer ones are better given by URL.
 pub const MAX_MEDIA_BYTES: usize = 50 * 1024 * 1024;
@@ -44,6 +45,41 @@ pub fn content_type_of(file: &str) -> Option<&'static str> {
     })
 }
 
+/// Writes `bytes` as `dir/name` whole or not at all: into a temporary file of the same directory, private
+/// to this user (0600), flushed to the disk, then renamed into place. On any error (the disk full, above
+/// all) the temporary file is removed, so no empty or partial upload is ever left or served. Its name
+/// starts with a dot and ends with `.part`, which [`content_type_of`] never accepts.
+fn write_whole(dir: &Path, name: &str, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    std::fs::create_dir_all(dir)?;
+    let temp = dir.join(format!(".{name}.{}.part", uuid::Uuid::new_v4().simple()));
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let written = options.open(&temp).and_then(|mut out| {
+        out.write_all(bytes)?;
+        out.sync_all()?;
+        drop(out);
+        std::fs::rename(&temp, dir.join(name))
+    });
+    if let Err(err) = written {
+        if let Err(cleanup) = std::fs::remove_file(&temp) {
+            if cleanup.kind() != std::io::ErrorKind::NotFound {
+                tracing::warn!(file = %temp.display(), error = %cleanup, "cannot remove a failed upload's temporary file");
+            }
+        }
+        return Err(err);
+    }
+    // The rename itself is durable once the directory is flushed too.
+    #[cfg(unix)]
+    std::fs::File::open(dir)?.sync_all()?;
+    Ok(())
+}
+
 impl Core {
     pub async fn upload_media(
         &self,
@@ -62,13 +98,12 @@ impl Core {
             return Err(CoreError::invalid("body", "the file is empty"));
         }
         let file = format!("{}.{extension}", uuid::Uuid::new_v4());
-        let dir = &self.settings.media_dir;
-        tokio::fs::create_dir_all(dir)
+        let dir = self.settings.media_dir.clone();
+        let (name, bytes) = (file.clone(), body.to_vec());
+        tokio::task::spawn_blocking(move || write_whole(&dir, &name, &bytes))
             .await
-            .map_err(|e| CoreError::Internal(format!("cannot create {}: {e}", dir.display())))?;
-        tokio::fs::write(dir.join(&file), body)
-            .await
-            .map_err(|e| CoreError::Internal(format!("cannot write media {file}: {e}")))?;
+            .map_err(|e| CoreError::Internal(format!("media upload task: {e}")))?
+            .map_err(|e| CoreError::Internal(format!("cannot store media {file}: {e}")))?;
         tracing::info!(workspace_id = %caller.workspace_id, file, bytes = body.len(), "media uploaded");
         Ok(UploadedMedia {
             url: format!(
@@ -98,6 +133,50 @@ impl Core {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_upload_is_stored_whole_and_private() {
+        let dir = tempfile::tempdir().unwrap();
+        let media = dir.path().join("media");
+        let name = format!("{}.png", uuid::Uuid::new_v4());
+        write_whole(&media, &name, b"picture").unwrap();
+        assert_eq!(std::fs::read(media.join(&name)).unwrap(), b"picture");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(media.join(&name))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        assert_eq!(
+            std::fs::read_dir(&media).unwrap().count(),
+            1,
+            "no temporary file is left"
+        );
+    }
+
+    #[test]
+    fn a_failed_upload_leaves_no_file_behind() {
+        let dir = tempfile::tempdir().unwrap();
+        let media = dir.path().join("media");
+        let name = format!("{}.png", uuid::Uuid::new_v4());
+        // The final name is taken by a directory that is not empty, so the last step (the rename) fails
+        // after the bytes were written.
+        std::fs::create_dir_all(media.join(&name).join("occupied")).unwrap();
+        assert!(write_whole(&media, &name, b"picture").is_err());
+        let left: Vec<_> = std::fs::read_dir(&media)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(
+            left,
+            vec![std::ffi::OsString::from(&name)],
+            "only what was there before"
+        );
+        assert!(std::fs::metadata(media.join(&name)).unwrap().is_dir());
+    }
 
     #[test]
     fn only_names_this_service_writes_are_served() {

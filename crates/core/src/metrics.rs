@@ -71,6 +71,13 @@ impl Core {
             "iquivity_webhook_deliveries_pending {}",
             store.pending_deliveries
         );
+        let _ = writeln!(out, "# HELP iquivity_unsaved_renewals Accounts whose renewed tokens the database refused and only this process holds (saved as soon as it takes writes again; lost if the process ends first).");
+        let _ = writeln!(out, "# TYPE iquivity_unsaved_renewals gauge");
+        let _ = writeln!(
+            out,
+            "iquivity_unsaved_renewals {}",
+            self.unsaved_token_count()
+        );
         let _ = writeln!(out, "# HELP iquivity_platform_call_seconds Platform API calls by platform and outcome (ok, http_<status>, or an error class).");
         let _ = writeln!(out, "# TYPE iquivity_platform_call_seconds histogram");
         for ((platform, outcome), stats) in telemetry::snapshot() {

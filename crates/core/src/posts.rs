@@ -5,7 +5,6 @@
 //! with an explanation rather than retried blindly; one that dies before sending leaves a target that
 //! simply goes back on the schedule when the lease runs out.
 
-use crate::credentials::open;
 use crate::lifecycle::{join_all, per_account, PlatformSlots};
 use crate::{Caller, Core, CoreError};
 use chrono::{DateTime, Duration, Utc};
@@ -588,10 +587,9 @@ impl Core {
         else {
             return Ok(unknown(String::new()));
         };
-        let Some(stored) = self.store.credential(account.id).await? else {
+        let Some(tokens) = self.tokens_of(account.id).await? else {
             return Ok(unknown(String::new()));
         };
-        let tokens = open(&self.vault, account.id, &stored)?;
         let adapter = self.adapter(account.platform)?;
         // From a little before the attempt could have begun: the platform's times are whole seconds.
         let since = target.run_at - Duration::minutes(1);
@@ -696,7 +694,7 @@ impl Core {
                 ),
             )));
         }
-        let Some(stored) = self.store.credential(account.id).await? else {
+        let Some(tokens) = self.tokens_of(account.id).await? else {
             return Ok(Some(failed(
                 "account_inactive",
                 "the account has no credentials: refresh it, then retry".into(),
@@ -716,7 +714,6 @@ impl Core {
                 }));
             }
         }
-        let tokens = open(&self.vault, account.id, &stored)?;
         let adapter = self.adapter(account.platform)?;
         // The last step before the request goes out: from here on, losing the answer (this instance dying)
         // leaves an unknown outcome; before it, the target simply goes back on the schedule.

@@ -234,9 +234,20 @@ impl App {
                 std::future::pending::<()>().await;
             }
         };
-        tokio::select! {
+        let outcome = tokio::select! {
             served = server => served.context("the HTTP server stopped with an error"),
             () = engine => Ok(()),
+        };
+        // Renewed tokens the database refused live only in this process: one last try before it ends.
+        if self.core.unsaved_token_count() > 0 {
+            if let Err(err) = self.core.save_unsaved(None).await {
+                tracing::error!(
+                    error = %err,
+                    accounts = self.core.unsaved_token_count(),
+                    "stopping with renewed tokens the database would not take: those accounts must be reconnected"
+                );
+            }
         }
+        outcome
     }
 }

@@ -152,6 +152,12 @@ pub trait PlatformAdapter: Send + Sync {
         false
     }
 
+    /// Whether a renewal spends the refresh token it presents (X, TikTok): the one that comes back must be
+    /// stored, or the account needs the person's consent again.
+    fn rotates_refresh_tokens(&self) -> bool {
+        false
+    }
+
     fn authorize_url(
         &self,
         state: &str,

@@ -290,6 +290,10 @@ impl PlatformAdapter for Tiktok {
         Platform::Tiktok
     }
 
+    fn rotates_refresh_tokens(&self) -> bool {
+        true
+    }
+
     fn settings(&self) -> &PlatformSettings {
         &self.settings
     }

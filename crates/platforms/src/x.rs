@@ -172,6 +172,10 @@ impl PlatformAdapter for X {
         Platform::X
     }
 
+    fn rotates_refresh_tokens(&self) -> bool {
+        true
+    }
+
     fn settings(&self) -> &PlatformSettings {
         &self.settings
     }

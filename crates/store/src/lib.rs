@@ -254,6 +254,17 @@ pub trait Store: Send + Sync + 'static {
         until: DateTime<Utc>,
     ) -> StoreResult<bool>;
     async fn release_refresh_lease(&self, account: AccountId, owner: &str) -> StoreResult<()>;
+    /// Shows that the database takes a write right now by committing one that matters: it moves the
+    /// refresh lease `owner` holds on the account on to `until`, always to a new value (at least a
+    /// microsecond later than before), so that the write really reaches the database's files. False when
+    /// the lease is not `owner`'s. Called right before a rotating refresh token is spent, since its
+    /// replacement must then be stored.
+    async fn probe_write(
+        &self,
+        account: AccountId,
+        owner: &str,
+        until: DateTime<Utc>,
+    ) -> StoreResult<bool>;
     /// Counts one more failed call; the run starts at the first.
     async fn record_failure(
         &self,

@@ -79,6 +79,7 @@ conformance! {
     lifecycle::concurrent_claimers_take_each_job_exactly_once,
     lifecycle::concurrent_enqueuers_queue_one_job_per_due_account,
     lifecycle::refresh_lease_is_exclusive_until_it_runs_out_or_is_released,
+    lifecycle::a_write_probe_extends_only_its_holders_lease,
     lifecycle::failure_runs_count_from_the_first_and_clear,
     lifecycle::expiring_accounts_without_a_scheduled_refresh_are_found,
     alerts::alerts_are_deduplicated_and_fan_out_to_each_webhook,

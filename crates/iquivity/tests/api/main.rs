@@ -7,6 +7,7 @@ mod bad_input;
 mod browser;
 mod connections;
 mod crash;
+mod disk_full;
 mod hardening;
 mod helpers;
 mod instances;

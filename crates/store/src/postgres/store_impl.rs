@@ -1197,6 +1197,24 @@ impl Store for PgStore {
         Ok(())
     }
 
+    async fn probe_write(
+        &self,
+        account: AccountId,
+        owner: &str,
+        until: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE accounts SET refresh_lease_until = GREATEST($1, COALESCE(refresh_lease_until, 0) + 1) \
+             WHERE id = $2 AND refresh_lease_owner = $3",
+        )
+        .bind(micros(until))
+        .bind(account.to_string())
+        .bind(owner)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     async fn record_failure(
         &self,
         account: AccountId,

@@ -12,6 +12,28 @@ use std::time::Duration;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
+/// Whether a connection handed back to the pool may be used again: only when it is outside any
+/// transaction. A write that fails with the disk full (SQLITE_FULL, or an I/O error), at its COMMIT or
+/// before, makes SQLite roll the whole transaction back by itself. sqlx does not see that: its count of
+/// open transactions on the connection stays at one, the ROLLBACK it sends when the transaction is
+/// dropped fails ("no transaction is active") and leaves the count as it was, and every later
+/// `BEGIN IMMEDIATE` on that connection is refused with "attempted to call begin_with at non-zero
+/// transaction depth", long after space has come back. Such a connection is closed instead (which ends
+/// any transaction SQLite still had open), and the pool opens a fresh one.
+async fn settled(conn: &mut sqlx::SqliteConnection) -> Result<bool, sqlx::Error> {
+    use sqlx::Connection;
+    // The rollback queued by a dropped transaction runs before this answers, so the count below is the
+    // one it left.
+    conn.ping().await?;
+    if conn.is_in_transaction() {
+        tracing::warn!(
+            "a database connection was left inside a transaction after a failed write; it is closed"
+        );
+        return Ok(false);
+    }
+    Ok(true)
+}
+
 pub struct SqliteStore {
     pool: SqlitePool,
 }
@@ -31,6 +53,7 @@ impl SqliteStore {
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
             .min_connections(1)
+            .after_release(|conn, _| Box::pin(async move { settled(conn).await }))
             .connect_with(options)
             .await?;
         let store = Self { pool };

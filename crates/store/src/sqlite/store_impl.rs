@@ -1182,6 +1182,24 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    async fn probe_write(
+        &self,
+        account: AccountId,
+        owner: &str,
+        until: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE accounts SET refresh_lease_until = MAX(?, COALESCE(refresh_lease_until, 0) + 1) \
+             WHERE id = ? AND refresh_lease_owner = ?",
+        )
+        .bind(micros(until))
+        .bind(account.to_string())
+        .bind(owner)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     async fn record_failure(
         &self,
         account: AccountId,

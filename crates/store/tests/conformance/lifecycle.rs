@@ -426,6 +426,52 @@ pub async fn refresh_lease_is_exclusive_until_it_runs_out_or_is_released(store: 
         .unwrap());
 }
 
+pub async fn a_write_probe_extends_only_its_holders_lease(store: Arc<dyn Store>) {
+    let owner = tenant(store.as_ref(), Plan::Free).await;
+    let account = account(store.as_ref(), &owner, Platform::X, "probed").await;
+    let id = account.id;
+    let t0 = now();
+
+    assert!(
+        !store.probe_write(id, "A", t0 + minutes(1)).await.unwrap(),
+        "no lease held yet"
+    );
+    assert!(store
+        .take_refresh_lease(id, "A", t0, t0 + minutes(1))
+        .await
+        .unwrap());
+    // The same `until` again still writes (and succeeds): the lease moves on by a microsecond.
+    for _ in 0..2 {
+        assert!(store.probe_write(id, "A", t0 + minutes(1)).await.unwrap());
+    }
+    assert!(store.probe_write(id, "A", t0 + minutes(5)).await.unwrap());
+    assert!(
+        !store
+            .take_refresh_lease(id, "B", t0 + minutes(3), t0 + minutes(6))
+            .await
+            .unwrap(),
+        "the probe extended A's lease"
+    );
+    assert!(!store.probe_write(id, "B", t0 + minutes(6)).await.unwrap());
+    assert!(store
+        .take_refresh_lease(
+            id,
+            "B",
+            t0 + minutes(5) + chrono::Duration::seconds(1),
+            t0 + minutes(7)
+        )
+        .await
+        .unwrap());
+    assert!(
+        !store.probe_write(id, "A", t0 + minutes(9)).await.unwrap(),
+        "A's lease ran out and B holds it now"
+    );
+    assert!(!store
+        .probe_write(AccountId::new(), "A", t0 + minutes(1))
+        .await
+        .unwrap());
+}
+
 pub async fn failure_runs_count_from_the_first_and_clear(store: Arc<dyn Store>) {
     let owner = tenant(store.as_ref(), Plan::Free).await;
     let account = account(store.as_ref(), &owner, Platform::X, "flaky").await;
