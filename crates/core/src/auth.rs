@@ -374,6 +374,14 @@ impl Core {
         })
     }
 
+    /// Deletes attempt counts that no longer limit anything: one row per email or address ever tried
+    /// would otherwise grow without bound.
+    pub(crate) async fn purge_login_attempts(&self, now: DateTime<Utc>) -> Result<(), CoreError> {
+        let longest = self.settings.login_window.max(self.settings.signup_window);
+        self.store.purge_login_attempts(now - longest).await?;
+        Ok(())
+    }
+
     pub async fn log_out(&self, session_id: &str) -> Result<(), CoreError> {
         self.store.delete_session(&digest(session_id)).await?;
         Ok(())

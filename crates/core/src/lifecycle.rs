@@ -281,6 +281,7 @@ impl Core {
         };
         self.alert_expiring().await?;
         self.alert_posts_at_risk().await?;
+        self.purge_login_attempts(now).await?;
         let slots = PlatformSlots::new(settings.per_platform_concurrency);
         let jobs = self
             .store

@@ -114,6 +114,9 @@ pub trait Store: Send + Sync + 'static {
     async fn forget_login_attempt(&self, key: &str) -> StoreResult<()>;
     /// Forgets every counted attempt of `key`.
     async fn clear_login_attempts(&self, key: &str) -> StoreResult<()>;
+    /// Deletes the counts whose window began before `before` (they no longer limit anything); answers how
+    /// many.
+    async fn purge_login_attempts(&self, before: DateTime<Utc>) -> StoreResult<u64>;
     async fn create_invitation(&self, invitation: &InvitationRecord) -> StoreResult<()>;
     async fn invitation_by_hash(&self, token_hash: &str) -> StoreResult<Option<InvitationRecord>>;
     /// Marks the invitation used and adds the member, once: false when it was already used or has expired.

@@ -460,6 +460,14 @@ impl Store for PgStore {
         Ok(())
     }
 
+    async fn purge_login_attempts(&self, before: DateTime<Utc>) -> StoreResult<u64> {
+        let done = sqlx::query("DELETE FROM login_attempts WHERE window_start < $1")
+            .bind(micros(before))
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
+    }
+
     async fn create_invitation(&self, invitation: &InvitationRecord) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO invitations (id, token_hash, workspace_id, role, email, invited_by, created_at, expires_at) \

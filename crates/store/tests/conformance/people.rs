@@ -476,6 +476,22 @@ pub async fn login_attempts_are_counted_in_a_window_forgotten_and_cleared(store:
         2,
         "clearing one key leaves the others"
     );
+
+    // Purging deletes the counts whose window began before the given time, and only those.
+    assert_eq!(
+        store.purge_login_attempts(t0 + minutes(10)).await.unwrap(),
+        1
+    );
+    assert_eq!(
+        count("ip:192.0.2.2", t0 + minutes(3)).await,
+        1,
+        "the purged count starts again"
+    );
+    assert_eq!(
+        count("ip:192.0.2.1", t0 + minutes(32)).await,
+        2,
+        "a count in its window is kept"
+    );
 }
 
 pub async fn concurrent_login_attempts_each_get_their_own_count(store: Arc<dyn Store>) {
