@@ -24,9 +24,7 @@ async fn agency(app: &TestApp) -> (User, User) {
     let response = admin_client
         .post(app.url("/api/v1/auth/signup"))
         .json(&json!({"email": "admin@agency.example", "password": PASSWORD, "invitation": invitation["code"]}))
-        .send()
-        .await
-        .unwrap();
+        .sent().await;
     let session: Value = response.json().await.unwrap();
     let admin = User {
         email: "admin@agency.example".into(),
@@ -349,9 +347,8 @@ async fn cursor_pages_have_no_gaps_or_duplicates_while_rows_come_and_go() {
             "/api/v1/accounts?sort=-created_at&cursor={cursor}"
         )))
         .bearer_auth(&owner.token)
-        .send()
-        .await
-        .unwrap();
+        .sent()
+        .await;
     let body = expect_problem(
         response,
         StatusCode::UNPROCESSABLE_ENTITY,
@@ -469,7 +466,7 @@ async fn another_workspace_s_account_is_not_found_whatever_the_method() {
             request = request.json(&body);
         }
         expect_problem(
-            request.send().await.unwrap(),
+            request.sent().await,
             StatusCode::NOT_FOUND,
             "/problems/not-found",
         )
@@ -478,9 +475,8 @@ async fn another_workspace_s_account_is_not_found_whatever_the_method() {
     let events = reqwest::Client::new()
         .get(app.url(&format!("{path}/events")))
         .bearer_auth(&stranger.token)
-        .send()
-        .await
-        .unwrap();
+        .sent()
+        .await;
     expect_problem(events, StatusCode::NOT_FOUND, "/problems/not-found").await;
 
     let (status, account) = app.get(&owner, &path).await;
@@ -504,9 +500,7 @@ async fn members_view_but_cannot_relabel_or_remove() {
     member_client
         .post(app.url("/api/v1/auth/signup"))
         .json(&json!({"email": "member@agency.example", "password": PASSWORD, "invitation": invitation["code"]}))
-        .send()
-        .await
-        .unwrap();
+        .sent().await;
     let member_token = app.create_token(&member_client).await;
     let (_, page) = app.get(&owner, "/api/v1/accounts?limit=1").await;
     let id = page["items"][0]["id"].as_str().unwrap().to_string();
@@ -515,24 +509,21 @@ async fn members_view_but_cannot_relabel_or_remove() {
     let view = reqwest::Client::new()
         .get(app.url(&path))
         .bearer_auth(&member_token)
-        .send()
-        .await
-        .unwrap();
+        .sent()
+        .await;
     assert_eq!(view.status(), StatusCode::OK);
     let relabel = reqwest::Client::new()
         .patch(app.url(&path))
         .bearer_auth(&member_token)
         .json(&json!({"labels": ["x"]}))
-        .send()
-        .await
-        .unwrap();
+        .sent()
+        .await;
     expect_problem(relabel, StatusCode::FORBIDDEN, "/problems/forbidden").await;
     let remove = reqwest::Client::new()
         .delete(app.url(&path))
         .bearer_auth(&member_token)
-        .send()
-        .await
-        .unwrap();
+        .sent()
+        .await;
     expect_problem(remove, StatusCode::FORBIDDEN, "/problems/forbidden").await;
 
     // An admin may do both.

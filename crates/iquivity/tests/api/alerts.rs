@@ -115,25 +115,20 @@ async fn each_incident_alerts_once_in_the_app_and_to_signed_webhooks() {
     client
         .post(app.url("/api/v1/auth/login"))
         .json(&json!({"email": user.email, "password": PASSWORD}))
-        .send()
-        .await
-        .unwrap();
+        .sent()
+        .await;
     let started: Value = client
         .post(app.url("/api/v1/connections"))
         .json(&json!({"platform": "tiktok"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .json_body()
+        .await;
     let redirect = iquivity_sandbox::consent(
         started["authorize_url"].as_str().unwrap(),
         &Consent::default(),
     )
     .await
     .unwrap();
-    client.get(&redirect).send().await.unwrap();
+    client.get(&redirect).sent().await;
 
     let round = || app.app.core.run_lifecycle_round("alerts-worker");
     round().await.unwrap();
@@ -159,9 +154,8 @@ async fn each_incident_alerts_once_in_the_app_and_to_signed_webhooks() {
     reqwest::Client::new()
         .post(format!("{sandbox}/_sandbox/faults"))
         .json(&json!({"mode": "server_error", "count": 1000, "path_prefix": "/v2/user/info/"}))
-        .send()
-        .await
-        .unwrap();
+        .sent()
+        .await;
     clock.advance(Duration::hours(8));
     for _ in 0..30 {
         round().await.unwrap();
@@ -169,9 +163,8 @@ async fn each_incident_alerts_once_in_the_app_and_to_signed_webhooks() {
     }
     reqwest::Client::new()
         .delete(format!("{sandbox}/_sandbox/faults"))
-        .send()
-        .await
-        .unwrap();
+        .sent()
+        .await;
     clock.advance(Duration::hours(2));
     round().await.unwrap();
     clock.advance(Duration::minutes(5));
@@ -232,14 +225,7 @@ async fn each_incident_alerts_once_in_the_app_and_to_signed_webhooks() {
 
     let (_, notifications) = app.get(&user, "/api/v1/notifications").await;
     assert_eq!(notifications["unread"], 3);
-    let page = client
-        .get(app.url("/"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = client.get(app.url("/")).text_body().await;
     assert!(
         page.contains("is working again"),
         "the dashboard lists the notifications"
@@ -305,14 +291,6 @@ async fn a_token_that_cannot_be_renewed_alerts_once_before_it_expires() {
     assert_eq!(account["status"], "active", "still Active while it works");
     assert_eq!(account["expiring_soon"], true);
     assert!(account["next_refresh_at"].is_null());
-    let page = user
-        .client
-        .get(app.url("/"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = user.client.get(app.url("/")).text_body().await;
     assert!(page.contains("expiring soon"), "the list marks it");
 }

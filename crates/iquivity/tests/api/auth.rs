@@ -7,35 +7,25 @@ async fn sign_up_log_out_and_log_in_again() {
     let app = spawn_app().await;
     let user = app.sign_up("ann@example.com", "Ann's Agency").await;
 
-    let me: Value = user
-        .client
-        .get(app.url("/api/v1/me"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let me: Value = user.client.get(app.url("/api/v1/me")).json_body().await;
     assert_eq!(me["email"], "ann@example.com");
     assert_eq!(me["role"], "owner");
 
     let out = user
         .client
         .post(app.url("/api/v1/auth/logout"))
-        .send()
-        .await
-        .unwrap();
+        .sent()
+        .await;
     assert_eq!(out.status(), StatusCode::NO_CONTENT);
-    let after = user.client.get(app.url("/api/v1/me")).send().await.unwrap();
+    let after = user.client.get(app.url("/api/v1/me")).sent().await;
     expect_problem(after, StatusCode::UNAUTHORIZED, "/problems/unauthenticated").await;
 
     let response = user
         .client
         .post(app.url("/api/v1/auth/login"))
         .json(&json!({"email": "ANN@example.com", "password": PASSWORD}))
-        .send()
-        .await
-        .unwrap();
+        .sent()
+        .await;
     assert_eq!(response.status(), StatusCode::OK);
     let cookie = response.headers()["set-cookie"]
         .to_str()
@@ -49,7 +39,7 @@ async fn sign_up_log_out_and_log_in_again() {
         !cookie.contains("Secure"),
         "plain http must not set Secure: {cookie}"
     );
-    let me = user.client.get(app.url("/api/v1/me")).send().await.unwrap();
+    let me = user.client.get(app.url("/api/v1/me")).sent().await;
     assert_eq!(me.status(), StatusCode::OK);
 }
 
@@ -59,9 +49,8 @@ async fn cookies_are_secure_when_served_over_https() {
     let response = client()
         .post(app.url("/api/v1/auth/signup"))
         .json(&json!({"email": "s@example.com", "password": PASSWORD, "workspace_name": "S"}))
-        .send()
-        .await
-        .unwrap();
+        .sent()
+        .await;
     let cookie = response.headers()["set-cookie"].to_str().unwrap();
     assert!(cookie.contains("; Secure"), "{cookie}");
 }
@@ -73,9 +62,8 @@ async fn signing_up_twice_with_one_email_is_a_conflict() {
     let response = client()
         .post(app.url("/api/v1/auth/signup"))
         .json(&json!({"email": "Dup@Example.com", "password": PASSWORD, "workspace_name": "Two"}))
-        .send()
-        .await
-        .unwrap();
+        .sent()
+        .await;
     expect_problem(response, StatusCode::CONFLICT, "/problems/conflict").await;
 }
 
@@ -91,9 +79,8 @@ async fn bearer_tokens_work_and_bad_ones_do_not() {
     let response = reqwest::Client::new()
         .get(app.url("/api/v1/accounts"))
         .bearer_auth("iqt_not-a-real-token")
-        .send()
-        .await
-        .unwrap();
+        .sent()
+        .await;
     expect_problem(
         response,
         StatusCode::UNAUTHORIZED,
@@ -102,9 +89,8 @@ async fn bearer_tokens_work_and_bad_ones_do_not() {
     .await;
     let response = reqwest::Client::new()
         .get(app.url("/api/v1/accounts"))
-        .send()
-        .await
-        .unwrap();
+        .sent()
+        .await;
     expect_problem(
         response,
         StatusCode::UNAUTHORIZED,
@@ -121,9 +107,8 @@ async fn a_wrong_password_is_refused_without_saying_which_part_was_wrong() {
         let response = client()
             .post(app.url("/api/v1/auth/login"))
             .json(&json!({"email": email, "password": "not the password"}))
-            .send()
-            .await
-            .unwrap();
+            .sent()
+            .await;
         let body = expect_problem(
             response,
             StatusCode::UNAUTHORIZED,
@@ -144,9 +129,8 @@ async fn repeated_failures_lock_the_account_for_a_while_even_with_the_right_pass
             client()
                 .post(url)
                 .json(&json!({"email": "dan@example.com", "password": password}))
-                .send()
+                .sent()
                 .await
-                .unwrap()
         }
     };
     for _ in 0..5 {
@@ -185,9 +169,8 @@ async fn owners_invite_members_once_and_members_cannot_invite() {
     let response = member_client
         .post(app.url("/api/v1/auth/signup"))
         .json(&json!({"email": "member@example.com", "password": PASSWORD, "invitation": code}))
-        .send()
-        .await
-        .unwrap();
+        .sent()
+        .await;
     assert_eq!(response.status(), StatusCode::CREATED);
     let session: Value = response.json().await.unwrap();
     assert_eq!(session["workspace_id"], owner.workspace_id.to_string());
@@ -196,9 +179,8 @@ async fn owners_invite_members_once_and_members_cannot_invite() {
     let again = client()
         .post(app.url("/api/v1/auth/signup"))
         .json(&json!({"email": "second@example.com", "password": PASSWORD, "invitation": code}))
-        .send()
-        .await
-        .unwrap();
+        .sent()
+        .await;
     let body = expect_problem(
         again,
         StatusCode::UNPROCESSABLE_ENTITY,
@@ -218,9 +200,8 @@ async fn owners_invite_members_once_and_members_cannot_invite() {
         .post(app.url("/api/v1/invitations"))
         .bearer_auth(member_token)
         .json(&json!({"role": "member"}))
-        .send()
-        .await
-        .unwrap();
+        .sent()
+        .await;
     expect_problem(response, StatusCode::FORBIDDEN, "/problems/forbidden").await;
 }
 
@@ -244,9 +225,8 @@ async fn an_existing_user_accepts_an_invitation_meant_for_them_only() {
         .client
         .post(app.url("/api/v1/invitations/accept"))
         .json(&json!({"code": code}))
-        .send()
-        .await
-        .unwrap();
+        .sent()
+        .await;
     expect_problem(
         response,
         StatusCode::UNPROCESSABLE_ENTITY,
@@ -258,19 +238,10 @@ async fn an_existing_user_accepts_an_invitation_meant_for_them_only() {
         .client
         .post(app.url("/api/v1/invitations/accept"))
         .json(&json!({"code": code}))
-        .send()
-        .await
-        .unwrap();
+        .sent()
+        .await;
     assert_eq!(response.status(), StatusCode::OK);
-    let me: Value = invited
-        .client
-        .get(app.url("/api/v1/me"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let me: Value = invited.client.get(app.url("/api/v1/me")).json_body().await;
     assert_eq!(me["workspace_id"], owner.workspace_id.to_string());
     assert_eq!(me["role"], "admin");
 }

@@ -40,9 +40,8 @@ async fn bad_list_parameters_name_the_parameter() {
         let response = reqwest::Client::new()
             .get(app.url(&format!("/api/v1/accounts?{query}")))
             .bearer_auth(&user.token)
-            .send()
-            .await
-            .unwrap();
+            .sent()
+            .await;
         assert_eq!(
             field_of(
                 response,
@@ -58,9 +57,8 @@ async fn bad_list_parameters_name_the_parameter() {
     let response = reqwest::Client::new()
         .get(app.url(&format!("/api/v1/accounts?q={long}")))
         .bearer_auth(&user.token)
-        .send()
-        .await
-        .unwrap();
+        .sent()
+        .await;
     assert_eq!(
         field_of(
             response,
@@ -92,7 +90,7 @@ async fn bad_bodies_are_refused_and_leave_the_account_as_it_was() {
             .bearer_auth(&user.token)
             .header("content-type", content_type)
             .body(body);
-        async move { request.send().await.unwrap() }
+        async move { request.sent().await }
     };
 
     let r = patch(b"{\"labels\": [".to_vec(), "application/json").await;
@@ -161,9 +159,8 @@ async fn bad_bodies_are_refused_and_leave_the_account_as_it_was() {
     let r = reqwest::Client::new()
         .get(app.url("/api/v1/accounts/42"))
         .bearer_auth(&user.token)
-        .send()
-        .await
-        .unwrap();
+        .sent()
+        .await;
     assert_eq!(
         field_of(r, StatusCode::BAD_REQUEST, "/problems/bad-request").await,
         "id"
@@ -171,9 +168,8 @@ async fn bad_bodies_are_refused_and_leave_the_account_as_it_was() {
     let r = reqwest::Client::new()
         .put(app.url(&path))
         .bearer_auth(&user.token)
-        .send()
-        .await
-        .unwrap();
+        .sent()
+        .await;
     expect_problem(
         r,
         StatusCode::METHOD_NOT_ALLOWED,
@@ -190,9 +186,7 @@ async fn bad_sign_up_input_lists_every_field_at_fault() {
     let response = client()
         .post(app.url("/api/v1/auth/signup"))
         .json(&json!({"email": "not-an-email", "password": "short", "workspace_name": "w".repeat(101)}))
-        .send()
-        .await
-        .unwrap();
+        .sent().await;
     let body = expect_problem(
         response,
         StatusCode::UNPROCESSABLE_ENTITY,
@@ -212,9 +206,8 @@ async fn bad_sign_up_input_lists_every_field_at_fault() {
         .json(
             &json!({"email": "a@example.com", "password": "p".repeat(129), "workspace_name": "W"}),
         )
-        .send()
-        .await
-        .unwrap();
+        .sent()
+        .await;
     let body = expect_problem(
         response,
         StatusCode::UNPROCESSABLE_ENTITY,
@@ -226,9 +219,8 @@ async fn bad_sign_up_input_lists_every_field_at_fault() {
     let response = client()
         .post(app.url("/api/v1/auth/signup"))
         .json(&json!({"email": 5, "password": PASSWORD}))
-        .send()
-        .await
-        .unwrap();
+        .sent()
+        .await;
     let body = expect_problem(
         response,
         StatusCode::UNPROCESSABLE_ENTITY,
@@ -240,9 +232,8 @@ async fn bad_sign_up_input_lists_every_field_at_fault() {
     let response = client()
         .post(app.url("/api/v1/auth/signup"))
         .json(&json!({"email": "a@example.com", "password": PASSWORD}))
-        .send()
-        .await
-        .unwrap();
+        .sent()
+        .await;
     let body: Value = expect_problem(
         response,
         StatusCode::UNPROCESSABLE_ENTITY,

@@ -25,9 +25,8 @@ async fn person(app: &TestApp, email: &str, plan: Plan) -> Person {
     let response = client
         .post(app.url("/api/v1/auth/signup"))
         .json(&json!({"email": email, "password": PASSWORD, "workspace_name": "Agency"}))
-        .send()
-        .await
-        .unwrap();
+        .sent()
+        .await;
     assert_eq!(response.status(), StatusCode::CREATED);
     let session: Value = response.json().await.unwrap();
     let token = app.create_token(&client).await;
@@ -49,9 +48,8 @@ impl Person {
             .client
             .post(app.url("/api/v1/connections"))
             .json(&json!({"platform": platform}))
-            .send()
-            .await
-            .unwrap();
+            .sent()
+            .await;
         assert_eq!(response.status(), StatusCode::CREATED);
         let started: Value = response.json().await.unwrap();
         started["authorize_url"].as_str().unwrap().to_string()
@@ -59,7 +57,7 @@ impl Person {
 
     /// Follows the platform's redirect back to the service; answers the final response.
     async fn come_back(&self, redirect: &str) -> reqwest::Response {
-        self.client.get(redirect).send().await.unwrap()
+        self.client.get(redirect).sent().await
     }
 
     /// Consent on the sandbox and come back; answers the connection as the API shows it.
@@ -82,12 +80,8 @@ impl Person {
     async fn connection(&self, app: &TestApp, id: &str) -> Value {
         self.client
             .get(app.url(&format!("/api/v1/connections/{id}")))
-            .send()
+            .json_body()
             .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
     }
 
     async fn select(
@@ -103,9 +97,8 @@ impl Person {
                 connection["id"].as_str().unwrap()
             )))
             .json(&json!({"targets": targets}))
-            .send()
-            .await
-            .unwrap();
+            .sent()
+            .await;
         let status = response.status();
         (status, response.json().await.unwrap())
     }
@@ -168,9 +161,8 @@ async fn sandbox_control(app: &TestApp, platform: Platform, path: &str, body: Va
     let response = reqwest::Client::new()
         .post(sandbox_url(app, platform, path))
         .json(&body)
-        .send()
-        .await
-        .unwrap();
+        .sent()
+        .await;
     assert!(
         response.status().is_success(),
         "{path}: {}",
@@ -446,9 +438,8 @@ async fn a_declined_consent_connects_nothing_and_says_so() {
             "/connections/{}",
             connection["id"].as_str().unwrap()
         )))
-        .send()
-        .await
-        .unwrap();
+        .sent()
+        .await;
     let html = page.text().await.unwrap();
     assert!(html.contains("You declined") && html.contains("Try again"));
 }
@@ -683,9 +674,8 @@ async fn a_revoked_account_goes_back_through_consent_and_only_the_same_account_r
     let response = ann
         .client
         .post(app.url(&format!("/api/v1/accounts/{id}/refresh")))
-        .send()
-        .await
-        .unwrap();
+        .sent()
+        .await;
     assert_eq!(response.status(), StatusCode::OK);
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["outcome"], "needs_consent", "{body}");
@@ -718,9 +708,8 @@ async fn a_revoked_account_goes_back_through_consent_and_only_the_same_account_r
     let response = ann
         .client
         .post(app.url(&format!("/api/v1/accounts/{id}/refresh")))
-        .send()
-        .await
-        .unwrap();
+        .sent()
+        .await;
     let body: Value = response.json().await.unwrap();
     let redirect = iquivity_sandbox::consent(
         body["authorize_url"].as_str().unwrap(),

@@ -2,7 +2,7 @@
 //! of the post wait for the platform's only slot: after a restart, only the target whose request went out
 //! has an unknown outcome; the others were never sent, so they are published, once each.
 
-use crate::helpers::{test_database, PASSWORD};
+use crate::helpers::{test_database, Fetch, PASSWORD};
 use crate::instances::{free_port, spawn_binary, wait_until_up, Instance};
 use iquivity_domain::Platform;
 use iquivity_platforms::PlatformSettings;
@@ -50,15 +50,7 @@ fn environment(
 }
 
 async fn get_json(client: &reqwest::Client, url: &str, token: &str) -> Value {
-    client
-        .get(url)
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
+    client.get(url).bearer_auth(token).json_body().await
 }
 
 /// Connects a LinkedIn member and every organisation they can post as: three accounts.
@@ -71,12 +63,8 @@ async fn connect_linkedin(
         .post(instance.url("/api/v1/connections"))
         .bearer_auth(token)
         .json(&json!({"platform": "linkedin"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .json_body()
+        .await;
     let consent = Consent {
         user: Some("Olivia Bennett".into()),
         ..Consent::default()
@@ -84,7 +72,7 @@ async fn connect_linkedin(
     let back = iquivity_sandbox::consent(started["authorize_url"].as_str().unwrap(), &consent)
         .await
         .unwrap();
-    client.get(&back).send().await.unwrap();
+    client.get(&back).sent().await;
     let id = started["id"].as_str().unwrap();
     let connection = get_json(
         client,
@@ -104,12 +92,8 @@ async fn connect_linkedin(
         .post(instance.url(&format!("/api/v1/connections/{id}/select")))
         .bearer_auth(token)
         .json(&json!({ "targets": targets }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .json_body()
+        .await;
     selected["accounts"]
         .as_array()
         .unwrap_or_else(|| panic!("{selected}"))
@@ -154,19 +138,14 @@ async fn a_crash_with_a_request_held_leaves_only_the_sent_target_unknown_and_pub
         .json(
             &json!({"email": "crash@example.com", "password": PASSWORD, "workspace_name": "Crash"}),
         )
-        .send()
-        .await
-        .unwrap();
+        .sent()
+        .await;
     assert_eq!(signed_up.status(), 201);
     let token: Value = client
         .post(first.url("/api/v1/tokens"))
         .json(&json!({"name": "crash"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .json_body()
+        .await;
     let token = token["token"].as_str().unwrap().to_string();
     let accounts = connect_linkedin(&client, &first, &token).await;
     assert_eq!(accounts.len(), 3, "{accounts:?}");
@@ -178,9 +157,8 @@ async fn a_crash_with_a_request_held_leaves_only_the_sent_target_unknown_and_pub
         .post(first.url("/api/v1/posts"))
         .bearer_auth(&token)
         .json(&json!({"text": TEXT, "accounts": accounts}))
-        .send()
-        .await
-        .unwrap();
+        .sent()
+        .await;
     assert_eq!(created.status(), 201);
     let post: Value = created.json().await.unwrap();
     let post_path = format!("/api/v1/posts/{}", post["id"].as_str().unwrap());

@@ -8,56 +8,6 @@ use rand::{rngs::StdRng, Rng, SeedableRng};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-fn browser_client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-}
-
-fn csrf_of(html: &str) -> String {
-    let meta = "name=\"csrf-token\" content=\"";
-    let start = html.find(meta).expect("the page carries its CSRF token") + meta.len();
-    html[start..start + 64].to_string()
-}
-
-/// A browser session: signed up through the form, with the page's CSRF token and an API token.
-async fn browser_user(app: &TestApp, email: &str) -> (User, String) {
-    let client = browser_client();
-    let response = client
-        .post(app.url("/signup"))
-        .form(&[
-            ("email", email),
-            ("password", PASSWORD),
-            ("workspace_name", "Hardened"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::SEE_OTHER);
-    let page = client
-        .get(app.url("/"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let csrf = csrf_of(&page);
-    let token = app.create_token(&client).await;
-    let caller = app.app.core.caller_from_token(&token).await.unwrap();
-    let user = User {
-        email: email.into(),
-        password: PASSWORD.into(),
-        client,
-        token,
-        user_id: caller.user_id,
-        workspace_id: caller.workspace_id,
-    };
-    (user, csrf)
-}
-
 /// Search text of every awkward kind: control characters, FTS5 and trigram syntax, quotes, wildcards,
 /// escapes, right-to-left and combining marks, emoji, and characters from every plane.
 fn hostile_query(rng: &mut StdRng) -> String {
@@ -137,7 +87,7 @@ fn hostile_query(rng: &mut StdRng) -> String {
 #[tokio::test]
 async fn any_search_text_is_answered_without_a_server_error() {
     let app = spawn_app().await;
-    let (user, _) = browser_user(&app, "fuzz@example.com").await;
+    let (user, _) = app.browser_sign_up("fuzz@example.com", "Hardened").await;
     for (platform, name) in [
         (Platform::X, "Mason Carter"),
         (Platform::Tiktok, "Ava \"Quote\" Lee"),
@@ -160,9 +110,8 @@ async fn any_search_text_is_answered_without_a_server_error() {
             .get(app.url("/api/v1/accounts"))
             .query(&[("q", q)])
             .bearer_auth(&user.token)
-            .send()
-            .await
-            .unwrap();
+            .sent()
+            .await;
         let status = api.status();
         let body: Value = api.json().await.unwrap();
         assert!(
@@ -176,9 +125,8 @@ async fn any_search_text_is_answered_without_a_server_error() {
             .client
             .get(app.url("/fragments/accounts"))
             .query(&[("q", q)])
-            .send()
-            .await
-            .unwrap();
+            .sent()
+            .await;
         assert!(
             fragment.status().is_success() || fragment.status().is_client_error(),
             "seed {seed}, q {q:?}: the page's fragment answered {}",
@@ -197,7 +145,7 @@ async fn any_search_text_is_answered_without_a_server_error() {
 #[tokio::test]
 async fn the_posts_form_refuses_a_hostile_time_zone_and_keeps_what_was_typed() {
     let app = spawn_app().await;
-    let (user, csrf) = browser_user(&app, "tz@example.com").await;
+    let (user, csrf) = app.browser_sign_up("tz@example.com", "Hardened").await;
     let account = app
         .seed_account(&user, Seed::new(Platform::Linkedin, "Tz Person"))
         .await;
@@ -272,16 +220,15 @@ async fn the_posts_form_refuses_a_hostile_time_zone_and_keeps_what_was_typed() {
 #[tokio::test]
 async fn a_logout_from_another_site_does_not_end_the_session() {
     let app = spawn_app().await;
-    let (user, csrf) = browser_user(&app, "logout@example.com").await;
+    let (user, csrf) = app.browser_sign_up("logout@example.com", "Hardened").await;
     let forged = user
         .client
         .post(app.url("/api/v1/auth/logout"))
         .header("origin", "http://evil.example")
-        .send()
-        .await
-        .unwrap();
+        .sent()
+        .await;
     expect_problem(forged, StatusCode::FORBIDDEN, "/problems/csrf").await;
-    let me = user.client.get(app.url("/api/v1/me")).send().await.unwrap();
+    let me = user.client.get(app.url("/api/v1/me")).sent().await;
     assert_eq!(me.status(), StatusCode::OK, "the session survived");
 
     let genuine = user
@@ -289,11 +236,10 @@ async fn a_logout_from_another_site_does_not_end_the_session() {
         .post(app.url("/api/v1/auth/logout"))
         .header("origin", app.base.clone())
         .header("x-csrf-token", &csrf)
-        .send()
-        .await
-        .unwrap();
+        .sent()
+        .await;
     assert_eq!(genuine.status(), StatusCode::NO_CONTENT);
-    let me = user.client.get(app.url("/api/v1/me")).send().await.unwrap();
+    let me = user.client.get(app.url("/api/v1/me")).sent().await;
     assert_eq!(me.status(), StatusCode::UNAUTHORIZED);
 }
 
@@ -317,16 +263,15 @@ async fn is_problem(response: reqwest::Response, status: StatusCode, what: &str)
 #[tokio::test]
 async fn every_oversize_or_wrong_type_request_is_answered_with_a_problem() {
     let app = spawn_app().await;
-    let (user, csrf) = browser_user(&app, "bodies@example.com").await;
+    let (user, csrf) = app.browser_sign_up("bodies@example.com", "Hardened").await;
 
     let upload = reqwest::Client::new()
         .post(app.url("/api/v1/media"))
         .bearer_auth(&user.token)
         .header("content-type", "image/png")
         .body(vec![0u8; 51 * 1024 * 1024])
-        .send()
-        .await
-        .unwrap();
+        .sent()
+        .await;
     is_problem(upload, StatusCode::PAYLOAD_TOO_LARGE, "a 51 MiB upload").await;
     assert_eq!(
         std::fs::read_dir(app.data_dir.path().join("data/media"))
@@ -343,18 +288,16 @@ async fn every_oversize_or_wrong_type_request_is_answered_with_a_problem() {
             ("csrf", csrf.as_str()),
             ("text", &"x".repeat(1024 * 1024 + 1)),
         ])
-        .send()
-        .await
-        .unwrap();
+        .sent()
+        .await;
     is_problem(big_form, StatusCode::PAYLOAD_TOO_LARGE, "a form over 1 MiB").await;
 
     let json_to_form = user
         .client
         .post(app.url("/posts"))
         .json(&json!({"csrf": csrf, "text": "hi"}))
-        .send()
-        .await
-        .unwrap();
+        .sent()
+        .await;
     is_problem(
         json_to_form,
         StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -365,9 +308,8 @@ async fn every_oversize_or_wrong_type_request_is_answered_with_a_problem() {
     let repeated = user
         .client
         .get(app.url("/oauth/x/callback?state=a&state=b&code=c"))
-        .send()
-        .await
-        .unwrap();
+        .sent()
+        .await;
     is_problem(
         repeated,
         StatusCode::BAD_REQUEST,
@@ -378,17 +320,15 @@ async fn every_oversize_or_wrong_type_request_is_answered_with_a_problem() {
     let long_uri = reqwest::Client::new()
         .get(app.url(&format!("/api/v1/accounts?q={}", "a".repeat(40 * 1024))))
         .bearer_auth(&user.token)
-        .send()
-        .await
-        .unwrap();
+        .sent()
+        .await;
     is_problem(long_uri, StatusCode::URI_TOO_LONG, "a 40 KiB address").await;
 
     let wrong_method = reqwest::Client::new()
         .delete(app.url("/api/v1/me"))
         .bearer_auth(&user.token)
-        .send()
-        .await
-        .unwrap();
+        .sent()
+        .await;
     let allow = wrong_method.headers().get("allow").cloned();
     is_problem(
         wrong_method,
@@ -453,7 +393,7 @@ async fn labels_of_invisible_or_direction_changing_characters_are_refused() {
 #[tokio::test]
 async fn notices_come_from_the_server_not_from_the_address() {
     let app = spawn_app().await;
-    let (user, csrf) = browser_user(&app, "flash@example.com").await;
+    let (user, csrf) = app.browser_sign_up("flash@example.com", "Hardened").await;
     for query in [
         "removed=%3Cscript%3Ealert(1)%3C%2Fscript%3E",
         "bulk=Your%20account%20was%20suspended%2C%20call%20%2B1%20555",
@@ -461,12 +401,8 @@ async fn notices_come_from_the_server_not_from_the_address() {
         let page = user
             .client
             .get(app.url(&format!("/?{query}")))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+            .text_body()
+            .await;
         assert!(
             !page.contains("alert(1)") && !page.contains("suspended"),
             "{query}: the address's text is not shown"
@@ -481,32 +417,15 @@ async fn notices_come_from_the_server_not_from_the_address() {
         .client
         .post(app.url(&format!("/accounts/{id}/remove")))
         .form(&[("csrf", csrf.as_str())])
-        .send()
-        .await
-        .unwrap();
+        .sent()
+        .await;
     assert_eq!(removed.status(), StatusCode::SEE_OTHER);
     let location = removed.headers()["location"].to_str().unwrap().to_string();
     assert!(!location.contains("Leaving"), "{location}");
-    let page = user
-        .client
-        .get(app.url(&location))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = user.client.get(app.url(&location)).text_body().await;
     let notice = "Leaving Soon was removed and its credentials destroyed.";
     assert!(page.contains(notice), "the notice names the account");
-    let again = user
-        .client
-        .get(app.url(&location))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let again = user.client.get(app.url(&location)).text_body().await;
     assert!(!again.contains(notice), "a notice is shown once");
 }
 

@@ -282,9 +282,8 @@ impl TestApp {
         let response = client
             .post(self.url("/api/v1/auth/signup"))
             .json(&json!({"email": email, "password": PASSWORD, "workspace_name": workspace}))
-            .send()
-            .await
-            .unwrap();
+            .sent()
+            .await;
         assert_eq!(
             response.status(),
             StatusCode::CREATED,
@@ -307,9 +306,8 @@ impl TestApp {
         let response = client
             .post(self.url("/api/v1/tokens"))
             .json(&json!({"name": "tests"}))
-            .send()
-            .await
-            .unwrap();
+            .sent()
+            .await;
         assert_eq!(response.status(), StatusCode::CREATED);
         let body: Value = response.json().await.unwrap();
         body["token"].as_str().unwrap().to_string()
@@ -320,9 +318,8 @@ impl TestApp {
         let response = reqwest::Client::new()
             .get(self.url(path))
             .bearer_auth(&user.token)
-            .send()
-            .await
-            .unwrap();
+            .sent()
+            .await;
         let status = response.status();
         (status, response.json().await.unwrap_or(Value::Null))
     }
@@ -340,7 +337,7 @@ impl TestApp {
         if let Some(body) = body {
             request = request.json(&body);
         }
-        let response = request.send().await.unwrap();
+        let response = request.sent().await;
         let status = response.status();
         (status, response.json().await.unwrap_or(Value::Null))
     }
@@ -458,4 +455,80 @@ pub fn names(page: &Value) -> Vec<String> {
         .iter()
         .map(|a| a["display_name"].as_str().unwrap().to_string())
         .collect()
+}
+
+/// A client as a browser is: it keeps cookies and does not follow redirects (tests look at them).
+pub fn browser_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// The CSRF token a page carries, in its meta tag or a form field.
+pub fn csrf_of(html: &str) -> String {
+    let meta = "name=\"csrf-token\" content=\"";
+    let field = "name=\"csrf\" value=\"";
+    let start = html
+        .find(meta)
+        .map(|i| i + meta.len())
+        .or_else(|| html.find(field).map(|i| i + field.len()))
+        .expect("the page carries its CSRF token");
+    html[start..start + 64].to_string()
+}
+
+impl TestApp {
+    /// Signs up through the sign-up form as a browser does; answers the user (the browser holds the
+    /// session cookie) and the CSRF token of its pages.
+    pub async fn browser_sign_up(&self, email: &str, workspace: &str) -> (User, String) {
+        let client = browser_client();
+        let response = client
+            .post(self.url("/signup"))
+            .form(&[
+                ("email", email),
+                ("password", PASSWORD),
+                ("workspace_name", workspace),
+            ])
+            .sent()
+            .await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER);
+        let csrf = csrf_of(&client.get(self.url("/")).text_body().await);
+        (self.user_of(client, email).await, csrf)
+    }
+
+    /// The user whose session `client` holds, with a new API token.
+    pub async fn user_of(&self, client: reqwest::Client, email: &str) -> User {
+        let token = self.create_token(&client).await;
+        let caller = self.app.core.caller_from_token(&token).await.unwrap();
+        User {
+            email: email.into(),
+            password: PASSWORD.into(),
+            client,
+            token,
+            user_id: caller.user_id,
+            workspace_id: caller.workspace_id,
+        }
+    }
+}
+
+/// Sends a request and reads its answer, where failing to do either fails the test.
+pub trait Fetch {
+    fn sent(self) -> impl std::future::Future<Output = reqwest::Response>;
+    fn text_body(self) -> impl std::future::Future<Output = String>;
+    fn json_body<T: serde::de::DeserializeOwned>(self) -> impl std::future::Future<Output = T>;
+}
+
+impl Fetch for reqwest::RequestBuilder {
+    async fn sent(self) -> reqwest::Response {
+        self.send().await.expect("the request is answered")
+    }
+
+    async fn text_body(self) -> String {
+        self.sent().await.text().await.expect("the answer is text")
+    }
+
+    async fn json_body<T: serde::de::DeserializeOwned>(self) -> T {
+        self.sent().await.json().await.expect("the answer is JSON")
+    }
 }

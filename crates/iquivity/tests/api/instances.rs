@@ -2,7 +2,7 @@
 //! (SIGKILL) in the middle: every refresh must be done exactly once and every post target published
 //! exactly once.
 
-use crate::helpers::{postgres_url, PASSWORD};
+use crate::helpers::{postgres_url, Fetch, PASSWORD};
 use iquivity_domain::Platform;
 use iquivity_platforms::PlatformSettings;
 use iquivity_sandbox::{Consent, Sandbox, SandboxApp, SandboxOptions};
@@ -164,12 +164,8 @@ async fn connect(client: &reqwest::Client, start: &str, token: &str, person: Str
         .post(format!("{start}/api/v1/connections"))
         .bearer_auth(token)
         .json(&json!({"platform": "x"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .json_body()
+        .await;
     let consent = Consent {
         user: Some(person),
         ..Consent::default()
@@ -177,19 +173,15 @@ async fn connect(client: &reqwest::Client, start: &str, token: &str, person: Str
     let back = iquivity_sandbox::consent(started["authorize_url"].as_str().unwrap(), &consent)
         .await
         .unwrap();
-    client.get(&back).send().await.unwrap();
+    client.get(&back).sent().await;
     let connection: Value = client
         .get(format!(
             "{start}/api/v1/connections/{}",
             started["id"].as_str().unwrap()
         ))
         .bearer_auth(token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .json_body()
+        .await;
     assert_eq!(connection["stage"], "done", "{connection}");
     connection["connected"][0].as_str().unwrap().to_string()
 }
@@ -240,19 +232,13 @@ async fn three_instances_share_the_work_and_one_killed_midway_loses_and_repeats_
     let signed_up = client
         .post(instances[1].url("/api/v1/auth/signup"))
         .json(&json!({"email": "agency@example.com", "password": PASSWORD, "workspace_name": "Agency"}))
-        .send()
-        .await
-        .unwrap();
+        .sent().await;
     assert_eq!(signed_up.status(), 201);
     let token: Value = client
         .post(instances[2].url("/api/v1/tokens"))
         .json(&json!({"name": "multi-instance"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .json_body()
+        .await;
     let token = token["token"].as_str().unwrap().to_string();
     sqlx::query("UPDATE workspaces SET plan = 'enterprise'")
         .execute(&mut db)
@@ -293,9 +279,8 @@ async fn three_instances_share_the_work_and_one_killed_midway_loses_and_repeats_
                 "accounts": chunk,
                 "publish_at": publish_at.to_rfc3339(),
             }))
-            .send()
-            .await
-            .unwrap();
+            .sent()
+            .await;
         assert_eq!(response.status(), 201, "{}", response.text().await.unwrap());
     }
 

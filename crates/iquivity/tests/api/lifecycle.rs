@@ -40,18 +40,13 @@ impl Rig {
         client
             .post(self.app.url("/api/v1/auth/login"))
             .json(&json!({"email": self.user.email, "password": PASSWORD}))
-            .send()
-            .await
-            .unwrap();
+            .sent()
+            .await;
         let started: Value = client
             .post(self.app.url("/api/v1/connections"))
             .json(&json!({"platform": platform}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+            .json_body()
+            .await;
         let consent = Consent {
             user: Some(person.into()),
             ..Consent::default()
@@ -60,18 +55,14 @@ impl Rig {
             iquivity_sandbox::consent(started["authorize_url"].as_str().unwrap(), &consent)
                 .await
                 .unwrap();
-        client.get(&redirect).send().await.unwrap();
+        client.get(&redirect).sent().await;
         let connection: Value = client
             .get(self.app.url(&format!(
                 "/api/v1/connections/{}",
                 started["id"].as_str().unwrap()
             )))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+            .json_body()
+            .await;
         if connection["stage"] == "selecting" {
             let pick = connection["candidates"]
                 .as_array()
@@ -86,12 +77,8 @@ impl Rig {
                     connection["id"].as_str().unwrap()
                 )))
                 .json(&json!({"targets": [pick]}))
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+                .json_body()
+                .await;
             return selected["accounts"][0]["id"]
                 .as_str()
                 .unwrap()
@@ -139,9 +126,8 @@ impl Rig {
         let response = reqwest::Client::new()
             .post(self.sandbox(platform, path))
             .json(&body)
-            .send()
-            .await
-            .unwrap();
+            .sent()
+            .await;
         assert!(
             response.status().is_success(),
             "{path}: {}",
@@ -362,9 +348,8 @@ async fn a_short_outage_changes_nothing_a_long_one_fails_the_account_until_it_re
 
     reqwest::Client::new()
         .delete(rig.sandbox(Platform::Tiktok, "/_sandbox/faults"))
-        .send()
-        .await
-        .unwrap();
+        .sent()
+        .await;
     rig.clock
         .advance(Duration::hours(1) + Duration::minutes(15));
     rig.round().await;

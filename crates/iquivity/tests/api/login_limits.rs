@@ -37,7 +37,7 @@ async fn log_in_from(
     if let Some(hops) = forwarded_for {
         request = request.header("x-forwarded-for", hops);
     }
-    request.send().await.unwrap()
+    request.sent().await
 }
 
 /// Slowdowns of milliseconds: what is asserted is that an answer was slowed (counted), not how long.
@@ -61,9 +61,8 @@ async fn forty_parallel_wrong_logins_check_five_passwords() {
             start.wait().await;
             http.post(url)
                 .json(&json!({"email": "target@example.com", "password": "a wrong guess!"}))
-                .send()
+                .sent()
                 .await
-                .unwrap()
         }));
     }
     let (mut refused, mut locked) = (0, 0);
@@ -122,9 +121,8 @@ async fn two_instances_on_one_postgres_database_check_five_passwords_between_the
             start.wait().await;
             http.post(url)
                 .json(&json!({"email": "shared-target@example.com", "password": "a wrong guess!"}))
-                .send()
+                .sent()
                 .await
-                .unwrap()
                 .status()
         }));
     }
@@ -271,9 +269,8 @@ async fn ten_concurrent_sign_ups_with_one_invitation_create_one_user() {
             let response = client()
                 .post(url)
                 .json(&json!({"email": email, "password": PASSWORD, "invitation": code}))
-                .send()
-                .await
-                .unwrap();
+                .sent()
+                .await;
             (email, response)
         }));
     }
@@ -306,9 +303,8 @@ async fn ten_concurrent_sign_ups_with_one_invitation_create_one_user() {
         let response = client()
             .post(app.url("/api/v1/auth/signup"))
             .json(&json!({"email": email, "password": PASSWORD, "workspace_name": "Own"}))
-            .send()
-            .await
-            .unwrap();
+            .sent()
+            .await;
         assert_eq!(response.status(), StatusCode::CREATED, "{email}");
     }
     let members = app.app.store.members(owner.workspace_id).await.unwrap();
@@ -328,9 +324,8 @@ async fn sign_ups_are_limited_per_client_address() {
                 .post(url)
                 .header("x-forwarded-for", from)
                 .json(&json!({"email": email, "password": PASSWORD, "workspace_name": "W"}))
-                .send()
+                .sent()
                 .await
-                .unwrap()
         }
     };
     for i in 0..9 {
@@ -357,9 +352,8 @@ async fn sign_ups_are_limited_per_client_address() {
             ("password", PASSWORD),
             ("workspace_name", "W"),
         ])
-        .send()
-        .await
-        .unwrap();
+        .sent()
+        .await;
     assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
     assert!(response.headers().contains_key("retry-after"));
     assert_eq!(metric(&app, "iquivity_signups_limited_total ").await, 2);

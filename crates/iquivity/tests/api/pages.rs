@@ -6,34 +6,15 @@ use iquivity_domain::Platform;
 use reqwest::StatusCode;
 use serde_json::json;
 
-pub(crate) fn browser_client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-}
-
-pub(crate) fn csrf_of(html: &str) -> String {
-    let meta = "name=\"csrf-token\" content=\"";
-    let field = "name=\"csrf\" value=\"";
-    let start = html
-        .find(meta)
-        .map(|i| i + meta.len())
-        .or_else(|| html.find(field).map(|i| i + field.len()))
-        .expect("the page carries its CSRF token");
-    html[start..start + 64].to_string()
-}
-
 #[tokio::test]
 async fn pages_need_a_session_and_carry_the_security_headers() {
     let app = spawn_app().await;
     let anonymous = browser_client();
-    let response = anonymous.get(app.url("/")).send().await.unwrap();
+    let response = anonymous.get(app.url("/")).sent().await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert_eq!(response.headers()["location"], "/login");
 
-    let login = anonymous.get(app.url("/login")).send().await.unwrap();
+    let login = anonymous.get(app.url("/login")).sent().await;
     let csp = login.headers()["content-security-policy"]
         .to_str()
         .unwrap()
@@ -57,22 +38,14 @@ async fn state_changes_from_a_browser_need_the_csrf_token() {
             ("password", PASSWORD),
             ("workspace_name", "C"),
         ])
-        .send()
-        .await
-        .unwrap();
+        .sent()
+        .await;
     assert_eq!(
         response.status(),
         StatusCode::SEE_OTHER,
         "a same-origin form without Origin signs up"
     );
-    let page = client
-        .get(app.url("/"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = client.get(app.url("/")).text_body().await;
     let csrf = csrf_of(&page);
 
     // A cross-site script cannot start a connection with the victim's cookie.
@@ -80,49 +53,36 @@ async fn state_changes_from_a_browser_need_the_csrf_token() {
         .post(app.url("/api/v1/connections"))
         .header("origin", "http://evil.example")
         .json(&json!({"platform": "x"}))
-        .send()
-        .await
-        .unwrap();
+        .sent()
+        .await;
     expect_problem(forged, StatusCode::FORBIDDEN, "/problems/csrf").await;
     let genuine = client
         .post(app.url("/api/v1/connections"))
         .header("origin", app.base.clone())
         .header("x-csrf-token", &csrf)
         .json(&json!({"platform": "x"}))
-        .send()
-        .await
-        .unwrap();
+        .sent()
+        .await;
     assert_eq!(genuine.status(), StatusCode::CREATED);
 
     // A form post without the token changes nothing.
-    let token = app.create_token(&client).await;
-    let caller = app.app.core.caller_from_token(&token).await.unwrap();
-    let user = User {
-        email: "csrf@example.com".into(),
-        password: PASSWORD.into(),
-        client: client.clone(),
-        token,
-        user_id: caller.user_id,
-        workspace_id: caller.workspace_id,
-    };
+    let user = app.user_of(client.clone(), "csrf@example.com").await;
     let id = app
         .seed_account(&user, Seed::new(Platform::X, "Keep Me"))
         .await;
     let forged = client
         .post(app.url(&format!("/accounts/{id}/remove")))
         .form(&[("csrf", "0".repeat(64))])
-        .send()
-        .await
-        .unwrap();
+        .sent()
+        .await;
     assert_eq!(forged.status(), StatusCode::FORBIDDEN);
     let (status, _) = app.get(&user, &format!("/api/v1/accounts/{id}")).await;
     assert_eq!(status, StatusCode::OK, "the account is still there");
     let genuine = client
         .post(app.url(&format!("/accounts/{id}/remove")))
         .form(&[("csrf", csrf.as_str())])
-        .send()
-        .await
-        .unwrap();
+        .sent()
+        .await;
     assert_eq!(genuine.status(), StatusCode::SEE_OTHER);
     let (status, _) = app.get(&user, &format!("/api/v1/accounts/{id}")).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
@@ -132,9 +92,8 @@ async fn state_changes_from_a_browser_need_the_csrf_token() {
         .post(app.url("/login"))
         .header("origin", "http://evil.example")
         .form(&[("email", "csrf@example.com"), ("password", PASSWORD)])
-        .send()
-        .await
-        .unwrap();
+        .sent()
+        .await;
     assert_eq!(forged.status(), StatusCode::FORBIDDEN);
 }
 
@@ -149,9 +108,8 @@ async fn no_secret_is_rendered_into_a_page() {
             ("password", PASSWORD),
             ("workspace_name", "P"),
         ])
-        .send()
-        .await
-        .unwrap();
+        .sent()
+        .await;
     let cookie = response.headers()["set-cookie"]
         .to_str()
         .unwrap()
@@ -164,16 +122,8 @@ async fn no_secret_is_rendered_into_a_page() {
         .unwrap()
         .1
         .to_string();
-    let token = app.create_token(&client).await;
-    let caller = app.app.core.caller_from_token(&token).await.unwrap();
-    let user = User {
-        email: "pages@example.com".into(),
-        password: PASSWORD.into(),
-        client: client.clone(),
-        token: token.clone(),
-        user_id: caller.user_id,
-        workspace_id: caller.workspace_id,
-    };
+    let user = app.user_of(client.clone(), "pages@example.com").await;
+    let token = user.token.clone();
     let access = format!("access-{}", uuid::Uuid::new_v4());
     let id = app
         .seed_account(
@@ -190,14 +140,7 @@ async fn no_secret_is_rendered_into_a_page() {
         format!("/accounts/{id}/remove"),
         "/fragments/accounts".to_string(),
     ] {
-        let html = client
-            .get(app.url(&path))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let html = client.get(app.url(&path)).text_body().await;
         assert!(html.contains("Secretive"), "{path} shows the account");
         for secret in [&session, &token, &access, &PASSWORD.to_string()] {
             assert!(!html.contains(secret.as_str()), "{path} renders a secret");
@@ -211,19 +154,14 @@ async fn a_page_opened_as_localhost_moves_to_the_address_the_platforms_return_to
     let port = app.base.rsplit_once(':').unwrap().1.to_string();
     let response = browser_client()
         .get(format!("http://localhost:{port}/login?next=1"))
-        .send()
-        .await
-        .unwrap();
+        .sent()
+        .await;
     assert_eq!(response.status(), StatusCode::TEMPORARY_REDIRECT);
     assert_eq!(
         response.headers()["location"],
         format!("http://127.0.0.1:{port}/login?next=1")
     );
-    let direct = browser_client()
-        .get(app.url("/login"))
-        .send()
-        .await
-        .unwrap();
+    let direct = browser_client().get(app.url("/login")).sent().await;
     assert_eq!(direct.status(), StatusCode::OK);
 }
 
@@ -238,27 +176,15 @@ async fn owners_invite_from_the_settings_page_and_a_signed_in_person_joins_throu
             ("password", PASSWORD),
             ("workspace_name", "Agency"),
         ])
-        .send()
-        .await
-        .unwrap();
-    let settings = owner
-        .get(app.url("/settings"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+        .sent()
+        .await;
+    let settings = owner.get(app.url("/settings")).text_body().await;
     let csrf = csrf_of(&settings);
     let invited = owner
         .post(app.url("/settings/invitations"))
         .form(&[("csrf", csrf.as_str()), ("role", "admin"), ("email", "")])
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+        .text_body()
+        .await;
     let start = invited
         .find("/invitations/iqi_")
         .expect("the page shows the link");
@@ -272,42 +198,19 @@ async fn owners_invite_from_the_settings_page_and_a_signed_in_person_joins_throu
             ("password", PASSWORD),
             ("workspace_name", "Guest's own"),
         ])
-        .send()
-        .await
-        .unwrap();
-    let join = guest
-        .get(app.url(&link))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+        .sent()
+        .await;
+    let join = guest.get(app.url(&link)).text_body().await;
     assert!(join.contains("You are signed in as") && join.contains("guest@example.com"));
     let joined = guest
         .post(app.url(&format!("{link}/accept")))
         .form(&[("csrf", csrf_of(&join).as_str())])
-        .send()
-        .await
-        .unwrap();
+        .sent()
+        .await;
     assert_eq!(joined.status(), StatusCode::SEE_OTHER);
-    let me: serde_json::Value = guest
-        .get(app.url("/api/v1/me"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let me: serde_json::Value = guest.get(app.url("/api/v1/me")).json_body().await;
     assert_eq!(me["role"], "admin");
-    let team = owner
-        .get(app.url("/settings"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let team = owner.get(app.url("/settings")).text_body().await;
     assert!(
         team.contains("guest@example.com — admin"),
         "the team lists the new admin"
@@ -319,20 +222,9 @@ async fn owners_invite_from_the_settings_page_and_a_signed_in_person_joins_throu
             ("csrf", csrf.as_str()),
             ("url", "https://hooks.example.com/iquivity"),
         ])
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+        .text_body()
+        .await;
     assert!(added.contains("whsec_"), "the secret is shown once");
-    let again = owner
-        .get(app.url("/settings"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let again = owner.get(app.url("/settings")).text_body().await;
     assert!(again.contains("https://hooks.example.com/iquivity") && !again.contains("whsec_"));
 }

@@ -493,16 +493,7 @@ async fn posts_scheduled_to_a_broken_account_are_flagged_at_risk_once_before_the
         .filter(|a| a["kind"] == "account.posts_at_risk")
         .count();
     assert_eq!(at_risk, 1, "one alert for the incident: {notifications}");
-    let page = rig
-        .user
-        .client
-        .get(rig.app.url("/"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = rig.user.client.get(rig.app.url("/")).text_body().await;
     assert!(
         page.contains("1 scheduled post(s) at risk"),
         "the list flags it"
@@ -562,9 +553,8 @@ async fn uploaded_media_is_served_for_the_platforms_and_can_be_posted() {
         .bearer_auth(&rig.user.token)
         .header("content-type", "image/png")
         .body(picture.clone())
-        .send()
-        .await
-        .unwrap();
+        .sent()
+        .await;
     assert_eq!(response.status(), StatusCode::CREATED);
     let uploaded: Value = response.json().await.unwrap();
     assert_eq!(uploaded["kind"], "image");
@@ -585,9 +575,8 @@ async fn uploaded_media_is_served_for_the_platforms_and_can_be_posted() {
         .bearer_auth(&rig.user.token)
         .header("content-type", "application/x-msdownload")
         .body(vec![1, 2, 3])
-        .send()
-        .await
-        .unwrap();
+        .sent()
+        .await;
     let body = expect_problem(
         refused,
         StatusCode::UNPROCESSABLE_ENTITY,
@@ -828,22 +817,14 @@ async fn an_account_listed_twice_is_refused_and_nothing_is_stored_or_published()
 async fn the_posts_form_refuses_an_account_listed_twice_and_keeps_what_was_typed() {
     let rig = rig().await;
     let li = rig.connect(Platform::Linkedin, "Form Li").await;
-    let browser = crate::pages::browser_client();
+    let browser = browser_client();
     browser
         .post(rig.app.url("/api/v1/auth/login"))
         .json(&json!({"email": rig.user.email, "password": PASSWORD}))
-        .send()
-        .await
-        .unwrap();
-    let page = browser
-        .get(rig.app.url("/posts"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let csrf = crate::pages::csrf_of(&page);
+        .sent()
+        .await;
+    let page = browser.get(rig.app.url("/posts")).text_body().await;
+    let csrf = csrf_of(&page);
     // A browser sends a checked box once; a crafted form can repeat it.
     let li = li.to_string();
     let response = browser
@@ -857,9 +838,8 @@ async fn the_posts_form_refuses_an_account_listed_twice_and_keeps_what_was_typed
             ("publish_at", ""),
             ("tz", "0"),
         ])
-        .send()
-        .await
-        .unwrap();
+        .sent()
+        .await;
     assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let page = response.text().await.unwrap();
     assert!(

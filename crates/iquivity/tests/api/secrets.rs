@@ -31,9 +31,8 @@ async fn no_secret_is_stored_logged_or_answered_in_plain_text() {
     let login = client()
         .post(app.url("/api/v1/auth/login"))
         .json(&json!({"email": user.email, "password": user.password}))
-        .send()
-        .await
-        .unwrap();
+        .sent()
+        .await;
     let cookie = login.headers()["set-cookie"].to_str().unwrap().to_string();
     let session_id = cookie
         .split(';')
