@@ -32,11 +32,7 @@ pub(crate) async fn rig() -> Rig {
 impl Rig {
     /// Connects through the sandbox's consent; picks the first connectable candidate where there is a choice.
     pub(crate) async fn connect(&self, platform: Platform, person: &str) -> AccountId {
-        let client = reqwest::Client::builder()
-            .cookie_store(true)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap();
+        let client = browser_client();
         client
             .post(self.app.url("/api/v1/auth/login"))
             .json(&json!({"email": self.user.email, "password": PASSWORD}))
@@ -99,6 +95,26 @@ impl Rig {
             .run_lifecycle_round("test-worker")
             .await
             .unwrap()
+    }
+
+    /// `method path` with an optional JSON body, as the rig's user: the status and the JSON answer.
+    pub(crate) async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (reqwest::StatusCode, Value) {
+        self.app.send(&self.user, method, path, body).await
+    }
+
+    pub(crate) async fn get(&self, path: &str) -> (reqwest::StatusCode, Value) {
+        self.app.get(&self.user, path).await
+    }
+
+    /// `POST /api/v1/posts` with `body`.
+    pub(crate) async fn create_post(&self, body: Value) -> (reqwest::StatusCode, Value) {
+        self.send(reqwest::Method::POST, "/api/v1/posts", Some(body))
+            .await
     }
 
     pub(crate) async fn account(&self, id: AccountId) -> Value {
@@ -437,9 +453,7 @@ async fn revocation_after_removal_is_retried_until_the_platform_answers() {
     )
     .await;
     let (status, _) = rig
-        .app
         .send(
-            &rig.user,
             reqwest::Method::DELETE,
             &format!("/api/v1/accounts/{id}"),
             None,
@@ -513,9 +527,7 @@ async fn refresh_all_inactive_repairs_what_a_renewal_can_and_metrics_show_the_wo
             .unwrap();
     }
     let (status, body) = rig
-        .app
         .send(
-            &rig.user,
             reqwest::Method::POST,
             "/api/v1/accounts/refresh-inactive",
             None,
@@ -527,7 +539,7 @@ async fn refresh_all_inactive_repairs_what_a_renewal_can_and_metrics_show_the_wo
     assert_eq!(rig.account(tiktok).await["status"], "active");
     assert_eq!(rig.account(x).await["status"], "active");
 
-    let (_, activity) = rig.app.get(&rig.user, "/api/v1/activity").await;
+    let (_, activity) = rig.get("/api/v1/activity").await;
     let kinds: Vec<&str> = activity
         .as_array()
         .unwrap()

@@ -18,13 +18,7 @@ async fn a_post_goes_to_every_platform_with_a_result_per_account() {
 
     // Text-only accounts and media accounts need different posts: Instagram and TikTok need media.
     let (status, problem) = rig
-        .app
-        .send(
-            &rig.user,
-            Method::POST,
-            "/api/v1/posts",
-            Some(json!({"text": "Hello", "accounts": [x, ig, tt]})),
-        )
+        .create_post(json!({"text": "Hello", "accounts": [x, ig, tt]}))
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     let fields: Vec<&str> = problem["errors"]
@@ -39,19 +33,10 @@ async fn a_post_goes_to_every_platform_with_a_result_per_account() {
         .unwrap()
         .contains("Instagram needs an image or a video"));
 
-    let (status, text_post) = rig
-        .app
-        .send(&rig.user, Method::POST, "/api/v1/posts", Some(json!({"text": "Launch day!", "link": "https://example.com/launch", "accounts": [x, li, fb]})))
+    let (status, text_post) = rig.create_post(json!({"text": "Launch day!", "link": "https://example.com/launch", "accounts": [x, li, fb]}))
         .await;
     assert_eq!(status, StatusCode::CREATED, "{text_post}");
-    let (status, media_post) = rig
-        .app
-        .send(
-            &rig.user,
-            Method::POST,
-            "/api/v1/posts",
-            Some(json!({"text": "Behind the scenes", "media": [{"url": "https://cdn.example.com/clip.mp4", "kind": "video"}], "accounts": [ig, tt]})),
-        )
+    let (status, media_post) = rig.create_post(json!({"text": "Behind the scenes", "media": [{"url": "https://cdn.example.com/clip.mp4", "kind": "video"}], "accounts": [ig, tt]}))
         .await;
     assert_eq!(status, StatusCode::CREATED, "{media_post}");
 
@@ -59,11 +44,7 @@ async fn a_post_goes_to_every_platform_with_a_result_per_account() {
     assert_eq!(report.published, 5, "{report:?}");
     for post in [&text_post, &media_post] {
         let (_, after) = rig
-            .app
-            .get(
-                &rig.user,
-                &format!("/api/v1/posts/{}", post["id"].as_str().unwrap()),
-            )
+            .get(&format!("/api/v1/posts/{}", post["id"].as_str().unwrap()))
             .await;
         for target in after["targets"].as_array().unwrap() {
             assert_eq!(target["state"], "published", "{target}");
@@ -77,10 +58,7 @@ async fn a_post_goes_to_every_platform_with_a_result_per_account() {
             assert_eq!(target["attempts"], 1);
         }
     }
-    let (_, fb_account) = rig
-        .app
-        .get(&rig.user, &format!("/api/v1/accounts/{fb}"))
-        .await;
+    let (_, fb_account) = rig.get(&format!("/api/v1/accounts/{fb}")).await;
     assert!(
         fb_account["last_used_at"].is_string(),
         "publishing marks the account used"
@@ -107,24 +85,12 @@ async fn a_scheduled_post_waits_for_its_time_and_removal_cancels_it() {
     let li = rig.connect(Platform::Linkedin, "Later Li").await;
     let at = (rig.clock_now() + Duration::hours(3)).to_rfc3339();
     let (_, post) = rig
-        .app
-        .send(
-            &rig.user,
-            Method::POST,
-            "/api/v1/posts",
-            Some(json!({"text": "Tomorrow", "accounts": [x, li], "publish_at": at})),
-        )
+        .create_post(json!({"text": "Tomorrow", "accounts": [x, li], "publish_at": at}))
         .await;
     assert_eq!(rig.round().await.published, 0, "not before its time");
     let path = format!("/api/v1/posts/{}", post["id"].as_str().unwrap());
     let (status, problem) = rig
-        .app
-        .send(
-            &rig.user,
-            Method::PATCH,
-            &path,
-            Some(json!({"text": "x".repeat(281)})),
-        )
+        .send(Method::PATCH, &path, Some(json!({"text": "x".repeat(281)})))
         .await;
     assert_eq!(
         status,
@@ -133,9 +99,7 @@ async fn a_scheduled_post_waits_for_its_time_and_removal_cancels_it() {
     );
     let later = (rig.clock_now() + Duration::hours(3) + Duration::minutes(30)).to_rfc3339();
     let (status, edited) = rig
-        .app
         .send(
-            &rig.user,
             Method::PATCH,
             &path,
             Some(json!({"text": "Tomorrow, edited", "publish_at": later})),
@@ -144,30 +108,19 @@ async fn a_scheduled_post_waits_for_its_time_and_removal_cancels_it() {
     assert_eq!(status, StatusCode::OK, "{edited}");
     assert_eq!(edited["text"], "Tomorrow, edited");
     let (_, impact) = rig
-        .app
-        .get(&rig.user, &format!("/api/v1/accounts/{x}/removal-impact"))
+        .get(&format!("/api/v1/accounts/{x}/removal-impact"))
         .await;
     assert_eq!(impact["scheduled"], 1);
     assert_eq!(impact["posts"][0]["text"], "Tomorrow, edited");
 
     let (status, _) = rig
-        .app
-        .send(
-            &rig.user,
-            Method::DELETE,
-            &format!("/api/v1/accounts/{x}"),
-            None,
-        )
+        .send(Method::DELETE, &format!("/api/v1/accounts/{x}"), None)
         .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     rig.clock.advance(Duration::hours(4));
     rig.round().await;
     let (_, after) = rig
-        .app
-        .get(
-            &rig.user,
-            &format!("/api/v1/posts/{}", post["id"].as_str().unwrap()),
-        )
+        .get(&format!("/api/v1/posts/{}", post["id"].as_str().unwrap()))
         .await;
     let state_of = |account: &iquivity_domain::AccountId| -> Value {
         after["targets"]
@@ -205,21 +158,11 @@ async fn an_auth_error_fails_the_target_and_marks_the_account_and_a_retry_publis
     )
     .await;
     let (_, post) = rig
-        .app
-        .send(
-            &rig.user,
-            Method::POST,
-            "/api/v1/posts",
-            Some(json!({"text": "Will fail", "accounts": [x]})),
-        )
+        .create_post(json!({"text": "Will fail", "accounts": [x]}))
         .await;
     rig.round().await;
     let (_, after) = rig
-        .app
-        .get(
-            &rig.user,
-            &format!("/api/v1/posts/{}", post["id"].as_str().unwrap()),
-        )
+        .get(&format!("/api/v1/posts/{}", post["id"].as_str().unwrap()))
         .await;
     let target = &after["targets"][0];
     assert_eq!(target["state"], "failed");
@@ -238,7 +181,7 @@ async fn an_auth_error_fails_the_target_and_marks_the_account_and_a_retry_publis
         post["id"].as_str().unwrap(),
         target["id"].as_str().unwrap()
     );
-    let (status, problem) = rig.app.send(&rig.user, Method::POST, &retry, None).await;
+    let (status, problem) = rig.send(Method::POST, &retry, None).await;
     assert_eq!(
         status,
         StatusCode::CONFLICT,
@@ -257,21 +200,11 @@ async fn a_rate_limit_delays_the_target_and_a_crash_mid_publish_is_never_retried
     )
     .await;
     let (_, post) = rig
-        .app
-        .send(
-            &rig.user,
-            Method::POST,
-            "/api/v1/posts",
-            Some(json!({"text": "Patience", "accounts": [li]})),
-        )
+        .create_post(json!({"text": "Patience", "accounts": [li]}))
         .await;
     assert_eq!(rig.round().await.published, 0);
     let (_, waiting) = rig
-        .app
-        .get(
-            &rig.user,
-            &format!("/api/v1/posts/{}", post["id"].as_str().unwrap()),
-        )
+        .get(&format!("/api/v1/posts/{}", post["id"].as_str().unwrap()))
         .await;
     assert_eq!(
         waiting["targets"][0]["state"], "scheduled",
@@ -283,13 +216,7 @@ async fn a_rate_limit_delays_the_target_and_a_crash_mid_publish_is_never_retried
     // A worker takes a target and dies before the platform answers: the target is settled as failed with
     // an explanation, not published a second time.
     let (_, post) = rig
-        .app
-        .send(
-            &rig.user,
-            Method::POST,
-            "/api/v1/posts",
-            Some(json!({"text": "Crash", "accounts": [li]})),
-        )
+        .create_post(json!({"text": "Crash", "accounts": [li]}))
         .await;
     let now = rig.clock_now();
     let taken = rig
@@ -310,11 +237,7 @@ async fn a_rate_limit_delays_the_target_and_a_crash_mid_publish_is_never_retried
     rig.clock.advance(Duration::minutes(6));
     rig.round().await;
     let (_, after) = rig
-        .app
-        .get(
-            &rig.user,
-            &format!("/api/v1/posts/{}", post["id"].as_str().unwrap()),
-        )
+        .get(&format!("/api/v1/posts/{}", post["id"].as_str().unwrap()))
         .await;
     assert_eq!(after["targets"][0]["state"], "failed");
     assert_eq!(after["targets"][0]["error_class"], "unknown_outcome");
@@ -393,24 +316,14 @@ async fn a_500_is_retried_until_it_succeeds_and_a_timeout_is_never_published_twi
     )
     .await;
     let (_, post) = rig
-        .app
-        .send(
-            &rig.user,
-            Method::POST,
-            "/api/v1/posts",
-            Some(json!({"text": "Third time lucky", "accounts": [x]})),
-        )
+        .create_post(json!({"text": "Third time lucky", "accounts": [x]}))
         .await;
     for _ in 0..3 {
         rig.round().await;
         rig.clock.advance(Duration::minutes(5));
     }
     let (_, after) = rig
-        .app
-        .get(
-            &rig.user,
-            &format!("/api/v1/posts/{}", post["id"].as_str().unwrap()),
-        )
+        .get(&format!("/api/v1/posts/{}", post["id"].as_str().unwrap()))
         .await;
     assert_eq!(after["targets"][0]["state"], "published", "{after}");
     assert_eq!(after["targets"][0]["attempts"], 3);
@@ -427,24 +340,14 @@ async fn a_500_is_retried_until_it_succeeds_and_a_timeout_is_never_published_twi
     )
     .await;
     let (_, post) = rig
-        .app
-        .send(
-            &rig.user,
-            Method::POST,
-            "/api/v1/posts",
-            Some(json!({"text": "Into the void", "accounts": [x]})),
-        )
+        .create_post(json!({"text": "Into the void", "accounts": [x]}))
         .await;
     for _ in 0..3 {
         rig.round().await;
         rig.clock.advance(Duration::minutes(5));
     }
     let (_, after) = rig
-        .app
-        .get(
-            &rig.user,
-            &format!("/api/v1/posts/{}", post["id"].as_str().unwrap()),
-        )
+        .get(&format!("/api/v1/posts/{}", post["id"].as_str().unwrap()))
         .await;
     assert_eq!(after["targets"][0]["state"], "failed", "{after}");
     assert_eq!(after["targets"][0]["error_class"], "unknown_outcome");
@@ -464,13 +367,7 @@ async fn posts_scheduled_to_a_broken_account_are_flagged_at_risk_once_before_the
     let rig = rig().await;
     let x = rig.connect(Platform::X, "Risky X").await;
     let at = (rig.clock_now() + Duration::hours(3)).to_rfc3339();
-    rig.app
-        .send(
-            &rig.user,
-            Method::POST,
-            "/api/v1/posts",
-            Some(json!({"text": "Soon", "accounts": [x], "publish_at": at})),
-        )
+    rig.create_post(json!({"text": "Soon", "accounts": [x], "publish_at": at}))
         .await;
     rig.app
         .app
@@ -485,7 +382,7 @@ async fn posts_scheduled_to_a_broken_account_are_flagged_at_risk_once_before_the
         .unwrap();
     rig.round().await;
     rig.round().await;
-    let (_, notifications) = rig.app.get(&rig.user, "/api/v1/notifications").await;
+    let (_, notifications) = rig.get("/api/v1/notifications").await;
     let at_risk = notifications["items"]
         .as_array()
         .unwrap()
@@ -506,14 +403,7 @@ async fn an_accounts_publishing_rate_is_kept_under_the_platforms_limit() {
     let rig = rig().await;
     let tt = rig.connect(Platform::Tiktok, "Busy Creator").await;
     for i in 0..7 {
-        let (status, body) = rig
-            .app
-            .send(
-                &rig.user,
-                Method::POST,
-                "/api/v1/posts",
-                Some(json!({"text": format!("Clip {i}"), "media": [{"url": "https://cdn.example.com/clip.mp4", "kind": "video"}], "accounts": [tt]})),
-            )
+        let (status, body) = rig.create_post(json!({"text": format!("Clip {i}"), "media": [{"url": "https://cdn.example.com/clip.mp4", "kind": "video"}], "accounts": [tt]}))
             .await;
         assert_eq!(status, StatusCode::CREATED, "{body}");
     }
@@ -527,7 +417,7 @@ async fn an_accounts_publishing_rate_is_kept_under_the_platforms_limit() {
         0,
         "the seventh waits for the window"
     );
-    let (_, posts) = rig.app.get(&rig.user, "/api/v1/posts").await;
+    let (_, posts) = rig.get("/api/v1/posts").await;
     let waiting: Vec<&Value> = posts
         .as_array()
         .unwrap()
@@ -564,8 +454,9 @@ async fn uploaded_media_is_served_for_the_platforms_and_can_be_posted() {
     assert_eq!(served.bytes().await.unwrap().to_vec(), picture);
 
     let (status, post) = rig
-        .app
-        .send(&rig.user, Method::POST, "/api/v1/posts", Some(json!({"text": "Uploaded", "media": [{"url": url, "kind": "image"}], "accounts": [ig]})))
+        .create_post(
+            json!({"text": "Uploaded", "media": [{"url": url, "kind": "image"}], "accounts": [ig]}),
+        )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{post}");
     assert_eq!(rig.round().await.published, 1);
@@ -598,13 +489,7 @@ async fn a_lost_attempt_on_x_is_looked_up_and_settled_without_a_second_post() {
         let rig = &rig;
         async move {
             let (_, post) = rig
-                .app
-                .send(
-                    &rig.user,
-                    Method::POST,
-                    "/api/v1/posts",
-                    Some(json!({"text": text, "accounts": [x]})),
-                )
+                .create_post(json!({"text": text, "accounts": [x]}))
                 .await;
             post["id"].as_str().unwrap().to_string()
         }
@@ -612,7 +497,7 @@ async fn a_lost_attempt_on_x_is_looked_up_and_settled_without_a_second_post() {
     let target_of = |id: String| {
         let rig = &rig;
         async move {
-            let (_, post) = rig.app.get(&rig.user, &format!("/api/v1/posts/{id}")).await;
+            let (_, post) = rig.get(&format!("/api/v1/posts/{id}")).await;
             post["targets"][0].clone()
         }
     };
@@ -722,13 +607,7 @@ async fn an_account_listed_twice_is_refused_and_nothing_is_stored_or_published()
     // POST: the repeat is named by its position, with the account and where it was listed first.
     for accounts in [json!([li, x, li]), json!([li, li, li])] {
         let (status, problem) = rig
-            .app
-            .send(
-                &rig.user,
-                Method::POST,
-                "/api/v1/posts",
-                Some(json!({"text": "Hello twice", "accounts": accounts})),
-            )
+            .create_post(json!({"text": "Hello twice", "accounts": accounts}))
             .await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
         assert_eq!(problem["type"], "/problems/validation");
@@ -743,7 +622,7 @@ async fn an_account_listed_twice_is_refused_and_nothing_is_stored_or_published()
             "{message}"
         );
     }
-    let (_, posts) = rig.app.get(&rig.user, "/api/v1/posts").await;
+    let (_, posts) = rig.get("/api/v1/posts").await;
     assert_eq!(posts, json!([]), "nothing stored");
     rig.round().await;
     assert_eq!(
@@ -755,20 +634,12 @@ async fn an_account_listed_twice_is_refused_and_nothing_is_stored_or_published()
     // PATCH: the same rule when the accounts change; the post stays as it was.
     let at = (rig.clock_now() + Duration::hours(1)).to_rfc3339();
     let (status, post) = rig
-        .app
-        .send(
-            &rig.user,
-            Method::POST,
-            "/api/v1/posts",
-            Some(json!({"text": "Edited later", "accounts": [x], "publish_at": at})),
-        )
+        .create_post(json!({"text": "Edited later", "accounts": [x], "publish_at": at}))
         .await;
     assert_eq!(status, StatusCode::CREATED, "{post}");
     let path = format!("/api/v1/posts/{}", post["id"].as_str().unwrap());
     let (status, problem) = rig
-        .app
         .send(
-            &rig.user,
             Method::PATCH,
             &path,
             Some(json!({"text": "Doubled", "accounts": [x, li, li]})),
@@ -776,20 +647,14 @@ async fn an_account_listed_twice_is_refused_and_nothing_is_stored_or_published()
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
     assert_eq!(problem_fields(&problem), ["accounts[2]"], "{problem}");
-    let (_, unchanged) = rig.app.get(&rig.user, &path).await;
+    let (_, unchanged) = rig.get(&path).await;
     assert_eq!(unchanged["text"], "Edited later");
     assert_eq!(unchanged["targets"].as_array().unwrap().len(), 1);
     assert_eq!(unchanged["targets"][0]["account_id"], json!(x));
 
     // Each account once is fine: the kept account keeps its target, the new one is added.
     let (status, edited) = rig
-        .app
-        .send(
-            &rig.user,
-            Method::PATCH,
-            &path,
-            Some(json!({"accounts": [li, x]})),
-        )
+        .send(Method::PATCH, &path, Some(json!({"accounts": [li, x]})))
         .await;
     assert_eq!(status, StatusCode::OK, "{edited}");
     let targets = edited["targets"].as_array().unwrap();
@@ -856,6 +721,6 @@ async fn the_posts_form_refuses_an_account_listed_twice_and_keeps_what_was_typed
         page.contains(&format!("value=\"{li}\" checked")),
         "the account stays chosen"
     );
-    let (_, posts) = rig.app.get(&rig.user, "/api/v1/posts").await;
+    let (_, posts) = rig.get("/api/v1/posts").await;
     assert_eq!(posts, json!([]), "nothing stored");
 }
