@@ -1,0 +1,20 @@
+//! What only tests use: fixtures built piece by piece and looks inside the store. Kept out of the area traits so that the service does not come to rely on it; a caller names it explicitly.
+
+use crate::*;
+use async_trait::async_trait;
+use iquivity_domain::{AccountId, Role, UserId, WorkspaceId};
+
+/// What only tests use: fixtures built piece by piece and looks inside the store. Kept out of the area traits so that the service does not come to rely on it; a caller names it explicitly.
+#[async_trait]
+pub trait TestSupport: Send + Sync {
+    async fn create_user(&self, user: &NewUser) -> StoreResult<()>;
+    async fn create_workspace(&self, workspace: &NewWorkspace, owner: UserId) -> StoreResult<()>;
+    async fn add_member(&self, workspace: WorkspaceId, user: UserId, role: Role)
+        -> StoreResult<()>;
+    async fn membership(&self, workspace: WorkspaceId, user: UserId) -> StoreResult<Option<Role>>;
+    async fn jobs_for_account(&self, account: AccountId) -> StoreResult<Vec<JobRecord>>;
+    /// Makes everything committed visible in the database's own files (SQLite folds its write-ahead log
+    /// in; a no-op for a server database). Used before backups and by tests that read the files.
+    async fn checkpoint(&self) -> StoreResult<()>;
+    async fn append_event(&self, event: &AuditEventRecord) -> StoreResult<()>;
+}
