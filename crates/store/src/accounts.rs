@@ -1,11 +1,7 @@
-//! Connected accounts: connecting and reconnecting, listing, profile and status changes, removal, what a refresh learned, and their audit log.
+use crate::prelude::*;
 
-use crate::*;
-use async_trait::async_trait;
-use chrono::{DateTime, Utc};
-use iquivity_domain::{Account, AccountId, Labels, Platform, WorkspaceId};
-
-/// Connected accounts: connecting and reconnecting, listing, profile and status changes, removal, what a refresh learned, and their audit log.
+/// Connected accounts: connecting and reconnecting, listing, profile and status changes, removal, what a
+/// refresh learned, and their audit log.
 #[async_trait]
 pub trait AccountStore: Send + Sync {
     /// Inserts the account, or updates it when the workspace already has this platform account (a reconnect

@@ -1,9 +1,4 @@
-//! Alerts, the webhooks they are delivered to, and the deliveries.
-
-use crate::*;
-use async_trait::async_trait;
-use chrono::{DateTime, Utc};
-use iquivity_domain::WorkspaceId;
+use crate::prelude::*;
 
 /// Alerts, the webhooks they are delivered to, and the deliveries.
 #[async_trait]

@@ -1,11 +1,7 @@
-//! Connection flows: the OAuth state of an account being connected, from the redirect to the choice of accounts.
+use crate::prelude::*;
 
-use crate::*;
-use async_trait::async_trait;
-use chrono::{DateTime, Utc};
-use iquivity_domain::WorkspaceId;
-
-/// Connection flows: the OAuth state of an account being connected, from the redirect to the choice of accounts.
+/// Connection flows: the OAuth state of an account being connected, from the redirect to the choice of
+/// accounts.
 #[async_trait]
 pub trait ConnectionStore: Send + Sync {
     async fn create_flow(&self, flow: &FlowRecord) -> StoreResult<()>;

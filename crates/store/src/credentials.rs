@@ -1,8 +1,4 @@
-//! Sealed credentials: reading them, and re-sealing them under a new key.
-
-use crate::*;
-use async_trait::async_trait;
-use iquivity_domain::AccountId;
+use crate::prelude::*;
 
 /// Sealed credentials: reading them, and re-sealing them under a new key.
 #[async_trait]

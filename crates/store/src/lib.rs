@@ -72,6 +72,16 @@ pub enum StoreError {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
+/// What the area files (the traits and their SQL) use.
+mod prelude {
+    pub(crate) use crate::*;
+    pub(crate) use async_trait::async_trait;
+    pub(crate) use chrono::{DateTime, Utc};
+    pub(crate) use iquivity_domain::{
+        Account, AccountId, Labels, Plan, Platform, Role, UserId, WorkspaceId,
+    };
+}
+
 /// Seals a credential for the account id it is given; called inside the store's transaction because the
 /// id is only known there (a reconnect keeps the existing account's id).
 pub type Sealer<'a> = &'a (dyn Fn(AccountId) -> Result<StoredCredential, String> + Send + Sync);
@@ -94,17 +104,5 @@ pub trait Store:
 {
 }
 
-impl<T> Store for T where
-    T: PeopleStore
-        + AccountStore
-        + ConnectionStore
-        + LifecycleStore
-        + AlertStore
-        + PostStore
-        + CredentialStore
-        + TestSupport
-        + Send
-        + Sync
-        + 'static
-{
-}
+impl Store for sql::SqlStore<sqlx::Sqlite> {}
+impl Store for sql::SqlStore<sqlx::Postgres> {}

@@ -1,11 +1,7 @@
-//! The lifecycle engine: when accounts are renewed and checked, the job queue, refresh leases, failure runs, and the metrics over them.
+use crate::prelude::*;
 
-use crate::*;
-use async_trait::async_trait;
-use chrono::{DateTime, Utc};
-use iquivity_domain::AccountId;
-
-/// The lifecycle engine: when accounts are renewed and checked, the job queue, refresh leases, failure runs, and the metrics over them.
+/// The lifecycle engine: when accounts are renewed and checked, the job queue, refresh leases, failure
+/// runs, and the metrics over them.
 #[async_trait]
 pub trait LifecycleStore: Send + Sync {
     /// When the account is next renewed and checked (`None` leaves that one as it is).

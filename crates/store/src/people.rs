@@ -1,9 +1,4 @@
-//! Users, workspaces and their members, sign-in (sessions, API tokens, counted attempts) and invitations.
-
-use crate::*;
-use async_trait::async_trait;
-use chrono::{DateTime, Utc};
-use iquivity_domain::{Plan, Role, UserId, WorkspaceId};
+use crate::prelude::*;
 
 /// Users, workspaces and their members, sign-in (sessions, API tokens, counted attempts) and invitations.
 #[async_trait]

@@ -1,9 +1,4 @@
-//! Posts and their targets (one per account): scheduling, claiming, sending, settling, retrying.
-
-use crate::*;
-use async_trait::async_trait;
-use chrono::{DateTime, Utc};
-use iquivity_domain::{Account, AccountId, WorkspaceId};
+use crate::prelude::*;
 
 /// Posts and their targets (one per account): scheduling, claiming, sending, settling, retrying.
 #[async_trait]

@@ -67,14 +67,33 @@ pub(crate) fn parse_stored<T: FromStr>(column: &str, text: &str) -> StoreResult<
         .map_err(|_| crate::StoreError::Corrupt(format!("{column} holds {text:?}")))
 }
 
+/// Reads a text column holding a stored enum or id, and parses it.
+pub(crate) fn parsed<T: FromStr>(row: &impl StoredRow, column: &str) -> StoreResult<T> {
+    parse_stored(column, &row.col::<String>(column)?)
+}
+
+/// Reads a nullable text column holding a stored enum or id, and parses it.
+pub(crate) fn opt_parsed<T: FromStr>(row: &impl StoredRow, column: &str) -> StoreResult<Option<T>> {
+    let text: Option<String> = row.col(column)?;
+    text.map(|text| parse_stored(column, &text)).transpose()
+}
+
 pub(crate) const ACCOUNT_COLUMNS: &str = "id, workspace_id, platform, kind, platform_account_id, \
     display_name, platform_display_name, display_name_override, handle, avatar_url, status, \
     status_reason, status_message, status_since, scopes, labels, created_at, connected_by, \
     token_expires_at, last_refreshed_at, last_checked_at, last_used_at, next_refresh_at, followers, sandbox";
 
+pub(crate) fn count_from_row(row: &impl StoredRow) -> StoreResult<PlatformStatusCount> {
+    Ok(PlatformStatusCount {
+        platform: parsed(row, "platform")?,
+        status: parsed(row, "status")?,
+        count: u32::try_from(row.col::<i64>("count")?).unwrap_or(0),
+    })
+}
+
 pub(crate) fn user_from_row(row: &impl StoredRow) -> StoreResult<UserRecord> {
     Ok(UserRecord {
-        id: parse_stored("users.id", &row.col::<String>("id")?)?,
+        id: parsed(row, "id")?,
         email: row.col("email")?,
         password_hash: row.col("password_hash")?,
         created_at: from_micros(row.col("created_at")?),
@@ -83,18 +102,18 @@ pub(crate) fn user_from_row(row: &impl StoredRow) -> StoreResult<UserRecord> {
 
 pub(crate) fn caller_from_row(row: &impl StoredRow) -> StoreResult<CallerRecord> {
     Ok(CallerRecord {
-        user_id: parse_stored("user_id", &row.col::<String>("user_id")?)?,
+        user_id: parsed(row, "user_id")?,
         email: row.col("email")?,
-        workspace_id: parse_stored("workspace_id", &row.col::<String>("workspace_id")?)?,
-        role: parse_stored("role", &row.col::<String>("role")?)?,
+        workspace_id: parsed(row, "workspace_id")?,
+        role: parsed(row, "role")?,
     })
 }
 
 pub(crate) fn workspace_from_row(row: &impl StoredRow) -> StoreResult<WorkspaceRecord> {
     Ok(WorkspaceRecord {
-        id: parse_stored("workspaces.id", &row.col::<String>("id")?)?,
+        id: parsed(row, "id")?,
         name: row.col("name")?,
-        plan: parse_stored("plan", &row.col::<String>("plan")?)?,
+        plan: parsed(row, "plan")?,
         created_at: from_micros(row.col("created_at")?),
     })
 }
@@ -108,18 +127,15 @@ pub(crate) fn flow_from_row(row: &impl StoredRow) -> StoreResult<FlowRecord> {
             .map(|(key_id, blob)| StoredCredential { key_id, blob }))
     };
     let stage: String = row.col("stage")?;
-    let reconnect: Option<String> = row.col("reconnect_account_id")?;
     let connected: String = row.col("connected")?;
     Ok(FlowRecord {
-        id: parse_stored("connection_flows.id", &row.col::<String>("id")?)?,
+        id: parsed(row, "id")?,
         state_hash: row.col("state_hash")?,
-        workspace_id: parse_stored("workspace_id", &row.col::<String>("workspace_id")?)?,
-        user_id: parse_stored("user_id", &row.col::<String>("user_id")?)?,
+        workspace_id: parsed(row, "workspace_id")?,
+        user_id: parsed(row, "user_id")?,
         session_hash: row.col("session_hash")?,
-        platform: parse_stored("platform", &row.col::<String>("platform")?)?,
-        reconnect_account_id: reconnect
-            .map(|r| parse_stored("reconnect_account_id", &r))
-            .transpose()?,
+        platform: parsed(row, "platform")?,
+        reconnect_account_id: opt_parsed(row, "reconnect_account_id")?,
         verifier: sealed("verifier_key_id", "verifier_blob")?,
         stage: FlowStage::parse(&stage)
             .ok_or_else(|| StoreError::Corrupt(format!("flow stage {stage:?}")))?,
@@ -138,12 +154,12 @@ pub(crate) fn job_from_row(row: &impl StoredRow) -> StoreResult<JobRecord> {
     let key_id: Option<String> = row.col("payload_key_id")?;
     let blob: Option<Vec<u8>> = row.col("payload_blob")?;
     Ok(JobRecord {
-        id: parse_stored("jobs.id", &row.col::<String>("id")?)?,
+        id: parsed(row, "id")?,
         kind: JobKind::parse(&kind)
             .ok_or_else(|| StoreError::Corrupt(format!("job kind {kind:?}")))?,
-        account_id: parse_stored("account_id", &row.col::<String>("account_id")?)?,
-        workspace_id: parse_stored("workspace_id", &row.col::<String>("workspace_id")?)?,
-        platform: parse_stored("platform", &row.col::<String>("platform")?)?,
+        account_id: parsed(row, "account_id")?,
+        workspace_id: parsed(row, "workspace_id")?,
+        platform: parsed(row, "platform")?,
         payload: key_id
             .zip(blob)
             .map(|(key_id, blob)| StoredCredential { key_id, blob }),
@@ -156,14 +172,11 @@ pub(crate) fn job_from_row(row: &impl StoredRow) -> StoreResult<JobRecord> {
 }
 
 pub(crate) fn alert_from_row(row: &impl StoredRow) -> StoreResult<AlertRecord> {
-    let account: Option<String> = row.col("account_id")?;
     let payload: String = row.col("payload")?;
     Ok(AlertRecord {
-        id: parse_stored("alerts.id", &row.col::<String>("id")?)?,
-        workspace_id: parse_stored("workspace_id", &row.col::<String>("workspace_id")?)?,
-        account_id: account
-            .map(|a| parse_stored("account_id", &a))
-            .transpose()?,
+        id: parsed(row, "id")?,
+        workspace_id: parsed(row, "workspace_id")?,
+        account_id: opt_parsed(row, "account_id")?,
         kind: row.col("kind")?,
         dedupe_key: row.col("dedupe_key")?,
         payload: serde_json::from_str(&payload)
@@ -176,11 +189,8 @@ pub(crate) fn alert_from_row(row: &impl StoredRow) -> StoreResult<AlertRecord> {
 pub(crate) fn webhook_from_row(row: &impl StoredRow, prefix: &str) -> StoreResult<WebhookRecord> {
     let col = |name: &str| format!("{prefix}{name}");
     Ok(WebhookRecord {
-        id: parse_stored("webhooks.id", &row.col::<String>(col("id").as_str())?)?,
-        workspace_id: parse_stored(
-            "workspace_id",
-            &row.col::<String>(col("workspace_id").as_str())?,
-        )?,
+        id: parsed(row, &col("id"))?,
+        workspace_id: parsed(row, &col("workspace_id"))?,
         url: row.col(col("url").as_str())?,
         secret: StoredCredential {
             key_id: row.col(col("secret_key_id").as_str())?,
@@ -203,9 +213,9 @@ pub(crate) fn delivery_from_row(row: &impl StoredRow) -> StoreResult<DeliveryRec
         })
         .transpose()?;
     Ok(DeliveryRecord {
-        id: parse_stored("webhook_deliveries.id", &row.col::<String>("id")?)?,
-        webhook_id: parse_stored("webhook_id", &row.col::<String>("webhook_id")?)?,
-        alert_id: parse_stored("alert_id", &row.col::<String>("alert_id")?)?,
+        id: parsed(row, "id")?,
+        webhook_id: parsed(row, "webhook_id")?,
+        alert_id: parsed(row, "alert_id")?,
         state,
         attempts: u32::try_from(row.col::<i64>("attempts")?).unwrap_or(0),
         next_attempt_at: (state == DeliveryState::Pending)
@@ -220,10 +230,10 @@ pub(crate) fn delivery_from_row(row: &impl StoredRow) -> StoreResult<DeliveryRec
 pub(crate) fn target_from_row(row: &impl StoredRow) -> StoreResult<TargetRecord> {
     let state: String = row.col("state")?;
     Ok(TargetRecord {
-        id: parse_stored("post_targets.id", &row.col::<String>("id")?)?,
-        post_id: parse_stored("post_id", &row.col::<String>("post_id")?)?,
-        account_id: parse_stored("account_id", &row.col::<String>("account_id")?)?,
-        platform: parse_stored("platform", &row.col::<String>("platform")?)?,
+        id: parsed(row, "id")?,
+        post_id: parsed(row, "post_id")?,
+        account_id: parsed(row, "account_id")?,
+        platform: parsed(row, "platform")?,
         state: TargetState::parse(&state)
             .ok_or_else(|| StoreError::Corrupt(format!("target state {state:?}")))?,
         attempts: u32::try_from(row.col::<i64>("attempts")?).unwrap_or(0),
@@ -242,11 +252,10 @@ pub(crate) fn post_from_row(
     targets: Vec<TargetRecord>,
 ) -> StoreResult<PostRecord> {
     let media: String = row.col("media")?;
-    let author: Option<String> = row.col("author_id")?;
     Ok(PostRecord {
-        id: parse_stored("posts.id", &row.col::<String>("id")?)?,
-        workspace_id: parse_stored("workspace_id", &row.col::<String>("workspace_id")?)?,
-        author_id: author.map(|a| parse_stored("author_id", &a)).transpose()?,
+        id: parsed(row, "id")?,
+        workspace_id: parsed(row, "workspace_id")?,
+        author_id: opt_parsed(row, "author_id")?,
         text: row.col("text")?,
         link: row.col("link")?,
         media: serde_json::from_str(&media)
@@ -260,16 +269,12 @@ pub(crate) fn post_from_row(
 
 pub(crate) fn event_from_row(row: &impl StoredRow) -> StoreResult<AuditEventRecord> {
     let kind: String = row.col("kind")?;
-    let account: Option<String> = row.col("account_id")?;
-    let actor: Option<String> = row.col("actor_id")?;
     let details: String = row.col("details")?;
     Ok(AuditEventRecord {
-        id: parse_stored("audit_events.id", &row.col::<String>("id")?)?,
-        workspace_id: parse_stored("workspace_id", &row.col::<String>("workspace_id")?)?,
-        account_id: account
-            .map(|a| parse_stored("account_id", &a))
-            .transpose()?,
-        actor_id: actor.map(|a| parse_stored("actor_id", &a)).transpose()?,
+        id: parsed(row, "id")?,
+        workspace_id: parsed(row, "workspace_id")?,
+        account_id: opt_parsed(row, "account_id")?,
+        actor_id: opt_parsed(row, "actor_id")?,
         kind: AuditKind::ALL
             .into_iter()
             .find(|k| k.as_str() == kind)
@@ -285,32 +290,26 @@ pub(crate) fn account_from_row(row: &impl StoredRow) -> StoreResult<Account> {
     let labels: String = row.col("labels")?;
     let labels: Vec<String> =
         serde_json::from_str(&labels).map_err(|e| StoreError::Corrupt(format!("labels: {e}")))?;
-    let reason: Option<String> = row.col("status_reason")?;
-    let connected_by: Option<String> = row.col("connected_by")?;
     Ok(Account {
-        id: parse_stored("id", &row.col::<String>("id")?)?,
-        workspace_id: parse_stored("workspace_id", &row.col::<String>("workspace_id")?)?,
-        platform: parse_stored("platform", &row.col::<String>("platform")?)?,
-        kind: parse_stored("kind", &row.col::<String>("kind")?)?,
+        id: parsed(row, "id")?,
+        workspace_id: parsed(row, "workspace_id")?,
+        platform: parsed(row, "platform")?,
+        kind: parsed(row, "kind")?,
         platform_account_id: row.col("platform_account_id")?,
         display_name: row.col("display_name")?,
         platform_display_name: row.col("platform_display_name")?,
         display_name_override: row.col("display_name_override")?,
         handle: row.col("handle")?,
         avatar_url: row.col("avatar_url")?,
-        status: parse_stored("status", &row.col::<String>("status")?)?,
-        status_reason: reason
-            .map(|r| parse_stored("status_reason", &r))
-            .transpose()?,
+        status: parsed(row, "status")?,
+        status_reason: opt_parsed(row, "status_reason")?,
         status_message: row.col("status_message")?,
         status_since: from_micros(row.col("status_since")?),
         scopes: serde_json::from_str(&scopes)
             .map_err(|e| StoreError::Corrupt(format!("scopes: {e}")))?,
         labels: Labels::parse(&labels).map_err(|e| StoreError::Corrupt(e.to_string()))?,
         created_at: from_micros(row.col("created_at")?),
-        connected_by: connected_by
-            .map(|u| parse_stored("connected_by", &u))
-            .transpose()?,
+        connected_by: opt_parsed(row, "connected_by")?,
         token_expires_at: opt_from_micros(row.col("token_expires_at")?),
         last_refreshed_at: opt_from_micros(row.col("last_refreshed_at")?),
         last_checked_at: opt_from_micros(row.col("last_checked_at")?),

@@ -1,10 +1,7 @@
-//! What only tests use: fixtures built piece by piece and looks inside the store. Kept out of the area traits so that the service does not come to rely on it; a caller names it explicitly.
+use crate::prelude::*;
 
-use crate::*;
-use async_trait::async_trait;
-use iquivity_domain::{AccountId, Role, UserId, WorkspaceId};
-
-/// What only tests use: fixtures built piece by piece and looks inside the store. Kept out of the area traits so that the service does not come to rely on it; a caller names it explicitly.
+/// What only tests use: fixtures built piece by piece and looks inside the store. Kept out of the area
+/// traits so that the service does not come to rely on it; a caller names it explicitly.
 #[async_trait]
 pub trait TestSupport: Send + Sync {
     async fn create_user(&self, user: &NewUser) -> StoreResult<()>;

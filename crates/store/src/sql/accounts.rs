@@ -1,15 +1,7 @@
 //! The SQL behind [`crate::AccountStore`], compiled once per backend (see [`crate::sql`]).
 
 use super::credentials::put_credential;
-use super::{Conn, Db};
-use crate::list_query::{list_query, search_probe, SEARCH_PROBE_FEW};
-use crate::rows::*;
-use crate::sql::*;
-use crate::*;
-use async_trait::async_trait;
-use chrono::{DateTime, Utc};
-use iquivity_domain::{Account, AccountId, Labels, Plan, Platform, WorkspaceId};
-use sqlx::Row;
+use super::*;
 
 pub(super) async fn insert_event(conn: &mut Conn, event: &AuditEventRecord) -> StoreResult<()> {
     sqlx::query(
@@ -247,15 +239,7 @@ impl AccountStore for SqlStore<Db> {
         .bind(workspace.to_string())
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(PlatformStatusCount {
-                    platform: parse_stored("platform", &row.try_get::<String, _>("platform")?)?,
-                    status: parse_stored("status", &row.try_get::<String, _>("status")?)?,
-                    count: u32::try_from(row.try_get::<i64, _>("count")?).unwrap_or(0),
-                })
-            })
-            .collect()
+        rows.iter().map(count_from_row).collect()
     }
 
     async fn update_account_profile(

@@ -1,12 +1,6 @@
 //! The SQL behind [`crate::ConnectionStore`], compiled once per backend (see [`crate::sql`]).
 
-use super::Db;
-use crate::rows::*;
-use crate::sql::*;
-use crate::*;
-use async_trait::async_trait;
-use chrono::{DateTime, Utc};
-use iquivity_domain::WorkspaceId;
+use super::*;
 
 #[async_trait]
 impl ConnectionStore for SqlStore<Db> {

@@ -1,13 +1,6 @@
 //! The SQL behind [`crate::CredentialStore`], compiled once per backend (see [`crate::sql`]).
 
-use super::{Conn, Db};
-use crate::rows::*;
-use crate::sql::*;
-use crate::*;
-use async_trait::async_trait;
-use chrono::{DateTime, Utc};
-use iquivity_domain::AccountId;
-use sqlx::Row;
+use super::*;
 
 pub(super) async fn put_credential(
     conn: &mut Conn,
@@ -60,7 +53,7 @@ impl CredentialStore for SqlStore<Db> {
         rows.iter()
             .map(|row| {
                 Ok((
-                    parse_stored("account_id", &row.try_get::<String, _>("account_id")?)?,
+                    parsed(row, "account_id")?,
                     StoredCredential {
                         key_id: row.try_get("key_id")?,
                         blob: row.try_get("blob")?,

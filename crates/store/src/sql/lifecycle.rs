@@ -1,13 +1,6 @@
 //! The SQL behind [`crate::LifecycleStore`], compiled once per backend (see [`crate::sql`]).
 
-use super::Db;
-use crate::rows::*;
-use crate::sql::*;
-use crate::*;
-use async_trait::async_trait;
-use chrono::{DateTime, Utc};
-use iquivity_domain::AccountId;
-use sqlx::Row;
+use super::*;
 
 #[async_trait]
 impl LifecycleStore for SqlStore<Db> {
@@ -252,13 +245,7 @@ impl LifecycleStore for SqlStore<Db> {
             .await?;
         let accounts = rows
             .iter()
-            .map(|row| {
-                Ok(PlatformStatusCount {
-                    platform: parse_stored("platform", &row.try_get::<String, _>("platform")?)?,
-                    status: parse_stored("status", &row.try_get::<String, _>("status")?)?,
-                    count: u32::try_from(row.try_get::<i64, _>("count")?).unwrap_or(0),
-                })
-            })
+            .map(count_from_row)
             .collect::<StoreResult<Vec<_>>>()?;
         let rows = sqlx::query(
             "SELECT kind, COUNT(*) AS open, MIN(CASE WHEN run_at <= $1 THEN run_at END) AS oldest_due \

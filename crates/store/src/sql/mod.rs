@@ -12,7 +12,7 @@
 //! `Send`. Compiled per database, the same source stays plain sqlx code that rustfmt, clippy and the
 //! compiler's errors treat as such.
 
-use crate::StoreResult;
+use crate::{StoreError, StoreResult};
 use sqlx::{Database, Pool, QueryBuilder, Transaction};
 
 /// A store over one database: every area trait is implemented for `SqlStore<Sqlite>` and
@@ -69,13 +69,27 @@ pub trait Dialect: Database {
     fn push_has_label<'q>(sql: &mut QueryBuilder<'q, Self>, label: String);
 }
 
-pub(crate) fn is_unique_violation(err: &sqlx::Error) -> bool {
-    matches!(err, sqlx::Error::Database(db) if db.is_unique_violation())
+/// An error of an insert: a unique violation is a [`StoreError::Duplicate`] of `what`.
+pub(crate) fn duplicate(what: &'static str) -> impl Fn(sqlx::Error) -> StoreError {
+    move |err| match &err {
+        sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Duplicate(what),
+        _ => err.into(),
+    }
+}
+
+/// What every area's file uses (through `use super::*`).
+mod prelude {
+    pub(super) use super::{duplicate, Dialect, SqlStore, ENQUEUE_LOCK, PUBLISH_LOCK};
+    pub(super) use crate::list_query::{list_query, search_probe, SEARCH_PROBE_FEW};
+    pub(super) use crate::prelude::*;
+    pub(super) use crate::rows::*;
+    pub(super) use sqlx::Row;
 }
 
 /// Every area, compiled for SQLite.
 #[path = "."]
 mod on_sqlite {
+    use super::prelude::*;
     type Db = sqlx::Sqlite;
     type Conn = sqlx::SqliteConnection;
     mod accounts;
@@ -91,6 +105,7 @@ mod on_sqlite {
 /// Every area, compiled for PostgreSQL.
 #[path = "."]
 mod on_postgres {
+    use super::prelude::*;
     type Db = sqlx::Postgres;
     type Conn = sqlx::PgConnection;
     mod accounts;

@@ -1,13 +1,6 @@
 //! The SQL behind [`crate::PeopleStore`], compiled once per backend (see [`crate::sql`]).
 
-use super::{Conn, Db};
-use crate::rows::*;
-use crate::sql::*;
-use crate::*;
-use async_trait::async_trait;
-use chrono::{DateTime, Utc};
-use iquivity_domain::{Plan, Role, UserId, WorkspaceId};
-use sqlx::Row;
+use super::*;
 
 pub(super) async fn insert_user(conn: &mut Conn, user: &NewUser) -> StoreResult<()> {
     sqlx::query("INSERT INTO users (id, email, password_hash, created_at) VALUES ($1, $2, $3, $4)")
@@ -17,13 +10,7 @@ pub(super) async fn insert_user(conn: &mut Conn, user: &NewUser) -> StoreResult<
         .bind(micros(user.created_at))
         .execute(conn)
         .await
-        .map_err(|e| {
-            if is_unique_violation(&e) {
-                StoreError::Duplicate("a user with this email")
-            } else {
-                e.into()
-            }
-        })?;
+        .map_err(duplicate("a user with this email"))?;
     Ok(())
 }
 
@@ -48,9 +35,8 @@ pub(super) async fn claim_invitation(
     let Some(row) = claimed else {
         return Ok(false);
     };
-    let workspace: WorkspaceId =
-        parse_stored("workspace_id", &row.try_get::<String, _>("workspace_id")?)?;
-    let role: Role = parse_stored("role", &row.try_get::<String, _>("role")?)?;
+    let workspace: WorkspaceId = parsed(&row, "workspace_id")?;
+    let role: Role = parsed(&row, "role")?;
     insert_member(conn, workspace, user, role, now).await?;
     Ok(true)
 }
@@ -148,9 +134,9 @@ impl PeopleStore for SqlStore<Db> {
         rows.iter()
             .map(|row| {
                 Ok((
-                    parse_stored("users.id", &row.try_get::<String, _>("id")?)?,
+                    parsed(row, "id")?,
                     row.try_get("email")?,
-                    parse_stored("role", &row.try_get::<String, _>("role")?)?,
+                    parsed(row, "role")?,
                 ))
             })
             .collect()
@@ -165,12 +151,7 @@ impl PeopleStore for SqlStore<Db> {
         .fetch_all(&self.pool)
         .await?;
         rows.iter()
-            .map(|row| {
-                Ok((
-                    workspace_from_row(row)?,
-                    parse_stored("role", &row.try_get::<String, _>("role")?)?,
-                ))
-            })
+            .map(|row| Ok((workspace_from_row(row)?, parsed(row, "role")?)))
             .collect()
     }
 
@@ -246,7 +227,7 @@ impl PeopleStore for SqlStore<Db> {
             Ok((
                 caller_from_row(&row)?,
                 TokenUse {
-                    id: parse_stored("api_tokens.id", &row.try_get::<String, _>("id")?)?,
+                    id: parsed(&row, "id")?,
                     last_used_at: opt_from_micros(row.try_get("last_used_at")?),
                 },
             ))
@@ -336,15 +317,12 @@ impl PeopleStore for SqlStore<Db> {
             .await?;
         row.map(|row| {
             Ok(InvitationRecord {
-                id: parse_stored("invitations.id", &row.try_get::<String, _>("id")?)?,
+                id: parsed(&row, "id")?,
                 token_hash: row.try_get("token_hash")?,
-                workspace_id: parse_stored(
-                    "workspace_id",
-                    &row.try_get::<String, _>("workspace_id")?,
-                )?,
-                role: parse_stored("role", &row.try_get::<String, _>("role")?)?,
+                workspace_id: parsed(&row, "workspace_id")?,
+                role: parsed(&row, "role")?,
                 email: row.try_get("email")?,
-                invited_by: parse_stored("invited_by", &row.try_get::<String, _>("invited_by")?)?,
+                invited_by: parsed(&row, "invited_by")?,
                 created_at: from_micros(row.try_get("created_at")?),
                 expires_at: from_micros(row.try_get("expires_at")?),
                 accepted_at: opt_from_micros(row.try_get("accepted_at")?),

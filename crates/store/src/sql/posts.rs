@@ -1,13 +1,6 @@
 //! The SQL behind [`crate::PostStore`], compiled once per backend (see [`crate::sql`]).
 
-use super::{Conn, Db};
-use crate::rows::*;
-use crate::sql::*;
-use crate::*;
-use async_trait::async_trait;
-use chrono::{DateTime, Utc};
-use iquivity_domain::{Account, AccountId, WorkspaceId};
-use sqlx::Row;
+use super::*;
 
 /// Records how an attempt ended: by its lease holder, or (with no owner) for a target left abandoned.
 pub(super) async fn settle_target(
@@ -153,13 +146,7 @@ impl PostStore for SqlStore<Db> {
             .bind(micros(post.created_at))
             .execute(&mut *tx)
             .await
-            .map_err(|e| {
-                if is_unique_violation(&e) {
-                    StoreError::Duplicate("a target for this account in this post")
-                } else {
-                    e.into()
-                }
-            })?;
+            .map_err(duplicate("a target for this account in this post"))?;
         }
         tx.commit().await?;
         Ok(())
@@ -416,7 +403,7 @@ impl PostStore for SqlStore<Db> {
         rows.iter()
             .map(|row| {
                 Ok((
-                    parse_stored("account_id", &row.try_get::<String, _>("account_id")?)?,
+                    parsed(row, "account_id")?,
                     u32::try_from(row.try_get::<i64, _>("scheduled")?).unwrap_or(0),
                     u32::try_from(row.try_get::<i64, _>("published")?).unwrap_or(0),
                 ))
@@ -495,13 +482,7 @@ impl PostStore for SqlStore<Db> {
                 .bind(micros(now))
                 .execute(&mut *tx)
                 .await
-                .map_err(|e| {
-                    if is_unique_violation(&e) {
-                        StoreError::Duplicate("a target for this account in this post")
-                    } else {
-                        e.into()
-                    }
-                })?;
+                .map_err(duplicate("a target for this account in this post"))?;
             }
         }
         sqlx::query(

@@ -2,13 +2,7 @@
 
 use super::accounts::insert_event;
 use super::people::{insert_member, insert_user, insert_workspace};
-use super::Db;
-use crate::rows::*;
-use crate::sql::*;
-use crate::*;
-use async_trait::async_trait;
-use chrono::Utc;
-use iquivity_domain::{AccountId, Role, UserId, WorkspaceId};
+use super::*;
 
 #[async_trait]
 impl TestSupport for SqlStore<Db> {
