@@ -19,7 +19,10 @@ const KNOWN_DIFFERENCES: &[(&str, &str)] = &[
     ("sqlite", "table accounts_search"),
     ("sqlite", "column accounts.search_key integer null"),
     ("postgres", "column accounts.search_key integer not null"),
-    ("postgres", "index accounts_search on accounts(search_text) partial=false"),
+    (
+        "postgres",
+        "index accounts_search on accounts(search_text) partial=false",
+    ),
 ];
 
 /// SQLite's tables that belong to the FTS5 index `accounts_search` (left out: described by it).
@@ -54,7 +57,11 @@ fn column(table: &str, name: &str, declared: &str, not_null: bool) -> String {
 }
 
 async fn sqlite_schema(url: &str) -> BTreeSet<String> {
-    drop(iquivity_store::open(url).await.expect("open and migrate SQLite"));
+    drop(
+        iquivity_store::open(url)
+            .await
+            .expect("open and migrate SQLite"),
+    );
     let mut conn = sqlx::SqliteConnection::connect(url).await.unwrap();
     let tables: Vec<(String, String)> = sqlx::query_as(
         "SELECT name, COALESCE(sql, '') FROM sqlite_master WHERE type = 'table' \
@@ -76,16 +83,23 @@ async fn sqlite_schema(url: &str) -> BTreeSet<String> {
         out.insert(format!("checks {table} {checks}"));
         let mut key = Vec::new();
         // table_xinfo, not table_info: it lists generated columns too.
-        for row in sqlx::query("SELECT name, type, \"notnull\", pk FROM pragma_table_xinfo($1) ORDER BY cid")
-            .bind(&table)
-            .fetch_all(&mut conn)
-            .await
-            .unwrap()
+        for row in sqlx::query(
+            "SELECT name, type, \"notnull\", pk FROM pragma_table_xinfo($1) ORDER BY cid",
+        )
+        .bind(&table)
+        .fetch_all(&mut conn)
+        .await
+        .unwrap()
         {
             let name: String = row.get("name");
             let pk: i64 = row.get("pk");
             // A primary key column is never null (SQLite only says so where NOT NULL is written).
-            out.insert(column(&table, &name, row.get("type"), pk > 0 || row.get::<bool, _>("notnull")));
+            out.insert(column(
+                &table,
+                &name,
+                row.get("type"),
+                pk > 0 || row.get::<bool, _>("notnull"),
+            ));
             if pk > 0 {
                 key.push((pk, name));
             }
@@ -93,41 +107,53 @@ async fn sqlite_schema(url: &str) -> BTreeSet<String> {
         key.sort();
         let key: Vec<String> = key.into_iter().map(|(_, name)| name).collect();
         out.insert(format!("primary key {table}({})", key.join(", ")));
-        for index in sqlx::query("SELECT name, \"unique\", origin, partial FROM pragma_index_list($1)")
-            .bind(&table)
-            .fetch_all(&mut conn)
-            .await
-            .unwrap()
+        for index in
+            sqlx::query("SELECT name, \"unique\", origin, partial FROM pragma_index_list($1)")
+                .bind(&table)
+                .fetch_all(&mut conn)
+                .await
+                .unwrap()
         {
             let origin: String = index.get("origin");
             if origin == "pk" {
                 continue;
             }
             let name: String = index.get("name");
-            let columns: Vec<Option<String>> =
-                sqlx::query_scalar("SELECT name FROM pragma_index_xinfo($1) WHERE key = 1 ORDER BY seqno")
-                    .bind(&name)
-                    .fetch_all(&mut conn)
-                    .await
-                    .unwrap();
+            let columns: Vec<Option<String>> = sqlx::query_scalar(
+                "SELECT name FROM pragma_index_xinfo($1) WHERE key = 1 ORDER BY seqno",
+            )
+            .bind(&name)
+            .fetch_all(&mut conn)
+            .await
+            .unwrap();
             let columns: Vec<String> = columns
                 .into_iter()
                 .map(|c| c.unwrap_or_else(|| "<expression>".into()))
                 .collect();
-            let unique = if index.get::<bool, _>("unique") { "unique " } else { "" };
+            let unique = if index.get::<bool, _>("unique") {
+                "unique "
+            } else {
+                ""
+            };
             let partial: bool = index.get("partial");
             // An index of a UNIQUE constraint is named by each database its own way.
-            let name = if origin == "u" { "(constraint)".to_string() } else { name };
+            let name = if origin == "u" {
+                "(constraint)".to_string()
+            } else {
+                name
+            };
             out.insert(format!(
                 "{unique}index {name} on {table}({}) partial={partial}",
                 columns.join(", ")
             ));
         }
-        for fk in sqlx::query("SELECT \"table\", \"from\", \"to\", on_delete FROM pragma_foreign_key_list($1)")
-            .bind(&table)
-            .fetch_all(&mut conn)
-            .await
-            .unwrap()
+        for fk in sqlx::query(
+            "SELECT \"table\", \"from\", \"to\", on_delete FROM pragma_foreign_key_list($1)",
+        )
+        .bind(&table)
+        .fetch_all(&mut conn)
+        .await
+        .unwrap()
         {
             let target: String = fk.get("table");
             let to: Option<String> = fk.get("to");
@@ -156,7 +182,11 @@ async fn primary_key(conn: &mut sqlx::SqliteConnection, table: &str) -> String {
 }
 
 async fn postgres_schema(url: &str) -> BTreeSet<String> {
-    drop(iquivity_store::open(url).await.expect("open and migrate PostgreSQL"));
+    drop(
+        iquivity_store::open(url)
+            .await
+            .expect("open and migrate PostgreSQL"),
+    );
     let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
     let mut out = BTreeSet::new();
     let tables: Vec<String> = sqlx::query_scalar(
@@ -291,7 +321,11 @@ async fn sqlite_and_postgres_schemas_are_equivalent() {
     let postgres = postgres.unwrap_or_else(|err| std::panic::resume_unwind(err.into_panic()));
 
     let dir = tempfile::tempdir().unwrap();
-    let sqlite = sqlite_schema(&format!("sqlite://{}", dir.path().join("db.sqlite").display())).await;
+    let sqlite = sqlite_schema(&format!(
+        "sqlite://{}",
+        dir.path().join("db.sqlite").display()
+    ))
+    .await;
 
     let known = |db: &str, line: &String| KNOWN_DIFFERENCES.contains(&(db, line.as_str()));
     let only_sqlite: Vec<&String> = sqlite
@@ -305,8 +339,16 @@ async fn sqlite_and_postgres_schemas_are_equivalent() {
     assert!(
         only_sqlite.is_empty() && only_postgres.is_empty(),
         "the schemas differ.\nonly on SQLite:\n  {}\nonly on PostgreSQL:\n  {}",
-        only_sqlite.iter().map(|l| l.as_str()).collect::<Vec<_>>().join("\n  "),
-        only_postgres.iter().map(|l| l.as_str()).collect::<Vec<_>>().join("\n  "),
+        only_sqlite
+            .iter()
+            .map(|l| l.as_str())
+            .collect::<Vec<_>>()
+            .join("\n  "),
+        only_postgres
+            .iter()
+            .map(|l| l.as_str())
+            .collect::<Vec<_>>()
+            .join("\n  "),
     );
     // Each known difference is still there (a fixed one is taken off the list).
     for (db, line) in KNOWN_DIFFERENCES {

@@ -99,7 +99,9 @@ mod on_sqlite {
     mod lifecycle;
     mod people;
     mod posts;
+    mod rows;
     mod testing;
+    use rows::*;
 }
 
 /// Every area, compiled for PostgreSQL.
@@ -115,5 +117,7 @@ mod on_postgres {
     mod lifecycle;
     mod people;
     mod posts;
+    mod rows;
     mod testing;
+    use rows::*;
 }

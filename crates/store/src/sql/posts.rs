@@ -10,38 +10,26 @@ pub(super) async fn settle_target(
     outcome: &TargetOutcome,
     now: DateTime<Utc>,
 ) -> StoreResult<bool> {
-    let (state, post_id, url, class, message, run_at, published_at) = match outcome {
+    // What each outcome sets; the rest is kept as it is (COALESCE) or cleared.
+    let (state, class, message) = match outcome {
+        TargetOutcome::Published { .. } => (TargetState::Published, None, None),
+        TargetOutcome::Failed { class, message } => {
+            (TargetState::Failed, Some(class), Some(message))
+        }
+        TargetOutcome::Retry { message, .. } => (TargetState::Scheduled, None, Some(message)),
+    };
+    let (post_id, url) = match outcome {
         TargetOutcome::Published {
             platform_post_id,
             url,
-        } => (
-            TargetState::Published,
-            Some(platform_post_id.clone()),
-            url.clone(),
-            None,
-            None,
-            None,
-            Some(now),
-        ),
-        TargetOutcome::Failed { class, message } => (
-            TargetState::Failed,
-            None,
-            None,
-            Some(class.clone()),
-            Some(message.clone()),
-            None,
-            None,
-        ),
-        TargetOutcome::Retry { at, message } => (
-            TargetState::Scheduled,
-            None,
-            None,
-            None,
-            Some(message.clone()),
-            Some(*at),
-            None,
-        ),
+        } => (Some(platform_post_id), url.as_ref()),
+        _ => (None, None),
     };
+    let run_at = match outcome {
+        TargetOutcome::Retry { at, .. } => Some(micros(*at)),
+        _ => None,
+    };
+    let published_at = (state == TargetState::Published).then(|| micros(now));
     // The lease holder settles its own attempt; with no owner, only an attempt whose lease ran out.
     let holder = match owner {
         Some(_) => "lease_owner = $10",
@@ -59,8 +47,8 @@ pub(super) async fn settle_target(
         .bind(url)
         .bind(class)
         .bind(message)
-        .bind(run_at.map(micros))
-        .bind(published_at.map(micros))
+        .bind(run_at)
+        .bind(published_at)
         .bind(micros(now))
         .bind(id.to_string());
     let done = match owner {

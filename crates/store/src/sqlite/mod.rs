@@ -55,9 +55,8 @@ impl SqlStore<Sqlite> {
             .after_release(|conn, _| Box::pin(async move { settled(conn).await }))
             .connect_with(options)
             .await?;
-        let store = Self { pool };
-        store.migrate().await?;
-        Ok(store)
+        MIGRATOR.run(&pool).await?;
+        Ok(Self { pool })
     }
 
     /// Opens from a `sqlite://path` URL.
@@ -67,11 +66,6 @@ impl SqlStore<Sqlite> {
             .or_else(|| url.strip_prefix("sqlite:"))
             .unwrap_or(url);
         Self::open(Path::new(path)).await
-    }
-
-    pub async fn migrate(&self) -> StoreResult<()> {
-        MIGRATOR.run(&self.pool).await?;
-        Ok(())
     }
 }
 
