@@ -88,6 +88,7 @@ mod prelude {
 
 /// Every area, compiled for SQLite.
 #[path = "."]
+#[allow(clippy::duplicate_mod)] // On purpose: the same files, once per database (see above).
 mod on_sqlite {
     use super::prelude::*;
     type Db = sqlx::Sqlite;
@@ -106,6 +107,7 @@ mod on_sqlite {
 
 /// Every area, compiled for PostgreSQL.
 #[path = "."]
+#[allow(clippy::duplicate_mod)]
 mod on_postgres {
     use super::prelude::*;
     type Db = sqlx::Postgres;
