@@ -1,7 +1,7 @@
 //! Storage: the interface the core uses ([`Store`], one trait per area: people, accounts, connections,
 //! lifecycle, alerts, posts, credentials) and its one SQL implementation ([`sql`]) for SQLite, the embedded
-//! default ([`sqlite`]), and PostgreSQL for several instances ([`postgres`]). Row mapping ([`rows`]) and the
-//! list query are shared too. [`open`] picks the database by URL.
+//! default ([`sqlite`]), and PostgreSQL for several instances ([`postgres`]), which keep only how to open
+//! them and their [`sql::Dialect`]. [`open`] picks the database by URL.
 
 mod accounts;
 mod alerts;

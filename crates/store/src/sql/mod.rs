@@ -4,13 +4,12 @@
 //! blobs, JSON as text), and sqlx's SQLite driver takes PostgreSQL's `$N` placeholders, so each query is
 //! written once. What really differs between them is a [`Dialect`]: a handful of clauses and statements.
 //!
-//! Each area's file (`people.rs`, `posts.rs`, ...) is compiled twice, once in [`on_sqlite`] and once in
-//! [`on_postgres`], where `Db` names the database. That, rather than code generic over `sqlx::Database`:
-//! a generic body needs, on every impl, some fifteen higher-ranked bounds (the executor of `&mut
-//! Connection`, `IntoArguments`, `Encode` + `Type` + `Decode` for each Rust type bound or read), which Rust
-//! does not imply from one `Backend` trait, and async-trait futures over such bounds often fail to prove
-//! `Send`. Compiled per database, the same source stays plain sqlx code that rustfmt, clippy and the
-//! compiler's errors treat as such.
+//! Each area's file (`people.rs`, `posts.rs`, ...) is compiled twice, once in `on_sqlite` and once in
+//! `on_postgres`, where `Db` names the database. That, rather than code generic over `sqlx::Database`:
+//! a generic body needs some fifteen bounds that are not about `Self` (the executor of `&mut Connection`,
+//! `IntoArguments`, `Encode` + `Type` + `Decode` for each Rust type bound or read), which Rust does not
+//! imply from one `Backend` trait, so every impl and helper would repeat them. Compiled per database, the
+//! same source stays plain sqlx code that rustfmt, clippy and the compiler treat as such.
 
 use crate::{StoreError, StoreResult};
 use sqlx::{Database, Pool, QueryBuilder, Transaction};
