@@ -22,7 +22,12 @@ pub(crate) fn opt_from_micros(value: Option<i64>) -> Option<DateTime<Utc>> {
 /// The labels as the label filter compares them: lower-cased in full Unicode, as JSON.
 pub(crate) fn label_keys(labels: &[String]) -> StoreResult<String> {
     let keys: Vec<String> = labels.iter().map(|l| l.to_lowercase()).collect();
-    serde_json::to_string(&keys).map_err(|e| StoreError::Corrupt(e.to_string()))
+    to_json(&keys)
+}
+
+/// A value as the JSON text a column holds.
+pub(crate) fn to_json<T: serde::Serialize + ?Sized>(value: &T) -> StoreResult<String> {
+    serde_json::to_string(value).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
 /// Parses a stored enum or id; a failure means the row was written by something other than this store.

@@ -80,8 +80,7 @@ impl AccountStore for SqlStore<Db> {
         .bind(&up.platform_account_id)
         .fetch_optional(&mut *tx)
         .await?;
-        let scopes =
-            serde_json::to_string(&up.scopes).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let scopes = to_json(&up.scopes)?;
         let now = micros(up.now);
         let (id, created) = match existing {
             Some(id) => {
@@ -137,8 +136,7 @@ impl AccountStore for SqlStore<Db> {
                     u32::try_from(on_platform).unwrap_or(u32::MAX),
                 )
                 .map_err(StoreError::PlanLimit)?;
-                let labels = serde_json::to_string(&up.labels)
-                    .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                let labels = to_json(&up.labels)?;
                 let (key_column, key) = match Db::NEXT_SEARCH_KEY {
                     Some(key) => ("search_key, ", format!("{key}, ")),
                     None => ("", String::new()),
@@ -255,8 +253,7 @@ impl AccountStore for SqlStore<Db> {
             return Ok(None);
         };
         if let Some(labels) = labels {
-            let json = serde_json::to_string(&labels.to_strings())
-                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            let json = to_json(&labels.to_strings())?;
             sqlx::query("UPDATE accounts SET labels = $1, label_keys = $2 WHERE id = $3")
                 .bind(json)
                 .bind(label_keys(&labels.to_strings())?)
@@ -361,13 +358,7 @@ impl AccountStore for SqlStore<Db> {
             .display_name_override
             .clone()
             .unwrap_or(name.clone());
-        let scopes = match &refresh.scopes {
-            Some(scopes) => {
-                serde_json::to_string(scopes).map_err(|e| StoreError::Corrupt(e.to_string()))?
-            }
-            None => serde_json::to_string(&current.scopes)
-                .map_err(|e| StoreError::Corrupt(e.to_string()))?,
-        };
+        let scopes = to_json(refresh.scopes.as_ref().unwrap_or(&current.scopes))?;
         sqlx::query(
             "UPDATE accounts SET platform_display_name = $1, sort_name = $2, search_text = $3, handle = $4, \
              avatar_url = $5, scopes = $6, token_expires_at = $7, last_checked_at = $8, followers = COALESCE($9, followers), \

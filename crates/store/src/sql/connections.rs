@@ -61,8 +61,7 @@ impl ConnectionStore for SqlStore<Db> {
     }
 
     async fn advance_flow(&self, flow: &FlowRecord, from: FlowStage) -> StoreResult<bool> {
-        let connected = serde_json::to_string(&flow.connected)
-            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let connected = to_json(&flow.connected)?;
         let done = sqlx::query(
             "UPDATE connection_flows SET stage = $1, candidates_key_id = $2, candidates_blob = $3, error = $4, \
              connected = $5, expires_at = $6, verifier_key_id = NULL, verifier_blob = NULL \

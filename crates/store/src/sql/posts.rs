@@ -102,8 +102,7 @@ impl SqlStore<Db> {
 impl PostStore for SqlStore<Db> {
     async fn create_post(&self, post: &PostRecord) -> StoreResult<()> {
         let mut tx = self.begin_write().await?;
-        let media =
-            serde_json::to_string(&post.media).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let media = to_json(&post.media)?;
         sqlx::query(
             "INSERT INTO posts (id, workspace_id, author_id, text, link, media, privacy_level, publish_at, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",

@@ -14,6 +14,15 @@ pub(super) fn opt_parsed<T: FromStr>(row: &DbRow, column: &str) -> StoreResult<O
     text.map(|text| parse_stored(column, &text)).transpose()
 }
 
+/// Reads a text column holding JSON.
+pub(super) fn json_column<T: serde::de::DeserializeOwned>(
+    row: &DbRow,
+    column: &str,
+) -> StoreResult<T> {
+    let text: String = row.try_get(column)?;
+    serde_json::from_str(&text).map_err(|e| StoreError::Corrupt(format!("{column}: {e}")))
+}
+
 pub(super) fn count_from_row(row: &DbRow) -> StoreResult<PlatformStatusCount> {
     Ok(PlatformStatusCount {
         platform: parsed(row, "platform")?,
@@ -58,7 +67,6 @@ pub(super) fn flow_from_row(row: &DbRow) -> StoreResult<FlowRecord> {
             .map(|(key_id, blob)| StoredCredential { key_id, blob }))
     };
     let stage: String = row.try_get("stage")?;
-    let connected: String = row.try_get("connected")?;
     Ok(FlowRecord {
         id: parsed(row, "id")?,
         state_hash: row.try_get("state_hash")?,
@@ -72,8 +80,7 @@ pub(super) fn flow_from_row(row: &DbRow) -> StoreResult<FlowRecord> {
             .ok_or_else(|| StoreError::Corrupt(format!("flow stage {stage:?}")))?,
         candidates: sealed("candidates_key_id", "candidates_blob")?,
         error: row.try_get("error")?,
-        connected: serde_json::from_str(&connected)
-            .map_err(|e| StoreError::Corrupt(format!("connected: {e}")))?,
+        connected: json_column(row, "connected")?,
         created_at: from_micros(row.try_get("created_at")?),
         expires_at: from_micros(row.try_get("expires_at")?),
         state_used_at: opt_from_micros(row.try_get("state_used_at")?),
@@ -103,15 +110,13 @@ pub(super) fn job_from_row(row: &DbRow) -> StoreResult<JobRecord> {
 }
 
 pub(super) fn alert_from_row(row: &DbRow) -> StoreResult<AlertRecord> {
-    let payload: String = row.try_get("payload")?;
     Ok(AlertRecord {
         id: parsed(row, "id")?,
         workspace_id: parsed(row, "workspace_id")?,
         account_id: opt_parsed(row, "account_id")?,
         kind: row.try_get("kind")?,
         dedupe_key: row.try_get("dedupe_key")?,
-        payload: serde_json::from_str(&payload)
-            .map_err(|e| StoreError::Corrupt(format!("alert payload: {e}")))?,
+        payload: json_column(row, "payload")?,
         created_at: from_micros(row.try_get("created_at")?),
         read_at: opt_from_micros(row.try_get("read_at")?),
     })
@@ -179,15 +184,13 @@ pub(super) fn target_from_row(row: &DbRow) -> StoreResult<TargetRecord> {
 }
 
 pub(super) fn post_from_row(row: &DbRow, targets: Vec<TargetRecord>) -> StoreResult<PostRecord> {
-    let media: String = row.try_get("media")?;
     Ok(PostRecord {
         id: parsed(row, "id")?,
         workspace_id: parsed(row, "workspace_id")?,
         author_id: opt_parsed(row, "author_id")?,
         text: row.try_get("text")?,
         link: row.try_get("link")?,
-        media: serde_json::from_str(&media)
-            .map_err(|e| StoreError::Corrupt(format!("post media: {e}")))?,
+        media: json_column(row, "media")?,
         privacy_level: row.try_get("privacy_level")?,
         publish_at: from_micros(row.try_get("publish_at")?),
         created_at: from_micros(row.try_get("created_at")?),
@@ -197,7 +200,6 @@ pub(super) fn post_from_row(row: &DbRow, targets: Vec<TargetRecord>) -> StoreRes
 
 pub(super) fn event_from_row(row: &DbRow) -> StoreResult<AuditEventRecord> {
     let kind: String = row.try_get("kind")?;
-    let details: String = row.try_get("details")?;
     Ok(AuditEventRecord {
         id: parsed(row, "id")?,
         workspace_id: parsed(row, "workspace_id")?,
@@ -207,17 +209,13 @@ pub(super) fn event_from_row(row: &DbRow) -> StoreResult<AuditEventRecord> {
             .into_iter()
             .find(|k| k.as_str() == kind)
             .ok_or_else(|| StoreError::Corrupt(format!("audit kind {kind:?}")))?,
-        details: serde_json::from_str(&details)
-            .map_err(|e| StoreError::Corrupt(format!("audit details: {e}")))?,
+        details: json_column(row, "details")?,
         at: from_micros(row.try_get("at")?),
     })
 }
 
 pub(super) fn account_from_row(row: &DbRow) -> StoreResult<Account> {
-    let scopes: String = row.try_get("scopes")?;
-    let labels: String = row.try_get("labels")?;
-    let labels: Vec<String> =
-        serde_json::from_str(&labels).map_err(|e| StoreError::Corrupt(format!("labels: {e}")))?;
+    let labels: Vec<String> = json_column(row, "labels")?;
     Ok(Account {
         id: parsed(row, "id")?,
         workspace_id: parsed(row, "workspace_id")?,
@@ -233,8 +231,7 @@ pub(super) fn account_from_row(row: &DbRow) -> StoreResult<Account> {
         status_reason: opt_parsed(row, "status_reason")?,
         status_message: row.try_get("status_message")?,
         status_since: from_micros(row.try_get("status_since")?),
-        scopes: serde_json::from_str(&scopes)
-            .map_err(|e| StoreError::Corrupt(format!("scopes: {e}")))?,
+        scopes: json_column(row, "scopes")?,
         labels: Labels::parse(&labels).map_err(|e| StoreError::Corrupt(e.to_string()))?,
         created_at: from_micros(row.try_get("created_at")?),
         connected_by: opt_parsed(row, "connected_by")?,
