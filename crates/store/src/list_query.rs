@@ -2,8 +2,9 @@
 //! backend; what differs between them (text and label matching) is behind [`ListDialect`].
 
 use crate::rows::ACCOUNT_COLUMNS;
+use crate::sql::Dialect;
 use crate::{AccountQuery, CursorValue, SortKey};
-use sqlx::{Database, Encode, Postgres, QueryBuilder, Sqlite, Type};
+use sqlx::{Encode, QueryBuilder, Type};
 
 /// How many matches the trigram index is asked for before a search falls back to scanning in sort order:
 /// small enough that probing for a common text stays cheap (the probe stops at one more than this).
@@ -26,43 +27,6 @@ pub(crate) fn contains_pattern(text: &str) -> String {
     format!("%{escaped}%")
 }
 
-/// The parts of the list query each database writes its own way.
-pub(crate) trait ListDialect: Database {
-    /// `search_text` contains `text` (already lower-cased).
-    fn push_contains<'q>(sql: &mut QueryBuilder<'q, Self>, text: &'q str);
-    /// One of the account's labels equals `label`, ignoring case (both lower-cased by the store).
-    fn push_has_label<'q>(sql: &mut QueryBuilder<'q, Self>, label: String);
-}
-
-impl ListDialect for Sqlite {
-    fn push_contains<'q>(sql: &mut QueryBuilder<'q, Self>, text: &'q str) {
-        sql.push("instr(search_text, ")
-            .push_bind(text)
-            .push(") > 0");
-    }
-
-    fn push_has_label<'q>(sql: &mut QueryBuilder<'q, Self>, label: String) {
-        sql.push("EXISTS (SELECT 1 FROM json_each(accounts.label_keys) WHERE json_each.value = ")
-            .push_bind(label)
-            .push(")");
-    }
-}
-
-impl ListDialect for Postgres {
-    fn push_contains<'q>(sql: &mut QueryBuilder<'q, Self>, text: &'q str) {
-        // LIKE rather than strpos() so the trigram index can answer it.
-        sql.push("search_text LIKE ")
-            .push_bind(contains_pattern(text))
-            .push(" ESCAPE '\\'");
-    }
-
-    fn push_has_label<'q>(sql: &mut QueryBuilder<'q, Self>, label: String) {
-        sql.push("EXISTS (SELECT 1 FROM json_array_elements_text(accounts.label_keys::json) AS l(value) WHERE l.value = ")
-            .push_bind(label)
-            .push(")");
-    }
-}
-
 fn sort_column(key: SortKey) -> &'static str {
     match key {
         SortKey::CreatedAt => "created_at",
@@ -79,7 +43,7 @@ pub(crate) fn list_query<'q, DB>(
     search_keys: Option<&'q [i64]>,
 ) -> QueryBuilder<'q, DB>
 where
-    DB: ListDialect,
+    DB: Dialect,
     &'q str: Encode<'q, DB> + Type<DB>,
     i64: Encode<'q, DB> + Type<DB>,
     String: Encode<'q, DB> + Type<DB>,

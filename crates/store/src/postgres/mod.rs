@@ -2,11 +2,11 @@
 //! post targets and webhook deliveries skip rows another instance is claiming (`FOR UPDATE SKIP LOCKED`)
 //! and hold leases that run out, so the work of an instance that dies is taken over.
 
-mod store_impl;
-
+use crate::list_query::contains_pattern;
+use crate::sql::{Dialect, SqlStore};
 use crate::StoreResult;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::PgPool;
+use sqlx::{Postgres, QueryBuilder};
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -42,18 +42,10 @@ pub async fn create_scratch_schema(base_url: &str, prefix: &str) -> StoreResult<
     ))
 }
 
-/// The advisory lock (with the schema's hash) an instance holds while it queues due jobs.
-const ENQUEUE_LOCK: i32 = 0x1917_0001;
+/// The store on PostgreSQL.
+pub type PgStore = SqlStore<Postgres>;
 
-/// The advisory lock (with the schema's hash) a claim of post targets takes, so that one instance at a time
-/// publishes to an account and the account's rate windows hold across instances.
-const PUBLISH_LOCK: i32 = 0x1917_0002;
-
-pub struct PgStore {
-    pool: PgPool,
-}
-
-impl PgStore {
+impl SqlStore<Postgres> {
     /// Connects with a `postgres://` URL (libpq's parameters, e.g. `options[search_path]=...`) and applies
     /// pending migrations; instances starting together take turns on sqlx's migration lock.
     pub async fn open_url(url: &str, max_connections: u32) -> StoreResult<Self> {
@@ -64,64 +56,44 @@ impl PgStore {
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(options)
             .await?;
-        let store = Self { pool };
-        store.migrate().await?;
-        Ok(store)
+        MIGRATOR.run(&pool).await?;
+        Ok(Self { pool })
+    }
+}
+
+impl Dialect for Postgres {
+    const BEGIN_WRITE: &'static str = "BEGIN";
+    const SKIP_LOCKED: &'static str = " FOR UPDATE SKIP LOCKED";
+    /// NO KEY UPDATE leaves the key-share locks of other writers' foreign keys be.
+    const LOCK_WORKSPACE: &'static str = " FOR NO KEY UPDATE";
+    const GREATEST: &'static str = "GREATEST";
+    /// An identity column.
+    const NEXT_SEARCH_KEY: Option<&'static str> = None;
+    /// Keyed by schema as well, so deployments (or tests) in other schemas of the database go their way.
+    const TRY_ENQUEUE_LOCK: Option<&'static str> =
+        Some("SELECT pg_try_advisory_xact_lock($1, hashtext(current_schema()))");
+    const PUBLISH_LOCK: Option<&'static str> =
+        Some("SELECT pg_advisory_xact_lock($1, hashtext(current_schema()))");
+    const CHECKPOINT: Option<&'static str> = None;
+    /// Asked apart from the list, because in one query with the workspace and the order the planner
+    /// prefers to walk the workspace in order, which for a text that matches nothing reads all of it.
+    const SEARCH_KEYS: &'static str =
+        "SELECT search_key FROM accounts WHERE search_text LIKE $1 ESCAPE '\\' LIMIT $2";
+
+    fn search_keys_match(text: &str) -> String {
+        contains_pattern(text)
     }
 
-    pub async fn migrate(&self) -> StoreResult<()> {
-        MIGRATOR.run(&self.pool).await?;
-        Ok(())
+    fn push_contains<'q>(sql: &mut QueryBuilder<'q, Self>, text: &'q str) {
+        // LIKE rather than strpos() so the trigram index can answer it.
+        sql.push("search_text LIKE ")
+            .push_bind(contains_pattern(text))
+            .push(" ESCAPE '\\'");
     }
 
-    pub async fn close(&self) {
-        self.pool.close().await;
-    }
-
-    /// For a plain text search, the accounts (in every workspace) whose text contains it, from the trigram
-    /// index, when they are few enough to fetch one by one; `None` means: scan in sort order instead. Asked
-    /// apart from the list, because in one query with the workspace and the order the planner prefers to
-    /// walk the workspace in order, which for a text that matches nothing reads all of it.
-    async fn search_keys(&self, query: &crate::AccountQuery) -> StoreResult<Option<Vec<i64>>> {
-        use crate::list_query::{contains_pattern, search_probe, SEARCH_PROBE_FEW};
-        let Some(text) = search_probe(query) else {
-            return Ok(None);
-        };
-        let keys: Vec<i64> = sqlx::query_scalar(
-            "SELECT search_key FROM accounts WHERE search_text LIKE $1 ESCAPE '\\' LIMIT $2",
-        )
-        .bind(contains_pattern(text))
-        .bind(SEARCH_PROBE_FEW + 1)
-        .fetch_all(&self.pool)
-        .await?;
-        Ok((keys.len() as i64 <= SEARCH_PROBE_FEW).then_some(keys))
-    }
-
-    /// A post's targets.
-    async fn targets_of(&self, post_id: &str) -> StoreResult<Vec<crate::TargetRecord>> {
-        sqlx::query("SELECT * FROM post_targets WHERE post_id = $1 ORDER BY id")
-            .bind(post_id)
-            .fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(crate::rows::target_from_row)
-            .collect()
-    }
-
-    /// Target rows, each with its post (without the post's other targets).
-    async fn with_posts(
-        &self,
-        rows: Vec<sqlx::postgres::PgRow>,
-    ) -> StoreResult<Vec<(crate::TargetRecord, crate::PostRecord)>> {
-        let mut out = Vec::with_capacity(rows.len());
-        for row in rows {
-            let target = crate::rows::target_from_row(&row)?;
-            let post_row = sqlx::query("SELECT * FROM posts WHERE id = $1")
-                .bind(target.post_id.to_string())
-                .fetch_one(&self.pool)
-                .await?;
-            out.push((target, crate::rows::post_from_row(&post_row, Vec::new())?));
-        }
-        Ok(out)
+    fn push_has_label<'q>(sql: &mut QueryBuilder<'q, Self>, label: String) {
+        sql.push("EXISTS (SELECT 1 FROM json_array_elements_text(accounts.label_keys::json) AS l(value) WHERE l.value = ")
+            .push_bind(label)
+            .push(")");
     }
 }

@@ -2,11 +2,11 @@
 //! and write transactions begun IMMEDIATE so that concurrent writers queue instead of failing.
 
 mod files;
-mod store_impl;
 
+use crate::sql::{Dialect, SqlStore};
 use crate::{StoreError, StoreResult};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::SqlitePool;
+use sqlx::{QueryBuilder, Sqlite};
 use std::path::Path;
 use std::time::Duration;
 
@@ -34,11 +34,10 @@ async fn settled(conn: &mut sqlx::SqliteConnection) -> Result<bool, sqlx::Error>
     Ok(true)
 }
 
-pub struct SqliteStore {
-    pool: SqlitePool,
-}
+/// The store on SQLite.
+pub type SqliteStore = SqlStore<Sqlite>;
 
-impl SqliteStore {
+impl SqlStore<Sqlite> {
     /// Opens (creating if needed) the database file and applies pending migrations.
     pub async fn open(path: &Path) -> StoreResult<Self> {
         files::restrict_database_files(path).map_err(StoreError::Files)?;
@@ -56,9 +55,8 @@ impl SqliteStore {
             .after_release(|conn, _| Box::pin(async move { settled(conn).await }))
             .connect_with(options)
             .await?;
-        let store = Self { pool };
-        store.migrate().await?;
-        Ok(store)
+        MIGRATOR.run(&pool).await?;
+        Ok(Self { pool })
     }
 
     /// Opens from a `sqlite://path` URL.
@@ -69,64 +67,35 @@ impl SqliteStore {
             .unwrap_or(url);
         Self::open(Path::new(path)).await
     }
+}
 
-    pub async fn migrate(&self) -> StoreResult<()> {
-        MIGRATOR.run(&self.pool).await?;
-        Ok(())
+impl Dialect for Sqlite {
+    const BEGIN_WRITE: &'static str = "BEGIN IMMEDIATE";
+    const SKIP_LOCKED: &'static str = "";
+    const LOCK_WORKSPACE: &'static str = "";
+    const GREATEST: &'static str = "MAX";
+    const NEXT_SEARCH_KEY: Option<&'static str> =
+        Some("(SELECT COALESCE(MAX(search_key), 0) + 1 FROM accounts)");
+    const TRY_ENQUEUE_LOCK: Option<&'static str> = None;
+    const PUBLISH_LOCK: Option<&'static str> = None;
+    const CHECKPOINT: Option<&'static str> = Some("PRAGMA wal_checkpoint(TRUNCATE)");
+    /// The trigram index (`accounts_search`, kept by triggers) matched as one phrase.
+    const SEARCH_KEYS: &'static str =
+        "SELECT rowid FROM accounts_search WHERE accounts_search MATCH $1 LIMIT $2";
+
+    fn search_keys_match(text: &str) -> String {
+        format!("\"{}\"", text.replace('"', "\"\""))
     }
 
-    pub async fn close(&self) {
-        self.pool.close().await;
+    fn push_contains<'q>(sql: &mut QueryBuilder<'q, Self>, text: &'q str) {
+        sql.push("instr(search_text, ")
+            .push_bind(text)
+            .push(") > 0");
     }
 
-    /// For a plain text search, the accounts (in every workspace) whose text contains it, from the trigram
-    /// index, when they are few enough to fetch one by one; `None` means: scan in sort order instead, which
-    /// for a common text stops after a page's worth.
-    async fn search_keys(&self, query: &crate::AccountQuery) -> StoreResult<Option<Vec<i64>>> {
-        use crate::list_query::{search_probe, SEARCH_PROBE_FEW};
-        let Some(text) = search_probe(query) else {
-            return Ok(None);
-        };
-        let phrase = format!("\"{}\"", text.replace('"', "\"\""));
-        let keys: Vec<i64> = sqlx::query_scalar(
-            "SELECT rowid FROM accounts_search WHERE accounts_search MATCH ? LIMIT ?",
-        )
-        .bind(phrase)
-        .bind(SEARCH_PROBE_FEW + 1)
-        .fetch_all(&self.pool)
-        .await?;
-        Ok((keys.len() as i64 <= SEARCH_PROBE_FEW).then_some(keys))
-    }
-
-    /// A post's targets.
-    async fn targets_of(&self, post_id: &str) -> StoreResult<Vec<crate::TargetRecord>> {
-        sqlx::query("SELECT * FROM post_targets WHERE post_id = ? ORDER BY id")
-            .bind(post_id)
-            .fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(crate::rows::target_from_row)
-            .collect()
-    }
-
-    /// Target rows, each with its post (without the post's other targets).
-    async fn with_posts(
-        &self,
-        rows: Vec<sqlx::sqlite::SqliteRow>,
-    ) -> StoreResult<Vec<(crate::TargetRecord, crate::PostRecord)>> {
-        let mut out = Vec::with_capacity(rows.len());
-        for row in rows {
-            let target = crate::rows::target_from_row(&row)?;
-            let post_row = sqlx::query("SELECT * FROM posts WHERE id = ?")
-                .bind(target.post_id.to_string())
-                .fetch_one(&self.pool)
-                .await?;
-            out.push((target, crate::rows::post_from_row(&post_row, Vec::new())?));
-        }
-        Ok(out)
-    }
-
-    async fn begin_write(&self) -> StoreResult<sqlx::Transaction<'static, sqlx::Sqlite>> {
-        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+    fn push_has_label<'q>(sql: &mut QueryBuilder<'q, Self>, label: String) {
+        sql.push("EXISTS (SELECT 1 FROM json_each(accounts.label_keys) WHERE json_each.value = ")
+            .push_bind(label)
+            .push(")");
     }
 }

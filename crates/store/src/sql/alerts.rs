@@ -1,0 +1,186 @@
+//! The SQL behind [`crate::AlertStore`], compiled once per backend (see [`crate::sql`]).
+
+use super::*;
+
+#[async_trait]
+impl AlertStore for SqlStore<Db> {
+    async fn record_alert(&self, alert: &AlertRecord) -> StoreResult<bool> {
+        let mut tx = self.begin_write().await?;
+        let inserted = sqlx::query(
+            "INSERT INTO alerts (id, workspace_id, account_id, kind, dedupe_key, payload, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (dedupe_key) DO NOTHING",
+        )
+        .bind(alert.id.to_string())
+        .bind(alert.workspace_id.to_string())
+        .bind(alert.account_id.map(|a| a.to_string()))
+        .bind(&alert.kind)
+        .bind(&alert.dedupe_key)
+        .bind(alert.payload.to_string())
+        .bind(micros(alert.created_at))
+        .execute(&mut *tx)
+        .await?;
+        if inserted.rows_affected() == 0 {
+            return Ok(false);
+        }
+        let hooks: Vec<String> =
+            sqlx::query_scalar("SELECT id FROM webhooks WHERE workspace_id = $1")
+                .bind(alert.workspace_id.to_string())
+                .fetch_all(&mut *tx)
+                .await?;
+        for hook in hooks {
+            sqlx::query(
+                "INSERT INTO webhook_deliveries (id, webhook_id, alert_id, state, run_at, created_at) \
+                 VALUES ($1, $2, $3, 'pending', $4, $5)",
+            )
+            .bind(uuid::Uuid::now_v7().to_string())
+            .bind(hook)
+            .bind(alert.id.to_string())
+            .bind(micros(alert.created_at))
+            .bind(micros(alert.created_at))
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn alerts(&self, workspace: WorkspaceId, limit: u32) -> StoreResult<Vec<AlertRecord>> {
+        let rows = sqlx::query(
+            "SELECT * FROM alerts WHERE workspace_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2",
+        )
+        .bind(workspace.to_string())
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(alert_from_row).collect()
+    }
+
+    async fn mark_alerts_read(
+        &self,
+        workspace: WorkspaceId,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        sqlx::query("UPDATE alerts SET read_at = $1 WHERE workspace_id = $2 AND read_at IS NULL")
+            .bind(micros(now))
+            .bind(workspace.to_string())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn create_webhook(&self, webhook: &WebhookRecord) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO webhooks (id, workspace_id, url, secret_key_id, secret_blob, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(webhook.id.to_string())
+        .bind(webhook.workspace_id.to_string())
+        .bind(&webhook.url)
+        .bind(&webhook.secret.key_id)
+        .bind(&webhook.secret.blob)
+        .bind(micros(webhook.created_at))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn webhooks(&self, workspace: WorkspaceId) -> StoreResult<Vec<WebhookRecord>> {
+        let rows =
+            sqlx::query("SELECT * FROM webhooks WHERE workspace_id = $1 ORDER BY created_at, id")
+                .bind(workspace.to_string())
+                .fetch_all(&self.pool)
+                .await?;
+        rows.iter().map(|r| webhook_from_row(r, "")).collect()
+    }
+
+    async fn delete_webhook(&self, workspace: WorkspaceId, id: uuid::Uuid) -> StoreResult<bool> {
+        let done = sqlx::query("DELETE FROM webhooks WHERE workspace_id = $1 AND id = $2")
+            .bind(workspace.to_string())
+            .bind(id.to_string())
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn deliveries(
+        &self,
+        workspace: WorkspaceId,
+        webhook: uuid::Uuid,
+        limit: u32,
+    ) -> StoreResult<Vec<DeliveryRecord>> {
+        let rows = sqlx::query(
+            "SELECT d.* FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id \
+             WHERE w.workspace_id = $1 AND d.webhook_id = $2 ORDER BY d.created_at DESC, d.id DESC LIMIT $3",
+        )
+        .bind(workspace.to_string())
+        .bind(webhook.to_string())
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(delivery_from_row).collect()
+    }
+
+    async fn claim_deliveries(
+        &self,
+        owner: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<Vec<(DeliveryRecord, WebhookRecord, AlertRecord)>> {
+        let claimed: Vec<String> = sqlx::query_scalar(&format!(
+            "UPDATE webhook_deliveries SET lease_owner = $1, lease_until = $2, attempts = attempts + 1 \
+             WHERE id IN (SELECT id FROM webhook_deliveries WHERE state = 'pending' AND run_at <= $3 \
+                          AND (lease_until IS NULL OR lease_until <= $3) ORDER BY run_at, id LIMIT $4{}) \
+             RETURNING id",
+            Db::SKIP_LOCKED
+        ))
+        .bind(owner)
+        .bind(micros(lease_until))
+        .bind(micros(now))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        let mut out = Vec::with_capacity(claimed.len());
+        for id in claimed {
+            let row = sqlx::query(
+                "SELECT d.*, w.id AS w_id, w.workspace_id AS w_workspace_id, w.url AS w_url, \
+                 w.secret_key_id AS w_secret_key_id, w.secret_blob AS w_secret_blob, w.created_at AS w_created_at \
+                 FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id WHERE d.id = $1",
+            )
+            .bind(&id)
+            .fetch_one(&self.pool)
+            .await?;
+            let delivery = delivery_from_row(&row)?;
+            let webhook = webhook_from_row(&row, "w_")?;
+            let alert = sqlx::query("SELECT * FROM alerts WHERE id = $1")
+                .bind(delivery.alert_id.to_string())
+                .fetch_one(&self.pool)
+                .await?;
+            out.push((delivery, webhook, alert_from_row(&alert)?));
+        }
+        Ok(out)
+    }
+
+    async fn record_delivery_attempt(
+        &self,
+        id: uuid::Uuid,
+        owner: &str,
+        attempt: &DeliveryAttempt,
+    ) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE webhook_deliveries SET state = $1, last_status = $2, failure_class = $3, run_at = $4, \
+             delivered_at = CASE WHEN $5 = 'delivered' THEN $6 ELSE delivered_at END, lease_owner = NULL, lease_until = NULL \
+             WHERE id = $7 AND lease_owner = $8",
+        )
+        .bind(attempt.state.as_str())
+        .bind(attempt.status.map(i64::from))
+        .bind(attempt.failure.map(FailureClass::as_str))
+        .bind(micros(attempt.next_attempt_at))
+        .bind(attempt.state.as_str())
+        .bind(micros(attempt.now))
+        .bind(id.to_string())
+        .bind(owner)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+}
