@@ -47,8 +47,8 @@ pub struct Candidate {
     pub connected_account_id: Option<AccountId>,
 }
 
-/// A flow as the API shows it.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+/// A flow as the server shows it (the API's JSON is the server's view of it).
+#[derive(Debug, Clone)]
 pub struct ConnectionView {
     pub id: uuid::Uuid,
     pub platform: Platform,

@@ -1,12 +1,12 @@
 use crate::error::AppError;
 use crate::extract::{Authenticated, JsonBody, SessionCookie};
-use crate::views::AccountView;
+use crate::views::{AccountView, ConnectionView};
 use crate::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use chrono::{DateTime, Utc};
-use iquivity_core::connections::{ConnectionView, RefreshOutcome};
+use iquivity_core::connections::RefreshOutcome;
 use iquivity_domain::{AccountId, Platform};
 use serde::{Deserialize, Serialize};
 
@@ -88,7 +88,8 @@ pub async fn get(
         state
             .core
             .connection(&caller, parse_connection_id(&id)?)
-            .await?,
+            .await?
+            .into(),
     ))
 }
 
