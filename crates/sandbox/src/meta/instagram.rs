@@ -4,7 +4,7 @@
 use super::*;
 use pages::instagram_account;
 
-/// Instagram's cap on API-published posts per moving 24 hours (reference §3.4).
+/// Instagram's cap on API-published posts per moving 24 hours (docs/platforms/instagram.md §3.4).
 const IG_QUOTA: usize = 50;
 const IG_QUOTA_WINDOW: TimeDelta = TimeDelta::hours(24);
 

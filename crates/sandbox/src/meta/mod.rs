@@ -1,11 +1,12 @@
-//! Meta's Graph API as Facebook Login and the Instagram API with Facebook Login use it (reference §2, §3.1,
-//! §3.3, §3.4): the OAuth dialog and token exchanges, the user, Pages, businesses, Instagram accounts,
-//! permissions, Page and Instagram publishing. One instance serves Facebook, another Instagram.
+//! Meta's Graph API as Facebook Login and the Instagram API with Facebook Login use it
+//! (docs/platforms/facebook.md §2, docs/platforms/instagram.md §3.1, §3.3, §3.4): the OAuth dialog and token
+//! exchanges, the user, Pages, businesses, Instagram accounts, permissions, Page and Instagram publishing.
+//! One instance serves Facebook, another Instagram.
 //!
-//! This file holds what every part shares: the routes, the error envelope, token checks, field selection
-//! and paging. The parts: [`seed`] (each person's Pages, business and Instagram accounts), [`oauth`]
-//! (token exchanges and permissions), [`pages`] (reading the user, Pages and businesses), [`publish`]
-//! (Page posts, photos and videos) and [`instagram`] (containers and the publishing quota).
+//! This file holds what every part shares: the routes, the error envelope, token checks, field selection and
+//! paging. The parts: [`seed`] (each person's Pages, business and Instagram accounts), [`oauth`] (token
+//! exchanges and permissions), [`pages`] (reading the user, Pages and businesses), [`publish`] (Page posts,
+//! photos and videos) and [`instagram`] (containers and the publishing quota).
 
 mod instagram;
 mod oauth;
@@ -76,7 +77,7 @@ pub(crate) fn routes() -> Router<Arc<Server>> {
         .route_layer(middleware::from_fn(check_version))
 }
 
-/// Objects created through the API, beyond the seed.
+/// Objects created through the API, beyond each person's seeded Pages and accounts (`seed.rs`).
 #[derive(Default, Serialize, Deserialize)]
 // As for `World`: a file saved before a field existed still loads.
 #[serde(default)]

@@ -34,7 +34,7 @@ fn page_entry(
 }
 
 /// The Page token for `page_id` derived from the caller's user token: without expiry when that token is
-/// long-lived, expiring with it otherwise (reference §2.2).
+/// long-lived, expiring with it otherwise (docs/platforms/facebook.md §2.2).
 fn page_token(world: &mut World, caller: &Caller, user_token: &str, page_id: &str) -> String {
     let key = (user_token.to_string(), page_id.to_string());
     if let Some(token) = world.meta.page_tokens.get(&key) {
@@ -216,7 +216,7 @@ pub(super) async fn client_pages(
     business_pages(&srv, &id, &params, false)
 }
 
-/// The business's own Pages (`owned`) or the clients' Pages it manages (none in the seed).
+/// The business's own Pages (`owned`) or the clients' Pages it manages (none in the sandbox's data).
 fn business_pages(srv: &Server, id: &str, params: &Params, owned: bool) -> Graph {
     let (caller, token) = authenticate(srv, params)?;
     let seed = seed(&caller.user_name);

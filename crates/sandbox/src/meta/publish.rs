@@ -3,7 +3,7 @@
 // The Graph helpers, shared state and imports of `meta`.
 use super::*;
 
-/// Page publishing takes that Page's token (reference §2.6) with `pages_manage_posts`.
+/// Page publishing takes that Page's token (docs/platforms/facebook.md §2.6) with `pages_manage_posts`.
 fn page_publisher(srv: &Server, params: &Params, page_id: &str) -> Result<Caller, GraphError> {
     let (caller, _) = authenticate(srv, params)?;
     let seed = seed(&caller.user_name);
@@ -89,8 +89,8 @@ pub(super) async fn photos(
     Ok(Json(answer))
 }
 
-/// `POST /{page-id}/videos` with `file_url` (reference §2.6): Graph fetches the file itself and answers the
-/// video's id, which is also the post's.
+/// `POST /{page-id}/videos` with `file_url` (docs/platforms/facebook.md §2.6): Graph fetches the file itself
+/// and answers the video's id, which is also the post's.
 pub(super) async fn videos(
     State(srv): State<Arc<Server>>,
     Path((_, page_id)): Path<(String, String)>,

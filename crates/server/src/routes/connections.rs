@@ -112,7 +112,8 @@ pub async fn select(
     }))
 }
 
-/// The seed's Refresh (🔄): renews and re-checks the account, or answers the consent link that repairs it.
+// The product's Refresh action: docs/product.md#refresh.
+/// Refresh (🔄): renews and re-checks the account, or answers the consent link that repairs it.
 #[utoipa::path(post, path = "/api/v1/accounts/{id}/refresh", tag = "accounts", params(("id" = String, Path)),
     responses((status = 200, body = RefreshView), (status = 404, body = crate::Problem), (status = 409, body = crate::Problem)))]
 pub async fn refresh(
