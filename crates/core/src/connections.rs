@@ -1,5 +1,6 @@
 //! Connecting accounts: start an OAuth flow, finish it when the platform sends the person back, let them
-//! choose Pages / organisations, and the seed's Refresh action (renew, or send the person back to consent).
+//! choose Pages / organisations, and the Refresh action of docs/product.md#refresh (renew, or send the person
+//! back to consent).
 
 use crate::accounts::NewConnection;
 use crate::credentials::{open_bytes, seal, seal_bytes};
@@ -47,8 +48,8 @@ pub struct Candidate {
     pub connected_account_id: Option<AccountId>,
 }
 
-/// A flow as the API shows it.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+/// A flow as the server shows it (the API's JSON is the server's view of it).
+#[derive(Debug, Clone)]
 pub struct ConnectionView {
     pub id: uuid::Uuid,
     pub platform: Platform,
@@ -664,8 +665,9 @@ impl Core {
         Ok(())
     }
 
-    /// The seed's Refresh: renew through the platform where it can, re-read identity and grants, and update
-    /// the status; where only the person can fix it, hand back a consent link that repairs this account.
+    /// Refresh (docs/product.md#refresh): renew through the platform where it can, re-read identity and
+    /// grants, and update the status; where only the person can fix it, hand back a consent link that
+    /// repairs this account.
     pub async fn refresh_account(
         &self,
         caller: &Caller,

@@ -18,9 +18,10 @@ use tokio::task::JoinSet;
 
 pub const MAX_TEXT_CHARS: usize = 5000;
 
-/// How many posts one account may publish per window, from the platforms reference: X 200 per 15 minutes,
-/// 300 per 3 hours and (Basic tier) 100 per day per user; Instagram 50 per 24 hours; TikTok 6 inits per
-/// minute per user token. Waiting for the window beats being refused by the platform.
+/// How many posts one account may publish per window: X 200 per 15 minutes, 300 per 3 hours and (Basic tier)
+/// 100 per day per user (docs/platforms/x.md §4.8); Instagram 50 per 24 hours (docs/platforms/instagram.md
+/// §3.4); TikTok 6 inits per minute per user token (docs/platforms/tiktok.md §6.8). Waiting for the window
+/// beats being refused by the platform.
 fn publish_windows(platform: Platform) -> &'static [(i64, u32)] {
     match platform {
         Platform::X => &[(15, 200), (180, 300), (1440, 100)],

@@ -106,7 +106,8 @@ impl FromStr for AccountStatus {
     }
 }
 
-/// Why an account is not active. Each reason knows the status it implies and the seed's advice for it.
+/// Why an account is not active. Each reason knows the status it implies and the product's advice for it.
+// The statuses and their advice: docs/product.md#statuses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum StatusReason {
@@ -163,7 +164,7 @@ impl StatusReason {
         }
     }
 
-    /// The seed's troubleshooting advice for this reason.
+    /// The product's troubleshooting advice for this reason (docs/product.md#statuses).
     pub fn advice(self) -> &'static str {
         match self {
             StatusReason::TokenExpired
@@ -285,7 +286,7 @@ pub struct Account {
     pub status_since: DateTime<Utc>,
     pub scopes: Vec<String>,
     pub labels: Labels,
-    /// When the account was connected (the seed's "Creation Date").
+    /// When the account was connected (the "Creation Date" of docs/product.md#account-list).
     pub created_at: DateTime<Utc>,
     pub connected_by: Option<UserId>,
     pub token_expires_at: Option<DateTime<Utc>>,

@@ -49,7 +49,8 @@ enum AdminCommand {
         #[command(subcommand)]
         command: WorkspaceCommand,
     },
-    /// Create a demo workspace with the seed's 15 example accounts and print how to sign in.
+    // The example accounts follow docs/product.md#account-list.
+    /// Create a demo workspace with 15 example accounts and print how to sign in.
     DemoData,
     /// Manage encryption keys.
     Keys {

@@ -1,5 +1,6 @@
 //! Facebook Pages (and profiles, for identity only) and Instagram Business/Creator accounts reached through
-//! Facebook Login (reference §2, §3.1). Both sit on the Graph API of [`crate::meta`].
+//! Facebook Login (docs/platforms/facebook.md §2,
+//! docs/platforms/instagram.md §3.1). Both sit on the Graph API of [`crate::meta`].
 
 use crate::error::{ErrorClass, PlatformError};
 use crate::http::{MAX_POLLS, POLL_INTERVAL};
@@ -262,8 +263,8 @@ impl PlatformAdapter for Facebook {
             .await
     }
 
-    /// A Page post with the Page's token (reference §2.6): text and link on `/feed`; images uploaded
-    /// unpublished to `/photos` and attached to one `/feed` post; a video through `/videos`.
+    /// A Page post with the Page's token (docs/platforms/facebook.md §2.6): text and link on `/feed`; images
+    /// uploaded unpublished to `/photos` and attached to one `/feed` post; a video through `/videos`.
     async fn publish(
         &self,
         kind: AccountKind,
@@ -360,7 +361,8 @@ impl Instagram {
         }
     }
 
-    /// Waits until Instagram has fetched and processed a container's media (reference §3.3 step 3).
+    /// Waits until Instagram has fetched and processed a container's media (docs/platforms/instagram.md §3.3
+    /// step 3).
     async fn processed(
         &self,
         container: &str,
@@ -394,7 +396,8 @@ impl Instagram {
         ))
     }
 
-    /// One media container; `carousel_item` for a child of a carousel (reference §3.3 steps 1 and 2).
+    /// One media container; `carousel_item` for a child of a carousel (docs/platforms/instagram.md §3.3 steps
+    /// 1 and 2).
     async fn container(
         &self,
         ig_id: &str,
@@ -593,8 +596,8 @@ impl PlatformAdapter for Instagram {
             .await
     }
 
-    /// The container flow (reference §3.3): a container per media (children and a carousel for several),
-    /// wait until processed, publish, then read the permalink.
+    /// The container flow (docs/platforms/instagram.md §3.3): a container per media (children and a carousel
+    /// for several), wait until processed, publish, then read the permalink.
     async fn publish(
         &self,
         _: AccountKind,

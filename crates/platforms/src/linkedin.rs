@@ -1,5 +1,5 @@
-//! LinkedIn: the member profile and the organisations the member administers (reference §5). Scopes are
-//! space-separated, credentials go in the form body (no HTTP Basic), no PKCE on the web flow.
+//! LinkedIn: the member profile and the organisations the member administers (docs/platforms/linkedin.md §5).
+//! Scopes are space-separated, credentials go in the form body (no HTTP Basic), no PKCE on the web flow.
 
 use crate::error::{ErrorClass, PlatformError};
 use crate::http::{self, class_from_status, Answer};
@@ -74,7 +74,8 @@ impl Linkedin {
         Linkedin { settings, client }
     }
 
-    /// LinkedIn's `{status, serviceErrorCode, code, message}` and OAuth errors (reference §5.7).
+    /// LinkedIn's `{status, serviceErrorCode, code, message}` and OAuth errors (docs/platforms/linkedin.md
+    /// §5.7).
     fn classify(&self, answer: &Answer, renewing: bool) -> PlatformError {
         if let Some(oauth) = OAuthError::parse(&answer.body) {
             let class = match oauth.error.as_str() {
@@ -96,7 +97,7 @@ impl Linkedin {
         let class = match (answer.status.as_u16(), service, code.as_str()) {
             (401, Some(65601), _) | (401, _, "REVOKED_ACCESS_TOKEN") => ErrorClass::TokenRevoked,
             (401, _, _) => ErrorClass::TokenExpired,
-            // The daily counters reset at midnight UTC (reference §5.8).
+            // The daily counters reset at midnight UTC (docs/platforms/linkedin.md §5.8).
             (429, _, _) => ErrorClass::RateLimited {
                 until: Utc::now()
                     .date_naive()
@@ -155,7 +156,7 @@ fn org_id(urn: &str) -> Option<&str> {
 }
 
 /// Commentary is LinkedIn's "little text" format, where these characters are markup (mentions,
-/// hashtags, emphasis); escaped, the text appears exactly as written (reference §5.6).
+/// hashtags, emphasis); escaped, the text appears exactly as written (docs/platforms/linkedin.md §5.6).
 fn escape_commentary(text: &str) -> String {
     let mut escaped = String::with_capacity(text.len());
     for c in text.chars() {
@@ -355,7 +356,8 @@ impl PlatformAdapter for Linkedin {
             .map(|_| ())
     }
 
-    /// `POST /rest/posts` as the member or the organisation (reference §5.6); a link is an article.
+    /// `POST /rest/posts` as the member or the organisation (docs/platforms/linkedin.md §5.6); a link is an
+    /// article.
     async fn publish(
         &self,
         kind: AccountKind,

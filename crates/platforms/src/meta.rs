@@ -1,5 +1,6 @@
 //! The Graph API that Facebook and Instagram (with Facebook Login) share: token exchanges, permissions,
-//! Pages, and Graph's error envelope (reference §2, §3.1).
+//! Pages, and Graph's error envelope (docs/platforms/facebook.md §2,
+//! docs/platforms/instagram.md §3.1).
 
 use crate::error::{ErrorClass, PlatformError};
 use crate::http::{self, class_from_status, in_seconds, Answer};
@@ -111,7 +112,7 @@ impl Graph {
         format!("{}{}", self.settings.url(&self.settings.api_url), path)
     }
 
-    /// Classifies Graph's error envelope (reference §2.7).
+    /// Classifies Graph's error envelope (docs/platforms/facebook.md §2.7).
     pub fn classify(&self, answer: &Answer) -> PlatformError {
         let Ok(envelope) = serde_json::from_slice::<ErrorEnvelope>(&answer.body) else {
             return PlatformError::new(
@@ -338,7 +339,7 @@ fn origin_of(url: &str) -> String {
         .unwrap_or_default()
 }
 
-/// `X-Business-Use-Case-Usage` carries minutes until access returns (reference §2.8).
+/// `X-Business-Use-Case-Usage` carries minutes until access returns (docs/platforms/facebook.md §2.8).
 fn regain_access(answer: &Answer) -> Option<chrono::DateTime<Utc>> {
     let header = answer
         .headers

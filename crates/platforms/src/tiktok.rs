@@ -1,5 +1,5 @@
 //! TikTok (Login Kit v2): `client_key` instead of `client_id`, comma-separated scopes, rotating refresh
-//! tokens, `open_id` as the account's id (reference §6).
+//! tokens, `open_id` as the account's id (docs/platforms/tiktok.md §6).
 
 use crate::error::{ErrorClass, PlatformError};
 use crate::http::{self, class_from_status, Answer, MAX_POLLS, POLL_INTERVAL};
@@ -103,7 +103,7 @@ impl Tiktok {
         Tiktok { settings, client }
     }
 
-    /// TikTok's `{"error":{"code",…}}` envelope, and OAuth errors (reference §6.7).
+    /// TikTok's `{"error":{"code",…}}` envelope, and OAuth errors (docs/platforms/tiktok.md §6.7).
     fn classify(&self, answer: &Answer, renewing: bool) -> PlatformError {
         if let Some(oauth) = OAuthError::parse(&answer.body) {
             let class = match oauth.error.as_str() {
@@ -193,7 +193,7 @@ impl Tiktok {
         Ok(data.user)
     }
 
-    /// A Content Posting API call (reference §6.6).
+    /// A Content Posting API call (docs/platforms/tiktok.md §6.6).
     async fn post<T: DeserializeOwned>(
         &self,
         path: &str,
@@ -415,7 +415,7 @@ impl PlatformAdapter for Tiktok {
     }
 
     /// Creator info, then a direct post pulled from the media's URL, then the status until it ends
-    /// (reference §6.6).
+    /// (docs/platforms/tiktok.md §6.6).
     async fn publish(
         &self,
         _: AccountKind,

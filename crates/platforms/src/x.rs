@@ -1,5 +1,5 @@
 //! X (Twitter), OAuth 2.0 Authorization Code with PKCE (S256), confidential client with HTTP Basic,
-//! rotating refresh tokens (reference §4).
+//! rotating refresh tokens (docs/platforms/x.md §4).
 
 use crate::error::{ErrorClass, PlatformError};
 use crate::http::{self, class_from_status, Answer};
@@ -102,7 +102,7 @@ impl X {
         X { settings, client }
     }
 
-    /// Classifies X's problem bodies, legacy `errors` bodies and OAuth errors (reference §4.7).
+    /// Classifies X's problem bodies, legacy `errors` bodies and OAuth errors (docs/platforms/x.md §4.7).
     fn classify(&self, answer: &Answer, renewing: bool) -> PlatformError {
         if let Some(oauth) = OAuthError::parse(&answer.body) {
             let class = match oauth.error.as_str() {
@@ -309,7 +309,7 @@ impl PlatformAdapter for X {
             .map(|_| ())
     }
 
-    /// `POST /2/tweets` (reference §4.6); X has no link field, so the link is part of the text.
+    /// `POST /2/tweets` (docs/platforms/x.md §4.6); X has no link field, so the link is part of the text.
     async fn publish(
         &self,
         _: AccountKind,
@@ -338,8 +338,8 @@ impl PlatformAdapter for X {
         })
     }
 
-    /// Reads the account's timeline (`GET /2/users/:id/tweets`, X API v2; not in the platforms reference,
-    /// per X's documentation of the user Tweet timeline) from `since` on, up to 100 posts.
+    /// Reads the account's timeline (`GET /2/users/:id/tweets`, X API v2; docs/platforms/x.md §4.9) from
+    /// `since` on, up to 100 posts.
     async fn find_post(
         &self,
         _: AccountKind,

@@ -56,7 +56,7 @@ pub(crate) fn stable_alnum(kind: &str, name: &str, len: usize) -> String {
         .collect()
 }
 
-/// "Ann Lee" → "annlee": the handle the seed gives a person or Page.
+/// "Ann Lee" → "annlee": the handle the sandbox gives a person or Page.
 /// A plausible, stable follower count for an account id, so health checks read the same figure each time.
 pub(crate) fn followers(id: &str) -> u64 {
     stable_digits("followers", id, 5)

@@ -1,7 +1,7 @@
 //! Local stand-ins for the platforms' OAuth and API servers. The real platforms cannot be reached from a
 //! test machine, so each sandbox speaks one platform's wire format on the platform's own paths (only the
 //! host differs): a client whose base URL points at a sandbox sends exactly the requests it would send to
-//! the platform. The behaviour follows the shared platforms reference (`platforms-reference.md`).
+//! the platform. The behaviour follows the platform facts in `docs/platforms/`.
 //!
 //! Each server also has a control API under `/_sandbox/` through which tests expire or revoke a user's
 //! tokens, withdraw a scope, inject faults (rate limits, server errors, hangs, malformed JSON) and read a

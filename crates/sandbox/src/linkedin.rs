@@ -1,5 +1,5 @@
 //! LinkedIn's 3-legged OAuth (credentials in the body, non-rotating refresh tokens) and the member and
-//! organisation APIs a connection and a post need (reference §5).
+//! organisation APIs a connection and a post need (docs/platforms/linkedin.md §5).
 
 use crate::ids::{self, handle};
 use crate::request::Params;
@@ -15,7 +15,7 @@ use serde_json::{json, Value};
 use std::sync::Arc;
 
 const ACCESS_LIFETIME: TimeDelta = TimeDelta::days(60);
-/// Fixed from the first consent: refreshing does not extend it (reference §5.2).
+/// Fixed from the first consent: refreshing does not extend it (docs/platforms/linkedin.md §5.2).
 const REFRESH_LIFETIME: TimeDelta = TimeDelta::days(365);
 
 pub(crate) fn routes() -> Router<Arc<Server>> {

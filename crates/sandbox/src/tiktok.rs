@@ -1,5 +1,5 @@
 //! TikTok's Login Kit v2 (`client_key`, rotating refresh tokens) and the Content Posting API: creator info,
-//! video and photo init, chunked upload and status (reference §6).
+//! video and photo init, chunked upload and status (docs/platforms/tiktok.md §6).
 
 use crate::ids::{self, handle, pkce_matches};
 use crate::request::Params;
@@ -16,11 +16,13 @@ use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::sync::Arc;
 
-/// The older v2 page's lifetimes (reference §6.2): 24 hours, and 365 days for the refresh token.
+/// The older v2 page's lifetimes (docs/platforms/tiktok.md §6.2): 24 hours, and 365 days for the refresh
+/// token.
 const ACCESS_LIFETIME: TimeDelta = TimeDelta::hours(24);
 const REFRESH_LIFETIME: TimeDelta = TimeDelta::days(365);
 const PRIVACY_LEVELS: [&str; 3] = ["PUBLIC_TO_EVERYONE", "MUTUAL_FOLLOW_FRIENDS", "SELF_ONLY"];
-/// The largest chunk TikTok takes (the final one, reference §6.6), plus room for the request itself.
+/// The largest chunk TikTok takes (the final one, docs/platforms/tiktok.md §6.6), plus room for the request
+/// itself.
 const UPLOAD_LIMIT: usize = 130 * 1024 * 1024;
 
 pub(crate) fn routes() -> Router<Arc<Server>> {
@@ -304,7 +306,8 @@ fn require(caller: &Caller, scope: &str) -> Result<(), Reject> {
     }
 }
 
-/// The scope each user field needs (reference §6.3; the mapping beyond `user.info.basic` is unverified).
+/// The scope each user field needs (docs/platforms/tiktok.md §6.3; the mapping beyond `user.info.basic` is
+/// unverified).
 fn field_scope(field: &str) -> Option<&'static str> {
     match field {
         "open_id" | "union_id" | "avatar_url" | "avatar_url_100" | "avatar_large_url"
@@ -440,7 +443,8 @@ async fn video_init(State(srv): State<Arc<Server>>, params: Params) -> Result<Js
             let size = positive(source, "video_size")?;
             let chunk = positive(source, "chunk_size")?;
             let chunks = positive(source, "total_chunk_count")?;
-            // Reference §6.6: the count is floor(size / chunk); the last chunk takes the remainder.
+            // As docs/platforms/tiktok.md §6.6 has it, the count is floor(size / chunk); the last chunk takes
+            // the remainder.
             if chunk > size || chunks != (size / chunk).max(1) {
                 return Err(invalid_params(
                     "total_chunk_count must be floor(video_size / chunk_size), with chunk_size <= video_size.",

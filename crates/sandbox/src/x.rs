@@ -1,4 +1,4 @@
-//! X's OAuth 2.0 (authorization code with PKCE, rotating refresh tokens) and API v2 (reference §4).
+//! X's OAuth 2.0 (authorization code with PKCE, rotating refresh tokens) and API v2 (docs/platforms/x.md §4).
 
 use crate::ids::{self, handle, pkce_matches};
 use crate::request::Params;
@@ -70,7 +70,7 @@ impl XState {
     }
 }
 
-/// Per-user 15-minute limits of the endpoints served (reference §4.8 for posting).
+/// Per-user 15-minute limits of the endpoints served (docs/platforms/x.md §4.8 for posting).
 fn limit_for(path: &str) -> u32 {
     match path {
         "/2/tweets" => 200,
@@ -199,7 +199,7 @@ pub(crate) async fn not_found() -> Reject {
 // OAuth
 
 /// Identifies the client: HTTP Basic for confidential clients (a `client_id` in the body must then agree),
-/// or just a `client_id` in the body for public ones (reference §4.1).
+/// or just a `client_id` in the body for public ones (docs/platforms/x.md §4.1).
 fn client(srv: &Server, params: &Params) -> Result<String, Reject> {
     let body_id = params.form("client_id");
     let unauthorized_client = || {

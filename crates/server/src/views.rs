@@ -1,4 +1,16 @@
 //! The JSON shapes the API answers with. Credentials have no field here: they cannot leak through a response.
+//! Storage records never go out as they are: each answer is a view built from them here, so the JSON is
+//! defined in one place and a change of storage cannot change it unnoticed.
+
+mod alerts;
+mod connections;
+mod events;
+mod posts;
+
+pub use alerts::{DeliveryView, NotificationsView};
+pub use connections::ConnectionView;
+pub use events::AuditEventView;
+pub use posts::{MediaView, PostView, RemovalImpactView};
 
 use chrono::{DateTime, Utc};
 use iquivity_core::Caller;

@@ -261,19 +261,18 @@ impl std::fmt::Debug for StoredCredential {
 }
 
 /// What happened to an account, who did it and when. `details` never holds a secret.
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct AuditEventRecord {
     pub id: uuid::Uuid,
     pub workspace_id: WorkspaceId,
     pub account_id: Option<AccountId>,
     pub actor_id: Option<UserId>,
     pub kind: AuditKind,
-    #[schema(value_type = Object)]
     pub details: serde_json::Value,
     pub at: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AuditKind {
     Connected,
@@ -309,7 +308,7 @@ impl AuditKind {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FlowStage {
     /// Waiting for the platform to send the user back.
@@ -428,16 +427,14 @@ pub struct FailureRun {
 }
 
 /// Something a person should know about an account, once per incident.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone)]
 pub struct AlertRecord {
     pub id: uuid::Uuid,
     pub workspace_id: WorkspaceId,
     pub account_id: Option<AccountId>,
     /// `account.connected`, `account.status_changed`, `account.recovered`, `account.expiring`, `account.removed`.
     pub kind: String,
-    #[serde(skip)]
     pub dedupe_key: Option<String>,
-    #[schema(value_type = Object)]
     pub payload: serde_json::Value,
     pub created_at: DateTime<Utc>,
     pub read_at: Option<DateTime<Utc>>,
@@ -452,7 +449,7 @@ pub struct WebhookRecord {
     pub created_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DeliveryState {
     Pending,
@@ -482,7 +479,7 @@ impl DeliveryState {
 
 /// Why the last attempt of a delivery failed. Only the class is kept: error text would tell whoever reads
 /// the log which hosts and ports around the service exist.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FailureClass {
     /// The destination is not allowed (an internal address, a port or scheme not allowed).
@@ -520,7 +517,7 @@ impl FailureClass {
 }
 
 /// One attempt history of sending one alert to one webhook.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone)]
 pub struct DeliveryRecord {
     pub id: uuid::Uuid,
     pub webhook_id: uuid::Uuid,
@@ -555,7 +552,7 @@ pub struct StoreMetrics {
     pub pending_deliveries: u64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TargetState {
     Scheduled,
@@ -589,7 +586,7 @@ impl TargetState {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MediaRecord {
     pub url: String,
     /// `image` or `video`.
@@ -597,7 +594,7 @@ pub struct MediaRecord {
 }
 
 /// A post written once for several accounts.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone)]
 pub struct PostRecord {
     pub id: uuid::Uuid,
     pub workspace_id: WorkspaceId,
@@ -612,7 +609,7 @@ pub struct PostRecord {
 }
 
 /// The post on one account, and how that went.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone)]
 pub struct TargetRecord {
     pub id: uuid::Uuid,
     pub post_id: uuid::Uuid,
@@ -630,7 +627,6 @@ pub struct TargetRecord {
     /// While `publishing`: when the request to the platform went out; empty while the target still waits
     /// for a free slot on its platform (nothing was sent yet).
     pub sending_at: Option<DateTime<Utc>>,
-    #[serde(skip)]
     pub run_at: DateTime<Utc>,
 }
 

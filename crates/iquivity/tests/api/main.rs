@@ -16,4 +16,5 @@ mod login_limits;
 mod pages;
 mod posts;
 mod secrets;
+mod views;
 mod webhooks;

@@ -1,6 +1,6 @@
 use crate::error::AppError;
 use crate::extract::{Authenticated, JsonBody};
-use crate::views::{AccountPageView, AccountView};
+use crate::views::{AccountPageView, AccountView, AuditEventView};
 use crate::AppState;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
@@ -8,7 +8,7 @@ use axum::Json;
 use chrono::{DateTime, NaiveDate, Utc};
 use iquivity_core::accounts::{AccountPatch, ListAccounts, Summary, DEFAULT_PAGE, MAX_PAGE};
 use iquivity_domain::{AccountId, AccountStatus, Platform, ValidationError};
-use iquivity_store::{AccountSort, AuditEventRecord, SortKey};
+use iquivity_store::{AccountSort, SortKey};
 use serde::Deserialize;
 
 /// The list's query parameters. Parsed by hand rather than by serde so that repeated parameters work and
@@ -276,15 +276,14 @@ pub async fn remove(
 
 /// The account's history: connected, reconnected, refreshed, status and label changes.
 #[utoipa::path(get, path = "/api/v1/accounts/{id}/events", tag = "accounts", params(("id" = String, Path)),
-    responses((status = 200, body = [AuditEventRecord]), (status = 404, body = crate::Problem)))]
+    responses((status = 200, body = [AuditEventView]), (status = 404, body = crate::Problem)))]
 pub async fn events(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
     Path(id): Path<String>,
-) -> Result<Json<Vec<AuditEventRecord>>, AppError> {
-    Ok(Json(
-        state.core.account_events(&caller, parse_id(&id)?).await?,
-    ))
+) -> Result<Json<Vec<AuditEventView>>, AppError> {
+    let events = state.core.account_events(&caller, parse_id(&id)?).await?;
+    Ok(Json(events.into_iter().map(AuditEventView::from).collect()))
 }
 
 #[derive(serde::Serialize, utoipa::ToSchema)]
@@ -306,10 +305,11 @@ pub async fn refresh_inactive(
 
 /// The workspace's activity log: every account event, newest first (the last 200).
 #[utoipa::path(get, path = "/api/v1/activity", tag = "accounts",
-    responses((status = 200, body = [AuditEventRecord])))]
+    responses((status = 200, body = [AuditEventView])))]
 pub async fn activity(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
-) -> Result<Json<Vec<AuditEventRecord>>, AppError> {
-    Ok(Json(state.core.activity(&caller).await?))
+) -> Result<Json<Vec<AuditEventView>>, AppError> {
+    let events = state.core.activity(&caller).await?;
+    Ok(Json(events.into_iter().map(AuditEventView::from).collect()))
 }

@@ -1,12 +1,12 @@
 use crate::error::AppError;
 use crate::extract::{Authenticated, JsonBody};
+use crate::views::{DeliveryView, NotificationsView};
 use crate::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use chrono::{DateTime, Utc};
 use iquivity_core::alerts::WebhookView;
-use iquivity_store::{AlertRecord, DeliveryRecord};
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 
@@ -24,12 +24,6 @@ pub struct CreatedWebhookView {
     created_at: DateTime<Utc>,
     /// Shown once. Deliveries carry `X-Iquivity-Signature: t=<unix>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>`.
     secret: String,
-}
-
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct NotificationsView {
-    unread: usize,
-    items: Vec<AlertRecord>,
 }
 
 fn parse_webhook_id(raw: &str) -> Result<uuid::Uuid, AppError> {
@@ -86,17 +80,18 @@ pub async fn remove(
 /// The delivery log of a webhook: each alert's state, attempts, last HTTP status and, for a failed attempt,
 /// its class (`refused_destination`, `connection_failed`, `timeout`, `redirect`, `http_status`).
 #[utoipa::path(get, path = "/api/v1/webhooks/{id}/deliveries", tag = "alerts", params(("id" = String, Path)),
-    responses((status = 200, body = [DeliveryRecord]), (status = 404, body = crate::Problem)))]
+    responses((status = 200, body = [DeliveryView]), (status = 404, body = crate::Problem)))]
 pub async fn deliveries(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
     Path(id): Path<String>,
-) -> Result<Json<Vec<DeliveryRecord>>, AppError> {
+) -> Result<Json<Vec<DeliveryView>>, AppError> {
+    let deliveries = state
+        .core
+        .webhook_deliveries(&caller, parse_webhook_id(&id)?)
+        .await?;
     Ok(Json(
-        state
-            .core
-            .webhook_deliveries(&caller, parse_webhook_id(&id)?)
-            .await?,
+        deliveries.into_iter().map(DeliveryView::from).collect(),
     ))
 }
 
@@ -106,11 +101,7 @@ pub async fn notifications(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
 ) -> Result<Json<NotificationsView>, AppError> {
-    let items = state.core.alerts(&caller, 50).await?;
-    Ok(Json(NotificationsView {
-        unread: items.iter().filter(|a| a.read_at.is_none()).count(),
-        items,
-    }))
+    Ok(Json(state.core.alerts(&caller, 50).await?.into()))
 }
 
 /// Marks every notification read.

@@ -1,12 +1,12 @@
 use crate::error::AppError;
 use crate::extract::{Authenticated, JsonBody, SessionCookie};
-use crate::views::AccountView;
+use crate::views::{AccountView, ConnectionView};
 use crate::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use chrono::{DateTime, Utc};
-use iquivity_core::connections::{ConnectionView, RefreshOutcome};
+use iquivity_core::connections::RefreshOutcome;
 use iquivity_domain::{AccountId, Platform};
 use serde::{Deserialize, Serialize};
 
@@ -88,7 +88,8 @@ pub async fn get(
         state
             .core
             .connection(&caller, parse_connection_id(&id)?)
-            .await?,
+            .await?
+            .into(),
     ))
 }
 
@@ -111,7 +112,8 @@ pub async fn select(
     }))
 }
 
-/// The seed's Refresh (🔄): renews and re-checks the account, or answers the consent link that repairs it.
+// The product's Refresh action: docs/product.md#refresh.
+/// Refresh (🔄): renews and re-checks the account, or answers the consent link that repairs it.
 #[utoipa::path(post, path = "/api/v1/accounts/{id}/refresh", tag = "accounts", params(("id" = String, Path)),
     responses((status = 200, body = RefreshView), (status = 404, body = crate::Problem), (status = 409, body = crate::Problem)))]
 pub async fn refresh(

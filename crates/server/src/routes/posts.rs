@@ -1,5 +1,6 @@
 use crate::error::AppError;
 use crate::extract::{Authenticated, JsonBody};
+use crate::views::{MediaView, PostView, RemovalImpactView};
 use crate::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -7,8 +8,7 @@ use axum::Json;
 use chrono::{DateTime, Utc};
 use iquivity_core::posts::{NewPost, PostEdit};
 use iquivity_domain::AccountId;
-use iquivity_store::{MediaRecord, PostRecord};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -17,20 +17,13 @@ pub struct CreatePostRequest {
     link: Option<String>,
     /// Public image or video URLs the platforms fetch themselves.
     #[serde(default)]
-    media: Vec<MediaRecord>,
+    media: Vec<MediaView>,
     /// TikTok: one of the creator's privacy options (default: the first one TikTok offers).
     privacy_level: Option<String>,
     /// The accounts to publish to.
     accounts: Vec<AccountId>,
     /// When to publish (RFC 3339); now when omitted.
     publish_at: Option<DateTime<Utc>>,
-}
-
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct RemovalImpactView {
-    /// How many scheduled posts removing the account would cancel on it.
-    scheduled: usize,
-    posts: Vec<PostRecord>,
 }
 
 fn parse_uuid(field: &str, raw: &str) -> Result<uuid::Uuid, AppError> {
@@ -41,12 +34,12 @@ fn parse_uuid(field: &str, raw: &str) -> Result<uuid::Uuid, AppError> {
 /// Publishes a post to several accounts, now or at `publish_at`; every account is checked against its
 /// platform's rules first (X 280 characters, Instagram and TikTok need media, ...). Owners and admins.
 #[utoipa::path(post, path = "/api/v1/posts", tag = "posts", request_body = CreatePostRequest,
-    responses((status = 201, body = PostRecord), (status = 422, body = crate::Problem)))]
+    responses((status = 201, body = PostView), (status = 422, body = crate::Problem)))]
 pub async fn create(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
     JsonBody(body): JsonBody<CreatePostRequest>,
-) -> Result<(StatusCode, Json<PostRecord>), AppError> {
+) -> Result<(StatusCode, Json<PostView>), AppError> {
     let post = state
         .core
         .create_post(
@@ -54,35 +47,40 @@ pub async fn create(
             NewPost {
                 text: body.text,
                 link: body.link,
-                media: body.media,
+                media: body.media.into_iter().map(Into::into).collect(),
                 privacy_level: body.privacy_level,
                 accounts: body.accounts,
                 publish_at: body.publish_at,
             },
         )
         .await?;
-    Ok((StatusCode::CREATED, Json(post)))
+    Ok((StatusCode::CREATED, Json(post.into())))
 }
 
 /// The workspace's posts, newest first, each with its per-account results.
-#[utoipa::path(get, path = "/api/v1/posts", tag = "posts", responses((status = 200, body = [PostRecord])))]
+#[utoipa::path(get, path = "/api/v1/posts", tag = "posts", responses((status = 200, body = [PostView])))]
 pub async fn list(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
-) -> Result<Json<Vec<PostRecord>>, AppError> {
-    Ok(Json(state.core.posts(&caller).await?))
+) -> Result<Json<Vec<PostView>>, AppError> {
+    let posts = state.core.posts(&caller).await?;
+    Ok(Json(posts.into_iter().map(PostView::from).collect()))
 }
 
 /// One post with its per-account results: state, the platform's post id and URL, or why it failed.
 #[utoipa::path(get, path = "/api/v1/posts/{id}", tag = "posts", params(("id" = String, Path)),
-    responses((status = 200, body = PostRecord), (status = 404, body = crate::Problem)))]
+    responses((status = 200, body = PostView), (status = 404, body = crate::Problem)))]
 pub async fn get(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
     Path(id): Path<String>,
-) -> Result<Json<PostRecord>, AppError> {
+) -> Result<Json<PostView>, AppError> {
     Ok(Json(
-        state.core.post(&caller, parse_uuid("id", &id)?).await?,
+        state
+            .core
+            .post(&caller, parse_uuid("id", &id)?)
+            .await?
+            .into(),
     ))
 }
 
@@ -108,13 +106,13 @@ fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<Strin
 /// Changes a post's text, link, time or accounts while nothing of it has been published yet.
 #[utoipa::path(patch, path = "/api/v1/posts/{id}", tag = "posts", params(("id" = String, Path)),
     request_body = UpdatePostRequest,
-    responses((status = 200, body = PostRecord), (status = 409, body = crate::Problem), (status = 422, body = crate::Problem)))]
+    responses((status = 200, body = PostView), (status = 409, body = crate::Problem), (status = 422, body = crate::Problem)))]
 pub async fn update(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
     Path(id): Path<String>,
     JsonBody(body): JsonBody<UpdatePostRequest>,
-) -> Result<Json<PostRecord>, AppError> {
+) -> Result<Json<PostView>, AppError> {
     Ok(Json(
         state
             .core
@@ -128,35 +126,37 @@ pub async fn update(
                     accounts: body.accounts,
                 },
             )
-            .await?,
+            .await?
+            .into(),
     ))
 }
 
 /// Cancels what is still scheduled of a post.
 #[utoipa::path(delete, path = "/api/v1/posts/{id}", tag = "posts", params(("id" = String, Path)),
-    responses((status = 200, body = PostRecord), (status = 404, body = crate::Problem)))]
+    responses((status = 200, body = PostView), (status = 404, body = crate::Problem)))]
 pub async fn cancel(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
     Path(id): Path<String>,
-) -> Result<Json<PostRecord>, AppError> {
+) -> Result<Json<PostView>, AppError> {
     Ok(Json(
         state
             .core
             .cancel_post(&caller, parse_uuid("id", &id)?)
-            .await?,
+            .await?
+            .into(),
     ))
 }
 
 /// Retries a failed target now.
 #[utoipa::path(post, path = "/api/v1/posts/{id}/targets/{target}/retry", tag = "posts",
     params(("id" = String, Path), ("target" = String, Path)),
-    responses((status = 200, body = PostRecord), (status = 409, body = crate::Problem)))]
+    responses((status = 200, body = PostView), (status = 409, body = crate::Problem)))]
 pub async fn retry(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
     Path((id, target)): Path<(String, String)>,
-) -> Result<Json<PostRecord>, AppError> {
+) -> Result<Json<PostView>, AppError> {
     Ok(Json(
         state
             .core
@@ -165,7 +165,8 @@ pub async fn retry(
                 parse_uuid("id", &id)?,
                 parse_uuid("target", &target)?,
             )
-            .await?,
+            .await?
+            .into(),
     ))
 }
 
@@ -181,10 +182,7 @@ pub async fn removal_impact(
         .parse()
         .map_err(|_| AppError::bad_request("id", format!("{id:?} is not an account id")))?;
     let posts = state.core.removal_impact(&caller, account).await?;
-    Ok(Json(RemovalImpactView {
-        scheduled: posts.len(),
-        posts,
-    }))
+    Ok(Json(posts.into()))
 }
 
 /// Uploads an image or video (the raw file as the body, with its `Content-Type`; up to 50 MiB) and answers

@@ -1,0 +1,116 @@
+//! Facebook Page publishing: text and link posts, photos and videos, each with the Page's token.
+
+// The Graph helpers, shared state and imports of `meta`.
+use super::*;
+
+/// Page publishing takes that Page's token (docs/platforms/facebook.md §2.6) with `pages_manage_posts`.
+fn page_publisher(srv: &Server, params: &Params, page_id: &str) -> Result<Caller, GraphError> {
+    let (caller, _) = authenticate(srv, params)?;
+    let seed = seed(&caller.user_name);
+    if !seed.pages.iter().any(|p| p.id == page_id) {
+        return Err(GraphError::unsupported("post", page_id));
+    }
+    match &caller.kind {
+        TokenKind::Page(own) if own == page_id => {}
+        TokenKind::Page(_) => return Err(GraphError::unsupported("post", page_id)),
+        _ => {
+            return Err(GraphError::new(
+                StatusCode::FORBIDDEN,
+                200,
+                "(#200) If posting to a page, requires a Page access token for that page (from /me/accounts)",
+            ))
+        }
+    }
+    require(&caller, "pages_manage_posts")?;
+    Ok(caller)
+}
+
+pub(super) async fn feed(
+    State(srv): State<Arc<Server>>,
+    Path((_, page_id)): Path<(String, String)>,
+    params: Params,
+) -> Graph {
+    if let Some(error) = &params.body_error {
+        return Err(GraphError::param(error.clone()));
+    }
+    page_publisher(&srv, &params, &page_id)?;
+    let message = params.get("message").unwrap_or_default();
+    let link = params.get("link");
+    let attached = params.get("attached_media");
+    if message.is_empty() && link.is_none() && attached.is_none() {
+        return Err(GraphError::param("Missing message or attachment"));
+    }
+    let mut world = srv.world();
+    let post = format!("{page_id}_{}", 100_000_000_000 + world.next_serial());
+    let text = if message.is_empty() {
+        link.unwrap_or_default()
+    } else {
+        message
+    };
+    tracing::debug!(platform = %srv.platform, %page_id, post = %post, "page post published");
+    world.add_post(post.clone(), page_id.clone(), text);
+    let mut answer = json!({ "id": post });
+    if params
+        .get("fields")
+        .is_some_and(|f| requested_fields(&f).iter().any(|n| n == "permalink_url"))
+    {
+        let (_, n) = post.split_once('_').unwrap_or_default();
+        answer["permalink_url"] = json!(format!("https://www.facebook.com/{page_id}/posts/{n}"));
+    }
+    Ok(Json(answer))
+}
+
+pub(super) async fn photos(
+    State(srv): State<Arc<Server>>,
+    Path((_, page_id)): Path<(String, String)>,
+    params: Params,
+) -> Graph {
+    if let Some(error) = &params.body_error {
+        return Err(GraphError::param(error.clone()));
+    }
+    page_publisher(&srv, &params, &page_id)?;
+    if params.get("url").is_none() {
+        return Err(GraphError::param(
+            "Param url is required (the sandbox takes photos by URL)",
+        ));
+    }
+    let mut world = srv.world();
+    let photo = format!("{}", 500_000_000_000_000 + world.next_serial());
+    let mut answer = json!({ "id": photo });
+    if flag(&params, "published", true) {
+        let post = format!("{page_id}_{photo}");
+        let caption = params
+            .get("caption")
+            .or_else(|| params.get("message"))
+            .unwrap_or_default();
+        world.add_post(post.clone(), page_id.clone(), caption);
+        answer["post_id"] = json!(post);
+    }
+    Ok(Json(answer))
+}
+
+/// `POST /{page-id}/videos` with `file_url` (docs/platforms/facebook.md §2.6): Graph fetches the file itself
+/// and answers the video's id, which is also the post's.
+pub(super) async fn videos(
+    State(srv): State<Arc<Server>>,
+    Path((_, page_id)): Path<(String, String)>,
+    params: Params,
+) -> Graph {
+    if let Some(error) = &params.body_error {
+        return Err(GraphError::param(error.clone()));
+    }
+    page_publisher(&srv, &params, &page_id)?;
+    if params.get("file_url").is_none() {
+        return Err(GraphError::param(
+            "Param file_url is required (the sandbox takes videos by URL)",
+        ));
+    }
+    let mut world = srv.world();
+    let video = format!("{}", 600_000_000_000_000 + world.next_serial());
+    if flag(&params, "published", true) {
+        let description = params.get("description").unwrap_or_default();
+        world.add_post(video.clone(), page_id.clone(), description);
+        tracing::debug!(platform = %srv.platform, %page_id, %video, "page video published");
+    }
+    Ok(Json(json!({ "id": video })))
+}

@@ -1,0 +1,148 @@
+//! Posts as the API shows them. Built from the store's records so that a change of storage never changes
+//! the JSON by accident; the schema names are the ones the API has always published.
+
+use chrono::{DateTime, Utc};
+use iquivity_domain::{AccountId, Platform, UserId, WorkspaceId};
+use iquivity_store::{MediaRecord, PostRecord, TargetRecord, TargetState};
+use serde::{Deserialize, Serialize};
+
+// An image or video of a post, by public URL: in a request and in an answer. (No doc comment: it would
+// become the schema's description, which the API document never had.)
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(as = MediaRecord)]
+pub struct MediaView {
+    pub url: String,
+    /// `image` or `video`.
+    pub kind: String,
+}
+
+impl From<MediaRecord> for MediaView {
+    fn from(m: MediaRecord) -> Self {
+        MediaView {
+            url: m.url,
+            kind: m.kind,
+        }
+    }
+}
+
+impl From<MediaView> for MediaRecord {
+    fn from(m: MediaView) -> Self {
+        MediaRecord {
+            url: m.url,
+            kind: m.kind,
+        }
+    }
+}
+
+/// A post written once for several accounts.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = PostRecord)]
+pub struct PostView {
+    pub id: uuid::Uuid,
+    pub workspace_id: WorkspaceId,
+    pub author_id: Option<UserId>,
+    pub text: String,
+    pub link: Option<String>,
+    pub media: Vec<MediaView>,
+    pub privacy_level: Option<String>,
+    pub publish_at: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+    pub targets: Vec<TargetView>,
+}
+
+impl From<PostRecord> for PostView {
+    fn from(p: PostRecord) -> Self {
+        PostView {
+            id: p.id,
+            workspace_id: p.workspace_id,
+            author_id: p.author_id,
+            text: p.text,
+            link: p.link,
+            media: p.media.into_iter().map(MediaView::from).collect(),
+            privacy_level: p.privacy_level,
+            publish_at: p.publish_at,
+            created_at: p.created_at,
+            targets: p.targets.into_iter().map(TargetView::from).collect(),
+        }
+    }
+}
+
+/// The post on one account, and how that went.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = TargetRecord)]
+pub struct TargetView {
+    pub id: uuid::Uuid,
+    pub post_id: uuid::Uuid,
+    pub account_id: AccountId,
+    pub platform: Platform,
+    pub state: TargetStateView,
+    /// How many times its request was sent to the platform.
+    pub attempts: u32,
+    pub platform_post_id: Option<String>,
+    pub url: Option<String>,
+    /// The error class of a failure (`token_expired`, `rejected`, ...).
+    pub error_class: Option<String>,
+    pub error_message: Option<String>,
+    pub published_at: Option<DateTime<Utc>>,
+    /// While `publishing`: when the request to the platform went out; empty while the target still waits
+    /// for a free slot on its platform (nothing was sent yet).
+    pub sending_at: Option<DateTime<Utc>>,
+}
+
+impl From<TargetRecord> for TargetView {
+    fn from(t: TargetRecord) -> Self {
+        TargetView {
+            id: t.id,
+            post_id: t.post_id,
+            account_id: t.account_id,
+            platform: t.platform,
+            state: t.state.into(),
+            attempts: t.attempts,
+            platform_post_id: t.platform_post_id,
+            url: t.url,
+            error_class: t.error_class,
+            error_message: t.error_message,
+            published_at: t.published_at,
+            sending_at: t.sending_at,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[schema(as = TargetState)]
+pub enum TargetStateView {
+    Scheduled,
+    Publishing,
+    Published,
+    Failed,
+    Cancelled,
+}
+
+impl From<TargetState> for TargetStateView {
+    fn from(s: TargetState) -> Self {
+        match s {
+            TargetState::Scheduled => TargetStateView::Scheduled,
+            TargetState::Publishing => TargetStateView::Publishing,
+            TargetState::Published => TargetStateView::Published,
+            TargetState::Failed => TargetStateView::Failed,
+            TargetState::Cancelled => TargetStateView::Cancelled,
+        }
+    }
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct RemovalImpactView {
+    /// How many scheduled posts removing the account would cancel on it.
+    pub scheduled: usize,
+    pub posts: Vec<PostView>,
+}
+
+impl From<Vec<PostRecord>> for RemovalImpactView {
+    fn from(posts: Vec<PostRecord>) -> Self {
+        RemovalImpactView {
+            scheduled: posts.len(),
+            posts: posts.into_iter().map(PostView::from).collect(),
+        }
+    }
+}
