@@ -231,7 +231,10 @@ fn backoff(attempts: u32) -> Duration {
 
 enum Handled {
     Done,
+    /// Put back until then, saying why.
     RetryAt(DateTime<Utc>, String),
+    /// Put back until the platform's limit resets (then), saying why; counted apart in the metrics.
+    RateLimited(DateTime<Utc>, String),
 }
 
 impl Core {
@@ -346,7 +349,7 @@ impl Core {
             };
             let outcome = match &handled {
                 Ok(Handled::Done) => "done",
-                Ok(Handled::RetryAt(_, why)) if why.starts_with("rate limited") => "rate_limited",
+                Ok(Handled::RateLimited(..)) => "rate_limited",
                 Ok(Handled::RetryAt(..)) => "retried",
                 Err(_) => "error",
             };
@@ -363,7 +366,7 @@ impl Core {
                         tracing::warn!(job_id = %job.id, "job finished after its lease ran out; another worker has it");
                     }
                 }
-                Ok(Handled::RetryAt(at, why)) => {
+                Ok(Handled::RetryAt(at, why) | Handled::RateLimited(at, why)) => {
                     if self.store.retry_job(job.id, owner, at, &why).await? {
                         retried += 1;
                     }
@@ -541,7 +544,7 @@ impl Core {
                 let at = until
                     .filter(|u| *u > now)
                     .unwrap_or(now + Duration::minutes(1));
-                Ok(Handled::RetryAt(
+                Ok(Handled::RateLimited(
                     at,
                     format!("rate limited: {}", err.message),
                 ))
@@ -672,7 +675,7 @@ impl Core {
                 ErrorClass::Unavailable => {
                     Ok(Handled::RetryAt(now + backoff(job.attempts), err.message))
                 }
-                ErrorClass::RateLimited { until } => Ok(Handled::RetryAt(
+                ErrorClass::RateLimited { until } => Ok(Handled::RateLimited(
                     until
                         .filter(|u| *u > now)
                         .unwrap_or(now + Duration::minutes(1)),

@@ -741,7 +741,7 @@ impl Core {
                 },
                 // Only a platform that could not be reached, or answered with an error status, is sure not to
                 // have published; a call that timed out after sending may have, so it is not retried blindly.
-                ErrorClass::Unavailable if err.message.contains("did not answer in time") => failed(
+                ErrorClass::Unavailable if err.may_have_taken_effect() => failed(
                     "unknown_outcome",
                     format!(
                         "{} did not answer in time, so the post may or may not be live; check the account before retrying",
