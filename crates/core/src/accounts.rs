@@ -160,7 +160,7 @@ pub fn interpret_search(q: &str, tz_offset_minutes: i32) -> TextSearch {
 }
 
 fn encode_cursor(cursor: &Cursor) -> Result<String, CoreError> {
-    let json = serde_json::to_vec(cursor).map_err(|e| CoreError::Internal(e.to_string()))?;
+    let json = serde_json::to_vec(cursor).map_err(|e| CoreError::internal_from("cursor encoding", e))?;
     Ok(URL_SAFE_NO_PAD.encode(json))
 }
 

@@ -4,7 +4,7 @@
 
 use crate::connections::RenewError;
 use crate::credentials::{open_bytes, seal_bytes};
-use crate::{Core, CoreError};
+use crate::{Core, CoreError, ErrorChain};
 use chrono::{DateTime, Duration, Utc};
 use iquivity_domain::{
     Account, AccountId, AccountKind, AccountStatus, Platform, StatusReason, TokenSet,
@@ -134,12 +134,12 @@ impl PlatformSlots {
         let slots = self
             .0
             .get(&platform)
-            .ok_or_else(|| CoreError::Internal(format!("no slots for {platform}")))?;
+            .ok_or_else(|| CoreError::internal(format!("no slots for {platform}")))?;
         slots
             .clone()
             .acquire_owned()
             .await
-            .map_err(|e| CoreError::Internal(format!("slots for {platform}: {e}")))
+            .map_err(|e| CoreError::internal_from(format!("slots for {platform}"), e))
     }
 }
 
@@ -171,12 +171,12 @@ pub(crate) async fn join_all<T: 'static>(
         match joined {
             Ok(Ok(result)) => results.push(result),
             Ok(Err(err)) => {
-                tracing::error!(error = %err, "lifecycle task failed");
+                tracing::error!(error = %ErrorChain(&err), "lifecycle task failed");
                 first_error.get_or_insert(err);
             }
             Err(err) => {
                 tracing::error!(error = %err, "lifecycle task stopped");
-                first_error.get_or_insert(CoreError::Internal(format!("lifecycle task: {err}")));
+                first_error.get_or_insert(CoreError::internal_from("lifecycle task", err));
             }
         }
     }
@@ -274,7 +274,7 @@ impl Core {
         // First what an earlier failure left owed to the database: renewed tokens above all. If it still
         // refuses, the round goes on; each use of those tokens tries again.
         if let Err(err) = self.save_unsaved(None).await {
-            tracing::error!(error = %err, "what the database refused earlier is still not saved");
+            tracing::error!(error = %ErrorChain(&err), "what the database refused earlier is still not saved");
         }
         let now = self.clock.now();
         let settings = &self.settings.lifecycle;
@@ -372,7 +372,7 @@ impl Core {
                     }
                 }
                 Err(err) => {
-                    tracing::error!(job_id = %job.id, kind = job.kind.as_str(), account_id = %job.account_id, error = %err, "job failed");
+                    tracing::error!(job_id = %job.id, kind = job.kind.as_str(), account_id = %job.account_id, error = %ErrorChain(&err), "job failed");
                     let at = self.clock.now() + backoff(job.attempts);
                     if self
                         .store
