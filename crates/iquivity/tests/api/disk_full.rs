@@ -1,7 +1,8 @@
 //! A database that stops taking writes in the middle of a renewal (issue 11, point 6): X answers with a
 //! new pair of tokens, spending the refresh token presented, and the new pair cannot be stored. The new
 //! tokens are kept and stored once writes work again, the person sees an internal error with a request id
-//! (never the database's words), the platform is not blamed, and writes work again at once.
+//! (never the database's words), the platform is not blamed, and writes work again at once. Likewise a
+//! post the database will not let go out: it is tried again, and the platform is not blamed (issue 12).
 //!
 //! First with a database that refuses writes to the credentials table (a trigger; on SQLite and on
 //! PostgreSQL), then for real on Linux: the SQLite database on a small tmpfs, filled up while X is
@@ -134,6 +135,25 @@ impl Refusal {
         .await
     }
 
+    /// Claiming a post's target works; marking it as being sent (the last write before the platform is
+    /// asked) fails.
+    async fn sending(app: &TestApp) -> Refusal {
+        Refusal::install(
+            app,
+            &["CREATE TRIGGER refuse_sending BEFORE UPDATE OF sending_at ON post_targets \
+               WHEN NEW.sending_at IS NOT NULL \
+               BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END"],
+            &[
+                PG_REFUSE,
+                "CREATE TRIGGER refuse_sending BEFORE UPDATE OF sending_at ON post_targets FOR EACH ROW \
+                 WHEN (NEW.sending_at IS NOT NULL) EXECUTE FUNCTION refuse_write()",
+            ],
+            &["DROP TRIGGER refuse_sending"],
+            &["DROP TRIGGER refuse_sending ON post_targets"],
+        )
+        .await
+    }
+
     async fn install(
         app: &TestApp,
         sqlite: &[&str],
@@ -252,6 +272,70 @@ async fn renewed_tokens_the_database_refuses_are_kept_and_stored_once_it_takes_w
     assert_eq!(body["outcome"], "refreshed", "{body}");
     assert_eq!(body["account"]["status"], "active", "{body}");
     assert_eq!(rotated(&rig).await, 2);
+}
+
+#[tokio::test]
+async fn a_post_the_database_cannot_start_sending_is_retried_and_never_blamed_on_the_platform() {
+    let rig = rig().await;
+    let id = rig.connect(Platform::X, "Ivy Stone").await;
+    let (status, post) = rig
+        .app
+        .send(
+            &rig.user,
+            reqwest::Method::POST,
+            "/api/v1/posts",
+            Some(json!({"text": "Held up at home", "accounts": [id]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{post}");
+    let path = format!("/api/v1/posts/{}", post["id"].as_str().unwrap());
+    let refusal = Refusal::sending(&rig.app).await;
+
+    // More rounds than the failures after which a platform that keeps failing fails the target: each one
+    // puts the target back, says the fault is this service's, and neither asks X nor counts an attempt.
+    for _ in 0..6 {
+        let report = rig.round().await;
+        assert_eq!(
+            (report.published, report.publish_failed),
+            (0, 0),
+            "{report:?}"
+        );
+        let (_, now) = rig.app.get(&rig.user, &path).await;
+        let target = &now["targets"][0];
+        assert_eq!(target["state"], "scheduled", "{target}");
+        assert_eq!(target["attempts"], 0, "{target}");
+        assert!(target["error_class"].is_null(), "{target}");
+        let message = target["error_message"].as_str().unwrap();
+        assert!(message.contains("on our side"), "{message}");
+        assert!(!message.to_lowercase().contains("database"), "{message}");
+        rig.clock.advance(Duration::minutes(2));
+    }
+    assert_eq!(
+        rig.sandbox_state(Platform::X).await["posts"]
+            .as_array()
+            .unwrap()
+            .len(),
+        0,
+        "X was never asked"
+    );
+    let account = rig.account(id).await;
+    assert_eq!(account["status"], "active", "X is not blamed: {account}");
+    assert!(account["status_message"].is_null(), "{account}");
+
+    // Writes work again: the next round publishes it, once.
+    refusal.lift().await;
+    let report = rig.round().await;
+    assert_eq!(report.published, 1, "{report:?}");
+    let (_, after) = rig.app.get(&rig.user, &path).await;
+    assert_eq!(after["targets"][0]["state"], "published", "{after}");
+    assert_eq!(after["targets"][0]["attempts"], 1, "{after}");
+    assert_eq!(
+        rig.sandbox_state(Platform::X).await["posts"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
 }
 
 /// A tmpfs mounted for one test, unmounted (lazily, so even with files open) when dropped.
