@@ -433,8 +433,7 @@ pub struct AlertRecord {
     pub id: uuid::Uuid,
     pub workspace_id: WorkspaceId,
     pub account_id: Option<AccountId>,
-    /// `account.connected`, `account.status_changed`, `account.recovered`, `account.expiring`, `account.removed`.
-    pub kind: String,
+    pub kind: iquivity_domain::AlertKind,
     #[serde(skip)]
     pub dedupe_key: Option<String>,
     #[schema(value_type = Object)]

@@ -156,6 +156,7 @@ pub(crate) fn job_from_row(row: &impl StoredRow) -> StoreResult<JobRecord> {
 }
 
 pub(crate) fn alert_from_row(row: &impl StoredRow) -> StoreResult<AlertRecord> {
+    let kind: String = row.col("kind")?;
     let account: Option<String> = row.col("account_id")?;
     let payload: String = row.col("payload")?;
     Ok(AlertRecord {
@@ -164,7 +165,8 @@ pub(crate) fn alert_from_row(row: &impl StoredRow) -> StoreResult<AlertRecord> {
         account_id: account
             .map(|a| parse_stored("account_id", &a))
             .transpose()?,
-        kind: row.col("kind")?,
+        kind: iquivity_domain::AlertKind::parse(&kind)
+            .ok_or_else(|| StoreError::Corrupt(format!("alert kind {kind:?}")))?,
         dedupe_key: row.col("dedupe_key")?,
         payload: serde_json::from_str(&payload)
             .map_err(|e| StoreError::Corrupt(format!("alert payload: {e}")))?,

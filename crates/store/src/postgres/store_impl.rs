@@ -1259,7 +1259,7 @@ impl Store for PgStore {
         .bind(alert.id.to_string())
         .bind(alert.workspace_id.to_string())
         .bind(alert.account_id.map(|a| a.to_string()))
-        .bind(&alert.kind)
+        .bind(alert.kind.as_str())
         .bind(&alert.dedupe_key)
         .bind(alert.payload.to_string())
         .bind(micros(alert.created_at))
