@@ -72,6 +72,34 @@ async fn expect_internal_error(response: reqwest::Response) -> Value {
     problem
 }
 
+/// How many platform calls in a row the engine has counted as failed for the account: what makes it mark
+/// the account as its platform failing.
+async fn failure_count(app: &TestApp, id: AccountId) -> i64 {
+    use sqlx::Connection;
+    let query = "SELECT failure_count FROM accounts WHERE id = $1";
+    match &app.database_url {
+        Some(url) => {
+            let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
+            sqlx::query_scalar(query)
+                .bind(id.to_string())
+                .fetch_one(&mut conn)
+                .await
+                .unwrap()
+        }
+        None => {
+            let path = app.data_dir.path().join("data").join("iquivity.db");
+            let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display()))
+                .await
+                .unwrap();
+            sqlx::query_scalar(query)
+                .bind(id.to_string())
+                .fetch_one(&mut conn)
+                .await
+                .unwrap()
+        }
+    }
+}
+
 async fn rotated(rig: &Rig) -> u64 {
     rig.sandbox_state(Platform::X).await["tokens"]["rotated"]
         .as_u64()
@@ -217,6 +245,7 @@ async fn a_rotating_token_is_not_spent_while_the_database_refuses_writes() {
     let account = rig.account(id).await;
     assert_eq!(account["status"], "active", "{account}");
     assert!(account["status_message"].is_null(), "{account}");
+    assert_eq!(failure_count(&rig.app, id).await, 0, "not counted as X failing");
 
     refusal.lift().await;
     rig.clock.advance(Duration::hours(2));
@@ -250,6 +279,7 @@ async fn renewed_tokens_the_database_refuses_are_kept_and_stored_once_it_takes_w
     let account = rig.account(id).await;
     assert_eq!(account["status"], "active", "{account}");
     assert!(account["status_message"].is_null(), "{account}");
+    assert_eq!(failure_count(&rig.app, id).await, 0, "not counted as X failing");
     assert_eq!(
         stored_refresh_token(&rig.app, id).await,
         connected_with,
@@ -321,6 +351,7 @@ async fn a_post_the_database_cannot_start_sending_is_retried_and_never_blamed_on
     let account = rig.account(id).await;
     assert_eq!(account["status"], "active", "X is not blamed: {account}");
     assert!(account["status_message"].is_null(), "{account}");
+    assert_eq!(failure_count(&rig.app, id).await, 0, "not counted as X failing");
 
     // Writes work again: the next round publishes it, once.
     refusal.lift().await;
