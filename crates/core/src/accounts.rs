@@ -5,10 +5,10 @@ use crate::{Caller, Core, CoreError};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use chrono::{DateTime, Utc};
-use iquivity_domain::{AlertKind, TokenSet};
+use iquivity_domain::TokenSet;
 use iquivity_domain::{
-    Account, AccountId, AccountStatus, Email, Labels, NameOverride, Plan, PlanLimits, Platform,
-    UserId,
+    Account, AccountId, AccountStatus, AlertKind, Email, Labels, NameOverride, Plan, PlanLimits,
+    Platform, UserId,
 };
 use iquivity_store::{
     cursor_after, AccountQuery, AccountSort, AccountUpsert, AuditEventRecord, AuditKind, Cursor,
@@ -160,7 +160,8 @@ pub fn interpret_search(q: &str, tz_offset_minutes: i32) -> TextSearch {
 }
 
 fn encode_cursor(cursor: &Cursor) -> Result<String, CoreError> {
-    let json = serde_json::to_vec(cursor).map_err(|e| CoreError::internal_from("cursor encoding", e))?;
+    let json =
+        serde_json::to_vec(cursor).map_err(|e| CoreError::internal_from("cursor encoding", e))?;
     Ok(URL_SAFE_NO_PAD.encode(json))
 }
 

@@ -122,10 +122,7 @@ mod tests {
         #[derive(Debug, thiserror::Error)]
         #[error("outer: {0}")]
         struct Outer(#[source] std::io::Error);
-        let err = CoreError::internal_from(
-            "saving",
-            Outer(std::io::Error::other("inner words")),
-        );
+        let err = CoreError::internal_from("saving", Outer(std::io::Error::other("inner words")));
         assert_eq!(
             ErrorChain(&err).to_string(),
             "internal error: saving: outer: inner words"

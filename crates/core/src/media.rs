@@ -123,7 +123,10 @@ impl Core {
         match tokio::fs::read(self.settings.media_dir.join(file)).await {
             Ok(bytes) => Ok(Some((bytes, content_type))),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(CoreError::internal_from(format!("cannot read media {file}"), e)),
+            Err(e) => Err(CoreError::internal_from(
+                format!("cannot read media {file}"),
+                e,
+            )),
         }
     }
 }

@@ -95,7 +95,11 @@ impl PlatformError {
     }
 
     /// A failure of the exchange itself, before or instead of an answer.
-    pub fn undelivered(platform: &'static str, delivery: Delivery, message: impl Into<String>) -> Self {
+    pub fn undelivered(
+        platform: &'static str,
+        delivery: Delivery,
+        message: impl Into<String>,
+    ) -> Self {
         PlatformError {
             delivery,
             ..PlatformError::new(platform, ErrorClass::Unavailable, message)

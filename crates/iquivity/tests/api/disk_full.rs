@@ -245,7 +245,11 @@ async fn a_rotating_token_is_not_spent_while_the_database_refuses_writes() {
     let account = rig.account(id).await;
     assert_eq!(account["status"], "active", "{account}");
     assert!(account["status_message"].is_null(), "{account}");
-    assert_eq!(failure_count(&rig.app, id).await, 0, "not counted as X failing");
+    assert_eq!(
+        failure_count(&rig.app, id).await,
+        0,
+        "not counted as X failing"
+    );
 
     refusal.lift().await;
     rig.clock.advance(Duration::hours(2));
@@ -279,7 +283,11 @@ async fn renewed_tokens_the_database_refuses_are_kept_and_stored_once_it_takes_w
     let account = rig.account(id).await;
     assert_eq!(account["status"], "active", "{account}");
     assert!(account["status_message"].is_null(), "{account}");
-    assert_eq!(failure_count(&rig.app, id).await, 0, "not counted as X failing");
+    assert_eq!(
+        failure_count(&rig.app, id).await,
+        0,
+        "not counted as X failing"
+    );
     assert_eq!(
         stored_refresh_token(&rig.app, id).await,
         connected_with,
@@ -351,7 +359,11 @@ async fn a_post_the_database_cannot_start_sending_is_retried_and_never_blamed_on
     let account = rig.account(id).await;
     assert_eq!(account["status"], "active", "X is not blamed: {account}");
     assert!(account["status_message"].is_null(), "{account}");
-    assert_eq!(failure_count(&rig.app, id).await, 0, "not counted as X failing");
+    assert_eq!(
+        failure_count(&rig.app, id).await,
+        0,
+        "not counted as X failing"
+    );
 
     // Writes work again: the next round publishes it, once.
     refusal.lift().await;
