@@ -7,8 +7,8 @@ use base64::Engine;
 use chrono::{DateTime, Utc};
 use iquivity_domain::TokenSet;
 use iquivity_domain::{
-    Account, AccountId, AccountStatus, Email, Labels, NameOverride, Plan, PlanLimits, Platform,
-    UserId,
+    Account, AccountId, AccountStatus, AlertKind, Email, Labels, NameOverride, Plan, PlanLimits,
+    Platform, UserId,
 };
 use iquivity_store::{
     cursor_after, AccountQuery, AccountSort, AccountUpsert, AuditEventRecord, AuditKind, Cursor,
@@ -160,7 +160,8 @@ pub fn interpret_search(q: &str, tz_offset_minutes: i32) -> TextSearch {
 }
 
 fn encode_cursor(cursor: &Cursor) -> Result<String, CoreError> {
-    let json = serde_json::to_vec(cursor).map_err(|e| CoreError::Internal(e.to_string()))?;
+    let json =
+        serde_json::to_vec(cursor).map_err(|e| CoreError::internal_from("cursor encoding", e))?;
     Ok(URL_SAFE_NO_PAD.encode(json))
 }
 
@@ -467,9 +468,9 @@ impl Core {
             .ok_or(CoreError::NotFound("account"))?;
         if before.status != after.status || before.status_reason != after.status_reason {
             let kind = if recovered {
-                "account.recovered"
+                AlertKind::Recovered
             } else {
-                "account.status_changed"
+                AlertKind::StatusChanged
             };
             self.alert(&after, kind, None).await?;
         }
@@ -510,7 +511,7 @@ impl Core {
         if cancelled > 0 {
             tracing::info!(account_id = %id, cancelled, "scheduled posts to the removed account cancelled");
         }
-        self.alert(&account, "account.removed", None).await?;
+        self.alert(&account, AlertKind::Removed, None).await?;
         if let Some(tokens) = tokens {
             if self.revocation_is_safe(caller, &account).await? {
                 self.queue_revocation(&account, &tokens).await?;
@@ -601,7 +602,7 @@ impl Core {
         self.store.clear_failures(outcome.account.id).await?;
         self.schedule(&outcome.account, &schedule_with).await?;
         if outcome.created {
-            self.alert(&outcome.account, "account.connected", None)
+            self.alert(&outcome.account, AlertKind::Connected, None)
                 .await?;
         }
         Ok(outcome)

@@ -7,7 +7,7 @@ use crate::secrets::new_secret;
 use crate::{Caller, Core, CoreError};
 use chrono::{DateTime, Duration, Utc};
 use hmac::{Hmac, Mac};
-use iquivity_domain::{Account, AccountStatus};
+use iquivity_domain::{Account, AccountStatus, AlertKind};
 use iquivity_store::{AlertRecord, DeliveryAttempt, DeliveryRecord, DeliveryState, WebhookRecord};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
@@ -79,7 +79,7 @@ impl Core {
     pub(crate) async fn alert(
         &self,
         account: &Account,
-        kind: &str,
+        kind: AlertKind,
         dedupe_key: Option<String>,
     ) -> Result<(), CoreError> {
         let advice = account.status_reason.map(|r| r.advice());
@@ -87,7 +87,7 @@ impl Core {
             id: uuid::Uuid::now_v7(),
             workspace_id: account.workspace_id,
             account_id: Some(account.id),
-            kind: kind.to_string(),
+            kind,
             dedupe_key,
             payload: serde_json::json!({
                 "account": {
@@ -106,7 +106,7 @@ impl Core {
             read_at: None,
         };
         if self.store.record_alert(&alert).await? {
-            tracing::info!(account_id = %account.id, kind, "alert");
+            tracing::info!(account_id = %account.id, %kind, "alert");
         }
         Ok(())
     }
@@ -209,7 +209,7 @@ impl Core {
             let key = account
                 .token_expires_at
                 .map(|at| format!("expiring:{}:{}", account.id, at.timestamp()));
-            self.alert(&account, "account.expiring", key).await?;
+            self.alert(&account, AlertKind::Expiring, key).await?;
             alerted += 1;
         }
         Ok(alerted)
@@ -230,7 +230,7 @@ impl Core {
                 account.status_since.timestamp_micros()
             );
             tracing::info!(account_id = %account.id, at_risk, "scheduled posts at risk");
-            self.alert(&account, "account.posts_at_risk", Some(key))
+            self.alert(&account, AlertKind::PostsAtRisk, Some(key))
                 .await?;
         }
         Ok(())
@@ -263,7 +263,7 @@ impl Core {
             let timestamp = Utc::now().timestamp();
             let headers = [
                 ("content-type", "application/json".to_string()),
-                ("X-Iquivity-Event", alert.kind.clone()),
+                ("X-Iquivity-Event", alert.kind.as_str().to_string()),
                 ("X-Iquivity-Delivery", delivery.id.to_string()),
                 (SIGNATURE_HEADER, sign(&secret, timestamp, &body)),
             ];

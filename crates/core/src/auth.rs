@@ -130,23 +130,23 @@ pub async fn hash_password(password: &Password) -> Result<String, CoreError> {
         Argon2::default()
             .hash_password(plain.expose_secret().as_bytes(), &salt)
             .map(|h| h.to_string())
-            .map_err(|e| CoreError::Internal(format!("password hashing failed: {e}")))
+            .map_err(|e| CoreError::internal_from("password hashing failed", e))
     })
     .await
-    .map_err(|e| CoreError::Internal(format!("password hashing task failed: {e}")))?
+    .map_err(|e| CoreError::internal_from("password hashing task failed", e))?
 }
 
 async fn verify_password(hash: String, password: &str) -> Result<bool, CoreError> {
     let plain = SecretString::from(password.to_string());
     tokio::task::spawn_blocking(move || {
         let parsed = PasswordHash::new(&hash)
-            .map_err(|e| CoreError::Internal(format!("stored password hash is not valid: {e}")))?;
+            .map_err(|e| CoreError::internal_from("stored password hash is not valid", e))?;
         Ok(Argon2::default()
             .verify_password(plain.expose_secret().as_bytes(), &parsed)
             .is_ok())
     })
     .await
-    .map_err(|e| CoreError::Internal(format!("password check task failed: {e}")))?
+    .map_err(|e| CoreError::internal_from("password check task failed", e))?
 }
 
 /// A hash of a random password, verified against when the email is unknown so that the answer takes as

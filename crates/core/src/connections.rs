@@ -5,7 +5,7 @@
 use crate::accounts::NewConnection;
 use crate::credentials::{open_bytes, seal, seal_bytes};
 use crate::secrets::{digest, new_secret};
-use crate::{Caller, Core, CoreError};
+use crate::{Caller, Core, CoreError, ErrorChain};
 use chrono::{DateTime, Utc};
 use iquivity_domain::{Account, AccountId, AccountKind, Platform, TokenSet};
 use iquivity_platforms::{
@@ -189,8 +189,8 @@ fn platform_message(platform: Platform, err: &PlatformError) -> String {
 /// this service only that, since its details (a database's or the vault's words) are for the log.
 fn told(err: CoreError) -> String {
     match err {
-        CoreError::Internal(context) => {
-            tracing::error!(error = %context, "a connection failed on this service's side");
+        CoreError::Internal { .. } => {
+            tracing::error!(error = %ErrorChain(&err), "a connection failed on this service's side");
             "Something went wrong on our side, so nothing was connected. Try again in a moment; if it keeps happening, the administrator will find the details in the service's log.".into()
         }
         CoreError::PlanLimit(message) => message,
@@ -369,7 +369,7 @@ impl Core {
                 open_bytes(&self.vault, &flow.id.to_string(), sealed)
                     .and_then(|b| {
                         String::from_utf8(b.to_vec())
-                            .map_err(|e| CoreError::Internal(format!("flow verifier: {e}")))
+                            .map_err(|e| CoreError::internal_from("flow verifier", e))
                     })
                     .map_err(told)?,
             ),
@@ -440,7 +440,7 @@ impl Core {
         };
         let bytes = zeroize::Zeroizing::new(
             serde_json::to_vec(&sealed)
-                .map_err(|e| told(CoreError::Internal(format!("flow candidates: {e}"))))?,
+                .map_err(|e| told(CoreError::internal_from("flow candidates", e)))?,
         );
         next.candidates =
             Some(seal_bytes(&self.vault, &flow.id.to_string(), &bytes).map_err(told)?);
@@ -484,7 +484,7 @@ impl Core {
         let bytes = open_bytes(&self.vault, &flow.id.to_string(), sealed)?;
         serde_json::from_slice(&bytes)
             .map(Some)
-            .map_err(|e| CoreError::Internal(format!("flow candidates: {e}")))
+            .map_err(|e| CoreError::internal_from("flow candidates", e))
     }
 
     pub async fn connection(
@@ -711,7 +711,7 @@ impl Core {
         let tokens = self
             .tokens_of(id)
             .await?
-            .ok_or_else(|| CoreError::Internal(format!("account {id} has no stored credential")))?;
+            .ok_or_else(|| CoreError::internal(format!("account {id} has no stored credential")))?;
         match self
             .renew_and_check(&*adapter, &account, tokens, true, owner)
             .await
@@ -834,7 +834,7 @@ impl Core {
         lease_owner: &str,
     ) -> Result<(), RenewError> {
         if self.has_unsaved_tokens(account.id) {
-            return Err(RenewError::Internal(CoreError::Internal(format!(
+            return Err(RenewError::Internal(CoreError::internal(format!(
                 "account {}: tokens renewed earlier are not stored yet; not renewing again",
                 account.id
             ))));
@@ -863,7 +863,7 @@ impl Core {
         scopes: Option<Vec<String>>,
     ) -> Result<(), RenewError> {
         let credential = seal(&self.vault, account.id, tokens).inspect_err(|err| {
-            tracing::error!(account_id = %account.id, error = %err, "renewed tokens could not be sealed; they are lost");
+            tracing::error!(account_id = %account.id, error = %ErrorChain(err), "renewed tokens could not be sealed; they are lost");
         })?;
         let refresh = AccountRefresh {
             credential: Some(credential),

@@ -55,7 +55,7 @@ pub fn seal(
     };
     let bytes = zeroize::Zeroizing::new(
         serde_json::to_vec(&plain)
-            .map_err(|e| CoreError::Internal(format!("credential encoding: {e}")))?,
+            .map_err(|e| CoreError::internal_from("credential encoding", e))?,
     );
     let sealed = vault.seal(&bytes, account.to_string().as_bytes())?;
     Ok(StoredCredential {
@@ -82,7 +82,7 @@ pub fn open(
 /// The tokens in an opened credential.
 pub fn tokens_from_bytes(bytes: &[u8]) -> Result<TokenSet, CoreError> {
     let plain: Plain = serde_json::from_slice(bytes)
-        .map_err(|e| CoreError::Internal(format!("credential decoding: {e}")))?;
+        .map_err(|e| CoreError::internal_from("credential decoding", e))?;
     Ok(TokenSet {
         access_token: SecretString::from(plain.access_token.clone()),
         refresh_token: plain.refresh_token.clone().map(SecretString::from),

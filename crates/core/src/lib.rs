@@ -15,7 +15,7 @@ pub mod posts;
 pub mod secrets;
 mod unsaved;
 
-pub use error::CoreError;
+pub use error::{CoreError, ErrorChain};
 
 use iquivity_domain::{Plan, Role, UserId, WorkspaceId};
 use iquivity_store::Store;

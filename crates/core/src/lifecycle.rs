@@ -4,7 +4,7 @@
 
 use crate::connections::RenewError;
 use crate::credentials::{open_bytes, seal_bytes};
-use crate::{Core, CoreError};
+use crate::{Core, CoreError, ErrorChain};
 use chrono::{DateTime, Duration, Utc};
 use iquivity_domain::{
     Account, AccountId, AccountKind, AccountStatus, Platform, StatusReason, TokenSet,
@@ -134,12 +134,12 @@ impl PlatformSlots {
         let slots = self
             .0
             .get(&platform)
-            .ok_or_else(|| CoreError::Internal(format!("no slots for {platform}")))?;
+            .ok_or_else(|| CoreError::internal(format!("no slots for {platform}")))?;
         slots
             .clone()
             .acquire_owned()
             .await
-            .map_err(|e| CoreError::Internal(format!("slots for {platform}: {e}")))
+            .map_err(|e| CoreError::internal_from(format!("slots for {platform}"), e))
     }
 }
 
@@ -171,12 +171,12 @@ pub(crate) async fn join_all<T: 'static>(
         match joined {
             Ok(Ok(result)) => results.push(result),
             Ok(Err(err)) => {
-                tracing::error!(error = %err, "lifecycle task failed");
+                tracing::error!(error = %ErrorChain(&err), "lifecycle task failed");
                 first_error.get_or_insert(err);
             }
             Err(err) => {
                 tracing::error!(error = %err, "lifecycle task stopped");
-                first_error.get_or_insert(CoreError::Internal(format!("lifecycle task: {err}")));
+                first_error.get_or_insert(CoreError::internal_from("lifecycle task", err));
             }
         }
     }
@@ -231,7 +231,10 @@ fn backoff(attempts: u32) -> Duration {
 
 enum Handled {
     Done,
+    /// Put back until then, saying why.
     RetryAt(DateTime<Utc>, String),
+    /// Put back until the platform's limit resets (then), saying why; counted apart in the metrics.
+    RateLimited(DateTime<Utc>, String),
 }
 
 impl Core {
@@ -271,7 +274,7 @@ impl Core {
         // First what an earlier failure left owed to the database: renewed tokens above all. If it still
         // refuses, the round goes on; each use of those tokens tries again.
         if let Err(err) = self.save_unsaved(None).await {
-            tracing::error!(error = %err, "what the database refused earlier is still not saved");
+            tracing::error!(error = %ErrorChain(&err), "what the database refused earlier is still not saved");
         }
         let now = self.clock.now();
         let settings = &self.settings.lifecycle;
@@ -346,7 +349,7 @@ impl Core {
             };
             let outcome = match &handled {
                 Ok(Handled::Done) => "done",
-                Ok(Handled::RetryAt(_, why)) if why.starts_with("rate limited") => "rate_limited",
+                Ok(Handled::RateLimited(..)) => "rate_limited",
                 Ok(Handled::RetryAt(..)) => "retried",
                 Err(_) => "error",
             };
@@ -363,13 +366,13 @@ impl Core {
                         tracing::warn!(job_id = %job.id, "job finished after its lease ran out; another worker has it");
                     }
                 }
-                Ok(Handled::RetryAt(at, why)) => {
+                Ok(Handled::RetryAt(at, why) | Handled::RateLimited(at, why)) => {
                     if self.store.retry_job(job.id, owner, at, &why).await? {
                         retried += 1;
                     }
                 }
                 Err(err) => {
-                    tracing::error!(job_id = %job.id, kind = job.kind.as_str(), account_id = %job.account_id, error = %err, "job failed");
+                    tracing::error!(job_id = %job.id, kind = job.kind.as_str(), account_id = %job.account_id, error = %ErrorChain(&err), "job failed");
                     let at = self.clock.now() + backoff(job.attempts);
                     if self
                         .store
@@ -541,7 +544,7 @@ impl Core {
                 let at = until
                     .filter(|u| *u > now)
                     .unwrap_or(now + Duration::minutes(1));
-                Ok(Handled::RetryAt(
+                Ok(Handled::RateLimited(
                     at,
                     format!("rate limited: {}", err.message),
                 ))
@@ -672,7 +675,7 @@ impl Core {
                 ErrorClass::Unavailable => {
                     Ok(Handled::RetryAt(now + backoff(job.attempts), err.message))
                 }
-                ErrorClass::RateLimited { until } => Ok(Handled::RetryAt(
+                ErrorClass::RateLimited { until } => Ok(Handled::RateLimited(
                     until
                         .filter(|u| *u > now)
                         .unwrap_or(now + Duration::minutes(1)),

@@ -102,8 +102,8 @@ impl Core {
         let (name, bytes) = (file.clone(), body.to_vec());
         tokio::task::spawn_blocking(move || write_whole(&dir, &name, &bytes))
             .await
-            .map_err(|e| CoreError::Internal(format!("media upload task: {e}")))?
-            .map_err(|e| CoreError::Internal(format!("cannot store media {file}: {e}")))?;
+            .map_err(|e| CoreError::internal_from("media upload task", e))?
+            .map_err(|e| CoreError::internal_from(format!("cannot store media {file}"), e))?;
         tracing::info!(workspace_id = %caller.workspace_id, file, bytes = body.len(), "media uploaded");
         Ok(UploadedMedia {
             url: format!(
@@ -123,9 +123,10 @@ impl Core {
         match tokio::fs::read(self.settings.media_dir.join(file)).await {
             Ok(bytes) => Ok(Some((bytes, content_type))),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(CoreError::Internal(format!(
-                "cannot read media {file}: {e}"
-            ))),
+            Err(e) => Err(CoreError::internal_from(
+                format!("cannot read media {file}"),
+                e,
+            )),
         }
     }
 }

@@ -6,7 +6,7 @@
 //! simply goes back on the schedule when the lease runs out.
 
 use crate::lifecycle::{join_all, per_account, PlatformSlots};
-use crate::{Caller, Core, CoreError};
+use crate::{Caller, Core, CoreError, ErrorChain};
 use chrono::{DateTime, Duration, Utc};
 use iquivity_domain::{AccountId, AccountKind, AccountStatus, Platform, ValidationError};
 use iquivity_platforms::{ErrorClass, Media, MediaKind, PostContent, PostLookup};
@@ -640,12 +640,24 @@ impl Core {
                     message: "waited too long for a free slot on the platform".into(),
                 }
             } else {
-                match self.publish_target(&target, &post, owner).await? {
-                    Some(outcome) => outcome,
-                    None => {
+                match self.publish_target(&target, &post, owner).await {
+                    Ok(Some(outcome)) => outcome,
+                    Ok(None) => {
                         // Nothing was sent: the target is back on the schedule, or another worker has it.
                         tracing::warn!(target_id = %target.id, "target not sent: its lease ran out while it waited");
                         continue;
+                    }
+                    // This service failed (its database or vault) before the request went out, not the
+                    // platform: the target is tried again soon, and no attempt at the platform is counted.
+                    Err(err) => {
+                        tracing::error!(target_id = %target.id, account_id = %target.account_id, error = %ErrorChain(&err), "publishing failed on this service's side; trying again");
+                        TargetOutcome::Retry {
+                            at: self.clock.now() + Duration::minutes(1),
+                            message: format!(
+                                "something went wrong on our side before anything was sent to {}; trying again",
+                                target.platform.display_name()
+                            ),
+                        }
                     }
                 }
             };
@@ -663,7 +675,8 @@ impl Core {
     }
 
     /// One attempt at a claimed target: its checks, then its request. `None` when the request may not go
-    /// out because `owner` no longer holds the target.
+    /// out because `owner` no longer holds the target. An error is this service failing before the request
+    /// went out; once it has, the platform's answer decides the outcome, whatever this service fails at.
     async fn publish_target(
         &self,
         target: &TargetRecord,
@@ -729,7 +742,10 @@ impl Core {
         let attempt = target.attempts + 1;
         let outcome = match adapter.publish(account.kind, &account.platform_account_id, &tokens, &content(post)).await {
             Ok(published) => {
-                self.store.mark_account_used(account.id, now).await?;
+                // Bookkeeping only: the post is live, and failing here would publish it again.
+                if let Err(err) = self.store.mark_account_used(account.id, now).await {
+                    tracing::warn!(account_id = %account.id, error = %err, "cannot record the account's use");
+                }
                 TargetOutcome::Published {
                     platform_post_id: published.platform_post_id,
                     url: published.url,
@@ -742,7 +758,7 @@ impl Core {
                 },
                 // Only a platform that could not be reached, or answered with an error status, is sure not to
                 // have published; a call that timed out after sending may have, so it is not retried blindly.
-                ErrorClass::Unavailable if err.message.contains("did not answer in time") => failed(
+                ErrorClass::Unavailable if err.may_have_taken_effect() => failed(
                     "unknown_outcome",
                     format!(
                         "{} did not answer in time, so the post may or may not be live; check the account before retrying",
@@ -757,8 +773,10 @@ impl Core {
                 ErrorClass::Rejected => failed("rejected", err.message),
                 class => {
                     let reason = class.status_reason().unwrap_or(iquivity_domain::StatusReason::AuthenticationFailed);
-                    self.change_account_status(account.workspace_id, account.id, Some(reason), Some(err.message.clone()))
-                        .await?;
+                    // The target fails either way; the account's status follows at its next check if not now.
+                    if let Err(status) = self.change_account_status(account.workspace_id, account.id, Some(reason), Some(err.message.clone())).await {
+                        tracing::error!(account_id = %account.id, error = %ErrorChain(&status), "cannot mark the account after the platform refused its credentials");
+                    }
                     failed(class.label(), "the platform refused the account's credentials: refresh the account, then retry".into())
                 }
             },

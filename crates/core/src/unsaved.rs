@@ -6,7 +6,7 @@
 //! tokens are used and before its refresh lease is taken: until that works or the process ends.
 
 use crate::credentials::open;
-use crate::{Core, CoreError};
+use crate::{Core, CoreError, ErrorChain};
 use iquivity_domain::{AccountId, TokenSet, WorkspaceId};
 use iquivity_store::AccountRefresh;
 use std::collections::HashMap;
@@ -167,7 +167,7 @@ impl Core {
         account: AccountId,
     ) -> Result<Option<TokenSet>, CoreError> {
         if let Err(err) = self.save_unsaved(Some(account)).await {
-            tracing::warn!(account_id = %account, error = %err, "using renewed tokens that are not stored yet");
+            tracing::warn!(account_id = %account, error = %ErrorChain(&err), "using renewed tokens that are not stored yet");
         }
         let pending = self
             .unsaved
@@ -192,7 +192,7 @@ impl Core {
         owner: &str,
     ) -> Result<bool, CoreError> {
         if let Err(err) = self.save_unsaved(Some(account)).await {
-            tracing::warn!(account_id = %account, error = %err, "what is owed for this account is not saved yet");
+            tracing::warn!(account_id = %account, error = %ErrorChain(&err), "what is owed for this account is not saved yet");
         }
         let now = self.clock.now();
         let until = now + self.settings.lifecycle.lease;

@@ -2,6 +2,7 @@
 //! Values here are parsed once at the edge ("parse, don't validate"); this crate does no I/O.
 
 mod account;
+mod alert;
 mod ids;
 mod people;
 mod plan;
@@ -10,6 +11,7 @@ mod tokens;
 mod validation;
 
 pub use account::{Account, AccountKind, AccountStatus, Label, Labels, NameOverride, StatusReason};
+pub use alert::AlertKind;
 pub use ids::{AccountId, InvitationId, TokenId, UserId, WorkspaceId};
 pub use people::{Email, Password, Role, WorkspaceName};
 pub use plan::{Plan, PlanLimits};

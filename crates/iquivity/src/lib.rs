@@ -6,7 +6,7 @@ pub mod demo;
 pub use config::Config;
 
 use anyhow::Context;
-use iquivity_core::{Core, CoreSettings};
+use iquivity_core::{Core, CoreSettings, ErrorChain};
 use iquivity_domain::Platform;
 use iquivity_platforms::{PlatformSettings, Platforms};
 use iquivity_sandbox::{Sandbox, SandboxApp, SandboxOptions};
@@ -65,7 +65,7 @@ async fn run_lifecycle(core: Core) {
                 report.more_due
             }
             Err(err) => {
-                tracing::error!(error = %err, "lifecycle round failed");
+                tracing::error!(error = %ErrorChain(&err), "lifecycle round failed");
                 false
             }
         };
@@ -242,7 +242,7 @@ impl App {
         if self.core.unsaved_token_count() > 0 {
             if let Err(err) = self.core.save_unsaved(None).await {
                 tracing::error!(
-                    error = %err,
+                    error = %ErrorChain(&err),
                     accounts = self.core.unsaved_token_count(),
                     "stopping with renewed tokens the database would not take: those accounts must be reconnected"
                 );

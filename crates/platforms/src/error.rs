@@ -57,21 +57,57 @@ impl ErrorClass {
     }
 }
 
-/// A classified platform failure with the platform's own words (never a token).
+/// How far a failed call got. Whether repeating a call could do twice what it did once depends on it,
+/// so it is decided where the call is made, never read back from the message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delivery {
+    /// The platform answered; the class says what the answer meant.
+    Answered,
+    /// No connection could be made: the request never reached the platform.
+    Unreached,
+    /// No answer came in time. The request may have gone out and taken effect, so a call that changes
+    /// something at the platform must not simply be repeated.
+    TimedOut,
+    /// The exchange broke off in another way (the connection dropped while it was under way).
+    BrokenOff,
+}
+
+/// A classified platform failure with the platform's own words (never a token). `message` is for
+/// people; code acts on `class` and `delivery`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{platform}: {message}")]
 pub struct PlatformError {
     pub platform: &'static str,
     pub class: ErrorClass,
+    pub delivery: Delivery,
     pub message: String,
 }
 
 impl PlatformError {
+    /// A failure the platform answered with.
     pub fn new(platform: &'static str, class: ErrorClass, message: impl Into<String>) -> Self {
         PlatformError {
             platform,
             class,
+            delivery: Delivery::Answered,
             message: message.into(),
         }
+    }
+
+    /// A failure of the exchange itself, before or instead of an answer.
+    pub fn undelivered(
+        platform: &'static str,
+        delivery: Delivery,
+        message: impl Into<String>,
+    ) -> Self {
+        PlatformError {
+            delivery,
+            ..PlatformError::new(platform, ErrorClass::Unavailable, message)
+        }
+    }
+
+    /// Whether the request may have taken effect although no answer says so.
+    pub fn may_have_taken_effect(&self) -> bool {
+        self.delivery == Delivery::TimedOut
     }
 }

@@ -1,6 +1,6 @@
 //! The one HTTP client every adapter uses, for the real platforms and the sandbox alike.
 
-use crate::error::{ErrorClass, PlatformError};
+use crate::error::{Delivery, ErrorClass, PlatformError};
 use reqwest::header::HeaderMap;
 use reqwest::{RequestBuilder, StatusCode};
 use serde::de::DeserializeOwned;
@@ -76,18 +76,15 @@ async fn exchange(
 
 fn transport_error(platform: &'static str, err: &reqwest::Error) -> PlatformError {
     // Only the kind of failure: reqwest's message may carry the URL, and Meta URLs carry secrets.
-    let what = if err.is_timeout() {
-        "did not answer in time"
+    // A timeout bounds the whole call, so it cannot tell whether the request went out: it is taken to have.
+    let (delivery, what) = if err.is_timeout() {
+        (Delivery::TimedOut, "did not answer in time")
     } else if err.is_connect() {
-        "could not be reached"
+        (Delivery::Unreached, "could not be reached")
     } else {
-        "failed while answering"
+        (Delivery::BrokenOff, "failed while answering")
     };
-    PlatformError::new(
-        platform,
-        ErrorClass::Unavailable,
-        format!("the platform {what}"),
-    )
+    PlatformError::undelivered(platform, delivery, format!("the platform {what}"))
 }
 
 /// Sends and demands a success; any other answer is turned into an error by the platform's own rules.
@@ -144,4 +141,51 @@ pub(crate) fn in_seconds(seconds: Option<i64>) -> Option<chrono::DateTime<chrono
     seconds
         .filter(|s| *s > 0)
         .map(|s| chrono::Utc::now() + chrono::Duration::seconds(s))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_refused_connection_was_never_sent() {
+        // A port that was free a moment ago: nothing listens there.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let request = client(Duration::from_secs(5)).get(format!("http://127.0.0.1:{port}/"));
+        let err = send("test", request).await.err().expect("no answer");
+        assert_eq!(err.delivery, Delivery::Unreached);
+        assert_eq!(err.class, ErrorClass::Unavailable);
+        assert!(!err.may_have_taken_effect());
+    }
+
+    #[tokio::test]
+    async fn a_request_left_unanswered_may_have_taken_effect() {
+        // Takes the connection and reads the request, but never answers.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("a listener");
+        let port = listener.local_addr().expect("an address").port();
+        let server = tokio::spawn(async move {
+            let (socket, _) = listener.accept().await.expect("a connection");
+            tokio::time::sleep(Duration::from_secs(10)).await;
+            drop(socket);
+        });
+        let request =
+            client(Duration::from_millis(300)).post(format!("http://127.0.0.1:{port}/publish"));
+        let err = send("test", request).await.err().expect("no answer");
+        server.abort();
+        assert_eq!(err.delivery, Delivery::TimedOut);
+        assert_eq!(err.class, ErrorClass::Unavailable);
+        assert!(err.may_have_taken_effect());
+    }
+
+    #[test]
+    fn an_answered_failure_says_so() {
+        let err = PlatformError::new("test", ErrorClass::Rejected, "no");
+        assert_eq!(err.delivery, Delivery::Answered);
+        assert!(!err.may_have_taken_effect());
+    }
 }

@@ -14,7 +14,7 @@ pub mod telemetry;
 mod tiktok;
 mod x;
 
-pub use error::{ErrorClass, PlatformError};
+pub use error::{Delivery, ErrorClass, PlatformError};
 pub use settings::{PlatformSettings, SETTING_KEYS};
 
 use async_trait::async_trait;

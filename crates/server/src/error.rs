@@ -2,7 +2,7 @@
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use iquivity_core::CoreError;
+use iquivity_core::{CoreError, ErrorChain};
 use iquivity_domain::ValidationError;
 use serde::Serialize;
 
@@ -148,8 +148,8 @@ impl From<CoreError> for AppError {
                 e.0.retry_after = Some(retry_after_secs);
                 e
             }
-            CoreError::Internal(context) => {
-                tracing::error!(error = %context, "internal error");
+            CoreError::Internal { .. } => {
+                tracing::error!(error = %ErrorChain(&err), "internal error");
                 AppError::internal()
             }
         }

@@ -432,8 +432,7 @@ pub struct AlertRecord {
     pub id: uuid::Uuid,
     pub workspace_id: WorkspaceId,
     pub account_id: Option<AccountId>,
-    /// `account.connected`, `account.status_changed`, `account.recovered`, `account.expiring`, `account.removed`.
-    pub kind: String,
+    pub kind: iquivity_domain::AlertKind,
     pub dedupe_key: Option<String>,
     pub payload: serde_json::Value,
     pub created_at: DateTime<Utc>,

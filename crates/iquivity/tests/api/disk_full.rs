@@ -1,7 +1,8 @@
 //! A database that stops taking writes in the middle of a renewal (issue 11, point 6): X answers with a
 //! new pair of tokens, spending the refresh token presented, and the new pair cannot be stored. The new
 //! tokens are kept and stored once writes work again, the person sees an internal error with a request id
-//! (never the database's words), the platform is not blamed, and writes work again at once.
+//! (never the database's words), the platform is not blamed, and writes work again at once. Likewise a
+//! post the database will not let go out: it is tried again, and the platform is not blamed (issue 12).
 //!
 //! First with a database that refuses writes to the credentials table (a trigger; on SQLite and on
 //! PostgreSQL), then for real on Linux: the SQLite database on a small tmpfs, filled up while X is
@@ -70,6 +71,34 @@ async fn expect_internal_error(response: reqwest::Response) -> Value {
     problem
 }
 
+/// How many platform calls in a row the engine has counted as failed for the account: what makes it mark
+/// the account as its platform failing.
+async fn failure_count(app: &TestApp, id: AccountId) -> i64 {
+    use sqlx::Connection;
+    let query = "SELECT failure_count FROM accounts WHERE id = $1";
+    match &app.database_url {
+        Some(url) => {
+            let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
+            sqlx::query_scalar(query)
+                .bind(id.to_string())
+                .fetch_one(&mut conn)
+                .await
+                .unwrap()
+        }
+        None => {
+            let path = app.data_dir.path().join("data").join("iquivity.db");
+            let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display()))
+                .await
+                .unwrap();
+            sqlx::query_scalar(query)
+                .bind(id.to_string())
+                .fetch_one(&mut conn)
+                .await
+                .unwrap()
+        }
+    }
+}
+
 async fn rotated(rig: &Rig) -> u64 {
     rig.sandbox_state(Platform::X).await["tokens"]["rotated"]
         .as_u64()
@@ -129,6 +158,25 @@ impl Refusal {
             ],
             &["DROP TRIGGER refuse_probe"],
             &["DROP TRIGGER refuse_probe ON accounts"],
+        )
+        .await
+    }
+
+    /// Claiming a post's target works; marking it as being sent (the last write before the platform is
+    /// asked) fails.
+    async fn sending(app: &TestApp) -> Refusal {
+        Refusal::install(
+            app,
+            &["CREATE TRIGGER refuse_sending BEFORE UPDATE OF sending_at ON post_targets \
+               WHEN NEW.sending_at IS NOT NULL \
+               BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END"],
+            &[
+                PG_REFUSE,
+                "CREATE TRIGGER refuse_sending BEFORE UPDATE OF sending_at ON post_targets FOR EACH ROW \
+                 WHEN (NEW.sending_at IS NOT NULL) EXECUTE FUNCTION refuse_write()",
+            ],
+            &["DROP TRIGGER refuse_sending"],
+            &["DROP TRIGGER refuse_sending ON post_targets"],
         )
         .await
     }
@@ -196,6 +244,11 @@ async fn a_rotating_token_is_not_spent_while_the_database_refuses_writes() {
     let account = rig.account(id).await;
     assert_eq!(account["status"], "active", "{account}");
     assert!(account["status_message"].is_null(), "{account}");
+    assert_eq!(
+        failure_count(&rig.app, id).await,
+        0,
+        "not counted as X failing"
+    );
 
     refusal.lift().await;
     rig.clock.advance(Duration::hours(2));
@@ -230,6 +283,11 @@ async fn renewed_tokens_the_database_refuses_are_kept_and_stored_once_it_takes_w
     assert_eq!(account["status"], "active", "{account}");
     assert!(account["status_message"].is_null(), "{account}");
     assert_eq!(
+        failure_count(&rig.app, id).await,
+        0,
+        "not counted as X failing"
+    );
+    assert_eq!(
         stored_refresh_token(&rig.app, id).await,
         connected_with,
         "nothing could be stored yet"
@@ -251,6 +309,75 @@ async fn renewed_tokens_the_database_refuses_are_kept_and_stored_once_it_takes_w
     assert_eq!(body["outcome"], "refreshed", "{body}");
     assert_eq!(body["account"]["status"], "active", "{body}");
     assert_eq!(rotated(&rig).await, 2);
+}
+
+#[tokio::test]
+async fn a_post_the_database_cannot_start_sending_is_retried_and_never_blamed_on_the_platform() {
+    let rig = rig().await;
+    let id = rig.connect(Platform::X, "Ivy Stone").await;
+    let (status, post) = rig
+        .app
+        .send(
+            &rig.user,
+            reqwest::Method::POST,
+            "/api/v1/posts",
+            Some(json!({"text": "Held up at home", "accounts": [id]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{post}");
+    let path = format!("/api/v1/posts/{}", post["id"].as_str().unwrap());
+    let refusal = Refusal::sending(&rig.app).await;
+
+    // More rounds than the failures after which a platform that keeps failing fails the target: each one
+    // puts the target back, says the fault is this service's, and neither asks X nor counts an attempt.
+    for _ in 0..6 {
+        let report = rig.round().await;
+        assert_eq!(
+            (report.published, report.publish_failed),
+            (0, 0),
+            "{report:?}"
+        );
+        let (_, now) = rig.app.get(&rig.user, &path).await;
+        let target = &now["targets"][0];
+        assert_eq!(target["state"], "scheduled", "{target}");
+        assert_eq!(target["attempts"], 0, "{target}");
+        assert!(target["error_class"].is_null(), "{target}");
+        let message = target["error_message"].as_str().unwrap();
+        assert!(message.contains("on our side"), "{message}");
+        assert!(!message.to_lowercase().contains("database"), "{message}");
+        rig.clock.advance(Duration::minutes(2));
+    }
+    assert_eq!(
+        rig.sandbox_state(Platform::X).await["posts"]
+            .as_array()
+            .unwrap()
+            .len(),
+        0,
+        "X was never asked"
+    );
+    let account = rig.account(id).await;
+    assert_eq!(account["status"], "active", "X is not blamed: {account}");
+    assert!(account["status_message"].is_null(), "{account}");
+    assert_eq!(
+        failure_count(&rig.app, id).await,
+        0,
+        "not counted as X failing"
+    );
+
+    // Writes work again: the next round publishes it, once.
+    refusal.lift().await;
+    let report = rig.round().await;
+    assert_eq!(report.published, 1, "{report:?}");
+    let (_, after) = rig.app.get(&rig.user, &path).await;
+    assert_eq!(after["targets"][0]["state"], "published", "{after}");
+    assert_eq!(after["targets"][0]["attempts"], 1, "{after}");
+    assert_eq!(
+        rig.sandbox_state(Platform::X).await["posts"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
 }
 
 /// A tmpfs mounted for one test, unmounted (lazily, so even with files open) when dropped.

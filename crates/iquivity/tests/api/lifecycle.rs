@@ -316,6 +316,17 @@ async fn a_rate_limit_waits_for_the_reset_and_changes_no_status() {
         .as_deref()
         .unwrap()
         .contains("rate limited"));
+    // Counted as the platform's limit, not as any retry.
+    let metrics = reqwest::get(rig.app.url("/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("iquivity_jobs_total{kind=\"refresh\",outcome=\"rate_limited\"} 1"),
+        "{metrics}"
+    );
     rig.clock.advance(Duration::minutes(2));
     assert_eq!(rig.round().await.done, 1);
 }

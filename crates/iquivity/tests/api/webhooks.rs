@@ -110,7 +110,7 @@ async fn raise_alert(app: &TestApp, user: &User) {
             id: uuid::Uuid::now_v7(),
             workspace_id: user.workspace_id,
             account_id: None,
-            kind: "account.status_changed".into(),
+            kind: iquivity_domain::AlertKind::StatusChanged,
             dedupe_key: None,
             payload: json!({}),
             created_at: chrono::Utc::now(),

@@ -10,7 +10,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use iquivity_core::auth::{NewSession, SignUp};
-use iquivity_core::CoreError;
+use iquivity_core::{CoreError, ErrorChain};
 use maud::{html, Markup};
 use secrecy::ExposeSecret;
 
@@ -64,8 +64,8 @@ fn errors_of(err: &CoreError) -> Vec<(String, String)> {
             .map(|e| (e.field.clone(), e.message.clone()))
             .collect(),
         // What went wrong inside is for the log, not the page.
-        CoreError::Internal(context) => {
-            tracing::error!(error = %context, "internal error");
+        CoreError::Internal { .. } => {
+            tracing::error!(error = %ErrorChain(err), "internal error");
             vec![(
                 String::new(),
                 "something went wrong on our side; it has been logged".to_string(),
@@ -80,7 +80,7 @@ fn errors_of(err: &CoreError) -> Vec<(String, String)> {
 fn form_again(err: &CoreError, otherwise: StatusCode, title: &str, form: Markup) -> Response {
     let status = match err {
         CoreError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-        CoreError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        CoreError::Internal { .. } => StatusCode::INTERNAL_SERVER_ERROR,
         _ => otherwise,
     };
     let mut response = page(status, title, form);

@@ -18,7 +18,7 @@ use chrono::{DateTime, Utc};
 use iquivity_core::accounts::{AccountPage, Summary};
 use iquivity_core::connections::RefreshOutcome;
 use iquivity_core::{Caller, CoreError};
-use iquivity_domain::{Account, AccountId, AccountStatus, Platform, Role, UserId};
+use iquivity_domain::{Account, AccountId, AccountStatus, AlertKind, Platform, Role, UserId};
 use iquivity_store::AlertRecord;
 use maud::{html, Markup};
 
@@ -259,17 +259,17 @@ fn alert_text(alert: &AlertRecord) -> String {
         .and_then(|p| p.parse::<Platform>().ok())
         .map(|p| p.display_name())
         .unwrap_or("its platform");
-    match alert.kind.as_str() {
-        "account.connected" => format!("{name} on {platform} was connected."),
-        "account.recovered" => format!("{name} on {platform} is working again."),
-        "account.removed" => format!("{name} on {platform} was removed."),
-        "account.posts_at_risk" => format!(
+    match alert.kind {
+        AlertKind::Connected => format!("{name} on {platform} was connected."),
+        AlertKind::Recovered => format!("{name} on {platform} is working again."),
+        AlertKind::Removed => format!("{name} on {platform} was removed."),
+        AlertKind::PostsAtRisk => format!(
             "{name} on {platform} has posts scheduled within a day but is not Active: refresh it before then."
         ),
-        "account.expiring" => format!(
+        AlertKind::Expiring => format!(
             "{name} on {platform} stops working soon and cannot be renewed automatically: refresh it before it expires."
         ),
-        _ => {
+        AlertKind::StatusChanged => {
             let status = account["status"].as_str().unwrap_or("changed");
             let message = account["status_message"].as_str().unwrap_or_default();
             let advice = account["status_advice"].as_str().unwrap_or_default();

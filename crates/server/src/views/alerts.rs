@@ -26,7 +26,7 @@ impl From<AlertRecord> for AlertView {
             id: a.id,
             workspace_id: a.workspace_id,
             account_id: a.account_id,
-            kind: a.kind,
+            kind: a.kind.as_str().to_string(),
             payload: a.payload,
             created_at: a.created_at,
             read_at: a.read_at,

@@ -13,7 +13,7 @@ impl AlertStore for SqlStore<Db> {
         .bind(alert.id.to_string())
         .bind(alert.workspace_id.to_string())
         .bind(alert.account_id.map(|a| a.to_string()))
-        .bind(&alert.kind)
+        .bind(alert.kind.as_str())
         .bind(&alert.dedupe_key)
         .bind(alert.payload.to_string())
         .bind(micros(alert.created_at))

@@ -114,7 +114,11 @@ pub(super) fn alert_from_row(row: &DbRow) -> StoreResult<AlertRecord> {
         id: parsed(row, "id")?,
         workspace_id: parsed(row, "workspace_id")?,
         account_id: opt_parsed(row, "account_id")?,
-        kind: row.try_get("kind")?,
+        kind: {
+            let kind: String = row.try_get("kind")?;
+            iquivity_domain::AlertKind::parse(&kind)
+                .ok_or_else(|| StoreError::Corrupt(format!("alert kind {kind:?}")))?
+        },
         dedupe_key: row.try_get("dedupe_key")?,
         payload: json_column(row, "payload")?,
         created_at: from_micros(row.try_get("created_at")?),

@@ -2,7 +2,7 @@
 
 use crate::harness::*;
 use chrono::{DateTime, Utc};
-use iquivity_domain::{AccountId, Plan, WorkspaceId};
+use iquivity_domain::{AccountId, AlertKind, Plan, WorkspaceId};
 use iquivity_store::{
     AlertRecord, DeliveryAttempt, DeliveryState, FailureClass, Store, WebhookRecord,
 };
@@ -17,7 +17,7 @@ fn alert(
         id: uuid::Uuid::now_v7(),
         workspace_id: workspace,
         account_id: Some(AccountId::new()),
-        kind: "account.status_changed".to_string(),
+        kind: AlertKind::StatusChanged,
         dedupe_key: dedupe_key.map(str::to_string),
         payload: serde_json::json!({ "status": "failed", "n": created_at.timestamp() }),
         created_at,

@@ -1,7 +1,7 @@
 //! Credential rotation, the audit log and the metrics.
 
 use crate::harness::*;
-use iquivity_domain::{AccountId, AccountStatus, Plan, Platform, StatusReason};
+use iquivity_domain::{AccountId, AccountStatus, AlertKind, Plan, Platform, StatusReason};
 use iquivity_store::{
     AccountRefresh, AlertRecord, AuditEventRecord, AuditKind, JobKind, StatusChange, Store,
     StoredCredential, WebhookRecord,
@@ -370,7 +370,7 @@ pub async fn metrics_count_accounts_and_open_jobs(store: Arc<dyn Store>) {
         id: uuid::Uuid::now_v7(),
         workspace_id: owner.workspace,
         account_id: Some(fb.id),
-        kind: "account.status_changed".to_string(),
+        kind: AlertKind::StatusChanged,
         dedupe_key: None,
         payload: serde_json::json!({}),
         created_at: t0,
