@@ -36,7 +36,10 @@ fn no_crate_outside_the_platforms_names_a_particular_platform() {
             }
         }
     }
-    assert!(scanned > 20, "only {scanned} files scanned: wrong directory?");
+    assert!(
+        scanned > 20,
+        "only {scanned} files scanned: wrong directory?"
+    );
     assert!(
         found.is_empty(),
         "these lines name a particular platform; put the fact in its descriptor (crates/platforms) instead:\n{}",
@@ -98,7 +101,11 @@ fn without_test_items(text: &str) -> Vec<(usize, &str)> {
 
 #[test]
 fn test_items_are_left_out_and_everything_else_is_kept() {
-    let text = "a\n#[cfg(test)]\nmod tests {\n    fn f() { Platform::X }\n}\nb\n#[cfg(test)]\nuse x;\nc";
-    let kept: Vec<&str> = without_test_items(text).into_iter().map(|(_, l)| l).collect();
+    let text =
+        "a\n#[cfg(test)]\nmod tests {\n    fn f() { Platform::X }\n}\nb\n#[cfg(test)]\nuse x;\nc";
+    let kept: Vec<&str> = without_test_items(text)
+        .into_iter()
+        .map(|(_, l)| l)
+        .collect();
     assert_eq!(kept, ["a", "b", "c"]);
 }
