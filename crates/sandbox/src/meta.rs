@@ -4,6 +4,7 @@
 
 use crate::ids::{self, handle};
 use crate::request::Params;
+use crate::simulator::{no_layers, Pkce, Simulator};
 use crate::state::{Caller, CodeError, RevokeReason, Server, TokenError, TokenKind, World};
 use crate::{authorize, avatar_url};
 use axum::extract::{Path, Request, State};
@@ -27,6 +28,31 @@ const LONG_LIVED: TimeDelta = TimeDelta::days(60);
 /// Instagram's cap on API-published posts per moving 24 hours (reference §3.4).
 const IG_QUOTA: usize = 50;
 const IG_QUOTA_WINDOW: TimeDelta = TimeDelta::hours(24);
+
+pub(crate) const SIMULATOR: Simulator = Simulator {
+    client_param: "client_id",
+    scope_separator: ",",
+    // Meta's dialog defaults to a code.
+    code_by_default: true,
+    // Meta's classic flow uses no PKCE.
+    pkce: Pkce::Unused,
+    denial: &[
+        ("error", "access_denied"),
+        ("error_reason", "user_denied"),
+        ("error_description", "Permissions error"),
+    ],
+    user_id,
+    new_code: |_| ids::secret("AQ"),
+    routes: || {
+        routes()
+            .fallback(not_found)
+            .method_not_allowed_fallback(not_found)
+    },
+    outer_layers: no_layers,
+    seed_json,
+    rate_limited: |_| rate_limited(),
+    server_error,
+};
 
 pub(crate) fn routes() -> Router<Arc<Server>> {
     Router::new()
