@@ -11,6 +11,9 @@ use iquivity_domain::Platform;
 use serde_json::Value;
 use std::sync::Arc;
 
+/// The routes of one server, before its state is given.
+pub(crate) type Routes = Router<Arc<Server>>;
+
 pub(crate) struct Simulator {
     /// What the authorize request calls the client id (TikTok: `client_key`).
     pub client_param: &'static str,
@@ -26,9 +29,9 @@ pub(crate) struct Simulator {
     /// A new authorization code, in the platform's own shape.
     pub new_code: fn(&mut World) -> String,
     /// The platform's own paths, with its answer for a path it does not have.
-    pub routes: fn() -> Router<Arc<Server>>,
+    pub routes: fn() -> Routes,
     /// Layers of its own around the gate (X's rate headers), which injected faults must pass through.
-    pub outer_layers: fn(Router<Arc<Server>>, Arc<Server>) -> Router<Arc<Server>>,
+    pub outer_layers: fn(Routes, Arc<Server>) -> Routes,
     /// What the control API's by-name lookup answers: the ids the platform will give that person.
     pub seed_json: fn(&Server, &str) -> Value,
     /// An injected rate limit at this path, in the platform's envelope.
@@ -49,7 +52,7 @@ pub(crate) enum Pkce {
 }
 
 /// No layers of its own.
-pub(crate) fn no_layers(router: Router<Arc<Server>>, _: Arc<Server>) -> Router<Arc<Server>> {
+pub(crate) fn no_layers(router: Routes, _: Arc<Server>) -> Routes {
     router
 }
 
