@@ -91,10 +91,12 @@ impl FromStr for Platform {
             .into_iter()
             .find(|p| p.as_str() == s)
             .ok_or_else(|| {
+                let names: Vec<&str> = Platform::ALL.iter().map(|p| p.as_str()).collect();
                 ValidationError::new(
                     "platform",
                     format!(
-                        "unknown platform {s:?}; expected one of facebook, instagram, x, linkedin, tiktok"
+                        "unknown platform {s:?}; expected one of {}",
+                        names.join(", ")
                     ),
                 )
             })
@@ -112,5 +114,11 @@ mod tests {
         }
         let err = "myspace".parse::<Platform>().unwrap_err();
         assert!(err.message.contains("myspace"));
+        assert!(
+            err.message
+                .ends_with("expected one of facebook, instagram, x, linkedin, tiktok"),
+            "{}",
+            err.message
+        );
     }
 }

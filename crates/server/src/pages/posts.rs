@@ -165,7 +165,8 @@ fn compose(accounts: &[Account], csrf: &str, draft: &Draft, errors: &[FormError]
                         div.account-choice {
                             input type="checkbox" name="accounts" id=(id) value=(value)
                                 checked[draft.accounts.contains(&value)]
-                                data-platform=(account.platform) data-limit=[limit_of(account.platform)];
+                                data-platform=(account.platform) data-platform-name=(descriptor(account.platform).short_name)
+                                data-limit=[limit_of(account.platform)];
                             label for=(id) { (platform_icon(account.platform, 18)) " " (account.display_name) }
                         }
                     }
