@@ -520,25 +520,28 @@ impl Core {
         Ok(())
     }
 
-    /// Meta revokes a whole login, not one Page: while other Facebook or Instagram accounts of the
-    /// workspace may hang off the same login, revoking would break them, so it is left to the person.
+    /// Some platforms revoke a whole login, not one account (Meta: every Page and Instagram account reached
+    /// through it): while other accounts of the workspace may hang off the same login, revoking would break
+    /// them, so it is left to the person.
     async fn revocation_is_safe(
         &self,
         caller: &Caller,
         account: &Account,
     ) -> Result<bool, CoreError> {
-        if !matches!(account.platform, Platform::Facebook | Platform::Instagram) {
+        let platform = iquivity_platforms::descriptor(account.platform);
+        if platform.login_family.is_none() {
             return Ok(true);
         }
-        let meta_accounts = self
-            .store
-            .count_accounts(caller.workspace_id, Some(Platform::Facebook))
-            .await?
-            + self
-                .store
-                .count_accounts(caller.workspace_id, Some(Platform::Instagram))
-                .await?;
-        Ok(meta_accounts == 0)
+        let mut sharing_login = 0;
+        for other in Platform::ALL {
+            if platform.shares_login_with(other) {
+                sharing_login += self
+                    .store
+                    .count_accounts(caller.workspace_id, Some(other))
+                    .await?;
+            }
+        }
+        Ok(sharing_login == 0)
     }
 
     /// Stores a finished connection: a new account (within the plan) or an update of the same platform

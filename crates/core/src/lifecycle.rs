@@ -186,33 +186,18 @@ pub(crate) async fn join_all<T: 'static>(
     }
 }
 
-/// When to renew, ahead of the expiry by a margin that suits the platform; `None` when the platform offers
-/// no renewal without the person (LinkedIn without a refresh token) or the token does not expire.
+/// When to renew, ahead of the expiry by a margin that suits the platform (its descriptor's renewal
+/// policy); `None` when the platform offers no renewal without the person (LinkedIn without a refresh
+/// token) or the token does not expire. Never in the past.
 pub fn renew_at(
     platform: Platform,
     kind: AccountKind,
     tokens: &TokenSet,
     now: DateTime<Utc>,
 ) -> Option<DateTime<Utc>> {
-    let at = match platform {
-        // X's access tokens live two hours.
-        Platform::X => tokens.expires_at? - Duration::minutes(10),
-        Platform::Tiktok => tokens.expires_at? - Duration::minutes(30),
-        Platform::Linkedin => {
-            tokens.refresh_token.as_ref()?;
-            tokens.expires_at? - Duration::days(7)
-        }
-        // A Page token does not expire; the long-lived user token behind it (about 60 days) is re-exchanged
-        // well before its end, since an expired one cannot be exchanged.
-        Platform::Facebook | Platform::Instagram => {
-            let user_token_expiry = if kind == AccountKind::Profile {
-                tokens.expires_at
-            } else {
-                tokens.refresh_expires_at.or(tokens.expires_at)
-            };
-            user_token_expiry? - Duration::days(7)
-        }
-    };
+    let at = iquivity_platforms::descriptor(platform)
+        .renewal
+        .due(kind, tokens)?;
     Some(at.max(now + Duration::minutes(1)))
 }
 

@@ -8,8 +8,10 @@
 use crate::lifecycle::{join_all, per_account, PlatformSlots};
 use crate::{Caller, Core, CoreError, ErrorChain};
 use chrono::{DateTime, Duration, Utc};
-use iquivity_domain::{AccountId, AccountKind, AccountStatus, Platform, ValidationError};
-use iquivity_platforms::{ErrorClass, Media, MediaKind, PostContent, PostLookup};
+use iquivity_domain::{AccountId, AccountStatus, ValidationError};
+use iquivity_platforms::{
+    descriptor, ErrorClass, Media, MediaKind, PostContent, PostLookup, PublishWindow,
+};
 use iquivity_store::{
     MediaRecord, PostRecord, PostRewrite, TargetOutcome, TargetRecord, TargetState,
 };
@@ -17,19 +19,6 @@ use std::collections::HashMap;
 use tokio::task::JoinSet;
 
 pub const MAX_TEXT_CHARS: usize = 5000;
-
-/// How many posts one account may publish per window: X 200 per 15 minutes, 300 per 3 hours and (Basic tier)
-/// 100 per day per user (docs/platforms/x.md §4.8); Instagram 50 per 24 hours (docs/platforms/instagram.md
-/// §3.4); TikTok 6 inits per minute per user token (docs/platforms/tiktok.md §6.8). Waiting for the window
-/// beats being refused by the platform.
-fn publish_windows(platform: Platform) -> &'static [(i64, u32)] {
-    match platform {
-        Platform::X => &[(15, 200), (180, 300), (1440, 100)],
-        Platform::Instagram => &[(1440, 50)],
-        Platform::Tiktok => &[(1, 6)],
-        Platform::Facebook | Platform::Linkedin => &[],
-    }
-}
 
 /// What one round's publishing did.
 #[derive(Debug, Default)]
@@ -77,25 +66,13 @@ fn check_target(
             account.status.as_str()
         ));
     }
-    let has_media = !media.is_empty();
-    match account.platform {
-        Platform::Facebook if account.kind == AccountKind::Profile => {
-            fail("Facebook does not let apps publish to personal profiles; choose a Page".into())
-        }
-        Platform::X if text_chars > 280 => fail(format!(
-            "X allows 280 characters (this post has {text_chars})"
-        )),
-        Platform::X if has_media => fail("attaching media to X posts is not supported yet".into()),
-        Platform::Linkedin if text_chars > 3000 => fail(format!(
-            "LinkedIn allows 3,000 characters (this post has {text_chars})"
-        )),
-        Platform::Linkedin if has_media => {
-            fail("attaching media to LinkedIn posts is not supported yet".into())
-        }
-        Platform::Instagram if !has_media => fail("Instagram needs an image or a video".into()),
-        Platform::Tiktok if !has_media => fail("TikTok needs a video or photos".into()),
-        _ => Ok(()),
+    let platform = descriptor(account.platform);
+    if let Some(no) = platform.not_publishable(account.kind) {
+        return fail(format!("{}; choose {}", no.why, no.instead));
     }
+    platform
+        .check_content(text_chars, !media.is_empty())
+        .or_else(fail)
 }
 
 /// How far ahead a post can be scheduled: a plan's horizon, and a bound that keeps a mistyped year or a
@@ -288,7 +265,7 @@ impl Core {
             .await?;
         Ok(accounts
             .into_iter()
-            .filter(|a| !(a.platform == Platform::Facebook && a.kind == AccountKind::Profile))
+            .filter(|a| descriptor(a.platform).publishes_to(a.kind))
             .collect())
     }
 
@@ -714,11 +691,16 @@ impl Core {
                 "the account has no credentials: refresh it, then retry".into(),
             )));
         };
-        for (minutes, limit) in publish_windows(account.platform) {
-            let window = Duration::minutes(*minutes);
+        // Waiting for the platform's window beats being refused by the platform.
+        for &PublishWindow {
+            minutes,
+            posts: limit,
+        } in descriptor(account.platform).publish_windows
+        {
+            let window = Duration::minutes(minutes);
             // An account's targets are settled one after another, so what this round published for it
             // already counts here.
-            if self.store.published_since(account.id, now - window).await? >= *limit {
+            if self.store.published_since(account.id, now - window).await? >= limit {
                 return Ok(Some(TargetOutcome::Retry {
                     at: now + window,
                     message: format!(

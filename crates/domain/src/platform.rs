@@ -25,7 +25,8 @@ pub enum Platform {
     Tiktok,
 }
 
-/// What the Platforms page tells a person about a platform before they connect it (seed: "Platform-Specific Setup").
+/// What the Platforms page tells a person about a platform before they connect it (seed: "Platform-Specific
+/// Setup"); each platform's descriptor in `iquivity-platforms` fills it in.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct PlatformInfo {
     pub platform: Platform,
@@ -42,17 +43,6 @@ pub struct PermissionInfo {
     pub scope: &'static str,
     pub purpose: &'static str,
     pub required: bool,
-}
-
-/// A permission literal; a macro rather than a `const fn` so the arrays below are promoted to `'static`.
-macro_rules! permission {
-    ($scope:literal, $purpose:literal, $required:literal) => {
-        PermissionInfo {
-            scope: $scope,
-            purpose: $purpose,
-            required: $required,
-        }
-    };
 }
 
 impl Platform {
@@ -74,95 +64,16 @@ impl Platform {
         }
     }
 
+    /// The platform's name as people know it. It stays with the enum, beside its serialised name, because
+    /// the domain (plan limits) and the sandbox (page titles) name platforms too; every other fact about a
+    /// platform is in its descriptor in `iquivity-platforms`.
     pub fn display_name(self) -> &'static str {
-        self.info().display_name
-    }
-
-    pub fn info(self) -> PlatformInfo {
         match self {
-            Platform::Facebook => PlatformInfo {
-                platform: self,
-                display_name: "Facebook",
-                connects: "Facebook Pages and Profiles",
-                requirements: &[
-                    "A Facebook Page (for businesses)",
-                    "Admin access to the Page",
-                    "A Facebook Business account",
-                    "Profiles can be connected for identity only: Facebook does not let apps publish to personal profiles",
-                ],
-                permissions: &[
-                    permission!("pages_manage_posts", "Publish to the Page", true),
-                    permission!("pages_read_engagement", "Read insights", true),
-                    permission!("pages_show_list", "List the Pages you administer", true),
-                    permission!("business_management", "Reach Pages held in a business portfolio", false),
-                    permission!("read_insights", "Page analytics", false),
-                ],
-            },
-            Platform::Instagram => PlatformInfo {
-                platform: self,
-                display_name: "Instagram",
-                connects: "Instagram Business or Creator accounts",
-                requirements: &[
-                    "An Instagram Business or Creator account",
-                    "Connected to a Facebook Page",
-                    "Admin access to that Page",
-                ],
-                permissions: &[
-                    permission!("instagram_basic", "Basic profile access", true),
-                    permission!("instagram_content_publish", "Publish posts", true),
-                    permission!("pages_show_list", "Find the Pages your Instagram accounts are linked to", true),
-                    permission!("pages_read_engagement", "Read the linked Page", true),
-                    permission!("instagram_manage_insights", "View analytics", false),
-                    permission!("business_management", "Reach Pages held in a business portfolio", false),
-                ],
-            },
-            Platform::X => PlatformInfo {
-                platform: self,
-                display_name: "X (Twitter)",
-                connects: "X profiles",
-                requirements: &["An X account", "A verified email address"],
-                permissions: &[
-                    permission!("tweet.read", "Read posts", true),
-                    permission!("tweet.write", "Publish posts", true),
-                    permission!("users.read", "Read your profile", true),
-                    permission!("offline.access", "Stay connected without signing in again", true),
-                    permission!("media.write", "Attach images and videos to posts", false),
-                    permission!("dm.read", "Direct message access (optional)", false),
-                ],
-            },
-            Platform::Linkedin => PlatformInfo {
-                platform: self,
-                display_name: "LinkedIn",
-                connects: "LinkedIn profiles and company pages",
-                requirements: &[
-                    "A LinkedIn account or Company Page",
-                    "Admin rights (for company pages)",
-                ],
-                permissions: &[
-                    permission!("w_member_social", "Share content", true),
-                    permission!("openid", "Sign in with LinkedIn", true),
-                    permission!("profile", "Read profile data", true),
-                    permission!("r_organization_social", "Company page access (if applicable)", false),
-                    permission!("w_organization_social", "Post as a company page (if applicable)", false),
-                    permission!("rw_organization_admin", "List the pages you administer", false),
-                ],
-            },
-            Platform::Tiktok => PlatformInfo {
-                platform: self,
-                display_name: "TikTok",
-                connects: "TikTok Business accounts",
-                requirements: &[
-                    "A TikTok Business account",
-                    "A verified account",
-                    "A content creator or business profile",
-                ],
-                permissions: &[
-                    permission!("user.info.basic", "Profile information access", true),
-                    permission!("video.publish", "Video upload and publishing", true),
-                    permission!("user.info.profile", "Read your username", false),
-                    permission!("user.info.stats", "Analytics access", false),
-                ],
-            },
+            Platform::Facebook => "Facebook",
+            Platform::Instagram => "Instagram",
+            Platform::X => "X (Twitter)",
+            Platform::Linkedin => "LinkedIn",
+            Platform::Tiktok => "TikTok",
         }
     }
 }
@@ -180,10 +91,12 @@ impl FromStr for Platform {
             .into_iter()
             .find(|p| p.as_str() == s)
             .ok_or_else(|| {
+                let names: Vec<&str> = Platform::ALL.iter().map(|p| p.as_str()).collect();
                 ValidationError::new(
                     "platform",
                     format!(
-                        "unknown platform {s:?}; expected one of facebook, instagram, x, linkedin, tiktok"
+                        "unknown platform {s:?}; expected one of {}",
+                        names.join(", ")
                     ),
                 )
             })
@@ -201,5 +114,11 @@ mod tests {
         }
         let err = "myspace".parse::<Platform>().unwrap_err();
         assert!(err.message.contains("myspace"));
+        assert!(
+            err.message
+                .ends_with("expected one of facebook, instagram, x, linkedin, tiktok"),
+            "{}",
+            err.message
+        );
     }
 }

@@ -1,108 +1,33 @@
-//! `iquivity demo-data`: a workspace on the professional plan with the product page's 15 example accounts
-//! (Mason Carter on Facebook, Isabella Morgan on Instagram, ...), each connected through the sandbox's real
+//! `iquivity demo-data`: a workspace on the professional plan with the product page's example accounts
+//! that the platforms contribute (Mason Carter on Facebook, Isabella Morgan on Instagram, ...), each connected through the sandbox's real
 //! OAuth flow so that it holds real sandbox tokens.
 
 use crate::App;
 use anyhow::{anyhow, bail, Context};
 use iquivity_core::auth::SignUp;
 use iquivity_core::connections::Callback;
-use iquivity_domain::{AccountKind, Plan, Platform, WorkspaceId};
+use iquivity_domain::{Plan, Platform, WorkspaceId};
+use iquivity_platforms::{descriptor, DemoAccount};
 use iquivity_sandbox::Consent;
 use iquivity_store::FlowStage;
 
-/// Who signs in on the sandbox, on which platform, which of their targets to connect, and its labels.
-const DEMO_ACCOUNTS: [(&str, Platform, AccountKind, &str); 15] = [
-    (
-        "Mason Carter",
-        Platform::Facebook,
-        AccountKind::Page,
-        "business",
-    ),
-    (
-        "Isabella Morgan",
-        Platform::Instagram,
-        AccountKind::Business,
-        "business",
-    ),
-    (
-        "Ethan Brooks",
-        Platform::X,
-        AccountKind::Profile,
-        "personal",
-    ),
-    (
-        "Olivia Bennett",
-        Platform::Linkedin,
-        AccountKind::Profile,
-        "personal",
-    ),
-    (
-        "Liam Foster",
-        Platform::Tiktok,
-        AccountKind::Business,
-        "client: Foster & Co",
-    ),
-    (
-        "Harbor Coffee",
-        Platform::Facebook,
-        AccountKind::Page,
-        "client: Harbor Coffee",
-    ),
-    (
-        "Sophia Reyes",
-        Platform::Instagram,
-        AccountKind::Business,
-        "personal",
-    ),
-    (
-        "Noah Whitaker",
-        Platform::X,
-        AccountKind::Profile,
-        "business",
-    ),
-    (
-        "Brightline",
-        Platform::Linkedin,
-        AccountKind::Organization,
-        "client: Brightline",
-    ),
-    (
-        "Ava Sullivan",
-        Platform::Tiktok,
-        AccountKind::Business,
-        "personal",
-    ),
-    (
-        "Greenleaf Market",
-        Platform::Facebook,
-        AccountKind::Page,
-        "client: Greenleaf",
-    ),
-    (
-        "Lucas Hayes",
-        Platform::Instagram,
-        AccountKind::Business,
-        "business",
-    ),
-    (
-        "Mia Donovan",
-        Platform::X,
-        AccountKind::Profile,
-        "client: Donovan Law",
-    ),
-    (
-        "Northwind",
-        Platform::Linkedin,
-        AccountKind::Organization,
-        "business",
-    ),
-    (
-        "Chloe Ramirez",
-        Platform::Tiktok,
-        AccountKind::Business,
-        "client: Ramirez Fitness",
-    ),
-];
+/// Who signs in on the sandbox, on which platform, which of their targets to connect, and its labels: each
+/// platform's demo accounts (from its descriptor), taken one platform after another so the list reads
+/// Facebook, Instagram, X, LinkedIn, TikTok, Facebook, ...
+fn demo_accounts() -> Vec<(Platform, DemoAccount)> {
+    let per_platform: Vec<(Platform, &[DemoAccount])> = Platform::ALL
+        .into_iter()
+        .map(|p| (p, descriptor(p).demo_accounts))
+        .collect();
+    let rounds = per_platform.iter().map(|(_, a)| a.len()).max().unwrap_or(0);
+    (0..rounds)
+        .flat_map(|i| {
+            per_platform
+                .iter()
+                .filter_map(move |(p, accounts)| accounts.get(i).map(|a| (*p, *a)))
+        })
+        .collect()
+}
 
 pub struct DemoWorkspace {
     pub email: String,
@@ -133,7 +58,15 @@ pub async fn create(app: &App) -> anyhow::Result<DemoWorkspace> {
     app.store
         .set_plan(caller.workspace_id, Plan::Professional)
         .await?;
-    for (person, platform, kind, label) in DEMO_ACCOUNTS {
+    for (
+        platform,
+        DemoAccount {
+            person,
+            kind,
+            label,
+        },
+    ) in demo_accounts()
+    {
         let started = app
             .core
             .start_connection(&caller, None, platform, None)
@@ -229,4 +162,36 @@ pub async fn create(app: &App) -> anyhow::Result<DemoWorkspace> {
         workspace_id: caller.workspace_id,
         accounts,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn demo_accounts_take_one_platform_after_another() {
+        let accounts = demo_accounts();
+        assert_eq!(accounts.len(), 15);
+        let first: Vec<(Platform, &str)> = accounts
+            .iter()
+            .take(6)
+            .map(|(p, a)| (*p, a.person))
+            .collect();
+        assert_eq!(
+            first,
+            [
+                (Platform::Facebook, "Mason Carter"),
+                (Platform::Instagram, "Isabella Morgan"),
+                (Platform::X, "Ethan Brooks"),
+                (Platform::Linkedin, "Olivia Bennett"),
+                (Platform::Tiktok, "Liam Foster"),
+                (Platform::Facebook, "Harbor Coffee"),
+            ]
+        );
+        let last = accounts.last().map(|(p, a)| (*p, a.person, a.label));
+        assert_eq!(
+            last,
+            Some((Platform::Tiktok, "Chloe Ramirez", "client: Ramirez Fitness"))
+        );
+    }
 }

@@ -2,9 +2,13 @@
 //! Facebook Login (docs/platforms/facebook.md §2,
 //! docs/platforms/instagram.md §3.1). Both sit on the Graph API of [`crate::meta`].
 
+use crate::descriptor::{
+    permission, ContentRules, DemoAccount, Icon, MediaRule, NotPublishable, PlatformDescriptor,
+    PublishWindow,
+};
 use crate::error::{ErrorClass, PlatformError};
 use crate::http::{MAX_POLLS, POLL_INTERVAL};
-use crate::meta::{picture_url, Graph, IdOnly, Page};
+use crate::meta::{self, picture_url, Graph, IdOnly, Page};
 use crate::{
     Grant, Identity, Media, MediaKind, PlatformAdapter, PlatformSettings, PostContent, Published,
     Renewal, Target,
@@ -31,6 +35,139 @@ const INSTAGRAM_SCOPES: &[&str] = &[
     "pages_read_engagement",
     "business_management",
 ];
+
+/// Why a personal profile cannot be published to; a macro so the Platforms page's requirement can quote
+/// it at compile time. Graph stopped taking posts to personal profiles in 2018 (publish_actions was
+/// removed).
+macro_rules! profiles_cannot_publish {
+    () => {
+        "Facebook does not let apps publish to personal profiles"
+    };
+}
+
+pub(crate) const FACEBOOK: PlatformDescriptor = PlatformDescriptor {
+    platform: Platform::Facebook,
+    short_name: "Facebook",
+    connects: "Facebook Pages and Profiles",
+    requirements: &[
+        "A Facebook Page (for businesses)",
+        "Admin access to the Page",
+        "A Facebook Business account",
+        concat!(
+            "Profiles can be connected for identity only: ",
+            profiles_cannot_publish!()
+        ),
+    ],
+    permissions: &[
+        permission!("pages_manage_posts", "Publish to the Page", true),
+        permission!("pages_read_engagement", "Read insights", true),
+        permission!("pages_show_list", "List the Pages you administer", true),
+        permission!(
+            "business_management",
+            "Reach Pages held in a business portfolio",
+            false
+        ),
+        permission!("read_insights", "Page analytics", false),
+    ],
+    endpoints: meta::ENDPOINTS,
+    renewal: meta::RENEWAL,
+    content: ContentRules {
+        max_text_chars: None,
+        media: MediaRule::Optional,
+    },
+    publish_windows: &[],
+    not_publishable: &[NotPublishable {
+        kind: AccountKind::Profile,
+        what: "a personal Facebook profile",
+        why: profiles_cannot_publish!(),
+        instead: "a Page",
+    }],
+    login_family: meta::LOGIN_FAMILY,
+    icon: Icon {
+        background: "#1877f2",
+        mark: r##"<path d="M13.5 21v-7h2.4l.4-2.8h-2.8V9.4c0-.8.3-1.4 1.4-1.4h1.5V5.5c-.3 0-1.2-.1-2.2-.1-2.2 0-3.6 1.3-3.6 3.7v2.1H8.2V14h2.4v7z" fill="#fff"/>"##,
+    },
+    demo_accounts: &[
+        DemoAccount {
+            person: "Mason Carter",
+            kind: AccountKind::Page,
+            label: "business",
+        },
+        DemoAccount {
+            person: "Harbor Coffee",
+            kind: AccountKind::Page,
+            label: "client: Harbor Coffee",
+        },
+        DemoAccount {
+            person: "Greenleaf Market",
+            kind: AccountKind::Page,
+            label: "client: Greenleaf",
+        },
+    ],
+    adapter: |settings, client| std::sync::Arc::new(Facebook::new(settings, client)),
+};
+
+pub(crate) const INSTAGRAM: PlatformDescriptor = PlatformDescriptor {
+    platform: Platform::Instagram,
+    short_name: "Instagram",
+    connects: "Instagram Business or Creator accounts",
+    requirements: &[
+        "An Instagram Business or Creator account",
+        "Connected to a Facebook Page",
+        "Admin access to that Page",
+    ],
+    permissions: &[
+        permission!("instagram_basic", "Basic profile access", true),
+        permission!("instagram_content_publish", "Publish posts", true),
+        permission!(
+            "pages_show_list",
+            "Find the Pages your Instagram accounts are linked to",
+            true
+        ),
+        permission!("pages_read_engagement", "Read the linked Page", true),
+        permission!("instagram_manage_insights", "View analytics", false),
+        permission!(
+            "business_management",
+            "Reach Pages held in a business portfolio",
+            false
+        ),
+    ],
+    endpoints: meta::ENDPOINTS,
+    renewal: meta::RENEWAL,
+    content: ContentRules {
+        max_text_chars: None,
+        media: MediaRule::Required("an image or a video"),
+    },
+    // 50 published posts per 24 hours per account (docs/platforms/instagram.md §3.4).
+    publish_windows: &[PublishWindow {
+        minutes: 1440,
+        posts: 50,
+    }],
+    not_publishable: &[],
+    login_family: meta::LOGIN_FAMILY,
+    icon: Icon {
+        background: "#d62976",
+        mark: r##"<rect x="6" y="6" width="12" height="12" rx="3.5" fill="none" stroke="#fff" stroke-width="1.8"/><circle cx="12" cy="12" r="2.9" fill="none" stroke="#fff" stroke-width="1.8"/><circle cx="15.6" cy="8.4" r="1" fill="#fff"/>"##,
+    },
+    demo_accounts: &[
+        DemoAccount {
+            person: "Isabella Morgan",
+            kind: AccountKind::Business,
+            label: "business",
+        },
+        DemoAccount {
+            person: "Sophia Reyes",
+            kind: AccountKind::Business,
+            label: "personal",
+        },
+        DemoAccount {
+            person: "Lucas Hayes",
+            kind: AccountKind::Business,
+            label: "business",
+        },
+    ],
+    adapter: |settings, client| std::sync::Arc::new(Instagram::new(settings, client)),
+};
 
 fn authorize_url(
     settings: &PlatformSettings,
@@ -183,7 +320,7 @@ impl PlatformAdapter for Facebook {
             handle: None,
             avatar_url: picture_url(me.picture),
             tokens: grant.tokens.clone(),
-            publishable: false,
+            publishable: FACEBOOK.publishes_to(AccountKind::Profile),
             unavailable: None,
         }];
         for page in self.graph.pages(&grant.tokens.access_token).await? {
@@ -272,11 +409,10 @@ impl PlatformAdapter for Facebook {
         tokens: &TokenSet,
         post: &PostContent,
     ) -> Result<Published, PlatformError> {
-        if kind == AccountKind::Profile {
-            // Graph stopped taking posts to personal profiles in 2018 (publish_actions was removed).
+        if let Some(no) = FACEBOOK.not_publishable(kind) {
             return Err(rejected(
                 "facebook",
-                "Facebook does not let apps publish to personal profiles; publish to a Page instead",
+                &format!("{}; publish to {} instead", no.why, no.instead),
             ));
         }
         let token = &tokens.access_token;

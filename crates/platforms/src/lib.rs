@@ -1,7 +1,10 @@
 //! The social platforms, each behind [`PlatformAdapter`]: authorization URL, code exchange, connectable
 //! targets, renewal, identity, revocation, and a classification of every failure ([`ErrorClass`]).
 //! Adapters speak real HTTP; only the base URLs differ between the real platform and the sandbox.
+//! Everything else that is true of a platform is in its [`PlatformDescriptor`], declared next to its
+//! adapter and found through [`descriptor`].
 
+mod descriptor;
 mod error;
 mod facebook;
 mod http;
@@ -14,6 +17,10 @@ pub mod telemetry;
 mod tiktok;
 mod x;
 
+pub use descriptor::{
+    ContentRules, DemoAccount, Endpoints, Icon, MediaRule, NotPublishable, PlatformDescriptor,
+    PublishWindow, RenewalClock, RenewalPolicy,
+};
 pub use error::{Delivery, ErrorClass, PlatformError};
 pub use settings::{PlatformSettings, SETTING_KEYS};
 
@@ -138,13 +145,7 @@ pub trait PlatformAdapter: Send + Sync {
 
     /// The scopes without which the account cannot be used (the product's required permissions).
     fn required_scopes(&self) -> Vec<&'static str> {
-        self.platform()
-            .info()
-            .permissions
-            .iter()
-            .filter(|p| p.required)
-            .map(|p| p.scope)
-            .collect()
+        descriptor(self.platform()).required_scopes()
     }
 
     /// Whether the authorization request carries a PKCE challenge.
@@ -236,20 +237,10 @@ impl Platforms {
         let adapters = settings
             .into_iter()
             .map(|(platform, settings)| {
-                let adapter: Arc<dyn PlatformAdapter> = match platform {
-                    Platform::Facebook => {
-                        Arc::new(facebook::Facebook::new(settings, client.clone()))
-                    }
-                    Platform::Instagram => {
-                        Arc::new(facebook::Instagram::new(settings, client.clone()))
-                    }
-                    Platform::X => Arc::new(x::X::new(settings, client.clone())),
-                    Platform::Linkedin => {
-                        Arc::new(linkedin::Linkedin::new(settings, client.clone()))
-                    }
-                    Platform::Tiktok => Arc::new(tiktok::Tiktok::new(settings, client.clone())),
-                };
-                (platform, adapter)
+                (
+                    platform,
+                    (descriptor(platform).adapter)(settings, client.clone()),
+                )
             })
             .collect();
         Platforms { adapters }
@@ -257,6 +248,18 @@ impl Platforms {
 
     pub fn get(&self, platform: Platform) -> Option<Arc<dyn PlatformAdapter>> {
         self.adapters.get(&platform).cloned()
+    }
+}
+
+/// The registered platforms: what is true of each, declared in its adapter's module. Adding a network adds
+/// its line here (the match is exhaustive, so the compiler asks for it).
+pub fn descriptor(platform: Platform) -> &'static PlatformDescriptor {
+    match platform {
+        Platform::Facebook => &facebook::FACEBOOK,
+        Platform::Instagram => &facebook::INSTAGRAM,
+        Platform::X => &x::DESCRIPTOR,
+        Platform::Linkedin => &linkedin::DESCRIPTOR,
+        Platform::Tiktok => &tiktok::DESCRIPTOR,
     }
 }
 

@@ -1,6 +1,10 @@
 //! LinkedIn: the member profile and the organisations the member administers (docs/platforms/linkedin.md §5).
 //! Scopes are space-separated, credentials go in the form body (no HTTP Basic), no PKCE on the web flow.
 
+use crate::descriptor::{
+    permission, ContentRules, DemoAccount, Endpoints, Icon, MediaRule, PlatformDescriptor,
+    RenewalClock, RenewalPolicy,
+};
 use crate::error::{ErrorClass, PlatformError};
 use crate::http::{self, class_from_status, Answer};
 use crate::oauth::{OAuthError, TokenAnswer};
@@ -8,7 +12,7 @@ use crate::{
     Grant, Identity, PlatformAdapter, PlatformSettings, PostContent, Published, Renewal, Target,
 };
 use async_trait::async_trait;
-use chrono::Utc;
+use chrono::{TimeDelta, Utc};
 use iquivity_domain::{AccountKind, Platform, TokenSet};
 use secrecy::ExposeSecret;
 use serde::Deserialize;
@@ -22,6 +26,79 @@ const SCOPES: &[&str] = &[
     "rw_organization_admin",
 ];
 const NAME: &str = "linkedin";
+
+pub(crate) const DESCRIPTOR: PlatformDescriptor = PlatformDescriptor {
+    platform: Platform::Linkedin,
+    short_name: "LinkedIn",
+    connects: "LinkedIn profiles and company pages",
+    requirements: &[
+        "A LinkedIn account or Company Page",
+        "Admin rights (for company pages)",
+    ],
+    permissions: &[
+        permission!("w_member_social", "Share content", true),
+        permission!("openid", "Sign in with LinkedIn", true),
+        permission!("profile", "Read profile data", true),
+        permission!(
+            "r_organization_social",
+            "Company page access (if applicable)",
+            false
+        ),
+        permission!(
+            "w_organization_social",
+            "Post as a company page (if applicable)",
+            false
+        ),
+        permission!(
+            "rw_organization_admin",
+            "List the pages you administer",
+            false
+        ),
+    ],
+    endpoints: Endpoints {
+        authorize: "https://www.linkedin.com/oauth/v2/authorization",
+        token: "https://www.linkedin.com/oauth/v2/accessToken",
+        revoke: "https://www.linkedin.com/oauth/v2/revoke",
+        api: "https://api.linkedin.com",
+        api_version: "202601",
+    },
+    // Access tokens live 60 days; only apps LinkedIn approved for it get refresh tokens, and without one
+    // only the person can renew.
+    renewal: RenewalPolicy {
+        margin: TimeDelta::days(7),
+        clock: RenewalClock::AccessToken,
+        needs_refresh_token: true,
+    },
+    content: ContentRules {
+        max_text_chars: Some(3000),
+        media: MediaRule::NotSupported,
+    },
+    publish_windows: &[],
+    not_publishable: &[],
+    login_family: None,
+    icon: Icon {
+        background: "#0a66c2",
+        mark: r##"<rect x="6.3" y="10" width="2.6" height="7.7" fill="#fff"/><circle cx="7.6" cy="7.4" r="1.5" fill="#fff"/><path d="M10.8 10h2.5v1.1c.4-.7 1.3-1.3 2.6-1.3 2.4 0 2.8 1.5 2.8 3.5v4.4h-2.6v-3.9c0-.9 0-2.1-1.3-2.1s-1.5 1-1.5 2v4h-2.5z" fill="#fff"/>"##,
+    },
+    demo_accounts: &[
+        DemoAccount {
+            person: "Olivia Bennett",
+            kind: AccountKind::Profile,
+            label: "personal",
+        },
+        DemoAccount {
+            person: "Brightline",
+            kind: AccountKind::Organization,
+            label: "client: Brightline",
+        },
+        DemoAccount {
+            person: "Northwind",
+            kind: AccountKind::Organization,
+            label: "business",
+        },
+    ],
+    adapter: |settings, client| std::sync::Arc::new(Linkedin::new(settings, client)),
+};
 /// Roles that may post as the organisation.
 const POSTING_ROLES: [&str; 2] = ["ADMINISTRATOR", "CONTENT_ADMINISTRATOR"];
 

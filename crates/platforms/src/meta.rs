@@ -10,6 +10,26 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use std::collections::BTreeSet;
 
+/// Where Facebook and Instagram (with Facebook Login) live: the same Graph API.
+pub(crate) const ENDPOINTS: crate::Endpoints = crate::Endpoints {
+    authorize: "https://www.facebook.com/{version}/dialog/oauth",
+    token: "https://graph.facebook.com/{version}/oauth/access_token",
+    revoke: "https://graph.facebook.com/{version}/me/permissions",
+    api: "https://graph.facebook.com/{version}",
+    api_version: "v24.0",
+};
+
+/// Renewal for both: the long-lived user token behind Page and Instagram tokens (about 60 days) is
+/// re-exchanged a week before its end, since an expired one cannot be exchanged.
+pub(crate) const RENEWAL: crate::RenewalPolicy = crate::RenewalPolicy {
+    margin: chrono::TimeDelta::days(7),
+    clock: crate::RenewalClock::UserToken,
+    needs_refresh_token: false,
+};
+
+/// Meta revokes a whole login, not one Page or Instagram account.
+pub(crate) const LOGIN_FAMILY: Option<&str> = Some("meta");
+
 /// Page fields read everywhere a Page is listed.
 const PAGE_FIELDS: &str = "id,name,username,access_token,picture,instagram_business_account";
 

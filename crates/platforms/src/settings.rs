@@ -48,44 +48,15 @@ pub const SETTING_KEYS: [&str; 7] = [
 impl PlatformSettings {
     /// The real platform's endpoints, without credentials.
     pub fn real(platform: Platform) -> Self {
-        let (authorize, token, revoke, api, version) = match platform {
-            Platform::Facebook | Platform::Instagram => (
-                "https://www.facebook.com/{version}/dialog/oauth",
-                "https://graph.facebook.com/{version}/oauth/access_token",
-                "https://graph.facebook.com/{version}/me/permissions",
-                "https://graph.facebook.com/{version}",
-                "v24.0",
-            ),
-            Platform::X => (
-                "https://x.com/i/oauth2/authorize",
-                "https://api.x.com/2/oauth2/token",
-                "https://api.x.com/2/oauth2/revoke",
-                "https://api.x.com",
-                "",
-            ),
-            Platform::Linkedin => (
-                "https://www.linkedin.com/oauth/v2/authorization",
-                "https://www.linkedin.com/oauth/v2/accessToken",
-                "https://www.linkedin.com/oauth/v2/revoke",
-                "https://api.linkedin.com",
-                "202601",
-            ),
-            Platform::Tiktok => (
-                "https://www.tiktok.com/v2/auth/authorize/",
-                "https://open.tiktokapis.com/v2/oauth/token/",
-                "https://open.tiktokapis.com/v2/oauth/revoke/",
-                "https://open.tiktokapis.com",
-                "",
-            ),
-        };
+        let endpoints = crate::descriptor(platform).endpoints;
         PlatformSettings {
             client_id: String::new(),
             client_secret: SecretString::from(String::new()),
-            authorize_url: authorize.into(),
-            token_url: token.into(),
-            revoke_url: revoke.into(),
-            api_url: api.into(),
-            api_version: version.into(),
+            authorize_url: endpoints.authorize.into(),
+            token_url: endpoints.token.into(),
+            revoke_url: endpoints.revoke.into(),
+            api_url: endpoints.api.into(),
+            api_version: endpoints.api_version.into(),
             sandbox: false,
         }
     }

@@ -1,6 +1,10 @@
 //! TikTok (Login Kit v2): `client_key` instead of `client_id`, comma-separated scopes, rotating refresh
 //! tokens, `open_id` as the account's id (docs/platforms/tiktok.md §6).
 
+use crate::descriptor::{
+    permission, ContentRules, DemoAccount, Endpoints, Icon, MediaRule, PlatformDescriptor,
+    PublishWindow, RenewalClock, RenewalPolicy,
+};
 use crate::error::{ErrorClass, PlatformError};
 use crate::http::{self, class_from_status, Answer, MAX_POLLS, POLL_INTERVAL};
 use crate::oauth::{OAuthError, TokenAnswer};
@@ -9,7 +13,7 @@ use crate::{
     Target,
 };
 use async_trait::async_trait;
-use chrono::Utc;
+use chrono::{TimeDelta, Utc};
 use iquivity_domain::{AccountKind, Platform, TokenSet};
 use reqwest::RequestBuilder;
 use secrecy::ExposeSecret;
@@ -24,6 +28,69 @@ const SCOPES: &[&str] = &[
     "video.publish",
 ];
 const NAME: &str = "tiktok";
+
+pub(crate) const DESCRIPTOR: PlatformDescriptor = PlatformDescriptor {
+    platform: Platform::Tiktok,
+    short_name: "TikTok",
+    connects: "TikTok Business accounts",
+    requirements: &[
+        "A TikTok Business account",
+        "A verified account",
+        "A content creator or business profile",
+    ],
+    permissions: &[
+        permission!("user.info.basic", "Profile information access", true),
+        permission!("video.publish", "Video upload and publishing", true),
+        permission!("user.info.profile", "Read your username", false),
+        permission!("user.info.stats", "Analytics access", false),
+    ],
+    endpoints: Endpoints {
+        authorize: "https://www.tiktok.com/v2/auth/authorize/",
+        token: "https://open.tiktokapis.com/v2/oauth/token/",
+        revoke: "https://open.tiktokapis.com/v2/oauth/revoke/",
+        api: "https://open.tiktokapis.com",
+        api_version: "",
+    },
+    // Access tokens live a day; the (rotating) refresh token renews them.
+    renewal: RenewalPolicy {
+        margin: TimeDelta::minutes(30),
+        clock: RenewalClock::AccessToken,
+        needs_refresh_token: false,
+    },
+    content: ContentRules {
+        max_text_chars: None,
+        media: MediaRule::Required("a video or photos"),
+    },
+    // 6 publish inits per minute per user token (docs/platforms/tiktok.md §6.8).
+    publish_windows: &[PublishWindow {
+        minutes: 1,
+        posts: 6,
+    }],
+    not_publishable: &[],
+    login_family: None,
+    icon: Icon {
+        background: "#111111",
+        mark: r##"<path d="M13.2 5.5h2.3c.2 1.6 1.2 2.7 2.8 2.9v2.3c-1.1 0-2-.3-2.8-.8v4.6a3.9 3.9 0 1 1-3.9-3.9c.2 0 .4 0 .6.1v2.4a1.6 1.6 0 1 0 1 1.5z" fill="#25f4ee" transform="translate(-.5 .3)"/><path d="M13.2 5.5h2.3c.2 1.6 1.2 2.7 2.8 2.9v2.3c-1.1 0-2-.3-2.8-.8v4.6a3.9 3.9 0 1 1-3.9-3.9c.2 0 .4 0 .6.1v2.4a1.6 1.6 0 1 0 1 1.5z" fill="#fe2c55" transform="translate(.5 -.3)"/><path d="M13.2 5.5h2.3c.2 1.6 1.2 2.7 2.8 2.9v2.3c-1.1 0-2-.3-2.8-.8v4.6a3.9 3.9 0 1 1-3.9-3.9c.2 0 .4 0 .6.1v2.4a1.6 1.6 0 1 0 1 1.5z" fill="#fff"/>"##,
+    },
+    demo_accounts: &[
+        DemoAccount {
+            person: "Liam Foster",
+            kind: AccountKind::Business,
+            label: "client: Foster & Co",
+        },
+        DemoAccount {
+            person: "Ava Sullivan",
+            kind: AccountKind::Business,
+            label: "personal",
+        },
+        DemoAccount {
+            person: "Chloe Ramirez",
+            kind: AccountKind::Business,
+            label: "client: Ramirez Fitness",
+        },
+    ],
+    adapter: |settings, client| std::sync::Arc::new(Tiktok::new(settings, client)),
+};
 /// A photo post's title is at most 90 characters; the whole text goes into its description.
 const PHOTO_TITLE_CHARS: usize = 90;
 

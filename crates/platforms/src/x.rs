@@ -1,6 +1,10 @@
 //! X (Twitter), OAuth 2.0 Authorization Code with PKCE (S256), confidential client with HTTP Basic,
 //! rotating refresh tokens (docs/platforms/x.md §4).
 
+use crate::descriptor::{
+    permission, ContentRules, DemoAccount, Endpoints, Icon, MediaRule, PlatformDescriptor,
+    PublishWindow, RenewalClock, RenewalPolicy,
+};
 use crate::error::{ErrorClass, PlatformError};
 use crate::http::{self, class_from_status, Answer};
 use crate::oauth::{OAuthError, TokenAnswer};
@@ -9,7 +13,7 @@ use crate::{
     Renewal, Target,
 };
 use async_trait::async_trait;
-use chrono::{TimeZone, Utc};
+use chrono::{TimeDelta, TimeZone, Utc};
 use iquivity_domain::{AccountKind, Platform, TokenSet};
 use secrecy::ExposeSecret;
 use serde::Deserialize;
@@ -22,6 +26,81 @@ const SCOPES: &[&str] = &[
     "media.write",
 ];
 const NAME: &str = "x";
+
+pub(crate) const DESCRIPTOR: PlatformDescriptor = PlatformDescriptor {
+    platform: Platform::X,
+    short_name: "X",
+    connects: "X profiles",
+    requirements: &["An X account", "A verified email address"],
+    permissions: &[
+        permission!("tweet.read", "Read posts", true),
+        permission!("tweet.write", "Publish posts", true),
+        permission!("users.read", "Read your profile", true),
+        permission!(
+            "offline.access",
+            "Stay connected without signing in again",
+            true
+        ),
+        permission!("media.write", "Attach images and videos to posts", false),
+        permission!("dm.read", "Direct message access (optional)", false),
+    ],
+    endpoints: Endpoints {
+        authorize: "https://x.com/i/oauth2/authorize",
+        token: "https://api.x.com/2/oauth2/token",
+        revoke: "https://api.x.com/2/oauth2/revoke",
+        api: "https://api.x.com",
+        api_version: "",
+    },
+    // Access tokens live two hours; the refresh token renews them.
+    renewal: RenewalPolicy {
+        margin: TimeDelta::minutes(10),
+        clock: RenewalClock::AccessToken,
+        needs_refresh_token: false,
+    },
+    content: ContentRules {
+        max_text_chars: Some(280),
+        media: MediaRule::NotSupported,
+    },
+    // 200 posts per 15 minutes, 300 per 3 hours and (Basic tier) 100 per day per user (docs/platforms/x.md §4.8).
+    publish_windows: &[
+        PublishWindow {
+            minutes: 15,
+            posts: 200,
+        },
+        PublishWindow {
+            minutes: 180,
+            posts: 300,
+        },
+        PublishWindow {
+            minutes: 1440,
+            posts: 100,
+        },
+    ],
+    not_publishable: &[],
+    login_family: None,
+    icon: Icon {
+        background: "#000000",
+        mark: r##"<path d="M6.5 6h3.2l8 12h-3.2z" fill="#fff"/><path d="M16.8 6h1.3l-5.2 5.9-.7-1zM6.4 18l5.3-6 .7 1L7.7 18z" fill="#fff"/>"##,
+    },
+    demo_accounts: &[
+        DemoAccount {
+            person: "Ethan Brooks",
+            kind: AccountKind::Profile,
+            label: "personal",
+        },
+        DemoAccount {
+            person: "Noah Whitaker",
+            kind: AccountKind::Profile,
+            label: "business",
+        },
+        DemoAccount {
+            person: "Mia Donovan",
+            kind: AccountKind::Profile,
+            label: "client: Donovan Law",
+        },
+    ],
+    adapter: |settings, client| std::sync::Arc::new(X::new(settings, client)),
+};
 
 pub(crate) struct X {
     settings: PlatformSettings,

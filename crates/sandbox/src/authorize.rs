@@ -2,10 +2,10 @@
 //! person's decision into a redirect back to the app with a code or an error.
 
 use crate::html::{self, ConsentForm};
-use crate::ids::{self, PkceMethod};
+use crate::ids::PkceMethod;
 use crate::request::Params;
-use crate::state::{AuthCode, Challenge, Flavor, Server};
-use crate::{linkedin, meta, tiktok, x};
+use crate::simulator::Pkce;
+use crate::state::{AuthCode, Challenge, Server};
 use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
@@ -27,22 +27,6 @@ struct AuthRequest {
     challenge: Option<Challenge>,
 }
 
-/// TikTok calls the client id `client_key`; everyone else `client_id`.
-fn client_param(flavor: Flavor) -> &'static str {
-    match flavor {
-        Flavor::Tiktok => "client_key",
-        _ => "client_id",
-    }
-}
-
-/// How the platform writes a scope list: X and LinkedIn use spaces, Meta and TikTok commas.
-fn scope_separator(flavor: Flavor) -> &'static str {
-    match flavor {
-        Flavor::X | Flavor::Linkedin => " ",
-        Flavor::Meta | Flavor::Tiktok => ",",
-    }
-}
-
 /// Splits a scope list on commas and spaces: Meta accepts either, and no scope contains one.
 pub(crate) fn split_scopes(value: &str) -> Vec<String> {
     let mut scopes: Vec<String> = Vec::new();
@@ -60,7 +44,7 @@ fn check_request(
     srv: &Server,
     get: impl Fn(&str) -> Option<String>,
 ) -> Result<AuthRequest, String> {
-    let param = client_param(srv.flavor);
+    let param = srv.simulator.client_param;
     let client_id = get(param).ok_or_else(|| format!("The request has no {param}."))?;
     let app = srv.app(&client_id).ok_or_else(|| {
         format!("No app with {param} \"{client_id}\" is registered with this sandbox.")
@@ -76,20 +60,19 @@ fn check_request(
         .map_err(|_| format!("The redirect_uri \"{redirect_uri}\" is not an absolute URL."))?;
     // Meta's dialog defaults to a code; the others insist on being told.
     let response_type = get("response_type");
-    let code_flow = matches!(
-        (srv.flavor, response_type.as_deref()),
-        (_, Some("code")) | (Flavor::Meta, None)
-    );
+    let code_flow = match response_type.as_deref() {
+        Some(r) => r == "code",
+        None => srv.simulator.code_by_default,
+    };
     if !code_flow {
         return Err(format!(
             "response_type must be \"code\" (got {}).",
             response_type.map_or("nothing".to_string(), |r| format!("\"{r}\""))
         ));
     }
-    let challenge = match srv.flavor {
-        Flavor::X | Flavor::Tiktok => challenge(srv.flavor, &get)?,
-        // Neither Meta's classic flow nor LinkedIn's web flow uses PKCE.
-        Flavor::Meta | Flavor::Linkedin => None,
+    let challenge = match srv.simulator.pkce {
+        Pkce::Unused => None,
+        pkce => challenge(pkce, &get)?,
     };
     Ok(AuthRequest {
         client_id,
@@ -102,14 +85,13 @@ fn check_request(
 }
 
 fn challenge(
-    flavor: Flavor,
+    pkce: Pkce,
     get: &impl Fn(&str) -> Option<String>,
 ) -> Result<Option<Challenge>, String> {
     let Some(value) = get("code_challenge").filter(|c| !c.is_empty()) else {
-        return if flavor == Flavor::X {
-            Err("Missing code_challenge: X requires PKCE (code_challenge and code_challenge_method).".into())
-        } else {
-            Ok(None)
+        return match pkce {
+            Pkce::Required { why } => Err(format!("Missing code_challenge: {why}.")),
+            _ => Ok(None),
         };
     };
     let method_name = get("code_challenge_method");
@@ -138,10 +120,10 @@ pub(crate) async fn page(State(srv): State<Arc<Server>>, params: Params) -> Resp
         Err(message) => return error_page(&srv, &message),
     };
     let mut hidden = vec![
-        (client_param(srv.flavor), request.client_id.clone()),
+        (srv.simulator.client_param, request.client_id.clone()),
         ("redirect_uri", request.redirect_uri.clone()),
         ("response_type", "code".to_string()),
-        ("scope", request.scopes.join(scope_separator(srv.flavor))),
+        ("scope", request.scopes.join(srv.simulator.scope_separator)),
     ];
     if let Some(state) = &request.state {
         hidden.push(("state", state.clone()));
@@ -175,7 +157,8 @@ pub(crate) async fn decide(State(srv): State<Arc<Server>>, params: Params) -> Re
         Some("approve") => vec![("code", approve(&srv, &params, &request))],
         Some("deny") => {
             tracing::debug!(platform = %srv.platform, client_id = %request.client_id, "consent denied");
-            denial(srv.flavor)
+            srv.simulator
+                .denial
                 .iter()
                 .map(|(k, v)| (*k, v.to_string()))
                 .collect()
@@ -205,22 +188,11 @@ fn approve(srv: &Server, params: &Params, request: &AuthRequest) -> String {
         .iter()
         .cloned()
         .partition(|s| checked.contains(&s.as_str()));
-    let user_id = match srv.flavor {
-        Flavor::Meta => meta::user_id(&name),
-        Flavor::X => x::user_id(&name),
-        Flavor::Linkedin => linkedin::user_id(&name),
-        Flavor::Tiktok => tiktok::user_id(&name),
-    };
+    let user_id = (srv.simulator.user_id)(&name);
     let now = Utc::now();
     let mut world = srv.world();
     world.ensure_user(&user_id, &name);
-    let code = match srv.flavor {
-        Flavor::Meta => ids::secret("AQ"),
-        Flavor::X => ids::secret(""),
-        Flavor::Linkedin => ids::secret("AQT"),
-        // TikTok's codes carry `*` and `!`, which is why its docs insist that clients URL-decode them.
-        Flavor::Tiktok => format!("{}*0!{}.va", ids::secret(""), world.next_serial()),
-    };
+    let code = (srv.simulator.new_code)(&mut world);
     tracing::debug!(platform = %srv.platform, client_id = %request.client_id, %user_id, ?scopes, "consent approved");
     world.add_code(
         code.clone(),
@@ -235,35 +207,6 @@ fn approve(srv: &Server, params: &Params, request: &AuthRequest) -> String {
         ),
     );
     code
-}
-
-/// The query parameters each platform sends back when the person refuses.
-fn denial(flavor: Flavor) -> &'static [(&'static str, &'static str)] {
-    match flavor {
-        Flavor::Meta => &[
-            ("error", "access_denied"),
-            ("error_reason", "user_denied"),
-            ("error_description", "Permissions error"),
-        ],
-        Flavor::X => &[
-            ("error", "access_denied"),
-            (
-                "error_description",
-                "The user denied the authorization request.",
-            ),
-        ],
-        Flavor::Linkedin => &[
-            ("error", "access_denied"),
-            (
-                "error_description",
-                "The member declined to authorize the application.",
-            ),
-        ],
-        Flavor::Tiktok => &[
-            ("error", "access_denied"),
-            ("error_description", "The user canceled the authorization."),
-        ],
-    }
 }
 
 #[cfg(test)]

@@ -1,8 +1,8 @@
 //! What every server has besides the platform's own API: the control API under `/_sandbox/` that tests
 //! drive, the gate in front of the platform routes (request counts, latency, injected faults) and avatars.
 
-use crate::state::{Fault, FaultMode, Flavor, RevokeReason, Server};
-use crate::{avatar, linkedin, meta, tiktok, x};
+use crate::avatar;
+use crate::state::{Fault, FaultMode, RevokeReason, Server};
 use axum::body::Bytes;
 use axum::extract::{Path, Request, State};
 use axum::http::{header, StatusCode};
@@ -116,12 +116,7 @@ async fn remove_scope(
 }
 
 async fn by_name(State(srv): State<Arc<Server>>, Path(name): Path<String>) -> Json<Value> {
-    let mut seed = match srv.flavor {
-        Flavor::Meta => meta::seed_json(&srv, &name),
-        Flavor::X => x::seed_json(&name),
-        Flavor::Linkedin => linkedin::seed_json(&name),
-        Flavor::Tiktok => tiktok::seed_json(&name),
-    };
+    let mut seed = (srv.simulator.seed_json)(&srv, &name);
     let signed_in = seed["id"]
         .as_str()
         .is_some_and(|id| srv.world().user(id).is_some());
@@ -236,18 +231,8 @@ pub(crate) async fn gate(State(srv): State<Arc<Server>>, request: Request, next:
     };
     tracing::debug!(platform = %srv.platform, %path, ?mode, "injected fault");
     match mode {
-        FaultMode::RateLimit => match srv.flavor {
-            Flavor::Meta => meta::rate_limited(),
-            Flavor::X => x::rate_limited(&path),
-            Flavor::Linkedin => linkedin::rate_limited().into_response(),
-            Flavor::Tiktok => tiktok::rate_limited().into_response(),
-        },
-        FaultMode::ServerError => match srv.flavor {
-            Flavor::Meta => meta::server_error(),
-            Flavor::X => x::server_error().into_response(),
-            Flavor::Linkedin => linkedin::server_error().into_response(),
-            Flavor::Tiktok => tiktok::server_error().into_response(),
-        },
+        FaultMode::RateLimit => (srv.simulator.rate_limited)(&path),
+        FaultMode::ServerError => (srv.simulator.server_error)(),
         FaultMode::MalformedJson => (
             [(header::CONTENT_TYPE, "application/json")],
             "{\"truncated\":",

@@ -17,6 +17,7 @@ mod linkedin;
 mod meta;
 mod persist;
 mod request;
+mod simulator;
 mod state;
 mod tiktok;
 mod x;
@@ -28,7 +29,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::{middleware, Json, Router};
 use serde_json::{json, Value};
-use state::{Flavor, Server};
+use state::Server;
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::PathBuf;
@@ -228,27 +229,10 @@ fn base_url(addr: SocketAddr) -> String {
 }
 
 fn router(srv: Arc<Server>) -> Router {
-    let platform = match srv.flavor {
-        Flavor::Meta => meta::routes()
-            .fallback(meta::not_found)
-            .method_not_allowed_fallback(meta::not_found),
-        Flavor::X => x::routes()
-            .fallback(x::not_found)
-            .method_not_allowed_fallback(x::not_found),
-        Flavor::Linkedin => linkedin::routes()
-            .fallback(linkedin::not_found)
-            .method_not_allowed_fallback(linkedin::not_found),
-        Flavor::Tiktok => tiktok::routes()
-            .fallback(tiktok::not_found)
-            .method_not_allowed_fallback(tiktok::not_found),
-    };
-    let mut router = control::routes()
-        .merge(platform)
+    let router = control::routes()
+        .merge((srv.simulator.routes)())
         .layer(middleware::from_fn_with_state(srv.clone(), control::gate));
-    if srv.flavor == Flavor::X {
-        // Outside the gate, so that injected server errors carry the headers too.
-        router = router.layer(middleware::from_fn_with_state(srv.clone(), x::rate_headers));
-    }
+    let mut router = (srv.simulator.outer_layers)(router, srv.clone());
     if srv.keeps_state() {
         // Outermost, so that it saves what every layer inside changed (X's rate windows included).
         router = router.layer(middleware::from_fn_with_state(

@@ -3,6 +3,7 @@
 
 use crate::ids::{self, handle};
 use crate::request::Params;
+use crate::simulator::{no_layers, Pkce, Simulator};
 use crate::state::{Caller, CodeError, RevokeReason, Server, TokenError, TokenKind};
 use crate::{authorize, avatar_url, oauth_error, Reject};
 use axum::extract::{Path, State};
@@ -17,6 +18,32 @@ use std::sync::Arc;
 const ACCESS_LIFETIME: TimeDelta = TimeDelta::days(60);
 /// Fixed from the first consent: refreshing does not extend it (docs/platforms/linkedin.md §5.2).
 const REFRESH_LIFETIME: TimeDelta = TimeDelta::days(365);
+
+pub(crate) const SIMULATOR: Simulator = Simulator {
+    client_param: "client_id",
+    scope_separator: " ",
+    code_by_default: false,
+    // LinkedIn's web flow uses no PKCE.
+    pkce: Pkce::Unused,
+    denial: &[
+        ("error", "access_denied"),
+        (
+            "error_description",
+            "The member declined to authorize the application.",
+        ),
+    ],
+    user_id,
+    new_code: |_| ids::secret("AQT"),
+    routes: || {
+        routes()
+            .fallback(not_found)
+            .method_not_allowed_fallback(not_found)
+    },
+    outer_layers: no_layers,
+    seed_json: |_, name| seed_json(name),
+    rate_limited: |_| rate_limited().into_response(),
+    server_error: || server_error().into_response(),
+};
 
 pub(crate) fn routes() -> Router<Arc<Server>> {
     Router::new()

@@ -4,6 +4,7 @@
 //! platform modules.
 
 use crate::persist::Store;
+use crate::simulator::Simulator;
 use crate::{meta, tiktok, x, SandboxApp};
 use chrono::{DateTime, TimeDelta, Utc};
 use iquivity_domain::Platform;
@@ -17,26 +18,6 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 use tokio::sync::watch;
 
-/// Which wire format a server speaks. Facebook and Instagram share Meta's.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Flavor {
-    Meta,
-    X,
-    Linkedin,
-    Tiktok,
-}
-
-impl Flavor {
-    pub(crate) fn of(platform: Platform) -> Flavor {
-        match platform {
-            Platform::Facebook | Platform::Instagram => Flavor::Meta,
-            Platform::X => Flavor::X,
-            Platform::Linkedin => Flavor::Linkedin,
-            Platform::Tiktok => Flavor::Tiktok,
-        }
-    }
-}
-
 /// Authorization codes live this long, on every platform.
 pub(crate) const CODE_LIFETIME: TimeDelta = TimeDelta::minutes(10);
 
@@ -47,7 +28,8 @@ fn micros(latency: Duration) -> u64 {
 /// One running server: its configuration and its state.
 pub(crate) struct Server {
     pub platform: Platform,
-    pub flavor: Flavor,
+    /// What this platform does its own way; Facebook and Instagram share Meta's.
+    pub simulator: &'static Simulator,
     pub apps: Vec<SandboxApp>,
     /// `http://127.0.0.1:PORT`, for the absolute URLs the platforms hand out (paging, uploads, avatars).
     pub base_url: String,
@@ -104,7 +86,7 @@ impl Server {
     ) -> Server {
         Server {
             platform,
-            flavor: Flavor::of(platform),
+            simulator: crate::simulator::of(platform),
             apps,
             base_url,
             latency_micros: AtomicU64::new(micros(latency)),

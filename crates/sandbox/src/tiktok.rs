@@ -3,11 +3,13 @@
 
 use crate::ids::{self, handle, pkce_matches};
 use crate::request::Params;
+use crate::simulator::{no_layers, Pkce, Simulator};
 use crate::state::{Caller, CodeError, RevokeReason, Server, TokenKind, World};
 use crate::{authorize, avatar_url, Reject};
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Query, State};
 use axum::http::{header, HeaderMap, StatusCode, Uri};
+use axum::response::IntoResponse;
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use chrono::{DateTime, TimeDelta, Utc};
@@ -24,6 +26,29 @@ const PRIVACY_LEVELS: [&str; 3] = ["PUBLIC_TO_EVERYONE", "MUTUAL_FOLLOW_FRIENDS"
 /// The largest chunk TikTok takes (the final one, docs/platforms/tiktok.md §6.6), plus room for the request
 /// itself.
 const UPLOAD_LIMIT: usize = 130 * 1024 * 1024;
+
+pub(crate) const SIMULATOR: Simulator = Simulator {
+    client_param: "client_key",
+    scope_separator: ",",
+    code_by_default: false,
+    pkce: Pkce::Optional,
+    denial: &[
+        ("error", "access_denied"),
+        ("error_description", "The user canceled the authorization."),
+    ],
+    user_id,
+    // TikTok's codes carry `*` and `!`, which is why its docs insist that clients URL-decode them.
+    new_code: |world| format!("{}*0!{}.va", ids::secret(""), world.next_serial()),
+    routes: || {
+        routes()
+            .fallback(not_found)
+            .method_not_allowed_fallback(not_found)
+    },
+    outer_layers: no_layers,
+    seed_json: |_, name| seed_json(name),
+    rate_limited: |_| rate_limited().into_response(),
+    server_error: || server_error().into_response(),
+};
 
 pub(crate) fn routes() -> Router<Arc<Server>> {
     Router::new()

@@ -2,11 +2,12 @@
 
 use crate::ids::{self, handle, pkce_matches};
 use crate::request::Params;
+use crate::simulator::{Pkce, Simulator};
 use crate::state::{Caller, RefreshError, Server, TokenKind};
 use crate::{authorize, avatar_url, oauth_error, Reject};
 use axum::extract::{Path, Request, State};
 use axum::http::{HeaderValue, StatusCode};
-use axum::middleware::Next;
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -21,6 +22,34 @@ const WINDOW: TimeDelta = TimeDelta::minutes(15);
 /// A refresh token is only issued when the person granted this scope.
 const OFFLINE: &str = "offline.access";
 const INVALID_TOKEN: &str = "Value passed for the token was invalid.";
+
+pub(crate) const SIMULATOR: Simulator = Simulator {
+    client_param: "client_id",
+    scope_separator: " ",
+    code_by_default: false,
+    pkce: Pkce::Required {
+        why: "X requires PKCE (code_challenge and code_challenge_method)",
+    },
+    denial: &[
+        ("error", "access_denied"),
+        (
+            "error_description",
+            "The user denied the authorization request.",
+        ),
+    ],
+    user_id,
+    new_code: |_| ids::secret(""),
+    routes: || {
+        routes()
+            .fallback(not_found)
+            .method_not_allowed_fallback(not_found)
+    },
+    // Outside the gate, so that injected server errors carry the headers too.
+    outer_layers: |router, srv| router.layer(middleware::from_fn_with_state(srv, rate_headers)),
+    seed_json: |_, name| seed_json(name),
+    rate_limited,
+    server_error: || server_error().into_response(),
+};
 
 pub(crate) fn routes() -> Router<Arc<Server>> {
     Router::new()

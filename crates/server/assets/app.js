@@ -233,15 +233,15 @@ if (compose) {
   const link = document.getElementById("link");
   const counters = document.getElementById("counters");
   document.getElementById("tz").value = String(-new Date().getTimezoneOffset());
-  const names = { x: "X", linkedin: "LinkedIn" };
   const update = () => {
     const length = [...text.value].length + (link.value ? [...link.value].length + 1 : 0);
+    // Keyed by platform, so that several accounts of one platform show one counter.
     const limits = new Map();
     for (const box of compose.querySelectorAll("input[name=accounts]:checked")) {
-      if (box.dataset.limit) limits.set(box.dataset.platform, Number(box.dataset.limit));
+      if (box.dataset.limit) limits.set(box.dataset.platform, [box.dataset.platformName, Number(box.dataset.limit)]);
     }
-    counters.textContent = [...limits]
-      .map(([platform, limit]) => `${names[platform] ?? platform}: ${length}/${limit}${length > limit ? " (too long)" : ""}`)
+    counters.textContent = [...limits.values()]
+      .map(([name, limit]) => `${name}: ${length}/${limit}${length > limit ? " (too long)" : ""}`)
       .join(" · ");
   };
   for (const el of [text, link]) el.addEventListener("input", update);

@@ -61,7 +61,7 @@ pub struct AccountView {
 
 impl From<Account> for AccountView {
     fn from(a: Account) -> Self {
-        let publishable = !(a.platform == Platform::Facebook && a.kind == AccountKind::Profile);
+        let publishable = iquivity_platforms::descriptor(a.platform).publishes_to(a.kind);
         let expiring_soon = a.expiring_soon(Utc::now());
         AccountView {
             id: a.id,

@@ -23,6 +23,7 @@ pub(crate) use seed::{seed_json, user_id};
 
 use crate::ids;
 use crate::request::Params;
+use crate::simulator::{no_layers, Pkce, Simulator};
 use crate::state::{Caller, CodeError, RevokeReason, Server, TokenError, TokenKind, World};
 use crate::{authorize, avatar_url};
 use axum::extract::{Path, Request, State};
@@ -43,6 +44,31 @@ use std::sync::Arc;
 const SHORT_LIVED: TimeDelta = TimeDelta::hours(2);
 /// What `fb_exchange_token` returns: about 60 days.
 const LONG_LIVED: TimeDelta = TimeDelta::days(60);
+
+pub(crate) const SIMULATOR: Simulator = Simulator {
+    client_param: "client_id",
+    scope_separator: ",",
+    // Meta's dialog defaults to a code.
+    code_by_default: true,
+    // Meta's classic flow uses no PKCE.
+    pkce: Pkce::Unused,
+    denial: &[
+        ("error", "access_denied"),
+        ("error_reason", "user_denied"),
+        ("error_description", "Permissions error"),
+    ],
+    user_id,
+    new_code: |_| ids::secret("AQ"),
+    routes: || {
+        routes()
+            .fallback(not_found)
+            .method_not_allowed_fallback(not_found)
+    },
+    outer_layers: no_layers,
+    seed_json,
+    rate_limited: |_| rate_limited(),
+    server_error,
+};
 
 pub(crate) fn routes() -> Router<Arc<Server>> {
     Router::new()

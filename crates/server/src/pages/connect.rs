@@ -139,6 +139,7 @@ pub async fn show(
 /// The page of a connection, with an optional alert above it (a refused selection).
 fn render(view: &ConnectionView, csrf: &str, alert: Option<&str>) -> Response {
     let name = view.platform.display_name();
+    let platform = iquivity_platforms::descriptor(view.platform);
     let body = match view.stage {
         FlowStage::Failed => html! {
             h1 { "Could not connect " (name) }
@@ -175,7 +176,11 @@ fn render(view: &ConnectionView, csrf: &str, alert: Option<&str>) -> Response {
                                 span.tag { (c.kind.as_str()) }
                                 @if c.connected_account_id.is_some() { span.tag { "already connected: selecting it updates it" } }
                                 @if !c.publishable && c.unavailable.is_none() {
-                                    span.meta { "Connected for identity only: Facebook does not let apps publish to personal profiles." }
+                                    span.meta {
+                                        "Connected for identity only"
+                                        @if let Some(no) = platform.not_publishable(c.kind) { ": " (no.why) }
+                                        "."
+                                    }
                                 }
                                 @if let Some(why) = &c.unavailable { span.why { (why) } }
                             }

@@ -229,7 +229,7 @@ fn platform_cards(summary: &Summary) -> Markup {
             h2 #platforms-heading { "Supported platforms" }
             div.platform-grid {
                 @for platform in Platform::ALL {
-                    @let info = platform.info();
+                    @let info = iquivity_platforms::descriptor(platform).info();
                     @let connected = summary.per_platform.get(&platform).map(|c| c.total).unwrap_or(0);
                     @let room = summary.plan.name.check_room(platform, summary.counts.total, connected);
                     article.platform-card data-platform=(platform) {
@@ -697,7 +697,8 @@ pub async fn details(
     let members = state.core.members(&caller).await?;
     let summary = state.core.account_summary(&caller).await?;
     let chrome = chrome(&state, &caller, &session, &summary).await?;
-    let info = account.platform.info();
+    let descriptor = iquivity_platforms::descriptor(account.platform);
+    let info = descriptor.info();
     let connected_by = account
         .connected_by
         .and_then(|u| {
@@ -715,8 +716,7 @@ pub async fn details(
             None => html! { "never" },
         }
     };
-    let publishable = !(account.platform == Platform::Facebook
-        && account.kind == iquivity_domain::AccountKind::Profile);
+    let not_publishable = descriptor.not_publishable(account.kind);
     let body = html! {
         p { a href="/" { "← Platforms" } }
         div.details-head {
@@ -730,8 +730,8 @@ pub async fn details(
                 @if let Some(reason) = account.status_reason { p { (reason.advice()) } }
             }
         }
-        @if !publishable {
-            p.notice { "This is a personal Facebook profile: it is connected for identity only. Facebook does not let apps publish to personal profiles; connect a Page to publish." }
+        @if let Some(no) = not_publishable {
+            p.notice { "This is " (no.what) ": it is connected for identity only. " (no.why) "; connect " (no.instead) " to publish." }
         }
         form.refresh-form method="post" action={ "/accounts/" (account.id) "/refresh" } data-id=(account.id) {
             input type="hidden" name="csrf" value=(chrome.csrf);

@@ -14,14 +14,26 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use iquivity_core::posts::NewPost;
 use iquivity_core::{Caller, CoreError};
 use iquivity_domain::{Account, Platform};
+use iquivity_platforms::{descriptor, MediaRule};
 use iquivity_store::{MediaRecord, PostRecord, TargetState};
 use maud::{html, Markup};
 
 fn limit_of(platform: Platform) -> Option<usize> {
-    match platform {
-        Platform::X => Some(280),
-        Platform::Linkedin => Some(3000),
-        _ => None,
+    descriptor(platform).content.max_text_chars
+}
+
+/// The platforms whose posts need media, as the media field's label names them: "Instagram and TikTok".
+fn media_required_by() -> String {
+    let names: Vec<&str> = Platform::ALL
+        .into_iter()
+        .map(descriptor)
+        .filter(|d| matches!(d.content.media, MediaRule::Required(_)))
+        .map(|d| d.short_name)
+        .collect();
+    match names.split_last() {
+        Some((last, [])) => last.to_string(),
+        Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
+        None => String::new(),
     }
 }
 
@@ -131,7 +143,12 @@ fn compose(accounts: &[Account], csrf: &str, draft: &Draft, errors: &[FormError]
                 input #link type="url" name="link" placeholder="https://" value=(draft.link)
                     aria-describedby=[described_by(errors, "link")];
                 (field_errors(errors, "link"))
-                label for="media_url" { "Image or video URL (optional; Instagram and TikTok need one)" }
+                label for="media_url" {
+                    "Image or video URL (optional"
+                    @let needing = media_required_by();
+                    @if !needing.is_empty() { "; " (needing) " need one" }
+                    ")"
+                }
                 input #media_url type="url" name="media_url" placeholder="https://cdn.example.com/picture.jpg"
                     value=(draft.media_url) aria-describedby=[described_by(errors, "media_url")];
                 (field_errors(errors, "media_url"))
@@ -148,7 +165,8 @@ fn compose(accounts: &[Account], csrf: &str, draft: &Draft, errors: &[FormError]
                         div.account-choice {
                             input type="checkbox" name="accounts" id=(id) value=(value)
                                 checked[draft.accounts.contains(&value)]
-                                data-platform=(account.platform) data-limit=[limit_of(account.platform)];
+                                data-platform=(account.platform) data-platform-name=(descriptor(account.platform).short_name)
+                                data-limit=[limit_of(account.platform)];
                             label for=(id) { (platform_icon(account.platform, 18)) " " (account.display_name) }
                         }
                     }

@@ -5,5 +5,10 @@ use iquivity_domain::{Platform, PlatformInfo};
 #[utoipa::path(get, path = "/api/v1/platforms", tag = "platforms",
     responses((status = 200, body = [PlatformInfo])))]
 pub async fn list() -> Json<Vec<PlatformInfo>> {
-    Json(Platform::ALL.into_iter().map(Platform::info).collect())
+    Json(
+        Platform::ALL
+            .into_iter()
+            .map(|p| iquivity_platforms::descriptor(p).info())
+            .collect(),
+    )
 }

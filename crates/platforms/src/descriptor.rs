@@ -1,0 +1,323 @@
+//! What is true of one platform apart from how to talk to it: what the Platforms page says about it, the
+//! permissions it needs, where it lives, when its credentials are renewed, what a post to it may hold, how
+//! fast one account may publish, which kinds of account cannot publish, its icon and the demo accounts it
+//! contributes. Each adapter module declares its platform's [`PlatformDescriptor`]; [`crate::descriptor`]
+//! is the registry that the rest of the service reads, so that nothing outside this crate matches on a
+//! platform.
+
+use crate::{PlatformAdapter, PlatformSettings};
+use chrono::{DateTime, TimeDelta, Utc};
+use iquivity_domain::{AccountKind, PermissionInfo, Platform, PlatformInfo, TokenSet};
+use std::sync::Arc;
+
+/// Everything the service knows about one platform besides its API calls.
+#[derive(Debug)]
+pub struct PlatformDescriptor {
+    pub platform: Platform,
+    /// The platform's name inside a sentence ("X allows 280 characters"); pages and titles use
+    /// [`Platform::display_name`], which the domain and the sandbox share.
+    pub short_name: &'static str,
+    /// What can be connected, e.g. "Facebook Pages".
+    pub connects: &'static str,
+    /// What a person needs before connecting, as the Platforms page lists it.
+    pub requirements: &'static [&'static str],
+    /// The permissions asked for, as the platform names them; `required` ones make an account usable.
+    pub permissions: &'static [PermissionInfo],
+    /// The real platform's endpoints, the defaults of [`PlatformSettings`].
+    pub endpoints: Endpoints,
+    pub renewal: RenewalPolicy,
+    pub content: ContentRules,
+    /// How many posts one account may publish per window; waiting for a window beats being refused.
+    pub publish_windows: &'static [PublishWindow],
+    /// Kinds of account that can be connected but never published to.
+    pub not_publishable: &'static [NotPublishable],
+    /// Platforms of one family share one login (Meta: Facebook and Instagram), and revoking it withdraws
+    /// every account reached through it; `None` when each account's access stands alone.
+    pub login_family: Option<&'static str>,
+    pub icon: Icon,
+    /// The accounts `iquivity demo-data` connects on this platform through the sandbox.
+    pub demo_accounts: &'static [DemoAccount],
+    /// Builds the adapter that talks to the platform.
+    pub(crate) adapter: fn(PlatformSettings, reqwest::Client) -> Arc<dyn PlatformAdapter>,
+}
+
+/// The real platform's URLs; each may contain `{version}`, replaced by `api_version`.
+#[derive(Debug, Clone, Copy)]
+pub struct Endpoints {
+    pub authorize: &'static str,
+    pub token: &'static str,
+    pub revoke: &'static str,
+    pub api: &'static str,
+    pub api_version: &'static str,
+}
+
+/// When the service renews an account's credentials without the person.
+#[derive(Debug, Clone, Copy)]
+pub struct RenewalPolicy {
+    /// How long before the credentials run out they are renewed.
+    pub margin: TimeDelta,
+    pub clock: RenewalClock,
+    /// Renewal needs a refresh token; without one only the person can renew (LinkedIn hands out refresh
+    /// tokens only to some apps).
+    pub needs_refresh_token: bool,
+}
+
+/// Whose expiry the renewal races.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RenewalClock {
+    /// The access token's own expiry.
+    AccessToken,
+    /// Meta: a Page or Instagram token does not expire, but the long-lived user token behind it (about 60
+    /// days) must be re-exchanged before its end, since an expired one cannot be; a profile's token is that
+    /// user token itself.
+    UserToken,
+}
+
+impl RenewalPolicy {
+    /// When to renew, ahead of the expiry by the margin; `None` when the platform offers no renewal without
+    /// the person or the credentials do not expire.
+    pub fn due(&self, kind: AccountKind, tokens: &TokenSet) -> Option<DateTime<Utc>> {
+        if self.needs_refresh_token {
+            tokens.refresh_token.as_ref()?;
+        }
+        let expiry = match self.clock {
+            RenewalClock::AccessToken => tokens.expires_at,
+            RenewalClock::UserToken if kind == AccountKind::Profile => tokens.expires_at,
+            RenewalClock::UserToken => tokens.refresh_expires_at.or(tokens.expires_at),
+        };
+        Some(expiry? - self.margin)
+    }
+}
+
+/// What a post to this platform may hold, checked for each account before anything is scheduled.
+#[derive(Debug, Clone, Copy)]
+pub struct ContentRules {
+    /// The most characters the text (with the link after it) may have, counted as Unicode scalar values;
+    /// `None`: only the service's own limit applies.
+    pub max_text_chars: Option<usize>,
+    pub media: MediaRule,
+}
+
+/// Whether a post may, or must, carry media.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MediaRule {
+    /// Publishing media to this platform is not built yet.
+    NotSupported,
+    Optional,
+    /// A post needs media: what it needs, in words ("an image or a video").
+    Required(&'static str),
+}
+
+/// At most `posts` posts per `minutes` minutes for one account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PublishWindow {
+    pub minutes: i64,
+    pub posts: u32,
+}
+
+/// A kind of account that can be connected (for identity) but not published to.
+#[derive(Debug, Clone, Copy)]
+pub struct NotPublishable {
+    pub kind: AccountKind,
+    /// What such an account is, in words: "a personal Facebook profile".
+    pub what: &'static str,
+    /// Why it cannot be published to: "Facebook does not let apps publish to personal profiles".
+    pub why: &'static str,
+    /// What to publish to instead: "a Page".
+    pub instead: &'static str,
+}
+
+/// The platform's icon, drawn for this project: a mark in the platform's colour.
+#[derive(Debug, Clone, Copy)]
+pub struct Icon {
+    /// The background colour, `#rrggbb`.
+    pub background: &'static str,
+    /// SVG elements drawn on a 24×24 canvas.
+    pub mark: &'static str,
+}
+
+/// One demo account: who signs in on the sandbox, which kind of their targets to connect, and its label.
+#[derive(Debug, Clone, Copy)]
+pub struct DemoAccount {
+    pub person: &'static str,
+    pub kind: AccountKind,
+    pub label: &'static str,
+}
+
+/// A permission literal; a macro rather than a `const fn` so the arrays are promoted to `'static`.
+macro_rules! permission {
+    ($scope:literal, $purpose:literal, $required:literal) => {
+        iquivity_domain::PermissionInfo {
+            scope: $scope,
+            purpose: $purpose,
+            required: $required,
+        }
+    };
+}
+pub(crate) use permission;
+
+impl PlatformDescriptor {
+    /// What the Platforms page tells a person about the platform before they connect it.
+    pub fn info(&self) -> PlatformInfo {
+        PlatformInfo {
+            platform: self.platform,
+            display_name: self.platform.display_name(),
+            connects: self.connects,
+            requirements: self.requirements,
+            permissions: self.permissions,
+        }
+    }
+
+    /// The scopes without which an account cannot be used.
+    pub fn required_scopes(&self) -> Vec<&'static str> {
+        self.permissions
+            .iter()
+            .filter(|p| p.required)
+            .map(|p| p.scope)
+            .collect()
+    }
+
+    /// Why an account of this kind cannot be published to; `None` when it can.
+    pub fn not_publishable(&self, kind: AccountKind) -> Option<&'static NotPublishable> {
+        self.not_publishable.iter().find(|n| n.kind == kind)
+    }
+
+    /// Whether posts can be published to an account of this kind.
+    pub fn publishes_to(&self, kind: AccountKind) -> bool {
+        self.not_publishable(kind).is_none()
+    }
+
+    /// Whether a post's text length and media fit this platform; the reason, in words, when not.
+    pub fn check_content(&self, text_chars: usize, has_media: bool) -> Result<(), String> {
+        let name = self.short_name;
+        if let Some(max) = self.content.max_text_chars {
+            if text_chars > max {
+                return Err(format!(
+                    "{name} allows {} characters (this post has {text_chars})",
+                    thousands(max)
+                ));
+            }
+        }
+        match self.content.media {
+            MediaRule::NotSupported if has_media => Err(format!(
+                "attaching media to {name} posts is not supported yet"
+            )),
+            MediaRule::Required(what) if !has_media => Err(format!("{name} needs {what}")),
+            _ => Ok(()),
+        }
+    }
+
+    /// Whether the accounts of `other` share logins with this platform's (itself included).
+    pub fn shares_login_with(&self, other: Platform) -> bool {
+        self.platform == other
+            || (self.login_family.is_some()
+                && self.login_family == crate::descriptor(other).login_family)
+    }
+}
+
+/// `3000` as "3,000", as the limits are written for people.
+fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeSet;
+
+    #[test]
+    fn every_registered_platform_has_a_complete_descriptor() {
+        for platform in Platform::ALL {
+            let d = crate::descriptor(platform);
+            assert_eq!(
+                d.platform, platform,
+                "{platform}: registered under its own name"
+            );
+            assert!(!d.short_name.is_empty(), "{platform}: short name");
+            assert!(!d.connects.is_empty(), "{platform}: what it connects");
+            assert!(!d.requirements.is_empty(), "{platform}: requirements");
+            assert!(
+                !d.required_scopes().is_empty(),
+                "{platform}: required permissions"
+            );
+            let scopes: BTreeSet<_> = d.permissions.iter().map(|p| p.scope).collect();
+            assert_eq!(
+                scopes.len(),
+                d.permissions.len(),
+                "{platform}: a scope listed twice"
+            );
+            for url in [
+                d.endpoints.authorize,
+                d.endpoints.token,
+                d.endpoints.revoke,
+                d.endpoints.api,
+            ] {
+                assert!(url.starts_with("https://"), "{platform}: endpoint {url}");
+            }
+            assert!(
+                d.renewal.margin > TimeDelta::zero(),
+                "{platform}: renewal margin"
+            );
+            for w in d.publish_windows {
+                assert!(
+                    w.minutes > 0 && w.posts > 0,
+                    "{platform}: publish window {w:?}"
+                );
+            }
+            assert!(
+                d.icon.background.len() == 7 && d.icon.background.starts_with('#'),
+                "{platform}: icon colour"
+            );
+            assert!(
+                d.icon.mark.trim_start().starts_with('<'),
+                "{platform}: icon mark"
+            );
+            assert!(!d.demo_accounts.is_empty(), "{platform}: demo accounts");
+            for n in d.not_publishable {
+                assert!(!d.publishes_to(n.kind), "{platform}: {n:?}");
+            }
+            let adapter = (d.adapter)(PlatformSettings::real(platform), reqwest::Client::new());
+            assert_eq!(adapter.platform(), platform, "{platform}: its adapter");
+        }
+    }
+
+    #[test]
+    fn limits_are_written_with_thousands_separators() {
+        assert_eq!(thousands(280), "280");
+        assert_eq!(thousands(3000), "3,000");
+        assert_eq!(thousands(1234567), "1,234,567");
+    }
+
+    #[test]
+    fn content_checks_name_the_limit_and_the_missing_media() {
+        let x = crate::descriptor(Platform::X);
+        assert_eq!(x.check_content(280, false), Ok(()));
+        assert_eq!(
+            x.check_content(281, false).unwrap_err(),
+            "X allows 280 characters (this post has 281)"
+        );
+        assert_eq!(
+            crate::descriptor(Platform::Instagram)
+                .check_content(10, false)
+                .unwrap_err(),
+            "Instagram needs an image or a video"
+        );
+    }
+
+    #[test]
+    fn only_meta_platforms_share_logins() {
+        let facebook = crate::descriptor(Platform::Facebook);
+        assert!(facebook.shares_login_with(Platform::Instagram));
+        assert!(!facebook.shares_login_with(Platform::X));
+        assert!(crate::descriptor(Platform::X).shares_login_with(Platform::X));
+        assert!(!crate::descriptor(Platform::X).shares_login_with(Platform::Linkedin));
+    }
+}
