@@ -5,6 +5,33 @@ use iquivity_domain::{
 };
 use serde::{Deserialize, Serialize};
 
+/// Declares an enum stored (and answered) as text: each variant with its stored name, `ALL`, `as_str` and
+/// `parse` from one table, so the two directions cannot disagree.
+macro_rules! stored_enum {
+    ($(#[$meta:meta])* pub enum $name:ident { $($(#[$variant_meta:meta])* $variant:ident = $text:literal,)+ }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name {
+            $($(#[$variant_meta])* $variant,)+
+        }
+
+        impl $name {
+            pub const ALL: [$name; [$($text),+].len()] = [$($name::$variant),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $text,)+
+                }
+            }
+
+            pub fn parse(raw: &str) -> Option<Self> {
+                Self::ALL.into_iter().find(|v| v.as_str() == raw)
+            }
+        }
+    };
+}
+
 pub struct NewUser {
     pub id: UserId,
     pub email: String,
@@ -124,23 +151,12 @@ pub struct UpsertOutcome {
     pub created: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum SortKey {
-    CreatedAt,
-    Name,
-    Platform,
-    Status,
-}
-
-impl SortKey {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SortKey::CreatedAt => "created_at",
-            SortKey::Name => "name",
-            SortKey::Platform => "platform",
-            SortKey::Status => "status",
-        }
+stored_enum! {
+    pub enum SortKey {
+        CreatedAt = "created_at",
+        Name = "name",
+        Platform = "platform",
+        Status = "status",
     }
 }
 
@@ -272,72 +288,26 @@ pub struct AuditEventRecord {
     pub at: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum AuditKind {
-    Connected,
-    Reconnected,
-    Refreshed,
-    StatusChanged,
-    LabelsChanged,
-    Renamed,
-    Removed,
-}
-
-impl AuditKind {
-    pub const ALL: [AuditKind; 7] = [
-        AuditKind::Connected,
-        AuditKind::Reconnected,
-        AuditKind::Refreshed,
-        AuditKind::StatusChanged,
-        AuditKind::LabelsChanged,
-        AuditKind::Renamed,
-        AuditKind::Removed,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AuditKind::Connected => "connected",
-            AuditKind::Reconnected => "reconnected",
-            AuditKind::Refreshed => "refreshed",
-            AuditKind::StatusChanged => "status_changed",
-            AuditKind::LabelsChanged => "labels_changed",
-            AuditKind::Renamed => "renamed",
-            AuditKind::Removed => "removed",
-        }
+stored_enum! {
+    pub enum AuditKind {
+        Connected = "connected",
+        Reconnected = "reconnected",
+        Refreshed = "refreshed",
+        StatusChanged = "status_changed",
+        LabelsChanged = "labels_changed",
+        Renamed = "renamed",
+        Removed = "removed",
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum FlowStage {
-    /// Waiting for the platform to send the user back.
-    Authorizing,
-    /// Consent given; the user chooses which Pages / organisations to connect.
-    Selecting,
-    Done,
-    Failed,
-}
-
-impl FlowStage {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            FlowStage::Authorizing => "authorizing",
-            FlowStage::Selecting => "selecting",
-            FlowStage::Done => "done",
-            FlowStage::Failed => "failed",
-        }
-    }
-
-    pub fn parse(raw: &str) -> Option<Self> {
-        [
-            FlowStage::Authorizing,
-            FlowStage::Selecting,
-            FlowStage::Done,
-            FlowStage::Failed,
-        ]
-        .into_iter()
-        .find(|s| s.as_str() == raw)
+stored_enum! {
+    pub enum FlowStage {
+        /// Waiting for the platform to send the user back.
+        Authorizing = "authorizing",
+        /// Consent given; the user chooses which Pages / organisations to connect.
+        Selecting = "selecting",
+        Done = "done",
+        Failed = "failed",
     }
 }
 
@@ -376,30 +346,14 @@ pub struct AccountRefresh {
     pub now: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum JobKind {
-    /// Renew an account's credentials ahead of their expiry.
-    Refresh,
-    /// A cheap identity call: does the token still work, which scopes, which name and picture.
-    HealthCheck,
-    /// Withdraw a removed account's access on the platform.
-    Revoke,
-}
-
-impl JobKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            JobKind::Refresh => "refresh",
-            JobKind::HealthCheck => "health_check",
-            JobKind::Revoke => "revoke",
-        }
-    }
-
-    pub fn parse(raw: &str) -> Option<Self> {
-        [JobKind::Refresh, JobKind::HealthCheck, JobKind::Revoke]
-            .into_iter()
-            .find(|k| k.as_str() == raw)
+stored_enum! {
+    pub enum JobKind {
+        /// Renew an account's credentials ahead of their expiry.
+        Refresh = "refresh",
+        /// A cheap identity call: does the token still work, which scopes, which name and picture.
+        HealthCheck = "health_check",
+        /// Withdraw a removed account's access on the platform.
+        Revoke = "revoke",
     }
 }
 
@@ -448,70 +402,26 @@ pub struct WebhookRecord {
     pub created_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum DeliveryState {
-    Pending,
-    Delivered,
-    Failed,
-}
-
-impl DeliveryState {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DeliveryState::Pending => "pending",
-            DeliveryState::Delivered => "delivered",
-            DeliveryState::Failed => "failed",
-        }
-    }
-
-    pub fn parse(raw: &str) -> Option<Self> {
-        [
-            DeliveryState::Pending,
-            DeliveryState::Delivered,
-            DeliveryState::Failed,
-        ]
-        .into_iter()
-        .find(|s| s.as_str() == raw)
+stored_enum! {
+    pub enum DeliveryState {
+        Pending = "pending",
+        Delivered = "delivered",
+        Failed = "failed",
     }
 }
 
-/// Why the last attempt of a delivery failed. Only the class is kept: error text would tell whoever reads
-/// the log which hosts and ports around the service exist.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum FailureClass {
-    /// The destination is not allowed (an internal address, a port or scheme not allowed).
-    RefusedDestination,
-    ConnectionFailed,
-    Timeout,
-    /// The endpoint answered with a redirect (its status in `last_status`), which is not followed.
-    Redirect,
-    /// The endpoint answered with another non-2xx status (in `last_status`).
-    HttpStatus,
-}
-
-impl FailureClass {
-    pub const ALL: [FailureClass; 5] = [
-        FailureClass::RefusedDestination,
-        FailureClass::ConnectionFailed,
-        FailureClass::Timeout,
-        FailureClass::Redirect,
-        FailureClass::HttpStatus,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            FailureClass::RefusedDestination => "refused_destination",
-            FailureClass::ConnectionFailed => "connection_failed",
-            FailureClass::Timeout => "timeout",
-            FailureClass::Redirect => "redirect",
-            FailureClass::HttpStatus => "http_status",
-        }
-    }
-
-    pub fn parse(raw: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|c| c.as_str() == raw)
+stored_enum! {
+    /// Why the last attempt of a delivery failed. Only the class is kept: error text would tell whoever reads
+    /// the log which hosts and ports around the service exist.
+    pub enum FailureClass {
+        /// The destination is not allowed (an internal address, a port or scheme not allowed).
+        RefusedDestination = "refused_destination",
+        ConnectionFailed = "connection_failed",
+        Timeout = "timeout",
+        /// The endpoint answered with a redirect (its status in `last_status`), which is not followed.
+        Redirect = "redirect",
+        /// The endpoint answered with another non-2xx status (in `last_status`).
+        HttpStatus = "http_status",
     }
 }
 
@@ -551,37 +461,13 @@ pub struct StoreMetrics {
     pub pending_deliveries: u64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum TargetState {
-    Scheduled,
-    Publishing,
-    Published,
-    Failed,
-    Cancelled,
-}
-
-impl TargetState {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TargetState::Scheduled => "scheduled",
-            TargetState::Publishing => "publishing",
-            TargetState::Published => "published",
-            TargetState::Failed => "failed",
-            TargetState::Cancelled => "cancelled",
-        }
-    }
-
-    pub fn parse(raw: &str) -> Option<Self> {
-        [
-            TargetState::Scheduled,
-            TargetState::Publishing,
-            TargetState::Published,
-            TargetState::Failed,
-            TargetState::Cancelled,
-        ]
-        .into_iter()
-        .find(|s| s.as_str() == raw)
+stored_enum! {
+    pub enum TargetState {
+        Scheduled = "scheduled",
+        Publishing = "publishing",
+        Published = "published",
+        Failed = "failed",
+        Cancelled = "cancelled",
     }
 }
 

@@ -36,8 +36,6 @@ pub(crate) fn parse_stored<T: FromStr>(column: &str, text: &str) -> StoreResult<
         .map_err(|_| crate::StoreError::Corrupt(format!("{column} holds {text:?}")))
 }
 
-/// Reads a text column holding a stored enum or id, and parses it.
-/// Reads a nullable text column holding a stored enum or id, and parses it.
 pub(crate) const ACCOUNT_COLUMNS: &str = "id, workspace_id, platform, kind, platform_account_id, \
     display_name, platform_display_name, display_name_override, handle, avatar_url, status, \
     status_reason, status_message, status_since, scopes, labels, created_at, connected_by, \

@@ -119,18 +119,12 @@ fn parse_sort(raw: Option<&str>) -> Result<AccountSort, ValidationError> {
         Some(name) => (true, name),
         None => (false, raw),
     };
-    let key = match name {
-        "created_at" => SortKey::CreatedAt,
-        "name" => SortKey::Name,
-        "platform" => SortKey::Platform,
-        "status" => SortKey::Status,
-        _ => {
-            return Err(ValidationError::new(
-                "sort",
-                format!("unknown sort {raw:?}; expected created_at, name, platform or status, optionally with a leading -"),
-            ))
-        }
-    };
+    let key = SortKey::parse(name).ok_or_else(|| {
+        ValidationError::new(
+            "sort",
+            format!("unknown sort {raw:?}; expected created_at, name, platform or status, optionally with a leading -"),
+        )
+    })?;
     Ok(AccountSort { key, descending })
 }
 

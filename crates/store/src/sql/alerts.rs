@@ -93,12 +93,13 @@ impl AlertStore for SqlStore<Db> {
     }
 
     async fn delete_webhook(&self, workspace: WorkspaceId, id: uuid::Uuid) -> StoreResult<bool> {
-        let done = sqlx::query("DELETE FROM webhooks WHERE workspace_id = $1 AND id = $2")
-            .bind(workspace.to_string())
-            .bind(id.to_string())
-            .execute(&self.pool)
-            .await?;
-        Ok(done.rows_affected() == 1)
+        changed_one(
+            &self.pool,
+            sqlx::query("DELETE FROM webhooks WHERE workspace_id = $1 AND id = $2")
+                .bind(workspace.to_string())
+                .bind(id.to_string()),
+        )
+        .await
     }
 
     async fn deliveries(
@@ -166,7 +167,7 @@ impl AlertStore for SqlStore<Db> {
         owner: &str,
         attempt: &DeliveryAttempt,
     ) -> StoreResult<bool> {
-        let done = sqlx::query(
+        changed_one(&self.pool, sqlx::query(
             "UPDATE webhook_deliveries SET state = $1, last_status = $2, failure_class = $3, run_at = $4, \
              delivered_at = CASE WHEN $5 = 'delivered' THEN $6 ELSE delivered_at END, lease_owner = NULL, lease_until = NULL \
              WHERE id = $7 AND lease_owner = $8",
@@ -178,9 +179,6 @@ impl AlertStore for SqlStore<Db> {
         .bind(attempt.state.as_str())
         .bind(micros(attempt.now))
         .bind(id.to_string())
-        .bind(owner)
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected() == 1)
+        .bind(owner)).await
     }
 }

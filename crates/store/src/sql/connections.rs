@@ -49,20 +49,17 @@ impl ConnectionStore for SqlStore<Db> {
     }
 
     async fn claim_flow_state(&self, id: uuid::Uuid, now: DateTime<Utc>) -> StoreResult<bool> {
-        let done = sqlx::query(
+        changed_one(&self.pool, sqlx::query(
             "UPDATE connection_flows SET state_used_at = $1 WHERE id = $2 AND state_used_at IS NULL AND expires_at > $3",
         )
         .bind(micros(now))
         .bind(id.to_string())
-        .bind(micros(now))
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected() == 1)
+        .bind(micros(now))).await
     }
 
     async fn advance_flow(&self, flow: &FlowRecord, from: FlowStage) -> StoreResult<bool> {
         let connected = to_json(&flow.connected)?;
-        let done = sqlx::query(
+        changed_one(&self.pool, sqlx::query(
             "UPDATE connection_flows SET stage = $1, candidates_key_id = $2, candidates_blob = $3, error = $4, \
              connected = $5, expires_at = $6, verifier_key_id = NULL, verifier_blob = NULL \
              WHERE id = $7 AND stage = $8",
@@ -74,9 +71,6 @@ impl ConnectionStore for SqlStore<Db> {
         .bind(connected)
         .bind(micros(flow.expires_at))
         .bind(flow.id.to_string())
-        .bind(from.as_str())
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected() == 1)
+        .bind(from.as_str())).await
     }
 }

@@ -69,19 +69,20 @@ impl CredentialStore for SqlStore<Db> {
         expected: &StoredCredential,
         replacement: &StoredCredential,
     ) -> StoreResult<bool> {
-        let done = sqlx::query(
-            "UPDATE account_credentials SET key_id = $1, blob = $2, updated_at = $3 \
+        changed_one(
+            &self.pool,
+            sqlx::query(
+                "UPDATE account_credentials SET key_id = $1, blob = $2, updated_at = $3 \
              WHERE account_id = $4 AND key_id = $5 AND blob = $6",
+            )
+            .bind(&replacement.key_id)
+            .bind(&replacement.blob)
+            .bind(micros(Utc::now()))
+            .bind(account.to_string())
+            .bind(&expected.key_id)
+            .bind(&expected.blob),
         )
-        .bind(&replacement.key_id)
-        .bind(&replacement.blob)
-        .bind(micros(Utc::now()))
-        .bind(account.to_string())
-        .bind(&expected.key_id)
-        .bind(&expected.blob)
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected() == 1)
+        .await
     }
 
     async fn credential_key_ids(&self) -> StoreResult<Vec<String>> {

@@ -75,7 +75,7 @@ impl LifecycleStore for SqlStore<Db> {
     }
 
     async fn enqueue_job(&self, job: &JobRecord) -> StoreResult<bool> {
-        let done = sqlx::query(
+        changed_one(&self.pool, sqlx::query(
             "INSERT INTO jobs (id, kind, account_id, workspace_id, platform, payload_key_id, payload_blob, run_at, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING",
         )
@@ -87,10 +87,7 @@ impl LifecycleStore for SqlStore<Db> {
         .bind(job.payload.as_ref().map(|p| p.key_id.clone()))
         .bind(job.payload.as_ref().map(|p| p.blob.clone()))
         .bind(micros(job.run_at))
-        .bind(micros(job.created_at))
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected() == 1)
+        .bind(micros(job.created_at))).await
     }
 
     async fn claim_jobs(
@@ -128,16 +125,13 @@ impl LifecycleStore for SqlStore<Db> {
         owner: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<bool> {
-        let done = sqlx::query(
+        changed_one(&self.pool, sqlx::query(
             "UPDATE jobs SET done_at = $1, payload_key_id = NULL, payload_blob = NULL, lease_owner = NULL, \
              lease_until = NULL WHERE id = $2 AND lease_owner = $3 AND done_at IS NULL",
         )
         .bind(micros(now))
         .bind(id.to_string())
-        .bind(owner)
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected() == 1)
+        .bind(owner)).await
     }
 
     async fn retry_job(
@@ -147,17 +141,14 @@ impl LifecycleStore for SqlStore<Db> {
         run_at: DateTime<Utc>,
         error: &str,
     ) -> StoreResult<bool> {
-        let done = sqlx::query(
+        changed_one(&self.pool, sqlx::query(
             "UPDATE jobs SET run_at = $1, last_error = $2, lease_owner = NULL, lease_until = NULL \
              WHERE id = $3 AND lease_owner = $4 AND done_at IS NULL",
         )
         .bind(micros(run_at))
         .bind(error)
         .bind(id.to_string())
-        .bind(owner)
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected() == 1)
+        .bind(owner)).await
     }
 
     async fn take_refresh_lease(
@@ -167,7 +158,7 @@ impl LifecycleStore for SqlStore<Db> {
         now: DateTime<Utc>,
         until: DateTime<Utc>,
     ) -> StoreResult<bool> {
-        let done = sqlx::query(
+        changed_one(&self.pool, sqlx::query(
             "UPDATE accounts SET refresh_lease_owner = $1, refresh_lease_until = $2 WHERE id = $3 \
              AND (refresh_lease_until IS NULL OR refresh_lease_until <= $4 OR refresh_lease_owner = $5)",
         )
@@ -175,10 +166,7 @@ impl LifecycleStore for SqlStore<Db> {
         .bind(micros(until))
         .bind(account.to_string())
         .bind(micros(now))
-        .bind(owner)
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected() == 1)
+        .bind(owner)).await
     }
 
     async fn release_refresh_lease(&self, account: AccountId, owner: &str) -> StoreResult<()> {
@@ -199,17 +187,14 @@ impl LifecycleStore for SqlStore<Db> {
         owner: &str,
         until: DateTime<Utc>,
     ) -> StoreResult<bool> {
-        let done = sqlx::query(&format!(
+        changed_one(&self.pool, sqlx::query(&format!(
             "UPDATE accounts SET refresh_lease_until = {}($1, COALESCE(refresh_lease_until, 0) + 1) \
              WHERE id = $2 AND refresh_lease_owner = $3",
             Db::GREATEST
         ))
         .bind(micros(until))
         .bind(account.to_string())
-        .bind(owner)
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected() == 1)
+        .bind(owner)).await
     }
 
     async fn record_failure(

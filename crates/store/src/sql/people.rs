@@ -115,12 +115,13 @@ impl PeopleStore for SqlStore<Db> {
     }
 
     async fn set_plan(&self, id: WorkspaceId, plan: Plan) -> StoreResult<bool> {
-        let done = sqlx::query("UPDATE workspaces SET plan = $1 WHERE id = $2")
-            .bind(plan.as_str())
-            .bind(id.to_string())
-            .execute(&self.pool)
-            .await?;
-        Ok(done.rows_affected() == 1)
+        changed_one(
+            &self.pool,
+            sqlx::query("UPDATE workspaces SET plan = $1 WHERE id = $2")
+                .bind(plan.as_str())
+                .bind(id.to_string()),
+        )
+        .await
     }
 
     async fn members(&self, workspace: WorkspaceId) -> StoreResult<Vec<(UserId, String, Role)>> {

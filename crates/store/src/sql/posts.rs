@@ -244,17 +244,14 @@ impl PostStore for SqlStore<Db> {
     ) -> StoreResult<bool> {
         // One statement: a concurrent release of the same target (its lease just ran out) either sees it
         // sent or has put it back first, never both.
-        let done = sqlx::query(
+        changed_one(&self.pool, sqlx::query(
             "UPDATE post_targets SET sending_at = $1, attempts = attempts + 1, updated_at = $1 \
              WHERE id = $2 AND state = 'publishing' AND lease_owner = $3 AND lease_until > $1 \
              AND sending_at IS NULL",
         )
         .bind(micros(now))
         .bind(id.to_string())
-        .bind(owner)
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected() == 1)
+        .bind(owner)).await
     }
 
     async fn release_unsent_targets(&self, now: DateTime<Utc>) -> StoreResult<u32> {
@@ -300,7 +297,7 @@ impl PostStore for SqlStore<Db> {
         target: uuid::Uuid,
         now: DateTime<Utc>,
     ) -> StoreResult<bool> {
-        let done = sqlx::query(
+        changed_one(&self.pool, sqlx::query(
             "UPDATE post_targets SET state = 'scheduled', run_at = $1, error_class = NULL, error_message = NULL, updated_at = $2 \
              WHERE id = $3 AND post_id = $4 AND workspace_id = $5 AND state = 'failed'",
         )
@@ -308,10 +305,7 @@ impl PostStore for SqlStore<Db> {
         .bind(micros(now))
         .bind(target.to_string())
         .bind(post.to_string())
-        .bind(workspace.to_string())
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected() == 1)
+        .bind(workspace.to_string())).await
     }
 
     async fn scheduled_for_account(

@@ -5,6 +5,14 @@ use std::str::FromStr;
 
 type DbRow = <Db as sqlx::Database>::Row;
 
+/// Runs a write and answers whether it changed exactly one row (the guarded updates' "did it apply").
+pub(super) async fn changed_one<'q>(
+    pool: &sqlx::Pool<Db>,
+    query: sqlx::query::Query<'q, Db, <Db as sqlx::Database>::Arguments<'q>>,
+) -> StoreResult<bool> {
+    Ok(query.execute(pool).await?.rows_affected() == 1)
+}
+
 pub(super) fn parsed<T: FromStr>(row: &DbRow, column: &str) -> StoreResult<T> {
     parse_stored(column, &row.try_get::<String, _>(column)?)
 }
