@@ -5,15 +5,29 @@ pub mod alerts;
 pub mod auth;
 pub mod connections;
 pub mod credentials;
+pub mod engine;
 mod error;
 pub mod keys;
-pub mod lifecycle;
 pub mod media;
 pub mod metrics;
-pub mod outbound;
-pub mod posts;
+pub mod publishing;
+pub mod renewal;
 pub mod secrets;
 mod unsaved;
+
+/// The paths these items had before the use-cases were split into modules; the server, the binary, the
+/// bench and the tests name them.
+pub mod lifecycle {
+    pub use crate::engine::{Clock, LifecycleSettings, ManualClock, RoundReport, SystemClock};
+    pub use crate::renewal::renew_at;
+}
+/// Webhook destinations and their client, at their former path.
+pub mod outbound {
+    pub use crate::alerts::addresses::*;
+    pub use crate::alerts::sender::*;
+}
+/// Posts and publishing, at their former path.
+pub use publishing as posts;
 
 pub use error::{CoreError, ErrorChain};
 
@@ -48,11 +62,11 @@ pub struct CoreSettings {
     pub connection_ttl: chrono::Duration,
     /// How long the choice of Pages / organisations stays open after consent.
     pub selection_ttl: chrono::Duration,
-    pub lifecycle: lifecycle::LifecycleSettings,
+    pub lifecycle: engine::LifecycleSettings,
     /// Where uploaded media is kept.
     pub media_dir: std::path::PathBuf,
     /// Where webhooks may point. Read when the `Core` is built (its HTTP client enforces it).
-    pub webhook_policy: outbound::DestinationPolicy,
+    pub webhook_policy: alerts::addresses::DestinationPolicy,
     /// How long one webhook delivery may take, connecting included.
     pub webhook_timeout: std::time::Duration,
 }
@@ -73,9 +87,9 @@ impl Default for CoreSettings {
             callback_base: "http://127.0.0.1:8080".into(),
             connection_ttl: chrono::Duration::minutes(10),
             selection_ttl: chrono::Duration::minutes(30),
-            lifecycle: lifecycle::LifecycleSettings::default(),
+            lifecycle: engine::LifecycleSettings::default(),
             media_dir: std::path::PathBuf::from("./data/media"),
-            webhook_policy: outbound::DestinationPolicy::default(),
+            webhook_policy: alerts::addresses::DestinationPolicy::default(),
             webhook_timeout: std::time::Duration::from_secs(10),
         }
     }
@@ -89,12 +103,12 @@ pub struct Core {
     pub platforms: iquivity_platforms::Platforms,
     pub settings: CoreSettings,
     /// The time as the lifecycle engine sees it (tests move it).
-    pub clock: Arc<dyn lifecycle::Clock>,
+    pub clock: Arc<dyn engine::Clock>,
     /// Lifecycle job outcomes so far, by (job kind, outcome), for `/metrics`.
     pub(crate) job_outcomes:
         Arc<std::sync::Mutex<std::collections::BTreeMap<(String, String), u64>>>,
     /// Sends webhook deliveries, only where `settings.webhook_policy` allows.
-    pub(crate) webhooks: outbound::WebhookSender,
+    pub(crate) webhooks: alerts::sender::WebhookSender,
     /// Sign-in and sign-up outcomes so far, for `/metrics`.
     pub(crate) auth_counts: Arc<auth::AuthCounts>,
     /// What the database refused to take and this process keeps until it does (renewed tokens above all).
@@ -107,15 +121,15 @@ impl Core {
         vault: Arc<Vault>,
         platforms: iquivity_platforms::Platforms,
         settings: CoreSettings,
-    ) -> Result<Self, outbound::ClientBuildError> {
+    ) -> Result<Self, alerts::sender::ClientBuildError> {
         // No fallback to a default client: it would follow redirects and connect anywhere.
-        let webhooks = outbound::WebhookSender::new(settings.webhook_policy.clone())?;
+        let webhooks = alerts::sender::WebhookSender::new(settings.webhook_policy.clone())?;
         Ok(Core {
             store,
             vault,
             platforms,
             settings,
-            clock: Arc::new(lifecycle::SystemClock),
+            clock: Arc::new(engine::SystemClock),
             job_outcomes: Arc::default(),
             auth_counts: Arc::default(),
             unsaved: Arc::default(),

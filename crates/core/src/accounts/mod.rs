@@ -1,24 +1,23 @@
-//! Accounts: list, summarise, inspect, relabel, remove, and record a connection.
+//! Accounts: list, search, summarise and inspect; changes (relabel, status, recording a connection) are in
+//! [`changes`], removal and the platform-side revocation that follows it in [`removal`].
 
-use crate::credentials::seal;
 use crate::{Caller, Core, CoreError};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use chrono::{DateTime, Utc};
-use iquivity_domain::TokenSet;
 use iquivity_domain::{
-    Account, AccountId, AccountStatus, AlertKind, Email, Labels, NameOverride, Plan, PlanLimits,
-    Platform, UserId,
+    Account, AccountId, AccountStatus, Email, Plan, PlanLimits, Platform, TokenSet, UserId,
 };
 use iquivity_store::{
-    cursor_after, AccountQuery, AccountSort, AccountUpsert, AuditEventRecord, AuditKind, Cursor,
-    StoredCredential, TextSearch, UpsertOutcome,
+    cursor_after, AccountQuery, AccountSort, AuditEventRecord, Cursor, TextSearch,
 };
 use serde::Serialize;
 use std::collections::BTreeMap;
 
 pub const MAX_PAGE: u32 = 200;
+
 pub const DEFAULT_PAGE: u32 = 50;
+
 pub const MAX_QUERY_CHARS: usize = 200;
 
 /// A list request as the API received it, already typed; the core checks the rest.
@@ -367,286 +366,10 @@ impl Core {
             .events_for_account(caller.workspace_id, id, 100)
             .await?)
     }
-
-    pub async fn update_account(
-        &self,
-        caller: &Caller,
-        id: AccountId,
-        patch: AccountPatch,
-    ) -> Result<Account, CoreError> {
-        // Existence first: another workspace's account is a 404 for everyone, whatever their role.
-        let current = self.account(caller, id).await?;
-        caller.require_manage_accounts()?;
-        let mut errors = Vec::new();
-        let labels = match &patch.labels {
-            Some(raw) => Labels::parse(raw).map_err(|e| errors.push(e)).ok(),
-            None => None,
-        };
-        let name = match &patch.display_name {
-            Some(Some(raw)) => NameOverride::parse(raw)
-                .map(Some)
-                .map_err(|e| errors.push(e))
-                .ok(),
-            Some(None) => Some(None),
-            None => None,
-        };
-        if !errors.is_empty() {
-            return Err(CoreError::Validation(errors));
-        }
-        if labels.is_none() && name.is_none() {
-            return Err(CoreError::invalid(
-                "body",
-                "give labels and/or display_name to change",
-            ));
-        }
-        let kind = if labels.is_some() {
-            AuditKind::LabelsChanged
-        } else {
-            AuditKind::Renamed
-        };
-        let event = AuditEventRecord {
-            id: uuid::Uuid::now_v7(),
-            workspace_id: caller.workspace_id,
-            account_id: Some(id),
-            actor_id: Some(caller.user_id),
-            kind,
-            details: serde_json::json!({
-                "labels": labels.as_ref().map(Labels::to_strings),
-                "previous_labels": labels.as_ref().map(|_| current.labels.to_strings()),
-                "display_name": name.as_ref().map(|n| n.as_ref().map(|n| n.as_str().to_string())),
-            }),
-            at: Utc::now(),
-        };
-        let name_ref = name.as_ref().map(|n| n.as_ref().map(NameOverride::as_str));
-        self.store
-            .update_account_profile(caller.workspace_id, id, labels.as_ref(), name_ref, &event)
-            .await?
-            .ok_or(CoreError::NotFound("account"))
-    }
-
-    /// Records a new status for an account, with an audit event when it actually changes.
-    pub async fn change_account_status(
-        &self,
-        workspace: iquivity_domain::WorkspaceId,
-        id: AccountId,
-        reason: Option<iquivity_domain::StatusReason>,
-        message: Option<String>,
-    ) -> Result<Account, CoreError> {
-        let status = reason.map_or(AccountStatus::Active, |r| r.status());
-        let now = self.clock.now();
-        let before = self
-            .store
-            .account(workspace, id)
-            .await?
-            .ok_or(CoreError::NotFound("account"))?;
-        let recovered = status == AccountStatus::Active && before.status != AccountStatus::Active;
-        let event = AuditEventRecord {
-            id: uuid::Uuid::now_v7(),
-            workspace_id: workspace,
-            account_id: Some(id),
-            actor_id: None,
-            kind: AuditKind::StatusChanged,
-            details: serde_json::json!({
-                "status": status,
-                "reason": reason,
-                "message": message,
-                "previous": before.status,
-                "recovered": recovered,
-            }),
-            at: now,
-        };
-        let change = iquivity_store::StatusChange {
-            status,
-            reason,
-            message,
-            at: now,
-        };
-        let after = self
-            .store
-            .set_account_status(workspace, id, &change, &event)
-            .await?
-            .ok_or(CoreError::NotFound("account"))?;
-        if before.status != after.status || before.status_reason != after.status_reason {
-            let kind = if recovered {
-                AlertKind::Recovered
-            } else {
-                AlertKind::StatusChanged
-            };
-            self.alert(&after, kind, None).await?;
-        }
-        Ok(after)
-    }
-
-    /// Removes the account and shreds its credentials.
-    pub async fn remove_account(&self, caller: &Caller, id: AccountId) -> Result<(), CoreError> {
-        let account = self.account(caller, id).await?;
-        caller.require_manage_accounts()?;
-        let event = AuditEventRecord {
-            id: uuid::Uuid::now_v7(),
-            workspace_id: caller.workspace_id,
-            account_id: Some(id),
-            actor_id: Some(caller.user_id),
-            kind: AuditKind::Removed,
-            details: serde_json::json!({
-                "platform": account.platform,
-                "platform_account_id": account.platform_account_id,
-                "display_name": account.display_name,
-            }),
-            at: Utc::now(),
-        };
-        // The newest tokens, which may still be waiting to be stored: they are the ones to revoke.
-        let tokens = self.tokens_of(id).await?;
-        if !self
-            .store
-            .delete_account(caller.workspace_id, id, &event)
-            .await?
-        {
-            return Err(CoreError::NotFound("account"));
-        }
-        tracing::info!(account_id = %id, workspace_id = %caller.workspace_id, platform = %account.platform, "account removed");
-        let cancelled = self
-            .store
-            .cancel_targets_for_account(id, self.clock.now())
-            .await?;
-        if cancelled > 0 {
-            tracing::info!(account_id = %id, cancelled, "scheduled posts to the removed account cancelled");
-        }
-        self.alert(&account, AlertKind::Removed, None).await?;
-        if let Some(tokens) = tokens {
-            if self.revocation_is_safe(caller, &account).await? {
-                self.queue_revocation(&account, &tokens).await?;
-            }
-        }
-        Ok(())
-    }
-
-    /// Some platforms revoke a whole login, not one account (Meta: every Page and Instagram account reached
-    /// through it): while other accounts of the workspace may hang off the same login, revoking would break
-    /// them, so it is left to the person.
-    async fn revocation_is_safe(
-        &self,
-        caller: &Caller,
-        account: &Account,
-    ) -> Result<bool, CoreError> {
-        let platform = iquivity_platforms::descriptor(account.platform);
-        if platform.login_family.is_none() {
-            return Ok(true);
-        }
-        let mut sharing_login = 0;
-        for other in Platform::ALL {
-            if platform.shares_login_with(other) {
-                sharing_login += self
-                    .store
-                    .count_accounts(caller.workspace_id, Some(other))
-                    .await?;
-            }
-        }
-        Ok(sharing_login == 0)
-    }
-
-    /// Stores a finished connection: a new account (within the plan) or an update of the same platform
-    /// account, with its tokens sealed in the same transaction.
-    pub async fn record_connection(
-        &self,
-        caller: &Caller,
-        connection: NewConnection,
-    ) -> Result<UpsertOutcome, CoreError> {
-        caller.require_manage_accounts()?;
-        self.store_connection(caller, connection).await
-    }
-
-    /// Stores fresh consent for an account already in the workspace: part of Refresh, which members may do.
-    pub(crate) async fn record_reconnection(
-        &self,
-        caller: &Caller,
-        connection: NewConnection,
-    ) -> Result<UpsertOutcome, CoreError> {
-        self.store_connection(caller, connection).await
-    }
-
-    async fn store_connection(
-        &self,
-        caller: &Caller,
-        connection: NewConnection,
-    ) -> Result<UpsertOutcome, CoreError> {
-        let upsert = AccountUpsert {
-            id: AccountId::new(),
-            workspace_id: caller.workspace_id,
-            platform: connection.platform,
-            kind: connection.kind,
-            platform_account_id: connection.platform_account_id,
-            display_name: connection.display_name,
-            handle: connection.handle,
-            avatar_url: connection.avatar_url,
-            scopes: connection.scopes,
-            status: AccountStatus::Active,
-            status_reason: None,
-            status_message: None,
-            labels: Labels::parse(&connection.labels)?.to_strings(),
-            connected_by: Some(caller.user_id),
-            token_expires_at: connection.tokens.expires_at,
-            sandbox: connection.sandbox,
-            now: Utc::now(),
-        };
-        let vault = self.vault.clone();
-        let tokens = connection.tokens;
-        let schedule_with = tokens.clone();
-        let sealer = move |account: AccountId| -> Result<StoredCredential, String> {
-            seal(&vault, account, &tokens).map_err(|e| e.to_string())
-        };
-        let outcome = self.store.upsert_account(&upsert, Some(&sealer)).await?;
-        tracing::info!(
-            account_id = %outcome.account.id,
-            workspace_id = %caller.workspace_id,
-            platform = %upsert.platform,
-            created = outcome.created,
-            "account connected"
-        );
-        self.store.clear_failures(outcome.account.id).await?;
-        self.schedule(&outcome.account, &schedule_with).await?;
-        if outcome.created {
-            self.alert(&outcome.account, AlertKind::Connected, None)
-                .await?;
-        }
-        Ok(outcome)
-    }
 }
+
+mod changes;
+mod removal;
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use chrono::TimeZone;
-
-    #[test]
-    fn search_text_can_name_a_platform_or_a_date_in_the_viewers_zone() {
-        let s = interpret_search("Insta", 0);
-        assert_eq!(s.text, "insta");
-        assert_eq!(s.platforms, vec![Platform::Instagram]);
-        assert_eq!(interpret_search("x", 0).platforms, vec![Platform::X]);
-        assert!(
-            interpret_search("ma", 0).platforms.is_empty(),
-            "two letters are a name fragment, not a platform"
-        );
-
-        let day = interpret_search("Aug 25 2025", 120).created;
-        assert_eq!(
-            day,
-            vec![(
-                Utc.with_ymd_and_hms(2025, 8, 24, 22, 0, 0).unwrap(),
-                Utc.with_ymd_and_hms(2025, 8, 25, 22, 0, 0).unwrap()
-            )]
-        );
-        let minute = interpret_search("Aug 25 2025, 09:16", 0).created;
-        assert_eq!(
-            minute[0].0,
-            Utc.with_ymd_and_hms(2025, 8, 25, 9, 16, 0).unwrap()
-        );
-        assert_eq!(interpret_search("2025-08-25", 0).created.len(), 1);
-        let month = interpret_search("Aug 2025", 0).created;
-        assert_eq!(
-            month[0].1,
-            Utc.with_ymd_and_hms(2025, 9, 1, 0, 0, 0).unwrap()
-        );
-        assert!(interpret_search("carter", 0).created.is_empty());
-    }
-}
+mod tests;

@@ -1,0 +1,139 @@
+//! Invitations: a code, optionally bound to an email address, that joins a workspace with a role.
+
+use super::{NewSession, INVITATION_PREFIX};
+use crate::secrets::{digest, new_secret};
+use crate::{Caller, Core, CoreError};
+use chrono::{DateTime, Utc};
+use iquivity_domain::{Email, Role, UserId};
+use iquivity_store::InvitationRecord;
+use secrecy::{ExposeSecret, SecretString};
+
+pub struct CreatedInvitation {
+    pub id: uuid::Uuid,
+    pub code: SecretString,
+    pub role: Role,
+    pub email: Option<String>,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Someone else accepted the invitation first, or it expired meanwhile.
+pub(super) fn invitation_gone() -> CoreError {
+    CoreError::invalid(
+        "invitation",
+        "this invitation has already been used or has expired",
+    )
+}
+
+impl Core {
+    /// An owner invites someone into the workspace as admin or member; the code works once, until it expires.
+    pub async fn invite(
+        &self,
+        caller: &Caller,
+        role: &str,
+        email: Option<&str>,
+    ) -> Result<CreatedInvitation, CoreError> {
+        if !caller.role.can_invite() {
+            return Err(CoreError::Forbidden(
+                "only workspace owners can invite people".into(),
+            ));
+        }
+        let role: Role = role.parse()?;
+        if role == Role::Owner {
+            return Err(CoreError::invalid(
+                "role",
+                "invitations are for admins or members",
+            ));
+        }
+        let email = email.map(Email::parse).transpose()?;
+        let code = new_secret(INVITATION_PREFIX);
+        let now = Utc::now();
+        let record = InvitationRecord {
+            id: uuid::Uuid::now_v7(),
+            token_hash: digest(code.expose_secret()),
+            workspace_id: caller.workspace_id,
+            role,
+            email: email.map(|e| e.as_str().to_string()),
+            invited_by: caller.user_id,
+            created_at: now,
+            expires_at: now + self.settings.invitation_ttl,
+            accepted_at: None,
+        };
+        self.store.create_invitation(&record).await?;
+        Ok(CreatedInvitation {
+            id: record.id,
+            code,
+            role,
+            email: record.email,
+            expires_at: record.expires_at,
+        })
+    }
+
+    /// A signed-in user accepts an invitation; their session moves to the workspace they joined.
+    pub async fn accept_invitation(
+        &self,
+        user_id: UserId,
+        code: &str,
+    ) -> Result<NewSession, CoreError> {
+        let user = self
+            .store
+            .user_by_id(user_id)
+            .await?
+            .ok_or(CoreError::Unauthenticated)?;
+        let email = Email::parse(&user.email)?;
+        let invitation = self.usable_invitation(code, &email).await?;
+        self.claim_invitation(&invitation, user.id, Utc::now())
+            .await?;
+        self.open_session(&user, Some(invitation.workspace_id))
+            .await
+    }
+
+    pub(super) async fn usable_invitation(
+        &self,
+        code: &str,
+        email: &Email,
+    ) -> Result<InvitationRecord, CoreError> {
+        let invitation = self
+            .store
+            .invitation_by_hash(&digest(code))
+            .await?
+            .ok_or_else(|| CoreError::invalid("invitation", "this invitation link is not valid"))?;
+        if invitation.accepted_at.is_some() {
+            return Err(CoreError::invalid(
+                "invitation",
+                "this invitation has already been used",
+            ));
+        }
+        if invitation.expires_at <= Utc::now() {
+            return Err(CoreError::invalid(
+                "invitation",
+                "this invitation has expired; ask for a new one",
+            ));
+        }
+        if let Some(invited) = &invitation.email {
+            if invited != email.as_str() {
+                return Err(CoreError::invalid(
+                    "invitation",
+                    "this invitation is for another email address",
+                ));
+            }
+        }
+        Ok(invitation)
+    }
+
+    async fn claim_invitation(
+        &self,
+        invitation: &InvitationRecord,
+        user: UserId,
+        now: DateTime<Utc>,
+    ) -> Result<(), CoreError> {
+        if self
+            .store
+            .accept_invitation(invitation.id, user, now)
+            .await?
+        {
+            Ok(())
+        } else {
+            Err(invitation_gone())
+        }
+    }
+}
