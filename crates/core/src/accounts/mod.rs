@@ -1,5 +1,5 @@
 //! Accounts: list, search, summarise and inspect; changes (relabel, status, recording a connection) are in
-//! [`changes`], removal and the platform-side revocation that follows it in [`removal`].
+//! `changes.rs`, removal and the platform-side revocation that follows it in `removal.rs`.
 
 use crate::{Caller, Core, CoreError};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;

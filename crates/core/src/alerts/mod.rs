@@ -1,4 +1,4 @@
-//! Alerts: one per incident, shown in the app and delivered to the workspace's webhooks ([`webhooks`]),
+//! Alerts: one per incident, shown in the app and delivered to the workspace's webhooks (`webhooks.rs`),
 //! signed with HMAC-SHA256 over the timestamp and the body, retried with backoff, every attempt in a delivery
 //! log. Where a webhook may point is decided in [`addresses`] and enforced by the client in [`sender`].
 

@@ -1,5 +1,5 @@
-//! Sign-up, sign-in, sessions, personal API tokens ([`sessions`]), invitations ([`invitations`]) and the
-//! limits on sign-in and sign-up attempts ([`limits`]).
+//! Sign-up, sign-in, sessions, personal API tokens (`sessions.rs`), invitations (`invitations.rs`) and the
+//! limits on sign-in and sign-up attempts (`limits.rs`).
 
 use crate::secrets::new_secret;
 use crate::{Caller, CoreError};

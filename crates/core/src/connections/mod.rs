@@ -1,5 +1,5 @@
 //! Connecting accounts: start an OAuth flow and finish it when the platform sends the person back
-//! ([`flow`]), then let them choose Pages / organisations ([`selection`]). The Refresh action of
+//! (`flow.rs`), then let them choose Pages / organisations (`selection.rs`). The Refresh action of
 //! docs/product.md#refresh (renew, or send the person back to consent) is in [`crate::renewal`].
 
 use crate::{Core, CoreError, ErrorChain};

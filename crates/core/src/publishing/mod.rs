@@ -5,7 +5,7 @@
 //! with an explanation rather than retried blindly; one that dies before sending leaves a target that
 //! simply goes back on the schedule when the lease runs out.
 //!
-//! This module holds composing and editing with its checks; the publish round is in [`round`].
+//! This module holds composing and editing with its checks; the publish round is in `round.rs`.
 
 use crate::{Caller, Core, CoreError};
 use chrono::{DateTime, Duration, Utc};
