@@ -14,6 +14,9 @@ use iquivity_store::{
 use serde::Serialize;
 use std::collections::BTreeMap;
 
+mod changes;
+mod removal;
+
 pub const MAX_PAGE: u32 = 200;
 
 pub const DEFAULT_PAGE: u32 = 50;
@@ -367,9 +370,6 @@ impl Core {
             .await?)
     }
 }
-
-mod changes;
-mod removal;
 
 #[cfg(test)]
 mod tests {

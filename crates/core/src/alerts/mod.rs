@@ -7,6 +7,12 @@ use chrono::Duration;
 use iquivity_domain::{Account, AccountStatus, AlertKind};
 use iquivity_store::AlertRecord;
 
+pub mod addresses;
+pub mod sender;
+mod webhooks;
+
+pub use webhooks::{sign, CreatedWebhook, WebhookView, SIGNATURE_HEADER};
+
 impl Core {
     /// Records an alert about an account (once per `dedupe_key` when one is given).
     pub(crate) async fn alert(
@@ -98,9 +104,3 @@ impl Core {
         Ok(())
     }
 }
-
-pub mod addresses;
-pub mod sender;
-mod webhooks;
-
-pub use webhooks::{sign, CreatedWebhook, WebhookView, SIGNATURE_HEADER};

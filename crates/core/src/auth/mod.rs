@@ -11,6 +11,13 @@ use iquivity_domain::Password;
 use secrecy::{ExposeSecret, SecretString};
 use std::net::IpAddr;
 
+mod invitations;
+mod limits;
+mod sessions;
+
+pub use invitations::CreatedInvitation;
+pub use limits::AuthCounts;
+
 pub const SESSION_PREFIX: &str = "iqs_";
 
 pub const API_TOKEN_PREFIX: &str = "iqt_";
@@ -99,10 +106,3 @@ pub(super) fn email_taken(err: iquivity_store::StoreError) -> CoreError {
         other => other.into(),
     }
 }
-
-mod invitations;
-mod limits;
-mod sessions;
-
-pub use invitations::CreatedInvitation;
-pub use limits::AuthCounts;

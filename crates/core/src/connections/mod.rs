@@ -12,6 +12,11 @@ use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use zeroize::Zeroize;
 
+mod flow;
+mod selection;
+
+pub use crate::renewal::RefreshOutcome;
+
 pub struct StartedConnection {
     pub id: uuid::Uuid,
     pub platform: Platform,
@@ -193,8 +198,3 @@ impl Core {
             .is_some_and(|a| a.settings().sandbox)
     }
 }
-
-mod flow;
-mod selection;
-
-pub use crate::renewal::RefreshOutcome;

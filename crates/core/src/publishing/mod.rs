@@ -14,6 +14,8 @@ use iquivity_platforms::descriptor;
 use iquivity_store::{MediaRecord, PostRecord, PostRewrite, TargetRecord, TargetState};
 use std::collections::HashMap;
 
+mod round;
+
 pub const MAX_TEXT_CHARS: usize = 5000;
 
 /// What a person asks to publish.
@@ -453,5 +455,3 @@ impl Core {
             .collect())
     }
 }
-
-mod round;
