@@ -342,6 +342,32 @@ impl TestApp {
         (status, response.json().await.unwrap_or(Value::Null))
     }
 
+    /// POST `body` as JSON with the user's bearer token.
+    pub async fn post(&self, user: &User, path: &str, body: Value) -> (StatusCode, Value) {
+        self.send(user, reqwest::Method::POST, path, Some(body))
+            .await
+    }
+
+    /// POST with no body at all (not even `null`), as action endpoints take it.
+    pub async fn post_bare(&self, user: &User, path: &str) -> (StatusCode, Value) {
+        self.send(user, reqwest::Method::POST, path, None).await
+    }
+
+    /// PATCH `body` as JSON with the user's bearer token.
+    pub async fn patch(&self, user: &User, path: &str, body: Value) -> (StatusCode, Value) {
+        self.send(user, reqwest::Method::PATCH, path, Some(body))
+            .await
+    }
+
+    pub async fn delete(&self, user: &User, path: &str) -> (StatusCode, Value) {
+        self.send(user, reqwest::Method::DELETE, path, None).await
+    }
+
+    /// POST `body` as JSON with no session or token, as a visitor does (sign-up, login).
+    pub async fn post_as_guest(&self, path: &str, body: Value) -> reqwest::Response {
+        client().post(self.url(path)).json(&body).sent().await
+    }
+
     pub async fn set_plan(&self, workspace: WorkspaceId, plan: iquivity_domain::Plan) {
         assert!(self.app.store.set_plan(workspace, plan).await.unwrap());
     }
@@ -429,6 +455,14 @@ impl Seed {
             token_expires_at: None,
         }
     }
+
+    /// The same seed, holding `access_token` as its access token.
+    pub fn holding(self, access_token: &str) -> Self {
+        Self {
+            access_token: access_token.to_string(),
+            ..self
+        }
+    }
 }
 
 /// Asserts that a response is problem+json with the given status and type.
@@ -448,13 +482,42 @@ pub async fn expect_problem(response: reqwest::Response, status: StatusCode, kin
     body
 }
 
-pub fn names(page: &Value) -> Vec<String> {
-    page["items"]
+/// Asserts a 422 validation problem; returns it.
+pub async fn expect_invalid(response: reqwest::Response) -> Value {
+    expect_problem(
+        response,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "/problems/validation",
+    )
+    .await
+}
+
+/// Asserts a 429 rate-limited problem that says when to come back; returns it.
+pub async fn expect_rate_limited(response: reqwest::Response) -> Value {
+    assert!(response.headers().contains_key("retry-after"));
+    expect_problem(
+        response,
+        StatusCode::TOO_MANY_REQUESTS,
+        "/problems/rate-limited",
+    )
+    .await
+}
+
+/// The string `key` of every element of the JSON list `list`, in order (panics on a non-list or a
+/// missing key, showing what was there).
+pub fn strings_at(list: &Value, key: &str) -> Vec<String> {
+    let items = list
         .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| a["display_name"].as_str().unwrap().to_string())
-        .collect()
+        .unwrap_or_else(|| panic!("not a list: {list}"));
+    let text = |item: &Value| match item[key].as_str() {
+        Some(text) => text.to_string(),
+        None => panic!("no {key} in {item}"),
+    };
+    items.iter().map(text).collect()
+}
+
+pub fn names(page: &Value) -> Vec<String> {
+    strings_at(&page["items"], "display_name")
 }
 
 /// A client as a browser is: it keeps cookies and does not follow redirects (tests look at them).

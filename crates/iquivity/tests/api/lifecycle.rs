@@ -97,14 +97,20 @@ impl Rig {
             .unwrap()
     }
 
-    /// `method path` with an optional JSON body, as the rig's user: the status and the JSON answer.
-    pub(crate) async fn send(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        body: Option<Value>,
-    ) -> (reqwest::StatusCode, Value) {
-        self.app.send(&self.user, method, path, body).await
+    pub(crate) async fn post(&self, path: &str, body: Value) -> (reqwest::StatusCode, Value) {
+        self.app.post(&self.user, path, body).await
+    }
+
+    pub(crate) async fn post_bare(&self, path: &str) -> (reqwest::StatusCode, Value) {
+        self.app.post_bare(&self.user, path).await
+    }
+
+    pub(crate) async fn patch(&self, path: &str, body: Value) -> (reqwest::StatusCode, Value) {
+        self.app.patch(&self.user, path, body).await
+    }
+
+    pub(crate) async fn delete(&self, path: &str) -> (reqwest::StatusCode, Value) {
+        self.app.delete(&self.user, path).await
     }
 
     pub(crate) async fn get(&self, path: &str) -> (reqwest::StatusCode, Value) {
@@ -113,8 +119,7 @@ impl Rig {
 
     /// `POST /api/v1/posts` with `body`.
     pub(crate) async fn create_post(&self, body: Value) -> (reqwest::StatusCode, Value) {
-        self.send(reqwest::Method::POST, "/api/v1/posts", Some(body))
-            .await
+        self.post("/api/v1/posts", body).await
     }
 
     pub(crate) async fn account(&self, id: AccountId) -> Value {
@@ -463,13 +468,7 @@ async fn revocation_after_removal_is_retried_until_the_platform_answers() {
         json!({"mode": "server_error", "count": 2, "path_prefix": "/v2/oauth/revoke/"}),
     )
     .await;
-    let (status, _) = rig
-        .send(
-            reqwest::Method::DELETE,
-            &format!("/api/v1/accounts/{id}"),
-            None,
-        )
-        .await;
+    let (status, _) = rig.delete(&format!("/api/v1/accounts/{id}")).await;
     assert_eq!(status, reqwest::StatusCode::NO_CONTENT);
     assert!(
         rig.app.app.store.credential(id).await.unwrap().is_none(),
@@ -537,13 +536,7 @@ async fn refresh_all_inactive_repairs_what_a_renewal_can_and_metrics_show_the_wo
             .await
             .unwrap();
     }
-    let (status, body) = rig
-        .send(
-            reqwest::Method::POST,
-            "/api/v1/accounts/refresh-inactive",
-            None,
-        )
-        .await;
+    let (status, body) = rig.post_bare("/api/v1/accounts/refresh-inactive").await;
     assert_eq!(status, reqwest::StatusCode::ACCEPTED);
     assert_eq!(body["queued"], 2);
     rig.round().await;
@@ -551,16 +544,11 @@ async fn refresh_all_inactive_repairs_what_a_renewal_can_and_metrics_show_the_wo
     assert_eq!(rig.account(x).await["status"], "active");
 
     let (_, activity) = rig.get("/api/v1/activity").await;
-    let kinds: Vec<&str> = activity
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["kind"].as_str().unwrap())
-        .collect();
+    let kinds = strings_at(&activity, "kind");
     assert!(
-        kinds.contains(&"refreshed")
-            && kinds.contains(&"connected")
-            && kinds.contains(&"status_changed"),
+        kinds.iter().any(|n| n == "refreshed")
+            && kinds.iter().any(|n| n == "connected")
+            && kinds.iter().any(|n| n == "status_changed"),
         "{kinds:?}"
     );
 

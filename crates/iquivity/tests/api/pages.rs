@@ -128,10 +128,7 @@ async fn no_secret_is_rendered_into_a_page() {
     let id = app
         .seed_account(
             &user,
-            Seed {
-                access_token: access.clone(),
-                ..Seed::new(Platform::Tiktok, "Secretive")
-            },
+            Seed::new(Platform::Tiktok, "Secretive").holding(&access),
         )
         .await;
     for path in [

@@ -4,7 +4,7 @@ use crate::helpers::*;
 use crate::lifecycle::rig;
 use chrono::Duration;
 use iquivity_domain::Platform;
-use reqwest::{Method, StatusCode};
+use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 #[tokio::test]
@@ -21,12 +21,7 @@ async fn a_post_goes_to_every_platform_with_a_result_per_account() {
         .create_post(json!({"text": "Hello", "accounts": [x, ig, tt]}))
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    let fields: Vec<&str> = problem["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["field"].as_str().unwrap())
-        .collect();
+    let fields = strings_at(&problem["errors"], "field");
     assert_eq!(fields, ["accounts[1]", "accounts[2]"], "{problem}");
     assert!(problem["detail"]
         .as_str()
@@ -89,9 +84,7 @@ async fn a_scheduled_post_waits_for_its_time_and_removal_cancels_it() {
         .await;
     assert_eq!(rig.round().await.published, 0, "not before its time");
     let path = format!("/api/v1/posts/{}", post["id"].as_str().unwrap());
-    let (status, problem) = rig
-        .send(Method::PATCH, &path, Some(json!({"text": "x".repeat(281)})))
-        .await;
+    let (status, problem) = rig.patch(&path, json!({"text": "x".repeat(281)})).await;
     assert_eq!(
         status,
         StatusCode::UNPROCESSABLE_ENTITY,
@@ -99,10 +92,9 @@ async fn a_scheduled_post_waits_for_its_time_and_removal_cancels_it() {
     );
     let later = (rig.clock_now() + Duration::hours(3) + Duration::minutes(30)).to_rfc3339();
     let (status, edited) = rig
-        .send(
-            Method::PATCH,
+        .patch(
             &path,
-            Some(json!({"text": "Tomorrow, edited", "publish_at": later})),
+            json!({"text": "Tomorrow, edited", "publish_at": later}),
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{edited}");
@@ -113,9 +105,7 @@ async fn a_scheduled_post_waits_for_its_time_and_removal_cancels_it() {
     assert_eq!(impact["scheduled"], 1);
     assert_eq!(impact["posts"][0]["text"], "Tomorrow, edited");
 
-    let (status, _) = rig
-        .send(Method::DELETE, &format!("/api/v1/accounts/{x}"), None)
-        .await;
+    let (status, _) = rig.delete(&format!("/api/v1/accounts/{x}")).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     rig.clock.advance(Duration::hours(4));
     rig.round().await;
@@ -181,7 +171,7 @@ async fn an_auth_error_fails_the_target_and_marks_the_account_and_a_retry_publis
         post["id"].as_str().unwrap(),
         target["id"].as_str().unwrap()
     );
-    let (status, problem) = rig.send(Method::POST, &retry, None).await;
+    let (status, problem) = rig.post_bare(&retry).await;
     assert_eq!(
         status,
         StatusCode::CONFLICT,
@@ -273,11 +263,10 @@ async fn platform_rules_are_checked_per_account_before_anything_is_scheduled() {
         .await;
     let long = "a".repeat(281);
     let (status, problem) = app
-        .send(
+        .post(
             &user,
-            Method::POST,
             "/api/v1/posts",
-            Some(json!({"text": long, "accounts": [x, profile, inactive]})),
+            json!({"text": long, "accounts": [x, profile, inactive]}),
         )
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -468,12 +457,7 @@ async fn uploaded_media_is_served_for_the_platforms_and_can_be_posted() {
         .body(vec![1, 2, 3])
         .sent()
         .await;
-    let body = expect_problem(
-        refused,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "/problems/validation",
-    )
-    .await;
+    let body = expect_invalid(refused).await;
     assert!(body["detail"].as_str().unwrap().contains("not accepted"));
     let missing = reqwest::get(rig.app.url("/media/../keys.json"))
         .await
@@ -586,12 +570,7 @@ async fn a_lost_attempt_on_x_is_looked_up_and_settled_without_a_second_post() {
 
 /// The `field`s of a validation problem, in order.
 fn problem_fields(problem: &Value) -> Vec<String> {
-    problem["errors"]
-        .as_array()
-        .unwrap_or_else(|| panic!("no errors in {problem}"))
-        .iter()
-        .map(|e| e["field"].as_str().unwrap().to_string())
-        .collect()
+    strings_at(&problem["errors"], "field")
 }
 
 #[tokio::test]
@@ -639,11 +618,7 @@ async fn an_account_listed_twice_is_refused_and_nothing_is_stored_or_published()
     assert_eq!(status, StatusCode::CREATED, "{post}");
     let path = format!("/api/v1/posts/{}", post["id"].as_str().unwrap());
     let (status, problem) = rig
-        .send(
-            Method::PATCH,
-            &path,
-            Some(json!({"text": "Doubled", "accounts": [x, li, li]})),
-        )
+        .patch(&path, json!({"text": "Doubled", "accounts": [x, li, li]}))
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
     assert_eq!(problem_fields(&problem), ["accounts[2]"], "{problem}");
@@ -653,9 +628,7 @@ async fn an_account_listed_twice_is_refused_and_nothing_is_stored_or_published()
     assert_eq!(unchanged["targets"][0]["account_id"], json!(x));
 
     // Each account once is fine: the kept account keeps its target, the new one is added.
-    let (status, edited) = rig
-        .send(Method::PATCH, &path, Some(json!({"accounts": [li, x]})))
-        .await;
+    let (status, edited) = rig.patch(&path, json!({"accounts": [li, x]})).await;
     assert_eq!(status, StatusCode::OK, "{edited}");
     let targets = edited["targets"].as_array().unwrap();
     assert_eq!(targets.len(), 2, "{edited}");

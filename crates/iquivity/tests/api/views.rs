@@ -166,11 +166,10 @@ async fn answers_built_from_records_keep_their_fields_order_and_strings() {
     let rig = Rig { app, clock, user };
     let (status, webhook) = rig
         .app
-        .send(
+        .post(
             &rig.user,
-            Method::POST,
             "/api/v1/webhooks",
-            Some(json!({"url": format!("http://127.0.0.1:{closed_port}/hook")})),
+            json!({"url": format!("http://127.0.0.1:{closed_port}/hook")}),
         )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{webhook}");
