@@ -1,6 +1,9 @@
 //! Migrations that rewrite existing rows, checked on a database written before them, on SQLite and on
 //! PostgreSQL (`IQUIVITY_TEST_POSTGRES_URL`, skipped when unreachable unless `IQUIVITY_REQUIRE_POSTGRES=1`).
 
+#[path = "support/scratch.rs"]
+mod scratch;
+
 use iquivity_domain::WorkspaceId;
 use iquivity_store::{DeliveryState, FailureClass};
 use sqlx::migrate::Migrator;
@@ -127,24 +130,12 @@ async fn sqlite_delivery_errors_become_classes() {
 #[tokio::test]
 async fn postgres_delivery_errors_become_classes() {
     use sqlx::Connection;
-    let base = std::env::var("IQUIVITY_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string());
-    let url = match iquivity_store::postgres::create_scratch_schema(&base, "iqm").await {
-        Ok(url) => url,
-        Err(err) if std::env::var("IQUIVITY_REQUIRE_POSTGRES").as_deref() == Ok("1") => {
-            panic!("IQUIVITY_REQUIRE_POSTGRES=1, but PostgreSQL at {base} cannot be reached: {err}")
-        }
-        Err(err) => {
-            eprintln!("SKIPPED: PostgreSQL at {base} cannot be reached ({err})");
-            return;
-        }
+    let Some(scratch) =
+        scratch::scratch_schema("iqm", "postgres_delivery_errors_become_classes").await
+    else {
+        return;
     };
-    let schema = url
-        .split("options[search_path]=")
-        .nth(1)
-        .and_then(|rest| rest.split(',').next())
-        .unwrap()
-        .to_string();
+    let url = scratch.url.clone();
     let outcome = tokio::spawn({
         let url = url.clone();
         async move {
@@ -171,11 +162,7 @@ async fn postgres_delivery_errors_become_classes() {
         }
     })
     .await;
-    let mut conn = sqlx::PgConnection::connect(&base).await.unwrap();
-    sqlx::query(&format!("DROP SCHEMA \"{schema}\" CASCADE"))
-        .execute(&mut conn)
-        .await
-        .unwrap();
+    scratch.drop_schema().await;
     if let Err(panic) = outcome {
         std::panic::resume_unwind(panic.into_panic());
     }
