@@ -273,3 +273,21 @@ pub async fn stored_target(
         .find(|t| t.id == target)
         .expect("target exists")
 }
+
+/// All accounts (up to 100) whose text matches `text`, as the search box asks.
+pub fn search(text: &str) -> iquivity_store::AccountQuery {
+    let mut query = iquivity_store::AccountQuery::all(100);
+    query.search = Some(iquivity_store::TextSearch {
+        text: text.to_lowercase(),
+        ..iquivity_store::TextSearch::default()
+    });
+    query
+}
+
+/// The display names `search(text)` finds in the workspace, sorted.
+pub async fn names_matching(store: &dyn Store, workspace: WorkspaceId, text: &str) -> Vec<String> {
+    let found = store.list_accounts(workspace, &search(text)).await.unwrap();
+    let mut names: Vec<String> = found.into_iter().map(|a| a.display_name).collect();
+    names.sort();
+    names
+}
