@@ -6,7 +6,6 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use chrono::Duration;
 use hmac::{Hmac, Mac};
-use iquivity_core::lifecycle::ManualClock;
 use iquivity_domain::Platform;
 use iquivity_sandbox::Consent;
 
@@ -77,18 +76,8 @@ fn verify(secret: &str, headers: &HeaderMap, body: &str) -> bool {
 
 #[tokio::test]
 async fn each_incident_alerts_once_in_the_app_and_to_signed_webhooks() {
-    let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
-    let engine = clock.clone();
     let (url, port, receiver) = start_receiver(1).await;
-    let app = spawn_app_tuned(
-        |c| {
-            c.run_lifecycle = false;
-            c.webhook_allowed_hosts = vec!["127.0.0.1".into()];
-            c.webhook_allowed_ports = vec![port];
-        },
-        move |core| core.clock = engine,
-    )
-    .await;
+    let (app, clock) = spawn_app_hooked_to(port).await;
     let user = app.sign_up("alerts@example.com", "Alerts").await;
     let (status, webhook) = app
         .post(&user, "/api/v1/webhooks", json!({"url": url}))

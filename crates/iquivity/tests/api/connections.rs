@@ -133,15 +133,7 @@ fn as_user(name: &str) -> Consent {
 }
 
 fn sandbox_url(app: &TestApp, platform: Platform, path: &str) -> String {
-    format!(
-        "{}{path}",
-        app.app
-            .sandbox
-            .as_ref()
-            .unwrap()
-            .base_url(platform)
-            .unwrap()
-    )
+    app.sandbox_url(platform, path)
 }
 
 async fn sandbox_user_id(app: &TestApp, platform: Platform, name: &str) -> Value {
@@ -158,16 +150,7 @@ async fn sandbox_user_id(app: &TestApp, platform: Platform, name: &str) -> Value
 }
 
 async fn sandbox_control(app: &TestApp, platform: Platform, path: &str, body: Value) {
-    let response = reqwest::Client::new()
-        .post(sandbox_url(app, platform, path))
-        .json(&body)
-        .sent()
-        .await;
-    assert!(
-        response.status().is_success(),
-        "{path}: {}",
-        response.status()
-    );
+    app.sandbox_control(platform, path, body).await
 }
 
 /// The candidate with this name that is not the person's own profile (a Facebook profile and Page can share a name).
@@ -723,17 +706,8 @@ async fn a_removed_permission_fails_the_account_and_names_the_scope() {
         .to_string();
     ann.select(&app, &connection, &[&page]).await;
     let account = ann.accounts(&app, "").await.remove(0);
-    let user = sandbox_user_id(&app, Platform::Facebook, "Greenleaf Market").await;
-    sandbox_control(
-        &app,
-        Platform::Facebook,
-        &format!(
-            "/_sandbox/users/{}/scopes/remove",
-            user["id"].as_str().unwrap()
-        ),
-        json!({"scope": "pages_manage_posts"}),
-    )
-    .await;
+    app.remove_sandbox_scope(Platform::Facebook, "Greenleaf Market", "pages_manage_posts")
+        .await;
     let (status, body) = app
         .post_bare(
             &ann.user,

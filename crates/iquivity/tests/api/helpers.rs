@@ -74,6 +74,25 @@ pub async fn spawn_app_tuned(
 }
 
 /// On a given address (that the test reserved), for tests that must know it before the app starts.
+/// An app on a manual clock (returned with it) whose jobs run only when a test runs a round, and which
+/// may deliver webhooks to 127.0.0.1:`port`.
+pub async fn spawn_app_hooked_to(
+    port: u16,
+) -> (TestApp, Arc<iquivity_core::lifecycle::ManualClock>) {
+    let clock = Arc::new(iquivity_core::lifecycle::ManualClock::new(Utc::now()));
+    let engine = clock.clone();
+    let app = spawn_app_tuned(
+        |c| {
+            c.run_lifecycle = false;
+            c.webhook_allowed_hosts = vec!["127.0.0.1".into()];
+            c.webhook_allowed_ports = vec![port];
+        },
+        move |core| core.clock = engine,
+    )
+    .await;
+    (app, clock)
+}
+
 pub async fn spawn_app_at(addr: SocketAddr, adjust: impl FnOnce(&mut Config)) -> TestApp {
     let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
     start(listener, adjust, |_| {}).await
@@ -368,6 +387,47 @@ impl TestApp {
         client().post(self.url(path)).json(&body).sent().await
     }
 
+    /// The Prometheus text of `/metrics`.
+    pub async fn metrics(&self) -> String {
+        client().get(self.url("/metrics")).text_body().await
+    }
+
+    /// `path` on the platform's sandbox that this app runs.
+    pub fn sandbox_url(&self, platform: Platform, path: &str) -> String {
+        let sandbox = self
+            .app
+            .sandbox
+            .as_ref()
+            .expect("the app runs the sandboxes");
+        format!("{}{path}", sandbox.base_url(platform).unwrap())
+    }
+
+    /// A sandbox control action (`POST /_sandbox/...`), which must succeed.
+    pub async fn sandbox_control(&self, platform: Platform, path: &str, body: Value) {
+        let response = client()
+            .post(self.sandbox_url(platform, path))
+            .json(&body)
+            .sent()
+            .await;
+        let status = response.status();
+        assert!(status.is_success(), "{path}: {status}");
+    }
+
+    /// Takes `scope` back from the grant of the sandbox user named `name`.
+    pub async fn remove_sandbox_scope(&self, platform: Platform, name: &str, scope: &str) {
+        let by_name = format!("/_sandbox/users/by-name/{name}");
+        let user: Value = client()
+            .get(self.sandbox_url(platform, &by_name))
+            .json_body()
+            .await;
+        let path = format!(
+            "/_sandbox/users/{}/scopes/remove",
+            user["id"].as_str().unwrap()
+        );
+        self.sandbox_control(platform, &path, json!({ "scope": scope }))
+            .await;
+    }
+
     pub async fn set_plan(&self, workspace: WorkspaceId, plan: iquivity_domain::Plan) {
         assert!(self.app.store.set_plan(workspace, plan).await.unwrap());
     }
@@ -480,6 +540,13 @@ pub async fn expect_problem(response: reqwest::Response, status: StatusCode, kin
         "{body}"
     );
     body
+}
+
+/// The session id a response sets (the value of its first `Set-Cookie`).
+pub fn session_set_by(response: &reqwest::Response) -> String {
+    let cookie = response.headers()["set-cookie"].to_str().unwrap();
+    let pair = cookie.split(';').next().unwrap();
+    pair.split_once('=').unwrap().1.to_string()
 }
 
 /// Asserts a 422 validation problem; returns it.

@@ -131,29 +131,11 @@ impl Rig {
     }
 
     pub(crate) fn sandbox(&self, platform: Platform, path: &str) -> String {
-        format!(
-            "{}{path}",
-            self.app
-                .app
-                .sandbox
-                .as_ref()
-                .unwrap()
-                .base_url(platform)
-                .unwrap()
-        )
+        self.app.sandbox_url(platform, path)
     }
 
     pub(crate) async fn control(&self, platform: Platform, path: &str, body: Value) {
-        let response = reqwest::Client::new()
-            .post(self.sandbox(platform, path))
-            .json(&body)
-            .sent()
-            .await;
-        assert!(
-            response.status().is_success(),
-            "{path}: {}",
-            response.status()
-        );
+        self.app.sandbox_control(platform, path, body).await
     }
 
     pub(crate) async fn sandbox_state(&self, platform: Platform) -> Value {
@@ -322,12 +304,7 @@ async fn a_rate_limit_waits_for_the_reset_and_changes_no_status() {
         .unwrap()
         .contains("rate limited"));
     // Counted as the platform's limit, not as any retry.
-    let metrics = reqwest::get(rig.app.url("/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = rig.app.metrics().await;
     assert!(
         metrics.contains("iquivity_jobs_total{kind=\"refresh\",outcome=\"rate_limited\"} 1"),
         "{metrics}"
@@ -431,22 +408,9 @@ async fn a_revoked_grant_makes_the_account_inactive_with_the_advice_to_refresh()
 async fn a_removed_scope_fails_the_account_naming_it() {
     let rig = rig().await;
     let id = rig.connect(Platform::Facebook, "Harbor Coffee").await;
-    let user: Value =
-        reqwest::get(rig.sandbox(Platform::Facebook, "/_sandbox/users/by-name/Harbor Coffee"))
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-    rig.control(
-        Platform::Facebook,
-        &format!(
-            "/_sandbox/users/{}/scopes/remove",
-            user["id"].as_str().unwrap()
-        ),
-        json!({"scope": "pages_read_engagement"}),
-    )
-    .await;
+    rig.app
+        .remove_sandbox_scope(Platform::Facebook, "Harbor Coffee", "pages_read_engagement")
+        .await;
     rig.clock.advance(Duration::hours(8));
     rig.round().await;
     let after = rig.account(id).await;
@@ -552,12 +516,7 @@ async fn refresh_all_inactive_repairs_what_a_renewal_can_and_metrics_show_the_wo
         "{kinds:?}"
     );
 
-    let metrics = reqwest::get(rig.app.url("/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = rig.app.metrics().await;
     assert!(
         metrics.contains("iquivity_accounts{platform=\"tiktok\",status=\"active\"} 1"),
         "{metrics}"

@@ -9,12 +9,7 @@ use std::time::Duration;
 
 /// A counter's value on `/metrics` (0 when absent).
 async fn metric(app: &TestApp, line_start: &str) -> u64 {
-    let text = reqwest::get(app.url("/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = app.metrics().await;
     text.lines()
         .find_map(|line| line.strip_prefix(line_start)?.trim().parse().ok())
         .unwrap_or(0)

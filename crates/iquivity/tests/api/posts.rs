@@ -1,11 +1,45 @@
 //! Publishing: one post to many accounts, now or later, each account's result recorded once.
 
 use crate::helpers::*;
-use crate::lifecycle::rig;
+use crate::lifecycle::{rig, Rig};
 use chrono::Duration;
-use iquivity_domain::Platform;
+use iquivity_domain::{AccountId, Platform};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
+
+/// A worker claims the `count` due targets and marks each as being sent, then dies (never reports).
+async fn die_while_sending(rig: &Rig, count: usize) {
+    let now = rig.clock_now();
+    let store = &rig.app.app.store;
+    let taken = store
+        .claim_due_targets("dead-worker", now, now + Duration::minutes(5), 10)
+        .await
+        .unwrap();
+    assert_eq!(taken.len(), count);
+    for (target, _) in &taken {
+        let started = store
+            .start_sending_target(target.id, "dead-worker", now)
+            .await;
+        assert!(started.unwrap());
+    }
+}
+
+/// With `fault` set on the X sandbox, posts `text` to `x` and runs three rounds five minutes apart: the
+/// post afterwards.
+async fn post_under_fault(rig: &Rig, x: AccountId, fault: Value, text: &str) -> Value {
+    rig.control(Platform::X, "/_sandbox/faults", fault).await;
+    let (_, post) = rig
+        .create_post(json!({"text": text, "accounts": [x]}))
+        .await;
+    for _ in 0..3 {
+        rig.round().await;
+        rig.clock.advance(Duration::minutes(5));
+    }
+    let (_, after) = rig
+        .get(&format!("/api/v1/posts/{}", post["id"].as_str().unwrap()))
+        .await;
+    after
+}
 
 #[tokio::test]
 async fn a_post_goes_to_every_platform_with_a_result_per_account() {
@@ -208,22 +242,7 @@ async fn a_rate_limit_delays_the_target_and_a_crash_mid_publish_is_never_retried
     let (_, post) = rig
         .create_post(json!({"text": "Crash", "accounts": [li]}))
         .await;
-    let now = rig.clock_now();
-    let taken = rig
-        .app
-        .app
-        .store
-        .claim_due_targets("dead-worker", now, now + Duration::minutes(5), 10)
-        .await
-        .unwrap();
-    assert_eq!(taken.len(), 1);
-    assert!(rig
-        .app
-        .app
-        .store
-        .start_sending_target(taken[0].0.id, "dead-worker", now)
-        .await
-        .unwrap());
+    die_while_sending(&rig, 1).await;
     rig.clock.advance(Duration::minutes(6));
     rig.round().await;
     let (_, after) = rig
@@ -298,22 +317,13 @@ async fn a_500_is_retried_until_it_succeeds_and_a_timeout_is_never_published_twi
     let rig = crate::lifecycle::Rig { app, clock, user };
     let x = rig.connect(Platform::X, "Flaky X").await;
 
-    rig.control(
-        Platform::X,
-        "/_sandbox/faults",
+    let after = post_under_fault(
+        &rig,
+        x,
         json!({"mode": "server_error", "count": 2, "path_prefix": "/2/tweets"}),
+        "Third time lucky",
     )
     .await;
-    let (_, post) = rig
-        .create_post(json!({"text": "Third time lucky", "accounts": [x]}))
-        .await;
-    for _ in 0..3 {
-        rig.round().await;
-        rig.clock.advance(Duration::minutes(5));
-    }
-    let (_, after) = rig
-        .get(&format!("/api/v1/posts/{}", post["id"].as_str().unwrap()))
-        .await;
     assert_eq!(after["targets"][0]["state"], "published", "{after}");
     assert_eq!(after["targets"][0]["attempts"], 3);
     assert!(after["targets"][0]["url"]
@@ -322,22 +332,13 @@ async fn a_500_is_retried_until_it_succeeds_and_a_timeout_is_never_published_twi
         .starts_with("https://x.com/"));
 
     // The sandbox receives the request and never answers: the outcome is unknown, so it is not retried.
-    rig.control(
-        Platform::X,
-        "/_sandbox/faults",
+    let after = post_under_fault(
+        &rig,
+        x,
         json!({"mode": "hang", "count": 1, "path_prefix": "/2/tweets"}),
+        "Into the void",
     )
     .await;
-    let (_, post) = rig
-        .create_post(json!({"text": "Into the void", "accounts": [x]}))
-        .await;
-    for _ in 0..3 {
-        rig.round().await;
-        rig.clock.advance(Duration::minutes(5));
-    }
-    let (_, after) = rig
-        .get(&format!("/api/v1/posts/{}", post["id"].as_str().unwrap()))
-        .await;
     assert_eq!(after["targets"][0]["state"], "failed", "{after}");
     assert_eq!(after["targets"][0]["error_class"], "unknown_outcome");
     assert_eq!(
@@ -503,24 +504,7 @@ async fn a_lost_attempt_on_x_is_looked_up_and_settled_without_a_second_post() {
     // the way.
     let made = schedule("Made before the crash").await;
     let lost = schedule("Lost on the way").await;
-    let now = rig.clock_now();
-    let taken = rig
-        .app
-        .app
-        .store
-        .claim_due_targets("dead-worker", now, now + Duration::minutes(5), 10)
-        .await
-        .unwrap();
-    assert_eq!(taken.len(), 2);
-    for (target, _) in &taken {
-        assert!(rig
-            .app
-            .app
-            .store
-            .start_sending_target(target.id, "dead-worker", now)
-            .await
-            .unwrap());
-    }
+    die_while_sending(&rig, 2).await;
     let core = &rig.app.app.core;
     let stored = core.store.credential(x).await.unwrap().unwrap();
     let tokens = iquivity_core::credentials::open(&core.vault, x, &stored).unwrap();

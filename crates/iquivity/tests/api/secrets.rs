@@ -31,15 +31,7 @@ async fn no_secret_is_stored_logged_or_answered_in_plain_text() {
             json!({"email": user.email, "password": user.password}),
         )
         .await;
-    let cookie = login.headers()["set-cookie"].to_str().unwrap().to_string();
-    let session_id = cookie
-        .split(';')
-        .next()
-        .unwrap()
-        .split_once('=')
-        .unwrap()
-        .1
-        .to_string();
+    let session_id = session_set_by(&login);
     let (_, invitation) = app
         .post(&user, "/api/v1/invitations", json!({"role": "member"}))
         .await;
