@@ -184,7 +184,9 @@ async fn primary_key(conn: &mut sqlx::SqliteConnection, table: &str) -> String {
         .unwrap()
 }
 
-async fn postgres_schema(url: &str) -> BTreeSet<String> {
+/// Takes the URL by value so that it can run as a task of its own.
+async fn postgres_schema(url: String) -> BTreeSet<String> {
+    let url = url.as_str();
     drop(
         iquivity_store::open(url)
             .await
@@ -294,12 +296,7 @@ async fn sqlite_and_postgres_schemas_are_equivalent() {
     else {
         return;
     };
-    let url = scratch.url.clone();
-    let postgres = tokio::spawn({
-        let url = url.clone();
-        async move { postgres_schema(&url).await }
-    })
-    .await;
+    let postgres = tokio::spawn(postgres_schema(scratch.url.clone())).await;
     scratch.drop_schema().await;
     let postgres = postgres.unwrap_or_else(|err| std::panic::resume_unwind(err.into_panic()));
 
