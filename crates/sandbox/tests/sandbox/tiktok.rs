@@ -356,7 +356,7 @@ async fn tiktok_deny_and_control_actions() {
         )
     };
     assert_eq!(creator().await.0, StatusCode::OK);
-    remove_scope(&base, &user, "video.publish").await;
+    remove_scope(&base, user, "video.publish").await;
     let (status, body) = creator().await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_eq!(body["error"]["code"], "scope_not_authorized");
