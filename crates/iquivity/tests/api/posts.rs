@@ -24,9 +24,10 @@ async fn die_while_sending(rig: &Rig, count: usize) {
     }
 }
 
-/// With `fault` set on the X sandbox, posts `text` to `x` and runs three rounds five minutes apart: the
-/// post afterwards.
-async fn post_under_fault(rig: &Rig, x: AccountId, fault: Value, text: &str) -> Value {
+/// With the next `count` publish requests to the X sandbox failing as `mode`, posts `text` to `x` and
+/// runs three rounds five minutes apart: the post afterwards.
+async fn post_under_fault(rig: &Rig, x: AccountId, mode: &str, count: u32, text: &str) -> Value {
+    let fault = json!({"mode": mode, "count": count, "path_prefix": "/2/tweets"});
     rig.control(Platform::X, "/_sandbox/faults", fault).await;
     let (_, post) = rig
         .create_post(json!({"text": text, "accounts": [x]}))
@@ -317,13 +318,7 @@ async fn a_500_is_retried_until_it_succeeds_and_a_timeout_is_never_published_twi
     let rig = crate::lifecycle::Rig { app, clock, user };
     let x = rig.connect(Platform::X, "Flaky X").await;
 
-    let after = post_under_fault(
-        &rig,
-        x,
-        json!({"mode": "server_error", "count": 2, "path_prefix": "/2/tweets"}),
-        "Third time lucky",
-    )
-    .await;
+    let after = post_under_fault(&rig, x, "server_error", 2, "Third time lucky").await;
     assert_eq!(after["targets"][0]["state"], "published", "{after}");
     assert_eq!(after["targets"][0]["attempts"], 3);
     assert!(after["targets"][0]["url"]
@@ -332,13 +327,7 @@ async fn a_500_is_retried_until_it_succeeds_and_a_timeout_is_never_published_twi
         .starts_with("https://x.com/"));
 
     // The sandbox receives the request and never answers: the outcome is unknown, so it is not retried.
-    let after = post_under_fault(
-        &rig,
-        x,
-        json!({"mode": "hang", "count": 1, "path_prefix": "/2/tweets"}),
-        "Into the void",
-    )
-    .await;
+    let after = post_under_fault(&rig, x, "hang", 1, "Into the void").await;
     assert_eq!(after["targets"][0]["state"], "failed", "{after}");
     assert_eq!(after["targets"][0]["error_class"], "unknown_outcome");
     assert_eq!(
