@@ -46,6 +46,12 @@ async fn guess_25_accounts(app: &TestApp, hops: impl Fn(usize) -> Option<String>
     }
 }
 
+/// An app with short slowdowns that trusts `X-Forwarded-For` from peers in `network`.
+async fn behind_proxies(network: &str) -> TestApp {
+    let network = network.parse().unwrap();
+    spawn_app_tuned(|c| c.trusted_proxies = vec![network], short_slowdowns).await
+}
+
 /// Slowdowns of milliseconds: what is asserted is that an answer was slowed (counted), not how long.
 fn short_slowdowns(core: &mut iquivity_core::Core) {
     core.settings.login_slowdown_start = Duration::from_millis(1);
@@ -178,11 +184,7 @@ async fn one_address_trying_many_accounts_is_slowed_not_locked_out() {
 
 #[tokio::test]
 async fn behind_a_trusted_proxy_an_attacker_slows_only_their_own_address() {
-    let app = spawn_app_tuned(
-        |config| config.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()],
-        short_slowdowns,
-    )
-    .await;
+    let app = behind_proxies("127.0.0.1/32").await;
     let victim = app.sign_up("victim@example.com", "Victim").await;
     // The attacker writes a made-up address of their own in front; the proxy appends the real one.
     guess_25_accounts(&app, |i| Some(format!("192.0.2.{i}, 203.0.113.7"))).await;
@@ -201,11 +203,7 @@ async fn behind_a_trusted_proxy_an_attacker_slows_only_their_own_address() {
 #[tokio::test]
 async fn a_peer_that_is_not_a_trusted_proxy_cannot_pick_its_address() {
     // 127.0.0.1 is not in the trusted network, so its X-Forwarded-For is ignored.
-    let app = spawn_app_tuned(
-        |config| config.trusted_proxies = vec!["10.0.0.0/8".parse().unwrap()],
-        short_slowdowns,
-    )
-    .await;
+    let app = behind_proxies("10.0.0.0/8").await;
     let user = app.sign_up("spoofer@example.com", "Spoofer").await;
     guess_25_accounts(&app, |i| Some(format!("198.51.100.{i}"))).await;
     assert_eq!(
