@@ -24,6 +24,8 @@ mod misc;
 mod people;
 #[path = "conformance/posts.rs"]
 mod posts;
+#[path = "support/scratch.rs"]
+mod scratch;
 
 /// For each `module::scenario`, a `sqlite::scenario` and a `postgres::scenario` test.
 macro_rules! conformance {

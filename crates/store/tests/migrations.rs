@@ -1,6 +1,9 @@
 //! Migrations that rewrite existing rows, checked on a database written before them, on SQLite and on
 //! PostgreSQL (`IQUIVITY_TEST_POSTGRES_URL`, skipped when unreachable unless `IQUIVITY_REQUIRE_POSTGRES=1`).
 
+#[path = "support/scratch.rs"]
+mod scratch;
+
 use iquivity_domain::WorkspaceId;
 use iquivity_store::{DeliveryState, FailureClass};
 use sqlx::migrate::Migrator;
@@ -67,6 +70,20 @@ fn old_rows(blob: &str) -> Vec<String> {
     sql
 }
 
+/// The delivery log's error text column is gone: the migration kept only the class.
+async fn assert_error_text_gone<C>(url: &str)
+where
+    C: sqlx::Connection,
+    for<'c> &'c mut C: sqlx::Executor<'c, Database = C::Database>,
+    for<'q> <C::Database as sqlx::Database>::Arguments<'q>: sqlx::IntoArguments<'q, C::Database>,
+{
+    let mut conn = C::connect(url).await.unwrap();
+    let read = sqlx::query("SELECT last_error FROM webhook_deliveries")
+        .fetch_all(&mut conn)
+        .await;
+    assert!(read.is_err(), "the text is gone");
+}
+
 /// Reads the log through the store, with every migration applied.
 async fn check_classes(url: &str) {
     let store = iquivity_store::open(url).await.unwrap();
@@ -114,39 +131,18 @@ async fn sqlite_delivery_errors_become_classes() {
     }
     conn.close().await.unwrap();
     check_classes(&url).await;
-    let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
-    assert!(
-        sqlx::query("SELECT last_error FROM webhook_deliveries")
-            .fetch_all(&mut conn)
-            .await
-            .is_err(),
-        "the text is gone"
-    );
+    assert_error_text_gone::<sqlx::SqliteConnection>(&url).await;
 }
 
 #[tokio::test]
 async fn postgres_delivery_errors_become_classes() {
-    use sqlx::Connection;
-    let base = std::env::var("IQUIVITY_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string());
-    let url = match iquivity_store::postgres::create_scratch_schema(&base, "iqm").await {
-        Ok(url) => url,
-        Err(err) if std::env::var("IQUIVITY_REQUIRE_POSTGRES").as_deref() == Ok("1") => {
-            panic!("IQUIVITY_REQUIRE_POSTGRES=1, but PostgreSQL at {base} cannot be reached: {err}")
-        }
-        Err(err) => {
-            eprintln!("SKIPPED: PostgreSQL at {base} cannot be reached ({err})");
-            return;
-        }
+    let Some(scratch) =
+        scratch::scratch_schema("iqm", "postgres_delivery_errors_become_classes").await
+    else {
+        return;
     };
-    let schema = url
-        .split("options[search_path]=")
-        .nth(1)
-        .and_then(|rest| rest.split(',').next())
-        .unwrap()
-        .to_string();
     let outcome = tokio::spawn({
-        let url = url.clone();
+        let url = scratch.url.clone();
         async move {
             // A pool: a spawned task cannot hold `Migrator::run` on a `&mut PgConnection` (sqlx's bounds).
             let pool = sqlx::PgPool::connect(&url).await.unwrap();
@@ -160,22 +156,11 @@ async fn postgres_delivery_errors_become_classes() {
             }
             pool.close().await;
             check_classes(&url).await;
-            let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
-            assert!(
-                sqlx::query("SELECT last_error FROM webhook_deliveries")
-                    .fetch_all(&mut conn)
-                    .await
-                    .is_err(),
-                "the text is gone"
-            );
+            assert_error_text_gone::<sqlx::PgConnection>(&url).await;
         }
     })
     .await;
-    let mut conn = sqlx::PgConnection::connect(&base).await.unwrap();
-    sqlx::query(&format!("DROP SCHEMA \"{schema}\" CASCADE"))
-        .execute(&mut conn)
-        .await
-        .unwrap();
+    scratch.drop_schema().await;
     if let Err(panic) = outcome {
         std::panic::resume_unwind(panic.into_panic());
     }

@@ -6,6 +6,9 @@
 //! Needs PostgreSQL (`IQUIVITY_TEST_POSTGRES_URL`, default `postgres://postgres@127.0.0.1:5432/test`): skipped
 //! with a notice when it cannot be reached, unless `IQUIVITY_REQUIRE_POSTGRES=1`, which makes it fail.
 
+#[path = "support/scratch.rs"]
+mod scratch;
+
 use sqlx::{Connection, Row};
 use std::collections::BTreeSet;
 
@@ -181,7 +184,9 @@ async fn primary_key(conn: &mut sqlx::SqliteConnection, table: &str) -> String {
         .unwrap()
 }
 
-async fn postgres_schema(url: &str) -> BTreeSet<String> {
+/// Takes the URL by value so that it can run as a task of its own.
+async fn postgres_schema(url: String) -> BTreeSet<String> {
+    let url = url.as_str();
     drop(
         iquivity_store::open(url)
             .await
@@ -286,38 +291,13 @@ async fn postgres_schema(url: &str) -> BTreeSet<String> {
 
 #[tokio::test]
 async fn sqlite_and_postgres_schemas_are_equivalent() {
-    let base = std::env::var("IQUIVITY_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string());
-    let url = match iquivity_store::postgres::create_scratch_schema(&base, "iqs").await {
-        Ok(url) => url,
-        Err(err) if std::env::var("IQUIVITY_REQUIRE_POSTGRES").as_deref() == Ok("1") => {
-            panic!("IQUIVITY_REQUIRE_POSTGRES=1, but PostgreSQL at {base} cannot be reached: {err}")
-        }
-        Err(err) => {
-            eprintln!(
-                "SKIPPED sqlite_and_postgres_schemas_are_equivalent: PostgreSQL at {base} cannot be \
-                 reached ({err}). Set IQUIVITY_TEST_POSTGRES_URL to run it, or \
-                 IQUIVITY_REQUIRE_POSTGRES=1 to fail instead."
-            );
-            return;
-        }
+    let Some(scratch) =
+        scratch::scratch_schema("iqs", "sqlite_and_postgres_schemas_are_equivalent").await
+    else {
+        return;
     };
-    let schema = url
-        .split("options[search_path]=")
-        .nth(1)
-        .and_then(|rest| rest.split(',').next())
-        .expect("scratch schema URL names its schema")
-        .to_string();
-    let postgres = tokio::spawn({
-        let url = url.clone();
-        async move { postgres_schema(&url).await }
-    })
-    .await;
-    let mut conn = sqlx::PgConnection::connect(&base).await.unwrap();
-    sqlx::query(&format!("DROP SCHEMA \"{schema}\" CASCADE"))
-        .execute(&mut conn)
-        .await
-        .unwrap();
+    let postgres = tokio::spawn(postgres_schema(scratch.url.clone())).await;
+    scratch.drop_schema().await;
     let postgres = postgres.unwrap_or_else(|err| std::panic::resume_unwind(err.into_panic()));
 
     let dir = tempfile::tempdir().unwrap();

@@ -13,12 +13,7 @@ async fn agency(app: &TestApp) -> (User, User) {
     let owner = app.sign_up("owner@agency.example", "Agency").await;
     app.set_plan(owner.workspace_id, Plan::Enterprise).await;
     let (_, invitation) = app
-        .send(
-            &owner,
-            Method::POST,
-            "/api/v1/invitations",
-            Some(json!({"role": "admin"})),
-        )
+        .post(&owner, "/api/v1/invitations", json!({"role": "admin"}))
         .await;
     let admin_client = client();
     let response = admin_client
@@ -222,14 +217,7 @@ async fn every_sort_in_both_directions() {
     reversed.reverse();
     assert_eq!(names(&sorted("-name").await), reversed);
     assert_eq!(names(&sorted("created_at").await)[0], "Mason Carter");
-    let platforms = |page: Value| -> Vec<String> {
-        page["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|a| a["platform"].as_str().unwrap().to_string())
-            .collect()
-    };
+    let platforms = |page: Value| -> Vec<String> { strings_at(&page["items"], "platform") };
     assert_eq!(
         platforms(sorted("platform").await),
         [
@@ -252,14 +240,7 @@ async fn every_sort_in_both_directions() {
             "facebook"
         ]
     );
-    let statuses = |page: Value| -> Vec<String> {
-        page["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|a| a["status"].as_str().unwrap().to_string())
-            .collect()
-    };
+    let statuses = |page: Value| -> Vec<String> { strings_at(&page["items"], "status") };
     assert_eq!(
         statuses(sorted("status").await),
         ["active", "active", "active", "failed", "inactive", "inactive"]
@@ -307,12 +288,7 @@ async fn cursor_pages_have_no_gaps_or_duplicates_while_rows_come_and_go() {
                     .await;
                 // A row not yet seen is removed: it must simply not appear.
                 let (status, _) = app
-                    .send(
-                        &owner,
-                        Method::DELETE,
-                        &format!("/api/v1/accounts/{}", ids[2]),
-                        None,
-                    )
+                    .delete(&owner, &format!("/api/v1/accounts/{}", ids[2]))
                     .await;
                 assert_eq!(status, StatusCode::NO_CONTENT);
             }
@@ -349,12 +325,7 @@ async fn cursor_pages_have_no_gaps_or_duplicates_while_rows_come_and_go() {
         .bearer_auth(&owner.token)
         .sent()
         .await;
-    let body = expect_problem(
-        response,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "/problems/validation",
-    )
-    .await;
+    let body = expect_invalid(response).await;
     assert_eq!(body["errors"][0]["field"], "cursor");
 }
 
@@ -380,13 +351,7 @@ async fn the_summary_counts_statuses_and_platforms_and_shows_the_plan() {
 
     let (_, deleted) = app.get(&owner, "/api/v1/accounts?platform=linkedin").await;
     let id = deleted["items"][0]["id"].as_str().unwrap();
-    app.send(
-        &owner,
-        Method::DELETE,
-        &format!("/api/v1/accounts/{id}"),
-        None,
-    )
-    .await;
+    app.delete(&owner, &format!("/api/v1/accounts/{id}")).await;
     let (_, summary) = app.get(&owner, "/api/v1/accounts/summary").await;
     assert_eq!(summary["total"], 5);
     assert_eq!(summary["failed"], 0);
@@ -489,12 +454,7 @@ async fn members_view_but_cannot_relabel_or_remove() {
     let app = spawn_app().await;
     let (owner, admin) = agency(&app).await;
     let (_, invitation) = app
-        .send(
-            &owner,
-            Method::POST,
-            "/api/v1/invitations",
-            Some(json!({"role": "member"})),
-        )
+        .post(&owner, "/api/v1/invitations", json!({"role": "member"}))
         .await;
     let member_client = client();
     member_client
@@ -528,16 +488,11 @@ async fn members_view_but_cannot_relabel_or_remove() {
 
     // An admin may do both.
     let (status, account) = app
-        .send(
-            &admin,
-            Method::PATCH,
-            &path,
-            Some(json!({"labels": ["Client B", " vip "]})),
-        )
+        .patch(&admin, &path, json!({"labels": ["Client B", " vip "]}))
         .await;
     assert_eq!(status, StatusCode::OK, "{account}");
     assert_eq!(account["labels"], json!(["Client B", "vip"]));
-    let (status, _) = app.send(&admin, Method::DELETE, &path, None).await;
+    let (status, _) = app.delete(&admin, &path).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     let (status, _) = app.get(&owner, &path).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
@@ -559,12 +514,7 @@ async fn renaming_relabelling_and_removing_are_recorded_in_the_history() {
     let path = format!("/api/v1/accounts/{id}");
 
     let (status, account) = app
-        .send(
-            &owner,
-            Method::PATCH,
-            &path,
-            Some(json!({"display_name": "Client Z — TikTok"})),
-        )
+        .patch(&owner, &path, json!({"display_name": "Client Z — TikTok"}))
         .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(account["display_name"], "Client Z — TikTok");
@@ -573,11 +523,10 @@ async fn renaming_relabelling_and_removing_are_recorded_in_the_history() {
     assert_eq!(names(&found), ["Client Z — TikTok"]);
 
     let (_, account) = app
-        .send(
+        .patch(
             &owner,
-            Method::PATCH,
             &path,
-            Some(json!({"display_name": null, "labels": ["personal"]})),
+            json!({"display_name": null, "labels": ["personal"]}),
         )
         .await;
     assert_eq!(account["display_name"], "Original Name");
@@ -603,12 +552,7 @@ async fn renaming_relabelling_and_removing_are_recorded_in_the_history() {
         .contains("refresh"));
 
     let (_, events) = app.get(&owner, &format!("{path}/events")).await;
-    let kinds: Vec<&str> = events
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["kind"].as_str().unwrap())
-        .collect();
+    let kinds = strings_at(&events, "kind");
     assert_eq!(
         kinds,
         ["status_changed", "labels_changed", "renamed", "connected"]
@@ -654,12 +598,7 @@ async fn the_platforms_and_the_api_description_are_served() {
         .json()
         .await
         .unwrap();
-    let ids: Vec<&str> = platforms
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["platform"].as_str().unwrap())
-        .collect();
+    let ids = strings_at(&platforms, "platform");
     assert_eq!(ids, ["facebook", "instagram", "x", "linkedin", "tiktok"]);
     assert_eq!(
         platforms[1]["connects"],

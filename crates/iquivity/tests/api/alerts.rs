@@ -6,10 +6,9 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use chrono::Duration;
 use hmac::{Hmac, Mac};
-use iquivity_core::lifecycle::ManualClock;
 use iquivity_domain::Platform;
 use iquivity_sandbox::Consent;
-use reqwest::Method;
+
 use serde_json::{json, Value};
 use sha2::Sha256;
 use std::sync::{Arc, Mutex};
@@ -77,26 +76,11 @@ fn verify(secret: &str, headers: &HeaderMap, body: &str) -> bool {
 
 #[tokio::test]
 async fn each_incident_alerts_once_in_the_app_and_to_signed_webhooks() {
-    let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
-    let engine = clock.clone();
     let (url, port, receiver) = start_receiver(1).await;
-    let app = spawn_app_tuned(
-        |c| {
-            c.run_lifecycle = false;
-            c.webhook_allowed_hosts = vec!["127.0.0.1".into()];
-            c.webhook_allowed_ports = vec![port];
-        },
-        move |core| core.clock = engine,
-    )
-    .await;
+    let (app, clock) = spawn_app_hooked_to(port).await;
     let user = app.sign_up("alerts@example.com", "Alerts").await;
     let (status, webhook) = app
-        .send(
-            &user,
-            Method::POST,
-            "/api/v1/webhooks",
-            Some(json!({"url": url})),
-        )
+        .post(&user, "/api/v1/webhooks", json!({"url": url}))
         .await;
     assert_eq!(status, StatusCode::CREATED, "{webhook}");
     let secret = webhook["secret"].as_str().unwrap().to_string();
@@ -230,9 +214,7 @@ async fn each_incident_alerts_once_in_the_app_and_to_signed_webhooks() {
         page.contains("is working again"),
         "the dashboard lists the notifications"
     );
-    let (status, _) = app
-        .send(&user, Method::POST, "/api/v1/notifications/read", None)
-        .await;
+    let (status, _) = app.post_bare(&user, "/api/v1/notifications/read").await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     let (_, notifications) = app.get(&user, "/api/v1/notifications").await;
     assert_eq!(notifications["unread"], 0);
@@ -243,22 +225,16 @@ async fn webhook_urls_must_be_https_and_members_cannot_add_them() {
     let app = spawn_app().await;
     let user = app.sign_up("hooks@example.com", "Hooks").await;
     let (status, body) = app
-        .send(
+        .post(
             &user,
-            Method::POST,
             "/api/v1/webhooks",
-            Some(json!({"url": "http://hooks.example.com/x"})),
+            json!({"url": "http://hooks.example.com/x"}),
         )
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(body["errors"][0]["field"], "url");
     let (status, _) = app
-        .send(
-            &user,
-            Method::DELETE,
-            &format!("/api/v1/webhooks/{}", uuid::Uuid::new_v4()),
-            None,
-        )
+        .delete(&user, &format!("/api/v1/webhooks/{}", uuid::Uuid::new_v4()))
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }

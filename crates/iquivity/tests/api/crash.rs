@@ -2,7 +2,7 @@
 //! of the post wait for the platform's only slot: after a restart, only the target whose request went out
 //! has an unknown outcome; the others were never sent, so they are published, once each.
 
-use crate::helpers::{test_database, Fetch, PASSWORD};
+use crate::helpers::{strings_at, test_database, Fetch, PASSWORD};
 use crate::instances::{free_port, spawn_binary, wait_until_up, Instance};
 use iquivity_domain::Platform;
 use iquivity_platforms::PlatformSettings;
@@ -94,12 +94,7 @@ async fn connect_linkedin(
         .json(&json!({ "targets": targets }))
         .json_body()
         .await;
-    selected["accounts"]
-        .as_array()
-        .unwrap_or_else(|| panic!("{selected}"))
-        .iter()
-        .map(|a| a["id"].as_str().unwrap().to_string())
-        .collect()
+    strings_at(&selected["accounts"], "id")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -317,11 +317,10 @@ async fn a_post_the_database_cannot_start_sending_is_retried_and_never_blamed_on
     let id = rig.connect(Platform::X, "Ivy Stone").await;
     let (status, post) = rig
         .app
-        .send(
+        .post(
             &rig.user,
-            reqwest::Method::POST,
             "/api/v1/posts",
-            Some(json!({"text": "Held up at home", "accounts": [id]})),
+            json!({"text": "Held up at home", "accounts": [id]}),
         )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{post}");

@@ -5,7 +5,7 @@
 use crate::helpers::*;
 use iquivity_domain::Platform;
 use rand::{rngs::StdRng, Rng, SeedableRng};
-use reqwest::{Method, StatusCode};
+use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 /// Search text of every awkward kind: control characters, FTS5 and trigram syntax, quotes, wildcards,
@@ -205,11 +205,10 @@ async fn the_posts_form_refuses_a_hostile_time_zone_and_keeps_what_was_typed() {
     // The API refuses the same times, naming the field.
     for publish_at in ["2020-01-01T00:00:00Z", "2999-01-01T00:00:00Z"] {
         let (status, body) = app
-            .send(
+            .post(
                 &user,
-                Method::POST,
                 "/api/v1/posts",
-                Some(json!({"text": "hello", "accounts": [account], "publish_at": publish_at})),
+                json!({"text": "hello", "accounts": [account], "publish_at": publish_at}),
             )
             .await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
@@ -353,14 +352,7 @@ async fn labels_of_invisible_or_direction_changing_characters_are_refused() {
         "a\u{2066}b",
         " \u{feff} ",
     ] {
-        let (status, body) = app
-            .send(
-                &user,
-                Method::PATCH,
-                &path,
-                Some(json!({"labels": [label]})),
-            )
-            .await;
+        let (status, body) = app.patch(&user, &path, json!({"labels": [label]})).await;
         assert_eq!(
             status,
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -369,22 +361,12 @@ async fn labels_of_invisible_or_direction_changing_characters_are_refused() {
         assert_eq!(body["errors"][0]["field"], "labels", "{label:?}: {body}");
     }
     let (status, body) = app
-        .send(
-            &user,
-            Method::PATCH,
-            &path,
-            Some(json!({"display_name": "\u{200b}"})),
-        )
+        .patch(&user, &path, json!({"display_name": "\u{200b}"}))
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     // Joiners inside emoji sequences are part of what people write.
     let (status, body) = app
-        .send(
-            &user,
-            Method::PATCH,
-            &path,
-            Some(json!({"labels": ["👩‍💻 team", "client"]})),
-        )
+        .patch(&user, &path, json!({"labels": ["👩‍💻 team", "client"]}))
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["labels"], json!(["👩‍💻 team", "client"]));

@@ -74,6 +74,25 @@ pub async fn spawn_app_tuned(
 }
 
 /// On a given address (that the test reserved), for tests that must know it before the app starts.
+/// An app on a manual clock (returned with it) whose jobs run only when a test runs a round, and which
+/// may deliver webhooks to 127.0.0.1:`port`.
+pub async fn spawn_app_hooked_to(
+    port: u16,
+) -> (TestApp, Arc<iquivity_core::lifecycle::ManualClock>) {
+    let clock = Arc::new(iquivity_core::lifecycle::ManualClock::new(Utc::now()));
+    let engine = clock.clone();
+    let app = spawn_app_tuned(
+        |c| {
+            c.run_lifecycle = false;
+            c.webhook_allowed_hosts = vec!["127.0.0.1".into()];
+            c.webhook_allowed_ports = vec![port];
+        },
+        move |core| core.clock = engine,
+    )
+    .await;
+    (app, clock)
+}
+
 pub async fn spawn_app_at(addr: SocketAddr, adjust: impl FnOnce(&mut Config)) -> TestApp {
     let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
     start(listener, adjust, |_| {}).await
@@ -342,6 +361,73 @@ impl TestApp {
         (status, response.json().await.unwrap_or(Value::Null))
     }
 
+    /// POST `body` as JSON with the user's bearer token.
+    pub async fn post(&self, user: &User, path: &str, body: Value) -> (StatusCode, Value) {
+        self.send(user, reqwest::Method::POST, path, Some(body))
+            .await
+    }
+
+    /// POST with no body at all (not even `null`), as action endpoints take it.
+    pub async fn post_bare(&self, user: &User, path: &str) -> (StatusCode, Value) {
+        self.send(user, reqwest::Method::POST, path, None).await
+    }
+
+    /// PATCH `body` as JSON with the user's bearer token.
+    pub async fn patch(&self, user: &User, path: &str, body: Value) -> (StatusCode, Value) {
+        self.send(user, reqwest::Method::PATCH, path, Some(body))
+            .await
+    }
+
+    pub async fn delete(&self, user: &User, path: &str) -> (StatusCode, Value) {
+        self.send(user, reqwest::Method::DELETE, path, None).await
+    }
+
+    /// POST `body` as JSON with no session or token, as a visitor does (sign-up, login).
+    pub async fn post_as_guest(&self, path: &str, body: Value) -> reqwest::Response {
+        client().post(self.url(path)).json(&body).sent().await
+    }
+
+    /// The Prometheus text of `/metrics`.
+    pub async fn metrics(&self) -> String {
+        client().get(self.url("/metrics")).text_body().await
+    }
+
+    /// `path` on the platform's sandbox that this app runs.
+    pub fn sandbox_url(&self, platform: Platform, path: &str) -> String {
+        let sandbox = self
+            .app
+            .sandbox
+            .as_ref()
+            .expect("the app runs the sandboxes");
+        format!("{}{path}", sandbox.base_url(platform).unwrap())
+    }
+
+    /// A sandbox control action (`POST /_sandbox/...`), which must succeed.
+    pub async fn sandbox_control(&self, platform: Platform, path: &str, body: Value) {
+        let response = client()
+            .post(self.sandbox_url(platform, path))
+            .json(&body)
+            .sent()
+            .await;
+        let status = response.status();
+        assert!(status.is_success(), "{path}: {status}");
+    }
+
+    /// Takes `scope` back from the grant of the sandbox user named `name`.
+    pub async fn remove_sandbox_scope(&self, platform: Platform, name: &str, scope: &str) {
+        let by_name = format!("/_sandbox/users/by-name/{name}");
+        let user: Value = client()
+            .get(self.sandbox_url(platform, &by_name))
+            .json_body()
+            .await;
+        let path = format!(
+            "/_sandbox/users/{}/scopes/remove",
+            user["id"].as_str().unwrap()
+        );
+        self.sandbox_control(platform, &path, json!({ "scope": scope }))
+            .await;
+    }
+
     pub async fn set_plan(&self, workspace: WorkspaceId, plan: iquivity_domain::Plan) {
         assert!(self.app.store.set_plan(workspace, plan).await.unwrap());
     }
@@ -429,6 +515,14 @@ impl Seed {
             token_expires_at: None,
         }
     }
+
+    /// The same seed, holding `access_token` as its access token.
+    pub fn holding(self, access_token: &str) -> Self {
+        Self {
+            access_token: access_token.to_string(),
+            ..self
+        }
+    }
 }
 
 /// Asserts that a response is problem+json with the given status and type.
@@ -448,13 +542,49 @@ pub async fn expect_problem(response: reqwest::Response, status: StatusCode, kin
     body
 }
 
-pub fn names(page: &Value) -> Vec<String> {
-    page["items"]
+/// The session id a response sets (the value of its first `Set-Cookie`).
+pub fn session_set_by(response: &reqwest::Response) -> String {
+    let cookie = response.headers()["set-cookie"].to_str().unwrap();
+    let pair = cookie.split(';').next().unwrap();
+    pair.split_once('=').unwrap().1.to_string()
+}
+
+/// Asserts a 422 validation problem; returns it.
+pub async fn expect_invalid(response: reqwest::Response) -> Value {
+    expect_problem(
+        response,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "/problems/validation",
+    )
+    .await
+}
+
+/// Asserts a 429 rate-limited problem that says when to come back; returns it.
+pub async fn expect_rate_limited(response: reqwest::Response) -> Value {
+    assert!(response.headers().contains_key("retry-after"));
+    expect_problem(
+        response,
+        StatusCode::TOO_MANY_REQUESTS,
+        "/problems/rate-limited",
+    )
+    .await
+}
+
+/// The string `key` of every element of the JSON list `list`, in order (panics on a non-list or a
+/// missing key, showing what was there).
+pub fn strings_at(list: &Value, key: &str) -> Vec<String> {
+    let items = list
         .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| a["display_name"].as_str().unwrap().to_string())
-        .collect()
+        .unwrap_or_else(|| panic!("not a list: {list}"));
+    let text = |item: &Value| match item[key].as_str() {
+        Some(text) => text.to_string(),
+        None => panic!("no {key} in {item}"),
+    };
+    items.iter().map(text).collect()
+}
+
+pub fn names(page: &Value) -> Vec<String> {
+    strings_at(&page["items"], "display_name")
 }
 
 /// A client as a browser is: it keeps cookies and does not follow redirects (tests look at them).

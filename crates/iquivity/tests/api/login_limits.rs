@@ -9,12 +9,7 @@ use std::time::Duration;
 
 /// A counter's value on `/metrics` (0 when absent).
 async fn metric(app: &TestApp, line_start: &str) -> u64 {
-    let text = reqwest::get(app.url("/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = app.metrics().await;
     text.lines()
         .find_map(|line| line.strip_prefix(line_start)?.trim().parse().ok())
         .unwrap_or(0)
@@ -38,6 +33,23 @@ async fn log_in_from(
         request = request.header("x-forwarded-for", hops);
     }
     request.sent().await
+}
+
+/// 25 wrong guesses at made-up accounts, the i-th sent with `X-Forwarded-For: hops(i)` (or none);
+/// each is refused.
+async fn guess_25_accounts(app: &TestApp, hops: impl Fn(usize) -> Option<String>) {
+    for i in 0..25 {
+        let hops = hops(i);
+        let email = format!("guess{i}@example.com");
+        let response = log_in_from(app, hops.as_deref(), &email, "a wrong guess!").await;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "attempt {i}");
+    }
+}
+
+/// An app with short slowdowns that trusts `X-Forwarded-For` from peers in `network`.
+async fn behind_proxies(network: &str) -> TestApp {
+    let network = network.parse().unwrap();
+    spawn_app_tuned(|c| c.trusted_proxies = vec![network], short_slowdowns).await
 }
 
 /// Slowdowns of milliseconds: what is asserted is that an answer was slowed (counted), not how long.
@@ -158,16 +170,7 @@ async fn a_right_password_forgets_the_accounts_earlier_failures() {
 async fn one_address_trying_many_accounts_is_slowed_not_locked_out() {
     let app = spawn_app_tuned(|_| {}, short_slowdowns).await;
     let user = app.sign_up("shared@example.com", "Shared").await;
-    for i in 0..25 {
-        let response = log_in_from(
-            &app,
-            None,
-            &format!("guess{i}@example.com"),
-            "a wrong guess!",
-        )
-        .await;
-        assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "attempt {i}");
-    }
+    guess_25_accounts(&app, |_| None).await;
     assert_eq!(
         slowdowns(&app).await,
         5,
@@ -181,24 +184,10 @@ async fn one_address_trying_many_accounts_is_slowed_not_locked_out() {
 
 #[tokio::test]
 async fn behind_a_trusted_proxy_an_attacker_slows_only_their_own_address() {
-    let app = spawn_app_tuned(
-        |config| config.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()],
-        short_slowdowns,
-    )
-    .await;
+    let app = behind_proxies("127.0.0.1/32").await;
     let victim = app.sign_up("victim@example.com", "Victim").await;
     // The attacker writes a made-up address of their own in front; the proxy appends the real one.
-    for i in 0..25 {
-        let hops = format!("192.0.2.{i}, 203.0.113.7");
-        let response = log_in_from(
-            &app,
-            Some(&hops),
-            &format!("guess{i}@example.com"),
-            "a wrong guess!",
-        )
-        .await;
-        assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "attempt {i}");
-    }
+    guess_25_accounts(&app, |i| Some(format!("192.0.2.{i}, 203.0.113.7"))).await;
     assert_eq!(slowdowns(&app).await, 5);
 
     // Another client behind the same proxy signs in at once.
@@ -214,23 +203,9 @@ async fn behind_a_trusted_proxy_an_attacker_slows_only_their_own_address() {
 #[tokio::test]
 async fn a_peer_that_is_not_a_trusted_proxy_cannot_pick_its_address() {
     // 127.0.0.1 is not in the trusted network, so its X-Forwarded-For is ignored.
-    let app = spawn_app_tuned(
-        |config| config.trusted_proxies = vec!["10.0.0.0/8".parse().unwrap()],
-        short_slowdowns,
-    )
-    .await;
+    let app = behind_proxies("10.0.0.0/8").await;
     let user = app.sign_up("spoofer@example.com", "Spoofer").await;
-    for i in 0..25 {
-        let hops = format!("198.51.100.{i}");
-        let response = log_in_from(
-            &app,
-            Some(&hops),
-            &format!("guess{i}@example.com"),
-            "a wrong guess!",
-        )
-        .await;
-        assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "attempt {i}");
-    }
+    guess_25_accounts(&app, |i| Some(format!("198.51.100.{i}"))).await;
     assert_eq!(
         slowdowns(&app).await,
         5,
@@ -250,12 +225,7 @@ async fn ten_concurrent_sign_ups_with_one_invitation_create_one_user() {
     let app = spawn_app_tuned(|_| {}, |core| core.settings.signups_per_address = 100).await;
     let owner = app.sign_up("inviter@example.com", "Inviter").await;
     let (status, invitation) = app
-        .send(
-            &owner,
-            reqwest::Method::POST,
-            "/api/v1/invitations",
-            Some(json!({"role": "member"})),
-        )
+        .post(&owner, "/api/v1/invitations", json!({"role": "member"}))
         .await;
     assert_eq!(status, StatusCode::CREATED, "{invitation}");
     let code = invitation["code"].as_str().unwrap().to_string();
@@ -281,12 +251,7 @@ async fn ten_concurrent_sign_ups_with_one_invitation_create_one_user() {
         if response.status() == StatusCode::CREATED {
             joined.push(email);
         } else {
-            let body = expect_problem(
-                response,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "/problems/validation",
-            )
-            .await;
+            let body = expect_invalid(response).await;
             assert!(body["errors"].to_string().contains("invitation"), "{body}");
             refused.push(email);
         }
@@ -300,10 +265,11 @@ async fn ten_concurrent_sign_ups_with_one_invitation_create_one_user() {
             "{email} was not created"
         );
         // Their email is free: they sign up on their own.
-        let response = client()
-            .post(app.url("/api/v1/auth/signup"))
-            .json(&json!({"email": email, "password": PASSWORD, "workspace_name": "Own"}))
-            .sent()
+        let response = app
+            .post_as_guest(
+                "/api/v1/auth/signup",
+                json!({"email": email, "password": PASSWORD, "workspace_name": "Own"}),
+            )
             .await;
         assert_eq!(response.status(), StatusCode::CREATED, "{email}");
     }
@@ -336,13 +302,7 @@ async fn sign_ups_are_limited_per_client_address() {
     let response = sign_up("203.0.113.50", "new0@example.com".into()).await;
     assert_eq!(response.status(), StatusCode::CONFLICT);
     let response = sign_up("203.0.113.50", "eleventh@example.com".into()).await;
-    assert!(response.headers().contains_key("retry-after"));
-    expect_problem(
-        response,
-        StatusCode::TOO_MANY_REQUESTS,
-        "/problems/rate-limited",
-    )
-    .await;
+    expect_rate_limited(response).await;
     // The sign-up page is limited alike.
     let response = client()
         .post(app.url("/signup"))

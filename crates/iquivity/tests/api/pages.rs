@@ -110,28 +110,14 @@ async fn no_secret_is_rendered_into_a_page() {
         ])
         .sent()
         .await;
-    let cookie = response.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .to_string();
-    let session = cookie
-        .split(';')
-        .next()
-        .unwrap()
-        .split_once('=')
-        .unwrap()
-        .1
-        .to_string();
+    let session = session_set_by(&response);
     let user = app.user_of(client.clone(), "pages@example.com").await;
     let token = user.token.clone();
     let access = format!("access-{}", uuid::Uuid::new_v4());
     let id = app
         .seed_account(
             &user,
-            Seed {
-                access_token: access.clone(),
-                ..Seed::new(Platform::Tiktok, "Secretive")
-            },
+            Seed::new(Platform::Tiktok, "Secretive").holding(&access),
         )
         .await;
     for path in [

@@ -1,11 +1,46 @@
 //! Publishing: one post to many accounts, now or later, each account's result recorded once.
 
 use crate::helpers::*;
-use crate::lifecycle::rig;
+use crate::lifecycle::{rig, Rig};
 use chrono::Duration;
-use iquivity_domain::Platform;
-use reqwest::{Method, StatusCode};
+use iquivity_domain::{AccountId, Platform};
+use reqwest::StatusCode;
 use serde_json::{json, Value};
+
+/// A worker claims the `count` due targets and marks each as being sent, then dies (never reports).
+async fn die_while_sending(rig: &Rig, count: usize) {
+    let now = rig.clock_now();
+    let store = &rig.app.app.store;
+    let taken = store
+        .claim_due_targets("dead-worker", now, now + Duration::minutes(5), 10)
+        .await
+        .unwrap();
+    assert_eq!(taken.len(), count);
+    for (target, _) in &taken {
+        let started = store
+            .start_sending_target(target.id, "dead-worker", now)
+            .await;
+        assert!(started.unwrap());
+    }
+}
+
+/// With the next `count` publish requests to the X sandbox failing as `mode`, posts `text` to `x` and
+/// runs three rounds five minutes apart: the post afterwards.
+async fn post_under_fault(rig: &Rig, x: AccountId, mode: &str, count: u32, text: &str) -> Value {
+    let fault = json!({"mode": mode, "count": count, "path_prefix": "/2/tweets"});
+    rig.control(Platform::X, "/_sandbox/faults", fault).await;
+    let (_, post) = rig
+        .create_post(json!({"text": text, "accounts": [x]}))
+        .await;
+    for _ in 0..3 {
+        rig.round().await;
+        rig.clock.advance(Duration::minutes(5));
+    }
+    let (_, after) = rig
+        .get(&format!("/api/v1/posts/{}", post["id"].as_str().unwrap()))
+        .await;
+    after
+}
 
 #[tokio::test]
 async fn a_post_goes_to_every_platform_with_a_result_per_account() {
@@ -21,12 +56,7 @@ async fn a_post_goes_to_every_platform_with_a_result_per_account() {
         .create_post(json!({"text": "Hello", "accounts": [x, ig, tt]}))
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    let fields: Vec<&str> = problem["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["field"].as_str().unwrap())
-        .collect();
+    let fields = strings_at(&problem["errors"], "field");
     assert_eq!(fields, ["accounts[1]", "accounts[2]"], "{problem}");
     assert!(problem["detail"]
         .as_str()
@@ -89,9 +119,7 @@ async fn a_scheduled_post_waits_for_its_time_and_removal_cancels_it() {
         .await;
     assert_eq!(rig.round().await.published, 0, "not before its time");
     let path = format!("/api/v1/posts/{}", post["id"].as_str().unwrap());
-    let (status, problem) = rig
-        .send(Method::PATCH, &path, Some(json!({"text": "x".repeat(281)})))
-        .await;
+    let (status, problem) = rig.patch(&path, json!({"text": "x".repeat(281)})).await;
     assert_eq!(
         status,
         StatusCode::UNPROCESSABLE_ENTITY,
@@ -99,10 +127,9 @@ async fn a_scheduled_post_waits_for_its_time_and_removal_cancels_it() {
     );
     let later = (rig.clock_now() + Duration::hours(3) + Duration::minutes(30)).to_rfc3339();
     let (status, edited) = rig
-        .send(
-            Method::PATCH,
+        .patch(
             &path,
-            Some(json!({"text": "Tomorrow, edited", "publish_at": later})),
+            json!({"text": "Tomorrow, edited", "publish_at": later}),
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{edited}");
@@ -113,9 +140,7 @@ async fn a_scheduled_post_waits_for_its_time_and_removal_cancels_it() {
     assert_eq!(impact["scheduled"], 1);
     assert_eq!(impact["posts"][0]["text"], "Tomorrow, edited");
 
-    let (status, _) = rig
-        .send(Method::DELETE, &format!("/api/v1/accounts/{x}"), None)
-        .await;
+    let (status, _) = rig.delete(&format!("/api/v1/accounts/{x}")).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     rig.clock.advance(Duration::hours(4));
     rig.round().await;
@@ -181,7 +206,7 @@ async fn an_auth_error_fails_the_target_and_marks_the_account_and_a_retry_publis
         post["id"].as_str().unwrap(),
         target["id"].as_str().unwrap()
     );
-    let (status, problem) = rig.send(Method::POST, &retry, None).await;
+    let (status, problem) = rig.post_bare(&retry).await;
     assert_eq!(
         status,
         StatusCode::CONFLICT,
@@ -218,22 +243,7 @@ async fn a_rate_limit_delays_the_target_and_a_crash_mid_publish_is_never_retried
     let (_, post) = rig
         .create_post(json!({"text": "Crash", "accounts": [li]}))
         .await;
-    let now = rig.clock_now();
-    let taken = rig
-        .app
-        .app
-        .store
-        .claim_due_targets("dead-worker", now, now + Duration::minutes(5), 10)
-        .await
-        .unwrap();
-    assert_eq!(taken.len(), 1);
-    assert!(rig
-        .app
-        .app
-        .store
-        .start_sending_target(taken[0].0.id, "dead-worker", now)
-        .await
-        .unwrap());
+    die_while_sending(&rig, 1).await;
     rig.clock.advance(Duration::minutes(6));
     rig.round().await;
     let (_, after) = rig
@@ -273,11 +283,10 @@ async fn platform_rules_are_checked_per_account_before_anything_is_scheduled() {
         .await;
     let long = "a".repeat(281);
     let (status, problem) = app
-        .send(
+        .post(
             &user,
-            Method::POST,
             "/api/v1/posts",
-            Some(json!({"text": long, "accounts": [x, profile, inactive]})),
+            json!({"text": long, "accounts": [x, profile, inactive]}),
         )
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -309,22 +318,7 @@ async fn a_500_is_retried_until_it_succeeds_and_a_timeout_is_never_published_twi
     let rig = crate::lifecycle::Rig { app, clock, user };
     let x = rig.connect(Platform::X, "Flaky X").await;
 
-    rig.control(
-        Platform::X,
-        "/_sandbox/faults",
-        json!({"mode": "server_error", "count": 2, "path_prefix": "/2/tweets"}),
-    )
-    .await;
-    let (_, post) = rig
-        .create_post(json!({"text": "Third time lucky", "accounts": [x]}))
-        .await;
-    for _ in 0..3 {
-        rig.round().await;
-        rig.clock.advance(Duration::minutes(5));
-    }
-    let (_, after) = rig
-        .get(&format!("/api/v1/posts/{}", post["id"].as_str().unwrap()))
-        .await;
+    let after = post_under_fault(&rig, x, "server_error", 2, "Third time lucky").await;
     assert_eq!(after["targets"][0]["state"], "published", "{after}");
     assert_eq!(after["targets"][0]["attempts"], 3);
     assert!(after["targets"][0]["url"]
@@ -333,22 +327,7 @@ async fn a_500_is_retried_until_it_succeeds_and_a_timeout_is_never_published_twi
         .starts_with("https://x.com/"));
 
     // The sandbox receives the request and never answers: the outcome is unknown, so it is not retried.
-    rig.control(
-        Platform::X,
-        "/_sandbox/faults",
-        json!({"mode": "hang", "count": 1, "path_prefix": "/2/tweets"}),
-    )
-    .await;
-    let (_, post) = rig
-        .create_post(json!({"text": "Into the void", "accounts": [x]}))
-        .await;
-    for _ in 0..3 {
-        rig.round().await;
-        rig.clock.advance(Duration::minutes(5));
-    }
-    let (_, after) = rig
-        .get(&format!("/api/v1/posts/{}", post["id"].as_str().unwrap()))
-        .await;
+    let after = post_under_fault(&rig, x, "hang", 1, "Into the void").await;
     assert_eq!(after["targets"][0]["state"], "failed", "{after}");
     assert_eq!(after["targets"][0]["error_class"], "unknown_outcome");
     assert_eq!(
@@ -468,12 +447,7 @@ async fn uploaded_media_is_served_for_the_platforms_and_can_be_posted() {
         .body(vec![1, 2, 3])
         .sent()
         .await;
-    let body = expect_problem(
-        refused,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "/problems/validation",
-    )
-    .await;
+    let body = expect_invalid(refused).await;
     assert!(body["detail"].as_str().unwrap().contains("not accepted"));
     let missing = reqwest::get(rig.app.url("/media/../keys.json"))
         .await
@@ -519,24 +493,7 @@ async fn a_lost_attempt_on_x_is_looked_up_and_settled_without_a_second_post() {
     // the way.
     let made = schedule("Made before the crash").await;
     let lost = schedule("Lost on the way").await;
-    let now = rig.clock_now();
-    let taken = rig
-        .app
-        .app
-        .store
-        .claim_due_targets("dead-worker", now, now + Duration::minutes(5), 10)
-        .await
-        .unwrap();
-    assert_eq!(taken.len(), 2);
-    for (target, _) in &taken {
-        assert!(rig
-            .app
-            .app
-            .store
-            .start_sending_target(target.id, "dead-worker", now)
-            .await
-            .unwrap());
-    }
+    die_while_sending(&rig, 2).await;
     let core = &rig.app.app.core;
     let stored = core.store.credential(x).await.unwrap().unwrap();
     let tokens = iquivity_core::credentials::open(&core.vault, x, &stored).unwrap();
@@ -586,12 +543,7 @@ async fn a_lost_attempt_on_x_is_looked_up_and_settled_without_a_second_post() {
 
 /// The `field`s of a validation problem, in order.
 fn problem_fields(problem: &Value) -> Vec<String> {
-    problem["errors"]
-        .as_array()
-        .unwrap_or_else(|| panic!("no errors in {problem}"))
-        .iter()
-        .map(|e| e["field"].as_str().unwrap().to_string())
-        .collect()
+    strings_at(&problem["errors"], "field")
 }
 
 #[tokio::test]
@@ -639,11 +591,7 @@ async fn an_account_listed_twice_is_refused_and_nothing_is_stored_or_published()
     assert_eq!(status, StatusCode::CREATED, "{post}");
     let path = format!("/api/v1/posts/{}", post["id"].as_str().unwrap());
     let (status, problem) = rig
-        .send(
-            Method::PATCH,
-            &path,
-            Some(json!({"text": "Doubled", "accounts": [x, li, li]})),
-        )
+        .patch(&path, json!({"text": "Doubled", "accounts": [x, li, li]}))
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
     assert_eq!(problem_fields(&problem), ["accounts[2]"], "{problem}");
@@ -653,9 +601,7 @@ async fn an_account_listed_twice_is_refused_and_nothing_is_stored_or_published()
     assert_eq!(unchanged["targets"][0]["account_id"], json!(x));
 
     // Each account once is fine: the kept account keeps its target, the new one is added.
-    let (status, edited) = rig
-        .send(Method::PATCH, &path, Some(json!({"accounts": [li, x]})))
-        .await;
+    let (status, edited) = rig.patch(&path, json!({"accounts": [li, x]})).await;
     assert_eq!(status, StatusCode::OK, "{edited}");
     let targets = edited["targets"].as_array().unwrap();
     assert_eq!(targets.len(), 2, "{edited}");

@@ -2,7 +2,7 @@
 
 use crate::helpers::*;
 use iquivity_domain::Platform;
-use reqwest::{Method, StatusCode};
+use reqwest::StatusCode;
 use serde_json::json;
 
 fn contains(haystack: &[u8], needle: &str) -> bool {
@@ -19,36 +19,21 @@ async fn no_secret_is_stored_logged_or_answered_in_plain_text() {
     let id = app
         .seed_account(
             &user,
-            Seed {
-                access_token: access_token.clone(),
-                ..Seed::new(Platform::Linkedin, "Vaulted")
-            },
+            Seed::new(Platform::Linkedin, "Vaulted").holding(&access_token),
         )
         .await;
     let refresh_token = format!("{access_token}-refresh");
 
     // Log in again to have a session id to look for.
-    let login = client()
-        .post(app.url("/api/v1/auth/login"))
-        .json(&json!({"email": user.email, "password": user.password}))
-        .sent()
-        .await;
-    let cookie = login.headers()["set-cookie"].to_str().unwrap().to_string();
-    let session_id = cookie
-        .split(';')
-        .next()
-        .unwrap()
-        .split_once('=')
-        .unwrap()
-        .1
-        .to_string();
-    let (_, invitation) = app
-        .send(
-            &user,
-            Method::POST,
-            "/api/v1/invitations",
-            Some(json!({"role": "member"})),
+    let login = app
+        .post_as_guest(
+            "/api/v1/auth/login",
+            json!({"email": user.email, "password": user.password}),
         )
+        .await;
+    let session_id = session_set_by(&login);
+    let (_, invitation) = app
+        .post(&user, "/api/v1/invitations", json!({"role": "member"}))
         .await;
     let invitation_code = invitation["code"].as_str().unwrap().to_string();
 
@@ -114,14 +99,7 @@ async fn removing_an_account_destroys_its_credentials() {
         .seed_account(&user, Seed::new(Platform::X, "Short-lived"))
         .await;
     assert!(app.app.store.credential(id).await.unwrap().is_some());
-    let (status, _) = app
-        .send(
-            &user,
-            Method::DELETE,
-            &format!("/api/v1/accounts/{id}"),
-            None,
-        )
-        .await;
+    let (status, _) = app.delete(&user, &format!("/api/v1/accounts/{id}")).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     assert!(app.app.store.credential(id).await.unwrap().is_none());
     let (_, events) = app.get(&user, "/api/v1/accounts").await;

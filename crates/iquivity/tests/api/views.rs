@@ -4,12 +4,10 @@
 use crate::helpers::*;
 use crate::lifecycle::Rig;
 use chrono::Duration;
-use iquivity_core::lifecycle::ManualClock;
 use iquivity_domain::Platform;
 use reqwest::{Method, StatusCode};
 use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{json, Value};
-use std::sync::Arc;
 
 /// A JSON document that keeps each object's keys in the order they were sent (`serde_json::Value` sorts
 /// them), with the scalars it holds.
@@ -151,26 +149,15 @@ async fn answers_built_from_records_keep_their_fields_order_and_strings() {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         listener.local_addr().unwrap().port()
     };
-    let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
-    let engine_clock = clock.clone();
-    let app = spawn_app_tuned(
-        |c| {
-            c.run_lifecycle = false;
-            c.webhook_allowed_hosts = vec!["127.0.0.1".into()];
-            c.webhook_allowed_ports = vec![closed_port];
-        },
-        move |core| core.clock = engine_clock,
-    )
-    .await;
+    let (app, clock) = spawn_app_hooked_to(closed_port).await;
     let user = app.sign_up("views@example.com", "Views").await;
     let rig = Rig { app, clock, user };
     let (status, webhook) = rig
         .app
-        .send(
+        .post(
             &rig.user,
-            Method::POST,
             "/api/v1/webhooks",
-            Some(json!({"url": format!("http://127.0.0.1:{closed_port}/hook")})),
+            json!({"url": format!("http://127.0.0.1:{closed_port}/hook")}),
         )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{webhook}");

@@ -7,7 +7,7 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::serve::ListenerExt;
 use iquivity_store::AlertRecord;
-use reqwest::Method;
+
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
@@ -86,13 +86,8 @@ async fn closed_port() -> u16 {
 }
 
 async fn add_webhook(app: &TestApp, user: &User, url: &str) -> (StatusCode, Value) {
-    app.send(
-        user,
-        Method::POST,
-        "/api/v1/webhooks",
-        Some(json!({ "url": url })),
-    )
-    .await
+    app.post(user, "/api/v1/webhooks", json!({ "url": url }))
+        .await
 }
 
 async fn added(app: &TestApp, user: &User, url: &str) -> String {
@@ -210,12 +205,7 @@ async fn webhooks_to_internal_addresses_are_refused_when_added() {
         added(&app, &user, url).await;
     }
     let (_, listed) = app.get(&user, "/api/v1/webhooks").await;
-    let urls: Vec<&str> = listed
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|w| w["url"].as_str().unwrap())
-        .collect();
+    let urls = strings_at(&listed, "url");
     assert_eq!(urls, accepted);
 }
 

@@ -223,31 +223,15 @@ async fn linkedin_posts_as_member_or_administered_organisation() {
 #[tokio::test]
 async fn linkedin_token_errors_and_revocation() {
     let (_sb, base) = sandbox(Platform::Linkedin).await;
-    let deny = Consent {
-        deny: true,
-        ..Consent::default()
-    };
-    let denied = query_of(
-        &consent(&li_authorize(&base, LI_SCOPES), &deny)
-            .await
-            .unwrap(),
-    );
+    let denied = deny_at(&li_authorize(&base, LI_SCOPES)).await;
     assert_eq!(denied["error"], "access_denied");
 
     let tokens = li_login(&base, &as_user("Ann Lee")).await;
     let token = tokens["access_token"].as_str().unwrap();
-    let user = by_name(&base, "Ann Lee").await["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let user = user_id(&base, "Ann Lee").await;
     let userinfo = || send(http().get(format!("{base}/v2/userinfo")).bearer_auth(token));
 
-    control(
-        &base,
-        &format!("/users/{user}/scopes/remove"),
-        json!({"scope": "profile"}),
-    )
-    .await;
+    remove_scope(&base, &user, "profile").await;
     let (status, body) = userinfo().await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert_eq!(body["code"], "ACCESS_DENIED");

@@ -114,6 +114,30 @@ fn granting(name: &str, scopes: &[&str]) -> Consent {
     }
 }
 
+/// Denies consent at `authorize_url`; the query the callback is sent.
+async fn deny_at(authorize_url: &str) -> HashMap<String, String> {
+    let deny = Consent {
+        deny: true,
+        ..Consent::default()
+    };
+    query_of(&consent(authorize_url, &deny).await.unwrap())
+}
+
+/// POST `body` as JSON to `base` + `path` with a bearer token (the future borrows nothing).
+fn post_json(
+    base: &str,
+    path: &str,
+    token: &str,
+    body: Value,
+) -> impl std::future::Future<Output = (StatusCode, Value)> {
+    send(
+        http()
+            .post(format!("{base}{path}"))
+            .bearer_auth(token)
+            .json(&body),
+    )
+}
+
 /// Approves and returns the code, checking the callback keeps its query and carries the state back.
 async fn approve(authorize_url: &str, choice: &Consent) -> String {
     let redirect = consent(authorize_url, choice).await.unwrap();
@@ -149,4 +173,18 @@ async fn by_name(base: &str, name: &str) -> Value {
     let (status, body) = send(http().get(format!("{base}/_sandbox/users/by-name/{name}"))).await;
     assert_eq!(status, StatusCode::OK);
     body
+}
+
+/// The sandbox's id of the user named `name`.
+async fn user_id(base: &str, name: &str) -> String {
+    by_name(base, name).await["id"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+/// Takes `scope` back from the user's grant, as a user does in the platform's settings.
+async fn remove_scope(base: &str, user: &str, scope: &str) {
+    let path = format!("/users/{user}/scopes/remove");
+    control(base, &path, json!({ "scope": scope })).await;
 }

@@ -206,14 +206,7 @@ async fn meta_refuses_a_wrong_secret_or_redirect_without_spending_the_code() {
 #[tokio::test]
 async fn meta_deny_redirects_back_with_access_denied() {
     let (_sb, base) = sandbox(Platform::Facebook).await;
-    let deny = Consent {
-        deny: true,
-        ..Consent::default()
-    };
-    let redirect = consent(&meta_authorize(&base, Platform::Facebook, FB_SCOPES), &deny)
-        .await
-        .unwrap();
-    let query = query_of(&redirect);
+    let query = deny_at(&meta_authorize(&base, Platform::Facebook, FB_SCOPES)).await;
     assert_eq!(query["from"], "sandbox");
     assert_eq!(query["error"], "access_denied");
     assert_eq!(query["error_reason"], "user_denied");
@@ -238,10 +231,7 @@ async fn meta_long_lived_exchange_and_expiry() {
     let (status, body) = meta_long_lived(&base, Platform::Facebook, "EAAnope").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_graph_error(&body, 190, Some(467));
-    let user = by_name(&base, "Ann Lee").await["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let user = user_id(&base, "Ann Lee").await;
     let (status, _) = control(&base, &format!("/users/{user}/expire"), json!({})).await;
     assert_eq!(status, StatusCode::OK);
     let (_, body) = meta_long_lived(&base, Platform::Facebook, &short).await;
@@ -425,10 +415,7 @@ async fn meta_revocation_through_the_graph_api() {
         .contains(&json!({"permission": "pages_show_list", "status": "declined"})));
 
     // Removing the app ends the user's and the Pages' tokens.
-    let user = by_name(&base, "Ann Lee").await["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let user = user_id(&base, "Ann Lee").await;
     let (status, body) = send(
         http()
             .delete(format!("{base}/v21.0/{user}/permissions"))
@@ -471,10 +458,7 @@ async fn meta_control_revoke_expire_and_scope_removal() {
         .as_str()
         .unwrap()
         .to_string();
-    let user = by_name(&base, "Ann Lee").await["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let user = user_id(&base, "Ann Lee").await;
 
     let (status, _) = control(
         &base,

@@ -3,6 +3,15 @@
 use super::*;
 use crate::meta::{assert_graph_error, graph, meta_authorize, meta_login, FB_SCOPES, IG_SCOPES};
 
+/// The id of the Instagram account behind the token's first page, read with `/me/accounts?fields=…`.
+async fn instagram_id(base: &str, token: &str, fields: &str) -> String {
+    let (_, accounts) = graph(base, &format!("/me/accounts?fields={fields}"), token).await;
+    accounts["data"][0]["instagram_business_account"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
 #[tokio::test]
 async fn meta_publishes_to_pages_with_page_tokens_only() {
     let (_sb, base) = sandbox(Platform::Facebook).await;
@@ -138,16 +147,7 @@ async fn instagram_account_lookup_and_container_publishing() {
     assert!(page.contains("Instagram sandbox — authorize ig-app"));
 
     let token = meta_login(&base, Platform::Instagram, &as_user("Ann Lee"), IG_SCOPES).await;
-    let (_, accounts) = graph(
-        &base,
-        "/me/accounts?fields=id,name,instagram_business_account",
-        &token,
-    )
-    .await;
-    let ig = accounts["data"][0]["instagram_business_account"]["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let ig = instagram_id(&base, &token, "id,name,instagram_business_account").await;
     let (status, account) = graph(
         &base,
         &format!("/{ig}?fields=username,name,profile_picture_url"),
@@ -229,16 +229,7 @@ async fn instagram_account_lookup_and_container_publishing() {
 async fn instagram_containers_whose_media_cannot_be_fetched_end_in_error() {
     let (_sb, base) = sandbox(Platform::Instagram).await;
     let token = meta_login(&base, Platform::Instagram, &as_user("Ann Lee"), IG_SCOPES).await;
-    let (_, accounts) = graph(
-        &base,
-        "/me/accounts?fields=id,instagram_business_account",
-        &token,
-    )
-    .await;
-    let ig = accounts["data"][0]["instagram_business_account"]["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let ig = instagram_id(&base, &token, "id,instagram_business_account").await;
     let (status, container) = send(
         http()
             .post(format!("{base}/v21.0/{ig}/media"))

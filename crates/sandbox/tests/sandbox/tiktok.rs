@@ -195,14 +195,7 @@ async fn tiktok_video_upload_and_publish_status() {
     let (_sb, base) = sandbox(Platform::Tiktok).await;
     let tokens = tt_login(&base, &as_user("Ann Lee"), TT_SCOPES).await;
     let token = tokens["access_token"].as_str().unwrap();
-    let post = |path: &str, body: Value| {
-        send(
-            http()
-                .post(format!("{base}{path}"))
-                .bearer_auth(token)
-                .json(&body),
-        )
-    };
+    let post = |path: &str, body: Value| post_json(&base, path, token, body);
 
     let (status, info) = post("/v2/post/publish/creator_info/query/", json!({})).await;
     assert_eq!(status, StatusCode::OK);
@@ -295,14 +288,7 @@ async fn tiktok_publishes_pulled_from_a_url_and_fails_when_the_url_cannot_be_fet
     let (_sb, base) = sandbox(Platform::Tiktok).await;
     let tokens = tt_login(&base, &as_user("Ann Lee"), TT_SCOPES).await;
     let token = tokens["access_token"].as_str().unwrap();
-    let post = |path: &str, body: Value| {
-        send(
-            http()
-                .post(format!("{base}{path}"))
-                .bearer_auth(token)
-                .json(&body),
-        )
-    };
+    let post = |path: &str, body: Value| post_json(&base, path, token, body);
     let outcome = |publish_id: String| async move {
         let fetch = || {
             post(
@@ -355,15 +341,7 @@ async fn tiktok_publishes_pulled_from_a_url_and_fails_when_the_url_cannot_be_fet
 #[tokio::test]
 async fn tiktok_deny_and_control_actions() {
     let (_sb, base) = sandbox(Platform::Tiktok).await;
-    let deny = Consent {
-        deny: true,
-        ..Consent::default()
-    };
-    let denied = query_of(
-        &consent(&tt_authorize(&base, TT_SCOPES, None), &deny)
-            .await
-            .unwrap(),
-    );
+    let denied = deny_at(&tt_authorize(&base, TT_SCOPES, None)).await;
     assert_eq!(denied["error"], "access_denied");
     assert_eq!(denied["state"], STATE);
 
@@ -378,12 +356,7 @@ async fn tiktok_deny_and_control_actions() {
         )
     };
     assert_eq!(creator().await.0, StatusCode::OK);
-    control(
-        &base,
-        &format!("/users/{user}/scopes/remove"),
-        json!({"scope": "video.publish"}),
-    )
-    .await;
+    remove_scope(&base, user, "video.publish").await;
     let (status, body) = creator().await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_eq!(body["error"]["code"], "scope_not_authorized");

@@ -286,36 +286,18 @@ async fn x_revoking_either_token_ends_the_grant() {
 #[tokio::test]
 async fn x_deny_and_control_actions() {
     let (_sb, base) = sandbox(Platform::X).await;
-    let deny = Consent {
-        deny: true,
-        ..Consent::default()
-    };
     let challenge = s256(VERIFIER);
-    let redirect = consent(
-        &x_authorize(&base, X_SCOPES, Some((&challenge, "S256"))),
-        &deny,
-    )
-    .await
-    .unwrap();
-    let query = query_of(&redirect);
+    let query = deny_at(&x_authorize(&base, X_SCOPES, Some((&challenge, "S256")))).await;
     assert_eq!(query["error"], "access_denied");
     assert!(query.contains_key("error_description"));
     assert_eq!(query["state"], STATE);
 
     let tokens = x_login(&base, X_SCOPES, &as_user("Ann Lee")).await;
     let access = tokens["access_token"].as_str().unwrap();
-    let user = by_name(&base, "Ann Lee").await["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let user = user_id(&base, "Ann Lee").await;
     let me = || send(http().get(format!("{base}/2/users/me")).bearer_auth(access));
 
-    control(
-        &base,
-        &format!("/users/{user}/scopes/remove"),
-        json!({"scope": "users.read"}),
-    )
-    .await;
+    remove_scope(&base, &user, "users.read").await;
     let (status, body) = me().await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert_problem(&body, 403, "Forbidden");
@@ -337,10 +319,7 @@ async fn x_timeline_lists_a_users_posts_from_a_start_time() {
     let (_sb, base) = sandbox(Platform::X).await;
     let tokens = x_login(&base, X_SCOPES, &as_user("Tim Line")).await;
     let access = tokens["access_token"].as_str().unwrap();
-    let user_id = by_name(&base, "Tim Line").await["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let user_id = user_id(&base, "Tim Line").await;
     let before = chrono::Utc::now() - chrono::Duration::seconds(1);
     for text in ["first", "second"] {
         let (status, _) = send(

@@ -4,7 +4,7 @@ use crate::harness::*;
 use iquivity_domain::{AccountId, AccountStatus, Labels, Plan, Platform, StatusReason};
 use iquivity_store::{
     AccountQuery, AccountRefresh, AuditKind, PlatformStatusCount, Sealer, StatusChange, Store,
-    StoreError, StoredCredential, TextSearch,
+    StoreError, StoredCredential,
 };
 use std::sync::{Arc, Mutex};
 
@@ -28,27 +28,6 @@ fn status(
         message: reason.map(|r| r.default_message().to_string()),
         at,
     }
-}
-
-async fn names_matching(
-    store: &dyn Store,
-    workspace: iquivity_domain::WorkspaceId,
-    text: &str,
-) -> Vec<String> {
-    let mut query = AccountQuery::all(100);
-    query.search = Some(TextSearch {
-        text: text.to_lowercase(),
-        ..TextSearch::default()
-    });
-    let mut names: Vec<String> = store
-        .list_accounts(workspace, &query)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|a| a.display_name)
-        .collect();
-    names.sort();
-    names
 }
 
 pub async fn upsert_creates_then_a_reconnect_updates_the_same_account(store: Arc<dyn Store>) {

@@ -4,7 +4,7 @@ use crate::harness::*;
 use chrono::{DateTime, Utc};
 use iquivity_domain::{AccountId, AlertKind, Plan, WorkspaceId};
 use iquivity_store::{
-    AlertRecord, DeliveryAttempt, DeliveryState, FailureClass, Store, WebhookRecord,
+    AlertRecord, DeliveryAttempt, DeliveryRecord, DeliveryState, FailureClass, Store, WebhookRecord,
 };
 use std::sync::Arc;
 
@@ -173,6 +173,17 @@ pub async fn alerts_are_deduplicated_and_fan_out_to_each_webhook(store: Arc<dyn 
     );
 }
 
+/// The delivery `id` of the webhook, as stored now.
+async fn stored_delivery(
+    store: &dyn Store,
+    hook: &WebhookRecord,
+    id: uuid::Uuid,
+) -> DeliveryRecord {
+    let stored = store.deliveries(hook.workspace_id, hook.id, 10).await;
+    let found = stored.unwrap().into_iter().find(|d| d.id == id);
+    found.expect("the delivery is listed")
+}
+
 pub async fn deliveries_are_leased_and_settled_by_their_owner(store: Arc<dyn Store>) {
     let owner = tenant(store.as_ref(), Plan::Free).await;
     let t0 = now();
@@ -225,11 +236,7 @@ pub async fn deliveries_are_leased_and_settled_by_their_owner(store: Arc<dyn Sto
         .record_delivery_attempt(id, "A", &failed_attempt)
         .await
         .unwrap());
-    let stored = store
-        .deliveries(owner.workspace, hook.id, 10)
-        .await
-        .unwrap();
-    let stored = stored.iter().find(|d| d.id == id).unwrap();
+    let stored = stored_delivery(store.as_ref(), &hook, id).await;
     assert_eq!(stored.state, DeliveryState::Pending);
     assert_eq!(stored.last_status, Some(500));
     assert_eq!(stored.failure_class, Some(FailureClass::HttpStatus));
@@ -279,11 +286,7 @@ pub async fn deliveries_are_leased_and_settled_by_their_owner(store: Arc<dyn Sto
             .unwrap(),
         "the lease ended with the attempt"
     );
-    let stored = store
-        .deliveries(owner.workspace, hook.id, 10)
-        .await
-        .unwrap();
-    let stored = stored.iter().find(|d| d.id == id).unwrap();
+    let stored = stored_delivery(store.as_ref(), &hook, id).await;
     assert_eq!(stored.state, DeliveryState::Delivered);
     assert_eq!(stored.last_status, Some(204));
     assert_eq!(stored.failure_class, None);

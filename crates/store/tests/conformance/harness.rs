@@ -11,18 +11,6 @@ use iquivity_store::{
 use std::future::Future;
 use std::sync::Arc;
 
-const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
-
-/// The PostgreSQL server scenarios run on: `IQUIVITY_TEST_POSTGRES_URL`, or the local default.
-fn postgres_base_url() -> String {
-    std::env::var("IQUIVITY_TEST_POSTGRES_URL").unwrap_or_else(|_| DEFAULT_POSTGRES_URL.to_string())
-}
-
-/// With `IQUIVITY_REQUIRE_POSTGRES=1` an unreachable server fails the PostgreSQL tests instead of skipping them.
-fn postgres_required() -> bool {
-    std::env::var("IQUIVITY_REQUIRE_POSTGRES").as_deref() == Ok("1")
-}
-
 /// Runs a scenario on a fresh SQLite database in a temporary directory.
 pub async fn run_sqlite<F, Fut>(scenario: F)
 where
@@ -43,55 +31,21 @@ where
     F: FnOnce(Arc<dyn Store>) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
 {
-    let base = postgres_base_url();
-    let url = match iquivity_store::postgres::create_scratch_schema(&base, "iqc").await {
-        Ok(url) => url,
-        Err(err) if postgres_required() => {
-            panic!("IQUIVITY_REQUIRE_POSTGRES=1, but PostgreSQL at {base} cannot be reached: {err}")
-        }
-        Err(err) => {
-            eprintln!(
-                "SKIPPED postgres::{name}: PostgreSQL at {base} cannot be reached ({err}). \
-                 Set IQUIVITY_TEST_POSTGRES_URL to run it, or IQUIVITY_REQUIRE_POSTGRES=1 to fail instead."
-            );
-            return;
-        }
+    let Some(scratch) = crate::scratch::scratch_schema("iqc", &format!("postgres::{name}")).await
+    else {
+        return;
     };
-    let schema = url
-        .split("options[search_path]=")
-        .nth(1)
-        .and_then(|rest| rest.split(',').next())
-        .expect("scratch schema URL names its schema")
-        .to_string();
-    let store = iquivity_store::open(&url)
+    let store = iquivity_store::open(&scratch.url)
         .await
         .expect("open PostgreSQL scratch schema");
     // Spawned so that the schema is dropped whether the scenario passes or fails.
     let outcome = tokio::spawn(scenario(store)).await;
-    drop_schema(&base, &schema).await;
+    scratch.drop_schema().await;
     if let Err(err) = outcome {
         match err.try_into_panic() {
             Ok(panic) => std::panic::resume_unwind(panic),
             Err(err) => panic!("scenario task did not finish: {err}"),
         }
-    }
-}
-
-/// Drops a scratch schema; a failure is only reported, so that it never hides the scenario's own outcome.
-async fn drop_schema(base: &str, schema: &str) {
-    use sqlx::Connection;
-    let dropped = async {
-        let mut conn = sqlx::PgConnection::connect(base).await?;
-        sqlx::query("SET lock_timeout = '30s'")
-            .execute(&mut conn)
-            .await?;
-        sqlx::query(&format!("DROP SCHEMA \"{schema}\" CASCADE"))
-            .execute(&mut conn)
-            .await?;
-        conn.close().await
-    };
-    if let Err(err) = dropped.await {
-        eprintln!("could not drop the scratch schema {schema:?}: {err}");
     }
 }
 
@@ -318,4 +272,22 @@ pub async fn stored_target(
         .into_iter()
         .find(|t| t.id == target)
         .expect("target exists")
+}
+
+/// All accounts (up to 100) whose text matches `text`, as the search box asks.
+pub fn search(text: &str) -> iquivity_store::AccountQuery {
+    let mut query = iquivity_store::AccountQuery::all(100);
+    query.search = Some(iquivity_store::TextSearch {
+        text: text.to_lowercase(),
+        ..iquivity_store::TextSearch::default()
+    });
+    query
+}
+
+/// The display names `search(text)` finds in the workspace, sorted.
+pub async fn names_matching(store: &dyn Store, workspace: WorkspaceId, text: &str) -> Vec<String> {
+    let found = store.list_accounts(workspace, &search(text)).await.unwrap();
+    let mut names: Vec<String> = found.into_iter().map(|a| a.display_name).collect();
+    names.sort();
+    names
 }
