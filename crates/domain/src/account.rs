@@ -1,4 +1,4 @@
-use crate::named::named_enum;
+use crate::named_enum;
 use crate::validation::bounded_text;
 use crate::{AccountId, Platform, UserId, ValidationError, WorkspaceId};
 use chrono::{DateTime, Utc};
@@ -6,6 +6,7 @@ use serde::Serialize;
 
 named_enum! {
     /// What sort of presence on the platform an account is.
+    #[derive(Hash, utoipa::ToSchema)]
     pub enum AccountKind {
         Profile = "profile",
         Page = "page",
@@ -18,7 +19,7 @@ named_enum! {
 
 named_enum! {
     /// One status, with a reason when it is not active (seed: "Account Status").
-    #[derive(PartialOrd, Ord)]
+    #[derive(Hash, PartialOrd, Ord, utoipa::ToSchema)]
     pub enum AccountStatus {
         /// Connected and working: posts can be published.
         Active = "active",
@@ -38,6 +39,7 @@ named_enum! {
 // The statuses and their advice: docs/product.md#statuses.
 named_enum! {
     /// Why an account is not active. Each reason knows the status it implies and the product's advice for it.
+    #[derive(Hash, utoipa::ToSchema)]
     pub enum StatusReason {
         TokenExpired = "token_expired",
         TokenRevoked = "token_revoked",

@@ -1,10 +1,11 @@
 //! What a person (and each webhook) is told about an account, by kind.
 
-use crate::named::named_enum;
+use crate::named_enum;
 
 named_enum! {
     /// The kind of an alert: stored, sent as a webhook's event type, and shown, always as the documented
     /// string (`account.connected`, ...).
+    #[derive(Hash, utoipa::ToSchema)]
     pub enum AlertKind {
         Connected = "account.connected",
         StatusChanged = "account.status_changed",

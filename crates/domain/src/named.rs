@@ -2,7 +2,8 @@
 
 /// Declares such an enum from one table of variants and names: `ALL`, `as_str`, `parse`, `Display`, and
 /// serde under the same names, so no direction can disagree with another. With `unknown`, also `FromStr`,
-/// whose error for a name that is not in the table `unknown` builds.
+/// whose error for a name that is not in the table `unknown` builds. Exported for the store's own enums.
+#[macro_export]
 macro_rules! named_enum {
     (
         $(#[$meta:meta])*
@@ -12,7 +13,7 @@ macro_rules! named_enum {
         $(unknown = $unknown:expr;)?
     ) => {
         $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
         pub enum $name {
             $($(#[$variant_meta])* #[serde(rename = $text)] $variant,)+
         }
@@ -49,5 +50,3 @@ macro_rules! named_enum {
         )?
     };
 }
-
-pub(crate) use named_enum;

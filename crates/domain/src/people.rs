@@ -1,4 +1,4 @@
-use crate::named::named_enum;
+use crate::named_enum;
 use crate::validation::bounded_text;
 use crate::ValidationError;
 use serde::Serialize;
@@ -100,7 +100,7 @@ impl WorkspaceName {
 
 named_enum! {
     /// What a member may do in a workspace.
-    #[derive(PartialOrd, Ord)]
+    #[derive(Hash, PartialOrd, Ord, utoipa::ToSchema)]
     pub enum Role {
         Owner = "owner",
         Admin = "admin",

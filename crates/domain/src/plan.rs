@@ -1,10 +1,11 @@
-use crate::named::named_enum;
+use crate::named_enum;
 use crate::{Platform, ValidationError};
 use serde::Serialize;
 use std::str::FromStr;
 
 named_enum! {
     /// A workspace's subscription plan (seed: "Account Limits").
+    #[derive(Hash, utoipa::ToSchema)]
     pub enum Plan {
         Free = "free",
         Starter = "starter",

@@ -1,10 +1,10 @@
-use crate::named::named_enum;
+use crate::named_enum;
 use crate::ValidationError;
 use serde::Serialize;
 
 named_enum! {
     /// The social networks an account can live on.
-    #[derive(PartialOrd, Ord)]
+    #[derive(Hash, PartialOrd, Ord, utoipa::ToSchema)]
     pub enum Platform {
         Facebook = "facebook",
         Instagram = "instagram",
