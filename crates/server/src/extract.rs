@@ -152,6 +152,26 @@ impl SessionCaller {
     }
 }
 
+/// The signed-in caller of a page, and their session; anyone else is sent to the sign-in page.
+pub struct PageCaller {
+    pub caller: Caller,
+    pub session: String,
+}
+
+impl FromRequestParts<AppState> for PageCaller {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        match SessionCaller::from_request_parts(parts, state).await {
+            Ok(SessionCaller { caller, session }) => Ok(PageCaller { caller, session }),
+            Err(_) => Err((StatusCode::SEE_OTHER, [(header::LOCATION, "/login")]).into_response()),
+        }
+    }
+}
+
 /// An HTML form post from the signed-in caller with its CSRF field checked: the caller, their session and
 /// the form's fields.
 pub struct CheckedForm {

@@ -7,7 +7,7 @@ use super::flash::{self, Flash};
 use super::icons::platform_icon;
 use super::{app_page, Chrome};
 use crate::error::AppError;
-use crate::extract::{CheckedForm, SessionCaller};
+use crate::extract::{CheckedForm, PageCaller, SessionCaller};
 use crate::routes::accounts::{list_request, ListParams};
 use crate::AppState;
 use axum::extract::{Path, RawQuery, State};
@@ -49,10 +49,6 @@ fn initials(name: &str) -> String {
         .take(2)
         .collect::<String>()
         .to_uppercase()
-}
-
-fn to_login() -> Response {
-    (StatusCode::SEE_OTHER, [(header::LOCATION, "/login")]).into_response()
 }
 
 /// Per account: posts still scheduled to it, and posts published to it in the last 30 days.
@@ -436,13 +432,10 @@ fn back_to_list_with(state: &AppState, session: &str, flash: &Flash) -> Response
 /// `GET /`: the Platforms page.
 pub async fn index(
     State(state): State<AppState>,
-    caller: Result<SessionCaller, AppError>,
+    PageCaller { caller, session }: PageCaller,
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, AppError> {
-    let Ok(SessionCaller { caller, session }) = caller else {
-        return Ok(to_login());
-    };
     let flash = flash::take(&headers, &session);
     let raw = raw.unwrap_or_default();
     let shown_flash = flash.is_some();
@@ -658,12 +651,9 @@ pub async fn remove(
 /// `GET /accounts/{id}`: everything about one account.
 pub async fn details(
     State(state): State<AppState>,
-    caller: Result<SessionCaller, AppError>,
+    PageCaller { caller, session }: PageCaller,
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
-    let Ok(SessionCaller { caller, session }) = caller else {
-        return Ok(to_login());
-    };
     let account = match state.core.account(&caller, parse_account(&id)?).await {
         Ok(account) => account,
         Err(CoreError::NotFound(_)) => return Err(AppError::not_found("account")),

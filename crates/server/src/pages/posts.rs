@@ -5,7 +5,7 @@ use super::auth::field;
 use super::icons::platform_icon;
 use super::{app_page, Chrome};
 use crate::error::AppError;
-use crate::extract::{CheckedForm, SessionCaller};
+use crate::extract::{CheckedForm, PageCaller};
 use crate::AppState;
 use axum::extract::State;
 use axum::http::{header, StatusCode};
@@ -231,11 +231,8 @@ async fn render(
 /// `GET /posts`.
 pub async fn index(
     State(state): State<AppState>,
-    caller: Result<SessionCaller, AppError>,
+    PageCaller { caller, session }: PageCaller,
 ) -> Result<Response, AppError> {
-    let Ok(SessionCaller { caller, session }) = caller else {
-        return Ok((StatusCode::SEE_OTHER, [(header::LOCATION, "/login")]).into_response());
-    };
     render(
         &state,
         &caller,

@@ -3,7 +3,7 @@
 use super::auth::field;
 use super::{app_page, Chrome};
 use crate::error::AppError;
-use crate::extract::{CheckedForm, SessionCaller};
+use crate::extract::{CheckedForm, PageCaller};
 use crate::AppState;
 use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
@@ -114,11 +114,8 @@ fn refused(err: CoreError) -> Outcome {
 /// `GET /settings`.
 pub async fn index(
     State(state): State<AppState>,
-    caller: Result<SessionCaller, AppError>,
+    PageCaller { caller, session }: PageCaller,
 ) -> Result<Response, AppError> {
-    let Ok(SessionCaller { caller, session }) = caller else {
-        return Ok((StatusCode::SEE_OTHER, [(header::LOCATION, "/login")]).into_response());
-    };
     render(&state, &caller, &session, Outcome::Nothing, StatusCode::OK).await
 }
 
