@@ -192,6 +192,19 @@ macro_rules! bind {
     };
 }
 
+/// Inserts one row per element of `rows` into the columns `head` names, bound from `r` as listed, in one
+/// statement on `tx`.
+macro_rules! insert_rows {
+    ($tx:expr, $numbered:expr, $rows:expr, |$r:ident| $head:literal [$($value:expr),+ $(,)?]) => {{
+        let sql = values($head, $rows.len(), $numbered);
+        let mut args = DB::Arguments::default();
+        for $r in $rows {
+            bind!(args, $($value),+);
+        }
+        sqlx::query_with::<DB, _>(&sql, args).execute(&mut *$tx).await?;
+    }};
+}
+
 /// `head VALUES (...), (...)`: `rows` tuples of parameters, one per column named in `head`. PostgreSQL
 /// numbers them (`$1`); SQLite gets plain `?`, since it would look each `$n` up among the names seen so far.
 fn values(head: &str, rows: usize, numbered: bool) -> String {
@@ -303,45 +316,21 @@ where
             sqlx::query_with::<DB, _>(&sql, args)
                 .execute(&mut *tx)
                 .await?;
-            let sql = values(
-                "INSERT INTO account_credentials (account_id, key_id, blob, updated_at)",
-                rows.len(),
-                !sqlite,
-            );
-            let mut args = DB::Arguments::default();
-            for r in &rows {
-                bind!(
-                    args,
-                    r.id.to_string(),
-                    r.key_id.clone(),
-                    r.blob.clone(),
-                    r.created_at
-                );
-            }
-            sqlx::query_with::<DB, _>(&sql, args)
-                .execute(&mut *tx)
-                .await?;
-            let sql = values(
-                "INSERT INTO audit_events (id, workspace_id, account_id, actor_id, kind, details, at)",
-                rows.len(),
-                !sqlite,
-            );
-            let mut args = DB::Arguments::default();
-            for r in &rows {
-                bind!(
-                    args,
-                    r.event_id.clone(),
-                    r.workspace.clone(),
-                    r.id.to_string(),
-                    r.connected_by.clone(),
-                    "connected".to_string(),
-                    r.event_details.clone(),
-                    r.created_at
-                );
-            }
-            sqlx::query_with::<DB, _>(&sql, args)
-                .execute(&mut *tx)
-                .await?;
+            insert_rows!(tx, !sqlite, &rows, |r| "INSERT INTO account_credentials (account_id, key_id, blob, updated_at)" [
+                r.id.to_string(),
+                r.key_id.clone(),
+                r.blob.clone(),
+                r.created_at,
+            ]);
+            insert_rows!(tx, !sqlite, &rows, |r| "INSERT INTO audit_events (id, workspace_id, account_id, actor_id, kind, details, at)" [
+                r.event_id.clone(),
+                r.workspace.clone(),
+                r.id.to_string(),
+                r.connected_by.clone(),
+                "connected".to_string(),
+                r.event_details.clone(),
+                r.created_at,
+            ]);
             done += size;
         }
         tx.commit().await?;

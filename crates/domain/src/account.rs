@@ -1,145 +1,57 @@
+use crate::named_enum;
 use crate::validation::bounded_text;
 use crate::{AccountId, Platform, UserId, ValidationError, WorkspaceId};
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
-use std::{fmt, str::FromStr};
+use serde::Serialize;
 
-/// What sort of presence on the platform an account is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum AccountKind {
-    Profile,
-    Page,
-    Business,
-    Creator,
-    Organization,
-}
-
-impl AccountKind {
-    pub const ALL: [AccountKind; 5] = [
-        AccountKind::Profile,
-        AccountKind::Page,
-        AccountKind::Business,
-        AccountKind::Creator,
-        AccountKind::Organization,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AccountKind::Profile => "profile",
-            AccountKind::Page => "page",
-            AccountKind::Business => "business",
-            AccountKind::Creator => "creator",
-            AccountKind::Organization => "organization",
-        }
+named_enum! {
+    /// What sort of presence on the platform an account is.
+    #[derive(Hash, utoipa::ToSchema)]
+    pub enum AccountKind {
+        Profile = "profile",
+        Page = "page",
+        Business = "business",
+        Creator = "creator",
+        Organization = "organization",
     }
+    unknown = |s| ValidationError::new("kind", format!("unknown account kind {s:?}"));
 }
 
-impl FromStr for AccountKind {
-    type Err = ValidationError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        AccountKind::ALL
-            .into_iter()
-            .find(|k| k.as_str() == s)
-            .ok_or_else(|| ValidationError::new("kind", format!("unknown account kind {s:?}")))
+named_enum! {
+    /// One status, with a reason when it is not active (seed: "Account Status").
+    #[derive(Hash, PartialOrd, Ord, utoipa::ToSchema)]
+    pub enum AccountStatus {
+        /// Connected and working: posts can be published.
+        Active = "active",
+        /// Expired or needs re-authentication: the user can fix it with Refresh.
+        Inactive = "inactive",
+        /// Authentication failed, a permission is missing or the platform keeps failing: act now.
+        Failed = "failed",
     }
+    unknown = |s| {
+        ValidationError::new(
+            "status",
+            format!("unknown status {s:?}; expected one of active, inactive, failed"),
+        )
+    };
 }
 
-/// One status, with a reason when it is not active (seed: "Account Status").
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    Serialize,
-    Deserialize,
-    utoipa::ToSchema,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum AccountStatus {
-    /// Connected and working: posts can be published.
-    Active,
-    /// Expired or needs re-authentication: the user can fix it with Refresh.
-    Inactive,
-    /// Authentication failed, a permission is missing or the platform keeps failing: act now.
-    Failed,
-}
-
-impl AccountStatus {
-    pub const ALL: [AccountStatus; 3] = [
-        AccountStatus::Active,
-        AccountStatus::Inactive,
-        AccountStatus::Failed,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AccountStatus::Active => "active",
-            AccountStatus::Inactive => "inactive",
-            AccountStatus::Failed => "failed",
-        }
-    }
-}
-
-impl fmt::Display for AccountStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for AccountStatus {
-    type Err = ValidationError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        AccountStatus::ALL
-            .into_iter()
-            .find(|st| st.as_str() == s)
-            .ok_or_else(|| {
-                ValidationError::new(
-                    "status",
-                    format!("unknown status {s:?}; expected one of active, inactive, failed"),
-                )
-            })
-    }
-}
-
-/// Why an account is not active. Each reason knows the status it implies and the product's advice for it.
 // The statuses and their advice: docs/product.md#statuses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum StatusReason {
-    TokenExpired,
-    TokenRevoked,
-    RefreshFailed,
-    MissingPermissions,
-    AuthenticationFailed,
-    PlatformUnavailable,
+named_enum! {
+    /// Why an account is not active. Each reason knows the status it implies and the product's advice for it.
+    #[derive(Hash, utoipa::ToSchema)]
+    pub enum StatusReason {
+        TokenExpired = "token_expired",
+        TokenRevoked = "token_revoked",
+        RefreshFailed = "refresh_failed",
+        MissingPermissions = "missing_permissions",
+        AuthenticationFailed = "authentication_failed",
+        PlatformUnavailable = "platform_unavailable",
+    }
+    unknown = |s| ValidationError::new("reason", format!("unknown status reason {s:?}"));
 }
 
 impl StatusReason {
-    pub const ALL: [StatusReason; 6] = [
-        StatusReason::TokenExpired,
-        StatusReason::TokenRevoked,
-        StatusReason::RefreshFailed,
-        StatusReason::MissingPermissions,
-        StatusReason::AuthenticationFailed,
-        StatusReason::PlatformUnavailable,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            StatusReason::TokenExpired => "token_expired",
-            StatusReason::TokenRevoked => "token_revoked",
-            StatusReason::RefreshFailed => "refresh_failed",
-            StatusReason::MissingPermissions => "missing_permissions",
-            StatusReason::AuthenticationFailed => "authentication_failed",
-            StatusReason::PlatformUnavailable => "platform_unavailable",
-        }
-    }
-
     /// The status an account with this reason is in.
     pub fn status(self) -> AccountStatus {
         match self {
@@ -180,16 +92,6 @@ impl StatusReason {
                 "Check the platform's status page; contact support if it persists."
             }
         }
-    }
-}
-
-impl FromStr for StatusReason {
-    type Err = ValidationError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        StatusReason::ALL
-            .into_iter()
-            .find(|r| r.as_str() == s)
-            .ok_or_else(|| ValidationError::new("reason", format!("unknown status reason {s:?}")))
     }
 }
 

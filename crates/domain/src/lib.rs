@@ -4,6 +4,7 @@
 mod account;
 mod alert;
 mod ids;
+mod named;
 mod people;
 mod plan;
 mod platform;

@@ -1,7 +1,8 @@
+use crate::named_enum;
 use crate::validation::bounded_text;
 use crate::ValidationError;
-use serde::{Deserialize, Serialize};
-use std::{fmt, str::FromStr};
+use serde::Serialize;
+use std::fmt;
 
 /// An email address, lower-cased so that one person has one address.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, utoipa::ToSchema)]
@@ -97,36 +98,23 @@ impl WorkspaceName {
     }
 }
 
-/// What a member may do in a workspace.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    Serialize,
-    Deserialize,
-    utoipa::ToSchema,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    Owner,
-    Admin,
-    Member,
+named_enum! {
+    /// What a member may do in a workspace.
+    #[derive(Hash, PartialOrd, Ord, utoipa::ToSchema)]
+    pub enum Role {
+        Owner = "owner",
+        Admin = "admin",
+        Member = "member",
+    }
+    unknown = |s| {
+        ValidationError::new(
+            "role",
+            format!("unknown role {s:?}; expected one of owner, admin, member"),
+        )
+    };
 }
 
 impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Owner => "owner",
-            Role::Admin => "admin",
-            Role::Member => "member",
-        }
-    }
-
     /// Owners and admins connect, relabel and remove accounts.
     pub fn can_manage_accounts(self) -> bool {
         matches!(self, Role::Owner | Role::Admin)
@@ -135,21 +123,6 @@ impl Role {
     /// Only owners invite people and change the workspace itself.
     pub fn can_invite(self) -> bool {
         self == Role::Owner
-    }
-}
-
-impl FromStr for Role {
-    type Err = ValidationError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "owner" => Ok(Role::Owner),
-            "admin" => Ok(Role::Admin),
-            "member" => Ok(Role::Member),
-            _ => Err(ValidationError::new(
-                "role",
-                format!("unknown role {s:?}; expected one of owner, admin, member"),
-            )),
-        }
     }
 }
 

@@ -1,15 +1,17 @@
+use crate::named_enum;
 use crate::{Platform, ValidationError};
-use serde::{Deserialize, Serialize};
-use std::{fmt, str::FromStr};
+use serde::Serialize;
+use std::str::FromStr;
 
-/// A workspace's subscription plan (seed: "Account Limits").
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Plan {
-    Free,
-    Starter,
-    Professional,
-    Enterprise,
+named_enum! {
+    /// A workspace's subscription plan (seed: "Account Limits").
+    #[derive(Hash, utoipa::ToSchema)]
+    pub enum Plan {
+        Free = "free",
+        Starter = "starter",
+        Professional = "professional",
+        Enterprise = "enterprise",
+    }
 }
 
 /// How many accounts a plan allows; `None` means unlimited.
@@ -20,22 +22,6 @@ pub struct PlanLimits {
 }
 
 impl Plan {
-    pub const ALL: [Plan; 4] = [
-        Plan::Free,
-        Plan::Starter,
-        Plan::Professional,
-        Plan::Enterprise,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Plan::Free => "free",
-            Plan::Starter => "starter",
-            Plan::Professional => "professional",
-            Plan::Enterprise => "enterprise",
-        }
-    }
-
     pub fn limits(self) -> PlanLimits {
         let (max_accounts, max_accounts_per_platform) = match self {
             Plan::Free => (Some(3), Some(1)),
@@ -79,24 +65,18 @@ impl Plan {
     }
 }
 
-impl fmt::Display for Plan {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
 impl FromStr for Plan {
     type Err = ValidationError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Plan::ALL
-            .into_iter()
-            .find(|p| p.as_str() == s.trim().to_ascii_lowercase())
-            .ok_or_else(|| {
-                ValidationError::new(
-                    "plan",
-                    format!("unknown plan {s:?}; expected one of free, starter, professional, enterprise"),
-                )
-            })
+        // Typed by people (setup, the command line): spaces and case do not matter.
+        Plan::parse(&s.trim().to_ascii_lowercase()).ok_or_else(|| {
+            ValidationError::new(
+                "plan",
+                format!(
+                    "unknown plan {s:?}; expected one of free, starter, professional, enterprise"
+                ),
+            )
+        })
     }
 }
 

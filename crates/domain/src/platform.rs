@@ -1,28 +1,26 @@
+use crate::named_enum;
 use crate::ValidationError;
-use serde::{Deserialize, Serialize};
-use std::{fmt, str::FromStr};
+use serde::Serialize;
 
-/// The social networks an account can live on.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    Serialize,
-    Deserialize,
-    utoipa::ToSchema,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum Platform {
-    Facebook,
-    Instagram,
-    X,
-    Linkedin,
-    Tiktok,
+named_enum! {
+    /// The social networks an account can live on.
+    #[derive(Hash, PartialOrd, Ord, utoipa::ToSchema)]
+    pub enum Platform {
+        Facebook = "facebook",
+        Instagram = "instagram",
+        X = "x",
+        Linkedin = "linkedin",
+        Tiktok = "tiktok",
+    }
+    unknown = |s| {
+        ValidationError::new(
+            "platform",
+            format!(
+                "unknown platform {s:?}; expected one of {}",
+                Platform::ALL.map(Platform::as_str).join(", ")
+            ),
+        )
+    };
 }
 
 /// What the Platforms page tells a person about a platform before they connect it (seed: "Platform-Specific
@@ -46,24 +44,6 @@ pub struct PermissionInfo {
 }
 
 impl Platform {
-    pub const ALL: [Platform; 5] = [
-        Platform::Facebook,
-        Platform::Instagram,
-        Platform::X,
-        Platform::Linkedin,
-        Platform::Tiktok,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Platform::Facebook => "facebook",
-            Platform::Instagram => "instagram",
-            Platform::X => "x",
-            Platform::Linkedin => "linkedin",
-            Platform::Tiktok => "tiktok",
-        }
-    }
-
     /// The platform's name as people know it. It stays with the enum, beside its serialised name, because
     /// the domain (plan limits) and the sandbox (page titles) name platforms too; every other fact about a
     /// platform is in its descriptor in `iquivity-platforms`.
@@ -75,31 +55,6 @@ impl Platform {
             Platform::Linkedin => "LinkedIn",
             Platform::Tiktok => "TikTok",
         }
-    }
-}
-
-impl fmt::Display for Platform {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Platform {
-    type Err = ValidationError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Platform::ALL
-            .into_iter()
-            .find(|p| p.as_str() == s)
-            .ok_or_else(|| {
-                let names: Vec<&str> = Platform::ALL.iter().map(|p| p.as_str()).collect();
-                ValidationError::new(
-                    "platform",
-                    format!(
-                        "unknown platform {s:?}; expected one of {}",
-                        names.join(", ")
-                    ),
-                )
-            })
     }
 }
 

@@ -101,6 +101,15 @@ pub(crate) async fn send_ok(
     }
 }
 
+/// Sends, demands a success and reads the body as `T`.
+pub(crate) async fn send_json<T: DeserializeOwned>(
+    platform: &'static str,
+    request: RequestBuilder,
+    classify: impl FnOnce(&Answer) -> PlatformError,
+) -> Result<T, PlatformError> {
+    send_ok(platform, request, classify).await?.json(platform)
+}
+
 /// How long to wait between looks at a publish that the platform is still processing.
 pub(crate) const POLL_INTERVAL: Duration = Duration::from_millis(200);
 /// How many looks before giving up on it (about four seconds).

@@ -52,6 +52,27 @@ pub struct Target {
     pub unavailable: Option<String>,
 }
 
+impl Target {
+    /// A target that can be connected and published to, as `face` shows it.
+    pub(crate) fn publishable(
+        kind: AccountKind,
+        platform_account_id: String,
+        face: Identity,
+        tokens: TokenSet,
+    ) -> Self {
+        Target {
+            kind,
+            platform_account_id,
+            display_name: face.display_name,
+            handle: face.handle,
+            avatar_url: face.avatar_url,
+            tokens,
+            publishable: true,
+            unavailable: None,
+        }
+    }
+}
+
 /// An account's current face on the platform.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Identity {

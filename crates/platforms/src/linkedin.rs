@@ -146,6 +146,31 @@ struct Organization {
     vanity_name: Option<String>,
 }
 
+// LinkedIn reports followers to neither (its follower statistics are a separate, gated API).
+impl UserInfo {
+    fn face(self) -> Identity {
+        Identity {
+            display_name: self.name,
+            handle: None,
+            avatar_url: self.picture,
+            scopes: None,
+            followers: None,
+        }
+    }
+}
+
+impl Organization {
+    fn face(self) -> Identity {
+        Identity {
+            display_name: self.localized_name,
+            handle: self.vanity_name,
+            avatar_url: None,
+            scopes: None,
+            followers: None,
+        }
+    }
+}
+
 impl Linkedin {
     pub fn new(settings: PlatformSettings, client: reqwest::Client) -> Self {
         Linkedin { settings, client }
@@ -154,12 +179,8 @@ impl Linkedin {
     /// LinkedIn's `{status, serviceErrorCode, code, message}` and OAuth errors (docs/platforms/linkedin.md
     /// §5.7).
     fn classify(&self, answer: &Answer, renewing: bool) -> PlatformError {
-        if let Some(oauth) = OAuthError::parse(&answer.body) {
-            let class = match oauth.error.as_str() {
-                "invalid_grant" | "invalid_request" if renewing => ErrorClass::RefreshRejected,
-                _ => ErrorClass::Rejected,
-            };
-            return PlatformError::new(NAME, class, oauth.describe());
+        if let Some(error) = OAuthError::classify(NAME, &answer.body, renewing) {
+            return error;
         }
         let error: Option<ApiError> = serde_json::from_slice(&answer.body).ok();
         let message = error
@@ -194,13 +215,8 @@ impl Linkedin {
         form: &[(&str, &str)],
         renewing: bool,
     ) -> Result<TokenAnswer, PlatformError> {
-        http::send_ok(
-            NAME,
-            self.client.post(&self.settings.token_url).form(form),
-            |a| self.classify(a, renewing),
-        )
-        .await?
-        .json(NAME)
+        let request = self.client.post(&self.settings.token_url).form(form);
+        http::send_json(NAME, request, |a| self.classify(a, renewing)).await
     }
 
     async fn get<T: serde::de::DeserializeOwned>(
@@ -214,9 +230,7 @@ impl Linkedin {
             .bearer_auth(tokens.access_token.expose_secret())
             .header("LinkedIn-Version", &self.settings.api_version)
             .header("X-Restli-Protocol-Version", "2.0.0");
-        http::send_ok(NAME, request, |a| self.classify(a, false))
-            .await?
-            .json(NAME)
+        http::send_json(NAME, request, |a| self.classify(a, false)).await
     }
 
     async fn organization(
@@ -303,26 +317,18 @@ impl PlatformAdapter for Linkedin {
                 false,
             )
             .await?;
-        let scopes = answer.scopes().unwrap_or_default();
-        Ok(Grant {
-            tokens: answer.into_tokens(),
-            scopes,
-        })
+        Ok(answer.into_grant())
     }
 
     /// The member, then the organisations where the member may post (ADMINISTRATOR or CONTENT_ADMINISTRATOR).
     async fn targets(&self, grant: &Grant) -> Result<Vec<Target>, PlatformError> {
         let me: UserInfo = self.get("/v2/userinfo", &grant.tokens).await?;
-        let mut targets = vec![Target {
-            kind: AccountKind::Profile,
-            platform_account_id: me.sub,
-            display_name: me.name,
-            handle: None,
-            avatar_url: me.picture,
-            tokens: grant.tokens.clone(),
-            publishable: true,
-            unavailable: None,
-        }];
+        let mut targets = vec![Target::publishable(
+            AccountKind::Profile,
+            me.sub.clone(),
+            me.face(),
+            grant.tokens.clone(),
+        )];
         let can_list_orgs = grant
             .scopes
             .iter()
@@ -348,16 +354,16 @@ impl PlatformAdapter for Linkedin {
             };
             let org = self.organization(id, &grant.tokens).await?;
             targets.push(Target {
-                kind: AccountKind::Organization,
-                platform_account_id: id.to_string(),
-                display_name: org.localized_name,
-                handle: org.vanity_name,
-                avatar_url: None,
-                tokens: grant.tokens.clone(),
                 publishable: can_post_as_org,
                 unavailable: (!can_post_as_org).then(|| {
                     "posting as an organisation needs the w_organization_social permission; add the account again and grant it".to_string()
                 }),
+                ..Target::publishable(
+                    AccountKind::Organization,
+                    id.to_string(),
+                    org.face(),
+                    grant.tokens.clone(),
+                )
             });
         }
         Ok(targets)
@@ -384,16 +390,12 @@ impl PlatformAdapter for Linkedin {
                 true,
             )
             .await?;
-        let scopes = answer.scopes();
-        let mut renewed = answer.into_tokens();
-        if renewed.refresh_token.is_none() {
-            renewed.refresh_token = Some(refresh.clone());
-            renewed.refresh_expires_at = tokens.refresh_expires_at;
+        let mut renewed = answer.into_renewal();
+        if renewed.tokens.refresh_token.is_none() {
+            renewed.tokens.refresh_token = Some(refresh.clone());
+            renewed.tokens.refresh_expires_at = tokens.refresh_expires_at;
         }
-        Ok(Some(Renewal {
-            tokens: renewed,
-            scopes,
-        }))
+        Ok(Some(renewed))
     }
 
     async fn identity(
@@ -403,23 +405,10 @@ impl PlatformAdapter for Linkedin {
         tokens: &TokenSet,
     ) -> Result<Identity, PlatformError> {
         if kind == AccountKind::Organization {
-            let org = self.organization(id, tokens).await?;
-            return Ok(Identity {
-                display_name: org.localized_name,
-                handle: org.vanity_name,
-                avatar_url: None,
-                scopes: None,
-                followers: None,
-            });
+            return Ok(self.organization(id, tokens).await?.face());
         }
         let me: UserInfo = self.get("/v2/userinfo", tokens).await?;
-        Ok(Identity {
-            display_name: me.name,
-            handle: None,
-            avatar_url: me.picture,
-            scopes: None,
-            followers: None,
-        })
+        Ok(me.face())
     }
 
     async fn revoke(&self, tokens: &TokenSet) -> Result<(), PlatformError> {

@@ -166,28 +166,26 @@ impl Graph {
         PlatformError::new(self.platform, class, e.message)
     }
 
+    /// Sends a Graph call and reads its answer as `T`, failures classified by Graph's rules.
+    async fn send_json<T: serde::de::DeserializeOwned>(
+        &self,
+        request: reqwest::RequestBuilder,
+    ) -> Result<T, PlatformError> {
+        http::send_json(self.platform, request, |a| self.classify(a)).await
+    }
+
     async fn get_json<T: serde::de::DeserializeOwned>(
         &self,
         url: &str,
         token: &SecretString,
     ) -> Result<T, PlatformError> {
-        http::send_ok(
-            self.platform,
-            self.client.get(url).bearer_auth(token.expose_secret()),
-            |a| self.classify(a),
-        )
-        .await?
-        .json(self.platform)
+        self.send_json(self.client.get(url).bearer_auth(token.expose_secret()))
+            .await
     }
 
     async fn token_request(&self, query: &[(&str, &str)]) -> Result<UserToken, PlatformError> {
         let url = self.settings.url(&self.settings.token_url);
-        let token: TokenAnswer =
-            http::send_ok(self.platform, self.client.get(url).query(query), |a| {
-                self.classify(a)
-            })
-            .await?
-            .json(self.platform)?;
+        let token: TokenAnswer = self.send_json(self.client.get(url).query(query)).await?;
         Ok(UserToken {
             token: SecretString::from(token.access_token),
             expires_at: in_seconds(token.expires_in),
@@ -317,14 +315,9 @@ impl Graph {
         form: &[(&str, &str)],
         token: &SecretString,
     ) -> Result<T, PlatformError> {
-        let request = self
-            .client
-            .post(self.api(path))
-            .bearer_auth(token.expose_secret())
-            .form(form);
-        http::send_ok(self.platform, request, |a| self.classify(a))
-            .await?
-            .json(self.platform)
+        let request = self.client.post(self.api(path)).form(form);
+        self.send_json(request.bearer_auth(token.expose_secret()))
+            .await
     }
 
     /// A POST with a JSON body, for fields that are lists of objects (`attached_media`).
@@ -334,14 +327,9 @@ impl Graph {
         body: &serde_json::Value,
         token: &SecretString,
     ) -> Result<T, PlatformError> {
-        let request = self
-            .client
-            .post(self.api(path))
-            .bearer_auth(token.expose_secret())
-            .json(body);
-        http::send_ok(self.platform, request, |a| self.classify(a))
-            .await?
-            .json(self.platform)
+        let request = self.client.post(self.api(path)).json(body);
+        self.send_json(request.bearer_auth(token.expose_secret()))
+            .await
     }
 
     pub async fn revoke(&self, token: &SecretString) -> Result<(), PlatformError> {

@@ -1,6 +1,8 @@
 //! The token endpoint answer of the platforms that follow RFC 6749 closely (X, LinkedIn, TikTok).
 
+use crate::error::{ErrorClass, PlatformError};
 use crate::http::{in_seconds, split_scopes};
+use crate::{Grant, Renewal};
 use iquivity_domain::TokenSet;
 use secrecy::SecretString;
 use serde::Deserialize;
@@ -37,6 +39,24 @@ impl TokenAnswer {
             issued_at: Some(chrono::Utc::now()),
         }
     }
+
+    /// A consent's answer: no scope list there means none can be counted on.
+    pub fn into_grant(self) -> Grant {
+        let scopes = self.scopes().unwrap_or_default();
+        Grant {
+            tokens: self.into_tokens(),
+            scopes,
+        }
+    }
+
+    /// A renewal's answer: no scope list there means the scopes are unknown, not gone.
+    pub fn into_renewal(self) -> Renewal {
+        let scopes = self.scopes();
+        Renewal {
+            tokens: self.into_tokens(),
+            scopes,
+        }
+    }
 }
 
 /// The OAuth error body (`{"error","error_description"}`), which X, LinkedIn and TikTok share.
@@ -50,6 +70,17 @@ pub(crate) struct OAuthError {
 impl OAuthError {
     pub fn parse(body: &[u8]) -> Option<Self> {
         serde_json::from_slice(body).ok()
+    }
+
+    /// The OAuth error in `body`, if it is one, classified as X, LinkedIn and TikTok agree: a refresh token
+    /// the platform no longer takes is "refresh rejected", anything else about the request is "rejected".
+    pub fn classify(platform: &'static str, body: &[u8], renewing: bool) -> Option<PlatformError> {
+        let oauth = Self::parse(body)?;
+        let class = match oauth.error.as_str() {
+            "invalid_grant" | "invalid_request" if renewing => ErrorClass::RefreshRejected,
+            _ => ErrorClass::Rejected,
+        };
+        Some(PlatformError::new(platform, class, oauth.describe()))
     }
 
     pub fn describe(&self) -> String {

@@ -159,6 +159,22 @@ struct PublishStatus {
     fail_reason: Option<String>,
 }
 
+impl User {
+    /// The name shown is the display name, else the username, else the open id.
+    fn face(self) -> Identity {
+        Identity {
+            display_name: self
+                .display_name
+                .or(self.username.clone())
+                .unwrap_or(self.open_id),
+            handle: self.username,
+            avatar_url: self.avatar_url,
+            scopes: None,
+            followers: self.follower_count,
+        }
+    }
+}
+
 /// What a publish is made of, checked before any call.
 enum Upload<'a> {
     Video(&'a Media),
@@ -172,12 +188,8 @@ impl Tiktok {
 
     /// TikTok's `{"error":{"code",…}}` envelope, and OAuth errors (docs/platforms/tiktok.md §6.7).
     fn classify(&self, answer: &Answer, renewing: bool) -> PlatformError {
-        if let Some(oauth) = OAuthError::parse(&answer.body) {
-            let class = match oauth.error.as_str() {
-                "invalid_grant" | "invalid_request" if renewing => ErrorClass::RefreshRejected,
-                _ => ErrorClass::Rejected,
-            };
-            return PlatformError::new(NAME, class, oauth.describe());
+        if let Some(error) = OAuthError::classify(NAME, &answer.body, renewing) {
+            return error;
         }
         let error = serde_json::from_slice::<Envelope<serde_json::Value>>(&answer.body)
             .ok()
@@ -216,13 +228,8 @@ impl Tiktok {
         form: &[(&str, &str)],
         renewing: bool,
     ) -> Result<TokenAnswer, PlatformError> {
-        http::send_ok(
-            NAME,
-            self.client.post(&self.settings.token_url).form(form),
-            |a| self.classify(a, renewing),
-        )
-        .await?
-        .json(NAME)
+        let request = self.client.post(&self.settings.token_url).form(form);
+        http::send_json(NAME, request, |a| self.classify(a, renewing)).await
     }
 
     /// One API call: TikTok can answer 200 with an error in the envelope, so both are checked.
@@ -397,29 +404,17 @@ impl PlatformAdapter for Tiktok {
                 false,
             )
             .await?;
-        let scopes = answer.scopes().unwrap_or_default();
-        Ok(Grant {
-            tokens: answer.into_tokens(),
-            scopes,
-        })
+        Ok(answer.into_grant())
     }
 
     async fn targets(&self, grant: &Grant) -> Result<Vec<Target>, PlatformError> {
         let user = self.user(&grant.tokens).await?;
-        Ok(vec![Target {
-            kind: AccountKind::Business,
-            display_name: user
-                .display_name
-                .clone()
-                .or(user.username.clone())
-                .unwrap_or_else(|| user.open_id.clone()),
-            platform_account_id: user.open_id,
-            handle: user.username,
-            avatar_url: user.avatar_url,
-            tokens: grant.tokens.clone(),
-            publishable: true,
-            unavailable: None,
-        }])
+        Ok(vec![Target::publishable(
+            AccountKind::Business,
+            user.open_id.clone(),
+            user.face(),
+            grant.tokens.clone(),
+        )])
     }
 
     /// Refresh tokens rotate: the previous one stops working once this answers.
@@ -443,11 +438,7 @@ impl PlatformAdapter for Tiktok {
                 true,
             )
             .await?;
-        let scopes = answer.scopes();
-        Ok(Some(Renewal {
-            tokens: answer.into_tokens(),
-            scopes,
-        }))
+        Ok(Some(answer.into_renewal()))
     }
 
     async fn identity(
@@ -456,18 +447,7 @@ impl PlatformAdapter for Tiktok {
         _: &str,
         tokens: &TokenSet,
     ) -> Result<Identity, PlatformError> {
-        let user = self.user(tokens).await?;
-        Ok(Identity {
-            display_name: user
-                .display_name
-                .clone()
-                .or(user.username.clone())
-                .unwrap_or(user.open_id),
-            handle: user.username,
-            avatar_url: user.avatar_url,
-            scopes: None,
-            followers: user.follower_count,
-        })
+        Ok(self.user(tokens).await?.face())
     }
 
     async fn revoke(&self, tokens: &TokenSet) -> Result<(), PlatformError> {

@@ -183,13 +183,8 @@ impl X {
 
     /// Classifies X's problem bodies, legacy `errors` bodies and OAuth errors (docs/platforms/x.md §4.7).
     fn classify(&self, answer: &Answer, renewing: bool) -> PlatformError {
-        if let Some(oauth) = OAuthError::parse(&answer.body) {
-            let class = match oauth.error.as_str() {
-                "invalid_request" | "invalid_grant" if renewing => ErrorClass::RefreshRejected,
-                "invalid_client" | "unauthorized_client" => ErrorClass::Rejected,
-                _ => ErrorClass::Rejected,
-            };
-            return PlatformError::new(NAME, class, oauth.describe());
+        if let Some(error) = OAuthError::classify(NAME, &answer.body, renewing) {
+            return error;
         }
         let problem: Option<Problem> = serde_json::from_slice(&answer.body).ok();
         let detail = problem
@@ -224,9 +219,7 @@ impl X {
                 Some(self.settings.client_secret.expose_secret()),
             )
             .form(form);
-        http::send_ok(NAME, request, |a| self.classify(a, renewing))
-            .await?
-            .json(NAME)
+        http::send_json(NAME, request, |a| self.classify(a, renewing)).await
     }
 
     async fn me(&self, tokens: &TokenSet) -> Result<User, PlatformError> {
@@ -238,10 +231,20 @@ impl X {
             .client
             .get(url)
             .bearer_auth(tokens.access_token.expose_secret());
-        let me: Me = http::send_ok(NAME, request, |a| self.classify(a, false))
-            .await?
-            .json(NAME)?;
+        let me: Me = http::send_json(NAME, request, |a| self.classify(a, false)).await?;
         Ok(me.data)
+    }
+}
+
+impl User {
+    fn face(self) -> Identity {
+        Identity {
+            display_name: self.name,
+            handle: self.username,
+            avatar_url: self.profile_image_url,
+            scopes: None,
+            followers: self.public_metrics.map(|m| m.followers_count),
+        }
     }
 }
 
@@ -302,25 +305,17 @@ impl PlatformAdapter for X {
                 false,
             )
             .await?;
-        let scopes = answer.scopes().unwrap_or_default();
-        Ok(Grant {
-            tokens: answer.into_tokens(),
-            scopes,
-        })
+        Ok(answer.into_grant())
     }
 
     async fn targets(&self, grant: &Grant) -> Result<Vec<Target>, PlatformError> {
         let user = self.me(&grant.tokens).await?;
-        Ok(vec![Target {
-            kind: AccountKind::Profile,
-            platform_account_id: user.id,
-            display_name: user.name,
-            handle: user.username,
-            avatar_url: user.profile_image_url,
-            tokens: grant.tokens.clone(),
-            publishable: true,
-            unavailable: None,
-        }])
+        Ok(vec![Target::publishable(
+            AccountKind::Profile,
+            user.id.clone(),
+            user.face(),
+            grant.tokens.clone(),
+        )])
     }
 
     /// Refresh tokens rotate: the new one must be stored before anything uses the old one again.
@@ -343,11 +338,7 @@ impl PlatformAdapter for X {
                 true,
             )
             .await?;
-        let scopes = answer.scopes();
-        Ok(Some(Renewal {
-            tokens: answer.into_tokens(),
-            scopes,
-        }))
+        Ok(Some(answer.into_renewal()))
     }
 
     async fn identity(
@@ -356,14 +347,7 @@ impl PlatformAdapter for X {
         _: &str,
         tokens: &TokenSet,
     ) -> Result<Identity, PlatformError> {
-        let user = self.me(tokens).await?;
-        Ok(Identity {
-            display_name: user.name,
-            handle: user.username,
-            avatar_url: user.profile_image_url,
-            scopes: None,
-            followers: user.public_metrics.map(|m| m.followers_count),
-        })
+        Ok(self.me(tokens).await?.face())
     }
 
     async fn revoke(&self, tokens: &TokenSet) -> Result<(), PlatformError> {
@@ -408,9 +392,7 @@ impl PlatformAdapter for X {
             .post(format!("{}/2/tweets", self.settings.api_url))
             .bearer_auth(tokens.access_token.expose_secret())
             .json(&serde_json::json!({ "text": post.text_with_link() }));
-        let created: Created = http::send_ok(NAME, request, |a| self.classify(a, false))
-            .await?
-            .json(NAME)?;
+        let created: Created = http::send_json(NAME, request, |a| self.classify(a, false)).await?;
         Ok(Published {
             url: Some(format!("https://x.com/i/web/status/{}", created.data.id)),
             platform_post_id: created.data.id,
@@ -441,9 +423,8 @@ impl PlatformAdapter for X {
                 ("max_results", "100".to_string()),
             ])
             .bearer_auth(tokens.access_token.expose_secret());
-        let timeline: Timeline = http::send_ok(NAME, request, |a| self.classify(a, false))
-            .await?
-            .json(NAME)?;
+        let timeline: Timeline =
+            http::send_json(NAME, request, |a| self.classify(a, false)).await?;
         Ok(
             match timeline
                 .data

@@ -1,13 +1,15 @@
 //! Extractors: the signed-in caller, and JSON bodies whose every rejection is a problem+json.
 
 use crate::error::AppError;
+use crate::pages::auth::{field, form_fields};
 use crate::pages::csrf_token;
 use crate::AppState;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{FromRef, FromRequest, FromRequestParts, Request};
+use axum::extract::{FromRequest, FromRequestParts, RawForm, Request};
 use axum::http::request::Parts;
 use axum::http::{header, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
 use iquivity_core::Caller;
 use serde::de::DeserializeOwned;
 
@@ -66,15 +68,14 @@ fn bearer_token(parts: &Parts) -> Option<&str> {
 /// The caller, from `Authorization: Bearer <token>` or the session cookie; 401 otherwise.
 pub struct Authenticated(pub Caller);
 
-impl<S> FromRequestParts<S> for Authenticated
-where
-    AppState: FromRef<S>,
-    S: Send + Sync,
-{
+// Every router here has the one state, so the extractors take it as it is.
+impl FromRequestParts<AppState> for Authenticated {
     type Rejection = AppError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let state = AppState::from_ref(state);
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let caller = if let Some(token) = bearer_token(parts) {
             state.core.caller_from_token(token).await?
         } else if let Some(session) = session_cookie(parts) {
@@ -127,15 +128,13 @@ pub struct SessionCaller {
     pub session: String,
 }
 
-impl<S> FromRequestParts<S> for SessionCaller
-where
-    AppState: FromRef<S>,
-    S: Send + Sync,
-{
+impl FromRequestParts<AppState> for SessionCaller {
     type Rejection = AppError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let state = AppState::from_ref(state);
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let session = session_cookie(parts).ok_or(iquivity_core::CoreError::Unauthenticated)?;
         let caller = state.core.caller_from_session(&session).await?;
         Ok(SessionCaller { caller, session })
@@ -150,6 +149,58 @@ impl SessionCaller {
         } else {
             Err(csrf_refused())
         }
+    }
+}
+
+/// The signed-in caller of a page, and their session; anyone else is sent to the sign-in page.
+pub struct PageCaller {
+    pub caller: Caller,
+    pub session: String,
+}
+
+impl FromRequestParts<AppState> for PageCaller {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        match SessionCaller::from_request_parts(parts, state).await {
+            Ok(SessionCaller { caller, session }) => Ok(PageCaller { caller, session }),
+            Err(_) => Err((StatusCode::SEE_OTHER, [(header::LOCATION, "/login")]).into_response()),
+        }
+    }
+}
+
+/// An HTML form post from the signed-in caller with its CSRF field checked: the caller, their session and
+/// the form's fields.
+pub struct CheckedForm {
+    pub caller: Caller,
+    pub session: String,
+    pub fields: Vec<(String, String)>,
+}
+
+impl FromRequest<AppState> for CheckedForm {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let (mut parts, body) = req.into_parts();
+        let SessionCaller { caller, session } =
+            SessionCaller::from_request_parts(&mut parts, state)
+                .await
+                .map_err(IntoResponse::into_response)?;
+        let RawForm(form) = RawForm::from_request(Request::from_parts(parts, body), state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let fields = form_fields(&form);
+        if field(&fields, "csrf") != Some(csrf_token(&session).as_str()) {
+            return Err(csrf_refused().into_response());
+        }
+        Ok(CheckedForm {
+            caller,
+            session,
+            fields,
+        })
     }
 }
 

@@ -1,36 +1,11 @@
 use chrono::{DateTime, Utc};
 use iquivity_domain::{
-    Account, AccountId, AccountKind, AccountStatus, Plan, Platform, Role, StatusReason, UserId,
-    WorkspaceId,
+    named_enum, Account, AccountId, AccountKind, AccountStatus, Plan, Platform, Role, StatusReason,
+    UserId, WorkspaceId,
 };
 use serde::{Deserialize, Serialize};
 
-/// Declares an enum stored (and answered) as text: each variant with its stored name, `ALL`, `as_str` and
-/// `parse` from one table, so the two directions cannot disagree.
-macro_rules! stored_enum {
-    ($(#[$meta:meta])* pub enum $name:ident { $($(#[$variant_meta:meta])* $variant:ident = $text:literal,)+ }) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-        #[serde(rename_all = "snake_case")]
-        pub enum $name {
-            $($(#[$variant_meta])* $variant,)+
-        }
-
-        impl $name {
-            pub const ALL: [$name; [$($text),+].len()] = [$($name::$variant),+];
-
-            pub fn as_str(self) -> &'static str {
-                match self {
-                    $($name::$variant => $text,)+
-                }
-            }
-
-            pub fn parse(raw: &str) -> Option<Self> {
-                Self::ALL.into_iter().find(|v| v.as_str() == raw)
-            }
-        }
-    };
-}
+// Enums stored (and answered) as text are declared with their stored names by `named_enum!`.
 
 pub struct NewUser {
     pub id: UserId,
@@ -151,7 +126,7 @@ pub struct UpsertOutcome {
     pub created: bool,
 }
 
-stored_enum! {
+named_enum! {
     pub enum SortKey {
         CreatedAt = "created_at",
         Name = "name",
@@ -288,7 +263,7 @@ pub struct AuditEventRecord {
     pub at: DateTime<Utc>,
 }
 
-stored_enum! {
+named_enum! {
     pub enum AuditKind {
         Connected = "connected",
         Reconnected = "reconnected",
@@ -300,7 +275,7 @@ stored_enum! {
     }
 }
 
-stored_enum! {
+named_enum! {
     pub enum FlowStage {
         /// Waiting for the platform to send the user back.
         Authorizing = "authorizing",
@@ -346,7 +321,7 @@ pub struct AccountRefresh {
     pub now: DateTime<Utc>,
 }
 
-stored_enum! {
+named_enum! {
     pub enum JobKind {
         /// Renew an account's credentials ahead of their expiry.
         Refresh = "refresh",
@@ -402,7 +377,7 @@ pub struct WebhookRecord {
     pub created_at: DateTime<Utc>,
 }
 
-stored_enum! {
+named_enum! {
     pub enum DeliveryState {
         Pending = "pending",
         Delivered = "delivered",
@@ -410,7 +385,7 @@ stored_enum! {
     }
 }
 
-stored_enum! {
+named_enum! {
     /// Why the last attempt of a delivery failed. Only the class is kept: error text would tell whoever reads
     /// the log which hosts and ports around the service exist.
     pub enum FailureClass {
@@ -461,7 +436,7 @@ pub struct StoreMetrics {
     pub pending_deliveries: u64,
 }
 
-stored_enum! {
+named_enum! {
     pub enum TargetState {
         Scheduled = "scheduled",
         Publishing = "publishing",

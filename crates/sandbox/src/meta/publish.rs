@@ -3,8 +3,12 @@
 // The Graph helpers, shared state and imports of `meta`.
 use super::*;
 
-/// Page publishing takes that Page's token (docs/platforms/facebook.md §2.6) with `pages_manage_posts`.
+/// Page publishing takes a body that could be read, and that Page's token (docs/platforms/facebook.md §2.6)
+/// with `pages_manage_posts`.
 fn page_publisher(srv: &Server, params: &Params, page_id: &str) -> Result<Caller, GraphError> {
+    if let Some(error) = &params.body_error {
+        return Err(GraphError::param(error.clone()));
+    }
     let (caller, _) = authenticate(srv, params)?;
     let seed = seed(&caller.user_name);
     if !seed.pages.iter().any(|p| p.id == page_id) {
@@ -25,14 +29,21 @@ fn page_publisher(srv: &Server, params: &Params, page_id: &str) -> Result<Caller
     Ok(caller)
 }
 
+/// The sandbox takes media by URL only, in `param`.
+fn by_url(params: &Params, param: &str, what: &str) -> Result<(), GraphError> {
+    match params.get(param) {
+        Some(_) => Ok(()),
+        None => Err(GraphError::param(format!(
+            "Param {param} is required (the sandbox takes {what} by URL)"
+        ))),
+    }
+}
+
 pub(super) async fn feed(
     State(srv): State<Arc<Server>>,
     Path((_, page_id)): Path<(String, String)>,
     params: Params,
 ) -> Graph {
-    if let Some(error) = &params.body_error {
-        return Err(GraphError::param(error.clone()));
-    }
     page_publisher(&srv, &params, &page_id)?;
     let message = params.get("message").unwrap_or_default();
     let link = params.get("link");
@@ -65,15 +76,8 @@ pub(super) async fn photos(
     Path((_, page_id)): Path<(String, String)>,
     params: Params,
 ) -> Graph {
-    if let Some(error) = &params.body_error {
-        return Err(GraphError::param(error.clone()));
-    }
     page_publisher(&srv, &params, &page_id)?;
-    if params.get("url").is_none() {
-        return Err(GraphError::param(
-            "Param url is required (the sandbox takes photos by URL)",
-        ));
-    }
+    by_url(&params, "url", "photos")?;
     let mut world = srv.world();
     let photo = format!("{}", 500_000_000_000_000 + world.next_serial());
     let mut answer = json!({ "id": photo });
@@ -96,15 +100,8 @@ pub(super) async fn videos(
     Path((_, page_id)): Path<(String, String)>,
     params: Params,
 ) -> Graph {
-    if let Some(error) = &params.body_error {
-        return Err(GraphError::param(error.clone()));
-    }
     page_publisher(&srv, &params, &page_id)?;
-    if params.get("file_url").is_none() {
-        return Err(GraphError::param(
-            "Param file_url is required (the sandbox takes videos by URL)",
-        ));
-    }
+    by_url(&params, "file_url", "videos")?;
     let mut world = srv.world();
     let video = format!("{}", 600_000_000_000_000 + world.next_serial());
     if flag(&params, "published", true) {

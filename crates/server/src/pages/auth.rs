@@ -5,7 +5,7 @@ use crate::client_addr::ClientAddr;
 use crate::extract::{csrf_refused, SessionCaller, SessionCookie};
 use crate::routes::auth::session_cookie_header;
 use crate::AppState;
-use axum::extract::{Path, RawForm, State};
+use axum::extract::{FromRequest, Path, RawForm, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
@@ -23,6 +23,26 @@ pub(crate) fn field<'a>(fields: &'a [(String, String)], name: &str) -> Option<&'
         .iter()
         .find(|(k, _)| k == name)
         .map(|(_, v)| v.as_str())
+}
+
+/// The fields of a form that signs someone in or up: there is no session yet whose CSRF token it could
+/// carry, so a post from another site is refused by its `Origin` instead (after the body is read, as for
+/// every form).
+pub(crate) struct SameOriginForm(Vec<(String, String)>);
+
+impl<S: Send + Sync> FromRequest<S> for SameOriginForm {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let same = same_origin(req.headers());
+        let RawForm(form) = RawForm::from_request(req, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        if !same {
+            return Err(csrf_refused().into_response());
+        }
+        Ok(SameOriginForm(form_fields(&form)))
+    }
 }
 
 /// A cross-site form post is refused: the `Origin` a browser sends must be this service's host.
@@ -206,13 +226,8 @@ pub async fn accept_invitation(
 pub async fn signup(
     State(state): State<AppState>,
     ClientAddr(client): ClientAddr,
-    headers: HeaderMap,
-    RawForm(form): RawForm,
+    SameOriginForm(fields): SameOriginForm,
 ) -> Response {
-    if !same_origin(&headers) {
-        return csrf_refused().into_response();
-    }
-    let fields = form_fields(&form);
     let email = field(&fields, "email").unwrap_or_default();
     let workspace = field(&fields, "workspace_name");
     let invitation = field(&fields, "invitation");
@@ -249,13 +264,8 @@ pub async fn login_page() -> Response {
 pub async fn login(
     State(state): State<AppState>,
     ClientAddr(client): ClientAddr,
-    headers: HeaderMap,
-    RawForm(form): RawForm,
+    SameOriginForm(fields): SameOriginForm,
 ) -> Response {
-    if !same_origin(&headers) {
-        return csrf_refused().into_response();
-    }
-    let fields = form_fields(&form);
     let email = field(&fields, "email").unwrap_or_default();
     let password = field(&fields, "password").unwrap_or_default();
     match state.core.log_in(email, password, client, None).await {

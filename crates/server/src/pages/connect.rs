@@ -9,7 +9,7 @@ use axum::extract::{Path, Query, RawForm, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use iquivity_core::connections::{Callback, ConnectionView};
-use iquivity_core::CoreError;
+use iquivity_core::{Caller, CoreError};
 use iquivity_domain::Platform;
 use iquivity_store::FlowStage;
 use maud::html;
@@ -33,13 +33,28 @@ fn core_error_page(err: AppError) -> Response {
     problem_page(status, problem.title, &problem.detail)
 }
 
-fn unknown_platform(raw: &str) -> Response {
-    let message = raw
-        .parse::<Platform>()
-        .err()
-        .map(|e| e.message)
-        .unwrap_or_default();
-    problem_page(StatusCode::NOT_FOUND, "Unknown platform", &message)
+/// The platform named in the path and the signed-in caller, or the page that says which is missing;
+/// `signed_out` tells a person without a session what to do.
+fn platform_and_caller(
+    raw: &str,
+    caller: Result<Authenticated, AppError>,
+    signed_out: &str,
+) -> Result<(Platform, Caller), Box<Response>> {
+    let platform = raw.parse::<Platform>().map_err(|e| {
+        Box::new(problem_page(
+            StatusCode::NOT_FOUND,
+            "Unknown platform",
+            &e.message,
+        ))
+    })?;
+    let Ok(Authenticated(caller)) = caller else {
+        return Err(Box::new(problem_page(
+            StatusCode::UNAUTHORIZED,
+            "Sign in first",
+            signed_out,
+        )));
+    };
+    Ok((platform, caller))
 }
 
 /// `GET /connect/{platform}`: "Add New Account" in the browser.
@@ -49,15 +64,13 @@ pub async fn start(
     SessionCookie(session): SessionCookie,
     Path(platform): Path<String>,
 ) -> Response {
-    let Ok(platform) = platform.parse::<Platform>() else {
-        return unknown_platform(&platform);
-    };
-    let Ok(Authenticated(caller)) = caller else {
-        return problem_page(
-            StatusCode::UNAUTHORIZED,
-            "Sign in first",
-            "Sign in to iQuivity Social, then add the account again.",
-        );
+    let (platform, caller) = match platform_and_caller(
+        &platform,
+        caller,
+        "Sign in to iQuivity Social, then add the account again.",
+    ) {
+        Ok(found) => found,
+        Err(page) => return *page,
     };
     match state
         .core
@@ -85,15 +98,13 @@ pub async fn callback(
     Path(platform): Path<String>,
     Query(query): Query<CallbackQuery>,
 ) -> Response {
-    let Ok(platform) = platform.parse::<Platform>() else {
-        return unknown_platform(&platform);
-    };
-    let Ok(Authenticated(caller)) = caller else {
-        return problem_page(
-            StatusCode::UNAUTHORIZED,
-            "Sign in first",
-            "Your iQuivity session ended while you were on the platform. Sign in and add the account again.",
-        );
+    let (platform, caller) = match platform_and_caller(
+        &platform,
+        caller,
+        "Your iQuivity session ended while you were on the platform. Sign in and add the account again.",
+    ) {
+        Ok(found) => found,
+        Err(page) => return *page,
     };
     let finished = state
         .core

@@ -1,5 +1,9 @@
+use crate::error::AppError;
+use crate::AppState;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use iquivity_core::accounts::Summary;
+use iquivity_core::Caller;
 use iquivity_domain::Plan;
 use maud::{html, Markup, DOCTYPE};
 use sha2::{Digest, Sha256};
@@ -22,6 +26,24 @@ pub struct Chrome {
     pub plan: Plan,
     pub used: u32,
     pub csrf: String,
+}
+
+impl Chrome {
+    /// The header of `caller`'s pages, with the plan's use from `summary`.
+    pub async fn of(
+        state: &AppState,
+        caller: &Caller,
+        session: &str,
+        summary: &Summary,
+    ) -> Result<Chrome, AppError> {
+        Ok(Chrome {
+            workspace: state.core.workspace_name(caller).await?,
+            email: caller.email.clone(),
+            plan: summary.plan.name,
+            used: summary.plan.used,
+            csrf: csrf_token(session),
+        })
+    }
 }
 
 /// A page for someone not signed in (sign-in, sign-up, errors).

@@ -3,21 +3,20 @@
 //! and an account's details. Everything works without script; `/assets/app.js` makes search live, runs
 //! Refresh in place and asks for confirmation in a dialog.
 
-use super::auth::{field, form_fields};
 use super::flash::{self, Flash};
 use super::icons::platform_icon;
 use super::{app_page, Chrome};
 use crate::error::AppError;
-use crate::extract::SessionCaller;
+use crate::extract::{CheckedForm, PageCaller, SessionCaller};
 use crate::routes::accounts::{list_request, ListParams};
 use crate::AppState;
-use axum::extract::{Path, RawForm, RawQuery, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use iquivity_core::accounts::{AccountPage, Summary};
 use iquivity_core::connections::RefreshOutcome;
-use iquivity_core::{Caller, CoreError};
+use iquivity_core::CoreError;
 use iquivity_domain::{Account, AccountId, AccountStatus, AlertKind, Platform, Role, UserId};
 use iquivity_store::AlertRecord;
 use maud::{html, Markup};
@@ -50,25 +49,6 @@ fn initials(name: &str) -> String {
         .take(2)
         .collect::<String>()
         .to_uppercase()
-}
-
-async fn chrome(
-    state: &AppState,
-    caller: &Caller,
-    session: &str,
-    summary: &Summary,
-) -> Result<Chrome, AppError> {
-    Ok(Chrome {
-        workspace: state.core.workspace_name(caller).await?,
-        email: caller.email.clone(),
-        plan: summary.plan.name,
-        used: summary.plan.used,
-        csrf: super::csrf_token(session),
-    })
-}
-
-fn to_login() -> Response {
-    (StatusCode::SEE_OTHER, [(header::LOCATION, "/login")]).into_response()
 }
 
 /// Per account: posts still scheduled to it, and posts published to it in the last 30 days.
@@ -309,10 +289,8 @@ fn notifications(alerts: &[AlertRecord], csrf: &str) -> Markup {
 /// `POST /accounts/refresh-inactive` from the page: "Refresh all inactive".
 pub async fn refresh_inactive(
     State(state): State<AppState>,
-    session_caller: SessionCaller,
-    RawForm(form): RawForm,
+    session_caller: CheckedForm,
 ) -> Result<Response, AppError> {
-    session_caller.check_form(field(&form_fields(&form), "csrf"))?;
     let queued = state
         .core
         .refresh_all_inactive(&session_caller.caller)
@@ -327,10 +305,8 @@ pub async fn refresh_inactive(
 /// `POST /notifications/read` from the page.
 pub async fn mark_read(
     State(state): State<AppState>,
-    session_caller: SessionCaller,
-    RawForm(form): RawForm,
+    session_caller: CheckedForm,
 ) -> Result<Response, AppError> {
-    session_caller.check_form(field(&form_fields(&form), "csrf"))?;
     state.core.mark_alerts_read(&session_caller.caller).await?;
     Ok((StatusCode::SEE_OTHER, [(header::LOCATION, "/")]).into_response())
 }
@@ -456,13 +432,10 @@ fn back_to_list_with(state: &AppState, session: &str, flash: &Flash) -> Response
 /// `GET /`: the Platforms page.
 pub async fn index(
     State(state): State<AppState>,
-    caller: Result<SessionCaller, AppError>,
+    PageCaller { caller, session }: PageCaller,
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, AppError> {
-    let Ok(SessionCaller { caller, session }) = caller else {
-        return Ok(to_login());
-    };
     let flash = flash::take(&headers, &session);
     let raw = raw.unwrap_or_default();
     let shown_flash = flash.is_some();
@@ -478,7 +451,7 @@ pub async fn index(
         )
         .finish();
     let summary = state.core.account_summary(&caller).await?;
-    let chrome = chrome(&state, &caller, &session, &summary).await?;
+    let chrome = Chrome::of(&state, &caller, &session, &summary).await?;
     let members = state.core.members(&caller).await?;
     let alerts = state.core.alerts(&caller, 20).await?;
     let counts = state.core.post_counts(&caller).await?;
@@ -611,11 +584,9 @@ fn parse_account(raw: &str) -> Result<AccountId, AppError> {
 /// `POST /accounts/{id}/refresh` from the row's form (the script uses the JSON API instead).
 pub async fn refresh(
     State(state): State<AppState>,
-    session_caller: SessionCaller,
     Path(id): Path<String>,
-    RawForm(form): RawForm,
+    session_caller: CheckedForm,
 ) -> Result<Response, AppError> {
-    session_caller.check_form(field(&form_fields(&form), "csrf"))?;
     let id = parse_account(&id)?;
     let outcome = state
         .core
@@ -637,7 +608,7 @@ pub async fn remove_page(
     let account = state.core.account(&caller, parse_account(&id)?).await?;
     let scheduled = state.core.removal_impact(&caller, account.id).await?;
     let summary = state.core.account_summary(&caller).await?;
-    let chrome = chrome(&state, &caller, &session, &summary).await?;
+    let chrome = Chrome::of(&state, &caller, &session, &summary).await?;
     let body = html! {
         h1 { "Remove " (account.display_name) "?" }
         @if !scheduled.is_empty() {
@@ -659,11 +630,9 @@ pub async fn remove_page(
 /// `POST /accounts/{id}/remove`.
 pub async fn remove(
     State(state): State<AppState>,
-    session_caller: SessionCaller,
     Path(id): Path<String>,
-    RawForm(form): RawForm,
+    session_caller: CheckedForm,
 ) -> Result<Response, AppError> {
-    session_caller.check_form(field(&form_fields(&form), "csrf"))?;
     let id = parse_account(&id)?;
     let account = state.core.account(&session_caller.caller, id).await?;
     state
@@ -682,12 +651,9 @@ pub async fn remove(
 /// `GET /accounts/{id}`: everything about one account.
 pub async fn details(
     State(state): State<AppState>,
-    caller: Result<SessionCaller, AppError>,
+    PageCaller { caller, session }: PageCaller,
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
-    let Ok(SessionCaller { caller, session }) = caller else {
-        return Ok(to_login());
-    };
     let account = match state.core.account(&caller, parse_account(&id)?).await {
         Ok(account) => account,
         Err(CoreError::NotFound(_)) => return Err(AppError::not_found("account")),
@@ -696,7 +662,7 @@ pub async fn details(
     let events = state.core.account_events(&caller, account.id).await?;
     let members = state.core.members(&caller).await?;
     let summary = state.core.account_summary(&caller).await?;
-    let chrome = chrome(&state, &caller, &session, &summary).await?;
+    let chrome = Chrome::of(&state, &caller, &session, &summary).await?;
     let descriptor = iquivity_platforms::descriptor(account.platform);
     let info = descriptor.info();
     let connected_by = account

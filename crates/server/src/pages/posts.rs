@@ -1,13 +1,13 @@
 //! The Posts page: compose once for several accounts (with each platform's character limit shown as one
 //! types), publish now or at a time, and the list of posts with each account's result.
 
-use super::auth::{field, form_fields};
+use super::auth::field;
 use super::icons::platform_icon;
 use super::{app_page, Chrome};
 use crate::error::AppError;
-use crate::extract::SessionCaller;
+use crate::extract::{CheckedForm, PageCaller};
 use crate::AppState;
-use axum::extract::{RawForm, State};
+use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, NaiveDateTime, Utc};
@@ -39,13 +39,7 @@ fn media_required_by() -> String {
 
 async fn chrome(state: &AppState, caller: &Caller, session: &str) -> Result<Chrome, AppError> {
     let summary = state.core.account_summary(caller).await?;
-    Ok(Chrome {
-        workspace: state.core.workspace_name(caller).await?,
-        email: caller.email.clone(),
-        plan: summary.plan.name,
-        used: summary.plan.used,
-        csrf: super::csrf_token(session),
-    })
+    Chrome::of(state, caller, session, &summary).await
 }
 
 fn state_label(state: TargetState) -> &'static str {
@@ -237,11 +231,8 @@ async fn render(
 /// `GET /posts`.
 pub async fn index(
     State(state): State<AppState>,
-    caller: Result<SessionCaller, AppError>,
+    PageCaller { caller, session }: PageCaller,
 ) -> Result<Response, AppError> {
-    let Ok(SessionCaller { caller, session }) = caller else {
-        return Ok((StatusCode::SEE_OTHER, [(header::LOCATION, "/login")]).into_response());
-    };
     render(
         &state,
         &caller,
@@ -272,12 +263,10 @@ fn parse_tz(raw: Option<&str>) -> Result<i64, String> {
 /// `POST /posts` from the compose form.
 pub async fn create(
     State(state): State<AppState>,
-    session_caller: SessionCaller,
-    RawForm(form): RawForm,
+    session_caller: CheckedForm,
 ) -> Result<Response, AppError> {
-    let fields = form_fields(&form);
-    session_caller.check_form(field(&fields, "csrf"))?;
-    let draft = Draft::from_form(&fields);
+    let fields = &session_caller.fields;
+    let draft = Draft::from_form(fields);
     let mut errors = Vec::new();
     let accounts = draft
         .accounts

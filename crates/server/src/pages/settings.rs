@@ -1,11 +1,11 @@
 //! The workspace's settings: its people and invitations, and its webhooks.
 
-use super::auth::{field, form_fields};
+use super::auth::field;
 use super::{app_page, Chrome};
 use crate::error::AppError;
-use crate::extract::SessionCaller;
+use crate::extract::{CheckedForm, PageCaller};
 use crate::AppState;
-use axum::extract::{Path, RawForm, State};
+use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use iquivity_core::alerts::SIGNATURE_HEADER;
@@ -29,13 +29,7 @@ async fn render(
     status: StatusCode,
 ) -> Result<Response, AppError> {
     let summary = state.core.account_summary(caller).await?;
-    let chrome = Chrome {
-        workspace: state.core.workspace_name(caller).await?,
-        email: caller.email.clone(),
-        plan: summary.plan.name,
-        used: summary.plan.used,
-        csrf: super::csrf_token(session),
-    };
+    let chrome = Chrome::of(state, caller, session, &summary).await?;
     let members = state.core.members(caller).await?;
     let webhooks = state.core.webhooks(caller).await?;
     let base = state.settings.public_url.clone().unwrap_or_default();
@@ -120,30 +114,18 @@ fn refused(err: CoreError) -> Outcome {
 /// `GET /settings`.
 pub async fn index(
     State(state): State<AppState>,
-    caller: Result<SessionCaller, AppError>,
+    PageCaller { caller, session }: PageCaller,
 ) -> Result<Response, AppError> {
-    let Ok(SessionCaller { caller, session }) = caller else {
-        return Ok((StatusCode::SEE_OTHER, [(header::LOCATION, "/login")]).into_response());
-    };
     render(&state, &caller, &session, Outcome::Nothing, StatusCode::OK).await
 }
 
 /// `POST /settings/invitations`.
-pub async fn invite(
-    State(state): State<AppState>,
-    sc: SessionCaller,
-    RawForm(form): RawForm,
-) -> Result<Response, AppError> {
-    let fields = form_fields(&form);
-    sc.check_form(field(&fields, "csrf"))?;
-    let email = field(&fields, "email").filter(|e| !e.is_empty());
+pub async fn invite(State(state): State<AppState>, sc: CheckedForm) -> Result<Response, AppError> {
+    let fields = &sc.fields;
+    let email = field(fields, "email").filter(|e| !e.is_empty());
     let (outcome, status) = match state
         .core
-        .invite(
-            &sc.caller,
-            field(&fields, "role").unwrap_or("member"),
-            email,
-        )
+        .invite(&sc.caller, field(fields, "role").unwrap_or("member"), email)
         .await
     {
         Ok(created) => (
@@ -158,14 +140,12 @@ pub async fn invite(
 /// `POST /settings/webhooks`.
 pub async fn add_webhook(
     State(state): State<AppState>,
-    sc: SessionCaller,
-    RawForm(form): RawForm,
+    sc: CheckedForm,
 ) -> Result<Response, AppError> {
-    let fields = form_fields(&form);
-    sc.check_form(field(&fields, "csrf"))?;
+    let fields = &sc.fields;
     let (outcome, status) = match state
         .core
-        .create_webhook(&sc.caller, field(&fields, "url").unwrap_or_default())
+        .create_webhook(&sc.caller, field(fields, "url").unwrap_or_default())
         .await
     {
         Ok(created) => (
@@ -183,11 +163,9 @@ pub async fn add_webhook(
 /// `POST /settings/webhooks/{id}/delete`.
 pub async fn delete_webhook(
     State(state): State<AppState>,
-    sc: SessionCaller,
     Path(id): Path<String>,
-    RawForm(form): RawForm,
+    sc: CheckedForm,
 ) -> Result<Response, AppError> {
-    sc.check_form(field(&form_fields(&form), "csrf"))?;
     let id = id
         .parse()
         .map_err(|_| AppError::bad_request("id", format!("{id:?} is not a webhook id")))?;
