@@ -16,6 +16,7 @@ pub enum ErrorClass {
     /// Too many calls; try again after `until` (when the platform says).
     RateLimited { until: Option<DateTime<Utc>> },
     /// The platform failed or could not be reached (5xx, timeout, refused connection, garbled answer).
+    /// `delivery` on the error says whether the request may have gone out.
     Unavailable,
     /// The platform rejected this request as such (bad input, policy, duplicate, misconfigured app).
     Rejected,
@@ -65,11 +66,21 @@ pub enum Delivery {
     Answered,
     /// No connection could be made: the request never reached the platform.
     Unreached,
-    /// No answer came in time. The request may have gone out and taken effect, so a call that changes
-    /// something at the platform must not simply be repeated.
+    /// The request went out and no answer came in time. It may have taken effect.
     TimedOut,
-    /// The exchange broke off in another way (the connection dropped while it was under way).
+    /// The request went out and the exchange broke off (the connection dropped before the whole answer
+    /// came). It may have taken effect.
     BrokenOff,
+    /// The platform took the request but did not say what came of it: its success answer could not be
+    /// read, or what it made was still being processed when the service stopped asking.
+    Accepted,
+}
+
+impl Delivery {
+    /// Whether the request's bytes may have reached the platform.
+    pub fn was_sent(self) -> bool {
+        self != Delivery::Unreached
+    }
 }
 
 /// A classified platform failure with the platform's own words (never a token). `message` is for
@@ -106,8 +117,12 @@ impl PlatformError {
         }
     }
 
-    /// Whether the request may have taken effect although no answer says so.
+    /// Whether the request may have taken effect although no answer says what it did: it went out and
+    /// no error answer came back. A call that changes something must then be looked up, not repeated.
     pub fn may_have_taken_effect(&self) -> bool {
-        self.delivery == Delivery::TimedOut
+        matches!(
+            self.delivery,
+            Delivery::TimedOut | Delivery::BrokenOff | Delivery::Accepted
+        )
     }
 }

@@ -10,8 +10,8 @@ use crate::error::{ErrorClass, PlatformError};
 use crate::http::{MAX_POLLS, POLL_INTERVAL};
 use crate::meta::{self, picture_url, Graph, IdOnly, Page};
 use crate::{
-    Grant, Identity, Media, MediaKind, PlatformAdapter, PlatformSettings, PostContent, Published,
-    Renewal, Target,
+    Grant, Identity, Media, MediaKind, PlatformAdapter, PlatformSettings, PostContent, PostLookup,
+    Published, Renewal, Target,
 };
 use async_trait::async_trait;
 use iquivity_domain::{AccountKind, Platform, TokenSet};
@@ -475,6 +475,47 @@ impl PlatformAdapter for Facebook {
             platform_post_id: id,
         })
     }
+
+    /// Reads the Page's own posts since `since` (`GET /{page-id}/published_posts`,
+    /// docs/platforms/facebook.md §2.9) and looks for one with the text that was sent.
+    async fn find_post(
+        &self,
+        _: AccountKind,
+        page_id: &str,
+        tokens: &TokenSet,
+        post: &PostContent,
+        since: chrono::DateTime<chrono::Utc>,
+    ) -> Result<PostLookup, PlatformError> {
+        let path = format!(
+            "/{page_id}/published_posts?fields=id,message,created_time&since={}&limit=100",
+            since.timestamp()
+        );
+        let posts: meta::Paged<PagePost> = self.graph.get(&path, &tokens.access_token).await?;
+        // Text posts carry the link in its own field; media posts carry it in the message.
+        let with_link = post.text_with_link();
+        let sent = [post.text.as_str(), &with_link].map(str::trim_end);
+        Ok(posts
+            .data
+            .into_iter()
+            .filter(|p| meta::at_or_after(p.created_time.as_deref(), since))
+            .find(|p| sent.contains(&p.message.as_deref().unwrap_or_default().trim_end()))
+            .map_or(PostLookup::NotFound, |found| {
+                PostLookup::Found(Published {
+                    url: Some(format!("https://www.facebook.com/{}", found.id)),
+                    platform_post_id: found.id,
+                })
+            }))
+    }
+}
+
+/// One of a Page's posts, as `published_posts` lists it.
+#[derive(Deserialize)]
+struct PagePost {
+    id: String,
+    #[serde(default)]
+    message: Option<String>,
+    #[serde(default)]
+    created_time: Option<String>,
 }
 
 fn rejected(platform: &'static str, message: &str) -> PlatformError {
@@ -803,4 +844,42 @@ impl PlatformAdapter for Instagram {
             url,
         })
     }
+
+    /// Reads the account's latest media (`GET /{ig-user-id}/media`, docs/platforms/instagram.md §3.5) and
+    /// looks for one made since `since` with the caption that was sent.
+    async fn find_post(
+        &self,
+        _: AccountKind,
+        ig_id: &str,
+        tokens: &TokenSet,
+        post: &PostContent,
+        since: chrono::DateTime<chrono::Utc>,
+    ) -> Result<PostLookup, PlatformError> {
+        let path = format!("/{ig_id}/media?fields=id,caption,timestamp,permalink&limit=50");
+        let media: meta::Paged<IgMedia> = self.graph.get(&path, &tokens.access_token).await?;
+        let caption = post.text_with_link();
+        Ok(media
+            .data
+            .into_iter()
+            .filter(|m| meta::at_or_after(m.timestamp.as_deref(), since))
+            .find(|m| m.caption.as_deref().unwrap_or_default().trim_end() == caption.trim_end())
+            .map_or(PostLookup::NotFound, |found| {
+                PostLookup::Found(Published {
+                    platform_post_id: found.id,
+                    url: found.permalink,
+                })
+            }))
+    }
+}
+
+/// One of an Instagram account's media, as `/media` lists it.
+#[derive(Deserialize)]
+struct IgMedia {
+    id: String,
+    #[serde(default)]
+    caption: Option<String>,
+    #[serde(default)]
+    timestamp: Option<String>,
+    #[serde(default)]
+    permalink: Option<String>,
 }

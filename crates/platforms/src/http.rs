@@ -14,12 +14,18 @@ pub(crate) struct Answer {
 }
 
 impl Answer {
-    /// The body as `T`; a garbled success is the platform failing, not us.
+    /// The body as `T`. A garbled success is the platform failing, not us; and since it said success,
+    /// what it did is unknown rather than undone.
     pub fn json<T: DeserializeOwned>(&self, platform: &'static str) -> Result<T, PlatformError> {
         serde_json::from_slice(&self.body).map_err(|e| {
-            PlatformError::new(
+            let delivery = if self.status.is_success() {
+                Delivery::Accepted
+            } else {
+                Delivery::Answered
+            };
+            PlatformError::undelivered(
                 platform,
-                ErrorClass::Unavailable,
+                delivery,
                 format!("the platform answered with something that is not the expected JSON ({e})"),
             )
         })
@@ -36,7 +42,8 @@ pub(crate) fn client(timeout: Duration) -> reqwest::Client {
         .unwrap_or_default()
 }
 
-/// Sends and reads the answer. A connection that fails or times out is "platform unavailable".
+/// Sends and reads the answer. A connection that fails or times out is "platform unavailable", with how
+/// far the request got.
 pub(crate) async fn send(
     platform: &'static str,
     request: RequestBuilder,
@@ -76,13 +83,17 @@ async fn exchange(
 
 fn transport_error(platform: &'static str, err: &reqwest::Error) -> PlatformError {
     // Only the kind of failure: reqwest's message may carry the URL, and Meta URLs carry secrets.
-    // A timeout bounds the whole call, so it cannot tell whether the request went out: it is taken to have.
-    let (delivery, what) = if err.is_timeout() {
-        (Delivery::TimedOut, "did not answer in time")
-    } else if err.is_connect() {
+    // A failed or timed-out connect sent nothing. Once connected, the request may be on the wire: a
+    // timeout or a dropped connection cannot tell whether the platform got it, so it is taken to have.
+    let (delivery, what) = if err.is_connect() {
         (Delivery::Unreached, "could not be reached")
+    } else if err.is_timeout() {
+        (Delivery::TimedOut, "did not answer in time")
     } else {
-        (Delivery::BrokenOff, "failed while answering")
+        (
+            Delivery::BrokenOff,
+            "broke off the connection before answering in full",
+        )
     };
     PlatformError::undelivered(platform, delivery, format!("the platform {what}"))
 }
@@ -189,6 +200,52 @@ mod tests {
         assert_eq!(err.delivery, Delivery::TimedOut);
         assert_eq!(err.class, ErrorClass::Unavailable);
         assert!(err.may_have_taken_effect());
+    }
+
+    /// A server that reads one request, writes `answer` and closes the connection.
+    async fn answering(answer: &'static [u8]) -> u16 {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("a listener");
+        let port = listener.local_addr().expect("an address").port();
+        tokio::spawn(async move {
+            let (mut socket, _) = listener.accept().await.expect("a connection");
+            let mut request = [0u8; 4096];
+            let _ = socket.read(&mut request).await;
+            socket.write_all(answer).await.expect("written");
+        });
+        port
+    }
+
+    #[tokio::test]
+    async fn a_connection_dropped_mid_answer_may_have_taken_effect() {
+        let port = answering(b"HTTP/1.1 201 Created\r\ncontent-length: 40\r\n\r\n{\"id\":").await;
+        let request = client(Duration::from_secs(5)).post(format!("http://127.0.0.1:{port}/"));
+        let err = send("test", request).await.err().expect("no whole answer");
+        assert_eq!(err.delivery, Delivery::BrokenOff);
+        assert!(err.delivery.was_sent());
+        assert!(err.may_have_taken_effect());
+    }
+
+    #[tokio::test]
+    async fn an_unreadable_success_was_accepted_and_an_unreadable_failure_answered() {
+        let port = answering(b"HTTP/1.1 200 OK\r\ncontent-length: 6\r\n\r\n<html>").await;
+        let request = client(Duration::from_secs(5)).post(format!("http://127.0.0.1:{port}/"));
+        let err = send_json::<serde_json::Value>("test", request, |_| {
+            PlatformError::new("test", ErrorClass::Rejected, "not a success")
+        })
+        .await
+        .expect_err("not JSON");
+        assert_eq!(err.delivery, Delivery::Accepted);
+        assert!(err.may_have_taken_effect());
+
+        let refused = canned(400, "<html>", HeaderMap::new());
+        let err = refused
+            .json::<serde_json::Value>("test")
+            .expect_err("not JSON");
+        assert_eq!(err.delivery, Delivery::Answered);
+        assert!(!err.may_have_taken_effect());
     }
 
     #[test]

@@ -5,11 +5,12 @@ use crate::descriptor::{
     permission, ContentRules, DemoAccount, Endpoints, Icon, MediaRule, PlatformDescriptor,
     RenewalClock, RenewalPolicy,
 };
-use crate::error::{ErrorClass, PlatformError};
+use crate::error::{Delivery, ErrorClass, PlatformError};
 use crate::http::{self, class_from_status, Answer};
 use crate::oauth::{OAuthError, TokenAnswer};
 use crate::{
-    Grant, Identity, PlatformAdapter, PlatformSettings, PostContent, Published, Renewal, Target,
+    Grant, Identity, PlatformAdapter, PlatformSettings, PostContent, PostLookup, Published,
+    Renewal, Target,
 };
 use async_trait::async_trait;
 use chrono::{TimeDelta, Utc};
@@ -482,9 +483,10 @@ impl PlatformAdapter for Linkedin {
             .and_then(|v| v.to_str().ok())
             .filter(|v| !v.is_empty())
             .ok_or_else(|| {
-                PlatformError::new(
+                // It said yes: the post is live, only its id is missing.
+                PlatformError::undelivered(
                     NAME,
-                    ErrorClass::Unavailable,
+                    Delivery::Accepted,
                     "LinkedIn accepted the post but did not say its id (no x-restli-id header)",
                 )
             })?
@@ -494,6 +496,68 @@ impl PlatformAdapter for Linkedin {
             platform_post_id: urn,
         })
     }
+
+    /// An organisation's posts by author (`GET /rest/posts?q=author`, docs/platforms/linkedin.md §5.9), with
+    /// r_organization_social. A member's own posts need r_member_social, which LinkedIn grants to few apps,
+    /// so a member's post cannot be looked up.
+    async fn find_post(
+        &self,
+        kind: AccountKind,
+        id: &str,
+        tokens: &TokenSet,
+        post: &PostContent,
+        since: chrono::DateTime<chrono::Utc>,
+    ) -> Result<PostLookup, PlatformError> {
+        if kind != AccountKind::Organization {
+            return Ok(PostLookup::Unsupported);
+        }
+        let author = format!("urn:li:organization:{id}");
+        let request = self
+            .client
+            .get(format!("{}/rest/posts", self.settings.api_url))
+            .query(&[
+                ("q", "author"),
+                ("author", author.as_str()),
+                ("count", "50"),
+                ("sortBy", "CREATED"),
+            ])
+            .bearer_auth(tokens.access_token.expose_secret())
+            .header("LinkedIn-Version", &self.settings.api_version)
+            .header("X-Restli-Protocol-Version", "2.0.0");
+        let posts: AuthorPosts =
+            http::send_json(NAME, request, |a| self.classify(a, false)).await?;
+        let sent = escape_commentary(&post.text);
+        let since_ms = since.timestamp_millis();
+        Ok(posts
+            .elements
+            .into_iter()
+            .filter(|p| p.created_at.is_none_or(|at| at >= since_ms))
+            .find(|p| p.commentary.as_deref().unwrap_or_default() == sent)
+            .map_or(PostLookup::NotFound, |found| {
+                PostLookup::Found(Published {
+                    url: Some(format!("https://www.linkedin.com/feed/update/{}", found.id)),
+                    platform_post_id: found.id,
+                })
+            }))
+    }
+}
+
+/// A page of an author's posts.
+#[derive(Deserialize)]
+struct AuthorPosts {
+    #[serde(default)]
+    elements: Vec<AuthoredPost>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct AuthoredPost {
+    id: String,
+    #[serde(default)]
+    commentary: Option<String>,
+    /// Milliseconds since the epoch.
+    #[serde(default)]
+    created_at: Option<i64>,
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@
 use crate::error::{ErrorClass, PlatformError};
 use crate::http::{self, class_from_status, in_seconds, Answer};
 use crate::settings::PlatformSettings;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use std::collections::BTreeSet;
@@ -79,9 +79,10 @@ pub(crate) struct Page {
     pub followers_count: Option<u64>,
 }
 
+/// One page of a Graph list.
 #[derive(Deserialize)]
-struct Paged<T> {
-    data: Vec<T>,
+pub(crate) struct Paged<T> {
+    pub data: Vec<T>,
     #[serde(default)]
     paging: Option<Paging>,
 }
@@ -363,6 +364,13 @@ fn regain_access(answer: &Answer) -> Option<chrono::DateTime<Utc>> {
         .filter_map(|entry| entry.get("estimated_time_to_regain_access")?.as_i64())
         .max()?;
     Some(Utc::now() + chrono::Duration::minutes(minutes.max(1)))
+}
+
+/// Whether a Graph time (`2026-12-05T10:00:00+0000`) is at or after `since`; a missing or unreadable one
+/// is kept, since dropping it could hide the post looked for.
+pub(crate) fn at_or_after(time: Option<&str>, since: DateTime<Utc>) -> bool {
+    time.and_then(|t| DateTime::parse_from_str(t, "%Y-%m-%dT%H:%M:%S%z").ok())
+        .is_none_or(|t| t >= since)
 }
 
 pub(crate) fn picture_url(picture: Option<Picture>) -> Option<String> {

@@ -5,7 +5,7 @@ use crate::descriptor::{
     permission, ContentRules, DemoAccount, Endpoints, Icon, MediaRule, PlatformDescriptor,
     PublishWindow, RenewalClock, RenewalPolicy,
 };
-use crate::error::{ErrorClass, PlatformError};
+use crate::error::{Delivery, ErrorClass, PlatformError};
 use crate::http::{self, class_from_status, Answer, MAX_POLLS, POLL_INTERVAL};
 use crate::oauth::{OAuthError, TokenAnswer};
 use crate::{
@@ -243,11 +243,12 @@ impl Tiktok {
         if !answer.status.is_success() || failed {
             return Err(self.classify(&answer, false));
         }
+        // A success that cannot be read: TikTok acted on the request, but what it made is unknown.
         envelope.and_then(|e| e.data).ok_or_else(|| {
-            PlatformError::new(
+            PlatformError::undelivered(
                 NAME,
-                ErrorClass::Unavailable,
-                "the platform's answer had no data",
+                Delivery::Accepted,
+                "the platform answered success without the data it should carry",
             )
         })
     }
@@ -299,9 +300,18 @@ impl Tiktok {
             if attempt > 0 {
                 tokio::time::sleep(POLL_INTERVAL).await;
             }
-            let status: PublishStatus = self
+            let status: PublishStatus = match self
                 .post("/v2/post/publish/status/fetch/", Some(&body), tokens)
-                .await?;
+                .await
+            {
+                Ok(status) => status,
+                // Reading the status changes nothing, so a failed read is simply asked again.
+                Err(err) if err.class == ErrorClass::Unavailable => {
+                    tracing::debug!(error = %err, "TikTok's publish status could not be read; asking again");
+                    continue;
+                }
+                Err(err) => return Err(err),
+            };
             match status.status.as_str() {
                 "PUBLISH_COMPLETE" => {
                     return Ok(status
@@ -332,10 +342,11 @@ impl Tiktok {
                 _ => {}
             }
         }
-        Err(PlatformError::new(
+        // TikTok has the post: sending it again could publish it twice.
+        Err(PlatformError::undelivered(
             NAME,
-            ErrorClass::Unavailable,
-            "TikTok was still processing the post after several seconds; it may still appear",
+            Delivery::Accepted,
+            "TikTok took the post but was still processing it after several seconds; it may still appear",
         ))
     }
 }

@@ -230,6 +230,11 @@ pub(crate) async fn gate(State(srv): State<Arc<Server>>, request: Request, next:
         return next.run(request).await;
     };
     tracing::debug!(platform = %srv.platform, %path, ?mode, "injected fault");
+    let acted = if mode.acts_first() {
+        Some(next.run(request).await)
+    } else {
+        None
+    };
     match mode {
         FaultMode::RateLimit => (srv.simulator.rate_limited)(&path),
         FaultMode::ServerError => (srv.simulator.server_error)(),
@@ -238,15 +243,51 @@ pub(crate) async fn gate(State(srv): State<Arc<Server>>, request: Request, next:
             "{\"truncated\":",
         )
             .into_response(),
-        FaultMode::Hang => {
-            let mut shutdown = srv.shutdown.clone();
-            tokio::select! {
-                () = tokio::time::sleep(HANG) => {}
-                // Nothing is ever sent: this resolves when the Sandbox, holding the sender, is dropped,
-                // which lets the connection go so its task can end.
-                _ = shutdown.changed() => {}
-            }
+        FaultMode::Hang | FaultMode::CommitThenHang => {
+            hang(&srv).await;
             StatusCode::SERVICE_UNAVAILABLE.into_response()
         }
+        FaultMode::CommitThenGarbage => (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "text/html")],
+            "<html><body>502 Bad Gateway</body></html>",
+        )
+            .into_response(),
+        FaultMode::CommitThenDrop => match acted {
+            Some(answer) => broken_off(answer).await,
+            None => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+        },
     }
+}
+
+/// Waits far longer than any client does, or until the sandbox shuts down.
+async fn hang(srv: &Server) {
+    let mut shutdown = srv.shutdown.clone();
+    tokio::select! {
+        () = tokio::time::sleep(HANG) => {}
+        // Nothing is ever sent: this resolves when the Sandbox, holding the sender, is dropped,
+        // which lets the connection go so its task can end.
+        _ = shutdown.changed() => {}
+    }
+}
+
+/// The platform's own answer, cut off halfway: its status and headers (with the full length, at least one
+/// byte so that even an empty answer is cut short) go out, then half the body, then the connection drops.
+async fn broken_off(answer: Response) -> Response {
+    let (mut parts, body) = answer.into_parts();
+    let whole = axum::body::to_bytes(body, usize::MAX)
+        .await
+        .unwrap_or_default();
+    let half = whole.slice(..whole.len() / 2);
+    parts
+        .headers
+        .insert(header::CONTENT_LENGTH, whole.len().max(1).into());
+    let cut = futures_util::stream::iter([
+        Ok(half),
+        Err(std::io::Error::new(
+            std::io::ErrorKind::ConnectionReset,
+            "the sandbox dropped the connection",
+        )),
+    ]);
+    Response::from_parts(parts, axum::body::Body::from_stream(cut))
 }

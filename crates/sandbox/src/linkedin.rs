@@ -54,7 +54,7 @@ pub(crate) fn routes() -> Router<Arc<Server>> {
         .route("/v2/userinfo", get(userinfo))
         .route("/rest/organizationAcls", get(organization_acls))
         .route("/rest/organizations/{id}", get(organization))
-        .route("/rest/posts", post(create_post))
+        .route("/rest/posts", post(create_post).get(posts_by_author))
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -520,6 +520,63 @@ async fn create_post(State(srv): State<Arc<Server>>, params: Params) -> Result<R
     world.add_post(urn.clone(), author.to_string(), text);
     tracing::debug!(platform = %srv.platform, %author, post = %urn, "post created");
     Ok((StatusCode::CREATED, [("x-restli-id", urn)]).into_response())
+}
+
+/// `GET /rest/posts?q=author&author={urn}` (docs/platforms/linkedin.md §5.9): an organisation's posts, newest
+/// first, for a member who administers it, with r_organization_social. A member's own posts need
+/// r_member_social, which the sandbox, like LinkedIn for most apps, never grants.
+async fn posts_by_author(
+    State(srv): State<Arc<Server>>,
+    params: Params,
+) -> Result<Json<Value>, Reject> {
+    require_version(&params)?;
+    let caller = authenticate(&srv, &params)?;
+    if params.query("q") != Some("author") {
+        return Err(illegal_argument("q must be author"));
+    }
+    let author = params
+        .query("author")
+        .ok_or_else(|| missing_field("author"))?;
+    let Some(org) = author.strip_prefix("urn:li:organization:") else {
+        return Err(access_denied(
+            "partnerApiPostsExternal.FINDER-author (r_member_social)",
+        ));
+    };
+    if !caller.has("r_organization_social") {
+        return Err(access_denied(
+            "partnerApiPostsExternal.FINDER-author (r_organization_social)",
+        ));
+    }
+    if !organizations(&caller.user_name)
+        .iter()
+        .any(|o| o.id.to_string() == org)
+    {
+        return Err(access_denied(&format!("reading the posts of {author}")));
+    }
+    let count = params
+        .query("count")
+        .map_or(Ok(10), str::parse::<usize>)
+        .map_err(|_| illegal_argument("count must be a number"))?;
+    let world = srv.world();
+    let elements: Vec<Value> = world
+        .posts()
+        .iter()
+        .rev()
+        .filter(|p| p.author == author)
+        .take(count)
+        .map(|p| {
+            json!({
+                "id": p.id,
+                "author": p.author,
+                "commentary": p.text,
+                "createdAt": p.at.timestamp_millis(),
+                "lifecycleState": "PUBLISHED",
+            })
+        })
+        .collect();
+    Ok(Json(
+        json!({ "elements": elements, "paging": { "count": count, "start": 0 } }),
+    ))
 }
 
 #[cfg(test)]

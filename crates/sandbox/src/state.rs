@@ -340,6 +340,22 @@ pub(crate) enum FaultMode {
     ServerError,
     Hang,
     MalformedJson,
+    /// The platform acts, then the connection drops halfway through its answer.
+    CommitThenDrop,
+    /// The platform acts, then answers success with a body that is not what it would say.
+    CommitThenGarbage,
+    /// The platform acts, then never answers.
+    CommitThenHang,
+}
+
+impl FaultMode {
+    /// Whether the platform acts on the request before the fault takes its answer away.
+    pub(crate) fn acts_first(self) -> bool {
+        matches!(
+            self,
+            FaultMode::CommitThenDrop | FaultMode::CommitThenGarbage | FaultMode::CommitThenHang
+        )
+    }
 }
 
 #[derive(Clone, Debug)]

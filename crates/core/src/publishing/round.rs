@@ -4,12 +4,47 @@
 use crate::engine::{join_all, per_account, PlatformSlots};
 use crate::{Core, CoreError, ErrorChain};
 use chrono::{DateTime, Duration, Utc};
-use iquivity_domain::AccountStatus;
+use iquivity_domain::{Account, AccountStatus, TokenSet};
 use iquivity_platforms::{
     descriptor, ErrorClass, Media, MediaKind, PostContent, PostLookup, PublishWindow,
 };
 use iquivity_store::{PostRecord, TargetOutcome, TargetRecord};
 use tokio::task::JoinSet;
+
+/// How many times a target is sent before a platform that keeps failing fails it.
+const MAX_ATTEMPTS: u32 = 5;
+
+/// The wait before attempt `attempt + 1`: two more minutes each time.
+fn retry_delay(attempt: u32) -> Duration {
+    Duration::minutes(i64::from(attempt) * 2)
+}
+
+/// An attempt that went out, as far as it is needed to look for what it made.
+struct SentAttempt<'a> {
+    account: &'a Account,
+    tokens: &'a TokenSet,
+    post: &'a PostRecord,
+    /// From when the platform's list is read.
+    since: DateTime<Utc>,
+    /// Which attempt it was, counting from 1.
+    attempt: u32,
+    /// When to send it again if the platform has no such post.
+    retry_at: DateTime<Utc>,
+}
+
+/// A target that may or may not be live, with what a person should do about it.
+fn unknown_outcome(lost: &str, platform: &str, lookup_error: Option<&str>) -> TargetOutcome {
+    let asked = match lookup_error {
+        Some(error) => format!(", and {platform} could not be asked whether it went out ({error})"),
+        None => String::new(),
+    };
+    TargetOutcome::Failed {
+        class: "unknown_outcome".into(),
+        message: format!(
+            "{lost}{asked}; check the account on {platform} before retrying, so the post is not published twice"
+        ),
+    }
+}
 
 /// What one round's publishing did.
 #[derive(Debug, Default)]
@@ -93,11 +128,7 @@ impl Core {
     }
 
     /// The outcome of an attempt whose request went out but whose answer was lost with the instance making
-    /// it (its lease ran out).
-    /// Where the platform can list the account's posts, it is asked: a post found was published; none
-    /// found means it was never made and can safely be made now, since the lease outlasts any platform
-    /// call, so the lost request cannot still land. Elsewhere, and when the platform cannot be asked,
-    /// the target fails as `unknown_outcome` for a person to check, rather than risk posting twice.
+    /// it (its lease ran out). The lease outlasts any platform call, so the lost request cannot still land.
     async fn settle_lost_attempt(
         &self,
         target: &TargetRecord,
@@ -105,52 +136,73 @@ impl Core {
         now: DateTime<Utc>,
     ) -> Result<TargetOutcome, CoreError> {
         let platform = target.platform.display_name();
-        let unknown = |why: String| {
-            TargetOutcome::Failed {
-            class: "unknown_outcome".into(),
-            message: format!(
-                "the service stopped while publishing to {platform}{why}; check the account on {platform} before retrying, so the post is not published twice"
-            ),
-        }
-        };
+        let lost = format!("the service stopped while publishing to {platform}");
         let Some(account) = self
             .store
             .account(post.workspace_id, target.account_id)
             .await?
         else {
-            return Ok(unknown(String::new()));
+            return Ok(unknown_outcome(&lost, platform, None));
         };
         let Some(tokens) = self.tokens_of(account.id).await? else {
-            return Ok(unknown(String::new()));
+            return Ok(unknown_outcome(&lost, platform, None));
         };
-        let adapter = self.adapter(account.platform)?;
         // From a little before the attempt could have begun: the platform's times are whole seconds.
         let since = target.run_at - Duration::minutes(1);
-        let lookup = adapter
+        let sent = SentAttempt {
+            account: &account,
+            tokens: &tokens,
+            post,
+            since,
+            attempt: target.attempts,
+            // The lease outlasted the lost call: nothing can still land, so there is nothing to wait for.
+            retry_at: now,
+        };
+        self.look_up_sent_post(sent, &lost).await
+    }
+
+    /// Settles an attempt that went out without an answer saying what it did. Where the platform can list
+    /// the account's posts, it is asked: a post found was published; none found means it was never made
+    /// and can be made again, within the attempts allowed. Elsewhere, and when the platform cannot be
+    /// asked, the target fails as `unknown_outcome` for a person to check, rather than risk posting twice.
+    async fn look_up_sent_post(
+        &self,
+        sent: SentAttempt<'_>,
+        lost: &str,
+    ) -> Result<TargetOutcome, CoreError> {
+        let account = sent.account;
+        let platform = account.platform.display_name();
+        let lookup = self
+            .adapter(account.platform)?
             .find_post(
                 account.kind,
                 &account.platform_account_id,
-                &tokens,
-                &content(post),
-                since,
+                sent.tokens,
+                &content(sent.post),
+                sent.since,
             )
             .await;
         Ok(match lookup {
             Ok(PostLookup::Found(published)) => {
-                tracing::info!(target_id = %target.id, "a lost publishing attempt had been published");
+                tracing::info!(account_id = %account.id, "a publishing attempt whose answer was lost had been published");
                 TargetOutcome::Published {
                     platform_post_id: published.platform_post_id,
                     url: published.url,
                 }
             }
-            Ok(PostLookup::NotFound) => TargetOutcome::Retry {
-                at: now,
+            Ok(PostLookup::NotFound) if sent.attempt < MAX_ATTEMPTS => TargetOutcome::Retry {
+                at: sent.retry_at,
+                message: format!("{lost}, and {platform} has no such post: publishing again"),
+            },
+            Ok(PostLookup::NotFound) => TargetOutcome::Failed {
+                class: "unavailable".into(),
                 message: format!(
-                    "the service stopped while publishing to {platform}, which has no such post: publishing again"
+                    "{lost}, and {platform} has no such post after {} attempts; try again later",
+                    sent.attempt
                 ),
             },
-            Ok(PostLookup::Unsupported) => unknown(String::new()),
-            Err(err) => unknown(format!(" (and could not be asked: {})", err.message)),
+            Ok(PostLookup::Unsupported) => unknown_outcome(lost, platform, None),
+            Err(err) => unknown_outcome(lost, platform, Some(&err.message)),
         })
     }
 
@@ -277,7 +329,16 @@ impl Core {
         }
         // This attempt is counted now; the claimed record holds the count before it.
         let attempt = target.attempts + 1;
-        let outcome = match adapter.publish(account.kind, &account.platform_account_id, &tokens, &content(post)).await {
+        let sent_at = self.clock.now();
+        let outcome = match adapter
+            .publish(
+                account.kind,
+                &account.platform_account_id,
+                &tokens,
+                &content(post),
+            )
+            .await
+        {
             Ok(published) => {
                 // Bookkeeping only: the post is live, and failing here would publish it again.
                 if let Err(err) = self.store.mark_account_used(account.id, now).await {
@@ -290,28 +351,57 @@ impl Core {
             }
             Err(err) => match &err.class {
                 ErrorClass::RateLimited { until } => TargetOutcome::Retry {
-                    at: until.filter(|u| *u > now).unwrap_or(now + Duration::minutes(1)),
+                    at: until
+                        .filter(|u| *u > now)
+                        .unwrap_or(now + Duration::minutes(1)),
                     message: format!("rate limited: {}", err.message),
                 },
-                // Only a platform that could not be reached, or answered with an error status, is sure not to
-                // have published; a call that timed out after sending may have, so it is not retried blindly.
-                ErrorClass::Unavailable if err.may_have_taken_effect() => failed(
-                    "unknown_outcome",
-                    format!(
-                        "{} did not answer in time, so the post may or may not be live; check the account before retrying",
-                        account.platform.display_name()
-                    ),
-                ),
-                ErrorClass::Unavailable if attempt < 5 => TargetOutcome::Retry {
-                    at: now + Duration::minutes(i64::from(attempt) * 2),
+                // The request went out and no answer says what it did: the platform may have published.
+                // It is asked, never simply sent again.
+                ErrorClass::Unavailable if err.may_have_taken_effect() => {
+                    let lost = format!(
+                        "the answer from {} was lost after the post was sent ({})",
+                        account.platform.display_name(),
+                        err.message
+                    );
+                    let sent = SentAttempt {
+                        account: &account,
+                        tokens: &tokens,
+                        post,
+                        since: sent_at - Duration::minutes(1),
+                        attempt,
+                        retry_at: now + retry_delay(attempt),
+                    };
+                    return self.look_up_sent_post(sent, &lost).await.map(Some);
+                }
+                // Not reached, or answered with an error: nothing was published, so it is tried again.
+                ErrorClass::Unavailable if attempt < MAX_ATTEMPTS => TargetOutcome::Retry {
+                    at: now + retry_delay(attempt),
                     message: err.message,
                 },
-                ErrorClass::Unavailable => failed("unavailable", format!("{} kept failing: {}", account.platform.display_name(), err.message)),
+                ErrorClass::Unavailable => failed(
+                    "unavailable",
+                    format!(
+                        "{} kept failing: {}",
+                        account.platform.display_name(),
+                        err.message
+                    ),
+                ),
                 ErrorClass::Rejected => failed("rejected", err.message),
                 class => {
-                    let reason = class.status_reason().unwrap_or(iquivity_domain::StatusReason::AuthenticationFailed);
+                    let reason = class
+                        .status_reason()
+                        .unwrap_or(iquivity_domain::StatusReason::AuthenticationFailed);
                     // The target fails either way; the account's status follows at its next check if not now.
-                    if let Err(status) = self.change_account_status(account.workspace_id, account.id, Some(reason), Some(err.message.clone())).await {
+                    if let Err(status) = self
+                        .change_account_status(
+                            account.workspace_id,
+                            account.id,
+                            Some(reason),
+                            Some(err.message.clone()),
+                        )
+                        .await
+                    {
                         tracing::error!(account_id = %account.id, error = %ErrorChain(&status), "cannot mark the account after the platform refused its credentials");
                     }
                     failed(class.label(), "the platform refused the account's credentials: refresh the account, then retry".into())

@@ -13,6 +13,7 @@ mod helpers;
 mod instances;
 mod lifecycle;
 mod login_limits;
+mod lost_answers;
 mod pages;
 mod posts;
 mod secrets;

@@ -14,14 +14,67 @@ fn instagram_publisher(
     params: &Params,
     instagram_id: &str,
 ) -> Result<Caller, GraphError> {
+    instagram_caller(
+        srv,
+        params,
+        instagram_id,
+        "post",
+        "instagram_content_publish",
+    )
+}
+
+/// The caller who may use this Instagram account's Page, with `permission`; `verb` names the request in
+/// Graph's refusal.
+fn instagram_caller(
+    srv: &Server,
+    params: &Params,
+    instagram_id: &str,
+    verb: &str,
+    permission: &str,
+) -> Result<Caller, GraphError> {
     let (caller, _) = authenticate(srv, params)?;
     let seed = seed(&caller.user_name);
     match instagram_account(&seed, instagram_id) {
         Some((page, _)) if may_use_page(&caller, &page.id) => {}
-        _ => return Err(GraphError::unsupported("post", instagram_id)),
+        _ => return Err(GraphError::unsupported(verb, instagram_id)),
     }
-    require(&caller, "instagram_content_publish")?;
+    require(&caller, permission)?;
     Ok(caller)
+}
+
+/// `GET /{ig-user-id}/media` (docs/platforms/instagram.md §3.5): the account's published media, newest
+/// first, with `instagram_basic`.
+pub(super) async fn list_media(
+    State(srv): State<Arc<Server>>,
+    Path((_, instagram_id)): Path<(String, String)>,
+    params: Params,
+) -> Graph {
+    instagram_caller(&srv, &params, &instagram_id, "get", "instagram_basic")?;
+    let limit = params
+        .get("limit")
+        .and_then(|l| l.parse::<usize>().ok())
+        .unwrap_or(25);
+    let world = srv.world();
+    let mut media: Vec<(&String, &Media)> = world
+        .meta
+        .media
+        .iter()
+        .filter(|(_, m)| m.instagram_id == instagram_id)
+        .collect();
+    media.sort_by(|a, b| b.1.published_at.cmp(&a.1.published_at).then(b.0.cmp(a.0)));
+    let data: Vec<Value> = media
+        .into_iter()
+        .take(limit)
+        .map(|(id, m)| {
+            json!({
+                "id": id,
+                "caption": m.caption,
+                "timestamp": graph_time(m.published_at),
+                "permalink": m.permalink,
+            })
+        })
+        .collect();
+    Ok(Json(json!({ "data": data })))
 }
 
 pub(super) async fn create_container(

@@ -14,10 +14,10 @@ mod pages;
 mod publish;
 mod seed;
 
-use instagram::{create_container, media_publish, publishing_limit};
+use instagram::{create_container, list_media, media_publish, publishing_limit};
 use oauth::{access_token, permissions, revoke_login, revoke_permission};
 use pages::{accounts, businesses, client_pages, node, owned_pages};
-use publish::{feed, photos, videos};
+use publish::{feed, photos, published_posts, videos};
 use seed::{seed, Seed, SeedInstagram, SeedPage};
 pub(crate) use seed::{seed_json, user_id};
 
@@ -70,6 +70,11 @@ pub(crate) const SIMULATOR: Simulator = Simulator {
     server_error,
 };
 
+/// A time as Graph writes it (`2026-12-05T10:00:00+0000`).
+fn graph_time(at: DateTime<Utc>) -> String {
+    at.format("%Y-%m-%dT%H:%M:%S%z").to_string()
+}
+
 pub(crate) fn routes() -> Router<Arc<Server>> {
     Router::new()
         .route("/{ver}/dialog/oauth", get(authorize::page))
@@ -92,9 +97,10 @@ pub(crate) fn routes() -> Router<Arc<Server>> {
         .route("/{ver}/{id}/owned_pages", get(owned_pages))
         .route("/{ver}/{id}/client_pages", get(client_pages))
         .route("/{ver}/{id}/feed", post(feed))
+        .route("/{ver}/{id}/published_posts", get(published_posts))
         .route("/{ver}/{id}/photos", post(photos))
         .route("/{ver}/{id}/videos", post(videos))
-        .route("/{ver}/{id}/media", post(create_container))
+        .route("/{ver}/{id}/media", post(create_container).get(list_media))
         .route("/{ver}/{id}/media_publish", post(media_publish))
         .route(
             "/{ver}/{id}/content_publishing_limit",

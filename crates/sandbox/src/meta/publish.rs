@@ -9,14 +9,25 @@ fn page_publisher(srv: &Server, params: &Params, page_id: &str) -> Result<Caller
     if let Some(error) = &params.body_error {
         return Err(GraphError::param(error.clone()));
     }
+    page_caller(srv, params, page_id, "post", "pages_manage_posts")
+}
+
+/// The caller holding that Page's own token, with `permission`; `verb` names the request in Graph's refusal.
+fn page_caller(
+    srv: &Server,
+    params: &Params,
+    page_id: &str,
+    verb: &str,
+    permission: &str,
+) -> Result<Caller, GraphError> {
     let (caller, _) = authenticate(srv, params)?;
     let seed = seed(&caller.user_name);
     if !seed.pages.iter().any(|p| p.id == page_id) {
-        return Err(GraphError::unsupported("post", page_id));
+        return Err(GraphError::unsupported(verb, page_id));
     }
     match &caller.kind {
         TokenKind::Page(own) if own == page_id => {}
-        TokenKind::Page(_) => return Err(GraphError::unsupported("post", page_id)),
+        TokenKind::Page(_) => return Err(GraphError::unsupported(verb, page_id)),
         _ => {
             return Err(GraphError::new(
                 StatusCode::FORBIDDEN,
@@ -25,7 +36,7 @@ fn page_publisher(srv: &Server, params: &Params, page_id: &str) -> Result<Caller
             ))
         }
     }
-    require(&caller, "pages_manage_posts")?;
+    require(&caller, permission)?;
     Ok(caller)
 }
 
@@ -110,4 +121,44 @@ pub(super) async fn videos(
         tracing::debug!(platform = %srv.platform, %page_id, %video, "page video published");
     }
     Ok(Json(json!({ "id": video })))
+}
+
+/// `GET /{page-id}/published_posts` (docs/platforms/facebook.md §2.9): the Page's own posts, newest first,
+/// from `since` (Unix seconds) on, with `pages_read_engagement`.
+pub(super) async fn published_posts(
+    State(srv): State<Arc<Server>>,
+    Path((_, page_id)): Path<(String, String)>,
+    params: Params,
+) -> Graph {
+    page_caller(&srv, &params, &page_id, "get", "pages_read_engagement")?;
+    let since = match params.get("since") {
+        Some(since) => Some(
+            since
+                .parse::<i64>()
+                .ok()
+                .and_then(|s| DateTime::from_timestamp(s, 0))
+                .ok_or_else(|| GraphError::param("Param since must be a Unix time"))?,
+        ),
+        None => None,
+    };
+    let limit = params
+        .get("limit")
+        .and_then(|l| l.parse::<usize>().ok())
+        .unwrap_or(25);
+    let world = srv.world();
+    let data: Vec<Value> = world
+        .posts()
+        .iter()
+        .rev()
+        .filter(|p| p.author == page_id && since.is_none_or(|s| p.at >= s))
+        .take(limit)
+        .map(|p| {
+            json!({
+                "id": p.id,
+                "message": p.text,
+                "created_time": graph_time(p.at),
+            })
+        })
+        .collect();
+    Ok(Json(json!({ "data": data })))
 }
