@@ -6,7 +6,7 @@ use serde::Serialize;
 
 named_enum! {
     /// What sort of presence on the platform an account is.
-    #[derive(Hash, utoipa::ToSchema)]
+    #[derive(Hash)]
     pub enum AccountKind {
         Profile = "profile",
         Page = "page",
@@ -19,7 +19,7 @@ named_enum! {
 
 named_enum! {
     /// One status, with a reason when it is not active (seed: "Account Status").
-    #[derive(Hash, PartialOrd, Ord, utoipa::ToSchema)]
+    #[derive(Hash, PartialOrd, Ord)]
     pub enum AccountStatus {
         /// Connected and working: posts can be published.
         Active = "active",
@@ -39,7 +39,7 @@ named_enum! {
 // The statuses and their advice: docs/product.md#statuses.
 named_enum! {
     /// Why an account is not active. Each reason knows the status it implies and the product's advice for it.
-    #[derive(Hash, utoipa::ToSchema)]
+    #[derive(Hash)]
     pub enum StatusReason {
         TokenExpired = "token_expired",
         TokenRevoked = "token_revoked",

@@ -5,7 +5,7 @@ use crate::named_enum;
 named_enum! {
     /// The kind of an alert: stored, sent as a webhook's event type, and shown, always as the documented
     /// string (`account.connected`, ...).
-    #[derive(Hash, utoipa::ToSchema)]
+    #[derive(Hash)]
     pub enum AlertKind {
         Connected = "account.connected",
         StatusChanged = "account.status_changed",

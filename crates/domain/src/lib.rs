@@ -19,3 +19,7 @@ pub use plan::{Plan, PlanLimits};
 pub use platform::{PermissionInfo, Platform, PlatformInfo};
 pub use tokens::TokenSet;
 pub use validation::ValidationError;
+
+/// For `named_enum!` used in other crates: its schema implementation names utoipa through this crate.
+#[doc(hidden)]
+pub use utoipa;

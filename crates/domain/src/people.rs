@@ -100,7 +100,7 @@ impl WorkspaceName {
 
 named_enum! {
     /// What a member may do in a workspace.
-    #[derive(Hash, PartialOrd, Ord, utoipa::ToSchema)]
+    #[derive(Hash, PartialOrd, Ord)]
     pub enum Role {
         Owner = "owner",
         Admin = "admin",

@@ -5,7 +5,7 @@ use std::str::FromStr;
 
 named_enum! {
     /// A workspace's subscription plan (seed: "Account Limits").
-    #[derive(Hash, utoipa::ToSchema)]
+    #[derive(Hash)]
     pub enum Plan {
         Free = "free",
         Starter = "starter",

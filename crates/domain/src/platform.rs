@@ -4,7 +4,7 @@ use serde::Serialize;
 
 named_enum! {
     /// The social networks an account can live on.
-    #[derive(Hash, PartialOrd, Ord, utoipa::ToSchema)]
+    #[derive(Hash, PartialOrd, Ord)]
     pub enum Platform {
         Facebook = "facebook",
         Instagram = "instagram",

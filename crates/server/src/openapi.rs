@@ -1,6 +1,13 @@
 use crate::routes::{accounts, alerts, auth, connections, meta, platforms, posts};
 use utoipa::OpenApi;
 
+use utoipa::openapi::path::{Operation, PathItem};
+use utoipa::openapi::security::{
+    ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme,
+};
+use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+use utoipa::Modify;
+
 #[derive(OpenApi)]
 #[openapi(
     info(title = "iQuivity Social API", description = "Connect and manage social media accounts from one dashboard."),
@@ -13,6 +20,7 @@ use utoipa::OpenApi;
         posts::create, posts::list, posts::get, posts::update, posts::cancel, posts::retry, posts::removal_impact, posts::upload_media,
         alerts::create, alerts::list, alerts::remove, alerts::deliveries, alerts::notifications, alerts::mark_read,
     ),
+    modifiers(&ErrorAnswers, &Security),
     tags(
         (name = "auth", description = "Sign-up, sessions, API tokens and invitations"),
         (name = "accounts", description = "Connected social media accounts"),
@@ -24,3 +32,171 @@ use utoipa::OpenApi;
     )
 )]
 pub struct ApiDoc;
+
+/// Operations anyone may call; every other one needs a session cookie or an API token.
+const PUBLIC: [&str; 4] = [
+    "/healthz",
+    "/api/v1/openapi.json",
+    "/api/v1/auth/signup",
+    "/api/v1/auth/login",
+];
+
+/// The error answers the service gives, each a shared component as `application/problem+json`: which
+/// ones an operation can give follows from its shape (a path id, a body, being signed in), so they are
+/// added here once rather than listed on every route.
+struct ErrorAnswers;
+
+/// The shared error answers: status, component name and when an operation can give it.
+const ERRORS: [(&str, &str, &str, When); 10] = [
+    (
+        "400",
+        "BadRequest",
+        "The request could not be read (a malformed query or body)",
+        When::Always,
+    ),
+    (
+        "401",
+        "Unauthorized",
+        "No valid session or API token",
+        When::SignedIn,
+    ),
+    (
+        "403",
+        "Forbidden",
+        "The caller's role does not allow it, or the form's CSRF token is missing",
+        When::SignedIn,
+    ),
+    (
+        "404",
+        "NotFound",
+        "No such item in the caller's workspace",
+        When::PathId,
+    ),
+    (
+        "409",
+        "Conflict",
+        "The item is not in a state that allows it",
+        When::Declared,
+    ),
+    (
+        "413",
+        "PayloadTooLarge",
+        "The body is larger than the service takes",
+        When::Body,
+    ),
+    (
+        "415",
+        "UnsupportedMediaType",
+        "The body's Content-Type is not one the operation takes",
+        When::Body,
+    ),
+    (
+        "422",
+        "Unprocessable",
+        "The input is invalid: `errors` names each field at fault",
+        When::Always,
+    ),
+    (
+        "429",
+        "TooManyRequests",
+        "Too many attempts: `retry_after` says when to try again",
+        When::Always,
+    ),
+    (
+        "500",
+        "ServerError",
+        "The service failed: `request_id` identifies it in the service's log",
+        When::Always,
+    ),
+];
+
+#[derive(Clone, Copy, PartialEq)]
+enum When {
+    Always,
+    SignedIn,
+    PathId,
+    Body,
+    /// Only where the route itself says it can happen.
+    Declared,
+}
+
+const PROBLEM_JSON: &str = "application/problem+json";
+
+impl Modify for ErrorAnswers {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        for (_, name, description, _) in ERRORS {
+            let problem = ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("Problem")))
+                .build();
+            let response = ResponseBuilder::new()
+                .description(description)
+                .content(PROBLEM_JSON, problem)
+                .build();
+            components
+                .responses
+                .insert(name.to_string(), response.into());
+        }
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            let signed_in = !PUBLIC.contains(&path.as_str());
+            let path_id = path.contains('{');
+            for operation in operations(item) {
+                let body = operation.request_body.is_some();
+                let answers = &mut operation.responses.responses;
+                for (status, name, _, when) in ERRORS {
+                    // A route's own listing of a shared answer is replaced by the shared one.
+                    let applies = answers.contains_key(status)
+                        || match when {
+                            When::Always => true,
+                            When::SignedIn => signed_in,
+                            When::PathId => path_id,
+                            When::Body => body,
+                            When::Declared => false,
+                        };
+                    if applies {
+                        answers.insert(status.to_string(), Ref::from_response_name(name).into());
+                    }
+                }
+                if !signed_in {
+                    // No scheme needed: overrides the document-wide requirement.
+                    operation.security = Some(Vec::new());
+                }
+            }
+        }
+    }
+}
+
+fn operations(item: &mut PathItem) -> impl Iterator<Item = &mut Operation> {
+    [
+        item.get.as_mut(),
+        item.post.as_mut(),
+        item.put.as_mut(),
+        item.patch.as_mut(),
+        item.delete.as_mut(),
+    ]
+    .into_iter()
+    .flatten()
+}
+
+/// A session cookie (the pages, and a browser calling the API) or an API token as a bearer token.
+struct Security;
+
+impl Modify for Security {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "token",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+        components.add_security_scheme(
+            "session",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(
+                crate::extract::SESSION_COOKIE,
+            ))),
+        );
+        openapi.security = Some(vec![
+            SecurityRequirement::new("token", Vec::<String>::new()),
+            SecurityRequirement::new("session", Vec::<String>::new()),
+        ]);
+    }
+}

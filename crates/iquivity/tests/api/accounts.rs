@@ -633,3 +633,79 @@ async fn the_platforms_and_the_api_description_are_served() {
     let health = reqwest::get(app.url("/healthz")).await.unwrap();
     assert_eq!(health.status(), StatusCode::OK);
 }
+
+#[tokio::test]
+async fn the_openapi_document_describes_every_error_as_a_problem_and_enums_by_their_wire_names() {
+    let app = spawn_app().await;
+    let doc: Value = reqwest::get(app.url("/api/v1/openapi.json"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let shared = &doc["components"]["responses"];
+    for name in [
+        "BadRequest",
+        "Unauthorized",
+        "NotFound",
+        "Unprocessable",
+        "ServerError",
+    ] {
+        assert_eq!(
+            shared[name]["content"]["application/problem+json"]["schema"]["$ref"],
+            "#/components/schemas/Problem",
+            "{name}"
+        );
+    }
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            let answers = operation["responses"].as_object().unwrap();
+            for (status, answer) in answers {
+                if status.starts_with('4') || status.starts_with('5') {
+                    assert!(
+                        answer["$ref"]
+                            .as_str()
+                            .is_some_and(|r| r.starts_with("#/components/responses/")),
+                        "{method} {path} {status} is not a shared problem answer: {answer}"
+                    );
+                }
+            }
+            for status in ["400", "422", "500"] {
+                assert!(
+                    answers.contains_key(status),
+                    "{method} {path} lacks {status}"
+                );
+            }
+            let public = [
+                "/healthz",
+                "/api/v1/openapi.json",
+                "/api/v1/auth/signup",
+                "/api/v1/auth/login",
+            ];
+            if !public.contains(&path.as_str()) {
+                assert!(answers.contains_key("401"), "{method} {path} lacks 401");
+                assert!(answers.contains_key("403"), "{method} {path} lacks 403");
+            }
+            if path.contains('{') {
+                assert!(answers.contains_key("404"), "{method} {path} lacks 404");
+            }
+            if operation.get("requestBody").is_some() {
+                assert!(answers.contains_key("415"), "{method} {path} lacks 415");
+            }
+        }
+    }
+    let media = &doc["paths"]["/api/v1/media"]["post"]["requestBody"]["content"];
+    for kind in ["image/jpeg", "image/png", "video/mp4"] {
+        assert!(media.get(kind).is_some(), "upload takes {kind}");
+    }
+    // The names on the wire, not the Rust variant names.
+    assert_eq!(
+        doc["components"]["schemas"]["Platform"]["enum"],
+        json!(["facebook", "instagram", "x", "linkedin", "tiktok"])
+    );
+    assert_eq!(
+        doc["components"]["schemas"]["Role"]["enum"],
+        json!(["owner", "admin", "member"])
+    );
+    assert!(doc["components"]["securitySchemes"]["token"].is_object());
+}

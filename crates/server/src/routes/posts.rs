@@ -188,7 +188,9 @@ pub async fn removal_impact(
 /// Uploads an image or video (the raw file as the body, with its `Content-Type`; up to 50 MiB) and answers
 /// the URL to give as a post's media. The platforms fetch it from there, so `public_url` must reach them.
 #[utoipa::path(post, path = "/api/v1/media", tag = "posts",
-    request_body(content = Vec<u8>, content_type = "image/jpeg"),
+    request_body(description = "The file itself", content(
+        (Vec<u8> = "image/jpeg"), (Vec<u8> = "image/png"), (Vec<u8> = "image/gif"), (Vec<u8> = "image/webp"),
+        (Vec<u8> = "video/mp4"), (Vec<u8> = "video/quicktime"))),
     responses((status = 201, body = iquivity_core::media::UploadedMedia), (status = 413, body = crate::Problem), (status = 422, body = crate::Problem)))]
 pub async fn upload_media(
     State(state): State<AppState>,
