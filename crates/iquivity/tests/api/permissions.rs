@@ -470,6 +470,7 @@ async fn every_privileged_action_is_refused_to_the_roles_without_the_right_and_c
                     assert_ne!(before, after, "{what} succeeded, yet the watch saw nothing");
                 }
             } else {
+                assert_eq!(response.status(), StatusCode::FORBIDDEN, "{what}");
                 let problem =
                     expect_problem(response, StatusCode::FORBIDDEN, "/problems/forbidden").await;
                 let after = observe(&app, &team, &attempt.watch).await;
