@@ -81,6 +81,15 @@ async fn keys_rotated_by_a_second_process_are_used_by_the_running_service() {
     assert_ne!(new_key, key_before);
     assert!(stdout.contains("2 credentials re-encrypted"), "{stdout}");
 
+    // What the service seals from now on (here, a new connection) is sealed under the new key, even
+    // before it has had to open anything sealed under it.
+    let linkedin = rig.connect(Platform::Linkedin, "Late Larry").await;
+    let sealed = app.app.store.credential(linkedin).await.unwrap().unwrap();
+    assert_eq!(
+        sealed.key_id, new_key,
+        "a new connection sealed under the new key"
+    );
+
     for (id, platform) in [(tiktok, Platform::Tiktok), (x, Platform::X)] {
         let sealed = app.app.store.credential(id).await.unwrap().unwrap();
         assert_eq!(
