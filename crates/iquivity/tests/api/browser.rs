@@ -29,9 +29,9 @@ fn driver_url() -> Option<String> {
             !required,
             "browser tests are required but {CHROMIUM} or {CHROMEDRIVER} is missing"
         );
-        eprintln!(
-            "SKIPPED: browser tests need Debian's chromium and chromium-driver \
-             (apt-get install chromium chromium-driver); .ci/run installs them"
+        crate::helpers::announce_skip(
+            "browser tests need Debian's chromium and chromium-driver \
+             (apt-get install chromium chromium-driver); .ci/run installs them",
         );
         return None;
     }
