@@ -14,16 +14,17 @@ fn contains_bytes(haystack: &[u8], needle: &[u8]) -> bool {
 }
 
 /// The SQLite files as they are on disk now (the database, its WAL and shared memory), read without a
-/// checkpoint first; empty on PostgreSQL.
-fn database_files(app: &TestApp) -> Vec<u8> {
+/// checkpoint first; on PostgreSQL, every row.
+async fn on_disk(app: &TestApp) -> Vec<u8> {
+    if app.database_url.is_some() {
+        return app.database_bytes().await;
+    }
     let mut bytes = Vec::new();
-    if app.database_url.is_none() {
-        for entry in std::fs::read_dir(app.data_dir.path().join("data")).unwrap() {
-            let path = entry.unwrap().path();
-            let name = path.file_name().unwrap().to_string_lossy().into_owned();
-            if name.starts_with("iquivity.db") {
-                bytes.extend(std::fs::read(&path).unwrap());
-            }
+    for entry in std::fs::read_dir(app.data_dir.path().join("data")).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if name.starts_with("iquivity.db") {
+            bytes.extend(std::fs::read(&path).unwrap());
         }
     }
     bytes
@@ -118,7 +119,7 @@ async fn removing_an_account_destroys_its_credentials() {
         .await;
     let sealed = app.app.store.credential(id).await.unwrap().unwrap().blob;
     assert!(
-        contains_bytes(&database_files(&app), &sealed),
+        contains_bytes(&on_disk(&app).await, &sealed),
         "sanity: the sealed credential is found on disk while the account exists"
     );
     let (status, _) = app.delete(&user, &format!("/api/v1/accounts/{id}")).await;
@@ -127,7 +128,7 @@ async fn removing_an_account_destroys_its_credentials() {
     // Zeroed on disk, not only unlinked from the table: neither the database file nor its write-ahead
     // log still holds the sealed bytes (for PostgreSQL, no row does).
     assert!(
-        !contains_bytes(&database_files(&app), &sealed),
+        !contains_bytes(&on_disk(&app).await, &sealed),
         "the removed credential's bytes are still in the database files"
     );
     assert!(!contains_bytes(&app.database_bytes().await, &sealed));
