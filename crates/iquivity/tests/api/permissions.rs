@@ -481,3 +481,226 @@ async fn every_privileged_action_is_refused_to_the_roles_without_the_right_and_c
     }
     assert_eq!(checked, TABLE.len() * 3);
 }
+
+/// The same rights through the pages' forms, which answer a refusal in the page (the form again with the
+/// reason, or the error page) rather than as problem+json.
+#[derive(Clone, Copy, Debug)]
+enum PageAction {
+    Invite,
+    AddWebhook,
+    DeleteWebhook,
+    ComposePost,
+    RemoveAccount,
+    ConnectAccount,
+    RefreshAccount,
+    RefreshAllInactive,
+}
+
+/// The action, who may take it, the status they get, the status of those refused, and whether its effect
+/// shows in what `prepare_page` watches.
+struct PageRow(PageAction, &'static [Role], StatusCode, StatusCode, Shows);
+
+const REFUSED_IN_FORM: StatusCode = StatusCode::UNPROCESSABLE_ENTITY;
+
+const PAGE_TABLE: &[PageRow] = &[
+    PageRow(
+        PageAction::Invite,
+        OWNER,
+        StatusCode::OK,
+        REFUSED_IN_FORM,
+        Shows::Change,
+    ),
+    PageRow(
+        PageAction::AddWebhook,
+        OWNER_ADMIN,
+        StatusCode::OK,
+        REFUSED_IN_FORM,
+        Shows::Change,
+    ),
+    PageRow(
+        PageAction::DeleteWebhook,
+        OWNER_ADMIN,
+        StatusCode::SEE_OTHER,
+        StatusCode::FORBIDDEN,
+        Shows::Change,
+    ),
+    PageRow(
+        PageAction::ComposePost,
+        OWNER_ADMIN,
+        StatusCode::SEE_OTHER,
+        StatusCode::FORBIDDEN,
+        Shows::Change,
+    ),
+    PageRow(
+        PageAction::RemoveAccount,
+        OWNER_ADMIN,
+        StatusCode::SEE_OTHER,
+        StatusCode::FORBIDDEN,
+        Shows::Change,
+    ),
+    PageRow(
+        PageAction::ConnectAccount,
+        OWNER_ADMIN,
+        StatusCode::SEE_OTHER,
+        StatusCode::FORBIDDEN,
+        Shows::Change,
+    ),
+    PageRow(
+        PageAction::RefreshAccount,
+        EVERYONE,
+        StatusCode::SEE_OTHER,
+        StatusCode::FORBIDDEN,
+        Shows::Nothing,
+    ),
+    PageRow(
+        PageAction::RefreshAllInactive,
+        EVERYONE,
+        StatusCode::SEE_OTHER,
+        StatusCode::FORBIDDEN,
+        Shows::Nothing,
+    ),
+];
+
+/// A browser signed in as `user`, and the CSRF token of its pages.
+async fn browser_of(app: &TestApp, user: &User) -> (reqwest::Client, String) {
+    let browser = browser_client();
+    let login = browser
+        .post(app.url("/api/v1/auth/login"))
+        .json(&json!({"email": user.email, "password": PASSWORD}))
+        .sent()
+        .await;
+    assert_eq!(login.status(), StatusCode::OK);
+    let csrf = csrf_of(&browser.get(app.url("/")).text_body().await);
+    (browser, csrf)
+}
+
+/// Makes what the page action needs, as the owner; answers the method, path, form fields and what to watch.
+async fn prepare_page(
+    app: &TestApp,
+    team: &Team,
+    action: PageAction,
+    account: AccountId,
+) -> (Method, String, Vec<(&'static str, String)>, Watch) {
+    let owner = &team.owner;
+    let webhooks = || Watch::Api("/api/v1/webhooks".into());
+    match action {
+        PageAction::Invite => (
+            Method::POST,
+            "/settings/invitations".into(),
+            vec![("role", "member".into()), ("email", String::new())],
+            Watch::Rows("invitations"),
+        ),
+        PageAction::AddWebhook => (
+            Method::POST,
+            "/settings/webhooks".into(),
+            vec![("url", "http://127.0.0.1:9/hook".into())],
+            webhooks(),
+        ),
+        PageAction::DeleteWebhook => {
+            let (status, webhook) = app
+                .post(
+                    owner,
+                    "/api/v1/webhooks",
+                    json!({"url": "http://127.0.0.1:9/hook"}),
+                )
+                .await;
+            assert_eq!(status, StatusCode::CREATED, "{webhook}");
+            let id = webhook["id"].as_str().unwrap();
+            (
+                Method::POST,
+                format!("/settings/webhooks/{id}/delete"),
+                Vec::new(),
+                webhooks(),
+            )
+        }
+        PageAction::ComposePost => (
+            Method::POST,
+            "/posts".into(),
+            vec![
+                ("text", "From the form".into()),
+                ("accounts", account.to_string()),
+            ],
+            Watch::Api("/api/v1/posts".into()),
+        ),
+        PageAction::RemoveAccount => {
+            let doomed = app
+                .seed_account(owner, Seed::new(Platform::Linkedin, "Doomed Too"))
+                .await;
+            (
+                Method::POST,
+                format!("/accounts/{doomed}/remove"),
+                Vec::new(),
+                Watch::Api("/api/v1/accounts".into()),
+            )
+        }
+        PageAction::ConnectAccount => (
+            Method::GET,
+            "/connect/tiktok".into(),
+            Vec::new(),
+            Watch::Rows("connection_flows"),
+        ),
+        PageAction::RefreshAccount => (
+            Method::POST,
+            format!("/accounts/{account}/refresh"),
+            Vec::new(),
+            Watch::Api(format!("/api/v1/accounts/{account}")),
+        ),
+        PageAction::RefreshAllInactive => (
+            Method::POST,
+            "/accounts/refresh-inactive".into(),
+            Vec::new(),
+            Watch::Rows("jobs"),
+        ),
+    }
+}
+
+#[tokio::test]
+async fn every_privileged_form_is_refused_to_the_roles_without_the_right_and_changes_nothing() {
+    let app = spawn_app_with(|c| {
+        c.run_lifecycle = false;
+        c.webhook_allowed_hosts = vec!["127.0.0.1".into()];
+        c.webhook_allowed_ports = vec![9];
+    })
+    .await;
+    let owner = app.sign_up("owner@forms.example", "Forms").await;
+    app.set_plan(owner.workspace_id, Plan::Enterprise).await;
+    let team = Team {
+        admin: join(&app, &owner, "admin", "admin@forms.example").await,
+        member: join(&app, &owner, "member", "member@forms.example").await,
+        owner,
+    };
+    let account = app
+        .seed_account(&team.owner, Seed::new(Platform::X, "Form Account"))
+        .await;
+    let mut browsers = Vec::new();
+    for role in [Role::Member, Role::Admin, Role::Owner] {
+        browsers.push((role, browser_of(&app, team.as_role(role)).await));
+    }
+
+    for PageRow(action, allowed, success, refusal, shows) in PAGE_TABLE {
+        for (role, (browser, csrf)) in &browsers {
+            let (method, path, mut fields, watch) =
+                prepare_page(&app, &team, *action, account).await;
+            let before = observe(&app, &team, &watch).await;
+            let mut request = browser.request(method.clone(), app.url(&path));
+            if method == Method::POST {
+                fields.push(("csrf", csrf.clone()));
+                request = request.form(&fields);
+            }
+            let response = request.sent().await;
+            let status = response.status();
+            let body = response.text().await.unwrap();
+            let what = format!("{action:?} as {role}");
+            let after = observe(&app, &team, &watch).await;
+            if allowed.contains(role) {
+                assert_eq!(status, *success, "{what}: {body}");
+                if *shows == Shows::Change {
+                    assert_ne!(before, after, "{what} succeeded, yet the watch saw nothing");
+                }
+            } else {
+                assert_eq!(status, *refusal, "{what}: {body}");
+                assert_eq!(before, after, "{what} was refused yet changed");
+            }
+        }
+    }
+}
