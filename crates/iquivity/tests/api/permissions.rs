@@ -1,6 +1,7 @@
-//! Who may do what: every action that changes a workspace, tried by a member, an admin and the owner. The
-//! refused get 403 problem+json and change nothing; the allowed get the action's own success status.
-//! (API clients and connect links do not exist yet, so they have no rows.)
+//! Who may do what: every action that changes a workspace, tried by a member, an admin and the owner,
+//! through the API and through the pages' forms. The refused get 403 problem+json from the API (the form
+//! again with the reason, or the error page, from the pages) and change nothing; the allowed get the
+//! action's own success status. (API clients and connect links do not exist yet, so they have no rows.)
 
 use crate::helpers::*;
 use chrono::{Duration, Utc};
@@ -43,93 +44,24 @@ enum Shows {
     Nothing,
 }
 
+#[rustfmt::skip]
 const TABLE: &[Row] = &[
-    Row(
-        Action::AddWebhook,
-        OWNER_ADMIN,
-        StatusCode::CREATED,
-        Shows::Change,
-    ),
-    Row(
-        Action::DeleteWebhook,
-        OWNER_ADMIN,
-        StatusCode::NO_CONTENT,
-        Shows::Change,
-    ),
-    Row(
-        Action::PublishNow,
-        OWNER_ADMIN,
-        StatusCode::CREATED,
-        Shows::Change,
-    ),
-    Row(
-        Action::SchedulePost,
-        OWNER_ADMIN,
-        StatusCode::CREATED,
-        Shows::Change,
-    ),
-    Row(
-        Action::EditScheduledPost,
-        OWNER_ADMIN,
-        StatusCode::OK,
-        Shows::Change,
-    ),
-    Row(
-        Action::CancelPost,
-        OWNER_ADMIN,
-        StatusCode::OK,
-        Shows::Change,
-    ),
-    Row(
-        Action::RetryFailedTarget,
-        OWNER_ADMIN,
-        StatusCode::OK,
-        Shows::Change,
-    ),
-    Row(
-        Action::StartConnection,
-        OWNER_ADMIN,
-        StatusCode::CREATED,
-        Shows::Change,
-    ),
-    Row(
-        Action::UploadMedia,
-        OWNER_ADMIN,
-        StatusCode::CREATED,
-        Shows::Change,
-    ),
-    Row(
-        Action::RelabelAccount,
-        OWNER_ADMIN,
-        StatusCode::OK,
-        Shows::Change,
-    ),
-    Row(
-        Action::RemoveAccount,
-        OWNER_ADMIN,
-        StatusCode::NO_CONTENT,
-        Shows::Change,
-    ),
+    Row(Action::AddWebhook, OWNER_ADMIN, StatusCode::CREATED, Shows::Change),
+    Row(Action::DeleteWebhook, OWNER_ADMIN, StatusCode::NO_CONTENT, Shows::Change),
+    Row(Action::PublishNow, OWNER_ADMIN, StatusCode::CREATED, Shows::Change),
+    Row(Action::SchedulePost, OWNER_ADMIN, StatusCode::CREATED, Shows::Change),
+    Row(Action::EditScheduledPost, OWNER_ADMIN, StatusCode::OK, Shows::Change),
+    Row(Action::CancelPost, OWNER_ADMIN, StatusCode::OK, Shows::Change),
+    Row(Action::RetryFailedTarget, OWNER_ADMIN, StatusCode::OK, Shows::Change),
+    Row(Action::StartConnection, OWNER_ADMIN, StatusCode::CREATED, Shows::Change),
+    Row(Action::UploadMedia, OWNER_ADMIN, StatusCode::CREATED, Shows::Change),
+    Row(Action::RelabelAccount, OWNER_ADMIN, StatusCode::OK, Shows::Change),
+    Row(Action::RemoveAccount, OWNER_ADMIN, StatusCode::NO_CONTENT, Shows::Change),
     Row(Action::Invite, OWNER, StatusCode::CREATED, Shows::Change),
     // Members view and refresh accounts (README, Endpoints): these stay open to them.
-    Row(
-        Action::RefreshAccount,
-        EVERYONE,
-        StatusCode::OK,
-        Shows::Nothing,
-    ),
-    Row(
-        Action::RefreshAllInactive,
-        EVERYONE,
-        StatusCode::ACCEPTED,
-        Shows::Nothing,
-    ),
-    Row(
-        Action::MarkNotificationsRead,
-        EVERYONE,
-        StatusCode::NO_CONTENT,
-        Shows::Nothing,
-    ),
+    Row(Action::RefreshAccount, EVERYONE, StatusCode::OK, Shows::Nothing),
+    Row(Action::RefreshAllInactive, EVERYONE, StatusCode::ACCEPTED, Shows::Nothing),
+    Row(Action::MarkNotificationsRead, EVERYONE, StatusCode::NO_CONTENT, Shows::Nothing),
 ];
 
 /// An owner, an admin and a member of one workspace.
@@ -452,7 +384,6 @@ async fn every_privileged_action_is_refused_to_the_roles_without_the_right_and_c
         .seed_account(&team.owner, Seed::new(Platform::X, "Shared Account"))
         .await;
 
-    let mut checked = 0;
     for Row(action, allowed, success, shows) in TABLE {
         // The refused first, so that what they must not change is still as it was prepared.
         for role in [Role::Member, Role::Admin, Role::Owner] {
@@ -476,10 +407,8 @@ async fn every_privileged_action_is_refused_to_the_roles_without_the_right_and_c
                 let after = observe(&app, &team, &attempt.watch).await;
                 assert_eq!(before, after, "{what} was refused ({problem}) yet changed");
             }
-            checked += 1;
         }
     }
-    assert_eq!(checked, TABLE.len() * 3);
 }
 
 /// The same rights through the pages' forms, which answer a refusal in the page (the form again with the
@@ -502,63 +431,16 @@ struct PageRow(PageAction, &'static [Role], StatusCode, StatusCode, Shows);
 
 const REFUSED_IN_FORM: StatusCode = StatusCode::UNPROCESSABLE_ENTITY;
 
+#[rustfmt::skip]
 const PAGE_TABLE: &[PageRow] = &[
-    PageRow(
-        PageAction::Invite,
-        OWNER,
-        StatusCode::OK,
-        REFUSED_IN_FORM,
-        Shows::Change,
-    ),
-    PageRow(
-        PageAction::AddWebhook,
-        OWNER_ADMIN,
-        StatusCode::OK,
-        REFUSED_IN_FORM,
-        Shows::Change,
-    ),
-    PageRow(
-        PageAction::DeleteWebhook,
-        OWNER_ADMIN,
-        StatusCode::SEE_OTHER,
-        StatusCode::FORBIDDEN,
-        Shows::Change,
-    ),
-    PageRow(
-        PageAction::ComposePost,
-        OWNER_ADMIN,
-        StatusCode::SEE_OTHER,
-        StatusCode::FORBIDDEN,
-        Shows::Change,
-    ),
-    PageRow(
-        PageAction::RemoveAccount,
-        OWNER_ADMIN,
-        StatusCode::SEE_OTHER,
-        StatusCode::FORBIDDEN,
-        Shows::Change,
-    ),
-    PageRow(
-        PageAction::ConnectAccount,
-        OWNER_ADMIN,
-        StatusCode::SEE_OTHER,
-        StatusCode::FORBIDDEN,
-        Shows::Change,
-    ),
-    PageRow(
-        PageAction::RefreshAccount,
-        EVERYONE,
-        StatusCode::SEE_OTHER,
-        StatusCode::FORBIDDEN,
-        Shows::Nothing,
-    ),
-    PageRow(
-        PageAction::RefreshAllInactive,
-        EVERYONE,
-        StatusCode::SEE_OTHER,
-        StatusCode::FORBIDDEN,
-        Shows::Nothing,
-    ),
+    PageRow(PageAction::Invite, OWNER, StatusCode::OK, REFUSED_IN_FORM, Shows::Change),
+    PageRow(PageAction::AddWebhook, OWNER_ADMIN, StatusCode::OK, REFUSED_IN_FORM, Shows::Change),
+    PageRow(PageAction::DeleteWebhook, OWNER_ADMIN, StatusCode::SEE_OTHER, StatusCode::FORBIDDEN, Shows::Change),
+    PageRow(PageAction::ComposePost, OWNER_ADMIN, StatusCode::SEE_OTHER, StatusCode::FORBIDDEN, Shows::Change),
+    PageRow(PageAction::RemoveAccount, OWNER_ADMIN, StatusCode::SEE_OTHER, StatusCode::FORBIDDEN, Shows::Change),
+    PageRow(PageAction::ConnectAccount, OWNER_ADMIN, StatusCode::SEE_OTHER, StatusCode::FORBIDDEN, Shows::Change),
+    PageRow(PageAction::RefreshAccount, EVERYONE, StatusCode::SEE_OTHER, StatusCode::FORBIDDEN, Shows::Nothing),
+    PageRow(PageAction::RefreshAllInactive, EVERYONE, StatusCode::SEE_OTHER, StatusCode::FORBIDDEN, Shows::Nothing),
 ];
 
 /// A browser signed in as `user`, and the CSRF token of its pages.
