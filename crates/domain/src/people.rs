@@ -153,6 +153,8 @@ mod tests {
         assert!(Password::parse("short").is_err());
         assert!(Password::parse(&"x".repeat(129)).is_err());
         let p = Password::parse("correct horse battery").unwrap();
-        assert!(!format!("{p:?}").contains("horse"));
+        let printed = format!("{p:?}");
+        assert_eq!(printed, "Password([redacted])");
+        assert!(!printed.contains("horse"));
     }
 }

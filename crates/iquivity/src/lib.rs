@@ -131,9 +131,25 @@ async fn start_sandbox(
     Ok(Some(sandbox))
 }
 
+/// Whether an opened `App` runs the sandbox for the platforms without credentials.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PlatformAccess {
+    /// The service, and the commands that talk to the platforms (`sandbox`, `demo-data`).
+    Needed,
+    /// Commands that only touch the database and the keys (`keys rotate`, `migrate`, ...): they must
+    /// work while the service runs, and the service holds the sandbox's state directory.
+    NotNeeded,
+}
+
 impl App {
-    /// Opens the database (applying migrations) and the key source.
+    /// Opens the database (applying migrations) and the key source, and starts the sandbox.
     pub async fn open(config: Config) -> anyhow::Result<App> {
+        App::open_for(config, PlatformAccess::Needed).await
+    }
+
+    /// Opens the database (applying migrations) and the key source; starts the sandbox only when the
+    /// platforms are used.
+    pub async fn open_for(config: Config, platforms: PlatformAccess) -> anyhow::Result<App> {
         create_private_dir(&config.data_dir)?;
         let url = config.database_url()?;
         let store = iquivity_store::open(&url).await.with_context(|| {
@@ -165,12 +181,15 @@ impl App {
                 unknown.join(", ")
             );
         }
-        let mut platforms = config.platforms.clone();
-        let sandbox = start_sandbox(&config, &mut platforms).await?;
+        let mut settings = config.platforms.clone();
+        let sandbox = match platforms {
+            PlatformAccess::Needed => start_sandbox(&config, &mut settings).await?,
+            PlatformAccess::NotNeeded => None,
+        };
         let core = Core::new(
             store.clone(),
             vault,
-            Platforms::new(platforms, config.platform_timeout),
+            Platforms::new(settings, config.platform_timeout),
             CoreSettings {
                 default_plan: config.default_plan,
                 callback_base: config.public_base(),

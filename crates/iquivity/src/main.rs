@@ -1,6 +1,6 @@
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
-use iquivity::{App, Config};
+use iquivity::{App, Config, PlatformAccess};
 use iquivity_core::auth::SignUp;
 use iquivity_domain::{Plan, WorkspaceId};
 use std::io::Read;
@@ -57,6 +57,20 @@ enum AdminCommand {
         #[command(subcommand)]
         command: KeysCommand,
     },
+}
+
+impl AdminCommand {
+    /// Only what talks to the platforms starts the sandbox: the rest must run beside a running service,
+    /// which holds the sandbox's state directory.
+    fn platform_access(&self) -> PlatformAccess {
+        match self {
+            AdminCommand::Sandbox | AdminCommand::DemoData => PlatformAccess::Needed,
+            AdminCommand::Migrate
+            | AdminCommand::User { .. }
+            | AdminCommand::Workspace { .. }
+            | AdminCommand::Keys { .. } => PlatformAccess::NotNeeded,
+        }
+    }
 }
 
 #[derive(Subcommand)]
@@ -160,7 +174,10 @@ async fn main() -> anyhow::Result<()> {
     init_logging(&config);
     match command {
         Command::Serve => serve(config).await,
-        Command::Admin(admin) => run(admin, App::open(config).await?).await,
+        Command::Admin(admin) => {
+            let access = admin.platform_access();
+            run(admin, App::open_for(config, access).await?).await
+        }
     }
 }
 

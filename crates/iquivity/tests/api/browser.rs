@@ -29,9 +29,9 @@ fn driver_url() -> Option<String> {
             !required,
             "browser tests are required but {CHROMIUM} or {CHROMEDRIVER} is missing"
         );
-        eprintln!(
-            "SKIPPED: browser tests need Debian's chromium and chromium-driver \
-             (apt-get install chromium chromium-driver); .ci/run installs them"
+        crate::helpers::announce_skip(
+            "browser tests need Debian's chromium and chromium-driver \
+             (apt-get install chromium chromium-driver); .ci/run installs them",
         );
         return None;
     }
@@ -231,8 +231,42 @@ async fn add_account(client: &Client, platform: &str, person: &str, choose: &[&s
     wait_for(client, "#account-rows tr.highlight").await;
 }
 
-fn screenshot_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/screenshots")
+/// Where the screenshots go. The README's pictures are refreshed on purpose, with
+/// `IQUIVITY_SCREENSHOTS=docs/screenshots` (a path relative to the workspace root); otherwise they go to
+/// a temporary directory, so an ordinary test run never rewrites the tracked files.
+struct Screenshots {
+    dir: PathBuf,
+    _temporary: Option<tempfile::TempDir>,
+}
+
+impl Screenshots {
+    fn new() -> Self {
+        match std::env::var_os("IQUIVITY_SCREENSHOTS") {
+            Some(dir) => {
+                let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+                    .join("../..")
+                    .join(dir);
+                std::fs::create_dir_all(&dir).unwrap();
+                Screenshots {
+                    dir,
+                    _temporary: None,
+                }
+            }
+            None => {
+                let temporary = tempfile::tempdir().unwrap();
+                Screenshots {
+                    dir: temporary.path().to_path_buf(),
+                    _temporary: Some(temporary),
+                }
+            }
+        }
+    }
+
+    async fn take(&self, client: &Client, name: &str) {
+        let png = client.screenshot().await.unwrap();
+        assert!(png.starts_with(b"\x89PNG"), "{name} is a PNG");
+        std::fs::write(self.dir.join(name), png).unwrap();
+    }
 }
 
 async fn summary(client: &Client, key: &str) -> String {
@@ -437,21 +471,13 @@ async fn a_person_connects_every_platform_and_manages_the_accounts_in_the_browse
     assert_eq!(summary(&client, "inactive").await, "0");
 
     // Screenshots of the Platforms page, desktop and phone width.
-    std::fs::create_dir_all(screenshot_dir()).unwrap();
+    let screenshots = Screenshots::new();
     client.set_window_size(1280, 1700).await.unwrap();
-    std::fs::write(
-        screenshot_dir().join("platforms-desktop.png"),
-        client.screenshot().await.unwrap(),
-    )
-    .unwrap();
+    screenshots.take(&client, "platforms-desktop.png").await;
     client.set_window_size(390, 1600).await.unwrap();
     client.refresh().await.unwrap();
     wait_for(&client, "#summary").await;
-    std::fs::write(
-        screenshot_dir().join("platforms-phone.png"),
-        client.screenshot().await.unwrap(),
-    )
-    .unwrap();
+    screenshots.take(&client, "platforms-phone.png").await;
     client.set_window_size(1280, 900).await.unwrap();
 
     // Remove through the confirmation dialog.

@@ -406,7 +406,7 @@ impl Tmpfs {
         if std::env::var("IQUIVITY_REQUIRE_TMPFS").as_deref() == Ok("1") {
             panic!("IQUIVITY_REQUIRE_TMPFS=1, but a tmpfs cannot be mounted: {why}");
         }
-        eprintln!("skipped: a tmpfs cannot be mounted here ({why}); run as root, or set IQUIVITY_REQUIRE_TMPFS=1 to make this a failure");
+        crate::helpers::announce_skip(&format!("a tmpfs cannot be mounted here ({why}); run as root, or set IQUIVITY_REQUIRE_TMPFS=1 to make this a failure"));
         None
     }
 

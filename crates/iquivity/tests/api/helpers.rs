@@ -43,6 +43,16 @@ fn capture_logs() -> Arc<Mutex<Vec<u8>>> {
     .clone()
 }
 
+/// Tells whoever runs the tests that the current test is skipped, and why, in `cargo test`'s own output.
+/// libtest captures `print!` and `eprint!` (showing them only for a failed test, or with `--nocapture`),
+/// so a skip announced with them passes unseen; what is written to the standard error handle itself is
+/// not captured. libtest names each test's thread after the test.
+pub fn announce_skip(why: &str) {
+    let thread = std::thread::current();
+    let test = thread.name().unwrap_or("a test");
+    let _ = writeln!(std::io::stderr(), "SKIPPED {test}: {why}");
+}
+
 pub fn logs() -> String {
     String::from_utf8_lossy(&capture_logs().lock().unwrap()).into_owned()
 }

@@ -58,7 +58,9 @@ async fn postgres_or_skip() -> Option<String> {
             panic!("IQUIVITY_REQUIRE_POSTGRES=1 but PostgreSQL at {url} cannot be reached: {err}")
         }
         Err(err) => {
-            eprintln!("skipped: PostgreSQL at {url} cannot be reached ({err})");
+            crate::helpers::announce_skip(&format!(
+                "PostgreSQL at {url} cannot be reached ({err})"
+            ));
             None
         }
     }

@@ -449,7 +449,11 @@ async fn revocation_after_removal_is_retried_until_the_platform_answers() {
     assert!(revoke.done_at.is_some());
     assert!(revoke.payload.is_none(), "the tokens are gone once revoked");
     assert_eq!(revoke.attempts, 3);
-    assert_eq!(rig.workspace(), rig.user.workspace_id);
+    assert_eq!(
+        (revoke.workspace_id, revoke.platform),
+        (rig.workspace(), Platform::Tiktok),
+        "the revocation is the removed account's, in its workspace"
+    );
 }
 
 #[tokio::test]

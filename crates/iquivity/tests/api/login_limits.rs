@@ -115,7 +115,7 @@ async fn two_instances_on_one_postgres_database_check_five_passwords_between_the
             panic!("IQUIVITY_REQUIRE_POSTGRES=1 but PostgreSQL cannot be reached: {err}")
         }
         Err(err) => {
-            eprintln!("skipped: PostgreSQL cannot be reached ({err})");
+            announce_skip(&format!("PostgreSQL cannot be reached ({err})"));
             return;
         }
     };

@@ -5,10 +5,29 @@ use iquivity_domain::Platform;
 use reqwest::StatusCode;
 use serde_json::json;
 
-fn contains(haystack: &[u8], needle: &str) -> bool {
-    haystack
-        .windows(needle.len())
-        .any(|w| w == needle.as_bytes())
+pub(crate) fn contains(haystack: &[u8], needle: &str) -> bool {
+    contains_bytes(haystack, needle.as_bytes())
+}
+
+fn contains_bytes(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+/// The SQLite files as they are on disk now (the database, its WAL and shared memory), read without a
+/// checkpoint first; on PostgreSQL, every row.
+async fn on_disk(app: &TestApp) -> Vec<u8> {
+    if app.database_url.is_some() {
+        return app.database_bytes().await;
+    }
+    let mut bytes = Vec::new();
+    for entry in std::fs::read_dir(app.data_dir.path().join("data")).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if name.starts_with("iquivity.db") {
+            bytes.extend(std::fs::read(&path).unwrap());
+        }
+    }
+    bytes
 }
 
 #[tokio::test]
@@ -98,10 +117,21 @@ async fn removing_an_account_destroys_its_credentials() {
     let id = app
         .seed_account(&user, Seed::new(Platform::X, "Short-lived"))
         .await;
-    assert!(app.app.store.credential(id).await.unwrap().is_some());
+    let sealed = app.app.store.credential(id).await.unwrap().unwrap().blob;
+    assert!(
+        contains_bytes(&on_disk(&app).await, &sealed),
+        "sanity: the sealed credential is found on disk while the account exists"
+    );
     let (status, _) = app.delete(&user, &format!("/api/v1/accounts/{id}")).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     assert!(app.app.store.credential(id).await.unwrap().is_none());
+    // Zeroed on disk, not only unlinked from the table: neither the database file nor its write-ahead
+    // log still holds the sealed bytes (for PostgreSQL, no row does).
+    assert!(
+        !contains_bytes(&on_disk(&app).await, &sealed),
+        "the removed credential's bytes are still in the database files"
+    );
+    assert!(!contains_bytes(&app.database_bytes().await, &sealed));
     let (_, events) = app.get(&user, "/api/v1/accounts").await;
     assert_eq!(events["items"], json!([]));
 }

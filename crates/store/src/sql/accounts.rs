@@ -333,6 +333,15 @@ impl AccountStore for SqlStore<Db> {
         }
         insert_event(&mut tx, event).await?;
         tx.commit().await?;
+        // secure_delete zeroes the credential in the new version of its page, but with a write-ahead log
+        // the old version stays on disk (in the log, or in the database file until the log is folded in).
+        // Folding the log in now, and truncating it, leaves only the zeroed version.
+        if let Some(checkpoint) = Db::CHECKPOINT {
+            if let Err(err) = sqlx::query(checkpoint).execute(&self.pool).await {
+                // The removal itself is committed; the old page is then overwritten at a later checkpoint.
+                tracing::warn!(account_id = %id, error = %err, "could not fold the write-ahead log in after removing an account");
+            }
+        }
         Ok(true)
     }
 

@@ -1,6 +1,8 @@
 //! A fresh PostgreSQL schema for one test, shared by the store's test binaries (`conformance`,
 //! `migrations`, `schema`), so that each says the same about an unreachable server.
 
+use std::io::Write;
+
 const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
 
 /// A scratch schema on the test server: `url` opens it, `base` is the server it was made on.
@@ -22,7 +24,10 @@ pub async fn scratch_schema(prefix: &str, test: &str) -> Option<Scratch> {
             panic!("IQUIVITY_REQUIRE_POSTGRES=1, but PostgreSQL at {base} cannot be reached: {err}")
         }
         Err(err) => {
-            eprintln!(
+            // Written to the stderr handle itself: libtest captures `eprintln!` and would show it only for
+            // a failed test, so the skip would pass unseen.
+            let _ = writeln!(
+                std::io::stderr(),
                 "SKIPPED {test}: PostgreSQL at {base} cannot be reached ({err}). \
                  Set IQUIVITY_TEST_POSTGRES_URL to run it, or IQUIVITY_REQUIRE_POSTGRES=1 to fail instead."
             );
