@@ -3,6 +3,7 @@
 //! job does is elsewhere (renewal and health checks in [`crate::renewal`], revocation in
 //! [`crate::accounts`], publishing in [`crate::publishing`], webhook deliveries in [`crate::alerts`]).
 
+use crate::metrics::Trigger;
 use crate::renewal::renew_at;
 use crate::{Core, CoreError, ErrorChain};
 use chrono::{DateTime, Duration, Utc};
@@ -321,6 +322,21 @@ impl Core {
                 Err(_) => "error",
             };
             self.count_job(job.kind, outcome);
+            let check = match job.kind {
+                JobKind::Refresh => Some("refresh"),
+                JobKind::HealthCheck => Some("health_check"),
+                JobKind::Revoke => None,
+            };
+            if let Some(check) = check {
+                let outcome = match &handled {
+                    Ok(Handled::Done) => "done",
+                    Ok(Handled::RateLimited(..)) => "rate_limited",
+                    Ok(Handled::RetryAt(..)) => "failed",
+                    Err(_) => "error",
+                };
+                self.check_counts
+                    .count(job.platform, check, Trigger::Scheduled, outcome);
+            }
             match handled {
                 Ok(Handled::Done) => {
                     if self

@@ -111,6 +111,8 @@ pub struct Core {
     pub(crate) webhooks: alerts::sender::WebhookSender,
     /// Sign-in and sign-up outcomes so far, for `/metrics`.
     pub(crate) auth_counts: Arc<auth::AuthCounts>,
+    /// Renewals and health checks so far, manual and scheduled, for `/metrics`.
+    pub(crate) check_counts: Arc<metrics::CheckCounts>,
     /// What the database refused to take and this process keeps until it does (renewed tokens above all).
     pub(crate) unsaved: Arc<unsaved::Unsaved>,
 }
@@ -132,6 +134,7 @@ impl Core {
             clock: Arc::new(engine::SystemClock),
             job_outcomes: Arc::default(),
             auth_counts: Arc::default(),
+            check_counts: Arc::default(),
             unsaved: Arc::default(),
             webhooks,
         })

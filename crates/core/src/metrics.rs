@@ -2,8 +2,85 @@
 //! platform calls by outcome with their latency, the job queue's depth and age, and sign-in outcomes.
 
 use crate::{Core, CoreError};
+use iquivity_domain::{AccountStatus, Platform};
 use iquivity_platforms::telemetry::{self, LATENCY_BUCKETS};
+use iquivity_store::JobKind;
+use std::collections::BTreeMap;
 use std::fmt::Write;
+use std::sync::Mutex;
+
+/// What a lifecycle job can come to, as `iquivity_jobs_total` labels it.
+pub(crate) const JOB_OUTCOMES: [&str; 5] = ["done", "retried", "rate_limited", "error", "deferred"];
+
+/// Who asked for an account check: a person (the Refresh button or API) or the engine's schedule.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Trigger {
+    Manual,
+    Scheduled,
+}
+
+impl Trigger {
+    fn as_str(self) -> &'static str {
+        match self {
+            Trigger::Manual => "manual",
+            Trigger::Scheduled => "scheduled",
+        }
+    }
+}
+
+/// The checks an account gets, by who asked: a person can only ask for a refresh.
+const CHECKS: [(&str, Trigger); 3] = [
+    ("refresh", Trigger::Manual),
+    ("refresh", Trigger::Scheduled),
+    ("health_check", Trigger::Scheduled),
+];
+
+/// How a check ended: it worked, the platform refused or failed it, the platform limited it, or this
+/// service failed.
+pub(crate) const CHECK_OUTCOMES: [&str; 4] = ["done", "failed", "rate_limited", "error"];
+
+/// Renewals and health checks so far, by (platform, check, trigger, outcome).
+#[derive(Default)]
+pub(crate) struct CheckCounts(
+    Mutex<BTreeMap<(Platform, &'static str, Trigger, &'static str), u64>>,
+);
+
+impl CheckCounts {
+    pub(crate) fn count(
+        &self,
+        platform: Platform,
+        check: &'static str,
+        trigger: Trigger,
+        outcome: &'static str,
+    ) {
+        *self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .entry((platform, check, trigger, outcome))
+            .or_default() += 1;
+    }
+
+    /// Every known label set, at zero where nothing happened yet.
+    fn snapshot(&self) -> BTreeMap<(Platform, &'static str, Trigger, &'static str), u64> {
+        let mut all: BTreeMap<_, u64> = Platform::ALL
+            .into_iter()
+            .flat_map(|platform| {
+                CHECKS.into_iter().flat_map(move |(check, trigger)| {
+                    CHECK_OUTCOMES
+                        .into_iter()
+                        .map(move |outcome| ((platform, check, trigger, outcome), 0))
+                })
+            })
+            .collect();
+        let counted = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        all.extend(counted.iter().map(|(key, count)| (*key, *count)));
+        all
+    }
+}
 
 fn escape(label: &str) -> String {
     label
@@ -22,20 +99,43 @@ impl Core {
             "# HELP iquivity_accounts Connected accounts by platform and status."
         );
         let _ = writeln!(out, "# TYPE iquivity_accounts gauge");
+        let mut accounts: BTreeMap<(String, String), u64> = Platform::ALL
+            .into_iter()
+            .flat_map(|p| {
+                AccountStatus::ALL
+                    .into_iter()
+                    .map(move |st| ((p.as_str().to_string(), st.as_str().to_string()), 0))
+            })
+            .collect();
         for row in &store.accounts {
+            accounts.insert(
+                (row.platform.to_string(), row.status.to_string()),
+                u64::from(row.count),
+            );
+        }
+        for ((platform, status), count) in accounts {
             let _ = writeln!(
                 out,
-                "iquivity_accounts{{platform=\"{}\",status=\"{}\"}} {}",
-                row.platform, row.status, row.count
+                "iquivity_accounts{{platform=\"{platform}\",status=\"{status}\"}} {count}"
             );
         }
         let _ = writeln!(out, "# HELP iquivity_jobs_total Lifecycle jobs run, by kind and outcome (done, retried, rate_limited, error).");
         let _ = writeln!(out, "# TYPE iquivity_jobs_total counter");
-        let outcomes = self
-            .job_outcomes
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clone();
+        let mut outcomes: BTreeMap<(String, String), u64> = JobKind::ALL
+            .into_iter()
+            .flat_map(|kind| {
+                JOB_OUTCOMES
+                    .into_iter()
+                    .map(move |o| ((kind.as_str().to_string(), o.to_string()), 0))
+            })
+            .collect();
+        outcomes.extend(
+            self.job_outcomes
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .iter()
+                .map(|(key, count)| (key.clone(), *count)),
+        );
         for ((kind, outcome), count) in &outcomes {
             let _ = writeln!(
                 out,
@@ -49,16 +149,27 @@ impl Core {
         let _ = writeln!(out, "# TYPE iquivity_job_queue_depth gauge");
         let _ = writeln!(out, "# HELP iquivity_job_queue_oldest_due_seconds How long the oldest due job of a kind has waited.");
         let _ = writeln!(out, "# TYPE iquivity_job_queue_oldest_due_seconds gauge");
+        let mut jobs: BTreeMap<&str, (u64, f64)> = JobKind::ALL
+            .into_iter()
+            .map(|k| (k.as_str(), (0, 0.0)))
+            .collect();
         for (kind, open, age) in &store.jobs {
+            jobs.insert(kind.as_str(), (*open, *age));
+        }
+        for (kind, (open, age)) in &jobs {
+            let _ = writeln!(out, "iquivity_job_queue_depth{{kind=\"{kind}\"}} {open}");
             let _ = writeln!(
                 out,
-                "iquivity_job_queue_depth{{kind=\"{}\"}} {open}",
-                kind.as_str()
+                "iquivity_job_queue_oldest_due_seconds{{kind=\"{kind}\"}} {age:.3}"
             );
+        }
+        let _ = writeln!(out, "# HELP iquivity_account_checks_total Renewals and health checks by platform, check (refresh, health_check), trigger (manual, scheduled) and outcome (done, failed, rate_limited, error).");
+        let _ = writeln!(out, "# TYPE iquivity_account_checks_total counter");
+        for ((platform, check, trigger, outcome), count) in self.check_counts.snapshot() {
             let _ = writeln!(
                 out,
-                "iquivity_job_queue_oldest_due_seconds{{kind=\"{}\"}} {age:.3}",
-                kind.as_str()
+                "iquivity_account_checks_total{{platform=\"{platform}\",check=\"{check}\",trigger=\"{}\",outcome=\"{outcome}\"}} {count}",
+                trigger.as_str()
             );
         }
         let _ = writeln!(

@@ -6,6 +6,7 @@
 use crate::connections::platform_message;
 use crate::credentials::seal;
 use crate::engine::{backoff, Handled};
+use crate::metrics::Trigger;
 use crate::{Caller, Core, CoreError, ErrorChain};
 use chrono::{DateTime, Duration, Utc};
 use iquivity_domain::{
@@ -71,7 +72,7 @@ impl Core {
         id: AccountId,
     ) -> Result<RefreshOutcome, CoreError> {
         // Answers 404 for an account that is not the caller's before waiting for anything.
-        self.account(caller, id).await?;
+        let platform = self.account(caller, id).await?.platform;
         // The engine's lease, in the database: one renewal at a time per account across every instance,
         // so a rotating refresh token is never spent twice. One in progress usually ends within seconds.
         let owner = format!("manual-{}", uuid::Uuid::now_v7());
@@ -88,6 +89,13 @@ impl Core {
         let outcome = self
             .refresh_under_lease(caller, session_id, id, &owner)
             .await;
+        let counted = match &outcome {
+            Ok(RefreshOutcome::Refreshed(_)) => "done",
+            Ok(RefreshOutcome::NeedsUser { .. }) | Err(CoreError::Conflict(_)) => "failed",
+            Err(_) => "error",
+        };
+        self.check_counts
+            .count(platform, "refresh", Trigger::Manual, counted);
         let released = self.release_refresh_lease(id, &owner).await;
         let outcome = outcome?;
         released?;

@@ -4,6 +4,7 @@
 mod client_addr;
 mod error;
 mod extract;
+mod http_metrics;
 mod openapi;
 mod pages;
 mod routes;

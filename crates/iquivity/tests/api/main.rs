@@ -15,6 +15,7 @@ mod key_rotation;
 mod lifecycle;
 mod login_limits;
 mod lost_answers;
+mod metrics;
 mod pages;
 mod permissions;
 mod posts;

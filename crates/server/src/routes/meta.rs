@@ -62,7 +62,8 @@ pub async fn script() -> impl IntoResponse {
 pub async fn metrics(
     axum::extract::State(state): axum::extract::State<crate::AppState>,
 ) -> Result<impl IntoResponse, AppError> {
-    let body = state.core.render_metrics().await?;
+    let mut body = state.core.render_metrics().await?;
+    crate::http_metrics::render(&mut body);
     Ok((
         [(
             axum::http::header::CONTENT_TYPE,

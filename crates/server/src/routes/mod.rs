@@ -113,4 +113,6 @@ pub fn router() -> Router<AppState> {
         .route("/connections/{id}", get(pages::connect::show))
         .route("/connections/{id}/select", post(pages::connect::select))
         .route("/assets/app.css", get(meta::stylesheet))
+        // Inside the router, where the matched route template is known.
+        .route_layer(axum::middleware::from_fn(crate::http_metrics::record))
 }
