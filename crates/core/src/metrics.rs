@@ -39,11 +39,12 @@ const CHECKS: [(&str, Trigger); 3] = [
 /// service failed.
 pub(crate) const CHECK_OUTCOMES: [&str; 4] = ["done", "failed", "rate_limited", "error"];
 
-/// Renewals and health checks so far, by (platform, check, trigger, outcome).
+/// (platform, check, trigger, outcome).
+type CheckKey = (Platform, &'static str, Trigger, &'static str);
+
+/// Renewals and health checks so far, by [`CheckKey`].
 #[derive(Default)]
-pub(crate) struct CheckCounts(
-    Mutex<BTreeMap<(Platform, &'static str, Trigger, &'static str), u64>>,
-);
+pub(crate) struct CheckCounts(Mutex<BTreeMap<CheckKey, u64>>);
 
 impl CheckCounts {
     pub(crate) fn count(
@@ -62,7 +63,7 @@ impl CheckCounts {
     }
 
     /// Every known label set, at zero where nothing happened yet.
-    fn snapshot(&self) -> BTreeMap<(Platform, &'static str, Trigger, &'static str), u64> {
+    fn snapshot(&self) -> BTreeMap<CheckKey, u64> {
         let mut all: BTreeMap<_, u64> = Platform::ALL
             .into_iter()
             .flat_map(|platform| {
