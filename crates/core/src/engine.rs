@@ -97,6 +97,56 @@ impl Default for LifecycleSettings {
     }
 }
 
+/// Whether this instance's engine is running and when its last round ended well, for readiness.
+#[derive(Default)]
+pub struct RoundWatch {
+    running: std::sync::atomic::AtomicBool,
+    /// When the engine started, or its last round ended well.
+    last_good: Mutex<Option<std::time::Instant>>,
+}
+
+impl RoundWatch {
+    /// The engine loop starts on this instance.
+    pub fn started(&self) {
+        self.running
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+        self.mark_good();
+    }
+
+    fn mark_good(&self) {
+        *self
+            .last_good
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(std::time::Instant::now());
+    }
+
+    /// `None` where the engine does not run here; otherwise whether a round ended well within `within`.
+    pub(crate) fn healthy(&self, within: std::time::Duration) -> Option<bool> {
+        if !self.running.load(std::sync::atomic::Ordering::Relaxed) {
+            return None;
+        }
+        let last = *self
+            .last_good
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        Some(last.is_some_and(|at| at.elapsed() <= within))
+    }
+}
+
+/// Whether an instance can do its work; `lifecycle` is `None` where the engine does not run.
+#[derive(Debug, Clone, Copy, serde::Serialize, utoipa::ToSchema)]
+pub struct Readiness {
+    pub database: bool,
+    pub keys: bool,
+    pub lifecycle: Option<bool>,
+}
+
+impl Readiness {
+    pub fn ready(&self) -> bool {
+        self.database && self.keys && self.lifecycle != Some(false)
+    }
+}
+
 /// What one round of the engine did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RoundReport {
@@ -278,7 +328,39 @@ impl Core {
         report.more_due |= publishing.full_batch;
         // After the jobs and posts, so that what they alerted about goes out in this same round.
         report.delivered = self.deliver_webhooks(owner).await?;
+        self.rounds.mark_good();
         Ok(report)
+    }
+
+    /// What `/readyz` reports: the database answers, the active key seals, and, where the engine runs
+    /// on this instance, a round ended well within two leases (a round never takes longer).
+    pub async fn readiness(&self) -> Readiness {
+        // Bounded: a database that does not answer at all must not hold the probe past its own timeout.
+        let database = match tokio::time::timeout(
+            std::time::Duration::from_secs(2),
+            self.store.ping(),
+        )
+        .await
+        {
+            Ok(Ok(())) => true,
+            Ok(Err(err)) => {
+                tracing::warn!(error = %ErrorChain(&err), "not ready: the database does not answer");
+                false
+            }
+            Err(_) => {
+                tracing::warn!("not ready: the database did not answer within 2 seconds");
+                false
+            }
+        };
+        let keys = self.vault.seal(b"ready", b"readiness").is_ok();
+        let within = (self.settings.lifecycle.lease * 2)
+            .to_std()
+            .unwrap_or(std::time::Duration::from_secs(600));
+        Readiness {
+            database,
+            keys,
+            lifecycle: self.rounds.healthy(within),
+        }
     }
 
     /// Runs one account's claimed jobs in order, each in a slot of its platform. Answers how many were

@@ -113,6 +113,8 @@ pub struct Core {
     pub(crate) auth_counts: Arc<auth::AuthCounts>,
     /// Renewals and health checks so far, manual and scheduled, for `/metrics`.
     pub(crate) check_counts: Arc<metrics::CheckCounts>,
+    /// The engine's rounds on this instance, for `/readyz`.
+    pub rounds: Arc<engine::RoundWatch>,
     /// What the database refused to take and this process keeps until it does (renewed tokens above all).
     pub(crate) unsaved: Arc<unsaved::Unsaved>,
 }
@@ -135,6 +137,7 @@ impl Core {
             job_outcomes: Arc::default(),
             auth_counts: Arc::default(),
             check_counts: Arc::default(),
+            rounds: Arc::default(),
             unsaved: Arc::default(),
             webhooks,
         })

@@ -56,6 +56,7 @@ fn create_private_dir(dir: &std::path::Path) -> anyhow::Result<()> {
 async fn run_lifecycle(core: Core) {
     // The process id tells an operator (and the multi-instance test) which instance holds a lease.
     let owner = format!("worker-{}-{}", std::process::id(), uuid::Uuid::now_v7());
+    core.rounds.started();
     loop {
         let more_due = match core.run_lifecycle_round(&owner).await {
             Ok(report) => {

@@ -175,6 +175,11 @@ pub const MAX_URI_BYTES: usize = 16 * 1024;
 /// `text/plain` (a body over the limit, a form sent as JSON, a repeated query parameter) and some layers
 /// answer with no body at all. A server error never carries what went wrong inside, only the request id
 /// under which the log has it. Pages' own HTML answers (a form shown again with its errors) are kept.
+/// Marks a server-error answer written on purpose with nothing internal in it (the readiness probe's
+/// report), which is passed on instead of being replaced by the generic internal error.
+#[derive(Clone, Copy)]
+pub struct Deliberate;
+
 pub async fn problem_responses(
     req: axum::extract::Request,
     next: axum::middleware::Next,
@@ -190,7 +195,9 @@ pub async fn problem_responses(
     }
     let response = next.run(req).await;
     let status = response.status();
-    if !(status.is_client_error() || status.is_server_error()) {
+    if !(status.is_client_error() || status.is_server_error())
+        || response.extensions().get::<Deliberate>().is_some()
+    {
         return response;
     }
     let content_type = response

@@ -12,7 +12,7 @@ use utoipa::Modify;
 #[openapi(
     info(title = "iQuivity Social API", description = "Connect and manage social media accounts from one dashboard."),
     paths(
-        meta::healthz, meta::openapi,
+        meta::healthz, meta::readyz, meta::openapi,
         auth::sign_up, auth::log_in, auth::log_out, auth::me, auth::create_token, auth::invite, auth::accept_invitation,
         platforms::list,
         accounts::list, accounts::summary, accounts::get, accounts::update, accounts::remove, accounts::events, accounts::refresh_inactive, accounts::activity,
@@ -34,8 +34,9 @@ use utoipa::Modify;
 pub struct ApiDoc;
 
 /// Operations anyone may call; every other one needs a session cookie or an API token.
-const PUBLIC: [&str; 4] = [
+const PUBLIC: [&str; 5] = [
     "/healthz",
+    "/readyz",
     "/api/v1/openapi.json",
     "/api/v1/auth/signup",
     "/api/v1/auth/login",

@@ -68,4 +68,6 @@ pub trait LifecycleStore: Send + Sync {
     ) -> StoreResult<FailureRun>;
     async fn clear_failures(&self, account: AccountId) -> StoreResult<()>;
     async fn metrics(&self, now: DateTime<Utc>) -> StoreResult<StoreMetrics>;
+    /// A round trip to the database, for readiness.
+    async fn ping(&self) -> StoreResult<()>;
 }

@@ -47,7 +47,7 @@ impl Instance {
 }
 
 /// PostgreSQL for this test, or None (with a notice) when it cannot be reached and is not required.
-async fn postgres_or_skip() -> Option<String> {
+pub(crate) async fn postgres_or_skip() -> Option<String> {
     let url = postgres_url();
     match PgConnection::connect(&url).await {
         Ok(conn) => {

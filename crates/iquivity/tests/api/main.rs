@@ -19,6 +19,7 @@ mod metrics;
 mod pages;
 mod permissions;
 mod posts;
+mod readiness;
 mod secrets;
 mod secrets_flow;
 mod views;

@@ -11,6 +11,28 @@ pub async fn healthz() -> impl IntoResponse {
     Json(serde_json::json!({ "status": "ok" }))
 }
 
+/// Readiness: the database answers, the encryption key works, and (where this instance runs the lifecycle
+/// engine) its last round ended well. 503 otherwise, so a load balancer stops sending requests here.
+#[utoipa::path(get, path = "/readyz", tag = "meta", responses(
+    (status = 200, body = iquivity_core::engine::Readiness, description = "Ready"),
+    (status = 503, body = iquivity_core::engine::Readiness, description = "Not ready: the false field says what")))]
+pub async fn readyz(
+    axum::extract::State(state): axum::extract::State<crate::AppState>,
+) -> impl IntoResponse {
+    let readiness = state.core.readiness().await;
+    let status = if readiness.ready() {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    // Only booleans: safe to pass on as they are.
+    (
+        status,
+        axum::Extension(crate::error::Deliberate),
+        Json(readiness),
+    )
+}
+
 /// The OpenAPI 3.1 document of this API, generated from the handlers.
 #[utoipa::path(get, path = "/api/v1/openapi.json", tag = "meta", responses((status = 200, description = "OpenAPI document")))]
 pub async fn openapi() -> impl IntoResponse {

@@ -53,6 +53,7 @@ pub fn router() -> Router<AppState> {
         .route("/assets/app.js", get(meta::script))
         .route("/healthz", get(meta::healthz))
         .route("/metrics", get(meta::metrics))
+        .route("/readyz", get(meta::readyz))
         .route("/api/v1/openapi.json", get(meta::openapi))
         .route("/api/v1/auth/signup", post(auth::sign_up))
         .route("/api/v1/auth/login", post(auth::log_in))

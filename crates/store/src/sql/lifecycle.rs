@@ -224,6 +224,11 @@ impl LifecycleStore for SqlStore<Db> {
         Ok(())
     }
 
+    async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
     async fn metrics(&self, now: DateTime<Utc>) -> StoreResult<StoreMetrics> {
         let rows = sqlx::query("SELECT platform, status, CAST(SUM(count) AS BIGINT) AS count FROM account_counts GROUP BY platform, status")
             .fetch_all(&self.pool)
