@@ -1,6 +1,7 @@
 //! Integration tests: the real server on 127.0.0.1:0 with a fresh data directory each, driven over HTTP.
 
 mod accounts;
+mod admin_cli;
 mod alerts;
 mod auth;
 mod bad_input;

@@ -1,0 +1,105 @@
+//! The admin commands that only need the database run as a second process (the real binary) beside a
+//! service that keeps serving, and their effect is seen through that service's API. (`keys rotate` has
+//! its own test in `key_rotation.rs`.)
+
+use crate::helpers::*;
+use reqwest::StatusCode;
+use serde_json::json;
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+/// Runs `iquivity <args>` on the app's data directory and database, with `stdin` piped in; its output.
+fn iquivity(app: &TestApp, args: &[&str], stdin: &str) -> std::process::Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_iquivity"));
+    command
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("IQUIVITY_LOG", "warn")
+        .arg("--data-dir")
+        .arg(app.data_dir.path().join("data"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    if let Some(url) = &app.database_url {
+        command.env("IQUIVITY_DATABASE_URL", url);
+    }
+    let mut child = command.spawn().expect("the binary starts");
+    child
+        .stdin
+        .take()
+        .expect("stdin is piped")
+        .write_all(stdin.as_bytes())
+        .expect("stdin written");
+    let output = child.wait_with_output().expect("the binary ends");
+    assert!(
+        output.status.success(),
+        "iquivity {args:?} failed: {}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn user_create_set_plan_and_migrate_run_beside_the_service_and_take_effect() {
+    let app = spawn_app().await;
+    let owner = app.sign_up("owner@example.com", "Running").await;
+    let (_, summary) = app.get(&owner, "/api/v1/accounts/summary").await;
+    assert_eq!(summary["plan"]["name"], "free");
+
+    iquivity(&app, &["migrate"], "");
+
+    let out = iquivity(
+        &app,
+        &[
+            "workspace",
+            "set-plan",
+            &owner.workspace_id.to_string(),
+            "professional",
+        ],
+        "",
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("professional"));
+    let (_, summary) = app.get(&owner, "/api/v1/accounts/summary").await;
+    assert_eq!(summary["plan"]["name"], "professional", "{summary}");
+
+    let password = "a password piped in for the new user";
+    let out = iquivity(
+        &app,
+        &[
+            "user",
+            "create",
+            "--email",
+            "cli@example.com",
+            "--workspace",
+            "Made by the CLI",
+            "--password-stdin",
+        ],
+        &format!("{password}\n"),
+    );
+    let printed = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        printed.contains("created user cli@example.com"),
+        "{printed}"
+    );
+    assert!(
+        !printed.contains(password),
+        "a piped password is never printed"
+    );
+    let response = client()
+        .post(app.url("/api/v1/auth/login"))
+        .json(&json!({"email": "cli@example.com", "password": password}))
+        .sent()
+        .await;
+    assert_eq!(
+        response.status(),
+        StatusCode::OK,
+        "the running service signs in the user the CLI created"
+    );
+    assert_eq!(
+        reqwest::get(app.url("/healthz")).await.unwrap().status(),
+        StatusCode::OK,
+        "the service kept running"
+    );
+}
