@@ -27,7 +27,12 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the service (the default).
-    Serve,
+    Serve {
+        /// First add a demo workspace with the 15 example accounts (through the sandbox) and print how
+        /// to sign in to it: the first run's dashboard in one command.
+        #[arg(long)]
+        demo: bool,
+    },
     #[command(flatten)]
     Admin(AdminCommand),
 }
@@ -134,7 +139,7 @@ async fn shutdown_signal() {
     tracing::info!("shutting down");
 }
 
-async fn serve(mut config: Config) -> anyhow::Result<()> {
+async fn serve(mut config: Config, demo: bool) -> anyhow::Result<()> {
     // Bound before anything else, so that `--listen 127.0.0.1:0` still gives the sandbox the real callback URL.
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
@@ -157,6 +162,13 @@ async fn serve(mut config: Config) -> anyhow::Result<()> {
             names.join(", ")
         );
     }
+    if demo {
+        let demo = iquivity::demo::create(&app).await?;
+        println!(
+            "demo workspace with {} accounts: sign in as {} with password {}",
+            demo.accounts, demo.email, demo.password
+        );
+    }
     app.serve(listener, shutdown_signal()).await
 }
 
@@ -170,10 +182,10 @@ async fn main() -> anyhow::Result<()> {
     if let Some(listen) = cli.listen {
         config.listen = listen;
     }
-    let command = cli.command.unwrap_or(Command::Serve);
+    let command = cli.command.unwrap_or(Command::Serve { demo: false });
     init_logging(&config);
     match command {
-        Command::Serve => serve(config).await,
+        Command::Serve { demo } => serve(config, demo).await,
         Command::Admin(admin) => {
             let access = admin.platform_access();
             run(admin, App::open_for(config, access).await?).await

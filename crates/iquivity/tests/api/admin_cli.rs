@@ -103,3 +103,80 @@ async fn user_create_set_plan_and_migrate_run_beside_the_service_and_take_effect
         "the service kept running"
     );
 }
+
+/// Kills the service when the test ends, however it ends.
+struct Running(std::process::Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_with_demo_is_one_command_to_a_dashboard_with_the_example_accounts() {
+    use std::io::{BufRead, BufReader};
+    let data = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_iquivity"))
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("IQUIVITY_LOG", "warn")
+        .arg("--data-dir")
+        .arg(data.path())
+        .args(["--listen", "127.0.0.1:0", "serve", "--demo"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the binary starts");
+    let stdout = child.stdout.take().expect("stdout is piped");
+    let _running = Running(child);
+    // "iQuivity Social is running at http://127.0.0.1:PORT/", then, once the accounts are connected,
+    // "demo workspace with 15 accounts: sign in as E with password P".
+    let lines = tokio::task::spawn_blocking(move || {
+        let mut seen = Vec::new();
+        for line in BufReader::new(stdout).lines() {
+            let line = line.expect("a line of output");
+            let done = line.starts_with("demo workspace");
+            seen.push(line);
+            if done {
+                break;
+            }
+        }
+        seen
+    })
+    .await
+    .unwrap();
+    let base = lines
+        .iter()
+        .find_map(|l| l.strip_prefix("iQuivity Social is running at "))
+        .unwrap_or_else(|| panic!("no address in {lines:?}"))
+        .trim_end_matches('/')
+        .to_string();
+    let demo = lines.last().unwrap();
+    assert!(
+        demo.starts_with("demo workspace with 15 accounts"),
+        "{lines:?}"
+    );
+    let (email, password) = demo
+        .split_once("sign in as ")
+        .and_then(|(_, rest)| rest.split_once(" with password "))
+        .unwrap_or_else(|| panic!("no sign-in in {demo}"));
+
+    let browser = browser_client();
+    let signed_in = browser
+        .post(format!("{base}/api/v1/auth/login"))
+        .json(&json!({"email": email, "password": password}))
+        .sent()
+        .await;
+    assert_eq!(signed_in.status(), StatusCode::OK);
+    let summary: serde_json::Value = browser
+        .get(format!("{base}/api/v1/accounts/summary"))
+        .json_body()
+        .await;
+    assert_eq!(summary["total"], 15, "{summary}");
+    assert_eq!(summary["active"], 15, "{summary}");
+    let dashboard = browser.get(format!("{base}/")).sent().await;
+    assert_eq!(dashboard.status(), StatusCode::OK);
+    assert!(dashboard.text().await.unwrap().contains("Demo"));
+}
