@@ -241,4 +241,111 @@ mod tests {
         let many: Vec<String> = (0..21).map(|i| i.to_string()).collect();
         assert!(Labels::parse(&many).is_err());
     }
+
+    #[test]
+    fn each_reason_has_a_message_of_its_own_and_advice_that_fits_it() {
+        let messages: std::collections::HashSet<&str> =
+            StatusReason::ALL.map(StatusReason::default_message).into();
+        assert_eq!(messages.len(), StatusReason::ALL.len(), "{messages:?}");
+        assert!(messages.iter().all(|m| m.ends_with('.')), "{messages:?}");
+
+        for renewable in [
+            StatusReason::TokenExpired,
+            StatusReason::TokenRevoked,
+            StatusReason::RefreshFailed,
+        ] {
+            assert_eq!(renewable.status(), AccountStatus::Inactive);
+            assert!(renewable.advice().contains("refresh"), "{renewable}");
+        }
+        let missing = StatusReason::MissingPermissions.advice();
+        assert!(missing.starts_with("Remove and re-add"), "{missing}");
+        let rejected = StatusReason::AuthenticationFailed.advice();
+        assert!(rejected.contains("login credentials"), "{rejected}");
+        let unavailable = StatusReason::PlatformUnavailable.advice();
+        assert!(unavailable.contains("status page"), "{unavailable}");
+    }
+
+    #[test]
+    fn twenty_labels_fit_and_each_reads_as_given() {
+        let twenty: Vec<String> = (0..Labels::MAX_COUNT)
+            .map(|i| format!("client {i}"))
+            .collect();
+        let labels = Labels::parse(&twenty).unwrap();
+        let read: Vec<&str> = labels.iter().map(Label::as_str).collect();
+        assert_eq!(read, twenty);
+        assert_eq!(Label::parse(" vip ").unwrap().as_str(), "vip");
+        assert!(Label::parse(&"x".repeat(Label::MAX_CHARS)).is_ok());
+    }
+
+    #[test]
+    fn a_name_override_is_trimmed_and_bounded() {
+        assert_eq!(
+            NameOverride::parse("  Acme EU ").unwrap().as_str(),
+            "Acme EU"
+        );
+        assert!(NameOverride::parse(&"n".repeat(NameOverride::MAX_CHARS)).is_ok());
+        let err = NameOverride::parse(&"n".repeat(NameOverride::MAX_CHARS + 1)).unwrap_err();
+        assert_eq!(err.field, "display_name");
+        assert!(NameOverride::parse(" ").is_err());
+    }
+
+    fn account(
+        status: AccountStatus,
+        token_expires_at: Option<DateTime<Utc>>,
+        next_refresh_at: Option<DateTime<Utc>>,
+    ) -> Account {
+        let created_at = DateTime::parse_from_rfc3339("2025-08-25T09:00:00Z")
+            .unwrap()
+            .to_utc();
+        Account {
+            id: AccountId::new(),
+            workspace_id: WorkspaceId::new(),
+            platform: Platform::Linkedin,
+            kind: AccountKind::Profile,
+            platform_account_id: "abc123".into(),
+            display_name: "Ann".into(),
+            platform_display_name: "Ann".into(),
+            display_name_override: None,
+            handle: None,
+            avatar_url: None,
+            status,
+            status_reason: None,
+            status_message: None,
+            status_since: created_at,
+            scopes: Vec::new(),
+            labels: Labels::default(),
+            created_at,
+            connected_by: None,
+            token_expires_at,
+            last_refreshed_at: None,
+            last_checked_at: None,
+            last_used_at: None,
+            next_refresh_at,
+            followers: None,
+            sandbox: false,
+        }
+    }
+
+    #[test]
+    fn expiring_soon_means_active_unrenewable_and_ending_within_seven_days() {
+        let now = DateTime::parse_from_rfc3339("2025-09-01T12:00:00Z")
+            .unwrap()
+            .to_utc();
+        let days = chrono::Duration::days;
+        let active = AccountStatus::Active;
+
+        assert!(account(active, Some(now + days(1)), None).expiring_soon(now));
+        let just_inside = now + days(7) - chrono::Duration::seconds(1);
+        assert!(account(active, Some(just_inside), None).expiring_soon(now));
+
+        // Exactly seven days away is not yet "within" them.
+        assert!(!account(active, Some(now + days(7)), None).expiring_soon(now));
+        assert!(!account(active, Some(now + days(30)), None).expiring_soon(now));
+        assert!(!account(active, None, None).expiring_soon(now));
+        // The service renews it on its own: nothing for the person to do.
+        assert!(!account(active, Some(now + days(1)), Some(now)).expiring_soon(now));
+        // Already not active: its status says more than "expiring" would.
+        let inactive = AccountStatus::Inactive;
+        assert!(!account(inactive, Some(now + days(1)), None).expiring_soon(now));
+    }
 }

@@ -143,9 +143,14 @@ mod tests {
             "@example.com",
             "ann@example",
             "a b@example.com",
+            "ann@.example.com",
+            "ann@example.com.",
+            "ann@b@example.com",
         ] {
             assert!(Email::parse(bad).is_err(), "{bad:?} should be refused");
         }
+        let email = Email::parse("Bob@Example.org").unwrap();
+        assert_eq!(email.to_string(), "bob@example.org");
     }
 
     #[test]
@@ -156,5 +161,38 @@ mod tests {
         let printed = format!("{p:?}");
         assert_eq!(printed, "Password([redacted])");
         assert!(!printed.contains("horse"));
+    }
+
+    #[test]
+    fn a_password_is_kept_exactly_as_typed_from_ten_to_128_characters() {
+        let shortest = "a".repeat(Password::MIN_CHARS);
+        assert_eq!(Password::parse(&shortest).unwrap().expose(), shortest);
+        let longest = "é".repeat(Password::MAX_CHARS);
+        assert_eq!(Password::parse(&longest).unwrap().expose(), longest);
+        assert_eq!(
+            Password::parse(" spaced  out ").unwrap().expose(),
+            " spaced  out "
+        );
+        assert_eq!(Password::parse("nine char").unwrap_err().field, "password");
+    }
+
+    #[test]
+    fn a_workspace_name_is_trimmed_and_bounded() {
+        assert_eq!(
+            WorkspaceName::parse(" Ann Agency ").unwrap().as_str(),
+            "Ann Agency"
+        );
+        let err = WorkspaceName::parse(&"w".repeat(WorkspaceName::MAX_CHARS + 1)).unwrap_err();
+        assert_eq!(err.field, "workspace_name");
+    }
+
+    #[test]
+    fn owners_and_admins_manage_accounts_and_only_owners_invite() {
+        assert!(Role::Owner.can_manage_accounts());
+        assert!(Role::Admin.can_manage_accounts());
+        assert!(!Role::Member.can_manage_accounts());
+        assert!(Role::Owner.can_invite());
+        assert!(!Role::Admin.can_invite());
+        assert!(!Role::Member.can_invite());
     }
 }

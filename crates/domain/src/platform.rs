@@ -76,4 +76,13 @@ mod tests {
             err.message
         );
     }
+
+    #[test]
+    fn platforms_are_shown_by_the_names_people_know() {
+        let names = Platform::ALL.map(Platform::display_name);
+        assert_eq!(
+            names,
+            ["Facebook", "Instagram", "X (Twitter)", "LinkedIn", "TikTok"]
+        );
+    }
 }

@@ -54,3 +54,29 @@ impl std::fmt::Debug for TokenSet {
             .finish()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_shows_which_tokens_exist_and_when_they_end_but_never_a_token() {
+        let expires_at = DateTime::parse_from_rfc3339("2025-09-01T12:00:00Z")
+            .unwrap()
+            .to_utc();
+        let tokens = TokenSet {
+            refresh_token: Some(SecretString::from("refresh-secret")),
+            expires_at: Some(expires_at),
+            ..TokenSet::bearer(SecretString::from("access-secret"))
+        };
+        let shown = format!("{tokens:?}");
+        assert!(!shown.contains("secret"), "{shown}");
+        assert!(shown.starts_with("TokenSet {"), "{shown}");
+        assert!(
+            shown.contains(r#"refresh_token: Some("[redacted]")"#),
+            "{shown}"
+        );
+        assert!(shown.contains("grant_token: None"), "{shown}");
+        assert!(shown.contains("2025-09-01T12:00:00Z"), "{shown}");
+    }
+}

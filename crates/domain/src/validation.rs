@@ -128,4 +128,30 @@ mod tests {
             assert_eq!(check(ok).as_deref(), Ok(ok), "{ok:?}");
         }
     }
+
+    #[test]
+    fn length_is_counted_in_characters_after_trimming_and_both_bounds_are_inclusive() {
+        let check = |raw: &str| bounded_text("labels", raw, 1, 3);
+        assert_eq!(check(" a ").as_deref(), Ok("a"));
+        assert_eq!(check("ééé").as_deref(), Ok("ééé"));
+        let too_long = check(" abcd ").unwrap_err();
+        assert_eq!(too_long.message, "must be at most 3 characters (got 4)");
+        assert_eq!(check("   ").unwrap_err().message, "must not be empty");
+        let longer_minimum = bounded_text("name", "ab", 3, 10).unwrap_err();
+        assert_eq!(longer_minimum.message, "must be at least 3 characters");
+    }
+
+    #[test]
+    fn white_space_between_blank_fillers_draws_nothing_either() {
+        let check = |raw: &str| bounded_text("labels", raw, 1, 40);
+        assert!(check("\u{3164} \u{3164}").is_err());
+        assert!(check("\u{3164} a").is_ok());
+        assert!(check("a\tb").is_err(), "control characters are refused");
+    }
+
+    #[test]
+    fn an_error_reads_as_its_field_then_its_message() {
+        let err = ValidationError::new("email", "must not be empty");
+        assert_eq!(err.to_string(), "email: must not be empty");
+    }
 }

@@ -219,6 +219,119 @@ mod tests {
         assert_eq!(server.open(&resealed, b"a").unwrap().as_slice(), b"secret");
     }
 
+    #[test]
+    fn a_vault_knows_the_keys_it_seals_with_and_those_another_process_added() {
+        let dir = tempfile::tempdir().unwrap();
+        let server = file_vault(&dir);
+        let sealed = server.seal(b"secret", b"a").unwrap();
+        assert_eq!(server.active_key_id(), sealed.key_id);
+        assert!(server.knows_key(&sealed.key_id));
+        assert!(!server.knows_key("k000000000000"));
+
+        let added = file_vault(&dir).add_active_key().unwrap();
+        assert!(server.knows_key(&added));
+        assert!(server.knows_key(&sealed.key_id));
+    }
+
+    #[test]
+    fn a_running_server_opens_what_another_process_sealed_with_a_key_it_added() {
+        let dir = tempfile::tempdir().unwrap();
+        let server = file_vault(&dir);
+        let rotating_process = file_vault(&dir);
+        rotating_process.add_active_key().unwrap();
+        let sealed = rotating_process.seal(b"secret", b"a").unwrap();
+        assert_eq!(server.open(&sealed, b"a").unwrap().as_slice(), b"secret");
+    }
+
+    #[test]
+    fn known_keys_stay_known_when_the_key_file_turns_unreadable() {
+        let dir = tempfile::tempdir().unwrap();
+        let server = file_vault(&dir);
+        let active = server.active_key_id();
+        std::fs::write(dir.path().join("keys.json"), "not json").unwrap();
+        assert!(server.knows_key(&active));
+        assert!(!server.knows_key("k000000000000"));
+    }
+
+    #[test]
+    fn a_blob_too_short_to_hold_a_nonce_is_tampered_with() {
+        let dir = tempfile::tempdir().unwrap();
+        let vault = file_vault(&dir);
+        let mut sealed = vault.seal(b"secret", b"a").unwrap();
+        sealed.blob.truncate(NONCE_LEN - 1);
+        assert!(matches!(
+            vault.open(&sealed, b"a"),
+            Err(VaultError::Tampered(id)) if id == sealed.key_id
+        ));
+    }
+
+    #[test]
+    fn debug_names_the_key_and_the_length_but_not_the_bytes() {
+        let sealed = Sealed {
+            key_id: "kabc".into(),
+            blob: vec![0xAB; 40],
+        };
+        assert_eq!(
+            format!("{sealed:?}"),
+            r#"Sealed { key_id: "kabc", len: 40 }"#
+        );
+    }
+
+    fn env_source(active: [u8; 32], previous: &[[u8; 32]]) -> KeySource {
+        use base64::Engine;
+        let b64 = |key: &[u8; 32]| {
+            secrecy::SecretString::from(base64::engine::general_purpose::STANDARD.encode(key))
+        };
+        KeySource::Env {
+            active: b64(&active),
+            previous: previous.iter().map(b64).collect(),
+        }
+    }
+
+    #[test]
+    fn keys_from_the_environment_seal_open_and_keep_their_ids_across_processes() {
+        let first = Vault::load(env_source([1; 32], &[])).unwrap();
+        let sealed = first.seal(b"secret", b"a").unwrap();
+        let same = Vault::load(env_source([1; 32], &[])).unwrap();
+        assert_eq!(same.active_key_id(), first.active_key_id());
+        assert_eq!(same.open(&sealed, b"a").unwrap().as_slice(), b"secret");
+
+        let rotated = Vault::load(env_source([2; 32], &[[1; 32]])).unwrap();
+        assert_ne!(rotated.active_key_id(), sealed.key_id);
+        assert_eq!(rotated.open(&sealed, b"a").unwrap().as_slice(), b"secret");
+        assert!(matches!(
+            rotated.add_active_key(),
+            Err(VaultError::Keyring(KeyringError::EnvKeysAreFixed))
+        ));
+
+        let other = Vault::load(env_source([3; 32], &[])).unwrap();
+        assert!(matches!(
+            other.open(&sealed, b"a"),
+            Err(VaultError::UnknownKey(id)) if id == sealed.key_id
+        ));
+    }
+
+    #[test]
+    fn an_environment_key_that_is_not_32_bytes_of_base64_is_refused_by_name() {
+        let bad = |active: &str, previous: &[&str]| {
+            let source = KeySource::Env {
+                active: active.into(),
+                previous: previous.iter().map(|k| (*k).into()).collect(),
+            };
+            match Vault::load(source) {
+                Err(VaultError::Keyring(KeyringError::BadKey { which })) => which,
+                Err(other) => panic!("unexpected error {other}"),
+                Ok(_) => panic!("{active:?} / {previous:?} was accepted"),
+            }
+        };
+        let good = "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=";
+        let sixteen_bytes = "AQEBAQEBAQEBAQEBAQEBAQ==";
+        assert_eq!(bad("not base64!", &[]), "IQUIVITY_ENCRYPTION_KEY");
+        assert_eq!(bad(sixteen_bytes, &[]), "IQUIVITY_ENCRYPTION_KEY");
+        assert_eq!(bad(good, &[sixteen_bytes]), "IQUIVITY_ENCRYPTION_OLD_KEYS");
+        assert!(Vault::load(env_source([1; 32], &[])).is_ok());
+    }
+
     #[cfg(unix)]
     #[test]
     fn the_generated_key_file_is_private() {
