@@ -12,6 +12,7 @@ mod hardening;
 mod helpers;
 mod instances;
 mod lifecycle;
+mod limits;
 mod login_limits;
 mod pages;
 mod posts;
