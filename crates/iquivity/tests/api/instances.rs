@@ -361,6 +361,10 @@ async fn three_instances_share_the_work_and_one_killed_midway_loses_and_repeats_
         .unwrap_or_else(|| panic!("no instance owns {busiest}"));
     let killed = instances.remove(victim);
     let victims_ports = ports_connected_to(killed.child.id(), &sandbox_base);
+    assert!(
+        !victims_ports.is_empty(),
+        "the busiest instance is connected to the platform"
+    );
     drop(killed);
     // Its held requests are dropped once the platform sees their connections close; let go before
     // that, and the platform would act on requests whose answers no one reads.

@@ -90,8 +90,11 @@ async fn failing_account(rig: &Rig) -> (AccountId, DateTime<Utc>) {
         json!({"mode": "server_error", "count": 1000, "path_prefix": "/v2/user/info/"}),
     )
     .await;
-    // Past the latest health check (6 hours + 25%), before the token's renewal (23.5 hours).
-    rig.clock.advance(Duration::hours(8));
+    // Past the latest health check (6 hours + 25%), before the token's renewal (23.5 hours), on a whole
+    // second so that the database (microseconds) keeps the first failure's time exactly.
+    let nanos = i64::from(rig.clock_now().timestamp_subsec_nanos());
+    rig.clock
+        .advance(Duration::hours(8) + Duration::nanoseconds(1_000_000_000 - nanos));
     (id, rig.clock_now())
 }
 
