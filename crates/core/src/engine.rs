@@ -247,6 +247,14 @@ pub(crate) fn backoff(attempts: u32) -> Duration {
     Duration::minutes(minutes) + Duration::seconds(jitter)
 }
 
+/// How long until an account's next health check: `interval`, give or take a quarter of it at random,
+/// so that accounts connected together are not all checked together.
+fn check_delay(interval: Duration) -> Duration {
+    let interval = interval.num_seconds().max(4);
+    let spread = interval / 4;
+    Duration::seconds(interval + rand::thread_rng().gen_range(-spread..=spread))
+}
+
 pub(crate) enum Handled {
     Done,
     /// Put back until then, saying why.
@@ -257,9 +265,7 @@ pub(crate) enum Handled {
 
 impl Core {
     pub(crate) fn jittered_check(&self, now: DateTime<Utc>) -> DateTime<Utc> {
-        let interval = self.settings.lifecycle.check_interval.num_seconds().max(4);
-        let spread = interval / 4;
-        now + Duration::seconds(interval + rand::thread_rng().gen_range(-spread..=spread))
+        now + check_delay(self.settings.lifecycle.check_interval)
     }
 
     /// Sets when a freshly connected or renewed account is next renewed and checked.
@@ -470,10 +476,62 @@ impl Core {
 mod tests {
     use super::*;
 
+    /// Many draws of a random delay.
+    fn draws(delay: impl Fn() -> Duration) -> Vec<Duration> {
+        (0..200).map(|_| delay()).collect()
+    }
+
     #[test]
-    fn backoff_grows_and_stays_bounded() {
-        assert!(backoff(1) < Duration::minutes(2));
-        assert!(backoff(3) >= Duration::minutes(15));
-        assert!(backoff(50) <= Duration::minutes(72));
+    fn each_backoff_step_waits_its_minutes_and_at_most_a_fifth_more() {
+        let table = [
+            (0, 1),
+            (1, 1),
+            (2, 5),
+            (3, 15),
+            (4, 30),
+            (5, 60),
+            (6, 60),
+            (50, 60),
+        ];
+        for (attempts, minutes) in table {
+            let delays = draws(|| backoff(attempts));
+            let (least, most) = (Duration::minutes(minutes), Duration::seconds(minutes * 72));
+            for delay in &delays {
+                assert!(
+                    *delay >= least && *delay <= most,
+                    "attempt {attempts}: {delay} outside {least}..={most}"
+                );
+            }
+            assert!(
+                delays.iter().any(|d| *d != delays[0]),
+                "attempt {attempts}: retries are spread out, not all at {}",
+                delays[0]
+            );
+        }
+    }
+
+    #[test]
+    fn health_checks_spread_a_quarter_either_side_of_the_interval() {
+        let interval = Duration::hours(6);
+        let delays = draws(|| check_delay(interval));
+        for delay in &delays {
+            assert!(
+                *delay >= Duration::minutes(270) && *delay <= Duration::minutes(450),
+                "{delay} is more than 25% off 6 hours"
+            );
+        }
+        // Uniform over 4.5 to 7.5 hours: of 200 accounts, some fall in each outer twelfth (a spread
+        // narrower than ±25% would leave one empty).
+        let (low, high) = (Duration::minutes(285), Duration::minutes(435));
+        assert!(
+            delays.iter().any(|d| *d < low),
+            "none below {low}: {delays:?}"
+        );
+        assert!(
+            delays.iter().any(|d| *d > high),
+            "none above {high}: {delays:?}"
+        );
+        let distinct: std::collections::BTreeSet<_> = delays.iter().collect();
+        assert!(distinct.len() > 100, "{} distinct of 200", distinct.len());
     }
 }

@@ -232,6 +232,71 @@ mod tests {
         );
     }
 
+    /// An Active account whose token ends at `expires_at`, which nothing renews.
+    fn unrenewable(expires_at: Option<DateTime<Utc>>) -> Account {
+        let at = DateTime::<Utc>::UNIX_EPOCH;
+        Account {
+            id: AccountId::new(),
+            workspace_id: WorkspaceId::new(),
+            platform: Platform::Linkedin,
+            kind: AccountKind::Profile,
+            platform_account_id: "p".into(),
+            display_name: "Ann".into(),
+            platform_display_name: "Ann".into(),
+            display_name_override: None,
+            handle: None,
+            avatar_url: None,
+            status: AccountStatus::Active,
+            status_reason: None,
+            status_message: None,
+            status_since: at,
+            scopes: Vec::new(),
+            labels: Labels::default(),
+            created_at: at,
+            connected_by: None,
+            token_expires_at: expires_at,
+            last_refreshed_at: None,
+            last_checked_at: None,
+            last_used_at: None,
+            next_refresh_at: None,
+            followers: None,
+            sandbox: false,
+        }
+    }
+
+    #[test]
+    fn expiring_soon_is_a_token_ending_within_7_days_that_nothing_renews() {
+        let now = DateTime::<Utc>::UNIX_EPOCH + chrono::Duration::days(1000);
+        let week = chrono::Duration::days(7);
+        let tick = chrono::Duration::microseconds(1);
+        assert!(unrenewable(Some(now + week - tick)).expiring_soon(now));
+        assert!(
+            !unrenewable(Some(now + week)).expiring_soon(now),
+            "7 days away exactly is not within 7 days"
+        );
+        assert!(unrenewable(Some(now)).expiring_soon(now));
+        assert!(!unrenewable(None).expiring_soon(now), "never ends");
+
+        let renewed = Account {
+            next_refresh_at: Some(now + week - chrono::Duration::days(1)),
+            ..unrenewable(Some(now + week - tick))
+        };
+        assert!(
+            !renewed.expiring_soon(now),
+            "the service renews it without the person"
+        );
+        for status in [AccountStatus::Inactive, AccountStatus::Failed] {
+            let broken = Account {
+                status,
+                ..unrenewable(Some(now + week - tick))
+            };
+            assert!(
+                !broken.expiring_soon(now),
+                "{status:?} already says more than expiring soon"
+            );
+        }
+    }
+
     #[test]
     fn labels_are_trimmed_deduplicated_and_bounded() {
         let labels = Labels::parse(&[" Client A ", "client a", "personal"]).unwrap();

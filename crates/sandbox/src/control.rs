@@ -4,16 +4,17 @@
 use crate::avatar;
 use crate::state::{Fault, FaultMode, RevokeReason, Server};
 use axum::body::Bytes;
-use axum::extract::{Path, Request, State};
+use axum::extract::{ConnectInfo, Path, Request, State};
 use axum::http::{header, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::{json, Value};
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -30,6 +31,7 @@ pub(crate) fn routes() -> Router<Arc<Server>> {
         .route("/_sandbox/users/by-name/{name}", get(by_name))
         .route("/_sandbox/faults", post(arm_fault).delete(clear_faults))
         .route("/_sandbox/hold", post(hold))
+        .route("/_sandbox/clock", post(set_clock))
         .route("/_sandbox/state", get(state))
         .route("/avatars/{file}", get(avatar))
 }
@@ -168,6 +170,22 @@ async fn hold(State(srv): State<Arc<Server>>, Json(request): Json<HoldRequest>) 
     Json(json!({ "held": request.held }))
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ClockBody {
+    /// RFC 3339; `null` goes back to the real time.
+    now: Option<DateTime<Utc>>,
+}
+
+/// `{"now": "2030-01-01T00:00:00Z"}` sets the time the platform's answers announce times from (a rate
+/// limit's reset) and keeps it there, as a test's clock does; `{"now": null}` goes back to the real time.
+async fn set_clock(State(srv): State<Arc<Server>>, bytes: Bytes) -> ControlResult {
+    let request: ClockBody = body(&bytes)?;
+    srv.set_now(request.now);
+    tracing::debug!(platform = %srv.platform, now = ?request.now, "control: clock set");
+    Ok(Json(json!({ "now": srv.now() })))
+}
+
 async fn clear_faults(State(srv): State<Arc<Server>>) -> Json<Value> {
     srv.run().clear_faults();
     Json(json!({ "cleared": true }))
@@ -214,6 +232,10 @@ pub(crate) async fn gate(State(srv): State<Arc<Server>>, request: Request, next:
     if path.starts_with(CONTROL_PREFIX) {
         return next.run(request).await;
     }
+    let from = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|info| info.0);
     let fault = {
         let mut run = srv.run();
         run.count_request(&path);
@@ -225,7 +247,7 @@ pub(crate) async fn gate(State(srv): State<Arc<Server>>, request: Request, next:
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
     }
-    srv.wait_while_held().await;
+    let _acting = srv.pass_hold(from).await;
     let Some(mode) = fault else {
         return next.run(request).await;
     };
@@ -236,7 +258,7 @@ pub(crate) async fn gate(State(srv): State<Arc<Server>>, request: Request, next:
         None
     };
     match mode {
-        FaultMode::RateLimit => (srv.simulator.rate_limited)(&path),
+        FaultMode::RateLimit => (srv.simulator.rate_limited)(&path, srv.now()),
         FaultMode::ServerError => (srv.simulator.server_error)(),
         FaultMode::MalformedJson => (
             [(header::CONTENT_TYPE, "application/json")],

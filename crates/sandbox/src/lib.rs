@@ -4,8 +4,8 @@
 //! the platform. The behaviour follows the platform facts in `docs/platforms/`.
 //!
 //! Each server also has a control API under `/_sandbox/` through which tests expire or revoke a user's
-//! tokens, withdraw a scope, inject faults (rate limits, server errors, hangs, malformed JSON) and read a
-//! summary of the server's state.
+//! tokens, withdraw a scope, inject faults (rate limits, server errors, hangs, malformed JSON), set the
+//! clock the platform announces times from (`/_sandbox/clock`) and read a summary of the server's state.
 
 mod authorize;
 mod avatar;
@@ -158,6 +158,8 @@ impl Sandbox {
             let server = Arc::new(server);
             let app = router(server.clone());
             let task = tokio::spawn(async move {
+                // With each client's address, so that held requests can be told apart by client.
+                let app = app.into_make_service_with_connect_info::<SocketAddr>();
                 if let Err(err) = axum::serve(listener, app).await {
                     tracing::warn!(%platform, error = %err, "sandbox server stopped");
                 }
@@ -197,6 +199,22 @@ impl Sandbox {
         for running in self.servers.values() {
             running.server.set_held(held);
         }
+    }
+
+    /// The client addresses (one each) of that platform's API requests held now (see [`Sandbox::hold`]);
+    /// None if it was not started. A request whose client went away is dropped, and leaves this list.
+    pub fn held_from(&self, platform: Platform) -> Option<Vec<SocketAddr>> {
+        self.servers
+            .get(&platform)
+            .map(|running| running.server.run().held_from())
+    }
+
+    /// How many API requests that platform's server is acting on now: past the hold and not yet
+    /// answered. None if it was not started.
+    pub fn acting(&self, platform: Platform) -> Option<u32> {
+        self.servers
+            .get(&platform)
+            .map(|running| running.server.run().acting())
     }
 
     /// The most API requests that platform's server was answering at once since the previous call (or

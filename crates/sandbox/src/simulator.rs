@@ -7,6 +7,7 @@ use crate::state::{Server, World};
 use crate::{linkedin, meta, tiktok, x};
 use axum::response::Response;
 use axum::Router;
+use chrono::{DateTime, Utc};
 use iquivity_domain::Platform;
 use serde_json::Value;
 use std::sync::Arc;
@@ -34,8 +35,9 @@ pub(crate) struct Simulator {
     pub outer_layers: fn(Routes, Arc<Server>) -> Routes,
     /// What the control API's by-name lookup answers: the ids the platform will give that person.
     pub seed_json: fn(&Server, &str) -> Value,
-    /// An injected rate limit at this path, in the platform's envelope.
-    pub rate_limited: fn(&str) -> Response,
+    /// An injected rate limit at this path, in the platform's envelope, with the reset (where the
+    /// platform announces one) reckoned from the platform's time.
+    pub rate_limited: fn(&str, DateTime<Utc>) -> Response,
     /// An injected server error, in the platform's envelope.
     pub server_error: fn() -> Response,
 }

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap};
 use std::io;
+use std::net::SocketAddr;
 use std::ops::{Deref, DerefMut};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
@@ -42,6 +43,10 @@ pub(crate) struct Server {
     /// While true, API requests wait (after their latency, before anything is done) until it is false:
     /// a test can kill a client while its calls are held and know the platform never acted on them.
     held: watch::Sender<bool>,
+    /// The time this platform believes it is, when a test has set it (`POST /_sandbox/clock`): what the
+    /// platform's answers read for times they announce (a rate limit's reset), so that they follow the
+    /// same moved clock as the service under test. `None`: the real time.
+    clock: Mutex<Option<DateTime<Utc>>>,
     world: Mutex<Tracked>,
     run: Mutex<Run>,
     /// Where the world is kept between processes; None keeps it in memory only.
@@ -94,6 +99,7 @@ impl Server {
             page_size: page_size.max(1),
             shutdown,
             held: watch::channel(false).0,
+            clock: Mutex::new(None),
             world: Mutex::new(Tracked {
                 world: World::default(),
                 dirty: false,
@@ -127,10 +133,34 @@ impl Server {
     }
 
     /// Returns once requests are no longer held (at once when they are not).
-    pub(crate) async fn wait_while_held(&self) {
+    async fn wait_while_held(&self) {
         let mut held = self.held.subscribe();
         // Fails only when the sender is gone, which it cannot be while `self` lives.
         let _ = held.wait_for(|held| !held).await;
+    }
+
+    /// Waits while requests are held, noting the client's address `from` meanwhile (so that a test sees
+    /// whose requests the platform holds, and when a client that went away has had its requests
+    /// dropped); then counts the request as acted on until the answer is given (the guard is dropped).
+    pub(crate) async fn pass_hold(&self, from: Option<SocketAddr>) -> Acting<'_> {
+        let waiting = Waiting::new(self, from);
+        self.wait_while_held().await;
+        drop(waiting);
+        self.run().acting += 1;
+        Acting(self)
+    }
+
+    /// The platform's time: the one a test set, or the real time.
+    pub(crate) fn now(&self) -> DateTime<Utc> {
+        self.clock
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .unwrap_or_else(Utc::now)
+    }
+
+    /// Sets the platform's time (`None`: the real time again).
+    pub(crate) fn set_now(&self, now: Option<DateTime<Utc>>) {
+        *self.clock.lock().unwrap_or_else(PoisonError::into_inner) = now;
     }
 
     pub(crate) fn keeps_state(&self) -> bool {
@@ -676,6 +706,46 @@ impl World {
     }
 }
 
+/// A request waiting at the hold, from a client at that address; forgotten when it passes or is dropped.
+struct Waiting<'a> {
+    server: &'a Server,
+    from: Option<SocketAddr>,
+}
+
+impl<'a> Waiting<'a> {
+    fn new(server: &'a Server, from: Option<SocketAddr>) -> Self {
+        if let Some(from) = from {
+            *server.run().held_from.entry(from).or_default() += 1;
+        }
+        Waiting { server, from }
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        let Some(from) = self.from else {
+            return;
+        };
+        let mut run = self.server.run();
+        if let Some(count) = run.held_from.get_mut(&from) {
+            *count -= 1;
+            if *count == 0 {
+                run.held_from.remove(&from);
+            }
+        }
+    }
+}
+
+/// A request past the hold, being acted on, until it is answered or dropped.
+pub(crate) struct Acting<'a>(&'a Server);
+
+impl Drop for Acting<'_> {
+    fn drop(&mut self) {
+        let mut run = self.0.run();
+        run.acting = run.acting.saturating_sub(1);
+    }
+}
+
 /// What lasts one run of the server only: armed faults and request counts per path. Kept apart from the
 /// world so that it is never saved (a fault armed by one test run must not hit the next), and so that
 /// counting a request does not mark the world as changed.
@@ -687,6 +757,10 @@ pub(crate) struct Run {
     /// how tests and benchmarks see that a client keeps to its concurrency limit.
     in_flight: u32,
     peak_in_flight: u32,
+    /// Requests waiting at the hold, by the client's address.
+    held_from: BTreeMap<SocketAddr, u32>,
+    /// Requests past the hold and not yet answered: what the platform is acting on.
+    acting: u32,
 }
 
 impl Run {
@@ -709,6 +783,15 @@ impl Run {
 
     pub(crate) fn peak_in_flight(&self) -> u32 {
         self.peak_in_flight
+    }
+
+    /// The client addresses of the requests waiting at the hold now.
+    pub(crate) fn held_from(&self) -> Vec<SocketAddr> {
+        self.held_from.keys().copied().collect()
+    }
+
+    pub(crate) fn acting(&self) -> u32 {
+        self.acting
     }
 
     /// The peak so far; the next peak starts from what is in flight now.

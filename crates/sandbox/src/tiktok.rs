@@ -46,7 +46,7 @@ pub(crate) const SIMULATOR: Simulator = Simulator {
     },
     outer_layers: no_layers,
     seed_json: |_, name| seed_json(name),
-    rate_limited: |_| rate_limited().into_response(),
+    rate_limited: |_, _| rate_limited().into_response(),
     server_error: || server_error().into_response(),
 };
 

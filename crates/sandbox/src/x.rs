@@ -197,7 +197,8 @@ fn invalid_request(message: &str) -> Reject {
     )
 }
 
-pub(crate) fn rate_limited(path: &str) -> Response {
+/// A spent window: X announces when it resets, a whole window after `now` at most.
+pub(crate) fn rate_limited(path: &str, now: DateTime<Utc>) -> Response {
     let mut response = problem(
         StatusCode::TOO_MANY_REQUESTS,
         "Too Many Requests",
@@ -205,7 +206,7 @@ pub(crate) fn rate_limited(path: &str) -> Response {
     )
     .into_response();
     let limit = limit_for(&endpoint(path));
-    set_rate_headers(&mut response, limit, 0, Utc::now() + TimeDelta::seconds(60));
+    set_rate_headers(&mut response, limit, 0, now + WINDOW);
     response
 }
 

@@ -4,7 +4,6 @@ use super::{platform_message, told, Callback, SealedCandidates, SealedTarget, St
 use crate::credentials::{open_bytes, seal_bytes};
 use crate::secrets::{digest, new_secret};
 use crate::{Caller, Core, CoreError};
-use chrono::Utc;
 use iquivity_domain::{AccountId, Platform};
 use iquivity_platforms::{missing_scopes, pkce, Target};
 use iquivity_store::{FlowRecord, FlowStage};
@@ -36,7 +35,8 @@ impl Core {
             .as_ref()
             .map(|v| seal_bytes(&self.vault, &id.to_string(), v.expose_secret().as_bytes()))
             .transpose()?;
-        let now = Utc::now();
+        // The engine's clock, so that a sign-in's 10 minutes run on the same time as everything else.
+        let now = self.clock.now();
         let flow = FlowRecord {
             id,
             state_hash: digest(state.expose_secret()),
@@ -99,7 +99,11 @@ impl Core {
                 "this sign-in was started by another session; start again from Add New Account",
             ));
         }
-        if !self.store.claim_flow_state(flow.id, Utc::now()).await? {
+        if !self
+            .store
+            .claim_flow_state(flow.id, self.clock.now())
+            .await?
+        {
             return Err(if flow.state_used_at.is_some() {
                 invalid("this sign-in link was already used; start again from Add New Account")
             } else {
@@ -227,7 +231,7 @@ impl Core {
         next.candidates =
             Some(seal_bytes(&self.vault, &flow.id.to_string(), &bytes).map_err(told)?);
         next.stage = FlowStage::Selecting;
-        next.expires_at = Utc::now() + self.settings.selection_ttl;
+        next.expires_at = self.clock.now() + self.settings.selection_ttl;
         Ok(next)
     }
 }

@@ -5,7 +5,6 @@ use super::{Candidate, ConnectionView, SealedCandidates};
 use crate::accounts::NewConnection;
 use crate::credentials::open_bytes;
 use crate::{Caller, Core, CoreError};
-use chrono::Utc;
 use iquivity_domain::{Account, AccountId, Platform};
 use iquivity_platforms::Target;
 use iquivity_store::{FlowRecord, FlowStage};
@@ -115,7 +114,7 @@ impl Core {
             ));
         }
         match flow.stage {
-            FlowStage::Selecting if flow.expires_at > Utc::now() => {}
+            FlowStage::Selecting if flow.expires_at > self.clock.now() => {}
             FlowStage::Selecting => {
                 return Err(CoreError::invalid(
                     "connection",

@@ -652,6 +652,23 @@ impl TestApp {
     }
 }
 
+/// Polls `condition` until it holds, failing the test (naming `what` it waited for) if it still does
+/// not after a minute: a wait for what the test needs, where a fixed sleep would race a loaded machine.
+pub async fn wait_until<F, Fut>(what: &str, mut condition: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !condition().await {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "waited a minute for {what}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
 /// Sends a request and reads its answer, where failing to do either fails the test.
 pub trait Fetch {
     fn sent(self) -> impl std::future::Future<Output = reqwest::Response>;

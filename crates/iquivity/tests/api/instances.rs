@@ -2,7 +2,7 @@
 //! (SIGKILL) in the middle: every refresh must be done exactly once and every post target published
 //! exactly once.
 
-use crate::helpers::{postgres_url, Fetch, PASSWORD};
+use crate::helpers::{postgres_url, wait_until, Fetch, PASSWORD};
 use iquivity_domain::Platform;
 use iquivity_platforms::PlatformSettings;
 use iquivity_sandbox::{Consent, Sandbox, SandboxApp, SandboxOptions};
@@ -153,6 +153,38 @@ pub(crate) async fn wait_until_up(instance: &mut Instance) {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// The local ports of the process's TCP connections to the server at `base` (`http://127.0.0.1:PORT`),
+/// from Linux's /proc: its socket inodes, found in the connection table.
+fn ports_connected_to(pid: u32, base: &str) -> BTreeSet<u16> {
+    let server_port: u16 = base.rsplit(':').next().unwrap().parse().unwrap();
+    let inodes: BTreeSet<String> = std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .unwrap()
+        .filter_map(|fd| std::fs::read_link(fd.ok()?.path()).ok())
+        .filter_map(|target| {
+            let target = target.to_string_lossy().into_owned();
+            Some(
+                target
+                    .strip_prefix("socket:[")?
+                    .strip_suffix(']')?
+                    .to_string(),
+            )
+        })
+        .collect();
+    let port =
+        |address: &str| u16::from_str_radix(address.rsplit(':').next().unwrap(), 16).unwrap();
+    let mut ports = BTreeSet::new();
+    for table in ["tcp", "tcp6"] {
+        let text = std::fs::read_to_string(format!("/proc/{pid}/net/{table}")).unwrap_or_default();
+        for line in text.lines().skip(1) {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            if fields.len() > 9 && port(fields[2]) == server_port && inodes.contains(fields[9]) {
+                ports.insert(port(fields[1]));
+            }
+        }
+    }
+    ports
 }
 
 async fn scalar(db: &mut PgConnection, sql: &str) -> i64 {
@@ -310,7 +342,11 @@ async fn three_instances_share_the_work_and_one_killed_midway_loses_and_repeats_
         began.elapsed()
     );
     sandbox.hold(true);
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // What was already past the hold is answered; from then on nothing reaches the platform.
+    wait_until("the platform to answer what it was acting on", || async {
+        sandbox.acting(Platform::X) == Some(0)
+    })
+    .await;
     let owners = sqlx::query(
         "SELECT lease_owner, COUNT(*) FROM (SELECT lease_owner FROM jobs WHERE done_at IS NULL \
          UNION ALL SELECT lease_owner FROM post_targets WHERE state = 'publishing') AS claimed \
@@ -326,8 +362,23 @@ async fn three_instances_share_the_work_and_one_killed_midway_loses_and_repeats_
         .position(|i| busiest.starts_with(&format!("worker-{}-", i.child.id())))
         .unwrap_or_else(|| panic!("no instance owns {busiest}"));
     let killed = instances.remove(victim);
+    let victims_ports = ports_connected_to(killed.child.id(), &sandbox_base);
+    assert!(
+        !victims_ports.is_empty(),
+        "the busiest instance is connected to the platform"
+    );
     drop(killed);
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // Its held requests are dropped once the platform sees their connections close; let go before
+    // that, and the platform would act on requests whose answers no one reads.
+    wait_until(
+        "the platform to drop the killed instance's requests",
+        || async {
+            let held = sandbox.held_from(Platform::X).unwrap_or_default();
+            held.iter()
+                .all(|from| !victims_ports.contains(&from.port()))
+        },
+    )
+    .await;
     sandbox.hold(false);
     assert!(claimed_by_victim > 0);
 

@@ -66,7 +66,7 @@ pub(crate) const SIMULATOR: Simulator = Simulator {
     },
     outer_layers: no_layers,
     seed_json,
-    rate_limited: |_| rate_limited(),
+    rate_limited: |_, _| rate_limited(),
     server_error,
 };
 

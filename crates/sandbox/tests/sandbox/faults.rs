@@ -210,6 +210,23 @@ async fn servers_stop_when_the_sandbox_is_dropped() {
     assert!(refused);
 }
 
+/// Waits (a minute at most) until the X server holds requests from `count` clients.
+async fn held_from_becomes(sb: &Sandbox, count: usize) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let held = sb.held_from(Platform::X).unwrap();
+        if held.len() == count {
+            assert!(held.iter().all(|from| from.ip().is_loopback()), "{held:?}");
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "still held from {held:?}, not {count} clients"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
 #[tokio::test]
 async fn held_requests_wait_and_one_whose_client_went_away_is_never_acted_on() {
     let (sb, base) = sandbox(Platform::X).await;
@@ -226,6 +243,8 @@ async fn held_requests_wait_and_one_whose_client_went_away_is_never_acted_on() {
         .send()
         .await;
     assert!(gave_up.unwrap_err().is_timeout());
+    // The platform notices the client left and drops its request before anything lets it go.
+    held_from_becomes(&sb, 0).await;
     // One that waits is answered once the hold ends.
     let waiting = tokio::spawn({
         let base = base.clone();
@@ -240,8 +259,13 @@ async fn held_requests_wait_and_one_whose_client_went_away_is_never_acted_on() {
             .await
         }
     });
-    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    held_from_becomes(&sb, 1).await;
     assert!(!waiting.is_finished(), "held until let go");
+    assert_eq!(
+        sb.acting(Platform::X),
+        Some(0),
+        "nothing acted on while held"
+    );
     sb.hold(false);
     let (status, _) = waiting.await.unwrap();
     assert_eq!(status, StatusCode::CREATED);
@@ -253,4 +277,38 @@ async fn held_requests_wait_and_one_whose_client_went_away_is_never_acted_on() {
         .map(|p| p["text"].as_str().unwrap())
         .collect();
     assert_eq!(texts, ["after the hold"]);
+}
+
+#[tokio::test]
+async fn an_injected_rate_limit_announces_its_reset_from_the_clock_a_test_set() {
+    let (_sb, base) = sandbox(Platform::X).await;
+    let call = signed_in_call(&base, Platform::X).await;
+    let now = "2031-03-04T05:06:07Z";
+    let (status, body) = control(&base, "/clock", json!({ "now": now })).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["now"], now);
+    arm(&base, json!({"mode": "rate_limit", "count": 1})).await;
+    let limited = call.try_clone().unwrap().send().await.unwrap();
+    assert_eq!(limited.status(), StatusCode::TOO_MANY_REQUESTS);
+    let fifteen_minutes_on: chrono::DateTime<chrono::Utc> = "2031-03-04T05:21:07Z".parse().unwrap();
+    assert_eq!(
+        limited.headers()["x-rate-limit-reset"],
+        fifteen_minutes_on.timestamp().to_string(),
+        "X's window resets 15 minutes after the platform's time"
+    );
+
+    // Back to the real time.
+    let (status, body) = control(&base, "/clock", json!({ "now": null })).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    arm(&base, json!({"mode": "rate_limit", "count": 1})).await;
+    let before = chrono::Utc::now().timestamp();
+    let limited = call.send().await.unwrap();
+    let reset: i64 = limited.headers()["x-rate-limit-reset"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(reset >= before + 900 && reset <= chrono::Utc::now().timestamp() + 900);
+    let (status, _) = control(&base, "/clock", json!({ "now": "yesterday" })).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "not a time");
 }
