@@ -24,11 +24,7 @@ fn instagram_publisher(
     Ok(caller)
 }
 
-pub(super) async fn create_container(
-    State(srv): State<Arc<Server>>,
-    Path((_, instagram_id)): Path<(String, String)>,
-    params: Params,
-) -> Graph {
+pub(super) async fn create_container(Node(srv, instagram_id, params): Node) -> Graph {
     if let Some(error) = &params.body_error {
         return Err(GraphError::param(error.clone()));
     }
@@ -76,11 +72,7 @@ pub(super) async fn create_container(
     Ok(Json(json!({ "id": id })))
 }
 
-pub(super) async fn media_publish(
-    State(srv): State<Arc<Server>>,
-    Path((_, instagram_id)): Path<(String, String)>,
-    params: Params,
-) -> Graph {
+pub(super) async fn media_publish(Node(srv, instagram_id, params): Node) -> Graph {
     let caller = instagram_publisher(&srv, &params, &instagram_id)?;
     let creation_id = params
         .get("creation_id")
@@ -138,11 +130,7 @@ fn recent_posts(world: &World, instagram_id: &str, now: DateTime<Utc>) -> usize 
         .count()
 }
 
-pub(super) async fn publishing_limit(
-    State(srv): State<Arc<Server>>,
-    Path((_, instagram_id)): Path<(String, String)>,
-    params: Params,
-) -> Graph {
+pub(super) async fn publishing_limit(Node(srv, instagram_id, params): Node) -> Graph {
     let (caller, _) = authenticate(&srv, &params)?;
     let seed = seed(&caller.user_name);
     match instagram_account(&seed, &instagram_id) {
