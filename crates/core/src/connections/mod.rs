@@ -33,6 +33,19 @@ pub struct Callback<'a> {
     pub error_description: Option<&'a str>,
 }
 
+impl<'a> Callback<'a> {
+    /// A redirect after the person approved: the `state` and `code` it carried, and no error.
+    pub fn approved(platform: Platform, state: Option<&'a str>, code: Option<&'a str>) -> Self {
+        Callback {
+            platform,
+            state,
+            code,
+            error: None,
+            error_description: None,
+        }
+    }
+}
+
 /// A connectable (or not) target as the selection step shows it.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Candidate {
