@@ -12,16 +12,23 @@ fn escape(label: &str) -> String {
         .replace('\n', "\\n")
 }
 
+/// A metric's `# HELP` and `# TYPE` lines.
+fn describe(out: &mut String, name: &str, kind: &str, help: &str) {
+    let _ = writeln!(out, "# HELP {name} {help}");
+    let _ = writeln!(out, "# TYPE {name} {kind}");
+}
+
 impl Core {
     pub async fn render_metrics(&self) -> Result<String, CoreError> {
         let store = self.store.metrics(self.clock.now()).await?;
         let mut out = String::new();
         // Writing to a String cannot fail; the results are ignored for that reason.
-        let _ = writeln!(
-            out,
-            "# HELP iquivity_accounts Connected accounts by platform and status."
+        describe(
+            &mut out,
+            "iquivity_accounts",
+            "gauge",
+            "Connected accounts by platform and status.",
         );
-        let _ = writeln!(out, "# TYPE iquivity_accounts gauge");
         for row in &store.accounts {
             let _ = writeln!(
                 out,
@@ -29,8 +36,12 @@ impl Core {
                 row.platform, row.status, row.count
             );
         }
-        let _ = writeln!(out, "# HELP iquivity_jobs_total Lifecycle jobs run, by kind and outcome (done, retried, rate_limited, error).");
-        let _ = writeln!(out, "# TYPE iquivity_jobs_total counter");
+        describe(
+            &mut out,
+            "iquivity_jobs_total",
+            "counter",
+            "Lifecycle jobs run, by kind and outcome (done, retried, rate_limited, error).",
+        );
         let outcomes = self
             .job_outcomes
             .lock()
@@ -42,13 +53,18 @@ impl Core {
                 "iquivity_jobs_total{{kind=\"{kind}\",outcome=\"{outcome}\"}} {count}"
             );
         }
-        let _ = writeln!(
-            out,
-            "# HELP iquivity_job_queue_depth Unfinished lifecycle jobs by kind."
+        describe(
+            &mut out,
+            "iquivity_job_queue_depth",
+            "gauge",
+            "Unfinished lifecycle jobs by kind.",
         );
-        let _ = writeln!(out, "# TYPE iquivity_job_queue_depth gauge");
-        let _ = writeln!(out, "# HELP iquivity_job_queue_oldest_due_seconds How long the oldest due job of a kind has waited.");
-        let _ = writeln!(out, "# TYPE iquivity_job_queue_oldest_due_seconds gauge");
+        describe(
+            &mut out,
+            "iquivity_job_queue_oldest_due_seconds",
+            "gauge",
+            "How long the oldest due job of a kind has waited.",
+        );
         for (kind, open, age) in &store.jobs {
             let _ = writeln!(
                 out,
@@ -61,25 +77,34 @@ impl Core {
                 kind.as_str()
             );
         }
-        let _ = writeln!(
-            out,
-            "# HELP iquivity_webhook_deliveries_pending Webhook deliveries waiting to be sent."
+        describe(
+            &mut out,
+            "iquivity_webhook_deliveries_pending",
+            "gauge",
+            "Webhook deliveries waiting to be sent.",
         );
-        let _ = writeln!(out, "# TYPE iquivity_webhook_deliveries_pending gauge");
         let _ = writeln!(
             out,
             "iquivity_webhook_deliveries_pending {}",
             store.pending_deliveries
         );
-        let _ = writeln!(out, "# HELP iquivity_unsaved_renewals Accounts whose renewed tokens the database refused and only this process holds (saved as soon as it takes writes again; lost if the process ends first).");
-        let _ = writeln!(out, "# TYPE iquivity_unsaved_renewals gauge");
+        describe(
+            &mut out,
+            "iquivity_unsaved_renewals",
+            "gauge",
+            "Accounts whose renewed tokens the database refused and only this process holds (saved as soon as it takes writes again; lost if the process ends first).",
+        );
         let _ = writeln!(
             out,
             "iquivity_unsaved_renewals {}",
             self.unsaved_token_count()
         );
-        let _ = writeln!(out, "# HELP iquivity_platform_call_seconds Platform API calls by platform and outcome (ok, http_<status>, or an error class).");
-        let _ = writeln!(out, "# TYPE iquivity_platform_call_seconds histogram");
+        describe(
+            &mut out,
+            "iquivity_platform_call_seconds",
+            "histogram",
+            "Platform API calls by platform and outcome (ok, http_<status>, or an error class).",
+        );
         for ((platform, outcome), stats) in telemetry::snapshot() {
             let labels = format!(
                 "platform=\"{}\",outcome=\"{}\"",
@@ -108,23 +133,35 @@ impl Core {
                 stats.count
             );
         }
-        let _ = writeln!(out, "# HELP iquivity_logins_total Sign-in attempts by outcome: signed_in, bad_credentials (password checked and wrong), locked (refused unchecked: too many attempts for the account).");
-        let _ = writeln!(out, "# TYPE iquivity_logins_total counter");
+        describe(
+            &mut out,
+            "iquivity_logins_total",
+            "counter",
+            "Sign-in attempts by outcome: signed_in, bad_credentials (password checked and wrong), locked (refused unchecked: too many attempts for the account).",
+        );
         for (outcome, count) in self.auth_counts.logins() {
             let _ = writeln!(
                 out,
                 "iquivity_logins_total{{outcome=\"{outcome}\"}} {count}"
             );
         }
-        let _ = writeln!(out, "# HELP iquivity_login_slowdowns_total Sign-in answers delayed because their client address made too many attempts.");
-        let _ = writeln!(out, "# TYPE iquivity_login_slowdowns_total counter");
+        describe(
+            &mut out,
+            "iquivity_login_slowdowns_total",
+            "counter",
+            "Sign-in answers delayed because their client address made too many attempts.",
+        );
         let _ = writeln!(
             out,
             "iquivity_login_slowdowns_total {}",
             self.auth_counts.slowed()
         );
-        let _ = writeln!(out, "# HELP iquivity_signups_limited_total Sign-ups refused because their client address made too many.");
-        let _ = writeln!(out, "# TYPE iquivity_signups_limited_total counter");
+        describe(
+            &mut out,
+            "iquivity_signups_limited_total",
+            "counter",
+            "Sign-ups refused because their client address made too many.",
+        );
         let _ = writeln!(
             out,
             "iquivity_signups_limited_total {}",
