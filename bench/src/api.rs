@@ -60,13 +60,7 @@ async fn sign_up(
 ) -> anyhow::Result<iquivity_core::auth::NewSession> {
     let session = app
         .core
-        .sign_up(SignUp {
-            email,
-            password: "benchmark password",
-            workspace_name: Some(workspace),
-            invitation: None,
-            client: None,
-        })
+        .sign_up(SignUp::owner(email, "benchmark password", workspace))
         .await
         .map_err(|e| anyhow::anyhow!("sign-up: {e}"))?;
     app.store

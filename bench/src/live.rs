@@ -11,7 +11,6 @@ use iquivity_domain::{AccountId, AccountKind, Plan, Platform};
 use iquivity_platforms::{PlatformSettings, Platforms};
 use iquivity_sandbox::{Consent, Sandbox, SandboxApp, SandboxOptions};
 use iquivity_vault::{KeySource, Vault};
-use secrecy::SecretString;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -32,16 +31,12 @@ pub struct World {
 
 impl World {
     pub async fn start(dir: &Path) -> anyhow::Result<World> {
-        let apps = Platform::ALL
+        let apps: Vec<(Platform, SandboxApp)> = Platform::ALL
             .iter()
             .map(|p| {
                 (
                     *p,
-                    SandboxApp {
-                        client_id: format!("bench-{p}"),
-                        client_secret: "bench-secret".into(),
-                        redirect_uris: vec![format!("{CALLBACK_BASE}/oauth/{p}/callback")],
-                    },
+                    SandboxApp::new(*p, format!("bench-{p}"), "bench-secret", CALLBACK_BASE),
                 )
             })
             .collect();
@@ -50,17 +45,16 @@ impl World {
             page_size: 25,
             ..SandboxOptions::default()
         };
-        let sandbox = Sandbox::start(apps, options).await?;
+        let sandbox = Sandbox::start(apps.clone(), options).await?;
         let mut settings = BTreeMap::new();
-        for p in Platform::ALL {
-            let mut s = PlatformSettings::real(p);
-            s.client_id = format!("bench-{p}");
-            s.client_secret = SecretString::from("bench-secret".to_string());
-            s.sandbox = true;
-            let base = sandbox
+        for (p, app) in apps {
+            let origin = sandbox
                 .base_url(p)
                 .with_context(|| format!("the sandbox did not start {p}"))?;
-            settings.insert(p, s.rebased(&base));
+            settings.insert(
+                p,
+                PlatformSettings::sandboxed(p, &app.client_id, &app.client_secret, &origin),
+            );
         }
         let vault = Arc::new(Vault::load(KeySource::File(dir.join("keys.json")))?);
         Ok(World {
@@ -116,13 +110,11 @@ impl World {
 
 pub async fn owner(core: &Core) -> anyhow::Result<Caller> {
     let caller = core
-        .sign_up(SignUp {
-            email: "engine@example.com",
-            password: "benchmark password",
-            workspace_name: Some("Engine bench"),
-            invitation: None,
-            client: None,
-        })
+        .sign_up(SignUp::owner(
+            "engine@example.com",
+            "benchmark password",
+            "Engine bench",
+        ))
         .await
         .map_err(|e| anyhow::anyhow!("sign-up: {e}"))?
         .caller;
@@ -145,26 +137,16 @@ async fn connect(
         user: Some(person.into()),
         ..Consent::default()
     };
-    let redirect =
-        url::Url::parse(&iquivity_sandbox::consent(&started.authorize_url, &consent).await?)?;
-    let param = |name: &str| {
-        redirect
-            .query_pairs()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.into_owned())
-    };
-    let (state, code) = (param("state"), param("code"));
+    let approval = iquivity_sandbox::approve(&started.authorize_url, &consent).await?;
     let flow = core
         .finish_connection(
             caller,
             None,
-            Callback {
+            Callback::approved(
                 platform,
-                state: state.as_deref(),
-                code: code.as_deref(),
-                error: None,
-                error_description: None,
-            },
+                approval.state.as_deref(),
+                approval.code.as_deref(),
+            ),
         )
         .await?;
     if let Some(id) = flow.connected.first() {

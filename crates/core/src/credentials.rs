@@ -9,9 +9,10 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroize;
 
-/// The plaintext layout inside the ciphertext; zeroed when dropped.
+/// The plaintext layout of tokens inside a ciphertext (a credential, or a flow's candidates); zeroed when
+/// dropped.
 #[derive(Serialize, Deserialize)]
-struct Plain {
+pub(crate) struct PlainTokens {
     access_token: String,
     refresh_token: Option<String>,
     expires_at: Option<DateTime<Utc>>,
@@ -22,7 +23,7 @@ struct Plain {
     issued_at: Option<DateTime<Utc>>,
 }
 
-impl Drop for Plain {
+impl Drop for PlainTokens {
     fn drop(&mut self) {
         self.access_token.zeroize();
         for token in [self.refresh_token.as_mut(), self.grant_token.as_mut()]
@@ -34,25 +35,42 @@ impl Drop for Plain {
     }
 }
 
+impl PlainTokens {
+    pub(crate) fn from_tokens(tokens: &TokenSet) -> Self {
+        PlainTokens {
+            access_token: tokens.access_token.expose_secret().to_string(),
+            refresh_token: tokens
+                .refresh_token
+                .as_ref()
+                .map(|t| t.expose_secret().to_string()),
+            expires_at: tokens.expires_at,
+            refresh_expires_at: tokens.refresh_expires_at,
+            grant_token: tokens
+                .grant_token
+                .as_ref()
+                .map(|t| t.expose_secret().to_string()),
+            issued_at: tokens.issued_at,
+        }
+    }
+
+    pub(crate) fn tokens(&self) -> TokenSet {
+        TokenSet {
+            access_token: SecretString::from(self.access_token.clone()),
+            refresh_token: self.refresh_token.clone().map(SecretString::from),
+            expires_at: self.expires_at,
+            refresh_expires_at: self.refresh_expires_at,
+            grant_token: self.grant_token.clone().map(SecretString::from),
+            issued_at: self.issued_at,
+        }
+    }
+}
+
 pub fn seal(
     vault: &Vault,
     account: AccountId,
     tokens: &TokenSet,
 ) -> Result<StoredCredential, CoreError> {
-    let plain = Plain {
-        access_token: tokens.access_token.expose_secret().to_string(),
-        refresh_token: tokens
-            .refresh_token
-            .as_ref()
-            .map(|t| t.expose_secret().to_string()),
-        expires_at: tokens.expires_at,
-        refresh_expires_at: tokens.refresh_expires_at,
-        grant_token: tokens
-            .grant_token
-            .as_ref()
-            .map(|t| t.expose_secret().to_string()),
-        issued_at: tokens.issued_at,
-    };
+    let plain = PlainTokens::from_tokens(tokens);
     let bytes = zeroize::Zeroizing::new(
         serde_json::to_vec(&plain)
             .map_err(|e| CoreError::internal_from("credential encoding", e))?,
@@ -81,16 +99,9 @@ pub fn open(
 
 /// The tokens in an opened credential.
 pub fn tokens_from_bytes(bytes: &[u8]) -> Result<TokenSet, CoreError> {
-    let plain: Plain = serde_json::from_slice(bytes)
+    let plain: PlainTokens = serde_json::from_slice(bytes)
         .map_err(|e| CoreError::internal_from("credential decoding", e))?;
-    Ok(TokenSet {
-        access_token: SecretString::from(plain.access_token.clone()),
-        refresh_token: plain.refresh_token.clone().map(SecretString::from),
-        expires_at: plain.expires_at,
-        refresh_expires_at: plain.refresh_expires_at,
-        grant_token: plain.grant_token.clone().map(SecretString::from),
-        issued_at: plain.issued_at,
-    })
+    Ok(plain.tokens())
 }
 
 /// Seals any secret-bearing bytes (a PKCE verifier, a flow's candidate tokens) bound to `associated_data`.

@@ -12,8 +12,8 @@ use chrono::{DateTime, Duration, Utc};
 use iquivity_domain::{
     Account, AccountId, AccountKind, AccountStatus, Platform, StatusReason, TokenSet,
 };
-use iquivity_platforms::{missing_scopes, ErrorClass, PlatformAdapter, PlatformError};
-use iquivity_store::{AccountRefresh, JobRecord};
+use iquivity_platforms::{missing_scopes, ErrorClass, Identity, PlatformAdapter, PlatformError};
+use iquivity_store::{AccountRefresh, JobRecord, StoreResult};
 
 /// Why a renewal did not go through: the platform's answer, or this service's own part (its database or
 /// its vault failed, or it declined to spend a refresh token it could not store the replacement of),
@@ -196,16 +196,25 @@ impl Core {
             .await
             .map_err(RenewError::Platform)?;
         let scopes = identity.scopes.clone().or(renewed_scopes);
-        if let Some(granted) = &scopes {
-            let missing = missing_scopes(&adapter.required_scopes(), granted);
-            if !missing.is_empty() {
-                return Err(RenewError::Platform(PlatformError::new(
-                    adapter.platform().as_str(),
-                    ErrorClass::MissingPermission { scopes: missing },
-                    "required permissions were removed",
-                )));
-            }
+        if let Some(removed) = permissions_removed(adapter, scopes.as_ref()) {
+            return Err(RenewError::Platform(removed));
         }
+        self.record_identity(account, identity, scopes, self.clock.now())
+            .await?;
+        Ok(self
+            .change_account_status(account.workspace_id, account.id, None, None)
+            .await?)
+    }
+
+    /// Records the account as the platform describes it now (name, handle, picture, followers) with the
+    /// scopes granted, leaving its credential as it is.
+    async fn record_identity(
+        &self,
+        account: &Account,
+        identity: Identity,
+        scopes: Option<Vec<String>>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
         self.store
             .record_account_refresh(
                 account.workspace_id,
@@ -219,13 +228,11 @@ impl Core {
                     avatar_url: Some(identity.avatar_url),
                     followers: identity.followers,
                     refreshed: false,
-                    now: self.clock.now(),
+                    now,
                 },
             )
             .await?;
-        Ok(self
-            .change_account_status(account.workspace_id, account.id, None, None)
-            .await?)
+        Ok(())
     }
 
     /// Refuses to renew while the renewal's tokens could not be stored: while tokens renewed before still
@@ -387,33 +394,13 @@ impl Core {
             .await
         {
             Ok(identity) => {
-                if let Some(granted) = &identity.scopes {
-                    let missing = missing_scopes(&adapter.required_scopes(), granted);
-                    if !missing.is_empty() {
-                        let err = PlatformError::new(
-                            account.platform.as_str(),
-                            ErrorClass::MissingPermission { scopes: missing },
-                            "required permissions were removed",
-                        );
-                        return self.after_failure(job, &account, err).await;
-                    }
+                if let Some(removed) =
+                    permissions_removed(adapter.as_ref(), identity.scopes.as_ref())
+                {
+                    return self.after_failure(job, &account, removed).await;
                 }
-                self.store
-                    .record_account_refresh(
-                        account.workspace_id,
-                        account.id,
-                        &AccountRefresh {
-                            credential: None,
-                            token_expires_at: None,
-                            scopes: identity.scopes,
-                            display_name: Some(identity.display_name),
-                            handle: Some(identity.handle),
-                            avatar_url: Some(identity.avatar_url),
-                            followers: identity.followers,
-                            refreshed: false,
-                            now,
-                        },
-                    )
+                let scopes = identity.scopes.clone();
+                self.record_identity(&account, identity, scopes, now)
                     .await?;
                 let checked = if account.status == AccountStatus::Active {
                     account.clone()
@@ -529,6 +516,22 @@ impl Core {
     }
 }
 
+/// The error for required permissions the person has since removed, when `granted` (where the platform
+/// tells) lacks any.
+fn permissions_removed(
+    adapter: &dyn PlatformAdapter,
+    granted: Option<&Vec<String>>,
+) -> Option<PlatformError> {
+    let missing = missing_scopes(&adapter.required_scopes(), granted?);
+    (!missing.is_empty()).then(|| {
+        PlatformError::new(
+            adapter.platform().as_str(),
+            ErrorClass::MissingPermission { scopes: missing },
+            "required permissions were removed",
+        )
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -549,47 +552,33 @@ mod tests {
     #[test]
     fn renewal_comes_ahead_of_expiry_by_a_platform_margin() {
         let now = Utc::now();
-        let x = renew_at(
-            Platform::X,
-            AccountKind::Profile,
-            &tokens(Some(7200), true),
-            now,
-        )
-        .unwrap();
+        let at = |platform, kind, expires_in, refresh| {
+            renew_at(platform, kind, &tokens(expires_in, refresh), now)
+        };
+        let x = at(Platform::X, AccountKind::Profile, Some(7200), true).unwrap();
         assert!((x - now - Duration::minutes(110)).num_seconds().abs() < 5);
-        let li = renew_at(
+        let li = at(
             Platform::Linkedin,
             AccountKind::Profile,
-            &tokens(Some(60 * 86400), true),
-            now,
+            Some(60 * 86400),
+            true,
         )
         .unwrap();
         assert!((li - now - Duration::days(53)).num_seconds().abs() < 5);
         assert_eq!(
-            renew_at(
+            at(
                 Platform::Linkedin,
                 AccountKind::Profile,
-                &tokens(Some(60 * 86400), false),
-                now
+                Some(60 * 86400),
+                false
             ),
             None
         );
         assert_eq!(
-            renew_at(
-                Platform::Tiktok,
-                AccountKind::Business,
-                &tokens(None, true),
-                now
-            ),
+            at(Platform::Tiktok, AccountKind::Business, None, true),
             None
         );
-        let soon = renew_at(
-            Platform::X,
-            AccountKind::Profile,
-            &tokens(Some(60), true),
-            now,
-        )
-        .unwrap();
+        let soon = at(Platform::X, AccountKind::Profile, Some(60), true).unwrap();
         assert!(soon >= now + Duration::minutes(1), "never in the past");
     }
 }

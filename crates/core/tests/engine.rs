@@ -13,7 +13,6 @@ use iquivity_domain::{AccountId, Plan, Platform};
 use iquivity_platforms::{PlatformSettings, Platforms};
 use iquivity_sandbox::{Consent, Sandbox, SandboxApp, SandboxOptions};
 use iquivity_vault::{KeySource, Vault};
-use secrecy::SecretString;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -32,30 +31,25 @@ struct Rig {
 async fn rig() -> Rig {
     let dir = tempfile::tempdir().unwrap();
     let platforms = [Platform::X, Platform::Tiktok];
-    let apps = platforms
+    let apps: Vec<(Platform, SandboxApp)> = platforms
         .iter()
         .map(|p| {
             (
                 *p,
-                SandboxApp {
-                    client_id: format!("engine-{p}"),
-                    client_secret: "engine-secret".into(),
-                    redirect_uris: vec![format!("{CALLBACK_BASE}/oauth/{p}/callback")],
-                },
+                SandboxApp::new(*p, format!("engine-{p}"), "engine-secret", CALLBACK_BASE),
             )
         })
         .collect();
-    let sandbox = Sandbox::start(apps, SandboxOptions::default())
+    let sandbox = Sandbox::start(apps.clone(), SandboxOptions::default())
         .await
         .unwrap();
-    let settings: BTreeMap<Platform, PlatformSettings> = platforms
+    let settings: BTreeMap<Platform, PlatformSettings> = apps
         .iter()
-        .map(|p| {
-            let mut settings = PlatformSettings::real(*p);
-            settings.client_id = format!("engine-{p}");
-            settings.client_secret = SecretString::from("engine-secret".to_string());
-            settings.sandbox = true;
-            (*p, settings.rebased(&sandbox.base_url(*p).unwrap()))
+        .map(|(p, app)| {
+            let origin = sandbox.base_url(*p).unwrap();
+            let settings =
+                PlatformSettings::sandboxed(*p, &app.client_id, &app.client_secret, &origin);
+            (*p, settings)
         })
         .collect();
     let store = iquivity_store::open(&format!(
@@ -81,13 +75,11 @@ async fn rig() -> Rig {
     )
     .unwrap();
     let caller = core
-        .sign_up(SignUp {
-            email: "engine@example.com",
-            password: "correct horse battery staple",
-            workspace_name: Some("Engine"),
-            invitation: None,
-            client: None,
-        })
+        .sign_up(SignUp::owner(
+            "engine@example.com",
+            "correct horse battery staple",
+            "Engine",
+        ))
         .await
         .unwrap()
         .caller;
@@ -115,29 +107,19 @@ impl Rig {
             user: Some(person.into()),
             ..Consent::default()
         };
-        let redirect = iquivity_sandbox::consent(&started.authorize_url, &consent)
+        let approval = iquivity_sandbox::approve(&started.authorize_url, &consent)
             .await
             .unwrap();
-        let redirect = url::Url::parse(&redirect).unwrap();
-        let param = |name: &str| {
-            redirect
-                .query_pairs()
-                .find(|(k, _)| k == name)
-                .map(|(_, v)| v.into_owned())
-        };
-        let (state, code) = (param("state"), param("code"));
         let flow = self
             .core
             .finish_connection(
                 &self.caller,
                 None,
-                Callback {
+                Callback::approved(
                     platform,
-                    state: state.as_deref(),
-                    code: code.as_deref(),
-                    error: None,
-                    error_description: None,
-                },
+                    approval.state.as_deref(),
+                    approval.code.as_deref(),
+                ),
             )
             .await
             .unwrap();

@@ -3,7 +3,7 @@
 //! OAuth flow so that it holds real sandbox tokens.
 
 use crate::App;
-use anyhow::{anyhow, bail, Context};
+use anyhow::{anyhow, bail};
 use iquivity_core::auth::SignUp;
 use iquivity_core::connections::Callback;
 use iquivity_domain::{Plan, Platform, WorkspaceId};
@@ -45,13 +45,7 @@ pub async fn create(app: &App) -> anyhow::Result<DemoWorkspace> {
     let password = uuid::Uuid::new_v4().simple().to_string();
     let session = app
         .core
-        .sign_up(SignUp {
-            email: &email,
-            password: &password,
-            workspace_name: Some("Demo Agency"),
-            invitation: None,
-            client: None,
-        })
+        .sign_up(SignUp::owner(&email, &password, "Demo Agency"))
         .await
         .map_err(|e| anyhow!("{e}"))?;
     let caller = session.caller;
@@ -76,29 +70,19 @@ pub async fn create(app: &App) -> anyhow::Result<DemoWorkspace> {
             user: Some(person.to_string()),
             ..Consent::default()
         };
-        let redirect = iquivity_sandbox::consent(&started.authorize_url, &consent)
+        let approval = iquivity_sandbox::approve(&started.authorize_url, &consent)
             .await
             .map_err(|e| anyhow!("{platform} sandbox consent for {person}: {e}"))?;
-        let back =
-            url::Url::parse(&redirect).context("the sandbox redirected to an invalid URL")?;
-        let param = |name: &str| {
-            back.query_pairs()
-                .find(|(k, _)| k == name)
-                .map(|(_, v)| v.into_owned())
-        };
-        let (state, code) = (param("state"), param("code"));
         let flow = app
             .core
             .finish_connection(
                 &caller,
                 None,
-                Callback {
+                Callback::approved(
                     platform,
-                    state: state.as_deref(),
-                    code: code.as_deref(),
-                    error: None,
-                    error_description: None,
-                },
+                    approval.state.as_deref(),
+                    approval.code.as_deref(),
+                ),
             )
             .await
             .map_err(|e| anyhow!("{e}"))?;

@@ -102,14 +102,12 @@ async fn start_sandbox(
         settings.sandbox = true;
         apps.push((
             *platform,
-            SandboxApp {
-                client_id: settings.client_id.clone(),
-                client_secret: settings.client_secret.expose_secret().to_string(),
-                redirect_uris: vec![format!(
-                    "{}/oauth/{platform}/callback",
-                    config.public_base()
-                )],
-            },
+            SandboxApp::new(
+                *platform,
+                settings.client_id.clone(),
+                settings.client_secret.expose_secret(),
+                &config.public_base(),
+            ),
         ));
     }
     if apps.is_empty() {

@@ -243,13 +243,7 @@ async fn run(command: AdminCommand, app: App) -> anyhow::Result<()> {
             };
             let session = app
                 .core
-                .sign_up(SignUp {
-                    email: &email,
-                    password: &password,
-                    workspace_name: Some(&workspace),
-                    invitation: None,
-                    client: None,
-                })
+                .sign_up(SignUp::owner(&email, &password, &workspace))
                 .await
                 .map_err(|e| describe(&e))?;
             println!(

@@ -61,6 +61,20 @@ impl PlatformSettings {
         }
     }
 
+    /// The real platform's paths on a sandbox at `origin`, with the app registered there.
+    pub fn sandboxed(
+        platform: Platform,
+        client_id: &str,
+        client_secret: &str,
+        origin: &str,
+    ) -> Self {
+        let mut settings = PlatformSettings::real(platform).rebased(origin);
+        settings.client_id = client_id.to_string();
+        settings.client_secret = SecretString::from(client_secret.to_string());
+        settings.sandbox = true;
+        settings
+    }
+
     /// The same paths on another origin (scheme, host and port), e.g. a local sandbox server.
     pub fn rebased(mut self, origin: &str) -> Self {
         let origin = origin.trim_end_matches('/');

@@ -211,15 +211,17 @@ impl X {
         form: &[(&str, &str)],
         renewing: bool,
     ) -> Result<TokenAnswer, PlatformError> {
-        let request = self
-            .client
-            .post(&self.settings.token_url)
-            .basic_auth(
-                &self.settings.client_id,
-                Some(self.settings.client_secret.expose_secret()),
-            )
-            .form(form);
+        let request = self.app_post(&self.settings.token_url).form(form);
         http::send_json(NAME, request, |a| self.classify(a, renewing)).await
+    }
+
+    /// A POST to one of X's OAuth endpoints, which authenticate the app (a confidential client) with
+    /// HTTP Basic.
+    fn app_post(&self, url: &str) -> reqwest::RequestBuilder {
+        self.client.post(url).basic_auth(
+            &self.settings.client_id,
+            Some(self.settings.client_secret.expose_secret()),
+        )
     }
 
     async fn me(&self, tokens: &TokenSet) -> Result<User, PlatformError> {
@@ -355,18 +357,11 @@ impl PlatformAdapter for X {
             Some(refresh) => (refresh, "refresh_token"),
             None => (&tokens.access_token, "access_token"),
         };
-        let request = self
-            .client
-            .post(&self.settings.revoke_url)
-            .basic_auth(
-                &self.settings.client_id,
-                Some(self.settings.client_secret.expose_secret()),
-            )
-            .form(&[
-                ("token", token.expose_secret()),
-                ("token_type_hint", hint),
-                ("client_id", &self.settings.client_id),
-            ]);
+        let request = self.app_post(&self.settings.revoke_url).form(&[
+            ("token", token.expose_secret()),
+            ("token_type_hint", hint),
+            ("client_id", &self.settings.client_id),
+        ]);
         http::send_ok(NAME, request, |a| self.classify(a, false))
             .await
             .map(|_| ())

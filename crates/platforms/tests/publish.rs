@@ -7,7 +7,7 @@ use iquivity_platforms::{
     Platforms, PostContent, Published, Target,
 };
 use iquivity_sandbox::{consent, Consent, Sandbox, SandboxApp, SandboxOptions};
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::ExposeSecret;
 use serde_json::{json, Value};
 use std::sync::{Arc, OnceLock};
 
@@ -55,10 +55,13 @@ async fn harness() -> Harness {
     let settings = Platform::ALL
         .into_iter()
         .map(|p| {
-            let mut settings = PlatformSettings::real(p).rebased(&sandbox.base_url(p).unwrap());
-            settings.client_id = format!("test-{p}");
-            settings.client_secret = SecretString::from(format!("test-secret-{p}"));
-            settings.sandbox = true;
+            let origin = sandbox.base_url(p).unwrap();
+            let settings = PlatformSettings::sandboxed(
+                p,
+                &format!("test-{p}"),
+                &format!("test-secret-{p}"),
+                &origin,
+            );
             (p, settings)
         })
         .collect();

@@ -82,6 +82,30 @@ pub async fn consent(authorize_url: &str, consent: &Consent) -> Result<String, C
     Err(rejected(status.as_u16(), &page))
 }
 
+/// What the platform's redirect back to the app carried after the person approved.
+#[derive(Clone, Debug, Default)]
+pub struct Approval {
+    pub state: Option<String>,
+    pub code: Option<String>,
+}
+
+/// [`consent`], then the `state` and `code` read off the redirect, as the app's callback would read them.
+pub async fn approve(authorize_url: &str, choices: &Consent) -> Result<Approval, ConsentError> {
+    let redirect = consent(authorize_url, choices).await?;
+    let redirect = Url::parse(&redirect)
+        .map_err(|e| ConsentError::Unexpected(format!("invalid redirect: {e}")))?;
+    let param = |name: &str| {
+        redirect
+            .query_pairs()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
+    };
+    Ok(Approval {
+        state: param("state"),
+        code: param("code"),
+    })
+}
+
 /// One client for every call: building one loads the TLS roots, which costs tens of milliseconds. It keeps
 /// no idle connections, so it is safe to share between runtimes (each `#[tokio::test]` has its own, and a
 /// pooled connection would die with the runtime that opened it).

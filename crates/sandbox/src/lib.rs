@@ -22,7 +22,7 @@ mod state;
 mod tiktok;
 mod x;
 
-pub use consent::{consent, Consent, ConsentError};
+pub use consent::{approve, consent, Approval, Consent, ConsentError};
 pub use iquivity_domain::Platform;
 
 use axum::http::StatusCode;
@@ -45,6 +45,23 @@ pub struct SandboxApp {
     pub client_id: String,
     pub client_secret: String,
     pub redirect_uris: Vec<String>,
+}
+
+impl SandboxApp {
+    /// The app `client_id` of a service whose OAuth callback on `platform` is
+    /// `{callback_base}/oauth/{platform}/callback`.
+    pub fn new(
+        platform: Platform,
+        client_id: impl Into<String>,
+        client_secret: impl Into<String>,
+        callback_base: &str,
+    ) -> SandboxApp {
+        SandboxApp {
+            client_id: client_id.into(),
+            client_secret: client_secret.into(),
+            redirect_uris: vec![format!("{callback_base}/oauth/{platform}/callback")],
+        }
+    }
 }
 
 #[derive(Clone, Debug)]

@@ -8,7 +8,7 @@ use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{FromRequest, FromRequestParts, RawForm, Request};
 use axum::http::request::Parts;
-use axum::http::{header, Method, StatusCode};
+use axum::http::{header, HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use iquivity_core::Caller;
 use serde::de::DeserializeOwned;
@@ -44,15 +44,19 @@ impl<S: Send + Sync> FromRequestParts<S> for CheckedSessionCookie {
 }
 
 fn session_cookie(parts: &Parts) -> Option<String> {
-    parts
-        .headers
+    cookie(&parts.headers, SESSION_COOKIE).map(str::to_string)
+}
+
+/// The value of the request's cookie `name`, from any of its `Cookie` headers.
+pub(crate) fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == SESSION_COOKIE)
-        .map(|(_, value)| value.to_string())
+        .find(|(found, _)| *found == name)
+        .map(|(_, value)| value)
 }
 
 fn bearer_token(parts: &Parts) -> Option<&str> {

@@ -27,6 +27,28 @@ pub(crate) fn contains_pattern(text: &str) -> String {
     format!("%{escaped}%")
 }
 
+/// ` AND {column} IN (...)`: the column is one of `values`; no condition when there are none (the filter
+/// is not set).
+fn push_any_of<'q, DB>(
+    sql: &mut QueryBuilder<'q, DB>,
+    column: &str,
+    values: impl Iterator<Item = &'q str>,
+) where
+    DB: sqlx::Database,
+    &'q str: Encode<'q, DB> + Type<DB>,
+{
+    let mut values = values.peekable();
+    if values.peek().is_none() {
+        return;
+    }
+    sql.push(format!(" AND {column} IN ("));
+    let mut list = sql.separated(", ");
+    for value in values {
+        list.push_bind(value);
+    }
+    sql.push(")");
+}
+
 fn sort_column(key: SortKey) -> &'static str {
     match key {
         SortKey::CreatedAt => "created_at",
@@ -78,22 +100,16 @@ where
         }
         sql.push(")");
     }
-    if !query.platforms.is_empty() {
-        sql.push(" AND platform IN (");
-        let mut list = sql.separated(", ");
-        for platform in &query.platforms {
-            list.push_bind(platform.as_str());
-        }
-        sql.push(")");
-    }
-    if !query.statuses.is_empty() {
-        sql.push(" AND status IN (");
-        let mut list = sql.separated(", ");
-        for status in &query.statuses {
-            list.push_bind(status.as_str());
-        }
-        sql.push(")");
-    }
+    push_any_of(
+        &mut sql,
+        "platform",
+        query.platforms.iter().map(|p| p.as_str()),
+    );
+    push_any_of(
+        &mut sql,
+        "status",
+        query.statuses.iter().map(|s| s.as_str()),
+    );
     if let Some(from) = query.created_from {
         sql.push(" AND created_at >= ")
             .push_bind(from.timestamp_micros());

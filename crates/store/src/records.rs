@@ -490,6 +490,32 @@ pub struct TargetRecord {
     pub run_at: DateTime<Utc>,
 }
 
+impl TargetRecord {
+    /// A new target of `post` on the account, waiting for `run_at`, never tried.
+    pub fn scheduled(
+        post_id: uuid::Uuid,
+        account_id: AccountId,
+        platform: Platform,
+        run_at: DateTime<Utc>,
+    ) -> TargetRecord {
+        TargetRecord {
+            id: uuid::Uuid::now_v7(),
+            post_id,
+            account_id,
+            platform,
+            state: TargetState::Scheduled,
+            attempts: 0,
+            platform_post_id: None,
+            url: None,
+            error_class: None,
+            error_message: None,
+            published_at: None,
+            sending_at: None,
+            run_at,
+        }
+    }
+}
+
 /// A scheduled post rewritten: its text, link and time, and optionally the targets it should have.
 pub struct PostRewrite<'a> {
     pub text: &'a str,

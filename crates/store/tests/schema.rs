@@ -86,14 +86,7 @@ async fn sqlite_schema(url: &str) -> BTreeSet<String> {
         out.insert(format!("checks {table} {checks}"));
         let mut key = Vec::new();
         // table_xinfo, not table_info: it lists generated columns too.
-        for row in sqlx::query(
-            "SELECT name, type, \"notnull\", pk FROM pragma_table_xinfo($1) ORDER BY cid",
-        )
-        .bind(&table)
-        .fetch_all(&mut conn)
-        .await
-        .unwrap()
-        {
+        for row in pragma(&mut conn, "table_xinfo", &table).await {
             let name: String = row.get("name");
             let pk: i64 = row.get("pk");
             // A primary key column is never null (SQLite only says so where NOT NULL is written).
@@ -110,13 +103,7 @@ async fn sqlite_schema(url: &str) -> BTreeSet<String> {
         key.sort();
         let key: Vec<String> = key.into_iter().map(|(_, name)| name).collect();
         out.insert(format!("primary key {table}({})", key.join(", ")));
-        for index in
-            sqlx::query("SELECT name, \"unique\", origin, partial FROM pragma_index_list($1)")
-                .bind(&table)
-                .fetch_all(&mut conn)
-                .await
-                .unwrap()
-        {
+        for index in pragma(&mut conn, "index_list", &table).await {
             let origin: String = index.get("origin");
             if origin == "pk" {
                 continue;
@@ -150,14 +137,7 @@ async fn sqlite_schema(url: &str) -> BTreeSet<String> {
                 columns.join(", ")
             ));
         }
-        for fk in sqlx::query(
-            "SELECT \"table\", \"from\", \"to\", on_delete FROM pragma_foreign_key_list($1)",
-        )
-        .bind(&table)
-        .fetch_all(&mut conn)
-        .await
-        .unwrap()
-        {
+        for fk in pragma(&mut conn, "foreign_key_list", &table).await {
             let target: String = fk.get("table");
             let to: Option<String> = fk.get("to");
             let to = match to {
@@ -173,6 +153,20 @@ async fn sqlite_schema(url: &str) -> BTreeSet<String> {
     }
     conn.close().await.unwrap();
     out
+}
+
+/// The rows of SQLite's pragma table function `pragma_{function}` for `table` (read by column name; the
+/// schema is a set, so their order does not matter).
+async fn pragma(
+    conn: &mut sqlx::SqliteConnection,
+    function: &str,
+    table: &str,
+) -> Vec<sqlx::sqlite::SqliteRow> {
+    sqlx::query(&format!("SELECT * FROM pragma_{function}($1)"))
+        .bind(table)
+        .fetch_all(conn)
+        .await
+        .unwrap()
 }
 
 /// The primary key column of a SQLite table (a foreign key that names no column refers to it).

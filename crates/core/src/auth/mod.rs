@@ -42,6 +42,20 @@ pub struct SignUp<'a> {
     pub client: Option<IpAddr>,
 }
 
+impl<'a> SignUp<'a> {
+    /// A person who owns a new workspace, signed up from this process (the admin command, demo data,
+    /// benchmarks) rather than through HTTP: no invitation, no client address to limit.
+    pub fn owner(email: &'a str, password: &'a str, workspace_name: &'a str) -> Self {
+        SignUp {
+            email,
+            password,
+            workspace_name: Some(workspace_name),
+            invitation: None,
+            client: None,
+        }
+    }
+}
+
 pub struct CreatedToken {
     pub id: uuid::Uuid,
     pub name: String,

@@ -172,24 +172,35 @@ impl Core {
                 missing.join(", ")
             ));
         }
-        let targets = adapter
+        let mut targets = adapter
             .targets(&grant)
             .await
             .map_err(|e| platform_message(platform, &e))?;
         let mut next = flow.clone();
-        if let Some(account_id) = flow.reconnect_account_id {
-            let account = self.account(caller, account_id).await.map_err(told)?;
-            let target = targets
-                .into_iter()
-                .find(|t| t.platform_account_id == account.platform_account_id && t.unavailable.is_none())
-                .ok_or_else(|| {
-                    format!(
-                        "You signed in to {name} as an account that does not give access to “{}”. Sign in to {name} as the account that manages it and try again; nothing was changed.",
-                        account.display_name
-                    )
-                })?;
+        // A reconnection connects the account it is for; a grant with one target that can be connected
+        // connects that one without asking.
+        let at_once = match flow.reconnect_account_id {
+            Some(account_id) => {
+                let account = self.account(caller, account_id).await.map_err(told)?;
+                let found = targets
+                    .iter()
+                    .position(|t| t.platform_account_id == account.platform_account_id && t.unavailable.is_none())
+                    .ok_or_else(|| {
+                        format!(
+                            "You signed in to {name} as an account that does not give access to “{}”. Sign in to {name} as the account that manages it and try again; nothing was changed.",
+                            account.display_name
+                        )
+                    })?;
+                Some((targets.swap_remove(found), true))
+            }
+            None if targets.len() == 1 && targets[0].unavailable.is_none() => {
+                targets.pop().map(|target| (target, false))
+            }
+            None => None,
+        };
+        if let Some((target, reconnect)) = at_once {
             let connected = self
-                .connect_target(caller, platform, target, grant.scopes.clone(), true)
+                .connect_target(caller, platform, target, grant.scopes.clone(), reconnect)
                 .await
                 .map_err(told)?;
             next.stage = FlowStage::Done;
@@ -197,16 +208,6 @@ impl Core {
             return Ok(next);
         }
         let available: Vec<&Target> = targets.iter().filter(|t| t.unavailable.is_none()).collect();
-        if targets.len() == 1 && available.len() == 1 {
-            let target = targets.into_iter().next().ok_or("no target")?;
-            let connected = self
-                .connect_target(caller, platform, target, grant.scopes.clone(), false)
-                .await
-                .map_err(told)?;
-            next.stage = FlowStage::Done;
-            next.connected = vec![connected];
-            return Ok(next);
-        }
         if available.is_empty() {
             let reasons: Vec<String> = targets
                 .iter()

@@ -2,15 +2,14 @@
 //! (`flow.rs`), then let them choose Pages / organisations (`selection.rs`). The Refresh action of
 //! docs/product.md#refresh (renew, or send the person back to consent) is in [`crate::renewal`].
 
+use crate::credentials::PlainTokens;
 use crate::{Core, CoreError, ErrorChain};
 use chrono::{DateTime, Utc};
 use iquivity_domain::{AccountId, AccountKind, Platform, TokenSet};
 use iquivity_platforms::{ErrorClass, PlatformAdapter, PlatformError, Target};
 use iquivity_store::FlowStage;
-use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
-use zeroize::Zeroize;
 
 mod flow;
 mod selection;
@@ -31,6 +30,19 @@ pub struct Callback<'a> {
     pub code: Option<&'a str>,
     pub error: Option<&'a str>,
     pub error_description: Option<&'a str>,
+}
+
+impl<'a> Callback<'a> {
+    /// A redirect after the person approved: the `state` and `code` it carried, and no error.
+    pub fn approved(platform: Platform, state: Option<&'a str>, code: Option<&'a str>) -> Self {
+        Callback {
+            platform,
+            state,
+            code,
+            error: None,
+            error_description: None,
+        }
+    }
 }
 
 /// A connectable (or not) target as the selection step shows it.
@@ -71,24 +83,8 @@ pub(super) struct SealedTarget {
     avatar_url: Option<String>,
     publishable: bool,
     unavailable: Option<String>,
-    access_token: String,
-    refresh_token: Option<String>,
-    expires_at: Option<DateTime<Utc>>,
-    refresh_expires_at: Option<DateTime<Utc>>,
-    grant_token: Option<String>,
-    issued_at: Option<DateTime<Utc>>,
-}
-
-impl Drop for SealedTarget {
-    fn drop(&mut self) {
-        self.access_token.zeroize();
-        for token in [self.refresh_token.as_mut(), self.grant_token.as_mut()]
-            .into_iter()
-            .flatten()
-        {
-            token.zeroize();
-        }
-    }
+    #[serde(flatten)]
+    tokens: PlainTokens,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -107,32 +103,12 @@ impl SealedTarget {
             avatar_url: t.avatar_url.clone(),
             publishable: t.publishable,
             unavailable: t.unavailable.clone(),
-            access_token: t.tokens.access_token.expose_secret().to_string(),
-            refresh_token: t
-                .tokens
-                .refresh_token
-                .as_ref()
-                .map(|s| s.expose_secret().to_string()),
-            expires_at: t.tokens.expires_at,
-            refresh_expires_at: t.tokens.refresh_expires_at,
-            grant_token: t
-                .tokens
-                .grant_token
-                .as_ref()
-                .map(|s| s.expose_secret().to_string()),
-            issued_at: t.tokens.issued_at,
+            tokens: PlainTokens::from_tokens(&t.tokens),
         }
     }
 
     fn tokens(&self) -> TokenSet {
-        TokenSet {
-            access_token: SecretString::from(self.access_token.clone()),
-            refresh_token: self.refresh_token.clone().map(SecretString::from),
-            expires_at: self.expires_at,
-            refresh_expires_at: self.refresh_expires_at,
-            grant_token: self.grant_token.clone().map(SecretString::from),
-            issued_at: self.issued_at,
-        }
+        self.tokens.tokens()
     }
 }
 

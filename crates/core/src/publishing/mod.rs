@@ -196,21 +196,12 @@ impl Core {
                 )),
                 Some(account) => match check_target(&account, text_chars, media, &field) {
                     Err(e) => errors.push(e),
-                    Ok(()) => targets.push(TargetRecord {
-                        id: uuid::Uuid::now_v7(),
-                        post_id: uuid::Uuid::nil(),
-                        account_id: account.id,
-                        platform: account.platform,
-                        state: TargetState::Scheduled,
-                        attempts: 0,
-                        platform_post_id: None,
-                        url: None,
-                        error_class: None,
-                        error_message: None,
-                        published_at: None,
-                        sending_at: None,
-                        run_at: publish_at,
-                    }),
+                    Ok(()) => targets.push(TargetRecord::scheduled(
+                        uuid::Uuid::nil(),
+                        account.id,
+                        account.platform,
+                        publish_at,
+                    )),
                 },
             }
         }

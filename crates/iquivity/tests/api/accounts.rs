@@ -12,14 +12,11 @@ fn at(y: i32, m: u32, d: u32, h: u32) -> Option<chrono::DateTime<Utc>> {
 async fn agency(app: &TestApp) -> (User, User) {
     let owner = app.sign_up("owner@agency.example", "Agency").await;
     app.set_plan(owner.workspace_id, Plan::Enterprise).await;
-    let (_, invitation) = app
-        .post(&owner, "/api/v1/invitations", json!({"role": "admin"}))
-        .await;
+    let code = app.invitation_code(&owner, "admin").await;
     let admin_client = client();
-    let response = admin_client
-        .post(app.url("/api/v1/auth/signup"))
-        .json(&json!({"email": "admin@agency.example", "password": PASSWORD, "invitation": invitation["code"]}))
-        .sent().await;
+    let response = app
+        .sign_up_invited(&admin_client, "admin@agency.example", &code)
+        .await;
     let session: Value = response.json().await.unwrap();
     let admin = User {
         email: "admin@agency.example".into(),
@@ -453,14 +450,10 @@ async fn another_workspace_s_account_is_not_found_whatever_the_method() {
 async fn members_view_but_cannot_relabel_or_remove() {
     let app = spawn_app().await;
     let (owner, admin) = agency(&app).await;
-    let (_, invitation) = app
-        .post(&owner, "/api/v1/invitations", json!({"role": "member"}))
-        .await;
+    let code = app.invitation_code(&owner, "member").await;
     let member_client = client();
-    member_client
-        .post(app.url("/api/v1/auth/signup"))
-        .json(&json!({"email": "member@agency.example", "password": PASSWORD, "invitation": invitation["code"]}))
-        .sent().await;
+    app.sign_up_invited(&member_client, "member@agency.example", &code)
+        .await;
     let member_token = app.create_token(&member_client).await;
     let (_, page) = app.get(&owner, "/api/v1/accounts?limit=1").await;
     let id = page["items"][0]["id"].as_str().unwrap().to_string();

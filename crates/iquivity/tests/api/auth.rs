@@ -158,10 +158,8 @@ async fn owners_invite_members_once_and_members_cannot_invite() {
     assert!(invitation["url"].as_str().unwrap().ends_with(&code));
 
     let member_client = client();
-    let response = member_client
-        .post(app.url("/api/v1/auth/signup"))
-        .json(&json!({"email": "member@example.com", "password": PASSWORD, "invitation": code}))
-        .sent()
+    let response = app
+        .sign_up_invited(&member_client, "member@example.com", &code)
         .await;
     assert_eq!(response.status(), StatusCode::CREATED);
     let session: Value = response.json().await.unwrap();

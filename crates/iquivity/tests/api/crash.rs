@@ -108,11 +108,7 @@ async fn a_crash_with_a_request_held_leaves_only_the_sent_target_unknown_and_pub
     let sandbox = Sandbox::start(
         vec![(
             Platform::Linkedin,
-            SandboxApp {
-                client_id: CLIENT_ID.into(),
-                client_secret: CLIENT_SECRET.into(),
-                redirect_uris: vec![format!("{public_url}/oauth/linkedin/callback")],
-            },
+            SandboxApp::new(Platform::Linkedin, CLIENT_ID, CLIENT_SECRET, &public_url),
         )],
         SandboxOptions::default(),
     )

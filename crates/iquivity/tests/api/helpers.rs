@@ -392,6 +392,15 @@ impl TestApp {
         self.send(user, reqwest::Method::DELETE, path, None).await
     }
 
+    /// Invites someone to the user's workspace with `role`: the invitation's code.
+    pub async fn invitation_code(&self, user: &User, role: &str) -> String {
+        let (status, invitation) = self
+            .post(user, "/api/v1/invitations", json!({ "role": role }))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{invitation}");
+        invitation["code"].as_str().unwrap().to_string()
+    }
+
     /// POST `body` as JSON with no session or token, as a visitor does (sign-up, login).
     pub async fn post_as_guest(&self, path: &str, body: Value) -> reqwest::Response {
         client().post(self.url(path)).json(&body).sent().await
@@ -623,7 +632,34 @@ impl TestApp {
     /// session cookie) and the CSRF token of its pages.
     pub async fn browser_sign_up(&self, email: &str, workspace: &str) -> (User, String) {
         let client = browser_client();
-        let response = client
+        let response = self.submit_sign_up(&client, email, workspace).await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER);
+        let csrf = csrf_of(&client.get(self.url("/")).text_body().await);
+        (self.user_of(client, email).await, csrf)
+    }
+
+    /// Signs up through the API as `email`, joining with the invitation `code`: the answer.
+    pub async fn sign_up_invited(
+        &self,
+        client: &reqwest::Client,
+        email: &str,
+        code: &str,
+    ) -> reqwest::Response {
+        client
+            .post(self.url("/api/v1/auth/signup"))
+            .json(&json!({"email": email, "password": PASSWORD, "invitation": code}))
+            .sent()
+            .await
+    }
+
+    /// Submits the sign-up form with `client`, as a browser does: the answer.
+    pub async fn submit_sign_up(
+        &self,
+        client: &reqwest::Client,
+        email: &str,
+        workspace: &str,
+    ) -> reqwest::Response {
+        client
             .post(self.url("/signup"))
             .form(&[
                 ("email", email),
@@ -631,10 +667,7 @@ impl TestApp {
                 ("workspace_name", workspace),
             ])
             .sent()
-            .await;
-        assert_eq!(response.status(), StatusCode::SEE_OTHER);
-        let csrf = csrf_of(&client.get(self.url("/")).text_body().await);
-        (self.user_of(client, email).await, csrf)
+            .await
     }
 
     /// The user whose session `client` holds, with a new API token.

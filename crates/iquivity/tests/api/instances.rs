@@ -235,11 +235,7 @@ async fn three_instances_share_the_work_and_one_killed_midway_loses_and_repeats_
         Sandbox::start(
             vec![(
                 Platform::X,
-                SandboxApp {
-                    client_id: CLIENT_ID.into(),
-                    client_secret: CLIENT_SECRET.into(),
-                    redirect_uris: vec![format!("{public_url}/oauth/x/callback")],
-                },
+                SandboxApp::new(Platform::X, CLIENT_ID, CLIENT_SECRET, &public_url),
             )],
             SandboxOptions::default(),
         )

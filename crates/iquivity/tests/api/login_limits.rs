@@ -224,11 +224,7 @@ async fn a_peer_that_is_not_a_trusted_proxy_cannot_pick_its_address() {
 async fn ten_concurrent_sign_ups_with_one_invitation_create_one_user() {
     let app = spawn_app_tuned(|_| {}, |core| core.settings.signups_per_address = 100).await;
     let owner = app.sign_up("inviter@example.com", "Inviter").await;
-    let (status, invitation) = app
-        .post(&owner, "/api/v1/invitations", json!({"role": "member"}))
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{invitation}");
-    let code = invitation["code"].as_str().unwrap().to_string();
+    let code = app.invitation_code(&owner, "member").await;
 
     let mut sign_ups = Vec::new();
     for i in 0..10 {

@@ -31,15 +31,7 @@ async fn pages_need_a_session_and_carry_the_security_headers() {
 async fn state_changes_from_a_browser_need_the_csrf_token() {
     let app = spawn_app().await;
     let client = browser_client();
-    let response = client
-        .post(app.url("/signup"))
-        .form(&[
-            ("email", "csrf@example.com"),
-            ("password", PASSWORD),
-            ("workspace_name", "C"),
-        ])
-        .sent()
-        .await;
+    let response = app.submit_sign_up(&client, "csrf@example.com", "C").await;
     assert_eq!(
         response.status(),
         StatusCode::SEE_OTHER,
@@ -101,15 +93,7 @@ async fn state_changes_from_a_browser_need_the_csrf_token() {
 async fn no_secret_is_rendered_into_a_page() {
     let app = spawn_app().await;
     let client = browser_client();
-    let response = client
-        .post(app.url("/signup"))
-        .form(&[
-            ("email", "pages@example.com"),
-            ("password", PASSWORD),
-            ("workspace_name", "P"),
-        ])
-        .sent()
-        .await;
+    let response = app.submit_sign_up(&client, "pages@example.com", "P").await;
     let session = session_set_by(&response);
     let user = app.user_of(client.clone(), "pages@example.com").await;
     let token = user.token.clone();
@@ -155,14 +139,7 @@ async fn a_page_opened_as_localhost_moves_to_the_address_the_platforms_return_to
 async fn owners_invite_from_the_settings_page_and_a_signed_in_person_joins_through_the_link() {
     let app = spawn_app().await;
     let owner = browser_client();
-    owner
-        .post(app.url("/signup"))
-        .form(&[
-            ("email", "boss@example.com"),
-            ("password", PASSWORD),
-            ("workspace_name", "Agency"),
-        ])
-        .sent()
+    app.submit_sign_up(&owner, "boss@example.com", "Agency")
         .await;
     let settings = owner.get(app.url("/settings")).text_body().await;
     let csrf = csrf_of(&settings);
@@ -177,14 +154,7 @@ async fn owners_invite_from_the_settings_page_and_a_signed_in_person_joins_throu
     let link: String = invited[start..].chars().take_while(|c| *c != '<').collect();
 
     let guest = browser_client();
-    guest
-        .post(app.url("/signup"))
-        .form(&[
-            ("email", "guest@example.com"),
-            ("password", PASSWORD),
-            ("workspace_name", "Guest's own"),
-        ])
-        .sent()
+    app.submit_sign_up(&guest, "guest@example.com", "Guest's own")
         .await;
     let join = guest.get(app.url(&link)).text_body().await;
     assert!(join.contains("You are signed in as") && join.contains("guest@example.com"));

@@ -51,10 +51,7 @@ async fn no_secret_is_stored_logged_or_answered_in_plain_text() {
         )
         .await;
     let session_id = session_set_by(&login);
-    let (_, invitation) = app
-        .post(&user, "/api/v1/invitations", json!({"role": "member"}))
-        .await;
-    let invitation_code = invitation["code"].as_str().unwrap().to_string();
+    let invitation_code = app.invitation_code(&user, "member").await;
 
     // The account answers without any token, through every route that shows it.
     for path in [

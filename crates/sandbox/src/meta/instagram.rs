@@ -44,11 +44,7 @@ fn instagram_caller(
 
 /// `GET /{ig-user-id}/media` (docs/platforms/instagram.md §3.5): the account's published media, newest
 /// first, with `instagram_basic`.
-pub(super) async fn list_media(
-    State(srv): State<Arc<Server>>,
-    Path((_, instagram_id)): Path<(String, String)>,
-    params: Params,
-) -> Graph {
+pub(super) async fn list_media(Node(srv, instagram_id, params): Node) -> Graph {
     instagram_caller(&srv, &params, &instagram_id, "get", "instagram_basic")?;
     let limit = params
         .get("limit")
@@ -77,11 +73,7 @@ pub(super) async fn list_media(
     Ok(Json(json!({ "data": data })))
 }
 
-pub(super) async fn create_container(
-    State(srv): State<Arc<Server>>,
-    Path((_, instagram_id)): Path<(String, String)>,
-    params: Params,
-) -> Graph {
+pub(super) async fn create_container(Node(srv, instagram_id, params): Node) -> Graph {
     if let Some(error) = &params.body_error {
         return Err(GraphError::param(error.clone()));
     }
@@ -129,11 +121,7 @@ pub(super) async fn create_container(
     Ok(Json(json!({ "id": id })))
 }
 
-pub(super) async fn media_publish(
-    State(srv): State<Arc<Server>>,
-    Path((_, instagram_id)): Path<(String, String)>,
-    params: Params,
-) -> Graph {
+pub(super) async fn media_publish(Node(srv, instagram_id, params): Node) -> Graph {
     let caller = instagram_publisher(&srv, &params, &instagram_id)?;
     let creation_id = params
         .get("creation_id")
@@ -191,11 +179,7 @@ fn recent_posts(world: &World, instagram_id: &str, now: DateTime<Utc>) -> usize 
         .count()
 }
 
-pub(super) async fn publishing_limit(
-    State(srv): State<Arc<Server>>,
-    Path((_, instagram_id)): Path<(String, String)>,
-    params: Params,
-) -> Graph {
+pub(super) async fn publishing_limit(Node(srv, instagram_id, params): Node) -> Graph {
     let (caller, _) = authenticate(&srv, &params)?;
     let seed = seed(&caller.user_name);
     match instagram_account(&seed, &instagram_id) {

@@ -26,7 +26,7 @@ use crate::request::Params;
 use crate::simulator::{no_layers, Pkce, Simulator};
 use crate::state::{Caller, CodeError, RevokeReason, Server, TokenError, TokenKind, World};
 use crate::{authorize, avatar_url};
-use axum::extract::{Path, Request, State};
+use axum::extract::{FromRequest, FromRequestParts, Path, Request, State};
 use axum::http::{header, Method, StatusCode, Uri};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -350,6 +350,22 @@ fn token_error(error: TokenError, now: DateTime<Utc>) -> GraphError {
     }
 }
 
+/// A Graph request on one node, `/{version}/{id}/{edge}`: the server, the node's id and the parameters.
+pub(super) struct Node(Arc<Server>, String, Params);
+
+impl FromRequest<Arc<Server>> for Node {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, srv: &Arc<Server>) -> Result<Self, Self::Rejection> {
+        let (mut parts, body) = req.into_parts();
+        let Path((_, id)) = Path::<(String, String)>::from_request_parts(&mut parts, srv)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let params = Params::from_request(Request::from_parts(parts, body), srv).await?;
+        Ok(Node(srv.clone(), id, params))
+    }
+}
+
 /// The caller and the token string they used (Page tokens are keyed by it).
 fn authenticate(srv: &Server, params: &Params) -> Result<(Caller, String), GraphError> {
     let token = token_of(params);
@@ -369,8 +385,15 @@ fn require(caller: &Caller, scope: &str) -> Result<(), GraphError> {
     }
 }
 
-/// Edges of a person (accounts, businesses, permissions) need a user token and a person's id or `me`.
-fn require_user(caller: &Caller, id: &str, edge: &str) -> Result<(), GraphError> {
+/// Edges of a person (accounts, businesses, permissions) need a user token and a person's id or `me`: the
+/// caller, and the token they used.
+fn person(
+    srv: &Server,
+    params: &Params,
+    id: &str,
+    edge: &str,
+) -> Result<(Caller, String), GraphError> {
+    let (caller, token) = authenticate(srv, params)?;
     if matches!(caller.kind, TokenKind::Page(_)) {
         return Err(GraphError::param(format!(
             "Tried accessing nonexisting field ({edge}) on node type (Page)"
@@ -379,7 +402,7 @@ fn require_user(caller: &Caller, id: &str, edge: &str) -> Result<(), GraphError>
     if id != "me" && id != caller.user_id {
         return Err(GraphError::unsupported("get", id));
     }
-    Ok(())
+    Ok((caller, token))
 }
 
 /// A Page token only reaches its own Page (and that Page's Instagram account); a user token reaches all

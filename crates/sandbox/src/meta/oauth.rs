@@ -84,13 +84,8 @@ fn exchange(srv: &Server, params: &Params, client_id: &str) -> Graph {
     })))
 }
 
-pub(super) async fn permissions(
-    State(srv): State<Arc<Server>>,
-    Path((_, id)): Path<(String, String)>,
-    params: Params,
-) -> Graph {
-    let (caller, _) = authenticate(&srv, &params)?;
-    require_user(&caller, &id, "permissions")?;
+pub(super) async fn permissions(Node(srv, id, params): Node) -> Graph {
+    let (caller, _) = person(&srv, &params, &id, "permissions")?;
     let world = srv.world();
     let grant = world
         .grant(caller.grant)
@@ -114,13 +109,8 @@ pub(super) async fn permissions(
 }
 
 /// `DELETE /{user-id}/permissions`: the person removes the app; every token of theirs for it stops.
-pub(super) async fn revoke_login(
-    State(srv): State<Arc<Server>>,
-    Path((_, id)): Path<(String, String)>,
-    params: Params,
-) -> Graph {
-    let (caller, _) = authenticate(&srv, &params)?;
-    require_user(&caller, &id, "permissions")?;
+pub(super) async fn revoke_login(Node(srv, id, params): Node) -> Graph {
+    let (caller, _) = person(&srv, &params, &id, "permissions")?;
     let ended = srv.world().revoke_user(
         &caller.user_id,
         Some(&caller.client_id),
@@ -135,8 +125,7 @@ pub(super) async fn revoke_permission(
     Path((_, id, permission)): Path<(String, String, String)>,
     params: Params,
 ) -> Graph {
-    let (caller, _) = authenticate(&srv, &params)?;
-    require_user(&caller, &id, "permissions")?;
+    let (caller, _) = person(&srv, &params, &id, "permissions")?;
     srv.world()
         .remove_scope(&caller.user_id, Some(&caller.client_id), &permission);
     tracing::debug!(platform = %srv.platform, user_id = %caller.user_id, %permission, "permission revoked through the API");

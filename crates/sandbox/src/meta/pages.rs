@@ -54,11 +54,7 @@ fn page_token(world: &mut World, caller: &Caller, user_token: &str, page_id: &st
     token
 }
 
-pub(super) async fn node(
-    State(srv): State<Arc<Server>>,
-    Path((_, id)): Path<(String, String)>,
-    params: Params,
-) -> Graph {
+pub(super) async fn node(Node(srv, id, params): Node) -> Graph {
     let (caller, token) = authenticate(&srv, &params)?;
     let fields = params.get("fields");
     let fields = fields.as_deref();
@@ -168,13 +164,8 @@ pub(super) fn instagram_account<'a>(
     })
 }
 
-pub(super) async fn accounts(
-    State(srv): State<Arc<Server>>,
-    Path((_, id)): Path<(String, String)>,
-    params: Params,
-) -> Graph {
-    let (caller, token) = authenticate(&srv, &params)?;
-    require_user(&caller, &id, "accounts")?;
+pub(super) async fn accounts(Node(srv, id, params): Node) -> Graph {
+    let (caller, token) = person(&srv, &params, &id, "accounts")?;
     require(&caller, "pages_show_list")?;
     let fields = params.get("fields");
     let seed = seed(&caller.user_name);
@@ -184,13 +175,8 @@ pub(super) async fn accounts(
     })
 }
 
-pub(super) async fn businesses(
-    State(srv): State<Arc<Server>>,
-    Path((_, id)): Path<(String, String)>,
-    params: Params,
-) -> Graph {
-    let (caller, _) = authenticate(&srv, &params)?;
-    require_user(&caller, &id, "businesses")?;
+pub(super) async fn businesses(Node(srv, id, params): Node) -> Graph {
+    let (caller, _) = person(&srv, &params, &id, "businesses")?;
     require(&caller, "business_management")?;
     let seed = seed(&caller.user_name);
     let item = object(json!({ "id": seed.business_id, "name": seed.business_name }));
@@ -200,19 +186,11 @@ pub(super) async fn businesses(
     })
 }
 
-pub(super) async fn owned_pages(
-    State(srv): State<Arc<Server>>,
-    Path((_, id)): Path<(String, String)>,
-    params: Params,
-) -> Graph {
+pub(super) async fn owned_pages(Node(srv, id, params): Node) -> Graph {
     business_pages(&srv, &id, &params, true)
 }
 
-pub(super) async fn client_pages(
-    State(srv): State<Arc<Server>>,
-    Path((_, id)): Path<(String, String)>,
-    params: Params,
-) -> Graph {
+pub(super) async fn client_pages(Node(srv, id, params): Node) -> Graph {
     business_pages(&srv, &id, &params, false)
 }
 

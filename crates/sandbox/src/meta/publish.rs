@@ -40,8 +40,16 @@ fn page_caller(
     Ok(caller)
 }
 
-/// The sandbox takes media by URL only, in `param`.
-fn by_url(params: &Params, param: &str, what: &str) -> Result<(), GraphError> {
+/// A photo or video for the Page: what [`page_publisher`] asks, and the media by URL in `param` (the sandbox
+/// takes no uploads).
+fn page_media(
+    srv: &Server,
+    params: &Params,
+    page_id: &str,
+    param: &str,
+    what: &str,
+) -> Result<(), GraphError> {
+    page_publisher(srv, params, page_id)?;
     match params.get(param) {
         Some(_) => Ok(()),
         None => Err(GraphError::param(format!(
@@ -50,11 +58,7 @@ fn by_url(params: &Params, param: &str, what: &str) -> Result<(), GraphError> {
     }
 }
 
-pub(super) async fn feed(
-    State(srv): State<Arc<Server>>,
-    Path((_, page_id)): Path<(String, String)>,
-    params: Params,
-) -> Graph {
+pub(super) async fn feed(Node(srv, page_id, params): Node) -> Graph {
     page_publisher(&srv, &params, &page_id)?;
     let message = params.get("message").unwrap_or_default();
     let link = params.get("link");
@@ -82,13 +86,8 @@ pub(super) async fn feed(
     Ok(Json(answer))
 }
 
-pub(super) async fn photos(
-    State(srv): State<Arc<Server>>,
-    Path((_, page_id)): Path<(String, String)>,
-    params: Params,
-) -> Graph {
-    page_publisher(&srv, &params, &page_id)?;
-    by_url(&params, "url", "photos")?;
+pub(super) async fn photos(Node(srv, page_id, params): Node) -> Graph {
+    page_media(&srv, &params, &page_id, "url", "photos")?;
     let mut world = srv.world();
     let photo = format!("{}", 500_000_000_000_000 + world.next_serial());
     let mut answer = json!({ "id": photo });
@@ -106,13 +105,8 @@ pub(super) async fn photos(
 
 /// `POST /{page-id}/videos` with `file_url` (docs/platforms/facebook.md §2.6): Graph fetches the file itself
 /// and answers the video's id, which is also the post's.
-pub(super) async fn videos(
-    State(srv): State<Arc<Server>>,
-    Path((_, page_id)): Path<(String, String)>,
-    params: Params,
-) -> Graph {
-    page_publisher(&srv, &params, &page_id)?;
-    by_url(&params, "file_url", "videos")?;
+pub(super) async fn videos(Node(srv, page_id, params): Node) -> Graph {
+    page_media(&srv, &params, &page_id, "file_url", "videos")?;
     let mut world = srv.world();
     let video = format!("{}", 600_000_000_000_000 + world.next_serial());
     if flag(&params, "published", true) {

@@ -49,6 +49,14 @@ pub(crate) async fn li_login(base: &str, choice: &Consent) -> Value {
     body
 }
 
+/// A LinkedIn sandbox where Ann Lee signed in: the sandbox, its address and her access token.
+async fn ann_lee_signed_in() -> (Sandbox, String, String) {
+    let (sb, base) = sandbox(Platform::Linkedin).await;
+    let tokens = li_login(&base, &as_user("Ann Lee")).await;
+    let token = tokens["access_token"].as_str().unwrap().to_string();
+    (sb, base, token)
+}
+
 fn rest(request: RequestBuilder, token: &str) -> RequestBuilder {
     request
         .bearer_auth(token)
@@ -123,9 +131,8 @@ async fn linkedin_refresh_does_not_rotate() {
 
 #[tokio::test]
 async fn linkedin_identity_and_organisations() {
-    let (_sb, base) = sandbox(Platform::Linkedin).await;
-    let tokens = li_login(&base, &as_user("Ann Lee")).await;
-    let token = tokens["access_token"].as_str().unwrap();
+    let (_sb, base, token) = ann_lee_signed_in().await;
+    let token = token.as_str();
     let seed = by_name(&base, "Ann Lee").await;
 
     let (status, me) = send(http().get(format!("{base}/v2/userinfo")).bearer_auth(token)).await;
@@ -176,9 +183,8 @@ async fn linkedin_identity_and_organisations() {
 
 #[tokio::test]
 async fn linkedin_posts_as_member_or_administered_organisation() {
-    let (_sb, base) = sandbox(Platform::Linkedin).await;
-    let tokens = li_login(&base, &as_user("Ann Lee")).await;
-    let token = tokens["access_token"].as_str().unwrap();
+    let (_sb, base, token) = ann_lee_signed_in().await;
+    let token = token.as_str();
     let seed = by_name(&base, "Ann Lee").await;
     let post = |author: String| {
         rest(http().post(format!("{base}/rest/posts")), token).json(&json!({

@@ -12,13 +12,19 @@ async fn instagram_id(base: &str, token: &str, fields: &str) -> String {
         .to_string()
 }
 
+/// The id and Page token of the token's first Page, read with `/me/accounts`.
+async fn first_page(base: &str, token: &str) -> (String, String) {
+    let (_, accounts) = graph(base, "/me/accounts?fields=id,access_token", token).await;
+    let page = &accounts["data"][0];
+    let text = |field: &str| page[field].as_str().unwrap().to_string();
+    (text("id"), text("access_token"))
+}
+
 #[tokio::test]
 async fn meta_publishes_to_pages_with_page_tokens_only() {
     let (_sb, base) = sandbox(Platform::Facebook).await;
     let token = meta_login(&base, Platform::Facebook, &as_user("Ann Lee"), FB_SCOPES).await;
-    let (_, accounts) = graph(&base, "/me/accounts?fields=id,access_token", &token).await;
-    let page_id = accounts["data"][0]["id"].as_str().unwrap();
-    let page_token = accounts["data"][0]["access_token"].as_str().unwrap();
+    let (page_id, page_token) = first_page(&base, &token).await;
 
     let (status, post) = send(
         http()
@@ -44,7 +50,7 @@ async fn meta_publishes_to_pages_with_page_tokens_only() {
     let (status, photo) = send(
         http()
             .post(format!("{base}/v21.0/{page_id}/photos"))
-            .bearer_auth(page_token)
+            .bearer_auth(&page_token)
             .json(&json!({"url": "https://example.com/cat.jpg", "caption": "A cat"})),
     )
     .await;
@@ -62,22 +68,20 @@ async fn meta_publishes_to_pages_with_page_tokens_only() {
 async fn meta_publishes_page_videos_by_url() {
     let (_sb, base) = sandbox(Platform::Facebook).await;
     let token = meta_login(&base, Platform::Facebook, &as_user("Ann Lee"), FB_SCOPES).await;
-    let (_, accounts) = graph(&base, "/me/accounts?fields=id,access_token", &token).await;
-    let page_id = accounts["data"][0]["id"].as_str().unwrap();
-    let page_token = accounts["data"][0]["access_token"].as_str().unwrap();
+    let (page_id, page_token) = first_page(&base, &token).await;
     let videos = format!("{base}/v21.0/{page_id}/videos");
 
     let (status, body) = send(
         http()
             .post(&videos)
-            .bearer_auth(page_token)
+            .bearer_auth(&page_token)
             .json(&json!({"description": "no file"})),
     )
     .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_graph_error(&body, 100, None);
 
-    let (status, video) = send(http().post(&videos).bearer_auth(page_token).json(&json!({
+    let (status, video) = send(http().post(&videos).bearer_auth(&page_token).json(&json!({
         "file_url": "https://example.com/clip.mp4",
         "description": "Our clip",
         "published": true,
@@ -109,13 +113,11 @@ async fn meta_publishing_needs_pages_manage_posts() {
         FB_SCOPES,
     )
     .await;
-    let (_, accounts) = graph(&base, "/me/accounts?fields=id,access_token", &token).await;
-    let page_id = accounts["data"][0]["id"].as_str().unwrap();
-    let page_token = accounts["data"][0]["access_token"].as_str().unwrap();
+    let (page_id, page_token) = first_page(&base, &token).await;
     let (status, body) = send(
         http()
             .post(format!("{base}/v21.0/{page_id}/feed"))
-            .bearer_auth(page_token)
+            .bearer_auth(&page_token)
             .form(&[("message", "hello")]),
     )
     .await;

@@ -43,6 +43,14 @@ pub(crate) async fn tt_login(base: &str, choice: &Consent, scopes: &str) -> Valu
     body
 }
 
+/// A TikTok sandbox where Ann Lee granted every scope: the sandbox, its address and her access token.
+async fn ann_lee_signed_in() -> (Sandbox, String, String) {
+    let (sb, base) = sandbox(Platform::Tiktok).await;
+    let tokens = tt_login(&base, &as_user("Ann Lee"), TT_SCOPES).await;
+    let token = tokens["access_token"].as_str().unwrap().to_string();
+    (sb, base, token)
+}
+
 pub(crate) async fn tt_refresh(base: &str, refresh: &str) -> (StatusCode, Value) {
     tt_token(
         base,
@@ -192,10 +200,8 @@ async fn tiktok_user_info_returns_the_fields_the_scopes_allow() {
 
 #[tokio::test]
 async fn tiktok_video_upload_and_publish_status() {
-    let (_sb, base) = sandbox(Platform::Tiktok).await;
-    let tokens = tt_login(&base, &as_user("Ann Lee"), TT_SCOPES).await;
-    let token = tokens["access_token"].as_str().unwrap();
-    let post = |path: &str, body: Value| post_json(&base, path, token, body);
+    let (_sb, base, token) = ann_lee_signed_in().await;
+    let post = |path: &str, body: Value| post_json(&base, path, &token, body);
 
     let (status, info) = post("/v2/post/publish/creator_info/query/", json!({})).await;
     assert_eq!(status, StatusCode::OK);
@@ -285,10 +291,8 @@ async fn tiktok_video_upload_and_publish_status() {
 
 #[tokio::test]
 async fn tiktok_publishes_pulled_from_a_url_and_fails_when_the_url_cannot_be_fetched() {
-    let (_sb, base) = sandbox(Platform::Tiktok).await;
-    let tokens = tt_login(&base, &as_user("Ann Lee"), TT_SCOPES).await;
-    let token = tokens["access_token"].as_str().unwrap();
-    let post = |path: &str, body: Value| post_json(&base, path, token, body);
+    let (_sb, base, token) = ann_lee_signed_in().await;
+    let post = |path: &str, body: Value| post_json(&base, path, &token, body);
     let outcome = |publish_id: String| async move {
         let fetch = || {
             post(

@@ -2,7 +2,7 @@
 //! travels in a short-lived cookie signed with the session id, so a link someone else crafted can neither
 //! write text into the page nor replay another session's notice.
 
-use axum::http::{header, HeaderMap, HeaderValue};
+use axum::http::{HeaderMap, HeaderValue};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use hmac::{Hmac, Mac};
@@ -46,14 +46,7 @@ pub fn clear_cookie() -> HeaderValue {
 
 /// The flash this session's request carries, if its signature holds.
 pub fn take(headers: &HeaderMap, session: &str) -> Option<Flash> {
-    let value = headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == FLASH_COOKIE)
-        .map(|(_, value)| value)?;
+    let value = crate::extract::cookie(headers, FLASH_COOKIE)?;
     let (payload, signature) = value.split_once('.')?;
     let signature = URL_SAFE_NO_PAD.decode(signature).ok()?;
     mac(session, payload).verify_slice(&signature).ok()?;
@@ -63,6 +56,7 @@ pub fn take(headers: &HeaderMap, session: &str) -> Option<Flash> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::http::header;
 
     fn headers_with(cookie: &HeaderValue) -> HeaderMap {
         let pair = cookie

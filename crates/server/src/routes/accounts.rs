@@ -138,22 +138,15 @@ fn parse_id(raw: &str) -> Result<AccountId, AppError> {
 pub(crate) fn list_request(query: Option<&str>) -> Result<(ListParams, ListAccounts), AppError> {
     let params = parse_params(query)?;
     let mut errors = Vec::new();
-    let created_from = params
-        .created_from
-        .as_deref()
-        .map(|raw| parse_bound("created_from", raw, false))
-        .transpose()
-        .map_err(|e| errors.push(e))
-        .ok()
-        .flatten();
-    let created_before = params
-        .created_to
-        .as_deref()
-        .map(|raw| parse_bound("created_to", raw, true))
-        .transpose()
-        .map_err(|e| errors.push(e))
-        .ok()
-        .flatten();
+    let mut bound = |field: &str, raw: Option<&str>, end: bool| {
+        raw.map(|raw| parse_bound(field, raw, end))
+            .transpose()
+            .map_err(|e| errors.push(e))
+            .ok()
+            .flatten()
+    };
+    let created_from = bound("created_from", params.created_from.as_deref(), false);
+    let created_before = bound("created_to", params.created_to.as_deref(), true);
     let sort = parse_sort(params.sort.as_deref())
         .map_err(|e| errors.push(e))
         .ok();
@@ -221,14 +214,9 @@ pub struct AccountPatchRequest {
     /// Replaces the labels (at most 20, each up to 40 characters).
     labels: Option<Vec<String>>,
     /// A name to show instead of the platform's; `null` goes back to the platform's name.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "super::present")]
     #[schema(value_type = Option<String>)]
     display_name: Option<Option<String>>,
-}
-
-/// Tells "absent" (outer `None`) from "null" (`Some(None)`).
-fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
-    Option::<String>::deserialize(d).map(Some)
 }
 
 /// Changes labels and/or the display name. Owners and admins only.

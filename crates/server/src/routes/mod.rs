@@ -9,6 +9,12 @@ pub mod posts;
 use crate::{pages, AppState};
 use axum::routing::{get, post};
 use axum::Router;
+use serde::Deserialize;
+
+/// For an optional field that may be `null`: tells "absent" (outer `None`) from "null" (`Some(None)`).
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(d).map(Some)
+}
 
 pub fn router() -> Router<AppState> {
     Router::new()

@@ -89,18 +89,13 @@ pub async fn get(
 pub struct UpdatePostRequest {
     text: Option<String>,
     /// `null` removes the link.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "super::present")]
     #[schema(value_type = Option<String>)]
     link: Option<Option<String>>,
     publish_at: Option<DateTime<Utc>>,
     /// The accounts to publish to instead of the current ones, each once. Accounts already on the post
     /// keep their result; the others are added as scheduled.
     accounts: Option<Vec<AccountId>>,
-}
-
-/// Tells "absent" (outer `None`) from "null" (`Some(None)`).
-fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
-    Option::<String>::deserialize(d).map(Some)
 }
 
 /// Changes a post's text, link, time or accounts while nothing of it has been published yet.

@@ -127,21 +127,19 @@ impl AlertStore for SqlStore<Db> {
         lease_until: DateTime<Utc>,
         limit: u32,
     ) -> StoreResult<Vec<(DeliveryRecord, WebhookRecord, AlertRecord)>> {
-        let claimed: Vec<String> = sqlx::query_scalar(&format!(
+        let sql = format!(
             "UPDATE webhook_deliveries SET lease_owner = $1, lease_until = $2, attempts = attempts + 1 \
              WHERE id IN (SELECT id FROM webhook_deliveries WHERE state = 'pending' AND run_at <= $3 \
                           AND (lease_until IS NULL OR lease_until <= $3) ORDER BY run_at, id LIMIT $4{}) \
              RETURNING id",
             Db::SKIP_LOCKED
-        ))
-        .bind(owner)
-        .bind(micros(lease_until))
-        .bind(micros(now))
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await?;
+        );
+        let claimed = claim(&sql, owner, now, lease_until, limit)
+            .fetch_all(&self.pool)
+            .await?;
         let mut out = Vec::with_capacity(claimed.len());
-        for id in claimed {
+        for claimed in claimed {
+            let id: String = claimed.try_get("id")?;
             let row = sqlx::query(
                 "SELECT d.*, w.id AS w_id, w.workspace_id AS w_workspace_id, w.url AS w_url, \
                  w.secret_key_id AS w_secret_key_id, w.secret_blob AS w_secret_blob, w.created_at AS w_created_at \

@@ -97,19 +97,16 @@ impl LifecycleStore for SqlStore<Db> {
         lease_until: DateTime<Utc>,
         limit: u32,
     ) -> StoreResult<Vec<JobRecord>> {
-        let rows = sqlx::query(&format!(
+        let sql = format!(
             "UPDATE jobs SET lease_owner = $1, lease_until = $2, attempts = attempts + 1 \
              WHERE id IN (SELECT id FROM jobs WHERE done_at IS NULL AND run_at <= $3 \
                           AND (lease_until IS NULL OR lease_until <= $3) ORDER BY run_at, id LIMIT $4{}) \
              RETURNING *",
             Db::SKIP_LOCKED
-        ))
-        .bind(owner)
-        .bind(micros(lease_until))
-        .bind(micros(now))
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await?;
+        );
+        let rows = claim(&sql, owner, now, lease_until, limit)
+            .fetch_all(&self.pool)
+            .await?;
         // RETURNING gives no order: hand them out oldest due first, in the order they were queued.
         let mut jobs = rows
             .iter()

@@ -202,7 +202,7 @@ impl PostStore for SqlStore<Db> {
         // Claims take turns (they last milliseconds), so each one's statement, reading after the lock,
         // sees every target an earlier claim moved to publishing; an account with one is left alone.
         take_publish_lock(&mut tx).await?;
-        let rows = sqlx::query(&format!(
+        let sql = format!(
             "UPDATE post_targets SET state = 'publishing', lease_owner = $1, lease_until = $2, \
              sending_at = NULL, updated_at = $3 \
              WHERE id IN (SELECT id FROM post_targets t WHERE state = 'scheduled' AND run_at <= $3 \
@@ -211,13 +211,10 @@ impl PostStore for SqlStore<Db> {
                           ORDER BY run_at, id LIMIT $4{}) \
              RETURNING *",
             Db::SKIP_LOCKED
-        ))
-        .bind(owner)
-        .bind(micros(lease_until))
-        .bind(micros(now))
-        .bind(i64::from(limit))
-        .fetch_all(&mut *tx)
-        .await?;
+        );
+        let rows = claim(&sql, owner, now, lease_until, limit)
+            .fetch_all(&mut *tx)
+            .await?;
         tx.commit().await?;
         // RETURNING gives no order: oldest due first, then in the order they were made.
         let mut claimed = self.with_posts(rows).await?;

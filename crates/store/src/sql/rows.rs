@@ -13,6 +13,22 @@ pub(super) async fn changed_one<'q>(
     Ok(query.execute(pool).await?.rows_affected() == 1)
 }
 
+/// A lease claim's statement with its parameters bound as every claim takes them: `$1` the lease's owner,
+/// `$2` its end, `$3` now (what is due, and whose lease has run out), `$4` how many at most.
+pub(super) fn claim<'q>(
+    sql: &'q str,
+    owner: &'q str,
+    now: DateTime<Utc>,
+    lease_until: DateTime<Utc>,
+    limit: u32,
+) -> sqlx::query::Query<'q, Db, <Db as sqlx::Database>::Arguments<'q>> {
+    sqlx::query(sql)
+        .bind(owner)
+        .bind(micros(lease_until))
+        .bind(micros(now))
+        .bind(i64::from(limit))
+}
+
 pub(super) fn parsed<T: FromStr>(row: &DbRow, column: &str) -> StoreResult<T> {
     parse_stored(column, &row.try_get::<String, _>(column)?)
 }

@@ -1,30 +1,29 @@
 //! OAuth connection flows.
 
 use crate::harness::*;
-use iquivity_domain::{AccountId, Plan, Platform};
+use iquivity_domain::{AccountId, Plan, Platform, WorkspaceId};
 use iquivity_store::{FlowRecord, FlowStage, Store};
 use std::sync::Arc;
+
+/// The flow as stored now.
+async fn stored_flow(store: &dyn Store, workspace: WorkspaceId, id: uuid::Uuid) -> FlowRecord {
+    store
+        .flow(workspace, id)
+        .await
+        .unwrap()
+        .expect("the flow is stored")
+}
 
 pub async fn flow_state_is_claimed_once_and_stages_advance_in_order(store: Arc<dyn Store>) {
     let owner = tenant(store.as_ref(), Plan::Free).await;
     let other = tenant(store.as_ref(), Plan::Free).await;
+    let s = store.as_ref();
     let t0 = now();
     let flow = FlowRecord {
-        id: uuid::Uuid::now_v7(),
-        state_hash: "state-hash-1".to_string(),
-        workspace_id: owner.workspace,
-        user_id: owner.user,
         session_hash: Some("session-hash".to_string()),
-        platform: Platform::Facebook,
         reconnect_account_id: Some(AccountId::new()),
         verifier: Some(credential("key-1", "pkce-verifier")),
-        stage: FlowStage::Authorizing,
-        candidates: None,
-        error: None,
-        connected: Vec::new(),
-        created_at: t0,
-        expires_at: t0 + minutes(10),
-        state_used_at: None,
+        ..new_flow(&owner, Platform::Facebook, "state-hash-1", t0)
     };
     store.create_flow(&flow).await.unwrap();
 
@@ -45,11 +44,7 @@ pub async fn flow_state_is_claimed_once_and_stages_advance_in_order(store: Arc<d
     assert_eq!(stored.expires_at, t0 + minutes(10));
     assert_eq!(stored.state_used_at, None);
     assert!(store.flow_by_state("state-hash-2").await.unwrap().is_none());
-    assert!(store
-        .flow(owner.workspace, flow.id)
-        .await
-        .unwrap()
-        .is_some());
+    assert_eq!(stored_flow(s, owner.workspace, flow.id).await.id, flow.id);
     assert!(
         store
             .flow(other.workspace, flow.id)
@@ -69,12 +64,7 @@ pub async fn flow_state_is_claimed_once_and_stages_advance_in_order(store: Arc<d
         .await
         .unwrap());
     assert_eq!(
-        store
-            .flow_by_state("state-hash-1")
-            .await
-            .unwrap()
-            .unwrap()
-            .state_used_at,
+        stored_flow(s, owner.workspace, flow.id).await.state_used_at,
         Some(t0 + minutes(1))
     );
 
@@ -96,12 +86,7 @@ pub async fn flow_state_is_claimed_once_and_stages_advance_in_order(store: Arc<d
         .await
         .unwrap());
     assert_eq!(
-        store
-            .flow(owner.workspace, late.id)
-            .await
-            .unwrap()
-            .unwrap()
-            .state_used_at,
+        stored_flow(s, owner.workspace, late.id).await.state_used_at,
         None
     );
     assert!(!store
@@ -120,7 +105,7 @@ pub async fn flow_state_is_claimed_once_and_stages_advance_in_order(store: Arc<d
         .advance_flow(&selecting, FlowStage::Authorizing)
         .await
         .unwrap());
-    let stored = store.flow(owner.workspace, flow.id).await.unwrap().unwrap();
+    let stored = stored_flow(s, owner.workspace, flow.id).await;
     assert_eq!(stored.stage, FlowStage::Selecting);
     assert_eq!(stored.candidates, Some(credential("key-1", "candidates")));
     assert_eq!(stored.verifier, None);
@@ -149,7 +134,7 @@ pub async fn flow_state_is_claimed_once_and_stages_advance_in_order(store: Arc<d
         .advance_flow(&done, FlowStage::Selecting)
         .await
         .unwrap());
-    let stored = store.flow(owner.workspace, flow.id).await.unwrap().unwrap();
+    let stored = stored_flow(s, owner.workspace, flow.id).await;
     assert_eq!(stored.stage, FlowStage::Done);
     assert_eq!(stored.connected, connected);
     assert_eq!(stored.candidates, None);
@@ -163,12 +148,7 @@ pub async fn flow_state_is_claimed_once_and_stages_advance_in_order(store: Arc<d
         .await
         .unwrap());
     assert_eq!(
-        store
-            .flow(owner.workspace, flow.id)
-            .await
-            .unwrap()
-            .unwrap()
-            .stage,
+        stored_flow(s, owner.workspace, flow.id).await.stage,
         FlowStage::Done
     );
 
@@ -182,7 +162,7 @@ pub async fn flow_state_is_claimed_once_and_stages_advance_in_order(store: Arc<d
         .advance_flow(&refused, FlowStage::Authorizing)
         .await
         .unwrap());
-    let stored = store.flow(owner.workspace, late.id).await.unwrap().unwrap();
+    let stored = stored_flow(s, owner.workspace, late.id).await;
     assert_eq!(stored.stage, FlowStage::Failed);
     assert_eq!(stored.error.as_deref(), Some("access_denied"));
 }
@@ -190,64 +170,39 @@ pub async fn flow_state_is_claimed_once_and_stages_advance_in_order(store: Arc<d
 pub async fn concurrent_callbacks_claim_the_state_once(store: Arc<dyn Store>) {
     let owner = tenant(store.as_ref(), Plan::Free).await;
     let t0 = now();
-    let flow = FlowRecord {
-        id: uuid::Uuid::now_v7(),
-        state_hash: "raced-state".to_string(),
-        workspace_id: owner.workspace,
-        user_id: owner.user,
-        session_hash: None,
-        platform: Platform::X,
-        reconnect_account_id: None,
-        verifier: None,
-        stage: FlowStage::Authorizing,
-        candidates: None,
-        error: None,
-        connected: Vec::new(),
-        created_at: t0,
-        expires_at: t0 + minutes(10),
-        state_used_at: None,
-    };
+    let flow = new_flow(&owner, Platform::X, "raced-state", t0);
     store.create_flow(&flow).await.unwrap();
-    let mut tasks = Vec::new();
-    for _ in 0..8 {
+    let won = concurrently(8, |_| {
         let store = store.clone();
-        tasks.push(tokio::spawn(async move {
-            store.claim_flow_state(flow.id, t0).await.unwrap()
-        }));
-    }
-    let mut won = 0;
-    for task in tasks {
-        won += usize::from(task.await.unwrap());
-    }
-    assert_eq!(won, 1, "the state is used once");
+        async move { store.claim_flow_state(flow.id, t0).await.unwrap() }
+    })
+    .await;
+    assert_eq!(
+        won.iter().filter(|w| **w).count(),
+        1,
+        "the state is used once"
+    );
 
     // Likewise, of several requests advancing the same stage, one moves it.
-    let mut tasks = Vec::new();
-    for i in 0..8 {
+    let moved = concurrently(8, |i| {
         let store = store.clone();
         let next = FlowRecord {
             stage: FlowStage::Selecting,
             error: Some(format!("request {i}")),
             ..flow.clone()
         };
-        tasks.push(tokio::spawn(async move {
+        async move {
             store
                 .advance_flow(&next, FlowStage::Authorizing)
                 .await
                 .unwrap()
-        }));
-    }
-    let mut moved = 0;
-    for task in tasks {
-        moved += usize::from(task.await.unwrap());
-    }
-    assert_eq!(moved, 1);
+        }
+    })
+    .await;
+    assert_eq!(moved.iter().filter(|m| **m).count(), 1);
     assert_eq!(
-        store
-            .flow(owner.workspace, flow.id)
+        stored_flow(store.as_ref(), owner.workspace, flow.id)
             .await
-            .unwrap()
-            .unwrap()
             .stage,
         FlowStage::Selecting
     );

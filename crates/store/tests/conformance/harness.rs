@@ -2,11 +2,12 @@
 
 use chrono::{DateTime, Duration, SubsecRound, Utc};
 use iquivity_domain::{
-    Account, AccountId, AccountKind, AccountStatus, Plan, Platform, UserId, WorkspaceId,
+    Account, AccountId, AccountKind, AccountStatus, Plan, Platform, Role, UserId, WorkspaceId,
 };
 use iquivity_store::{
-    AccountUpsert, AuditEventRecord, AuditKind, JobKind, JobRecord, MediaRecord, NewUser,
-    NewWorkspace, PostRecord, Store, StoredCredential, TargetRecord, TargetState,
+    AccountUpsert, AuditEventRecord, AuditKind, FlowRecord, FlowStage, InvitationRecord, JobKind,
+    JobRecord, MediaRecord, NewUser, NewWorkspace, PostRecord, Store, StoredCredential,
+    TargetRecord,
 };
 use std::future::Future;
 use std::sync::Arc;
@@ -237,21 +238,7 @@ pub fn post(
         created_at,
         targets: targets
             .iter()
-            .map(|(account, platform, at)| TargetRecord {
-                id: uuid::Uuid::now_v7(),
-                post_id: id,
-                account_id: *account,
-                platform: *platform,
-                state: TargetState::Scheduled,
-                attempts: 0,
-                platform_post_id: None,
-                url: None,
-                error_class: None,
-                error_message: None,
-                published_at: None,
-                sending_at: None,
-                run_at: *at,
-            })
+            .map(|(account, platform, at)| TargetRecord::scheduled(id, *account, *platform, *at))
             .collect(),
     }
 }
@@ -290,4 +277,95 @@ pub async fn names_matching(store: &dyn Store, workspace: WorkspaceId, text: &st
     let mut names: Vec<String> = found.into_iter().map(|a| a.display_name).collect();
     names.sort();
     names
+}
+
+/// Runs `n` copies of a task at once (the `i`th gets `i`) and answers their results in that order.
+pub async fn concurrently<T, F, Fut>(n: usize, task: F) -> Vec<T>
+where
+    F: Fn(usize) -> Fut,
+    Fut: Future<Output = T> + Send + 'static,
+    T: Send + 'static,
+{
+    let tasks: Vec<_> = (0..n).map(|i| tokio::spawn(task(i))).collect();
+    let mut results = Vec::with_capacity(n);
+    for task in tasks {
+        results.push(task.await.expect("task finished"));
+    }
+    results
+}
+
+/// `workers` claimers at once, each named `worker-{n}`, claiming batches of at most `limit` with `claim`
+/// until it hands out nothing: everything claimed, each with its claimer's name.
+pub async fn drain<T, F, Fut>(workers: usize, limit: u32, claim: F) -> Vec<(String, T)>
+where
+    F: Fn(String, u32) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Vec<T>> + Send + 'static,
+    T: Send + 'static,
+{
+    let claim = Arc::new(claim);
+    let claimed = concurrently(workers, |worker| {
+        let claim = claim.clone();
+        async move {
+            let owner = format!("worker-{worker}");
+            let mut claimed = Vec::new();
+            loop {
+                let batch = claim(owner.clone(), limit).await;
+                if batch.is_empty() {
+                    return claimed;
+                }
+                assert!(batch.len() <= limit as usize, "a batch over the limit");
+                claimed.extend(batch.into_iter().map(|item| (owner.clone(), item)));
+            }
+        }
+    })
+    .await;
+    claimed.into_iter().flatten().collect()
+}
+
+/// A pending invitation to `tenant`'s workspace for anyone (no email), made at `at`.
+pub fn new_invitation(
+    tenant: &Tenant,
+    token_hash: &str,
+    role: Role,
+    at: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
+) -> InvitationRecord {
+    InvitationRecord {
+        id: uuid::Uuid::now_v7(),
+        token_hash: token_hash.to_string(),
+        workspace_id: tenant.workspace,
+        role,
+        email: None,
+        invited_by: tenant.user,
+        created_at: at,
+        expires_at,
+        accepted_at: None,
+    }
+}
+
+/// A flow started at `at` by `tenant`'s owner, authorizing for ten minutes, with no session, account to
+/// reconnect or verifier.
+pub fn new_flow(
+    tenant: &Tenant,
+    platform: Platform,
+    state_hash: &str,
+    at: DateTime<Utc>,
+) -> FlowRecord {
+    FlowRecord {
+        id: uuid::Uuid::now_v7(),
+        state_hash: state_hash.to_string(),
+        workspace_id: tenant.workspace,
+        user_id: tenant.user,
+        session_hash: None,
+        platform,
+        reconnect_account_id: None,
+        verifier: None,
+        stage: FlowStage::Authorizing,
+        candidates: None,
+        error: None,
+        connected: Vec::new(),
+        created_at: at,
+        expires_at: at + minutes(10),
+        state_used_at: None,
+    }
 }

@@ -341,32 +341,24 @@ pub async fn concurrent_claimers_take_each_job_exactly_once(store: Arc<dyn Store
         expected.insert(j.id);
     }
 
-    let mut tasks = Vec::new();
-    for worker in 0..4 {
-        let store = store.clone();
-        tasks.push(tokio::spawn(async move {
-            let owner = format!("worker-{worker}");
-            let mut claimed = Vec::new();
-            loop {
-                let batch = store
-                    .claim_jobs(&owner, t0, t0 + minutes(10), 7)
-                    .await
-                    .unwrap();
-                if batch.is_empty() {
-                    return claimed;
-                }
-                assert!(batch.len() <= 7);
-                for job in batch {
-                    assert_eq!(job.attempts, 1, "claimed a second time: {job:?}");
-                    claimed.push(job.id);
-                }
-            }
-        }));
-    }
-    let mut all = Vec::new();
-    for task in tasks {
-        all.extend(task.await.unwrap());
-    }
+    let claimer = store.clone();
+    let all = drain(4, 7, move |owner, limit| {
+        let store = claimer.clone();
+        async move {
+            store
+                .claim_jobs(&owner, t0, t0 + minutes(10), limit)
+                .await
+                .unwrap()
+        }
+    })
+    .await;
+    let all: Vec<uuid::Uuid> = all
+        .into_iter()
+        .map(|(_, job)| {
+            assert_eq!(job.attempts, 1, "claimed a second time: {job:?}");
+            job.id
+        })
+        .collect();
     let unique: HashSet<uuid::Uuid> = all.iter().copied().collect();
     assert_eq!(all.len(), unique.len(), "no job claimed twice");
     assert_eq!(unique, expected, "every job claimed");

@@ -1,9 +1,20 @@
 //! Users, workspaces, memberships and sign-in.
 
 use crate::harness::*;
+use chrono::{DateTime, Utc};
 use iquivity_domain::{Plan, Role, UserId, WorkspaceId};
 use iquivity_store::{ApiTokenRecord, InvitationRecord, SessionRecord, Store, StoreError};
 use std::sync::Arc;
+
+/// When the invitation stored under `token_hash` was accepted, if it was.
+async fn accepted_at(store: &dyn Store, token_hash: &str) -> Option<DateTime<Utc>> {
+    store
+        .invitation_by_hash(token_hash)
+        .await
+        .unwrap()
+        .expect("the invitation is stored")
+        .accepted_at
+}
 
 pub async fn users_and_workspaces_refuse_duplicate_emails(store: Arc<dyn Store>) {
     let t0 = now();
@@ -329,15 +340,14 @@ pub async fn invitations_are_accepted_once_and_not_after_expiry(store: Arc<dyn S
     store.create_user(&late).await.unwrap();
 
     let invitation = InvitationRecord {
-        id: uuid::Uuid::now_v7(),
-        token_hash: "invitation-hash-1".to_string(),
-        workspace_id: owner.workspace,
-        role: Role::Admin,
         email: Some(guest.email.clone()),
-        invited_by: owner.user,
-        created_at: t0,
-        expires_at: t0 + minutes(24 * 60),
-        accepted_at: None,
+        ..new_invitation(
+            &owner,
+            "invitation-hash-1",
+            Role::Admin,
+            t0,
+            t0 + minutes(24 * 60),
+        )
     };
     store.create_invitation(&invitation).await.unwrap();
     let stored = store
@@ -379,23 +389,17 @@ pub async fn invitations_are_accepted_once_and_not_after_expiry(store: Arc<dyn S
         None
     );
     assert_eq!(
-        store
-            .invitation_by_hash("invitation-hash-1")
-            .await
-            .unwrap()
-            .unwrap()
-            .accepted_at,
+        accepted_at(store.as_ref(), "invitation-hash-1").await,
         Some(t0 + minutes(60))
     );
 
-    let expiring = InvitationRecord {
-        id: uuid::Uuid::now_v7(),
-        token_hash: "invitation-hash-2".to_string(),
-        email: None,
-        role: Role::Member,
-        expires_at: t0 + minutes(60),
-        ..invitation.clone()
-    };
+    let expiring = new_invitation(
+        &owner,
+        "invitation-hash-2",
+        Role::Member,
+        t0,
+        t0 + minutes(60),
+    );
     store.create_invitation(&expiring).await.unwrap();
     assert!(
         !store
@@ -412,15 +416,7 @@ pub async fn invitations_are_accepted_once_and_not_after_expiry(store: Arc<dyn S
         store.membership(owner.workspace, late.id).await.unwrap(),
         None
     );
-    assert_eq!(
-        store
-            .invitation_by_hash("invitation-hash-2")
-            .await
-            .unwrap()
-            .unwrap()
-            .accepted_at,
-        None
-    );
+    assert_eq!(accepted_at(store.as_ref(), "invitation-hash-2").await, None);
     assert!(!store
         .accept_invitation(uuid::Uuid::now_v7(), late.id, t0)
         .await
@@ -496,20 +492,16 @@ pub async fn login_attempts_are_counted_in_a_window_forgotten_and_cleared(store:
 
 pub async fn concurrent_login_attempts_each_get_their_own_count(store: Arc<dyn Store>) {
     let t0 = now();
-    let mut tasks = Vec::new();
-    for _ in 0..40 {
+    let mut counts = concurrently(40, |_| {
         let store = store.clone();
-        tasks.push(tokio::spawn(async move {
+        async move {
             store
                 .count_login_attempt("email:shared@example.test", t0 - minutes(15), t0)
                 .await
                 .unwrap()
-        }));
-    }
-    let mut counts = Vec::new();
-    for task in tasks {
-        counts.push(task.await.unwrap());
-    }
+        }
+    })
+    .await;
     counts.sort_unstable();
     assert_eq!(
         counts,
@@ -523,17 +515,13 @@ pub async fn a_user_created_through_an_invitation_exists_only_with_the_membershi
 ) {
     let owner = tenant(store.as_ref(), Plan::Starter).await;
     let t0 = now();
-    let invitation = InvitationRecord {
-        id: uuid::Uuid::now_v7(),
-        token_hash: "sign-up-invitation".to_string(),
-        workspace_id: owner.workspace,
-        role: Role::Member,
-        email: None,
-        invited_by: owner.user,
-        created_at: t0,
-        expires_at: t0 + minutes(60),
-        accepted_at: None,
-    };
+    let invitation = new_invitation(
+        &owner,
+        "sign-up-invitation",
+        Role::Member,
+        t0,
+        t0 + minutes(60),
+    );
     store.create_invitation(&invitation).await.unwrap();
 
     // A taken email: refused as a duplicate, and the invitation stays usable.
@@ -550,38 +538,26 @@ pub async fn a_user_created_through_an_invitation_exists_only_with_the_membershi
         "expected Duplicate, got {err:?}"
     );
     assert_eq!(
-        store
-            .invitation_by_hash("sign-up-invitation")
-            .await
-            .unwrap()
-            .unwrap()
-            .accepted_at,
+        accepted_at(store.as_ref(), "sign-up-invitation").await,
         None
     );
 
     // Ten at once: one user is created, as a member; the others leave nothing behind.
-    let mut tasks = Vec::new();
-    for i in 0..10 {
+    let attempts = concurrently(10, |i| {
         let store = store.clone();
         let user = new_user(&format!("joiner{i}"), t0);
-        tasks.push(tokio::spawn(async move {
+        async move {
             let joined = store
                 .create_user_with_invitation(&user, None, invitation.id, t0)
                 .await
                 .unwrap();
             (user, joined)
-        }));
-    }
-    let mut joined = Vec::new();
-    let mut refused = Vec::new();
-    for task in tasks {
-        let (user, ok) = task.await.unwrap();
-        if ok {
-            joined.push(user);
-        } else {
-            refused.push(user);
         }
-    }
+    })
+    .await;
+    let (joined, refused): (Vec<_>, Vec<_>) = attempts.into_iter().partition(|(_, ok)| *ok);
+    let joined: Vec<_> = joined.into_iter().map(|(user, _)| user).collect();
+    let refused: Vec<_> = refused.into_iter().map(|(user, _)| user).collect();
     assert_eq!(joined.len(), 1, "one sign-up takes the invitation");
     assert_eq!(
         store
@@ -607,12 +583,13 @@ pub async fn a_user_created_through_an_invitation_exists_only_with_the_membershi
     assert_eq!(store.members(owner.workspace).await.unwrap().len(), 2);
 
     // An expired invitation creates nothing either.
-    let expired = InvitationRecord {
-        id: uuid::Uuid::now_v7(),
-        token_hash: "expired-invitation".to_string(),
-        expires_at: t0 - minutes(1),
-        ..invitation.clone()
-    };
+    let expired = new_invitation(
+        &owner,
+        "expired-invitation",
+        Role::Member,
+        t0,
+        t0 - minutes(1),
+    );
     store.create_invitation(&expired).await.unwrap();
     let late = new_user("late", t0);
     let own = new_workspace("Late's own", Plan::Free, t0);
@@ -650,17 +627,13 @@ pub async fn a_user_created_through_an_invitation_exists_only_with_the_membershi
 pub async fn concurrent_acceptances_admit_one_member(store: Arc<dyn Store>) {
     let owner = tenant(store.as_ref(), Plan::Starter).await;
     let t0 = now();
-    let invitation = InvitationRecord {
-        id: uuid::Uuid::now_v7(),
-        token_hash: "shared-invitation".to_string(),
-        workspace_id: owner.workspace,
-        role: Role::Member,
-        email: None,
-        invited_by: owner.user,
-        created_at: t0,
-        expires_at: t0 + minutes(60),
-        accepted_at: None,
-    };
+    let invitation = new_invitation(
+        &owner,
+        "shared-invitation",
+        Role::Member,
+        t0,
+        t0 + minutes(60),
+    );
     store.create_invitation(&invitation).await.unwrap();
     let mut users = Vec::new();
     for i in 0..8 {
@@ -668,26 +641,22 @@ pub async fn concurrent_acceptances_admit_one_member(store: Arc<dyn Store>) {
         store.create_user(&user).await.unwrap();
         users.push(user.id);
     }
-    let mut tasks = Vec::new();
-    for user in users.clone() {
+    let outcomes = concurrently(users.len(), |i| {
         let store = store.clone();
-        tasks.push(tokio::spawn(async move {
-            (
-                user,
-                store
-                    .accept_invitation(invitation.id, user, t0)
-                    .await
-                    .unwrap(),
-            )
-        }));
-    }
-    let mut admitted = Vec::new();
-    for task in tasks {
-        let (user, accepted) = task.await.unwrap();
-        if accepted {
-            admitted.push(user);
+        let user = users[i];
+        async move {
+            let accepted = store
+                .accept_invitation(invitation.id, user, t0)
+                .await
+                .unwrap();
+            (user, accepted)
         }
-    }
+    })
+    .await;
+    let admitted: Vec<UserId> = outcomes
+        .into_iter()
+        .filter_map(|(user, accepted)| accepted.then_some(user))
+        .collect();
     assert_eq!(admitted.len(), 1, "one acceptance wins");
     for user in users {
         let expected = (user == admitted[0]).then_some(Role::Member);

@@ -1208,34 +1208,26 @@ pub async fn concurrent_claimers_publish_each_target_exactly_once(store: Arc<dyn
     }
     assert_eq!(expected.len(), 150);
 
-    let mut tasks = Vec::new();
-    for worker in 0..4 {
-        let store = store.clone();
-        tasks.push(tokio::spawn(async move {
-            let owner = format!("publisher-{worker}");
-            let mut claimed = Vec::new();
-            loop {
-                let batch = store
-                    .claim_due_targets(&owner, t0, t0 + minutes(10), 6)
-                    .await
-                    .unwrap();
-                if batch.is_empty() {
-                    return claimed;
-                }
-                assert!(batch.len() <= 6);
-                for (target, with_post) in batch {
-                    assert_eq!(target.state, TargetState::Publishing);
-                    assert_eq!(target.attempts, 0, "claimed, not sent: {target:?}");
-                    assert_eq!(target.post_id, with_post.id);
-                    claimed.push((target.id, with_post.id, owner.clone()));
-                }
-            }
-        }));
-    }
-    let mut all = Vec::new();
-    for task in tasks {
-        all.extend(task.await.unwrap());
-    }
+    let claimer = store.clone();
+    let all = drain(4, 6, move |owner, limit| {
+        let store = claimer.clone();
+        async move {
+            store
+                .claim_due_targets(&owner, t0, t0 + minutes(10), limit)
+                .await
+                .unwrap()
+        }
+    })
+    .await;
+    let all: Vec<(uuid::Uuid, uuid::Uuid, String)> = all
+        .into_iter()
+        .map(|(owner, (target, with_post))| {
+            assert_eq!(target.state, TargetState::Publishing);
+            assert_eq!(target.attempts, 0, "claimed, not sent: {target:?}");
+            assert_eq!(target.post_id, with_post.id);
+            (target.id, with_post.id, owner)
+        })
+        .collect();
     let unique: HashSet<(uuid::Uuid, uuid::Uuid)> = all.iter().map(|(t, p, _)| (*t, *p)).collect();
     assert_eq!(all.len(), unique.len(), "no target claimed twice");
     assert_eq!(unique, expected, "every target claimed");
