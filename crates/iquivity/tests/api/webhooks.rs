@@ -374,3 +374,52 @@ async fn webhooks_added_under_a_wider_policy_are_refused_at_delivery_once_it_nar
     let logged = delivery(&app, &user, &webhook).await;
     assert_eq!(logged["failure_class"], "refused_destination", "{logged}");
 }
+
+#[tokio::test]
+async fn a_failing_delivery_follows_the_whole_retry_schedule_and_gives_up_after_ten_attempts() {
+    use iquivity_core::lifecycle::Clock;
+    let failing = Receiver::start(Answer::Status(StatusCode::INTERNAL_SERVER_ERROR)).await;
+    let (app, clock) = spawn_app_hooked_to(failing.port).await;
+    let user = app.sign_up("retries@example.com", "Retries").await;
+    let hook = added(
+        &app,
+        &user,
+        &format!("http://127.0.0.1:{}/hook", failing.port),
+    )
+    .await;
+    raise_alert(&app, &user).await;
+    // The alert is stamped with the real time, which has run ahead of the manual clock since it started.
+    clock.advance(chrono::Duration::minutes(1));
+    let round = || async { app.app.core.run_lifecycle_round("hooks").await.unwrap() };
+
+    // The wait after each failed attempt, in minutes: 1, 5, 15, 30, 60, then 180 until the tenth.
+    let waits = [1, 5, 15, 30, 60, 180, 180, 180, 180];
+    for (done, wait) in (1u32..).zip(waits) {
+        round().await;
+        let log = delivery(&app, &user, &hook).await;
+        assert_eq!(log["attempts"], done, "{log}");
+        assert_eq!(log["state"], "pending", "{log}");
+        assert_eq!(log["last_status"], 500);
+        assert_eq!(log["failure_class"], "http_status");
+        let next: chrono::DateTime<chrono::Utc> =
+            log["next_attempt_at"].as_str().unwrap().parse().unwrap();
+        // Stored to the microsecond: equal to within one.
+        let off = next - (clock.now() + chrono::Duration::minutes(wait));
+        assert!(
+            off.num_microseconds().unwrap().abs() <= 1,
+            "after attempt {done}: {off}"
+        );
+        // A second early, nothing is sent; on time, the next attempt goes.
+        clock.advance(chrono::Duration::minutes(wait) - chrono::Duration::seconds(1));
+        round().await;
+        assert_eq!(failing.requests(), done, "not before its time");
+        clock.advance(chrono::Duration::seconds(1));
+    }
+    round().await;
+    let log = delivery(&app, &user, &hook).await;
+    assert_eq!(log["attempts"], 10, "{log}");
+    assert_eq!(log["state"], "failed", "given up after the tenth: {log}");
+    clock.advance(chrono::Duration::days(2));
+    round().await;
+    assert_eq!(failing.requests(), 10, "never sent again");
+}
