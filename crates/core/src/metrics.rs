@@ -183,6 +183,17 @@ impl Core {
             "iquivity_webhook_deliveries_pending {}",
             store.pending_deliveries
         );
+        let _ = writeln!(out, "# HELP iquivity_db_pool_connections Database connections of this instance's pool by state (in_use, idle).");
+        let _ = writeln!(out, "# TYPE iquivity_db_pool_connections gauge");
+        for (state, count) in [("in_use", store.pool.in_use), ("idle", store.pool.idle)] {
+            let _ = writeln!(
+                out,
+                "iquivity_db_pool_connections{{state=\"{state}\"}} {count}"
+            );
+        }
+        let _ = writeln!(out, "# HELP iquivity_db_pool_max_connections The most connections this instance's pool opens.");
+        let _ = writeln!(out, "# TYPE iquivity_db_pool_max_connections gauge");
+        let _ = writeln!(out, "iquivity_db_pool_max_connections {}", store.pool.max);
         let _ = writeln!(out, "# HELP iquivity_unsaved_renewals Accounts whose renewed tokens the database refused and only this process holds (saved as soon as it takes writes again; lost if the process ends first).");
         let _ = writeln!(out, "# TYPE iquivity_unsaved_renewals gauge");
         let _ = writeln!(

@@ -1,4 +1,4 @@
-//! What a person (and each webhook) is told about an account, by kind.
+//! What a person (and each webhook) is told about an account or a webhook, by kind.
 
 use crate::named_enum;
 
@@ -15,6 +15,8 @@ named_enum! {
         Removed = "account.removed",
         /// Posts are scheduled soon to an account that is not Active.
         PostsAtRisk = "account.posts_at_risk",
+        /// A webhook kept failing for days and was disabled until someone enables it again.
+        WebhookDisabled = "webhook.disabled",
     }
 }
 

@@ -1,4 +1,6 @@
 use crate::routes::{accounts, alerts, auth, connections, meta, platforms, posts};
+use iquivity_core::alerts::TEST_EVENT;
+use iquivity_domain::AlertKind;
 use utoipa::OpenApi;
 
 use utoipa::openapi::path::{Operation, PathItem};
@@ -18,8 +20,12 @@ use utoipa::Modify;
         accounts::list, accounts::summary, accounts::get, accounts::update, accounts::remove, accounts::events, accounts::refresh_inactive, accounts::activity,
         connections::refresh, connections::start, connections::get, connections::select,
         posts::create, posts::list, posts::get, posts::update, posts::cancel, posts::retry, posts::removal_impact, posts::upload_media,
-        alerts::create, alerts::list, alerts::remove, alerts::deliveries, alerts::notifications, alerts::mark_read,
+        alerts::create, alerts::list, alerts::update, alerts::remove, alerts::deliveries, alerts::rotate_secret, alerts::send_test, alerts::notifications, alerts::mark_read,
     ),
+    components(schemas(
+        crate::views::AccountEvent, crate::views::AccountEventData, crate::views::AccountSnapshot,
+        crate::views::WebhookEvent, crate::views::WebhookEventData, crate::views::WebhookSnapshot,
+    )),
     modifiers(&ErrorAnswers, &Security),
     tags(
         (name = "auth", description = "Sign-up, sessions, API tokens and invitations"),
@@ -32,6 +38,82 @@ use utoipa::Modify;
     )
 )]
 pub struct ApiDoc;
+
+impl ApiDoc {
+    /// The whole document: the API, and under `webhooks` (OpenAPI 3.1) each event a webhook can be sent,
+    /// which utoipa has no field for.
+    pub fn document() -> serde_json::Value {
+        let mut document = serde_json::to_value(Self::openapi()).unwrap_or_default();
+        let mut webhooks = serde_json::Map::new();
+        for kind in AlertKind::ALL {
+            webhooks.insert(
+                kind.as_str().to_string(),
+                webhook_operation(kind.as_str(), event_schema(kind), alert_summary(kind)),
+            );
+        }
+        webhooks.insert(
+            TEST_EVENT.to_string(),
+            webhook_operation(
+                TEST_EVENT,
+                "WebhookEvent",
+                "Sent on request by POST /api/v1/webhooks/{id}/test",
+            ),
+        );
+        document["webhooks"] = serde_json::Value::Object(webhooks);
+        document
+    }
+}
+
+/// The schema of the events of a kind.
+fn event_schema(kind: AlertKind) -> &'static str {
+    match kind {
+        AlertKind::Connected
+        | AlertKind::StatusChanged
+        | AlertKind::Recovered
+        | AlertKind::Expiring
+        | AlertKind::Removed
+        | AlertKind::PostsAtRisk => "AccountEvent",
+        AlertKind::WebhookDisabled => "WebhookEvent",
+    }
+}
+
+fn alert_summary(kind: AlertKind) -> &'static str {
+    match kind {
+        AlertKind::Connected => "An account was connected (or reconnected)",
+        AlertKind::StatusChanged => "An account became Inactive or Failed, or its reason changed",
+        AlertKind::Recovered => "An account works again",
+        AlertKind::Expiring => {
+            "An account's token ends within 7 days and cannot be renewed without its owner"
+        }
+        AlertKind::Removed => "An account was removed",
+        AlertKind::PostsAtRisk => {
+            "Posts are scheduled within a day to an account that is not Active"
+        }
+        AlertKind::WebhookDisabled => {
+            "A webhook failed for 3 days and was disabled until enabled again"
+        }
+    }
+}
+
+/// A `webhooks` entry: the POST the service makes to the receiver.
+fn webhook_operation(kind: &str, schema: &str, summary: &str) -> serde_json::Value {
+    serde_json::json!({
+        "post": {
+            "summary": summary,
+            "description": format!(
+                "Sent as `{kind}` in the `type` field and the `X-Iquivity-Event` header, with `X-Iquivity-Delivery` \
+                 (the delivery's id) and `X-Iquivity-Signature: t=<unix>,v1=<hex HMAC-SHA256(secret, \"<t>.<body>\")>` \
+                 (one `v1` per secret while a rotated secret still signs). Any 2xx answer within 10 s acknowledges \
+                 it; anything else is retried after 1, 5, 15, 30 and 60 minutes, then every 3 hours, ten attempts in all."
+            ),
+            "requestBody": {
+                "required": true,
+                "content": { "application/json": { "schema": { "$ref": format!("#/components/schemas/{schema}") } } }
+            },
+            "responses": { "2XX": { "description": "Received" } }
+        }
+    })
+}
 
 /// Operations anyone may call; every other one needs a session cookie or an API token.
 const PUBLIC: [&str; 5] = [

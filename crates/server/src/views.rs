@@ -6,11 +6,16 @@ mod alerts;
 mod connections;
 mod events;
 mod posts;
+mod webhook_events;
 
 pub use alerts::{DeliveryView, NotificationsView};
 pub use connections::ConnectionView;
 pub use events::AuditEventView;
 pub use posts::{MediaView, PostView, RemovalImpactView};
+pub use webhook_events::{
+    AccountEvent, AccountEventData, AccountSnapshot, WebhookEvent, WebhookEventData,
+    WebhookSnapshot,
+};
 
 use chrono::{DateTime, Utc};
 use iquivity_core::Caller;

@@ -375,6 +375,55 @@ pub struct WebhookRecord {
     pub url: String,
     pub secret: StoredCredential,
     pub created_at: DateTime<Utc>,
+    /// The event types it takes; none means every type, those added later included.
+    pub events: Option<Vec<iquivity_domain::AlertKind>>,
+    /// The secret before the last rotation, which still signs deliveries until its `until`.
+    pub previous_secret: Option<PreviousSecret>,
+    /// Since the first failed attempt after its last successful one.
+    pub failing_since: Option<DateTime<Utc>>,
+    /// Set while disabled: no deliveries are queued or sent until it is enabled again.
+    pub disabled_at: Option<DateTime<Utc>>,
+}
+
+impl WebhookRecord {
+    /// Whether deliveries of alerts of this kind are queued for it.
+    pub fn takes(&self, kind: iquivity_domain::AlertKind) -> bool {
+        self.disabled_at.is_none() && self.events.as_ref().is_none_or(|e| e.contains(&kind))
+    }
+
+    /// The previous secret while it still signs deliveries.
+    pub fn previous_secret_at(&self, now: DateTime<Utc>) -> Option<&StoredCredential> {
+        self.previous_secret
+            .as_ref()
+            .filter(|p| p.until > now)
+            .map(|p| &p.secret)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct PreviousSecret {
+    pub secret: StoredCredential,
+    pub until: DateTime<Utc>,
+}
+
+/// A change to a webhook's settings; what is `None` stays as it is.
+#[derive(Debug, Clone, Default)]
+pub struct WebhookChange {
+    /// `Some(None)`: every event type.
+    pub events: Option<Option<Vec<iquivity_domain::AlertKind>>>,
+    /// Enabling clears the failure streak; disabling stamps `disabled_at` with `now`.
+    pub enabled: Option<bool>,
+    pub now: DateTime<Utc>,
+}
+
+/// What a delivery attempt told about a webhook's health.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WebhookHealth {
+    Succeeded,
+    /// Failed; the webhook is disabled when it has been failing since `disable_if_failing_since` or before.
+    Failed {
+        disable_if_failing_since: DateTime<Utc>,
+    },
 }
 
 named_enum! {
@@ -434,6 +483,15 @@ pub struct StoreMetrics {
     /// Unfinished jobs by kind: how many, and how long the oldest due one has waited (seconds).
     pub jobs: Vec<(JobKind, u64, f64)>,
     pub pending_deliveries: u64,
+    pub pool: PoolUsage,
+}
+
+/// The database connection pool, as the metrics were read.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PoolUsage {
+    pub in_use: u32,
+    pub idle: u32,
+    pub max: u32,
 }
 
 named_enum! {

@@ -45,3 +45,21 @@ pub(crate) const ACCOUNT_COLUMNS: &str = "id, workspace_id, platform, kind, plat
 pub(crate) fn search_text(display_name: &str, handle: Option<&str>) -> String {
     format!("{}\n{}", display_name, handle.unwrap_or("")).to_lowercase()
 }
+
+/// A webhook's event types as stored: space-separated.
+pub(crate) fn event_list(events: &[iquivity_domain::AlertKind]) -> String {
+    events
+        .iter()
+        .map(|kind| kind.as_str())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+pub(crate) fn parse_event_list(raw: &str) -> StoreResult<Vec<iquivity_domain::AlertKind>> {
+    raw.split_whitespace()
+        .map(|name| {
+            iquivity_domain::AlertKind::parse(name)
+                .ok_or_else(|| StoreError::Corrupt(format!("webhook event type {name:?}")))
+        })
+        .collect()
+}

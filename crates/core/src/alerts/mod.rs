@@ -11,7 +11,11 @@ pub mod addresses;
 pub mod sender;
 mod webhooks;
 
-pub use webhooks::{sign, CreatedWebhook, WebhookView, SIGNATURE_HEADER};
+pub use webhooks::{
+    sign, CreatedWebhook, RotatedSecret, TestDelivery, WebhookUpdate, WebhookView,
+    DEFAULT_SECRET_OVERLAP, DISABLE_AFTER_FAILING_FOR, MAX_SECRET_OVERLAP, SIGNATURE_HEADER,
+    TEST_EVENT,
+};
 
 impl Core {
     /// Records an alert about an account (once per `dedupe_key` when one is given).

@@ -181,6 +181,21 @@ async fn each_incident_alerts_once_in_the_app_and_to_signed_webhooks() {
         assert!(!verify("whsec_wrong", headers, body));
         assert!(headers.contains_key("x-iquivity-delivery"));
     }
+    // Each delivery has the shape the OpenAPI document's `webhooks` section gives its type.
+    let document: Value = client
+        .get(app.url("/api/v1/openapi.json"))
+        .sent()
+        .await
+        .json()
+        .await
+        .unwrap();
+    for (_, body) in &received {
+        let body: Value = serde_json::from_str(body).unwrap();
+        let kind = body["type"].as_str().unwrap();
+        let schema = &document["webhooks"][kind]["post"]["requestBody"]["content"]
+            ["application/json"]["schema"];
+        assert_documented(&document, schema, &body, kind);
+    }
     let failed: Value = serde_json::from_str(&received[1].1).unwrap();
     assert_eq!(failed["data"]["account"]["status"], "failed");
     assert_eq!(

@@ -1,6 +1,7 @@
 //! The real binary killed (SIGKILL) while the platform holds one publishing request and the other targets
 //! of the post wait for the platform's only slot: after a restart, only the target whose request went out
-//! has an unknown outcome; the others were never sent, so they are published, once each.
+//! may have an unknown outcome (a LinkedIn member's post cannot be looked up; an organisation's is looked
+//! up and published once); the others were never sent, so they are published, once each.
 
 use crate::helpers::{strings_at, test_database, Fetch, PASSWORD};
 use crate::instances::{free_port, spawn_binary, wait_until_up, Instance};
@@ -16,7 +17,7 @@ const CLIENT_SECRET: &str = "crash-linkedin-secret";
 const TEXT: &str = "Held at the gate";
 
 /// The environment of both runs: one slot per platform, a short lease, LinkedIn on the test's sandbox
-/// (LinkedIn cannot be asked afterwards whether a post was made, so a lost answer stays unknown).
+/// (LinkedIn cannot be asked afterwards whether a member's post was made, so that lost answer stays unknown).
 fn environment(
     public_url: &str,
     database_url: Option<&str>,
@@ -218,11 +219,28 @@ async fn a_crash_with_a_request_held_leaves_only_the_sent_target_unknown_and_pub
         tokio::time::sleep(Duration::from_millis(250)).await;
     };
 
+    // Which account the held request was for decides what can be known about it: an organisation's
+    // posts can be looked up on LinkedIn, a member's cannot (docs/platforms/linkedin.md §5.9).
     let mut published_ids = BTreeSet::new();
     for target in settled["targets"].as_array().unwrap() {
         if target["id"] == sent.as_str() {
-            assert_eq!(target["state"], "failed", "{target}");
-            assert_eq!(target["error_class"], "unknown_outcome", "{target}");
+            let account = get_json(
+                &client,
+                &second.url(&format!(
+                    "/api/v1/accounts/{}",
+                    target["account_id"].as_str().unwrap()
+                )),
+                &token,
+            )
+            .await;
+            if account["kind"] == "organization" {
+                // Looked up: found if the held request was made, else sent again; published either way.
+                assert_eq!(target["state"], "published", "{target}");
+                published_ids.insert(target["platform_post_id"].as_str().unwrap().to_string());
+            } else {
+                assert_eq!(target["state"], "failed", "{target}");
+                assert_eq!(target["error_class"], "unknown_outcome", "{target}");
+            }
         } else {
             assert_eq!(target["state"], "published", "{target}");
             assert_eq!(target["attempts"], 1, "sent once: {target}");
@@ -230,7 +248,7 @@ async fn a_crash_with_a_request_held_leaves_only_the_sent_target_unknown_and_pub
             published_ids.insert(target["platform_post_id"].as_str().unwrap().to_string());
         }
     }
-    assert_eq!(published_ids.len(), 2, "{settled}");
+    assert!(published_ids.len() >= 2, "{settled}");
 
     // On the platform: the two published under the ids the service recorded, and no account has the
     // post twice (the held request, dropped with the dead instance, may or may not have been made).

@@ -722,3 +722,27 @@ impl Fetch for reqwest::RequestBuilder {
         self.sent().await.json().await.expect("the answer is JSON")
     }
 }
+
+/// Checks that `value` has exactly the properties `schema` (a `$ref` into the document's components, or an
+/// inline schema) documents, recursively through documented objects.
+pub fn assert_documented(document: &Value, schema: &Value, value: &Value, at: &str) {
+    let schema = match schema["$ref"].as_str() {
+        Some(reference) => {
+            let name = reference.rsplit('/').next().unwrap();
+            &document["components"]["schemas"][name]
+        }
+        None => schema,
+    };
+    let Some(properties) = schema["properties"].as_object() else {
+        return;
+    };
+    let object = value
+        .as_object()
+        .unwrap_or_else(|| panic!("{at}: {value} is not an object"));
+    let documented: std::collections::BTreeSet<&String> = properties.keys().collect();
+    let sent: std::collections::BTreeSet<&String> = object.keys().collect();
+    assert_eq!(sent, documented, "{at}: sent and documented fields differ");
+    for (name, property) in properties {
+        assert_documented(document, property, &object[name], &format!("{at}.{name}"));
+    }
+}

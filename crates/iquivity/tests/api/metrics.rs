@@ -61,6 +61,11 @@ async fn every_series_is_there_at_zero_on_a_fresh_start() {
         assert_eq!(value_of(&text, series), Some(0.0), "{series} in:\n{text}");
     }
     assert!(text.contains("# TYPE iquivity_http_request_seconds histogram"));
+    // The pool: the reading itself opened a connection; never more than the pool may open.
+    let in_use = value_of(&text, "iquivity_db_pool_connections{state=\"in_use\"}").unwrap();
+    let idle = value_of(&text, "iquivity_db_pool_connections{state=\"idle\"}").unwrap();
+    let max = value_of(&text, "iquivity_db_pool_max_connections").unwrap();
+    assert!(in_use + idle >= 1.0 && in_use + idle <= max, "{text}");
 }
 
 #[tokio::test]

@@ -3,14 +3,15 @@
 //! delivery failed as a class, never as text about the network.
 
 use crate::helpers::*;
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::serve::ListenerExt;
+use iquivity_domain::AlertKind;
 use iquivity_store::AlertRecord;
 
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// What a local receiver does with a delivery.
@@ -23,12 +24,39 @@ enum Answer {
 }
 
 /// A local webhook endpoint that counts the TCP connections it accepts (not only the requests it answers,
-/// so that a connection refused before any HTTP is seen too).
+/// so that a connection refused before any HTTP is seen too), and keeps what it was sent.
 #[derive(Clone)]
 struct Receiver {
     port: u16,
     connections: Arc<AtomicU32>,
     requests: Arc<AtomicU32>,
+    received: Arc<Mutex<Vec<Received>>>,
+}
+
+/// One request a receiver was sent.
+#[derive(Clone, Debug)]
+struct Received {
+    event: String,
+    signature: String,
+    body: String,
+}
+
+impl Received {
+    /// Whether the signature holds for `secret`, as a receiver checks it: any `v1` over "<t>.<body>".
+    fn signed_with(&self, secret: &str) -> bool {
+        let timestamp: i64 = self
+            .signature
+            .split(',')
+            .find_map(|part| part.strip_prefix("t="))
+            .and_then(|t| t.parse().ok())
+            .expect("a timestamp");
+        let expected = iquivity_core::alerts::sign(&[secret], timestamp, &self.body);
+        let expected = expected.split_once(",v1=").unwrap().1;
+        self.signature
+            .split(',')
+            .filter_map(|part| part.strip_prefix("v1="))
+            .any(|v1| v1 == expected)
+    }
 }
 
 impl Receiver {
@@ -42,11 +70,26 @@ impl Receiver {
             counted.fetch_add(1, Ordering::SeqCst);
         });
         let seen = requests.clone();
-        let app = axum::Router::new().fallback(move || {
+        let received = Arc::new(Mutex::new(Vec::new()));
+        let kept = received.clone();
+        let app = axum::Router::new().fallback(move |headers: HeaderMap, body: String| {
             let answer = answer.clone();
             let seen = seen.clone();
+            let kept = kept.clone();
             async move {
                 seen.fetch_add(1, Ordering::SeqCst);
+                let header = |name: &str| {
+                    headers
+                        .get(name)
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or_default()
+                        .to_string()
+                };
+                kept.lock().unwrap().push(Received {
+                    event: header("x-iquivity-event"),
+                    signature: header("x-iquivity-signature"),
+                    body,
+                });
                 match answer {
                     Answer::Ok => StatusCode::OK.into_response(),
                     Answer::Status(status) => status.into_response(),
@@ -67,7 +110,16 @@ impl Receiver {
             port,
             connections,
             requests,
+            received,
         }
+    }
+
+    fn received(&self) -> Vec<Received> {
+        self.received.lock().unwrap().clone()
+    }
+
+    fn events(&self) -> Vec<String> {
+        self.received().into_iter().map(|r| r.event).collect()
     }
 
     fn connections(&self) -> u32 {
@@ -98,6 +150,11 @@ async fn added(app: &TestApp, user: &User, url: &str) -> String {
 
 /// Queues one delivery to each of the workspace's webhooks, as any alert does.
 async fn raise_alert(app: &TestApp, user: &User) {
+    raise(app, user, AlertKind::StatusChanged).await;
+}
+
+/// Records an alert of `kind`, queued for each webhook that takes it.
+async fn raise(app: &TestApp, user: &User, kind: AlertKind) {
     let recorded = app
         .app
         .store
@@ -105,7 +162,7 @@ async fn raise_alert(app: &TestApp, user: &User) {
             id: uuid::Uuid::now_v7(),
             workspace_id: user.workspace_id,
             account_id: None,
-            kind: iquivity_domain::AlertKind::StatusChanged,
+            kind,
             dedupe_key: None,
             payload: json!({}),
             created_at: chrono::Utc::now(),
@@ -422,4 +479,361 @@ async fn a_failing_delivery_follows_the_whole_retry_schedule_and_gives_up_after_
     clock.advance(chrono::Duration::days(2));
     round().await;
     assert_eq!(failing.requests(), 10, "never sent again");
+}
+
+/// A webhook that names its events is sent those only; the list can be changed, and `null` means all.
+#[tokio::test]
+async fn a_webhook_is_sent_only_the_events_it_takes() {
+    let receiver = Receiver::start(Answer::Ok).await;
+    let (app, clock) = spawn_app_hooked_to(receiver.port).await;
+    let user = app.sign_up("events@example.com", "Events").await;
+    let url = format!("http://127.0.0.1:{}/hook", receiver.port);
+    let (status, created) = app
+        .post(
+            &user,
+            "/api/v1/webhooks",
+            json!({"url": url, "events": ["account.removed", "account.removed", "webhook.disabled"]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    assert_eq!(
+        created["events"],
+        json!(["account.removed", "webhook.disabled"])
+    );
+    assert_eq!(created["enabled"], true);
+    let hook = created["id"].as_str().unwrap().to_string();
+
+    raise(&app, &user, AlertKind::StatusChanged).await;
+    raise(&app, &user, AlertKind::Removed).await;
+    // The alerts are stamped with the real time, which has run ahead of the manual clock.
+    clock.advance(chrono::Duration::minutes(1));
+    app.app.core.run_lifecycle_round("events").await.unwrap();
+    assert_eq!(receiver.events(), vec!["account.removed"]);
+
+    let (status, changed) = app
+        .patch(
+            &user,
+            &format!("/api/v1/webhooks/{hook}"),
+            json!({"events": null}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{changed}");
+    assert!(changed["events"].is_null(), "{changed}");
+    raise(&app, &user, AlertKind::StatusChanged).await;
+    clock.advance(chrono::Duration::minutes(1));
+    app.app.core.run_lifecycle_round("events").await.unwrap();
+    assert_eq!(
+        receiver.events(),
+        vec!["account.removed", "account.status_changed"]
+    );
+
+    // Unknown types and an empty list are refused, next to the field; nothing changes.
+    for bad in [
+        json!({"events": ["account.deleted"]}),
+        json!({"events": []}),
+    ] {
+        let (status, problem) = app
+            .patch(&user, &format!("/api/v1/webhooks/{hook}"), bad.clone())
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}: {problem}");
+        assert_eq!(problem["errors"][0]["field"], "events", "{problem}");
+    }
+    let (_, list) = app.get(&user, "/api/v1/webhooks").await;
+    assert!(list[0]["events"].is_null(), "{list}");
+    let (status, _) = app
+        .post(
+            &user,
+            "/api/v1/webhooks",
+            json!({"url": url, "events": ["nope"]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+/// The test event goes out at once, signed, and the answer says how it went.
+#[tokio::test]
+async fn a_test_event_is_sent_at_once_and_reports_how_it_went() {
+    let receiver = Receiver::start(Answer::Ok).await;
+    let failing = Receiver::start(Answer::Status(StatusCode::SERVICE_UNAVAILABLE)).await;
+    let app = spawn_app_tuned(
+        |c| {
+            c.run_lifecycle = false;
+            c.webhook_allowed_hosts = vec!["127.0.0.1".into()];
+            c.webhook_allowed_ports = vec![receiver.port, failing.port];
+        },
+        |_| {},
+    )
+    .await;
+    let user = app.sign_up("test-event@example.com", "Test event").await;
+    let (status, created) = app
+        .post(
+            &user,
+            "/api/v1/webhooks",
+            json!({"url": format!("http://127.0.0.1:{}/hook", receiver.port), "events": ["account.removed"]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let secret = created["secret"].as_str().unwrap().to_string();
+    let hook = created["id"].as_str().unwrap();
+
+    let (status, result) = app
+        .post_bare(&user, &format!("/api/v1/webhooks/{hook}/test"))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{result}");
+    assert_eq!(
+        result,
+        json!({"delivered": true, "status": 200, "failure_class": null})
+    );
+    let sent = receiver.received();
+    assert_eq!(sent.len(), 1, "sent at once, whatever the webhook's events");
+    assert_eq!(sent[0].event, "webhook.test");
+    assert!(sent[0].signed_with(&secret), "{:?}", sent[0]);
+    let body: Value = serde_json::from_str(&sent[0].body).unwrap();
+    assert_eq!(body["type"], "webhook.test");
+    assert_eq!(body["data"]["webhook"]["id"], hook);
+    let (_, document) = app.get(&user, "/api/v1/openapi.json").await;
+    let schema = &document["webhooks"]["webhook.test"]["post"]["requestBody"]["content"]
+        ["application/json"]["schema"];
+    assert_documented(&document, schema, &body, "webhook.test");
+    for kind in AlertKind::ALL {
+        assert!(
+            document["webhooks"][kind.as_str()]["post"].is_object(),
+            "{kind} is documented"
+        );
+    }
+
+    let broken = added(
+        &app,
+        &user,
+        &format!("http://127.0.0.1:{}/hook", failing.port),
+    )
+    .await;
+    let (status, result) = app
+        .post_bare(&user, &format!("/api/v1/webhooks/{broken}/test"))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{result}");
+    assert_eq!(
+        result,
+        json!({"delivered": false, "status": 503, "failure_class": "http_status"})
+    );
+    // Not retried, and not a step towards disabling the webhook.
+    app.app
+        .core
+        .run_lifecycle_round("test-event")
+        .await
+        .unwrap();
+    assert_eq!(failing.requests(), 1);
+    let (_, list) = app.get(&user, "/api/v1/webhooks").await;
+    assert!(
+        list.as_array()
+            .unwrap()
+            .iter()
+            .all(|h| h["failing_since"].is_null()),
+        "{list}"
+    );
+
+    let (status, _) = app
+        .post_bare(
+            &user,
+            &format!("/api/v1/webhooks/{}/test", uuid::Uuid::now_v7()),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+/// During a rotation's overlap a receiver can verify deliveries with either secret; after it, only with the
+/// new one.
+#[tokio::test]
+async fn a_rotated_secret_overlaps_with_the_old_one_for_the_set_time() {
+    let receiver = Receiver::start(Answer::Ok).await;
+    let (app, clock) = spawn_app_hooked_to(receiver.port).await;
+    let user = app.sign_up("rotation@example.com", "Rotation").await;
+    let (_, created) = add_webhook(
+        &app,
+        &user,
+        &format!("http://127.0.0.1:{}/hook", receiver.port),
+    )
+    .await;
+    let old = created["secret"].as_str().unwrap().to_string();
+    let hook = created["id"].as_str().unwrap().to_string();
+
+    let (status, problem) = app
+        .post(
+            &user,
+            &format!("/api/v1/webhooks/{hook}/secret"),
+            json!({"overlap_hours": 169}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    assert_eq!(problem["errors"][0]["field"], "overlap_hours");
+
+    let (status, rotated) = app
+        .post(
+            &user,
+            &format!("/api/v1/webhooks/{hook}/secret"),
+            json!({"overlap_hours": 2}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{rotated}");
+    let new = rotated["secret"].as_str().unwrap().to_string();
+    assert_ne!(new, old);
+    assert!(
+        !rotated["previous_secret_valid_until"].is_null(),
+        "{rotated}"
+    );
+    let (_, list) = app.get(&user, "/api/v1/webhooks").await;
+    assert!(list[0].get("secret").is_none(), "never listed: {list}");
+
+    // Within the overlap: both signatures, the new one first.
+    clock.advance(chrono::Duration::minutes(1));
+    raise_alert(&app, &user).await;
+    app.app.core.run_lifecycle_round("rotation").await.unwrap();
+    let during = receiver.received();
+    assert_eq!(during.len(), 1);
+    assert_eq!(
+        during[0].signature.matches("v1=").count(),
+        2,
+        "{:?}",
+        during[0]
+    );
+    assert!(
+        during[0].signed_with(&new),
+        "a receiver with the new secret accepts it"
+    );
+    assert!(
+        during[0].signed_with(&old),
+        "a receiver still on the old secret accepts it"
+    );
+
+    // After it: the new secret only.
+    clock.advance(chrono::Duration::hours(2));
+    raise_alert(&app, &user).await;
+    app.app.core.run_lifecycle_round("rotation").await.unwrap();
+    let after = receiver.received().pop().unwrap();
+    assert_eq!(after.signature.matches("v1=").count(), 1, "{after:?}");
+    assert!(after.signed_with(&new));
+    assert!(
+        !after.signed_with(&old),
+        "the old secret no longer verifies"
+    );
+    let (_, list) = app.get(&user, "/api/v1/webhooks").await;
+    assert!(list[0]["previous_secret_valid_until"].is_null(), "{list}");
+}
+
+/// A webhook that fails for 3 days is disabled once, the workspace is told (in the app and through its
+/// other webhooks), nothing more is sent to it, and enabling it sends what waited.
+#[tokio::test]
+async fn a_webhook_failing_for_three_days_is_disabled_with_an_alert_until_enabled() {
+    use iquivity_core::lifecycle::Clock;
+    let failing = Receiver::start(Answer::Status(StatusCode::INTERNAL_SERVER_ERROR)).await;
+    let watcher = Receiver::start(Answer::Ok).await;
+    let clock = Arc::new(iquivity_core::lifecycle::ManualClock::new(
+        chrono::Utc::now(),
+    ));
+    let engine = clock.clone();
+    let app = spawn_app_tuned(
+        |c| {
+            c.run_lifecycle = false;
+            c.webhook_allowed_hosts = vec!["127.0.0.1".into()];
+            c.webhook_allowed_ports = vec![failing.port, watcher.port];
+        },
+        move |core| core.clock = engine,
+    )
+    .await;
+    let user = app.sign_up("disable@example.com", "Disable").await;
+    let broken = added(
+        &app,
+        &user,
+        &format!("http://127.0.0.1:{}/hook", failing.port),
+    )
+    .await;
+    let (status, _) = app
+        .post(
+            &user,
+            "/api/v1/webhooks",
+            json!({"url": format!("http://127.0.0.1:{}/hook", watcher.port), "events": ["webhook.disabled"]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let round = || async { app.app.core.run_lifecycle_round("disable").await.unwrap() };
+    let webhook = || async {
+        let (_, list) = app.get(&user, "/api/v1/webhooks").await;
+        list.as_array()
+            .unwrap()
+            .iter()
+            .find(|h| h["id"] == broken.as_str())
+            .cloned()
+            .unwrap()
+    };
+
+    clock.advance(chrono::Duration::minutes(1));
+    raise_alert(&app, &user).await;
+    round().await;
+    let first_failure = clock.now();
+    assert_eq!(failing.requests(), 1);
+    let state = webhook().await;
+    assert_eq!(state["enabled"], true, "{state}");
+    assert!(!state["failing_since"].is_null(), "{state}");
+
+    // Still failing just before 3 days have passed: enabled.
+    clock.advance(chrono::Duration::days(3) - chrono::Duration::minutes(1));
+    raise_alert(&app, &user).await;
+    round().await;
+    assert_eq!(webhook().await["enabled"], true);
+    // A failure after 3 days of failing disables it.
+    clock.advance(chrono::Duration::minutes(1));
+    raise_alert(&app, &user).await;
+    round().await;
+    let state = webhook().await;
+    assert_eq!(state["enabled"], false, "{state}");
+    let failing_since: chrono::DateTime<chrono::Utc> =
+        state["failing_since"].as_str().unwrap().parse().unwrap();
+    assert!(failing_since <= first_failure, "{state}");
+
+    // Told once: in the app, and through the webhook that takes `webhook.disabled`.
+    let (_, notes) = app.get(&user, "/api/v1/notifications").await;
+    let disabled: Vec<&Value> = notes["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| n["kind"] == "webhook.disabled")
+        .collect();
+    assert_eq!(disabled.len(), 1, "{notes}");
+    assert_eq!(disabled[0]["payload"]["webhook"]["id"], broken.as_str());
+    assert_eq!(disabled[0]["payload"]["webhook"]["host"], "127.0.0.1");
+    round().await;
+    assert_eq!(watcher.events(), vec!["webhook.disabled"]);
+
+    // Disabled: new alerts and retries send nothing to it.
+    let sent = failing.requests();
+    raise_alert(&app, &user).await;
+    clock.advance(chrono::Duration::hours(4));
+    round().await;
+    assert_eq!(failing.requests(), sent, "nothing is sent while disabled");
+
+    // The settings page says so and offers to enable it; enabling sends what was pending.
+    let page = user.client.get(app.url("/settings")).text_body().await;
+    assert!(page.contains("Disabled "), "{page}");
+    let enable = format!("/settings/webhooks/{broken}/enable");
+    assert!(page.contains(&enable), "{page}");
+    let enabled = user
+        .client
+        .post(app.url(&enable))
+        .form(&[("csrf", csrf_of(&page))])
+        .sent()
+        .await;
+    assert!(enabled.status().is_success(), "{}", enabled.status());
+    let enabled = webhook().await;
+    assert_eq!(enabled["enabled"], true, "{enabled}");
+    assert!(
+        enabled["failing_since"].is_null(),
+        "the streak starts afresh: {enabled}"
+    );
+    round().await;
+    assert!(failing.requests() > sent, "pending deliveries resume");
+    assert_eq!(
+        webhook().await["enabled"],
+        true,
+        "one failure after enabling does not disable it"
+    );
 }

@@ -249,6 +249,10 @@ fn alert_text(alert: &AlertRecord) -> String {
         AlertKind::Expiring => format!(
             "{name} on {platform} stops working soon and cannot be renewed automatically: refresh it before it expires."
         ),
+        AlertKind::WebhookDisabled => {
+            let host = alert.payload["webhook"]["host"].as_str().unwrap_or("its host");
+            format!("A webhook to {host} failed for 3 days and was disabled: enable it in Settings once it works.")
+        }
         AlertKind::StatusChanged => {
             let status = account["status"].as_str().unwrap_or("changed");
             let message = account["status_message"].as_str().unwrap_or_default();

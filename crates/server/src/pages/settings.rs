@@ -8,7 +8,7 @@ use crate::AppState;
 use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use iquivity_core::alerts::SIGNATURE_HEADER;
+use iquivity_core::alerts::{WebhookUpdate, SIGNATURE_HEADER};
 use iquivity_core::{Caller, CoreError};
 use maud::{html, Markup};
 use secrecy::ExposeSecret;
@@ -73,11 +73,30 @@ async fn render(
         }
         section aria-labelledby="webhooks-heading" {
             h2 #webhooks-heading { "Webhooks" }
-            p.muted { "Alerts (connected, status changed, recovered, expiring, posts at risk, removed) are POSTed as signed JSON." }
+            p.muted { "Alerts (connected, status changed, recovered, expiring, posts at risk, removed, webhook disabled) are POSTed as signed JSON. A webhook that fails for 3 days is disabled until you enable it." }
             ul {
                 @for hook in &webhooks {
                     li {
                         code { (hook.url) } " "
+                        span.muted {
+                            @match &hook.events {
+                                None => "all events",
+                                Some(events) => (events.iter().map(|e| e.as_str()).collect::<Vec<_>>().join(", ")),
+                            }
+                        }
+                        " "
+                        @if let Some(at) = hook.disabled_at {
+                            span.tag.expiring { "Disabled " (at.format("%Y-%m-%d %H:%M")) " UTC" } " "
+                            @if caller.role.can_manage_accounts() {
+                                form.inline method="post" action={ "/settings/webhooks/" (hook.id) "/enable" } {
+                                    input type="hidden" name="csrf" value=(chrome.csrf);
+                                    button.link type="submit" aria-label={ "Enable the webhook " (hook.url) } { "Enable" }
+                                }
+                                " "
+                            }
+                        } @else if let Some(since) = hook.failing_since {
+                            span.tag.expiring { "Failing since " (since.format("%Y-%m-%d %H:%M")) " UTC" } " "
+                        }
                         form.inline method="post" action={ "/settings/webhooks/" (hook.id) "/delete" } {
                             input type="hidden" name="csrf" value=(chrome.csrf);
                             button.link type="submit" aria-label={ "Delete the webhook " (hook.url) } { "Delete" }
@@ -145,7 +164,7 @@ pub async fn add_webhook(
     let fields = &sc.fields;
     let (outcome, status) = match state
         .core
-        .create_webhook(&sc.caller, field(fields, "url").unwrap_or_default())
+        .create_webhook(&sc.caller, field(fields, "url").unwrap_or_default(), None)
         .await
     {
         Ok(created) => (
@@ -160,15 +179,37 @@ pub async fn add_webhook(
     render(&state, &sc.caller, &sc.session, outcome, status).await
 }
 
+fn webhook_id(raw: &str) -> Result<uuid::Uuid, AppError> {
+    raw.parse()
+        .map_err(|_| AppError::bad_request("id", format!("{raw:?} is not a webhook id")))
+}
+
 /// `POST /settings/webhooks/{id}/delete`.
 pub async fn delete_webhook(
     State(state): State<AppState>,
     Path(id): Path<String>,
     sc: CheckedForm,
 ) -> Result<Response, AppError> {
-    let id = id
-        .parse()
-        .map_err(|_| AppError::bad_request("id", format!("{id:?} is not a webhook id")))?;
-    state.core.delete_webhook(&sc.caller, id).await?;
+    state
+        .core
+        .delete_webhook(&sc.caller, webhook_id(&id)?)
+        .await?;
+    Ok((StatusCode::SEE_OTHER, [(header::LOCATION, "/settings")]).into_response())
+}
+
+/// `POST /settings/webhooks/{id}/enable`: enables a disabled webhook.
+pub async fn enable_webhook(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    sc: CheckedForm,
+) -> Result<Response, AppError> {
+    let enable = WebhookUpdate {
+        events: None,
+        enabled: Some(true),
+    };
+    state
+        .core
+        .update_webhook(&sc.caller, webhook_id(&id)?, &enable)
+        .await?;
     Ok((StatusCode::SEE_OTHER, [(header::LOCATION, "/settings")]).into_response())
 }

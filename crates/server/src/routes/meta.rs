@@ -3,7 +3,6 @@ use crate::openapi::ApiDoc;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::Json;
-use utoipa::OpenApi;
 
 /// Liveness: the process is up and serving.
 #[utoipa::path(get, path = "/healthz", tag = "meta", responses((status = 200, description = "Alive")))]
@@ -36,7 +35,7 @@ pub async fn readyz(
 /// The OpenAPI 3.1 document of this API, generated from the handlers.
 #[utoipa::path(get, path = "/api/v1/openapi.json", tag = "meta", responses((status = 200, description = "OpenAPI document")))]
 pub async fn openapi() -> impl IntoResponse {
-    Json(ApiDoc::openapi())
+    Json(ApiDoc::document())
 }
 
 pub async fn not_found() -> AppError {

@@ -40,6 +40,10 @@ pub fn router() -> Router<AppState> {
             "/settings/webhooks/{id}/delete",
             post(pages::settings::delete_webhook),
         )
+        .route(
+            "/settings/webhooks/{id}/enable",
+            post(pages::settings::enable_webhook),
+        )
         .route("/fragments/accounts", get(pages::platforms::fragment))
         .route(
             "/posts",
@@ -108,9 +112,11 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/webhooks", get(alerts::list).post(alerts::create))
         .route(
             "/api/v1/webhooks/{id}",
-            axum::routing::delete(alerts::remove),
+            axum::routing::delete(alerts::remove).patch(alerts::update),
         )
         .route("/api/v1/webhooks/{id}/deliveries", get(alerts::deliveries))
+        .route("/api/v1/webhooks/{id}/secret", post(alerts::rotate_secret))
+        .route("/api/v1/webhooks/{id}/test", post(alerts::send_test))
         .route("/api/v1/notifications", get(alerts::notifications))
         .route("/api/v1/notifications/read", post(alerts::mark_read))
         .route("/api/v1/connections/{id}", get(connections::get))

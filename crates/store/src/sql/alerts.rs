@@ -22,18 +22,20 @@ impl AlertStore for SqlStore<Db> {
         if inserted.rows_affected() == 0 {
             return Ok(false);
         }
-        let hooks: Vec<String> =
-            sqlx::query_scalar("SELECT id FROM webhooks WHERE workspace_id = $1")
-                .bind(alert.workspace_id.to_string())
-                .fetch_all(&mut *tx)
-                .await?;
-        for hook in hooks {
+        let hooks = sqlx::query("SELECT * FROM webhooks WHERE workspace_id = $1")
+            .bind(alert.workspace_id.to_string())
+            .fetch_all(&mut *tx)
+            .await?
+            .iter()
+            .map(webhook_from_row)
+            .collect::<StoreResult<Vec<_>>>()?;
+        for hook in hooks.iter().filter(|hook| hook.takes(alert.kind)) {
             sqlx::query(
                 "INSERT INTO webhook_deliveries (id, webhook_id, alert_id, state, run_at, created_at) \
                  VALUES ($1, $2, $3, 'pending', $4, $5)",
             )
             .bind(uuid::Uuid::now_v7().to_string())
-            .bind(hook)
+            .bind(hook.id.to_string())
             .bind(alert.id.to_string())
             .bind(micros(alert.created_at))
             .bind(micros(alert.created_at))
@@ -70,7 +72,8 @@ impl AlertStore for SqlStore<Db> {
 
     async fn create_webhook(&self, webhook: &WebhookRecord) -> StoreResult<()> {
         sqlx::query(
-            "INSERT INTO webhooks (id, workspace_id, url, secret_key_id, secret_blob, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO webhooks (id, workspace_id, url, secret_key_id, secret_blob, created_at, events) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(webhook.id.to_string())
         .bind(webhook.workspace_id.to_string())
@@ -78,6 +81,7 @@ impl AlertStore for SqlStore<Db> {
         .bind(&webhook.secret.key_id)
         .bind(&webhook.secret.blob)
         .bind(micros(webhook.created_at))
+        .bind(webhook.events.as_deref().map(event_list))
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -89,7 +93,132 @@ impl AlertStore for SqlStore<Db> {
                 .bind(workspace.to_string())
                 .fetch_all(&self.pool)
                 .await?;
-        rows.iter().map(|r| webhook_from_row(r, "")).collect()
+        rows.iter().map(webhook_from_row).collect()
+    }
+
+    async fn webhook(
+        &self,
+        workspace: WorkspaceId,
+        id: uuid::Uuid,
+    ) -> StoreResult<Option<WebhookRecord>> {
+        sqlx::query("SELECT * FROM webhooks WHERE workspace_id = $1 AND id = $2")
+            .bind(workspace.to_string())
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(webhook_from_row)
+            .transpose()
+    }
+
+    async fn update_webhook(
+        &self,
+        workspace: WorkspaceId,
+        id: uuid::Uuid,
+        change: &WebhookChange,
+    ) -> StoreResult<bool> {
+        let mut tx = self.begin_write().await?;
+        let found = sqlx::query("SELECT id FROM webhooks WHERE workspace_id = $1 AND id = $2")
+            .bind(workspace.to_string())
+            .bind(id.to_string())
+            .fetch_optional(&mut *tx)
+            .await?
+            .is_some();
+        if !found {
+            return Ok(false);
+        }
+        if let Some(events) = &change.events {
+            sqlx::query("UPDATE webhooks SET events = $1 WHERE id = $2")
+                .bind(events.as_deref().map(event_list))
+                .bind(id.to_string())
+                .execute(&mut *tx)
+                .await?;
+        }
+        match change.enabled {
+            Some(true) => {
+                sqlx::query(
+                    "UPDATE webhooks SET disabled_at = NULL, failing_since = NULL WHERE id = $1",
+                )
+                .bind(id.to_string())
+                .execute(&mut *tx)
+                .await?;
+            }
+            Some(false) => {
+                sqlx::query(
+                    "UPDATE webhooks SET disabled_at = $1 WHERE id = $2 AND disabled_at IS NULL",
+                )
+                .bind(micros(change.now))
+                .bind(id.to_string())
+                .execute(&mut *tx)
+                .await?;
+            }
+            None => {}
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn rotate_webhook_secret(
+        &self,
+        workspace: WorkspaceId,
+        id: uuid::Uuid,
+        secret: &StoredCredential,
+        previous_until: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        // Every right-hand side reads the row as it was, so the old secret moves to `previous_*`.
+        changed_one(
+            &self.pool,
+            sqlx::query(
+                "UPDATE webhooks SET previous_secret_key_id = secret_key_id, \
+                 previous_secret_blob = secret_blob, previous_secret_until = $1, \
+                 secret_key_id = $2, secret_blob = $3 WHERE workspace_id = $4 AND id = $5",
+            )
+            .bind(micros(previous_until))
+            .bind(&secret.key_id)
+            .bind(&secret.blob)
+            .bind(workspace.to_string())
+            .bind(id.to_string()),
+        )
+        .await
+    }
+
+    async fn record_webhook_health(
+        &self,
+        id: uuid::Uuid,
+        now: DateTime<Utc>,
+        health: WebhookHealth,
+    ) -> StoreResult<bool> {
+        match health {
+            WebhookHealth::Succeeded => {
+                sqlx::query("UPDATE webhooks SET failing_since = NULL WHERE id = $1")
+                    .bind(id.to_string())
+                    .execute(&self.pool)
+                    .await?;
+                Ok(false)
+            }
+            WebhookHealth::Failed {
+                disable_if_failing_since,
+            } => {
+                sqlx::query(
+                    "UPDATE webhooks SET failing_since = $1 WHERE id = $2 AND failing_since IS NULL",
+                )
+                .bind(micros(now))
+                .bind(id.to_string())
+                .execute(&self.pool)
+                .await?;
+                changed_one(
+                    &self.pool,
+                    sqlx::query(
+                        "UPDATE webhooks SET disabled_at = $1 \
+                         WHERE id = $2 AND disabled_at IS NULL AND failing_since <= $3",
+                    )
+                    .bind(micros(now))
+                    .bind(id.to_string())
+                    .bind(micros(disable_if_failing_since)),
+                )
+                .await
+            }
+        }
     }
 
     async fn delete_webhook(&self, workspace: WorkspaceId, id: uuid::Uuid) -> StoreResult<bool> {
@@ -130,7 +259,9 @@ impl AlertStore for SqlStore<Db> {
         let sql = format!(
             "UPDATE webhook_deliveries SET lease_owner = $1, lease_until = $2, attempts = attempts + 1 \
              WHERE id IN (SELECT id FROM webhook_deliveries WHERE state = 'pending' AND run_at <= $3 \
-                          AND (lease_until IS NULL OR lease_until <= $3) ORDER BY run_at, id LIMIT $4{}) \
+                          AND (lease_until IS NULL OR lease_until <= $3) \
+                          AND webhook_id IN (SELECT id FROM webhooks WHERE disabled_at IS NULL) \
+                          ORDER BY run_at, id LIMIT $4{}) \
              RETURNING id",
             Db::SKIP_LOCKED
         );
@@ -140,16 +271,16 @@ impl AlertStore for SqlStore<Db> {
         let mut out = Vec::with_capacity(claimed.len());
         for claimed in claimed {
             let id: String = claimed.try_get("id")?;
-            let row = sqlx::query(
-                "SELECT d.*, w.id AS w_id, w.workspace_id AS w_workspace_id, w.url AS w_url, \
-                 w.secret_key_id AS w_secret_key_id, w.secret_blob AS w_secret_blob, w.created_at AS w_created_at \
-                 FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id WHERE d.id = $1",
-            )
-            .bind(&id)
-            .fetch_one(&self.pool)
-            .await?;
+            let row = sqlx::query("SELECT * FROM webhook_deliveries WHERE id = $1")
+                .bind(&id)
+                .fetch_one(&self.pool)
+                .await?;
             let delivery = delivery_from_row(&row)?;
-            let webhook = webhook_from_row(&row, "w_")?;
+            let webhook = sqlx::query("SELECT * FROM webhooks WHERE id = $1")
+                .bind(delivery.webhook_id.to_string())
+                .fetch_one(&self.pool)
+                .await?;
+            let webhook = webhook_from_row(&webhook)?;
             let alert = sqlx::query("SELECT * FROM alerts WHERE id = $1")
                 .bind(delivery.alert_id.to_string())
                 .fetch_one(&self.pool)

@@ -260,10 +260,16 @@ impl LifecycleStore for SqlStore<Db> {
             sqlx::query_scalar("SELECT COUNT(*) FROM webhook_deliveries WHERE state = 'pending'")
                 .fetch_one(&self.pool)
                 .await?;
+        let idle = u32::try_from(self.pool.num_idle()).unwrap_or(u32::MAX);
         Ok(StoreMetrics {
             accounts,
             jobs,
             pending_deliveries: u64::try_from(pending).unwrap_or(0),
+            pool: PoolUsage {
+                in_use: self.pool.size().saturating_sub(idle),
+                idle,
+                max: self.pool.options().get_max_connections(),
+            },
         })
     }
 }

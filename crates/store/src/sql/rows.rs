@@ -150,17 +150,33 @@ pub(super) fn alert_from_row(row: &DbRow) -> StoreResult<AlertRecord> {
     })
 }
 
-pub(super) fn webhook_from_row(row: &DbRow, prefix: &str) -> StoreResult<WebhookRecord> {
-    let col = |name: &str| format!("{prefix}{name}");
+pub(super) fn webhook_from_row(row: &DbRow) -> StoreResult<WebhookRecord> {
+    let previous_key: Option<String> = row.try_get("previous_secret_key_id")?;
+    let previous_blob: Option<Vec<u8>> = row.try_get("previous_secret_blob")?;
+    let previous_until = opt_from_micros(row.try_get("previous_secret_until")?);
+    let previous_secret = match (previous_key, previous_blob, previous_until) {
+        (Some(key_id), Some(blob), Some(until)) => Some(PreviousSecret {
+            secret: StoredCredential { key_id, blob },
+            until,
+        }),
+        _ => None,
+    };
     Ok(WebhookRecord {
-        id: parsed(row, &col("id"))?,
-        workspace_id: parsed(row, &col("workspace_id"))?,
-        url: row.try_get(col("url").as_str())?,
+        id: parsed(row, "id")?,
+        workspace_id: parsed(row, "workspace_id")?,
+        url: row.try_get("url")?,
         secret: StoredCredential {
-            key_id: row.try_get(col("secret_key_id").as_str())?,
-            blob: row.try_get(col("secret_blob").as_str())?,
+            key_id: row.try_get("secret_key_id")?,
+            blob: row.try_get("secret_blob")?,
         },
-        created_at: from_micros(row.try_get(col("created_at").as_str())?),
+        created_at: from_micros(row.try_get("created_at")?),
+        events: row
+            .try_get::<Option<String>, _>("events")?
+            .map(|raw| parse_event_list(&raw))
+            .transpose()?,
+        previous_secret,
+        failing_since: opt_from_micros(row.try_get("failing_since")?),
+        disabled_at: opt_from_micros(row.try_get("disabled_at")?),
     })
 }
 

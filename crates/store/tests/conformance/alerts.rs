@@ -4,7 +4,8 @@ use crate::harness::*;
 use chrono::{DateTime, Utc};
 use iquivity_domain::{AccountId, AlertKind, Plan, WorkspaceId};
 use iquivity_store::{
-    AlertRecord, DeliveryAttempt, DeliveryRecord, DeliveryState, FailureClass, Store, WebhookRecord,
+    AlertRecord, DeliveryAttempt, DeliveryRecord, DeliveryState, FailureClass, Store,
+    WebhookChange, WebhookHealth, WebhookRecord,
 };
 use std::sync::Arc;
 
@@ -32,6 +33,10 @@ fn webhook(workspace: WorkspaceId, url: &str, created_at: DateTime<Utc>) -> Webh
         url: url.to_string(),
         secret: credential("key-1", &format!("secret for {url}")),
         created_at,
+        events: None,
+        previous_secret: None,
+        failing_since: None,
+        disabled_at: None,
     }
 }
 
@@ -406,4 +411,189 @@ pub async fn concurrent_alerts_with_one_dedupe_key_record_one(store: Arc<dyn Sto
             1
         );
     }
+}
+
+/// How many deliveries each of `hooks` has queued.
+async fn queued(store: &dyn Store, hooks: &[&WebhookRecord]) -> Vec<usize> {
+    let mut counts = Vec::new();
+    for hook in hooks {
+        counts.push(
+            store
+                .deliveries(hook.workspace_id, hook.id, 100)
+                .await
+                .unwrap()
+                .len(),
+        );
+    }
+    counts
+}
+
+pub async fn webhooks_take_their_events_rotate_secrets_and_are_disabled_once(
+    store: Arc<dyn Store>,
+) {
+    let owner = tenant(store.as_ref(), Plan::Free).await;
+    let t0 = now();
+    let all = webhook(owner.workspace, "https://hooks.example.test/all", t0);
+    let mut removals = webhook(owner.workspace, "https://hooks.example.test/rm", t0);
+    removals.events = Some(vec![AlertKind::Removed, AlertKind::WebhookDisabled]);
+    for hook in [&all, &removals] {
+        store.create_webhook(hook).await.unwrap();
+    }
+    let stored = store.webhook(owner.workspace, removals.id).await.unwrap();
+    assert_eq!(stored.unwrap().events, removals.events, "events round-trip");
+    let other = tenant(store.as_ref(), Plan::Free).await;
+    assert!(
+        store
+            .webhook(other.workspace, removals.id)
+            .await
+            .unwrap()
+            .is_none(),
+        "another workspace's webhook is not found"
+    );
+
+    // The event filter: a status change goes to the webhook that takes every type only.
+    assert!(store
+        .record_alert(&alert(owner.workspace, None, t0))
+        .await
+        .unwrap());
+    assert_eq!(queued(store.as_ref(), &[&all, &removals]).await, vec![1, 0]);
+    let mut removed = alert(owner.workspace, None, t0);
+    removed.kind = AlertKind::Removed;
+    assert!(store.record_alert(&removed).await.unwrap());
+    assert_eq!(queued(store.as_ref(), &[&all, &removals]).await, vec![2, 1]);
+
+    // Changing the events, and back to all.
+    let change = |events, enabled| WebhookChange {
+        events,
+        enabled,
+        now: t0,
+    };
+    assert!(store
+        .update_webhook(owner.workspace, removals.id, &change(Some(None), None))
+        .await
+        .unwrap());
+    assert!(store
+        .record_alert(&alert(owner.workspace, None, t0))
+        .await
+        .unwrap());
+    assert_eq!(queued(store.as_ref(), &[&all, &removals]).await, vec![3, 2]);
+    assert!(!store
+        .update_webhook(other.workspace, removals.id, &change(Some(None), None))
+        .await
+        .unwrap());
+
+    // Rotation: the current secret becomes the previous one, signing until the given time.
+    let fresh = credential("key-2", "the new secret");
+    assert!(store
+        .rotate_webhook_secret(owner.workspace, all.id, &fresh, t0 + minutes(60))
+        .await
+        .unwrap());
+    let rotated = store
+        .webhook(owner.workspace, all.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(rotated.secret, fresh);
+    let previous = rotated.previous_secret.clone().expect("kept");
+    assert_eq!(previous.secret, all.secret);
+    assert_eq!(previous.until, t0 + minutes(60));
+    assert_eq!(rotated.previous_secret_at(t0), Some(&all.secret));
+    assert_eq!(rotated.previous_secret_at(t0 + minutes(60)), None, "ended");
+
+    // Health: failing since the first failure; disabled once it has failed long enough, and only once.
+    let failed = |since| WebhookHealth::Failed {
+        disable_if_failing_since: since,
+    };
+    assert!(!store
+        .record_webhook_health(all.id, t0, failed(t0 - minutes(1)))
+        .await
+        .unwrap());
+    assert!(!store
+        .record_webhook_health(all.id, t0 + minutes(10), failed(t0 - minutes(1)))
+        .await
+        .unwrap());
+    let failing = store
+        .webhook(owner.workspace, all.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(failing.failing_since, Some(t0), "from the first failure");
+    assert!(failing.disabled_at.is_none());
+    assert!(store
+        .record_webhook_health(all.id, t0 + minutes(20), failed(t0))
+        .await
+        .unwrap());
+    assert!(
+        !store
+            .record_webhook_health(all.id, t0 + minutes(30), failed(t0))
+            .await
+            .unwrap(),
+        "disabled once"
+    );
+    let disabled = store
+        .webhook(owner.workspace, all.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(disabled.disabled_at, Some(t0 + minutes(20)));
+
+    // Disabled: nothing new is queued for it, and its pending deliveries are not claimed.
+    assert!(store
+        .record_alert(&alert(owner.workspace, None, t0))
+        .await
+        .unwrap());
+    assert_eq!(queued(store.as_ref(), &[&all, &removals]).await, vec![3, 3]);
+    let claimed = store
+        .claim_deliveries("me", t0 + minutes(1), t0 + minutes(2), 100)
+        .await
+        .unwrap();
+    assert!(
+        claimed.iter().all(|(_, hook, _)| hook.id == removals.id),
+        "{claimed:?}"
+    );
+    assert_eq!(claimed.len(), 3);
+
+    // Enabled again: the failure streak starts afresh and its pending deliveries go out.
+    assert!(store
+        .update_webhook(owner.workspace, all.id, &change(None, Some(true)))
+        .await
+        .unwrap());
+    let enabled = store
+        .webhook(owner.workspace, all.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(enabled.disabled_at.is_none() && enabled.failing_since.is_none());
+    let claimed = store
+        .claim_deliveries("me", t0 + minutes(1), t0 + minutes(2), 100)
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 3);
+    assert!(claimed.iter().all(|(_, hook, _)| hook.id == all.id));
+
+    // A success ends a failure streak; a person can disable a webhook too.
+    store
+        .record_webhook_health(removals.id, t0, failed(t0 - minutes(1)))
+        .await
+        .unwrap();
+    store
+        .record_webhook_health(removals.id, t0, WebhookHealth::Succeeded)
+        .await
+        .unwrap();
+    let healthy = store
+        .webhook(owner.workspace, removals.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(healthy.failing_since.is_none());
+    assert!(store
+        .update_webhook(owner.workspace, removals.id, &change(None, Some(false)))
+        .await
+        .unwrap());
+    let paused = store
+        .webhook(owner.workspace, removals.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(paused.disabled_at, Some(t0));
 }

@@ -364,6 +364,10 @@ pub async fn metrics_count_accounts_and_open_jobs(store: Arc<dyn Store>) {
         url: "https://hooks.example.test/m".to_string(),
         secret: credential("key-1", "secret"),
         created_at: t0,
+        events: None,
+        previous_secret: None,
+        failing_since: None,
+        disabled_at: None,
     };
     store.create_webhook(&hook).await.unwrap();
     let alert = AlertRecord {
