@@ -173,8 +173,40 @@ async fn serve(mut config: Config, demo: bool) -> anyhow::Result<()> {
 }
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
+async fn main() -> std::process::ExitCode {
+    match run_cli(Cli::parse()).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(err) => {
+            // One line, with the causes after colons; the full report (and a backtrace, when it was
+            // captured) only when RUST_BACKTRACE asks for it.
+            if std::env::var_os("RUST_BACKTRACE").is_some_and(|v| v != "0") {
+                eprintln!("error: {err:?}");
+            } else {
+                eprintln!("error: {}", one_line(&err));
+            }
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+/// The error and its causes on one line. Some errors already show their source in their own message
+/// (sqlx's and the store's do), so a cause whose text is already on the line is not repeated.
+fn one_line(err: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        if line.contains(&text) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&text);
+    }
+    line
+}
+
+async fn run_cli(cli: Cli) -> anyhow::Result<()> {
     let mut config = Config::load(cli.config.as_deref(), &|key| std::env::var(key).ok())?;
     if let Some(dir) = cli.data_dir {
         config.data_dir = dir;

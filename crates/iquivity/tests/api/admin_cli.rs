@@ -8,8 +8,21 @@ use serde_json::json;
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-/// Runs `iquivity <args>` on the app's data directory and database, with `stdin` piped in; its output.
+/// Runs `iquivity <args>` on the app's data directory and database, with `stdin` piped in; its output,
+/// which must be a success.
 fn iquivity(app: &TestApp, args: &[&str], stdin: &str) -> std::process::Output {
+    let output = run(app, args, stdin);
+    assert!(
+        output.status.success(),
+        "iquivity {args:?} failed: {}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
+/// Runs `iquivity <args>` as [`iquivity`] does, whatever its outcome.
+fn run(app: &TestApp, args: &[&str], stdin: &str) -> std::process::Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_iquivity"));
     command
         .env_clear()
@@ -31,14 +44,7 @@ fn iquivity(app: &TestApp, args: &[&str], stdin: &str) -> std::process::Output {
         .expect("stdin is piped")
         .write_all(stdin.as_bytes())
         .expect("stdin written");
-    let output = child.wait_with_output().expect("the binary ends");
-    assert!(
-        output.status.success(),
-        "iquivity {args:?} failed: {}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    output
+    child.wait_with_output().expect("the binary ends")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -179,4 +185,53 @@ async fn serve_with_demo_is_one_command_to_a_dashboard_with_the_example_accounts
     let dashboard = browser.get(format!("{base}/")).sent().await;
     assert_eq!(dashboard.status(), StatusCode::OK);
     assert!(dashboard.text().await.unwrap().contains("Demo"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_command_says_why_in_one_line_without_a_backtrace() {
+    let app = spawn_app().await;
+    let missing = iquivity_domain::WorkspaceId::new();
+    let output = run(
+        &app,
+        &["workspace", "set-plan", &missing.to_string(), "professional"],
+        "",
+    );
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(
+        stderr.trim_end(),
+        format!("error: no workspace with id {missing}"),
+        "one line"
+    );
+
+    // A refused input is one line too.
+    let output = run(
+        &app,
+        &["user", "create", "--email", "not-an-email", "--password-stdin"],
+        "short",
+    );
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    assert!(stderr.starts_with("error: "), "{stderr}");
+
+    // A failure with causes (the data directory is a file) keeps them on the same line, and has no
+    // backtrace unless RUST_BACKTRACE asks for one.
+    let file = tempfile::NamedTempFile::new().unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_iquivity"))
+        .env_clear()
+        .env("IQUIVITY_LOG", "warn")
+        .arg("--data-dir")
+        .arg(file.path())
+        .arg("migrate")
+        .output()
+        .expect("the binary runs");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    assert!(stderr.starts_with("error: ") && stderr.contains(": "), "{stderr}");
+    assert!(!stderr.to_lowercase().contains("backtrace"), "{stderr}");
+    let causes: Vec<&str> = stderr.trim_end().split(": ").collect();
+    let unique: std::collections::BTreeSet<&&str> = causes.iter().collect();
+    assert_eq!(unique.len(), causes.len(), "no cause repeated: {stderr}");
 }

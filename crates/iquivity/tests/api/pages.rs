@@ -184,3 +184,37 @@ async fn owners_invite_from_the_settings_page_and_a_signed_in_person_joins_throu
     let again = owner.get(app.url("/settings")).text_body().await;
     assert!(again.contains("https://hooks.example.com/iquivity") && !again.contains("whsec_"));
 }
+
+/// The API reference page lists every operation and webhook event of the document it is rendered from,
+/// needs no sign-in, and loads nothing but this service's stylesheet.
+#[tokio::test]
+async fn the_api_reference_page_shows_every_operation_of_the_document() {
+    let app = spawn_app().await;
+    let anonymous = browser_client();
+    let document: serde_json::Value = anonymous
+        .get(app.url("/api/v1/openapi.json"))
+        .sent()
+        .await
+        .json()
+        .await
+        .unwrap();
+    let response = anonymous.get(app.url("/api/docs")).sent().await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let page = response.text().await.unwrap();
+    let mut shown = 0;
+    for (path, item) in document["paths"].as_object().unwrap() {
+        for method in item.as_object().unwrap().keys() {
+            let heading = format!("{} {}", method.to_uppercase(), path);
+            let escaped = heading.replace('&', "&amp;");
+            assert!(page.contains(&escaped), "{heading} is on the page");
+            shown += 1;
+        }
+    }
+    assert!(shown > 30, "{shown} operations");
+    for kind in document["webhooks"].as_object().unwrap().keys() {
+        assert!(page.contains(&format!("<code>{kind}</code>")), "{kind}");
+    }
+    assert!(page.contains("application/problem+json"));
+    assert!(!page.contains("<script"), "no script");
+    assert!(!page.contains("http://") && !page.contains("https://"), "nothing from another origin");
+}

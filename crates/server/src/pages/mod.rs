@@ -1,5 +1,6 @@
 //! Server-rendered pages. Every page is plain HTML with the stylesheet from /assets; no inline script.
 
+pub mod api_docs;
 pub mod auth;
 pub mod connect;
 mod flash;

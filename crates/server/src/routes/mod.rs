@@ -65,6 +65,7 @@ pub fn router() -> Router<AppState> {
         .route("/metrics", get(meta::metrics))
         .route("/readyz", get(meta::readyz))
         .route("/api/v1/openapi.json", get(meta::openapi))
+        .route("/api/docs", get(pages::api_docs::index))
         .route("/api/v1/auth/signup", post(auth::sign_up))
         .route("/api/v1/auth/login", post(auth::log_in))
         .route("/api/v1/auth/logout", post(auth::log_out))
