@@ -374,11 +374,11 @@ impl Core {
         id: uuid::Uuid,
         secret: &SecretString,
     ) -> Result<StoredCredential, CoreError> {
-        Ok(seal_bytes(
+        seal_bytes(
             &self.vault,
             &id.to_string(),
             secret.expose_secret().as_bytes(),
-        )?)
+        )
     }
 
     /// Signs `body` with the webhook's secrets in force and posts it; the outer error is this service's own.

@@ -193,7 +193,12 @@ async fn a_failing_command_says_why_in_one_line_without_a_backtrace() {
     let missing = iquivity_domain::WorkspaceId::new();
     let output = run(
         &app,
-        &["workspace", "set-plan", &missing.to_string(), "professional"],
+        &[
+            "workspace",
+            "set-plan",
+            &missing.to_string(),
+            "professional",
+        ],
         "",
     );
     assert!(!output.status.success());
@@ -207,7 +212,13 @@ async fn a_failing_command_says_why_in_one_line_without_a_backtrace() {
     // A refused input is one line too.
     let output = run(
         &app,
-        &["user", "create", "--email", "not-an-email", "--password-stdin"],
+        &[
+            "user",
+            "create",
+            "--email",
+            "not-an-email",
+            "--password-stdin",
+        ],
         "short",
     );
     assert!(!output.status.success());
@@ -229,7 +240,10 @@ async fn a_failing_command_says_why_in_one_line_without_a_backtrace() {
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
-    assert!(stderr.starts_with("error: ") && stderr.contains(": "), "{stderr}");
+    assert!(
+        stderr.starts_with("error: ") && stderr.contains(": "),
+        "{stderr}"
+    );
     assert!(!stderr.to_lowercase().contains("backtrace"), "{stderr}");
     let causes: Vec<&str> = stderr.trim_end().split(": ").collect();
     let unique: std::collections::BTreeSet<&&str> = causes.iter().collect();

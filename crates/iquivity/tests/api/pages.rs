@@ -216,5 +216,8 @@ async fn the_api_reference_page_shows_every_operation_of_the_document() {
     }
     assert!(page.contains("application/problem+json"));
     assert!(!page.contains("<script"), "no script");
-    assert!(!page.contains("http://") && !page.contains("https://"), "nothing from another origin");
+    assert!(
+        !page.contains("http://") && !page.contains("https://"),
+        "nothing from another origin"
+    );
 }

@@ -139,9 +139,9 @@ fn operations(document: &Value) -> Vec<Operation> {
                             .collect()
                     })
                     .unwrap_or_default(),
-                body: op["requestBody"]["content"].as_object().and_then(|c| {
-                    c.values().next().map(|media| schema_name(&media["schema"]))
-                }),
+                body: op["requestBody"]["content"]
+                    .as_object()
+                    .and_then(|c| c.values().next().map(|media| schema_name(&media["schema"]))),
                 responses: op["responses"]
                     .as_object()
                     .map(|rs| {
