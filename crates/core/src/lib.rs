@@ -3,6 +3,7 @@
 pub mod accounts;
 pub mod alerts;
 pub mod auth;
+pub mod clients;
 pub mod connections;
 pub mod credentials;
 pub mod engine;

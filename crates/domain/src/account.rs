@@ -1,6 +1,6 @@
 use crate::named_enum;
 use crate::validation::bounded_text;
-use crate::{AccountId, Platform, UserId, ValidationError, WorkspaceId};
+use crate::{AccountId, ClientId, Platform, UserId, ValidationError, WorkspaceId};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
@@ -188,6 +188,8 @@ pub struct Account {
     pub status_since: DateTime<Utc>,
     pub scopes: Vec<String>,
     pub labels: Labels,
+    /// The client it belongs to, if any.
+    pub client_id: Option<ClientId>,
     /// When the account was connected (the "Creation Date" of docs/product.md#account-list).
     pub created_at: DateTime<Utc>,
     pub connected_by: Option<UserId>,
@@ -252,6 +254,7 @@ mod tests {
             status_since: at,
             scopes: Vec::new(),
             labels: Labels::default(),
+            client_id: None,
             created_at: at,
             connected_by: None,
             token_expires_at: expires_at,
@@ -379,6 +382,7 @@ mod tests {
             status_since: created_at,
             scopes: Vec::new(),
             labels: Labels::default(),
+            client_id: None,
             created_at,
             connected_by: None,
             token_expires_at,

@@ -55,6 +55,10 @@ uuid_id!(
     TokenId
 );
 uuid_id!(
+    /// A client of the workspace (an agency's customer) whose accounts it manages.
+    ClientId
+);
+uuid_id!(
     /// An invitation to join a workspace.
     InvitationId
 );

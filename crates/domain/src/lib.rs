@@ -3,6 +3,7 @@
 
 mod account;
 mod alert;
+mod client;
 mod ids;
 mod named;
 mod people;
@@ -13,7 +14,8 @@ mod validation;
 
 pub use account::{Account, AccountKind, AccountStatus, Label, Labels, NameOverride, StatusReason};
 pub use alert::AlertKind;
-pub use ids::{AccountId, InvitationId, TokenId, UserId, WorkspaceId};
+pub use client::{Client, ClientName, Colour};
+pub use ids::{AccountId, ClientId, InvitationId, TokenId, UserId, WorkspaceId};
 pub use people::{Email, Password, Role, WorkspaceName};
 pub use plan::{Plan, PlanLimits};
 pub use platform::{PermissionInfo, Platform, PlatformInfo};

@@ -133,6 +133,7 @@ pub async fn create(app: &App) -> anyhow::Result<DemoWorkspace> {
                     iquivity_core::accounts::AccountPatch {
                         labels: Some(vec![label.to_string()]),
                         display_name: None,
+                        client_id: None,
                     },
                 )
                 .await

@@ -1,4 +1,4 @@
-use crate::routes::{accounts, alerts, auth, connections, meta, platforms, posts};
+use crate::routes::{accounts, alerts, auth, clients, connections, meta, platforms, posts};
 use iquivity_core::alerts::TEST_EVENT;
 use iquivity_domain::AlertKind;
 use utoipa::OpenApi;
@@ -17,6 +17,7 @@ use utoipa::Modify;
         meta::healthz, meta::readyz, meta::openapi,
         auth::sign_up, auth::log_in, auth::log_out, auth::me, auth::create_token, auth::invite, auth::accept_invitation,
         platforms::list,
+        clients::list, clients::create, clients::update, clients::remove,
         accounts::list, accounts::summary, accounts::get, accounts::update, accounts::remove, accounts::events, accounts::refresh_inactive, accounts::activity,
         connections::refresh, connections::start, connections::get, connections::select,
         posts::create, posts::list, posts::get, posts::update, posts::cancel, posts::retry, posts::removal_impact, posts::upload_media,
@@ -31,6 +32,7 @@ use utoipa::Modify;
         (name = "auth", description = "Sign-up, sessions, API tokens and invitations"),
         (name = "accounts", description = "Connected social media accounts"),
         (name = "platforms", description = "The supported platforms"),
+        (name = "clients", description = "The clients a workspace manages accounts for"),
         (name = "connections", description = "Connecting accounts: consent on the platform, then choosing what to connect"),
         (name = "posts", description = "Publishing and scheduling posts to connected accounts"),
         (name = "alerts", description = "Notifications and signed webhooks"),

@@ -20,7 +20,7 @@ pub use webhook_events::{
 use chrono::{DateTime, Utc};
 use iquivity_core::Caller;
 use iquivity_domain::{
-    Account, AccountId, AccountKind, AccountStatus, Platform, Role, StatusReason, UserId,
+    Account, AccountId, AccountKind, AccountStatus, ClientId, Platform, Role, StatusReason, UserId,
     WorkspaceId,
 };
 use serde::Serialize;
@@ -45,6 +45,8 @@ pub struct AccountView {
     pub status_since: DateTime<Utc>,
     pub scopes: Vec<String>,
     pub labels: Vec<String>,
+    /// The client it belongs to (`GET /api/v1/clients`), if any.
+    pub client_id: Option<ClientId>,
     /// When the account was connected.
     pub created_at: DateTime<Utc>,
     pub connected_by: Option<UserId>,
@@ -87,6 +89,7 @@ impl From<Account> for AccountView {
             status_since: a.status_since,
             scopes: a.scopes,
             labels: a.labels.to_strings(),
+            client_id: a.client_id,
             created_at: a.created_at,
             connected_by: a.connected_by,
             token_expires_at: a.token_expires_at,

@@ -5,6 +5,7 @@
 
 mod accounts;
 mod alerts;
+mod clients;
 mod connections;
 mod credentials;
 mod lifecycle;
@@ -20,6 +21,7 @@ mod testing;
 
 pub use accounts::AccountStore;
 pub use alerts::AlertStore;
+pub use clients::ClientStore;
 pub use connections::ConnectionStore;
 pub use credentials::CredentialStore;
 pub use lifecycle::LifecycleStore;
@@ -92,6 +94,7 @@ pub type Sealer<'a> = &'a (dyn Fn(AccountId) -> Result<StoredCredential, String>
 pub trait Store:
     PeopleStore
     + AccountStore
+    + ClientStore
     + ConnectionStore
     + LifecycleStore
     + AlertStore

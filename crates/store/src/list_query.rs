@@ -121,6 +121,24 @@ where
     if let Some(user) = query.connected_by {
         sql.push(" AND connected_by = ").push_bind(user.to_string());
     }
+    if !query.clients.is_empty() || query.without_client {
+        sql.push(" AND (");
+        if !query.clients.is_empty() {
+            sql.push("client_id IN (");
+            let mut list = sql.separated(", ");
+            for client in &query.clients {
+                list.push_bind(client.to_string());
+            }
+            sql.push(")");
+            if query.without_client {
+                sql.push(" OR ");
+            }
+        }
+        if query.without_client {
+            sql.push("client_id IS NULL");
+        }
+        sql.push(")");
+    }
     if let Some(label) = &query.label {
         sql.push(" AND ");
         DB::push_has_label(&mut sql, label.to_lowercase());

@@ -179,6 +179,9 @@ pub struct AccountQuery {
     pub connected_by: Option<UserId>,
     /// Compared case-insensitively.
     pub label: Option<String>,
+    /// Accounts of any of these clients, and (with `without_client`) those of none.
+    pub clients: Vec<iquivity_domain::ClientId>,
+    pub without_client: bool,
     pub sort: AccountSort,
     pub limit: u32,
     pub after: Option<Cursor>,
@@ -194,6 +197,8 @@ impl AccountQuery {
             created_before: None,
             connected_by: None,
             label: None,
+            clients: Vec::new(),
+            without_client: false,
             sort: AccountSort {
                 key: SortKey::CreatedAt,
                 descending: true,
@@ -271,6 +276,7 @@ named_enum! {
         StatusChanged = "status_changed",
         LabelsChanged = "labels_changed",
         Renamed = "renamed",
+        ClientChanged = "client_changed",
         Removed = "removed",
     }
 }

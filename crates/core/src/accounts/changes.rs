@@ -30,38 +30,83 @@ impl Core {
             Some(None) => Some(None),
             None => None,
         };
+        if let Some(Some(client)) = patch.client_id {
+            if self
+                .store
+                .client(caller.workspace_id, client)
+                .await?
+                .is_none()
+            {
+                errors.push(iquivity_domain::ValidationError::new(
+                    "client_id",
+                    "no such client in this workspace",
+                ));
+            }
+        }
         if !errors.is_empty() {
             return Err(CoreError::Validation(errors));
         }
-        if labels.is_none() && name.is_none() {
+        if labels.is_none() && name.is_none() && patch.client_id.is_none() {
             return Err(CoreError::invalid(
                 "body",
-                "give labels and/or display_name to change",
+                "give labels, display_name and/or client_id to change",
             ));
         }
-        let kind = if labels.is_some() {
-            AuditKind::LabelsChanged
-        } else {
-            AuditKind::Renamed
-        };
-        let event = AuditEventRecord {
+        let mut updated = current.clone();
+        if labels.is_some() || name.is_some() {
+            let kind = if labels.is_some() {
+                AuditKind::LabelsChanged
+            } else {
+                AuditKind::Renamed
+            };
+            let event = self.account_event(caller, id, kind, serde_json::json!({
+                "labels": labels.as_ref().map(Labels::to_strings),
+                "previous_labels": labels.as_ref().map(|_| current.labels.to_strings()),
+                "display_name": name.as_ref().map(|n| n.as_ref().map(|n| n.as_str().to_string())),
+            }));
+            let name_ref = name.as_ref().map(|n| n.as_ref().map(NameOverride::as_str));
+            updated = self
+                .store
+                .update_account_profile(caller.workspace_id, id, labels.as_ref(), name_ref, &event)
+                .await?
+                .ok_or(CoreError::NotFound("account"))?;
+        }
+        if let Some(client) = patch.client_id {
+            let event = self.account_event(
+                caller,
+                id,
+                AuditKind::ClientChanged,
+                serde_json::json!({ "client_id": client, "previous_client_id": current.client_id }),
+            );
+            updated = self
+                .store
+                .set_account_client(caller.workspace_id, id, client, &event)
+                .await?
+                .ok_or_else(|| {
+                    // The client was removed between the check above and now.
+                    CoreError::invalid("client_id", "no such client in this workspace")
+                })?;
+        }
+        Ok(updated)
+    }
+
+    /// An audit event about one account, by the caller, now.
+    fn account_event(
+        &self,
+        caller: &Caller,
+        id: AccountId,
+        kind: AuditKind,
+        details: serde_json::Value,
+    ) -> AuditEventRecord {
+        AuditEventRecord {
             id: uuid::Uuid::now_v7(),
             workspace_id: caller.workspace_id,
             account_id: Some(id),
             actor_id: Some(caller.user_id),
             kind,
-            details: serde_json::json!({
-                "labels": labels.as_ref().map(Labels::to_strings),
-                "previous_labels": labels.as_ref().map(|_| current.labels.to_strings()),
-                "display_name": name.as_ref().map(|n| n.as_ref().map(|n| n.as_str().to_string())),
-            }),
+            details,
             at: Utc::now(),
-        };
-        let name_ref = name.as_ref().map(|n| n.as_ref().map(NameOverride::as_str));
-        self.store
-            .update_account_profile(caller.workspace_id, id, labels.as_ref(), name_ref, &event)
-            .await?
-            .ok_or(CoreError::NotFound("account"))
+        }
     }
 
     /// Records a new status for an account, with an audit event when it actually changes.

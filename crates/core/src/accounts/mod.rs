@@ -34,6 +34,9 @@ pub struct ListAccounts {
     /// A user id or an email address.
     pub owner: Option<String>,
     pub label: Option<String>,
+    /// Accounts of any of these clients, and (with `without_client`) those of none.
+    pub clients: Vec<iquivity_domain::ClientId>,
+    pub without_client: bool,
     pub sort: AccountSort,
     pub limit: u32,
     pub cursor: Option<String>,
@@ -87,6 +90,8 @@ pub struct Summary {
 pub struct AccountPatch {
     pub labels: Option<Vec<String>>,
     pub display_name: Option<Option<String>>,
+    /// `Some(None)` takes the account away from its client.
+    pub client_id: Option<Option<iquivity_domain::ClientId>>,
 }
 
 /// What a finished connection hands over to be stored.
@@ -252,6 +257,8 @@ impl Core {
             created_before: request.created_before,
             connected_by,
             label,
+            clients: request.clients,
+            without_client: request.without_client,
             sort: request.sort,
             // One more than asked tells whether another page exists.
             limit: request.limit + 1,

@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use axum::Json;
 use chrono::{DateTime, NaiveDate, Utc};
 use iquivity_core::accounts::{AccountPatch, ListAccounts, Summary, DEFAULT_PAGE, MAX_PAGE};
-use iquivity_domain::{AccountId, AccountStatus, Platform, ValidationError};
+use iquivity_domain::{AccountId, AccountStatus, ClientId, Platform, ValidationError};
 use iquivity_store::{AccountSort, SortKey};
 use serde::Deserialize;
 
@@ -29,6 +29,8 @@ pub struct ListParams {
     /// Who connected it: a user id or an email address.
     pub(crate) owner: Option<String>,
     pub(crate) label: Option<String>,
+    /// Repeatable: a client id, or `none` for accounts without a client.
+    pub(crate) client: Vec<String>,
     /// `created_at`, `name`, `platform` or `status`, with `-` in front for descending. Default `-created_at`.
     pub(crate) sort: Option<String>,
     /// 1 to 200, default 50.
@@ -58,6 +60,7 @@ fn parse_params(raw: Option<&str>) -> Result<ListParams, AppError> {
             "created_to" => params.created_to = Some(value),
             "owner" => params.owner = Some(value),
             "label" => params.label = Some(value),
+            "client" => params.client.push(value),
             "sort" => params.sort = Some(value),
             "limit" => match value.parse::<u32>() {
                 Ok(limit) => params.limit = Some(limit),
@@ -76,7 +79,7 @@ fn parse_params(raw: Option<&str>) -> Result<ListParams, AppError> {
             },
             other => errors.push(ValidationError::new(
                 other,
-                "unknown parameter; expected q, platform, status, created_from, created_to, owner, label, sort, limit, cursor or tz",
+                "unknown parameter; expected q, platform, status, created_from, created_to, owner, label, client, sort, limit, cursor or tz",
             )),
         }
     }
@@ -150,6 +153,20 @@ pub(crate) fn list_request(query: Option<&str>) -> Result<(ListParams, ListAccou
     let sort = parse_sort(params.sort.as_deref())
         .map_err(|e| errors.push(e))
         .ok();
+    let mut clients = Vec::new();
+    let mut without_client = false;
+    for raw in &params.client {
+        match raw.as_str() {
+            "none" => without_client = true,
+            id => match id.parse::<ClientId>() {
+                Ok(id) => clients.push(id),
+                Err(_) => errors.push(ValidationError::new(
+                    "client",
+                    format!("must be a client id or none (got {raw:?})"),
+                )),
+            },
+        }
+    }
     let Some(sort) = sort.filter(|_| errors.is_empty()) else {
         return Err(AppError::validation(errors));
     };
@@ -161,6 +178,8 @@ pub(crate) fn list_request(query: Option<&str>) -> Result<(ListParams, ListAccou
         created_before,
         owner: params.owner.clone(),
         label: params.label.clone(),
+        clients,
+        without_client,
         sort,
         limit: params.limit.unwrap_or(DEFAULT_PAGE),
         cursor: params.cursor.clone(),
@@ -217,9 +236,13 @@ pub struct AccountPatchRequest {
     #[serde(default, deserialize_with = "super::present")]
     #[schema(value_type = Option<String>)]
     display_name: Option<Option<String>>,
+    /// The client the account belongs to; `null` for none.
+    #[serde(default, deserialize_with = "super::present")]
+    #[schema(value_type = Option<String>, format = Uuid, nullable)]
+    client_id: Option<Option<ClientId>>,
 }
 
-/// Changes labels and/or the display name. Owners and admins only.
+/// Changes labels, the display name and/or the client. Owners and admins only.
 #[utoipa::path(patch, path = "/api/v1/accounts/{id}", tag = "accounts", params(("id" = String, Path)),
     request_body = AccountPatchRequest,
     responses((status = 200, body = AccountView), (status = 403, body = crate::Problem), (status = 404, body = crate::Problem)))]
@@ -238,6 +261,7 @@ pub async fn update(
             AccountPatch {
                 labels: body.labels,
                 display_name: body.display_name,
+                client_id: body.client_id,
             },
         )
         .await?;

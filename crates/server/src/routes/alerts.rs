@@ -28,20 +28,11 @@ pub struct CreatedWebhookView {
     secret: String,
 }
 
-/// Reads a field that may be `null`, so that "absent" (`None`) and "null" (`Some(None)`) differ.
-fn present<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
-where
-    D: serde::Deserializer<'de>,
-    T: Deserialize<'de>,
-{
-    T::deserialize(deserializer).map(Some)
-}
-
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateWebhookRequest {
     /// The event types to send; `null` for every type. Left out, unchanged.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "super::present")]
     #[schema(value_type = Option<Vec<String>>, nullable)]
     events: Option<Option<Vec<String>>>,
     /// `true` enables a disabled webhook (its pending deliveries go out again); `false` disables it.

@@ -1,6 +1,7 @@
 pub mod accounts;
 pub mod alerts;
 pub mod auth;
+pub mod clients;
 pub mod connections;
 pub mod meta;
 pub mod platforms;
@@ -12,8 +13,12 @@ use axum::Router;
 use serde::Deserialize;
 
 /// For an optional field that may be `null`: tells "absent" (outer `None`) from "null" (`Some(None)`).
-fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
-    Option::<String>::deserialize(d).map(Some)
+fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
 }
 
 pub fn router() -> Router<AppState> {
@@ -110,6 +115,11 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/accounts/{id}/events", get(accounts::events))
         .route("/api/v1/accounts/{id}/refresh", post(connections::refresh))
         .route("/api/v1/connections", post(connections::start))
+        .route("/api/v1/clients", get(clients::list).post(clients::create))
+        .route(
+            "/api/v1/clients/{id}",
+            axum::routing::delete(clients::remove).patch(clients::update),
+        )
         .route("/api/v1/webhooks", get(alerts::list).post(alerts::create))
         .route(
             "/api/v1/webhooks/{id}",

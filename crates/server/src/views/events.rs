@@ -43,6 +43,7 @@ pub enum AuditKindView {
     StatusChanged,
     LabelsChanged,
     Renamed,
+    ClientChanged,
     Removed,
 }
 
@@ -55,6 +56,7 @@ impl From<AuditKind> for AuditKindView {
             AuditKind::StatusChanged => AuditKindView::StatusChanged,
             AuditKind::LabelsChanged => AuditKindView::LabelsChanged,
             AuditKind::Renamed => AuditKindView::Renamed,
+            AuditKind::ClientChanged => AuditKindView::ClientChanged,
             AuditKind::Removed => AuditKindView::Removed,
         }
     }

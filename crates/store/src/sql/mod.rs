@@ -94,6 +94,7 @@ mod on_sqlite {
     type Conn = sqlx::SqliteConnection;
     mod accounts;
     mod alerts;
+    mod clients;
     mod connections;
     mod credentials;
     mod lifecycle;
@@ -113,6 +114,7 @@ mod on_postgres {
     type Conn = sqlx::PgConnection;
     mod accounts;
     mod alerts;
+    mod clients;
     mod connections;
     mod credentials;
     mod lifecycle;

@@ -277,6 +277,7 @@ pub(super) fn account_from_row(row: &DbRow) -> StoreResult<Account> {
         status_since: from_micros(row.try_get("status_since")?),
         scopes: json_column(row, "scopes")?,
         labels: Labels::parse(&labels).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        client_id: opt_parsed(row, "client_id")?,
         created_at: from_micros(row.try_get("created_at")?),
         connected_by: opt_parsed(row, "connected_by")?,
         token_expires_at: opt_from_micros(row.try_get("token_expires_at")?),

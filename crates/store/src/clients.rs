@@ -1,0 +1,31 @@
+use crate::prelude::*;
+use iquivity_domain::{Client, ClientId, ClientName, Colour};
+
+/// A workspace's clients, and which client each account belongs to.
+#[async_trait]
+pub trait ClientStore: Send + Sync {
+    /// Fails with [`StoreError::Duplicate`] when the workspace has a client of that name (in any case).
+    async fn create_client(&self, client: &Client) -> StoreResult<()>;
+    /// The workspace's clients by name, each with how many accounts it has.
+    async fn clients(&self, workspace: WorkspaceId) -> StoreResult<Vec<(Client, u32)>>;
+    async fn client(&self, workspace: WorkspaceId, id: ClientId) -> StoreResult<Option<Client>>;
+    /// Renames or recolours a client (`colour: Some(None)` clears it); `None` when there is no such client.
+    async fn update_client(
+        &self,
+        workspace: WorkspaceId,
+        id: ClientId,
+        name: Option<&ClientName>,
+        colour: Option<Option<&Colour>>,
+    ) -> StoreResult<Option<Client>>;
+    /// Removes a client; its accounts stay, without a client.
+    async fn delete_client(&self, workspace: WorkspaceId, id: ClientId) -> StoreResult<bool>;
+    /// Assigns an account to a client of the same workspace, or to none, recording `event`; `None` when
+    /// the account is not in the workspace, or the client is not.
+    async fn set_account_client(
+        &self,
+        workspace: WorkspaceId,
+        account: AccountId,
+        client: Option<ClientId>,
+        event: &AuditEventRecord,
+    ) -> StoreResult<Option<Account>>;
+}
