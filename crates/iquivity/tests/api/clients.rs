@@ -211,3 +211,44 @@ async fn accounts_belong_to_one_client_are_filtered_by_it_and_outlive_it() {
         ["Acme on Facebook", "Acme on X", "Nobody's"]
     );
 }
+
+/// The accounts page shows each account's client and filters by client without JavaScript.
+#[tokio::test]
+async fn the_accounts_page_shows_clients_and_filters_by_them() {
+    let app = spawn_app().await;
+    let (owner, _csrf) = app.browser_sign_up("page@example.com", "Agency").await;
+    let acme_account = app
+        .seed_account(&owner, Seed::new(Platform::X, "Acme Tweets"))
+        .await;
+    app.seed_account(&owner, Seed::new(Platform::Facebook, "Unassigned Page"))
+        .await;
+    let (_, acme) = create(&app, &owner, json!({"name": "Acme", "colour": "#cf222e"})).await;
+    let acme = acme["id"].as_str().unwrap().to_string();
+    let (status, _) = app
+        .patch(
+            &owner,
+            &format!("/api/v1/accounts/{acme_account}"),
+            json!({"client_id": acme}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+
+    let page = owner.client.get(app.url("/")).text_body().await;
+    assert!(page.contains("Client: Acme"), "the row names its client");
+    assert!(
+        page.contains(&format!("<option value=\"{acme}\">Acme</option>")),
+        "the filter offers it"
+    );
+    let filtered = owner
+        .client
+        .get(app.url(&format!("/?client={acme}")))
+        .text_body()
+        .await;
+    assert!(filtered.contains("Acme Tweets") && !filtered.contains("Unassigned Page"));
+    assert!(
+        filtered.contains(&format!("<option value=\"{acme}\" selected>Acme</option>")),
+        "the choice is kept"
+    );
+    let none = owner.client.get(app.url("/?client=none")).text_body().await;
+    assert!(none.contains("Unassigned Page") && !none.contains("Acme Tweets"));
+}

@@ -15,9 +15,12 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use iquivity_core::accounts::{AccountPage, Summary};
+use iquivity_core::clients::ClientSummary;
 use iquivity_core::connections::RefreshOutcome;
 use iquivity_core::CoreError;
-use iquivity_domain::{Account, AccountId, AccountStatus, AlertKind, Platform, Role, UserId};
+use iquivity_domain::{
+    Account, AccountId, AccountStatus, AlertKind, Client, ClientId, Platform, Role, UserId,
+};
 use iquivity_store::AlertRecord;
 use maud::{html, Markup};
 
@@ -55,7 +58,23 @@ fn initials(name: &str) -> String {
 type PostCounts = std::collections::HashMap<AccountId, (u32, u32)>;
 
 /// One row of the accounts table.
-fn row(account: &Account, highlight: Option<AccountId>, csrf: &str, counts: &PostCounts) -> Markup {
+/// The workspace's clients by id, for the rows' client tags.
+type Clients = std::collections::HashMap<ClientId, Client>;
+
+fn clients_by_id(clients: &[ClientSummary]) -> Clients {
+    clients
+        .iter()
+        .map(|c| (c.client.id, c.client.clone()))
+        .collect()
+}
+
+fn row(
+    account: &Account,
+    highlight: Option<AccountId>,
+    csrf: &str,
+    counts: &PostCounts,
+    clients: &Clients,
+) -> Markup {
     let (scheduled, published) = counts.get(&account.id).copied().unwrap_or((0, 0));
     let status_class = format!("status status-{}", account.status.as_str());
     let highlighted = highlight == Some(account.id);
@@ -71,6 +90,16 @@ fn row(account: &Account, highlight: Option<AccountId>, csrf: &str, counts: &Pos
                     a.account-name href={ "/accounts/" (account.id) } { (account.display_name) }
                     @if let Some(handle) = &account.handle { span.handle { "@" (handle) } }
                     @if account.sandbox { span.tag.sandbox title="Connected through the local sandbox, not the real platform" { "sandbox" } }
+                    @if let Some(client) = account.client_id.and_then(|id| clients.get(&id)) {
+                        span.tag.client {
+                            // A presentation attribute, which the style-src policy allows (a style attribute it does not).
+                            @if let Some(colour) = &client.colour {
+                                svg width="10" height="10" viewBox="0 0 10 10" aria-hidden="true" { circle cx="5" cy="5" r="5" fill=(colour.as_str()) {} }
+                                " "
+                            }
+                            "Client: " (client.name.as_str())
+                        }
+                    }
                     @for label in account.labels.iter() { span.tag { (label.as_str()) } }
                     span.usage-line {
                         @if let Some(followers) = account.followers { (followers) " followers · " }
@@ -130,9 +159,10 @@ fn rows(
     highlight: Option<AccountId>,
     csrf: &str,
     counts: &PostCounts,
+    clients: &Clients,
 ) -> Markup {
     html! {
-        @for account in &page.items { (row(account, highlight, csrf, counts)) }
+        @for account in &page.items { (row(account, highlight, csrf, counts, clients)) }
     }
 }
 
@@ -161,6 +191,9 @@ fn query_with(params: &ListParams, changes: &[(&str, Option<&str>)]) -> String {
     );
     push("owner", params.owner.as_deref().unwrap_or_default());
     push("label", params.label.as_deref().unwrap_or_default());
+    for c in &params.client {
+        push("client", c);
+    }
     push("sort", params.sort.as_deref().unwrap_or_default());
     for (key, value) in changes {
         pairs.retain(|(k, _)| k != key);
@@ -333,7 +366,12 @@ fn summary_cards(summary: &Summary) -> Markup {
     }
 }
 
-fn filters(params: &ListParams, members: &[(UserId, String, Role)]) -> Markup {
+fn filters(
+    params: &ListParams,
+    members: &[(UserId, String, Role)],
+    clients: &[ClientSummary],
+) -> Markup {
+    let selected_client = params.client.first().map(String::as_str);
     let selected_platform = params.platform.first().copied();
     let selected_status = params.status.first().copied();
     html! {
@@ -372,6 +410,17 @@ fn filters(params: &ListParams, members: &[(UserId, String, Role)]) -> Markup {
                     @for (id, email, _) in members {
                         @let value = id.to_string();
                         option value=(value) selected[params.owner.as_deref() == Some(value.as_str()) || params.owner.as_deref() == Some(email.as_str())] { (email) }
+                    }
+                }
+            }
+            div {
+                label for="client" { "Client" }
+                select #client name="client" {
+                    option value="" { "All clients" }
+                    option value="none" selected[selected_client == Some("none")] { "No client" }
+                    @for c in clients {
+                        @let value = c.client.id.to_string();
+                        option value=(value) selected[selected_client == Some(value.as_str())] { (c.client.name.as_str()) }
                     }
                 }
             }
@@ -457,6 +506,7 @@ pub async fn index(
     let summary = state.core.account_summary(&caller).await?;
     let chrome = Chrome::of(&state, &caller, &session, &summary).await?;
     let members = state.core.members(&caller).await?;
+    let clients = state.core.clients(&caller).await?;
     let alerts = state.core.alerts(&caller, 20).await?;
     let counts = state.core.post_counts(&caller).await?;
     let (params, page, problem) = match list_request(Some(&list_query)) {
@@ -493,7 +543,7 @@ pub async fn index(
         (platform_cards(&summary))
         section aria-labelledby="accounts-heading" {
             h2 #accounts-heading { "Connected accounts" }
-            (filters(&params, &members))
+            (filters(&params, &members, &clients))
             @if let Some(problem) = &problem {
                 p.notice.error role="alert" { (problem.problem().detail) }
             }
@@ -507,7 +557,7 @@ pub async fn index(
                         (sort_header(&params, "platform", "Platform"))
                         th { "Actions" }
                     } }
-                    tbody #account-rows { (rows(&page, highlight, &chrome.csrf, &counts)) }
+                    tbody #account-rows { (rows(&page, highlight, &chrome.csrf, &counts, &clients_by_id(&clients))) }
                 }
             }
             p #no-results.muted hidden[!page.items.is_empty() || summary.counts.total == 0] {
@@ -561,10 +611,11 @@ pub async fn fragment(
     let (_, request) = list_request(raw.as_deref())?;
     let page = state.core.list_accounts(&caller, request).await?;
     let counts = state.core.post_counts(&caller).await?;
+    let clients = clients_by_id(&state.core.clients(&caller).await?);
     let csrf = super::csrf_token(&session);
     let mut response = (
         [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-        rows(&page, None, &csrf, &counts).into_string(),
+        rows(&page, None, &csrf, &counts, &clients).into_string(),
     )
         .into_response();
     if let Some(next) = page
