@@ -177,7 +177,7 @@ pub struct AccountQuery {
     /// Exclusive upper bound.
     pub created_before: Option<DateTime<Utc>>,
     pub connected_by: Option<UserId>,
-    /// Compared case-insensitively.
+    /// A label's beginning, compared case-insensitively (`cli` finds `Client A`).
     pub label: Option<String>,
     /// Accounts of any of these clients, and (with `without_client`) those of none.
     pub clients: Vec<iquivity_domain::ClientId>,

@@ -289,24 +289,31 @@ impl Core {
         ))
     }
 
-    /// A new secret for a webhook, shown once; the one it replaces keeps signing for `overlap`, so the
-    /// receiver can switch without missing a delivery.
+    /// A new secret for a webhook, shown once; the one it replaces keeps signing for `overlap_hours`
+    /// (default 24), so the receiver can switch without missing a delivery.
     pub async fn rotate_webhook_secret(
         &self,
         caller: &Caller,
         id: uuid::Uuid,
-        overlap: Duration,
+        overlap_hours: Option<i64>,
     ) -> Result<RotatedSecret, CoreError> {
         caller.require_manage_accounts()?;
-        if overlap < Duration::zero() || overlap > MAX_SECRET_OVERLAP {
-            return Err(CoreError::invalid(
-                "overlap_hours",
-                format!(
-                    "must be between 0 and {} hours",
-                    MAX_SECRET_OVERLAP.num_hours()
-                ),
-            ));
-        }
+        let overlap = match overlap_hours {
+            None => DEFAULT_SECRET_OVERLAP,
+            // Checked before it becomes a duration: any i64 can arrive, and most overflow one.
+            Some(hours) if (0..=MAX_SECRET_OVERLAP.num_hours()).contains(&hours) => {
+                Duration::hours(hours)
+            }
+            Some(_) => {
+                return Err(CoreError::invalid(
+                    "overlap_hours",
+                    format!(
+                        "must be between 0 and {} hours",
+                        MAX_SECRET_OVERLAP.num_hours()
+                    ),
+                ))
+            }
+        };
         let secret = new_secret("whsec_");
         let sealed = self.seal_webhook_secret(id, &secret)?;
         let now = self.clock.now();

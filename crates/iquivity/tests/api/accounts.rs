@@ -185,6 +185,9 @@ async fn the_list_is_newest_first_and_each_filter_narrows_it() {
         list("?label=business&platform=instagram").await,
         ["Isabella Morgan"]
     );
+    // By a label's beginning, in any case; not by its middle.
+    assert_eq!(list("?label=cLi").await, ["Liam Foster", "Isabella Morgan"]);
+    assert_eq!(list("?label=ent").await, Vec::<String>::new());
 }
 
 #[tokio::test]

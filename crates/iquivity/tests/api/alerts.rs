@@ -229,6 +229,11 @@ async fn each_incident_alerts_once_in_the_app_and_to_signed_webhooks() {
         page.contains("is working again"),
         "the dashboard lists the notifications"
     );
+    assert!(
+        page.contains(" has failed."),
+        "a sentence, not \"is failed\""
+    );
+    assert!(!page.contains(" is failed"));
     let (status, _) = app.post_bare(&user, "/api/v1/notifications/read").await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     let (_, notifications) = app.get(&user, "/api/v1/notifications").await;

@@ -408,6 +408,34 @@ async fn a_person_connects_every_platform_and_manages_the_accounts_in_the_browse
         .await
         .unwrap();
     wait_rows(&client, |rows| rows.len() == 6).await;
+
+    // Sorting by name in place: the rows follow, and the arrow moves from Creation Date to Name.
+    client
+        .find(Locator::Css("th a.sort-link[href*='sort=name']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_rows(&client, |rows| {
+        let mut sorted = rows.to_vec();
+        sorted.sort_by_key(|name| name.to_lowercase());
+        rows.len() == 6 && rows == sorted.as_slice()
+    })
+    .await;
+    let arrows = client
+        .execute(
+            "return [...document.querySelectorAll('th[aria-sort]')].map(th => \
+             [th.textContent.trim(), getComputedStyle(th.querySelector('.sort-link'), '::after').content])",
+            vec![],
+        )
+        .await
+        .unwrap();
+    for pair in arrows.as_array().unwrap() {
+        let (column, arrow) = (pair[0].as_str().unwrap(), pair[1].as_str().unwrap());
+        assert_eq!(arrow.contains('▲'), column == "Name", "{column}: {arrow}");
+        assert!(!arrow.contains('▼'), "{column}: {arrow}");
+    }
     let ethan = app
         .app
         .store

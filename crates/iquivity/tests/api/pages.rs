@@ -221,3 +221,51 @@ async fn the_api_reference_page_shows_every_operation_of_the_document() {
         "nothing from another origin"
     );
 }
+
+/// The filter form without JavaScript sends every field, empty ones too: those mean "any". Parameters the
+/// page does not know (a campaign tag on a shared link) are ignored, not an empty list. A search that
+/// finds nothing says so and offers to clear it, and the browser's icon request is answered.
+#[tokio::test]
+async fn the_list_reads_empty_and_unknown_parameters_as_no_filter() {
+    let app = spawn_app().await;
+    let (owner, _) = app.browser_sign_up("filters@example.com", "Filters").await;
+    app.seed_account(&owner, Seed::new(Platform::X, "Alpha Tweets"))
+        .await;
+    app.seed_account(&owner, Seed::new(Platform::Facebook, "Beta Page"))
+        .await;
+    let everything = "/?q=&platform=&status=&created_from=&created_to=&owner=&client=&label=&sort=";
+    for path in [
+        everything,
+        "/?utm_source=newsletter",
+        "/?utm_source=x&platform=&sort=name",
+    ] {
+        let response = owner.client.get(app.url(path)).sent().await;
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+        let page = response.text().await.unwrap();
+        assert!(
+            page.contains("Alpha Tweets") && page.contains("Beta Page"),
+            "{path}"
+        );
+        assert!(!page.contains("unknown"), "{path}: no error");
+    }
+    let none = owner
+        .client
+        .get(app.url("/?q=zzz-nothing"))
+        .text_body()
+        .await;
+    assert!(none.contains("No account matches these filters."), "{none}");
+    assert!(none.contains("Clear the filters"));
+    let (status, _) = app.get(&owner, "/api/v1/accounts?utm_source=x").await;
+    assert_eq!(
+        status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "the API still names a misspelt parameter"
+    );
+    let (status, page) = app.get(&owner, "/api/v1/accounts?platform=&status=").await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert_eq!(page["items"].as_array().unwrap().len(), 2);
+
+    let icon = owner.client.get(app.url("/favicon.ico")).sent().await;
+    assert_eq!(icon.status(), StatusCode::OK);
+    assert_eq!(icon.headers()["content-type"], "image/svg+xml");
+}

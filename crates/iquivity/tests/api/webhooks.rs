@@ -657,15 +657,21 @@ async fn a_rotated_secret_overlaps_with_the_old_one_for_the_set_time() {
     let old = created["secret"].as_str().unwrap().to_string();
     let hook = created["id"].as_str().unwrap().to_string();
 
-    let (status, problem) = app
-        .post(
-            &user,
-            &format!("/api/v1/webhooks/{hook}/secret"),
-            json!({"overlap_hours": 169}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
-    assert_eq!(problem["errors"][0]["field"], "overlap_hours");
+    for hours in [json!(169), json!(-1), json!(i64::MAX - 1)] {
+        let (status, problem) = app
+            .post(
+                &user,
+                &format!("/api/v1/webhooks/{hook}/secret"),
+                json!({ "overlap_hours": hours }),
+            )
+            .await;
+        assert_eq!(
+            status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{hours}: {problem}"
+        );
+        assert_eq!(problem["errors"][0]["field"], "overlap_hours");
+    }
 
     let (status, rotated) = app
         .post(

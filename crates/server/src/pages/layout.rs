@@ -10,6 +10,7 @@ use sha2::{Digest, Sha256};
 
 pub const ASSETS_CSS: &str = include_str!("../../assets/app.css");
 pub const ASSETS_JS: &str = include_str!("../../assets/app.js");
+pub const ASSETS_ICON: &str = include_str!("../../assets/icon.svg");
 
 /// The CSRF token of a session: derived from the session id, so it needs no storage and changes with it.
 pub fn csrf_token(session_id: &str) -> String {
@@ -96,6 +97,7 @@ fn render(
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) " · iQuivity Social" }
                 link rel="stylesheet" href="/assets/app.css";
+                link rel="icon" type="image/svg+xml" href="/assets/icon.svg";
                 @if let Some((_, csrf)) = &chrome {
                     meta name="csrf-token" content=(csrf);
                     script src="/assets/app.js" defer {}

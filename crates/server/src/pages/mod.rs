@@ -10,4 +10,4 @@ pub mod platforms;
 pub mod posts;
 pub mod settings;
 
-pub use layout::{app_page, csrf_token, page, Chrome, ASSETS_CSS, ASSETS_JS};
+pub use layout::{app_page, csrf_token, page, Chrome, ASSETS_CSS, ASSETS_ICON, ASSETS_JS};

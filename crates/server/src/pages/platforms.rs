@@ -8,7 +8,7 @@ use super::icons::platform_icon;
 use super::{app_page, Chrome};
 use crate::error::AppError;
 use crate::extract::{CheckedForm, PageCaller, SessionCaller};
-use crate::routes::accounts::{list_request, ListParams};
+use crate::routes::accounts::{list_request, ListParams, UnknownParams};
 use crate::AppState;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -219,9 +219,8 @@ fn sort_header(params: &ListParams, key: &str, label: &str) -> Markup {
     };
     html! {
         th aria-sort=(aria) {
-            a.sort-link href={ "/?" (query_with(params, &[("sort", Some(&next)), ("cursor", None)])) } { (label)
-                @if aria == "ascending" { " ▲" } @else if aria == "descending" { " ▼" }
-            }
+            // The arrow is drawn by the stylesheet from aria-sort, so it follows the column the script sorts by.
+            a.sort-link href={ "/?" (query_with(params, &[("sort", Some(&next)), ("cursor", None)])) } { (label) }
         }
     }
 }
@@ -287,10 +286,15 @@ fn alert_text(alert: &AlertRecord) -> String {
             format!("A webhook to {host} failed for 3 days and was disabled: enable it in Settings once it works.")
         }
         AlertKind::StatusChanged => {
-            let status = account["status"].as_str().unwrap_or("changed");
+            let state = match account["status"].as_str().and_then(AccountStatus::parse) {
+                Some(AccountStatus::Failed) => "has failed",
+                Some(AccountStatus::Inactive) => "is inactive",
+                Some(AccountStatus::Active) => "is active",
+                None => "has changed",
+            };
             let message = account["status_message"].as_str().unwrap_or_default();
             let advice = account["status_advice"].as_str().unwrap_or_default();
-            format!("{name} on {platform} is {status}. {message} {advice}").trim().to_string()
+            format!("{name} on {platform} {state}. {message} {advice}").trim().to_string()
         }
     }
 }
@@ -509,7 +513,7 @@ pub async fn index(
     let clients = state.core.clients(&caller).await?;
     let alerts = state.core.alerts(&caller, 20).await?;
     let counts = state.core.post_counts(&caller).await?;
-    let (params, page, problem) = match list_request(Some(&list_query)) {
+    let (params, page, problem) = match list_request(Some(&list_query), UnknownParams::Ignore) {
         Ok((params, request)) => match state.core.list_accounts(&caller, request).await {
             Ok(page) => (params, page, None),
             Err(err) => (params, empty_page(), Some(AppError::from(err))),
@@ -520,7 +524,7 @@ pub async fn index(
         .iter()
         .find(|(k, _)| k == "connected" || k == "refreshed")
         .and_then(|(_, v)| v.parse().ok());
-    let filtered = !list_query.is_empty();
+    let filtered = params.narrows();
     let body = html! {
         h1 { "Platforms" }
         p.lead { "Connect and manage your social media accounts across multiple platforms." }
@@ -561,7 +565,7 @@ pub async fn index(
                 }
             }
             p #no-results.muted hidden[!page.items.is_empty() || summary.counts.total == 0] {
-                @if filtered { "No account matches these filters." } @else { "No accounts yet." }
+                @if filtered { "No account matches these filters. " a href="/" { "Clear the filters" } } @else { "No accounts yet." }
             }
             (pager(&params, page.next_cursor.as_deref()))
         }
@@ -608,7 +612,7 @@ pub async fn fragment(
     SessionCaller { caller, session }: SessionCaller,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, AppError> {
-    let (_, request) = list_request(raw.as_deref())?;
+    let (_, request) = list_request(raw.as_deref(), UnknownParams::Ignore)?;
     let page = state.core.list_accounts(&caller, request).await?;
     let counts = state.core.post_counts(&caller).await?;
     let clients = clients_by_id(&state.core.clients(&caller).await?);

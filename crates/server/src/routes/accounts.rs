@@ -28,6 +28,7 @@ pub struct ListParams {
     pub(crate) created_to: Option<String>,
     /// Who connected it: a user id or an email address.
     pub(crate) owner: Option<String>,
+    /// The beginning of a label, in any case (`cli` finds `Client A`).
     pub(crate) label: Option<String>,
     /// Repeatable: a client id, or `none` for accounts without a client.
     pub(crate) client: Vec<String>,
@@ -41,11 +42,38 @@ pub struct ListParams {
     pub(crate) tz: Option<i32>,
 }
 
-fn parse_params(raw: Option<&str>) -> Result<ListParams, AppError> {
+impl ListParams {
+    /// Whether any parameter narrows the list (sorting, paging and the time zone do not).
+    pub(crate) fn narrows(&self) -> bool {
+        self.q.is_some()
+            || !self.platform.is_empty()
+            || !self.status.is_empty()
+            || self.created_from.is_some()
+            || self.created_to.is_some()
+            || self.owner.is_some()
+            || self.label.is_some()
+            || !self.client.is_empty()
+    }
+}
+
+/// What the list does with a query parameter it does not know.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum UnknownParams {
+    /// The API: a misspelt parameter would silently widen the list, so it is an error naming it.
+    Refuse,
+    /// The pages: a link carries what others add (`utm_source`, ...), and the list must still show.
+    Ignore,
+}
+
+fn parse_params(raw: Option<&str>, unknown: UnknownParams) -> Result<ListParams, AppError> {
     let mut params = ListParams::default();
     let mut errors = Vec::new();
     for (key, value) in url::form_urlencoded::parse(raw.unwrap_or("").as_bytes()) {
         let value = value.into_owned();
+        // An empty value means "any": what a form without JavaScript sends for an unset filter.
+        if value.is_empty() {
+            continue;
+        }
         match key.as_ref() {
             "q" => params.q = Some(value),
             "platform" => match value.parse() {
@@ -77,6 +105,7 @@ fn parse_params(raw: Option<&str>) -> Result<ListParams, AppError> {
                     format!("must be minutes from UTC between -840 and 840 (got {value:?})"),
                 )),
             },
+            _ if unknown == UnknownParams::Ignore => {}
             other => errors.push(ValidationError::new(
                 other,
                 "unknown parameter; expected q, platform, status, created_from, created_to, owner, label, client, sort, limit, cursor or tz",
@@ -138,8 +167,11 @@ fn parse_id(raw: &str) -> Result<AccountId, AppError> {
 
 /// Parses the list's query string into the core's request; the parameters come back too, for pages that
 /// show them in their filter controls.
-pub(crate) fn list_request(query: Option<&str>) -> Result<(ListParams, ListAccounts), AppError> {
-    let params = parse_params(query)?;
+pub(crate) fn list_request(
+    query: Option<&str>,
+    unknown: UnknownParams,
+) -> Result<(ListParams, ListAccounts), AppError> {
+    let params = parse_params(query, unknown)?;
     let mut errors = Vec::new();
     let mut bound = |field: &str, raw: Option<&str>, end: bool| {
         raw.map(|raw| parse_bound(field, raw, end))
@@ -196,7 +228,7 @@ pub async fn list(
     Authenticated(caller): Authenticated,
     RawQuery(query): RawQuery,
 ) -> Result<Json<AccountPageView>, AppError> {
-    let (_, request) = list_request(query.as_deref())?;
+    let (_, request) = list_request(query.as_deref(), UnknownParams::Refuse)?;
     let page = state.core.list_accounts(&caller, request).await?;
     Ok(Json(AccountPageView {
         items: page.items.into_iter().map(AccountView::from).collect(),

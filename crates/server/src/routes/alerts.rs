@@ -5,7 +5,7 @@ use crate::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-use iquivity_core::alerts::{TestDelivery, WebhookUpdate, WebhookView, DEFAULT_SECRET_OVERLAP};
+use iquivity_core::alerts::{TestDelivery, WebhookUpdate, WebhookView};
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 
@@ -111,13 +111,9 @@ pub async fn rotate_secret(
     Path(id): Path<String>,
     JsonBody(body): JsonBody<RotateSecretRequest>,
 ) -> Result<Json<CreatedWebhookView>, AppError> {
-    let overlap = body
-        .overlap_hours
-        .map(chrono::Duration::hours)
-        .unwrap_or(DEFAULT_SECRET_OVERLAP);
     let rotated = state
         .core
-        .rotate_webhook_secret(&caller, parse_webhook_id(&id)?, overlap)
+        .rotate_webhook_secret(&caller, parse_webhook_id(&id)?, body.overlap_hours)
         .await?;
     Ok(Json(CreatedWebhookView {
         webhook: rotated.webhook,

@@ -66,6 +66,18 @@ pub async fn stylesheet() -> impl IntoResponse {
     )
 }
 
+/// The icon, at `/assets/icon.svg` (which the pages link) and at `/favicon.ico`, where browsers look
+/// unasked.
+pub async fn icon() -> impl IntoResponse {
+    (
+        [
+            (axum::http::header::CONTENT_TYPE, "image/svg+xml"),
+            (axum::http::header::CACHE_CONTROL, "public, max-age=86400"),
+        ],
+        crate::pages::ASSETS_ICON,
+    )
+}
+
 pub async fn script() -> impl IntoResponse {
     (
         [

@@ -137,6 +137,8 @@ pub fn router() -> Router<AppState> {
         .route("/connections/{id}", get(pages::connect::show))
         .route("/connections/{id}/select", post(pages::connect::select))
         .route("/assets/app.css", get(meta::stylesheet))
+        .route("/assets/icon.svg", get(meta::icon))
+        .route("/favicon.ico", get(meta::icon))
         // Inside the router, where the matched route template is known.
         .route_layer(axum::middleware::from_fn(crate::http_metrics::record))
 }

@@ -92,7 +92,9 @@ impl Dialect for Postgres {
     }
 
     fn push_has_label<'q>(sql: &mut QueryBuilder<'q, Self>, label: String) {
-        sql.push("EXISTS (SELECT 1 FROM json_array_elements_text(accounts.label_keys::json) AS l(value) WHERE l.value = ")
+        sql.push("EXISTS (SELECT 1 FROM json_array_elements_text(accounts.label_keys::json) AS l(value) WHERE substr(l.value, 1, length(")
+            .push_bind(label.clone())
+            .push(")) = ")
             .push_bind(label)
             .push(")");
     }

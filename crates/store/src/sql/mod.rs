@@ -64,7 +64,7 @@ pub trait Dialect: Database {
     fn search_keys_match(text: &str) -> String;
     /// `search_text` contains `text` (already lower-cased).
     fn push_contains<'q>(sql: &mut QueryBuilder<'q, Self>, text: &'q str);
-    /// One of the account's labels equals `label`, ignoring case (both lower-cased by the store).
+    /// One of the account's labels starts with `label`, ignoring case (both lower-cased by the store).
     fn push_has_label<'q>(sql: &mut QueryBuilder<'q, Self>, label: String);
 }
 

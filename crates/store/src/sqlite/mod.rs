@@ -94,7 +94,9 @@ impl Dialect for Sqlite {
     }
 
     fn push_has_label<'q>(sql: &mut QueryBuilder<'q, Self>, label: String) {
-        sql.push("EXISTS (SELECT 1 FROM json_each(accounts.label_keys) WHERE json_each.value = ")
+        sql.push("EXISTS (SELECT 1 FROM json_each(accounts.label_keys) WHERE substr(json_each.value, 1, length(")
+            .push_bind(label.clone())
+            .push(")) = ")
             .push_bind(label)
             .push(")");
     }
