@@ -269,3 +269,42 @@ async fn the_list_reads_empty_and_unknown_parameters_as_no_filter() {
     assert_eq!(icon.status(), StatusCode::OK);
     assert_eq!(icon.headers()["content-type"], "image/svg+xml");
 }
+
+/// A member is not offered what their role cannot do: no "Add New Account" and no Remove on the rows,
+/// though Refresh stays. The owner sees both.
+#[tokio::test]
+async fn a_member_is_not_offered_adding_or_removing_accounts() {
+    let app = spawn_app().await;
+    let (owner, _) = app
+        .browser_sign_up("roles-owner@example.com", "Roles")
+        .await;
+    let account = app
+        .seed_account(&owner, Seed::new(Platform::X, "Shared Account"))
+        .await;
+    let code = app.invitation_code(&owner, "member").await;
+    let member = browser_client();
+    app.sign_up_invited(&member, "roles-member@example.com", &code)
+        .await;
+
+    let theirs = member.get(app.url("/")).text_body().await;
+    assert!(
+        theirs.contains("Shared Account"),
+        "members see the accounts"
+    );
+    assert!(
+        theirs.contains(&format!("/accounts/{account}/refresh")),
+        "and may refresh them"
+    );
+    assert!(
+        !theirs.contains("Add New Account"),
+        "no connect buttons for a member"
+    );
+    assert!(
+        !theirs.contains(&format!("/accounts/{account}/remove")),
+        "no Remove for a member"
+    );
+
+    let mine = owner.client.get(app.url("/")).text_body().await;
+    assert!(mine.contains("Add New Account"));
+    assert!(mine.contains(&format!("/accounts/{account}/remove")));
+}

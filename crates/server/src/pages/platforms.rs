@@ -68,13 +68,26 @@ fn clients_by_id(clients: &[ClientSummary]) -> Clients {
         .collect()
 }
 
-fn row(
-    account: &Account,
+/// What every row of the list is drawn with.
+struct RowContext<'a> {
+    /// The account just connected or refreshed, marked in the list.
     highlight: Option<AccountId>,
-    csrf: &str,
-    counts: &PostCounts,
-    clients: &Clients,
-) -> Markup {
+    csrf: &'a str,
+    counts: &'a PostCounts,
+    clients: Clients,
+    /// Whether the viewer may remove accounts (owners and admins): others are not offered it.
+    can_manage: bool,
+}
+
+fn row(account: &Account, cx: &RowContext) -> Markup {
+    let RowContext {
+        highlight,
+        csrf,
+        counts,
+        clients,
+        can_manage,
+    } = cx;
+    let highlight = *highlight;
     let (scheduled, published) = counts.get(&account.id).copied().unwrap_or((0, 0));
     let status_class = format!("status status-{}", account.status.as_str());
     let highlighted = highlight == Some(account.id);
@@ -137,8 +150,10 @@ fn row(
                     input type="hidden" name="csrf" value=(csrf);
                     button.icon-button type="submit" aria-label={ "Refresh " (account.display_name) } title="Refresh connection" { (refresh_icon()) }
                 }
-                a.icon-button.remove-link href={ "/accounts/" (account.id) "/remove" } data-id=(account.id) data-name=(account.display_name)
-                    aria-label={ "Remove " (account.display_name) } title="Remove account" { "✕" }
+                @if *can_manage {
+                    a.icon-button.remove-link href={ "/accounts/" (account.id) "/remove" } data-id=(account.id) data-name=(account.display_name)
+                        aria-label={ "Remove " (account.display_name) } title="Remove account" { "✕" }
+                }
             }
         }
     }
@@ -154,15 +169,9 @@ fn refresh_icon() -> Markup {
     }
 }
 
-fn rows(
-    page: &AccountPage,
-    highlight: Option<AccountId>,
-    csrf: &str,
-    counts: &PostCounts,
-    clients: &Clients,
-) -> Markup {
+fn rows(page: &AccountPage, cx: &RowContext) -> Markup {
     html! {
-        @for account in &page.items { (row(account, highlight, csrf, counts, clients)) }
+        @for account in &page.items { (row(account, cx)) }
     }
 }
 
@@ -235,6 +244,7 @@ fn pager(params: &ListParams, next: Option<&str>) -> Markup {
     }
 }
 
+/// The platforms with their "Add New Account", for those who may connect accounts (owners and admins).
 fn platform_cards(summary: &Summary) -> Markup {
     html! {
         section aria-labelledby="platforms-heading" {
@@ -540,11 +550,16 @@ pub async fn index(
         (notifications(&alerts, &chrome.csrf))
         @if summary.counts.total == 0 {
             section.empty-state {
-                h2 { "Connect your first account" }
-                p { "Choose a platform below and click " strong { "Add New Account" } ". You will sign in on the platform, grant the permissions iQuivity needs to publish, and the account appears in your list as Active." }
+                @if caller.role.can_manage_accounts() {
+                    h2 { "Connect your first account" }
+                    p { "Choose a platform below and click " strong { "Add New Account" } ". You will sign in on the platform, grant the permissions iQuivity needs to publish, and the account appears in your list as Active." }
+                } @else {
+                    h2 { "No accounts yet" }
+                    p { "An owner or admin of this workspace connects accounts; they appear here once connected." }
+                }
             }
         }
-        (platform_cards(&summary))
+        @if caller.role.can_manage_accounts() { (platform_cards(&summary)) }
         section aria-labelledby="accounts-heading" {
             h2 #accounts-heading { "Connected accounts" }
             (filters(&params, &members, &clients))
@@ -561,7 +576,13 @@ pub async fn index(
                         (sort_header(&params, "platform", "Platform"))
                         th { "Actions" }
                     } }
-                    tbody #account-rows { (rows(&page, highlight, &chrome.csrf, &counts, &clients_by_id(&clients))) }
+                    tbody #account-rows { (rows(&page, &RowContext {
+                        highlight,
+                        csrf: &chrome.csrf,
+                        counts: &counts,
+                        clients: clients_by_id(&clients),
+                        can_manage: caller.role.can_manage_accounts(),
+                    })) }
                 }
             }
             p #no-results.muted hidden[!page.items.is_empty() || summary.counts.total == 0] {
@@ -619,7 +640,17 @@ pub async fn fragment(
     let csrf = super::csrf_token(&session);
     let mut response = (
         [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-        rows(&page, None, &csrf, &counts, &clients).into_string(),
+        rows(
+            &page,
+            &RowContext {
+                highlight: None,
+                csrf: &csrf,
+                counts: &counts,
+                clients,
+                can_manage: caller.role.can_manage_accounts(),
+            },
+        )
+        .into_string(),
     )
         .into_response();
     if let Some(next) = page
