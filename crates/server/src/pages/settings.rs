@@ -4,6 +4,7 @@ use super::auth::field;
 use super::{app_page, Chrome};
 use crate::error::AppError;
 use crate::extract::{CheckedForm, PageCaller};
+use crate::routes::alerts::parse_webhook_id;
 use crate::AppState;
 use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
@@ -179,11 +180,6 @@ pub async fn add_webhook(
     render(&state, &sc.caller, &sc.session, outcome, status).await
 }
 
-fn webhook_id(raw: &str) -> Result<uuid::Uuid, AppError> {
-    raw.parse()
-        .map_err(|_| AppError::bad_request("id", format!("{raw:?} is not a webhook id")))
-}
-
 /// `POST /settings/webhooks/{id}/delete`.
 pub async fn delete_webhook(
     State(state): State<AppState>,
@@ -192,7 +188,7 @@ pub async fn delete_webhook(
 ) -> Result<Response, AppError> {
     state
         .core
-        .delete_webhook(&sc.caller, webhook_id(&id)?)
+        .delete_webhook(&sc.caller, parse_webhook_id(&id)?)
         .await?;
     Ok((StatusCode::SEE_OTHER, [(header::LOCATION, "/settings")]).into_response())
 }
@@ -209,7 +205,7 @@ pub async fn enable_webhook(
     };
     state
         .core
-        .update_webhook(&sc.caller, webhook_id(&id)?, &enable)
+        .update_webhook(&sc.caller, parse_webhook_id(&id)?, &enable)
         .await?;
     Ok((StatusCode::SEE_OTHER, [(header::LOCATION, "/settings")]).into_response())
 }

@@ -48,7 +48,7 @@ pub struct RotateSecretRequest {
     overlap_hours: Option<i64>,
 }
 
-fn parse_webhook_id(raw: &str) -> Result<uuid::Uuid, AppError> {
+pub(crate) fn parse_webhook_id(raw: &str) -> Result<uuid::Uuid, AppError> {
     raw.parse()
         .map_err(|_| AppError::bad_request("id", format!("{raw:?} is not a webhook id")))
 }
