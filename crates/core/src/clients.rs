@@ -1,16 +1,31 @@
 //! Clients: the customers an agency manages accounts for. Owners and admins create, rename, recolour and
 //! remove them; everyone in the workspace sees them. Removing a client keeps its accounts, unassigned.
 
+use crate::accounts::StatusCounts;
 use crate::{Caller, Core, CoreError};
 use iquivity_domain::{Client, ClientId, ClientName, Colour, ValidationError};
 use iquivity_store::StoreError;
 
-/// A client with how many accounts it has.
+/// A client with how many accounts it has, in all and in each status.
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct ClientSummary {
     #[serde(flatten)]
     pub client: Client,
     pub accounts: u32,
+    pub active: u32,
+    pub inactive: u32,
+    pub failed: u32,
+}
+
+impl ClientSummary {
+    pub fn counts(&self) -> StatusCounts {
+        StatusCounts {
+            total: self.accounts,
+            active: self.active,
+            inactive: self.inactive,
+            failed: self.failed,
+        }
+    }
 }
 
 /// A change to a client; what is `None` stays.
@@ -71,7 +86,13 @@ impl Core {
             .clients(caller.workspace_id)
             .await?
             .into_iter()
-            .map(|(client, accounts)| ClientSummary { client, accounts })
+            .map(|(client, tally)| ClientSummary {
+                client,
+                accounts: tally.total(),
+                active: tally.active,
+                inactive: tally.inactive,
+                failed: tally.failed,
+            })
             .collect())
     }
 

@@ -20,6 +20,8 @@ pub trait AccountStore: Send + Sync {
     ) -> StoreResult<Vec<Account>>;
     async fn account_counts(&self, workspace: WorkspaceId)
         -> StoreResult<Vec<PlatformStatusCount>>;
+    /// Every label the workspace's accounts carry, once each regardless of case, sorted.
+    async fn labels_in_use(&self, workspace: WorkspaceId) -> StoreResult<Vec<String>>;
     async fn update_account_profile(
         &self,
         workspace: WorkspaceId,

@@ -7,7 +7,15 @@ pub trait AlertStore: Send + Sync {
     /// [`WebhookRecord::takes`]), in one transaction; false (and nothing recorded) when an alert with the
     /// same dedupe key exists.
     async fn record_alert(&self, alert: &AlertRecord) -> StoreResult<bool>;
-    async fn alerts(&self, workspace: WorkspaceId, limit: u32) -> StoreResult<Vec<AlertRecord>>;
+    /// The workspace's alerts, newest first; with `before`, only those older than that one (the history's
+    /// next page).
+    async fn alerts(
+        &self,
+        workspace: WorkspaceId,
+        before: Option<AlertPosition>,
+        limit: u32,
+    ) -> StoreResult<Vec<AlertRecord>>;
+    async fn unread_alerts(&self, workspace: WorkspaceId) -> StoreResult<u32>;
     async fn mark_alerts_read(&self, workspace: WorkspaceId, now: DateTime<Utc>)
         -> StoreResult<()>;
     async fn create_webhook(&self, webhook: &WebhookRecord) -> StoreResult<()>;

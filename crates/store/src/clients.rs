@@ -6,8 +6,8 @@ use iquivity_domain::{Client, ClientId, ClientName, Colour};
 pub trait ClientStore: Send + Sync {
     /// Fails with [`StoreError::Duplicate`] when the workspace has a client of that name (in any case).
     async fn create_client(&self, client: &Client) -> StoreResult<()>;
-    /// The workspace's clients by name, each with how many accounts it has.
-    async fn clients(&self, workspace: WorkspaceId) -> StoreResult<Vec<(Client, u32)>>;
+    /// The workspace's clients by name, each with how many of its accounts are in each status.
+    async fn clients(&self, workspace: WorkspaceId) -> StoreResult<Vec<(Client, StatusTally)>>;
     async fn client(&self, workspace: WorkspaceId, id: ClientId) -> StoreResult<Option<Client>>;
     /// Renames or recolours a client (`colour: Some(None)` clears it); `None` when there is no such client.
     async fn update_client(

@@ -608,3 +608,24 @@ pub enum TargetOutcome {
         message: String,
     },
 }
+
+/// Where a page of the alert history ends: the next page starts after this alert.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AlertPosition {
+    pub created_at: DateTime<Utc>,
+    pub id: uuid::Uuid,
+}
+
+/// How many accounts are in each status.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StatusTally {
+    pub active: u32,
+    pub inactive: u32,
+    pub failed: u32,
+}
+
+impl StatusTally {
+    pub fn total(&self) -> u32 {
+        self.active + self.inactive + self.failed
+    }
+}

@@ -316,6 +316,11 @@ impl Core {
             .name)
     }
 
+    /// The labels in use in the workspace, for suggestions.
+    pub async fn labels_in_use(&self, caller: &Caller) -> Result<Vec<String>, CoreError> {
+        Ok(self.store.labels_in_use(caller.workspace_id).await?)
+    }
+
     pub async fn account_summary(&self, caller: &Caller) -> Result<Summary, CoreError> {
         let workspace = self
             .store

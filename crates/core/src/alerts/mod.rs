@@ -5,7 +5,7 @@
 use crate::{Caller, Core, CoreError};
 use chrono::Duration;
 use iquivity_domain::{Account, AccountStatus, AlertKind};
-use iquivity_store::AlertRecord;
+use iquivity_store::{AlertPosition, AlertRecord};
 
 pub mod addresses;
 pub mod sender;
@@ -54,8 +54,21 @@ impl Core {
         Ok(())
     }
 
-    pub async fn alerts(&self, caller: &Caller, limit: u32) -> Result<Vec<AlertRecord>, CoreError> {
-        Ok(self.store.alerts(caller.workspace_id, limit).await?)
+    /// The newest alerts; with `before`, the page after that alert.
+    pub async fn alerts(
+        &self,
+        caller: &Caller,
+        before: Option<AlertPosition>,
+        limit: u32,
+    ) -> Result<Vec<AlertRecord>, CoreError> {
+        Ok(self
+            .store
+            .alerts(caller.workspace_id, before, limit)
+            .await?)
+    }
+
+    pub async fn unread_alerts(&self, caller: &Caller) -> Result<u32, CoreError> {
+        Ok(self.store.unread_alerts(caller.workspace_id).await?)
     }
 
     pub async fn mark_alerts_read(&self, caller: &Caller) -> Result<(), CoreError> {

@@ -166,7 +166,7 @@ async fn sign_up(client: &Client, app: &TestApp, email: &str) {
 async fn add_account(client: &Client, platform: &str, person: &str, choose: &[&str]) {
     client
         .find(Locator::Css(&format!(
-            ".platform-card[data-platform={platform}] a.button"
+            ".add-strip li[data-platform={platform}] a.add-tile"
         )))
         .await
         .unwrap()
@@ -458,7 +458,7 @@ async fn a_person_connects_every_platform_and_manages_the_accounts_in_the_browse
         .await
         .unwrap();
     client
-        .find(Locator::Css("#status option[value=inactive]"))
+        .find(Locator::Css("input[name=status][value=inactive]"))
         .await
         .unwrap()
         .click()
@@ -546,22 +546,35 @@ async fn a_free_workspace_sees_why_it_cannot_add_another_account() {
     let app = spawn_app().await;
     sign_up(&client, &app, "free@example.com").await;
     add_account(&client, "x", "Mia Donovan", &[]).await;
-    let card = client
-        .find(Locator::Css(".platform-card[data-platform=x]"))
+    // The limit is said once, in one banner that names it; the full platform's tile says so, the others
+    // still add.
+    let banners = client
+        .find_all(Locator::Css(".notice.limit"))
         .await
         .unwrap();
-    let text = card.text().await.unwrap();
+    assert_eq!(banners.len(), 1);
+    let text = banners[0].text().await.unwrap();
     assert!(
-        text.contains("Limit reached") && text.contains("free plan allows 1 X"),
+        text.contains("free plan allows 1 account(s) per platform")
+            && text.contains("X (Twitter) is at that limit"),
         "{text}"
+    );
+    let full = client
+        .find(Locator::Css(".add-strip li[data-platform=x]"))
+        .await
+        .unwrap();
+    assert!(full.text().await.unwrap().contains("Limit reached"));
+    assert!(
+        full.find(Locator::Css("a")).await.is_err(),
+        "no link to add"
     );
     let other = client
         .find(Locator::Css(
-            ".platform-card[data-platform=tiktok] a.button",
+            ".add-strip li[data-platform=tiktok] a.add-tile",
         ))
         .await
         .unwrap();
-    assert_eq!(other.text().await.unwrap(), "Add New Account");
+    assert!(other.text().await.unwrap().contains("Add New Account"));
     client.close().await.unwrap();
 }
 

@@ -16,3 +16,15 @@ pub fn platform_icon(platform: Platform, size: u32) -> Markup {
         }
     }
 }
+
+/// The icon of a platform where its name is also written next to it: hidden from screen readers, so the
+/// name is announced once.
+pub fn platform_mark(platform: Platform, size: u32) -> Markup {
+    let icon = descriptor(platform).icon;
+    html! {
+        svg class="platform-icon" width=(size) height=(size) viewBox="0 0 24 24" aria-hidden="true" focusable="false" {
+            rect width="24" height="24" rx="6" fill=(icon.background) {}
+            (PreEscaped(icon.mark))
+        }
+    }
+}

@@ -5,6 +5,7 @@ use axum::response::{IntoResponse, Response};
 use iquivity_core::accounts::Summary;
 use iquivity_core::Caller;
 use iquivity_domain::Plan;
+use iquivity_store::AlertRecord;
 use maud::{html, Markup, DOCTYPE};
 use sha2::{Digest, Sha256};
 
@@ -27,6 +28,31 @@ pub struct Chrome {
     pub plan: Plan,
     pub used: u32,
     pub csrf: String,
+    /// The newest notifications, for the bell's drawer.
+    pub alerts: Vec<AlertRecord>,
+    pub unread: u32,
+}
+
+/// How many notifications the bell's drawer shows; the rest are on the history page.
+const DRAWER_ALERTS: u32 = 8;
+
+/// The part of the app a page belongs to, marked in the navigation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Section {
+    Platforms,
+    Posts,
+    Settings,
+    Notifications,
+}
+
+impl Section {
+    /// Where the skip link leads: straight to the thing the page is for.
+    fn skip_link(self) -> (&'static str, &'static str) {
+        match self {
+            Section::Platforms => ("#accounts-heading", "Skip to the accounts list"),
+            _ => ("#main", "Skip to content"),
+        }
+    }
 }
 
 impl Chrome {
@@ -43,20 +69,35 @@ impl Chrome {
             plan: summary.plan.name,
             used: summary.plan.used,
             csrf: csrf_token(session),
+            alerts: state.core.alerts(caller, None, DRAWER_ALERTS).await?,
+            unread: state.core.unread_alerts(caller).await?,
         })
     }
 }
 
 /// A page for someone not signed in (sign-in, sign-up, errors).
 pub fn page(status: StatusCode, title: &str, body: Markup) -> Response {
-    render(status, title, None, html! { main { (body) } })
+    render(status, title, None, html! { main #main { (body) } })
 }
 
-/// A page of the signed-in app, with the workspace header and the page script.
-pub fn app_page(status: StatusCode, title: &str, chrome: &Chrome, body: Markup) -> Response {
+/// A page of the signed-in app, with the workspace header, the notification bell and the page script.
+pub fn app_page(
+    status: StatusCode,
+    title: &str,
+    section: Section,
+    chrome: &Chrome,
+    body: Markup,
+) -> Response {
     let limit = chrome.plan.limits().max_accounts;
+    let link = |href: &str, label: &str, of: Section| {
+        html! { a href=(href) aria-current=[(of == section).then_some("page")] { (label) } }
+    };
     let header = html! {
-        nav aria-label="Main" { a href="/" { "Platforms" } " " a href="/posts" { "Posts" } " " a href="/settings" { "Settings" } }
+        nav aria-label="Main" {
+            (link("/", "Platforms", Section::Platforms))
+            (link("/posts", "Posts", Section::Posts))
+            (link("/settings", "Settings", Section::Settings))
+        }
         div.workspace {
             strong { (chrome.workspace) }
             span.plan { (chrome.plan.as_str()) " plan" }
@@ -67,6 +108,7 @@ pub fn app_page(status: StatusCode, title: &str, chrome: &Chrome, body: Markup) 
                 }
             }
         }
+        (super::notifications::bell(chrome))
         div.user {
             span { (chrome.email) }
             form method="post" action="/logout" {
@@ -75,20 +117,28 @@ pub fn app_page(status: StatusCode, title: &str, chrome: &Chrome, body: Markup) 
             }
         }
     };
+    let (skip_to, skip_text) = section.skip_link();
+    let skip = html! { a.skip-link href=(skip_to) { (skip_text) } };
     render(
         status,
         title,
-        Some((header, &chrome.csrf)),
-        html! { main.wide { (body) } },
+        Some(AppChrome {
+            skip,
+            header,
+            csrf: &chrome.csrf,
+        }),
+        html! { main #main.wide tabindex="-1" { (body) } },
     )
 }
 
-fn render(
-    status: StatusCode,
-    title: &str,
-    chrome: Option<(Markup, &str)>,
-    main: Markup,
-) -> Response {
+/// What a signed-in page adds around its content.
+struct AppChrome<'a> {
+    skip: Markup,
+    header: Markup,
+    csrf: &'a str,
+}
+
+fn render(status: StatusCode, title: &str, chrome: Option<AppChrome>, main: Markup) -> Response {
     let markup = html! {
         (DOCTYPE)
         html lang="en" {
@@ -98,15 +148,16 @@ fn render(
                 title { (title) " · iQuivity Social" }
                 link rel="stylesheet" href="/assets/app.css";
                 link rel="icon" type="image/svg+xml" href="/assets/icon.svg";
-                @if let Some((_, csrf)) = &chrome {
-                    meta name="csrf-token" content=(csrf);
+                @if let Some(chrome) = &chrome {
+                    meta name="csrf-token" content=(chrome.csrf);
                     script src="/assets/app.js" defer {}
                 }
             }
             body {
+                @if let Some(chrome) = &chrome { (chrome.skip) }
                 header.topbar {
                     a.brand href="/" { "iQuivity Social" }
-                    @if let Some((header, _)) = &chrome { (header) }
+                    @if let Some(chrome) = &chrome { (chrome.header) }
                 }
                 (main)
             }

@@ -6,8 +6,17 @@ pub mod connect;
 mod flash;
 mod icons;
 mod layout;
+pub mod notifications;
 pub mod platforms;
 pub mod posts;
 pub mod settings;
 
-pub use layout::{app_page, csrf_token, page, Chrome, ASSETS_CSS, ASSETS_ICON, ASSETS_JS};
+pub use layout::{app_page, csrf_token, page, Chrome, Section, ASSETS_CSS, ASSETS_ICON, ASSETS_JS};
+
+use chrono::{DateTime, Utc};
+
+/// Dates as the product page writes them ("Aug 25 2025, 09:16"); the script rewrites them in the viewer's
+/// time zone, the server writes UTC.
+fn seed_date(at: DateTime<Utc>) -> String {
+    at.format("%b %d %Y, %H:%M").to_string()
+}

@@ -4,8 +4,8 @@
 //! Refresh in place and asks for confirmation in a dialog.
 
 use super::flash::{self, Flash};
-use super::icons::platform_icon;
-use super::{app_page, Chrome};
+use super::icons::{platform_icon, platform_mark};
+use super::{app_page, seed_date, Chrome, Section};
 use crate::error::AppError;
 use crate::extract::{CheckedForm, PageCaller, SessionCaller};
 use crate::routes::accounts::{list_request, ListParams, UnknownParams};
@@ -14,21 +14,14 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
-use iquivity_core::accounts::{AccountPage, Summary};
+use iquivity_core::accounts::{AccountPage, StatusCounts, Summary};
 use iquivity_core::clients::ClientSummary;
 use iquivity_core::connections::RefreshOutcome;
 use iquivity_core::CoreError;
 use iquivity_domain::{
-    Account, AccountId, AccountStatus, AlertKind, Client, ClientId, Platform, Role, UserId,
+    Account, AccountId, AccountStatus, Client, ClientId, Platform, Role, UserId,
 };
-use iquivity_store::AlertRecord;
 use maud::{html, Markup};
-
-/// The list's date format, like the product page's "Aug 25 2025, 09:16"; the script rewrites it in the
-/// viewer's time zone, the server writes UTC.
-fn seed_date(at: DateTime<Utc>) -> String {
-    at.format("%b %d %Y, %H:%M").to_string()
-}
 
 fn status_label(status: AccountStatus) -> &'static str {
     match status {
@@ -94,34 +87,36 @@ fn row(account: &Account, cx: &RowContext) -> Markup {
     html! {
         tr id={ "account-" (account.id) } class=[highlighted.then_some("highlight")] data-id=(account.id) {
             td.name {
-                @if let Some(url) = &account.avatar_url {
-                    img.avatar src=(url) alt="" width="36" height="36" loading="lazy" data-initials=(initials(&account.display_name));
-                } @else {
-                    span.avatar.initials aria-hidden="true" { (initials(&account.display_name)) }
-                }
-                div {
-                    a.account-name href={ "/accounts/" (account.id) } { (account.display_name) }
-                    @if let Some(handle) = &account.handle { span.handle { "@" (handle) } }
-                    @if account.sandbox { span.tag.sandbox title="Connected through the local sandbox, not the real platform" { "sandbox" } }
-                    @if let Some(client) = account.client_id.and_then(|id| clients.get(&id)) {
-                        span.tag.client {
-                            // A presentation attribute, which the style-src policy allows (a style attribute it does not).
-                            @if let Some(colour) = &client.colour {
-                                svg width="10" height="10" viewBox="0 0 10 10" aria-hidden="true" { circle cx="5" cy="5" r="5" fill=(colour.as_str()) {} }
-                                " "
-                            }
-                            "Client: " (client.name.as_str())
-                        }
+                div.name-cell {
+                    @if let Some(url) = &account.avatar_url {
+                        img.avatar src=(url) alt="" width="36" height="36" loading="lazy" data-initials=(initials(&account.display_name));
+                    } @else {
+                        span.avatar.initials aria-hidden="true" { (initials(&account.display_name)) }
                     }
-                    @for label in account.labels.iter() { span.tag { (label.as_str()) } }
-                    span.usage-line {
-                        @if let Some(followers) = account.followers { (followers) " followers · " }
-                        (published) " published in 30 days"
-                        @if scheduled > 0 { " · " (scheduled) " scheduled" }
-                        " · last used "
-                        @match account.last_used_at {
-                            Some(at) => { time datetime=(at.to_rfc3339()) data-local { (seed_date(at)) " UTC" } }
-                            None => { "never" }
+                    div {
+                        a.account-name href={ "/accounts/" (account.id) } { (account.display_name) }
+                        @if let Some(handle) = &account.handle { span.handle { "@" (handle) } }
+                        @if account.sandbox { span.tag.sandbox title="Connected through the local sandbox, not the real platform" { "sandbox" } }
+                        @if let Some(client) = account.client_id.and_then(|id| clients.get(&id)) {
+                            span.tag.client {
+                                // A presentation attribute, which the style-src policy allows (a style attribute it does not).
+                                @if let Some(colour) = &client.colour {
+                                    svg width="10" height="10" viewBox="0 0 10 10" aria-hidden="true" { circle cx="5" cy="5" r="5" fill=(colour.as_str()) {} }
+                                    " "
+                                }
+                                "Client: " (client.name.as_str())
+                            }
+                        }
+                        @for label in account.labels.iter() { span.tag { (label.as_str()) } }
+                        span.usage-line {
+                            @if let Some(followers) = account.followers { (followers) " followers · " }
+                            (published) " published in 30 days"
+                            @if scheduled > 0 { " · " (scheduled) " scheduled" }
+                            " · last used "
+                            @match account.last_used_at {
+                                Some(at) => { time datetime=(at.to_rfc3339()) data-local { (seed_date(at)) " UTC" } }
+                                None => { "never" }
+                            }
                         }
                     }
                 }
@@ -144,7 +139,7 @@ fn row(account: &Account, cx: &RowContext) -> Markup {
                 }
             }
             td { time datetime=(account.created_at.to_rfc3339()) data-local { (seed_date(account.created_at)) " UTC" } }
-            td.platform-cell { (platform_icon(account.platform, 24)) span.visually-hidden { (account.platform.display_name()) } }
+            td.platform-cell { (platform_mark(account.platform, 24)) span.visually-hidden { (account.platform.display_name()) } }
             td.actions {
                 form.refresh-form method="post" action={ "/accounts/" (account.id) "/refresh" } data-id=(account.id) {
                     input type="hidden" name="csrf" value=(csrf);
@@ -244,92 +239,70 @@ fn pager(params: &ListParams, next: Option<&str>) -> Markup {
     }
 }
 
-/// The platforms with their "Add New Account", for those who may connect accounts (owners and admins).
-fn platform_cards(summary: &Summary) -> Markup {
+/// Why no account can be added, said once for the whole strip: the plan's total, or the platforms whose
+/// own limit is reached.
+fn limit_banner(summary: &Summary) -> Option<Markup> {
+    let plan = summary.plan.name;
+    let limits = plan.limits();
+    if let Some(max) = limits
+        .max_accounts
+        .filter(|max| summary.counts.total >= *max)
+    {
+        return Some(html! {
+            p.notice.limit role="status" {
+                "The " (plan.as_str()) " plan allows " (max) " accounts and all " (max) " are in use: "
+                "remove an account or " a href="/settings/plan" { "change the plan" } " to add another."
+            }
+        });
+    }
+    let max = limits.max_accounts_per_platform?;
+    let full: Vec<&str> = Platform::ALL
+        .into_iter()
+        .filter(|p| summary.per_platform.get(p).map(|c| c.total).unwrap_or(0) >= max)
+        .map(|p| p.display_name())
+        .collect();
+    (!full.is_empty()).then(|| html! {
+        p.notice.limit role="status" {
+            "The " (plan.as_str()) " plan allows " (max) " account(s) per platform; "
+            (full.join(", ")) " " @if full.len() == 1 { "is" } @else { "are" } " at that limit. "
+            a href="/settings/plan" { "See the plan" }
+        }
+    })
+}
+
+/// "Add New Account" for each platform, as one compact strip, for those who may connect accounts.
+fn add_strip(summary: &Summary) -> Markup {
     html! {
-        section aria-labelledby="platforms-heading" {
-            h2 #platforms-heading { "Supported platforms" }
-            div.platform-grid {
+        section.add-strip aria-labelledby="add-heading" {
+            h2 #add-heading { "Add account" }
+            ul {
                 @for platform in Platform::ALL {
                     @let info = iquivity_platforms::descriptor(platform).info();
                     @let connected = summary.per_platform.get(&platform).map(|c| c.total).unwrap_or(0);
                     @let room = summary.plan.name.check_room(platform, summary.counts.total, connected);
-                    article.platform-card data-platform=(platform) {
-                        div.card-head { (platform_icon(platform, 40)) h3 { (info.display_name) } }
-                        p { "Connect " (info.connects) }
-                        p.muted.count { (connected) " connected" }
+                    li data-platform=(platform) {
                         @match room {
-                            Ok(()) => { a.button href={ "/connect/" (platform) } { "Add New Account" } }
-                            Err(reason) => {
-                                span.button.disabled aria-disabled="true" { "Limit reached" }
-                                p.limit-reason { (reason) }
+                            Ok(()) => {
+                                a.add-tile href={ "/connect/" (platform) } {
+                                    (platform_mark(platform, 28))
+                                    span.add-text {
+                                        span.add-name { (info.display_name) }
+                                        span.add-what title=(info.connects) { (info.connects) }
+                                    }
+                                    span.add-cta { "Add New Account" span.visually-hidden { ": " (info.display_name) } }
+                                }
+                            }
+                            Err(_) => {
+                                span.add-tile.disabled aria-disabled="true" {
+                                    (platform_mark(platform, 28))
+                                    span.add-text {
+                                        span.add-name { (info.display_name) }
+                                        span.add-what title=(info.connects) { (info.connects) }
+                                    }
+                                    span.add-cta { "Limit reached" span.visually-hidden { ": " (info.display_name) } }
+                                }
                             }
                         }
-                    }
-                }
-            }
-        }
-    }
-}
-
-/// One line a person reads about an alert.
-fn alert_text(alert: &AlertRecord) -> String {
-    let account = &alert.payload["account"];
-    let name = account["display_name"].as_str().unwrap_or("An account");
-    let platform = account["platform"]
-        .as_str()
-        .and_then(|p| p.parse::<Platform>().ok())
-        .map(|p| p.display_name())
-        .unwrap_or("its platform");
-    match alert.kind {
-        AlertKind::Connected => format!("{name} on {platform} was connected."),
-        AlertKind::Recovered => format!("{name} on {platform} is working again."),
-        AlertKind::Removed => format!("{name} on {platform} was removed."),
-        AlertKind::PostsAtRisk => format!(
-            "{name} on {platform} has posts scheduled within a day but is not Active: refresh it before then."
-        ),
-        AlertKind::Expiring => format!(
-            "{name} on {platform} stops working soon and cannot be renewed automatically: refresh it before it expires."
-        ),
-        AlertKind::WebhookDisabled => {
-            let host = alert.payload["webhook"]["host"].as_str().unwrap_or("its host");
-            format!("A webhook to {host} failed for 3 days and was disabled: enable it in Settings once it works.")
-        }
-        AlertKind::StatusChanged => {
-            let state = match account["status"].as_str().and_then(AccountStatus::parse) {
-                Some(AccountStatus::Failed) => "has failed",
-                Some(AccountStatus::Inactive) => "is inactive",
-                Some(AccountStatus::Active) => "is active",
-                None => "has changed",
-            };
-            let message = account["status_message"].as_str().unwrap_or_default();
-            let advice = account["status_advice"].as_str().unwrap_or_default();
-            format!("{name} on {platform} {state}. {message} {advice}").trim().to_string()
-        }
-    }
-}
-
-fn notifications(alerts: &[AlertRecord], csrf: &str) -> Markup {
-    let unread = alerts.iter().filter(|a| a.read_at.is_none()).count();
-    html! {
-        @if !alerts.is_empty() {
-            section.notifications aria-labelledby="notifications-heading" {
-                h2 #notifications-heading {
-                    "Notifications"
-                    @if unread > 0 { span.tag.unread { (unread) " new" } }
-                }
-                ul {
-                    @for alert in alerts.iter().take(8) {
-                        li class=[alert.read_at.is_none().then_some("unread")] {
-                            time datetime=(alert.created_at.to_rfc3339()) data-local { (seed_date(alert.created_at)) " UTC" }
-                            " " (alert_text(alert))
-                        }
-                    }
-                }
-                @if unread > 0 {
-                    form method="post" action="/notifications/read" {
-                        input type="hidden" name="csrf" value=(csrf);
-                        button.link type="submit" { "Mark all read" }
                     }
                 }
             }
@@ -353,27 +326,24 @@ pub async fn refresh_inactive(
     ))
 }
 
-/// `POST /notifications/read` from the page.
-pub async fn mark_read(
-    State(state): State<AppState>,
-    session_caller: CheckedForm,
-) -> Result<Response, AppError> {
-    state.core.mark_alerts_read(&session_caller.caller).await?;
-    Ok((StatusCode::SEE_OTHER, [(header::LOCATION, "/")]).into_response())
-}
-
-fn summary_cards(summary: &Summary) -> Markup {
+/// The summary as one compact row: the product page's Total / Active / Inactive, and Failed. A zero is
+/// drawn plain, not in its status colour.
+fn summary_row(counts: &StatusCounts, of_client: Option<&str>) -> Markup {
+    let label = match of_client {
+        Some(name) => format!("Summary of {name}'s accounts"),
+        None => "Account summary".to_string(),
+    };
     html! {
-        section #summary aria-label="Account summary" {
-            @for (key, label, value) in [
-                ("total", "Total Accounts", summary.counts.total),
-                ("active", "Active Accounts", summary.counts.active),
-                ("inactive", "Inactive Accounts", summary.counts.inactive),
-                ("failed", "Failed Accounts", summary.counts.failed),
+        dl #summary aria-label=(label) {
+            @for (key, name, value) in [
+                ("total", "Total Accounts", counts.total),
+                ("active", "Active Accounts", counts.active),
+                ("inactive", "Inactive Accounts", counts.inactive),
+                ("failed", "Failed Accounts", counts.failed),
             ] {
-                div class={ "summary-card summary-" (key) } {
-                    span.summary-label { (label) }
-                    span.summary-value data-summary=(key) { (value) }
+                div class={ "summary-item summary-" (key) @if value == 0 { " zero" } } {
+                    dt { (name) }
+                    dd data-summary=(key) { (value) }
                 }
             }
         }
@@ -384,16 +354,16 @@ fn filters(
     params: &ListParams,
     members: &[(UserId, String, Role)],
     clients: &[ClientSummary],
+    labels: &[String],
 ) -> Markup {
     let selected_client = params.client.first().map(String::as_str);
     let selected_platform = params.platform.first().copied();
-    let selected_status = params.status.first().copied();
     html! {
-        form #filters.filters method="get" action="/" role="search" {
+        form #filters.filters method="get" action="/" role="search" aria-label="Accounts" {
             div.search {
                 label for="q" { "Search accounts" }
                 input #q type="search" name="q" value=(params.q.as_deref().unwrap_or_default())
-                    placeholder="Name, handle, platform or date (Aug 25 2025)" autocomplete="off";
+                    placeholder="Name, @handle, platform, client, label or date (Aug 25 2025)" autocomplete="off";
             }
             div {
                 label for="platform" { "Platform" }
@@ -403,10 +373,23 @@ fn filters(
                 }
             }
             div {
-                label for="status" { "Status" }
-                select #status name="status" {
-                    option value="" { "All statuses" }
-                    @for s in AccountStatus::ALL { option value=(s.as_str()) selected[selected_status == Some(s)] { (status_label(s)) } }
+                label for="client" { "Client" }
+                select #client name="client" {
+                    option value="" { "All clients" }
+                    option value="none" selected[selected_client == Some("none")] { "No client" }
+                    @for c in clients {
+                        @let value = c.client.id.to_string();
+                        option value=(value) selected[selected_client == Some(value.as_str())] { (c.client.name.as_str()) }
+                    }
+                }
+            }
+            fieldset.status-choice {
+                legend { "Status" }
+                @for status in AccountStatus::ALL {
+                    label {
+                        input type="checkbox" name="status" value=(status.as_str()) checked[params.status.contains(&status)];
+                        " " (status_label(status))
+                    }
                 }
             }
             div {
@@ -428,19 +411,9 @@ fn filters(
                 }
             }
             div {
-                label for="client" { "Client" }
-                select #client name="client" {
-                    option value="" { "All clients" }
-                    option value="none" selected[selected_client == Some("none")] { "No client" }
-                    @for c in clients {
-                        @let value = c.client.id.to_string();
-                        option value=(value) selected[selected_client == Some(value.as_str())] { (c.client.name.as_str()) }
-                    }
-                }
-            }
-            div {
                 label for="label" { "Label" }
-                input #label type="text" name="label" value=(params.label.as_deref().unwrap_or_default()) maxlength="40";
+                input #label type="text" name="label" value=(params.label.as_deref().unwrap_or_default()) maxlength="40" list="label-suggestions" autocomplete="off";
+                datalist #label-suggestions { @for label in labels { option value=(label) {} } }
             }
             input type="hidden" name="sort" value=(params.sort.as_deref().unwrap_or_default());
             div.filter-actions {
@@ -521,7 +494,7 @@ pub async fn index(
     let chrome = Chrome::of(&state, &caller, &session, &summary).await?;
     let members = state.core.members(&caller).await?;
     let clients = state.core.clients(&caller).await?;
-    let alerts = state.core.alerts(&caller, 20).await?;
+    let labels = state.core.labels_in_use(&caller).await?;
     let counts = state.core.post_counts(&caller).await?;
     let (params, page, problem) = match list_request(Some(&list_query), UnknownParams::Ignore) {
         Ok((params, request)) => match state.core.list_accounts(&caller, request).await {
@@ -535,22 +508,42 @@ pub async fn index(
         .find(|(k, _)| k == "connected" || k == "refreshed")
         .and_then(|(_, v)| v.parse().ok());
     let filtered = params.narrows();
+    // One client chosen: the page becomes that client's view, its summary counting its accounts only.
+    let viewed_client = match params.client.as_slice() {
+        [one] => clients.iter().find(|c| c.client.id.to_string() == *one),
+        _ => None,
+    };
+    let can_manage = caller.role.can_manage_accounts();
     let body = html! {
-        h1 { "Platforms" }
-        p.lead { "Connect and manage your social media accounts across multiple platforms." }
-        div #live.visually-hidden role="status" aria-live="polite" {}
-        @if let Some(notice) = notice_from(&query_pairs, flash, &page) { (notice) }
-        (summary_cards(&summary))
-        @if summary.counts.inactive + summary.counts.failed > 0 {
-            form.bulk method="post" action="/accounts/refresh-inactive" {
-                input type="hidden" name="csrf" value=(chrome.csrf);
-                button.secondary type="submit" { (refresh_icon()) " Refresh all inactive and failed accounts" }
+        div.page-head {
+            @match viewed_client {
+                Some(client) => {
+                    h1 { "Platforms: " (client.client.name.as_str()) }
+                    p.lead { "The accounts of " (client.client.name.as_str()) ". " a href="/" { "All accounts" } }
+                }
+                None => {
+                    h1 { "Platforms" }
+                    p.lead { "Connect and manage your social media accounts across multiple platforms." }
+                }
             }
         }
-        (notifications(&alerts, &chrome.csrf))
+        div #live.visually-hidden role="status" aria-live="polite" {}
+        @if let Some(notice) = notice_from(&query_pairs, flash, &page) { (notice) }
+        div.summary-bar {
+            @match viewed_client {
+                Some(client) => (summary_row(&client.counts(), Some(client.client.name.as_str()))),
+                None => (summary_row(&summary.counts, None)),
+            }
+            @if summary.counts.inactive + summary.counts.failed > 0 {
+                form.bulk method="post" action="/accounts/refresh-inactive" {
+                    input type="hidden" name="csrf" value=(chrome.csrf);
+                    button.secondary type="submit" { (refresh_icon()) " Refresh all inactive and failed" }
+                }
+            }
+        }
         @if summary.counts.total == 0 {
             section.empty-state {
-                @if caller.role.can_manage_accounts() {
+                @if can_manage {
                     h2 { "Connect your first account" }
                     p { "Choose a platform below and click " strong { "Add New Account" } ". You will sign in on the platform, grant the permissions iQuivity needs to publish, and the account appears in your list as Active." }
                 } @else {
@@ -559,10 +552,13 @@ pub async fn index(
                 }
             }
         }
-        @if caller.role.can_manage_accounts() { (platform_cards(&summary)) }
+        @if can_manage {
+            @if let Some(banner) = limit_banner(&summary) { (banner) }
+            (add_strip(&summary))
+        }
         section aria-labelledby="accounts-heading" {
-            h2 #accounts-heading { "Connected accounts" }
-            (filters(&params, &members, &clients))
+            h2 #accounts-heading tabindex="-1" { "Connected accounts" }
+            (filters(&params, &members, &clients, &labels))
             @if let Some(problem) = &problem {
                 p.notice.error role="alert" { (problem.problem().detail) }
             }
@@ -581,7 +577,7 @@ pub async fn index(
                         csrf: &chrome.csrf,
                         counts: &counts,
                         clients: clients_by_id(&clients),
-                        can_manage: caller.role.can_manage_accounts(),
+                        can_manage,
                     })) }
                 }
             }
@@ -603,7 +599,13 @@ pub async fn index(
             }
         }
     };
-    let mut response = app_page(StatusCode::OK, "Platforms", &chrome, body);
+    let mut response = app_page(
+        StatusCode::OK,
+        "Platforms",
+        Section::Platforms,
+        &chrome,
+        body,
+    );
     if shown_flash {
         response
             .headers_mut()
@@ -714,7 +716,13 @@ pub async fn remove_page(
             }
         }
     };
-    Ok(app_page(StatusCode::OK, "Remove account", &chrome, body))
+    Ok(app_page(
+        StatusCode::OK,
+        "Remove account",
+        Section::Platforms,
+        &chrome,
+        body,
+    ))
 }
 
 /// `POST /accounts/{id}/remove`.
@@ -833,6 +841,7 @@ pub async fn details(
     Ok(app_page(
         StatusCode::OK,
         &account.display_name,
+        Section::Platforms,
         &chrome,
         body,
     ))

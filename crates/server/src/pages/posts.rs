@@ -3,7 +3,7 @@
 
 use super::auth::field;
 use super::icons::platform_icon;
-use super::{app_page, Chrome};
+use super::{app_page, Chrome, Section};
 use crate::error::AppError;
 use crate::extract::{CheckedForm, PageCaller};
 use crate::AppState;
@@ -223,7 +223,7 @@ async fn render(
         (compose(&active, &chrome.csrf, draft, errors))
         (post_list(&posts, &names))
     };
-    let mut response = app_page(StatusCode::OK, "Posts", &chrome, body);
+    let mut response = app_page(StatusCode::OK, "Posts", Section::Posts, &chrome, body);
     *response.status_mut() = status;
     Ok(response)
 }

@@ -1,7 +1,7 @@
 //! The workspace's settings: its people and invitations, and its webhooks.
 
 use super::auth::field;
-use super::{app_page, Chrome};
+use super::{app_page, Chrome, Section};
 use crate::error::AppError;
 use crate::extract::{CheckedForm, PageCaller};
 use crate::routes::alerts::parse_webhook_id;
@@ -115,7 +115,7 @@ async fn render(
             }
         }
     };
-    let mut response = app_page(StatusCode::OK, "Settings", &chrome, body);
+    let mut response = app_page(StatusCode::OK, "Settings", Section::Settings, &chrome, body);
     *response.status_mut() = status;
     Ok(response)
 }

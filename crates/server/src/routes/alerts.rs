@@ -187,7 +187,7 @@ pub async fn notifications(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
 ) -> Result<Json<NotificationsView>, AppError> {
-    Ok(Json(state.core.alerts(&caller, 50).await?.into()))
+    Ok(Json(state.core.alerts(&caller, None, 50).await?.into()))
 }
 
 /// Marks every notification read.

@@ -54,7 +54,8 @@ pub fn router() -> Router<AppState> {
             "/posts",
             get(pages::posts::index).post(pages::posts::create),
         )
-        .route("/notifications/read", post(pages::platforms::mark_read))
+        .route("/notifications", get(pages::notifications::history))
+        .route("/notifications/read", post(pages::notifications::mark_read))
         .route(
             "/accounts/refresh-inactive",
             post(pages::platforms::refresh_inactive),

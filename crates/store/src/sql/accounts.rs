@@ -240,6 +240,23 @@ impl AccountStore for SqlStore<Db> {
         rows.iter().map(count_from_row).collect()
     }
 
+    async fn labels_in_use(&self, workspace: WorkspaceId) -> StoreResult<Vec<String>> {
+        let sets: Vec<String> =
+            sqlx::query_scalar("SELECT DISTINCT labels FROM accounts WHERE workspace_id = $1")
+                .bind(workspace.to_string())
+                .fetch_all(&self.pool)
+                .await?;
+        let mut by_key = std::collections::BTreeMap::new();
+        for set in sets {
+            let labels: Vec<String> =
+                serde_json::from_str(&set).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            for label in labels {
+                by_key.entry(label.to_lowercase()).or_insert(label);
+            }
+        }
+        Ok(by_key.into_values().collect())
+    }
+
     async fn update_account_profile(
         &self,
         workspace: WorkspaceId,

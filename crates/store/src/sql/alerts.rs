@@ -46,15 +46,39 @@ impl AlertStore for SqlStore<Db> {
         Ok(true)
     }
 
-    async fn alerts(&self, workspace: WorkspaceId, limit: u32) -> StoreResult<Vec<AlertRecord>> {
+    async fn alerts(
+        &self,
+        workspace: WorkspaceId,
+        before: Option<AlertPosition>,
+        limit: u32,
+    ) -> StoreResult<Vec<AlertRecord>> {
+        // Without a position, a time later than any alert's: one query serves the first page and the next.
+        let (at, id) = match before {
+            Some(position) => (micros(position.created_at), position.id.to_string()),
+            None => (i64::MAX, String::new()),
+        };
         let rows = sqlx::query(
-            "SELECT * FROM alerts WHERE workspace_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2",
+            "SELECT * FROM alerts WHERE workspace_id = $1 \
+             AND (created_at < $2 OR (created_at = $2 AND id < $3)) \
+             ORDER BY created_at DESC, id DESC LIMIT $4",
         )
         .bind(workspace.to_string())
+        .bind(at)
+        .bind(id)
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(alert_from_row).collect()
+    }
+
+    async fn unread_alerts(&self, workspace: WorkspaceId) -> StoreResult<u32> {
+        let count: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM alerts WHERE workspace_id = $1 AND read_at IS NULL",
+        )
+        .bind(workspace.to_string())
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(u32::try_from(count).unwrap_or(u32::MAX))
     }
 
     async fn mark_alerts_read(

@@ -23,9 +23,12 @@ impl ClientStore for SqlStore<Db> {
         Ok(())
     }
 
-    async fn clients(&self, workspace: WorkspaceId) -> StoreResult<Vec<(Client, u32)>> {
+    async fn clients(&self, workspace: WorkspaceId) -> StoreResult<Vec<(Client, StatusTally)>> {
         let rows = sqlx::query(
-            "SELECT c.*, (SELECT COUNT(*) FROM accounts a WHERE a.client_id = c.id) AS accounts \
+            "SELECT c.*, \
+             (SELECT COUNT(*) FROM accounts a WHERE a.client_id = c.id AND a.status = 'active') AS active, \
+             (SELECT COUNT(*) FROM accounts a WHERE a.client_id = c.id AND a.status = 'inactive') AS inactive, \
+             (SELECT COUNT(*) FROM accounts a WHERE a.client_id = c.id AND a.status = 'failed') AS failed \
              FROM clients c WHERE c.workspace_id = $1 ORDER BY c.name_key, c.id",
         )
         .bind(workspace.to_string())
@@ -33,8 +36,16 @@ impl ClientStore for SqlStore<Db> {
         .await?;
         rows.iter()
             .map(|row| {
-                let accounts: i64 = row.try_get("accounts")?;
-                Ok((client_from_row(row)?, u32::try_from(accounts).unwrap_or(0)))
+                let count = |column: &str| -> StoreResult<u32> {
+                    let n: i64 = row.try_get(column)?;
+                    Ok(u32::try_from(n).unwrap_or(0))
+                };
+                let tally = StatusTally {
+                    active: count("active")?,
+                    inactive: count("inactive")?,
+                    failed: count("failed")?,
+                };
+                Ok((client_from_row(row)?, tally))
             })
             .collect()
     }

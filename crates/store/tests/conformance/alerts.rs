@@ -4,8 +4,8 @@ use crate::harness::*;
 use chrono::{DateTime, Utc};
 use iquivity_domain::{AccountId, AlertKind, Plan, WorkspaceId};
 use iquivity_store::{
-    AlertRecord, DeliveryAttempt, DeliveryRecord, DeliveryState, FailureClass, Store,
-    WebhookChange, WebhookHealth, WebhookRecord,
+    AlertPosition, AlertRecord, DeliveryAttempt, DeliveryRecord, DeliveryState, FailureClass,
+    Store, WebhookChange, WebhookHealth, WebhookRecord,
 };
 use std::sync::Arc;
 
@@ -84,7 +84,7 @@ pub async fn alerts_are_deduplicated_and_fan_out_to_each_webhook(store: Arc<dyn 
     assert!(store.record_alert(&plain).await.unwrap());
     assert!(store.record_alert(&plainer).await.unwrap());
 
-    let alerts = store.alerts(owner.workspace, 10).await.unwrap();
+    let alerts = store.alerts(owner.workspace, None, 10).await.unwrap();
     assert_eq!(
         alerts.iter().map(|a| a.id).collect::<Vec<_>>(),
         vec![plainer.id, plain.id, expiring.id],
@@ -95,8 +95,39 @@ pub async fn alerts_are_deduplicated_and_fan_out_to_each_webhook(store: Arc<dyn 
     assert_eq!(alerts[2].kind, expiring.kind);
     assert_eq!(alerts[2].account_id, expiring.account_id);
     assert_eq!(alerts[2].read_at, None);
-    assert_eq!(store.alerts(owner.workspace, 2).await.unwrap().len(), 2);
-    assert!(store.alerts(other.workspace, 10).await.unwrap().is_empty());
+    assert_eq!(
+        store.alerts(owner.workspace, None, 2).await.unwrap().len(),
+        2
+    );
+    assert!(store
+        .alerts(other.workspace, None, 10)
+        .await
+        .unwrap()
+        .is_empty());
+    // The history pages on from where the last page ended, missing none and repeating none.
+    let after_first = AlertPosition {
+        created_at: plainer.created_at,
+        id: plainer.id,
+    };
+    let next = store
+        .alerts(owner.workspace, Some(after_first), 1)
+        .await
+        .unwrap();
+    assert_eq!(
+        next.iter().map(|a| a.id).collect::<Vec<_>>(),
+        vec![plain.id]
+    );
+    let last = AlertPosition {
+        created_at: expiring.created_at,
+        id: expiring.id,
+    };
+    assert!(store
+        .alerts(owner.workspace, Some(last), 10)
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(store.unread_alerts(owner.workspace).await.unwrap(), 3);
+    assert_eq!(store.unread_alerts(other.workspace).await.unwrap(), 0);
 
     // One delivery per alert and webhook, none for the other workspace's webhook.
     for hook in [&first, &second] {
@@ -157,7 +188,7 @@ pub async fn alerts_are_deduplicated_and_fan_out_to_each_webhook(store: Arc<dyn 
     let t2 = t0 + minutes(20);
     store.mark_alerts_read(owner.workspace, t2).await.unwrap();
     let read: Vec<(uuid::Uuid, Option<DateTime<Utc>>)> = store
-        .alerts(owner.workspace, 10)
+        .alerts(owner.workspace, None, 10)
         .await
         .unwrap()
         .into_iter()
@@ -173,7 +204,7 @@ pub async fn alerts_are_deduplicated_and_fan_out_to_each_webhook(store: Arc<dyn 
         ]
     );
     assert_eq!(
-        store.alerts(other.workspace, 10).await.unwrap()[0].read_at,
+        store.alerts(other.workspace, None, 10).await.unwrap()[0].read_at,
         None
     );
 }
@@ -400,7 +431,10 @@ pub async fn concurrent_alerts_with_one_dedupe_key_record_one(store: Arc<dyn Sto
         recorded += usize::from(task.await.unwrap());
     }
     assert_eq!(recorded, 1);
-    assert_eq!(store.alerts(owner.workspace, 10).await.unwrap().len(), 1);
+    assert_eq!(
+        store.alerts(owner.workspace, None, 10).await.unwrap().len(),
+        1
+    );
     for hook in &hooks {
         assert_eq!(
             store

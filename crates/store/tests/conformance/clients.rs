@@ -2,8 +2,8 @@
 //! workspace only, and removal that keeps the accounts.
 
 use crate::harness::*;
-use iquivity_domain::{Client, ClientId, ClientName, Colour, Plan, Platform};
-use iquivity_store::{AuditKind, Store, StoreError};
+use iquivity_domain::{AccountStatus, Client, ClientId, ClientName, Colour, Plan, Platform};
+use iquivity_store::{AuditKind, StatusTally, Store, StoreError};
 use std::sync::Arc;
 
 fn client(workspace: iquivity_domain::WorkspaceId, name: &str) -> Client {
@@ -59,11 +59,23 @@ pub async fn clients_are_unique_by_name_and_their_removal_keeps_the_accounts(
         "another workspace's client is not assigned"
     );
     let listed = store.clients(owner.workspace).await.unwrap();
-    let names: Vec<(&str, u32)> = listed.iter().map(|(c, n)| (c.name.as_str(), *n)).collect();
+    let names: Vec<(&str, u32)> = listed
+        .iter()
+        .map(|(c, n)| (c.name.as_str(), n.total()))
+        .collect();
     assert_eq!(
         names,
         [("Acme", 1), ("Zed", 0)],
         "by name, with account counts"
+    );
+    assert_eq!(
+        listed[0].1,
+        StatusTally {
+            active: u32::from(account.status == AccountStatus::Active),
+            inactive: u32::from(account.status == AccountStatus::Inactive),
+            failed: u32::from(account.status == AccountStatus::Failed),
+        },
+        "counted in its status"
     );
     assert_eq!(listed[0].0.colour, acme.colour);
 
