@@ -52,6 +52,7 @@ pub async fn create(app: &App) -> anyhow::Result<DemoWorkspace> {
     app.store
         .set_plan(caller.workspace_id, Plan::Professional)
         .await?;
+    let mut clients = std::collections::HashMap::new();
     for (
         platform,
         DemoAccount {
@@ -125,15 +126,23 @@ pub async fn create(app: &App) -> anyhow::Result<DemoWorkspace> {
                 flow.error.unwrap_or_default()
             ),
         };
+        // A "client: Name" label of the seed is a client here; other labels stay labels.
+        let (labels, client_id) = match label.strip_prefix("client: ") {
+            Some(name) => (
+                Vec::new(),
+                Some(demo_client(app, &caller, &mut clients, name).await?),
+            ),
+            None => (vec![label.to_string()], None),
+        };
         for id in account_ids {
             app.core
                 .update_account(
                     &caller,
                     id,
                     iquivity_core::accounts::AccountPatch {
-                        labels: Some(vec![label.to_string()]),
+                        labels: Some(labels.clone()),
                         display_name: None,
-                        client_id: None,
+                        client_id: Some(client_id),
                     },
                 )
                 .await
@@ -147,6 +156,29 @@ pub async fn create(app: &App) -> anyhow::Result<DemoWorkspace> {
         workspace_id: caller.workspace_id,
         accounts,
     })
+}
+
+/// Colours the demo's clients take in turn.
+const CLIENT_COLOURS: [&str; 4] = ["#0b57d0", "#1a7f37", "#8250df", "#bf3989"];
+
+/// The demo client of that name, created the first time it is needed.
+async fn demo_client(
+    app: &App,
+    caller: &iquivity_core::Caller,
+    clients: &mut std::collections::HashMap<String, iquivity_domain::ClientId>,
+    name: &str,
+) -> anyhow::Result<iquivity_domain::ClientId> {
+    if let Some(id) = clients.get(name) {
+        return Ok(*id);
+    }
+    let colour = CLIENT_COLOURS[clients.len() % CLIENT_COLOURS.len()];
+    let client = app
+        .core
+        .create_client(caller, name, Some(colour))
+        .await
+        .map_err(|e| anyhow!("{e}"))?;
+    clients.insert(name.to_string(), client.id);
+    Ok(client.id)
 }
 
 #[cfg(test)]

@@ -268,3 +268,22 @@ if (compose) {
 }
 
 localiseDates(document);
+
+// The bell's drawer: while it is open the page under it is inert (it covers part of it), Escape or a click
+// outside closes it. Without script it is a plain <details>.
+const bell = document.querySelector("details.bell");
+if (bell) {
+  const main = document.getElementById("main");
+  bell.addEventListener("toggle", () => {
+    if (main) main.inert = bell.open;
+  });
+  document.addEventListener("keydown", (event) => {
+    if (event.key === "Escape" && bell.open) {
+      bell.open = false;
+      bell.querySelector("summary").focus();
+    }
+  });
+  document.addEventListener("click", (event) => {
+    if (bell.open && !bell.contains(event.target)) bell.open = false;
+  });
+}

@@ -219,7 +219,7 @@ impl Core {
             if from >= before {
                 return Err(CoreError::invalid(
                     "created_from",
-                    "must be before created_to",
+                    "must not be after the end of the range (created_to)",
                 ));
             }
         }

@@ -64,7 +64,17 @@ fn driver_url() -> Option<String> {
     slot.as_ref().map(|d| d.url.clone())
 }
 
-async fn browser(width: u32, height: u32) -> Option<Client> {
+pub(crate) async fn browser(width: u32, height: u32) -> Option<Client> {
+    open_browser(width, height, false).await
+}
+
+/// A browser whose page area (not its window) is exactly `width` × `height` CSS pixels, as on a screen of
+/// that size: narrower than Chromium's smallest window, and without the window's own bars.
+pub(crate) async fn browser_with_viewport(width: u32, height: u32) -> Option<Client> {
+    open_browser(width, height, true).await
+}
+
+async fn open_browser(width: u32, height: u32, exact_viewport: bool) -> Option<Client> {
     let url = driver_url()?;
     let profile = tempfile::tempdir().unwrap().keep();
     let mut caps = serde_json::Map::new();
@@ -81,6 +91,12 @@ async fn browser(width: u32, height: u32) -> Option<Client> {
             ]
         }),
     );
+    if exact_viewport {
+        let phone = width < 600;
+        caps["goog:chromeOptions"]["mobileEmulation"] = json!({
+            "deviceMetrics": {"width": width, "height": height, "pixelRatio": 1, "mobile": phone, "touch": phone}
+        });
+    }
     Some(
         ClientBuilder::native()
             .capabilities(caps)
@@ -90,7 +106,7 @@ async fn browser(width: u32, height: u32) -> Option<Client> {
     )
 }
 
-async fn wait_for(client: &Client, css: &str) -> fantoccini::elements::Element {
+pub(crate) async fn wait_for(client: &Client, css: &str) -> fantoccini::elements::Element {
     client
         .wait()
         .at_most(Duration::from_secs(10))
@@ -100,7 +116,7 @@ async fn wait_for(client: &Client, css: &str) -> fantoccini::elements::Element {
 }
 
 /// Polls until the page's text at `css` satisfies `check`.
-async fn wait_text(client: &Client, css: &str, check: impl Fn(&str) -> bool) -> String {
+pub(crate) async fn wait_text(client: &Client, css: &str, check: impl Fn(&str) -> bool) -> String {
     let mut last = String::new();
     for _ in 0..100 {
         if let Ok(el) = client.find(Locator::Css(css)).await {
@@ -117,7 +133,7 @@ async fn wait_text(client: &Client, css: &str, check: impl Fn(&str) -> bool) -> 
 }
 
 /// The names in the list, read in one go (the script replaces rows while a search runs).
-async fn row_names(client: &Client) -> Vec<String> {
+pub(crate) async fn row_names(client: &Client) -> Vec<String> {
     let names = client
         .execute(
             "return [...document.querySelectorAll('#account-rows .account-name')].map(e => e.textContent.trim());",
@@ -128,7 +144,7 @@ async fn row_names(client: &Client) -> Vec<String> {
     serde_json::from_value(names).unwrap()
 }
 
-async fn wait_rows(client: &Client, check: impl Fn(&[String]) -> bool) -> Vec<String> {
+pub(crate) async fn wait_rows(client: &Client, check: impl Fn(&[String]) -> bool) -> Vec<String> {
     let mut last = Vec::new();
     for _ in 0..100 {
         last = row_names(client).await;
@@ -140,13 +156,13 @@ async fn wait_rows(client: &Client, check: impl Fn(&[String]) -> bool) -> Vec<St
     panic!("the rows never matched; last: {last:?}");
 }
 
-async fn fill(client: &Client, css: &str, value: &str) {
+pub(crate) async fn fill(client: &Client, css: &str, value: &str) {
     let el = wait_for(client, css).await;
     el.clear().await.unwrap();
     el.send_keys(value).await.unwrap();
 }
 
-async fn sign_up(client: &Client, app: &TestApp, email: &str) {
+pub(crate) async fn sign_up(client: &Client, app: &TestApp, email: &str) {
     client.goto(&app.url("/signup")).await.unwrap();
     fill(client, "#email", email).await;
     fill(client, "#password", PASSWORD).await;
@@ -163,7 +179,7 @@ async fn sign_up(client: &Client, app: &TestApp, email: &str) {
 
 /// Clicks "Add New Account" for a platform, consents on the sandbox as `person`, and picks `choose`
 /// (display names) where the platform asks what to connect.
-async fn add_account(client: &Client, platform: &str, person: &str, choose: &[&str]) {
+pub(crate) async fn add_account(client: &Client, platform: &str, person: &str, choose: &[&str]) {
     client
         .find(Locator::Css(&format!(
             ".add-strip li[data-platform={platform}] a.add-tile"
@@ -234,13 +250,13 @@ async fn add_account(client: &Client, platform: &str, person: &str, choose: &[&s
 /// Where the screenshots go. The README's pictures are refreshed on purpose, with
 /// `IQUIVITY_SCREENSHOTS=docs/screenshots` (a path relative to the workspace root); otherwise they go to
 /// a temporary directory, so an ordinary test run never rewrites the tracked files.
-struct Screenshots {
+pub(crate) struct Screenshots {
     dir: PathBuf,
     _temporary: Option<tempfile::TempDir>,
 }
 
 impl Screenshots {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         match std::env::var_os("IQUIVITY_SCREENSHOTS") {
             Some(dir) => {
                 let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -262,14 +278,14 @@ impl Screenshots {
         }
     }
 
-    async fn take(&self, client: &Client, name: &str) {
+    pub(crate) async fn take(&self, client: &Client, name: &str) {
         let png = client.screenshot().await.unwrap();
         assert!(png.starts_with(b"\x89PNG"), "{name} is a PNG");
         std::fs::write(self.dir.join(name), png).unwrap();
     }
 }
 
-async fn summary(client: &Client, key: &str) -> String {
+pub(crate) async fn summary(client: &Client, key: &str) -> String {
     client
         .find(Locator::Css(&format!("[data-summary={key}]")))
         .await

@@ -9,6 +9,7 @@ mod browser;
 mod clients;
 mod connections;
 mod crash;
+mod demo_pages;
 mod disk_full;
 mod hardening;
 mod helpers;

@@ -39,6 +39,8 @@ const DRAWER_ALERTS: u32 = 8;
 /// The part of the app a page belongs to, marked in the navigation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Section {
+    /// The accounts list itself, which the skip link leads to.
+    AccountsList,
     Platforms,
     Posts,
     Settings,
@@ -46,10 +48,18 @@ pub enum Section {
 }
 
 impl Section {
+    /// The navigation entry the page is under.
+    fn nav(self) -> Section {
+        match self {
+            Section::AccountsList => Section::Platforms,
+            other => other,
+        }
+    }
+
     /// Where the skip link leads: straight to the thing the page is for.
     fn skip_link(self) -> (&'static str, &'static str) {
         match self {
-            Section::Platforms => ("#accounts-heading", "Skip to the accounts list"),
+            Section::AccountsList => ("#accounts-heading", "Skip to the accounts list"),
             _ => ("#main", "Skip to content"),
         }
     }
@@ -90,7 +100,7 @@ pub fn app_page(
 ) -> Response {
     let limit = chrome.plan.limits().max_accounts;
     let link = |href: &str, label: &str, of: Section| {
-        html! { a href=(href) aria-current=[(of == section).then_some("page")] { (label) } }
+        html! { a href=(href) aria-current=[(of == section.nav()).then_some("page")] { (label) } }
     };
     let header = html! {
         nav aria-label="Main" {
@@ -154,8 +164,8 @@ fn render(status: StatusCode, title: &str, chrome: Option<AppChrome>, main: Mark
                 }
             }
             body {
-                @if let Some(chrome) = &chrome { (chrome.skip) }
                 header.topbar {
+                    @if let Some(chrome) = &chrome { (chrome.skip) }
                     a.brand href="/" { "iQuivity Social" }
                     @if let Some(chrome) = &chrome { (chrome.header) }
                 }

@@ -350,11 +350,40 @@ fn summary_row(counts: &StatusCounts, of_client: Option<&str>) -> Markup {
     }
 }
 
+/// What the person is told about one filter field the list refused, said next to it.
+fn field_error(problem: Option<&AppError>, field: &str) -> Option<String> {
+    problem?
+        .problem()
+        .errors
+        .iter()
+        .find(|e| e.field == field)
+        .map(|e| {
+            let mut chars = e.message.chars();
+            let first = chars.next().map(|c| c.to_uppercase().to_string());
+            format!("{}{}.", first.unwrap_or_default(), chars.as_str())
+        })
+}
+
+/// A date filter, with the refusal of its value next to it.
+fn date_field(id: &str, label: &str, value: Option<&str>, error: Option<String>) -> Markup {
+    let error_id = format!("{id}-error");
+    html! {
+        div {
+            label for=(id) { (label) }
+            input id=(id) type="date" name=(id) value=(value.unwrap_or_default())
+                aria-invalid=[error.is_some().then_some("true")]
+                aria-describedby=[error.is_some().then_some(error_id.as_str())];
+            @if let Some(error) = error { p.field-error id=(error_id) { (error) } }
+        }
+    }
+}
+
 fn filters(
     params: &ListParams,
     members: &[(UserId, String, Role)],
     clients: &[ClientSummary],
     labels: &[String],
+    problem: Option<&AppError>,
 ) -> Markup {
     let selected_client = params.client.first().map(String::as_str);
     let selected_platform = params.platform.first().copied();
@@ -392,14 +421,8 @@ fn filters(
                     }
                 }
             }
-            div {
-                label for="created_from" { "Connected from" }
-                input #created_from type="date" name="created_from" value=(params.created_from.as_deref().unwrap_or_default());
-            }
-            div {
-                label for="created_to" { "Connected to" }
-                input #created_to type="date" name="created_to" value=(params.created_to.as_deref().unwrap_or_default());
-            }
+            (date_field("created_from", "Connected from", params.created_from.as_deref(), field_error(problem, "created_from")))
+            (date_field("created_to", "Connected to", params.created_to.as_deref(), field_error(problem, "created_to")))
             div {
                 label for="owner" { "Connected by" }
                 select #owner name="owner" {
@@ -558,9 +581,9 @@ pub async fn index(
         }
         section aria-labelledby="accounts-heading" {
             h2 #accounts-heading tabindex="-1" { "Connected accounts" }
-            (filters(&params, &members, &clients, &labels))
+            (filters(&params, &members, &clients, &labels, problem.as_ref()))
             @if let Some(problem) = &problem {
-                p.notice.error role="alert" { (problem.problem().detail) }
+                p.notice.error role="alert" { "The list could not be filtered: see the fields marked above. " (problem.problem().detail) }
             }
             div.table-wrap {
                 table #accounts {
@@ -602,7 +625,7 @@ pub async fn index(
     let mut response = app_page(
         StatusCode::OK,
         "Platforms",
-        Section::Platforms,
+        Section::AccountsList,
         &chrome,
         body,
     );

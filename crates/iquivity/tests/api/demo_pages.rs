@@ -1,0 +1,276 @@
+//! The pages as a person first meets them, on the demo workspace (the seed's 15 accounts): the list on
+//! the first screen at desktop and phone size, and axe-core at 0 violations (WCAG 2.2 AA) on every page
+//! and state.
+
+use crate::browser::{browser_with_viewport, fill, wait_for, wait_text, Screenshots};
+use crate::helpers::*;
+use fantoccini::{Client, Locator};
+use serde_json::Value;
+use std::path::Path;
+use std::process::Command;
+use std::sync::OnceLock;
+
+/// axe-core, pinned in `tests/browser-tools/package-lock.json` and installed there with `npm ci` the
+/// first time a test needs it. `None` (the accessibility checks skipped, with a message) where npm is
+/// missing, unless `IQUIVITY_REQUIRE_BROWSER=1` makes them mandatory.
+fn axe_script() -> Option<&'static str> {
+    static AXE: OnceLock<Option<String>> = OnceLock::new();
+    AXE.get_or_init(|| {
+        let tools = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser-tools");
+        let script = tools.join("node_modules/axe-core/axe.min.js");
+        if !script.exists() {
+            let installed = Command::new("npm")
+                .args(["ci", "--no-audit", "--no-fund", "--silent"])
+                .current_dir(&tools)
+                .status()
+                .is_ok_and(|status| status.success());
+            let required = std::env::var("IQUIVITY_REQUIRE_BROWSER").is_ok_and(|v| v == "1");
+            if !installed {
+                assert!(
+                    !required,
+                    "axe-core could not be installed with npm ci in {tools:?}"
+                );
+                announce_skip(
+                    "the accessibility checks need axe-core, installed with npm (Node.js)",
+                );
+                return None;
+            }
+        }
+        Some(std::fs::read_to_string(&script).expect("axe-core's script reads"))
+    })
+    .as_deref()
+}
+
+/// Runs axe-core on the page as it is now and fails with every violation, named by rule and element.
+async fn assert_accessible(client: &Client, state: &str) {
+    assert_accessible_except(client, state, &[]).await
+}
+
+/// As [`assert_accessible`], with best-practice rules that do not apply to this state left out.
+async fn assert_accessible_except(client: &Client, state: &str, not_applicable: &[&str]) {
+    let Some(axe) = axe_script() else {
+        return;
+    };
+    client
+        .execute(&format!("{axe}\nreturn true;"), vec![])
+        .await
+        .expect("axe-core loads into the page");
+    let violations = client
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             const rules = Object.fromEntries(arguments[0].map(id => [id, { enabled: false }]));
+             axe.run(document, { rules, runOnly: { type: 'tag', values:
+                 ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice'] } })
+               .then(r => done(r.violations.map(v => ({ rule: v.id, help: v.help,
+                    at: v.nodes.map(n => n.target.join(' ') + ': ' + n.failureSummary).slice(0, 5) }))))
+               .catch(e => done([{ rule: 'axe-error', help: String(e), at: [] }]));",
+            vec![serde_json::json!(not_applicable)],
+        )
+        .await
+        .expect("axe-core runs");
+    let violations = violations.as_array().cloned().unwrap_or_default();
+    assert!(
+        violations.is_empty(),
+        "axe-core found {} violation(s) on {state}:\n{}",
+        violations.len(),
+        serde_json::to_string_pretty(&Value::Array(violations)).unwrap()
+    );
+}
+
+/// A running service with the demo workspace, and its sign-in.
+async fn demo_app() -> (TestApp, iquivity::demo::DemoWorkspace) {
+    let app = spawn_app().await;
+    let demo = iquivity::demo::create(&app.app)
+        .await
+        .expect("the demo workspace is created");
+    (app, demo)
+}
+
+async fn sign_in(client: &Client, app: &TestApp, demo: &iquivity::demo::DemoWorkspace) {
+    client.goto(&app.url("/login")).await.unwrap();
+    fill(client, "#email", &demo.email).await;
+    fill(client, "#password", &demo.password).await;
+    client
+        .find(Locator::Css("main form button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for(client, "#account-rows tr").await;
+}
+
+/// Where the first account row starts and ends, and the height of the screen, in CSS pixels.
+async fn first_row_position(client: &Client) -> (f64, f64, f64) {
+    let at = client
+        .execute(
+            "window.scrollTo(0, 0);
+             const r = document.querySelector('#account-rows tr').getBoundingClientRect();
+             return [r.top, r.bottom, window.innerHeight];",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let at: Vec<f64> = serde_json::from_value(at).unwrap();
+    (at[0], at[1], at[2])
+}
+
+#[tokio::test]
+async fn the_accounts_list_starts_on_the_first_screen_at_desktop_and_phone_size() {
+    let (app, demo) = demo_app().await;
+    let screenshots = Screenshots::new();
+
+    let Some(desktop) = browser_with_viewport(1440, 900).await else {
+        return;
+    };
+    sign_in(&desktop, &app, &demo).await;
+    let (top, bottom, screen) = first_row_position(&desktop).await;
+    assert_eq!(screen, 900.0);
+    assert!(
+        bottom <= screen,
+        "at 1440×900 the first row is in view without scrolling (it spans {top}..{bottom} px)"
+    );
+    screenshots.take(&desktop, "platforms-desktop.png").await;
+    desktop.close().await.unwrap();
+
+    let Some(phone) = browser_with_viewport(390, 844).await else {
+        return;
+    };
+    sign_in(&phone, &app, &demo).await;
+    let (top, _, screen) = first_row_position(&phone).await;
+    assert_eq!(screen, 844.0);
+    assert!(
+        top < 2.0 * screen,
+        "on a 390×844 phone the first row is reached within one screen of scrolling (it starts at {top} px)"
+    );
+    let overflow = phone
+        .execute(
+            "return document.documentElement.scrollWidth - window.innerWidth;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(overflow, 0, "nothing makes the phone page scroll sideways");
+    screenshots.take(&phone, "platforms-phone.png").await;
+    phone.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn every_page_and_state_has_no_accessibility_violations() {
+    let (app, demo) = demo_app().await;
+    let Some(client) = browser_with_viewport(1280, 900).await else {
+        return;
+    };
+    client.goto(&app.url("/login")).await.unwrap();
+    wait_for(&client, "#email").await;
+    assert_accessible(&client, "the sign-in page").await;
+    client.goto(&app.url("/signup")).await.unwrap();
+    wait_for(&client, "#email").await;
+    assert_accessible(&client, "the sign-up page").await;
+
+    sign_in(&client, &app, &demo).await;
+    assert_accessible(&client, "the Platforms page").await;
+
+    // The bell's drawer, open.
+    client
+        .find(Locator::Css(".bell summary"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for(&client, ".bell[open] .drawer").await;
+    // The page under the open drawer is inert, so its main landmark and heading are out of reach by
+    // design; everything else still holds.
+    assert_accessible_except(
+        &client,
+        "the Platforms page with the notifications open",
+        &["landmark-one-main", "page-has-heading-one"],
+    )
+    .await;
+    client
+        .find(Locator::Css(".bell summary"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+
+    // A client's view, a search with no match, and a refused filter.
+    let (_, clients) = app
+        .get(&demo_owner(&app, &demo).await, "/api/v1/clients")
+        .await;
+    let client_id = clients[0]["id"]
+        .as_str()
+        .expect("the demo has clients")
+        .to_string();
+    client
+        .goto(&app.url(&format!("/?client={client_id}")))
+        .await
+        .unwrap();
+    wait_text(&client, "h1", |t| t.starts_with("Platforms: ")).await;
+    assert_accessible(&client, "a client's view").await;
+    client
+        .goto(&app.url("/?q=nobody-by-this-name"))
+        .await
+        .unwrap();
+    wait_for(&client, "#no-results:not([hidden])").await;
+    assert_accessible(&client, "a search without matches").await;
+    client
+        .goto(&app.url("/?created_from=2026-02-01&created_to=2026-01-01"))
+        .await
+        .unwrap();
+    let error = wait_for(&client, "#created_from-error").await;
+    assert_eq!(
+        error.text().await.unwrap(),
+        "Must not be after the end of the range (created_to)."
+    );
+    let described = client
+        .find(Locator::Css("#created_from"))
+        .await
+        .unwrap()
+        .attr("aria-describedby")
+        .await
+        .unwrap();
+    assert_eq!(described.as_deref(), Some("created_from-error"));
+    assert_accessible(&client, "an inverted date range").await;
+    client.goto(&app.url("/")).await.unwrap();
+
+    let account = client
+        .find(Locator::Css("#account-rows tr"))
+        .await
+        .unwrap()
+        .attr("data-id")
+        .await
+        .unwrap()
+        .expect("rows carry their account id");
+    for (path, what) in [
+        (format!("/accounts/{account}"), "an account's details"),
+        (
+            format!("/accounts/{account}/remove"),
+            "the removal confirmation",
+        ),
+        ("/notifications".to_string(), "the notification history"),
+        ("/posts".to_string(), "the Posts page"),
+        ("/settings".to_string(), "the Settings page"),
+        ("/api/docs".to_string(), "the API reference"),
+    ] {
+        client.goto(&app.url(&path)).await.unwrap();
+        wait_for(&client, "main h1").await;
+        assert_accessible(&client, what).await;
+    }
+    client.close().await.unwrap();
+}
+
+/// The demo owner through the API, for what the test reads besides the pages.
+async fn demo_owner(app: &TestApp, demo: &iquivity::demo::DemoWorkspace) -> User {
+    let client = browser_client();
+    let response = client
+        .post(app.url("/api/v1/auth/login"))
+        .json(&serde_json::json!({"email": demo.email, "password": demo.password}))
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_success(), "the demo owner signs in");
+    app.user_of(client, &demo.email).await
+}
