@@ -18,7 +18,7 @@ use utoipa::Modify;
         auth::sign_up, auth::log_in, auth::log_out, auth::me, auth::create_token, auth::invite, auth::accept_invitation,
         platforms::list,
         clients::list, clients::create, clients::update, clients::remove,
-        accounts::list, accounts::summary, accounts::get, accounts::update, accounts::remove, accounts::events, accounts::refresh_inactive, accounts::activity,
+        accounts::list, accounts::summary, accounts::get, accounts::update, accounts::remove, accounts::events, accounts::refresh_inactive, accounts::activity, accounts::bulk,
         connections::refresh, connections::start, connections::get, connections::select,
         posts::create, posts::list, posts::get, posts::update, posts::cancel, posts::retry, posts::removal_impact, posts::upload_media,
         alerts::create, alerts::list, alerts::update, alerts::remove, alerts::deliveries, alerts::rotate_secret, alerts::send_test, alerts::notifications, alerts::mark_read,

@@ -14,6 +14,7 @@ use iquivity_store::{
 use serde::Serialize;
 use std::collections::BTreeMap;
 
+pub mod bulk;
 mod changes;
 mod removal;
 

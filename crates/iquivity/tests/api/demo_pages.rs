@@ -198,7 +198,10 @@ async fn every_page_and_state_has_no_accessibility_violations() {
 
     // A client's view, a search with no match, and a refused filter.
     let (_, clients) = app
-        .get(&demo_owner(&app, &demo).await, "/api/v1/clients")
+        .get(
+            &app.user_signed_in(&demo.email, &demo.password).await,
+            "/api/v1/clients",
+        )
         .await;
     let client_id = clients[0]["id"]
         .as_str()
@@ -260,17 +263,4 @@ async fn every_page_and_state_has_no_accessibility_violations() {
         assert_accessible(&client, what).await;
     }
     client.close().await.unwrap();
-}
-
-/// The demo owner through the API, for what the test reads besides the pages.
-async fn demo_owner(app: &TestApp, demo: &iquivity::demo::DemoWorkspace) -> User {
-    let client = browser_client();
-    let response = client
-        .post(app.url("/api/v1/auth/login"))
-        .json(&serde_json::json!({"email": demo.email, "password": demo.password}))
-        .send()
-        .await
-        .unwrap();
-    assert!(response.status().is_success(), "the demo owner signs in");
-    app.user_of(client, &demo.email).await
 }

@@ -670,6 +670,21 @@ impl TestApp {
             .await
     }
 
+    /// Signs in through the API as an existing user (the demo's owner, say): the user.
+    pub async fn user_signed_in(&self, email: &str, password: &str) -> User {
+        let client = browser_client();
+        let response = client
+            .post(self.url("/api/v1/auth/login"))
+            .json(&json!({"email": email, "password": password}))
+            .sent()
+            .await;
+        assert!(response.status().is_success(), "{email} signs in");
+        User {
+            password: password.into(),
+            ..self.user_of(client, email).await
+        }
+    }
+
     /// The user whose session `client` holds, with a new API token.
     pub async fn user_of(&self, client: reqwest::Client, email: &str) -> User {
         let token = self.create_token(&client).await;

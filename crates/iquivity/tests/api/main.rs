@@ -6,6 +6,7 @@ mod alerts;
 mod auth;
 mod bad_input;
 mod browser;
+mod bulk;
 mod clients;
 mod connections;
 mod crash;

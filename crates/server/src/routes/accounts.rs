@@ -6,6 +6,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::Json;
 use chrono::{DateTime, NaiveDate, Utc};
+use iquivity_core::accounts::bulk::{BulkAction, BulkReport, BulkSelection};
 use iquivity_core::accounts::{AccountPatch, ListAccounts, Summary, DEFAULT_PAGE, MAX_PAGE};
 use iquivity_domain::{AccountId, AccountStatus, ClientId, Platform, ValidationError};
 use iquivity_store::{AccountSort, SortKey};
@@ -350,4 +351,100 @@ pub async fn activity(
 ) -> Result<Json<Vec<AuditEventView>>, AppError> {
     let events = state.core.activity(&caller).await?;
     Ok(Json(events.into_iter().map(AuditEventView::from).collect()))
+}
+
+/// What a bulk action does.
+#[derive(Debug, Clone, Copy, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum BulkActionName {
+    Refresh,
+    Remove,
+    AddLabel,
+    RemoveLabel,
+    AssignClient,
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BulkRequest {
+    pub action: BulkActionName,
+    /// The accounts, by id (at most 500). Give this or `filter`.
+    #[schema(value_type = Option<Vec<String>>)]
+    pub ids: Option<Vec<String>>,
+    /// Every account the filter matches, across all its pages (at most 500): the list's query parameters
+    /// as in `GET /api/v1/accounts`, e.g. `"platform=x&status=failed"`. Give this or `ids`.
+    pub filter: Option<String>,
+    /// The label to add or remove (`add_label`, `remove_label`).
+    pub label: Option<String>,
+    /// The client to assign (`assign_client`); `null` takes the accounts away from their client.
+    #[serde(default, deserialize_with = "super::present")]
+    #[schema(value_type = Option<String>, format = Uuid, nullable)]
+    pub client_id: Option<Option<ClientId>>,
+    /// Change nothing; answer what would happen (for `remove`: each account's scheduled posts).
+    #[serde(default)]
+    pub preview: bool,
+}
+
+fn invalid(field: &str, message: impl Into<String>) -> AppError {
+    AppError::validation(vec![ValidationError::new(field, message)])
+}
+
+/// The core's action and selection from a bulk request; each mistake names its field.
+pub(crate) fn bulk_command(
+    request: BulkRequest,
+) -> Result<(BulkSelection, BulkAction, bool), AppError> {
+    let action = match request.action {
+        BulkActionName::Refresh => BulkAction::Refresh,
+        BulkActionName::Remove => BulkAction::Remove,
+        BulkActionName::AddLabel | BulkActionName::RemoveLabel => {
+            let label = request
+                .label
+                .filter(|l| !l.trim().is_empty())
+                .ok_or_else(|| invalid("label", "give the label"))?;
+            match request.action {
+                BulkActionName::AddLabel => BulkAction::AddLabel(label),
+                _ => BulkAction::RemoveLabel(label),
+            }
+        }
+        BulkActionName::AssignClient => {
+            BulkAction::AssignClient(request.client_id.ok_or_else(|| {
+                invalid("client_id", "give the client's id, or null for no client")
+            })?)
+        }
+    };
+    let selection = match (request.ids, request.filter) {
+        (Some(ids), None) => BulkSelection::Ids(
+            ids.iter()
+                .map(|raw| {
+                    raw.parse()
+                        .map_err(|_| invalid("ids", format!("{raw:?} is not an account id")))
+                })
+                .collect::<Result<_, _>>()?,
+        ),
+        (None, Some(filter)) => {
+            let (_, request) = list_request(Some(&filter), UnknownParams::Refuse)?;
+            BulkSelection::Filter(Box::new(request))
+        }
+        _ => return Err(invalid("ids", "give either ids or filter")),
+    };
+    Ok((selection, action, request.preview))
+}
+
+/// One action on many accounts: refresh, remove, add or remove a label, or assign a client. Each account is
+/// acted on by itself and the answer says what happened to each (`refreshed`, `needs_consent`, `removed`,
+/// `forbidden`, `not_found`, `failed`, ...). Members may only refresh.
+#[utoipa::path(post, path = "/api/v1/accounts/bulk", tag = "accounts", request_body = BulkRequest,
+    responses((status = 200, body = BulkReport)))]
+pub async fn bulk(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    JsonBody(body): JsonBody<BulkRequest>,
+) -> Result<Json<BulkReport>, AppError> {
+    let (selection, action, preview) = bulk_command(body)?;
+    Ok(Json(
+        state
+            .core
+            .bulk_action(&caller, selection, action, preview)
+            .await?,
+    ))
 }

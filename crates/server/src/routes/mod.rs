@@ -82,6 +82,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/platforms", get(platforms::list))
         .route("/api/v1/accounts", get(accounts::list))
         .route("/api/v1/accounts/summary", get(accounts::summary))
+        .route("/api/v1/accounts/bulk", post(accounts::bulk))
         .route(
             "/api/v1/accounts/refresh-inactive",
             post(accounts::refresh_inactive),
