@@ -287,3 +287,114 @@ if (bell) {
     if (bell.open && !bell.contains(event.target)) bell.open = false;
   });
 }
+
+// Bulk actions: tick rows (shift-click ticks a range), tick every row shown, or select every account the
+// filter matches across pages; Remove is confirmed in a dialog that counts the scheduled posts it cancels.
+const bulkForm = document.getElementById("bulk-form");
+if (bulkForm && rowsEl) {
+  const count = document.getElementById("bulk-count");
+  const scope = document.getElementById("bulk-scope");
+  const selectPage = document.getElementById("select-page");
+  const selectMatching = document.getElementById("select-matching");
+  const action = document.getElementById("bulk-action");
+  const boxes = () => [...rowsEl.querySelectorAll('input[name="ids"]')];
+  let lastTicked = null;
+
+  const describe = () => {
+    if (scope.value === "filter") return;
+    const ticked = boxes().filter((b) => b.checked).length;
+    count.textContent = ticked === 0 ? "Tick accounts to act on several at once." : `${ticked} selected`;
+    selectMatching.hidden = !(ticked > 0 && ticked === boxes().length && document.getElementById("load-more"));
+  };
+  const backToIds = () => {
+    scope.value = "ids";
+    describe();
+  };
+  const showFields = () => {
+    bulkForm.querySelector(".bulk-label")?.toggleAttribute("hidden", !["add_label", "remove_label"].includes(action.value));
+    bulkForm.querySelector(".bulk-client")?.toggleAttribute("hidden", action.value !== "assign_client");
+  };
+  action.addEventListener("change", showFields);
+  showFields();
+
+  selectPage.hidden = false;
+  selectPage.addEventListener("change", () => {
+    for (const box of boxes()) box.checked = selectPage.checked;
+    backToIds();
+  });
+  rowsEl.addEventListener("click", (event) => {
+    const box = event.target.closest('input[name="ids"]');
+    if (!box) return;
+    if (event.shiftKey && lastTicked && lastTicked !== box) {
+      const all = boxes();
+      const [from, to] = [all.indexOf(lastTicked), all.indexOf(box)].sort((a, b) => a - b);
+      for (const other of all.slice(from, to + 1)) other.checked = box.checked;
+    }
+    lastTicked = box;
+    backToIds();
+  });
+
+  /** What the form acts on, as the API takes it. */
+  const selection = () =>
+    scope.value === "filter"
+      ? { filter: bulkForm.elements.filter.value }
+      : { ids: boxes().filter((b) => b.checked).map((b) => b.value) };
+  const preview = async (name) => {
+    const response = await fetch("/api/v1/accounts/bulk", {
+      method: "POST",
+      headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
+      body: JSON.stringify({ action: name, preview: true, ...selection() }),
+    });
+    const body = await response.json().catch(() => ({}));
+    if (!response.ok) throw new Error(body.detail ?? "The selection could not be read.");
+    return body.results;
+  };
+
+  selectMatching.addEventListener("click", async () => {
+    scope.value = "filter";
+    try {
+      const results = await preview("refresh");
+      count.textContent = `All ${results.length} accounts matching this filter are selected`;
+      selectMatching.hidden = true;
+    } catch (error) {
+      backToIds();
+      announce(error.message);
+    }
+  });
+
+  const removeDialog = document.getElementById("bulk-remove-dialog");
+  bulkForm.addEventListener("submit", async (event) => {
+    if (action.value !== "remove" || bulkForm.elements.confirmed || !removeDialog) return;
+    event.preventDefault();
+    try {
+      const results = (await preview("remove")).filter((r) => r.outcome === "would_remove");
+      const scheduled = results.reduce((sum, r) => sum + (r.scheduled_posts ?? 0), 0);
+      removeDialog.querySelector(".bulk-remove-count").textContent = String(results.length);
+      removeDialog.querySelector(".bulk-remove-impact").textContent =
+        scheduled > 0 ? `${scheduled} scheduled post${scheduled === 1 ? "" : "s"} to these accounts will be cancelled.` : "No scheduled posts will be cancelled.";
+      removeDialog.showModal();
+      removeDialog.querySelector("button[data-close]").focus();
+    } catch (error) {
+      alertBox(error.message);
+    }
+  });
+  removeDialog?.querySelector("button.danger")?.addEventListener("click", () => {
+    const confirmed = document.createElement("input");
+    confirmed.type = "hidden";
+    confirmed.name = "confirmed";
+    confirmed.value = "yes";
+    bulkForm.append(confirmed);
+    removeDialog.close();
+    bulkForm.submit();
+  });
+  removeDialog?.querySelector("button[data-close]")?.addEventListener("click", () => removeDialog.close());
+
+  // The list reloads in place as filters change: the bulk form follows the filter, and the ticks go.
+  new MutationObserver(() => {
+    const shown = new URLSearchParams(window.location.search);
+    shown.delete("cursor");
+    bulkForm.elements.filter.value = shown.toString();
+    selectPage.checked = false;
+    backToIds();
+  }).observe(rowsEl, { childList: true });
+}

@@ -5,7 +5,7 @@
 use crate::browser::{browser_with_viewport, fill, wait_for, wait_text, Screenshots};
 use crate::helpers::*;
 use fantoccini::{Client, Locator};
-use serde_json::Value;
+use serde_json::{json, Value};
 use std::path::Path;
 use std::process::Command;
 use std::sync::OnceLock;
@@ -263,4 +263,156 @@ async fn every_page_and_state_has_no_accessibility_violations() {
         assert_accessible(&client, what).await;
     }
     client.close().await.unwrap();
+}
+
+/// Ticks the row of the account named `name` (with shift held, for a range).
+async fn tick(client: &Client, name: &str, shift: bool) {
+    client
+        .execute(
+            "const [name, shift] = arguments;
+             const row = [...document.querySelectorAll('#account-rows tr')]
+                 .find(r => r.querySelector('.account-name').textContent.trim() === name);
+             row.querySelector('input[name=ids]').dispatchEvent(new MouseEvent('click', { bubbles: true, shiftKey: shift }));",
+            vec![json!(name), json!(shift)],
+        )
+        .await
+        .unwrap();
+}
+
+async fn choose_action(client: &Client, action: &str) {
+    client
+        .find(Locator::Css(&format!(
+            "#bulk-action option[value={action}]"
+        )))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
+async fn apply(client: &Client) {
+    client
+        .find(Locator::Css("#bulk-form button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_manager_acts_on_many_accounts_at_once_and_reads_each_outcome() {
+    let (app, demo) = demo_app().await;
+    let owner = app.user_signed_in(&demo.email, &demo.password).await;
+    // An X account whose token the platform no longer knows: only its owner can repair it.
+    app.seed_account(
+        &owner,
+        Seed::new(iquivity_domain::Platform::X, "Token Lost"),
+    )
+    .await;
+    let Some(client) = browser_with_viewport(1280, 900).await else {
+        return;
+    };
+    sign_in(&client, &app, &demo).await;
+
+    // Filter to X, tick every row shown, refresh: one report, with each outcome counted.
+    client.goto(&app.url("/?platform=x")).await.unwrap();
+    let shown = crate::browser::wait_rows(&client, |rows| rows.len() >= 3).await;
+    client
+        .find(Locator::Css("#select-page"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_text(&client, "#bulk-count", |t| {
+        t == format!("{} selected", shown.len())
+    })
+    .await;
+    choose_action(&client, "refresh").await;
+    apply(&client).await;
+    let report = wait_text(&client, ".bulk-report", |t| !t.is_empty()).await;
+    assert!(
+        report.starts_with(&format!(
+            "{} refreshed, 1 needs the owner's consent.",
+            shown.len() - 1
+        )),
+        "{report}"
+    );
+    assert!(
+        report.contains("Token Lost: the platform needs the account's owner to sign in again"),
+        "{report}"
+    );
+
+    // Shift-click ticks a range; a label is added to the three.
+    client
+        .goto(&app.url("/?platform=x&sort=name"))
+        .await
+        .unwrap();
+    let names = crate::browser::wait_rows(&client, |rows| rows.len() >= 3).await;
+    tick(&client, &names[0], false).await;
+    tick(&client, &names[2], true).await;
+    wait_text(&client, "#bulk-count", |t| t == "3 selected").await;
+    choose_action(&client, "add_label").await;
+    fill(&client, "#bulk-label", "Launch").await;
+    assert_accessible(&client, "the Platforms page with rows ticked").await;
+    apply(&client).await;
+    wait_text(&client, ".bulk-report", |t| t.starts_with("3 labelled.")).await;
+    let (_, labelled) = app.get(&owner, "/api/v1/accounts?label=launch").await;
+    let mut got = names_of(&labelled);
+    got.sort();
+    assert_eq!(got, names[..3].to_vec());
+
+    // Remove: one dialog, counting the scheduled posts it cancels.
+    let (_, page) = app.get(&owner, "/api/v1/accounts?label=launch").await;
+    let first = page["items"][0]["id"].as_str().unwrap().to_string();
+    let at = (chrono::Utc::now() + chrono::Duration::days(3)).to_rfc3339();
+    let (status, post) = app
+        .post(
+            &owner,
+            "/api/v1/posts",
+            json!({"text": "Soon", "accounts": [first], "publish_at": at}),
+        )
+        .await;
+    assert_eq!(status, reqwest::StatusCode::CREATED, "{post}");
+    client.goto(&app.url("/?label=launch")).await.unwrap();
+    crate::browser::wait_rows(&client, |rows| rows.len() == 3).await;
+    client
+        .find(Locator::Css("#select-page"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    choose_action(&client, "remove").await;
+    apply(&client).await;
+    let dialog = wait_for(&client, "#bulk-remove-dialog[open]").await;
+    let text = dialog.text().await.unwrap();
+    assert!(text.contains("Remove 3 account(s)?"), "{text}");
+    assert!(
+        text.contains("1 scheduled post to these accounts will be cancelled."),
+        "{text}"
+    );
+    assert_accessible(&client, "the bulk removal dialog").await;
+    dialog
+        .find(Locator::Css("button.danger"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_text(&client, ".bulk-report", |t| t.starts_with("3 removed.")).await;
+    let (_, left) = app.get(&owner, "/api/v1/accounts?label=launch").await;
+    assert!(left["items"].as_array().unwrap().is_empty());
+    client.close().await.unwrap();
+}
+
+fn names_of(page: &Value) -> Vec<String> {
+    page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["display_name"].as_str().unwrap().to_string())
+        .collect()
 }

@@ -308,3 +308,75 @@ async fn a_member_is_not_offered_adding_or_removing_accounts() {
     assert!(mine.contains("Add New Account"));
     assert!(mine.contains(&format!("/accounts/{account}/remove")));
 }
+
+/// Bulk actions without script: the ticked rows are posted with the action; a removal first shows a page
+/// listing what goes and the scheduled posts it cancels, and only its confirmation removes.
+#[tokio::test]
+async fn bulk_actions_work_from_the_plain_form_and_a_removal_is_confirmed_first() {
+    let app = spawn_app().await;
+    let (owner, csrf) = app.browser_sign_up("bulk-form@example.com", "Forms").await;
+    app.set_plan(owner.workspace_id, iquivity_domain::Plan::Professional)
+        .await;
+    let ann = app
+        .seed_account(&owner, Seed::new(Platform::X, "Ann"))
+        .await;
+    let ben = app
+        .seed_account(&owner, Seed::new(Platform::Tiktok, "Ben"))
+        .await;
+    let page = owner.client.get(app.url("/")).text_body().await;
+    assert!(page.contains(&format!("name=\"ids\" value=\"{ann}\" form=\"bulk-form\"")));
+
+    let post = |fields: Vec<(&'static str, String)>| {
+        let client = owner.client.clone();
+        let url = app.url("/accounts/bulk");
+        async move { client.post(url).form(&fields).sent().await }
+    };
+    let labelled = post(vec![
+        ("csrf", csrf.clone()),
+        ("scope", "ids".into()),
+        ("ids", ann.to_string()),
+        ("ids", ben.to_string()),
+        ("action", "add_label".into()),
+        ("label", "Spring".into()),
+    ])
+    .await;
+    assert_eq!(labelled.status(), StatusCode::SEE_OTHER);
+    let shown = owner.client.get(app.url("/")).text_body().await;
+    assert!(shown.contains("2 labelled."), "the report is on the list");
+
+    // A filter chooses the accounts when scope is "filter".
+    let confirm = post(vec![
+        ("csrf", csrf.clone()),
+        ("scope", "filter".into()),
+        ("filter", "platform=x".into()),
+        ("action", "remove".into()),
+    ])
+    .await;
+    assert_eq!(confirm.status(), StatusCode::OK);
+    let confirm = confirm.text().await.unwrap();
+    assert!(confirm.contains("Remove 1 account(s)?"), "{confirm}");
+    assert!(confirm.contains("<li>Ann</li>"), "{confirm}");
+    let (_, still) = app.get(&owner, "/api/v1/accounts").await;
+    assert_eq!(names(&still).len(), 2, "nothing removed before confirming");
+
+    let removed = post(vec![
+        ("csrf", csrf.clone()),
+        ("scope", "filter".into()),
+        ("filter", "platform=x".into()),
+        ("action", "remove".into()),
+        ("confirmed", "yes".into()),
+    ])
+    .await;
+    assert_eq!(removed.status(), StatusCode::SEE_OTHER);
+    let (_, left) = app.get(&owner, "/api/v1/accounts").await;
+    assert_eq!(names(&left), ["Ben"]);
+
+    // Without the CSRF token nothing happens.
+    let refused = post(vec![
+        ("ids", ben.to_string()),
+        ("action", "remove".into()),
+        ("confirmed", "yes".into()),
+    ])
+    .await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+}

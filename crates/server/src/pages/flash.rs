@@ -19,6 +19,11 @@ pub enum Flash {
     Removed { name: String },
     /// "Refresh all inactive" queued this many renewals.
     RefreshQueued { count: u32 },
+    /// A bulk action's report: its sentence, and a line for each account that did not go as asked.
+    Bulk {
+        sentence: String,
+        problems: Vec<String>,
+    },
 }
 
 fn mac(session: &str, payload: &str) -> Hmac<Sha256> {

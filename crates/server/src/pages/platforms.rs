@@ -3,6 +3,7 @@
 //! and an account's details. Everything works without script; `/assets/app.js` makes search live, runs
 //! Refresh in place and asks for confirmation in a dialog.
 
+use super::auth::field;
 use super::flash::{self, Flash};
 use super::icons::{platform_icon, platform_mark};
 use super::{app_page, seed_date, Chrome, Section};
@@ -86,6 +87,10 @@ fn row(account: &Account, cx: &RowContext) -> Markup {
     let highlighted = highlight == Some(account.id);
     html! {
         tr id={ "account-" (account.id) } class=[highlighted.then_some("highlight")] data-id=(account.id) {
+            td.select {
+                input type="checkbox" name="ids" value=(account.id) form="bulk-form"
+                    aria-label={ "Select " (account.display_name) };
+            }
             td.name {
                 div.name-cell {
                     @if let Some(url) = &account.avatar_url {
@@ -480,6 +485,12 @@ fn notice_from(
         Flash::Removed { name } => Some(
             html! { p.notice.success role="status" { (name) " was removed and its credentials destroyed." } },
         ),
+        Flash::Bulk { sentence, problems } => Some(html! {
+            div.notice.bulk-report.success[problems.is_empty()] role="status" {
+                p { strong { (sentence) "." } }
+                @if !problems.is_empty() { ul { @for line in &problems { li { (line) } } } }
+            }
+        }),
     }
 }
 
@@ -585,10 +596,15 @@ pub async fn index(
             @if let Some(problem) = &problem {
                 p.notice.error role="alert" { "The list could not be filtered: see the fields marked above. " (problem.problem().detail) }
             }
+            (bulk_bar(&query_with(&params, &[("cursor", None)]), &clients, can_manage, &chrome.csrf))
             div.table-wrap {
                 table #accounts {
                     caption.visually-hidden { "Connected accounts" }
                     thead { tr {
+                        th.select {
+                            // Only the script can tick every row; without it each row is ticked by itself.
+                            input #select-page type="checkbox" hidden aria-label="Select every account shown";
+                        }
                         (sort_header(&params, "name", "Name"))
                         (sort_header(&params, "status", "Status"))
                         (sort_header(&params, "created_at", "Creation Date"))
@@ -608,6 +624,15 @@ pub async fn index(
                 @if filtered { "No account matches these filters. " a href="/" { "Clear the filters" } } @else { "No accounts yet." }
             }
             (pager(&params, page.next_cursor.as_deref()))
+        }
+        dialog #bulk-remove-dialog aria-labelledby="bulk-remove-title" {
+            h2 #bulk-remove-title { "Remove " span.bulk-remove-count {} " account(s)?" }
+            p.bulk-remove-impact.warning {}
+            (removal_warning())
+            div.dialog-actions {
+                button.danger type="button" { "Remove accounts" }
+                button.secondary type="button" data-close { "Cancel" }
+            }
         }
         dialog #remove-dialog aria-labelledby="remove-title" {
             form method="post" action="" {
@@ -635,6 +660,168 @@ pub async fn index(
             .insert(header::SET_COOKIE, flash::clear_cookie());
     }
     Ok(response)
+}
+
+/// The bar that acts on the ticked rows (or on every account the filter matches). Members are offered
+/// Refresh only: the rest needs an owner or admin.
+fn bulk_bar(list_query: &str, clients: &[ClientSummary], can_manage: bool, csrf: &str) -> Markup {
+    html! {
+        form #bulk-form.bulk-bar method="post" action="/accounts/bulk" aria-label="Act on the selected accounts" {
+            input type="hidden" name="csrf" value=(csrf);
+            input type="hidden" name="filter" value=(list_query);
+            input #bulk-scope type="hidden" name="scope" value="ids";
+            span #bulk-count.bulk-count aria-live="polite" { "Tick accounts to act on several at once." }
+            button #select-matching.link type="button" hidden { "Select all accounts matching this filter" }
+            div {
+                label for="bulk-action" { "Action" }
+                select #bulk-action name="action" {
+                    option value="refresh" { "Refresh" }
+                    @if can_manage {
+                        option value="add_label" { "Add label" }
+                        option value="remove_label" { "Remove label" }
+                        option value="assign_client" { "Assign client" }
+                        option value="remove" { "Remove" }
+                    }
+                }
+            }
+            @if can_manage {
+                div.bulk-label {
+                    label for="bulk-label" { "Label" }
+                    input #bulk-label type="text" name="label" maxlength="40" list="label-suggestions" autocomplete="off";
+                }
+                div.bulk-client {
+                    label for="bulk-client" { "Client" }
+                    select #bulk-client name="client_id" {
+                        option value="" { "No client" }
+                        @for c in clients { option value=(c.client.id) { (c.client.name.as_str()) } }
+                    }
+                }
+            }
+            button.secondary type="submit" { "Apply to selected" }
+        }
+    }
+}
+
+/// The bulk form's fields as the API's request.
+fn bulk_request(
+    fields: &[(String, String)],
+) -> Result<crate::routes::accounts::BulkRequest, AppError> {
+    use crate::routes::accounts::{BulkActionName, BulkRequest};
+    let value = |name: &str| field(fields, name).map(str::trim).filter(|v| !v.is_empty());
+    let action = match value("action") {
+        Some("refresh") => BulkActionName::Refresh,
+        Some("remove") => BulkActionName::Remove,
+        Some("add_label") => BulkActionName::AddLabel,
+        Some("remove_label") => BulkActionName::RemoveLabel,
+        Some("assign_client") => BulkActionName::AssignClient,
+        _ => return Err(AppError::bad_request("action", "choose what to do")),
+    };
+    let by_filter = value("scope") == Some("filter");
+    let ids: Vec<String> = fields
+        .iter()
+        .filter(|(k, v)| k == "ids" && !v.is_empty())
+        .map(|(_, v)| v.clone())
+        .collect();
+    let client_id = match value("client_id") {
+        Some(raw) => Some(
+            raw.parse()
+                .map_err(|_| AppError::bad_request("client_id", "choose a client from the list"))?,
+        ),
+        None => None,
+    };
+    Ok(BulkRequest {
+        action,
+        ids: (!by_filter).then_some(ids),
+        filter: by_filter.then(|| value("filter").unwrap_or_default().to_string()),
+        label: value("label").map(str::to_string),
+        client_id: Some(client_id),
+        preview: false,
+    })
+}
+
+/// `POST /accounts/bulk` from the Platforms page. A removal is confirmed first (a page listing what goes,
+/// with the scheduled posts cancelled); then back to the list with the report.
+pub async fn bulk(State(state): State<AppState>, form: CheckedForm) -> Result<Response, AppError> {
+    let request = bulk_request(&form.fields)?;
+    let removing = matches!(
+        request.action,
+        crate::routes::accounts::BulkActionName::Remove
+    );
+    let confirmed = field(&form.fields, "confirmed") == Some("yes");
+    let (selection, action, _) = crate::routes::accounts::bulk_command(request)?;
+    if removing && !confirmed {
+        let preview = state
+            .core
+            .bulk_action(&form.caller, selection, action, true)
+            .await?;
+        return confirm_bulk_removal(&state, &form, &preview).await;
+    }
+    let report = state
+        .core
+        .bulk_action(&form.caller, selection, action, false)
+        .await?;
+    let problems = report
+        .results
+        .iter()
+        .filter_map(|r| {
+            let detail = r.detail.as_deref()?;
+            Some(format!(
+                "{}: {detail}",
+                r.display_name.as_deref().unwrap_or("An account")
+            ))
+        })
+        .take(8)
+        .collect();
+    Ok(back_to_list_with(
+        &state,
+        &form.session,
+        &Flash::Bulk {
+            sentence: report.sentence(),
+            problems,
+        },
+    ))
+}
+
+/// The confirmation of a bulk removal, for browsers without script: what goes, and what is cancelled.
+async fn confirm_bulk_removal(
+    state: &AppState,
+    form: &CheckedForm,
+    preview: &iquivity_core::accounts::bulk::BulkReport,
+) -> Result<Response, AppError> {
+    use iquivity_core::accounts::bulk::BulkOutcome;
+    let summary = state.core.account_summary(&form.caller).await?;
+    let chrome = Chrome::of(state, &form.caller, &form.session, &summary).await?;
+    let going: Vec<_> = preview
+        .results
+        .iter()
+        .filter(|r| r.outcome == BulkOutcome::WouldRemove)
+        .collect();
+    let scheduled: u32 = going.iter().filter_map(|r| r.scheduled_posts).sum();
+    let body = html! {
+        h1 { "Remove " (going.len()) " account(s)?" }
+        @if scheduled > 0 {
+            p.warning { (scheduled) " scheduled post(s) to these accounts will be cancelled." }
+        }
+        ul { @for r in &going { li { (r.display_name.as_deref().unwrap_or_default()) @if let Some(n) = r.scheduled_posts.filter(|n| *n > 0) { " (" (n) " scheduled)" } } } }
+        (removal_warning())
+        form method="post" action="/accounts/bulk" {
+            @for (name, value) in form.fields.iter().filter(|(k, _)| k != "confirmed") {
+                input type="hidden" name=(name) value=(value);
+            }
+            input type="hidden" name="confirmed" value="yes";
+            div.dialog-actions {
+                button.danger type="submit" disabled[going.is_empty()] { "Remove " (going.len()) " account(s)" }
+                a href="/" { "Cancel" }
+            }
+        }
+    };
+    Ok(app_page(
+        StatusCode::OK,
+        "Remove accounts",
+        Section::Platforms,
+        &chrome,
+        body,
+    ))
 }
 
 fn empty_page() -> AccountPage {

@@ -55,6 +55,7 @@ pub fn router() -> Router<AppState> {
             get(pages::posts::index).post(pages::posts::create),
         )
         .route("/notifications", get(pages::notifications::history))
+        .route("/accounts/bulk", post(pages::platforms::bulk))
         .route("/notifications/read", post(pages::notifications::mark_read))
         .route(
             "/accounts/refresh-inactive",
