@@ -3,6 +3,7 @@
 pub mod accounts;
 pub mod alerts;
 pub mod auth;
+pub mod avatars;
 pub mod clients;
 pub mod connections;
 pub mod credentials;
@@ -11,6 +12,7 @@ mod error;
 pub mod keys;
 pub mod media;
 pub mod metrics;
+pub mod outbound;
 pub mod publishing;
 pub mod renewal;
 pub mod secrets;
@@ -21,11 +23,6 @@ mod unsaved;
 pub mod lifecycle {
     pub use crate::engine::{Clock, LifecycleSettings, ManualClock, RoundReport, SystemClock};
     pub use crate::renewal::renew_at;
-}
-/// Webhook destinations and their client, at their former path.
-pub mod outbound {
-    pub use crate::alerts::addresses::*;
-    pub use crate::alerts::sender::*;
 }
 /// Posts and publishing, at their former path.
 pub use publishing as posts;
@@ -70,6 +67,9 @@ pub struct CoreSettings {
     pub webhook_policy: alerts::addresses::DestinationPolicy,
     /// How long one webhook delivery may take, connecting included.
     pub webhook_timeout: std::time::Duration,
+    /// Where profile pictures may be fetched from: the webhooks' rules, plus the local sandbox when it
+    /// runs. `None`: the webhooks' rules.
+    pub avatar_policy: Option<alerts::addresses::DestinationPolicy>,
 }
 
 impl Default for CoreSettings {
@@ -92,6 +92,7 @@ impl Default for CoreSettings {
             media_dir: std::path::PathBuf::from("./data/media"),
             webhook_policy: alerts::addresses::DestinationPolicy::default(),
             webhook_timeout: std::time::Duration::from_secs(10),
+            avatar_policy: None,
         }
     }
 }
@@ -109,7 +110,9 @@ pub struct Core {
     pub(crate) job_outcomes:
         Arc<std::sync::Mutex<std::collections::BTreeMap<(String, String), u64>>>,
     /// Sends webhook deliveries, only where `settings.webhook_policy` allows.
-    pub(crate) webhooks: alerts::sender::WebhookSender,
+    pub(crate) webhooks: outbound::OutboundClient,
+    /// Fetches profile pictures, only where `settings.avatar_policy` allows.
+    pub(crate) avatars: outbound::OutboundClient,
     /// Sign-in and sign-up outcomes so far, for `/metrics`.
     pub(crate) auth_counts: Arc<auth::AuthCounts>,
     /// Renewals and health checks so far, manual and scheduled, for `/metrics`.
@@ -126,9 +129,15 @@ impl Core {
         vault: Arc<Vault>,
         platforms: iquivity_platforms::Platforms,
         settings: CoreSettings,
-    ) -> Result<Self, alerts::sender::ClientBuildError> {
+    ) -> Result<Self, outbound::ClientBuildError> {
         // No fallback to a default client: it would follow redirects and connect anywhere.
-        let webhooks = alerts::sender::WebhookSender::new(settings.webhook_policy.clone())?;
+        let webhooks = outbound::OutboundClient::new(settings.webhook_policy.clone())?;
+        let avatars = outbound::OutboundClient::new(
+            settings
+                .avatar_policy
+                .clone()
+                .unwrap_or_else(|| settings.webhook_policy.clone()),
+        )?;
         Ok(Core {
             store,
             vault,
@@ -141,6 +150,7 @@ impl Core {
             rounds: Arc::default(),
             unsaved: Arc::default(),
             webhooks,
+            avatars,
         })
     }
 }

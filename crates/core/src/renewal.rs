@@ -215,7 +215,8 @@ impl Core {
         scopes: Option<Vec<String>>,
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
-        self.store
+        let recorded = self
+            .store
             .record_account_refresh(
                 account.workspace_id,
                 account.id,
@@ -232,6 +233,9 @@ impl Core {
                 },
             )
             .await?;
+        if let Some(recorded) = recorded {
+            self.keep_avatar(&recorded).await;
+        }
         Ok(())
     }
 

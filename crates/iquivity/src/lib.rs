@@ -185,6 +185,20 @@ impl App {
             PlatformAccess::Needed => start_sandbox(&config, &mut settings).await?,
             PlatformAccess::NotNeeded => None,
         };
+        let webhook_policy = config.webhook_policy()?;
+        // Pictures come from the platforms' CDNs under the webhooks' rules, and from the sandbox itself
+        // where it stands in for a platform.
+        let avatar_policy = Platform::ALL
+            .into_iter()
+            .filter_map(|p| sandbox.as_ref()?.base_url(p))
+            .filter_map(|base| {
+                let url = url::Url::parse(&base).ok()?;
+                let ip = url.host_str()?.parse::<std::net::IpAddr>().ok()?;
+                Some((ip, url.port_or_known_default()?))
+            })
+            .fold(webhook_policy.clone(), |policy, (ip, port)| {
+                policy.also_allowing(ip, port)
+            });
         let core = Core::new(
             store.clone(),
             vault,
@@ -199,7 +213,8 @@ impl App {
                     per_platform_concurrency: config.per_platform_concurrency,
                     ..Default::default()
                 },
-                webhook_policy: config.webhook_policy()?,
+                webhook_policy,
+                avatar_policy: Some(avatar_policy),
                 ..CoreSettings::default()
             },
         )?;

@@ -210,22 +210,6 @@ document.addEventListener("click", (event) => {
 });
 dialog?.querySelector("button[data-close]")?.addEventListener("click", () => dialog.close());
 
-// Platforms' picture URLs expire (and a sandbox's move with its port): a picture that fails to load gives
-// way to the account's initials.
-document.addEventListener(
-  "error",
-  (event) => {
-    const img = event.target;
-    if (!(img instanceof HTMLImageElement) || !img.classList.contains("avatar")) return;
-    const span = document.createElement("span");
-    span.className = "avatar initials";
-    span.setAttribute("aria-hidden", "true");
-    span.textContent = img.dataset.initials ?? "";
-    img.replaceWith(span);
-  },
-  true,
-);
-
 // Compose: each chosen platform's character limit, counted as one types; the form sends the viewer's zone.
 const compose = document.getElementById("compose");
 if (compose) {

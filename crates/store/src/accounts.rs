@@ -20,6 +20,13 @@ pub trait AccountStore: Send + Sync {
     ) -> StoreResult<Vec<Account>>;
     async fn account_counts(&self, workspace: WorkspaceId)
         -> StoreResult<Vec<PlatformStatusCount>>;
+    /// Keeps the account's picture, replacing the one before; false when the account is gone.
+    async fn put_avatar(&self, avatar: &AvatarRecord) -> StoreResult<bool>;
+    async fn avatar(
+        &self,
+        workspace: WorkspaceId,
+        account: AccountId,
+    ) -> StoreResult<Option<AvatarRecord>>;
     /// Every label the workspace's accounts carry, once each regardless of case, sorted.
     async fn labels_in_use(&self, workspace: WorkspaceId) -> StoreResult<Vec<String>>;
     async fn update_account_profile(

@@ -629,3 +629,16 @@ impl StatusTally {
         self.active + self.inactive + self.failed
     }
 }
+
+/// An account's profile picture as the service fetched it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AvatarRecord {
+    pub account_id: AccountId,
+    pub workspace_id: WorkspaceId,
+    /// One of the image types the service accepts (checked against the bytes).
+    pub content_type: String,
+    pub bytes: Vec<u8>,
+    /// Where it was fetched from: a different URL from the platform means a new picture.
+    pub source_url: String,
+    pub fetched_at: DateTime<Utc>,
+}

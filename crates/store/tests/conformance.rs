@@ -92,6 +92,7 @@ conformance! {
     alerts::each_delivery_failure_class_is_kept,
     alerts::webhooks_take_their_events_rotate_secrets_and_are_disabled_once,
     clients::clients_are_unique_by_name_and_their_removal_keeps_the_accounts,
+    accounts::an_accounts_picture_is_kept_per_workspace_replaced_and_removed_with_it,
     posts::due_targets_are_claimed_once_and_finished_by_their_owner,
     posts::abandoned_targets_are_settled_only_after_their_lease_ran_out,
     posts::unsent_targets_go_back_on_the_schedule_when_their_lease_ends,

@@ -222,6 +222,7 @@ impl Core {
         );
         self.store.clear_failures(outcome.account.id).await?;
         self.schedule(&outcome.account, &schedule_with).await?;
+        self.keep_avatar(&outcome.account).await;
         if outcome.created {
             self.alert(&outcome.account, AlertKind::Connected, None)
                 .await?;

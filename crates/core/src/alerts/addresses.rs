@@ -216,6 +216,17 @@ impl DestinationPolicy {
         Ok(policy)
     }
 
+    /// The same policy, also allowing `ip` on `port`, over plain http too: the service's own sandbox,
+    /// whose pictures are fetched like a platform's. Only for a policy of its own (the avatars'), never the
+    /// webhooks'.
+    pub fn also_allowing(mut self, ip: IpAddr, port: u16) -> DestinationPolicy {
+        self.allowed_nets.push(IpNet::from(ip));
+        if !self.allowed_ports.contains(&port) {
+            self.allowed_ports.push(port);
+        }
+        self
+    }
+
     pub fn allowed_ports(&self) -> &[u16] {
         &self.allowed_ports
     }

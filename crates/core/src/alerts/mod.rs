@@ -8,7 +8,6 @@ use iquivity_domain::{Account, AccountStatus, AlertKind};
 use iquivity_store::{AlertPosition, AlertRecord};
 
 pub mod addresses;
-pub mod sender;
 mod webhooks;
 
 pub use webhooks::{

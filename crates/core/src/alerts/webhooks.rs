@@ -3,8 +3,8 @@
 //! secret rotated with an overlap during which both secrets sign, and is disabled after failing for days.
 
 use crate::alerts::addresses::DestinationPolicy;
-use crate::alerts::sender::DeliveryFailure;
 use crate::credentials::{open_bytes, seal_bytes};
+use crate::outbound::DeliveryFailure;
 use crate::secrets::new_secret;
 use crate::{Caller, Core, CoreError};
 use chrono::{DateTime, Duration, Utc};

@@ -416,3 +416,116 @@ fn names_of(page: &Value) -> Vec<String> {
         .map(|a| a["display_name"].as_str().unwrap().to_string())
         .collect()
 }
+
+/// Every address the page loaded or refers to for loading (images, styles, scripts, icons), as the
+/// browser resolved them.
+async fn loaded_addresses(client: &Client) -> Vec<String> {
+    let addresses = client
+        .execute(
+            "const seen = performance.getEntriesByType('resource').map(e => e.name);
+             for (const el of document.querySelectorAll('img[src], script[src], link[href], source[src], iframe[src]'))
+                 seen.push(el.src || el.href);
+             return seen;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    serde_json::from_value(addresses).unwrap()
+}
+
+#[tokio::test]
+async fn no_request_leaves_the_services_origin_while_the_pages_are_used_across_a_restart() {
+    let (app, demo) = demo_app().await;
+    let Some(client) = browser_with_viewport(1280, 900).await else {
+        return;
+    };
+    sign_in(&client, &app, &demo).await;
+    let visit = |base: String| {
+        let client = client.clone();
+        async move {
+            let mut seen = Vec::new();
+            let account = client
+                .find(Locator::Css("#account-rows tr"))
+                .await
+                .unwrap()
+                .attr("data-id")
+                .await
+                .unwrap()
+                .unwrap();
+            for path in [
+                "/".to_string(),
+                format!("/accounts/{account}"),
+                "/notifications".to_string(),
+                "/posts".to_string(),
+                "/settings".to_string(),
+                "/?platform=instagram".to_string(),
+            ] {
+                client.goto(&format!("{base}{path}")).await.unwrap();
+                wait_for(&client, "main h1").await;
+                let complete = client
+                    .execute(
+                        "return [...document.images].every(i => i.complete && i.naturalWidth > 0);",
+                        vec![],
+                    )
+                    .await
+                    .unwrap();
+                assert_eq!(complete, json!(true), "every picture on {path} loads");
+                seen.extend(loaded_addresses(&client).await);
+            }
+            seen
+        }
+    };
+    let before = visit(app.base.clone()).await;
+    let pictures = before.iter().filter(|a| a.contains("/avatars/")).count();
+    assert!(
+        pictures >= 15,
+        "the accounts' pictures are served: {before:?}"
+    );
+    for address in &before {
+        assert!(
+            address.starts_with(&format!("{}/", app.base)),
+            "{address} is not on {}",
+            app.base
+        );
+    }
+
+    // The pictures are the ones fetched from the platform (the sandbox draws PNGs), not the initials.
+    let owner = app.user_signed_in(&demo.email, &demo.password).await;
+    let picture_type = |app: &TestApp, owner: &User| {
+        let request = owner
+            .client
+            .get(app.url(&format!("/avatars/{}", first_account_id(&before))));
+        async move {
+            let response = request.sent().await;
+            assert_eq!(response.status(), reqwest::StatusCode::OK);
+            assert_eq!(response.headers()["cache-control"], "private, max-age=3600");
+            response.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .to_string()
+        }
+    };
+    assert_eq!(picture_type(&app, &owner).await, "image/png");
+
+    // After a restart the sandbox's ports have moved, and the pictures are still this service's.
+    let app = restart(app, |_| {}, |_| {}).await;
+    assert_eq!(picture_type(&app, &owner).await, "image/png");
+    let after = visit(app.base.clone()).await;
+    for address in &after {
+        assert!(
+            address.starts_with(&format!("{}/", app.base)),
+            "{address} is not on {} after the restart",
+            app.base
+        );
+    }
+    client.close().await.unwrap();
+}
+
+/// The id in the first `/avatars/{id}` address.
+fn first_account_id(addresses: &[String]) -> String {
+    addresses
+        .iter()
+        .find_map(|a| a.split("/avatars/").nth(1))
+        .expect("a picture address")
+        .to_string()
+}

@@ -40,14 +40,6 @@ fn status_text(account: &Account) -> String {
     }
 }
 
-fn initials(name: &str) -> String {
-    name.split_whitespace()
-        .filter_map(|w| w.chars().next())
-        .take(2)
-        .collect::<String>()
-        .to_uppercase()
-}
-
 /// Per account: posts still scheduled to it, and posts published to it in the last 30 days.
 type PostCounts = std::collections::HashMap<AccountId, (u32, u32)>;
 
@@ -93,11 +85,8 @@ fn row(account: &Account, cx: &RowContext) -> Markup {
             }
             td.name {
                 div.name-cell {
-                    @if let Some(url) = &account.avatar_url {
-                        img.avatar src=(url) alt="" width="36" height="36" loading="lazy" data-initials=(initials(&account.display_name));
-                    } @else {
-                        span.avatar.initials aria-hidden="true" { (initials(&account.display_name)) }
-                    }
+                    // Served by this service (the picture it keeps, or the initials drawn): never the platform's URL.
+                    img.avatar src={ "/avatars/" (account.id) } alt="" width="36" height="36" loading="lazy";
                     div {
                         a.account-name href={ "/accounts/" (account.id) } { (account.display_name) }
                         @if let Some(handle) = &account.handle { span.handle { "@" (handle) } }
@@ -899,6 +888,52 @@ pub async fn refresh(
         RefreshOutcome::NeedsUser { authorize_url, .. } => authorize_url,
     };
     Ok((StatusCode::SEE_OTHER, [(header::LOCATION, location)]).into_response())
+}
+
+/// `GET /avatars/{id}`: the account's picture as this service keeps it, or its initials drawn; cached by
+/// the browser and revalidated by `ETag`.
+pub async fn avatar(
+    State(state): State<AppState>,
+    SessionCaller { caller, .. }: SessionCaller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    let avatar = state.core.avatar(&caller, parse_account(&id)?).await?;
+    let etag = format!("\"{}\"", avatar.version);
+    let fresh = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v == etag);
+    let mut response = if fresh {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        (
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(avatar.content_type),
+            )],
+            avatar.bytes,
+        )
+            .into_response()
+    };
+    let headers = response.headers_mut();
+    if let Ok(etag) = HeaderValue::from_str(&etag) {
+        headers.insert(header::ETAG, etag);
+    }
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, max-age=3600"),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    // A drawn SVG opened by itself runs nothing and loads nothing.
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'"),
+    );
+    Ok(response)
 }
 
 /// `GET /accounts/{id}/remove`: the confirmation, for browsers without script.

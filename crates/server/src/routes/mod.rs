@@ -56,6 +56,7 @@ pub fn router() -> Router<AppState> {
         )
         .route("/notifications", get(pages::notifications::history))
         .route("/accounts/bulk", post(pages::platforms::bulk))
+        .route("/avatars/{id}", get(pages::platforms::avatar))
         .route("/notifications/read", post(pages::notifications::mark_read))
         .route(
             "/accounts/refresh-inactive",

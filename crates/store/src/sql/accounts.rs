@@ -240,6 +240,64 @@ impl AccountStore for SqlStore<Db> {
         rows.iter().map(count_from_row).collect()
     }
 
+    async fn put_avatar(&self, avatar: &AvatarRecord) -> StoreResult<bool> {
+        let mut tx = self.begin_write().await?;
+        // Only an account of that workspace that still exists: a picture fetched while it was removed
+        // is dropped.
+        let exists: Option<String> =
+            sqlx::query_scalar("SELECT id FROM accounts WHERE id = $1 AND workspace_id = $2")
+                .bind(avatar.account_id.to_string())
+                .bind(avatar.workspace_id.to_string())
+                .fetch_optional(&mut *tx)
+                .await?;
+        if exists.is_none() {
+            return Ok(false);
+        }
+        sqlx::query("DELETE FROM account_avatars WHERE account_id = $1")
+            .bind(avatar.account_id.to_string())
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO account_avatars (account_id, workspace_id, content_type, bytes, source_url, fetched_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(avatar.account_id.to_string())
+        .bind(avatar.workspace_id.to_string())
+        .bind(&avatar.content_type)
+        .bind(&avatar.bytes)
+        .bind(&avatar.source_url)
+        .bind(micros(avatar.fetched_at))
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn avatar(
+        &self,
+        workspace: WorkspaceId,
+        account: AccountId,
+    ) -> StoreResult<Option<AvatarRecord>> {
+        let row = sqlx::query(
+            "SELECT * FROM account_avatars WHERE account_id = $1 AND workspace_id = $2",
+        )
+        .bind(account.to_string())
+        .bind(workspace.to_string())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|row| -> StoreResult<AvatarRecord> {
+            Ok(AvatarRecord {
+                account_id: account,
+                workspace_id: workspace,
+                content_type: row.try_get("content_type")?,
+                bytes: row.try_get("bytes")?,
+                source_url: row.try_get("source_url")?,
+                fetched_at: from_micros(row.try_get("fetched_at")?),
+            })
+        })
+        .transpose()
+    }
+
     async fn labels_in_use(&self, workspace: WorkspaceId) -> StoreResult<Vec<String>> {
         let sets: Vec<String> =
             sqlx::query_scalar("SELECT DISTINCT labels FROM accounts WHERE workspace_id = $1")

@@ -889,3 +889,62 @@ pub async fn concurrent_connections_of_one_account_make_one_account(store: Arc<d
         1
     );
 }
+
+pub async fn an_accounts_picture_is_kept_per_workspace_replaced_and_removed_with_it(
+    store: Arc<dyn Store>,
+) {
+    let owner = tenant(store.as_ref(), Plan::Enterprise).await;
+    let other = tenant(store.as_ref(), Plan::Enterprise).await;
+    let account = account(store.as_ref(), &owner, Platform::X, "Pictured").await;
+    let picture = |workspace, source: &str, bytes: &[u8]| iquivity_store::AvatarRecord {
+        account_id: account.id,
+        workspace_id: workspace,
+        content_type: "image/png".into(),
+        bytes: bytes.to_vec(),
+        source_url: source.into(),
+        fetched_at: now(),
+    };
+    assert!(store
+        .avatar(owner.workspace, account.id)
+        .await
+        .unwrap()
+        .is_none());
+    assert!(
+        !store
+            .put_avatar(&picture(other.workspace, "https://cdn/a", b"x"))
+            .await
+            .unwrap(),
+        "not kept for another workspace's account"
+    );
+    let first = picture(owner.workspace, "https://cdn/a", b"\x89PNG first");
+    assert!(store.put_avatar(&first).await.unwrap());
+    assert_eq!(
+        store.avatar(owner.workspace, account.id).await.unwrap(),
+        Some(first)
+    );
+    assert!(store
+        .avatar(other.workspace, account.id)
+        .await
+        .unwrap()
+        .is_none());
+    let second = picture(owner.workspace, "https://cdn/b", b"\x89PNG second");
+    assert!(store.put_avatar(&second).await.unwrap());
+    assert_eq!(
+        store.avatar(owner.workspace, account.id).await.unwrap(),
+        Some(second),
+        "replaced"
+    );
+    assert!(store
+        .delete_account(
+            owner.workspace,
+            account.id,
+            &event(owner.workspace, Some(account.id), AuditKind::Removed, now()),
+        )
+        .await
+        .unwrap());
+    assert!(store
+        .avatar(owner.workspace, account.id)
+        .await
+        .unwrap()
+        .is_none());
+}

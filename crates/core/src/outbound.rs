@@ -1,7 +1,8 @@
-//! The webhook client: its resolver drops every address the policy refuses, so the address connected to is the
-//! address checked (see [`super::addresses`]); redirects are never followed and proxies are not used.
+//! The client for every request the service makes on a user's behalf (webhooks, profile pictures): its
+//! resolver drops every address the policy refuses, so the address connected to is the address checked
+//! (see [`crate::alerts::addresses`]); redirects are never followed and proxies are not used.
 
-use super::addresses::DestinationPolicy;
+pub use crate::alerts::addresses::*;
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use std::sync::Arc;
 use std::time::Duration;
@@ -81,13 +82,13 @@ pub struct ClientBuildError(#[source] reqwest::Error);
 
 /// Posts to webhook URLs under a [`DestinationPolicy`].
 #[derive(Clone)]
-pub struct WebhookSender {
+pub struct OutboundClient {
     client: reqwest::Client,
     policy: Arc<DestinationPolicy>,
 }
 
-impl WebhookSender {
-    pub fn new(policy: DestinationPolicy) -> Result<WebhookSender, ClientBuildError> {
+impl OutboundClient {
+    pub fn new(policy: DestinationPolicy) -> Result<OutboundClient, ClientBuildError> {
         let policy = Arc::new(policy);
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
@@ -98,7 +99,7 @@ impl WebhookSender {
             .connect_timeout(Duration::from_secs(5))
             .build()
             .map_err(ClientBuildError)?;
-        Ok(WebhookSender { client, policy })
+        Ok(OutboundClient { client, policy })
     }
 
     pub fn policy(&self) -> &DestinationPolicy {
@@ -140,6 +141,90 @@ impl WebhookSender {
     }
 }
 
+/// Why a file could not be fetched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum FetchFailure {
+    #[error("the address is not an allowed destination")]
+    RefusedDestination,
+    #[error("no connection could be made")]
+    ConnectionFailed,
+    #[error("it did not answer in time")]
+    Timeout,
+    #[error("it answered with a redirect ({0}), which is not followed")]
+    Redirect(u16),
+    #[error("it answered with HTTP {0}")]
+    HttpStatus(u16),
+    #[error("the file is larger than {0} bytes")]
+    TooLarge(usize),
+}
+
+/// A file as fetched: the type the server said, and the bytes.
+#[derive(Debug, Clone)]
+pub struct Fetched {
+    pub content_type: Option<String>,
+    pub bytes: Vec<u8>,
+}
+
+impl OutboundClient {
+    /// Fetches `url` under the policy, reading at most `max_bytes`: a longer file is refused, not cut.
+    pub async fn fetch(
+        &self,
+        url: &str,
+        max_bytes: usize,
+        timeout: Duration,
+    ) -> Result<Fetched, FetchFailure> {
+        let url = Url::parse(url).map_err(|_| FetchFailure::RefusedDestination)?;
+        self.policy
+            .check_url(&url)
+            .map_err(|_| FetchFailure::RefusedDestination)?;
+        let failed = |err: reqwest::Error| {
+            if caused_by_refusal(&err) {
+                FetchFailure::RefusedDestination
+            } else if err.is_timeout() {
+                FetchFailure::Timeout
+            } else {
+                FetchFailure::ConnectionFailed
+            }
+        };
+        let mut response = self
+            .client
+            .get(url)
+            .timeout(timeout)
+            .send()
+            .await
+            .map_err(failed)?;
+        let status = response.status();
+        if status.is_redirection() {
+            return Err(FetchFailure::Redirect(status.as_u16()));
+        }
+        if !status.is_success() {
+            return Err(FetchFailure::HttpStatus(status.as_u16()));
+        }
+        if response
+            .content_length()
+            .is_some_and(|length| length > max_bytes as u64)
+        {
+            return Err(FetchFailure::TooLarge(max_bytes));
+        }
+        let content_type = response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let mut bytes = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(failed)? {
+            if bytes.len() + chunk.len() > max_bytes {
+                return Err(FetchFailure::TooLarge(max_bytes));
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        Ok(Fetched {
+            content_type,
+            bytes,
+        })
+    }
+}
+
 fn caused_by_refusal(err: &reqwest::Error) -> bool {
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(err);
     while let Some(cause) = source {
@@ -167,7 +252,7 @@ mod tests {
         let (listener, port) = listener().await;
         // The port and the scheme pass; only the address `localhost` resolves to is left to refuse.
         let sender =
-            WebhookSender::new(DestinationPolicy::new(&[] as &[&str], &[port]).unwrap()).unwrap();
+            OutboundClient::new(DestinationPolicy::new(&[] as &[&str], &[port]).unwrap()).unwrap();
         let sent = sender
             .post(
                 &format!("https://localhost:{port}/hook"),
@@ -182,7 +267,7 @@ mod tests {
 
         // Allowed by name, the same request does connect (and fails on TLS against a plain listener).
         let sender =
-            WebhookSender::new(DestinationPolicy::new(&["localhost"], &[port]).unwrap()).unwrap();
+            OutboundClient::new(DestinationPolicy::new(&["localhost"], &[port]).unwrap()).unwrap();
         let sending = tokio::spawn(async move {
             sender
                 .post(
