@@ -382,3 +382,66 @@ if (bulkForm && rowsEl) {
     backToIds();
   }).observe(rowsEl, { childList: true });
 }
+
+// Edit in place: the row's name and labels, saved through the API; mistakes are said next to the field
+// and what was typed stays. Without script the pencil opens the details page's form.
+document.addEventListener("click", (event) => {
+  const link = event.target.closest("a.edit-link");
+  if (!link || !rowsEl) return;
+  event.preventDefault();
+  const row = document.getElementById(`account-${link.dataset.id}`);
+  if (!row || row.querySelector("form.inline-edit")) return;
+  const cell = row.querySelector(".name-cell > div");
+  const form = document.createElement("form");
+  form.className = "inline-edit";
+  const field = (name, label, value, hint) => {
+    const wrap = document.createElement("div");
+    const id = `${name}-${link.dataset.id}`;
+    wrap.innerHTML = `<label for="${id}"></label><input id="${id}" name="${name}" type="text" autocomplete="off"><p class="hint"></p><p class="field-error" hidden></p>`;
+    wrap.querySelector("label").textContent = label;
+    wrap.querySelector("input").value = value;
+    wrap.querySelector(".hint").textContent = hint;
+    return wrap;
+  };
+  form.append(
+    field("display_name", "Name shown in iQuivity", link.dataset.override ?? "", `Empty: the platform's name, ${link.dataset.platformName}.`),
+    field("labels", "Labels", link.dataset.labels ?? "", "Separate labels with commas."),
+  );
+  const actions = document.createElement("div");
+  actions.className = "dialog-actions";
+  actions.innerHTML = '<button type="submit">Save</button><button type="button" class="secondary">Cancel</button>';
+  form.append(actions);
+  cell.append(form);
+  form.querySelector("input").focus();
+  actions.querySelector("button.secondary").addEventListener("click", () => {
+    form.remove();
+    link.focus();
+  });
+  form.addEventListener("submit", async (submitted) => {
+    submitted.preventDefault();
+    for (const error of form.querySelectorAll(".field-error")) error.hidden = true;
+    const name = form.elements.display_name.value.trim();
+    const labels = form.elements.labels.value.split(",").map((l) => l.trim()).filter((l) => l !== "");
+    const response = await fetch(`/api/v1/accounts/${link.dataset.id}`, {
+      method: "PATCH",
+      headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
+      body: JSON.stringify({ display_name: name === "" ? null : name, labels }),
+    });
+    const body = await response.json().catch(() => ({}));
+    if (!response.ok) {
+      for (const error of body.errors ?? [{ field: "display_name", message: body.detail ?? "Not saved." }]) {
+        const key = String(error.field).replace(/\[.*$/, "");
+        const slot = form.elements[key]?.parentElement.querySelector(".field-error") ?? form.querySelector(".field-error");
+        slot.textContent = error.message;
+        slot.hidden = false;
+        form.elements[key]?.setAttribute("aria-invalid", "true");
+      }
+      return;
+    }
+    announce(`${body.display_name} saved.`);
+    await loadRows();
+    const saved = document.getElementById(`account-${link.dataset.id}`);
+    saved?.classList.add("highlight");
+    saved?.querySelector("a.edit-link")?.focus();
+  });
+});

@@ -529,3 +529,89 @@ fn first_account_id(addresses: &[String]) -> String {
         .expect("a picture address")
         .to_string()
 }
+
+#[tokio::test]
+async fn a_manager_renames_and_relabels_an_account_in_place() {
+    let (app, demo) = demo_app().await;
+    let Some(client) = browser_with_viewport(1280, 900).await else {
+        return;
+    };
+    sign_in(&client, &app, &demo).await;
+    client.goto(&app.url("/?q=mason")).await.unwrap();
+    crate::browser::wait_rows(&client, |rows| rows == ["Mason Carter"]).await;
+    client
+        .find(Locator::Css("#account-rows a.edit-link"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let editor = wait_for(&client, "form.inline-edit").await;
+    assert_accessible(&client, "a row being edited").await;
+
+    // A label that is too long is refused next to its field, and what was typed stays.
+    let long = "l".repeat(41);
+    fill(
+        &client,
+        "form.inline-edit input[name=display_name]",
+        "Mason (Bakery)",
+    )
+    .await;
+    fill(
+        &client,
+        "form.inline-edit input[name=labels]",
+        &format!("Bakery, {long}"),
+    )
+    .await;
+    editor
+        .find(Locator::Css("button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let error = wait_text(
+        &client,
+        "form.inline-edit .field-error:not([hidden])",
+        |t| !t.is_empty(),
+    )
+    .await;
+    assert!(error.contains("40"), "{error}");
+    let kept = client
+        .find(Locator::Css("form.inline-edit input[name=labels]"))
+        .await
+        .unwrap()
+        .prop("value")
+        .await
+        .unwrap();
+    assert_eq!(kept.as_deref(), Some(format!("Bakery, {long}").as_str()));
+
+    fill(
+        &client,
+        "form.inline-edit input[name=labels]",
+        "Bakery, Local",
+    )
+    .await;
+    client
+        .find(Locator::Css("form.inline-edit button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    crate::browser::wait_rows(&client, |rows| rows == ["Mason (Bakery)"]).await;
+    let tags = wait_text(&client, "#account-rows tr .name-cell", |t| {
+        t.contains("Local")
+    })
+    .await;
+    assert!(tags.contains("Bakery"), "{tags}");
+    let focused = client
+        .execute(
+            "return document.activeElement.classList.contains('edit-link');",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(focused, json!(true), "focus stays on the row");
+    client.close().await.unwrap();
+}

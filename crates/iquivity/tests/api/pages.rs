@@ -380,3 +380,61 @@ async fn bulk_actions_work_from_the_plain_form_and_a_removal_is_confirmed_first(
     .await;
     assert_eq!(refused.status(), StatusCode::FORBIDDEN);
 }
+
+/// The details page edits the team's side of an account without script: a mistake comes back next to
+/// its field with what was typed; a good change is saved and said.
+#[tokio::test]
+async fn the_details_page_renames_relabels_and_assigns_a_client() {
+    let app = spawn_app().await;
+    let (owner, csrf) = app.browser_sign_up("edit-form@example.com", "Forms").await;
+    let id = app
+        .seed_account(&owner, Seed::new(Platform::X, "Ann"))
+        .await;
+    let (_, acme) = app
+        .post(&owner, "/api/v1/clients", json!({"name": "Acme"}))
+        .await;
+    let acme = acme["id"].as_str().unwrap().to_string();
+    let long = "l".repeat(41);
+    let refused = owner
+        .client
+        .post(app.url(&format!("/accounts/{id}/edit")))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("display_name", "Ann's Shop"),
+            ("labels", &format!("Shop, {long}")),
+            ("client_id", &acme),
+        ])
+        .sent()
+        .await;
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = refused.text().await.unwrap();
+    assert!(
+        page.contains(&format!("value=\"Shop, {long}\"")),
+        "typed labels kept"
+    );
+    assert!(page.contains("value=\"Ann&#39;s Shop\"") || page.contains("value=\"Ann's Shop\""));
+    assert!(
+        page.contains("class=\"field-error\" id=\"labels-error\""),
+        "{page}"
+    );
+    let (_, unchanged) = app.get(&owner, &format!("/api/v1/accounts/{id}")).await;
+    assert_eq!(unchanged["display_name"], "Ann");
+
+    let saved = owner
+        .client
+        .post(app.url(&format!("/accounts/{id}/edit")))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("display_name", "Ann's Shop"),
+            ("labels", "Shop, Spring"),
+            ("client_id", &acme),
+        ])
+        .sent()
+        .await;
+    assert_eq!(saved.status(), StatusCode::OK);
+    assert!(saved.text().await.unwrap().contains("Saved."));
+    let (_, account) = app.get(&owner, &format!("/api/v1/accounts/{id}")).await;
+    assert_eq!(account["display_name"], "Ann's Shop");
+    assert_eq!(account["labels"], json!(["Shop", "Spring"]));
+    assert_eq!(account["client_id"], acme.as_str());
+}

@@ -140,6 +140,11 @@ fn row(account: &Account, cx: &RowContext) -> Markup {
                     button.icon-button type="submit" aria-label={ "Refresh " (account.display_name) } title="Refresh connection" { (refresh_icon()) }
                 }
                 @if *can_manage {
+                    a.icon-button.edit-link href={ "/accounts/" (account.id) "#edit" } data-id=(account.id)
+                        data-override=(account.display_name_override.as_deref().unwrap_or_default())
+                        data-platform-name=(account.platform_display_name)
+                        data-labels=(account.labels.to_strings().join(", "))
+                        aria-label={ "Edit " (account.display_name) } title="Rename or relabel" { (edit_icon()) }
                     a.icon-button.remove-link href={ "/accounts/" (account.id) "/remove" } data-id=(account.id) data-name=(account.display_name)
                         aria-label={ "Remove " (account.display_name) } title="Remove account" { "✕" }
                 }
@@ -154,6 +159,15 @@ fn refresh_icon() -> Markup {
         svg.refresh-icon width="16" height="16" viewBox="0 0 16 16" aria-hidden="true" focusable="false" {
             path d="M13.6 3.2v3.3h-3.3M2.4 12.8V9.5h3.3M3.1 6.2a5.2 5.2 0 0 1 9.4-1.6l1.1 1.9M12.9 9.8a5.2 5.2 0 0 1-9.4 1.6l-1.1-1.9"
                 fill="none" stroke="currentColor" stroke-width="1.6" stroke-linecap="round" stroke-linejoin="round" {}
+        }
+    }
+}
+
+/// A pencil, for editing a row's name and labels in place.
+fn edit_icon() -> Markup {
+    html! {
+        svg width="16" height="16" viewBox="0 0 16 16" aria-hidden="true" focusable="false" {
+            path d="M11.5 2.5l2 2-8 8H3.5v-2zM10 4l2 2" fill="none" stroke="currentColor" stroke-width="1.5" stroke-linejoin="round" {}
         }
     }
 }
@@ -991,17 +1005,188 @@ pub async fn remove(
     ))
 }
 
+/// What the edit form shows: what was typed, and what was wrong with it.
+#[derive(Default)]
+struct EditForm {
+    display_name: Option<String>,
+    labels: Option<String>,
+    client_id: Option<String>,
+    errors: Vec<(String, String)>,
+    saved: bool,
+}
+
+impl EditForm {
+    fn error(&self, field: &str) -> Option<&str> {
+        self.errors
+            .iter()
+            .find(|(f, _)| f == field || f.starts_with(&format!("{field}[")))
+            .map(|(_, m)| m.as_str())
+    }
+}
+
+/// The details page's form for the team's side of an account: the shown name, labels and client.
+fn edit_form(account: &Account, clients: &[ClientSummary], form: &EditForm, csrf: &str) -> Markup {
+    let name = form
+        .display_name
+        .clone()
+        .unwrap_or_else(|| account.display_name_override.clone().unwrap_or_default());
+    let labels = form
+        .labels
+        .clone()
+        .unwrap_or_else(|| account.labels.to_strings().join(", "));
+    let client = form
+        .client_id
+        .clone()
+        .unwrap_or_else(|| account.client_id.map(|c| c.to_string()).unwrap_or_default());
+    let field = |id: &str, label: &str, value: &str, hint: &str, error: Option<&str>| {
+        let error_id = format!("{id}-error");
+        let hint_id = format!("{id}-hint");
+        let described = match error {
+            Some(_) => format!("{hint_id} {error_id}"),
+            None => hint_id.clone(),
+        };
+        html! {
+            div {
+                label for=(id) { (label) }
+                input id=(id) type="text" name=(id) value=(value) aria-describedby=(described)
+                    aria-invalid=[error.is_some().then_some("true")] autocomplete="off";
+                p.hint id=(hint_id) { (hint) }
+                @if let Some(error) = error { p.field-error id=(error_id) { (error) } }
+            }
+        }
+    };
+    html! {
+        form #edit.stack.edit-form method="post" action={ "/accounts/" (account.id) "/edit" } {
+            h2 { "Name, labels and client" }
+            @if form.saved { p.notice.success role="status" { "Saved." } }
+            @if let Some(error) = form.error("form") { p.notice.error role="alert" { (error) } }
+            input type="hidden" name="csrf" value=(csrf);
+            (field("display_name", "Name shown in iQuivity", &name,
+                &format!("Leave empty to use the platform's name, {}.", account.platform_display_name),
+                form.error("display_name")))
+            (field("labels", "Labels", &labels, "Separate labels with commas.", form.error("labels")))
+            div {
+                label for="client_id" { "Client" }
+                select #client_id name="client_id" {
+                    option value="" { "No client" }
+                    @for c in clients {
+                        @let value = c.client.id.to_string();
+                        option value=(value) selected[client == value] { (c.client.name.as_str()) }
+                    }
+                }
+                @if let Some(error) = form.error("client_id") { p.field-error { (error) } }
+            }
+            button type="submit" { "Save" }
+        }
+    }
+}
+
+/// `POST /accounts/{id}/edit`: the details page's form. Mistakes come back next to their fields with
+/// what was typed kept.
+pub async fn edit(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    form: CheckedForm,
+) -> Result<Response, AppError> {
+    let id = parse_account(&id)?;
+    let value = |name: &str| field(&form.fields, name).unwrap_or_default().to_string();
+    let typed = EditForm {
+        display_name: Some(value("display_name")),
+        labels: Some(value("labels")),
+        client_id: Some(value("client_id")),
+        ..EditForm::default()
+    };
+    let labels: Vec<String> = typed
+        .labels
+        .as_deref()
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(str::to_string)
+        .collect();
+    let name = typed.display_name.as_deref().unwrap_or_default().trim();
+    let client = match typed.client_id.as_deref().unwrap_or_default() {
+        "" => Ok(None),
+        raw => raw.parse::<ClientId>().map(Some),
+    };
+    let outcome = match client {
+        Err(_) => Err(vec![(
+            "client_id".to_string(),
+            "Choose a client from the list.".to_string(),
+        )]),
+        Ok(client_id) => state
+            .core
+            .update_account(
+                &form.caller,
+                id,
+                iquivity_core::accounts::AccountPatch {
+                    labels: Some(labels),
+                    display_name: Some((!name.is_empty()).then(|| name.to_string())),
+                    client_id: Some(client_id),
+                },
+            )
+            .await
+            .map_err(|err| match err {
+                CoreError::Validation(errors) => errors
+                    .into_iter()
+                    .map(|e| (e.field.to_string(), e.message.to_string()))
+                    .collect(),
+                other => vec![(
+                    "form".to_string(),
+                    AppError::from(other).problem().detail.clone(),
+                )],
+            }),
+    };
+    let form_state = match outcome {
+        Ok(_) => EditForm {
+            saved: true,
+            ..EditForm::default()
+        },
+        Err(errors) => EditForm { errors, ..typed },
+    };
+    let status = if form_state.errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    let mut response = details_page(&state, &form.caller, &form.session, id, form_state).await?;
+    *response.status_mut() = status;
+    Ok(response)
+}
+
 /// `GET /accounts/{id}`: everything about one account.
 pub async fn details(
     State(state): State<AppState>,
     PageCaller { caller, session }: PageCaller,
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
-    let account = match state.core.account(&caller, parse_account(&id)?).await {
+    details_page(
+        &state,
+        &caller,
+        &session,
+        parse_account(&id)?,
+        EditForm::default(),
+    )
+    .await
+}
+
+async fn details_page(
+    state: &AppState,
+    caller: &iquivity_core::Caller,
+    session: &str,
+    id: AccountId,
+    form: EditForm,
+) -> Result<Response, AppError> {
+    let state = state.clone();
+    let caller = caller.clone();
+    let session = session.to_string();
+    let account = match state.core.account(&caller, id).await {
         Ok(account) => account,
         Err(CoreError::NotFound(_)) => return Err(AppError::not_found("account")),
         Err(e) => return Err(e.into()),
     };
+    let clients = state.core.clients(&caller).await?;
     let events = state.core.account_events(&caller, account.id).await?;
     let members = state.core.members(&caller).await?;
     let summary = state.core.account_summary(&caller).await?;
@@ -1058,6 +1243,7 @@ pub async fn details(
             dt { "Labels" } dd { @if account.labels.iter().next().is_none() { "none" } @for l in account.labels.iter() { span.tag { (l.as_str()) } } }
             @if account.sandbox { dt { "Sandbox" } dd { "Connected through the local sandbox, not the real platform." } }
         }
+        @if caller.role.can_manage_accounts() { (edit_form(&account, &clients, &form, &chrome.csrf)) }
         h2 { "Permissions" }
         table.permissions {
             thead { tr { th { "Permission" } th { "Why" } th { "Granted" } } }

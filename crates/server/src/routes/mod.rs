@@ -64,6 +64,7 @@ pub fn router() -> Router<AppState> {
         )
         .route("/accounts/{id}", get(pages::platforms::details))
         .route("/accounts/{id}/refresh", post(pages::platforms::refresh))
+        .route("/accounts/{id}/edit", post(pages::platforms::edit))
         .route(
             "/accounts/{id}/remove",
             get(pages::platforms::remove_page).post(pages::platforms::remove),
