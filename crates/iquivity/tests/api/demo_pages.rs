@@ -256,6 +256,7 @@ async fn every_page_and_state_has_no_accessibility_violations() {
         ("/notifications".to_string(), "the notification history"),
         ("/posts".to_string(), "the Posts page"),
         ("/settings".to_string(), "the Settings page"),
+        ("/settings/plan".to_string(), "the plan page"),
         ("/api/docs".to_string(), "the API reference"),
     ] {
         client.goto(&app.url(&path)).await.unwrap();

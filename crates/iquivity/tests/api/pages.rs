@@ -438,3 +438,52 @@ async fn the_details_page_renames_relabels_and_assigns_a_client() {
     assert_eq!(account["labels"], json!(["Shop", "Spring"]));
     assert_eq!(account["client_id"], acme.as_str());
 }
+
+/// The plan page: the plan, its limits and the use per platform; owners read the operator's command,
+/// members whom to ask.
+#[tokio::test]
+async fn the_plan_page_shows_limits_and_use_and_how_to_change_the_plan() {
+    let app = spawn_app().await;
+    let (owner, _) = app.browser_sign_up("plan-owner@example.com", "Plans").await;
+    app.set_plan(owner.workspace_id, iquivity_domain::Plan::Free)
+        .await;
+    app.seed_account(&owner, Seed::new(Platform::X, "Only X"))
+        .await;
+    let page = owner
+        .client
+        .get(app.url("/settings/plan"))
+        .text_body()
+        .await;
+    assert!(page.contains("<h1>Plan: free</h1>"), "{page}");
+    assert!(page.contains("1 of 3"), "accounts in use of the limit");
+    let x_row = page
+        .split("data-platform=\"x\"")
+        .nth(1)
+        .and_then(|rest| rest.split("</tr>").next())
+        .unwrap();
+    assert!(
+        x_row.contains("1 of 1") && x_row.contains("Limit reached"),
+        "{x_row}"
+    );
+    let tiktok_row = page
+        .split("data-platform=\"tiktok\"")
+        .nth(1)
+        .and_then(|rest| rest.split("</tr>").next())
+        .unwrap();
+    assert!(tiktok_row.contains("Room for more"), "{tiktok_row}");
+    assert!(page.contains(&format!(
+        "iquivity workspace set-plan {} PLAN",
+        owner.workspace_id
+    )));
+
+    let code = app.invitation_code(&owner, "member").await;
+    let member = browser_client();
+    app.sign_up_invited(&member, "plan-member@example.com", &code)
+        .await;
+    let theirs = member.get(app.url("/settings/plan")).text_body().await;
+    assert!(theirs.contains("ask plan-owner@example.com"), "{theirs}");
+    assert!(
+        !theirs.contains("set-plan"),
+        "the operator's command is for owners"
+    );
+}

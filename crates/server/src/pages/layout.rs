@@ -110,7 +110,7 @@ pub fn app_page(
         }
         div.workspace {
             strong { (chrome.workspace) }
-            span.plan { (chrome.plan.as_str()) " plan" }
+            a.plan href="/settings/plan" { (chrome.plan.as_str()) " plan" }
             span.usage {
                 @match limit {
                     Some(max) => { (chrome.used) " of " (max) " accounts used" }

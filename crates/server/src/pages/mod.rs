@@ -7,6 +7,7 @@ mod flash;
 mod icons;
 mod layout;
 pub mod notifications;
+pub mod plan;
 pub mod platforms;
 pub mod posts;
 pub mod settings;

@@ -55,6 +55,7 @@ async fn render(
         p { a href="/" { "← Platforms" } }
         h1 { "Settings" }
         (notice)
+        p { "Plan: " strong { (chrome.plan.as_str()) } " · " a href="/settings/plan" { "Limits and use per platform" } }
         section aria-labelledby="team-heading" {
             h2 #team-heading { "Team" }
             ul { @for (_, email, role) in &members { li { (email) " — " (role.as_str()) } } }

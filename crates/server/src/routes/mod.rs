@@ -39,6 +39,7 @@ pub fn router() -> Router<AppState> {
             post(pages::auth::accept_invitation),
         )
         .route("/settings", get(pages::settings::index))
+        .route("/settings/plan", get(pages::plan::index))
         .route("/settings/invitations", post(pages::settings::invite))
         .route("/settings/webhooks", post(pages::settings::add_webhook))
         .route(
