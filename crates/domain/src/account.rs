@@ -36,6 +36,18 @@ named_enum! {
     };
 }
 
+impl AccountStatus {
+    /// How urgent the status is, most urgent first: the order of a sort by status (failed, inactive,
+    /// active), not the alphabet's.
+    pub fn severity_rank(self) -> i64 {
+        match self {
+            AccountStatus::Failed => 0,
+            AccountStatus::Inactive => 1,
+            AccountStatus::Active => 2,
+        }
+    }
+}
+
 // The statuses and their advice: docs/product.md#statuses.
 named_enum! {
     /// Why an account is not active. Each reason knows the status it implies and the product's advice for it.

@@ -49,12 +49,20 @@ fn push_any_of<'q, DB>(
     sql.push(")");
 }
 
-fn sort_column(key: SortKey) -> &'static str {
+/// What a sort orders by: a column, or for the status its severity (see
+/// [`iquivity_domain::AccountStatus::severity_rank`]), written out from the statuses themselves.
+fn sort_column(key: SortKey) -> String {
     match key {
-        SortKey::CreatedAt => "created_at",
-        SortKey::Name => "sort_name",
-        SortKey::Platform => "platform",
-        SortKey::Status => "status",
+        SortKey::CreatedAt => "created_at".into(),
+        SortKey::Name => "sort_name".into(),
+        SortKey::Platform => "platform".into(),
+        SortKey::Status => {
+            let cases: String = iquivity_domain::AccountStatus::ALL
+                .iter()
+                .map(|s| format!(" WHEN '{}' THEN {}", s.as_str(), s.severity_rank()))
+                .collect();
+            format!("(CASE status{cases} END)")
+        }
     }
 }
 

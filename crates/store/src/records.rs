@@ -215,7 +215,7 @@ pub fn cursor_after(account: &Account, sort: AccountSort) -> Cursor {
         SortKey::CreatedAt => CursorValue::Micros(account.created_at.timestamp_micros()),
         SortKey::Name => CursorValue::Text(account.display_name.to_lowercase()),
         SortKey::Platform => CursorValue::Text(account.platform.as_str().to_string()),
-        SortKey::Status => CursorValue::Text(account.status.as_str().to_string()),
+        SortKey::Status => CursorValue::Micros(account.status.severity_rank()),
     };
     Cursor {
         key: sort.key,

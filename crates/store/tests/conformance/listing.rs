@@ -168,7 +168,8 @@ fn expected_order(accounts: &[Account], sort: AccountSort) -> Vec<AccountId> {
             ),
             SortKey::Name => (a.display_name.to_lowercase(), 0, a.id.to_string()),
             SortKey::Platform => (a.platform.as_str().to_string(), 0, a.id.to_string()),
-            SortKey::Status => (a.status.as_str().to_string(), 0, a.id.to_string()),
+            // By severity, most urgent first.
+            SortKey::Status => (String::new(), a.status.severity_rank(), a.id.to_string()),
         }
     };
     let mut sorted: Vec<&Account> = accounts.iter().collect();
