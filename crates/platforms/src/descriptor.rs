@@ -17,6 +17,8 @@ pub struct PlatformDescriptor {
     /// The platform's name inside a sentence ("X allows 280 characters"); pages and titles use
     /// [`Platform::display_name`], which the domain and the sandbox share.
     pub short_name: &'static str,
+    /// What people type for the platform in a search besides its names, lower case ("fb", "twitter").
+    pub search_aliases: &'static [&'static str],
     /// What can be connected, e.g. "Facebook Pages".
     pub connects: &'static str,
     /// What a person needs before connecting, as the Platforms page lists it.

@@ -48,6 +48,7 @@ macro_rules! profiles_cannot_publish {
 pub(crate) const FACEBOOK: PlatformDescriptor = PlatformDescriptor {
     platform: Platform::Facebook,
     short_name: "Facebook",
+    search_aliases: &["fb"],
     connects: "Facebook Pages and Profiles",
     requirements: &[
         "A Facebook Page (for businesses)",
@@ -110,6 +111,7 @@ pub(crate) const FACEBOOK: PlatformDescriptor = PlatformDescriptor {
 pub(crate) const INSTAGRAM: PlatformDescriptor = PlatformDescriptor {
     platform: Platform::Instagram,
     short_name: "Instagram",
+    search_aliases: &["ig", "insta"],
     connects: "Instagram Business or Creator accounts",
     requirements: &[
         "An Instagram Business or Creator account",

@@ -31,6 +31,7 @@ const NAME: &str = "linkedin";
 pub(crate) const DESCRIPTOR: PlatformDescriptor = PlatformDescriptor {
     platform: Platform::Linkedin,
     short_name: "LinkedIn",
+    search_aliases: &["li"],
     connects: "LinkedIn profiles and company pages",
     requirements: &[
         "A LinkedIn account or Company Page",

@@ -32,6 +32,7 @@ const NAME: &str = "tiktok";
 pub(crate) const DESCRIPTOR: PlatformDescriptor = PlatformDescriptor {
     platform: Platform::Tiktok,
     short_name: "TikTok",
+    search_aliases: &["tt"],
     connects: "TikTok Business accounts",
     requirements: &[
         "A TikTok Business account",

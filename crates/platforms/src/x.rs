@@ -30,6 +30,7 @@ const NAME: &str = "x";
 pub(crate) const DESCRIPTOR: PlatformDescriptor = PlatformDescriptor {
     platform: Platform::X,
     short_name: "X",
+    search_aliases: &["twitter", "tw"],
     connects: "X profiles",
     requirements: &["An X account", "A verified email address"],
     permissions: &[

@@ -8,6 +8,8 @@ pub trait ClientStore: Send + Sync {
     async fn create_client(&self, client: &Client) -> StoreResult<()>;
     /// The workspace's clients by name, each with how many of its accounts are in each status.
     async fn clients(&self, workspace: WorkspaceId) -> StoreResult<Vec<(Client, StatusTally)>>;
+    /// The workspace's clients' ids and names only: what the search box compares words with.
+    async fn client_names(&self, workspace: WorkspaceId) -> StoreResult<Vec<(ClientId, String)>>;
     async fn client(&self, workspace: WorkspaceId, id: ClientId) -> StoreResult<Option<Client>>;
     /// Renames or recolours a client (`colour: Some(None)` clears it); `None` when there is no such client.
     async fn update_client(

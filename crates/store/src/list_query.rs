@@ -10,12 +10,20 @@ use sqlx::{Encode, QueryBuilder, Type};
 /// small enough that probing for a common text stays cheap (the probe stops at one more than this).
 pub(crate) const SEARCH_PROBE_FEW: i64 = 200;
 
-/// The text to probe the trigram index with, when the search is one it can answer alone: at least three
-/// characters (a trigram), and no platform names or dates that the search also matches.
+/// The word to probe the trigram index with, when every match must contain it: no dates the search also
+/// matches, and a word of at least three characters (a trigram) that names no platform and no client;
+/// the longest such word, as the rarest.
 pub(crate) fn search_probe(query: &AccountQuery) -> Option<&str> {
     let search = query.search.as_ref()?;
-    (search.text.chars().count() >= 3 && search.platforms.is_empty() && search.created.is_empty())
-        .then_some(search.text.as_str())
+    if !search.created.is_empty() {
+        return None;
+    }
+    search
+        .words
+        .iter()
+        .filter(|w| w.text.chars().count() >= 3 && w.platforms.is_empty() && w.clients.is_empty())
+        .max_by_key(|w| w.text.chars().count())
+        .map(|w| w.text.as_str())
 }
 
 /// A LIKE pattern (with `\` as the escape) matching any text that contains `text`.
@@ -93,12 +101,27 @@ where
             list.push("NULL");
         }
         sql.push(")");
-    } else if let Some(search) = &query.search {
-        sql.push(" AND (");
-        DB::push_contains(&mut sql, search.text.as_str());
-        for platform in &search.platforms {
-            sql.push(" OR platform = ").push_bind(platform.as_str());
+    }
+    if let Some(search) = &query.search {
+        sql.push(" AND ((");
+        if search.words.is_empty() {
+            sql.push("1 = 1");
         }
+        for (n, word) in search.words.iter().enumerate() {
+            if n > 0 {
+                sql.push(" AND ");
+            }
+            sql.push("(");
+            DB::push_contains(&mut sql, word.text.as_str());
+            for platform in &word.platforms {
+                sql.push(" OR platform = ").push_bind(platform.as_str());
+            }
+            for client in &word.clients {
+                sql.push(" OR client_id = ").push_bind(client.to_string());
+            }
+            sql.push(")");
+        }
+        sql.push(")");
         for (from, to) in &search.created {
             sql.push(" OR (created_at >= ")
                 .push_bind(from.timestamp_micros())

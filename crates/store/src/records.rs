@@ -157,14 +157,40 @@ pub enum CursorValue {
     Text(String),
 }
 
-/// A search: the lower-cased text as a substring of the name or handle, or a platform the text names, or a
-/// creation time the text denotes.
+/// A search: an account matches when each word does (in any order), or when it was created at a time the
+/// whole text denotes.
 #[derive(Debug, Clone, Default)]
 pub struct TextSearch {
-    pub text: String,
-    pub platforms: Vec<Platform>,
+    pub words: Vec<SearchWord>,
     /// Half-open UTC ranges `[from, to)`.
     pub created: Vec<(DateTime<Utc>, DateTime<Utc>)>,
+}
+
+/// One word of a search. An account matches it when its name, handle or a label contains the word, when
+/// it is on a platform the word names, or when it belongs to a client whose name contains the word.
+#[derive(Debug, Clone, Default)]
+pub struct SearchWord {
+    /// Lower case.
+    pub text: String,
+    pub platforms: Vec<Platform>,
+    pub clients: Vec<iquivity_domain::ClientId>,
+}
+
+impl TextSearch {
+    /// The words of `text` matched against names, handles and labels only.
+    pub fn plain(text: &str) -> TextSearch {
+        TextSearch {
+            words: text
+                .to_lowercase()
+                .split_whitespace()
+                .map(|word| SearchWord {
+                    text: word.to_string(),
+                    ..SearchWord::default()
+                })
+                .collect(),
+            created: Vec::new(),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]

@@ -41,9 +41,16 @@ pub(crate) const ACCOUNT_COLUMNS: &str = "id, workspace_id, platform, kind, plat
     status_reason, status_message, status_since, scopes, labels, created_at, connected_by, \
     token_expires_at, last_refreshed_at, last_checked_at, last_used_at, next_refresh_at, followers, sandbox, client_id";
 
-/// The text every search matches against: the shown name and the handle, lower-cased in full Unicode.
-pub(crate) fn search_text(display_name: &str, handle: Option<&str>) -> String {
-    format!("{}\n{}", display_name, handle.unwrap_or("")).to_lowercase()
+/// The text every search matches against: the shown name, the handle and the labels, one per line,
+/// lower-cased in full Unicode.
+pub(crate) fn search_text(display_name: &str, handle: Option<&str>, labels: &[String]) -> String {
+    format!(
+        "{}\n{}\n{}",
+        display_name,
+        handle.unwrap_or(""),
+        labels.join("\n")
+    )
+    .to_lowercase()
 }
 
 /// A webhook's event types as stored: space-separated.

@@ -9,7 +9,7 @@ use iquivity_domain::{
     Account, AccountId, AccountStatus, Email, Plan, PlanLimits, Platform, TokenSet, UserId,
 };
 use iquivity_store::{
-    cursor_after, AccountQuery, AccountSort, AuditEventRecord, Cursor, TextSearch,
+    cursor_after, AccountQuery, AccountSort, AuditEventRecord, Cursor, SearchWord, TextSearch,
 };
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -109,19 +109,62 @@ pub struct NewConnection {
     pub sandbox: bool,
 }
 
-/// What the search box text can mean: part of a name or handle, a platform ("insta", "linkedin"), or a
-/// creation date as the list shows it ("Aug 25 2025", "Aug 25 2025, 09:16", "2025-08-25", "Aug 2025"),
-/// read in the viewer's time zone.
-pub fn interpret_search(q: &str, tz_offset_minutes: i32) -> TextSearch {
-    let text = q.to_lowercase();
-    let platforms = Platform::ALL
-        .into_iter()
-        .filter(|p| {
-            let names = [p.as_str().to_string(), p.display_name().to_lowercase()];
-            (text.chars().count() >= 3 || text == p.as_str())
-                && names.iter().any(|n| n.starts_with(&text))
+/// What the search box text can mean. Each word (in any order, a leading `@` dropped) must match: a part of
+/// the name, handle or a label; a platform by its name or alias ("insta", "fb", "twitter", or "x" alone);
+/// or a part of a client's name (`clients`: the workspace's, by id). Or else the whole text is a creation
+/// date as the list shows it ("Aug 25 2025", "Aug 25 2025, 09:16", "2025-08-25"), a month ("Aug 2025"), a
+/// day of any year ("Aug 25") or a year ("2025"), read in the viewer's time zone.
+pub fn interpret_search(
+    q: &str,
+    tz_offset_minutes: i32,
+    clients: &[(iquivity_domain::ClientId, String)],
+    now: DateTime<Utc>,
+) -> TextSearch {
+    let words = q
+        .to_lowercase()
+        .split_whitespace()
+        .map(|w| w.trim_start_matches('@').trim_end_matches(','))
+        .filter(|w| !w.is_empty())
+        .map(|word| SearchWord {
+            text: word.to_string(),
+            platforms: platforms_named(word),
+            clients: clients
+                .iter()
+                .filter(|(_, name)| name.to_lowercase().contains(word))
+                .map(|(id, _)| *id)
+                .collect(),
         })
         .collect();
+    TextSearch {
+        words,
+        created: dates_meant(q, tz_offset_minutes, now),
+    }
+}
+
+/// The platforms a search word names: a platform's id or alias in full, or the start (three letters at
+/// least) of its names.
+fn platforms_named(word: &str) -> Vec<Platform> {
+    Platform::ALL
+        .into_iter()
+        .filter(|p| {
+            let aliases = iquivity_platforms::descriptor(*p).search_aliases;
+            let names: Vec<String> = [p.as_str().to_string(), p.display_name().to_lowercase()]
+                .into_iter()
+                .chain(aliases.iter().map(|a| a.to_string()))
+                .collect();
+            word == p.as_str()
+                || aliases.contains(&word)
+                || (word.chars().count() >= 3 && names.iter().any(|n| n.starts_with(word)))
+        })
+        .collect()
+}
+
+/// The creation times the whole search text denotes, as half-open UTC ranges.
+fn dates_meant(
+    q: &str,
+    tz_offset_minutes: i32,
+    now: DateTime<Utc>,
+) -> Vec<(DateTime<Utc>, DateTime<Utc>)> {
     let offset = chrono::FixedOffset::east_opt(tz_offset_minutes * 60)
         .unwrap_or_else(|| chrono::FixedOffset::east_opt(0).expect("zero offset"));
     let local = |naive: chrono::NaiveDateTime| {
@@ -130,40 +173,67 @@ pub fn interpret_search(q: &str, tz_offset_minutes: i32) -> TextSearch {
             .single()
             .map(|t| t.with_timezone(&Utc))
     };
-    let mut created = Vec::new();
+    let day_range = |day: chrono::NaiveDate| {
+        let from = day.and_hms_opt(0, 0, 0).and_then(local)?;
+        Some((from, from + chrono::Duration::days(1)))
+    };
+    let span = |from: chrono::NaiveDate, to: chrono::NaiveDate| {
+        Some((
+            from.and_hms_opt(0, 0, 0).and_then(local)?,
+            to.and_hms_opt(0, 0, 0).and_then(local)?,
+        ))
+    };
     let cleaned = q.trim().replace(',', "");
     // chrono's %d and %Y accept short numbers, so the shape is checked first: "Aug 2025" is not Aug 20, year 25.
-    let parts = cleaned.split_whitespace().count();
+    let parts: Vec<&str> = cleaned.split_whitespace().collect();
     if let Ok(minute) = chrono::NaiveDateTime::parse_from_str(&cleaned, "%b %d %Y %H:%M") {
-        if let Some(from) = local(minute) {
-            created.push((from, from + chrono::Duration::minutes(1)));
-        }
-    } else if let Some(day) = ["%b %d %Y", "%Y-%m-%d", "%d %b %Y"]
+        return local(minute)
+            .map(|from| vec![(from, from + chrono::Duration::minutes(1))])
+            .unwrap_or_default();
+    }
+    if let Some(day) = ["%b %d %Y", "%Y-%m-%d", "%d %b %Y"]
         .iter()
-        .filter(|f| f.split_whitespace().count() == parts)
+        .filter(|f| f.split_whitespace().count() == parts.len())
         .find_map(|f| chrono::NaiveDate::parse_from_str(&cleaned, f).ok())
     {
-        if let Some(from) = day.and_hms_opt(0, 0, 0).and_then(local) {
-            created.push((from, from + chrono::Duration::days(1)));
-        }
-    } else if let (2, Ok(month)) = (
-        parts,
-        chrono::NaiveDate::parse_from_str(&format!("1 {cleaned}"), "%d %b %Y"),
-    ) {
-        let next = month
-            .checked_add_months(chrono::Months::new(1))
-            .unwrap_or(month);
-        if let (Some(from), Some(to)) = (
-            month.and_hms_opt(0, 0, 0).and_then(local),
-            next.and_hms_opt(0, 0, 0).and_then(local),
-        ) {
-            created.push((from, to));
-        }
+        return day_range(day).into_iter().collect();
     }
-    TextSearch {
-        text,
-        platforms,
-        created,
+    let year_now = chrono::Datelike::year(&now);
+    let is_year = |text: &str| text.len() == 4 && text.chars().all(|c| c.is_ascii_digit());
+    match parts.as_slice() {
+        // "Aug 2025": that month.
+        [_, year] if is_year(year) => {
+            let Ok(month) = chrono::NaiveDate::parse_from_str(&format!("1 {cleaned}"), "%d %b %Y")
+            else {
+                return Vec::new();
+            };
+            let next = month
+                .checked_add_months(chrono::Months::new(1))
+                .unwrap_or(month);
+            span(month, next).into_iter().collect()
+        }
+        // "Aug 25": that day in each year accounts can have been connected in.
+        [month, day] if day.len() <= 2 && day.chars().all(|c| c.is_ascii_digit()) => (2010
+            ..=year_now)
+            .filter_map(|year| {
+                chrono::NaiveDate::parse_from_str(&format!("{month} {day} {year}"), "%b %d %Y").ok()
+            })
+            .filter_map(day_range)
+            .collect(),
+        // "2025": that year.
+        [year] if is_year(year) => {
+            let Ok(year) = year.parse::<i32>() else {
+                return Vec::new();
+            };
+            match (
+                chrono::NaiveDate::from_ymd_opt(year, 1, 1),
+                chrono::NaiveDate::from_ymd_opt(year + 1, 1, 1),
+            ) {
+                (Some(from), Some(to)) => span(from, to).into_iter().collect(),
+                _ => Vec::new(),
+            }
+        }
+        _ => Vec::new(),
     }
 }
 
@@ -214,7 +284,15 @@ impl Core {
                 ));
             }
             Some("") | None => None,
-            Some(q) => Some(interpret_search(q, request.tz_offset_minutes)),
+            Some(q) => {
+                let clients = self.store.client_names(caller.workspace_id).await?;
+                Some(interpret_search(
+                    q,
+                    request.tz_offset_minutes,
+                    &clients,
+                    self.clock.now(),
+                ))
+            }
         };
         if let (Some(from), Some(before)) = (request.created_from, request.created_before) {
             if from >= before {
@@ -389,18 +467,53 @@ mod tests {
     use super::*;
     use chrono::TimeZone;
 
+    fn search(q: &str, tz: i32) -> TextSearch {
+        interpret_search(
+            q,
+            tz,
+            &[],
+            Utc.with_ymd_and_hms(2026, 12, 5, 12, 0, 0).unwrap(),
+        )
+    }
+
+    fn platforms(q: &str) -> Vec<Platform> {
+        search(q, 0).words[0].platforms.clone()
+    }
+
     #[test]
-    fn search_text_can_name_a_platform_or_a_date_in_the_viewers_zone() {
-        let s = interpret_search("Insta", 0);
-        assert_eq!(s.text, "insta");
-        assert_eq!(s.platforms, vec![Platform::Instagram]);
-        assert_eq!(interpret_search("x", 0).platforms, vec![Platform::X]);
+    fn search_words_can_name_a_platform_by_name_or_alias() {
+        let s = search("Insta", 0);
+        assert_eq!(s.words[0].text, "insta");
+        assert_eq!(platforms("Insta"), vec![Platform::Instagram]);
+        assert_eq!(platforms("ig"), vec![Platform::Instagram]);
+        assert_eq!(platforms("fb"), vec![Platform::Facebook]);
+        assert_eq!(platforms("twitter"), vec![Platform::X]);
+        assert_eq!(platforms("x"), vec![Platform::X]);
+        assert_eq!(platforms("linkedin"), vec![Platform::Linkedin]);
         assert!(
-            interpret_search("ma", 0).platforms.is_empty(),
+            platforms("ma").is_empty(),
             "two letters are a name fragment, not a platform"
         );
+    }
 
-        let day = interpret_search("Aug 25 2025", 120).created;
+    #[test]
+    fn words_come_in_any_order_a_handle_without_its_at_and_clients_by_name() {
+        let acme = iquivity_domain::ClientId::new();
+        let s = interpret_search(
+            "@mason  Bakery",
+            0,
+            &[(acme, "Acme Bakery".into())],
+            Utc::now(),
+        );
+        let words: Vec<&str> = s.words.iter().map(|w| w.text.as_str()).collect();
+        assert_eq!(words, ["mason", "bakery"]);
+        assert!(s.words[0].clients.is_empty());
+        assert_eq!(s.words[1].clients, vec![acme]);
+    }
+
+    #[test]
+    fn the_whole_text_can_be_a_date_a_month_a_day_of_any_year_or_a_year() {
+        let day = search("Aug 25 2025", 120).created;
         assert_eq!(
             day,
             vec![(
@@ -408,17 +521,34 @@ mod tests {
                 Utc.with_ymd_and_hms(2025, 8, 25, 22, 0, 0).unwrap()
             )]
         );
-        let minute = interpret_search("Aug 25 2025, 09:16", 0).created;
+        let minute = search("Aug 25 2025, 09:16", 0).created;
         assert_eq!(
             minute[0].0,
             Utc.with_ymd_and_hms(2025, 8, 25, 9, 16, 0).unwrap()
         );
-        assert_eq!(interpret_search("2025-08-25", 0).created.len(), 1);
-        let month = interpret_search("Aug 2025", 0).created;
+        assert_eq!(search("2025-08-25", 0).created.len(), 1);
+        let month = search("Dec 2026", 0).created;
         assert_eq!(
-            month[0].1,
-            Utc.with_ymd_and_hms(2025, 9, 1, 0, 0, 0).unwrap()
+            month,
+            vec![(
+                Utc.with_ymd_and_hms(2026, 12, 1, 0, 0, 0).unwrap(),
+                Utc.with_ymd_and_hms(2027, 1, 1, 0, 0, 0).unwrap()
+            )]
         );
-        assert!(interpret_search("carter", 0).created.is_empty());
+        let any_year = search("Aug 25", 0).created;
+        assert_eq!(any_year.len(), 17, "2010 to 2026");
+        assert!(any_year.contains(&(
+            Utc.with_ymd_and_hms(2025, 8, 25, 0, 0, 0).unwrap(),
+            Utc.with_ymd_and_hms(2025, 8, 26, 0, 0, 0).unwrap()
+        )));
+        assert_eq!(
+            search("2025", 0).created,
+            vec![(
+                Utc.with_ymd_and_hms(2025, 1, 1, 0, 0, 0).unwrap(),
+                Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap()
+            )]
+        );
+        assert!(search("carter", 0).created.is_empty());
+        assert!(search("Aug 99", 0).created.is_empty());
     }
 }

@@ -133,6 +133,31 @@ async fn the_list_is_newest_first_and_each_filter_narrows_it() {
         Vec::<String>::new(),
         "LIKE wildcards are literal"
     );
+    // What people type: a handle with its @, platforms by alias, labels, words in any order, dates in part.
+    assert_eq!(list("?q=%40ethanb").await, ["Ethan Brooks"]);
+    assert_eq!(list("?q=twitter").await, ["Ethan Brooks"]);
+    assert_eq!(list("?q=ig").await, ["Isabella Morgan"]);
+    assert_eq!(list("?q=fb").await, ["Ávila Café", "Mason Carter"]);
+    assert_eq!(list("?q=linkedin").await, ["Olivia Bennett"]);
+    assert_eq!(
+        list("?q=client%20a").await,
+        ["Liam Foster", "Isabella Morgan"],
+        "a label, by its words"
+    );
+    assert_eq!(list("?q=carter%20mason").await, ["Mason Carter"]);
+    assert_eq!(list("?q=business%20ig").await, ["Isabella Morgan"]);
+    assert_eq!(
+        list("?q=Aug%2025").await,
+        ["Isabella Morgan", "Mason Carter"],
+        "a day of any year"
+    );
+    assert_eq!(
+        list("?q=Sep%202025").await,
+        ["Olivia Bennett", "Ethan Brooks"],
+        "a month"
+    );
+    assert_eq!(list("?q=2025").await.len(), 6, "a year");
+    assert!(list("?q=2024").await.is_empty());
     // Platform and status, each repeatable.
     assert_eq!(
         list("?platform=facebook").await,

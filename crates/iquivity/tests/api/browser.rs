@@ -458,10 +458,7 @@ async fn a_person_connects_every_platform_and_manages_the_accounts_in_the_browse
         .list_accounts(
             workspace_id,
             &iquivity_store::AccountQuery {
-                search: Some(iquivity_store::TextSearch {
-                    text: "ethan".into(),
-                    ..Default::default()
-                }),
+                search: Some(iquivity_store::TextSearch::plain("ethan")),
                 ..iquivity_store::AccountQuery::all(1)
             },
         )

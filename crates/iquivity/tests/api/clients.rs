@@ -252,3 +252,33 @@ async fn the_accounts_page_shows_clients_and_filters_by_them() {
     let none = owner.client.get(app.url("/?client=none")).text_body().await;
     assert!(none.contains("Unassigned Page") && !none.contains("Acme Tweets"));
 }
+
+/// The search box finds a client's accounts by the client's name, with other words in any order.
+#[tokio::test]
+async fn the_search_finds_accounts_by_their_clients_name() {
+    let app = spawn_app().await;
+    let owner = app.sign_up("client-search@example.com", "Agency").await;
+    app.set_plan(owner.workspace_id, Plan::Professional).await;
+    let (_, harbor) = create(&app, &owner, json!({"name": "Harbor Coffee"})).await;
+    let harbor = harbor["id"].as_str().unwrap().to_string();
+    for (platform, name, client) in [
+        (Platform::X, "Ann", Some(&harbor)),
+        (Platform::Tiktok, "Ben", Some(&harbor)),
+        (Platform::X, "Cat", None),
+    ] {
+        let id = app.seed_account(&owner, Seed::new(platform, name)).await;
+        if let Some(client) = client {
+            let (status, _) = app
+                .patch(
+                    &owner,
+                    &format!("/api/v1/accounts/{id}"),
+                    json!({"client_id": client}),
+                )
+                .await;
+            assert_eq!(status, StatusCode::OK);
+        }
+    }
+    assert_eq!(listed(&app, &owner, "q=harbor").await, ["Ann", "Ben"]);
+    assert_eq!(listed(&app, &owner, "q=x%20coffee").await, ["Ann"]);
+    assert_eq!(listed(&app, &owner, "q=coffee%20tiktok").await, ["Ben"]);
+}

@@ -616,3 +616,38 @@ async fn a_manager_renames_and_relabels_an_account_in_place() {
     assert_eq!(focused, json!(true), "focus stays on the row");
     client.close().await.unwrap();
 }
+
+#[tokio::test]
+async fn the_search_box_finds_what_people_type() {
+    let (app, demo) = demo_app().await;
+    let Some(client) = browser_with_viewport(1280, 900).await else {
+        return;
+    };
+    sign_in(&client, &app, &demo).await;
+    let search = |text: &'static str| {
+        let client = client.clone();
+        async move {
+            fill(&client, "#q", text).await;
+        }
+    };
+    // A client's name and a platform's alias, in any order.
+    search("fitness tiktok").await;
+    crate::browser::wait_rows(&client, |rows| rows == ["Chloe Ramirez"]).await;
+    search("@chloeramirez").await;
+    crate::browser::wait_rows(&client, |rows| rows == ["Chloe Ramirez"]).await;
+    search("twitter").await;
+    let rows = crate::browser::wait_rows(&client, |rows| rows.len() == 3).await;
+    let platforms = client
+        .execute(
+            "return [...document.querySelectorAll('#account-rows .platform-cell')].map(c => c.textContent.trim());",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        platforms,
+        json!(["X (Twitter)", "X (Twitter)", "X (Twitter)"]),
+        "{rows:?}"
+    );
+    client.close().await.unwrap();
+}

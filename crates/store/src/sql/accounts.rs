@@ -85,12 +85,16 @@ impl AccountStore for SqlStore<Db> {
         let (id, created) = match existing {
             Some(id) => {
                 let id: AccountId = parse_stored("accounts.id", &id)?;
-                // The override is the team's; keep it in the search text.
-                let override_name: Option<String> =
-                    sqlx::query_scalar("SELECT display_name_override FROM accounts WHERE id = $1")
+                // The override and the labels are the team's; keep them in the search text.
+                let team_side =
+                    sqlx::query("SELECT display_name_override, labels FROM accounts WHERE id = $1")
                         .bind(id.to_string())
                         .fetch_one(&mut *tx)
                         .await?;
+                let override_name: Option<String> = team_side.try_get("display_name_override")?;
+                let labels_json: String = team_side.try_get("labels")?;
+                let labels: Vec<String> = serde_json::from_str(&labels_json)
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))?;
                 let shown = override_name.as_deref().unwrap_or(&up.display_name);
                 sqlx::query(
                     "UPDATE accounts SET kind = $1, platform_display_name = $2, sort_name = $3, search_text = $4, handle = $5, \
@@ -102,7 +106,7 @@ impl AccountStore for SqlStore<Db> {
                 .bind(up.kind.as_str())
                 .bind(&up.display_name)
                 .bind(shown.to_lowercase())
-                .bind(search_text(shown, up.handle.as_deref()))
+                .bind(search_text(shown, up.handle.as_deref(), &labels))
                 .bind(&up.handle)
                 .bind(&up.avatar_url)
                 .bind(&scopes)
@@ -155,7 +159,7 @@ impl AccountStore for SqlStore<Db> {
                 .bind(&up.platform_account_id)
                 .bind(&up.display_name)
                 .bind(up.display_name.to_lowercase())
-                .bind(search_text(&up.display_name, up.handle.as_deref()))
+                .bind(search_text(&up.display_name, up.handle.as_deref(), &up.labels))
                 .bind(&up.handle)
                 .bind(&up.avatar_url)
                 .bind(up.status.as_str())
@@ -339,14 +343,25 @@ impl AccountStore for SqlStore<Db> {
         if let Some(name_override) = name_override {
             let shown = name_override.unwrap_or(&current.platform_display_name);
             sqlx::query(
-                "UPDATE accounts SET display_name_override = $1, sort_name = $2, search_text = $3 WHERE id = $4",
+                "UPDATE accounts SET display_name_override = $1, sort_name = $2 WHERE id = $3",
             )
             .bind(name_override)
             .bind(shown.to_lowercase())
-            .bind(search_text(shown, current.handle.as_deref()))
             .bind(id.to_string())
             .execute(&mut *tx)
             .await?;
+        }
+        if labels.is_some() || name_override.is_some() {
+            let shown = match name_override {
+                Some(name_override) => name_override.unwrap_or(&current.platform_display_name),
+                None => &current.display_name,
+            };
+            let labels = labels.map_or_else(|| current.labels.to_strings(), Labels::to_strings);
+            sqlx::query("UPDATE accounts SET search_text = $1 WHERE id = $2")
+                .bind(search_text(shown, current.handle.as_deref(), &labels))
+                .bind(id.to_string())
+                .execute(&mut *tx)
+                .await?;
         }
         insert_event(&mut tx, event).await?;
         let updated = fetch_account(&mut tx, workspace, id).await?;
@@ -450,7 +465,11 @@ impl AccountStore for SqlStore<Db> {
         )
         .bind(&name)
         .bind(shown.to_lowercase())
-        .bind(search_text(&shown, handle.as_deref()))
+        .bind(search_text(
+            &shown,
+            handle.as_deref(),
+            &current.labels.to_strings(),
+        ))
         .bind(&handle)
         .bind(refresh.avatar_url.clone().unwrap_or(current.avatar_url.clone()))
         .bind(scopes)

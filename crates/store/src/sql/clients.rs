@@ -26,9 +26,9 @@ impl ClientStore for SqlStore<Db> {
     async fn clients(&self, workspace: WorkspaceId) -> StoreResult<Vec<(Client, StatusTally)>> {
         let rows = sqlx::query(
             "SELECT c.*, \
-             (SELECT COUNT(*) FROM accounts a WHERE a.client_id = c.id AND a.status = 'active') AS active, \
-             (SELECT COUNT(*) FROM accounts a WHERE a.client_id = c.id AND a.status = 'inactive') AS inactive, \
-             (SELECT COUNT(*) FROM accounts a WHERE a.client_id = c.id AND a.status = 'failed') AS failed \
+             (SELECT COUNT(*) FROM accounts a WHERE a.workspace_id = c.workspace_id AND a.client_id = c.id AND a.status = 'active') AS active, \
+             (SELECT COUNT(*) FROM accounts a WHERE a.workspace_id = c.workspace_id AND a.client_id = c.id AND a.status = 'inactive') AS inactive, \
+             (SELECT COUNT(*) FROM accounts a WHERE a.workspace_id = c.workspace_id AND a.client_id = c.id AND a.status = 'failed') AS failed \
              FROM clients c WHERE c.workspace_id = $1 ORDER BY c.name_key, c.id",
         )
         .bind(workspace.to_string())
@@ -46,6 +46,19 @@ impl ClientStore for SqlStore<Db> {
                     failed: count("failed")?,
                 };
                 Ok((client_from_row(row)?, tally))
+            })
+            .collect()
+    }
+
+    async fn client_names(&self, workspace: WorkspaceId) -> StoreResult<Vec<(ClientId, String)>> {
+        let rows = sqlx::query("SELECT id, name FROM clients WHERE workspace_id = $1")
+            .bind(workspace.to_string())
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|row| {
+                let id: String = row.try_get("id")?;
+                Ok((parse_stored("clients.id", &id)?, row.try_get("name")?))
             })
             .collect()
     }

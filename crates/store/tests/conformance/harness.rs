@@ -264,10 +264,7 @@ pub async fn stored_target(
 /// All accounts (up to 100) whose text matches `text`, as the search box asks.
 pub fn search(text: &str) -> iquivity_store::AccountQuery {
     let mut query = iquivity_store::AccountQuery::all(100);
-    query.search = Some(iquivity_store::TextSearch {
-        text: text.to_lowercase(),
-        ..iquivity_store::TextSearch::default()
-    });
+    query.search = Some(iquivity_store::TextSearch::plain(text));
     query
 }
 

@@ -332,7 +332,13 @@ pub async fn pages_cover_every_account_once_in_each_order(store: Arc<dyn Store>)
         let hits: Vec<Account> = fixture
             .accounts
             .iter()
-            .filter(|a| a.display_name.to_lowercase().contains(text))
+            .filter(|a| {
+                // The search text holds the name, the handle and the labels.
+                a.display_name.to_lowercase().contains(text)
+                    || a.labels
+                        .iter()
+                        .any(|l| l.as_str().to_lowercase().contains(text))
+            })
             .cloned()
             .collect();
         assert!(!hits.is_empty());
@@ -397,7 +403,7 @@ pub async fn search_matches_fragments_case_insensitively_and_literally(store: Ar
 
     // A search that also names a platform or a creation time matches any of its alternatives.
     let mut text_or_platform = search("x");
-    text_or_platform.search.as_mut().unwrap().platforms = vec![Platform::X];
+    text_or_platform.search.as_mut().unwrap().words[0].platforms = vec![Platform::X];
     assert_eq!(
         matching(s, &f, text_or_platform).await,
         f.ids_where(|a| a.platform == Platform::X || a.display_name == "axb")
@@ -409,8 +415,17 @@ pub async fn search_matches_fragments_case_insensitively_and_literally(store: Ar
         matching(s, &f, text_or_created).await,
         by_names(&f, &["100% real", "a_b"])
     );
+    // Each word must match, in any order; one word can match by its platform, another by the name.
+    let mut words = search("tiktok émile");
+    words.search.as_mut().unwrap().words[0].platforms = vec![Platform::Tiktok];
+    assert_eq!(
+        matching(s, &f, words).await,
+        f.ids_where(
+            |a| a.platform == Platform::Tiktok && a.display_name.to_lowercase().contains("émile")
+        )
+    );
     let mut long_text_or_platform = search("émile");
-    long_text_or_platform.search.as_mut().unwrap().platforms = vec![Platform::Tiktok];
+    long_text_or_platform.search.as_mut().unwrap().words[0].platforms = vec![Platform::Tiktok];
     assert_eq!(
         matching(s, &f, long_text_or_platform).await,
         by_names(&f, &["Émile", "émile", "bravo", "Ørsted"])
