@@ -93,12 +93,14 @@ impl StatusReason {
         match self {
             StatusReason::TokenExpired
             | StatusReason::TokenRevoked
-            | StatusReason::RefreshFailed => "Click refresh (🔄) to renew authentication.",
+            | StatusReason::RefreshFailed => "Click Refresh to renew authentication.",
+            // Refresh goes back through the platform's consent and keeps the account's history, labels and
+            // scheduled posts, which removing and adding it again would not.
             StatusReason::MissingPermissions => {
-                "Remove and re-add the account, granting every requested permission."
+                "Click Refresh and grant every requested permission on the platform; removing and adding the account again is only the last resort."
             }
             StatusReason::AuthenticationFailed => {
-                "Check your login credentials and the platform's status, then refresh (🔄)."
+                "Check your login credentials and the platform's status, then click Refresh."
             }
             StatusReason::PlatformUnavailable => {
                 "Check the platform's status page; contact support if it persists."
@@ -335,10 +337,10 @@ mod tests {
             StatusReason::RefreshFailed,
         ] {
             assert_eq!(renewable.status(), AccountStatus::Inactive);
-            assert!(renewable.advice().contains("refresh"), "{renewable}");
+            assert!(renewable.advice().contains("Refresh"), "{renewable}");
         }
         let missing = StatusReason::MissingPermissions.advice();
-        assert!(missing.starts_with("Remove and re-add"), "{missing}");
+        assert!(missing.starts_with("Click Refresh"), "{missing}");
         let rejected = StatusReason::AuthenticationFailed.advice();
         assert!(rejected.contains("login credentials"), "{rejected}");
         let unavailable = StatusReason::PlatformUnavailable.advice();

@@ -124,6 +124,8 @@ pub struct UpsertOutcome {
     pub account: Account,
     /// False when an existing account was updated (a reconnect).
     pub created: bool,
+    /// On a reconnect, the status the account had before it.
+    pub previous_status: Option<AccountStatus>,
 }
 
 named_enum! {

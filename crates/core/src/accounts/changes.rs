@@ -226,6 +226,13 @@ impl Core {
         if outcome.created {
             self.alert(&outcome.account, AlertKind::Connected, None)
                 .await?;
+        } else if outcome
+            .previous_status
+            .is_some_and(|before| before != AccountStatus::Active)
+        {
+            // Reconnected through consent: the newest notification must not keep saying it failed.
+            self.alert(&outcome.account, AlertKind::Recovered, None)
+                .await?;
         }
         Ok(outcome)
     }

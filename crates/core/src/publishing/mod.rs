@@ -229,22 +229,37 @@ impl Core {
             .collect())
     }
 
-    /// Names of the workspace's accounts, to show beside post results.
-    pub async fn account_names(
+    /// The name of each account the posts went to. A removed account keeps the name it had, from its
+    /// removal in the history, marked "(removed)".
+    pub async fn target_account_names(
         &self,
         caller: &Caller,
+        posts: &[PostRecord],
     ) -> Result<Vec<(AccountId, String)>, CoreError> {
-        let accounts = self
-            .store
-            .list_accounts(
-                caller.workspace_id,
-                &iquivity_store::AccountQuery::all(crate::accounts::MAX_PAGE),
-            )
-            .await?;
-        Ok(accounts
-            .into_iter()
-            .map(|a| (a.id, a.display_name))
-            .collect())
+        let mut ids: Vec<AccountId> = posts
+            .iter()
+            .flat_map(|p| p.targets.iter().map(|t| t.account_id))
+            .collect();
+        ids.sort_by_key(|id| id.to_string());
+        ids.dedup();
+        let mut names = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(account) = self.store.account(caller.workspace_id, id).await? {
+                names.push((id, account.display_name));
+                continue;
+            }
+            let removed = self
+                .store
+                .events_for_account(caller.workspace_id, id, 50)
+                .await?
+                .into_iter()
+                .find(|e| e.kind == iquivity_store::AuditKind::Removed)
+                .and_then(|e| e.details["display_name"].as_str().map(str::to_string));
+            if let Some(name) = removed {
+                names.push((id, format!("{name} (removed)")));
+            }
+        }
+        Ok(names)
     }
 
     /// Per account: posts still scheduled to it, and posts published to it in the last 30 days.

@@ -571,7 +571,7 @@ async fn renaming_relabelling_and_removing_are_recorded_in_the_history() {
     assert!(account["status_advice"]
         .as_str()
         .unwrap()
-        .contains("refresh"));
+        .contains("Refresh"));
 
     let (_, events) = app.get(&owner, &format!("{path}/events")).await;
     let kinds = strings_at(&events, "kind");

@@ -653,7 +653,7 @@ async fn a_revoked_account_goes_back_through_consent_and_only_the_same_account_r
     assert!(body["account"]["status_advice"]
         .as_str()
         .unwrap()
-        .contains("refresh"));
+        .contains("Refresh"));
     let authorize_url = body["authorize_url"].as_str().unwrap();
 
     // Signing in as somebody else does not attach another X account to this one.
@@ -692,6 +692,12 @@ async fn a_revoked_account_goes_back_through_consent_and_only_the_same_account_r
     let (_, repaired) = app.get(&ann.user, &format!("/api/v1/accounts/{id}")).await;
     assert_eq!(repaired["status"], "active", "{repaired}");
     assert_eq!(ann.accounts(&app, "").await.len(), 1);
+    // The newest notification says it works again, not that it failed.
+    let (_, notifications) = app.get(&ann.user, "/api/v1/notifications").await;
+    assert_eq!(
+        notifications["items"][0]["kind"], "account.recovered",
+        "{notifications}"
+    );
 }
 
 #[tokio::test]

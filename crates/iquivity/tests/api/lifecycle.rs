@@ -418,7 +418,7 @@ async fn a_revoked_grant_makes_the_account_inactive_with_the_advice_to_refresh()
     rig.round().await;
     let after = rig.account(id).await;
     assert_eq!(after["status"], "inactive", "{after}");
-    assert!(after["status_advice"].as_str().unwrap().contains("refresh"));
+    assert!(after["status_advice"].as_str().unwrap().contains("Refresh"));
 }
 
 #[tokio::test]

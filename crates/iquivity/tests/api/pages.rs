@@ -487,3 +487,29 @@ async fn the_plan_page_shows_limits_and_use_and_how_to_change_the_plan() {
         "the operator's command is for owners"
     );
 }
+
+/// A removed account keeps its name in the post history.
+#[tokio::test]
+async fn the_post_history_names_a_removed_account() {
+    let app = spawn_app().await;
+    let (owner, _) = app.browser_sign_up("history@example.com", "History").await;
+    app.set_plan(owner.workspace_id, iquivity_domain::Plan::Professional)
+        .await;
+    let id = app
+        .seed_account(&owner, Seed::new(Platform::X, "Gone Soon"))
+        .await;
+    let at = (chrono::Utc::now() + chrono::Duration::days(1)).to_rfc3339();
+    let (status, post) = app
+        .post(
+            &owner,
+            "/api/v1/posts",
+            json!({"text": "Tomorrow", "accounts": [id.to_string()], "publish_at": at}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{post}");
+    let (status, _) = app.delete(&owner, &format!("/api/v1/accounts/{id}")).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let page = owner.client.get(app.url("/posts")).text_body().await;
+    assert!(page.contains("Gone Soon (removed)"), "{page}");
+    assert!(!page.contains("a removed account"));
+}

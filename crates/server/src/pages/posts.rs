@@ -215,8 +215,8 @@ async fn render(
 ) -> Result<Response, AppError> {
     let chrome = chrome(state, caller, session).await?;
     let active = state.core.postable_accounts(caller).await?;
-    let names = state.core.account_names(caller).await?;
     let posts = state.core.posts(caller).await?;
+    let names = state.core.target_account_names(caller, &posts).await?;
     let body = html! {
         p { a href="/" { "← Platforms" } }
         h1 { "Posts" }

@@ -82,17 +82,22 @@ impl AccountStore for SqlStore<Db> {
         .await?;
         let scopes = to_json(&up.scopes)?;
         let now = micros(up.now);
-        let (id, created) = match existing {
+        let (id, previous_status) = match existing {
             Some(id) => {
                 let id: AccountId = parse_stored("accounts.id", &id)?;
-                // The override and the labels are the team's; keep them in the search text.
-                let team_side =
-                    sqlx::query("SELECT display_name_override, labels FROM accounts WHERE id = $1")
-                        .bind(id.to_string())
-                        .fetch_one(&mut *tx)
-                        .await?;
+                // The override and the labels are the team's; keep them in the search text. The status
+                // before tells whether this reconnect is a recovery.
+                let team_side = sqlx::query(
+                    "SELECT display_name_override, labels, status FROM accounts WHERE id = $1",
+                )
+                .bind(id.to_string())
+                .fetch_one(&mut *tx)
+                .await?;
                 let override_name: Option<String> = team_side.try_get("display_name_override")?;
                 let labels_json: String = team_side.try_get("labels")?;
+                let status: String = team_side.try_get("status")?;
+                let previous: iquivity_domain::AccountStatus =
+                    parse_stored("accounts.status", &status)?;
                 let labels: Vec<String> = serde_json::from_str(&labels_json)
                     .map_err(|e| StoreError::Corrupt(e.to_string()))?;
                 let shown = override_name.as_deref().unwrap_or(&up.display_name);
@@ -122,7 +127,7 @@ impl AccountStore for SqlStore<Db> {
                 .bind(id.to_string())
                 .execute(&mut *tx)
                 .await?;
-                (id, false)
+                (id, Some(previous))
             }
             None => {
                 let plan: Plan = parse_stored("plan", &plan)?;
@@ -177,9 +182,10 @@ impl AccountStore for SqlStore<Db> {
                 .bind(up.sandbox)
                 .execute(&mut *tx)
                 .await?;
-                (up.id, true)
+                (up.id, None)
             }
         };
+        let created = previous_status.is_none();
         if let Some(seal) = seal {
             let credential = seal(id).map_err(StoreError::Seal)?;
             put_credential(&mut tx, id, &credential, up.now).await?;
@@ -209,7 +215,11 @@ impl AccountStore for SqlStore<Db> {
             .await?
             .ok_or_else(|| StoreError::Corrupt("account vanished inside its transaction".into()))?;
         tx.commit().await?;
-        Ok(UpsertOutcome { account, created })
+        Ok(UpsertOutcome {
+            account,
+            created,
+            previous_status,
+        })
     }
 
     async fn account(&self, workspace: WorkspaceId, id: AccountId) -> StoreResult<Option<Account>> {
