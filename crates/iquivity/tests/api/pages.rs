@@ -513,3 +513,40 @@ async fn the_post_history_names_a_removed_account() {
     assert!(page.contains("Gone Soon (removed)"), "{page}");
     assert!(!page.contains("a removed account"));
 }
+
+/// A refusal on a page is a page, never raw JSON: a member confirming Remove reads why, in HTML.
+#[tokio::test]
+async fn a_refused_form_answers_a_page_not_json() {
+    let app = spawn_app().await;
+    let (owner, _) = app
+        .browser_sign_up("html-errors@example.com", "Errors")
+        .await;
+    let id = app
+        .seed_account(&owner, Seed::new(Platform::X, "Kept"))
+        .await;
+    let code = app.invitation_code(&owner, "member").await;
+    let member = browser_client();
+    app.sign_up_invited(&member, "html-member@example.com", &code)
+        .await;
+    let csrf = csrf_of(&member.get(app.url("/")).text_body().await);
+    let refused = member
+        .post(app.url(&format!("/accounts/{id}/remove")))
+        .form(&[("csrf", csrf.as_str())])
+        .sent()
+        .await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    assert!(refused.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
+    let page = refused.text().await.unwrap();
+    assert!(page.contains("only owners and admins"), "{page}");
+    assert!(!page.contains("\"type\""), "no JSON: {page}");
+    // The API still answers problem+json.
+    let api = member
+        .delete(app.url(&format!("/api/v1/accounts/{id}")))
+        .header("X-CSRF-Token", csrf)
+        .sent()
+        .await;
+    assert_eq!(api.headers()["content-type"], "application/problem+json");
+}

@@ -3,6 +3,7 @@
 pub mod api_docs;
 pub mod auth;
 pub mod connect;
+pub mod errors;
 mod flash;
 mod icons;
 mod layout;

@@ -145,6 +145,7 @@ pub fn router() -> Router<AppState> {
         .route("/assets/app.css", get(meta::stylesheet))
         .route("/assets/icon.svg", get(meta::icon))
         .route("/favicon.ico", get(meta::icon))
+        .layer(axum::middleware::from_fn(pages::errors::as_html))
         // Inside the router, where the matched route template is known.
         .route_layer(axum::middleware::from_fn(crate::http_metrics::record))
 }
