@@ -46,6 +46,16 @@ pub enum RefreshOutcome {
     },
 }
 
+/// What a person reads about a status: our sentence on the first line, the platform's own words on the
+/// next (pages show them apart, as details).
+pub fn status_message(reason: StatusReason, platform_words: &str) -> String {
+    format!(
+        "{}\nThe platform said: {}",
+        reason.default_message(),
+        platform_words.trim()
+    )
+}
+
 /// When to renew, ahead of the expiry by a margin that suits the platform (its descriptor's renewal
 /// policy); `None` when the platform offers no renewal without the person (LinkedIn without a refresh
 /// token) or the token does not expire. Never in the past.
@@ -147,7 +157,7 @@ impl Core {
                             scopes.join(", ")
                         )
                     }
-                    _ => format!("{}: {}", reason.default_message(), err.message),
+                    _ => status_message(reason, &err.message),
                 };
                 let account = self
                     .change_account_status(caller.workspace_id, id, Some(reason), Some(message))
@@ -501,7 +511,7 @@ impl Core {
                             scopes.join(", ")
                         )
                     }
-                    _ => format!("{} {}", reason.default_message(), err.message),
+                    _ => status_message(reason, &err.message),
                 };
                 self.change_account_status(
                     account.workspace_id,

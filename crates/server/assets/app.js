@@ -159,15 +159,27 @@ document.addEventListener("submit", async (event) => {
       return;
     }
     if (body.outcome === "needs_consent" && body.authorize_url) {
-      announce("The platform needs you to sign in again.");
-      window.location.assign(body.authorize_url);
+      // Say why before leaving for the platform: only the account's owner can grant access again.
+      const account = body.account;
+      const box = notice("notice", `${account.display_name} needs its owner to sign in again: ${account.status_message ?? "the platform no longer accepts this connection."} The account keeps its history, labels and scheduled posts. `);
+      const go = document.createElement("a");
+      go.className = "button";
+      go.href = body.authorize_url;
+      go.textContent = "Continue to the platform";
+      box.append(go);
+      go.focus();
       return;
     }
-    announce(`${body.account.display_name} refreshed: ${body.account.status}.`);
+    const message = `${body.account.display_name} was refreshed: ${body.account.status === "active" ? "Active" : body.account.status}.`;
+    announce(message);
     if (rowsEl) {
       await loadRows();
       await refreshSummary();
-      document.getElementById(`account-${form.dataset.id}`)?.classList.add("highlight");
+      notice("notice success", message);
+      const row = document.getElementById(`account-${form.dataset.id}`);
+      row?.classList.add("highlight");
+      // Focus stays on the row the person acted on.
+      row?.querySelector("form.refresh-form button")?.focus();
     } else {
       window.location.reload();
     }
@@ -177,6 +189,19 @@ document.addEventListener("submit", async (event) => {
     button.innerHTML = label;
   }
 });
+
+/** A notice above the accounts list (replacing the previous one), for what an action did. */
+function notice(className, message) {
+  document.getElementById("action-notice")?.remove();
+  const box = document.createElement("p");
+  box.id = "action-notice";
+  box.className = className;
+  box.setAttribute("role", "status");
+  box.textContent = message;
+  const anchor = document.getElementById("filters") ?? document.querySelector("main h1");
+  anchor.before(box);
+  return box;
+}
 
 function alertBox(message) {
   const main = document.querySelector("main");

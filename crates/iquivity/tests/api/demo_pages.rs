@@ -651,3 +651,82 @@ async fn the_search_box_finds_what_people_type() {
     );
     client.close().await.unwrap();
 }
+
+#[tokio::test]
+async fn refresh_says_what_it_did_and_why_before_sending_anyone_to_the_platform() {
+    let (app, demo) = demo_app().await;
+    let owner = app.user_signed_in(&demo.email, &demo.password).await;
+    let Some(client) = browser_with_viewport(1280, 900).await else {
+        return;
+    };
+    sign_in(&client, &app, &demo).await;
+    let (_, page) = app.get(&owner, "/api/v1/accounts?platform=x").await;
+    let working = page["items"][0]["id"].as_str().unwrap().to_string();
+    let revoked = &page["items"][1];
+    let revoked_id = revoked["id"].as_str().unwrap().to_string();
+    let revoked_name = revoked["display_name"].as_str().unwrap().to_string();
+    app.sandbox_control(
+        iquivity_domain::Platform::X,
+        &format!(
+            "/_sandbox/users/{}/revoke",
+            revoked["platform_account_id"].as_str().unwrap()
+        ),
+        json!({}),
+    )
+    .await;
+    let refresh = |id: String| {
+        let client = client.clone();
+        async move {
+            client
+                .find(Locator::Css(&format!(
+                    "#account-{id} form.refresh-form button"
+                )))
+                .await
+                .unwrap()
+                .click()
+                .await
+                .unwrap();
+        }
+    };
+
+    // A working account: refreshed in place, said on the page, focus kept on its row.
+    refresh(working.clone()).await;
+    wait_text(&client, "#action-notice", |t| {
+        t.contains("was refreshed: Active.")
+    })
+    .await;
+    let focused = client
+        .execute(
+            "return document.activeElement.closest('tr')?.id ?? '';",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(focused, json!(format!("account-{working}")));
+
+    // A revoked one: why first, and the way on, without leaving the page by itself.
+    refresh(revoked_id).await;
+    let said = wait_text(&client, "#action-notice", |t| t.contains("needs its owner")).await;
+    assert!(said.starts_with(&revoked_name), "{said}");
+    assert!(said.contains("keeps its history"), "{said}");
+    let url = client.current_url().await.unwrap();
+    assert_eq!(
+        url.origin().ascii_serialization(),
+        app.base,
+        "still on the page"
+    );
+    let link = client
+        .find(Locator::Css("#action-notice a.button"))
+        .await
+        .unwrap()
+        .attr("href")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        link.contains("authorize") || link.contains("oauth"),
+        "{link}"
+    );
+    assert_accessible(&client, "the consent notice").await;
+    client.close().await.unwrap();
+}

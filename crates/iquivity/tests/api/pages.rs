@@ -550,3 +550,33 @@ async fn a_refused_form_answers_a_page_not_json() {
         .await;
     assert_eq!(api.headers()["content-type"], "application/problem+json");
 }
+
+/// Without script, Refresh on an account only its owner can repair explains why before the platform.
+#[tokio::test]
+async fn refresh_without_script_explains_before_sending_to_the_platform() {
+    let app = spawn_app().await;
+    let (owner, csrf) = app.browser_sign_up("why-first@example.com", "Why").await;
+    // A token the platform does not know: only consent repairs it.
+    let id = app
+        .seed_account(&owner, Seed::new(Platform::X, "Lost Token"))
+        .await;
+    let response = owner
+        .client
+        .post(app.url(&format!("/accounts/{id}/refresh")))
+        .form(&[("csrf", csrf.as_str())])
+        .sent()
+        .await;
+    assert_eq!(response.status(), StatusCode::OK, "a page, not a redirect");
+    let page = response.text().await.unwrap();
+    assert!(
+        page.contains("Lost Token needs its owner to sign in again"),
+        "{page}"
+    );
+    assert!(page.contains("Continue to X (Twitter)"), "{page}");
+    // Our sentence is clean; the platform's own words are a details line of their own.
+    assert!(!page.contains(".:"), "{page}");
+    assert!(
+        page.contains("<p class=\"platform-words\">The platform said: "),
+        "{page}"
+    );
+}

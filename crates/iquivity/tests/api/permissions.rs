@@ -439,7 +439,8 @@ const PAGE_TABLE: &[PageRow] = &[
     PageRow(PageAction::ComposePost, OWNER_ADMIN, StatusCode::SEE_OTHER, StatusCode::FORBIDDEN, Shows::Change),
     PageRow(PageAction::RemoveAccount, OWNER_ADMIN, StatusCode::SEE_OTHER, StatusCode::FORBIDDEN, Shows::Change),
     PageRow(PageAction::ConnectAccount, OWNER_ADMIN, StatusCode::SEE_OTHER, StatusCode::FORBIDDEN, Shows::Change),
-    PageRow(PageAction::RefreshAccount, EVERYONE, StatusCode::SEE_OTHER, StatusCode::FORBIDDEN, Shows::Nothing),
+    // The seeded account's token is unknown to the platform: Refresh answers the page that explains consent.
+    PageRow(PageAction::RefreshAccount, EVERYONE, StatusCode::OK, StatusCode::FORBIDDEN, Shows::Nothing),
     PageRow(PageAction::RefreshAllInactive, EVERYONE, StatusCode::SEE_OTHER, StatusCode::FORBIDDEN, Shows::Nothing),
 ];
 

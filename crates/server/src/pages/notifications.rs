@@ -48,7 +48,10 @@ pub fn alert_text(alert: &AlertRecord) -> String {
                 Some(AccountStatus::Active) => "is active",
                 None => "has changed",
             };
-            let message = account["status_message"].as_str().unwrap_or_default();
+            let message = account["status_message"]
+                .as_str()
+                .unwrap_or_default()
+                .replace('\n', " ");
             let advice = account["status_advice"].as_str().unwrap_or_default();
             format!("{name} on {platform} {state}. {message} {advice}")
                 .trim()

@@ -32,12 +32,20 @@ fn status_label(status: AccountStatus) -> &'static str {
     }
 }
 
+/// Our sentence about the account's status (the first line of its message).
 fn status_text(account: &Account) -> String {
     match (&account.status_message, account.status_reason) {
-        (Some(message), _) => message.clone(),
+        (Some(message), _) => message.lines().next().unwrap_or_default().to_string(),
         (None, Some(reason)) => reason.default_message().to_string(),
         (None, None) => "Connected and working: posts can be published.".to_string(),
     }
+}
+
+/// The platform's own words about the status, when it gave any (the lines after our sentence).
+fn platform_words(account: &Account) -> Option<String> {
+    let message = account.status_message.as_deref()?;
+    let rest: Vec<&str> = message.lines().skip(1).collect();
+    (!rest.is_empty()).then(|| rest.join(" "))
 }
 
 /// Per account: posts still scheduled to it, and posts published to it in the last 30 days.
@@ -122,6 +130,7 @@ fn row(account: &Account, cx: &RowContext) -> Markup {
                 }
                 @if account.status != AccountStatus::Active {
                     span.reason { (status_text(account)) }
+                    @if let Some(words) = platform_words(account) { span.reason.platform-words { (words) } }
                 }
                 @if scheduled > 0 && account.status != AccountStatus::Active {
                     span.tag.at-risk title="Posts are scheduled to this account; they will fail unless it is refreshed first" {
@@ -897,11 +906,34 @@ pub async fn refresh(
         .core
         .refresh_account(&session_caller.caller, Some(&session_caller.session), id)
         .await?;
-    let location = match outcome {
-        RefreshOutcome::Refreshed(account) => format!("/?refreshed={}", account.id),
-        RefreshOutcome::NeedsUser { authorize_url, .. } => authorize_url,
-    };
-    Ok((StatusCode::SEE_OTHER, [(header::LOCATION, location)]).into_response())
+    match outcome {
+        RefreshOutcome::Refreshed(account) => Ok((
+            StatusCode::SEE_OTHER,
+            [(header::LOCATION, format!("/?refreshed={}", account.id))],
+        )
+            .into_response()),
+        RefreshOutcome::NeedsUser {
+            account,
+            authorize_url,
+            ..
+        } => {
+            let summary = state.core.account_summary(&session_caller.caller).await?;
+            let chrome = Chrome::of(
+                &state,
+                &session_caller.caller,
+                &session_caller.session,
+                &summary,
+            )
+            .await?;
+            Ok(app_page(
+                StatusCode::OK,
+                "Sign in again",
+                Section::Platforms,
+                &chrome,
+                consent_needed(&account, &authorize_url),
+            ))
+        }
+    }
 }
 
 /// `GET /avatars/{id}`: the account's picture as this service keeps it, or its initials drawn; cached by
@@ -948,6 +980,24 @@ pub async fn avatar(
         HeaderValue::from_static("default-src 'none'"),
     );
     Ok(response)
+}
+
+/// Why Refresh cannot finish by itself and what happens next, before the person is sent to the platform.
+fn consent_needed(account: &Account, authorize_url: &str) -> Markup {
+    let platform = account.platform.display_name();
+    html! {
+        h1 { (account.display_name) " needs its owner to sign in again" }
+        p { (platform) " no longer accepts this connection. " (status_text(account)) }
+        @if let Some(words) = platform_words(account) { p.platform-words { (words) } }
+        p {
+            "Only the person who owns the account can grant access again. You will go to " (platform)
+            ", sign in as that account and approve; you then come back here. The account keeps its history, labels, client and scheduled posts."
+        }
+        p.dialog-actions {
+            a.button href=(authorize_url) { "Continue to " (platform) }
+            a href="/" { "Not now" }
+        }
+    }
 }
 
 /// `GET /accounts/{id}/remove`: the confirmation, for browsers without script.
@@ -1221,6 +1271,7 @@ async fn details_page(
         @if account.status != AccountStatus::Active {
             div.notice.error role="alert" {
                 p { strong { (status_text(&account)) } }
+                @if let Some(words) = platform_words(&account) { p.platform-words { (words) } }
                 @if let Some(reason) = account.status_reason { p { (reason.advice()) } }
             }
         }
