@@ -243,7 +243,10 @@ if (compose) {
   const counters = document.getElementById("counters");
   document.getElementById("tz").value = String(-new Date().getTimezoneOffset());
   const update = () => {
-    const length = [...text.value].length + (link.value ? [...link.value].length + 1 : 0);
+    // Counted as the server counts: the text trimmed, one character per line break, the link after a space.
+    const body = text.value.trim();
+    const url = link.value.trim();
+    const length = [...body].length + (url ? [...url].length + 1 : 0);
     // Keyed by platform, so that several accounts of one platform show one counter.
     const limits = new Map();
     for (const box of compose.querySelectorAll("input[name=accounts]:checked")) {

@@ -71,7 +71,10 @@ pub const MAX_SCHEDULE_AHEAD_DAYS: i64 = 2 * 365;
 /// A publishing time must be now (give or take a minute of clock skew) or within the horizon.
 fn check_publish_at(publish_at: DateTime<Utc>, now: DateTime<Utc>) -> Option<ValidationError> {
     if publish_at < now - Duration::minutes(1) {
-        Some(ValidationError::new("publish_at", "is in the past"))
+        Some(ValidationError::new(
+            "publish_at",
+            "the publish time is in the past; choose a time from now on",
+        ))
     } else if publish_at > now + Duration::days(MAX_SCHEDULE_AHEAD_DAYS) {
         Some(ValidationError::new(
             "publish_at",
@@ -90,7 +93,9 @@ impl Core {
     ) -> Result<PostRecord, CoreError> {
         caller.require_manage_accounts()?;
         let mut errors = Vec::new();
-        let text = new.text.trim().to_string();
+        // Browsers send a text area's line breaks as CRLF; what is counted and published is one character
+        // per line break, as the page's counter counts it.
+        let text = new.text.replace("\r\n", "\n").trim().to_string();
         if text.is_empty() {
             errors.push(ValidationError::new("text", "must not be empty"));
         }
@@ -300,7 +305,7 @@ impl Core {
         caller.require_manage_accounts()?;
         let text = edit
             .text
-            .map(|t| t.trim().to_string())
+            .map(|t| t.replace("\r\n", "\n").trim().to_string())
             .unwrap_or(current.text.clone());
         let link = edit.link.unwrap_or(current.link.clone());
         let publish_at = edit.publish_at.unwrap_or(current.publish_at);

@@ -333,3 +333,25 @@ async fn a_rate_limited_post_waits_for_the_reset_the_platform_announced() {
     rig.clock.advance(Duration::minutes(1));
     assert_eq!(rig.round().await.published, 1, "at the reset");
 }
+
+/// A text area's line breaks arrive as CRLF from a browser; each counts as one character, as the page's
+/// counter counts it, so a post at X's limit by the counter is accepted.
+#[tokio::test]
+async fn line_breaks_count_once_as_the_page_counts_them() {
+    let app = spawn_app().await;
+    let owner = app.sign_up("crlf@example.com", "Lines").await;
+    let id = app
+        .seed_account(&owner, Seed::new(Platform::X, "Lines"))
+        .await;
+    let text = format!("{}\r\n{}", "a".repeat(139), "b".repeat(140));
+    let (status, post) = app
+        .post(
+            &owner,
+            "/api/v1/posts",
+            json!({"text": text, "accounts": [id.to_string()],
+                   "publish_at": (chrono::Utc::now() + chrono::Duration::hours(1)).to_rfc3339()}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "280 characters: {post}");
+    assert_eq!(post["text"].as_str().unwrap().len(), 280);
+}
