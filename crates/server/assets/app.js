@@ -473,3 +473,17 @@ document.addEventListener("click", (event) => {
     saved?.querySelector("a.edit-link")?.focus();
   });
 });
+
+// Copy buttons (shown only with script): copy the text of the element they name.
+for (const button of document.querySelectorAll("button.copy[data-copy]")) {
+  button.hidden = false;
+  button.addEventListener("click", async () => {
+    const text = document.getElementById(button.dataset.copy)?.textContent ?? "";
+    try {
+      await navigator.clipboard.writeText(text);
+      button.textContent = "Copied";
+    } catch {
+      announce("Select the link and copy it: the browser did not allow copying.");
+    }
+  });
+}

@@ -17,6 +17,15 @@ pub struct CreatedInvitation {
 }
 
 /// Someone else accepted the invitation first, or it expired meanwhile.
+/// What an invitation link offers.
+#[derive(Debug, Clone)]
+pub struct InvitationPreview {
+    pub workspace_name: String,
+    pub role: iquivity_domain::Role,
+    /// The only address that can accept it, when the inviter named one.
+    pub email: Option<String>,
+}
+
 pub(super) fn invitation_gone() -> CoreError {
     CoreError::invalid(
         "invitation",
@@ -85,6 +94,38 @@ impl Core {
             .await?;
         self.open_session(&user, Some(invitation.workspace_id))
             .await
+    }
+
+    /// What an invitation link offers, for the page that opens it: the workspace, the role and the
+    /// address it is for. Refused like its use would be when it is not valid, used or expired.
+    pub async fn invitation_preview(&self, code: &str) -> Result<InvitationPreview, CoreError> {
+        let invitation = self
+            .store
+            .invitation_by_hash(&digest(code))
+            .await?
+            .ok_or_else(|| CoreError::invalid("invitation", "this invitation link is not valid"))?;
+        if invitation.accepted_at.is_some() {
+            return Err(CoreError::invalid(
+                "invitation",
+                "this invitation has already been used",
+            ));
+        }
+        if invitation.expires_at <= Utc::now() {
+            return Err(CoreError::invalid(
+                "invitation",
+                "this invitation has expired; ask for a new one",
+            ));
+        }
+        let workspace = self
+            .store
+            .workspace(invitation.workspace_id)
+            .await?
+            .ok_or(CoreError::NotFound("workspace"))?;
+        Ok(InvitationPreview {
+            workspace_name: workspace.name,
+            role: invitation.role,
+            email: invitation.email,
+        })
     }
 
     pub(super) async fn usable_invitation(

@@ -15,7 +15,7 @@ mod invitations;
 mod limits;
 mod sessions;
 
-pub use invitations::CreatedInvitation;
+pub use invitations::{CreatedInvitation, InvitationPreview};
 pub use limits::AuthCounts;
 
 pub const SESSION_PREFIX: &str = "iqs_";

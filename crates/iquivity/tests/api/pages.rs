@@ -152,12 +152,34 @@ async fn owners_invite_from_the_settings_page_and_a_signed_in_person_joins_throu
         .find("/invitations/iqi_")
         .expect("the page shows the link");
     let link: String = invited[start..].chars().take_while(|c| *c != '<').collect();
+    assert!(
+        invited.contains(&format!("{}{link}", app.base)),
+        "the link is absolute: {invited}"
+    );
+    assert!(
+        invited.contains("data-copy=\"invitation-link\""),
+        "with a copy button"
+    );
+
+    // Opened without an account: the workspace and the role are named, sign-in offered once.
+    let stranger = browser_client();
+    let offer = stranger.get(app.url(&link)).text_body().await;
+    assert!(
+        offer.contains("join <strong>Agency</strong> as an admin"),
+        "{offer}"
+    );
+    assert_eq!(
+        offer.matches("Already have an account?").count(),
+        1,
+        "{offer}"
+    );
 
     let guest = browser_client();
     app.submit_sign_up(&guest, "guest@example.com", "Guest's own")
         .await;
     let join = guest.get(app.url(&link)).text_body().await;
     assert!(join.contains("You are signed in as") && join.contains("guest@example.com"));
+    assert!(join.contains("Join Agency"), "{join}");
     let joined = guest
         .post(app.url(&format!("{link}/accept")))
         .form(&[("csrf", csrf_of(&join).as_str())])
@@ -579,4 +601,31 @@ async fn refresh_without_script_explains_before_sending_to_the_platform() {
         page.contains("<p class=\"platform-words\">The platform said: "),
         "{page}"
     );
+}
+
+/// An invitation for one address fills it in; a used or unknown link says so instead of a sign-up form.
+#[tokio::test]
+async fn an_invitation_page_prefills_the_invited_address_and_refuses_a_bad_link() {
+    let app = spawn_app().await;
+    let (owner, _) = app.browser_sign_up("inviter@example.com", "Named").await;
+    let (status, created) = app
+        .post(
+            &owner,
+            "/api/v1/invitations",
+            json!({"role": "member", "email": "only.me@example.com"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let path = format!("/invitations/{}", created["code"].as_str().unwrap());
+    let page = browser_client().get(app.url(&path)).text_body().await;
+    assert!(page.contains("value=\"only.me@example.com\""), "{page}");
+    assert!(page.contains("as a member"), "{page}");
+    let bad = browser_client()
+        .get(app.url("/invitations/iqi_not-a-real-code"))
+        .sent()
+        .await;
+    assert_eq!(bad.status(), StatusCode::NOT_FOUND);
+    let bad = bad.text().await.unwrap();
+    assert!(bad.contains("This invitation cannot be used"), "{bad}");
+    assert!(!bad.contains("name=\"password\""));
 }

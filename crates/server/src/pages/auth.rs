@@ -147,7 +147,7 @@ fn signup_form(
             }
             button type="submit" { "Sign up" }
         }
-        p { "Already have an account? " a href="/login" { "Sign in" } }
+        @if invitation.is_none() { p { "Already have an account? " a href="/login" { "Sign in" } } }
     }
 }
 
@@ -172,19 +172,42 @@ pub async fn signup_page() -> Response {
 
 /// `GET /invitations/{code}`: a new person signs up through it; a signed-in person joins with one click.
 pub async fn invitation_page(
+    State(state): State<AppState>,
     caller: Result<SessionCaller, crate::AppError>,
     Path(code): Path<String>,
 ) -> Response {
+    let preview = match state.core.invitation_preview(&code).await {
+        Ok(preview) => preview,
+        Err(err) => {
+            return page(
+                StatusCode::NOT_FOUND,
+                "Invitation",
+                html! {
+                    h1 { "This invitation cannot be used" }
+                    (error_list(&errors_of(&err)))
+                    p { "Ask the person who invited you for a new link." }
+                },
+            )
+        }
+    };
+    let role = match preview.role {
+        iquivity_domain::Role::Admin => "an admin (connects, relabels and removes accounts)",
+        _ => "a member (views and refreshes accounts)",
+    };
+    let offer = html! {
+        p.lead { "You are invited to join " strong { (preview.workspace_name) } " as " (role) "." }
+    };
     if let Ok(caller) = caller {
         return page(
             StatusCode::OK,
             "Join a workspace",
             html! {
-                h1 { "Join the workspace" }
+                h1 { "Join " (preview.workspace_name) }
+                (offer)
                 p { "You are signed in as " strong { (caller.caller.email) } "." }
                 form method="post" action={ "/invitations/" (code) "/accept" } {
                     input type="hidden" name="csrf" value=(super::csrf_token(&caller.session));
-                    button type="submit" { "Join" }
+                    button type="submit" { "Join " (preview.workspace_name) }
                 }
             },
         );
@@ -193,7 +216,8 @@ pub async fn invitation_page(
         StatusCode::OK,
         "Join a workspace",
         html! {
-            (signup_form("", "", Some(&code), &[]))
+            (signup_form(preview.email.as_deref().unwrap_or_default(), "", Some(&code), &[]))
+            (offer)
             p.muted { "Already have an account? " a href="/login" { "Sign in" } ", then open this link again to join." }
         },
     )

@@ -33,13 +33,19 @@ async fn render(
     let chrome = Chrome::of(state, caller, session, &summary).await?;
     let members = state.core.members(caller).await?;
     let webhooks = state.core.webhooks(caller).await?;
-    let base = state.settings.public_url.clone().unwrap_or_default();
+    // Absolute, so it works pasted anywhere: the public URL, or the address the platforms return to.
+    let base = state
+        .settings
+        .public_url
+        .clone()
+        .unwrap_or_else(|| state.core.settings.callback_base.clone());
     let notice: Markup = match outcome {
         Outcome::Nothing => html! {},
         Outcome::Invited(url) => html! {
             div.notice.success role="status" {
                 p { "Send this link to the person you invite. It works once and expires in 7 days:" }
-                p { code { (base) (url) } }
+                p { code #invitation-link { (base) (url) } " "
+                    button.secondary.copy type="button" data-copy="invitation-link" hidden { "Copy link" } }
             }
         },
         Outcome::WebhookAdded { url, secret } => html! {
