@@ -22,7 +22,13 @@ impl Core {
             Some(account) => {
                 self.account(caller, account).await?;
             }
-            None => caller.require_manage_accounts()?,
+            None => {
+                caller.require_manage_accounts()?;
+                // Refused before the person goes through the platform's consent, not after.
+                if let Some(why) = self.room_on(caller, platform).await?.why_full {
+                    return Err(CoreError::PlanLimit(why));
+                }
+            }
         }
         let adapter = self.adapter(platform)?;
         let id = uuid::Uuid::now_v7();

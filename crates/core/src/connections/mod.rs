@@ -15,6 +15,7 @@ mod flow;
 mod selection;
 
 pub use crate::renewal::RefreshOutcome;
+pub use selection::Room;
 
 pub struct StartedConnection {
     pub id: uuid::Uuid,

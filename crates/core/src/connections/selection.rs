@@ -207,6 +207,22 @@ impl Core {
         if new == 0 {
             return Ok(());
         }
+        let room = self.room_on(caller, platform).await?;
+        match room.left {
+            Some(0) => Err(CoreError::PlanLimit(room.why_full.unwrap_or_default())),
+            Some(left) if new > left => Err(CoreError::PlanLimit(format!(
+                "The {} plan has room for {left} more {} account(s) and {new} were chosen: untick {}, or change the plan.",
+                room.plan.as_str(),
+                platform.display_name(),
+                new - left
+            ))),
+            _ => Ok(()),
+        }
+    }
+
+    /// How many more accounts on `platform` the workspace's plan takes (`None`: no limit), and why not
+    /// when it takes none.
+    pub async fn room_on(&self, caller: &Caller, platform: Platform) -> Result<Room, CoreError> {
         let workspace = self
             .store
             .workspace(caller.workspace_id)
@@ -217,12 +233,33 @@ impl Core {
             .store
             .count_accounts(caller.workspace_id, Some(platform))
             .await?;
-        for extra in 0..new {
-            workspace
+        let limits = workspace.plan.limits();
+        let left = [
+            limits.max_accounts.map(|max| max.saturating_sub(total)),
+            limits
+                .max_accounts_per_platform
+                .map(|max| max.saturating_sub(on_platform)),
+        ]
+        .into_iter()
+        .flatten()
+        .min();
+        Ok(Room {
+            plan: workspace.plan,
+            left,
+            why_full: workspace
                 .plan
-                .check_room(platform, total + extra, on_platform + extra)
-                .map_err(CoreError::PlanLimit)?;
-        }
-        Ok(())
+                .check_room(platform, total, on_platform)
+                .err(),
+        })
     }
+}
+
+/// What a workspace's plan has room for on one platform.
+#[derive(Debug, Clone)]
+pub struct Room {
+    pub plan: iquivity_domain::Plan,
+    /// More accounts it takes; `None`: no limit.
+    pub left: Option<u32>,
+    /// Why it takes none, when it does not.
+    pub why_full: Option<String>,
 }

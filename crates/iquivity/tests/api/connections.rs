@@ -547,7 +547,7 @@ async fn two_connections_finishing_together_cannot_exceed_the_plan() {
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert_eq!(problem["type"], "/problems/plan-limit-reached");
     assert!(
-        problem["detail"].as_str().unwrap().contains("upgrade"),
+        problem["detail"].as_str().unwrap().contains("untick 1"),
         "{problem}"
     );
     assert_eq!(ann.accounts(&app, "").await.len(), 1);
@@ -778,4 +778,53 @@ async fn an_unreachable_platform_is_named_as_unavailable_and_nothing_is_stored()
         "{error}"
     );
     assert!(ann.accounts(&app, "").await.is_empty());
+}
+
+/// At the plan's limit, adding an account is refused before the platform's consent, not after it; and
+/// the choice of Pages pre-ticks only as many new ones as the plan has room for.
+#[tokio::test]
+async fn the_plan_is_checked_before_consent_and_the_picker_ticks_what_fits() {
+    let app = spawn_app().await;
+    let ann = person(&app, "room@example.com", Plan::Free).await;
+    // Facebook offers several Pages; the free plan takes one Facebook account.
+    let flow = ann
+        .connect(&app, Platform::Facebook, as_user("Mason Carter"))
+        .await;
+    let id = flow["id"].as_str().unwrap();
+    let page = ann
+        .client
+        .get(app.url(&format!("/connections/{id}")))
+        .text_body()
+        .await;
+    assert_eq!(page.matches(" checked").count(), 1, "{page}");
+    assert!(
+        page.contains("room for 1 more Facebook account(s)"),
+        "{page}"
+    );
+    let offered: Vec<String> = flow["candidates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["unavailable"].is_null() && c["publishable"] == true)
+        .map(|c| c["platform_account_id"].as_str().unwrap().to_string())
+        .collect();
+    assert!(offered.len() >= 2, "{flow}");
+    let refs: Vec<&str> = offered.iter().map(String::as_str).collect();
+    let (status, refused) = ann.select(&app, &flow, &refs).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{refused}");
+    assert!(
+        refused["detail"].as_str().unwrap().contains(&format!(
+            "room for 1 more Facebook account(s) and {} were chosen",
+            offered.len()
+        )),
+        "{refused}"
+    );
+    let (status, _) = ann.select(&app, &flow, &refs[..1]).await;
+    assert_eq!(status, StatusCode::OK);
+
+    // Now full: the start is refused at once, with no trip to the platform.
+    let start = ann.client.get(app.url("/connect/facebook")).sent().await;
+    assert_eq!(start.status(), StatusCode::FORBIDDEN);
+    let text = start.text().await.unwrap();
+    assert!(text.contains("allows 1 Facebook account(s)"), "{text}");
 }

@@ -144,11 +144,32 @@ pub async fn show(
         .connection(&caller, parse_connection_id(&id)?)
         .await?;
     let csrf = session.as_deref().map(csrf_token).unwrap_or_default();
-    Ok(render(&view, &csrf, None))
+    let room = state.core.room_on(&caller, view.platform).await?.left;
+    Ok(render(&view, &csrf, None, room))
 }
 
 /// The page of a connection, with an optional alert above it (a refused selection).
-fn render(view: &ConnectionView, csrf: &str, alert: Option<&str>) -> Response {
+fn render(view: &ConnectionView, csrf: &str, alert: Option<&str>, room: Option<u32>) -> Response {
+    // Pre-ticked: the new publishable choices the plan has room for, no more; choices already connected
+    // take no room (choosing them updates them).
+    let mut room_left = room;
+    let pre_ticked: Vec<bool> = view
+        .candidates
+        .iter()
+        .map(|c| {
+            let eligible =
+                c.unavailable.is_none() && c.connected_account_id.is_none() && c.publishable;
+            match room_left.as_mut() {
+                _ if !eligible => false,
+                None => true,
+                Some(0) => false,
+                Some(left) => {
+                    *left -= 1;
+                    true
+                }
+            }
+        })
+        .collect();
     let name = view.platform.display_name();
     let platform = iquivity_platforms::descriptor(view.platform);
     let body = match view.stage {
@@ -171,15 +192,18 @@ fn render(view: &ConnectionView, csrf: &str, alert: Option<&str>) -> Response {
         FlowStage::Selecting => html! {
             h1 { "Choose what to connect from " (name) }
             @if let Some(alert) = alert { p.notice.error role="alert" { (alert) } }
+            @if let Some(left) = room {
+                p.notice { "Your plan has room for " (left) " more " (name) " account(s): choose up to " (left) " new one(s). Choosing one already connected updates it." }
+            }
             form method="post" action={ "/connections/" (view.id) "/select" } {
                 input type="hidden" name="csrf" value=(csrf);
                 ul.candidates {
-                    @for c in &view.candidates {
+                    @for (c, ticked) in view.candidates.iter().zip(&pre_ticked) {
                         @let input_id = format!("target-{}", c.platform_account_id);
                         li class=[c.unavailable.as_ref().map(|_| "unavailable")] {
                             @if c.unavailable.is_none() {
                                 input type="checkbox" name="targets" id=(input_id) value=(c.platform_account_id)
-                                    checked[c.connected_account_id.is_none() && c.publishable];
+                                    checked[*ticked];
                             }
                             label for=(input_id) {
                                 strong { (c.display_name) }
@@ -235,7 +259,8 @@ pub async fn select(
             let problem = err.problem();
             let view = state.core.connection(&caller, id).await?;
             let csrf = session.as_deref().map(csrf_token).unwrap_or_default();
-            let mut response = render(&view, &csrf, Some(&problem.detail));
+            let room = state.core.room_on(&caller, view.platform).await?.left;
+            let mut response = render(&view, &csrf, Some(&problem.detail), room);
             *response.status_mut() =
                 StatusCode::from_u16(problem.status).unwrap_or(StatusCode::BAD_REQUEST);
             Ok(response)
