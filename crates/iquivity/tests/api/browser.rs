@@ -511,16 +511,6 @@ async fn a_person_connects_every_platform_and_manages_the_accounts_in_the_browse
     .await;
     assert_eq!(summary(&client, "inactive").await, "0");
 
-    // Screenshots of the Platforms page, desktop and phone width.
-    let screenshots = Screenshots::new();
-    client.set_window_size(1280, 1700).await.unwrap();
-    screenshots.take(&client, "platforms-desktop.png").await;
-    client.set_window_size(390, 1600).await.unwrap();
-    client.refresh().await.unwrap();
-    wait_for(&client, "#summary").await;
-    screenshots.take(&client, "platforms-phone.png").await;
-    client.set_window_size(1280, 900).await.unwrap();
-
     // Remove through the confirmation dialog.
     client
         .find(Locator::Css(&format!("#account-{ethan} a.remove-link")))
