@@ -130,6 +130,24 @@ async fn the_accounts_list_starts_on_the_first_screen_at_desktop_and_phone_size(
         bottom <= screen,
         "at 1440×900 the first row is in view without scrolling (it spans {top}..{bottom} px)"
     );
+    // Every column heading on one line ("Platform", not "Platfor/m").
+    let wrapped = desktop
+        .execute(
+            "return [...document.querySelectorAll('#accounts thead th')].filter(th => {
+                 const walker = document.createTreeWalker(th, NodeFilter.SHOW_TEXT);
+                 let split = false;
+                 for (let text = walker.nextNode(); text; text = walker.nextNode()) {
+                     const range = document.createRange();
+                     range.selectNodeContents(text);
+                     if (range.getClientRects().length > 1) split = true;
+                 }
+                 return split;
+             }).map(th => th.textContent.trim());",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(wrapped, json!([]), "headings split over lines");
     screenshots.take(&desktop, "platforms-desktop.png").await;
     desktop.close().await.unwrap();
 
@@ -729,4 +747,26 @@ async fn refresh_says_what_it_did_and_why_before_sending_anyone_to_the_platform(
     );
     assert_accessible(&client, "the consent notice").await;
     client.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn at_phone_width_every_control_is_a_44_pixel_target() {
+    let (app, demo) = demo_app().await;
+    let Some(phone) = browser_with_viewport(390, 844).await else {
+        return;
+    };
+    sign_in(&phone, &app, &demo).await;
+    let small = phone
+        .execute(
+            "return [...document.querySelectorAll(
+                 'main button, main select, main input:not([type=hidden]):not([type=checkbox]), main .icon-button, main .add-tile, .topbar nav a, .bell summary')]
+               .filter(e => e.offsetParent !== null)
+               .map(e => [e.id || e.className || e.tagName, e.getBoundingClientRect().height])
+               .filter(([, h]) => h < 44);",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(small, json!([]), "controls under 44 px tall");
+    phone.close().await.unwrap();
 }
