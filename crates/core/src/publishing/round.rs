@@ -202,8 +202,36 @@ impl Core {
                 ),
             },
             Ok(PostLookup::Unsupported) => unknown_outcome(lost, platform, None),
-            Err(err) => unknown_outcome(lost, platform, Some(&err.message)),
+            Err(err) => {
+                // Whichever call finds the credentials refused, the account's status says so at once.
+                if let Some(reason) = err.class.status_reason() {
+                    self.mark_refused_credentials(account, reason, &err.message)
+                        .await;
+                }
+                unknown_outcome(lost, platform, Some(&err.message))
+            }
         })
+    }
+
+    /// The account's status after the platform refused its credentials; the target fails either way, and
+    /// a status that cannot be written now follows at the account's next check.
+    async fn mark_refused_credentials(
+        &self,
+        account: &Account,
+        reason: iquivity_domain::StatusReason,
+        platform_words: &str,
+    ) {
+        if let Err(status) = self
+            .change_account_status(
+                account.workspace_id,
+                account.id,
+                Some(reason),
+                Some(crate::renewal::status_message(reason, platform_words)),
+            )
+            .await
+        {
+            tracing::error!(account_id = %account.id, error = %ErrorChain(&status), "cannot mark the account after the platform refused its credentials");
+        }
     }
 
     /// Publishes one account's claimed targets in order, each in a slot of its platform. Answers how many
@@ -392,18 +420,8 @@ impl Core {
                     let reason = class
                         .status_reason()
                         .unwrap_or(iquivity_domain::StatusReason::AuthenticationFailed);
-                    // The target fails either way; the account's status follows at its next check if not now.
-                    if let Err(status) = self
-                        .change_account_status(
-                            account.workspace_id,
-                            account.id,
-                            Some(reason),
-                            Some(err.message.clone()),
-                        )
-                        .await
-                    {
-                        tracing::error!(account_id = %account.id, error = %ErrorChain(&status), "cannot mark the account after the platform refused its credentials");
-                    }
+                    self.mark_refused_credentials(&account, reason, &err.message)
+                        .await;
                     failed(class.label(), "the platform refused the account's credentials: refresh the account, then retry".into())
                 }
             },

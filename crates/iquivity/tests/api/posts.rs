@@ -669,3 +669,33 @@ async fn the_posts_form_refuses_an_account_listed_twice_and_keeps_what_was_typed
     let (_, posts) = rig.get("/api/v1/posts").await;
     assert_eq!(posts, json!([]), "nothing stored");
 }
+
+/// A publish that finds the credentials refused changes the account's status at once, with our sentence
+/// and the platform's own words on a line of their own.
+#[tokio::test]
+async fn a_publish_refused_for_its_credentials_marks_the_account_at_once() {
+    let rig = rig().await;
+    let x = rig.connect(Platform::X, "Revoked Poster").await;
+    let (_, account) = rig.get(&format!("/api/v1/accounts/{x}")).await;
+    let platform_id = account["platform_account_id"].as_str().unwrap().to_string();
+    rig.control(
+        Platform::X,
+        &format!("/_sandbox/users/{platform_id}/revoke"),
+        json!({}),
+    )
+    .await;
+    let (status, post) = rig
+        .create_post(json!({"text": "Into the void", "accounts": [x]}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{post}");
+    rig.round().await;
+    let (_, after) = rig.get(&format!("/api/v1/accounts/{x}")).await;
+    assert_ne!(after["status"], "active", "{after}");
+    let message = after["status_message"].as_str().unwrap();
+    let (sentence, words) = message.split_once('\n').expect("two lines");
+    assert!(
+        sentence.ends_with('.') && !sentence.contains(".:"),
+        "{message}"
+    );
+    assert!(words.starts_with("The platform said: "), "{message}");
+}
