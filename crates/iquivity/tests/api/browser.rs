@@ -578,6 +578,17 @@ async fn a_free_workspace_sees_why_it_cannot_add_another_account() {
         .await
         .unwrap();
     assert!(other.text().await.unwrap().contains("Add New Account"));
+
+    // Going to the platform's connect address anyway is refused here, before any consent.
+    client.goto(&app.url("/connect/x")).await.unwrap();
+    let refusal = wait_text(&client, "main h1", |t| !t.is_empty()).await;
+    assert_eq!(refusal, "Plan limit reached");
+    let url = client.current_url().await.unwrap();
+    assert_eq!(
+        url.origin().ascii_serialization(),
+        app.base,
+        "never sent to the platform"
+    );
     client.close().await.unwrap();
 }
 

@@ -281,6 +281,23 @@ async fn every_page_and_state_has_no_accessibility_violations() {
         wait_for(&client, "main h1").await;
         assert_accessible(&client, what).await;
     }
+    // The invitation page as the invited person opens it, signed out.
+    let owner = app.user_signed_in(&demo.email, &demo.password).await;
+    let (_, invitation) = app
+        .post(
+            &owner,
+            "/api/v1/invitations",
+            json!({"role": "member", "email": "guest@example.com"}),
+        )
+        .await;
+    let code = invitation["code"].as_str().unwrap().to_string();
+    client.delete_all_cookies().await.unwrap();
+    client
+        .goto(&app.url(&format!("/invitations/{code}")))
+        .await
+        .unwrap();
+    wait_text(&client, "main", |t| t.contains("Demo Agency")).await;
+    assert_accessible(&client, "the invitation page").await;
     client.close().await.unwrap();
 }
 
