@@ -498,14 +498,29 @@ async fn no_request_leaves_the_services_origin_while_the_pages_are_used_across_a
             ] {
                 client.goto(&format!("{base}{path}")).await.unwrap();
                 wait_for(&client, "main h1").await;
-                let complete = client
-                    .execute(
-                        "return [...document.images].every(i => i.complete && i.naturalWidth > 0);",
-                        vec![],
-                    )
-                    .await
-                    .unwrap();
-                assert_eq!(complete, json!(true), "every picture on {path} loads");
+                // Pictures load after the page: wait for each to finish, then require that none broke.
+                let mut state = json!(null);
+                for _ in 0..100 {
+                    state = client
+                        .execute(
+                            "const images = [...document.images];
+                             return { done: images.every(i => i.complete),
+                                      broken: images.filter(i => i.complete && i.naturalWidth === 0).map(i => i.src) };",
+                            vec![],
+                        )
+                        .await
+                        .unwrap();
+                    if state["done"] == json!(true) {
+                        break;
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                }
+                assert_eq!(
+                    state["done"],
+                    json!(true),
+                    "the pictures on {path} finish loading"
+                );
+                assert_eq!(state["broken"], json!([]), "every picture on {path} loads");
                 seen.extend(loaded_addresses(&client).await);
             }
             seen
