@@ -99,23 +99,7 @@ impl Core {
     /// What an invitation link offers, for the page that opens it: the workspace, the role and the
     /// address it is for. Refused like its use would be when it is not valid, used or expired.
     pub async fn invitation_preview(&self, code: &str) -> Result<InvitationPreview, CoreError> {
-        let invitation = self
-            .store
-            .invitation_by_hash(&digest(code))
-            .await?
-            .ok_or_else(|| CoreError::invalid("invitation", "this invitation link is not valid"))?;
-        if invitation.accepted_at.is_some() {
-            return Err(CoreError::invalid(
-                "invitation",
-                "this invitation has already been used",
-            ));
-        }
-        if invitation.expires_at <= Utc::now() {
-            return Err(CoreError::invalid(
-                "invitation",
-                "this invitation has expired; ask for a new one",
-            ));
-        }
+        let invitation = self.open_invitation(code).await?;
         let workspace = self
             .store
             .workspace(invitation.workspace_id)
@@ -128,11 +112,8 @@ impl Core {
         })
     }
 
-    pub(super) async fn usable_invitation(
-        &self,
-        code: &str,
-        email: &Email,
-    ) -> Result<InvitationRecord, CoreError> {
+    /// The invitation a code names, while it can still be used: not accepted and not expired.
+    async fn open_invitation(&self, code: &str) -> Result<InvitationRecord, CoreError> {
         let invitation = self
             .store
             .invitation_by_hash(&digest(code))
@@ -150,6 +131,15 @@ impl Core {
                 "this invitation has expired; ask for a new one",
             ));
         }
+        Ok(invitation)
+    }
+
+    pub(super) async fn usable_invitation(
+        &self,
+        code: &str,
+        email: &Email,
+    ) -> Result<InvitationRecord, CoreError> {
+        let invitation = self.open_invitation(code).await?;
         if let Some(invited) = &invitation.email {
             if invited != email.as_str() {
                 return Err(CoreError::invalid(

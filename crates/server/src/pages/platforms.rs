@@ -1228,19 +1228,16 @@ async fn details_page(
     id: AccountId,
     form: EditForm,
 ) -> Result<Response, AppError> {
-    let state = state.clone();
-    let caller = caller.clone();
-    let session = session.to_string();
-    let account = match state.core.account(&caller, id).await {
+    let account = match state.core.account(caller, id).await {
         Ok(account) => account,
         Err(CoreError::NotFound(_)) => return Err(AppError::not_found("account")),
         Err(e) => return Err(e.into()),
     };
-    let clients = state.core.clients(&caller).await?;
-    let events = state.core.account_events(&caller, account.id).await?;
-    let members = state.core.members(&caller).await?;
-    let summary = state.core.account_summary(&caller).await?;
-    let chrome = Chrome::of(&state, &caller, &session, &summary).await?;
+    let clients = state.core.clients(caller).await?;
+    let events = state.core.account_events(caller, account.id).await?;
+    let members = state.core.members(caller).await?;
+    let summary = state.core.account_summary(caller).await?;
+    let chrome = Chrome::of(state, caller, session, &summary).await?;
     let descriptor = iquivity_platforms::descriptor(account.platform);
     let info = descriptor.info();
     let connected_by = account
