@@ -65,16 +65,27 @@ fn driver_url() -> Option<String> {
 }
 
 pub(crate) async fn browser(width: u32, height: u32) -> Option<Client> {
-    open_browser(width, height, false).await
+    open_browser(width, height, false, true).await
 }
 
 /// A browser whose page area (not its window) is exactly `width` × `height` CSS pixels, as on a screen of
 /// that size: narrower than Chromium's smallest window, and without the window's own bars.
 pub(crate) async fn browser_with_viewport(width: u32, height: u32) -> Option<Client> {
-    open_browser(width, height, true).await
+    open_browser(width, height, true, true).await
 }
 
-async fn open_browser(width: u32, height: u32, exact_viewport: bool) -> Option<Client> {
+/// A browser that runs no page script, as for a person who turned JavaScript off: the pages must still
+/// read, filter, sort and act.
+pub(crate) async fn browser_without_script(width: u32, height: u32) -> Option<Client> {
+    open_browser(width, height, true, false).await
+}
+
+async fn open_browser(
+    width: u32,
+    height: u32,
+    exact_viewport: bool,
+    script: bool,
+) -> Option<Client> {
     let url = driver_url()?;
     let profile = tempfile::tempdir().unwrap().keep();
     let mut caps = serde_json::Map::new();
@@ -91,6 +102,10 @@ async fn open_browser(width: u32, height: u32, exact_viewport: bool) -> Option<C
             ]
         }),
     );
+    if !script {
+        caps["goog:chromeOptions"]["prefs"] =
+            json!({"profile.managed_default_content_settings.javascript": 2});
+    }
     if exact_viewport {
         let phone = width < 600;
         caps["goog:chromeOptions"]["mobileEmulation"] = json!({

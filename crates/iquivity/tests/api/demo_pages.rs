@@ -42,7 +42,7 @@ fn axe_script() -> Option<&'static str> {
 }
 
 /// Runs axe-core on the page as it is now and fails with every violation, named by rule and element.
-async fn assert_accessible(client: &Client, state: &str) {
+pub(crate) async fn assert_accessible(client: &Client, state: &str) {
     assert_accessible_except(client, state, &[]).await
 }
 
@@ -78,7 +78,7 @@ async fn assert_accessible_except(client: &Client, state: &str, not_applicable: 
 }
 
 /// A running service with the demo workspace, and its sign-in.
-async fn demo_app() -> (TestApp, iquivity::demo::DemoWorkspace) {
+pub(crate) async fn demo_app() -> (TestApp, iquivity::demo::DemoWorkspace) {
     let app = spawn_app().await;
     let demo = iquivity::demo::create(&app.app)
         .await
@@ -86,7 +86,7 @@ async fn demo_app() -> (TestApp, iquivity::demo::DemoWorkspace) {
     (app, demo)
 }
 
-async fn sign_in(client: &Client, app: &TestApp, demo: &iquivity::demo::DemoWorkspace) {
+pub(crate) async fn sign_in(client: &Client, app: &TestApp, demo: &iquivity::demo::DemoWorkspace) {
     client.goto(&app.url("/login")).await.unwrap();
     fill(client, "#email", &demo.email).await;
     fill(client, "#password", &demo.password).await;
@@ -315,7 +315,7 @@ async fn tick(client: &Client, name: &str, shift: bool) {
         .unwrap();
 }
 
-async fn choose_action(client: &Client, action: &str) {
+pub(crate) async fn choose_action(client: &Client, action: &str) {
     client
         .find(Locator::Css(&format!(
             "#bulk-action option[value={action}]"
@@ -327,7 +327,7 @@ async fn choose_action(client: &Client, action: &str) {
         .unwrap();
 }
 
-async fn apply(client: &Client) {
+pub(crate) async fn apply(client: &Client) {
     client
         .find(Locator::Css("#bulk-form button[type=submit]"))
         .await

@@ -30,4 +30,5 @@ mod renewal_timing;
 mod secrets;
 mod secrets_flow;
 mod views;
+mod walk;
 mod webhooks;

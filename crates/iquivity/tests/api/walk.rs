@@ -1,0 +1,645 @@
+//! The first-use walk, repeated in headless Chromium: each rough edge it found is tried here as a person
+//! would meet it (with and without script), so none comes back unnoticed.
+
+use crate::browser::{
+    add_account, browser, browser_with_viewport, browser_without_script, fill, row_names, sign_up,
+    wait_for, wait_rows, wait_text,
+};
+use crate::demo_pages::{apply, assert_accessible, choose_action, demo_app, sign_in};
+use crate::helpers::*;
+use fantoccini::{Client, Locator};
+use iquivity_domain::{Platform, StatusReason};
+use serde_json::json;
+
+async fn text_of(client: &Client, css: &str) -> String {
+    client
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .text()
+        .await
+        .unwrap()
+}
+
+async fn count(client: &Client, css: &str) -> usize {
+    client.find_all(Locator::Css(css)).await.unwrap().len()
+}
+
+async fn click(client: &Client, css: &str) {
+    client
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .click()
+        .await
+        .unwrap();
+}
+
+/// Clicks what leads to another address and waits until the browser is there.
+async fn follow(client: &Client, css: &str) {
+    let before = client.current_url().await.unwrap();
+    click(client, css).await;
+    for _ in 0..100 {
+        if client.current_url().await.unwrap() != before {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("{css} led nowhere from {before}");
+}
+
+async fn is_checked(client: &Client, css: &str) -> bool {
+    client
+        .find(Locator::Css(css))
+        .await
+        .unwrap()
+        .prop("checked")
+        .await
+        .unwrap()
+        .as_deref()
+        == Some("true")
+}
+
+/// The statuses the rows show, in order.
+async fn row_statuses(client: &Client) -> Vec<String> {
+    let mut statuses = Vec::new();
+    for row in client
+        .find_all(Locator::Css("#account-rows tr"))
+        .await
+        .unwrap()
+    {
+        let status = row
+            .find(Locator::Css("td:nth-child(3) > span"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        statuses.push(status);
+    }
+    statuses
+}
+
+fn has_emoji(text: &str) -> bool {
+    text.chars()
+        .any(|c| ('\u{1F000}'..='\u{1FAFF}').contains(&c) || ('\u{2600}'..='\u{27BF}').contains(&c))
+}
+
+#[tokio::test]
+async fn without_script_the_list_is_read_filtered_searched_and_sorted() {
+    let (app, demo) = demo_app().await;
+    let owner = app.user_signed_in(&demo.email, &demo.password).await;
+    // Two Facebook accounts stop working, each with the platform's own words.
+    let (_, facebook) = app.get(&owner, "/api/v1/accounts?platform=facebook").await;
+    let failing: Vec<(String, String)> = facebook["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .take(2)
+        .map(|a| {
+            (
+                a["id"].as_str().unwrap().to_string(),
+                a["display_name"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(failing.len(), 2, "the demo has two Facebook accounts");
+    for ((id, _), (reason, words)) in failing.iter().zip([
+        (
+            StatusReason::TokenRevoked,
+            "Error validating access token: The user has not authorized application 1234.",
+        ),
+        (
+            StatusReason::MissingPermissions,
+            "(#200) Requires pages_manage_posts permission.",
+        ),
+    ]) {
+        app.app
+            .core
+            .change_account_status(
+                owner.workspace_id,
+                id.parse().unwrap(),
+                Some(reason),
+                Some(iquivity_core::renewal::status_message(reason, words)),
+            )
+            .await
+            .unwrap();
+    }
+
+    let Some(client) = browser_without_script(1280, 900).await else {
+        return;
+    };
+    sign_in(&client, &app, &demo).await;
+    let select_page = client
+        .find(Locator::Css("#select-page"))
+        .await
+        .unwrap()
+        .attr("hidden")
+        .await
+        .unwrap();
+    assert!(
+        select_page.is_some(),
+        "no script ran: what only the script shows stays hidden"
+    );
+    let total: usize = text_of(&client, "[data-summary=total]")
+        .await
+        .parse()
+        .unwrap();
+    assert_eq!(count(&client, "#account-rows tr").await, total.min(50));
+
+    // The filter form sent as it stands, with every field empty: empty means "any".
+    follow(&client, "#filters button[type=submit]").await;
+    wait_for(&client, "#account-rows tr").await;
+    let url = client.current_url().await.unwrap();
+    assert!(
+        url.query().unwrap_or_default().contains("platform="),
+        "{url}"
+    );
+    assert_eq!(count(&client, ".notice.error").await, 0);
+    assert_eq!(count(&client, "#account-rows tr").await, total);
+
+    // A parameter the list does not know (a newsletter's tracking) is ignored.
+    client
+        .goto(&app.url("/?utm_source=newsletter&platform="))
+        .await
+        .unwrap();
+    wait_for(&client, "#account-rows tr").await;
+    assert_eq!(count(&client, ".notice.error").await, 0);
+    assert_eq!(count(&client, "#account-rows tr").await, total);
+
+    // Two statuses at once: both stay ticked, and only those rows show.
+    click(&client, "#filters input[name=status][value=inactive]").await;
+    click(&client, "#filters input[name=status][value=failed]").await;
+    follow(&client, "#filters button[type=submit]").await;
+    wait_for(&client, "#account-rows tr").await;
+    assert!(is_checked(&client, "#filters input[name=status][value=inactive]").await);
+    assert!(is_checked(&client, "#filters input[name=status][value=failed]").await);
+    let mut statuses = row_statuses(&client).await;
+    statuses.sort();
+    assert_eq!(statuses, ["Failed", "Inactive"]);
+
+    // Our sentence first, the platform's words on their own line, with no stray ".:".
+    let reasons: Vec<String> = {
+        let mut texts = Vec::new();
+        for reason in client
+            .find_all(Locator::Css("#account-rows .reason"))
+            .await
+            .unwrap()
+        {
+            texts.push(reason.text().await.unwrap());
+        }
+        texts
+    };
+    assert!(
+        reasons.contains(&"Access was revoked on the platform.".to_string()),
+        "{reasons:?}"
+    );
+    assert!(
+        reasons.contains(&"A permission needed to publish was not granted.".to_string()),
+        "{reasons:?}"
+    );
+    assert!(
+        reasons
+            .iter()
+            .any(|r| r == "The platform said: (#200) Requires pages_manage_posts permission."),
+        "{reasons:?}"
+    );
+    assert!(!reasons.iter().any(|r| r.contains(".:")), "{reasons:?}");
+
+    // The Failed account's page advises Refresh first, in words (no emoji a font may lack).
+    let failed_id = &failing[1].0;
+    client
+        .goto(&app.url(&format!("/accounts/{failed_id}")))
+        .await
+        .unwrap();
+    let main = text_of(&client, "main").await;
+    let refresh = main.find("Click Refresh").expect("Refresh is advised");
+    let remove = main
+        .find("removing and adding")
+        .expect("the last resort named");
+    assert!(refresh < remove, "Refresh is advised first: {main}");
+    assert!(!has_emoji(&main), "{main}");
+
+    // A search that matches nothing says so and offers the way back.
+    client.goto(&app.url("/")).await.unwrap();
+    fill(&client, "#q", "nobody-by-this-name").await;
+    follow(&client, "#filters button[type=submit]").await;
+    let empty = wait_for(&client, "#no-results").await;
+    assert_eq!(empty.attr("hidden").await.unwrap(), None);
+    assert_eq!(
+        empty.text().await.unwrap(),
+        "No account matches these filters. Clear the filters"
+    );
+    assert_eq!(count(&client, "#account-rows tr").await, 0);
+    follow(&client, "#no-results a").await;
+    wait_for(&client, "#account-rows tr").await;
+    assert_eq!(count(&client, "#account-rows tr").await, total);
+
+    // Sorting by name: the arrow moves to Name, and only Name.
+    follow(&client, "th a.sort-link[href*='sort=name']").await;
+    wait_for(&client, "#account-rows tr").await;
+    let mut sorted = Vec::new();
+    for header in client
+        .find_all(Locator::Css("#accounts th[aria-sort]"))
+        .await
+        .unwrap()
+    {
+        let order = header.attr("aria-sort").await.unwrap().unwrap();
+        if order != "none" {
+            sorted.push((header.text().await.unwrap(), order));
+        }
+    }
+    assert_eq!(sorted, [("Name".to_string(), "ascending".to_string())]);
+    let names = row_names(&client).await;
+    let mut expected = names.clone();
+    expected.sort_by_key(|n| n.to_lowercase());
+    assert_eq!(names, expected);
+
+    // Each "Add account" control says which platform it adds; the platform cell says its name once.
+    let mut add_names = Vec::new();
+    for tile in client
+        .find_all(Locator::Css(".add-strip .add-cta"))
+        .await
+        .unwrap()
+    {
+        add_names.push(tile.text().await.unwrap());
+    }
+    let mut distinct = add_names.clone();
+    distinct.dedup();
+    assert_eq!(add_names.len(), Platform::ALL.len());
+    assert_eq!(distinct.len(), add_names.len(), "{add_names:?}");
+    let cell = client
+        .find(Locator::Css("#account-rows td.platform-cell"))
+        .await
+        .unwrap();
+    let html = cell.html(true).await.unwrap();
+    assert_eq!(
+        html.matches("aria-hidden=\"true\"").count(),
+        1,
+        "the icon is hidden from screen readers: {html}"
+    );
+    crate::browser::Screenshots::new()
+        .take(&client, "platforms-without-script.png")
+        .await;
+    client.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn an_invited_member_signs_up_from_the_link_and_sees_only_what_a_member_can_do() {
+    let (app, demo) = demo_app().await;
+    let Some(client) = browser(1280, 900).await else {
+        return;
+    };
+    sign_in(&client, &app, &demo).await;
+
+    // The owner invites by email; the link is whole, and a button copies it.
+    client.goto(&app.url("/settings")).await.unwrap();
+    fill(&client, "#invite-email", "guest@example.com").await;
+    click(&client, "#invite-role option[value=member]").await;
+    click(
+        &client,
+        "form[action='/settings/invitations'] button[type=submit]",
+    )
+    .await;
+    let link = wait_text(&client, "#invitation-link", |t| !t.is_empty()).await;
+    assert!(
+        link.starts_with(&format!("{}/invitations/", app.base)),
+        "{link}"
+    );
+    let copy = wait_for(&client, "button.copy[data-copy=invitation-link]").await;
+    assert!(copy.is_displayed().await.unwrap());
+
+    // The invited person, signed out: who invites them, to what, as what; their address filled in.
+    client.delete_all_cookies().await.unwrap();
+    client.goto(&link).await.unwrap();
+    let main = wait_text(&client, "main", |t| t.contains("Demo Agency")).await;
+    assert!(main.contains("as a member"), "{main}");
+    assert_eq!(
+        main.matches("Already have an account?").count(),
+        1,
+        "{main}"
+    );
+    let email = client
+        .find(Locator::Css("#email"))
+        .await
+        .unwrap()
+        .prop("value")
+        .await
+        .unwrap();
+    assert_eq!(email.as_deref(), Some("guest@example.com"));
+    fill(&client, "#password", PASSWORD).await;
+    click(&client, "main form button[type=submit]").await;
+    wait_for(&client, "#account-rows tr").await;
+
+    // A member refreshes; adding, removing, labelling and assigning are not offered.
+    assert_eq!(count(&client, ".add-strip").await, 0);
+    assert_eq!(count(&client, "#account-rows .remove-link").await, 0);
+    assert!(count(&client, "#account-rows form.refresh-form").await > 0);
+    let mut actions = Vec::new();
+    for option in client
+        .find_all(Locator::Css("#bulk-action option"))
+        .await
+        .unwrap()
+    {
+        actions.push(option.attr("value").await.unwrap().unwrap());
+    }
+    assert_eq!(actions, ["refresh"]);
+
+    // The removal address typed by hand is a page that says no, never raw JSON.
+    let id = client
+        .find(Locator::Css("#account-rows tr"))
+        .await
+        .unwrap()
+        .attr("data-id")
+        .await
+        .unwrap()
+        .unwrap();
+    client
+        .goto(&app.url(&format!("/accounts/{id}/remove")))
+        .await
+        .unwrap();
+    let heading = wait_text(&client, "main h1", |t| !t.is_empty()).await;
+    let body = text_of(&client, "body").await;
+    assert!(!body.trim_start().starts_with('{'), "{body}");
+    assert!(!heading.is_empty());
+    assert_accessible(&client, "a member refused a removal").await;
+
+    // The browser's own request for /favicon.ico finds the icon.
+    let icon = client
+        .execute(
+            "return fetch('/favicon.ico').then(r => [r.status, r.headers.get('content-type')]);",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(icon[0], json!(200), "{icon}");
+    client.close().await.unwrap();
+}
+
+/// The number in the server's "X allows 280 characters (this post has N)".
+fn server_count(message: &str) -> usize {
+    let after = message
+        .split("this post has ")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no count in {message:?}"));
+    after
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect::<String>()
+        .parse()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_composer_keeps_what_was_typed_counts_as_the_server_does_and_history_keeps_names() {
+    let Some(client) = browser(1280, 1000).await else {
+        return;
+    };
+    let app = spawn_app().await;
+    sign_up(&client, &app, "composer@example.com").await;
+    add_account(&client, "x", "Nora Quinn", &[]).await;
+
+    // A schedule in the past: the message names the field, and everything typed comes back.
+    client.goto(&app.url("/posts")).await.unwrap();
+    let lines = "Line of the launch post\n".repeat(3);
+    fill(&client, "#text", lines.trim_end()).await;
+    fill(&client, "#link", "https://example.com/launch").await;
+    click(&client, "input[name=accounts]").await;
+    client
+        .execute(
+            "document.getElementById('publish_at').value = '2020-01-02T09:30';",
+            vec![],
+        )
+        .await
+        .unwrap();
+    click(&client, "#compose button[type=submit]").await;
+    let error = wait_for(&client, "#publish_at-error").await;
+    let said = error.text().await.unwrap();
+    assert!(said.contains("publish time is in the past"), "{said}");
+    let kept = client
+        .execute(
+            "return [document.getElementById('text').value, document.getElementById('link').value,
+                     document.getElementById('publish_at').value,
+                     [...document.querySelectorAll('input[name=accounts]')].map(b => b.checked)];",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        kept,
+        json!([
+            lines.trim_end(),
+            "https://example.com/launch",
+            "2020-01-02T09:30",
+            [true]
+        ])
+    );
+
+    // Too long for X, with line breaks (sent as CRLF): the counter and the server give one number.
+    let long = format!("{}\n{}", "a".repeat(200), "b".repeat(60));
+    fill(&client, "#text", &long).await;
+    client
+        .execute("document.getElementById('publish_at').value = '';", vec![])
+        .await
+        .unwrap();
+    let counted = wait_text(&client, "#counters", |t| t.contains("too long")).await;
+    let shown: usize = counted
+        .split("X: ")
+        .nth(1)
+        .and_then(|rest| rest.split('/').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{counted}"));
+    click(&client, "#compose button[type=submit]").await;
+    let refused = wait_text(&client, ".notice.error", |t| t.contains("this post has")).await;
+    assert_eq!(server_count(&refused), shown, "{refused} / {counted}");
+
+    // Short enough, published now; then the account is removed, and the history keeps its name.
+    fill(&client, "#text", "Launch day").await;
+    click(&client, "#compose button[type=submit]").await;
+    wait_for(&client, "li.post").await;
+    let mut published = false;
+    for _ in 0..60 {
+        client.refresh().await.unwrap();
+        if count(&client, "li.post .result-published").await == 1 {
+            published = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+    assert!(published, "the post was published");
+    client.goto(&app.url("/")).await.unwrap();
+    click(&client, "#account-rows .remove-link").await;
+    let dialog = wait_for(&client, "#remove-dialog[open]").await;
+    dialog
+        .find(Locator::Css("button.danger"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_text(&client, "main", |t| t.contains("Nora Quinn was removed")).await;
+    client.goto(&app.url("/posts")).await.unwrap();
+    let result = text_of(&client, "li.post .result").await;
+    assert!(result.contains("Nora Quinn"), "{result}");
+    assert!(!result.contains("a removed account"), "{result}");
+    client.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn the_page_picker_ticks_only_what_the_plan_has_room_for() {
+    let Some(client) = browser(1280, 900).await else {
+        return;
+    };
+    let app = spawn_app().await;
+    sign_up(&client, &app, "picker@example.com").await;
+    click(&client, ".add-strip li[data-platform=facebook] a.add-tile").await;
+    fill(&client, "input#user", "Ann Lee").await;
+    click(&client, "button[value=approve]").await;
+    wait_for(&client, "ul.candidates").await;
+    let room = text_of(&client, "main .notice").await;
+    assert!(room.contains("room for 1 more"), "{room}");
+    assert_eq!(
+        count(&client, "ul.candidates input[type=checkbox]:checked").await,
+        1,
+        "the free plan has room for one"
+    );
+
+    // Both Pages chosen: the refusal says how many to untick, for the case at hand.
+    for checkbox in client
+        .find_all(Locator::Css(
+            "ul.candidates input[type=checkbox]:not(:disabled)",
+        ))
+        .await
+        .unwrap()
+    {
+        if checkbox.prop("checked").await.unwrap().as_deref() != Some("true") {
+            checkbox.click().await.unwrap();
+        }
+    }
+    let chosen = count(&client, "ul.candidates input[type=checkbox]:checked").await;
+    assert!(chosen > 1, "more than the plan has room for");
+    click(&client, "ul.candidates ~ button[type=submit]").await;
+    let refusal = wait_text(&client, "[role=alert]", |t| t.contains("untick")).await;
+    assert!(
+        refusal.contains(&format!(
+            "room for 1 more Facebook account(s) and {chosen} were chosen: untick {}",
+            chosen - 1
+        )),
+        "{refusal}"
+    );
+    assert!(!refusal.contains("the one connected"), "{refusal}");
+    assert_accessible(&client, "the picker's refusal").await;
+
+    // Only one left ticked: connected.
+    let ticked = client
+        .find_all(Locator::Css("ul.candidates input[type=checkbox]:checked"))
+        .await
+        .unwrap();
+    for checkbox in ticked.iter().skip(1) {
+        checkbox.click().await.unwrap();
+    }
+    click(&client, "ul.candidates ~ button[type=submit]").await;
+    wait_for(&client, "#account-rows tr.highlight").await;
+    assert_eq!(count(&client, "#account-rows tr").await, 1);
+    client.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_revoked_account_reads_clearly_and_the_bell_says_when_it_works_again() {
+    let Some(client) = browser(1280, 900).await else {
+        return;
+    };
+    let app = spawn_app().await;
+    sign_up(&client, &app, "revoked@example.com").await;
+    add_account(&client, "x", "Ruth Vance", &[]).await;
+    let owner = app.user_signed_in("revoked@example.com", PASSWORD).await;
+    let (_, page) = app.get(&owner, "/api/v1/accounts").await;
+    let account = &page["items"][0];
+    let id = account["id"].as_str().unwrap().to_string();
+    app.sandbox_control(
+        Platform::X,
+        &format!(
+            "/_sandbox/users/{}/revoke",
+            account["platform_account_id"].as_str().unwrap()
+        ),
+        json!({}),
+    )
+    .await;
+
+    // Refresh finds the revoked grant at once: the row says so cleanly, and offers the way back.
+    click(&client, &format!("#account-{id} form.refresh-form button")).await;
+    wait_text(&client, "#action-notice", |t| t.contains("needs its owner")).await;
+    client.refresh().await.unwrap();
+    let status = wait_text(&client, &format!("#account-{id} td:nth-child(3)"), |t| {
+        t.contains("Inactive")
+    })
+    .await;
+    let lines: Vec<&str> = status.lines().collect();
+    assert_eq!(lines.len(), 3, "{status}");
+    assert_eq!(lines[1], "The platform refused to renew the connection.");
+    assert!(lines[2].starts_with("The platform said: "), "{status}");
+    assert!(!status.contains(".:"), "{status}");
+    assert!(!has_emoji(&status), "{status}");
+
+    // Through the platform's consent again, as the same person: Active, and the bell says so first.
+    click(&client, &format!("#account-{id} form.refresh-form button")).await;
+    wait_for(&client, "#action-notice a.button").await;
+    click(&client, "#action-notice a.button").await;
+    fill(&client, "input#user", "Ruth Vance").await;
+    click(&client, "button[value=approve]").await;
+    wait_text(&client, &format!("#account-{id} td:nth-child(3)"), |t| {
+        t.contains("Active")
+    })
+    .await;
+    click(&client, ".bell summary").await;
+    let newest = wait_text(&client, ".bell[open] .drawer li", |t| !t.is_empty()).await;
+    assert!(
+        newest.contains("Ruth Vance on X (Twitter) is working again."),
+        "{newest}"
+    );
+    client.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn every_account_matching_a_filter_is_selected_across_pages() {
+    let (app, demo) = demo_app().await;
+    let owner = app.user_signed_in(&demo.email, &demo.password).await;
+    let Some(client) = browser_with_viewport(1280, 900).await else {
+        return;
+    };
+    sign_in(&client, &app, &demo).await;
+    let (_, all) = app.get(&owner, "/api/v1/accounts?limit=100").await;
+    let total = all["items"].as_array().unwrap().len();
+    assert!(total > 5, "the demo spans several pages of 5");
+
+    client.goto(&app.url("/?limit=5")).await.unwrap();
+    wait_rows(&client, |rows| rows.len() == 5).await;
+    wait_for(&client, "#load-more").await;
+    click(&client, "#select-page").await;
+    wait_text(&client, "#bulk-count", |t| t == "5 selected").await;
+    let offer = wait_for(&client, "#select-matching:not([hidden])").await;
+    offer.click().await.unwrap();
+    wait_text(&client, "#bulk-count", |t| {
+        t == format!("All {total} accounts matching this filter are selected")
+    })
+    .await;
+    choose_action(&client, "add_label").await;
+    fill(&client, "#bulk-label", "Quarterly review").await;
+    apply(&client).await;
+    wait_text(&client, ".bulk-report", |t| {
+        t.starts_with(&format!("{total} labelled."))
+    })
+    .await;
+    let (_, labelled) = app
+        .get(
+            &owner,
+            "/api/v1/accounts?label=quarterly%20review&limit=100",
+        )
+        .await;
+    assert_eq!(
+        labelled["items"].as_array().map(Vec::len),
+        Some(total),
+        "every page of the filter, not only the rows shown: {labelled}"
+    );
+    client.close().await.unwrap();
+}
