@@ -255,6 +255,36 @@ async fn without_script_the_list_is_read_filtered_searched_and_sorted() {
     expected.sort_by_key(|n| n.to_lowercase());
     assert_eq!(names, expected);
 
+    // Sorting by status puts what needs attention first: Failed, then Inactive, then Active.
+    follow(&client, "th a.sort-link[href*='sort=status']").await;
+    wait_for(&client, "#account-rows tr").await;
+    let statuses = row_statuses(&client).await;
+    assert_eq!(statuses[..2], ["Failed", "Inactive"], "{statuses:?}");
+    assert!(statuses[2..].iter().all(|s| s == "Active"), "{statuses:?}");
+
+    // The details page renames and relabels with a plain form.
+    let (renamed_id, _) = &failing[0];
+    client
+        .goto(&app.url(&format!("/accounts/{renamed_id}")))
+        .await
+        .unwrap();
+    fill(
+        &client,
+        "#edit input[name=display_name]",
+        "Coastal Bakery (main Page)",
+    )
+    .await;
+    fill(&client, "#edit input[name=labels]", "food, priority").await;
+    follow(&client, "#edit button[type=submit]").await;
+    let heading = wait_text(&client, "main h1", |t| t.contains("Coastal Bakery")).await;
+    assert_eq!(heading, "Coastal Bakery (main Page)");
+    let (_, renamed) = app
+        .get(&owner, &format!("/api/v1/accounts/{renamed_id}"))
+        .await;
+    assert_eq!(renamed["labels"], json!(["food", "priority"]));
+    client.goto(&app.url("/?sort=name")).await.unwrap();
+    wait_for(&client, "#account-rows tr").await;
+
     // Each "Add account" control says which platform it adds; the platform cell says its name once.
     let mut add_names = Vec::new();
     for tile in client
@@ -291,6 +321,14 @@ async fn an_invited_member_signs_up_from_the_link_and_sees_only_what_a_member_ca
         return;
     };
     sign_in(&client, &app, &demo).await;
+
+    // The plan page: the limits, the use per platform, and for the owner how a plan is changed here.
+    client.goto(&app.url("/settings/plan")).await.unwrap();
+    let plan = wait_text(&client, "main", |t| t.contains("Use per platform")).await;
+    assert!(plan.contains("iquivity workspace set-plan"), "{plan}");
+    let facebook = text_of(&client, "table.usage tr[data-platform=facebook]").await;
+    assert!(facebook.starts_with("Facebook"), "{facebook}");
+    assert!(facebook.contains("Room for more"), "{facebook}");
 
     // The owner invites by email; the link is whole, and a button copies it.
     client.goto(&app.url("/settings")).await.unwrap();
@@ -354,6 +392,18 @@ async fn an_invited_member_signs_up_from_the_link_and_sees_only_what_a_member_ca
         .await
         .unwrap()
         .unwrap();
+    // The member's plan page says whom to ask instead of how to change it.
+    client.goto(&app.url("/settings/plan")).await.unwrap();
+    let plan = wait_text(&client, "main", |t| t.contains("Changing the plan")).await;
+    assert!(!plan.contains("set-plan"), "{plan}");
+    assert!(
+        plan.contains(&format!(
+            "Only the workspace's owner can have the plan changed: ask {}.",
+            demo.email
+        )),
+        "{plan}"
+    );
+
     client
         .goto(&app.url(&format!("/accounts/{id}/remove")))
         .await
@@ -641,5 +691,106 @@ async fn every_account_matching_a_filter_is_selected_across_pages() {
         Some(total),
         "every page of the filter, not only the rows shown: {labelled}"
     );
+    client.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_manager_works_client_by_client() {
+    let (app, demo) = demo_app().await;
+    let owner = app.user_signed_in(&demo.email, &demo.password).await;
+    let (_, clients) = app.get(&owner, "/api/v1/clients").await;
+    let brightline = clients
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "Brightline")
+        .expect("the demo has the client Brightline")
+        .clone();
+    let brightline_id = brightline["id"].as_str().unwrap().to_string();
+    let Some(client) = browser(1280, 900).await else {
+        return;
+    };
+    sign_in(&client, &app, &demo).await;
+
+    // Moving through the filters with the keyboard, the focused select shows a ring.
+    click(&client, "#q").await;
+    client
+        .find(Locator::Css("#q"))
+        .await
+        .unwrap()
+        .send_keys(&fantoccini::key::Key::Tab.to_string())
+        .await
+        .unwrap();
+    let ring = client
+        .execute(
+            "const e = document.activeElement; const s = getComputedStyle(e);
+             return [e.id, s.outlineStyle, parseFloat(s.outlineWidth)];",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(ring[0], json!("platform"), "{ring}");
+    assert_ne!(ring[1], json!("none"), "{ring}");
+    assert!(ring[2].as_f64().unwrap() >= 2.0, "{ring}");
+
+    // Filtered by the client: its accounts only, each showing the client.
+    click(&client, &format!("#client option[value='{brightline_id}']")).await;
+    click(&client, "#filters button[type=submit]").await;
+    let (_, expected) = app
+        .get(&owner, &format!("/api/v1/accounts?client={brightline_id}"))
+        .await;
+    let mut expected = names(&expected);
+    expected.sort();
+    let mut shown = wait_rows(&client, |rows| rows.len() == expected.len()).await;
+    shown.sort();
+    assert_eq!(shown, expected);
+    for tag in client
+        .find_all(Locator::Css("#account-rows .tag.client"))
+        .await
+        .unwrap()
+    {
+        assert_eq!(tag.text().await.unwrap(), "Client: Brightline");
+    }
+
+    // The client's own view: its name in the title, its counts in the summary.
+    client
+        .goto(&app.url(&format!("/?client={brightline_id}")))
+        .await
+        .unwrap();
+    wait_text(&client, "h1", |t| t == "Platforms: Brightline").await;
+    assert_eq!(
+        text_of(&client, "[data-summary=total]").await,
+        brightline["accounts"].to_string()
+    );
+
+    // An unassigned account joins the client through the bulk bar.
+    client
+        .goto(&app.url("/?client=none&sort=name"))
+        .await
+        .unwrap();
+    let unassigned = wait_rows(&client, |rows| !rows.is_empty()).await;
+    let first = &unassigned[0];
+    client
+        .execute(
+            "const name = arguments[0];
+             [...document.querySelectorAll('#account-rows tr')]
+               .find(r => r.querySelector('.account-name').textContent.trim() === name)
+               .querySelector('input[name=ids]').click();",
+            vec![json!(first)],
+        )
+        .await
+        .unwrap();
+    choose_action(&client, "assign_client").await;
+    click(
+        &client,
+        &format!("#bulk-client option[value='{brightline_id}']"),
+    )
+    .await;
+    apply(&client).await;
+    wait_text(&client, ".bulk-report", |t| t.starts_with("1 assigned.")).await;
+    let (_, now) = app
+        .get(&owner, &format!("/api/v1/accounts?client={brightline_id}"))
+        .await;
+    assert!(names(&now).contains(first), "{now}");
     client.close().await.unwrap();
 }
