@@ -147,6 +147,64 @@ pub(crate) async fn wait_text(client: &Client, css: &str, check: impl Fn(&str) -
     panic!("{css} never had the expected text; last: {last:?}");
 }
 
+pub(crate) async fn text_of(client: &Client, css: &str) -> String {
+    client
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .text()
+        .await
+        .unwrap()
+}
+
+pub(crate) async fn count(client: &Client, css: &str) -> usize {
+    client.find_all(Locator::Css(css)).await.unwrap().len()
+}
+
+pub(crate) async fn click(client: &Client, css: &str) {
+    client
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .click()
+        .await
+        .unwrap();
+}
+
+/// Clicks what leads to another address and waits until the browser is there.
+pub(crate) async fn follow(client: &Client, css: &str) {
+    let before = client.current_url().await.unwrap();
+    click(client, css).await;
+    for _ in 0..100 {
+        if client.current_url().await.unwrap() != before {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("{css} led nowhere from {before}");
+}
+
+pub(crate) async fn is_checked(client: &Client, css: &str) -> bool {
+    client
+        .find(Locator::Css(css))
+        .await
+        .unwrap()
+        .prop("checked")
+        .await
+        .unwrap()
+        .as_deref()
+        == Some("true")
+}
+
+/// The text of every element `css` finds, in document order.
+pub(crate) async fn texts_of(client: &Client, css: &str) -> Vec<String> {
+    let mut texts = Vec::new();
+    for element in client.find_all(Locator::Css(css)).await.unwrap() {
+        texts.push(element.text().await.unwrap());
+    }
+    texts
+}
+
 /// The names in the list, read in one go (the script replaces rows while a search runs).
 pub(crate) async fn row_names(client: &Client) -> Vec<String> {
     let names = client
@@ -182,14 +240,20 @@ pub(crate) async fn sign_up(client: &Client, app: &TestApp, email: &str) {
     fill(client, "#email", email).await;
     fill(client, "#password", PASSWORD).await;
     fill(client, "#workspace_name", "Browser Agency").await;
-    client
-        .find(Locator::Css("form.stack button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&client, "form.stack button[type=submit]").await;
     wait_for(client, "#summary").await;
+}
+
+/// A fresh service, and a browser in which `email` has just signed up with a new workspace.
+pub(crate) async fn signed_up_in_browser(
+    email: &str,
+    width: u32,
+    height: u32,
+) -> Option<(TestApp, Client)> {
+    let client = browser(width, height).await?;
+    let app = spawn_app().await;
+    sign_up(&client, &app, email).await;
+    Some((app, client))
 }
 
 /// Clicks "Add New Account" for a platform, consents on the sandbox as `person`, and picks `choose`
@@ -205,13 +269,7 @@ pub(crate) async fn add_account(client: &Client, platform: &str, person: &str, c
         .await
         .unwrap();
     fill(client, "input#user", person).await;
-    client
-        .find(Locator::Css("button[value=approve]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&client, "button[value=approve]").await;
     if !choose.is_empty() {
         wait_for(client, "ul.candidates").await;
         for checkbox in client
@@ -251,13 +309,7 @@ pub(crate) async fn add_account(client: &Client, platform: &str, person: &str, c
                     .unwrap();
             }
         }
-        client
-            .find(Locator::Css("ul.candidates ~ button[type=submit]"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
+        click(&client, "ul.candidates ~ button[type=submit]").await;
     }
     wait_for(client, "#account-rows tr.highlight").await;
 }
@@ -312,11 +364,9 @@ pub(crate) async fn summary(client: &Client, key: &str) -> String {
 
 #[tokio::test]
 async fn a_person_connects_every_platform_and_manages_the_accounts_in_the_browser() {
-    let Some(client) = browser(1280, 900).await else {
+    let Some((app, client)) = signed_up_in_browser("browser@example.com", 1280, 900).await else {
         return;
     };
-    let app = spawn_app().await;
-    sign_up(&client, &app, "browser@example.com").await;
     let text = client
         .find(Locator::Css(".empty-state"))
         .await
@@ -423,31 +473,13 @@ async fn a_person_connects_every_platform_and_manages_the_accounts_in_the_browse
     wait_rows(&client, |rows| rows.len() == 6).await;
 
     // Filters: platform, then status and a date range.
-    client
-        .find(Locator::Css("#platform option[value=facebook]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&client, "#platform option[value=facebook]").await;
     wait_rows(&client, |rows| rows.len() == 2).await;
-    client
-        .find(Locator::Css("#platform option[value='']"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&client, "#platform option[value='']").await;
     wait_rows(&client, |rows| rows.len() == 6).await;
 
     // Sorting by name in place: the rows follow, and the arrow moves from Creation Date to Name.
-    client
-        .find(Locator::Css("th a.sort-link[href*='sort=name']"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&client, "th a.sort-link[href*='sort=name']").await;
     wait_rows(&client, |rows| {
         let mut sorted = rows.to_vec();
         sorted.sort_by_key(|name| name.to_lowercase());
@@ -485,13 +517,7 @@ async fn a_person_connects_every_platform_and_manages_the_accounts_in_the_browse
         .change_account_status(workspace_id, ethan, Some(StatusReason::TokenExpired), None)
         .await
         .unwrap();
-    client
-        .find(Locator::Css("input[name=status][value=inactive]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&client, "input[name=status][value=inactive]").await;
     wait_rows(&client, |rows| rows == ["Ethan Brooks"]).await;
     let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
     let tomorrow = (chrono::Utc::now() + chrono::Duration::days(1))
@@ -527,13 +553,7 @@ async fn a_person_connects_every_platform_and_manages_the_accounts_in_the_browse
     assert_eq!(summary(&client, "inactive").await, "0");
 
     // Remove through the confirmation dialog.
-    client
-        .find(Locator::Css(&format!("#account-{ethan} a.remove-link")))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&client, &format!("#account-{ethan} a.remove-link")).await;
     let dialog = wait_for(&client, "#remove-dialog[open]").await;
     let warning = dialog.text().await.unwrap();
     assert!(
@@ -558,11 +578,9 @@ async fn a_person_connects_every_platform_and_manages_the_accounts_in_the_browse
 
 #[tokio::test]
 async fn a_free_workspace_sees_why_it_cannot_add_another_account() {
-    let Some(client) = browser(1280, 900).await else {
+    let Some((app, client)) = signed_up_in_browser("free@example.com", 1280, 900).await else {
         return;
     };
-    let app = spawn_app().await;
-    sign_up(&client, &app, "free@example.com").await;
     add_account(&client, "x", "Mia Donovan", &[]).await;
     // The limit is said once, in one banner that names it; the full platform's tile says so, the others
     // still add.
@@ -609,11 +627,9 @@ async fn a_free_workspace_sees_why_it_cannot_add_another_account() {
 
 #[tokio::test]
 async fn a_person_composes_and_schedules_a_post_to_three_accounts_and_sees_the_results() {
-    let Some(client) = browser(1280, 1000).await else {
+    let Some((app, client)) = signed_up_in_browser("poster@example.com", 1280, 1000).await else {
         return;
     };
-    let app = spawn_app().await;
-    sign_up(&client, &app, "poster@example.com").await;
     let user = app
         .app
         .store
@@ -647,13 +663,7 @@ async fn a_person_composes_and_schedules_a_post_to_three_accounts_and_sees_the_r
         )
         .await
         .unwrap();
-    client
-        .find(Locator::Css("#compose button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&client, "#compose button[type=submit]").await;
     wait_for(&client, "li.post").await;
     let mut published = 0;
     for _ in 0..60 {

@@ -632,14 +632,7 @@ async fn a_revoked_account_goes_back_through_consent_and_only_the_same_account_r
         .await;
     let account = ann.accounts(&app, "").await.remove(0);
     let id = account["id"].as_str().unwrap().to_string();
-    let sandbox_id = account["platform_account_id"].as_str().unwrap();
-    sandbox_control(
-        &app,
-        Platform::X,
-        &format!("/_sandbox/users/{sandbox_id}/revoke"),
-        json!({}),
-    )
-    .await;
+    app.revoke_grant(&account).await;
 
     let response = ann
         .client

@@ -2,7 +2,7 @@
 //! the first screen at desktop and phone size, and axe-core at 0 violations (WCAG 2.2 AA) on every page
 //! and state.
 
-use crate::browser::{browser_with_viewport, fill, wait_for, wait_text, Screenshots};
+use crate::browser::{browser_with_viewport, click, fill, wait_for, wait_text, Screenshots};
 use crate::helpers::*;
 use fantoccini::{Client, Locator};
 use serde_json::{json, Value};
@@ -90,14 +90,30 @@ pub(crate) async fn sign_in(client: &Client, app: &TestApp, demo: &iquivity::dem
     client.goto(&app.url("/login")).await.unwrap();
     fill(client, "#email", &demo.email).await;
     fill(client, "#password", &demo.password).await;
-    client
-        .find(Locator::Css("main form button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&client, "main form button[type=submit]").await;
     wait_for(client, "#account-rows tr").await;
+}
+
+/// The demo workspace's owner, signed in through the sign-in page of a browser whose page area is
+/// `width` × `height`; and the same owner's session for the API.
+pub(crate) struct DemoSession {
+    pub app: TestApp,
+    pub demo: iquivity::demo::DemoWorkspace,
+    pub owner: User,
+    pub client: Client,
+}
+
+pub(crate) async fn demo_in_browser(width: u32, height: u32) -> Option<DemoSession> {
+    let (app, demo) = demo_app().await;
+    let owner = app.user_signed_in(&demo.email, &demo.password).await;
+    let client = browser_with_viewport(width, height).await?;
+    sign_in(&client, &app, &demo).await;
+    Some(DemoSession {
+        app,
+        demo,
+        owner,
+        client,
+    })
 }
 
 /// Where the first account row starts and ends, and the height of the screen, in CSS pixels.
@@ -190,13 +206,7 @@ async fn every_page_and_state_has_no_accessibility_violations() {
     assert_accessible(&client, "the Platforms page").await;
 
     // The bell's drawer, open.
-    client
-        .find(Locator::Css(".bell summary"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&client, ".bell summary").await;
     wait_for(&client, ".bell[open] .drawer").await;
     // The page under the open drawer is inert, so its main landmark and heading are out of reach by
     // design; everything else still holds.
@@ -206,13 +216,7 @@ async fn every_page_and_state_has_no_accessibility_violations() {
         &["landmark-one-main", "page-has-heading-one"],
     )
     .await;
-    client
-        .find(Locator::Css(".bell summary"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&client, ".bell summary").await;
 
     // A client's view, a search with no match, and a refused filter.
     let (_, clients) = app
@@ -328,13 +332,7 @@ pub(crate) async fn choose_action(client: &Client, action: &str) {
 }
 
 pub(crate) async fn apply(client: &Client) {
-    client
-        .find(Locator::Css("#bulk-form button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&client, "#bulk-form button[type=submit]").await;
 }
 
 #[tokio::test]
@@ -355,13 +353,7 @@ async fn a_manager_acts_on_many_accounts_at_once_and_reads_each_outcome() {
     // Filter to X, tick every row shown, refresh: one report, with each outcome counted.
     client.goto(&app.url("/?platform=x")).await.unwrap();
     let shown = crate::browser::wait_rows(&client, |rows| rows.len() >= 3).await;
-    client
-        .find(Locator::Css("#select-page"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&client, "#select-page").await;
     wait_text(&client, "#bulk-count", |t| {
         t == format!("{} selected", shown.len())
     })
@@ -414,13 +406,7 @@ async fn a_manager_acts_on_many_accounts_at_once_and_reads_each_outcome() {
     assert_eq!(status, reqwest::StatusCode::CREATED, "{post}");
     client.goto(&app.url("/?label=launch")).await.unwrap();
     crate::browser::wait_rows(&client, |rows| rows.len() == 3).await;
-    client
-        .find(Locator::Css("#select-page"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&client, "#select-page").await;
     choose_action(&client, "remove").await;
     apply(&client).await;
     let dialog = wait_for(&client, "#bulk-remove-dialog[open]").await;
@@ -471,11 +457,12 @@ async fn loaded_addresses(client: &Client) -> Vec<String> {
 
 #[tokio::test]
 async fn no_request_leaves_the_services_origin_while_the_pages_are_used_across_a_restart() {
-    let (app, demo) = demo_app().await;
-    let Some(client) = browser_with_viewport(1280, 900).await else {
+    let Some(DemoSession {
+        app, demo, client, ..
+    }) = demo_in_browser(1280, 900).await
+    else {
         return;
     };
-    sign_in(&client, &app, &demo).await;
     let visit = |base: String| {
         let client = client.clone();
         async move {
@@ -583,20 +570,12 @@ fn first_account_id(addresses: &[String]) -> String {
 
 #[tokio::test]
 async fn a_manager_renames_and_relabels_an_account_in_place() {
-    let (app, demo) = demo_app().await;
-    let Some(client) = browser_with_viewport(1280, 900).await else {
+    let Some(DemoSession { app, client, .. }) = demo_in_browser(1280, 900).await else {
         return;
     };
-    sign_in(&client, &app, &demo).await;
     client.goto(&app.url("/?q=mason")).await.unwrap();
     crate::browser::wait_rows(&client, |rows| rows == ["Mason Carter"]).await;
-    client
-        .find(Locator::Css("#account-rows a.edit-link"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&client, "#account-rows a.edit-link").await;
     let editor = wait_for(&client, "form.inline-edit").await;
     assert_accessible(&client, "a row being edited").await;
 
@@ -643,13 +622,7 @@ async fn a_manager_renames_and_relabels_an_account_in_place() {
         "Bakery, Local",
     )
     .await;
-    client
-        .find(Locator::Css("form.inline-edit button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&client, "form.inline-edit button[type=submit]").await;
     crate::browser::wait_rows(&client, |rows| rows == ["Mason (Bakery)"]).await;
     let tags = wait_text(&client, "#account-rows tr .name-cell", |t| {
         t.contains("Local")
@@ -669,11 +642,9 @@ async fn a_manager_renames_and_relabels_an_account_in_place() {
 
 #[tokio::test]
 async fn the_search_box_finds_what_people_type() {
-    let (app, demo) = demo_app().await;
-    let Some(client) = browser_with_viewport(1280, 900).await else {
+    let Some(DemoSession { client, .. }) = demo_in_browser(1280, 900).await else {
         return;
     };
-    sign_in(&client, &app, &demo).await;
     let search = |text: &'static str| {
         let client = client.clone();
         async move {
@@ -704,26 +675,18 @@ async fn the_search_box_finds_what_people_type() {
 
 #[tokio::test]
 async fn refresh_says_what_it_did_and_why_before_sending_anyone_to_the_platform() {
-    let (app, demo) = demo_app().await;
-    let owner = app.user_signed_in(&demo.email, &demo.password).await;
-    let Some(client) = browser_with_viewport(1280, 900).await else {
+    let Some(DemoSession {
+        app, owner, client, ..
+    }) = demo_in_browser(1280, 900).await
+    else {
         return;
     };
-    sign_in(&client, &app, &demo).await;
     let (_, page) = app.get(&owner, "/api/v1/accounts?platform=x").await;
     let working = page["items"][0]["id"].as_str().unwrap().to_string();
     let revoked = &page["items"][1];
     let revoked_id = revoked["id"].as_str().unwrap().to_string();
     let revoked_name = revoked["display_name"].as_str().unwrap().to_string();
-    app.sandbox_control(
-        iquivity_domain::Platform::X,
-        &format!(
-            "/_sandbox/users/{}/revoke",
-            revoked["platform_account_id"].as_str().unwrap()
-        ),
-        json!({}),
-    )
-    .await;
+    app.revoke_grant(revoked).await;
     let refresh = |id: String| {
         let client = client.clone();
         async move {
@@ -783,11 +746,9 @@ async fn refresh_says_what_it_did_and_why_before_sending_anyone_to_the_platform(
 
 #[tokio::test]
 async fn at_phone_width_every_control_is_a_44_pixel_target() {
-    let (app, demo) = demo_app().await;
-    let Some(phone) = browser_with_viewport(390, 844).await else {
+    let Some(DemoSession { client: phone, .. }) = demo_in_browser(390, 844).await else {
         return;
     };
-    sign_in(&phone, &app, &demo).await;
     let small = phone
         .execute(
             "return [...document.querySelectorAll(

@@ -432,6 +432,17 @@ impl TestApp {
         assert!(status.is_success(), "{path}: {status}");
     }
 
+    /// Revokes, on its platform's sandbox, the grant behind an account (as the API answers it), as its
+    /// owner would in the platform's settings.
+    pub async fn revoke_grant(&self, account: &Value) {
+        let platform: Platform = account["platform"].as_str().unwrap().parse().unwrap();
+        let path = format!(
+            "/_sandbox/users/{}/revoke",
+            account["platform_account_id"].as_str().unwrap()
+        );
+        self.sandbox_control(platform, &path, json!({})).await
+    }
+
     /// Takes `scope` back from the grant of the sandbox user named `name`.
     pub async fn remove_sandbox_scope(&self, platform: Platform, name: &str, scope: &str) {
         let by_name = format!("/_sandbox/users/by-name/{name}");

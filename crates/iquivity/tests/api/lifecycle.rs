@@ -403,16 +403,7 @@ async fn a_short_outage_changes_nothing_a_long_one_fails_the_account_until_it_re
 async fn a_revoked_grant_makes_the_account_inactive_with_the_advice_to_refresh() {
     let rig = rig().await;
     let id = rig.connect(Platform::X, "Olivia Bennett").await;
-    let account = rig.account(id).await;
-    rig.control(
-        Platform::X,
-        &format!(
-            "/_sandbox/users/{}/revoke",
-            account["platform_account_id"].as_str().unwrap()
-        ),
-        json!({}),
-    )
-    .await;
+    rig.app.revoke_grant(&rig.account(id).await).await;
     rig.clock.advance(Duration::hours(8));
     rig.round().await;
     rig.round().await;

@@ -172,16 +172,7 @@ async fn a_scheduled_post_waits_for_its_time_and_removal_cancels_it() {
 async fn an_auth_error_fails_the_target_and_marks_the_account_and_a_retry_publishes_once() {
     let rig = rig().await;
     let x = rig.connect(Platform::X, "Expired X").await;
-    let account = rig.account(x).await;
-    rig.control(
-        Platform::X,
-        &format!(
-            "/_sandbox/users/{}/revoke",
-            account["platform_account_id"].as_str().unwrap()
-        ),
-        json!({}),
-    )
-    .await;
+    rig.app.revoke_grant(&rig.account(x).await).await;
     let (_, post) = rig
         .create_post(json!({"text": "Will fail", "accounts": [x]}))
         .await;
@@ -677,13 +668,7 @@ async fn a_publish_refused_for_its_credentials_marks_the_account_at_once() {
     let rig = rig().await;
     let x = rig.connect(Platform::X, "Revoked Poster").await;
     let (_, account) = rig.get(&format!("/api/v1/accounts/{x}")).await;
-    let platform_id = account["platform_account_id"].as_str().unwrap().to_string();
-    rig.control(
-        Platform::X,
-        &format!("/_sandbox/users/{platform_id}/revoke"),
-        json!({}),
-    )
-    .await;
+    rig.app.revoke_grant(&account).await;
     let (status, post) = rig
         .create_post(json!({"text": "Into the void", "accounts": [x]}))
         .await;

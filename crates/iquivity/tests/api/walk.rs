@@ -2,82 +2,24 @@
 //! would meet it (with and without script), so none comes back unnoticed.
 
 use crate::browser::{
-    add_account, browser, browser_with_viewport, browser_without_script, fill, row_names, sign_up,
-    wait_for, wait_rows, wait_text,
+    add_account, browser, browser_without_script, click, count, fill, follow, is_checked,
+    row_names, signed_up_in_browser, text_of, texts_of, wait_for, wait_rows, wait_text,
 };
-use crate::demo_pages::{apply, assert_accessible, choose_action, demo_app, sign_in};
+use crate::demo_pages::{
+    apply, assert_accessible, choose_action, demo_app, demo_in_browser, sign_in, DemoSession,
+};
 use crate::helpers::*;
 use fantoccini::{Client, Locator};
 use iquivity_domain::{Platform, StatusReason};
 use serde_json::json;
 
-async fn text_of(client: &Client, css: &str) -> String {
-    client
-        .find(Locator::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("{css}: {e}"))
-        .text()
-        .await
-        .unwrap()
-}
-
-async fn count(client: &Client, css: &str) -> usize {
-    client.find_all(Locator::Css(css)).await.unwrap().len()
-}
-
-async fn click(client: &Client, css: &str) {
-    client
-        .find(Locator::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("{css}: {e}"))
-        .click()
-        .await
-        .unwrap();
-}
-
-/// Clicks what leads to another address and waits until the browser is there.
-async fn follow(client: &Client, css: &str) {
-    let before = client.current_url().await.unwrap();
-    click(client, css).await;
-    for _ in 0..100 {
-        if client.current_url().await.unwrap() != before {
-            return;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    panic!("{css} led nowhere from {before}");
-}
-
-async fn is_checked(client: &Client, css: &str) -> bool {
-    client
-        .find(Locator::Css(css))
-        .await
-        .unwrap()
-        .prop("checked")
-        .await
-        .unwrap()
-        .as_deref()
-        == Some("true")
-}
-
 /// The statuses the rows show, in order.
 async fn row_statuses(client: &Client) -> Vec<String> {
-    let mut statuses = Vec::new();
-    for row in client
-        .find_all(Locator::Css("#account-rows tr"))
-        .await
-        .unwrap()
-    {
-        let status = row
-            .find(Locator::Css("td:nth-child(3) > span"))
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        statuses.push(status);
-    }
-    statuses
+    texts_of(
+        client,
+        "#account-rows tr td:nth-child(3) > span:first-child",
+    )
+    .await
 }
 
 fn has_emoji(text: &str) -> bool {
@@ -179,17 +121,7 @@ async fn without_script_the_list_is_read_filtered_searched_and_sorted() {
     assert_eq!(statuses, ["Failed", "Inactive"]);
 
     // Our sentence first, the platform's words on their own line, with no stray ".:".
-    let reasons: Vec<String> = {
-        let mut texts = Vec::new();
-        for reason in client
-            .find_all(Locator::Css("#account-rows .reason"))
-            .await
-            .unwrap()
-        {
-            texts.push(reason.text().await.unwrap());
-        }
-        texts
-    };
+    let reasons = texts_of(&client, "#account-rows .reason").await;
     assert!(
         reasons.contains(&"Access was revoked on the platform.".to_string()),
         "{reasons:?}"
@@ -286,14 +218,7 @@ async fn without_script_the_list_is_read_filtered_searched_and_sorted() {
     wait_for(&client, "#account-rows tr").await;
 
     // Each "Add account" control says which platform it adds; the platform cell says its name once.
-    let mut add_names = Vec::new();
-    for tile in client
-        .find_all(Locator::Css(".add-strip .add-cta"))
-        .await
-        .unwrap()
-    {
-        add_names.push(tile.text().await.unwrap());
-    }
+    let add_names = texts_of(&client, ".add-strip .add-cta").await;
     let mut distinct = add_names.clone();
     distinct.dedup();
     assert_eq!(add_names.len(), Platform::ALL.len());
@@ -316,11 +241,12 @@ async fn without_script_the_list_is_read_filtered_searched_and_sorted() {
 
 #[tokio::test]
 async fn an_invited_member_signs_up_from_the_link_and_sees_only_what_a_member_can_do() {
-    let (app, demo) = demo_app().await;
-    let Some(client) = browser(1280, 900).await else {
+    let Some(DemoSession {
+        app, demo, client, ..
+    }) = demo_in_browser(1280, 900).await
+    else {
         return;
     };
-    sign_in(&client, &app, &demo).await;
 
     // The plan page: the limits, the use per platform, and for the owner how a plan is changed here.
     client.goto(&app.url("/settings/plan")).await.unwrap();
@@ -442,11 +368,9 @@ fn server_count(message: &str) -> usize {
 
 #[tokio::test]
 async fn the_composer_keeps_what_was_typed_counts_as_the_server_does_and_history_keeps_names() {
-    let Some(client) = browser(1280, 1000).await else {
+    let Some((app, client)) = signed_up_in_browser("composer@example.com", 1280, 1000).await else {
         return;
     };
-    let app = spawn_app().await;
-    sign_up(&client, &app, "composer@example.com").await;
     add_account(&client, "x", "Nora Quinn", &[]).await;
 
     // A schedule in the past: the message names the field, and everything typed comes back.
@@ -537,11 +461,9 @@ async fn the_composer_keeps_what_was_typed_counts_as_the_server_does_and_history
 
 #[tokio::test]
 async fn the_page_picker_ticks_only_what_the_plan_has_room_for() {
-    let Some(client) = browser(1280, 900).await else {
+    let Some((_app, client)) = signed_up_in_browser("picker@example.com", 1280, 900).await else {
         return;
     };
-    let app = spawn_app().await;
-    sign_up(&client, &app, "picker@example.com").await;
     click(&client, ".add-strip li[data-platform=facebook] a.add-tile").await;
     fill(&client, "input#user", "Ann Lee").await;
     click(&client, "button[value=approve]").await;
@@ -596,25 +518,15 @@ async fn the_page_picker_ticks_only_what_the_plan_has_room_for() {
 
 #[tokio::test]
 async fn a_revoked_account_reads_clearly_and_the_bell_says_when_it_works_again() {
-    let Some(client) = browser(1280, 900).await else {
+    let Some((app, client)) = signed_up_in_browser("revoked@example.com", 1280, 900).await else {
         return;
     };
-    let app = spawn_app().await;
-    sign_up(&client, &app, "revoked@example.com").await;
     add_account(&client, "x", "Ruth Vance", &[]).await;
     let owner = app.user_signed_in("revoked@example.com", PASSWORD).await;
     let (_, page) = app.get(&owner, "/api/v1/accounts").await;
     let account = &page["items"][0];
     let id = account["id"].as_str().unwrap().to_string();
-    app.sandbox_control(
-        Platform::X,
-        &format!(
-            "/_sandbox/users/{}/revoke",
-            account["platform_account_id"].as_str().unwrap()
-        ),
-        json!({}),
-    )
-    .await;
+    app.revoke_grant(account).await;
 
     // Refresh finds the revoked grant at once: the row says so cleanly, and offers the way back.
     click(&client, &format!("#account-{id} form.refresh-form button")).await;
@@ -652,12 +564,12 @@ async fn a_revoked_account_reads_clearly_and_the_bell_says_when_it_works_again()
 
 #[tokio::test]
 async fn every_account_matching_a_filter_is_selected_across_pages() {
-    let (app, demo) = demo_app().await;
-    let owner = app.user_signed_in(&demo.email, &demo.password).await;
-    let Some(client) = browser_with_viewport(1280, 900).await else {
+    let Some(DemoSession {
+        app, owner, client, ..
+    }) = demo_in_browser(1280, 900).await
+    else {
         return;
     };
-    sign_in(&client, &app, &demo).await;
     let (_, all) = app.get(&owner, "/api/v1/accounts?limit=100").await;
     let total = all["items"].as_array().unwrap().len();
     assert!(total > 5, "the demo spans several pages of 5");
