@@ -25,7 +25,7 @@ mod x;
 pub use consent::{approve, consent, Approval, Consent, ConsentError};
 pub use iquivity_domain::Platform;
 
-use axum::http::StatusCode;
+use axum::http::{Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::{middleware, Json, Router};
 use serde_json::{json, Value};
@@ -264,8 +264,14 @@ fn base_url(addr: SocketAddr) -> String {
 }
 
 fn router(srv: Arc<Server>) -> Router {
+    let simulator = srv.simulator;
+    let not_found =
+        move |method: Method, uri: Uri| async move { (simulator.not_found)(&method, &uri) };
+    let platform_routes = (simulator.routes)()
+        .fallback(not_found)
+        .method_not_allowed_fallback(not_found);
     let router = control::routes()
-        .merge((srv.simulator.routes)())
+        .merge(platform_routes)
         .layer(middleware::from_fn_with_state(srv.clone(), control::gate));
     let mut router = (srv.simulator.outer_layers)(router, srv.clone());
     if srv.keeps_state() {

@@ -4,7 +4,7 @@
 use crate::ids::{self, handle};
 use crate::request::Params;
 use crate::simulator::{no_layers, Pkce, Simulator};
-use crate::state::{Caller, CodeError, RevokeReason, Server, TokenError, TokenKind};
+use crate::state::{Caller, CodeError, Server, TokenError, TokenKind};
 use crate::{authorize, avatar_url, oauth_error, Reject};
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, Uri};
@@ -34,11 +34,8 @@ pub(crate) const SIMULATOR: Simulator = Simulator {
     ],
     user_id,
     new_code: |_| ids::secret("AQT"),
-    routes: || {
-        routes()
-            .fallback(not_found)
-            .method_not_allowed_fallback(not_found)
-    },
+    routes,
+    not_found: |_, uri| not_found(uri).into_response(),
     outer_layers: no_layers,
     seed_json: |_, name| seed_json(name),
     rate_limited: |_, _| rate_limited().into_response(),
@@ -186,7 +183,7 @@ pub(crate) fn server_error() -> Reject {
     )
 }
 
-pub(crate) async fn not_found(uri: Uri) -> Reject {
+fn not_found(uri: &Uri) -> Reject {
     error(
         StatusCode::NOT_FOUND,
         None,
@@ -332,13 +329,7 @@ async fn revoke(State(srv): State<Arc<Server>>, params: Params) -> Result<Status
             "A required parameter \"token\" is missing",
         )
     })?;
-    let mut world = srv.world();
-    let grant = world
-        .token(token)
-        .map(|t| t.grant)
-        .filter(|g| world.grant(*g).is_some_and(|g| g.client_id == client_id));
-    if let Some(grant) = grant {
-        world.revoke_grant(grant, RevokeReason::AppRemoved);
+    if let Some(grant) = srv.world().revoke_for_client(token, &client_id) {
         tracing::debug!(platform = %srv.platform, %client_id, grant, "grant revoked by the client");
     }
     Ok(StatusCode::OK)

@@ -5,6 +5,7 @@
 
 use crate::state::{Server, World};
 use crate::{linkedin, meta, tiktok, x};
+use axum::http::{Method, Uri};
 use axum::response::Response;
 use axum::Router;
 use chrono::{DateTime, Utc};
@@ -29,8 +30,10 @@ pub(crate) struct Simulator {
     pub user_id: fn(&str) -> String,
     /// A new authorization code, in the platform's own shape.
     pub new_code: fn(&mut World) -> String,
-    /// The platform's own paths, with its answer for a path it does not have.
+    /// The platform's own paths.
     pub routes: fn() -> Routes,
+    /// Its answer for a path it does not have, or a method a path does not take.
+    pub not_found: fn(&Method, &Uri) -> Response,
     /// Layers of its own around the gate (X's rate headers), which injected faults must pass through.
     pub outer_layers: fn(Routes, Arc<Server>) -> Routes,
     /// What the control API's by-name lookup answers: the ids the platform will give that person.

@@ -594,6 +594,18 @@ impl World {
         }
     }
 
+    /// The app `client_id` revokes `token`: the grant behind it ends, access and refresh tokens alike.
+    /// Returns that grant; an unknown token, or another app's, is left alone (the platforms answer
+    /// success all the same, RFC 7009 §2.2).
+    pub(crate) fn revoke_for_client(&mut self, token: &str, client_id: &str) -> Option<usize> {
+        let grant = self
+            .token(token)
+            .map(|t| t.grant)
+            .filter(|g| self.grant(*g).is_some_and(|g| g.client_id == client_id))?;
+        self.revoke_grant(grant, RevokeReason::AppRemoved);
+        Some(grant)
+    }
+
     /// Ends every grant of a user (for one app, or all); returns how many tokens that stopped.
     pub(crate) fn revoke_user(
         &mut self,

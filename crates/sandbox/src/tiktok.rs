@@ -4,7 +4,7 @@
 use crate::ids::{self, handle, pkce_matches};
 use crate::request::Params;
 use crate::simulator::{no_layers, Pkce, Simulator};
-use crate::state::{Caller, CodeError, RevokeReason, Server, TokenKind, World};
+use crate::state::{Caller, CodeError, Server, TokenKind, World};
 use crate::{authorize, avatar_url, Reject};
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Query, State};
@@ -39,11 +39,8 @@ pub(crate) const SIMULATOR: Simulator = Simulator {
     user_id,
     // TikTok's codes carry `*` and `!`, which is why its docs insist that clients URL-decode them.
     new_code: |world| format!("{}*0!{}.va", ids::secret(""), world.next_serial()),
-    routes: || {
-        routes()
-            .fallback(not_found)
-            .method_not_allowed_fallback(not_found)
-    },
+    routes,
+    not_found: |_, uri| not_found(uri).into_response(),
     outer_layers: no_layers,
     seed_json: |_, name| seed_json(name),
     rate_limited: |_, _| rate_limited().into_response(),
@@ -159,7 +156,7 @@ pub(crate) fn server_error() -> Reject {
     )
 }
 
-pub(crate) async fn not_found(uri: Uri) -> Reject {
+fn not_found(uri: &Uri) -> Reject {
     api_error(
         StatusCode::NOT_FOUND,
         "invalid_params",
@@ -288,13 +285,7 @@ async fn revoke(State(srv): State<Arc<Server>>, params: Params) -> Result<Json<V
     let token = params
         .form("token")
         .ok_or_else(|| oauth_error("invalid_request", "Missing token."))?;
-    let mut world = srv.world();
-    let grant = world
-        .token(token)
-        .map(|t| t.grant)
-        .filter(|g| world.grant(*g).is_some_and(|g| g.client_id == client_key));
-    if let Some(grant) = grant {
-        world.revoke_grant(grant, RevokeReason::AppRemoved);
+    if let Some(grant) = srv.world().revoke_for_client(token, &client_key) {
         tracing::debug!(platform = %srv.platform, %client_key, grant, "grant revoked by the client");
     }
     Ok(Json(json!({})))

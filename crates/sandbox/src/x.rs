@@ -39,11 +39,8 @@ pub(crate) const SIMULATOR: Simulator = Simulator {
     ],
     user_id,
     new_code: |_| ids::secret(""),
-    routes: || {
-        routes()
-            .fallback(not_found)
-            .method_not_allowed_fallback(not_found)
-    },
+    routes,
+    not_found: |_, _| not_found().into_response(),
     // Outside the gate, so that injected server errors carry the headers too.
     outer_layers: |router, srv| router.layer(middleware::from_fn_with_state(srv, rate_headers)),
     seed_json: |_, name| seed_json(name),
@@ -218,7 +215,7 @@ pub(crate) fn server_error() -> Reject {
     )
 }
 
-pub(crate) async fn not_found() -> Reject {
+fn not_found() -> Reject {
     Reject::new(
         StatusCode::NOT_FOUND,
         json!({ "errors": [{ "message": "Sorry, that page does not exist", "code": 34 }] }),
@@ -351,13 +348,7 @@ async fn revoke(State(srv): State<Arc<Server>>, params: Params) -> Result<Respon
     let token = params
         .form("token")
         .ok_or_else(|| bad_request("Missing required parameter [token]."))?;
-    let mut world = srv.world();
-    let grant = world
-        .token(token)
-        .map(|t| t.grant)
-        .filter(|g| world.grant(*g).is_some_and(|g| g.client_id == client_id));
-    if let Some(grant) = grant {
-        world.revoke_grant(grant, crate::state::RevokeReason::AppRemoved);
+    if let Some(grant) = srv.world().revoke_for_client(token, &client_id) {
         tracing::debug!(platform = %srv.platform, %client_id, grant, "grant revoked by the client");
     }
     Ok(Json(json!({ "revoked": true })).into_response())

@@ -59,11 +59,8 @@ pub(crate) const SIMULATOR: Simulator = Simulator {
     ],
     user_id,
     new_code: |_| ids::secret("AQ"),
-    routes: || {
-        routes()
-            .fallback(not_found)
-            .method_not_allowed_fallback(not_found)
-    },
+    routes,
+    not_found: |method, uri| not_found(method, uri).into_response(),
     outer_layers: no_layers,
     seed_json,
     rate_limited: |_, _| rate_limited(),
@@ -274,7 +271,7 @@ pub(crate) fn server_error() -> Response {
     .into_response()
 }
 
-pub(crate) async fn not_found(method: Method, uri: Uri) -> GraphError {
+fn not_found(method: &Method, uri: &Uri) -> GraphError {
     GraphError::param(format!(
         "Unsupported request: {method} {} is not a path this sandbox serves",
         uri.path()
