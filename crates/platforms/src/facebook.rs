@@ -192,14 +192,7 @@ async fn grant(graph: &Graph, code: &str, redirect_uri: &str) -> Result<Grant, P
     let long = graph.long_lived(&short.token).await?;
     let scopes = graph.granted_scopes(&long.token).await?;
     Ok(Grant {
-        tokens: TokenSet {
-            access_token: long.token.clone(),
-            refresh_token: None,
-            expires_at: long.expires_at,
-            refresh_expires_at: None,
-            grant_token: Some(long.token),
-            issued_at: Some(chrono::Utc::now()),
-        },
+        tokens: long.into_tokens(),
         scopes,
     })
 }
@@ -228,20 +221,18 @@ fn no_grant(platform: &'static str) -> PlatformError {
     )
 }
 
-/// The user token to renew with, exchanged for a fresh long-lived one.
-async fn renewed_user_tokens(graph: &Graph, tokens: &TokenSet) -> Result<TokenSet, PlatformError> {
+/// The user token to renew with, exchanged for a fresh long-lived one, and the scopes it holds now (unknown
+/// if they cannot be read).
+async fn renewed_user(graph: &Graph, tokens: &TokenSet) -> Result<Renewal, PlatformError> {
     let grant_token = tokens
         .grant_token
         .as_ref()
         .ok_or_else(|| no_grant(graph.platform))?;
-    let long = graph.long_lived(grant_token).await?;
-    Ok(TokenSet {
-        access_token: long.token.clone(),
-        refresh_token: None,
-        expires_at: long.expires_at,
-        refresh_expires_at: None,
-        grant_token: Some(long.token),
-        issued_at: Some(chrono::Utc::now()),
+    let user = graph.long_lived(grant_token).await?.into_tokens();
+    let scopes = graph.granted_scopes(&user.access_token).await.ok();
+    Ok(Renewal {
+        tokens: user,
+        scopes,
     })
 }
 
@@ -337,13 +328,9 @@ impl PlatformAdapter for Facebook {
         id: &str,
         tokens: &TokenSet,
     ) -> Result<Option<Renewal>, PlatformError> {
-        let user = renewed_user_tokens(&self.graph, tokens).await?;
-        let scopes = self.graph.granted_scopes(&user.access_token).await.ok();
+        let user = renewed_user(&self.graph, tokens).await?;
         if kind == AccountKind::Profile {
-            return Ok(Some(Renewal {
-                tokens: user,
-                scopes,
-            }));
+            return Ok(Some(user));
         }
         #[derive(Deserialize)]
         struct PageToken {
@@ -351,10 +338,13 @@ impl PlatformAdapter for Facebook {
         }
         let page: PageToken = self
             .graph
-            .get(&format!("/{id}?fields=access_token"), &user.access_token)
+            .get(
+                &format!("/{id}?fields=access_token"),
+                &user.tokens.access_token,
+            )
             .await?;
         let Some(token) = page.access_token else {
-            let granted = scopes.clone().unwrap_or_default();
+            let granted = user.scopes.unwrap_or_default();
             return Err(PlatformError::new(
                 "facebook",
                 ErrorClass::MissingPermission {
@@ -364,8 +354,8 @@ impl PlatformAdapter for Facebook {
             ));
         };
         Ok(Some(Renewal {
-            tokens: page_tokens(token, &user),
-            scopes,
+            tokens: page_tokens(token, &user.tokens),
+            scopes: user.scopes,
         }))
     }
 
@@ -397,9 +387,7 @@ impl PlatformAdapter for Facebook {
     }
 
     async fn revoke(&self, tokens: &TokenSet) -> Result<(), PlatformError> {
-        self.graph
-            .revoke(tokens.grant_token.as_ref().unwrap_or(&tokens.access_token))
-            .await
+        self.graph.revoke(tokens).await
     }
 
     /// A Page post with the Page's token (docs/platforms/facebook.md §2.6): text and link on `/feed`; images
@@ -472,10 +460,7 @@ impl PlatformAdapter for Facebook {
                 ))
             }
         };
-        Ok(Published {
-            url: Some(format!("https://www.facebook.com/{id}")),
-            platform_post_id: id,
-        })
+        Ok(published(id))
     }
 
     /// Reads the Page's own posts since `since` (`GET /{page-id}/published_posts`,
@@ -501,12 +486,8 @@ impl PlatformAdapter for Facebook {
             .into_iter()
             .filter(|p| meta::at_or_after(p.created_time.as_deref(), since))
             .find(|p| sent.contains(&p.message.as_deref().unwrap_or_default().trim_end()))
-            .map_or(PostLookup::NotFound, |found| {
-                PostLookup::Found(Published {
-                    url: Some(format!("https://www.facebook.com/{}", found.id)),
-                    platform_post_id: found.id,
-                })
-            }))
+            .map(|found| published(found.id))
+            .into())
     }
 }
 
@@ -518,6 +499,14 @@ struct PagePost {
     message: Option<String>,
     #[serde(default)]
     created_time: Option<String>,
+}
+
+/// A Page post, with its address on Facebook.
+fn published(id: String) -> Published {
+    Published {
+        url: Some(format!("https://www.facebook.com/{id}")),
+        platform_post_id: id,
+    }
 }
 
 fn rejected(platform: &'static str, message: &str) -> PlatformError {
@@ -649,6 +638,16 @@ struct IgAccount {
     followers_count: Option<u64>,
 }
 
+impl IgAccount {
+    /// The name shown: the account's name, else its username, else its id.
+    fn display_name(&self, id: &str) -> String {
+        self.name
+            .clone()
+            .or(self.username.clone())
+            .unwrap_or_else(|| id.to_string())
+    }
+}
+
 #[async_trait]
 impl PlatformAdapter for Instagram {
     fn platform(&self) -> Platform {
@@ -704,11 +703,7 @@ impl PlatformAdapter for Instagram {
             let account = self.account(&ig.id, &tokens.access_token).await?;
             targets.push(Target {
                 kind: AccountKind::Business,
-                display_name: account
-                    .name
-                    .clone()
-                    .or(account.username.clone())
-                    .unwrap_or_else(|| ig.id.clone()),
+                display_name: account.display_name(&ig.id),
                 platform_account_id: ig.id,
                 handle: account.username,
                 avatar_url: account.profile_picture_url,
@@ -726,9 +721,8 @@ impl PlatformAdapter for Instagram {
         id: &str,
         tokens: &TokenSet,
     ) -> Result<Option<Renewal>, PlatformError> {
-        let user = renewed_user_tokens(&self.graph, tokens).await?;
-        let scopes = self.graph.granted_scopes(&user.access_token).await.ok();
-        let pages = self.graph.pages(&user.access_token).await?;
+        let user = renewed_user(&self.graph, tokens).await?;
+        let pages = self.graph.pages(&user.tokens.access_token).await?;
         let page = pages
             .into_iter()
             .find(|p| {
@@ -744,8 +738,8 @@ impl PlatformAdapter for Instagram {
                 )
             })?;
         Ok(Some(Renewal {
-            tokens: page_tokens(page.access_token.unwrap_or_default(), &user),
-            scopes,
+            tokens: page_tokens(page.access_token.unwrap_or_default(), &user.tokens),
+            scopes: user.scopes,
         }))
     }
 
@@ -757,11 +751,7 @@ impl PlatformAdapter for Instagram {
     ) -> Result<Identity, PlatformError> {
         let account = self.account(id, &tokens.access_token).await?;
         Ok(Identity {
-            display_name: account
-                .name
-                .clone()
-                .or(account.username.clone())
-                .unwrap_or_else(|| id.to_string()),
+            display_name: account.display_name(id),
             handle: account.username,
             avatar_url: account.profile_picture_url,
             scopes: scopes_of(&self.graph, tokens).await,
@@ -770,9 +760,7 @@ impl PlatformAdapter for Instagram {
     }
 
     async fn revoke(&self, tokens: &TokenSet) -> Result<(), PlatformError> {
-        self.graph
-            .revoke(tokens.grant_token.as_ref().unwrap_or(&tokens.access_token))
-            .await
+        self.graph.revoke(tokens).await
     }
 
     /// The container flow (docs/platforms/instagram.md §3.3): a container per media (children and a carousel
@@ -865,12 +853,11 @@ impl PlatformAdapter for Instagram {
             .into_iter()
             .filter(|m| meta::at_or_after(m.timestamp.as_deref(), since))
             .find(|m| m.caption.as_deref().unwrap_or_default().trim_end() == caption.trim_end())
-            .map_or(PostLookup::NotFound, |found| {
-                PostLookup::Found(Published {
-                    platform_post_id: found.id,
-                    url: found.permalink,
-                })
-            }))
+            .map(|found| Published {
+                platform_post_id: found.id,
+                url: found.permalink,
+            })
+            .into())
     }
 }
 

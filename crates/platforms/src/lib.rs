@@ -154,6 +154,13 @@ pub enum PostLookup {
     Unsupported,
 }
 
+impl From<Option<Published>> for PostLookup {
+    /// What a look through the account's posts came to: the post, or that it was never made.
+    fn from(found: Option<Published>) -> Self {
+        found.map_or(PostLookup::NotFound, PostLookup::Found)
+    }
+}
+
 /// One platform's API.
 #[async_trait]
 pub trait PlatformAdapter: Send + Sync {

@@ -244,6 +244,14 @@ impl Linkedin {
     }
 }
 
+/// A post on LinkedIn, with its address in the feed.
+fn published(urn: String) -> Published {
+    Published {
+        url: Some(format!("https://www.linkedin.com/feed/update/{urn}")),
+        platform_post_id: urn,
+    }
+}
+
 fn org_id(urn: &str) -> Option<&str> {
     urn.strip_prefix("urn:li:organization:")
 }
@@ -492,10 +500,7 @@ impl PlatformAdapter for Linkedin {
                 )
             })?
             .to_string();
-        Ok(Published {
-            url: Some(format!("https://www.linkedin.com/feed/update/{urn}")),
-            platform_post_id: urn,
-        })
+        Ok(published(urn))
     }
 
     /// An organisation's posts by author (`GET /rest/posts?q=author`, docs/platforms/linkedin.md §5.9), with
@@ -534,12 +539,8 @@ impl PlatformAdapter for Linkedin {
             .into_iter()
             .filter(|p| p.created_at.is_none_or(|at| at >= since_ms))
             .find(|p| p.commentary.as_deref().unwrap_or_default() == sent)
-            .map_or(PostLookup::NotFound, |found| {
-                PostLookup::Found(Published {
-                    url: Some(format!("https://www.linkedin.com/feed/update/{}", found.id)),
-                    platform_post_id: found.id,
-                })
-            }))
+            .map(|found| published(found.id))
+            .into())
     }
 }
 

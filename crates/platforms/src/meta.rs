@@ -6,6 +6,7 @@ use crate::error::{ErrorClass, PlatformError};
 use crate::http::{self, class_from_status, in_seconds, Answer};
 use crate::settings::PlatformSettings;
 use chrono::{DateTime, Utc};
+use iquivity_domain::TokenSet;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use std::collections::BTreeSet;
@@ -126,6 +127,21 @@ struct GraphError {
 pub(crate) struct UserToken {
     pub token: SecretString,
     pub expires_at: Option<chrono::DateTime<Utc>>,
+}
+
+impl UserToken {
+    /// A long-lived user token as a connection keeps it: it acts for the user, and it is also the grant
+    /// token that renews Page tokens and revokes the login. Meta gives no refresh token.
+    pub fn into_tokens(self) -> TokenSet {
+        TokenSet {
+            access_token: self.token.clone(),
+            refresh_token: None,
+            expires_at: self.expires_at,
+            refresh_expires_at: None,
+            grant_token: Some(self.token),
+            issued_at: Some(chrono::Utc::now()),
+        }
+    }
 }
 
 impl Graph {
@@ -333,7 +349,9 @@ impl Graph {
             .await
     }
 
-    pub async fn revoke(&self, token: &SecretString) -> Result<(), PlatformError> {
+    /// Revokes the whole login, with the user token behind a Page or Instagram token where there is one.
+    pub async fn revoke(&self, tokens: &TokenSet) -> Result<(), PlatformError> {
+        let token = tokens.grant_token.as_ref().unwrap_or(&tokens.access_token);
         let url = self.settings.url(&self.settings.revoke_url);
         let request = self.client.delete(url).bearer_auth(token.expose_secret());
         http::send_ok(self.platform, request, |a| self.classify(a))

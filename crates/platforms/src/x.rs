@@ -177,6 +177,14 @@ struct PublicMetrics {
     followers_count: u64,
 }
 
+/// A post on X, with its address there.
+fn published(id: String) -> Published {
+    Published {
+        url: Some(format!("https://x.com/i/web/status/{id}")),
+        platform_post_id: id,
+    }
+}
+
 impl X {
     pub fn new(settings: PlatformSettings, client: reqwest::Client) -> Self {
         X { settings, client }
@@ -389,10 +397,7 @@ impl PlatformAdapter for X {
             .bearer_auth(tokens.access_token.expose_secret())
             .json(&serde_json::json!({ "text": post.text_with_link() }));
         let created: Created = http::send_json(NAME, request, |a| self.classify(a, false)).await?;
-        Ok(Published {
-            url: Some(format!("https://x.com/i/web/status/{}", created.data.id)),
-            platform_post_id: created.data.id,
-        })
+        Ok(published(created.data.id))
     }
 
     /// Reads the account's timeline (`GET /2/users/:id/tweets`, X API v2; docs/platforms/x.md §4.9) from
@@ -421,19 +426,12 @@ impl PlatformAdapter for X {
             .bearer_auth(tokens.access_token.expose_secret());
         let timeline: Timeline =
             http::send_json(NAME, request, |a| self.classify(a, false)).await?;
-        Ok(
-            match timeline
-                .data
-                .into_iter()
-                .find(|p| is_same_post(post, &p.text))
-            {
-                Some(found) => PostLookup::Found(Published {
-                    url: Some(format!("https://x.com/i/web/status/{}", found.id)),
-                    platform_post_id: found.id,
-                }),
-                None => PostLookup::NotFound,
-            },
-        )
+        Ok(timeline
+            .data
+            .into_iter()
+            .find(|p| is_same_post(post, &p.text))
+            .map(|found| published(found.id))
+            .into())
     }
 }
 
