@@ -136,13 +136,8 @@ async fn sqlite_delivery_errors_become_classes() {
 
 #[tokio::test]
 async fn postgres_delivery_errors_become_classes() {
-    let Some(scratch) =
-        scratch::scratch_schema("iqm", "postgres_delivery_errors_become_classes").await
-    else {
-        return;
-    };
-    let outcome = tokio::spawn({
-        let url = scratch.url.clone();
+    let test = "postgres_delivery_errors_become_classes";
+    scratch::in_scratch_schema("iqm", test, |url| {
         async move {
             // A pool: a spawned task cannot hold `Migrator::run` on a `&mut PgConnection` (sqlx's bounds).
             let pool = sqlx::PgPool::connect(&url).await.unwrap();
@@ -160,8 +155,4 @@ async fn postgres_delivery_errors_become_classes() {
         }
     })
     .await;
-    scratch.drop_schema().await;
-    if let Err(panic) = outcome {
-        std::panic::resume_unwind(panic.into_panic());
-    }
 }

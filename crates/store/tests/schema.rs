@@ -285,14 +285,10 @@ async fn postgres_schema(url: String) -> BTreeSet<String> {
 
 #[tokio::test]
 async fn sqlite_and_postgres_schemas_are_equivalent() {
-    let Some(scratch) =
-        scratch::scratch_schema("iqs", "sqlite_and_postgres_schemas_are_equivalent").await
-    else {
+    let test = "sqlite_and_postgres_schemas_are_equivalent";
+    let Some(postgres) = scratch::in_scratch_schema("iqs", test, postgres_schema).await else {
         return;
     };
-    let postgres = tokio::spawn(postgres_schema(scratch.url.clone())).await;
-    scratch.drop_schema().await;
-    let postgres = postgres.unwrap_or_else(|err| std::panic::resume_unwind(err.into_panic()));
 
     let dir = tempfile::tempdir().unwrap();
     let sqlite = sqlite_schema(&format!(

@@ -1,15 +1,21 @@
 //! Connecting, counting, relabelling, refreshing and removing accounts.
 
 use crate::harness::*;
-use iquivity_domain::{AccountId, AccountStatus, Labels, Plan, Platform, StatusReason};
+use iquivity_domain::{
+    Account, AccountId, AccountStatus, Labels, Plan, Platform, StatusReason, WorkspaceId,
+};
 use iquivity_store::{
-    AccountQuery, AccountRefresh, AuditKind, PlatformStatusCount, Sealer, StatusChange, Store,
-    StoreError, StoredCredential,
+    AccountQuery, AccountRefresh, AccountUpsert, AuditKind, Sealer, StatusChange, Store,
+    StoreError, StoreResult, StoredCredential, UpsertOutcome,
 };
 use std::sync::{Arc, Mutex};
 
-fn sorted_counts(counts: Vec<PlatformStatusCount>) -> Vec<(Platform, AccountStatus, u32)> {
-    let mut counts: Vec<_> = counts
+/// The workspace's account counts by platform and status, in a fixed order.
+async fn counts(store: &dyn Store, workspace: WorkspaceId) -> Vec<(Platform, AccountStatus, u32)> {
+    let mut counts: Vec<_> = store
+        .account_counts(workspace)
+        .await
+        .unwrap()
         .into_iter()
         .map(|c| (c.platform, c.status, c.count))
         .collect();
@@ -17,21 +23,61 @@ fn sorted_counts(counts: Vec<PlatformStatusCount>) -> Vec<(Platform, AccountStat
     counts
 }
 
+/// How many accounts the workspace has (on `platform` only, if given).
+async fn count(store: &dyn Store, workspace: WorkspaceId, platform: Option<Platform>) -> u32 {
+    store.count_accounts(workspace, platform).await.unwrap()
+}
+
+/// A status change with the reason's own message.
 fn status(
     status: AccountStatus,
     reason: Option<StatusReason>,
     at: chrono::DateTime<chrono::Utc>,
 ) -> StatusChange {
     StatusChange {
-        status,
-        reason,
         message: reason.map(|r| r.default_message().to_string()),
-        at,
+        ..status_change(status, reason, at)
     }
+}
+
+/// The account connected on `platform` as `pid` in the workspace, if there is one.
+async fn by_platform_id(
+    store: &dyn Store,
+    workspace: WorkspaceId,
+    platform: Platform,
+    pid: &str,
+) -> Option<Account> {
+    store
+        .account_by_platform_id(workspace, platform, pid)
+        .await
+        .unwrap()
+}
+
+/// Checks that connecting `up` is refused by the plan's limits (`why` says which).
+async fn assert_plan_limit(store: &dyn Store, up: &AccountUpsert, why: &str) {
+    let err = store.upsert_account(up, None).await.expect_err(why);
+    assert!(
+        matches!(err, StoreError::PlanLimit(_)),
+        "expected PlanLimit, got {err:?}"
+    );
+}
+
+/// Connects all of `ups` at once, each without a credential: their outcomes, in order.
+async fn connect_at_once(
+    store: &Arc<dyn Store>,
+    ups: Vec<AccountUpsert>,
+) -> Vec<StoreResult<UpsertOutcome>> {
+    let ups = Arc::new(ups);
+    concurrently(ups.len(), |i| {
+        let (store, ups) = (store.clone(), ups.clone());
+        async move { store.upsert_account(&ups[i], None).await }
+    })
+    .await
 }
 
 pub async fn upsert_creates_then_a_reconnect_updates_the_same_account(store: Arc<dyn Store>) {
     let owner = tenant(store.as_ref(), Plan::Enterprise).await;
+    let s = store.as_ref();
     let t0 = now() - minutes(120);
     let sealed_for = Arc::new(Mutex::new(Vec::<AccountId>::new()));
     let seen = sealed_for.clone();
@@ -105,10 +151,7 @@ pub async fn upsert_creates_then_a_reconnect_updates_the_same_account(store: Arc
         Some(credential("key-2", &format!("tokens-of-{}-v2", up.id)))
     );
     assert_eq!(store.credential(again.id).await.unwrap(), None);
-    assert_eq!(
-        store.count_accounts(owner.workspace, None).await.unwrap(),
-        1
-    );
+    assert_eq!(count(s, owner.workspace, None).await, 1);
 
     // A reconnect in another status moves status_since.
     let t2 = t0 + minutes(45);
@@ -126,15 +169,8 @@ pub async fn upsert_creates_then_a_reconnect_updates_the_same_account(store: Arc
         "no sealer, the credential stays"
     );
 
-    let kinds: Vec<AuditKind> = store
-        .events_for_account(owner.workspace, up.id, 10)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|e| e.kind)
-        .collect();
     assert_eq!(
-        kinds,
+        event_kinds(s, owner.workspace, up.id).await,
         vec![
             AuditKind::Reconnected,
             AuditKind::Reconnected,
@@ -143,28 +179,16 @@ pub async fn upsert_creates_then_a_reconnect_updates_the_same_account(store: Arc
     );
 
     // Found by its platform id, in its own workspace only.
-    let found = store
-        .account_by_platform_id(owner.workspace, Platform::Linkedin, "li-1")
-        .await
-        .unwrap()
-        .expect("found by platform id");
-    assert_eq!(found.id, up.id);
-    assert!(store
-        .account_by_platform_id(owner.workspace, Platform::X, "li-1")
-        .await
-        .unwrap()
-        .is_none());
-    assert!(store
-        .account_by_platform_id(owner.workspace, Platform::Linkedin, "li-2")
-        .await
-        .unwrap()
-        .is_none());
-    let other = tenant(store.as_ref(), Plan::Enterprise).await;
-    assert!(store
-        .account_by_platform_id(other.workspace, Platform::Linkedin, "li-1")
-        .await
-        .unwrap()
-        .is_none());
+    let found = by_platform_id(s, owner.workspace, Platform::Linkedin, "li-1").await;
+    assert_eq!(found.expect("found by platform id").id, up.id);
+    let other = tenant(s, Plan::Enterprise).await;
+    for (workspace, platform, pid) in [
+        (owner.workspace, Platform::X, "li-1"),
+        (owner.workspace, Platform::Linkedin, "li-2"),
+        (other.workspace, Platform::Linkedin, "li-1"),
+    ] {
+        assert!(by_platform_id(s, workspace, platform, pid).await.is_none());
+    }
     // The same platform account in another workspace is another account.
     let elsewhere = store
         .upsert_account(
@@ -190,45 +214,26 @@ pub async fn upsert_creates_then_a_reconnect_updates_the_same_account(store: Arc
         matches!(&err, StoreError::Seal(message) if message.contains("no sealing key")),
         "expected Seal, got {err:?}"
     );
-    assert!(store
-        .account_by_platform_id(owner.workspace, Platform::X, "x-9")
+    assert!(by_platform_id(s, owner.workspace, Platform::X, "x-9")
         .await
-        .unwrap()
         .is_none());
-    assert_eq!(
-        store.count_accounts(owner.workspace, None).await.unwrap(),
-        1
-    );
+    assert_eq!(count(s, owner.workspace, None).await, 1);
 }
 
 pub async fn plan_limits_refuse_new_accounts_but_not_reconnects(store: Arc<dyn Store>) {
     // The free plan: 3 accounts in all, 1 per platform.
     let owner = tenant(store.as_ref(), Plan::Free).await;
     let t0 = now();
+    let s = store.as_ref();
     let limited = |platform, pid: &str| upsert(&owner, platform, pid, pid, t0);
-    connect(store.as_ref(), &limited(Platform::X, "x-1")).await;
-    let err = store
-        .upsert_account(&limited(Platform::X, "x-2"), None)
-        .await
-        .expect_err("a second X account on the free plan");
-    assert!(
-        matches!(err, StoreError::PlanLimit(_)),
-        "expected PlanLimit, got {err:?}"
-    );
-    let facebook = connect(store.as_ref(), &limited(Platform::Facebook, "fb-1")).await;
-    connect(store.as_ref(), &limited(Platform::Instagram, "ig-1")).await;
-    let err = store
-        .upsert_account(&limited(Platform::Linkedin, "li-1"), None)
-        .await
-        .expect_err("a fourth account on the free plan");
-    assert!(
-        matches!(err, StoreError::PlanLimit(_)),
-        "expected PlanLimit, got {err:?}"
-    );
-    assert_eq!(
-        store.count_accounts(owner.workspace, None).await.unwrap(),
-        3
-    );
+    connect(s, &limited(Platform::X, "x-1")).await;
+    let second_x = limited(Platform::X, "x-2");
+    assert_plan_limit(s, &second_x, "a second X account on the free plan").await;
+    let facebook = connect(s, &limited(Platform::Facebook, "fb-1")).await;
+    connect(s, &limited(Platform::Instagram, "ig-1")).await;
+    let fourth = limited(Platform::Linkedin, "li-1");
+    assert_plan_limit(s, &fourth, "a fourth account on the free plan").await;
+    assert_eq!(count(s, owner.workspace, None).await, 3);
 
     // A reconnect is no new account.
     let reconnect = store
@@ -238,56 +243,37 @@ pub async fn plan_limits_refuse_new_accounts_but_not_reconnects(store: Arc<dyn S
     assert!(!reconnect.created);
 
     // Removing one makes room.
-    assert!(store
-        .delete_account(
-            owner.workspace,
-            facebook.id,
-            &event(owner.workspace, Some(facebook.id), AuditKind::Removed, t0),
-        )
-        .await
-        .unwrap());
-    connect(store.as_ref(), &limited(Platform::Linkedin, "li-1")).await;
+    assert!(remove_account(s, owner.workspace, facebook.id, t0).await);
+    connect(s, &limited(Platform::Linkedin, "li-1")).await;
 
     // A bigger plan lifts the per-platform limit.
     assert!(store
         .set_plan(owner.workspace, Plan::Starter)
         .await
         .unwrap());
-    connect(store.as_ref(), &limited(Platform::X, "x-2")).await;
-    assert_eq!(
-        store.count_accounts(owner.workspace, None).await.unwrap(),
-        4
-    );
-    assert_eq!(
-        store
-            .count_accounts(owner.workspace, Some(Platform::X))
-            .await
-            .unwrap(),
-        2
-    );
+    connect(s, &limited(Platform::X, "x-2")).await;
+    assert_eq!(count(s, owner.workspace, None).await, 4);
+    assert_eq!(count(s, owner.workspace, Some(Platform::X)).await, 2);
 }
 
 pub async fn plan_limit_holds_under_concurrent_connections(store: Arc<dyn Store>) {
     // The starter plan allows 10 accounts; 16 connect at once.
     let owner = tenant(store.as_ref(), Plan::Starter).await;
     let t0 = now();
-    let mut tasks = Vec::new();
-    for i in 0..16 {
-        let store = store.clone();
-        let up = upsert(
-            &owner,
-            Platform::X,
-            &format!("x-{i}"),
-            &format!("X {i}"),
-            t0,
-        );
-        tasks.push(tokio::spawn(async move {
-            store.upsert_account(&up, None).await
-        }));
-    }
+    let ups = (0..16)
+        .map(|i| {
+            upsert(
+                &owner,
+                Platform::X,
+                &format!("x-{i}"),
+                &format!("X {i}"),
+                t0,
+            )
+        })
+        .collect();
     let (mut created, mut refused) = (0, 0);
-    for task in tasks {
-        match task.await.unwrap() {
+    for outcome in connect_at_once(&store, ups).await {
+        match outcome {
             Ok(outcome) => {
                 assert!(outcome.created);
                 created += 1;
@@ -297,10 +283,7 @@ pub async fn plan_limit_holds_under_concurrent_connections(store: Arc<dyn Store>
         }
     }
     assert_eq!((created, refused), (10, 6));
-    assert_eq!(
-        store.count_accounts(owner.workspace, None).await.unwrap(),
-        10
-    );
+    assert_eq!(count(store.as_ref(), owner.workspace, None).await, 10);
     assert_eq!(
         store
             .list_accounts(owner.workspace, &AccountQuery::all(100))
@@ -314,7 +297,7 @@ pub async fn plan_limit_holds_under_concurrent_connections(store: Arc<dyn Store>
 pub async fn account_counts_follow_inserts_status_changes_and_deletes(store: Arc<dyn Store>) {
     let owner = tenant(store.as_ref(), Plan::Enterprise).await;
     let other = tenant(store.as_ref(), Plan::Enterprise).await;
-    let s = store.as_ref();
+    let (s, ws) = (store.as_ref(), owner.workspace);
     let x1 = account(s, &owner, Platform::X, "x one").await;
     let x2 = account(s, &owner, Platform::X, "x two").await;
     account(s, &owner, Platform::Facebook, "fb").await;
@@ -323,39 +306,17 @@ pub async fn account_counts_follow_inserts_status_changes_and_deletes(store: Arc
     use AccountStatus::*;
     use Platform::*;
     assert_eq!(
-        sorted_counts(store.account_counts(owner.workspace).await.unwrap()),
+        counts(s, ws).await,
         vec![(Facebook, Active, 1), (X, Active, 2)]
     );
-    assert_eq!(
-        store.count_accounts(owner.workspace, None).await.unwrap(),
-        3
-    );
-    assert_eq!(
-        store
-            .count_accounts(owner.workspace, Some(X))
-            .await
-            .unwrap(),
-        2
-    );
-    assert_eq!(
-        store
-            .count_accounts(owner.workspace, Some(Tiktok))
-            .await
-            .unwrap(),
-        0
-    );
+    assert_eq!(count(s, ws, None).await, 3);
+    assert_eq!(count(s, ws, Some(X)).await, 2);
+    assert_eq!(count(s, ws, Some(Tiktok)).await, 0);
 
     let t1 = now();
-    let failed = store
-        .set_account_status(
-            owner.workspace,
-            x2.id,
-            &status(Failed, Some(StatusReason::MissingPermissions), t1),
-            &event(owner.workspace, Some(x2.id), AuditKind::StatusChanged, t1),
-        )
-        .await
-        .unwrap()
-        .expect("account exists");
+    let change = status(Failed, Some(StatusReason::MissingPermissions), t1);
+    let failed = change_status(s, ws, x2.id, &change).await;
+    let failed = failed.expect("account exists");
     assert_eq!(failed.status, Failed);
     assert_eq!(failed.status_reason, Some(StatusReason::MissingPermissions));
     assert_eq!(failed.status_since, t1);
@@ -363,192 +324,132 @@ pub async fn account_counts_follow_inserts_status_changes_and_deletes(store: Arc
         failed.status_message.as_deref(),
         Some(StatusReason::MissingPermissions.default_message())
     );
-    assert_eq!(
-        sorted_counts(store.account_counts(owner.workspace).await.unwrap()),
-        vec![(Facebook, Active, 1), (X, Active, 1), (X, Failed, 1)]
-    );
-    assert_eq!(
-        store
-            .count_accounts(owner.workspace, Some(X))
-            .await
-            .unwrap(),
-        2
-    );
+    let one_failed = vec![(Facebook, Active, 1), (X, Active, 1), (X, Failed, 1)];
+    assert_eq!(counts(s, ws).await, one_failed);
+    assert_eq!(count(s, ws, Some(X)).await, 2);
 
     // The same status and reason again: status_since stays, the message is updated, no new event.
     let t2 = t1 + minutes(5);
     let mut same = status(Failed, Some(StatusReason::MissingPermissions), t2);
     same.message = Some("still missing".to_string());
-    let unchanged = store
-        .set_account_status(
-            owner.workspace,
-            x2.id,
-            &same,
-            &event(owner.workspace, Some(x2.id), AuditKind::StatusChanged, t2),
-        )
-        .await
-        .unwrap()
-        .unwrap();
+    let unchanged = change_status(s, ws, x2.id, &same).await.unwrap();
     assert_eq!(unchanged.status_since, t1);
     assert_eq!(unchanged.status_message.as_deref(), Some("still missing"));
-    let status_events = store
-        .events_for_account(owner.workspace, x2.id, 10)
-        .await
-        .unwrap()
-        .into_iter()
-        .filter(|e| e.kind == AuditKind::StatusChanged)
-        .count();
-    assert_eq!(status_events, 1);
-    assert_eq!(
-        sorted_counts(store.account_counts(owner.workspace).await.unwrap()),
-        vec![(Facebook, Active, 1), (X, Active, 1), (X, Failed, 1)]
-    );
+    let kinds = event_kinds(s, ws, x2.id).await;
+    let status_events = kinds.iter().filter(|k| **k == AuditKind::StatusChanged);
+    assert_eq!(status_events.count(), 1);
+    assert_eq!(counts(s, ws).await, one_failed);
 
     // Back to active: the emptied (X, Failed) group is not reported.
     let t3 = t2 + minutes(5);
-    let recovered = store
-        .set_account_status(
-            owner.workspace,
-            x2.id,
-            &status(Active, None, t3),
-            &event(owner.workspace, Some(x2.id), AuditKind::StatusChanged, t3),
-        )
-        .await
-        .unwrap()
-        .unwrap();
+    let recovered = change_status(s, ws, x2.id, &status(Active, None, t3)).await;
+    let recovered = recovered.unwrap();
     assert_eq!(recovered.status_since, t3);
     assert_eq!(recovered.status_reason, None);
     assert_eq!(
-        sorted_counts(store.account_counts(owner.workspace).await.unwrap()),
+        counts(s, ws).await,
         vec![(Facebook, Active, 1), (X, Active, 2)]
     );
 
-    assert!(store
-        .delete_account(
-            owner.workspace,
-            x1.id,
-            &event(owner.workspace, Some(x1.id), AuditKind::Removed, t3),
-        )
-        .await
-        .unwrap());
+    assert!(remove_account(s, ws, x1.id, t3).await);
     assert_eq!(
-        sorted_counts(store.account_counts(owner.workspace).await.unwrap()),
+        counts(s, ws).await,
         vec![(Facebook, Active, 1), (X, Active, 1)]
     );
-    assert_eq!(
-        store.count_accounts(owner.workspace, None).await.unwrap(),
-        2
-    );
-    assert_eq!(
-        store
-            .count_accounts(owner.workspace, Some(X))
-            .await
-            .unwrap(),
-        1
-    );
+    assert_eq!(count(s, ws, None).await, 2);
+    assert_eq!(count(s, ws, Some(X)).await, 1);
 
     // Another workspace's accounts are counted apart, and an unknown account has no status to set.
-    assert_eq!(
-        sorted_counts(store.account_counts(other.workspace).await.unwrap()),
-        vec![(X, Active, 1)]
-    );
-    assert!(store
-        .set_account_status(
-            other.workspace,
-            x2.id,
-            &status(Failed, Some(StatusReason::TokenRevoked), t3),
-            &event(other.workspace, Some(x2.id), AuditKind::StatusChanged, t3),
-        )
+    assert_eq!(counts(s, other.workspace).await, vec![(X, Active, 1)]);
+    let revoked = status(Failed, Some(StatusReason::TokenRevoked), t3);
+    assert!(change_status(s, other.workspace, x2.id, &revoked)
         .await
-        .unwrap()
         .is_none());
     assert_eq!(
-        store
-            .account(owner.workspace, x2.id)
-            .await
-            .unwrap()
-            .unwrap()
-            .status,
+        stored_account(s, ws, x2.id).await.status,
         Active,
         "another workspace cannot change it"
     );
 }
 
+/// Sets the account's labels and name override (`None` leaves each as it is), recorded as `kind`: the
+/// account as updated, or `None` when the workspace has no such account.
+async fn update_profile(
+    store: &dyn Store,
+    workspace: WorkspaceId,
+    account: AccountId,
+    labels: Option<&Labels>,
+    name: Option<Option<&str>>,
+    kind: AuditKind,
+    at: chrono::DateTime<chrono::Utc>,
+) -> Option<Account> {
+    let record = event(workspace, Some(account), kind, at);
+    store
+        .update_account_profile(workspace, account, labels, name, &record)
+        .await
+        .unwrap()
+}
+
+/// Records a refresh or check of the account: the account as updated, if the workspace has it.
+async fn refresh(
+    store: &dyn Store,
+    workspace: WorkspaceId,
+    account: AccountId,
+    refresh: &AccountRefresh,
+) -> Option<Account> {
+    store
+        .record_account_refresh(workspace, account, refresh)
+        .await
+        .unwrap()
+}
+
 pub async fn profile_updates_set_labels_and_a_name_override(store: Arc<dyn Store>) {
     let owner = tenant(store.as_ref(), Plan::Enterprise).await;
-    let s = store.as_ref();
+    let (s, ws) = (store.as_ref(), owner.workspace);
     let t0 = now() - minutes(60);
     let alpha_up = upsert(&owner, Platform::X, "x-alpha", "alpha", t0);
     let alpha = connect(s, &alpha_up).await;
     account(s, &owner, Platform::Facebook, "Bravo").await;
 
+    use AuditKind::{LabelsChanged, Renamed};
     let labels = Labels::parse(&["Client A", "personal"]).unwrap();
     let t1 = now();
-    let labelled = store
-        .update_account_profile(
-            owner.workspace,
-            alpha.id,
-            Some(&labels),
-            None,
-            &event(
-                owner.workspace,
-                Some(alpha.id),
-                AuditKind::LabelsChanged,
-                t1,
-            ),
-        )
-        .await
-        .unwrap()
-        .expect("account exists");
+    let labelled = update_profile(s, ws, alpha.id, Some(&labels), None, LabelsChanged, t1);
+    let labelled = labelled.await.expect("account exists");
     assert_eq!(labelled.labels, labels);
     assert_eq!(labelled.display_name, "alpha");
 
-    let renamed = store
-        .update_account_profile(
-            owner.workspace,
-            alpha.id,
-            None,
-            Some(Some("Zulu Team")),
-            &event(owner.workspace, Some(alpha.id), AuditKind::Renamed, t1),
-        )
-        .await
-        .unwrap()
-        .unwrap();
+    let renamed = update_profile(s, ws, alpha.id, None, Some(Some("Zulu Team")), Renamed, t1);
+    let renamed = renamed.await.unwrap();
     assert_eq!(renamed.display_name, "Zulu Team");
     assert_eq!(renamed.platform_display_name, "alpha");
     assert_eq!(renamed.display_name_override.as_deref(), Some("Zulu Team"));
     assert_eq!(renamed.labels, labels, "labels untouched by a rename");
 
-    let by_name = |descending| {
+    let names_by_name = |descending| {
         let mut query = AccountQuery::all(10);
         query.sort = iquivity_store::AccountSort {
             key: iquivity_store::SortKey::Name,
             descending,
         };
-        query
+        let store = store.clone();
+        async move {
+            let listed = store.list_accounts(ws, &query).await.unwrap();
+            listed
+                .into_iter()
+                .map(|a| a.display_name)
+                .collect::<Vec<_>>()
+        }
     };
-    let names: Vec<String> = store
-        .list_accounts(owner.workspace, &by_name(false))
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|a| a.display_name)
-        .collect();
     assert_eq!(
-        names,
+        names_by_name(false).await,
         vec!["Bravo", "Zulu Team"],
         "sorted by the shown name"
     );
-    assert_eq!(
-        names_matching(s, owner.workspace, "zulu").await,
-        vec!["Zulu Team"]
-    );
-    assert_eq!(
-        names_matching(s, owner.workspace, "ZULU T").await,
-        vec!["Zulu Team"]
-    );
+    assert_eq!(names_matching(s, ws, "zulu").await, vec!["Zulu Team"]);
+    assert_eq!(names_matching(s, ws, "ZULU T").await, vec!["Zulu Team"]);
     assert!(
-        names_matching(s, owner.workspace, "alpha").await.is_empty(),
+        names_matching(s, ws, "alpha").await.is_empty(),
         "the override replaces the platform's name in the search"
     );
 
@@ -563,86 +464,38 @@ pub async fn profile_updates_set_labels_and_a_name_override(store: Arc<dyn Store
         .account;
     assert_eq!(account.display_name, "Zulu Team");
     assert_eq!(account.platform_display_name, "alpha (platform)");
-    let refresh = AccountRefresh {
-        credential: None,
-        token_expires_at: None,
-        scopes: None,
+    let renamed_there = AccountRefresh {
         display_name: Some("alpha again".to_string()),
-        handle: None,
-        avatar_url: None,
-        followers: None,
-        refreshed: false,
-        now: t1,
+        ..nothing_refreshed(t1)
     };
-    let account = store
-        .record_account_refresh(owner.workspace, alpha.id, &refresh)
-        .await
-        .unwrap()
-        .unwrap();
+    let account = refresh(s, ws, alpha.id, &renamed_there).await.unwrap();
     assert_eq!(account.display_name, "Zulu Team");
     assert_eq!(account.platform_display_name, "alpha again");
-    assert_eq!(
-        names_matching(s, owner.workspace, "zulu").await,
-        vec!["Zulu Team"]
-    );
-    let names: Vec<String> = store
-        .list_accounts(owner.workspace, &by_name(true))
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|a| a.display_name)
-        .collect();
-    assert_eq!(names, vec!["Zulu Team", "Bravo"]);
+    assert_eq!(names_matching(s, ws, "zulu").await, vec!["Zulu Team"]);
+    assert_eq!(names_by_name(true).await, vec!["Zulu Team", "Bravo"]);
 
     // Clearing the override shows the platform's name again, in the list and in the search.
-    let cleared = store
-        .update_account_profile(
-            owner.workspace,
-            alpha.id,
-            Some(&Labels::default()),
-            Some(None),
-            &event(owner.workspace, Some(alpha.id), AuditKind::Renamed, t1),
-        )
-        .await
-        .unwrap()
-        .unwrap();
+    let no_labels = Labels::default();
+    let cleared = update_profile(s, ws, alpha.id, Some(&no_labels), Some(None), Renamed, t1);
+    let cleared = cleared.await.unwrap();
     assert_eq!(cleared.display_name, "alpha again");
     assert_eq!(cleared.display_name_override, None);
     assert!(cleared.labels.to_strings().is_empty());
-    assert!(names_matching(s, owner.workspace, "zulu").await.is_empty());
-    assert_eq!(
-        names_matching(s, owner.workspace, "again").await,
-        vec!["alpha again"]
-    );
-    let names: Vec<String> = store
-        .list_accounts(owner.workspace, &by_name(false))
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|a| a.display_name)
-        .collect();
-    assert_eq!(names, vec!["alpha again", "Bravo"]);
+    assert!(names_matching(s, ws, "zulu").await.is_empty());
+    assert_eq!(names_matching(s, ws, "again").await, vec!["alpha again"]);
+    assert_eq!(names_by_name(false).await, vec!["alpha again", "Bravo"]);
 
-    let kinds: Vec<AuditKind> = store
-        .events_for_account(owner.workspace, alpha.id, 10)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|e| e.kind)
-        .collect();
-    assert!(kinds.contains(&AuditKind::LabelsChanged));
-    assert_eq!(
-        kinds.iter().filter(|k| **k == AuditKind::Renamed).count(),
-        2
-    );
+    let kinds = event_kinds(s, ws, alpha.id).await;
+    assert!(kinds.contains(&LabelsChanged));
+    assert_eq!(kinds.iter().filter(|k| **k == Renamed).count(), 2);
 
     assert!(store
         .update_account_profile(
-            owner.workspace,
+            ws,
             AccountId::new(),
             Some(&labels),
             None,
-            &event(owner.workspace, None, AuditKind::LabelsChanged, t1),
+            &event(ws, None, LabelsChanged, t1),
         )
         .await
         .unwrap()
@@ -651,6 +504,7 @@ pub async fn profile_updates_set_labels_and_a_name_override(store: Arc<dyn Store
 
 pub async fn refresh_records_credentials_and_profile(store: Arc<dyn Store>) {
     let owner = tenant(store.as_ref(), Plan::Enterprise).await;
+    let (s, ws) = (store.as_ref(), owner.workspace);
     let t0 = now() - minutes(60);
     let mut up = upsert(&owner, Platform::Instagram, "ig-1", "Old Name", t0);
     up.handle = Some("@old_handle".to_string());
@@ -664,7 +518,7 @@ pub async fn refresh_records_credentials_and_profile(store: Arc<dyn Store>) {
         .id;
 
     let t1 = t0 + minutes(10);
-    let refresh = AccountRefresh {
+    let renewed = AccountRefresh {
         credential: Some(credential("key-1", "v2")),
         token_expires_at: Some(Some(t1 + minutes(60))),
         scopes: Some(vec!["a".to_string(), "b".to_string()]),
@@ -675,11 +529,7 @@ pub async fn refresh_records_credentials_and_profile(store: Arc<dyn Store>) {
         refreshed: true,
         now: t1,
     };
-    let account = store
-        .record_account_refresh(owner.workspace, id, &refresh)
-        .await
-        .unwrap()
-        .expect("account exists");
+    let account = refresh(s, ws, id, &renewed).await.expect("account exists");
     assert_eq!(account.display_name, "New Name");
     assert_eq!(account.handle.as_deref(), Some("@new_handle"));
     assert_eq!(
@@ -695,31 +545,18 @@ pub async fn refresh_records_credentials_and_profile(store: Arc<dyn Store>) {
         store.credential(id).await.unwrap(),
         Some(credential("key-1", "v2"))
     );
-    let latest = store
-        .events_for_account(owner.workspace, id, 1)
-        .await
-        .unwrap();
+    let latest = store.events_for_account(ws, id, 1).await.unwrap();
     assert_eq!(latest[0].kind, AuditKind::Refreshed);
     assert_eq!(latest[0].at, t1);
 
     // A health check: only what it learned changes; `None` keeps, `Some(None)` clears.
     let t2 = t1 + minutes(10);
     let check = AccountRefresh {
-        credential: None,
         token_expires_at: Some(None),
-        scopes: None,
-        display_name: None,
-        handle: None,
         avatar_url: Some(None),
-        followers: None,
-        refreshed: false,
-        now: t2,
+        ..nothing_refreshed(t2)
     };
-    let account = store
-        .record_account_refresh(owner.workspace, id, &check)
-        .await
-        .unwrap()
-        .unwrap();
+    let account = refresh(s, ws, id, &check).await.unwrap();
     assert_eq!(account.last_checked_at, Some(t2));
     assert_eq!(account.last_refreshed_at, Some(t1));
     assert_eq!(account.display_name, "New Name");
@@ -733,33 +570,17 @@ pub async fn refresh_records_credentials_and_profile(store: Arc<dyn Store>) {
         Some(credential("key-1", "v2"))
     );
     assert_eq!(
-        store
-            .events_for_account(owner.workspace, id, 1)
-            .await
-            .unwrap()[0]
-            .kind,
+        store.events_for_account(ws, id, 1).await.unwrap()[0].kind,
         AuditKind::Refreshed,
         "a health check records no event"
     );
 
     // The search follows the new handle.
-    let s = store.as_ref();
-    assert_eq!(
-        names_matching(s, owner.workspace, "@new_h").await,
-        vec!["New Name"]
-    );
-    assert!(names_matching(s, owner.workspace, "@old_h")
-        .await
-        .is_empty());
-    assert!(names_matching(s, owner.workspace, "old name")
-        .await
-        .is_empty());
+    assert_eq!(names_matching(s, ws, "@new_h").await, vec!["New Name"]);
+    assert!(names_matching(s, ws, "@old_h").await.is_empty());
+    assert!(names_matching(s, ws, "old name").await.is_empty());
 
-    assert!(store
-        .record_account_refresh(owner.workspace, AccountId::new(), &check)
-        .await
-        .unwrap()
-        .is_none());
+    assert!(refresh(s, ws, AccountId::new(), &check).await.is_none());
 }
 
 pub async fn delete_removes_the_account_and_its_credential(store: Arc<dyn Store>) {
@@ -782,14 +603,7 @@ pub async fn delete_removes_the_account_and_its_credential(store: Arc<dyn Store>
         .account;
 
     // Not from another workspace.
-    assert!(!store
-        .delete_account(
-            other.workspace,
-            gone.id,
-            &event(other.workspace, Some(gone.id), AuditKind::Removed, t0),
-        )
-        .await
-        .unwrap());
+    assert!(!remove_account(store.as_ref(), other.workspace, gone.id, t0).await);
     assert!(store
         .account(owner.workspace, gone.id)
         .await
@@ -813,15 +627,11 @@ pub async fn delete_removes_the_account_and_its_credential(store: Arc<dyn Store>
         .unwrap()
         .is_none());
     assert_eq!(store.credential(gone.id).await.unwrap(), None);
-    assert!(store
-        .account_by_platform_id(owner.workspace, Platform::Tiktok, "tt-1")
+    let s = store.as_ref();
+    assert!(by_platform_id(s, owner.workspace, Platform::Tiktok, "tt-1")
         .await
-        .unwrap()
         .is_none());
-    assert_eq!(
-        store.count_accounts(owner.workspace, None).await.unwrap(),
-        1
-    );
+    assert_eq!(count(s, owner.workspace, None).await, 1);
     assert_eq!(
         store.credential(kept.id).await.unwrap(),
         Some(credential("key-1", &format!("tokens-{}", kept.id)))
@@ -859,18 +669,10 @@ pub async fn concurrent_connections_of_one_account_make_one_account(store: Arc<d
     // one connection, the others reconnects of it.
     let owner = tenant(store.as_ref(), Plan::Starter).await;
     let t0 = now();
-    let mut tasks = Vec::new();
-    for i in 0..8 {
-        let store = store.clone();
-        let up = upsert(&owner, Platform::X, "x-same", &format!("Same {i}"), t0);
-        tasks.push(tokio::spawn(async move {
-            store.upsert_account(&up, None).await
-        }));
-    }
-    let mut outcomes = Vec::new();
-    for task in tasks {
-        outcomes.push(task.await.unwrap());
-    }
+    let ups = (0..8)
+        .map(|i| upsert(&owner, Platform::X, "x-same", &format!("Same {i}"), t0))
+        .collect();
+    let outcomes = connect_at_once(&store, ups).await;
     let errors: Vec<String> = outcomes
         .iter()
         .filter_map(|o| o.as_ref().err().map(|e| format!("{e:?}")))
@@ -884,10 +686,7 @@ pub async fn concurrent_connections_of_one_account_make_one_account(store: Arc<d
         outcomes.iter().flatten().map(|o| o.account.id).collect();
     assert_eq!(ids.len(), 1, "one account");
     assert_eq!(outcomes.iter().flatten().filter(|o| o.created).count(), 1);
-    assert_eq!(
-        store.count_accounts(owner.workspace, None).await.unwrap(),
-        1
-    );
+    assert_eq!(count(store.as_ref(), owner.workspace, None).await, 1);
 }
 
 pub async fn an_accounts_picture_is_kept_per_workspace_replaced_and_removed_with_it(
@@ -895,7 +694,8 @@ pub async fn an_accounts_picture_is_kept_per_workspace_replaced_and_removed_with
 ) {
     let owner = tenant(store.as_ref(), Plan::Enterprise).await;
     let other = tenant(store.as_ref(), Plan::Enterprise).await;
-    let account = account(store.as_ref(), &owner, Platform::X, "Pictured").await;
+    let s = store.as_ref();
+    let account = account(s, &owner, Platform::X, "Pictured").await;
     let picture = |workspace, source: &str, bytes: &[u8]| iquivity_store::AvatarRecord {
         account_id: account.id,
         workspace_id: workspace,
@@ -934,14 +734,7 @@ pub async fn an_accounts_picture_is_kept_per_workspace_replaced_and_removed_with
         Some(second),
         "replaced"
     );
-    assert!(store
-        .delete_account(
-            owner.workspace,
-            account.id,
-            &event(owner.workspace, Some(account.id), AuditKind::Removed, now()),
-        )
-        .await
-        .unwrap());
+    assert!(remove_account(s, owner.workspace, account.id, now()).await);
     assert!(store
         .avatar(owner.workspace, account.id)
         .await

@@ -2,43 +2,12 @@
 
 use crate::harness::*;
 use chrono::{DateTime, Utc};
-use iquivity_domain::{AccountId, AlertKind, Plan, WorkspaceId};
+use iquivity_domain::{AlertKind, Plan};
 use iquivity_store::{
-    AlertPosition, AlertRecord, DeliveryAttempt, DeliveryRecord, DeliveryState, FailureClass,
-    Store, WebhookChange, WebhookHealth, WebhookRecord,
+    AlertPosition, DeliveryAttempt, DeliveryRecord, DeliveryState, FailureClass, Store,
+    WebhookChange, WebhookHealth, WebhookRecord,
 };
 use std::sync::Arc;
-
-fn alert(
-    workspace: WorkspaceId,
-    dedupe_key: Option<&str>,
-    created_at: DateTime<Utc>,
-) -> AlertRecord {
-    AlertRecord {
-        id: uuid::Uuid::now_v7(),
-        workspace_id: workspace,
-        account_id: Some(AccountId::new()),
-        kind: AlertKind::StatusChanged,
-        dedupe_key: dedupe_key.map(str::to_string),
-        payload: serde_json::json!({ "status": "failed", "n": created_at.timestamp() }),
-        created_at,
-        read_at: None,
-    }
-}
-
-fn webhook(workspace: WorkspaceId, url: &str, created_at: DateTime<Utc>) -> WebhookRecord {
-    WebhookRecord {
-        id: uuid::Uuid::now_v7(),
-        workspace_id: workspace,
-        url: url.to_string(),
-        secret: credential("key-1", &format!("secret for {url}")),
-        created_at,
-        events: None,
-        previous_secret: None,
-        failing_since: None,
-        disabled_at: None,
-    }
-}
 
 pub async fn alerts_are_deduplicated_and_fan_out_to_each_webhook(store: Arc<dyn Store>) {
     let owner = tenant(store.as_ref(), Plan::Free).await;

@@ -3,7 +3,7 @@
 
 use crate::harness::*;
 use iquivity_domain::{AccountStatus, Client, ClientId, ClientName, Colour, Plan, Platform};
-use iquivity_store::{AuditKind, StatusTally, Store, StoreError};
+use iquivity_store::{AuditKind, StatusTally, Store};
 use std::sync::Arc;
 
 fn client(workspace: iquivity_domain::WorkspaceId, name: &str) -> Client {
@@ -27,10 +27,8 @@ pub async fn clients_are_unique_by_name_and_their_removal_keeps_the_accounts(
     for c in [&zed, &acme] {
         store.create_client(c).await.unwrap();
     }
-    assert!(matches!(
-        store.create_client(&client(owner.workspace, "ACME")).await,
-        Err(StoreError::Duplicate(_))
-    ));
+    let twin = store.create_client(&client(owner.workspace, "ACME")).await;
+    assert_duplicate(twin, "a name taken in another case");
     // Another workspace may use the same name.
     let foreign = client(other.workspace, "Acme");
     store.create_client(&foreign).await.unwrap();
@@ -80,17 +78,11 @@ pub async fn clients_are_unique_by_name_and_their_removal_keeps_the_accounts(
     assert_eq!(listed[0].0.colour, acme.colour);
 
     // Renaming into a taken name is a duplicate; clearing the colour works.
-    assert!(matches!(
-        store
-            .update_client(
-                owner.workspace,
-                zed.id,
-                Some(&ClientName::parse("acme").unwrap()),
-                None
-            )
-            .await,
-        Err(StoreError::Duplicate(_))
-    ));
+    let taken = ClientName::parse("acme").unwrap();
+    let renamed = store
+        .update_client(owner.workspace, zed.id, Some(&taken), None)
+        .await;
+    assert_duplicate(renamed, "a rename into a taken name");
     let cleared = store
         .update_client(owner.workspace, acme.id, None, Some(None))
         .await

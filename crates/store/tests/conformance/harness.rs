@@ -2,12 +2,13 @@
 
 use chrono::{DateTime, Duration, SubsecRound, Utc};
 use iquivity_domain::{
-    Account, AccountId, AccountKind, AccountStatus, Plan, Platform, Role, UserId, WorkspaceId,
+    Account, AccountId, AccountKind, AccountStatus, AlertKind, Plan, Platform, Role, StatusReason,
+    UserId, WorkspaceId,
 };
 use iquivity_store::{
-    AccountUpsert, AuditEventRecord, AuditKind, FlowRecord, FlowStage, InvitationRecord, JobKind,
-    JobRecord, MediaRecord, NewUser, NewWorkspace, PostRecord, Store, StoredCredential,
-    TargetRecord,
+    AccountRefresh, AccountUpsert, AlertRecord, AuditEventRecord, AuditKind, FlowRecord, FlowStage,
+    InvitationRecord, JobKind, JobRecord, MediaRecord, NewUser, NewWorkspace, PostRecord,
+    StatusChange, Store, StoreError, StoreResult, StoredCredential, TargetRecord, WebhookRecord,
 };
 use std::future::Future;
 use std::sync::Arc;
@@ -29,25 +30,17 @@ where
 /// when the server cannot be reached.
 pub async fn run_postgres<F, Fut>(name: &str, scenario: F)
 where
-    F: FnOnce(Arc<dyn Store>) -> Fut,
+    F: FnOnce(Arc<dyn Store>) -> Fut + Send + 'static,
     Fut: Future<Output = ()> + Send + 'static,
 {
-    let Some(scratch) = crate::scratch::scratch_schema("iqc", &format!("postgres::{name}")).await
-    else {
-        return;
-    };
-    let store = iquivity_store::open(&scratch.url)
-        .await
-        .expect("open PostgreSQL scratch schema");
-    // Spawned so that the schema is dropped whether the scenario passes or fails.
-    let outcome = tokio::spawn(scenario(store)).await;
-    scratch.drop_schema().await;
-    if let Err(err) = outcome {
-        match err.try_into_panic() {
-            Ok(panic) => std::panic::resume_unwind(panic),
-            Err(err) => panic!("scenario task did not finish: {err}"),
-        }
-    }
+    let test = format!("postgres::{name}");
+    crate::scratch::in_scratch_schema("iqc", &test, |url| async move {
+        let store = iquivity_store::open(&url)
+            .await
+            .expect("open PostgreSQL scratch schema");
+        scenario(store).await;
+    })
+    .await;
 }
 
 /// Queues due jobs and checks how many were queued. (PostgreSQL's enqueue lock is per schema, and each
@@ -57,6 +50,15 @@ pub async fn enqueue_due(store: &dyn Store, now: DateTime<Utc>, limit: u32, expe
     assert_eq!(
         queued, expected,
         "jobs queued by enqueue_due_jobs({now}, {limit})"
+    );
+}
+
+/// Checks that `result` is refused as a duplicate (`why` says what should have been refused).
+pub fn assert_duplicate<T: std::fmt::Debug>(result: StoreResult<T>, why: &str) {
+    let err = result.expect_err(why);
+    assert!(
+        matches!(err, StoreError::Duplicate(_)),
+        "expected Duplicate, got {err:?}"
     );
 }
 
@@ -162,6 +164,121 @@ pub async fn account(
         &upsert(tenant, platform, &pid, name, now() - minutes(60)),
     )
     .await
+}
+
+/// The account as stored now.
+pub async fn stored_account(store: &dyn Store, workspace: WorkspaceId, id: AccountId) -> Account {
+    store
+        .account(workspace, id)
+        .await
+        .unwrap()
+        .expect("the account is stored")
+}
+
+/// A status change at `at` with no message of its own.
+pub fn status_change(
+    status: AccountStatus,
+    reason: Option<StatusReason>,
+    at: DateTime<Utc>,
+) -> StatusChange {
+    StatusChange {
+        status,
+        reason,
+        message: None,
+        at,
+    }
+}
+
+/// Applies `change` to the account with the audit event it calls for: the account as changed, or `None`
+/// when the workspace has no such account.
+pub async fn change_status(
+    store: &dyn Store,
+    workspace: WorkspaceId,
+    account: AccountId,
+    change: &StatusChange,
+) -> Option<Account> {
+    let record = event(
+        workspace,
+        Some(account),
+        AuditKind::StatusChanged,
+        change.at,
+    );
+    store
+        .set_account_status(workspace, account, change, &record)
+        .await
+        .unwrap()
+}
+
+/// Removes the account from the workspace, recording it at `at`: whether there was one to remove.
+pub async fn remove_account(
+    store: &dyn Store,
+    workspace: WorkspaceId,
+    account: AccountId,
+    at: DateTime<Utc>,
+) -> bool {
+    let record = event(workspace, Some(account), AuditKind::Removed, at);
+    store
+        .delete_account(workspace, account, &record)
+        .await
+        .unwrap()
+}
+
+/// The kinds of the account's latest (up to 10) audit events, newest first.
+pub async fn event_kinds(
+    store: &dyn Store,
+    workspace: WorkspaceId,
+    account: AccountId,
+) -> Vec<AuditKind> {
+    let events = store.events_for_account(workspace, account, 10).await;
+    events.unwrap().into_iter().map(|e| e.kind).collect()
+}
+
+/// A check at `at` that learned nothing: each test sets what its refresh did learn.
+pub fn nothing_refreshed(at: DateTime<Utc>) -> AccountRefresh {
+    AccountRefresh {
+        credential: None,
+        token_expires_at: None,
+        scopes: None,
+        display_name: None,
+        handle: None,
+        avatar_url: None,
+        followers: None,
+        refreshed: false,
+        now: at,
+    }
+}
+
+/// An unread status alert about some account, with a payload that tells alerts apart.
+pub fn alert(
+    workspace: WorkspaceId,
+    dedupe_key: Option<&str>,
+    created_at: DateTime<Utc>,
+) -> AlertRecord {
+    AlertRecord {
+        id: uuid::Uuid::now_v7(),
+        workspace_id: workspace,
+        account_id: Some(AccountId::new()),
+        kind: AlertKind::StatusChanged,
+        dedupe_key: dedupe_key.map(str::to_string),
+        payload: serde_json::json!({ "status": "failed", "n": created_at.timestamp() }),
+        created_at,
+        read_at: None,
+    }
+}
+
+/// A healthy webhook taking every event, with a secret of its own.
+pub fn webhook(workspace: WorkspaceId, url: &str, created_at: DateTime<Utc>) -> WebhookRecord {
+    WebhookRecord {
+        id: uuid::Uuid::now_v7(),
+        workspace_id: workspace,
+        url: url.to_string(),
+        secret: credential("key-1", &format!("secret for {url}")),
+        created_at,
+        events: None,
+        previous_secret: None,
+        failing_since: None,
+        disabled_at: None,
+    }
 }
 
 pub fn credential(key_id: &str, blob: &str) -> StoredCredential {
@@ -291,22 +408,27 @@ where
     results
 }
 
-/// `workers` claimers at once, each named `worker-{n}`, claiming batches of at most `limit` with `claim`
-/// until it hands out nothing: everything claimed, each with its claimer's name.
-pub async fn drain<T, F, Fut>(workers: usize, limit: u32, claim: F) -> Vec<(String, T)>
+/// `workers` claimers at once, each named `worker-{n}`, claiming batches of at most `limit` from `store`
+/// with `claim` until it hands out nothing: everything claimed, each with its claimer's name.
+pub async fn drain<T, F, Fut>(
+    store: &Arc<dyn Store>,
+    workers: usize,
+    limit: u32,
+    claim: F,
+) -> Vec<(String, T)>
 where
-    F: Fn(String, u32) -> Fut + Send + Sync + 'static,
+    F: Fn(Arc<dyn Store>, String, u32) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Vec<T>> + Send + 'static,
     T: Send + 'static,
 {
     let claim = Arc::new(claim);
     let claimed = concurrently(workers, |worker| {
-        let claim = claim.clone();
+        let (claim, store) = (claim.clone(), store.clone());
         async move {
             let owner = format!("worker-{worker}");
             let mut claimed = Vec::new();
             loop {
-                let batch = claim(owner.clone(), limit).await;
+                let batch = claim(store.clone(), owner.clone(), limit).await;
                 if batch.is_empty() {
                     return claimed;
                 }

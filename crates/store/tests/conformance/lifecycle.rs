@@ -341,15 +341,11 @@ pub async fn concurrent_claimers_take_each_job_exactly_once(store: Arc<dyn Store
         expected.insert(j.id);
     }
 
-    let claimer = store.clone();
-    let all = drain(4, 7, move |owner, limit| {
-        let store = claimer.clone();
-        async move {
-            store
-                .claim_jobs(&owner, t0, t0 + minutes(10), limit)
-                .await
-                .unwrap()
-        }
+    let all = drain(&store, 4, 7, move |store, owner, limit| async move {
+        store
+            .claim_jobs(&owner, t0, t0 + minutes(10), limit)
+            .await
+            .unwrap()
     })
     .await;
     let all: Vec<uuid::Uuid> = all

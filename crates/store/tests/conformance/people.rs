@@ -3,7 +3,7 @@
 use crate::harness::*;
 use chrono::{DateTime, Utc};
 use iquivity_domain::{Plan, Role, UserId, WorkspaceId};
-use iquivity_store::{ApiTokenRecord, InvitationRecord, SessionRecord, Store, StoreError};
+use iquivity_store::{ApiTokenRecord, InvitationRecord, SessionRecord, Store};
 use std::sync::Arc;
 
 /// When the invitation stored under `token_hash` was accepted, if it was.
@@ -66,24 +66,12 @@ pub async fn users_and_workspaces_refuse_duplicate_emails(store: Arc<dyn Store>)
         ..twin
     };
     let second = new_workspace("Second", Plan::Free, t0);
-    let err = store
-        .create_user_with_workspace(&twin, &second)
-        .await
-        .expect_err("a second user with the same email");
-    assert!(
-        matches!(err, StoreError::Duplicate(_)),
-        "expected Duplicate, got {err:?}"
-    );
+    let refused = store.create_user_with_workspace(&twin, &second).await;
+    assert_duplicate(refused, "a second user with the same email");
     assert!(store.workspace(second.id).await.unwrap().is_none());
     assert!(store.user_by_id(twin.id).await.unwrap().is_none());
-    let err = store
-        .create_user(&twin)
-        .await
-        .expect_err("create_user with a taken email");
-    assert!(
-        matches!(err, StoreError::Duplicate(_)),
-        "expected Duplicate, got {err:?}"
-    );
+    let refused = store.create_user(&twin).await;
+    assert_duplicate(refused, "create_user with a taken email");
 
     // A user without a workspace, who then creates one.
     let loner = new_user("loner", t0);
@@ -529,14 +517,10 @@ pub async fn a_user_created_through_an_invitation_exists_only_with_the_membershi
         email: owner.email.clone(),
         ..new_user("twin", t0)
     };
-    let err = store
+    let refused = store
         .create_user_with_invitation(&twin, None, invitation.id, t0)
-        .await
-        .expect_err("a taken email");
-    assert!(
-        matches!(err, StoreError::Duplicate(_)),
-        "expected Duplicate, got {err:?}"
-    );
+        .await;
+    assert_duplicate(refused, "a taken email");
     assert_eq!(
         accepted_at(store.as_ref(), "sign-up-invitation").await,
         None

@@ -1,9 +1,10 @@
 //! Posts and their targets: claiming for publishing, settling, retrying, cancelling, rewriting.
 
 use crate::harness::*;
+use chrono::{DateTime, Utc};
 use iquivity_domain::{AccountId, AccountStatus, Plan, Platform, StatusReason, WorkspaceId};
 use iquivity_store::{
-    AuditKind, PostRewrite, StatusChange, Store, StoreError, TargetOutcome, TargetState,
+    PostRecord, PostRewrite, Store, StoreResult, TargetOutcome, TargetRecord, TargetState,
 };
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -22,87 +23,152 @@ fn failed(class: &str) -> TargetOutcome {
     }
 }
 
-async fn set_status(
+/// Stores a post with no author, created at `created_at`, with a target on each account due at its time.
+async fn schedule(
     store: &dyn Store,
     workspace: WorkspaceId,
-    account: AccountId,
-    status: AccountStatus,
-    reason: StatusReason,
-) {
-    let at = now();
+    text: &str,
+    targets: &[(AccountId, Platform, DateTime<Utc>)],
+    created_at: DateTime<Utc>,
+) -> PostRecord {
+    let record = post(workspace, None, text, targets, created_at);
+    store.create_post(&record).await.unwrap();
+    record
+}
+
+/// The post as stored now.
+async fn stored_post(store: &dyn Store, workspace: WorkspaceId, id: uuid::Uuid) -> PostRecord {
     store
-        .set_account_status(
-            workspace,
-            account,
-            &StatusChange {
-                status,
-                reason: Some(reason),
-                message: None,
-                at,
-            },
-            &event(workspace, Some(account), AuditKind::StatusChanged, at),
-        )
+        .post(workspace, id)
         .await
         .unwrap()
-        .expect("account exists");
+        .expect("the post is stored")
+}
+
+/// What `owner` claims at `at` (up to 10 targets), leased until `until`.
+async fn claim(
+    store: &dyn Store,
+    owner: &str,
+    at: DateTime<Utc>,
+    until: DateTime<Utc>,
+) -> Vec<(TargetRecord, PostRecord)> {
+    store.claim_due_targets(owner, at, until, 10).await.unwrap()
+}
+
+/// The ids of the claimed targets.
+fn claimed_ids(claimed: &[(TargetRecord, PostRecord)]) -> HashSet<uuid::Uuid> {
+    claimed.iter().map(|(t, _)| t.id).collect()
+}
+
+/// Whether `owner` may send the target's request now.
+async fn send(store: &dyn Store, target: uuid::Uuid, owner: &str, at: DateTime<Utc>) -> bool {
+    store.start_sending_target(target, owner, at).await.unwrap()
+}
+
+/// Whether `owner` settled the target with `outcome`.
+async fn finish(
+    store: &dyn Store,
+    target: uuid::Uuid,
+    owner: &str,
+    outcome: &TargetOutcome,
+    at: DateTime<Utc>,
+) -> bool {
+    store
+        .finish_target(target, owner, outcome, at)
+        .await
+        .unwrap()
+}
+
+/// Whether the abandoned target was settled with `outcome`.
+async fn settle(
+    store: &dyn Store,
+    target: uuid::Uuid,
+    outcome: &TargetOutcome,
+    at: DateTime<Utc>,
+) -> bool {
+    store
+        .settle_abandoned_target(target, outcome, at)
+        .await
+        .unwrap()
+}
+
+/// Whether the failed target went back on the schedule at `at`.
+async fn retry(
+    store: &dyn Store,
+    workspace: WorkspaceId,
+    post: uuid::Uuid,
+    target: uuid::Uuid,
+    at: DateTime<Utc>,
+) -> bool {
+    store
+        .retry_target(workspace, post, target, at)
+        .await
+        .unwrap()
+}
+
+/// A rewrite of the text and time only: no link, the targets kept.
+fn rewrite(text: &str, publish_at: DateTime<Utc>) -> PostRewrite<'_> {
+    PostRewrite {
+        text,
+        link: None,
+        publish_at,
+        targets: None,
+    }
+}
+
+/// Rewrites the post at `t0`: whether it could still be rewritten.
+async fn update(
+    store: &dyn Store,
+    workspace: WorkspaceId,
+    post: uuid::Uuid,
+    rewrite: &PostRewrite<'_>,
+    t0: DateTime<Utc>,
+) -> StoreResult<bool> {
+    store
+        .update_scheduled_post(workspace, post, rewrite, t0)
+        .await
 }
 
 pub async fn due_targets_are_claimed_once_and_finished_by_their_owner(store: Arc<dyn Store>) {
     let owner = tenant(store.as_ref(), Plan::Enterprise).await;
-    let s = store.as_ref();
+    let (s, ws) = (store.as_ref(), owner.workspace);
     let one = account(s, &owner, Platform::X, "one").await;
     let two = account(s, &owner, Platform::Facebook, "two").await;
     let t0 = now();
-    let mut hello = post(
-        owner.workspace,
-        Some(owner.user),
-        "Hello",
-        &[
-            (one.id, Platform::X, t0 - minutes(1)),
-            (two.id, Platform::Facebook, t0 - minutes(1)),
-        ],
-        t0 - minutes(10),
-    );
+    let due = t0 - minutes(1);
+    let targets = [
+        (one.id, Platform::X, due),
+        (two.id, Platform::Facebook, due),
+    ];
+    let mut hello = post(ws, Some(owner.user), "Hello", &targets, t0 - minutes(10));
     hello.link = Some("https://example.test/article".to_string());
     hello.privacy_level = Some("PUBLIC_TO_EVERYONE".to_string());
-    let later = post(
-        owner.workspace,
-        None,
-        "Later",
-        &[(one.id, Platform::X, t0 + minutes(60))],
-        t0 - minutes(5),
-    );
     store.create_post(&hello).await.unwrap();
-    store.create_post(&later).await.unwrap();
+    let later = [(one.id, Platform::X, t0 + minutes(60))];
+    let later = schedule(s, ws, "Later", &later, t0 - minutes(5)).await;
+    let hello_targets: HashSet<_> = hello.targets.iter().map(|t| t.id).collect();
 
-    let stored = store
-        .post(owner.workspace, hello.id)
-        .await
-        .unwrap()
-        .expect("post");
+    let stored = stored_post(s, ws, hello.id).await;
     assert_eq!(stored.text, "Hello");
     assert_eq!(stored.author_id, Some(owner.user));
     assert_eq!(stored.link, hello.link);
     assert_eq!(stored.media, hello.media);
     assert_eq!(stored.privacy_level, hello.privacy_level);
-    assert_eq!(stored.publish_at, t0 - minutes(1));
+    assert_eq!(stored.publish_at, due);
     assert_eq!(stored.created_at, t0 - minutes(10));
     assert_eq!(
         stored.targets.iter().map(|t| t.id).collect::<HashSet<_>>(),
-        hello.targets.iter().map(|t| t.id).collect::<HashSet<_>>()
+        hello_targets
     );
     for target in &stored.targets {
         assert_eq!(target.post_id, hello.id);
         assert_eq!(target.state, TargetState::Scheduled);
         assert_eq!(target.attempts, 0);
-        assert_eq!(target.run_at, t0 - minutes(1));
+        assert_eq!(target.run_at, due);
     }
-    assert!(store
-        .post(WorkspaceId::new(), hello.id)
-        .await
-        .unwrap()
-        .is_none());
-    let listed = store.posts(owner.workspace, 10).await.unwrap();
+    let elsewhere = store.post(WorkspaceId::new(), hello.id).await.unwrap();
+    assert!(elsewhere.is_none());
+    let listed = store.posts(ws, 10).await.unwrap();
     assert_eq!(
         listed
             .iter()
@@ -111,17 +177,11 @@ pub async fn due_targets_are_claimed_once_and_finished_by_their_owner(store: Arc
         vec![(later.id, 1), (hello.id, 2)],
         "newest first, with their targets"
     );
-    assert_eq!(store.posts(owner.workspace, 1).await.unwrap().len(), 1);
+    assert_eq!(store.posts(ws, 1).await.unwrap().len(), 1);
 
     // A takes both due targets; nobody takes them again.
-    let claimed = store
-        .claim_due_targets("A", t0, t0 + minutes(5), 10)
-        .await
-        .unwrap();
-    assert_eq!(
-        claimed.iter().map(|(t, _)| t.id).collect::<HashSet<_>>(),
-        hello.targets.iter().map(|t| t.id).collect::<HashSet<_>>()
-    );
+    let claimed = claim(s, "A", t0, t0 + minutes(5)).await;
+    assert_eq!(claimed_ids(&claimed), hello_targets);
     for (target, with_post) in &claimed {
         assert_eq!(target.state, TargetState::Publishing);
         assert_eq!(target.attempts, 0, "claimed, not sent yet");
@@ -132,35 +192,17 @@ pub async fn due_targets_are_claimed_once_and_finished_by_their_owner(store: Arc
     }
     // Only the holder sends, once; sending counts the attempt.
     for (target, _) in &claimed {
-        assert!(!store
-            .start_sending_target(target.id, "B", t0)
-            .await
-            .unwrap());
-        assert!(store
-            .start_sending_target(target.id, "A", t0)
-            .await
-            .unwrap());
-        assert!(
-            !store
-                .start_sending_target(target.id, "A", t0)
-                .await
-                .unwrap(),
-            "sent once"
-        );
-        let stored = stored_target(s, owner.workspace, hello.id, target.id).await;
+        assert!(!send(s, target.id, "B", t0).await);
+        assert!(send(s, target.id, "A", t0).await);
+        assert!(!send(s, target.id, "A", t0).await, "sent once");
+        let stored = stored_target(s, ws, hello.id, target.id).await;
         assert_eq!(stored.sending_at, Some(t0));
         assert_eq!(stored.attempts, 1);
     }
-    assert!(store
-        .claim_due_targets("B", t0, t0 + minutes(5), 10)
-        .await
-        .unwrap()
-        .is_empty());
+    assert!(claim(s, "B", t0, t0 + minutes(5)).await.is_empty());
     assert!(
-        store
-            .claim_due_targets("B", t0 + minutes(30), t0 + minutes(35), 10)
+        claim(s, "B", t0 + minutes(30), t0 + minutes(35))
             .await
-            .unwrap()
             .is_empty(),
         "a target being published is not due again, even after its lease"
     );
@@ -168,15 +210,9 @@ pub async fn due_targets_are_claimed_once_and_finished_by_their_owner(store: Arc
     let on_one = hello.targets[0].id;
     let on_two = hello.targets[1].id;
     let t1 = t0 + minutes(1);
-    assert!(!store
-        .finish_target(on_one, "B", &published("p-1"), t1)
-        .await
-        .unwrap());
-    assert!(store
-        .finish_target(on_one, "A", &published("p-1"), t1)
-        .await
-        .unwrap());
-    let target = stored_target(s, owner.workspace, hello.id, on_one).await;
+    assert!(!finish(s, on_one, "B", &published("p-1"), t1).await);
+    assert!(finish(s, on_one, "A", &published("p-1"), t1).await);
+    let target = stored_target(s, ws, hello.id, on_one).await;
     assert_eq!(target.state, TargetState::Published);
     assert_eq!(target.platform_post_id.as_deref(), Some("p-1"));
     assert_eq!(
@@ -186,18 +222,12 @@ pub async fn due_targets_are_claimed_once_and_finished_by_their_owner(store: Arc
     assert_eq!(target.published_at, Some(t1));
     assert_eq!(target.error_class, None);
     assert!(
-        !store
-            .finish_target(on_one, "A", &published("p-1"), t1)
-            .await
-            .unwrap(),
+        !finish(s, on_one, "A", &published("p-1"), t1).await,
         "settled once"
     );
 
-    assert!(store
-        .finish_target(on_two, "A", &failed("rejected"), t1)
-        .await
-        .unwrap());
-    let target = stored_target(s, owner.workspace, hello.id, on_two).await;
+    assert!(finish(s, on_two, "A", &failed("rejected"), t1).await);
+    let target = stored_target(s, ws, hello.id, on_two).await;
     assert_eq!(target.state, TargetState::Failed);
     assert_eq!(target.error_class.as_deref(), Some("rejected"));
     assert_eq!(
@@ -208,60 +238,37 @@ pub async fn due_targets_are_claimed_once_and_finished_by_their_owner(store: Arc
 
     // Only a failed target can be retried, in its own workspace.
     let t2 = t0 + minutes(2);
-    assert!(!store
-        .retry_target(owner.workspace, hello.id, on_one, t2)
-        .await
-        .unwrap());
-    assert!(!store
-        .retry_target(WorkspaceId::new(), hello.id, on_two, t2)
-        .await
-        .unwrap());
-    assert!(!store
-        .retry_target(owner.workspace, later.id, on_two, t2)
-        .await
-        .unwrap());
-    assert!(store
-        .retry_target(owner.workspace, hello.id, on_two, t2)
-        .await
-        .unwrap());
-    let target = stored_target(s, owner.workspace, hello.id, on_two).await;
+    assert!(!retry(s, ws, hello.id, on_one, t2).await);
+    assert!(!retry(s, WorkspaceId::new(), hello.id, on_two, t2).await);
+    assert!(!retry(s, ws, later.id, on_two, t2).await);
+    assert!(retry(s, ws, hello.id, on_two, t2).await);
+    let target = stored_target(s, ws, hello.id, on_two).await;
     assert_eq!(target.state, TargetState::Scheduled);
     assert_eq!(target.run_at, t2);
     assert_eq!(target.error_class, None);
     assert_eq!(target.error_message, None);
-    assert!(!store
-        .retry_target(owner.workspace, hello.id, on_two, t2)
-        .await
-        .unwrap());
+    assert!(!retry(s, ws, hello.id, on_two, t2).await);
 
     // Claimed again; this time the platform asks to come back later.
-    let claimed = store
-        .claim_due_targets("C", t2, t2 + minutes(1), 10)
-        .await
-        .unwrap();
+    let claimed = claim(s, "C", t2, t2 + minutes(1)).await;
     assert_eq!(claimed.len(), 1);
     assert_eq!(claimed[0].0.id, on_two);
     assert_eq!(claimed[0].0.attempts, 1);
     assert_eq!(claimed[0].0.sending_at, None, "settling cleared it");
-    assert!(store.start_sending_target(on_two, "C", t2).await.unwrap());
-    let retry = TargetOutcome::Retry {
+    assert!(send(s, on_two, "C", t2).await);
+    let come_back = TargetOutcome::Retry {
         at: t0 + minutes(10),
         message: "rate limited".to_string(),
     };
-    assert!(store.finish_target(on_two, "C", &retry, t2).await.unwrap());
-    let target = stored_target(s, owner.workspace, hello.id, on_two).await;
+    assert!(finish(s, on_two, "C", &come_back, t2).await);
+    let target = stored_target(s, ws, hello.id, on_two).await;
     assert_eq!(target.state, TargetState::Scheduled);
     assert_eq!(target.run_at, t0 + minutes(10));
     assert_eq!(target.error_message.as_deref(), Some("rate limited"));
-    assert!(store
-        .claim_due_targets("C", t0 + minutes(9), t0 + minutes(12), 10)
+    assert!(claim(s, "C", t0 + minutes(9), t0 + minutes(12))
         .await
-        .unwrap()
         .is_empty());
-    let claimed = store
-        .claim_due_targets("C", t0 + minutes(10), t0 + minutes(12), 10)
-        .await
-        .unwrap();
+    let claimed = claim(s, "C", t0 + minutes(10), t0 + minutes(12)).await;
     assert_eq!(claimed.len(), 1);
     assert_eq!(claimed[0].0.attempts, 2);
     assert_eq!(claimed[0].0.sending_at, None);
@@ -273,67 +280,39 @@ pub async fn due_targets_are_claimed_once_and_finished_by_their_owner(store: Arc
     assert_eq!(store.published_since(two.id, t0).await.unwrap(), 0);
 
     store.mark_account_used(one.id, t1).await.unwrap();
-    assert_eq!(
-        store
-            .account(owner.workspace, one.id)
-            .await
-            .unwrap()
-            .unwrap()
-            .last_used_at,
-        Some(t1)
-    );
+    assert_eq!(stored_account(s, ws, one.id).await.last_used_at, Some(t1));
 }
 
 pub async fn abandoned_targets_are_settled_only_after_their_lease_ran_out(store: Arc<dyn Store>) {
     let owner = tenant(store.as_ref(), Plan::Free).await;
-    let s = store.as_ref();
+    let (s, ws) = (store.as_ref(), owner.workspace);
     let t0 = now();
-    let stuck = post(
-        owner.workspace,
-        None,
-        "Stuck",
-        &[
-            (AccountId::new(), Platform::X, t0 - minutes(1)),
-            (AccountId::new(), Platform::Linkedin, t0 - minutes(1)),
-        ],
-        t0 - minutes(2),
-    );
-    store.create_post(&stuck).await.unwrap();
+    let due = t0 - minutes(1);
+    let targets = [
+        (AccountId::new(), Platform::X, due),
+        (AccountId::new(), Platform::Linkedin, due),
+    ];
+    let stuck = schedule(s, ws, "Stuck", &targets, t0 - minutes(2)).await;
     let (first, second) = (stuck.targets[0].id, stuck.targets[1].id);
-    assert_eq!(
-        store
-            .claim_due_targets("A", t0, t0 + minutes(5), 10)
-            .await
-            .unwrap()
-            .len(),
-        2
-    );
+    assert_eq!(claim(s, "A", t0, t0 + minutes(5)).await.len(), 2);
     // Both requests go out; then the worker is heard from no more.
     for id in [first, second] {
-        assert!(store
-            .start_sending_target(id, "A", t0 + minutes(1))
-            .await
-            .unwrap());
+        assert!(send(s, id, "A", t0 + minutes(1)).await);
     }
 
     let unknown = failed("unknown_outcome");
-    assert!(store
-        .abandoned_targets(t0 + minutes(4), 10)
-        .await
-        .unwrap()
-        .is_empty());
+    let abandoned = |at| {
+        let store = store.clone();
+        async move { store.abandoned_targets(at, 10).await.unwrap() }
+    };
+    assert!(abandoned(t0 + minutes(4)).await.is_empty());
     assert!(
-        !store
-            .settle_abandoned_target(first, &unknown, t0 + minutes(4))
-            .await
-            .unwrap(),
+        !settle(s, first, &unknown, t0 + minutes(4)).await,
         "its lease still runs"
     );
     assert_eq!(
-        store
-            .abandoned_targets(t0 + minutes(5), 10)
+        abandoned(t0 + minutes(5))
             .await
-            .unwrap()
             .iter()
             .map(|(t, p)| (t.id, t.state.as_str(), p.id))
             .collect::<HashSet<_>>(),
@@ -343,80 +322,40 @@ pub async fn abandoned_targets_are_settled_only_after_their_lease_ran_out(store:
         ]),
         "abandoned targets come with their post"
     );
-    assert!(store
-        .settle_abandoned_target(first, &unknown, t0 + minutes(5))
-        .await
-        .unwrap());
-    let target = stored_target(s, owner.workspace, stuck.id, first).await;
+    assert!(settle(s, first, &unknown, t0 + minutes(5)).await);
+    let target = stored_target(s, ws, stuck.id, first).await;
     assert_eq!(target.state, TargetState::Failed);
     assert_eq!(target.error_class.as_deref(), Some("unknown_outcome"));
-    assert!(!store
-        .settle_abandoned_target(first, &unknown, t0 + minutes(6))
-        .await
-        .unwrap());
+    assert!(!settle(s, first, &unknown, t0 + minutes(6)).await);
     assert!(
-        !store
-            .finish_target(first, "A", &published("late"), t0 + minutes(6))
-            .await
-            .unwrap(),
+        !finish(s, first, "A", &published("late"), t0 + minutes(6)).await,
         "settled already"
     );
 
     // The holder may still report its own attempt after the lease, until someone settles it.
-    assert!(store
-        .finish_target(second, "A", &published("p-2"), t0 + minutes(6))
-        .await
-        .unwrap());
-    assert!(!store
-        .settle_abandoned_target(second, &unknown, t0 + minutes(7))
-        .await
-        .unwrap());
-    assert_eq!(
-        stored_target(s, owner.workspace, stuck.id, second)
-            .await
-            .state,
-        TargetState::Published
-    );
-    assert!(store
-        .abandoned_targets(t0 + minutes(60), 10)
-        .await
-        .unwrap()
-        .is_empty());
+    assert!(finish(s, second, "A", &published("p-2"), t0 + minutes(6)).await);
+    assert!(!settle(s, second, &unknown, t0 + minutes(7)).await);
+    let target = stored_target(s, ws, stuck.id, second).await;
+    assert_eq!(target.state, TargetState::Published);
+    assert!(abandoned(t0 + minutes(60)).await.is_empty());
 
     // An abandoned target can be put back on the schedule.
-    let again = post(
-        owner.workspace,
-        None,
-        "Again",
-        &[(AccountId::new(), Platform::X, t0 + minutes(10))],
-        t0,
-    );
-    store.create_post(&again).await.unwrap();
+    let again = [(AccountId::new(), Platform::X, t0 + minutes(10))];
+    let again = schedule(s, ws, "Again", &again, t0).await;
     let target = again.targets[0].id;
     assert_eq!(
-        store
-            .claim_due_targets("B", t0 + minutes(10), t0 + minutes(11), 10)
+        claim(s, "B", t0 + minutes(10), t0 + minutes(11))
             .await
-            .unwrap()
             .len(),
         1
     );
-    assert!(store
-        .start_sending_target(target, "B", t0 + minutes(10))
-        .await
-        .unwrap());
-    let retry = TargetOutcome::Retry {
+    assert!(send(s, target, "B", t0 + minutes(10)).await);
+    let come_back = TargetOutcome::Retry {
         at: t0 + minutes(20),
         message: "outcome unknown; checked and not published".to_string(),
     };
-    assert!(store
-        .settle_abandoned_target(target, &retry, t0 + minutes(11))
-        .await
-        .unwrap());
-    let claimed = store
-        .claim_due_targets("C", t0 + minutes(20), t0 + minutes(21), 10)
-        .await
-        .unwrap();
+    assert!(settle(s, target, &come_back, t0 + minutes(11)).await);
+    let claimed = claim(s, "C", t0 + minutes(20), t0 + minutes(21)).await;
     assert_eq!(claimed.len(), 1);
     assert_eq!(claimed[0].0.id, target);
     assert_eq!(claimed[0].0.attempts, 1, "sent once so far");
@@ -424,54 +363,29 @@ pub async fn abandoned_targets_are_settled_only_after_their_lease_ran_out(store:
 
 pub async fn unsent_targets_go_back_on_the_schedule_when_their_lease_ends(store: Arc<dyn Store>) {
     let owner = tenant(store.as_ref(), Plan::Free).await;
-    let s = store.as_ref();
+    let (s, ws) = (store.as_ref(), owner.workspace);
     let t0 = now();
     let due = t0 - minutes(1);
-    let held = post(
-        owner.workspace,
-        None,
-        "Held",
-        &[
-            (AccountId::new(), Platform::Linkedin, due),
-            (AccountId::new(), Platform::Linkedin, due),
-            (AccountId::new(), Platform::Linkedin, due),
-        ],
-        t0 - minutes(2),
-    );
-    store.create_post(&held).await.unwrap();
+    let targets = [0, 1, 2].map(|_| (AccountId::new(), Platform::Linkedin, due));
+    let held = schedule(s, ws, "Held", &targets, t0 - minutes(2)).await;
     let [sent, waiting, late] = [0, 1, 2].map(|i| held.targets[i].id);
-    assert_eq!(
-        store
-            .claim_due_targets("A", t0, t0 + minutes(5), 10)
-            .await
-            .unwrap()
-            .len(),
-        3
-    );
+    assert_eq!(claim(s, "A", t0, t0 + minutes(5)).await.len(), 3);
     // One request goes out; one target is still waiting for a slot when the lease runs out, and can no
     // longer be sent; the last never got a slot.
-    assert!(store
-        .start_sending_target(sent, "A", t0 + minutes(1))
-        .await
-        .unwrap());
+    assert!(send(s, sent, "A", t0 + minutes(1)).await);
     assert!(
-        !store
-            .start_sending_target(waiting, "A", t0 + minutes(5))
-            .await
-            .unwrap(),
+        !send(s, waiting, "A", t0 + minutes(5)).await,
         "not sent once its lease ran out"
     );
 
-    assert_eq!(
-        store.release_unsent_targets(t0 + minutes(4)).await.unwrap(),
-        0
-    );
-    assert_eq!(
-        store.release_unsent_targets(t0 + minutes(5)).await.unwrap(),
-        2
-    );
+    let release = |at| {
+        let store = store.clone();
+        async move { store.release_unsent_targets(at).await.unwrap() }
+    };
+    assert_eq!(release(t0 + minutes(4)).await, 0);
+    assert_eq!(release(t0 + minutes(5)).await, 2);
     for id in [waiting, late] {
-        let target = stored_target(s, owner.workspace, held.id, id).await;
+        let target = stored_target(s, ws, held.id, id).await;
         assert_eq!(target.state, TargetState::Scheduled);
         assert_eq!(target.attempts, 0);
         assert_eq!(target.sending_at, None);
@@ -489,120 +403,62 @@ pub async fn unsent_targets_go_back_on_the_schedule_when_their_lease_ends(store:
         vec![sent],
         "only what was sent has an unknown outcome"
     );
-    assert_eq!(
-        stored_target(s, owner.workspace, held.id, sent).await.state,
-        TargetState::Publishing
-    );
-    assert!(!store
-        .start_sending_target(waiting, "A", t0 + minutes(5))
-        .await
-        .unwrap());
+    let target = stored_target(s, ws, held.id, sent).await;
+    assert_eq!(target.state, TargetState::Publishing);
+    assert!(!send(s, waiting, "A", t0 + minutes(5)).await);
     assert!(
-        !store
-            .finish_target(waiting, "A", &published("late"), t0 + minutes(5))
-            .await
-            .unwrap(),
+        !finish(s, waiting, "A", &published("late"), t0 + minutes(5)).await,
         "the old holder has nothing left to settle"
     );
 
     // Another worker takes them and publishes each once.
-    let claimed = store
-        .claim_due_targets("B", t0 + minutes(5), t0 + minutes(10), 10)
-        .await
-        .unwrap();
-    assert_eq!(
-        claimed.iter().map(|(t, _)| t.id).collect::<HashSet<_>>(),
-        HashSet::from([waiting, late])
-    );
+    let claimed = claim(s, "B", t0 + minutes(5), t0 + minutes(10)).await;
+    assert_eq!(claimed_ids(&claimed), HashSet::from([waiting, late]));
     for id in [waiting, late] {
-        assert!(store
-            .start_sending_target(id, "B", t0 + minutes(6))
-            .await
-            .unwrap());
-        assert!(store
-            .finish_target(id, "B", &published(&id.to_string()), t0 + minutes(6))
-            .await
-            .unwrap());
-        let target = stored_target(s, owner.workspace, held.id, id).await;
+        assert!(send(s, id, "B", t0 + minutes(6)).await);
+        let outcome = published(&id.to_string());
+        assert!(finish(s, id, "B", &outcome, t0 + minutes(6)).await);
+        let target = stored_target(s, ws, held.id, id).await;
         assert_eq!(target.state, TargetState::Published);
         assert_eq!(target.attempts, 1);
         assert_eq!(target.sending_at, None, "cleared when settled");
     }
-    assert_eq!(
-        store
-            .release_unsent_targets(t0 + minutes(60))
-            .await
-            .unwrap(),
-        0
-    );
+    assert_eq!(release(t0 + minutes(60)).await, 0);
 }
 
 pub async fn a_post_has_one_target_per_account(store: Arc<dyn Store>) {
     let owner = tenant(store.as_ref(), Plan::Free).await;
+    let (s, ws) = (store.as_ref(), owner.workspace);
     let (a, b, c) = (AccountId::new(), AccountId::new(), AccountId::new());
     let t0 = now();
     let later = t0 + minutes(60);
 
     // Inserting a second target for one account fails, and nothing of the post is stored.
-    let twice = post(
-        owner.workspace,
-        None,
-        "Twice",
-        &[
-            (a, Platform::X, later),
-            (b, Platform::X, later),
-            (a, Platform::X, later),
-        ],
-        t0,
-    );
-    assert!(matches!(
+    let twice = [
+        (a, Platform::X, later),
+        (b, Platform::X, later),
+        (a, Platform::X, later),
+    ];
+    let twice = post(ws, None, "Twice", &twice, t0);
+    assert_duplicate(
         store.create_post(&twice).await,
-        Err(StoreError::Duplicate(_))
-    ));
-    assert!(store
-        .post(owner.workspace, twice.id)
-        .await
-        .unwrap()
-        .is_none());
-    assert!(store.posts(owner.workspace, 10).await.unwrap().is_empty());
+        "a second target on one account",
+    );
+    assert!(store.post(ws, twice.id).await.unwrap().is_none());
+    assert!(store.posts(ws, 10).await.unwrap().is_empty());
 
     // A rewrite can change the accounts: kept ones keep their target, others are removed or added.
-    let draft = post(
-        owner.workspace,
-        None,
-        "Draft",
-        &[(a, Platform::X, later), (b, Platform::Facebook, later)],
-        t0,
-    );
-    store.create_post(&draft).await.unwrap();
+    let draft = [(a, Platform::X, later), (b, Platform::Facebook, later)];
+    let draft = schedule(s, ws, "Draft", &draft, t0).await;
     let on_b = draft.targets[1].id;
-    let replacement = post(
-        owner.workspace,
-        None,
-        "ignored",
-        &[(b, Platform::Facebook, t0), (c, Platform::Linkedin, t0)],
-        t0,
-    )
-    .targets;
-    assert!(store
-        .update_scheduled_post(
-            owner.workspace,
-            draft.id,
-            &PostRewrite {
-                text: "Edited",
-                link: None,
-                publish_at: later + minutes(5),
-                targets: Some(&replacement),
-            },
-            t0,
-        )
-        .await
-        .unwrap());
-    let stored = store
-        .post(owner.workspace, draft.id)
-        .await
-        .unwrap()
-        .unwrap();
+    let replacement = [(b, Platform::Facebook, t0), (c, Platform::Linkedin, t0)];
+    let replacement = post(ws, None, "ignored", &replacement, t0).targets;
+    let edit = PostRewrite {
+        targets: Some(&replacement),
+        ..rewrite("Edited", later + minutes(5))
+    };
+    assert!(update(s, ws, draft.id, &edit, t0).await.unwrap());
+    let stored = stored_post(s, ws, draft.id).await;
     let mut targets: Vec<(AccountId, uuid::Uuid, TargetState)> = stored
         .targets
         .iter()
@@ -622,96 +478,51 @@ pub async fn a_post_has_one_target_per_account(store: Arc<dyn Store>) {
     assert!(stored.targets.iter().all(|t| t.post_id == draft.id));
 
     // A rewrite naming an account twice fails as a whole.
-    let doubled = post(
-        owner.workspace,
-        None,
-        "ignored",
-        &[(a, Platform::X, t0), (a, Platform::X, t0)],
-        t0,
-    )
-    .targets;
-    assert!(matches!(
-        store
-            .update_scheduled_post(
-                owner.workspace,
-                draft.id,
-                &PostRewrite {
-                    text: "Doubled",
-                    link: None,
-                    publish_at: later,
-                    targets: Some(&doubled),
-                },
-                t0,
-            )
-            .await,
-        Err(StoreError::Duplicate(_))
-    ));
-    let stored = store
-        .post(owner.workspace, draft.id)
-        .await
-        .unwrap()
-        .unwrap();
+    let doubled = [(a, Platform::X, t0), (a, Platform::X, t0)];
+    let doubled = post(ws, None, "ignored", &doubled, t0).targets;
+    let edit = PostRewrite {
+        targets: Some(&doubled),
+        ..rewrite("Doubled", later)
+    };
+    let doubled = update(s, ws, draft.id, &edit, t0).await;
+    assert_duplicate(doubled, "a rewrite naming an account twice");
+    let stored = stored_post(s, ws, draft.id).await;
     assert_eq!(stored.text, "Edited");
     assert_eq!(stored.targets.len(), 2);
 }
 
 pub async fn cancelling_touches_only_scheduled_targets(store: Arc<dyn Store>) {
     let owner = tenant(store.as_ref(), Plan::Enterprise).await;
-    let s = store.as_ref();
+    let (s, ws) = (store.as_ref(), owner.workspace);
     let one = account(s, &owner, Platform::X, "one").await;
     let two = account(s, &owner, Platform::Facebook, "two").await;
     let three = account(s, &owner, Platform::Linkedin, "three").await;
     let t0 = now();
-    let mixed = post(
-        owner.workspace,
-        None,
-        "Mixed",
-        &[
-            (one.id, Platform::X, t0 - minutes(2)),
-            (two.id, Platform::Facebook, t0 + minutes(60)),
-            (three.id, Platform::Linkedin, t0 - minutes(1)),
-        ],
-        t0 - minutes(5),
-    );
-    store.create_post(&mixed).await.unwrap();
+    let mixed = [
+        (one.id, Platform::X, t0 - minutes(2)),
+        (two.id, Platform::Facebook, t0 + minutes(60)),
+        (three.id, Platform::Linkedin, t0 - minutes(1)),
+    ];
+    let mixed = schedule(s, ws, "Mixed", &mixed, t0 - minutes(5)).await;
     let [on_one, on_two, on_three] = [0, 1, 2].map(|i| mixed.targets[i].id);
-    let claimed = store
-        .claim_due_targets("A", t0, t0 + minutes(5), 10)
-        .await
-        .unwrap();
-    assert_eq!(
-        claimed.iter().map(|(t, _)| t.id).collect::<HashSet<_>>(),
-        HashSet::from([on_one, on_three])
-    );
-    assert!(store
-        .finish_target(on_one, "A", &published("p-1"), t0)
-        .await
-        .unwrap());
-    assert!(store
-        .finish_target(on_three, "A", &failed("rejected"), t0)
-        .await
-        .unwrap());
+    let claimed = claim(s, "A", t0, t0 + minutes(5)).await;
+    assert_eq!(claimed_ids(&claimed), HashSet::from([on_one, on_three]));
+    assert!(finish(s, on_one, "A", &published("p-1"), t0).await);
+    assert!(finish(s, on_three, "A", &failed("rejected"), t0).await);
 
+    let cancel = |workspace| {
+        let store = store.clone();
+        let post = mixed.id;
+        async move { store.cancel_post(workspace, post, t0).await.unwrap() }
+    };
     assert_eq!(
-        store
-            .cancel_post(WorkspaceId::new(), mixed.id, t0)
-            .await
-            .unwrap(),
+        cancel(WorkspaceId::new()).await,
         0,
         "not from another workspace"
     );
-    assert_eq!(
-        store
-            .cancel_post(owner.workspace, mixed.id, t0)
-            .await
-            .unwrap(),
-        1
-    );
-    let states: Vec<(uuid::Uuid, TargetState)> = store
-        .post(owner.workspace, mixed.id)
+    assert_eq!(cancel(ws).await, 1);
+    let states: Vec<(uuid::Uuid, TargetState)> = stored_post(s, ws, mixed.id)
         .await
-        .unwrap()
-        .unwrap()
         .targets
         .into_iter()
         .map(|t| (t.id, t.state))
@@ -720,63 +531,30 @@ pub async fn cancelling_touches_only_scheduled_targets(store: Arc<dyn Store>) {
     assert_eq!(state_of(on_one), TargetState::Published);
     assert_eq!(state_of(on_two), TargetState::Cancelled);
     assert_eq!(state_of(on_three), TargetState::Failed);
-    assert_eq!(
-        store
-            .cancel_post(owner.workspace, mixed.id, t0)
-            .await
-            .unwrap(),
-        0
-    );
-    assert!(!store
-        .retry_target(owner.workspace, mixed.id, on_two, t0)
-        .await
-        .unwrap());
+    assert_eq!(cancel(ws).await, 0);
+    assert!(!retry(s, ws, mixed.id, on_two, t0).await);
 
     // Removing an account cancels what is scheduled on it, not what is under way or on other accounts.
-    let later = post(
-        owner.workspace,
-        None,
-        "Later",
-        &[
-            (one.id, Platform::X, t0 + minutes(120)),
-            (two.id, Platform::Facebook, t0 + minutes(180)),
-        ],
-        t0,
-    );
-    let sooner = post(
-        owner.workspace,
-        None,
-        "Sooner",
-        &[(one.id, Platform::X, t0 + minutes(60))],
-        t0,
-    );
-    let running = post(
-        owner.workspace,
-        None,
-        "Running",
-        &[(one.id, Platform::X, t0 - minutes(1))],
-        t0,
-    );
-    for p in [&later, &sooner, &running] {
-        store.create_post(p).await.unwrap();
-    }
-    assert_eq!(
-        store
-            .claim_due_targets("B", t0, t0 + minutes(5), 10)
-            .await
-            .unwrap()
-            .iter()
-            .map(|(t, _)| t.id)
-            .collect::<Vec<_>>(),
-        vec![running.targets[0].id]
-    );
+    let later = [
+        (one.id, Platform::X, t0 + minutes(120)),
+        (two.id, Platform::Facebook, t0 + minutes(180)),
+    ];
+    let later = schedule(s, ws, "Later", &later, t0).await;
+    let sooner = [(one.id, Platform::X, t0 + minutes(60))];
+    let sooner = schedule(s, ws, "Sooner", &sooner, t0).await;
+    let running = [(one.id, Platform::X, t0 - minutes(1))];
+    let running = schedule(s, ws, "Running", &running, t0).await;
+    let claimed = claim(s, "B", t0, t0 + minutes(5)).await;
+    assert_eq!(claimed.len(), 1);
+    assert_eq!(claimed[0].0.id, running.targets[0].id);
 
-    let scheduled = store
-        .scheduled_for_account(owner.workspace, one.id)
-        .await
-        .unwrap();
+    let scheduled_on = |account| {
+        let store = store.clone();
+        async move { store.scheduled_for_account(ws, account).await.unwrap() }
+    };
     assert_eq!(
-        scheduled
+        scheduled_on(one.id)
+            .await
             .iter()
             .map(|(t, p)| (t.id, p.id, p.text.clone()))
             .collect::<Vec<_>>(),
@@ -792,336 +570,159 @@ pub async fn cancelling_touches_only_scheduled_targets(store: Arc<dyn Store>) {
         .unwrap()
         .is_empty());
 
-    assert_eq!(
-        store.cancel_targets_for_account(one.id, t0).await.unwrap(),
-        2
-    );
-    assert!(store
-        .scheduled_for_account(owner.workspace, one.id)
-        .await
-        .unwrap()
-        .is_empty());
-    let cancelled = stored_target(s, owner.workspace, later.id, later.targets[0].id).await;
+    let cancel_on_one = || {
+        let store = store.clone();
+        async move { store.cancel_targets_for_account(one.id, t0).await.unwrap() }
+    };
+    assert_eq!(cancel_on_one().await, 2);
+    assert!(scheduled_on(one.id).await.is_empty());
+    let cancelled = stored_target(s, ws, later.id, later.targets[0].id).await;
     assert_eq!(cancelled.state, TargetState::Cancelled);
     assert!(
         cancelled.error_message.is_some(),
         "says why it was cancelled"
     );
-    assert_eq!(
-        stored_target(s, owner.workspace, later.id, later.targets[1].id)
-            .await
-            .state,
-        TargetState::Scheduled
-    );
-    assert_eq!(
-        stored_target(s, owner.workspace, running.id, running.targets[0].id)
-            .await
-            .state,
-        TargetState::Publishing
-    );
-    assert_eq!(
-        stored_target(s, owner.workspace, mixed.id, on_one)
-            .await
-            .state,
-        TargetState::Published
-    );
-    assert_eq!(
-        store.cancel_targets_for_account(one.id, t0).await.unwrap(),
-        0
-    );
-    assert_eq!(
-        store
-            .scheduled_for_account(owner.workspace, two.id)
-            .await
-            .unwrap()
-            .len(),
-        1
-    );
+    for (post, target, state) in [
+        (&later, later.targets[1].id, TargetState::Scheduled),
+        (&running, running.targets[0].id, TargetState::Publishing),
+        (&mixed, on_one, TargetState::Published),
+    ] {
+        assert_eq!(stored_target(s, ws, post.id, target).await.state, state);
+    }
+    assert_eq!(cancel_on_one().await, 0);
+    assert_eq!(scheduled_on(two.id).await.len(), 1);
 }
 
 pub async fn scheduled_posts_can_be_rewritten_until_publishing_starts(store: Arc<dyn Store>) {
     let owner = tenant(store.as_ref(), Plan::Free).await;
-    let s = store.as_ref();
+    let (s, ws) = (store.as_ref(), owner.workspace);
     let (a, b) = (AccountId::new(), AccountId::new());
     let t0 = now();
-    let draft = post(
-        owner.workspace,
-        None,
-        "Draft",
-        &[
-            (a, Platform::X, t0 + minutes(60)),
-            (b, Platform::Facebook, t0 + minutes(60)),
-        ],
-        t0,
-    );
-    store.create_post(&draft).await.unwrap();
-    assert!(store
-        .update_scheduled_post(
-            owner.workspace,
-            draft.id,
-            &PostRewrite {
-                text: "Edited",
-                link: Some("https://example.test/edited"),
-                publish_at: t0 + minutes(120),
-                targets: None
-            },
-            t0,
-        )
-        .await
-        .unwrap());
-    let stored = store
-        .post(owner.workspace, draft.id)
-        .await
-        .unwrap()
-        .unwrap();
+    let draft = [
+        (a, Platform::X, t0 + minutes(60)),
+        (b, Platform::Facebook, t0 + minutes(60)),
+    ];
+    let draft = schedule(s, ws, "Draft", &draft, t0).await;
+    let edit = PostRewrite {
+        link: Some("https://example.test/edited"),
+        ..rewrite("Edited", t0 + minutes(120))
+    };
+    assert!(update(s, ws, draft.id, &edit, t0).await.unwrap());
+    let stored = stored_post(s, ws, draft.id).await;
     assert_eq!(stored.text, "Edited");
     assert_eq!(stored.link.as_deref(), Some("https://example.test/edited"));
     assert_eq!(stored.publish_at, t0 + minutes(120));
     assert!(stored.targets.iter().all(|t| t.run_at == t0 + minutes(120)));
-    assert!(!store
-        .update_scheduled_post(
-            WorkspaceId::new(),
-            draft.id,
-            &PostRewrite {
-                text: "Hijacked",
-                link: None,
-                publish_at: t0,
-                targets: None
-            },
-            t0,
-        )
+    let hijack = rewrite("Hijacked", t0);
+    assert!(!update(s, WorkspaceId::new(), draft.id, &hijack, t0)
         .await
         .unwrap());
-    assert!(!store
-        .update_scheduled_post(
-            owner.workspace,
-            uuid::Uuid::now_v7(),
-            &PostRewrite {
-                text: "Nothing",
-                link: None,
-                publish_at: t0,
-                targets: None
-            },
-            t0,
-        )
+    let nothing = rewrite("Nothing", t0);
+    assert!(!update(s, ws, uuid::Uuid::now_v7(), &nothing, t0)
         .await
         .unwrap());
-    assert_eq!(
-        store
-            .post(owner.workspace, draft.id)
-            .await
-            .unwrap()
-            .unwrap()
-            .text,
-        "Edited"
-    );
+    assert_eq!(stored_post(s, ws, draft.id).await.text, "Edited");
 
     // Once a target is being published, or has been, the post is what it is.
-    let going = post(
-        owner.workspace,
-        None,
-        "Going out",
-        &[
-            (a, Platform::X, t0 - minutes(1)),
-            (b, Platform::Facebook, t0 - minutes(1)),
-        ],
-        t0,
-    );
-    store.create_post(&going).await.unwrap();
-    assert_eq!(
-        store
-            .claim_due_targets("A", t0, t0 + minutes(5), 10)
-            .await
-            .unwrap()
-            .len(),
-        2
-    );
-    let rewrite = |text: &'static str| {
+    let due = t0 - minutes(1);
+    let going = [(a, Platform::X, due), (b, Platform::Facebook, due)];
+    let going = schedule(s, ws, "Going out", &going, t0).await;
+    assert_eq!(claim(s, "A", t0, t0 + minutes(5)).await.len(), 2);
+    let rewritten = |text: &'static str| {
         let store = store.clone();
-        let (workspace, id) = (owner.workspace, going.id);
+        let id = going.id;
         async move {
-            store
-                .update_scheduled_post(
-                    workspace,
-                    id,
-                    &PostRewrite {
-                        text,
-                        link: None,
-                        publish_at: t0 + minutes(30),
-                        targets: None,
-                    },
-                    t0,
-                )
-                .await
-                .unwrap()
+            let edit = rewrite(text, t0 + minutes(30));
+            update(store.as_ref(), ws, id, &edit, t0).await.unwrap()
         }
     };
-    assert!(!rewrite("While publishing").await);
-    assert!(store
-        .finish_target(going.targets[0].id, "A", &failed("rejected"), t0)
-        .await
-        .unwrap());
-    assert!(!rewrite("One still publishing").await);
-    assert!(store
-        .finish_target(going.targets[1].id, "A", &published("p-1"), t0)
-        .await
-        .unwrap());
-    assert!(!rewrite("After publishing").await);
-    let stored = store
-        .post(owner.workspace, going.id)
-        .await
-        .unwrap()
-        .unwrap();
+    assert!(!rewritten("While publishing").await);
+    assert!(finish(s, going.targets[0].id, "A", &failed("rejected"), t0).await);
+    assert!(!rewritten("One still publishing").await);
+    assert!(finish(s, going.targets[1].id, "A", &published("p-1"), t0).await);
+    assert!(!rewritten("After publishing").await);
+    let stored = stored_post(s, ws, going.id).await;
     assert_eq!(stored.text, "Going out");
-    assert_eq!(stored.publish_at, t0 - minutes(1));
+    assert_eq!(stored.publish_at, due);
 
     // A failed target does not count as started: the post can be fixed, and only its scheduled targets move.
-    let partly = post(
-        owner.workspace,
-        None,
-        "Partly",
-        &[
-            (a, Platform::X, t0 - minutes(1)),
-            (b, Platform::Facebook, t0 + minutes(60)),
-        ],
-        t0,
-    );
-    store.create_post(&partly).await.unwrap();
-    let claimed = store
-        .claim_due_targets("B", t0, t0 + minutes(5), 10)
-        .await
-        .unwrap();
-    assert_eq!(claimed.len(), 1);
-    assert!(store
-        .finish_target(partly.targets[0].id, "B", &failed("rejected"), t0)
-        .await
-        .unwrap());
-    assert!(store
-        .update_scheduled_post(
-            owner.workspace,
-            partly.id,
-            &PostRewrite {
-                text: "Fixed",
-                link: None,
-                publish_at: t0 + minutes(180),
-                targets: None
-            },
-            t0,
-        )
-        .await
-        .unwrap());
-    let failed_target = stored_target(s, owner.workspace, partly.id, partly.targets[0].id).await;
+    let partly = [
+        (a, Platform::X, due),
+        (b, Platform::Facebook, t0 + minutes(60)),
+    ];
+    let partly = schedule(s, ws, "Partly", &partly, t0).await;
+    assert_eq!(claim(s, "B", t0, t0 + minutes(5)).await.len(), 1);
+    assert!(finish(s, partly.targets[0].id, "B", &failed("rejected"), t0).await);
+    let fix = rewrite("Fixed", t0 + minutes(180));
+    assert!(update(s, ws, partly.id, &fix, t0).await.unwrap());
+    let failed_target = stored_target(s, ws, partly.id, partly.targets[0].id).await;
     assert_eq!(failed_target.state, TargetState::Failed);
-    assert_eq!(failed_target.run_at, t0 - minutes(1));
-    let moved = stored_target(s, owner.workspace, partly.id, partly.targets[1].id).await;
+    assert_eq!(failed_target.run_at, due);
+    let moved = stored_target(s, ws, partly.id, partly.targets[1].id).await;
     assert_eq!(moved.state, TargetState::Scheduled);
     assert_eq!(moved.run_at, t0 + minutes(180));
-    let stored = store
-        .post(owner.workspace, partly.id)
-        .await
-        .unwrap()
-        .unwrap();
+    let stored = stored_post(s, ws, partly.id).await;
     assert_eq!(stored.text, "Fixed");
     assert_eq!(stored.link, None);
+}
+
+/// The counts sorted, so that they compare whatever order the store answered in.
+fn sorted<T: Ord>(mut counts: Vec<T>) -> Vec<T> {
+    counts.sort();
+    counts
 }
 
 pub async fn post_counts_and_accounts_at_risk(store: Arc<dyn Store>) {
     let owner = tenant(store.as_ref(), Plan::Enterprise).await;
     let other = tenant(store.as_ref(), Plan::Enterprise).await;
-    let s = store.as_ref();
+    let (s, ws) = (store.as_ref(), owner.workspace);
     let active = account(s, &owner, Platform::X, "active").await;
     let expired = account(s, &owner, Platform::Facebook, "expired").await;
     let broken = account(s, &owner, Platform::Linkedin, "broken").await;
     let foreign = account(s, &other, Platform::X, "foreign").await;
-    set_status(
-        s,
-        owner.workspace,
-        expired.id,
-        AccountStatus::Inactive,
-        StatusReason::TokenExpired,
-    )
-    .await;
-    set_status(
-        s,
-        owner.workspace,
-        broken.id,
-        AccountStatus::Failed,
-        StatusReason::MissingPermissions,
-    )
-    .await;
-    set_status(
-        s,
-        other.workspace,
-        foreign.id,
-        AccountStatus::Inactive,
-        StatusReason::TokenRevoked,
-    )
-    .await;
+    use AccountStatus::{Failed, Inactive};
+    for (workspace, account, status, reason) in [
+        (ws, &expired, Inactive, StatusReason::TokenExpired),
+        (ws, &broken, Failed, StatusReason::MissingPermissions),
+        (
+            other.workspace,
+            &foreign,
+            Inactive,
+            StatusReason::TokenRevoked,
+        ),
+    ] {
+        let change = status_change(status, Some(reason), now());
+        let changed = change_status(s, workspace, account.id, &change).await;
+        changed.expect("account exists");
+    }
 
     let t0 = now();
     let day = minutes(24 * 60);
-    let week = post(
-        owner.workspace,
-        None,
-        "This week",
-        &[
-            (active.id, Platform::X, t0 + minutes(60)),
-            (expired.id, Platform::Facebook, t0 + minutes(60)),
-            (broken.id, Platform::Linkedin, t0 + day * 3),
-        ],
-        t0,
-    );
-    let now_post = post(
-        owner.workspace,
-        None,
-        "Now",
-        &[(active.id, Platform::X, t0 - minutes(1))],
-        t0,
-    );
-    let soon = post(
-        owner.workspace,
-        None,
-        "Soon",
-        &[(expired.id, Platform::Facebook, t0 + minutes(120))],
-        t0,
-    );
-    let elsewhere = post(
-        other.workspace,
-        None,
-        "Elsewhere",
-        &[(foreign.id, Platform::X, t0 + minutes(60))],
-        t0,
-    );
-    for p in [&week, &now_post, &soon, &elsewhere] {
-        store.create_post(p).await.unwrap();
-    }
-    let claimed = store
-        .claim_due_targets("A", t0, t0 + minutes(5), 10)
-        .await
-        .unwrap();
-    assert_eq!(claimed.len(), 1);
-    assert!(store
-        .finish_target(now_post.targets[0].id, "A", &published("p-1"), t0)
-        .await
-        .unwrap());
+    let week = [
+        (active.id, Platform::X, t0 + minutes(60)),
+        (expired.id, Platform::Facebook, t0 + minutes(60)),
+        (broken.id, Platform::Linkedin, t0 + day * 3),
+    ];
+    schedule(s, ws, "This week", &week, t0).await;
+    let now_post = [(active.id, Platform::X, t0 - minutes(1))];
+    let now_post = schedule(s, ws, "Now", &now_post, t0).await;
+    let soon = [(expired.id, Platform::Facebook, t0 + minutes(120))];
+    let soon = schedule(s, ws, "Soon", &soon, t0).await;
+    let elsewhere = [(foreign.id, Platform::X, t0 + minutes(60))];
+    schedule(s, other.workspace, "Elsewhere", &elsewhere, t0).await;
+    assert_eq!(claim(s, "A", t0, t0 + minutes(5)).await.len(), 1);
+    assert!(finish(s, now_post.targets[0].id, "A", &published("p-1"), t0).await);
 
     let counts = |since| {
         let store = store.clone();
-        let workspace = owner.workspace;
-        async move {
-            let mut counts = store.post_counts(workspace, since).await.unwrap();
-            counts.sort();
-            counts
-        }
+        async move { sorted(store.post_counts(ws, since).await.unwrap()) }
     };
-    let mut expected = vec![(active.id, 1, 1), (expired.id, 2, 0), (broken.id, 1, 0)];
-    expected.sort();
-    assert_eq!(counts(t0 - minutes(60)).await, expected);
-    let mut expected = vec![(active.id, 1, 0), (expired.id, 2, 0), (broken.id, 1, 0)];
-    expected.sort();
+    let expected = vec![(active.id, 1, 1), (expired.id, 2, 0), (broken.id, 1, 0)];
+    assert_eq!(counts(t0 - minutes(60)).await, sorted(expected));
+    let expected = vec![(active.id, 1, 0), (expired.id, 2, 0), (broken.id, 1, 0)];
     assert_eq!(
         counts(t0 + minutes(1)).await,
-        expected,
+        sorted(expected),
         "published before `since` is not counted"
     );
     assert_eq!(
@@ -1132,34 +733,27 @@ pub async fn post_counts_and_accounts_at_risk(store: Arc<dyn Store>) {
     let at_risk = |before| {
         let store = store.clone();
         async move {
-            let mut found: Vec<(AccountId, AccountStatus, u32)> = store
-                .accounts_with_posts_at_risk(before, 10)
-                .await
-                .unwrap()
-                .into_iter()
-                .map(|(a, n)| (a.id, a.status, n))
-                .collect();
-            found.sort_by_key(|(id, _, _)| *id);
-            found
+            let found = store.accounts_with_posts_at_risk(before, 10).await.unwrap();
+            sorted(
+                found
+                    .into_iter()
+                    .map(|(a, n)| (a.id, a.status, n))
+                    .collect(),
+            )
         }
     };
-    let mut expected = vec![
-        (expired.id, AccountStatus::Inactive, 2),
-        (foreign.id, AccountStatus::Inactive, 1),
-    ];
-    expected.sort_by_key(|(id, _, _)| *id);
+    let expected = vec![(expired.id, Inactive, 2), (foreign.id, Inactive, 1)];
     assert_eq!(
         at_risk(t0 + day).await,
-        expected,
+        sorted(expected),
         "active accounts are not at risk"
     );
-    let mut expected = vec![
-        (expired.id, AccountStatus::Inactive, 2),
-        (broken.id, AccountStatus::Failed, 1),
-        (foreign.id, AccountStatus::Inactive, 1),
+    let expected = vec![
+        (expired.id, Inactive, 2),
+        (broken.id, Failed, 1),
+        (foreign.id, Inactive, 1),
     ];
-    expected.sort_by_key(|(id, _, _)| *id);
-    assert_eq!(at_risk(t0 + day * 4).await, expected);
+    assert_eq!(at_risk(t0 + day * 4).await, sorted(expected));
     assert_eq!(
         store
             .accounts_with_posts_at_risk(t0 + day * 4, 1)
@@ -1169,54 +763,37 @@ pub async fn post_counts_and_accounts_at_risk(store: Arc<dyn Store>) {
         1
     );
 
-    assert_eq!(
-        store
-            .cancel_post(owner.workspace, soon.id, t0)
-            .await
-            .unwrap(),
-        1
-    );
-    let mut expected = vec![
-        (expired.id, AccountStatus::Inactive, 1),
-        (foreign.id, AccountStatus::Inactive, 1),
-    ];
-    expected.sort_by_key(|(id, _, _)| *id);
+    assert_eq!(store.cancel_post(ws, soon.id, t0).await.unwrap(), 1);
+    let expected = vec![(expired.id, Inactive, 1), (foreign.id, Inactive, 1)];
     assert_eq!(
         at_risk(t0 + day).await,
-        expected,
+        sorted(expected),
         "cancelled targets are not at risk"
     );
 }
 
 pub async fn concurrent_claimers_publish_each_target_exactly_once(store: Arc<dyn Store>) {
     let owner = tenant(store.as_ref(), Plan::Free).await;
+    let s = store.as_ref();
     let t0 = now();
     let mut expected = HashSet::new();
     for p in 0..15 {
-        let targets: Vec<(AccountId, Platform, chrono::DateTime<chrono::Utc>)> = (0..10)
+        let targets: Vec<_> = (0..10)
             .map(|i| {
-                (
-                    AccountId::new(),
-                    Platform::X,
-                    t0 - chrono::Duration::milliseconds(p * 10 + i),
-                )
+                let due = t0 - chrono::Duration::milliseconds(p * 10 + i);
+                (AccountId::new(), Platform::X, due)
             })
             .collect();
-        let record = post(owner.workspace, None, &format!("Post {p}"), &targets, t0);
+        let record = schedule(s, owner.workspace, &format!("Post {p}"), &targets, t0).await;
         expected.extend(record.targets.iter().map(|t| (t.id, record.id)));
-        store.create_post(&record).await.unwrap();
     }
     assert_eq!(expected.len(), 150);
 
-    let claimer = store.clone();
-    let all = drain(4, 6, move |owner, limit| {
-        let store = claimer.clone();
-        async move {
-            store
-                .claim_due_targets(&owner, t0, t0 + minutes(10), limit)
-                .await
-                .unwrap()
-        }
+    let all = drain(&store, 4, 6, move |store, owner, limit| async move {
+        store
+            .claim_due_targets(&owner, t0, t0 + minutes(10), limit)
+            .await
+            .unwrap()
     })
     .await;
     let all: Vec<(uuid::Uuid, uuid::Uuid, String)> = all
@@ -1239,46 +816,35 @@ pub async fn concurrent_claimers_publish_each_target_exactly_once(store: Arc<dyn
 
     // Each is now its claimer's to settle, and no one else's.
     let (target, _, claimer) = all[0].clone();
-    assert!(!store
-        .finish_target(target, "late", &published("p"), t0)
-        .await
-        .unwrap());
-    assert!(store
-        .finish_target(target, &claimer, &published("p"), t0)
-        .await
-        .unwrap());
+    assert!(!finish(s, target, "late", &published("p"), t0).await);
+    assert!(finish(s, target, &claimer, &published("p"), t0).await);
 }
 
 pub async fn one_worker_at_a_time_publishes_to_an_account(store: Arc<dyn Store>) {
     let owner = tenant(store.as_ref(), Plan::Free).await;
+    let s = store.as_ref();
     let t0 = now();
     let accounts: Vec<AccountId> = (0..6).map(|_| AccountId::new()).collect();
     for p in 0..8 {
-        let targets: Vec<(AccountId, Platform, chrono::DateTime<chrono::Utc>)> = accounts
-            .iter()
-            .map(|a| (*a, Platform::X, t0 - chrono::Duration::milliseconds(p)))
-            .collect();
-        let record = post(owner.workspace, None, &format!("Post {p}"), &targets, t0);
-        store.create_post(&record).await.unwrap();
+        let due = t0 - chrono::Duration::milliseconds(p);
+        let targets: Vec<_> = accounts.iter().map(|a| (*a, Platform::X, due)).collect();
+        schedule(s, owner.workspace, &format!("Post {p}"), &targets, t0).await;
     }
     let mut published_ids = HashSet::new();
     for round in 0.. {
         assert!(round < 100, "publishing never finished");
-        let claims = (0..3).map(|worker| {
+        let claimed = concurrently(3, |worker| {
             let store = store.clone();
-            tokio::spawn(async move {
+            async move {
                 let owner = format!("publisher-{worker}");
                 let batch = store
                     .claim_due_targets(&owner, t0, t0 + minutes(10), 4)
                     .await
                     .unwrap();
                 (owner, batch)
-            })
-        });
-        let mut claimed = Vec::new();
-        for claim in claims.collect::<Vec<_>>() {
-            claimed.push(claim.await.unwrap());
-        }
+            }
+        })
+        .await;
         if claimed.iter().all(|(_, batch)| batch.is_empty()) {
             break;
         }
@@ -1293,11 +859,8 @@ pub async fn one_worker_at_a_time_publishes_to_an_account(store: Arc<dyn Store>)
         for (owner, batch) in claimed {
             for (target, _) in batch {
                 assert!(published_ids.insert(target.id), "claimed twice");
-                let done = store
-                    .finish_target(target.id, &owner, &published(&target.id.to_string()), t0)
-                    .await
-                    .unwrap();
-                assert!(done);
+                let outcome = published(&target.id.to_string());
+                assert!(finish(s, target.id, &owner, &outcome, t0).await);
             }
         }
     }
