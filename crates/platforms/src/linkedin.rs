@@ -6,8 +6,8 @@ use crate::descriptor::{
     RenewalClock, RenewalPolicy,
 };
 use crate::error::{Delivery, ErrorClass, PlatformError};
-use crate::http::{self, class_from_status, Answer};
-use crate::oauth::{OAuthError, TokenAnswer};
+use crate::http::{class_from_status, Answer};
+use crate::oauth::{OAuthApp, OAuthError};
 use crate::{
     Grant, Identity, PlatformAdapter, PlatformSettings, PostContent, PostLookup, Published,
     Renewal, Target,
@@ -105,8 +105,7 @@ pub(crate) const DESCRIPTOR: PlatformDescriptor = PlatformDescriptor {
 const POSTING_ROLES: [&str; 2] = ["ADMINISTRATOR", "CONTENT_ADMINISTRATOR"];
 
 pub(crate) struct Linkedin {
-    settings: PlatformSettings,
-    client: reqwest::Client,
+    app: OAuthApp,
 }
 
 #[derive(Deserialize)]
@@ -173,52 +172,52 @@ impl Organization {
     }
 }
 
+/// LinkedIn's `{status, serviceErrorCode, code, message}` and OAuth errors (docs/platforms/linkedin.md
+/// §5.7).
+fn classify(answer: &Answer, renewing: bool) -> PlatformError {
+    if let Some(error) = OAuthError::classify(NAME, &answer.body, renewing) {
+        return error;
+    }
+    let error: Option<ApiError> = serde_json::from_slice(&answer.body).ok();
+    let message = error
+        .as_ref()
+        .and_then(|e| e.message.clone())
+        .unwrap_or_else(|| format!("HTTP {}", answer.status.as_u16()));
+    let code = error
+        .as_ref()
+        .and_then(|e| e.code.clone())
+        .unwrap_or_default();
+    let service = error.as_ref().and_then(|e| e.service_error_code);
+    let class = match (answer.status.as_u16(), service, code.as_str()) {
+        (401, Some(65601), _) | (401, _, "REVOKED_ACCESS_TOKEN") => ErrorClass::TokenRevoked,
+        (401, _, _) => ErrorClass::TokenExpired,
+        // The daily counters reset at midnight UTC (docs/platforms/linkedin.md §5.8).
+        (429, _, _) => ErrorClass::RateLimited {
+            until: Utc::now()
+                .date_naive()
+                .succ_opt()
+                .and_then(|d| d.and_hms_opt(0, 0, 0))
+                .map(|t| t.and_utc()),
+        },
+        (status, _, _) => {
+            class_from_status(reqwest::StatusCode::from_u16(status).unwrap_or_default())
+        }
+    };
+    PlatformError::new(NAME, class, message)
+}
+
 impl Linkedin {
     pub fn new(settings: PlatformSettings, client: reqwest::Client) -> Self {
-        Linkedin { settings, client }
-    }
-
-    /// LinkedIn's `{status, serviceErrorCode, code, message}` and OAuth errors (docs/platforms/linkedin.md
-    /// §5.7).
-    fn classify(&self, answer: &Answer, renewing: bool) -> PlatformError {
-        if let Some(error) = OAuthError::classify(NAME, &answer.body, renewing) {
-            return error;
-        }
-        let error: Option<ApiError> = serde_json::from_slice(&answer.body).ok();
-        let message = error
-            .as_ref()
-            .and_then(|e| e.message.clone())
-            .unwrap_or_else(|| format!("HTTP {}", answer.status.as_u16()));
-        let code = error
-            .as_ref()
-            .and_then(|e| e.code.clone())
-            .unwrap_or_default();
-        let service = error.as_ref().and_then(|e| e.service_error_code);
-        let class = match (answer.status.as_u16(), service, code.as_str()) {
-            (401, Some(65601), _) | (401, _, "REVOKED_ACCESS_TOKEN") => ErrorClass::TokenRevoked,
-            (401, _, _) => ErrorClass::TokenExpired,
-            // The daily counters reset at midnight UTC (docs/platforms/linkedin.md §5.8).
-            (429, _, _) => ErrorClass::RateLimited {
-                until: Utc::now()
-                    .date_naive()
-                    .succ_opt()
-                    .and_then(|d| d.and_hms_opt(0, 0, 0))
-                    .map(|t| t.and_utc()),
+        Linkedin {
+            app: OAuthApp {
+                name: NAME,
+                settings,
+                client,
+                // LinkedIn takes the app's credentials in the form body only.
+                basic_auth: false,
+                classify,
             },
-            (status, _, _) => {
-                class_from_status(reqwest::StatusCode::from_u16(status).unwrap_or_default())
-            }
-        };
-        PlatformError::new(NAME, class, message)
-    }
-
-    async fn token_call(
-        &self,
-        form: &[(&str, &str)],
-        renewing: bool,
-    ) -> Result<TokenAnswer, PlatformError> {
-        let request = self.client.post(&self.settings.token_url).form(form);
-        http::send_json(NAME, request, |a| self.classify(a, renewing)).await
+        }
     }
 
     async fn get<T: serde::de::DeserializeOwned>(
@@ -227,12 +226,13 @@ impl Linkedin {
         tokens: &TokenSet,
     ) -> Result<T, PlatformError> {
         let request = self
+            .app
             .client
-            .get(format!("{}{path}", self.settings.api_url))
+            .get(format!("{}{path}", self.app.settings.api_url))
             .bearer_auth(tokens.access_token.expose_secret())
-            .header("LinkedIn-Version", &self.settings.api_version)
+            .header("LinkedIn-Version", &self.app.settings.api_version)
             .header("X-Restli-Protocol-Version", "2.0.0");
-        http::send_json(NAME, request, |a| self.classify(a, false)).await
+        self.app.send_json(request).await
     }
 
     async fn organization(
@@ -292,7 +292,7 @@ impl PlatformAdapter for Linkedin {
     }
 
     fn settings(&self) -> &PlatformSettings {
-        &self.settings
+        &self.app.settings
     }
 
     fn requested_scopes(&self) -> &'static [&'static str] {
@@ -300,9 +300,9 @@ impl PlatformAdapter for Linkedin {
     }
 
     fn authorize_url(&self, state: &str, redirect_uri: &str, _: Option<&str>) -> String {
-        self.settings.authorize_url_with(&[
+        self.app.settings.authorize_url_with(&[
             ("response_type", "code"),
-            ("client_id", &self.settings.client_id),
+            ("client_id", &self.app.settings.client_id),
             ("redirect_uri", redirect_uri),
             ("state", state),
             ("scope", &SCOPES.join(" ")),
@@ -315,19 +315,18 @@ impl PlatformAdapter for Linkedin {
         redirect_uri: &str,
         _: Option<&str>,
     ) -> Result<Grant, PlatformError> {
-        let answer = self
-            .token_call(
-                &[
-                    ("grant_type", "authorization_code"),
-                    ("code", code),
-                    ("redirect_uri", redirect_uri),
-                    ("client_id", &self.settings.client_id),
-                    ("client_secret", self.settings.client_secret.expose_secret()),
-                ],
-                false,
-            )
-            .await?;
-        Ok(answer.into_grant())
+        self.app
+            .grant(&[
+                ("grant_type", "authorization_code"),
+                ("code", code),
+                ("redirect_uri", redirect_uri),
+                ("client_id", &self.app.settings.client_id),
+                (
+                    "client_secret",
+                    self.app.settings.client_secret.expose_secret(),
+                ),
+            ])
+            .await
     }
 
     /// The member, then the organisations where the member may post (ADMINISTRATOR or CONTENT_ADMINISTRATOR).
@@ -389,18 +388,18 @@ impl PlatformAdapter for Linkedin {
         let Some(refresh) = &tokens.refresh_token else {
             return Ok(None);
         };
-        let answer = self
-            .token_call(
-                &[
-                    ("grant_type", "refresh_token"),
-                    ("refresh_token", refresh.expose_secret()),
-                    ("client_id", &self.settings.client_id),
-                    ("client_secret", self.settings.client_secret.expose_secret()),
-                ],
-                true,
-            )
+        let mut renewed = self
+            .app
+            .renewal(&[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", refresh.expose_secret()),
+                ("client_id", &self.app.settings.client_id),
+                (
+                    "client_secret",
+                    self.app.settings.client_secret.expose_secret(),
+                ),
+            ])
             .await?;
-        let mut renewed = answer.into_renewal();
         if renewed.tokens.refresh_token.is_none() {
             renewed.tokens.refresh_token = Some(refresh.clone());
             renewed.tokens.refresh_expires_at = tokens.refresh_expires_at;
@@ -422,14 +421,16 @@ impl PlatformAdapter for Linkedin {
     }
 
     async fn revoke(&self, tokens: &TokenSet) -> Result<(), PlatformError> {
-        let request = self.client.post(&self.settings.revoke_url).form(&[
-            ("client_id", self.settings.client_id.as_str()),
-            ("client_secret", self.settings.client_secret.expose_secret()),
-            ("token", tokens.access_token.expose_secret()),
-        ]);
-        http::send_ok(NAME, request, |a| self.classify(a, false))
+        self.app
+            .revoke(&[
+                ("client_id", self.app.settings.client_id.as_str()),
+                (
+                    "client_secret",
+                    self.app.settings.client_secret.expose_secret(),
+                ),
+                ("token", tokens.access_token.expose_secret()),
+            ])
             .await
-            .map(|_| ())
     }
 
     /// `POST /rest/posts` as the member or the organisation (docs/platforms/linkedin.md §5.6); a link is an
@@ -479,13 +480,14 @@ impl PlatformAdapter for Linkedin {
             body["content"] = serde_json::json!({ "article": { "source": link, "title": link } });
         }
         let request = self
+            .app
             .client
-            .post(format!("{}/rest/posts", self.settings.api_url))
+            .post(format!("{}/rest/posts", self.app.settings.api_url))
             .bearer_auth(tokens.access_token.expose_secret())
-            .header("LinkedIn-Version", &self.settings.api_version)
+            .header("LinkedIn-Version", &self.app.settings.api_version)
             .header("X-Restli-Protocol-Version", "2.0.0")
             .json(&body);
-        let answer = http::send_ok(NAME, request, |a| self.classify(a, false)).await?;
+        let answer = self.app.send_ok(request).await?;
         let urn = answer
             .headers
             .get("x-restli-id")
@@ -519,8 +521,9 @@ impl PlatformAdapter for Linkedin {
         }
         let author = format!("urn:li:organization:{id}");
         let request = self
+            .app
             .client
-            .get(format!("{}/rest/posts", self.settings.api_url))
+            .get(format!("{}/rest/posts", self.app.settings.api_url))
             .query(&[
                 ("q", "author"),
                 ("author", author.as_str()),
@@ -528,10 +531,9 @@ impl PlatformAdapter for Linkedin {
                 ("sortBy", "CREATED"),
             ])
             .bearer_auth(tokens.access_token.expose_secret())
-            .header("LinkedIn-Version", &self.settings.api_version)
+            .header("LinkedIn-Version", &self.app.settings.api_version)
             .header("X-Restli-Protocol-Version", "2.0.0");
-        let posts: AuthorPosts =
-            http::send_json(NAME, request, |a| self.classify(a, false)).await?;
+        let posts: AuthorPosts = self.app.send_json(request).await?;
         let sent = escape_commentary(&post.text);
         let since_ms = since.timestamp_millis();
         Ok(posts
@@ -570,38 +572,33 @@ mod tests {
 
     #[test]
     fn classifies_the_documented_errors() {
-        let li = Linkedin::new(
-            PlatformSettings::real(Platform::Linkedin),
-            reqwest::Client::new(),
-        );
         let revoked = canned(
             401,
             r#"{"status":401,"serviceErrorCode":65601,"code":"REVOKED_ACCESS_TOKEN","message":"The token used in the request has been revoked by the user"}"#,
             HeaderMap::new(),
         );
-        assert_eq!(li.classify(&revoked, false).class, ErrorClass::TokenRevoked);
+        assert_eq!(classify(&revoked, false).class, ErrorClass::TokenRevoked);
         let expired = canned(
             401,
             r#"{"status":401,"serviceErrorCode":65600,"code":"EXPIRED_ACCESS_TOKEN","message":"The token used in the request has expired"}"#,
             HeaderMap::new(),
         );
-        assert_eq!(li.classify(&expired, false).class, ErrorClass::TokenExpired);
+        assert_eq!(classify(&expired, false).class, ErrorClass::TokenExpired);
         let denied = canned(
             403,
             r#"{"status":403,"serviceErrorCode":100,"code":"ACCESS_DENIED","message":"Not enough permissions"}"#,
             HeaderMap::new(),
         );
         assert!(matches!(
-            li.classify(&denied, false).class,
+            classify(&denied, false).class,
             ErrorClass::MissingPermission { .. }
         ));
         assert!(matches!(
-            li.classify(&canned(429, "{}", HeaderMap::new()), false)
-                .class,
+            classify(&canned(429, "{}", HeaderMap::new()), false).class,
             ErrorClass::RateLimited { until: Some(_) }
         ));
         assert_eq!(
-            li.classify(&canned(502, "", HeaderMap::new()), false).class,
+            classify(&canned(502, "", HeaderMap::new()), false).class,
             ErrorClass::Unavailable
         );
         let sunset = canned(
@@ -609,14 +606,14 @@ mod tests {
             r#"{"status":426,"code":"NONEXISTENT_VERSION","message":"Requested version 202001 is not active"}"#,
             HeaderMap::new(),
         );
-        assert_eq!(li.classify(&sunset, false).class, ErrorClass::Rejected);
+        assert_eq!(classify(&sunset, false).class, ErrorClass::Rejected);
         let bad_refresh = canned(
             400,
             r#"{"error":"invalid_grant","error_description":"refresh token expired"}"#,
             HeaderMap::new(),
         );
         assert_eq!(
-            li.classify(&bad_refresh, true).class,
+            classify(&bad_refresh, true).class,
             ErrorClass::RefreshRejected
         );
     }

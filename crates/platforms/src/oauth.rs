@@ -1,11 +1,79 @@
-//! The token endpoint answer of the platforms that follow RFC 6749 closely (X, LinkedIn, TikTok).
+//! The app's side of the platforms that follow RFC 6749 closely (X, LinkedIn, TikTok): their token and
+//! revocation calls, the token endpoint's answer and the OAuth error body.
 
 use crate::error::{ErrorClass, PlatformError};
-use crate::http::{in_seconds, split_scopes};
-use crate::{Grant, Renewal};
+use crate::http::{self, in_seconds, split_scopes, Answer};
+use crate::{Grant, PlatformSettings, Renewal};
 use iquivity_domain::TokenSet;
-use secrecy::SecretString;
+use reqwest::RequestBuilder;
+use secrecy::{ExposeSecret, SecretString};
+use serde::de::DeserializeOwned;
 use serde::Deserialize;
+
+/// One platform's registered app and how its failures read. Each adapter writes its own forms (field
+/// names and what goes in them are the platform's), and this sends them.
+pub(crate) struct OAuthApp {
+    pub name: &'static str,
+    pub settings: PlatformSettings,
+    pub client: reqwest::Client,
+    /// Whether the OAuth endpoints authenticate the app with HTTP Basic (X's confidential clients) rather
+    /// than by the credentials in the form (LinkedIn, TikTok).
+    pub basic_auth: bool,
+    /// The platform's reading of a failed answer; `renewing` says whether a refresh token was presented.
+    pub classify: fn(&Answer, bool) -> PlatformError,
+}
+
+impl OAuthApp {
+    /// A POST to one of the OAuth endpoints.
+    fn post(&self, url: &str) -> RequestBuilder {
+        let request = self.client.post(url);
+        if self.basic_auth {
+            request.basic_auth(
+                &self.settings.client_id,
+                Some(self.settings.client_secret.expose_secret()),
+            )
+        } else {
+            request
+        }
+    }
+
+    async fn tokens(
+        &self,
+        form: &[(&str, &str)],
+        renewing: bool,
+    ) -> Result<TokenAnswer, PlatformError> {
+        let request = self.post(&self.settings.token_url).form(form);
+        http::send_json(self.name, request, |a| (self.classify)(a, renewing)).await
+    }
+
+    /// Exchanges an authorization code (`form` carries it).
+    pub async fn grant(&self, form: &[(&str, &str)]) -> Result<Grant, PlatformError> {
+        Ok(self.tokens(form, false).await?.into_grant())
+    }
+
+    /// Presents a refresh token (`form` carries it).
+    pub async fn renewal(&self, form: &[(&str, &str)]) -> Result<Renewal, PlatformError> {
+        Ok(self.tokens(form, true).await?.into_renewal())
+    }
+
+    pub async fn revoke(&self, form: &[(&str, &str)]) -> Result<(), PlatformError> {
+        let request = self.post(&self.settings.revoke_url).form(form);
+        self.send_ok(request).await.map(|_| ())
+    }
+
+    /// Sends an API call and demands a success.
+    pub async fn send_ok(&self, request: RequestBuilder) -> Result<Answer, PlatformError> {
+        http::send_ok(self.name, request, |a| (self.classify)(a, false)).await
+    }
+
+    /// Sends an API call, demands a success and reads the body as `T`.
+    pub async fn send_json<T: DeserializeOwned>(
+        &self,
+        request: RequestBuilder,
+    ) -> Result<T, PlatformError> {
+        self.send_ok(request).await?.json(self.name)
+    }
+}
 
 #[derive(Deserialize)]
 pub(crate) struct TokenAnswer {

@@ -7,7 +7,7 @@ use crate::descriptor::{
 };
 use crate::error::{Delivery, ErrorClass, PlatformError};
 use crate::http::{self, class_from_status, Answer, MAX_POLLS, POLL_INTERVAL};
-use crate::oauth::{OAuthError, TokenAnswer};
+use crate::oauth::{OAuthApp, OAuthError};
 use crate::{
     Grant, Identity, Media, PlatformAdapter, PlatformSettings, PostContent, Published, Renewal,
     Target,
@@ -96,8 +96,7 @@ pub(crate) const DESCRIPTOR: PlatformDescriptor = PlatformDescriptor {
 const PHOTO_TITLE_CHARS: usize = 90;
 
 pub(crate) struct Tiktok {
-    settings: PlatformSettings,
-    client: reqwest::Client,
+    app: OAuthApp,
 }
 
 #[derive(Deserialize)]
@@ -182,55 +181,55 @@ enum Upload<'a> {
     Photos(Vec<&'a Media>),
 }
 
+/// TikTok's `{"error":{"code",…}}` envelope, and OAuth errors (docs/platforms/tiktok.md §6.7).
+fn classify(answer: &Answer, renewing: bool) -> PlatformError {
+    if let Some(error) = OAuthError::classify(NAME, &answer.body, renewing) {
+        return error;
+    }
+    let error = serde_json::from_slice::<Envelope<serde_json::Value>>(&answer.body)
+        .ok()
+        .and_then(|e| e.error);
+    let Some(error) = error else {
+        return PlatformError::new(
+            NAME,
+            class_from_status(answer.status),
+            format!("HTTP {}", answer.status.as_u16()),
+        );
+    };
+    let class = match error.code.as_str() {
+        "access_token_invalid" => ErrorClass::TokenExpired,
+        "scope_not_authorized" | "scope_permission_missed" => {
+            ErrorClass::MissingPermission { scopes: Vec::new() }
+        }
+        "rate_limit_exceeded" | "spam_risk_too_many_posts" | "spam_risk_too_many_pending_share" => {
+            ErrorClass::RateLimited {
+                until: Some(Utc::now() + chrono::Duration::minutes(1)),
+            }
+        }
+        "internal_error" => ErrorClass::Unavailable,
+        _ if answer.status.is_server_error() => ErrorClass::Unavailable,
+        _ => ErrorClass::Rejected,
+    };
+    let message = if error.message.is_empty() {
+        error.code
+    } else {
+        error.message
+    };
+    PlatformError::new(NAME, class, message)
+}
+
 impl Tiktok {
     pub fn new(settings: PlatformSettings, client: reqwest::Client) -> Self {
-        Tiktok { settings, client }
-    }
-
-    /// TikTok's `{"error":{"code",…}}` envelope, and OAuth errors (docs/platforms/tiktok.md §6.7).
-    fn classify(&self, answer: &Answer, renewing: bool) -> PlatformError {
-        if let Some(error) = OAuthError::classify(NAME, &answer.body, renewing) {
-            return error;
-        }
-        let error = serde_json::from_slice::<Envelope<serde_json::Value>>(&answer.body)
-            .ok()
-            .and_then(|e| e.error);
-        let Some(error) = error else {
-            return PlatformError::new(
-                NAME,
-                class_from_status(answer.status),
-                format!("HTTP {}", answer.status.as_u16()),
-            );
-        };
-        let class = match error.code.as_str() {
-            "access_token_invalid" => ErrorClass::TokenExpired,
-            "scope_not_authorized" | "scope_permission_missed" => {
-                ErrorClass::MissingPermission { scopes: Vec::new() }
-            }
-            "rate_limit_exceeded"
-            | "spam_risk_too_many_posts"
-            | "spam_risk_too_many_pending_share" => ErrorClass::RateLimited {
-                until: Some(Utc::now() + chrono::Duration::minutes(1)),
+        Tiktok {
+            app: OAuthApp {
+                name: NAME,
+                settings,
+                client,
+                // TikTok takes the app's credentials in the form body (`client_key`, `client_secret`).
+                basic_auth: false,
+                classify,
             },
-            "internal_error" => ErrorClass::Unavailable,
-            _ if answer.status.is_server_error() => ErrorClass::Unavailable,
-            _ => ErrorClass::Rejected,
-        };
-        let message = if error.message.is_empty() {
-            error.code
-        } else {
-            error.message
-        };
-        PlatformError::new(NAME, class, message)
-    }
-
-    async fn token_call(
-        &self,
-        form: &[(&str, &str)],
-        renewing: bool,
-    ) -> Result<TokenAnswer, PlatformError> {
-        let request = self.client.post(&self.settings.token_url).form(form);
-        http::send_json(NAME, request, |a| self.classify(a, renewing)).await
+        }
     }
 
     /// One API call: TikTok can answer 200 with an error in the envelope, so both are checked.
@@ -242,7 +241,7 @@ impl Tiktok {
             .and_then(|e| e.error.as_ref())
             .is_some_and(|e| e.code != "ok");
         if !answer.status.is_success() || failed {
-            return Err(self.classify(&answer, false));
+            return Err(classify(&answer, false));
         }
         // A success that cannot be read: TikTok acted on the request, but what it made is unknown.
         envelope.and_then(|e| e.data).ok_or_else(|| {
@@ -257,11 +256,12 @@ impl Tiktok {
     async fn user(&self, tokens: &TokenSet) -> Result<User, PlatformError> {
         let url = format!(
             "{}/v2/user/info/?fields=open_id,union_id,avatar_url,display_name,username,follower_count",
-            self.settings.api_url
+            self.app.settings.api_url
         );
         let data: UserData = self
             .call(
-                self.client
+                self.app
+                    .client
                     .get(url)
                     .bearer_auth(tokens.access_token.expose_secret()),
             )
@@ -277,8 +277,9 @@ impl Tiktok {
         tokens: &TokenSet,
     ) -> Result<T, PlatformError> {
         let mut request = self
+            .app
             .client
-            .post(format!("{}{path}", self.settings.api_url))
+            .post(format!("{}{path}", self.app.settings.api_url))
             .bearer_auth(tokens.access_token.expose_secret())
             .header(
                 reqwest::header::CONTENT_TYPE,
@@ -381,7 +382,7 @@ impl PlatformAdapter for Tiktok {
     }
 
     fn settings(&self) -> &PlatformSettings {
-        &self.settings
+        &self.app.settings
     }
 
     fn requested_scopes(&self) -> &'static [&'static str] {
@@ -389,8 +390,8 @@ impl PlatformAdapter for Tiktok {
     }
 
     fn authorize_url(&self, state: &str, redirect_uri: &str, _: Option<&str>) -> String {
-        self.settings.authorize_url_with(&[
-            ("client_key", &self.settings.client_id),
+        self.app.settings.authorize_url_with(&[
+            ("client_key", &self.app.settings.client_id),
             ("response_type", "code"),
             ("scope", &SCOPES.join(",")),
             ("redirect_uri", redirect_uri),
@@ -404,19 +405,18 @@ impl PlatformAdapter for Tiktok {
         redirect_uri: &str,
         _: Option<&str>,
     ) -> Result<Grant, PlatformError> {
-        let answer = self
-            .token_call(
-                &[
-                    ("client_key", &self.settings.client_id),
-                    ("client_secret", self.settings.client_secret.expose_secret()),
-                    ("code", code),
-                    ("grant_type", "authorization_code"),
-                    ("redirect_uri", redirect_uri),
-                ],
-                false,
-            )
-            .await?;
-        Ok(answer.into_grant())
+        self.app
+            .grant(&[
+                ("client_key", &self.app.settings.client_id),
+                (
+                    "client_secret",
+                    self.app.settings.client_secret.expose_secret(),
+                ),
+                ("code", code),
+                ("grant_type", "authorization_code"),
+                ("redirect_uri", redirect_uri),
+            ])
+            .await
     }
 
     async fn targets(&self, grant: &Grant) -> Result<Vec<Target>, PlatformError> {
@@ -439,18 +439,19 @@ impl PlatformAdapter for Tiktok {
         let Some(refresh) = &tokens.refresh_token else {
             return Ok(None);
         };
-        let answer = self
-            .token_call(
-                &[
-                    ("client_key", &self.settings.client_id),
-                    ("client_secret", self.settings.client_secret.expose_secret()),
-                    ("grant_type", "refresh_token"),
-                    ("refresh_token", refresh.expose_secret()),
-                ],
-                true,
-            )
+        let renewal = self
+            .app
+            .renewal(&[
+                ("client_key", &self.app.settings.client_id),
+                (
+                    "client_secret",
+                    self.app.settings.client_secret.expose_secret(),
+                ),
+                ("grant_type", "refresh_token"),
+                ("refresh_token", refresh.expose_secret()),
+            ])
             .await?;
-        Ok(Some(answer.into_renewal()))
+        Ok(Some(renewal))
     }
 
     async fn identity(
@@ -463,14 +464,16 @@ impl PlatformAdapter for Tiktok {
     }
 
     async fn revoke(&self, tokens: &TokenSet) -> Result<(), PlatformError> {
-        let request = self.client.post(&self.settings.revoke_url).form(&[
-            ("client_key", self.settings.client_id.as_str()),
-            ("client_secret", self.settings.client_secret.expose_secret()),
-            ("token", tokens.access_token.expose_secret()),
-        ]);
-        http::send_ok(NAME, request, |a| self.classify(a, false))
+        self.app
+            .revoke(&[
+                ("client_key", self.app.settings.client_id.as_str()),
+                (
+                    "client_secret",
+                    self.app.settings.client_secret.expose_secret(),
+                ),
+                ("token", tokens.access_token.expose_secret()),
+            ])
             .await
-            .map(|_| ())
     }
 
     /// Creator info, then a direct post pulled from the media's URL, then the status until it ends
@@ -564,10 +567,6 @@ mod tests {
 
     #[test]
     fn classifies_the_documented_errors() {
-        let t = Tiktok::new(
-            PlatformSettings::real(Platform::Tiktok),
-            reqwest::Client::new(),
-        );
         let cases = [
             (
                 401,
@@ -602,13 +601,19 @@ mod tests {
         ];
         for (status, body, renewing, class) in cases {
             assert_eq!(
-                t.classify(&canned(status, body, HeaderMap::new()), renewing)
-                    .class,
+                classify(&canned(status, body, HeaderMap::new()), renewing).class,
                 class,
                 "{body}"
             );
         }
-        let limited = t.classify(&canned(429, r#"{"data":{},"error":{"code":"rate_limit_exceeded","message":"slow down","log_id":"1"}}"#, HeaderMap::new()), false);
+        let limited = classify(
+            &canned(
+                429,
+                r#"{"data":{},"error":{"code":"rate_limit_exceeded","message":"slow down","log_id":"1"}}"#,
+                HeaderMap::new(),
+            ),
+            false,
+        );
         assert!(matches!(
             limited.class,
             ErrorClass::RateLimited { until: Some(_) }

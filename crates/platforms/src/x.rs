@@ -6,8 +6,8 @@ use crate::descriptor::{
     PublishWindow, RenewalClock, RenewalPolicy,
 };
 use crate::error::{ErrorClass, PlatformError};
-use crate::http::{self, class_from_status, Answer};
-use crate::oauth::{OAuthError, TokenAnswer};
+use crate::http::{class_from_status, Answer};
+use crate::oauth::{OAuthApp, OAuthError};
 use crate::{
     Grant, Identity, PlatformAdapter, PlatformSettings, PostContent, PostLookup, Published,
     Renewal, Target,
@@ -104,8 +104,7 @@ pub(crate) const DESCRIPTOR: PlatformDescriptor = PlatformDescriptor {
 };
 
 pub(crate) struct X {
-    settings: PlatformSettings,
-    client: reqwest::Client,
+    app: OAuthApp,
 }
 
 #[derive(Deserialize)]
@@ -185,64 +184,56 @@ fn published(id: String) -> Published {
     }
 }
 
+/// Classifies X's problem bodies, legacy `errors` bodies and OAuth errors (docs/platforms/x.md §4.7).
+fn classify(answer: &Answer, renewing: bool) -> PlatformError {
+    if let Some(error) = OAuthError::classify(NAME, &answer.body, renewing) {
+        return error;
+    }
+    let problem: Option<Problem> = serde_json::from_slice(&answer.body).ok();
+    let detail = problem
+        .as_ref()
+        .and_then(|p| p.detail.clone().or(p.title.clone()))
+        .unwrap_or_else(|| format!("HTTP {}", answer.status.as_u16()));
+    let class = match answer.status.as_u16() {
+        403 if detail.contains("duplicate") => ErrorClass::Rejected,
+        429 => ErrorClass::RateLimited {
+            until: answer
+                .headers
+                .get("x-rate-limit-reset")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse::<i64>().ok())
+                .and_then(|epoch| Utc.timestamp_opt(epoch, 0).single()),
+        },
+        _ => class_from_status(answer.status),
+    };
+    PlatformError::new(NAME, class, detail)
+}
+
 impl X {
     pub fn new(settings: PlatformSettings, client: reqwest::Client) -> Self {
-        X { settings, client }
-    }
-
-    /// Classifies X's problem bodies, legacy `errors` bodies and OAuth errors (docs/platforms/x.md §4.7).
-    fn classify(&self, answer: &Answer, renewing: bool) -> PlatformError {
-        if let Some(error) = OAuthError::classify(NAME, &answer.body, renewing) {
-            return error;
-        }
-        let problem: Option<Problem> = serde_json::from_slice(&answer.body).ok();
-        let detail = problem
-            .as_ref()
-            .and_then(|p| p.detail.clone().or(p.title.clone()))
-            .unwrap_or_else(|| format!("HTTP {}", answer.status.as_u16()));
-        let class = match answer.status.as_u16() {
-            403 if detail.contains("duplicate") => ErrorClass::Rejected,
-            429 => ErrorClass::RateLimited {
-                until: answer
-                    .headers
-                    .get("x-rate-limit-reset")
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(|v| v.parse::<i64>().ok())
-                    .and_then(|epoch| Utc.timestamp_opt(epoch, 0).single()),
+        X {
+            app: OAuthApp {
+                name: NAME,
+                settings,
+                client,
+                // X's OAuth endpoints authenticate a confidential client with HTTP Basic.
+                basic_auth: true,
+                classify,
             },
-            _ => class_from_status(answer.status),
-        };
-        PlatformError::new(NAME, class, detail)
-    }
-
-    async fn token_call(
-        &self,
-        form: &[(&str, &str)],
-        renewing: bool,
-    ) -> Result<TokenAnswer, PlatformError> {
-        let request = self.app_post(&self.settings.token_url).form(form);
-        http::send_json(NAME, request, |a| self.classify(a, renewing)).await
-    }
-
-    /// A POST to one of X's OAuth endpoints, which authenticate the app (a confidential client) with
-    /// HTTP Basic.
-    fn app_post(&self, url: &str) -> reqwest::RequestBuilder {
-        self.client.post(url).basic_auth(
-            &self.settings.client_id,
-            Some(self.settings.client_secret.expose_secret()),
-        )
+        }
     }
 
     async fn me(&self, tokens: &TokenSet) -> Result<User, PlatformError> {
         let url = format!(
             "{}/2/users/me?user.fields=profile_image_url,username,name,verified,public_metrics",
-            self.settings.api_url
+            self.app.settings.api_url
         );
         let request = self
+            .app
             .client
             .get(url)
             .bearer_auth(tokens.access_token.expose_secret());
-        let me: Me = http::send_json(NAME, request, |a| self.classify(a, false)).await?;
+        let me: Me = self.app.send_json(request).await?;
         Ok(me.data)
     }
 }
@@ -270,7 +261,7 @@ impl PlatformAdapter for X {
     }
 
     fn settings(&self) -> &PlatformSettings {
-        &self.settings
+        &self.app.settings
     }
 
     fn requested_scopes(&self) -> &'static [&'static str] {
@@ -287,9 +278,9 @@ impl PlatformAdapter for X {
         redirect_uri: &str,
         pkce_challenge: Option<&str>,
     ) -> String {
-        self.settings.authorize_url_with(&[
+        self.app.settings.authorize_url_with(&[
             ("response_type", "code"),
-            ("client_id", &self.settings.client_id),
+            ("client_id", &self.app.settings.client_id),
             ("redirect_uri", redirect_uri),
             ("scope", &SCOPES.join(" ")),
             ("state", state),
@@ -304,19 +295,15 @@ impl PlatformAdapter for X {
         redirect_uri: &str,
         verifier: Option<&str>,
     ) -> Result<Grant, PlatformError> {
-        let answer = self
-            .token_call(
-                &[
-                    ("code", code),
-                    ("grant_type", "authorization_code"),
-                    ("redirect_uri", redirect_uri),
-                    ("code_verifier", verifier.unwrap_or_default()),
-                    ("client_id", &self.settings.client_id),
-                ],
-                false,
-            )
-            .await?;
-        Ok(answer.into_grant())
+        self.app
+            .grant(&[
+                ("code", code),
+                ("grant_type", "authorization_code"),
+                ("redirect_uri", redirect_uri),
+                ("code_verifier", verifier.unwrap_or_default()),
+                ("client_id", &self.app.settings.client_id),
+            ])
+            .await
     }
 
     async fn targets(&self, grant: &Grant) -> Result<Vec<Target>, PlatformError> {
@@ -339,17 +326,15 @@ impl PlatformAdapter for X {
         let Some(refresh) = &tokens.refresh_token else {
             return Ok(None);
         };
-        let answer = self
-            .token_call(
-                &[
-                    ("grant_type", "refresh_token"),
-                    ("refresh_token", refresh.expose_secret()),
-                    ("client_id", &self.settings.client_id),
-                ],
-                true,
-            )
+        let renewal = self
+            .app
+            .renewal(&[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", refresh.expose_secret()),
+                ("client_id", &self.app.settings.client_id),
+            ])
             .await?;
-        Ok(Some(answer.into_renewal()))
+        Ok(Some(renewal))
     }
 
     async fn identity(
@@ -366,14 +351,13 @@ impl PlatformAdapter for X {
             Some(refresh) => (refresh, "refresh_token"),
             None => (&tokens.access_token, "access_token"),
         };
-        let request = self.app_post(&self.settings.revoke_url).form(&[
-            ("token", token.expose_secret()),
-            ("token_type_hint", hint),
-            ("client_id", &self.settings.client_id),
-        ]);
-        http::send_ok(NAME, request, |a| self.classify(a, false))
+        self.app
+            .revoke(&[
+                ("token", token.expose_secret()),
+                ("token_type_hint", hint),
+                ("client_id", &self.app.settings.client_id),
+            ])
             .await
-            .map(|_| ())
     }
 
     /// `POST /2/tweets` (docs/platforms/x.md §4.6); X has no link field, so the link is part of the text.
@@ -392,11 +376,12 @@ impl PlatformAdapter for X {
             ));
         }
         let request = self
+            .app
             .client
-            .post(format!("{}/2/tweets", self.settings.api_url))
+            .post(format!("{}/2/tweets", self.app.settings.api_url))
             .bearer_auth(tokens.access_token.expose_secret())
             .json(&serde_json::json!({ "text": post.text_with_link() }));
-        let created: Created = http::send_json(NAME, request, |a| self.classify(a, false)).await?;
+        let created: Created = self.app.send_json(request).await?;
         Ok(published(created.data.id))
     }
 
@@ -411,10 +396,11 @@ impl PlatformAdapter for X {
         since: chrono::DateTime<chrono::Utc>,
     ) -> Result<PostLookup, PlatformError> {
         let request = self
+            .app
             .client
             .get(format!(
                 "{}/2/users/{platform_account_id}/tweets",
-                self.settings.api_url
+                self.app.settings.api_url
             ))
             .query(&[
                 (
@@ -424,8 +410,7 @@ impl PlatformAdapter for X {
                 ("max_results", "100".to_string()),
             ])
             .bearer_auth(tokens.access_token.expose_secret());
-        let timeline: Timeline =
-            http::send_json(NAME, request, |a| self.classify(a, false)).await?;
+        let timeline: Timeline = self.app.send_json(request).await?;
         Ok(timeline
             .data
             .into_iter()
@@ -469,14 +454,13 @@ mod tests {
 
     #[test]
     fn classifies_the_documented_errors() {
-        let x = x();
         let unauthorized = canned(
             401,
             r#"{"title":"Unauthorized","type":"about:blank","status":401,"detail":"Unauthorized"}"#,
             HeaderMap::new(),
         );
         assert_eq!(
-            x.classify(&unauthorized, false).class,
+            classify(&unauthorized, false).class,
             ErrorClass::TokenExpired
         );
         let forbidden = canned(
@@ -485,7 +469,7 @@ mod tests {
             HeaderMap::new(),
         );
         assert!(matches!(
-            x.classify(&forbidden, false).class,
+            classify(&forbidden, false).class,
             ErrorClass::MissingPermission { .. }
         ));
         let duplicate = canned(
@@ -493,7 +477,7 @@ mod tests {
             r#"{"detail":"You are not allowed to create a Tweet with duplicate content.","status":403,"title":"Forbidden","type":"about:blank"}"#,
             HeaderMap::new(),
         );
-        assert_eq!(x.classify(&duplicate, false).class, ErrorClass::Rejected);
+        assert_eq!(classify(&duplicate, false).class, ErrorClass::Rejected);
         let mut headers = HeaderMap::new();
         headers.insert("x-rate-limit-reset", HeaderValue::from_static("1900000000"));
         let limited = canned(
@@ -502,7 +486,7 @@ mod tests {
             headers,
         );
         assert_eq!(
-            x.classify(&limited, false).class,
+            classify(&limited, false).class,
             ErrorClass::RateLimited {
                 until: Utc.timestamp_opt(1_900_000_000, 0).single()
             }
@@ -512,9 +496,9 @@ mod tests {
             r#"{"error":"invalid_request","error_description":"Value passed for the token was invalid."}"#,
             HeaderMap::new(),
         );
-        assert_eq!(x.classify(&spent, true).class, ErrorClass::RefreshRejected);
+        assert_eq!(classify(&spent, true).class, ErrorClass::RefreshRejected);
         let down = canned(503, "<html>", HeaderMap::new());
-        assert_eq!(x.classify(&down, false).class, ErrorClass::Unavailable);
+        assert_eq!(classify(&down, false).class, ErrorClass::Unavailable);
     }
 
     #[test]
