@@ -188,3 +188,43 @@ async fn remove_scope(base: &str, user: &str, scope: &str) {
     let path = format!("/users/{user}/scopes/remove");
     control(base, &path, json!({ "scope": scope })).await;
 }
+
+/// A path a platform does not have, or a method one of its paths does not take, is answered in that
+/// platform's own error envelope (the shared router wires the fallbacks; each platform writes the answer).
+#[tokio::test]
+async fn unknown_paths_and_methods_get_the_platforms_own_not_found() {
+    let platforms = [
+        Platform::X,
+        Platform::Linkedin,
+        Platform::Tiktok,
+        Platform::Facebook,
+    ];
+    let sb = start(&platforms, SandboxOptions::default()).await;
+    let base = |platform| sb.base_url(platform).unwrap();
+
+    let (status, body) = send(http().get(format!("{}/2/nowhere", base(Platform::X)))).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(body["errors"][0]["code"], 34);
+    let (status, body) = send(http().delete(format!("{}/2/tweets", base(Platform::X)))).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(body["errors"][0]["code"], 34);
+
+    let (status, body) =
+        send(http().get(format!("{}/rest/nowhere", base(Platform::Linkedin)))).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(body["code"], "NOT_FOUND");
+    assert_eq!(body["message"], "Resource /rest/nowhere does not exist");
+
+    let (status, body) =
+        send(http().delete(format!("{}/v2/user/info/", base(Platform::Tiktok)))).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(body["error"]["code"], "invalid_params");
+
+    let (_, body) =
+        send(http().delete(format!("{}/v24.0/me/accounts", base(Platform::Facebook)))).await;
+    let message = body["error"]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("Unsupported request: DELETE /v24.0/me/accounts"),
+        "{body}"
+    );
+}
