@@ -7,11 +7,8 @@ use std::sync::Arc;
 
 /// The flow as stored now.
 async fn stored_flow(store: &dyn Store, workspace: WorkspaceId, id: uuid::Uuid) -> FlowRecord {
-    store
-        .flow(workspace, id)
-        .await
-        .unwrap()
-        .expect("the flow is stored")
+    let stored = store.flow(workspace, id).await.unwrap();
+    stored.expect("the flow is stored")
 }
 
 pub async fn flow_state_is_claimed_once_and_stages_advance_in_order(store: Arc<dyn Store>) {
@@ -55,14 +52,16 @@ pub async fn flow_state_is_claimed_once_and_stages_advance_in_order(store: Arc<d
     );
 
     // The state is used once.
-    assert!(store
-        .claim_flow_state(flow.id, t0 + minutes(1))
-        .await
-        .unwrap());
-    assert!(!store
-        .claim_flow_state(flow.id, t0 + minutes(2))
-        .await
-        .unwrap());
+    let claim = |flow, at| {
+        let store = store.clone();
+        async move { store.claim_flow_state(flow, at).await.unwrap() }
+    };
+    let advance = |next: &FlowRecord, from| {
+        let (store, next) = (store.clone(), next.clone());
+        async move { store.advance_flow(&next, from).await.unwrap() }
+    };
+    assert!(claim(flow.id, t0 + minutes(1)).await);
+    assert!(!claim(flow.id, t0 + minutes(2)).await);
     assert_eq!(
         stored_flow(s, owner.workspace, flow.id).await.state_used_at,
         Some(t0 + minutes(1))
@@ -77,22 +76,13 @@ pub async fn flow_state_is_claimed_once_and_stages_advance_in_order(store: Arc<d
         ..flow.clone()
     };
     store.create_flow(&late).await.unwrap();
-    assert!(!store
-        .claim_flow_state(late.id, t0 + minutes(10))
-        .await
-        .unwrap());
-    assert!(!store
-        .claim_flow_state(late.id, t0 + minutes(11))
-        .await
-        .unwrap());
+    assert!(!claim(late.id, t0 + minutes(10)).await);
+    assert!(!claim(late.id, t0 + minutes(11)).await);
     assert_eq!(
         stored_flow(s, owner.workspace, late.id).await.state_used_at,
         None
     );
-    assert!(!store
-        .claim_flow_state(uuid::Uuid::now_v7(), t0)
-        .await
-        .unwrap());
+    assert!(!claim(uuid::Uuid::now_v7(), t0).await);
 
     // Authorizing -> Selecting: candidates stored, the verifier dropped, the expiry moved.
     let selecting = FlowRecord {
@@ -101,20 +91,14 @@ pub async fn flow_state_is_claimed_once_and_stages_advance_in_order(store: Arc<d
         expires_at: t0 + minutes(30),
         ..flow.clone()
     };
-    assert!(store
-        .advance_flow(&selecting, FlowStage::Authorizing)
-        .await
-        .unwrap());
+    assert!(advance(&selecting, FlowStage::Authorizing).await);
     let stored = stored_flow(s, owner.workspace, flow.id).await;
     assert_eq!(stored.stage, FlowStage::Selecting);
     assert_eq!(stored.candidates, Some(credential("key-1", "candidates")));
     assert_eq!(stored.verifier, None);
     assert_eq!(stored.expires_at, t0 + minutes(30));
     assert!(
-        !store
-            .advance_flow(&selecting, FlowStage::Authorizing)
-            .await
-            .unwrap(),
+        !advance(&selecting, FlowStage::Authorizing).await,
         "a second request finds it no longer authorizing"
     );
 
@@ -126,14 +110,8 @@ pub async fn flow_state_is_claimed_once_and_stages_advance_in_order(store: Arc<d
         connected: connected.clone(),
         ..selecting.clone()
     };
-    assert!(!store
-        .advance_flow(&done, FlowStage::Authorizing)
-        .await
-        .unwrap());
-    assert!(store
-        .advance_flow(&done, FlowStage::Selecting)
-        .await
-        .unwrap());
+    assert!(!advance(&done, FlowStage::Authorizing).await);
+    assert!(advance(&done, FlowStage::Selecting).await);
     let stored = stored_flow(s, owner.workspace, flow.id).await;
     assert_eq!(stored.stage, FlowStage::Done);
     assert_eq!(stored.connected, connected);
@@ -143,10 +121,7 @@ pub async fn flow_state_is_claimed_once_and_stages_advance_in_order(store: Arc<d
         error: Some("too late".to_string()),
         ..done.clone()
     };
-    assert!(!store
-        .advance_flow(&failed, FlowStage::Selecting)
-        .await
-        .unwrap());
+    assert!(!advance(&failed, FlowStage::Selecting).await);
     assert_eq!(
         stored_flow(s, owner.workspace, flow.id).await.stage,
         FlowStage::Done
@@ -158,10 +133,7 @@ pub async fn flow_state_is_claimed_once_and_stages_advance_in_order(store: Arc<d
         error: Some("access_denied".to_string()),
         ..late.clone()
     };
-    assert!(store
-        .advance_flow(&refused, FlowStage::Authorizing)
-        .await
-        .unwrap());
+    assert!(advance(&refused, FlowStage::Authorizing).await);
     let stored = stored_flow(s, owner.workspace, late.id).await;
     assert_eq!(stored.stage, FlowStage::Failed);
     assert_eq!(stored.error.as_deref(), Some("access_denied"));

@@ -1,8 +1,9 @@
 //! The lifecycle engine's storage: schedules, jobs and their leases, refresh leases, failure runs.
 
 use crate::harness::*;
+use chrono::{DateTime, Utc};
 use iquivity_domain::{AccountId, AccountStatus, Plan, Platform, StatusReason, WorkspaceId};
-use iquivity_store::{AuditKind, FailureRun, JobKind, JobRecord, StatusChange, Store};
+use iquivity_store::{FailureRun, JobKind, JobRecord, Store};
 use std::collections::HashSet;
 use std::sync::Arc;
 
@@ -40,24 +41,10 @@ pub async fn due_accounts_get_one_open_job_of_each_kind(store: Arc<dyn Store>) {
         .unwrap();
     // `None` leaves a schedule as it is.
     store.schedule_account(b.id, None, None).await.unwrap();
-    assert_eq!(
-        store
-            .account(owner.workspace, a.id)
-            .await
-            .unwrap()
-            .unwrap()
-            .next_refresh_at,
-        Some(t0 - minutes(5))
-    );
-    assert_eq!(
-        store
-            .account(owner.workspace, b.id)
-            .await
-            .unwrap()
-            .unwrap()
-            .next_refresh_at,
-        Some(t0 + minutes(60))
-    );
+    let next_refresh =
+        |id| async move { stored_account(s, owner.workspace, id).await.next_refresh_at };
+    assert_eq!(next_refresh(a.id).await, Some(t0 - minutes(5)));
+    assert_eq!(next_refresh(b.id).await, Some(t0 + minutes(60)));
 
     enqueue_due(s, t0, 100, 3).await;
     let a_jobs = store.jobs_for_account(a.id).await.unwrap();
@@ -140,15 +127,7 @@ pub async fn due_accounts_get_one_open_job_of_each_kind(store: Arc<dyn Store>) {
         .schedule_account(d.id, Some(None), Some(t0))
         .await
         .unwrap();
-    assert_eq!(
-        store
-            .account(owner.workspace, d.id)
-            .await
-            .unwrap()
-            .unwrap()
-            .next_refresh_at,
-        None
-    );
+    assert_eq!(next_refresh(d.id).await, None);
     enqueue_due(s, t0 + minutes(200), 100, 1).await;
     assert_eq!(
         kinds(&store.jobs_for_account(d.id).await.unwrap()),
@@ -365,53 +344,41 @@ pub async fn concurrent_claimers_take_each_job_exactly_once(store: Arc<dyn Store
         .is_empty());
 }
 
+/// Whether `holder` took (or extended) the account's refresh lease at `at`, until `until`.
+async fn take_lease(
+    store: &dyn Store,
+    account: AccountId,
+    holder: &str,
+    at: DateTime<Utc>,
+    until: DateTime<Utc>,
+) -> bool {
+    store
+        .take_refresh_lease(account, holder, at, until)
+        .await
+        .unwrap()
+}
+
 pub async fn refresh_lease_is_exclusive_until_it_runs_out_or_is_released(store: Arc<dyn Store>) {
     let owner = tenant(store.as_ref(), Plan::Free).await;
-    let account = account(store.as_ref(), &owner, Platform::X, "leased").await;
-    let id = account.id;
+    let s = store.as_ref();
+    let id = account(s, &owner, Platform::X, "leased").await.id;
     let t0 = now();
+    let half_a_minute = chrono::Duration::seconds(30);
 
-    assert!(store
-        .take_refresh_lease(id, "A", t0, t0 + minutes(1))
-        .await
-        .unwrap());
-    assert!(!store
-        .take_refresh_lease(id, "B", t0 + chrono::Duration::seconds(30), t0 + minutes(2))
-        .await
-        .unwrap());
+    assert!(take_lease(s, id, "A", t0, t0 + minutes(1)).await);
+    assert!(!take_lease(s, id, "B", t0 + half_a_minute, t0 + minutes(2)).await);
     // The holder may extend its own lease.
-    assert!(store
-        .take_refresh_lease(id, "A", t0 + chrono::Duration::seconds(30), t0 + minutes(2))
-        .await
-        .unwrap());
-    assert!(!store
-        .take_refresh_lease(id, "B", t0 + minutes(1), t0 + minutes(3))
-        .await
-        .unwrap());
+    assert!(take_lease(s, id, "A", t0 + half_a_minute, t0 + minutes(2)).await);
+    assert!(!take_lease(s, id, "B", t0 + minutes(1), t0 + minutes(3)).await);
     // It ran out.
-    assert!(store
-        .take_refresh_lease(id, "B", t0 + minutes(2), t0 + minutes(3))
-        .await
-        .unwrap());
-    assert!(!store
-        .take_refresh_lease(id, "A", t0 + minutes(2), t0 + minutes(4))
-        .await
-        .unwrap());
+    assert!(take_lease(s, id, "B", t0 + minutes(2), t0 + minutes(3)).await);
+    assert!(!take_lease(s, id, "A", t0 + minutes(2), t0 + minutes(4)).await);
     // Only the holder releases it.
     store.release_refresh_lease(id, "A").await.unwrap();
-    assert!(!store
-        .take_refresh_lease(id, "C", t0 + minutes(2), t0 + minutes(4))
-        .await
-        .unwrap());
+    assert!(!take_lease(s, id, "C", t0 + minutes(2), t0 + minutes(4)).await);
     store.release_refresh_lease(id, "B").await.unwrap();
-    assert!(store
-        .take_refresh_lease(id, "C", t0 + minutes(2), t0 + minutes(4))
-        .await
-        .unwrap());
-    assert!(!store
-        .take_refresh_lease(AccountId::new(), "C", t0, t0 + minutes(1))
-        .await
-        .unwrap());
+    assert!(take_lease(s, id, "C", t0 + minutes(2), t0 + minutes(4)).await);
+    assert!(!take_lease(s, AccountId::new(), "C", t0, t0 + minutes(1)).await);
 }
 
 pub async fn a_write_probe_extends_only_its_holders_lease(store: Arc<dyn Store>) {
@@ -424,32 +391,19 @@ pub async fn a_write_probe_extends_only_its_holders_lease(store: Arc<dyn Store>)
         !store.probe_write(id, "A", t0 + minutes(1)).await.unwrap(),
         "no lease held yet"
     );
-    assert!(store
-        .take_refresh_lease(id, "A", t0, t0 + minutes(1))
-        .await
-        .unwrap());
+    assert!(take_lease(store.as_ref(), id, "A", t0, t0 + minutes(1)).await);
     // The same `until` again still writes (and succeeds): the lease moves on by a microsecond.
     for _ in 0..2 {
         assert!(store.probe_write(id, "A", t0 + minutes(1)).await.unwrap());
     }
     assert!(store.probe_write(id, "A", t0 + minutes(5)).await.unwrap());
     assert!(
-        !store
-            .take_refresh_lease(id, "B", t0 + minutes(3), t0 + minutes(6))
-            .await
-            .unwrap(),
+        !take_lease(store.as_ref(), id, "B", t0 + minutes(3), t0 + minutes(6)).await,
         "the probe extended A's lease"
     );
     assert!(!store.probe_write(id, "B", t0 + minutes(6)).await.unwrap());
-    assert!(store
-        .take_refresh_lease(
-            id,
-            "B",
-            t0 + minutes(5) + chrono::Duration::seconds(1),
-            t0 + minutes(7)
-        )
-        .await
-        .unwrap());
+    let after_the_probe = t0 + minutes(5) + chrono::Duration::seconds(1);
+    assert!(take_lease(store.as_ref(), id, "B", after_the_probe, t0 + minutes(7)).await);
     assert!(
         !store.probe_write(id, "A", t0 + minutes(9)).await.unwrap(),
         "A's lease ran out and B holds it now"
@@ -464,44 +418,16 @@ pub async fn failure_runs_count_from_the_first_and_clear(store: Arc<dyn Store>) 
     let owner = tenant(store.as_ref(), Plan::Free).await;
     let account = account(store.as_ref(), &owner, Platform::X, "flaky").await;
     let t0 = now();
-    assert_eq!(
-        store.record_failure(account.id, t0).await.unwrap(),
-        FailureRun {
-            count: 1,
-            since: t0
-        }
-    );
-    assert_eq!(
-        store
-            .record_failure(account.id, t0 + minutes(5))
-            .await
-            .unwrap(),
-        FailureRun {
-            count: 2,
-            since: t0
-        }
-    );
-    assert_eq!(
-        store
-            .record_failure(account.id, t0 + minutes(9))
-            .await
-            .unwrap(),
-        FailureRun {
-            count: 3,
-            since: t0
-        }
-    );
+    let fail = |at| {
+        let store = store.clone();
+        async move { store.record_failure(account.id, at).await.unwrap() }
+    };
+    let run = |count, since| FailureRun { count, since };
+    assert_eq!(fail(t0).await, run(1, t0));
+    assert_eq!(fail(t0 + minutes(5)).await, run(2, t0));
+    assert_eq!(fail(t0 + minutes(9)).await, run(3, t0));
     store.clear_failures(account.id).await.unwrap();
-    assert_eq!(
-        store
-            .record_failure(account.id, t0 + minutes(20))
-            .await
-            .unwrap(),
-        FailureRun {
-            count: 1,
-            since: t0 + minutes(20)
-        }
-    );
+    assert_eq!(fail(t0 + minutes(20)).await, run(1, t0 + minutes(20)));
 }
 
 pub async fn expiring_accounts_without_a_scheduled_refresh_are_found(store: Arc<dyn Store>) {
@@ -522,41 +448,23 @@ pub async fn expiring_accounts_without_a_scheduled_refresh_are_found(store: Arc<
         .schedule_account(renewable.id, Some(Some(t0 + minutes(60))), None)
         .await
         .unwrap();
-    store
-        .set_account_status(
-            owner.workspace,
-            broken.id,
-            &StatusChange {
-                status: AccountStatus::Failed,
-                reason: Some(StatusReason::TokenRevoked),
-                message: None,
-                at: t0,
-            },
-            &event(
-                owner.workspace,
-                Some(broken.id),
-                AuditKind::StatusChanged,
-                t0,
-            ),
-        )
-        .await
-        .unwrap();
+    let revoked = status_change(AccountStatus::Failed, Some(StatusReason::TokenRevoked), t0);
+    change_status(s, owner.workspace, broken.id, &revoked).await;
 
-    let found: Vec<AccountId> = store
-        .accounts_expiring_unrenewable(t0 + minutes(7 * 24 * 60), 10)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|a| a.id)
-        .collect();
-    assert_eq!(found, vec![soon.id]);
-    let mut found: Vec<AccountId> = store
-        .accounts_expiring_unrenewable(t0 + minutes(60 * 24 * 60), 10)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|a| a.id)
-        .collect();
+    let expiring_before = |days: i64| {
+        let store = store.clone();
+        async move {
+            let found = store.accounts_expiring_unrenewable(t0 + minutes(days * 24 * 60), 10);
+            found
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|a| a.id)
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(expiring_before(7).await, vec![soon.id]);
+    let mut found = expiring_before(60).await;
     found.sort();
     let mut expected = vec![soon.id, far.id];
     expected.sort();

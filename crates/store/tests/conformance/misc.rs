@@ -1,10 +1,9 @@
 //! Credential rotation, the audit log and the metrics.
 
 use crate::harness::*;
-use iquivity_domain::{AccountId, AccountStatus, AlertKind, Plan, Platform, StatusReason};
+use iquivity_domain::{AccountId, AccountStatus, Plan, Platform, StatusReason};
 use iquivity_store::{
-    AccountRefresh, AlertRecord, AuditEventRecord, AuditKind, JobKind, StatusChange, Store,
-    StoredCredential, WebhookRecord,
+    AccountRefresh, AlertRecord, AuditEventRecord, AuditKind, JobKind, Store, StoredCredential,
 };
 use std::sync::Arc;
 
@@ -62,84 +61,45 @@ pub async fn credential_rotation_is_compare_and_swap(store: Arc<dyn Store>) {
     );
 
     // Rotating an unchanged credential works.
-    assert!(store
-        .replace_credential_if_unchanged(
-            one,
-            &credential("key-1", "one"),
-            &credential("key-2", "one'")
-        )
-        .await
-        .unwrap());
-    assert_eq!(
-        store.credential(one).await.unwrap(),
-        Some(credential("key-2", "one'"))
-    );
+    let rotate = |id, from: (&str, &str), to: (&str, &str)| {
+        let store = store.clone();
+        let (from, to) = (credential(from.0, from.1), credential(to.0, to.1));
+        async move {
+            store
+                .replace_credential_if_unchanged(id, &from, &to)
+                .await
+                .unwrap()
+        }
+    };
+    let stored = |id| {
+        let store = store.clone();
+        async move { store.credential(id).await.unwrap() }
+    };
+    assert!(rotate(one, ("key-1", "one"), ("key-2", "one'")).await);
+    assert_eq!(stored(one).await, Some(credential("key-2", "one'")));
 
     // A refresh renewed `two` after the rotation read it: the stale rotation must not overwrite it.
+    let renewal = AccountRefresh {
+        credential: Some(credential("key-1", "two renewed")),
+        refreshed: true,
+        ..nothing_refreshed(t0)
+    };
     store
-        .record_account_refresh(
-            owner.workspace,
-            two,
-            &AccountRefresh {
-                credential: Some(credential("key-1", "two renewed")),
-                token_expires_at: None,
-                scopes: None,
-                display_name: None,
-                handle: None,
-                avatar_url: None,
-                followers: None,
-                refreshed: true,
-                now: t0,
-            },
-        )
+        .record_account_refresh(owner.workspace, two, &renewal)
         .await
         .unwrap()
         .unwrap();
-    assert!(!store
-        .replace_credential_if_unchanged(
-            two,
-            &credential("key-1", "two"),
-            &credential("key-2", "two'")
-        )
-        .await
-        .unwrap());
-    assert_eq!(
-        store.credential(two).await.unwrap(),
-        Some(credential("key-1", "two renewed"))
-    );
+    assert!(!rotate(two, ("key-1", "two"), ("key-2", "two'")).await);
+    assert_eq!(stored(two).await, Some(credential("key-1", "two renewed")));
     // Both the key id and the blob must match.
-    assert!(!store
-        .replace_credential_if_unchanged(
-            two,
-            &credential("key-9", "two renewed"),
-            &credential("key-2", "two'")
-        )
-        .await
-        .unwrap());
-    assert!(!store
-        .replace_credential_if_unchanged(
-            one,
-            &credential("key-1", "one"),
-            &credential("key-3", "x")
-        )
-        .await
-        .unwrap());
-    assert_eq!(
-        store.credential(one).await.unwrap(),
-        Some(credential("key-2", "one'"))
-    );
+    assert!(!rotate(two, ("key-9", "two renewed"), ("key-2", "two'")).await);
+    assert!(!rotate(one, ("key-1", "one"), ("key-3", "x")).await);
+    assert_eq!(stored(one).await, Some(credential("key-2", "one'")));
     assert_eq!(
         store.credentials_not_under_key("key-2", 10).await.unwrap(),
         vec![(two, credential("key-1", "two renewed"))]
     );
-    assert!(store
-        .replace_credential_if_unchanged(
-            two,
-            &credential("key-1", "two renewed"),
-            &credential("key-2", "two'")
-        )
-        .await
-        .unwrap());
+    assert!(rotate(two, ("key-1", "two renewed"), ("key-2", "two'")).await);
     assert!(store
         .credentials_not_under_key("key-2", 10)
         .await
@@ -147,15 +107,8 @@ pub async fn credential_rotation_is_compare_and_swap(store: Arc<dyn Store>) {
         .is_empty());
 
     // No credential, nothing to replace.
-    assert!(!store
-        .replace_credential_if_unchanged(
-            bare.id,
-            &credential("key-1", ""),
-            &credential("key-2", "x")
-        )
-        .await
-        .unwrap());
-    assert_eq!(store.credential(bare.id).await.unwrap(), None);
+    assert!(!rotate(bare.id, ("key-1", ""), ("key-2", "x")).await);
+    assert_eq!(stored(bare.id).await, None);
 }
 
 pub async fn audit_events_are_listed_newest_first(store: Arc<dyn Store>) {
@@ -268,35 +221,18 @@ pub async fn metrics_count_accounts_and_open_jobs(store: Arc<dyn Store>) {
     account(s, &other, Platform::X, "x3").await;
     let tt = account(s, &other, Platform::Tiktok, "tt").await;
     let t0 = now();
+    use AccountStatus::{Failed, Inactive};
     for (workspace, id, status, reason) in [
         (
             owner.workspace,
             fb.id,
-            AccountStatus::Failed,
+            Failed,
             StatusReason::AuthenticationFailed,
         ),
-        (
-            other.workspace,
-            tt.id,
-            AccountStatus::Inactive,
-            StatusReason::TokenExpired,
-        ),
+        (other.workspace, tt.id, Inactive, StatusReason::TokenExpired),
     ] {
-        store
-            .set_account_status(
-                workspace,
-                id,
-                &StatusChange {
-                    status,
-                    reason: Some(reason),
-                    message: None,
-                    at: t0,
-                },
-                &event(workspace, Some(id), AuditKind::StatusChanged, t0),
-            )
-            .await
-            .unwrap()
-            .unwrap();
+        let change = status_change(status, Some(reason), t0);
+        change_status(s, workspace, id, &change).await.unwrap();
     }
 
     // Two refreshes due (the oldest 30 s ago), a check not yet due, and a finished revocation.
@@ -358,27 +294,12 @@ pub async fn metrics_count_accounts_and_open_jobs(store: Arc<dyn Store>) {
     );
     assert_eq!(metrics.pending_deliveries, 0);
 
-    let hook = WebhookRecord {
-        id: uuid::Uuid::now_v7(),
-        workspace_id: owner.workspace,
-        url: "https://hooks.example.test/m".to_string(),
-        secret: credential("key-1", "secret"),
-        created_at: t0,
-        events: None,
-        previous_secret: None,
-        failing_since: None,
-        disabled_at: None,
-    };
+    let hook = webhook(owner.workspace, "https://hooks.example.test/m", t0);
     store.create_webhook(&hook).await.unwrap();
     let alert = AlertRecord {
-        id: uuid::Uuid::now_v7(),
-        workspace_id: owner.workspace,
         account_id: Some(fb.id),
-        kind: AlertKind::StatusChanged,
-        dedupe_key: None,
         payload: serde_json::json!({}),
-        created_at: t0,
-        read_at: None,
+        ..alert(owner.workspace, None, t0)
     };
     assert!(store.record_alert(&alert).await.unwrap());
     assert_eq!(store.metrics(t0).await.unwrap().pending_deliveries, 1);

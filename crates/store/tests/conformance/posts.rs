@@ -38,11 +38,8 @@ async fn schedule(
 
 /// The post as stored now.
 async fn stored_post(store: &dyn Store, workspace: WorkspaceId, id: uuid::Uuid) -> PostRecord {
-    store
-        .post(workspace, id)
-        .await
-        .unwrap()
-        .expect("the post is stored")
+    let stored = store.post(workspace, id).await.unwrap();
+    stored.expect("the post is stored")
 }
 
 /// What `owner` claims at `at` (up to 10 targets), leased until `until`.
