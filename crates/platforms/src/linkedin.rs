@@ -15,6 +15,7 @@ use crate::{
 use async_trait::async_trait;
 use chrono::{TimeDelta, Utc};
 use iquivity_domain::{AccountKind, Platform, TokenSet};
+use reqwest::RequestBuilder;
 use secrecy::ExposeSecret;
 use serde::Deserialize;
 
@@ -220,18 +221,25 @@ impl Linkedin {
         }
     }
 
+    /// An API call as the member, with the headers LinkedIn's versioned Rest.li API requires.
+    fn signed(&self, request: RequestBuilder, tokens: &TokenSet) -> RequestBuilder {
+        request
+            .bearer_auth(tokens.access_token.expose_secret())
+            .header("LinkedIn-Version", &self.app.settings.api_version)
+            .header("X-Restli-Protocol-Version", "2.0.0")
+    }
+
     async fn get<T: serde::de::DeserializeOwned>(
         &self,
         path: &str,
         tokens: &TokenSet,
     ) -> Result<T, PlatformError> {
-        let request = self
-            .app
-            .client
-            .get(format!("{}{path}", self.app.settings.api_url))
-            .bearer_auth(tokens.access_token.expose_secret())
-            .header("LinkedIn-Version", &self.app.settings.api_version)
-            .header("X-Restli-Protocol-Version", "2.0.0");
+        let request = self.signed(
+            self.app
+                .client
+                .get(format!("{}{path}", self.app.settings.api_url)),
+            tokens,
+        );
         self.app.send_json(request).await
     }
 
@@ -480,12 +488,12 @@ impl PlatformAdapter for Linkedin {
             body["content"] = serde_json::json!({ "article": { "source": link, "title": link } });
         }
         let request = self
-            .app
-            .client
-            .post(format!("{}/rest/posts", self.app.settings.api_url))
-            .bearer_auth(tokens.access_token.expose_secret())
-            .header("LinkedIn-Version", &self.app.settings.api_version)
-            .header("X-Restli-Protocol-Version", "2.0.0")
+            .signed(
+                self.app
+                    .client
+                    .post(format!("{}/rest/posts", self.app.settings.api_url)),
+                tokens,
+            )
             .json(&body);
         let answer = self.app.send_ok(request).await?;
         let urn = answer
@@ -529,10 +537,8 @@ impl PlatformAdapter for Linkedin {
                 ("author", author.as_str()),
                 ("count", "50"),
                 ("sortBy", "CREATED"),
-            ])
-            .bearer_auth(tokens.access_token.expose_secret())
-            .header("LinkedIn-Version", &self.app.settings.api_version)
-            .header("X-Restli-Protocol-Version", "2.0.0");
+            ]);
+        let request = self.signed(request, tokens);
         let posts: AuthorPosts = self.app.send_json(request).await?;
         let sent = escape_commentary(&post.text);
         let since_ms = since.timestamp_millis();
