@@ -4,8 +4,8 @@ use crate::harness::*;
 use chrono::{DateTime, Utc};
 use iquivity_domain::{AlertKind, Plan};
 use iquivity_store::{
-    AlertPosition, DeliveryAttempt, DeliveryRecord, DeliveryState, FailureClass, Store,
-    WebhookChange, WebhookHealth, WebhookRecord,
+    AlertPosition, AlertRecord, DeliveryAttempt, DeliveryRecord, DeliveryState, FailureClass,
+    Store, WebhookChange, WebhookHealth, WebhookRecord,
 };
 use std::sync::Arc;
 
@@ -189,8 +189,43 @@ async fn stored_delivery(
     found.expect("the delivery is listed")
 }
 
+/// What `owner` claims at `at` (up to `limit` deliveries, each with its webhook and alert), leased
+/// until `until`.
+async fn claim(
+    store: &dyn Store,
+    owner: &str,
+    at: DateTime<Utc>,
+    until: DateTime<Utc>,
+    limit: u32,
+) -> Vec<(DeliveryRecord, WebhookRecord, AlertRecord)> {
+    store
+        .claim_deliveries(owner, at, until, limit)
+        .await
+        .unwrap()
+}
+
+/// Whether `owner` recorded the attempt on the delivery.
+async fn attempt(
+    store: &dyn Store,
+    delivery: uuid::Uuid,
+    owner: &str,
+    record: &DeliveryAttempt,
+) -> bool {
+    store
+        .record_delivery_attempt(delivery, owner, record)
+        .await
+        .unwrap()
+}
+
+/// The webhook as stored now.
+async fn stored_webhook(store: &dyn Store, hook: &WebhookRecord) -> WebhookRecord {
+    let stored = store.webhook(hook.workspace_id, hook.id).await.unwrap();
+    stored.expect("the webhook is stored")
+}
+
 pub async fn deliveries_are_leased_and_settled_by_their_owner(store: Arc<dyn Store>) {
     let owner = tenant(store.as_ref(), Plan::Free).await;
+    let s = store.as_ref();
     let t0 = now();
     let hook = webhook(
         owner.workspace,
@@ -203,10 +238,7 @@ pub async fn deliveries_are_leased_and_settled_by_their_owner(store: Arc<dyn Sto
     let upcoming = alert(owner.workspace, Some("incident-2"), t0 + minutes(30));
     assert!(store.record_alert(&upcoming).await.unwrap());
 
-    let claimed = store
-        .claim_deliveries("A", t0, t0 + minutes(1), 10)
-        .await
-        .unwrap();
+    let claimed = claim(s, "A", t0, t0 + minutes(1), 10).await;
     assert_eq!(claimed.len(), 1, "only the due delivery");
     let (delivery, with_hook, with_alert) = &claimed[0];
     assert_eq!(delivery.alert_id, incident.id);
@@ -218,11 +250,9 @@ pub async fn deliveries_are_leased_and_settled_by_their_owner(store: Arc<dyn Sto
     assert_eq!(with_alert.payload, incident.payload);
     let id = delivery.id;
 
-    assert!(store
-        .claim_deliveries("B", t0 + chrono::Duration::seconds(10), t0 + minutes(2), 10)
-        .await
-        .unwrap()
-        .is_empty());
+    let while_leased = t0 + chrono::Duration::seconds(10);
+    let taken = claim(s, "B", while_leased, t0 + minutes(2), 10).await;
+    assert!(taken.is_empty());
     let failed_attempt = DeliveryAttempt {
         state: DeliveryState::Pending,
         status: Some(500),
@@ -231,16 +261,10 @@ pub async fn deliveries_are_leased_and_settled_by_their_owner(store: Arc<dyn Sto
         now: t0 + chrono::Duration::seconds(20),
     };
     assert!(
-        !store
-            .record_delivery_attempt(id, "B", &failed_attempt)
-            .await
-            .unwrap(),
+        !attempt(s, id, "B", &failed_attempt).await,
         "B does not hold it"
     );
-    assert!(store
-        .record_delivery_attempt(id, "A", &failed_attempt)
-        .await
-        .unwrap());
+    assert!(attempt(s, id, "A", &failed_attempt).await);
     let stored = stored_delivery(store.as_ref(), &hook, id).await;
     assert_eq!(stored.state, DeliveryState::Pending);
     assert_eq!(stored.last_status, Some(500));
@@ -249,24 +273,16 @@ pub async fn deliveries_are_leased_and_settled_by_their_owner(store: Arc<dyn Sto
     assert_eq!(stored.attempts, 1);
 
     // Not due again until the next attempt time.
-    assert!(store
-        .claim_deliveries("B", t0 + minutes(4), t0 + minutes(6), 10)
+    assert!(claim(s, "B", t0 + minutes(4), t0 + minutes(6), 10)
         .await
-        .unwrap()
         .is_empty());
-    let claimed = store
-        .claim_deliveries("B", t0 + minutes(5), t0 + minutes(6), 10)
-        .await
-        .unwrap();
+    let claimed = claim(s, "B", t0 + minutes(5), t0 + minutes(6), 10).await;
     assert_eq!(claimed.len(), 1);
     assert_eq!(claimed[0].0.id, id);
     assert_eq!(claimed[0].0.attempts, 2);
 
     // B's lease runs out before it reports: C takes the delivery over and B's report is refused.
-    let claimed = store
-        .claim_deliveries("C", t0 + minutes(6), t0 + minutes(7), 10)
-        .await
-        .unwrap();
+    let claimed = claim(s, "C", t0 + minutes(6), t0 + minutes(7), 10).await;
     assert_eq!(claimed.len(), 1);
     assert_eq!(claimed[0].0.attempts, 3);
     let delivered = DeliveryAttempt {
@@ -276,19 +292,10 @@ pub async fn deliveries_are_leased_and_settled_by_their_owner(store: Arc<dyn Sto
         next_attempt_at: t0 + minutes(6),
         now: t0 + minutes(6),
     };
-    assert!(!store
-        .record_delivery_attempt(id, "B", &delivered)
-        .await
-        .unwrap());
-    assert!(store
-        .record_delivery_attempt(id, "C", &delivered)
-        .await
-        .unwrap());
+    assert!(!attempt(s, id, "B", &delivered).await);
+    assert!(attempt(s, id, "C", &delivered).await);
     assert!(
-        !store
-            .record_delivery_attempt(id, "C", &delivered)
-            .await
-            .unwrap(),
+        !attempt(s, id, "C", &delivered).await,
         "the lease ended with the attempt"
     );
     let stored = stored_delivery(store.as_ref(), &hook, id).await;
@@ -299,10 +306,7 @@ pub async fn deliveries_are_leased_and_settled_by_their_owner(store: Arc<dyn Sto
     assert_eq!(stored.next_attempt_at, None);
 
     // Delivered is final; the other alert's delivery comes due on its own time, and can fail for good.
-    let claimed = store
-        .claim_deliveries("D", t0 + minutes(60), t0 + minutes(61), 10)
-        .await
-        .unwrap();
+    let claimed = claim(s, "D", t0 + minutes(60), t0 + minutes(61), 10).await;
     assert_eq!(
         claimed
             .iter()
@@ -317,14 +321,9 @@ pub async fn deliveries_are_leased_and_settled_by_their_owner(store: Arc<dyn Sto
         next_attempt_at: t0 + minutes(60),
         now: t0 + minutes(60),
     };
-    assert!(store
-        .record_delivery_attempt(claimed[0].0.id, "D", &given_up)
+    assert!(attempt(s, claimed[0].0.id, "D", &given_up).await);
+    assert!(claim(s, "E", t0 + minutes(600), t0 + minutes(601), 10)
         .await
-        .unwrap());
-    assert!(store
-        .claim_deliveries("E", t0 + minutes(600), t0 + minutes(601), 10)
-        .await
-        .unwrap()
         .is_empty());
     assert_eq!(store.metrics(t0).await.unwrap().pending_deliveries, 0);
 }
@@ -333,6 +332,7 @@ pub async fn deliveries_are_leased_and_settled_by_their_owner(store: Arc<dyn Sto
 /// next attempt replaces.
 pub async fn each_delivery_failure_class_is_kept(store: Arc<dyn Store>) {
     let owner = tenant(store.as_ref(), Plan::Free).await;
+    let s = store.as_ref();
     let t0 = now();
     let hook = webhook(owner.workspace, "https://hooks.example.test/c", t0);
     store.create_webhook(&hook).await.unwrap();
@@ -342,10 +342,7 @@ pub async fn each_delivery_failure_class_is_kept(store: Arc<dyn Store>) {
         .unwrap());
     for (i, class) in FailureClass::ALL.into_iter().enumerate() {
         let at = t0 + minutes(i as i64);
-        let claimed = store
-            .claim_deliveries("A", at, at + minutes(1), 10)
-            .await
-            .unwrap();
+        let claimed = claim(s, "A", at, at + minutes(1), 10).await;
         assert_eq!(claimed.len(), 1, "{class:?}");
         let status = matches!(class, FailureClass::Redirect | FailureClass::HttpStatus)
             .then_some(307 + i as u16);
@@ -435,6 +432,7 @@ pub async fn webhooks_take_their_events_rotate_secrets_and_are_disabled_once(
     store: Arc<dyn Store>,
 ) {
     let owner = tenant(store.as_ref(), Plan::Free).await;
+    let s = store.as_ref();
     let t0 = now();
     let all = webhook(owner.workspace, "https://hooks.example.test/all", t0);
     let mut removals = webhook(owner.workspace, "https://hooks.example.test/rm", t0);
@@ -491,11 +489,7 @@ pub async fn webhooks_take_their_events_rotate_secrets_and_are_disabled_once(
         .rotate_webhook_secret(owner.workspace, all.id, &fresh, t0 + minutes(60))
         .await
         .unwrap());
-    let rotated = store
-        .webhook(owner.workspace, all.id)
-        .await
-        .unwrap()
-        .unwrap();
+    let rotated = stored_webhook(s, &all).await;
     assert_eq!(rotated.secret, fresh);
     let previous = rotated.previous_secret.clone().expect("kept");
     assert_eq!(previous.secret, all.secret);
@@ -515,11 +509,7 @@ pub async fn webhooks_take_their_events_rotate_secrets_and_are_disabled_once(
         .record_webhook_health(all.id, t0 + minutes(10), failed(t0 - minutes(1)))
         .await
         .unwrap());
-    let failing = store
-        .webhook(owner.workspace, all.id)
-        .await
-        .unwrap()
-        .unwrap();
+    let failing = stored_webhook(s, &all).await;
     assert_eq!(failing.failing_since, Some(t0), "from the first failure");
     assert!(failing.disabled_at.is_none());
     assert!(store
@@ -533,11 +523,7 @@ pub async fn webhooks_take_their_events_rotate_secrets_and_are_disabled_once(
             .unwrap(),
         "disabled once"
     );
-    let disabled = store
-        .webhook(owner.workspace, all.id)
-        .await
-        .unwrap()
-        .unwrap();
+    let disabled = stored_webhook(s, &all).await;
     assert_eq!(disabled.disabled_at, Some(t0 + minutes(20)));
 
     // Disabled: nothing new is queued for it, and its pending deliveries are not claimed.
@@ -546,10 +532,7 @@ pub async fn webhooks_take_their_events_rotate_secrets_and_are_disabled_once(
         .await
         .unwrap());
     assert_eq!(queued(store.as_ref(), &[&all, &removals]).await, vec![3, 3]);
-    let claimed = store
-        .claim_deliveries("me", t0 + minutes(1), t0 + minutes(2), 100)
-        .await
-        .unwrap();
+    let claimed = claim(s, "me", t0 + minutes(1), t0 + minutes(2), 100).await;
     assert!(
         claimed.iter().all(|(_, hook, _)| hook.id == removals.id),
         "{claimed:?}"
@@ -561,16 +544,9 @@ pub async fn webhooks_take_their_events_rotate_secrets_and_are_disabled_once(
         .update_webhook(owner.workspace, all.id, &change(None, Some(true)))
         .await
         .unwrap());
-    let enabled = store
-        .webhook(owner.workspace, all.id)
-        .await
-        .unwrap()
-        .unwrap();
+    let enabled = stored_webhook(s, &all).await;
     assert!(enabled.disabled_at.is_none() && enabled.failing_since.is_none());
-    let claimed = store
-        .claim_deliveries("me", t0 + minutes(1), t0 + minutes(2), 100)
-        .await
-        .unwrap();
+    let claimed = claim(s, "me", t0 + minutes(1), t0 + minutes(2), 100).await;
     assert_eq!(claimed.len(), 3);
     assert!(claimed.iter().all(|(_, hook, _)| hook.id == all.id));
 
@@ -583,20 +559,12 @@ pub async fn webhooks_take_their_events_rotate_secrets_and_are_disabled_once(
         .record_webhook_health(removals.id, t0, WebhookHealth::Succeeded)
         .await
         .unwrap();
-    let healthy = store
-        .webhook(owner.workspace, removals.id)
-        .await
-        .unwrap()
-        .unwrap();
+    let healthy = stored_webhook(s, &removals).await;
     assert!(healthy.failing_since.is_none());
     assert!(store
         .update_webhook(owner.workspace, removals.id, &change(None, Some(false)))
         .await
         .unwrap());
-    let paused = store
-        .webhook(owner.workspace, removals.id)
-        .await
-        .unwrap()
-        .unwrap();
+    let paused = stored_webhook(s, &removals).await;
     assert_eq!(paused.disabled_at, Some(t0));
 }
