@@ -10,6 +10,7 @@ pub mod credentials;
 pub mod engine;
 mod error;
 pub mod keys;
+pub mod links;
 pub mod media;
 pub mod metrics;
 pub mod outbound;
@@ -54,6 +55,10 @@ pub struct CoreSettings {
     /// whether an email is registered (409), so its pace is limited like the guessing of passwords.
     pub signups_per_address: u32,
     pub signup_window: chrono::Duration,
+    /// Requests to link pages (connect, reconnect and access links) per client address within
+    /// `login_window`; later ones are refused (429). A link's token is 256 random bits, so this is not
+    /// what keeps it from being guessed: it keeps one address from hammering the pages anyone can reach.
+    pub link_requests_per_address: u32,
     /// Where platforms send people back to: `<callback_base>/oauth/<platform>/callback`.
     pub callback_base: String,
     /// How long a person has to complete consent on the platform.
@@ -85,6 +90,7 @@ impl Default for CoreSettings {
             login_slowdown_cap: std::time::Duration::from_secs(10),
             signups_per_address: 10,
             signup_window: chrono::Duration::hours(1),
+            link_requests_per_address: 120,
             callback_base: "http://127.0.0.1:8080".into(),
             connection_ttl: chrono::Duration::minutes(10),
             selection_ttl: chrono::Duration::minutes(30),

@@ -1,6 +1,6 @@
 use crate::named_enum;
 use crate::validation::bounded_text;
-use crate::{AccountId, ClientId, Platform, UserId, ValidationError, WorkspaceId};
+use crate::{AccountId, ClientId, LinkId, Platform, UserId, ValidationError, WorkspaceId};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
@@ -207,6 +207,8 @@ pub struct Account {
     /// When the account was connected (the "Creation Date" of docs/product.md#account-list).
     pub created_at: DateTime<Utc>,
     pub connected_by: Option<UserId>,
+    /// The link its owner connected it through, when it came through one.
+    pub connected_via_link: Option<LinkId>,
     pub token_expires_at: Option<DateTime<Utc>>,
     pub last_refreshed_at: Option<DateTime<Utc>>,
     pub last_checked_at: Option<DateTime<Utc>>,
@@ -271,6 +273,7 @@ mod tests {
             client_id: None,
             created_at: at,
             connected_by: None,
+            connected_via_link: None,
             token_expires_at: expires_at,
             last_refreshed_at: None,
             last_checked_at: None,
@@ -399,6 +402,7 @@ mod tests {
             client_id: None,
             created_at,
             connected_by: None,
+            connected_via_link: None,
             token_expires_at,
             last_refreshed_at: None,
             last_checked_at: None,

@@ -15,6 +15,8 @@ named_enum! {
         Removed = "account.removed",
         /// Posts are scheduled soon to an account that is not Active.
         PostsAtRisk = "account.posts_at_risk",
+        /// The account's owner asked, through the client's access page, that the account be removed.
+        RemovalRequested = "account.removal_requested",
         /// A webhook kept failing for days and was disabled until someone enables it again.
         WebhookDisabled = "webhook.disabled",
     }

@@ -62,3 +62,8 @@ uuid_id!(
     /// An invitation to join a workspace.
     InvitationId
 );
+uuid_id!(
+    /// A link handed to an account's owner: to connect accounts, to reconnect one, or to see a client's
+    /// accounts.
+    LinkId
+);

@@ -104,6 +104,8 @@ if (filters && rowsEl) {
       timer = setTimeout(() => loadRows(), 250);
     });
   }
+  // What was typed while the page was still loading, before these listeners were there, still counts.
+  if (search && search.value !== search.defaultValue) loadRows();
   for (const el of filters.querySelectorAll("select, input:not([type=search])")) {
     el.addEventListener("change", () => loadRows());
   }

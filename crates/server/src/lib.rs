@@ -43,6 +43,19 @@ pub struct ServerSettings {
     pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
+impl AppState {
+    /// The address links are built on, so that they work pasted anywhere: the public URL, or the address
+    /// the platforms return people to.
+    pub fn link_base(&self) -> String {
+        self.settings
+            .public_url
+            .clone()
+            .unwrap_or_else(|| self.core.settings.callback_base.clone())
+            .trim_end_matches('/')
+            .to_string()
+    }
+}
+
 impl ServerSettings {
     pub fn is_https(&self) -> bool {
         self.public_url

@@ -1,4 +1,4 @@
-use crate::routes::{accounts, alerts, auth, clients, connections, meta, platforms, posts};
+use crate::routes::{accounts, alerts, auth, clients, connections, links, meta, platforms, posts};
 use iquivity_core::alerts::TEST_EVENT;
 use iquivity_domain::AlertKind;
 use utoipa::OpenApi;
@@ -18,6 +18,7 @@ use utoipa::Modify;
         auth::sign_up, auth::log_in, auth::log_out, auth::me, auth::create_token, auth::invite, auth::accept_invitation,
         platforms::list,
         clients::list, clients::create, clients::update, clients::remove,
+        links::create, links::list, links::revoke, links::uses, links::reconnect_request, links::access_link,
         accounts::list, accounts::summary, accounts::get, accounts::update, accounts::remove, accounts::events, accounts::refresh_inactive, accounts::activity, accounts::bulk,
         connections::refresh, connections::start, connections::get, connections::select,
         posts::create, posts::list, posts::get, posts::update, posts::cancel, posts::retry, posts::removal_impact, posts::upload_media,
@@ -33,6 +34,7 @@ use utoipa::Modify;
         (name = "accounts", description = "Connected social media accounts"),
         (name = "platforms", description = "The supported platforms"),
         (name = "clients", description = "The clients a workspace manages accounts for"),
+        (name = "links", description = "Links for account owners: connect accounts, reconnect one, or see a client's accounts, without signing in"),
         (name = "connections", description = "Connecting accounts: consent on the platform, then choosing what to connect"),
         (name = "posts", description = "Publishing and scheduling posts to connected accounts"),
         (name = "alerts", description = "Notifications and signed webhooks"),
@@ -74,7 +76,8 @@ fn event_schema(kind: AlertKind) -> &'static str {
         | AlertKind::Recovered
         | AlertKind::Expiring
         | AlertKind::Removed
-        | AlertKind::PostsAtRisk => "AccountEvent",
+        | AlertKind::PostsAtRisk
+        | AlertKind::RemovalRequested => "AccountEvent",
         AlertKind::WebhookDisabled => "WebhookEvent",
     }
 }
@@ -93,6 +96,9 @@ fn alert_summary(kind: AlertKind) -> &'static str {
         }
         AlertKind::WebhookDisabled => {
             "A webhook failed for 3 days and was disabled until enabled again"
+        }
+        AlertKind::RemovalRequested => {
+            "An account's owner asked, on the client's access page, that the account be removed"
         }
     }
 }

@@ -5,12 +5,14 @@
 mod alerts;
 mod connections;
 mod events;
+mod links;
 mod posts;
 mod webhook_events;
 
 pub use alerts::{DeliveryView, NotificationsView};
 pub use connections::ConnectionView;
 pub use events::AuditEventView;
+pub use links::{CreatedLinkView, LinkUseView, LinkView};
 pub use posts::{MediaView, PostView, RemovalImpactView};
 pub use webhook_events::{
     AccountEvent, AccountEventData, AccountSnapshot, WebhookEvent, WebhookEventData,
@@ -50,6 +52,8 @@ pub struct AccountView {
     /// When the account was connected.
     pub created_at: DateTime<Utc>,
     pub connected_by: Option<UserId>,
+    /// The link its owner connected it through (`/api/v1/connect-links`), when it came through one.
+    pub connected_via_link: Option<iquivity_domain::LinkId>,
     pub token_expires_at: Option<DateTime<Utc>>,
     pub last_refreshed_at: Option<DateTime<Utc>>,
     pub last_checked_at: Option<DateTime<Utc>>,
@@ -92,6 +96,7 @@ impl From<Account> for AccountView {
             client_id: a.client_id,
             created_at: a.created_at,
             connected_by: a.connected_by,
+            connected_via_link: a.connected_via_link,
             token_expires_at: a.token_expires_at,
             last_refreshed_at: a.last_refreshed_at,
             last_checked_at: a.last_checked_at,

@@ -9,6 +9,7 @@ mod clients;
 mod connections;
 mod credentials;
 mod lifecycle;
+mod links;
 mod list_query;
 mod people;
 pub mod postgres;
@@ -25,6 +26,7 @@ pub use clients::ClientStore;
 pub use connections::ConnectionStore;
 pub use credentials::CredentialStore;
 pub use lifecycle::LifecycleStore;
+pub use links::{LinkOutcome, LinkRecord, LinkStore, LinkUseRecord, LinkedAccount};
 pub use people::PeopleStore;
 pub use posts::PostStore;
 pub use records::*;
@@ -97,6 +99,7 @@ pub trait Store:
     + ClientStore
     + ConnectionStore
     + LifecycleStore
+    + LinkStore
     + AlertStore
     + PostStore
     + CredentialStore

@@ -330,6 +330,8 @@ pub struct FlowRecord {
     pub session_hash: Option<String>,
     pub platform: Platform,
     pub reconnect_account_id: Option<AccountId>,
+    /// The link the sign-in was started from: it belongs to that link, not to a session.
+    pub link_id: Option<iquivity_domain::LinkId>,
     pub verifier: Option<StoredCredential>,
     pub stage: FlowStage,
     pub candidates: Option<StoredCredential>,

@@ -39,7 +39,8 @@ pub(crate) fn parse_stored<T: FromStr>(column: &str, text: &str) -> StoreResult<
 pub(crate) const ACCOUNT_COLUMNS: &str = "id, workspace_id, platform, kind, platform_account_id, \
     display_name, platform_display_name, display_name_override, handle, avatar_url, status, \
     status_reason, status_message, status_since, scopes, labels, created_at, connected_by, \
-    token_expires_at, last_refreshed_at, last_checked_at, last_used_at, next_refresh_at, followers, sandbox, client_id";
+    token_expires_at, last_refreshed_at, last_checked_at, last_used_at, next_refresh_at, followers, sandbox, client_id, \
+    connected_via_link";
 
 /// The text every search matches against: the shown name, the handle and the labels, one per line,
 /// lower-cased in full Unicode.

@@ -5,7 +5,9 @@ use crate::credentials::seal;
 use crate::{Caller, Core, CoreError};
 use chrono::Utc;
 use iquivity_domain::{Account, AccountId, AccountStatus, AlertKind, Labels, NameOverride};
-use iquivity_store::{AccountUpsert, AuditEventRecord, AuditKind, StoredCredential, UpsertOutcome};
+use iquivity_store::{
+    AccountUpsert, AuditEventRecord, AuditKind, LinkRecord, StoredCredential, UpsertOutcome,
+};
 
 impl Core {
     pub async fn update_account(
@@ -170,7 +172,7 @@ impl Core {
         connection: NewConnection,
     ) -> Result<UpsertOutcome, CoreError> {
         caller.require_manage_accounts()?;
-        self.store_connection(caller, connection).await
+        self.store_connection(caller, connection, None).await
     }
 
     /// Stores fresh consent for an account already in the workspace: part of Refresh, which members may do.
@@ -179,13 +181,25 @@ impl Core {
         caller: &Caller,
         connection: NewConnection,
     ) -> Result<UpsertOutcome, CoreError> {
-        self.store_connection(caller, connection).await
+        self.store_connection(caller, connection, None).await
+    }
+
+    /// Stores a connection (or reconnection) made by an account's owner through `link`: the account names
+    /// the link and joins the link's client unless it has one.
+    pub(crate) async fn record_link_connection(
+        &self,
+        caller: &Caller,
+        connection: NewConnection,
+        link: &LinkRecord,
+    ) -> Result<UpsertOutcome, CoreError> {
+        self.store_connection(caller, connection, Some(link)).await
     }
 
     async fn store_connection(
         &self,
         caller: &Caller,
         connection: NewConnection,
+        via_link: Option<&LinkRecord>,
     ) -> Result<UpsertOutcome, CoreError> {
         let upsert = AccountUpsert {
             id: AccountId::new(),
@@ -212,7 +226,19 @@ impl Core {
         let sealer = move |account: AccountId| -> Result<StoredCredential, String> {
             seal(&vault, account, &tokens).map_err(|e| e.to_string())
         };
-        let outcome = self.store.upsert_account(&upsert, Some(&sealer)).await?;
+        let mut outcome = self.store.upsert_account(&upsert, Some(&sealer)).await?;
+        if let Some(link) = via_link {
+            outcome.account = self
+                .store
+                .mark_connected_via_link(
+                    caller.workspace_id,
+                    outcome.account.id,
+                    link.id,
+                    link.client_id,
+                )
+                .await?
+                .ok_or(CoreError::NotFound("account"))?;
+        }
         tracing::info!(
             account_id = %outcome.account.id,
             workspace_id = %caller.workspace_id,

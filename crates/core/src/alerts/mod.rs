@@ -42,6 +42,7 @@ impl Core {
                     "status_message": account.status_message,
                     "status_advice": advice,
                     "token_expires_at": account.token_expires_at,
+                    "connected_via_link": account.connected_via_link,
                 }
             }),
             created_at: self.clock.now(),

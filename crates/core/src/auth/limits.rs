@@ -49,7 +49,7 @@ impl AuthCounts {
 
 /// The key a client address is counted under. An IPv6 client usually holds a whole /64, so that is
 /// what is counted: otherwise every attempt could come from a fresh address.
-pub(super) fn address_key(prefix: &str, ip: IpAddr) -> String {
+pub(crate) fn address_key(prefix: &str, ip: IpAddr) -> String {
     match ip.to_canonical() {
         IpAddr::V4(v4) => format!("{prefix}:{v4}"),
         IpAddr::V6(v6) => {
@@ -72,7 +72,7 @@ fn slowdown(
 }
 
 /// Whole seconds of a window, for `Retry-After`.
-pub(super) fn seconds(window: chrono::Duration) -> u64 {
+pub(crate) fn seconds(window: chrono::Duration) -> u64 {
     u64::try_from(window.num_seconds()).unwrap_or(0).max(1)
 }
 

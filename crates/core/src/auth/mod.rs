@@ -12,7 +12,7 @@ use secrecy::{ExposeSecret, SecretString};
 use std::net::IpAddr;
 
 mod invitations;
-mod limits;
+pub(crate) mod limits;
 mod sessions;
 
 pub use invitations::{CreatedInvitation, InvitationPreview};

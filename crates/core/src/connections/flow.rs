@@ -1,10 +1,13 @@
 //! The OAuth flow: start it, and finish it when the platform sends the person back with consent.
 
-use super::{platform_message, told, Callback, SealedCandidates, SealedTarget, StartedConnection};
+use super::{
+    platform_message, told, Callback, ConsentFailure, ConsentOutcome, FailureKind,
+    SealedCandidates, SealedTarget, StartedConnection,
+};
 use crate::credentials::{open_bytes, seal_bytes};
 use crate::secrets::{digest, new_secret};
 use crate::{Caller, Core, CoreError};
-use iquivity_domain::{AccountId, Platform};
+use iquivity_domain::{AccountId, LinkId, Platform};
 use iquivity_platforms::{missing_scopes, pkce, Target};
 use iquivity_store::{FlowRecord, FlowStage};
 use secrecy::ExposeSecret;
@@ -30,6 +33,20 @@ impl Core {
                 }
             }
         }
+        self.begin_flow(caller, session_id, platform, reconnect, None)
+            .await
+    }
+
+    /// Creates the flow and the platform's consent address: bound to the session that started it, or (for
+    /// an account's owner coming through a link) to that link.
+    pub(crate) async fn begin_flow(
+        &self,
+        caller: &Caller,
+        session_id: Option<&str>,
+        platform: Platform,
+        reconnect: Option<AccountId>,
+        link: Option<LinkId>,
+    ) -> Result<StartedConnection, CoreError> {
         let adapter = self.adapter(platform)?;
         let id = uuid::Uuid::now_v7();
         let state = new_secret("");
@@ -51,6 +68,7 @@ impl Core {
             session_hash: session_id.map(digest),
             platform,
             reconnect_account_id: reconnect,
+            link_id: link,
             verifier: sealed_verifier,
             stage: FlowStage::Authorizing,
             candidates: None,
@@ -86,7 +104,7 @@ impl Core {
         let state = callback.state.ok_or_else(|| {
             invalid("the platform sent you back without a state; start again from Add New Account")
         })?;
-        let mut flow = self
+        let flow = self
             .store
             .flow_by_state(&digest(state))
             .await?
@@ -105,6 +123,18 @@ impl Core {
                 "this sign-in was started by another session; start again from Add New Account",
             ));
         }
+        Ok(self.consent_given(caller, flow, &callback).await?.flow)
+    }
+
+    /// Claims the flow's state (once, before it expires), then completes consent; the flow ends `done`,
+    /// `selecting` or `failed`, and is stored so.
+    pub(crate) async fn consent_given(
+        &self,
+        caller: &Caller,
+        mut flow: FlowRecord,
+        callback: &Callback<'_>,
+    ) -> Result<ConsentOutcome, CoreError> {
+        let invalid = |message: &str| CoreError::invalid("state", message);
         if !self
             .store
             .claim_flow_state(flow.id, self.clock.now())
@@ -116,20 +146,22 @@ impl Core {
                 invalid("this sign-in took longer than 10 minutes and expired; start again from Add New Account")
             });
         }
-        let outcome = self.complete_consent(caller, &flow, &callback).await;
+        let outcome = self.complete_consent(caller, &flow, callback).await;
+        let mut failed_as = None;
         match outcome {
             Ok(next) => flow = next,
-            Err(message) => {
-                tracing::info!(connection_id = %flow.id, platform = %flow.platform, "connection failed: {message}");
+            Err(failure) => {
+                tracing::info!(connection_id = %flow.id, platform = %flow.platform, "connection failed: {}", failure.message);
                 flow.stage = FlowStage::Failed;
-                flow.error = Some(message);
+                flow.error = Some(failure.message);
                 flow.candidates = None;
+                failed_as = Some(failure.kind);
             }
         }
         self.store
             .advance_flow(&flow, FlowStage::Authorizing)
             .await?;
-        Ok(flow)
+        Ok(ConsentOutcome { flow, failed_as })
     }
 
     /// Consent given: exchange the code, check the grants, list the targets; connect at once when there is
@@ -139,18 +171,18 @@ impl Core {
         caller: &Caller,
         flow: &FlowRecord,
         callback: &Callback<'_>,
-    ) -> Result<FlowRecord, String> {
+    ) -> Result<FlowRecord, ConsentFailure> {
         let platform = flow.platform;
         let name = platform.display_name();
         if let Some(error) = callback.error {
-            return Err(if error == "access_denied" {
+            return Err(ConsentFailure::from(if error == "access_denied" {
                 format!("You declined the request on {name}, so nothing was connected. Add the account again and choose Allow to connect it.")
             } else {
                 format!(
                     "{name} ended the sign-in with an error: {}. Nothing was connected.",
                     callback.error_description.unwrap_or(error)
                 )
-            });
+            }));
         }
         let code = callback
             .code
@@ -176,7 +208,8 @@ impl Core {
             return Err(format!(
                 "{name} did not grant the permission(s) {}, which are needed to publish. Nothing was connected: add the account again and allow every requested permission.",
                 missing.join(", ")
-            ));
+            )
+            .into());
         }
         let mut targets = adapter
             .targets(&grant)
@@ -191,11 +224,12 @@ impl Core {
                 let found = targets
                     .iter()
                     .position(|t| t.platform_account_id == account.platform_account_id && t.unavailable.is_none())
-                    .ok_or_else(|| {
-                        format!(
+                    .ok_or_else(|| ConsentFailure {
+                        message: format!(
                             "You signed in to {name} as an account that does not give access to “{}”. Sign in to {name} as the account that manages it and try again; nothing was changed.",
                             account.display_name
-                        )
+                        ),
+                        kind: FailureKind::WrongAccount,
                     })?;
                 Some((targets.swap_remove(found), true))
             }
@@ -206,7 +240,7 @@ impl Core {
         };
         if let Some((target, reconnect)) = at_once {
             let connected = self
-                .connect_target(caller, platform, target, grant.scopes.clone(), reconnect)
+                .connect_target(caller, flow, target, grant.scopes.clone(), reconnect)
                 .await
                 .map_err(told)?;
             next.stage = FlowStage::Done;
@@ -219,13 +253,13 @@ impl Core {
                 .iter()
                 .filter_map(|t| t.unavailable.clone())
                 .collect();
-            return Err(if reasons.is_empty() {
+            return Err(ConsentFailure::from(if reasons.is_empty() {
                 format!(
                     "{name} gave access to nothing that can be connected. Nothing was connected."
                 )
             } else {
                 reasons.join(" ")
-            });
+            }));
         }
         let sealed = SealedCandidates {
             scopes: grant.scopes,

@@ -24,6 +24,35 @@ pub struct StartedConnection {
     pub expires_at: DateTime<Utc>,
 }
 
+/// Why a consent connected nothing: the words for the person, and whether it was the wrong account
+/// (which a reconnect link's log records as such).
+pub(crate) struct ConsentFailure {
+    pub message: String,
+    pub kind: FailureKind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum FailureKind {
+    /// A reconnection signed in as another account than the one it is for.
+    WrongAccount,
+    Other,
+}
+
+impl From<String> for ConsentFailure {
+    fn from(message: String) -> Self {
+        ConsentFailure {
+            message,
+            kind: FailureKind::Other,
+        }
+    }
+}
+
+/// A flow after consent, and how it failed when it did.
+pub(crate) struct ConsentOutcome {
+    pub flow: iquivity_store::FlowRecord,
+    pub failed_as: Option<FailureKind>,
+}
+
 /// What the platform's redirect carried.
 pub struct Callback<'a> {
     pub platform: Platform,

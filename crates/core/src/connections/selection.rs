@@ -7,17 +7,18 @@ use crate::credentials::open_bytes;
 use crate::{Caller, Core, CoreError};
 use iquivity_domain::{Account, AccountId, Platform};
 use iquivity_platforms::Target;
-use iquivity_store::{FlowRecord, FlowStage};
+use iquivity_store::{FlowRecord, FlowStage, LinkRecord};
 
 impl Core {
     pub(super) async fn connect_target(
         &self,
         caller: &Caller,
-        platform: Platform,
+        flow: &FlowRecord,
         target: Target,
         scopes: Vec<String>,
         reconnect: bool,
     ) -> Result<AccountId, CoreError> {
+        let platform = flow.platform;
         let connection = NewConnection {
             platform,
             kind: target.kind,
@@ -30,12 +31,23 @@ impl Core {
             tokens: target.tokens,
             sandbox: self.is_sandbox(platform),
         };
-        let outcome = if reconnect {
-            self.record_reconnection(caller, connection).await?
-        } else {
-            self.record_connection(caller, connection).await?
+        let outcome = match self.link_of(flow).await? {
+            Some(link) => {
+                self.record_link_connection(caller, connection, &link)
+                    .await?
+            }
+            None if reconnect => self.record_reconnection(caller, connection).await?,
+            None => self.record_connection(caller, connection).await?,
         };
         Ok(outcome.account.id)
+    }
+
+    /// The link a flow was started from, if it was.
+    pub(crate) async fn link_of(&self, flow: &FlowRecord) -> Result<Option<LinkRecord>, CoreError> {
+        match flow.link_id {
+            Some(id) => Ok(self.store.link(flow.workspace_id, id).await?),
+            None => Ok(None),
+        }
     }
 
     fn open_candidates(&self, flow: &FlowRecord) -> Result<Option<SealedCandidates>, CoreError> {
@@ -167,25 +179,28 @@ impl Core {
             }
         }
         self.check_room_for(caller, flow.platform, new).await?;
+        let link = self.link_of(&flow).await?;
         let mut accounts = Vec::new();
         for target in picked {
-            let outcome = self
-                .record_connection(
-                    caller,
-                    NewConnection {
-                        platform: flow.platform,
-                        kind: target.kind,
-                        platform_account_id: target.platform_account_id.clone(),
-                        display_name: target.display_name.clone(),
-                        handle: target.handle.clone(),
-                        avatar_url: target.avatar_url.clone(),
-                        scopes: sealed.scopes.clone(),
-                        labels: Vec::new(),
-                        tokens: target.tokens(),
-                        sandbox: self.is_sandbox(flow.platform),
-                    },
-                )
-                .await?;
+            let connection = NewConnection {
+                platform: flow.platform,
+                kind: target.kind,
+                platform_account_id: target.platform_account_id.clone(),
+                display_name: target.display_name.clone(),
+                handle: target.handle.clone(),
+                avatar_url: target.avatar_url.clone(),
+                scopes: sealed.scopes.clone(),
+                labels: Vec::new(),
+                tokens: target.tokens(),
+                sandbox: self.is_sandbox(flow.platform),
+            };
+            let outcome = match &link {
+                Some(link) => {
+                    self.record_link_connection(caller, connection, link)
+                        .await?
+                }
+                None => self.record_connection(caller, connection).await?,
+            };
             accounts.push(outcome.account);
         }
         flow.stage = FlowStage::Done;

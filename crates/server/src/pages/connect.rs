@@ -90,7 +90,9 @@ pub struct CallbackQuery {
     error_description: Option<String>,
 }
 
-/// `GET /oauth/{platform}/callback`: the platform sends the person back here.
+/// `GET /oauth/{platform}/callback`: the platform sends the person back here. A sign-in started from a
+/// link (by an account's owner, without a session) finishes on the link's pages; any other needs the
+/// session that started it.
 pub async fn callback(
     State(state): State<AppState>,
     caller: Result<Authenticated, AppError>,
@@ -98,6 +100,20 @@ pub async fn callback(
     Path(platform): Path<String>,
     Query(query): Query<CallbackQuery>,
 ) -> Response {
+    if let Ok(platform) = platform.parse::<Platform>() {
+        let callback = Callback {
+            platform,
+            state: query.state.as_deref(),
+            code: query.code.as_deref(),
+            error: query.error.as_deref(),
+            error_description: query.error_description.as_deref(),
+        };
+        match state.core.finish_link_connection(&callback).await {
+            Ok(Some(flow)) => return super::links::after_consent(flow.id),
+            Ok(None) => {}
+            Err(err) => return super::links::refused(err),
+        }
+    }
     let (platform, caller) = match platform_and_caller(
         &platform,
         caller,
@@ -145,11 +161,41 @@ pub async fn show(
         .await?;
     let csrf = session.as_deref().map(csrf_token).unwrap_or_default();
     let room = state.core.room_on(&caller, view.platform).await?.left;
-    Ok(render(&view, &csrf, None, room))
+    Ok(render(&view, &csrf, None, room, &FlowRoutes::app(&view)))
+}
+
+/// Where a connection's page sends the person: the app's addresses, or (for an account's owner who
+/// came through a link) the link's.
+pub(crate) struct FlowRoutes {
+    /// Where the choice is posted.
+    pub select: String,
+    /// Where to start again.
+    pub try_again: String,
+    /// Back to the app's list, for a signed-in person; nothing for a link's holder.
+    pub back_to_list: bool,
+    /// Whose plan the room is counted in: "Your plan", or the agency's.
+    pub plan_owner: String,
+}
+
+impl FlowRoutes {
+    fn app(view: &ConnectionView) -> Self {
+        FlowRoutes {
+            select: format!("/connections/{}/select", view.id),
+            try_again: format!("/connect/{}", view.platform),
+            back_to_list: true,
+            plan_owner: "Your plan".into(),
+        }
+    }
 }
 
 /// The page of a connection, with an optional alert above it (a refused selection).
-fn render(view: &ConnectionView, csrf: &str, alert: Option<&str>, room: Option<u32>) -> Response {
+pub(crate) fn render(
+    view: &ConnectionView,
+    csrf: &str,
+    alert: Option<&str>,
+    room: Option<u32>,
+    routes: &FlowRoutes,
+) -> Response {
     // Pre-ticked: the new publishable choices the plan has room for, no more; choices already connected
     // take no room (choosing them updates them).
     let mut room_left = room;
@@ -176,7 +222,10 @@ fn render(view: &ConnectionView, csrf: &str, alert: Option<&str>, room: Option<u
         FlowStage::Failed => html! {
             h1 { "Could not connect " (name) }
             p.notice.error role="alert" { (view.error.as_deref().unwrap_or("The connection failed.")) }
-            p { a.button href={ "/connect/" (view.platform) } { "Try again" } " " a href="/" { "Back to the Platforms page" } }
+            p {
+                a.button href=(routes.try_again) { "Try again" }
+                @if routes.back_to_list { " " a href="/" { "Back to the Platforms page" } }
+            }
         },
         FlowStage::Done => html! {
             h1 { (name) " connected" }
@@ -187,15 +236,15 @@ fn render(view: &ConnectionView, csrf: &str, alert: Option<&str>, room: Option<u
         },
         FlowStage::Authorizing => html! {
             h1 { "Waiting for " (name) }
-            p.notice { "Finish signing in on " (name) " in the window it opened, or " a href={ "/connect/" (view.platform) } { "start again" } "." }
+            p.notice { "Finish signing in on " (name) " in the window it opened, or " a href=(routes.try_again) { "start again" } "." }
         },
         FlowStage::Selecting => html! {
             h1 { "Choose what to connect from " (name) }
             @if let Some(alert) = alert { p.notice.error role="alert" { (alert) } }
             @if let Some(left) = room {
-                p.notice { "Your plan has room for " (left) " more " (name) " account(s): choose up to " (left) " new one(s). Choosing one already connected updates it." }
+                p.notice { (routes.plan_owner) " has room for " (left) " more " (name) " account(s): choose up to " (left) " new one(s). Choosing one already connected updates it." }
             }
-            form method="post" action={ "/connections/" (view.id) "/select" } {
+            form method="post" action=(routes.select) {
                 input type="hidden" name="csrf" value=(csrf);
                 ul.candidates {
                     @for (c, ticked) in view.candidates.iter().zip(&pre_ticked) {
@@ -260,7 +309,13 @@ pub async fn select(
             let view = state.core.connection(&caller, id).await?;
             let csrf = session.as_deref().map(csrf_token).unwrap_or_default();
             let room = state.core.room_on(&caller, view.platform).await?.left;
-            let mut response = render(&view, &csrf, Some(&problem.detail), room);
+            let mut response = render(
+                &view,
+                &csrf,
+                Some(&problem.detail),
+                room,
+                &FlowRoutes::app(&view),
+            );
             *response.status_mut() =
                 StatusCode::from_u16(problem.status).unwrap_or(StatusCode::BAD_REQUEST);
             Ok(response)

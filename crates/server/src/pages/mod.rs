@@ -7,6 +7,7 @@ pub mod errors;
 mod flash;
 mod icons;
 mod layout;
+pub mod links;
 pub mod notifications;
 pub mod plan;
 pub mod platforms;

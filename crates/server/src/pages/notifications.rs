@@ -28,7 +28,13 @@ pub fn alert_text(alert: &AlertRecord) -> String {
         .map(|p| p.display_name())
         .unwrap_or("its platform");
     match alert.kind {
+        AlertKind::Connected if account["connected_via_link"].is_string() => {
+            format!("{name} on {platform} was connected by its owner through a connect link.")
+        }
         AlertKind::Connected => format!("{name} on {platform} was connected."),
+        AlertKind::RemovalRequested => format!(
+            "{name} on {platform}: its owner asked, on the client's access page, that it be removed. Remove it, or talk it over with them."
+        ),
         AlertKind::Recovered => format!("{name} on {platform} is working again."),
         AlertKind::Removed => format!("{name} on {platform} was removed."),
         AlertKind::PostsAtRisk => format!(

@@ -34,11 +34,7 @@ async fn render(
     let members = state.core.members(caller).await?;
     let webhooks = state.core.webhooks(caller).await?;
     // Absolute, so it works pasted anywhere: the public URL, or the address the platforms return to.
-    let base = state
-        .settings
-        .public_url
-        .clone()
-        .unwrap_or_else(|| state.core.settings.callback_base.clone());
+    let base = state.link_base();
     let notice: Markup = match outcome {
         Outcome::Nothing => html! {},
         Outcome::Invited(url) => html! {

@@ -161,7 +161,7 @@ fn parse_sort(raw: Option<&str>) -> Result<AccountSort, ValidationError> {
     Ok(AccountSort { key, descending })
 }
 
-fn parse_id(raw: &str) -> Result<AccountId, AppError> {
+pub(crate) fn parse_id(raw: &str) -> Result<AccountId, AppError> {
     raw.parse()
         .map_err(|_| AppError::bad_request("id", format!("{raw:?} is not an account id")))
 }

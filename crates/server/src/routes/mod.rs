@@ -3,6 +3,7 @@ pub mod alerts;
 pub mod auth;
 pub mod clients;
 pub mod connections;
+pub mod links;
 pub mod meta;
 pub mod platforms;
 pub mod posts;
@@ -40,6 +41,24 @@ pub fn router() -> Router<AppState> {
         )
         .route("/settings", get(pages::settings::index))
         .route("/settings/plan", get(pages::plan::index))
+        .route(
+            "/settings/links",
+            get(pages::links::index).post(pages::links::create),
+        )
+        .route("/settings/links/access", post(pages::links::create_access))
+        .route("/settings/links/{id}/revoke", post(pages::links::revoke))
+        .route(
+            "/accounts/{id}/reconnect-request",
+            post(pages::links::reconnect_request),
+        )
+        .route("/l/{token}", get(pages::links::open))
+        .route("/l/{token}/start", post(pages::links::start))
+        .route(
+            "/l/{token}/remove-request",
+            post(pages::links::remove_request),
+        )
+        .route("/l/flow/{id}", get(pages::links::flow))
+        .route("/l/flow/{id}/select", post(pages::links::select))
         .route("/settings/invitations", post(pages::settings::invite))
         .route("/settings/webhooks", post(pages::settings::add_webhook))
         .route(
@@ -122,6 +141,20 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/accounts/{id}/refresh", post(connections::refresh))
         .route("/api/v1/connections", post(connections::start))
         .route("/api/v1/clients", get(clients::list).post(clients::create))
+        .route(
+            "/api/v1/connect-links",
+            get(links::list).post(links::create),
+        )
+        .route(
+            "/api/v1/connect-links/{id}",
+            axum::routing::delete(links::revoke),
+        )
+        .route("/api/v1/connect-links/{id}/uses", get(links::uses))
+        .route(
+            "/api/v1/accounts/{id}/reconnect-request",
+            post(links::reconnect_request),
+        )
+        .route("/api/v1/clients/{id}/access-link", post(links::access_link))
         .route(
             "/api/v1/clients/{id}",
             axum::routing::delete(clients::remove).patch(clients::update),

@@ -36,6 +36,8 @@ pub struct AccountSnapshot {
     /// What to do about the status, in a sentence.
     pub status_advice: Option<String>,
     pub token_expires_at: Option<DateTime<Utc>>,
+    /// The link its owner connected it through (`/api/v1/connect-links/{id}`), when it came through one.
+    pub connected_via_link: Option<iquivity_domain::LinkId>,
 }
 
 /// An event about a webhook (`webhook.disabled`, and the test event `webhook.test`).

@@ -7,8 +7,8 @@ impl ConnectionStore for SqlStore<Db> {
     async fn create_flow(&self, flow: &FlowRecord) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO connection_flows (id, state_hash, workspace_id, user_id, session_hash, platform, \
-             reconnect_account_id, verifier_key_id, verifier_blob, stage, created_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+             reconnect_account_id, verifier_key_id, verifier_blob, stage, created_at, expires_at, link_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
         )
         .bind(flow.id.to_string())
         .bind(&flow.state_hash)
@@ -22,6 +22,7 @@ impl ConnectionStore for SqlStore<Db> {
         .bind(flow.stage.as_str())
         .bind(micros(flow.created_at))
         .bind(micros(flow.expires_at))
+        .bind(flow.link_id.map(|l| l.to_string()))
         .execute(&self.pool)
         .await?;
         Ok(())

@@ -98,6 +98,7 @@ mod on_sqlite {
     mod connections;
     mod credentials;
     mod lifecycle;
+    mod links;
     mod people;
     mod posts;
     mod rows;
@@ -118,6 +119,7 @@ mod on_postgres {
     mod connections;
     mod credentials;
     mod lifecycle;
+    mod links;
     mod people;
     mod posts;
     mod rows;

@@ -99,6 +99,7 @@ pub(super) fn flow_from_row(row: &DbRow) -> StoreResult<FlowRecord> {
         session_hash: row.try_get("session_hash")?,
         platform: parsed(row, "platform")?,
         reconnect_account_id: opt_parsed(row, "reconnect_account_id")?,
+        link_id: opt_parsed(row, "link_id")?,
         verifier: sealed("verifier_key_id", "verifier_blob")?,
         stage: FlowStage::parse(&stage)
             .ok_or_else(|| StoreError::Corrupt(format!("flow stage {stage:?}")))?,
@@ -280,6 +281,7 @@ pub(super) fn account_from_row(row: &DbRow) -> StoreResult<Account> {
         client_id: opt_parsed(row, "client_id")?,
         created_at: from_micros(row.try_get("created_at")?),
         connected_by: opt_parsed(row, "connected_by")?,
+        connected_via_link: opt_parsed(row, "connected_via_link")?,
         token_expires_at: opt_from_micros(row.try_get("token_expires_at")?),
         last_refreshed_at: opt_from_micros(row.try_get("last_refreshed_at")?),
         last_checked_at: opt_from_micros(row.try_get("last_checked_at")?),

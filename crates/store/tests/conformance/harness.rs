@@ -478,6 +478,7 @@ pub fn new_flow(
         session_hash: None,
         platform,
         reconnect_account_id: None,
+        link_id: None,
         verifier: None,
         stage: FlowStage::Authorizing,
         candidates: None,
