@@ -327,16 +327,23 @@ impl Core {
         Ok((link, caller))
     }
 
-    /// A link-started flow as its holder sees it: the outcome, or the choice of what to connect.
+    /// A link-started flow as its holder sees it (the outcome, or the choice of what to connect), the
+    /// room the plan has left on its platform, and the workspace's name.
     pub async fn link_connection(
         &self,
         token: &str,
         flow_id: uuid::Uuid,
-    ) -> Result<(ConnectionView, Option<u32>), CoreError> {
-        let (_, caller) = self.link_flow(token, flow_id).await?;
+    ) -> Result<(ConnectionView, Option<u32>, String), CoreError> {
+        let (link, caller) = self.link_flow(token, flow_id).await?;
         let view = self.connection(&caller, flow_id).await?;
         let room = self.room_on(&caller, view.platform).await?.left;
-        Ok((view, room))
+        let workspace = self
+            .store
+            .workspace(link.workspace_id)
+            .await?
+            .map(|w| w.name)
+            .unwrap_or_default();
+        Ok((view, room, workspace))
     }
 
     /// Connects what the link's holder chose (within the plan, checked again as each is stored).

@@ -240,7 +240,7 @@ pub(crate) async fn sign_up(client: &Client, app: &TestApp, email: &str) {
     fill(client, "#email", email).await;
     fill(client, "#password", PASSWORD).await;
     fill(client, "#workspace_name", "Browser Agency").await;
-    click(&client, "form.stack button[type=submit]").await;
+    click(client, "form.stack button[type=submit]").await;
     wait_for(client, "#summary").await;
 }
 
@@ -269,7 +269,7 @@ pub(crate) async fn add_account(client: &Client, platform: &str, person: &str, c
         .await
         .unwrap();
     fill(client, "input#user", person).await;
-    click(&client, "button[value=approve]").await;
+    click(client, "button[value=approve]").await;
     if !choose.is_empty() {
         wait_for(client, "ul.candidates").await;
         for checkbox in client
@@ -309,7 +309,7 @@ pub(crate) async fn add_account(client: &Client, platform: &str, person: &str, c
                     .unwrap();
             }
         }
-        click(&client, "ul.candidates ~ button[type=submit]").await;
+        click(client, "ul.candidates ~ button[type=submit]").await;
     }
     wait_for(client, "#account-rows tr.highlight").await;
 }

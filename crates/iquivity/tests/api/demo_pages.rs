@@ -90,7 +90,7 @@ pub(crate) async fn sign_in(client: &Client, app: &TestApp, demo: &iquivity::dem
     client.goto(&app.url("/login")).await.unwrap();
     fill(client, "#email", &demo.email).await;
     fill(client, "#password", &demo.password).await;
-    click(&client, "main form button[type=submit]").await;
+    click(client, "main form button[type=submit]").await;
     wait_for(client, "#account-rows tr").await;
 }
 
@@ -332,7 +332,7 @@ pub(crate) async fn choose_action(client: &Client, action: &str) {
 }
 
 pub(crate) async fn apply(client: &Client) {
-    click(&client, "#bulk-form button[type=submit]").await;
+    click(client, "#bulk-form button[type=submit]").await;
 }
 
 #[tokio::test]

@@ -8,6 +8,7 @@ mod bad_input;
 mod browser;
 mod bulk;
 mod clients;
+mod connect_links;
 mod connections;
 mod crash;
 mod demo_pages;

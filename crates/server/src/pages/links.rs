@@ -344,16 +344,10 @@ async fn flow_page(
     flow: uuid::Uuid,
     alert: Option<&str>,
 ) -> Response {
-    let (view, room) = match state.core.link_connection(token, flow).await {
+    let (view, room, workspace) = match state.core.link_connection(token, flow).await {
         Ok(found) => found,
         Err(err) => return refused(err),
     };
-    let workspace = state
-        .core
-        .visit_link(token)
-        .await
-        .map(|v| v.workspace_name)
-        .unwrap_or_else(|_| "The agency".into());
     if view.stage == FlowStage::Done {
         let name = view.platform.display_name();
         return link_response(page(

@@ -71,7 +71,11 @@ struct RowContext<'a> {
     clients: Clients,
     /// Whether the viewer may remove accounts (owners and admins): others are not offered it.
     can_manage: bool,
+    /// The reconnect requests sent to accounts' owners and still open, by account.
+    requests: &'a ReconnectRequests,
 }
+
+type ReconnectRequests = std::collections::HashMap<AccountId, iquivity_store::LinkRecord>;
 
 fn row(account: &Account, cx: &RowContext) -> Markup {
     let RowContext {
@@ -80,7 +84,9 @@ fn row(account: &Account, cx: &RowContext) -> Markup {
         counts,
         clients,
         can_manage,
+        requests,
     } = cx;
+    let requested = requests.get(&account.id);
     let highlight = *highlight;
     let (scheduled, published) = counts.get(&account.id).copied().unwrap_or((0, 0));
     let status_class = format!("status status-{}", account.status.as_str());
@@ -133,9 +139,16 @@ fn row(account: &Account, cx: &RowContext) -> Markup {
                     @if let Some(words) = platform_words(account) { span.reason.platform-words { (words) } }
                 }
                 @if scheduled > 0 && account.status != AccountStatus::Active {
-                    span.tag.at-risk title="Posts are scheduled to this account; they will fail unless it is refreshed first" {
+                    span.tag.at-risk title=(if requested.is_some() {
+                        "Posts are scheduled to this account; they will fail unless its owner reconnects it first (a reconnect request was sent)"
+                    } else {
+                        "Posts are scheduled to this account; they will fail unless it is refreshed first"
+                    }) {
                         (scheduled) " scheduled post(s) at risk"
+                        @if requested.is_some() { ": reconnect requested from the owner" }
                     }
+                } @else if requested.is_some() {
+                    span.tag.requested { "Reconnect requested from the owner" }
                 }
                 @if account.expiring_soon(Utc::now()) {
                     span.tag.expiring title="The token ends within 7 days and cannot be renewed automatically: refresh it" { "expiring soon" }
@@ -542,6 +555,7 @@ pub async fn index(
     let clients = state.core.clients(&caller).await?;
     let labels = state.core.labels_in_use(&caller).await?;
     let counts = state.core.post_counts(&caller).await?;
+    let requests = state.core.open_reconnect_requests(&caller).await?;
     let (params, page, problem) = match list_request(Some(&list_query), UnknownParams::Ignore) {
         Ok((params, request)) => match state.core.list_accounts(&caller, request).await {
             Ok(page) => (params, page, None),
@@ -629,6 +643,7 @@ pub async fn index(
                         counts: &counts,
                         clients: clients_by_id(&clients),
                         can_manage,
+                        requests: &requests,
                     })) }
                 }
             }
@@ -860,6 +875,7 @@ pub async fn fragment(
     let (_, request) = list_request(raw.as_deref(), UnknownParams::Ignore)?;
     let page = state.core.list_accounts(&caller, request).await?;
     let counts = state.core.post_counts(&caller).await?;
+    let requests = state.core.open_reconnect_requests(&caller).await?;
     let clients = clients_by_id(&state.core.clients(&caller).await?);
     let csrf = super::csrf_token(&session);
     let mut response = (
@@ -872,6 +888,7 @@ pub async fn fragment(
                 counts: &counts,
                 clients,
                 can_manage: caller.role.can_manage_accounts(),
+                requests: &requests,
             },
         )
         .into_string(),
@@ -1258,6 +1275,16 @@ async fn details_page(
         }
     };
     let not_publishable = descriptor.not_publishable(account.kind);
+    let requested = state
+        .core
+        .open_reconnect_requests(caller)
+        .await?
+        .remove(&account.id);
+    let connected_by = if account.connected_via_link.is_some() {
+        format!("its owner, through a link made by {connected_by}")
+    } else {
+        connected_by
+    };
     let body = html! {
         p { a href="/" { "← Platforms" } }
         div.details-head {
@@ -1270,6 +1297,17 @@ async fn details_page(
                 p { strong { (status_text(&account)) } }
                 @if let Some(words) = platform_words(&account) { p.platform-words { (words) } }
                 @if let Some(reason) = account.status_reason { p { (reason.advice()) } }
+                @if let Some(request) = &requested {
+                    p { "Reconnect requested from the owner " (when(Some(request.created_at))) "; the link works until " (when(Some(request.expires_at))) "." }
+                } @else if caller.role.can_manage_accounts() {
+                    form.stack.reconnect-request method="post" action={ "/accounts/" (account.id) "/reconnect-request" } {
+                        input type="hidden" name="csrf" value=(chrome.csrf);
+                        p { "Only the account's owner can grant the platform's consent. Send them a link: it takes only this account's consent, and they need no account here." }
+                        label for="reconnect-note" { "Note for the owner (optional)" }
+                        input #reconnect-note type="text" name="note" maxlength="500";
+                        button.secondary type="submit" { "Ask the owner to reconnect" }
+                    }
+                }
             }
         }
         @if let Some(no) = not_publishable {

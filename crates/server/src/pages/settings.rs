@@ -75,6 +75,13 @@ async fn render(
                 }
             }
         }
+        @if caller.role.can_manage_accounts() {
+            section aria-labelledby="links-heading" {
+                h2 #links-heading { "Links for account owners" }
+                p { "Let a client connect their accounts, reconnect one, or see what you hold for them, without an account here or their password: "
+                    a href="/settings/links" { "Connect links and access pages" } "." }
+            }
+        }
         section aria-labelledby="webhooks-heading" {
             h2 #webhooks-heading { "Webhooks" }
             p.muted { "Alerts (connected, status changed, recovered, expiring, posts at risk, removed, webhook disabled) are POSTed as signed JSON. A webhook that fails for 3 days is disabled until you enable it." }

@@ -12,7 +12,8 @@ pub struct AlertView {
     pub id: uuid::Uuid,
     pub workspace_id: WorkspaceId,
     pub account_id: Option<AccountId>,
-    /// `account.connected`, `account.status_changed`, `account.recovered`, `account.expiring`, `account.removed`.
+    /// The event type: `account.connected`, `account.status_changed`, `account.recovered`, `account.expiring`,
+    /// `account.removed`, `account.posts_at_risk`, `account.removal_requested` or `webhook.disabled`.
     pub kind: String,
     #[schema(value_type = Object)]
     pub payload: serde_json::Value,
