@@ -259,15 +259,18 @@ pub(crate) async fn signed_up_in_browser(
 /// Clicks "Add New Account" for a platform, consents on the sandbox as `person`, and picks `choose`
 /// (display names) where the platform asks what to connect.
 pub(crate) async fn add_account(client: &Client, platform: &str, person: &str, choose: &[&str]) {
-    client
-        .find(Locator::Css(&format!(
-            ".add-strip li[data-platform={platform}] a.add-tile"
-        )))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(
+        client,
+        &format!(".add-strip li[data-platform={platform}] a.add-tile"),
+    )
+    .await;
+    consent_on_sandbox(client, person, choose).await;
+    wait_for(client, "#account-rows tr.highlight").await;
+}
+
+/// On the sandbox's consent page: signs in as `person`, approves, and where the platform asks what to
+/// connect, picks `choose` (display names) and submits the choice.
+pub(crate) async fn consent_on_sandbox(client: &Client, person: &str, choose: &[&str]) {
     fill(client, "input#user", person).await;
     click(client, "button[value=approve]").await;
     if !choose.is_empty() {
@@ -311,7 +314,6 @@ pub(crate) async fn add_account(client: &Client, platform: &str, person: &str, c
         }
         click(client, "ul.candidates ~ button[type=submit]").await;
     }
-    wait_for(client, "#account-rows tr.highlight").await;
 }
 
 /// Where the screenshots go. The README's pictures are refreshed on purpose, with

@@ -19,6 +19,7 @@ mod instances;
 mod key_rotation;
 mod lifecycle;
 mod limits;
+mod link_pages;
 mod login_limits;
 mod lost_answers;
 mod meta_removal;
