@@ -205,6 +205,12 @@ pub(crate) async fn texts_of(client: &Client, css: &str) -> Vec<String> {
     texts
 }
 
+/// Opens the header's bell and answers its newest notification.
+pub(crate) async fn newest_notification(client: &Client) -> String {
+    click(client, ".bell summary").await;
+    wait_text(client, ".bell[open] .drawer li", |t| !t.is_empty()).await
+}
+
 /// The names in the list, read in one go (the script replaces rows while a search runs).
 pub(crate) async fn row_names(client: &Client) -> Vec<String> {
     let names = client

@@ -96,6 +96,7 @@ pub(crate) async fn sign_in(client: &Client, app: &TestApp, demo: &iquivity::dem
 
 /// The demo workspace's owner, signed in through the sign-in page of a browser whose page area is
 /// `width` × `height`; and the same owner's session for the API.
+/// Keep `app` bound for as long as the test uses the browser: dropping it stops the service.
 pub(crate) struct DemoSession {
     pub app: TestApp,
     pub demo: iquivity::demo::DemoWorkspace,
@@ -642,7 +643,10 @@ async fn a_manager_renames_and_relabels_an_account_in_place() {
 
 #[tokio::test]
 async fn the_search_box_finds_what_people_type() {
-    let Some(DemoSession { client, .. }) = demo_in_browser(1280, 900).await else {
+    let Some(DemoSession {
+        app: _app, client, ..
+    }) = demo_in_browser(1280, 900).await
+    else {
         return;
     };
     let search = |text: &'static str| {
@@ -746,7 +750,12 @@ async fn refresh_says_what_it_did_and_why_before_sending_anyone_to_the_platform(
 
 #[tokio::test]
 async fn at_phone_width_every_control_is_a_44_pixel_target() {
-    let Some(DemoSession { client: phone, .. }) = demo_in_browser(390, 844).await else {
+    let Some(DemoSession {
+        app: _app,
+        client: phone,
+        ..
+    }) = demo_in_browser(390, 844).await
+    else {
         return;
     };
     let small = phone

@@ -3,7 +3,7 @@
 
 use crate::browser::{
     add_account, browser_with_viewport, click, consent_on_sandbox, count, fill,
-    signed_up_in_browser, text_of, texts_of, wait_for, wait_text, Screenshots,
+    newest_notification, signed_up_in_browser, text_of, texts_of, wait_for, wait_text, Screenshots,
 };
 use crate::demo_pages::assert_accessible;
 use crate::helpers::*;
@@ -187,8 +187,7 @@ async fn the_owner_reconnects_a_revoked_account_and_another_account_is_refused()
     })
     .await;
     assert!(!status.contains("Reconnect requested"), "{status}");
-    click(&agency, ".bell summary").await;
-    let newest = wait_text(&agency, ".bell[open] .drawer li", |t| !t.is_empty()).await;
+    let newest = newest_notification(&agency).await;
     assert!(
         newest.contains("Noah Whitaker on X (Twitter) is working again."),
         "{newest}"
@@ -266,8 +265,7 @@ async fn a_client_reads_what_the_agency_holds_and_asks_for_a_removal() {
     client_browser.close().await.unwrap();
 
     agency.goto(&app.url("/")).await.unwrap();
-    click(&agency, ".bell summary").await;
-    let newest = wait_text(&agency, ".bell[open] .drawer li", |t| !t.is_empty()).await;
+    let newest = newest_notification(&agency).await;
     assert!(
         newest.contains("Greenleaf Market on X (Twitter): its owner asked"),
         "{newest}"

@@ -3,7 +3,8 @@
 
 use crate::browser::{
     add_account, browser, browser_without_script, click, count, fill, follow, is_checked,
-    row_names, signed_up_in_browser, text_of, texts_of, wait_for, wait_rows, wait_text,
+    newest_notification, row_names, signed_up_in_browser, text_of, texts_of, wait_for, wait_rows,
+    wait_text,
 };
 use crate::demo_pages::{
     apply, assert_accessible, choose_action, demo_app, demo_in_browser, sign_in, DemoSession,
@@ -83,6 +84,50 @@ async fn without_script_the_list_is_read_filtered_searched_and_sorted() {
         select_page.is_some(),
         "no script ran: what only the script shows stays hidden"
     );
+    // From the top of the page, the first Tab reaches "Skip to the accounts list"; following it lands on
+    // the list. The nav says which page this is.
+    client
+        .find(Locator::Css("body"))
+        .await
+        .unwrap()
+        .send_keys(&fantoccini::key::Key::Tab.to_string())
+        .await
+        .unwrap();
+    let skip = client.active_element().await.unwrap();
+    assert_eq!(
+        skip.attr("class").await.unwrap().as_deref(),
+        Some("skip-link")
+    );
+    let target = skip.attr("href").await.unwrap().unwrap();
+    assert!(
+        skip.is_displayed().await.unwrap(),
+        "the skip link shows when focused"
+    );
+    skip.send_keys(&fantoccini::key::Key::Enter.to_string())
+        .await
+        .unwrap();
+    let landed = client
+        .active_element()
+        .await
+        .unwrap()
+        .attr("id")
+        .await
+        .unwrap();
+    assert_eq!(landed.map(|id| format!("#{id}")), Some(target));
+    let current = texts_of(&client, ".topbar nav a[aria-current=page]").await;
+    assert_eq!(current, ["Platforms"]);
+
+    // The bell's drawer opens without script, and says what happened in clean sentences.
+    click(&client, ".bell summary").await;
+    let drawer = wait_text(&client, ".bell[open] .drawer", |t| t.contains("has failed")).await;
+    assert!(drawer.contains("is inactive"), "{drawer}");
+    assert!(
+        !drawer.contains(".:") && !drawer.contains("is failed"),
+        "{drawer}"
+    );
+    assert!(!has_emoji(&drawer), "{drawer}");
+    click(&client, ".bell summary").await;
+
     let total: usize = text_of(&client, "[data-summary=total]")
         .await
         .parse()
@@ -553,8 +598,7 @@ async fn a_revoked_account_reads_clearly_and_the_bell_says_when_it_works_again()
         t.contains("Active")
     })
     .await;
-    click(&client, ".bell summary").await;
-    let newest = wait_text(&client, ".bell[open] .drawer li", |t| !t.is_empty()).await;
+    let newest = newest_notification(&client).await;
     assert!(
         newest.contains("Ruth Vance on X (Twitter) is working again."),
         "{newest}"
