@@ -92,7 +92,7 @@ impl Core {
     }
 
     /// The name of the link's workspace, as its pages show it.
-    async fn workspace_name(&self, link: &LinkRecord) -> Result<String, CoreError> {
+    async fn link_workspace_name(&self, link: &LinkRecord) -> Result<String, CoreError> {
         Ok(self
             .store
             .workspace(link.workspace_id)
@@ -144,7 +144,7 @@ impl Core {
     /// What a link's page shows.
     pub async fn visit_link(&self, token: &str) -> Result<LinkVisit, CoreError> {
         let (link, caller) = self.usable_link(token).await?;
-        let workspace_name = self.workspace_name(&link).await?;
+        let workspace_name = self.link_workspace_name(&link).await?;
         let client_name = match link.client_id {
             Some(id) => self
                 .store
@@ -342,7 +342,7 @@ impl Core {
         let (link, caller) = self.link_flow(token, flow_id).await?;
         let view = self.connection(&caller, flow_id).await?;
         let room = self.room_on(&caller, view.platform).await?.left;
-        let workspace = self.workspace_name(&link).await?;
+        let workspace = self.link_workspace_name(&link).await?;
         Ok((view, room, workspace))
     }
 
@@ -378,7 +378,7 @@ impl Core {
             .client(link.workspace_id, client_id)
             .await?
             .ok_or(CoreError::NotFound("link"))?;
-        let workspace_name = self.workspace_name(&link).await?;
+        let workspace_name = self.link_workspace_name(&link).await?;
         let members = self.store.members(link.workspace_id).await?;
         let mut accounts = Vec::new();
         for account in self.client_accounts(&caller, client.id).await? {
