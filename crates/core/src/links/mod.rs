@@ -20,7 +20,7 @@ use std::collections::HashMap;
 
 mod visitor;
 
-pub use visitor::{AccessAccount, AccessView, LinkVisit};
+pub use visitor::{AccessAccount, AccessView, LinkFlowView, LinkVisit};
 
 /// The prefix of every link token, so that a leaked one is recognisable to secret scanners.
 const TOKEN_PREFIX: &str = "iql_";

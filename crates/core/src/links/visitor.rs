@@ -29,6 +29,18 @@ pub struct LinkVisit {
     pub platforms: Vec<Platform>,
 }
 
+/// A sign-in started from a link, as its holder's page shows it.
+pub struct LinkFlowView {
+    pub view: ConnectionView,
+    /// The room the plan has left on the flow's platform (`None`: no limit).
+    pub room: Option<u32>,
+    pub workspace_name: String,
+    /// The names of the accounts connected, once it is done.
+    pub connected: Vec<String>,
+    /// Whether the holder came from a client's access page (which shows what is held).
+    pub access_page_offered: bool,
+}
+
 /// A client's access page: its accounts, with what was granted and by whom.
 pub struct AccessView {
     pub workspace_name: String,
@@ -332,18 +344,28 @@ impl Core {
         Ok((link, caller))
     }
 
-    /// A link-started flow as its holder sees it (the outcome, or the choice of what to connect), the
-    /// room the plan has left on its platform, and the workspace's name.
+    /// A link-started flow as its holder sees it: the outcome, or the choice of what to connect.
     pub async fn link_connection(
         &self,
         token: &str,
         flow_id: uuid::Uuid,
-    ) -> Result<(ConnectionView, Option<u32>, String), CoreError> {
+    ) -> Result<LinkFlowView, CoreError> {
         let (link, caller) = self.link_flow(token, flow_id).await?;
         let view = self.connection(&caller, flow_id).await?;
         let room = self.room_on(&caller, view.platform).await?.left;
-        let workspace = self.link_workspace_name(&link).await?;
-        Ok((view, room, workspace))
+        let mut connected = Vec::new();
+        for id in &view.connected {
+            if let Some(account) = self.store.account(link.workspace_id, *id).await? {
+                connected.push(account.display_name);
+            }
+        }
+        Ok(LinkFlowView {
+            workspace_name: self.link_workspace_name(&link).await?,
+            access_page_offered: link.kind == LinkKind::Access,
+            view,
+            room,
+            connected,
+        })
     }
 
     /// Connects what the link's holder chose (within the plan, checked again as each is stored).

@@ -224,7 +224,9 @@ async fn a_clients_owner_connects_pages_through_a_link_and_they_land_under_the_c
     assert_eq!(chosen.status(), StatusCode::SEE_OTHER);
     let (_, done) = holder.open(&app.url(&flow)).await;
     assert!(
-        done.contains("2 account(s) connected to Harbour Agency"),
+        done.contains("2 account(s) connected to Harbour Agency: Ann Lee Studio, Ann Lee Shop")
+            || done
+                .contains("2 account(s) connected to Harbour Agency: Ann Lee Shop, Ann Lee Studio"),
         "{done}"
     );
     assert!(

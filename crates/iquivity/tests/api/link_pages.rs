@@ -156,6 +156,21 @@ async fn the_owner_reconnects_a_revoked_account_and_another_account_is_refused()
     .await;
     click(&agency, "form.reconnect-request button[type=submit]").await;
     let url = new_link(&agency).await;
+    agency.goto(&app.url("/")).await.unwrap();
+    let row = wait_text(&agency, &format!("#account-{id} td:nth-child(3)"), |t| {
+        t.contains("Inactive")
+    })
+    .await;
+    assert!(row.contains("Reconnect requested from the owner"), "{row}");
+    agency
+        .goto(&app.url(&format!("/accounts/{id}")))
+        .await
+        .unwrap();
+    let notice = text_of(&agency, "main [role=alert]").await;
+    assert!(
+        notice.contains("Reconnect requested from the owner"),
+        "{notice}"
+    );
 
     // The owner signs in as someone else first: refused, naming the account expected.
     let owner_browser = owners_browser(1280, 900).await;

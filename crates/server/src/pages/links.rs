@@ -344,10 +344,11 @@ async fn flow_page(
     flow: uuid::Uuid,
     alert: Option<&str>,
 ) -> Response {
-    let (view, room, workspace) = match state.core.link_connection(token, flow).await {
+    let found = match state.core.link_connection(token, flow).await {
         Ok(found) => found,
         Err(err) => return refused(err),
     };
+    let (view, room, workspace) = (&found.view, found.room, &found.workspace_name);
     if view.stage == FlowStage::Done {
         let name = view.platform.display_name();
         return link_response(page(
@@ -356,18 +357,23 @@ async fn flow_page(
             html! {
                 h1 { (name) " connected" }
                 p.notice.success role="status" {
-                    (view.connected.len()) " account(s) connected to " (workspace) ". You can close this page."
+                    (found.connected.len()) " account(s) connected to " (workspace) ": " (found.connected.join(", ")) ". You can close this page."
                 }
-                (withdrawal(&workspace))
+                (withdrawal(workspace))
+                @if found.access_page_offered {
+                    p { a href={ "/l/" (token) } { "Back to the list of your accounts" } }
+                } @else {
+                    p.muted { "To see what " (workspace) " holds for you later, ask them for your access page: it lists your accounts, what each permission is used for, and lets you ask for one to be removed." }
+                }
             },
         ));
     }
     link_response(render_flow(
-        &view,
+        view,
         &csrf_token(token),
         alert,
         room,
-        &link_routes(token, flow, &workspace),
+        &link_routes(token, flow, workspace),
     ))
 }
 
