@@ -489,3 +489,67 @@ for (const button of document.querySelectorAll("button.copy[data-copy]")) {
     }
   });
 }
+
+// The calendar: shown in the viewer's time zone (the page is asked for again with the browser's offset),
+// and a scheduled post is moved by dragging it to another day, keeping its time of day, through the API.
+const calendarTz = document.getElementById("calendar-tz");
+if (calendarTz) {
+  const offset = String(-new Date().getTimezoneOffset());
+  const here = new URL(window.location.href);
+  if (here.searchParams.get("tz") !== offset) {
+    here.searchParams.set("tz", offset);
+    window.location.replace(here.toString());
+  }
+  let dragged = null;
+  for (const item of document.querySelectorAll(".cal-item[draggable=true]")) {
+    item.addEventListener("dragstart", (event) => {
+      dragged = item;
+      event.dataTransfer?.setData("text/plain", item.dataset.post);
+      if (event.dataTransfer) event.dataTransfer.effectAllowed = "move";
+    });
+    item.addEventListener("dragend", () => {
+      dragged = null;
+    });
+  }
+  for (const cell of document.querySelectorAll(".calendar td[data-date]")) {
+    cell.addEventListener("dragover", (event) => {
+      if (!dragged) return;
+      event.preventDefault();
+      cell.classList.add("drop-target");
+    });
+    cell.addEventListener("dragleave", () => cell.classList.remove("drop-target"));
+    cell.addEventListener("drop", async (event) => {
+      event.preventDefault();
+      cell.classList.remove("drop-target");
+      const moving = dragged;
+      dragged = null;
+      if (!moving) return;
+      const [year, month, day] = cell.dataset.date.split("-").map(Number);
+      const [hours, minutes] = moving.dataset.time.split(":").map(Number);
+      const at = new Date(year, month - 1, day, hours, minutes);
+      const response = await fetch(`/api/v1/posts/${moving.dataset.post}`, {
+        method: "PATCH",
+        headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
+        body: JSON.stringify({ publish_at: at.toISOString() }),
+      });
+      if (response.ok) {
+        window.location.reload();
+        return;
+      }
+      const problem = await response.json().catch(() => ({}));
+      alertBox(problem.detail ?? "The post could not be moved.");
+    });
+  }
+}
+
+// The post's page: its time is typed in the viewer's zone.
+const reschedule = document.getElementById("reschedule");
+if (reschedule) {
+  reschedule.elements.tz.value = String(-new Date().getTimezoneOffset());
+  const shown = reschedule.elements.publish_at;
+  const utc = new Date(`${shown.value}:00Z`);
+  if (!Number.isNaN(utc.getTime())) {
+    const p = (n) => String(n).padStart(2, "0");
+    shown.value = `${utc.getFullYear()}-${p(utc.getMonth() + 1)}-${p(utc.getDate())}T${p(utc.getHours())}:${p(utc.getMinutes())}`;
+  }
+}

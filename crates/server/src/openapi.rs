@@ -1,4 +1,6 @@
-use crate::routes::{accounts, alerts, auth, clients, connections, links, meta, platforms, posts};
+use crate::routes::{
+    accounts, alerts, auth, calendar, clients, connections, links, meta, platforms, posts,
+};
 use iquivity_core::alerts::TEST_EVENT;
 use iquivity_domain::AlertKind;
 use utoipa::OpenApi;
@@ -21,6 +23,7 @@ use utoipa::Modify;
         links::create, links::list, links::revoke, links::uses, links::reconnect_request, links::access_link,
         accounts::list, accounts::summary, accounts::get, accounts::update, accounts::remove, accounts::events, accounts::refresh_inactive, accounts::activity, accounts::bulk,
         connections::refresh, connections::start, connections::get, connections::select,
+        calendar::calendar,
         posts::create, posts::list, posts::get, posts::update, posts::cancel, posts::retry, posts::removal_impact, posts::upload_media,
         alerts::create, alerts::list, alerts::update, alerts::remove, alerts::deliveries, alerts::rotate_secret, alerts::send_test, alerts::notifications, alerts::mark_read,
     ),

@@ -4,6 +4,15 @@ use crate::prelude::*;
 #[async_trait]
 pub trait PostStore: Send + Sync {
     async fn posts(&self, workspace: WorkspaceId, limit: u32) -> StoreResult<Vec<PostRecord>>;
+    /// Each target of the workspace's posts to be published from `from` until before `to`, with its
+    /// post's text and time, in time order; at most `limit` (the calendar's reads, one query).
+    async fn targets_between(
+        &self,
+        workspace: WorkspaceId,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<Vec<CalendarTarget>>;
     async fn post(&self, workspace: WorkspaceId, id: uuid::Uuid)
         -> StoreResult<Option<PostRecord>>;
     /// Cancels the post's targets that are still scheduled; answers how many.

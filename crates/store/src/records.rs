@@ -562,6 +562,15 @@ pub struct PostRecord {
     pub targets: Vec<TargetRecord>,
 }
 
+/// A target as the calendar shows it: with its post's text and publishing time.
+#[derive(Debug, Clone)]
+pub struct CalendarTarget {
+    pub post_id: uuid::Uuid,
+    pub text: String,
+    pub publish_at: DateTime<Utc>,
+    pub target: TargetRecord,
+}
+
 /// The post on one account, and how that went.
 #[derive(Debug, Clone)]
 pub struct TargetRecord {

@@ -14,7 +14,10 @@ use iquivity_platforms::descriptor;
 use iquivity_store::{MediaRecord, PostRecord, PostRewrite, TargetRecord, TargetState};
 use std::collections::HashMap;
 
+mod calendar;
 mod round;
+
+pub use calendar::{Calendar, CalendarItem, CalendarQuery, MAX_CALENDAR_DAYS, MAX_CALENDAR_ITEMS};
 
 pub const MAX_TEXT_CHARS: usize = 5000;
 

@@ -7,6 +7,7 @@ mod auth;
 mod bad_input;
 mod browser;
 mod bulk;
+mod calendar;
 mod clients;
 mod connect_links;
 mod connections;

@@ -43,6 +43,7 @@ pub enum Section {
     AccountsList,
     Platforms,
     Posts,
+    Calendar,
     Settings,
     Notifications,
 }
@@ -106,6 +107,7 @@ pub fn app_page(
         nav aria-label="Main" {
             (link("/", "Platforms", Section::Platforms))
             (link("/posts", "Posts", Section::Posts))
+            (link("/calendar", "Calendar", Section::Calendar))
             (link("/settings", "Settings", Section::Settings))
         }
         div.workspace {

@@ -2,6 +2,7 @@
 
 pub mod api_docs;
 pub mod auth;
+pub mod calendar;
 pub mod connect;
 pub mod errors;
 mod flash;

@@ -185,6 +185,7 @@ fn post_list(posts: &[PostRecord], names: &[(iquivity_domain::AccountId, String)
                 @for post in posts {
                     li.post data-id=(post.id) {
                         p.post-text { (post.text) }
+                        p { a href={ "/posts/" (post.id) "?back=/posts" } { "Open this post" } }
                         p.muted { "Publish at " time datetime=(post.publish_at.to_rfc3339()) data-local { (post.publish_at.format("%b %d %Y, %H:%M")) " UTC" } }
                         ul.results {
                             @for target in &post.targets {
@@ -246,7 +247,7 @@ pub async fn index(
 
 /// The browser's offset from UTC in minutes, as the page's script fills it in (`0` without script).
 /// Offsets in use run from −12:00 to +14:00; ±14:00 is accepted both ways.
-fn parse_tz(raw: Option<&str>) -> Result<i64, String> {
+pub(crate) fn parse_tz(raw: Option<&str>) -> Result<i64, String> {
     const MAX_MINUTES: i64 = 14 * 60;
     match raw.filter(|t| !t.is_empty()) {
         None => Ok(0),

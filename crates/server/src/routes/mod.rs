@@ -1,6 +1,7 @@
 pub mod accounts;
 pub mod alerts;
 pub mod auth;
+pub mod calendar;
 pub mod clients;
 pub mod connections;
 pub mod links;
@@ -51,6 +52,10 @@ pub fn router() -> Router<AppState> {
             "/accounts/{id}/reconnect-request",
             post(pages::links::reconnect_request),
         )
+        .route("/calendar", get(pages::calendar::index))
+        .route("/posts/{id}", get(pages::calendar::post))
+        .route("/posts/{id}/reschedule", post(pages::calendar::reschedule))
+        .route("/posts/{id}/cancel", post(pages::calendar::cancel))
         .route("/l/{token}", get(pages::links::open))
         .route("/l/{token}/start", post(pages::links::start))
         .route(
@@ -112,6 +117,7 @@ pub fn router() -> Router<AppState> {
         )
         .route("/api/v1/activity", get(accounts::activity))
         .route("/api/v1/posts", get(posts::list).post(posts::create))
+        .route("/api/v1/calendar", get(calendar::calendar))
         .route(
             "/api/v1/media",
             post(posts::upload_media).layer(axum::extract::DefaultBodyLimit::max(

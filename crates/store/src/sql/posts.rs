@@ -156,6 +156,37 @@ impl PostStore for SqlStore<Db> {
         Ok(posts)
     }
 
+    async fn targets_between(
+        &self,
+        workspace: WorkspaceId,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<Vec<CalendarTarget>> {
+        let rows = sqlx::query(
+            "SELECT t.*, p.text AS post_text, p.publish_at AS post_publish_at FROM posts p \
+             JOIN post_targets t ON t.post_id = p.id \
+             WHERE p.workspace_id = $1 AND p.publish_at >= $2 AND p.publish_at < $3 \
+             ORDER BY p.publish_at, p.id, t.id LIMIT $4",
+        )
+        .bind(workspace.to_string())
+        .bind(micros(from))
+        .bind(micros(to))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(CalendarTarget {
+                    post_id: parsed(row, "post_id")?,
+                    text: row.try_get("post_text")?,
+                    publish_at: from_micros(row.try_get("post_publish_at")?),
+                    target: target_from_row(row)?,
+                })
+            })
+            .collect()
+    }
+
     async fn post(
         &self,
         workspace: WorkspaceId,

@@ -1,0 +1,440 @@
+//! The calendar (`/calendar`): a month or a week of posts, one item per account, in the viewer's time zone
+//! (the script sends its offset; without script the page says it shows UTC), filtered by client, platform
+//! and account with a plain form. Each item opens the post's page (`/posts/{id}`), where a form moves it to
+//! another time; with script, items are dragged to another day.
+
+use super::auth::field;
+use super::icons::platform_mark;
+use super::posts::parse_tz;
+use super::{app_page, Chrome, Section};
+use crate::error::AppError;
+use crate::extract::{CheckedForm, PageCaller};
+use crate::AppState;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveDateTime, Utc};
+use iquivity_core::clients::ClientSummary;
+use iquivity_core::posts::{CalendarItem, CalendarQuery, PostEdit};
+use iquivity_core::{Caller, CoreError};
+use iquivity_domain::{Account, Platform};
+use iquivity_store::{PostRecord, TargetState};
+use maud::{html, Markup};
+use std::collections::BTreeMap;
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum View {
+    Month,
+    Week,
+}
+
+/// What the calendar page was asked for: every field optional, an empty one meaning "any" or "now".
+struct Params {
+    view: View,
+    date: Option<NaiveDate>,
+    /// The viewer's offset from UTC, in minutes.
+    tz: i64,
+    client: String,
+    platform: String,
+    account: String,
+}
+
+impl Params {
+    fn parse(raw: Option<&str>) -> Self {
+        let mut params = Params {
+            view: View::Month,
+            date: None,
+            tz: 0,
+            client: String::new(),
+            platform: String::new(),
+            account: String::new(),
+        };
+        for (key, value) in url::form_urlencoded::parse(raw.unwrap_or_default().as_bytes()) {
+            match key.as_ref() {
+                "view" if value == "week" => params.view = View::Week,
+                "date" => params.date = NaiveDate::parse_from_str(&value, "%Y-%m-%d").ok(),
+                "tz" => params.tz = parse_tz(Some(&value)).unwrap_or(0),
+                "client" => params.client = value.into_owned(),
+                "platform" => params.platform = value.into_owned(),
+                "account" => params.account = value.into_owned(),
+                _ => {}
+            }
+        }
+        params
+    }
+
+    /// The page's address with `date` (and `view`) changed and the rest kept.
+    fn link(&self, view: View, date: NaiveDate) -> String {
+        let mut query = url::form_urlencoded::Serializer::new(String::new());
+        query.append_pair("view", if view == View::Week { "week" } else { "month" });
+        query.append_pair("date", &date.format("%Y-%m-%d").to_string());
+        query.append_pair("tz", &self.tz.to_string());
+        for (key, value) in [
+            ("client", &self.client),
+            ("platform", &self.platform),
+            ("account", &self.account),
+        ] {
+            if !value.is_empty() {
+                query.append_pair(key, value);
+            }
+        }
+        format!("/calendar?{}", query.finish())
+    }
+}
+
+/// The days a view shows: whole weeks from Monday, around the month or the week of `date`.
+fn days_shown(view: View, date: NaiveDate) -> (NaiveDate, NaiveDate) {
+    let monday = |d: NaiveDate| d - Duration::days(i64::from(d.weekday().num_days_from_monday()));
+    match view {
+        View::Week => {
+            let start = monday(date);
+            (start, start + Duration::days(7))
+        }
+        View::Month => {
+            let first = date.with_day(1).unwrap_or(date);
+            let next_month = (first + Duration::days(32)).with_day(1).unwrap_or(first);
+            let last = next_month - Duration::days(1);
+            (monday(first), monday(last) + Duration::days(7))
+        }
+    }
+}
+
+fn local_midnight_utc(day: NaiveDate, tz: i64) -> DateTime<Utc> {
+    (day.and_time(chrono::NaiveTime::MIN) - Duration::minutes(tz)).and_utc()
+}
+
+fn local(at: DateTime<Utc>, tz: i64) -> NaiveDateTime {
+    at.naive_utc() + Duration::minutes(tz)
+}
+
+fn state_word(state: TargetState) -> &'static str {
+    match state {
+        TargetState::Scheduled => "Scheduled",
+        TargetState::Publishing => "Publishing",
+        TargetState::Published => "Published",
+        TargetState::Failed => "Failed",
+        TargetState::Cancelled => "Cancelled",
+    }
+}
+
+fn item(entry: &CalendarItem, tz: i64, back: &str) -> Markup {
+    let at = local(entry.at, tz);
+    let movable = entry.state == TargetState::Scheduled;
+    html! {
+        li class={ "cal-item state-" (entry.state.as_str()) @if entry.at_risk { " at-risk" } }
+            draggable=[movable.then_some("true")] data-post=(entry.post_id) data-time=(at.format("%H:%M")) {
+            a href={ "/posts/" (entry.post_id) "?back=" (url::form_urlencoded::byte_serialize(back.as_bytes()).collect::<String>()) } {
+                (platform_mark(entry.platform, 16)) " "
+                time datetime=(entry.at.to_rfc3339()) { (at.format("%H:%M")) } " "
+                span.cal-account { (entry.account_name) }
+                span.visually-hidden { ", " (entry.platform.display_name()) ", " (state_word(entry.state)) }
+                @if entry.at_risk { span.visually-hidden { ", at risk: the account is not Active" } }
+            }
+        }
+    }
+}
+
+fn filters(params: &Params, clients: &[ClientSummary], accounts: &[Account]) -> Markup {
+    html! {
+        form #calendar-filters.filters method="get" action="/calendar" aria-label="Calendar filters" {
+            input type="hidden" name="view" value=(if params.view == View::Week { "week" } else { "month" });
+            @if let Some(date) = params.date { input type="hidden" name="date" value=(date.format("%Y-%m-%d")); }
+            input #calendar-tz type="hidden" name="tz" value=(params.tz);
+            div {
+                label for="cal-client" { "Client" }
+                select #cal-client name="client" {
+                    option value="" { "All clients" }
+                    @for c in clients {
+                        @let id = c.client.id.to_string();
+                        option value=(id) selected[params.client == id] { (c.client.name.as_str()) }
+                    }
+                }
+            }
+            div {
+                label for="cal-platform" { "Platform" }
+                select #cal-platform name="platform" {
+                    option value="" { "All platforms" }
+                    @for p in Platform::ALL {
+                        option value=(p) selected[params.platform == p.as_str()] { (p.display_name()) }
+                    }
+                }
+            }
+            div {
+                label for="cal-account" { "Account" }
+                select #cal-account name="account" {
+                    option value="" { "All accounts" }
+                    @for a in accounts {
+                        @let id = a.id.to_string();
+                        option value=(id) selected[params.account == id] { (a.display_name) " (" (a.platform.display_name()) ")" }
+                    }
+                }
+            }
+            div.filter-actions {
+                button type="submit" { "Apply" }
+                a href="/calendar" { "Clear" }
+            }
+        }
+    }
+}
+
+/// `GET /calendar`.
+pub async fn index(
+    State(state): State<AppState>,
+    PageCaller { caller, session }: PageCaller,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, AppError> {
+    let params = Params::parse(raw.as_deref());
+    let today = local(state.core.clock.now(), params.tz).date();
+    let date = params.date.unwrap_or(today);
+    let (start, end) = days_shown(params.view, date);
+    let query = CalendarQuery {
+        from: local_midnight_utc(start, params.tz),
+        to: local_midnight_utc(end, params.tz),
+        clients: params.client.parse().into_iter().collect(),
+        platforms: params.platform.parse().into_iter().collect(),
+        accounts: params.account.parse().into_iter().collect(),
+    };
+    let calendar = state.core.calendar(&caller, &query).await?;
+    let clients = state.core.clients(&caller).await?;
+    let accounts = state.core.postable_accounts(&caller).await?;
+    let summary = state.core.account_summary(&caller).await?;
+    let chrome = Chrome::of(&state, &caller, &session, &summary).await?;
+    let mut by_day: BTreeMap<NaiveDate, Vec<&CalendarItem>> = BTreeMap::new();
+    for entry in &calendar.items {
+        by_day
+            .entry(local(entry.at, params.tz).date())
+            .or_default()
+            .push(entry);
+    }
+    let back = params.link(params.view, date);
+    let (title, previous, next) = match params.view {
+        View::Month => (
+            date.format("%B %Y").to_string(),
+            (date.with_day(1).unwrap_or(date) - Duration::days(1))
+                .with_day(1)
+                .unwrap_or(date),
+            (date.with_day(1).unwrap_or(date) + Duration::days(32))
+                .with_day(1)
+                .unwrap_or(date),
+        ),
+        View::Week => (
+            format!("Week of {}", start.format("%b %d %Y")),
+            date - Duration::days(7),
+            date + Duration::days(7),
+        ),
+    };
+    let weeks: Vec<Vec<NaiveDate>> = start
+        .iter_days()
+        .take_while(|d| *d < end)
+        .collect::<Vec<_>>()
+        .chunks(7)
+        .map(<[NaiveDate]>::to_vec)
+        .collect();
+    let zone = if params.tz == 0 {
+        "UTC".to_string()
+    } else {
+        format!("UTC{:+03}:{:02}", params.tz / 60, (params.tz % 60).abs())
+    };
+    let body = html! {
+        div.calendar-head {
+            h1 { "Calendar: " (title) }
+            nav.calendar-nav aria-label="Calendar" {
+                a.button.secondary href=(params.link(params.view, previous)) { "← Previous" }
+                a.button.secondary href=(params.link(params.view, today)) { "Today" }
+                a.button.secondary href=(params.link(params.view, next)) { "Next →" }
+                a href=(params.link(View::Month, date)) aria-current=[(params.view == View::Month).then_some("page")] { "Month" }
+                a href=(params.link(View::Week, date)) aria-current=[(params.view == View::Week).then_some("page")] { "Week" }
+            }
+        }
+        p.muted #calendar-zone { "Times are in " (zone) ". " a href="/posts" { "Write a post" } }
+        (filters(&params, &clients, &accounts))
+        @if calendar.truncated { p.notice role="status" { "This range holds more posts than one page shows; choose a week or filter it." } }
+        p #calendar-status.visually-hidden aria-live="polite" {}
+        div.table-wrap {
+            table class={ "calendar" @if params.view == View::Week { " week" } } {
+                caption.visually-hidden { "Posts by day, " (title) }
+                thead { tr { @for name in ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"] { th scope="col" { (name) } } } }
+                tbody {
+                    @for week in &weeks {
+                        tr {
+                            @for day in week {
+                                @let items = by_day.get(day).map(Vec::as_slice).unwrap_or_default();
+                                @let at_risk = items.iter().any(|i| i.at_risk);
+                                td data-date=(day.format("%Y-%m-%d"))
+                                    class={ @if day.month() != date.month() && params.view == View::Month { "other-month " } @if *day == today { "today " } @if at_risk { "has-risk" } } {
+                                    div.day-head {
+                                        span.day-number { (day.format("%b %d")) }
+                                        @if at_risk { span.tag.at-risk title="Posts are scheduled to an account that is not Active: refresh it first" { "at risk" } }
+                                    }
+                                    @if !items.is_empty() {
+                                        ul.day-items { @for entry in items { (item(entry, params.tz, &back)) } }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    Ok(app_page(
+        StatusCode::OK,
+        "Calendar",
+        Section::Calendar,
+        &chrome,
+        body,
+    ))
+}
+
+/// Where "back" may lead: a page of this service, never elsewhere.
+fn back_to(raw: Option<&str>) -> String {
+    raw.filter(|b| b.starts_with('/') && !b.starts_with("//"))
+        .unwrap_or("/calendar")
+        .to_string()
+}
+
+async fn post_page(
+    state: &AppState,
+    caller: &Caller,
+    session: &str,
+    post: PostRecord,
+    back: &str,
+    problem: Option<String>,
+) -> Result<Response, AppError> {
+    let names = state
+        .core
+        .target_account_names(caller, std::slice::from_ref(&post))
+        .await?;
+    let summary = state.core.account_summary(caller).await?;
+    let chrome = Chrome::of(state, caller, session, &summary).await?;
+    let movable = post
+        .targets
+        .iter()
+        .any(|t| t.state == TargetState::Scheduled);
+    let name_of = |id| {
+        names
+            .iter()
+            .find(|(n, _)| *n == id)
+            .map(|(_, name)| name.as_str())
+            .unwrap_or("an account")
+    };
+    let body = html! {
+        p { a href=(back) { "← Back" } }
+        h1 { "Post" }
+        @if let Some(problem) = &problem { p.notice.error role="alert" { (problem) } }
+        p.post-text { (post.text) }
+        @if let Some(link) = &post.link { p { "Link: " a href=(link) rel="noopener" { (link) } } }
+        p.muted { "Publish at " time datetime=(post.publish_at.to_rfc3339()) data-local { (post.publish_at.format("%b %d %Y, %H:%M")) " UTC" } }
+        h2 { "Accounts" }
+        ul.results {
+            @for target in &post.targets {
+                li class={ "result result-" (target.state.as_str()) } {
+                    (platform_mark(target.platform, 18)) " " (name_of(target.account_id)) " (" (target.platform.display_name()) "): "
+                    strong.result-state { (state_word(target.state)) }
+                    @if let Some(url) = &target.url { " " a href=(url) rel="noopener" { "view on " (target.platform.display_name()) } }
+                    @if let Some(message) = &target.error_message { span.reason { (message) } }
+                }
+            }
+        }
+        @if movable && caller.role.can_manage_accounts() {
+            h2 { "Move or cancel" }
+            form.stack #reschedule method="post" action={ "/posts/" (post.id) "/reschedule" } {
+                input type="hidden" name="csrf" value=(chrome.csrf);
+                input type="hidden" name="back" value=(back);
+                input #tz type="hidden" name="tz" value="0";
+                label for="publish_at" { "New time (your local time; UTC without script)" }
+                input #publish_at type="datetime-local" name="publish_at" required
+                    value=(post.publish_at.format("%Y-%m-%dT%H:%M"));
+                button type="submit" { "Move the post" }
+            }
+            form.inline method="post" action={ "/posts/" (post.id) "/cancel" } {
+                input type="hidden" name="csrf" value=(chrome.csrf);
+                input type="hidden" name="back" value=(back);
+                button.secondary type="submit" { "Cancel what is still scheduled" }
+            }
+        }
+    };
+    let status = if problem.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    Ok(app_page(status, "Post", Section::Calendar, &chrome, body))
+}
+
+fn post_id(raw: &str) -> Result<uuid::Uuid, AppError> {
+    raw.parse().map_err(|_| AppError::not_found("post"))
+}
+
+/// `GET /posts/{id}`: one post, each account's state, and (while something is scheduled) a form to move it.
+pub async fn post(
+    State(state): State<AppState>,
+    PageCaller { caller, session }: PageCaller,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, AppError> {
+    let back = back_to(
+        url::form_urlencoded::parse(raw.unwrap_or_default().as_bytes())
+            .find(|(k, _)| k == "back")
+            .map(|(_, v)| v.into_owned())
+            .as_deref(),
+    );
+    let post = state.core.post(&caller, post_id(&id)?).await?;
+    post_page(&state, &caller, &session, post, &back, None).await
+}
+
+/// `POST /posts/{id}/reschedule`: the form's new time, in the viewer's zone.
+pub async fn reschedule(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    sc: CheckedForm,
+) -> Result<Response, AppError> {
+    let id = post_id(&id)?;
+    let back = back_to(field(&sc.fields, "back"));
+    let when = field(&sc.fields, "publish_at").unwrap_or_default();
+    let tz = parse_tz(field(&sc.fields, "tz"));
+    let at = match (NaiveDateTime::parse_from_str(when, "%Y-%m-%dT%H:%M"), tz) {
+        (Ok(local), Ok(tz)) => Some((local - Duration::minutes(tz)).and_utc()),
+        _ => None,
+    };
+    let outcome = match at {
+        Some(at) => state
+            .core
+            .update_post(
+                &sc.caller,
+                id,
+                PostEdit {
+                    publish_at: Some(at),
+                    ..PostEdit::default()
+                },
+            )
+            .await
+            .map(|_| ()),
+        None => Err(CoreError::invalid("publish_at", "must be a date and time")),
+    };
+    match outcome {
+        Ok(()) => Ok((StatusCode::SEE_OTHER, [(header::LOCATION, back)]).into_response()),
+        Err(CoreError::Validation(errors)) => {
+            let message = errors
+                .into_iter()
+                .map(|e| format!("{}: {}", e.field, e.message))
+                .collect::<Vec<_>>()
+                .join(" ");
+            let post = state.core.post(&sc.caller, id).await?;
+            post_page(&state, &sc.caller, &sc.session, post, &back, Some(message)).await
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+/// `POST /posts/{id}/cancel`: cancels what is still scheduled.
+pub async fn cancel(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    sc: CheckedForm,
+) -> Result<Response, AppError> {
+    let id = post_id(&id)?;
+    state.core.cancel_post(&sc.caller, id).await?;
+    let back = back_to(field(&sc.fields, "back"));
+    Ok((StatusCode::SEE_OTHER, [(header::LOCATION, back)]).into_response())
+}
