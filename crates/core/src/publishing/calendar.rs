@@ -81,12 +81,12 @@ impl Core {
         let mut items = Vec::new();
         for row in rows.into_iter().take(MAX_CALENDAR_ITEMS as usize) {
             let id = row.target.account_id;
-            if !accounts.contains_key(&id) {
+            if let std::collections::hash_map::Entry::Vacant(slot) = accounts.entry(id) {
                 let account = self.store.account(caller.workspace_id, id).await?;
                 if account.is_none() {
                     removed_names.insert(id, self.removed_account_name(caller, id).await?);
                 }
-                accounts.insert(id, account);
+                slot.insert(account);
             }
             let account = accounts.get(&id).and_then(Option::as_ref);
             if let Some(item) = calendar_item(row, account, removed_names.get(&id), query) {

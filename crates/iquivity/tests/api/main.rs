@@ -8,6 +8,7 @@ mod bad_input;
 mod browser;
 mod bulk;
 mod calendar;
+mod calendar_pages;
 mod clients;
 mod connect_links;
 mod connections;

@@ -1,0 +1,159 @@
+//! The calendar in headless Chromium: a scheduled post in the month and week views, dragged to another
+//! day, moved with the post's form, and the at-risk mark of a day.
+
+use crate::browser::{
+    add_account, click, signed_up_in_browser, text_of, wait_for, wait_text, Screenshots,
+};
+use crate::demo_pages::assert_accessible;
+use crate::helpers::*;
+use chrono::{Datelike, Duration, NaiveTime, Utc};
+use iquivity_domain::{Plan, StatusReason};
+use serde_json::json;
+
+#[tokio::test]
+async fn a_manager_sees_a_post_in_the_calendar_and_moves_it_by_dragging_and_by_its_form() {
+    let Some((app, client)) = signed_up_in_browser("calendar-page@example.com", 1280, 1000).await
+    else {
+        return;
+    };
+    let owner = app
+        .user_signed_in("calendar-page@example.com", PASSWORD)
+        .await;
+    app.set_plan(owner.workspace_id, Plan::Professional).await;
+    add_account(&client, "x", "Cal Person", &[]).await;
+    let (_, page) = app.get(&owner, "/api/v1/accounts").await;
+    let account = page["items"][0]["id"].as_str().unwrap().to_string();
+    // Two days ahead at 10:30 in the browser's zone (headless Chromium runs in UTC): inside this month's
+    // grid or the next one's first week, and always in the week view of that day.
+    let day = (Utc::now() + Duration::days(2)).date_naive();
+    let at = day
+        .and_time(NaiveTime::from_hms_opt(10, 30, 0).unwrap())
+        .and_utc();
+    let (status, post) = app
+        .post(
+            &owner,
+            "/api/v1/posts",
+            json!({"text": "Launch day", "accounts": [account], "publish_at": at.to_rfc3339()}),
+        )
+        .await;
+    assert_eq!(status, reqwest::StatusCode::CREATED, "{post}");
+    let post_id = post["id"].as_str().unwrap().to_string();
+    let cell = |d: chrono::NaiveDate| format!("td[data-date='{}']", d.format("%Y-%m-%d"));
+
+    // The week view of that day, from the nav: the post at its time, by account.
+    client
+        .goto(&app.url(&format!(
+            "/calendar?view=week&date={}",
+            day.format("%Y-%m-%d")
+        )))
+        .await
+        .unwrap();
+    let item = wait_text(&client, &format!("{} .cal-item", cell(day)), |t| {
+        !t.is_empty()
+    })
+    .await;
+    assert!(
+        item.contains("10:30") && item.contains("Cal Person"),
+        "{item}"
+    );
+    let url = client.current_url().await.unwrap();
+    assert!(
+        url.query().unwrap_or_default().contains("tz="),
+        "the script sent its zone: {url}"
+    );
+    assert_accessible(&client, "the calendar's week view").await;
+
+    // The month view holds it too.
+    click(&client, ".calendar-nav a[href*='view=month']").await;
+    wait_for(&client, &format!("{} .cal-item", cell(day))).await;
+    assert_eq!(
+        text_of(&client, ".calendar-nav a[aria-current=page]").await,
+        "Month"
+    );
+    assert_accessible(&client, "the calendar's month view").await;
+    Screenshots::new().take(&client, "calendar-month.png").await;
+
+    // Dragged to a neighbouring day of the same week: the same time of day, through the API.
+    let next = if day.weekday() == chrono::Weekday::Sun {
+        day - Duration::days(1)
+    } else {
+        day + Duration::days(1)
+    };
+    client
+        .execute(
+            "const [from, to] = arguments;
+             const item = document.querySelector(from);
+             const target = document.querySelector(to);
+             const data = new DataTransfer();
+             item.dispatchEvent(new DragEvent('dragstart', { bubbles: true, dataTransfer: data }));
+             target.dispatchEvent(new DragEvent('dragover', { bubbles: true, cancelable: true, dataTransfer: data }));
+             target.dispatchEvent(new DragEvent('drop', { bubbles: true, cancelable: true, dataTransfer: data }));",
+            vec![
+                json!(format!("{} .cal-item", cell(day))),
+                json!(cell(next)),
+            ],
+        )
+        .await
+        .unwrap();
+    wait_for(&client, &format!("{} .cal-item", cell(next))).await;
+    let (_, moved) = app.get(&owner, &format!("/api/v1/posts/{post_id}")).await;
+    let expected = next
+        .and_time(NaiveTime::from_hms_opt(10, 30, 0).unwrap())
+        .and_utc();
+    assert_eq!(
+        moved["publish_at"]
+            .as_str()
+            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok()),
+        Some(expected.into()),
+        "{moved}"
+    );
+
+    // Opened, then moved with the post's form, back to the calendar.
+    click(&client, &format!("{} .cal-item a", cell(next))).await;
+    wait_for(&client, "#reschedule").await;
+    assert_accessible(&client, "a post's page").await;
+    let later = day + Duration::days(3);
+    client
+        .execute(
+            "document.getElementById('publish_at').value = arguments[0];",
+            vec![json!(format!("{}T09:00", later.format("%Y-%m-%d")))],
+        )
+        .await
+        .unwrap();
+    click(&client, "#reschedule button[type=submit]").await;
+    wait_for(&client, "table.calendar").await;
+    let (_, moved) = app.get(&owner, &format!("/api/v1/posts/{post_id}")).await;
+    let expected = later
+        .and_time(NaiveTime::from_hms_opt(9, 0, 0).unwrap())
+        .and_utc();
+    assert_eq!(
+        moved["publish_at"]
+            .as_str()
+            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok()),
+        Some(expected.into()),
+        "{moved}"
+    );
+
+    // An account that stops working marks the day at risk.
+    app.app
+        .core
+        .change_account_status(
+            owner.workspace_id,
+            account.parse().unwrap(),
+            Some(StatusReason::TokenRevoked),
+            None,
+        )
+        .await
+        .unwrap();
+    client
+        .goto(&app.url(&format!(
+            "/calendar?view=week&date={}",
+            later.format("%Y-%m-%d")
+        )))
+        .await
+        .unwrap();
+    let marked = wait_text(&client, &cell(later), |t| t.contains("at risk")).await;
+    assert!(marked.contains("09:00"), "{marked}");
+    assert_accessible(&client, "a day at risk").await;
+    client.close().await.unwrap();
+}
