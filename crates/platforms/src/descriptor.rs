@@ -94,9 +94,11 @@ impl RenewalPolicy {
 /// What a post to this platform may hold, checked for each account before anything is scheduled.
 #[derive(Debug, Clone, Copy)]
 pub struct ContentRules {
-    /// The most characters the text (with the link after it) may have, counted as Unicode scalar values;
+    /// The most characters the text (with the link after it) may have, counted as `counting` says;
     /// `None`: only the service's own limit applies.
     pub max_text_chars: Option<usize>,
+    /// How the platform counts them.
+    pub counting: crate::TextCounting,
     pub media: MediaRule,
 }
 
@@ -190,9 +192,11 @@ impl PlatformDescriptor {
     }
 
     /// Whether a post's text length and media fit this platform; the reason, in words, when not.
-    pub fn check_content(&self, text_chars: usize, has_media: bool) -> Result<(), String> {
+    /// Checks a post's text as it will be published (with the link after it) and whether it has media.
+    pub fn check_content(&self, text: &str, has_media: bool) -> Result<(), String> {
         let name = self.short_name;
         if let Some(max) = self.content.max_text_chars {
+            let text_chars = self.content.counting.count(text);
             if text_chars > max {
                 return Err(format!(
                     "{name} allows {} characters (this post has {text_chars})",
@@ -301,14 +305,18 @@ mod tests {
     #[test]
     fn content_checks_name_the_limit_and_the_missing_media() {
         let x = crate::descriptor(Platform::X);
-        assert_eq!(x.check_content(280, false), Ok(()));
+        assert_eq!(x.check_content(&"a".repeat(280), false), Ok(()));
         assert_eq!(
-            x.check_content(281, false).unwrap_err(),
+            x.check_content(&"a".repeat(281), false).unwrap_err(),
             "X allows 280 characters (this post has 281)"
         );
         assert_eq!(
+            x.check_content(&"日".repeat(141), false).unwrap_err(),
+            "X allows 280 characters (this post has 282)"
+        );
+        assert_eq!(
             crate::descriptor(Platform::Instagram)
-                .check_content(10, false)
+                .check_content("Hello", false)
                 .unwrap_err(),
             "Instagram needs an image or a video"
         );

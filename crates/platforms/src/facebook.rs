@@ -74,6 +74,7 @@ pub(crate) const FACEBOOK: PlatformDescriptor = PlatformDescriptor {
     renewal: meta::RENEWAL,
     content: ContentRules {
         max_text_chars: None,
+        counting: crate::TextCounting::CodePoints,
         media: MediaRule::Optional,
     },
     publish_windows: &[],
@@ -138,6 +139,7 @@ pub(crate) const INSTAGRAM: PlatformDescriptor = PlatformDescriptor {
     renewal: meta::RENEWAL,
     content: ContentRules {
         max_text_chars: None,
+        counting: crate::TextCounting::CodePoints,
         media: MediaRule::Required("an image or a video"),
     },
     // 50 published posts per 24 hours per account (docs/platforms/instagram.md §3.4).

@@ -14,6 +14,7 @@ mod oauth;
 pub mod pkce;
 mod settings;
 pub mod telemetry;
+mod text_count;
 mod tiktok;
 mod x;
 
@@ -23,6 +24,7 @@ pub use descriptor::{
 };
 pub use error::{Delivery, ErrorClass, PlatformError};
 pub use settings::{PlatformSettings, SETTING_KEYS};
+pub use text_count::TextCounting;
 
 use async_trait::async_trait;
 use iquivity_domain::{AccountKind, Platform, TokenSet};

@@ -60,6 +60,7 @@ pub(crate) const DESCRIPTOR: PlatformDescriptor = PlatformDescriptor {
     },
     content: ContentRules {
         max_text_chars: None,
+        counting: crate::TextCounting::CodePoints,
         media: MediaRule::Required("a video or photos"),
     },
     // 6 publish inits per minute per user token (docs/platforms/tiktok.md §6.8).

@@ -60,6 +60,8 @@ pub(crate) const DESCRIPTOR: PlatformDescriptor = PlatformDescriptor {
     },
     content: ContentRules {
         max_text_chars: Some(280),
+        // Weighted: CJK and emoji count 2, a URL 23 (twitter-text's configuration v3).
+        counting: crate::TextCounting::XWeighted,
         media: MediaRule::NotSupported,
     },
     // 200 posts per 15 minutes, 300 per 3 hours and (Basic tier) 100 per day per user (docs/platforms/x.md §4.8).

@@ -237,6 +237,80 @@ document.addEventListener("click", (event) => {
 });
 dialog?.querySelector("button[data-close]")?.addEventListener("click", () => dialog.close());
 
+// How platforms count a post's characters, rule for rule as the server does (crates/platforms/src/
+// text_count.rs; tests/text_counting.json holds both to the same numbers). Most count code points; X
+// weighs them (twitter-text's configuration v3): weight 1 for U+0000–U+10FF, U+2000–U+200D, U+2010–U+201F
+// and U+2032–U+2037, 2 for anything else, 23 for a URL (http:// or https:// at the start of a word, up to
+// white space, without trailing punctuation) and 2 for an emoji with its joined marks, after NFC.
+const X_URL_LENGTH = 23;
+const URL_TRAILING = ".,!?;:)]}'\"";
+const between = (c, low, high) => c >= low && c <= high;
+const isPictographic = (c) =>
+  between(c, 0x1f000, 0x1faff) || between(c, 0x2300, 0x23ff) || between(c, 0x2600, 0x27bf) || between(c, 0x2b00, 0x2bff);
+const isEmojiWithSelector = (c) => [0xa9, 0xae, 0x203c, 0x2049, 0x2122, 0x2139, 0x3030, 0x303d, 0x3297, 0x3299].includes(c);
+const isRegionalIndicator = (c) => between(c, 0x1f1e6, 0x1f1ff);
+const isEmojiMark = (c) => c === 0xfe0f || c === 0x20e3 || between(c, 0x1f3fb, 0x1f3ff) || between(c, 0xe0020, 0xe007f);
+// Unicode's White_Space, as Rust's char::is_whitespace (JavaScript's \s differs at U+0085 and U+FEFF).
+const isSpace = (c) =>
+  c !== undefined &&
+  (between(c, 0x09, 0x0d) || c === 0x20 || c === 0x85 || c === 0xa0 || c === 0x1680 || between(c, 0x2000, 0x200a) ||
+    c === 0x2028 || c === 0x2029 || c === 0x202f || c === 0x205f || c === 0x3000);
+
+function urlAt(points, at) {
+  const startsWord = at === 0 || isSpace(points[at - 1]) || "(<[\"'".includes(String.fromCodePoint(points[at - 1]));
+  if (!startsWord) return 0;
+  const rest = String.fromCodePoint(...points.slice(at, at + 8)).toLowerCase();
+  const scheme = ["https://", "http://"].find((s) => rest.startsWith(s));
+  if (!scheme) return 0;
+  let end = at;
+  while (end < points.length && !isSpace(points[end])) end += 1;
+  while (end > at && URL_TRAILING.includes(String.fromCodePoint(points[end - 1]))) end -= 1;
+  return end - at > scheme.length ? end - at : 0;
+}
+
+function emojiAt(points, at) {
+  const c = points[at];
+  const next = points[at + 1];
+  if (isRegionalIndicator(c) && next !== undefined && isRegionalIndicator(next)) return 2;
+  if (between(c, 0x30, 0x39) || c === 0x23 || c === 0x2a) {
+    if (next === 0xfe0f && points[at + 2] === 0x20e3) return 3;
+    return next === 0x20e3 ? 2 : 0;
+  }
+  if (!(isPictographic(c) || (isEmojiWithSelector(c) && next === 0xfe0f))) return 0;
+  let end = at + 1;
+  for (;;) {
+    while (end < points.length && isEmojiMark(points[end])) end += 1;
+    if (points[end] === 0x200d && points[end + 1] !== undefined && isPictographic(points[end + 1])) end += 2;
+    else return end - at;
+  }
+}
+
+function xWeightedLength(text) {
+  const points = [...text.normalize("NFC")].map((c) => c.codePointAt(0));
+  let length = 0;
+  let at = 0;
+  while (at < points.length) {
+    const url = urlAt(points, at);
+    const emoji = url ? 0 : emojiAt(points, at);
+    if (url) {
+      length += X_URL_LENGTH;
+      at += url;
+    } else if (emoji) {
+      length += 2;
+      at += emoji;
+    } else {
+      const c = points[at];
+      length += between(c, 0, 0x10ff) || between(c, 0x2000, 0x200d) || between(c, 0x2010, 0x201f) || between(c, 0x2032, 0x2037) ? 1 : 2;
+      at += 1;
+    }
+  }
+  return length;
+}
+
+function countedLength(counting, text) {
+  return counting === "x_weighted" ? xWeightedLength(text) : [...text].length;
+}
+
 // Compose: each chosen platform's character limit, counted as one types; the form sends the viewer's zone.
 const compose = document.getElementById("compose");
 if (compose) {
@@ -245,17 +319,21 @@ if (compose) {
   const counters = document.getElementById("counters");
   document.getElementById("tz").value = String(-new Date().getTimezoneOffset());
   const update = () => {
-    // Counted as the server counts: the text trimmed, one character per line break, the link after a space.
+    // Counted as the server counts: the text trimmed, one character per line break, the link after a space,
+    // each platform its own way.
     const body = text.value.trim();
     const url = link.value.trim();
-    const length = [...body].length + (url ? [...url].length + 1 : 0);
+    const published = url ? `${body} ${url}` : body;
     // Keyed by platform, so that several accounts of one platform show one counter.
     const limits = new Map();
     for (const box of compose.querySelectorAll("input[name=accounts]:checked")) {
-      if (box.dataset.limit) limits.set(box.dataset.platform, [box.dataset.platformName, Number(box.dataset.limit)]);
+      if (box.dataset.limit) limits.set(box.dataset.platform, [box.dataset.platformName, Number(box.dataset.limit), box.dataset.counting]);
     }
     counters.textContent = [...limits.values()]
-      .map(([name, limit]) => `${name}: ${length}/${limit}${length > limit ? " (too long)" : ""}`)
+      .map(([name, limit, counting]) => {
+        const length = countedLength(counting, published);
+        return `${name}: ${length}/${limit}${length > limit ? " (too long)" : ""}`;
+      })
       .join(" · ");
   };
   for (const el of [text, link]) el.addEventListener("input", update);

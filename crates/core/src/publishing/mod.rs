@@ -44,9 +44,17 @@ pub struct PostEdit {
 }
 
 /// The platform's own limits and needs, checked per account before anything is scheduled.
+/// The text as it is published: the text, and the link after a space.
+fn published_text(text: &str, link: Option<&String>) -> String {
+    match link {
+        Some(link) => format!("{text} {link}"),
+        None => text.to_string(),
+    }
+}
+
 fn check_target(
     account: &iquivity_domain::Account,
-    text_chars: usize,
+    published: &str,
     media: &[MediaRecord],
     field: &str,
 ) -> Result<(), ValidationError> {
@@ -63,7 +71,7 @@ fn check_target(
         return fail(format!("{}; choose {}", no.why, no.instead));
     }
     platform
-        .check_content(text_chars, !media.is_empty())
+        .check_content(published, !media.is_empty())
         .or_else(fail)
 }
 
@@ -133,13 +141,12 @@ impl Core {
         let now = self.clock.now();
         let publish_at = new.publish_at.unwrap_or(now);
         errors.extend(check_publish_at(publish_at, now));
-        let text_chars =
-            text.chars().count() + new.link.as_ref().map_or(0, |l| l.chars().count() + 1);
+        let published = published_text(&text, new.link.as_ref());
         let targets = self
             .check_accounts(
                 caller,
                 &new.accounts,
-                text_chars,
+                &published,
                 &new.media,
                 publish_at,
                 &mut errors,
@@ -174,7 +181,7 @@ impl Core {
         &self,
         caller: &Caller,
         accounts: &[AccountId],
-        text_chars: usize,
+        published: &str,
         media: &[MediaRecord],
         publish_at: DateTime<Utc>,
         errors: &mut Vec<ValidationError>,
@@ -202,7 +209,7 @@ impl Core {
                     field,
                     "no such account in this workspace",
                 )),
-                Some(account) => match check_target(&account, text_chars, media, &field) {
+                Some(account) => match check_target(&account, published, media, &field) {
                     Err(e) => errors.push(e),
                     Ok(()) => targets.push(TargetRecord::scheduled(
                         uuid::Uuid::nil(),
@@ -323,7 +330,7 @@ impl Core {
             ));
         }
         errors.extend(check_publish_at(publish_at, self.clock.now()));
-        let text_chars = text.chars().count() + link.as_ref().map_or(0, |l| l.chars().count() + 1);
+        let published = published_text(&text, link.as_ref());
         let targets = match &edit.accounts {
             Some(accounts) => {
                 if accounts.is_empty() {
@@ -336,7 +343,7 @@ impl Core {
                     .check_accounts(
                         caller,
                         accounts,
-                        text_chars,
+                        &published,
                         &current.media,
                         publish_at,
                         &mut errors,
@@ -363,7 +370,7 @@ impl Core {
                     {
                         if let Err(e) = check_target(
                             &account,
-                            text_chars,
+                            &published,
                             &current.media,
                             &format!("targets[{i}]"),
                         ) {

@@ -750,3 +750,27 @@ async fn a_manager_works_client_by_client() {
     assert!(names(&now).contains(first), "{now}");
     client.close().await.unwrap();
 }
+
+#[tokio::test]
+async fn the_page_counts_every_case_of_the_shared_table_as_the_server_does() {
+    let Some((_app, client)) = signed_up_in_browser("counting@example.com", 1280, 900).await else {
+        return;
+    };
+    let cases: serde_json::Value =
+        serde_json::from_str(include_str!("../../../platforms/tests/text_counting.json")).unwrap();
+    let counted = client
+        .execute(
+            "return arguments[0].map((c) => countedLength(c.counting, c.text));",
+            vec![cases.clone()],
+        )
+        .await
+        .unwrap();
+    for (case, got) in cases
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(counted.as_array().unwrap())
+    {
+        assert_eq!(got, &case["count"], "{}: {:?}", case["what"], case["text"]);
+    }
+}

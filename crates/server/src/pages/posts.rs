@@ -14,12 +14,20 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use iquivity_core::posts::NewPost;
 use iquivity_core::{Caller, CoreError};
 use iquivity_domain::{Account, Platform};
-use iquivity_platforms::{descriptor, MediaRule};
+use iquivity_platforms::{descriptor, MediaRule, TextCounting};
 use iquivity_store::{MediaRecord, PostRecord, TargetState};
 use maud::{html, Markup};
 
 fn limit_of(platform: Platform) -> Option<usize> {
     descriptor(platform).content.max_text_chars
+}
+
+/// How the page's script counts the platform's text, as the server does (`TextCounting`).
+fn counting_of(platform: Platform) -> &'static str {
+    match descriptor(platform).content.counting {
+        TextCounting::CodePoints => "code_points",
+        TextCounting::XWeighted => "x_weighted",
+    }
 }
 
 /// The platforms whose posts need media, as the media field's label names them: "Instagram and TikTok".
@@ -160,7 +168,8 @@ fn compose(accounts: &[Account], csrf: &str, draft: &Draft, errors: &[FormError]
                             input type="checkbox" name="accounts" id=(id) value=(value)
                                 checked[draft.accounts.contains(&value)]
                                 data-platform=(account.platform) data-platform-name=(descriptor(account.platform).short_name)
-                                data-limit=[limit_of(account.platform)];
+                                data-limit=[limit_of(account.platform)]
+                                data-counting=(counting_of(account.platform));
                             label for=(id) { (platform_icon(account.platform, 18)) " " (account.display_name) }
                         }
                     }
