@@ -157,3 +157,82 @@ async fn a_manager_sees_a_post_in_the_calendar_and_moves_it_by_dragging_and_by_i
     assert_accessible(&client, "a day at risk").await;
     client.close().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_failed_post_is_retried_from_its_page_once_the_account_is_repaired() {
+    let Some((app, client)) = signed_up_in_browser("retry-page@example.com", 1280, 1000).await
+    else {
+        return;
+    };
+    let owner = app.user_signed_in("retry-page@example.com", PASSWORD).await;
+    add_account(&client, "x", "Retry Person", &[]).await;
+    let (_, page) = app.get(&owner, "/api/v1/accounts").await;
+    let account = page["items"][0].clone();
+    let id = account["id"].as_str().unwrap().to_string();
+    app.revoke_grant(&account).await;
+    let (_, post) = app
+        .post(
+            &owner,
+            "/api/v1/posts",
+            json!({"text": "Try me", "accounts": [id]}),
+        )
+        .await;
+    let post_id = post["id"].as_str().unwrap().to_string();
+    let state = |app: &TestApp, owner: &User, post_id: String| {
+        let app = app.url(&format!("/api/v1/posts/{post_id}"));
+        let token = owner.token.clone();
+        async move {
+            let post: serde_json::Value = reqwest::Client::new()
+                .get(app)
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            post["targets"][0]["state"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string()
+        }
+    };
+    wait_until("the publish fails on the revoked grant", || {
+        let state = state(&app, &owner, post_id.clone());
+        async move { state.await == "failed" }
+    })
+    .await;
+
+    // The post's page says why and offers Retry; repaired first, through the platform's consent.
+    client
+        .goto(&app.url(&format!("/posts/{post_id}")))
+        .await
+        .unwrap();
+    let result = wait_text(&client, "li.result", |t| t.contains("Failed")).await;
+    assert!(result.contains("Retry Person"), "{result}");
+    assert_accessible(&client, "a failed post's page").await;
+    client.goto(&app.url("/")).await.unwrap();
+    click(&client, &format!("#account-{id} form.refresh-form button")).await;
+    wait_for(&client, "#action-notice a.button").await;
+    click(&client, "#action-notice a.button").await;
+    crate::browser::consent_on_sandbox(&client, "Retry Person", &[]).await;
+    wait_text(&client, &format!("#account-{id} td:nth-child(3)"), |t| {
+        t.contains("Active")
+    })
+    .await;
+
+    client
+        .goto(&app.url(&format!("/posts/{post_id}")))
+        .await
+        .unwrap();
+    click(&client, "li.result form button").await;
+    wait_until("the retried post is published", || {
+        let state = state(&app, &owner, post_id.clone());
+        async move { state.await == "published" }
+    })
+    .await;
+    client.refresh().await.unwrap();
+    let done = wait_text(&client, "li.result", |t| t.contains("Published")).await;
+    assert!(done.contains("view on X (Twitter)"), "{done}");
+    client.close().await.unwrap();
+}

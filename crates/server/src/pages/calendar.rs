@@ -333,6 +333,16 @@ async fn post_page(
                     strong.result-state { (state_word(target.state)) }
                     @if let Some(url) = &target.url { " " a href=(url) rel="noopener" { "view on " (target.platform.display_name()) } }
                     @if let Some(message) = &target.error_message { span.reason { (message) } }
+                    @if target.state == TargetState::Failed && caller.role.can_manage_accounts() {
+                        @if target.error_class.as_deref() == Some(UNKNOWN_OUTCOME) {
+                            span.reason.warning { "It is not known whether this was published: look at the account on " (target.platform.display_name()) " first, since retrying may publish it twice." }
+                        }
+                        form.inline method="post" action={ "/posts/" (post.id) "/targets/" (target.id) "/retry" } {
+                            input type="hidden" name="csrf" value=(chrome.csrf);
+                            input type="hidden" name="back" value=(back);
+                            button.secondary type="submit" aria-label={ "Retry on " (name_of(target.account_id)) } { "Retry" }
+                        }
+                    }
                 }
             }
         }
@@ -360,6 +370,26 @@ async fn post_page(
         StatusCode::OK
     };
     Ok(app_page(status, "Post", Section::Calendar, &chrome, body))
+}
+
+/// The error class of a publish whose outcome nobody could tell (the request went out, no answer came).
+const UNKNOWN_OUTCOME: &str = "unknown_outcome";
+
+/// `POST /posts/{id}/targets/{target}/retry`: puts a failed target back on the schedule.
+pub async fn retry(
+    State(state): State<AppState>,
+    Path((id, target)): Path<(String, String)>,
+    sc: CheckedForm,
+) -> Result<Response, AppError> {
+    let id = post_id(&id)?;
+    let target = target.parse().map_err(|_| AppError::not_found("target"))?;
+    state.core.retry_target(&sc.caller, id, target).await?;
+    let back = back_to(field(&sc.fields, "back"));
+    let to = format!(
+        "/posts/{id}?back={}",
+        url::form_urlencoded::byte_serialize(back.as_bytes()).collect::<String>()
+    );
+    Ok((StatusCode::SEE_OTHER, [(header::LOCATION, to)]).into_response())
 }
 
 fn post_id(raw: &str) -> Result<uuid::Uuid, AppError> {

@@ -56,6 +56,10 @@ pub fn router() -> Router<AppState> {
         .route("/posts/{id}", get(pages::calendar::post))
         .route("/posts/{id}/reschedule", post(pages::calendar::reschedule))
         .route("/posts/{id}/cancel", post(pages::calendar::cancel))
+        .route(
+            "/posts/{id}/targets/{target}/retry",
+            post(pages::calendar::retry),
+        )
         .route("/l/{token}", get(pages::links::open))
         .route("/l/{token}/start", post(pages::links::start))
         .route(
