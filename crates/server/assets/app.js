@@ -620,6 +620,10 @@ if (calendarTz) {
   }
 }
 
+// A draft's page: the time typed is in the viewer's zone.
+const scheduleDraft = document.getElementById("schedule-draft");
+if (scheduleDraft) scheduleDraft.elements.tz.value = String(-new Date().getTimezoneOffset());
+
 // The post's page: its time is typed in the viewer's zone.
 const reschedule = document.getElementById("reschedule");
 if (reschedule) {

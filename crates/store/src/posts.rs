@@ -25,6 +25,13 @@ pub trait PostStore: Send + Sync {
     /// Inserts the post and its targets in one transaction. A post has at most one target per account:
     /// a second one is refused as [`StoreError::Duplicate`] and nothing is stored.
     async fn create_post(&self, post: &PostRecord) -> StoreResult<()>;
+    /// Schedules a draft: its fields as given, and its targets, in one transaction; false when it is not
+    /// a draft (any more).
+    async fn publish_draft(&self, post: &PostRecord) -> StoreResult<bool>;
+    /// Rewrites a draft's fields; false when it is not a draft.
+    async fn update_draft(&self, post: &PostRecord) -> StoreResult<bool>;
+    /// Deletes a draft; false when it is not a draft.
+    async fn delete_draft(&self, workspace: WorkspaceId, id: uuid::Uuid) -> StoreResult<bool>;
     /// Takes due targets: each moves to `publishing` under a lease *before* the platform is called. An
     /// account with a target still `publishing` (another worker's, or one abandoned and not yet settled)
     /// has none taken, so one worker at a time publishes to an account and its rate windows hold.

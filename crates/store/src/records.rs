@@ -560,6 +560,9 @@ pub struct PostRecord {
     pub publish_at: DateTime<Utc>,
     pub created_at: DateTime<Utc>,
     pub targets: Vec<TargetRecord>,
+    /// For a draft, the accounts it is meant for: a draft has no targets, so the engine never takes it
+    /// and it reserves nothing. `None` for a post that was scheduled.
+    pub draft_accounts: Option<Vec<AccountId>>,
 }
 
 /// A target as the calendar shows it: with its post's text and publishing time.

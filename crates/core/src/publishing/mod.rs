@@ -15,6 +15,7 @@ use iquivity_store::{MediaRecord, PostRecord, PostRewrite, TargetRecord, TargetS
 use std::collections::HashMap;
 
 mod calendar;
+mod drafts;
 mod round;
 
 pub use calendar::{Calendar, CalendarItem, CalendarQuery, MAX_CALENDAR_DAYS, MAX_CALENDAR_ITEMS};
@@ -102,6 +103,14 @@ impl Core {
         caller: &Caller,
         new: NewPost,
     ) -> Result<PostRecord, CoreError> {
+        let post = self.checked_post(caller, new).await?;
+        self.store.create_post(&post).await?;
+        Ok(post)
+    }
+
+    /// A post as it would be stored, once every check has passed: the text, the media, the time, and each
+    /// account against its platform.
+    async fn checked_post(&self, caller: &Caller, new: NewPost) -> Result<PostRecord, CoreError> {
         caller.require_manage_accounts()?;
         let mut errors = Vec::new();
         // Browsers send a text area's line breaks as CRLF; what is counted and published is one character
@@ -166,12 +175,12 @@ impl Core {
             privacy_level: new.privacy_level,
             publish_at,
             created_at: now,
+            draft_accounts: None,
             targets: targets
                 .into_iter()
                 .map(|t| TargetRecord { post_id: id, ..t })
                 .collect(),
         };
-        self.store.create_post(&post).await?;
         Ok(post)
     }
 
@@ -313,6 +322,9 @@ impl Core {
     ) -> Result<PostRecord, CoreError> {
         let current = self.post(caller, id).await?;
         caller.require_manage_accounts()?;
+        if current.draft_accounts.is_some() {
+            return self.update_draft(caller, current, edit).await;
+        }
         let text = edit
             .text
             .map(|t| t.replace("\r\n", "\n").trim().to_string())
@@ -412,8 +424,13 @@ impl Core {
         caller: &Caller,
         id: uuid::Uuid,
     ) -> Result<PostRecord, CoreError> {
-        self.post(caller, id).await?;
+        let current = self.post(caller, id).await?;
         caller.require_manage_accounts()?;
+        if current.draft_accounts.is_some() {
+            // A draft has nothing scheduled to cancel: cancelling it throws it away.
+            self.store.delete_draft(caller.workspace_id, id).await?;
+            return Ok(current);
+        }
         self.store
             .cancel_post(caller.workspace_id, id, self.clock.now())
             .await?;

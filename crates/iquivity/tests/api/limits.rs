@@ -33,6 +33,7 @@ async fn seed_published(
                 privacy_level: None,
                 publish_at: at,
                 created_at: at,
+                draft_accounts: None,
                 targets: vec![TargetRecord {
                     id: uuid::Uuid::now_v7(),
                     post_id: id,

@@ -15,6 +15,7 @@ mod connections;
 mod crash;
 mod demo_pages;
 mod disk_full;
+mod drafts;
 mod hardening;
 mod helpers;
 mod instances;

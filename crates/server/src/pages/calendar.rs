@@ -311,6 +311,18 @@ async fn post_page(
         .targets
         .iter()
         .any(|t| t.state == TargetState::Scheduled);
+    let mut draft_names = Vec::new();
+    for id in post.draft_accounts.iter().flatten() {
+        if let Ok(account) = state.core.account(caller, *id).await {
+            draft_names.push(format!(
+                "{} ({})",
+                account.display_name,
+                account.platform.display_name()
+            ));
+        }
+    }
+    let is_draft = post.draft_accounts.is_some();
+    let can_manage = caller.role.can_manage_accounts();
     let name_of = |id| {
         names
             .iter()
@@ -320,12 +332,30 @@ async fn post_page(
     };
     let body = html! {
         p { a href=(back) { "← Back" } }
-        h1 { "Post" }
+        h1 { @if is_draft { "Draft" } @else { "Post" } }
         @if let Some(problem) = &problem { p.notice.error role="alert" { (problem) } }
         p.post-text { (post.text) }
         @if let Some(link) = &post.link { p { "Link: " a href=(link) rel="noopener" { (link) } } }
         p.muted { "Publish at " time datetime=(post.publish_at.to_rfc3339()) data-local { (post.publish_at.format("%b %d %Y, %H:%M")) " UTC" } }
         h2 { "Accounts" }
+        @if is_draft {
+            p { "A draft reserves nothing and is never published until it is scheduled. For: " (draft_names.join(", ")) "." }
+            @if can_manage {
+                form.stack #schedule-draft method="post" action={ "/posts/" (post.id) "/publish" } {
+                    input type="hidden" name="csrf" value=(chrome.csrf);
+                    input type="hidden" name="back" value=(back);
+                    input #tz type="hidden" name="tz" value="0";
+                    label for="draft_publish_at" { "Publish at (leave empty to publish now; your local time)" }
+                    input #draft_publish_at type="datetime-local" name="publish_at";
+                    button type="submit" { "Schedule" }
+                }
+                form.inline method="post" action={ "/posts/" (post.id) "/cancel" } {
+                    input type="hidden" name="csrf" value=(chrome.csrf);
+                    input type="hidden" name="back" value="/posts";
+                    button.secondary type="submit" { "Delete the draft" }
+                }
+            }
+        }
         ul.results {
             @for target in &post.targets {
                 li class={ "result result-" (target.state.as_str()) } {
@@ -346,7 +376,13 @@ async fn post_page(
                 }
             }
         }
-        @if movable && caller.role.can_manage_accounts() {
+        @if can_manage {
+            form.inline method="post" action={ "/posts/" (post.id) "/duplicate" } {
+                input type="hidden" name="csrf" value=(chrome.csrf);
+                button.secondary type="submit" { "Duplicate as a new draft" }
+            }
+        }
+        @if movable && can_manage {
             h2 { "Move or cancel" }
             form.stack #reschedule method="post" action={ "/posts/" (post.id) "/reschedule" } {
                 input type="hidden" name="csrf" value=(chrome.csrf);
@@ -370,6 +406,59 @@ async fn post_page(
         StatusCode::OK
     };
     Ok(app_page(status, "Post", Section::Calendar, &chrome, body))
+}
+
+/// `POST /posts/{id}/publish`: schedules a draft, at the form's time or now; refusals are said on its page.
+pub async fn publish(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    sc: CheckedForm,
+) -> Result<Response, AppError> {
+    let id = post_id(&id)?;
+    let back = back_to(field(&sc.fields, "back"));
+    let when = field(&sc.fields, "publish_at").filter(|w| !w.is_empty());
+    let at = match when {
+        None => Ok(None),
+        Some(when) => match (
+            NaiveDateTime::parse_from_str(when, "%Y-%m-%dT%H:%M"),
+            parse_tz(field(&sc.fields, "tz")),
+        ) {
+            (Ok(local), Ok(tz)) => Ok(Some((local - Duration::minutes(tz)).and_utc())),
+            _ => Err(CoreError::invalid("publish_at", "must be a date and time")),
+        },
+    };
+    let outcome = match at {
+        Ok(at) => state
+            .core
+            .publish_draft(&sc.caller, id, at)
+            .await
+            .map(|_| ()),
+        Err(e) => Err(e),
+    };
+    match outcome {
+        Ok(()) => Ok((StatusCode::SEE_OTHER, [(header::LOCATION, "/posts")]).into_response()),
+        Err(CoreError::Validation(errors)) => {
+            let message = errors
+                .into_iter()
+                .map(|e| format!("{}: {}", e.field, e.message))
+                .collect::<Vec<_>>()
+                .join(" ");
+            let post = state.core.post(&sc.caller, id).await?;
+            post_page(&state, &sc.caller, &sc.session, post, &back, Some(message)).await
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+/// `POST /posts/{id}/duplicate`: a new draft with the post's content, opened at once.
+pub async fn duplicate(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    sc: CheckedForm,
+) -> Result<Response, AppError> {
+    let copy = state.core.duplicate_post(&sc.caller, post_id(&id)?).await?;
+    let to = format!("/posts/{}?back=/posts", copy.id);
+    Ok((StatusCode::SEE_OTHER, [(header::LOCATION, to)]).into_response())
 }
 
 /// The error class of a publish whose outcome nobody could tell (the request went out, no answer came).

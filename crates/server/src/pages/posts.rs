@@ -179,7 +179,10 @@ fn compose(accounts: &[Account], csrf: &str, draft: &Draft, errors: &[FormError]
                     aria-describedby=[described_by(errors, "publish_at")];
                 (field_errors(errors, "publish_at"))
                 input #tz type="hidden" name="tz" value=(if draft.tz.is_empty() { "0" } else { draft.tz.as_str() });
-                button type="submit" { "Publish" }
+                div.form-actions {
+                    button type="submit" { "Publish" }
+                    button.secondary type="submit" name="intent" value="draft" formnovalidate { "Save as draft" }
+                }
             }
         }
     }
@@ -193,6 +196,7 @@ fn post_list(posts: &[PostRecord], names: &[(iquivity_domain::AccountId, String)
             ol.posts {
                 @for post in posts {
                     li.post data-id=(post.id) {
+                        @if post.draft_accounts.is_some() { span.tag.requested { "Draft" } }
                         p.post-text { (post.text) }
                         p { a href={ "/posts/" (post.id) "?back=/posts" } { "Open this post" } }
                         p.muted { "Publish at " time datetime=(post.publish_at.to_rfc3339()) data-local { (post.publish_at.format("%b %d %Y, %H:%M")) " UTC" } }
@@ -342,23 +346,28 @@ pub async fn create(
         })
         .unwrap_or_default();
     if errors.is_empty() {
-        let created = state
-            .core
-            .create_post(
-                &session_caller.caller,
-                NewPost {
-                    text: draft.text.clone(),
-                    link: Some(draft.link.clone()).filter(|l| !l.is_empty()),
-                    media,
-                    privacy_level: None,
-                    accounts,
-                    publish_at,
-                },
-            )
-            .await;
+        let new = NewPost {
+            text: draft.text.clone(),
+            link: Some(draft.link.clone()).filter(|l| !l.is_empty()),
+            media,
+            privacy_level: None,
+            accounts,
+            publish_at,
+        };
+        // "Save as draft" keeps it without scheduling it; "Publish" schedules it.
+        let created = if field(fields, "intent") == Some("draft") {
+            state.core.save_draft(&session_caller.caller, new).await
+        } else {
+            state.core.create_post(&session_caller.caller, new).await
+        };
         match created {
-            Ok(_) => {
-                return Ok((StatusCode::SEE_OTHER, [(header::LOCATION, "/posts")]).into_response())
+            Ok(post) => {
+                let to = if post.draft_accounts.is_some() {
+                    format!("/posts/{}?back=/posts", post.id)
+                } else {
+                    "/posts".to_string()
+                };
+                return Ok((StatusCode::SEE_OTHER, [(header::LOCATION, to)]).into_response());
             }
             Err(CoreError::Validation(found)) => {
                 errors.extend(found.into_iter().map(|e| FormError {

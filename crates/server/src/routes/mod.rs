@@ -56,6 +56,8 @@ pub fn router() -> Router<AppState> {
         .route("/posts/{id}", get(pages::calendar::post))
         .route("/posts/{id}/reschedule", post(pages::calendar::reschedule))
         .route("/posts/{id}/cancel", post(pages::calendar::cancel))
+        .route("/posts/{id}/publish", post(pages::calendar::publish))
+        .route("/posts/{id}/duplicate", post(pages::calendar::duplicate))
         .route(
             "/posts/{id}/targets/{target}/retry",
             post(pages::calendar::retry),
@@ -122,6 +124,8 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/activity", get(accounts::activity))
         .route("/api/v1/posts", get(posts::list).post(posts::create))
         .route("/api/v1/calendar", get(calendar::calendar))
+        .route("/api/v1/posts/{id}/publish", post(posts::publish))
+        .route("/api/v1/posts/{id}/duplicate", post(posts::duplicate))
         .route(
             "/api/v1/media",
             post(posts::upload_media).layer(axum::extract::DefaultBodyLimit::max(

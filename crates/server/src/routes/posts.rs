@@ -7,6 +7,7 @@ use axum::http::StatusCode;
 use axum::Json;
 use chrono::{DateTime, Utc};
 use iquivity_core::posts::{NewPost, PostEdit};
+use iquivity_core::CoreError;
 use iquivity_domain::AccountId;
 use serde::Deserialize;
 
@@ -24,6 +25,10 @@ pub struct CreatePostRequest {
     accounts: Vec<AccountId>,
     /// When to publish (RFC 3339); now when omitted.
     publish_at: Option<DateTime<Utc>>,
+    /// `draft` saves it without scheduling it (`POST /api/v1/posts/{id}/publish` schedules it later);
+    /// `scheduled` (the default) schedules it now.
+    #[serde(default)]
+    status: Option<String>,
 }
 
 fn parse_uuid(field: &str, raw: &str) -> Result<uuid::Uuid, AppError> {
@@ -40,20 +45,25 @@ pub async fn create(
     Authenticated(caller): Authenticated,
     JsonBody(body): JsonBody<CreatePostRequest>,
 ) -> Result<(StatusCode, Json<PostView>), AppError> {
-    let post = state
-        .core
-        .create_post(
-            &caller,
-            NewPost {
-                text: body.text,
-                link: body.link,
-                media: body.media.into_iter().map(Into::into).collect(),
-                privacy_level: body.privacy_level,
-                accounts: body.accounts,
-                publish_at: body.publish_at,
-            },
-        )
-        .await?;
+    let new = NewPost {
+        text: body.text,
+        link: body.link,
+        media: body.media.into_iter().map(Into::into).collect(),
+        privacy_level: body.privacy_level,
+        accounts: body.accounts,
+        publish_at: body.publish_at,
+    };
+    let post = match body.status.as_deref() {
+        Some("draft") => state.core.save_draft(&caller, new).await?,
+        None | Some("scheduled") => state.core.create_post(&caller, new).await?,
+        Some(other) => {
+            return Err(CoreError::invalid(
+                "status",
+                format!("{other:?} is not a status; expected draft or scheduled"),
+            )
+            .into())
+        }
+    };
     Ok((StatusCode::CREATED, Json(post.into())))
 }
 
@@ -126,7 +136,49 @@ pub async fn update(
     ))
 }
 
-/// Cancels what is still scheduled of a post.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PublishDraftRequest {
+    /// When to publish (RFC 3339); now when omitted.
+    #[serde(default)]
+    publish_at: Option<DateTime<Utc>>,
+}
+
+/// Schedules a draft, after every check a new post gets (each account against its platform, the time).
+#[utoipa::path(post, path = "/api/v1/posts/{id}/publish", tag = "posts", params(("id" = String, Path)),
+    request_body = PublishDraftRequest,
+    responses((status = 200, body = PostView), (status = 409, body = crate::Problem), (status = 422, body = crate::Problem)))]
+pub async fn publish(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<PublishDraftRequest>,
+) -> Result<Json<PostView>, AppError> {
+    Ok(Json(
+        state
+            .core
+            .publish_draft(&caller, parse_uuid("id", &id)?, body.publish_at)
+            .await?
+            .into(),
+    ))
+}
+
+/// A new draft with the post's text, link, media and accounts.
+#[utoipa::path(post, path = "/api/v1/posts/{id}/duplicate", tag = "posts", params(("id" = String, Path)),
+    responses((status = 201, body = PostView), (status = 404, body = crate::Problem)))]
+pub async fn duplicate(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    Path(id): Path<String>,
+) -> Result<(StatusCode, Json<PostView>), AppError> {
+    let copy = state
+        .core
+        .duplicate_post(&caller, parse_uuid("id", &id)?)
+        .await?;
+    Ok((StatusCode::CREATED, Json(copy.into())))
+}
+
+/// Cancels what is still scheduled of a post (a draft is deleted).
 #[utoipa::path(delete, path = "/api/v1/posts/{id}", tag = "posts", params(("id" = String, Path)),
     responses((status = 200, body = PostView), (status = 404, body = crate::Problem)))]
 pub async fn cancel(

@@ -48,6 +48,11 @@ pub struct PostView {
     pub publish_at: DateTime<Utc>,
     pub created_at: DateTime<Utc>,
     pub targets: Vec<TargetView>,
+    /// `draft` (saved, not scheduled: no targets, nothing reserved) or `scheduled` (it has its targets).
+    #[schema(value_type = String)]
+    pub status: &'static str,
+    /// A draft's accounts; empty for a scheduled post (see `targets`).
+    pub draft_accounts: Vec<AccountId>,
 }
 
 impl From<PostRecord> for PostView {
@@ -63,6 +68,12 @@ impl From<PostRecord> for PostView {
             publish_at: p.publish_at,
             created_at: p.created_at,
             targets: p.targets.into_iter().map(TargetView::from).collect(),
+            status: if p.draft_accounts.is_some() {
+                "draft"
+            } else {
+                "scheduled"
+            },
+            draft_accounts: p.draft_accounts.unwrap_or_default(),
         }
     }
 }

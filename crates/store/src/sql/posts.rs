@@ -104,8 +104,8 @@ impl PostStore for SqlStore<Db> {
         let mut tx = self.begin_write().await?;
         let media = to_json(&post.media)?;
         sqlx::query(
-            "INSERT INTO posts (id, workspace_id, author_id, text, link, media, privacy_level, publish_at, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            "INSERT INTO posts (id, workspace_id, author_id, text, link, media, privacy_level, publish_at, created_at, draft_accounts) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         )
         .bind(post.id.to_string())
         .bind(post.workspace_id.to_string())
@@ -116,27 +116,66 @@ impl PostStore for SqlStore<Db> {
         .bind(&post.privacy_level)
         .bind(micros(post.publish_at))
         .bind(micros(post.created_at))
+        .bind(post.draft_accounts.as_ref().map(to_json).transpose()?)
         .execute(&mut *tx)
         .await?;
-        for target in &post.targets {
-            sqlx::query(
-                "INSERT INTO post_targets (id, post_id, workspace_id, account_id, platform, state, run_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-            )
-            .bind(target.id.to_string())
-            .bind(post.id.to_string())
-            .bind(post.workspace_id.to_string())
-            .bind(target.account_id.to_string())
-            .bind(target.platform.as_str())
-            .bind(target.state.as_str())
-            .bind(micros(target.run_at))
-            .bind(micros(post.created_at))
-            .execute(&mut *tx)
-            .await
-            .map_err(duplicate("a target for this account in this post"))?;
-        }
+        insert_targets(&mut tx, post).await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    async fn publish_draft(&self, post: &PostRecord) -> StoreResult<bool> {
+        let mut tx = self.begin_write().await?;
+        let changed = sqlx::query(
+            "UPDATE posts SET draft_accounts = NULL, text = $1, link = $2, media = $3, privacy_level = $4, publish_at = $5 \
+             WHERE workspace_id = $6 AND id = $7 AND draft_accounts IS NOT NULL",
+        )
+        .bind(&post.text)
+        .bind(&post.link)
+        .bind(to_json(&post.media)?)
+        .bind(&post.privacy_level)
+        .bind(micros(post.publish_at))
+        .bind(post.workspace_id.to_string())
+        .bind(post.id.to_string())
+        .execute(&mut *tx)
+        .await?;
+        if changed.rows_affected() != 1 {
+            return Ok(false);
+        }
+        insert_targets(&mut tx, post).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn update_draft(&self, post: &PostRecord) -> StoreResult<bool> {
+        changed_one(
+            &self.pool,
+            sqlx::query(
+                "UPDATE posts SET text = $1, link = $2, media = $3, privacy_level = $4, publish_at = $5, draft_accounts = $6 \
+                 WHERE workspace_id = $7 AND id = $8 AND draft_accounts IS NOT NULL",
+            )
+            .bind(&post.text)
+            .bind(&post.link)
+            .bind(to_json(&post.media)?)
+            .bind(&post.privacy_level)
+            .bind(micros(post.publish_at))
+            .bind(to_json(post.draft_accounts.as_deref().unwrap_or_default())?)
+            .bind(post.workspace_id.to_string())
+            .bind(post.id.to_string()),
+        )
+        .await
+    }
+
+    async fn delete_draft(&self, workspace: WorkspaceId, id: uuid::Uuid) -> StoreResult<bool> {
+        changed_one(
+            &self.pool,
+            sqlx::query(
+                "DELETE FROM posts WHERE workspace_id = $1 AND id = $2 AND draft_accounts IS NOT NULL",
+            )
+            .bind(workspace.to_string())
+            .bind(id.to_string()),
+        )
+        .await
     }
 
     async fn posts(&self, workspace: WorkspaceId, limit: u32) -> StoreResult<Vec<PostRecord>> {
@@ -525,4 +564,26 @@ impl PostStore for SqlStore<Db> {
             .await?;
         Ok(())
     }
+}
+
+/// Inserts a post's targets in the transaction that stores (or schedules) the post.
+async fn insert_targets(tx: &mut Conn, post: &PostRecord) -> StoreResult<()> {
+    for target in &post.targets {
+        sqlx::query(
+                "INSERT INTO post_targets (id, post_id, workspace_id, account_id, platform, state, run_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            )
+            .bind(target.id.to_string())
+            .bind(post.id.to_string())
+            .bind(post.workspace_id.to_string())
+            .bind(target.account_id.to_string())
+            .bind(target.platform.as_str())
+            .bind(target.state.as_str())
+            .bind(micros(target.run_at))
+            .bind(micros(post.created_at))
+            .execute(&mut *tx)
+            .await
+            .map_err(duplicate("a target for this account in this post"))?;
+    }
+    Ok(())
 }

@@ -240,6 +240,13 @@ pub(super) fn post_from_row(row: &DbRow, targets: Vec<TargetRecord>) -> StoreRes
         publish_at: from_micros(row.try_get("publish_at")?),
         created_at: from_micros(row.try_get("created_at")?),
         targets,
+        draft_accounts: row
+            .try_get::<Option<String>, _>("draft_accounts")?
+            .map(|text| {
+                serde_json::from_str(&text)
+                    .map_err(|e| StoreError::Corrupt(format!("draft_accounts: {e}")))
+            })
+            .transpose()?,
     })
 }
 

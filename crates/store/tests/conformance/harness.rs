@@ -353,6 +353,7 @@ pub fn post(
         privacy_level: None,
         publish_at,
         created_at,
+        draft_accounts: None,
         targets: targets
             .iter()
             .map(|(account, platform, at)| TargetRecord::scheduled(id, *account, *platform, *at))
