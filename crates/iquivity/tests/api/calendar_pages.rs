@@ -236,3 +236,61 @@ async fn a_failed_post_is_retried_from_its_page_once_the_account_is_repaired() {
     assert!(done.contains("view on X (Twitter)"), "{done}");
     client.close().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_draft_saved_from_the_composer_is_scheduled_from_its_page_and_shows_in_the_calendar() {
+    let Some((app, client)) = signed_up_in_browser("drafts-page@example.com", 1280, 1000).await
+    else {
+        return;
+    };
+    let owner = app
+        .user_signed_in("drafts-page@example.com", PASSWORD)
+        .await;
+    add_account(&client, "x", "Draft Person", &[]).await;
+
+    client.goto(&app.url("/posts")).await.unwrap();
+    crate::browser::fill(&client, "#text", "Plans for the spring sale").await;
+    click(&client, "input[name=accounts]").await;
+    click(&client, "#compose button[name=intent][value=draft]").await;
+    let heading = wait_text(&client, "main h1", |t| t == "Draft").await;
+    assert_eq!(heading, "Draft");
+    assert!(text_of(&client, "main")
+        .await
+        .contains("Draft Person (X (Twitter))"));
+    assert_accessible(&client, "a draft's page").await;
+    let (_, posts) = app.get(&owner, "/api/v1/posts").await;
+    assert_eq!(posts[0]["status"], "draft", "{posts}");
+    assert_eq!(posts[0]["targets"], json!([]));
+
+    // Scheduled from its page for the day after tomorrow at 08:15 (the browser's zone is UTC).
+    let day = (Utc::now() + Duration::days(2)).date_naive();
+    client
+        .execute(
+            "document.getElementById('draft_publish_at').value = arguments[0];",
+            vec![json!(format!("{}T08:15", day.format("%Y-%m-%d")))],
+        )
+        .await
+        .unwrap();
+    click(&client, "#schedule-draft button[type=submit]").await;
+    wait_for(&client, "#compose").await;
+    let (_, posts) = app.get(&owner, "/api/v1/posts").await;
+    assert_eq!(posts[0]["status"], "scheduled", "{posts}");
+    client
+        .goto(&app.url(&format!(
+            "/calendar?view=week&date={}",
+            day.format("%Y-%m-%d")
+        )))
+        .await
+        .unwrap();
+    let item = wait_text(
+        &client,
+        &format!("td[data-date='{}'] .cal-item", day.format("%Y-%m-%d")),
+        |t| !t.is_empty(),
+    )
+    .await;
+    assert!(
+        item.contains("08:15") && item.contains("Draft Person"),
+        "{item}"
+    );
+    client.close().await.unwrap();
+}
