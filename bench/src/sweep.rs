@@ -407,6 +407,7 @@ pub async fn publish(
                 privacy_level: None,
                 accounts: chosen.iter().map(|(id, _)| *id).collect(),
                 publish_at: Some(publish_at),
+                variants: Vec::new(),
             },
         )
         .await?;

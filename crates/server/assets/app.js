@@ -321,22 +321,81 @@ if (compose) {
   const update = () => {
     // Counted as the server counts: the text trimmed, one character per line break, the link after a space,
     // each platform its own way.
-    const body = text.value.trim();
+    // Each network gets its own text when one was written for it.
     const url = link.value.trim();
-    const published = url ? `${body} ${url}` : body;
-    // Keyed by platform, so that several accounts of one platform show one counter.
-    const limits = new Map();
+    const textFor = (platform) => {
+      const own = compose.elements[`variant_${platform}`]?.value.trim();
+      return own || text.value.trim();
+    };
+    const published = (platform) => (url ? `${textFor(platform)} ${url}` : textFor(platform));
+    // Keyed by platform, so that several accounts of one platform show one counter and one preview.
+    const chosen = new Map();
     for (const box of compose.querySelectorAll("input[name=accounts]:checked")) {
-      if (box.dataset.limit) limits.set(box.dataset.platform, [box.dataset.platformName, Number(box.dataset.limit), box.dataset.counting]);
+      chosen.set(box.dataset.platform, {
+        name: box.dataset.platformName,
+        limit: box.dataset.limit ? Number(box.dataset.limit) : null,
+        counting: box.dataset.counting,
+      });
     }
-    counters.textContent = [...limits.values()]
-      .map(([name, limit, counting]) => {
-        const length = countedLength(counting, published);
-        return `${name}: ${length}/${limit}${length > limit ? " (too long)" : ""}`;
+    counters.textContent = [...chosen]
+      .filter(([, p]) => p.limit)
+      .map(([platform, p]) => {
+        const length = countedLength(p.counting, published(platform));
+        return `${p.name}: ${length}/${p.limit}${length > p.limit ? " (too long)" : ""}`;
       })
       .join(" · ");
+    renderPreviews(chosen, textFor, url);
   };
-  for (const el of [text, link]) el.addEventListener("input", update);
+  const previews = document.getElementById("previews");
+  const mediaUrl = document.getElementById("media_url");
+  // One card per chosen network: its text as it will go out (cut where the network cuts it, the rest
+  // marked), a placeholder for the link card, and the media attached.
+  const renderPreviews = (chosen, textFor, url) => {
+    if (!previews) return;
+    const list = previews.querySelector(".preview-list");
+    list.replaceChildren();
+    for (const [platform, p] of chosen) {
+      const card = document.createElement("article");
+      card.className = "preview";
+      card.dataset.platform = platform;
+      const heading = document.createElement("h4");
+      heading.textContent = p.name;
+      const body = document.createElement("p");
+      body.className = "preview-text";
+      const own = textFor(platform);
+      const published = url ? `${own} ${url}` : own;
+      const length = countedLength(p.counting, published);
+      if (p.limit && length > p.limit && p.counting === "code_points") {
+        const points = [...published];
+        body.append(points.slice(0, p.limit).join(""));
+        const cut = document.createElement("mark");
+        cut.textContent = points.slice(p.limit).join("");
+        body.append(cut);
+      } else {
+        body.textContent = published;
+      }
+      card.append(heading, body);
+      const facts = [];
+      if (p.limit) facts.push(`${length}/${p.limit} characters${length > p.limit ? `: ${p.name} will refuse it` : ""}`);
+      if (url) {
+        try {
+          facts.push(`Link card: ${new URL(url).hostname}`);
+        } catch {
+          facts.push("Link card: the address is not complete yet");
+        }
+      }
+      facts.push(mediaUrl?.value.trim() ? "1 image or video" : "No media");
+      const about = document.createElement("p");
+      about.className = "preview-facts muted";
+      about.textContent = facts.join(" · ");
+      card.append(about);
+      list.append(card);
+    }
+    previews.hidden = chosen.size === 0;
+  };
+  for (const el of [text, link, mediaUrl]) el?.addEventListener("input", update);
+  for (const area of compose.querySelectorAll(".variant textarea")) area.addEventListener("input", update);
+  update();
   const file = document.getElementById("media_file");
   const status = document.getElementById("upload-status");
   file?.addEventListener("change", async () => {
@@ -355,6 +414,7 @@ if (compose) {
     }
     document.getElementById("media_url").value = body.url;
     status.textContent = `Uploaded: ${chosen.name}`;
+    update();
   });
   for (const box of compose.querySelectorAll("input[name=accounts]")) box.addEventListener("change", update);
 }

@@ -563,6 +563,29 @@ pub struct PostRecord {
     /// For a draft, the accounts it is meant for: a draft has no targets, so the engine never takes it
     /// and it reserves nothing. `None` for a post that was scheduled.
     pub draft_accounts: Option<Vec<AccountId>>,
+    /// Its own text for one network or one account.
+    pub variants: Vec<PostVariant>,
+}
+
+/// A post's text for one network (every account of that platform) or one account, instead of the post's.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PostVariant {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub platform: Option<Platform>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<AccountId>,
+    pub text: String,
+}
+
+impl PostRecord {
+    /// The text published to an account: its own version, else its platform's, else the post's.
+    pub fn text_for(&self, account: AccountId, platform: Platform) -> &str {
+        let of_account = self.variants.iter().find(|v| v.account == Some(account));
+        let of_platform = || self.variants.iter().find(|v| v.platform == Some(platform));
+        of_account
+            .or_else(of_platform)
+            .map_or(self.text.as_str(), |v| v.text.as_str())
+    }
 }
 
 /// A target as the calendar shows it: with its post's text and publishing time.

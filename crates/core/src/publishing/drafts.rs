@@ -46,7 +46,8 @@ impl Core {
     pub async fn save_draft(&self, caller: &Caller, new: NewPost) -> Result<PostRecord, CoreError> {
         caller.require_manage_accounts()?;
         let text = new.text.replace("\r\n", "\n").trim().to_string();
-        let errors = self.draft_errors(caller, &text, &new.accounts).await?;
+        let mut errors = self.draft_errors(caller, &text, &new.accounts).await?;
+        errors.extend(super::variant_errors(&new.variants, &new.accounts));
         if !errors.is_empty() {
             return Err(CoreError::Validation(errors));
         }
@@ -63,6 +64,7 @@ impl Core {
             created_at: now,
             targets: Vec::new(),
             draft_accounts: Some(new.accounts),
+            variants: new.variants,
         };
         self.store.create_post(&draft).await?;
         Ok(draft)
@@ -123,6 +125,7 @@ impl Core {
                     privacy_level: draft.privacy_level.clone(),
                     accounts,
                     publish_at,
+                    variants: draft.variants.clone(),
                 },
             )
             .await?;
@@ -169,6 +172,7 @@ impl Core {
                 privacy_level: source.privacy_level,
                 accounts,
                 publish_at: None,
+                variants: source.variants,
             },
         )
         .await

@@ -11,7 +11,9 @@ use crate::{Caller, Core, CoreError};
 use chrono::{DateTime, Duration, Utc};
 use iquivity_domain::{AccountId, AccountStatus, ValidationError};
 use iquivity_platforms::descriptor;
-use iquivity_store::{MediaRecord, PostRecord, PostRewrite, TargetRecord, TargetState};
+use iquivity_store::{
+    MediaRecord, PostRecord, PostRewrite, PostVariant, TargetRecord, TargetState,
+};
 use std::collections::HashMap;
 
 mod calendar;
@@ -31,6 +33,8 @@ pub struct NewPost {
     pub accounts: Vec<AccountId>,
     /// `None`: now.
     pub publish_at: Option<DateTime<Utc>>,
+    /// Its own text for some networks or accounts.
+    pub variants: Vec<PostVariant>,
 }
 
 /// What a person changes in a post that is not published yet; `None` leaves a part as it is.
@@ -45,17 +49,74 @@ pub struct PostEdit {
 }
 
 /// The platform's own limits and needs, checked per account before anything is scheduled.
-/// The text as it is published: the text, and the link after a space.
-fn published_text(text: &str, link: Option<&String>) -> String {
-    match link {
-        Some(link) => format!("{text} {link}"),
-        None => text.to_string(),
+/// A post's text as each account gets it: its version for the account or the platform, or its own, with
+/// the link after a space.
+struct Texts<'a> {
+    text: &'a str,
+    link: Option<&'a String>,
+    variants: &'a [PostVariant],
+}
+
+impl Texts<'_> {
+    fn published_for(&self, account: &iquivity_domain::Account) -> String {
+        let variant = self
+            .variants
+            .iter()
+            .find(|v| v.account == Some(account.id))
+            .or_else(|| {
+                self.variants
+                    .iter()
+                    .find(|v| v.platform == Some(account.platform))
+            });
+        let text = variant.map_or(self.text, |v| v.text.as_str());
+        match self.link {
+            Some(link) => format!("{text} {link}"),
+            None => text.to_string(),
+        }
     }
+}
+
+/// Each version must name one network or one account the post goes to, once, and have a text.
+fn variant_errors(variants: &[PostVariant], accounts: &[AccountId]) -> Vec<ValidationError> {
+    let mut errors = Vec::new();
+    for (i, variant) in variants.iter().enumerate() {
+        let field = format!("variants[{i}]");
+        match (variant.platform, variant.account) {
+            (Some(_), None) | (None, Some(_)) => {}
+            _ => errors.push(ValidationError::new(
+                &field,
+                "name either a platform or an account",
+            )),
+        }
+        if variant.account.is_some_and(|a| !accounts.contains(&a)) {
+            errors.push(ValidationError::new(
+                &field,
+                "the account is not one the post goes to",
+            ));
+        }
+        let repeated = variants[..i]
+            .iter()
+            .any(|other| other.platform == variant.platform && other.account == variant.account);
+        if repeated {
+            errors.push(ValidationError::new(
+                &field,
+                "a network or an account has one version at most",
+            ));
+        }
+        let text = variant.text.trim();
+        if text.is_empty() || text.chars().count() > MAX_TEXT_CHARS {
+            errors.push(ValidationError::new(
+                format!("{field}.text"),
+                format!("must be 1 to {MAX_TEXT_CHARS} characters"),
+            ));
+        }
+    }
+    errors
 }
 
 fn check_target(
     account: &iquivity_domain::Account,
-    published: &str,
+    texts: &Texts,
     media: &[MediaRecord],
     field: &str,
 ) -> Result<(), ValidationError> {
@@ -72,7 +133,7 @@ fn check_target(
         return fail(format!("{}; choose {}", no.why, no.instead));
     }
     platform
-        .check_content(published, !media.is_empty())
+        .check_content(&texts.published_for(account), !media.is_empty())
         .or_else(fail)
 }
 
@@ -150,12 +211,25 @@ impl Core {
         let now = self.clock.now();
         let publish_at = new.publish_at.unwrap_or(now);
         errors.extend(check_publish_at(publish_at, now));
-        let published = published_text(&text, new.link.as_ref());
+        let variants: Vec<PostVariant> = new
+            .variants
+            .into_iter()
+            .map(|v| PostVariant {
+                text: v.text.replace("\r\n", "\n").trim().to_string(),
+                ..v
+            })
+            .collect();
+        errors.extend(variant_errors(&variants, &new.accounts));
+        let texts = Texts {
+            text: &text,
+            link: new.link.as_ref(),
+            variants: &variants,
+        };
         let targets = self
             .check_accounts(
                 caller,
                 &new.accounts,
-                &published,
+                &texts,
                 &new.media,
                 publish_at,
                 &mut errors,
@@ -176,6 +250,7 @@ impl Core {
             publish_at,
             created_at: now,
             draft_accounts: None,
+            variants,
             targets: targets
                 .into_iter()
                 .map(|t| TargetRecord { post_id: id, ..t })
@@ -190,7 +265,7 @@ impl Core {
         &self,
         caller: &Caller,
         accounts: &[AccountId],
-        published: &str,
+        texts: &Texts<'_>,
         media: &[MediaRecord],
         publish_at: DateTime<Utc>,
         errors: &mut Vec<ValidationError>,
@@ -218,7 +293,7 @@ impl Core {
                     field,
                     "no such account in this workspace",
                 )),
-                Some(account) => match check_target(&account, published, media, &field) {
+                Some(account) => match check_target(&account, texts, media, &field) {
                     Err(e) => errors.push(e),
                     Ok(()) => targets.push(TargetRecord::scheduled(
                         uuid::Uuid::nil(),
@@ -342,7 +417,11 @@ impl Core {
             ));
         }
         errors.extend(check_publish_at(publish_at, self.clock.now()));
-        let published = published_text(&text, link.as_ref());
+        let texts = Texts {
+            text: &text,
+            link: link.as_ref(),
+            variants: &current.variants,
+        };
         let targets = match &edit.accounts {
             Some(accounts) => {
                 if accounts.is_empty() {
@@ -355,7 +434,7 @@ impl Core {
                     .check_accounts(
                         caller,
                         accounts,
-                        &published,
+                        &texts,
                         &current.media,
                         publish_at,
                         &mut errors,
@@ -380,12 +459,9 @@ impl Core {
                         .account(caller.workspace_id, target.account_id)
                         .await?
                     {
-                        if let Err(e) = check_target(
-                            &account,
-                            &published,
-                            &current.media,
-                            &format!("targets[{i}]"),
-                        ) {
+                        if let Err(e) =
+                            check_target(&account, &texts, &current.media, &format!("targets[{i}]"))
+                        {
                             errors.push(e);
                         }
                     }

@@ -55,9 +55,10 @@ pub(crate) struct PublishRound {
     pub full_batch: bool,
 }
 
-fn content(post: &PostRecord) -> PostContent {
+/// What is published to one account: the post, with the account's (or its platform's) own text.
+fn content(post: &PostRecord, account: &Account) -> PostContent {
     PostContent {
-        text: post.text.clone(),
+        text: post.text_for(account.id, account.platform).to_string(),
         link: post.link.clone(),
         media: post
             .media
@@ -178,7 +179,7 @@ impl Core {
                 account.kind,
                 &account.platform_account_id,
                 sent.tokens,
-                &content(sent.post),
+                &content(sent.post, account),
                 sent.since,
             )
             .await;
@@ -363,7 +364,7 @@ impl Core {
                 account.kind,
                 &account.platform_account_id,
                 &tokens,
-                &content(post),
+                &content(post, &account),
             )
             .await
         {

@@ -104,3 +104,69 @@ async fn a_draft_is_never_published_until_it_is_scheduled_and_then_is_checked_in
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
 }
+
+/// The texts the platform's sandbox recorded as posted.
+async fn posted_texts(rig: &crate::lifecycle::Rig, platform: Platform) -> Vec<String> {
+    rig.sandbox_state(platform).await["posts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["text"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn each_account_publishes_its_own_version_of_a_post() {
+    let rig = rig().await;
+    let x = rig.connect(Platform::X, "Variant X").await;
+    let linkedin = rig.connect(Platform::Linkedin, "Variant Li").await;
+
+    // A version that names an account the post does not go to, or neither a network nor an account, is
+    // refused; so is a version too long for its network, by that network's count.
+    for (variants, field) in [
+        (
+            json!([{"account": uuid::Uuid::now_v7(), "text": "Lost"}]),
+            "variants[0]",
+        ),
+        (json!([{"text": "Nowhere"}]), "variants[0]"),
+        (
+            json!([{"platform": "x", "text": "日".repeat(141)}]),
+            "accounts[0]",
+        ),
+    ] {
+        let (status, problem) = rig
+            .create_post(json!({"text": "Base", "accounts": [x, linkedin], "variants": variants}))
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+        assert_eq!(problem["errors"][0]["field"], field, "{problem}");
+    }
+
+    let (status, post) = rig
+        .create_post(json!({
+            "text": "The long version of our spring announcement, with every detail for the professionals.",
+            "accounts": [x, linkedin],
+            "variants": [
+                {"platform": "x", "text": "Spring is here 🌱"},
+                {"account": linkedin, "text": "Spring announcement, for LinkedIn"},
+            ],
+        }))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{post}");
+    assert_eq!(post["variants"].as_array().unwrap().len(), 2);
+    rig.round().await;
+    let (_, done) = rig
+        .get(&format!("/api/v1/posts/{}", post["id"].as_str().unwrap()))
+        .await;
+    let states: Vec<&str> = done["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["state"].as_str().unwrap())
+        .collect();
+    assert_eq!(states, ["published", "published"], "{done}");
+    assert_eq!(posted_texts(&rig, Platform::X).await, ["Spring is here 🌱"]);
+    assert_eq!(
+        posted_texts(&rig, Platform::Linkedin).await,
+        ["Spring announcement, for LinkedIn"]
+    );
+}

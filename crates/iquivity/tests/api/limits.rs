@@ -34,6 +34,7 @@ async fn seed_published(
                 publish_at: at,
                 created_at: at,
                 draft_accounts: None,
+                variants: Vec::new(),
                 targets: vec![TargetRecord {
                     id: uuid::Uuid::now_v7(),
                     post_id: id,
@@ -267,12 +268,13 @@ async fn each_networks_text_limit_holds_at_its_exact_length() {
             "{message}"
         );
     }
-    // A link counts with the space before it: 270 characters and a 9-character link make 280.
+    // On X a link counts 23 whatever its length, with the space before it: 256 characters and a link
+    // make 280.
     let (status, post) = app
         .post(
             &user,
             "/api/v1/posts",
-            json!({"text": "a".repeat(270), "link": "https://e", "accounts": [x]}),
+            json!({"text": "a".repeat(256), "link": "https://example.com/a/rather/long/path", "accounts": [x]}),
         )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{post}");
@@ -280,11 +282,15 @@ async fn each_networks_text_limit_holds_at_its_exact_length() {
         .post(
             &user,
             "/api/v1/posts",
-            json!({"text": "a".repeat(271), "link": "https://e", "accounts": [x]}),
+            json!({"text": "a".repeat(257), "link": "https://example.com/a/rather/long/path", "accounts": [x]}),
         )
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
     assert_eq!(fields(&problem), ["accounts[0]"], "{problem}");
+    assert!(
+        problem.to_string().contains("this post has 281"),
+        "{problem}"
+    );
 
     // Where the network sets no limit of its own, the service's 5,000 hold, on the text itself.
     let (status, post) = try_text(&app, &user, page, &"é".repeat(5000)).await;

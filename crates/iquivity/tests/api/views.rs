@@ -115,7 +115,7 @@ async fn fetch(
     serde_json::from_str(&response.text().await.unwrap()).unwrap()
 }
 
-const POST: [&str; 10] = [
+const POST: [&str; 13] = [
     "id",
     "workspace_id",
     "author_id",
@@ -126,6 +126,9 @@ const POST: [&str; 10] = [
     "publish_at",
     "created_at",
     "targets",
+    "status",
+    "draft_accounts",
+    "variants",
 ];
 const TARGET: [&str; 12] = [
     "id",

@@ -15,7 +15,7 @@ use iquivity_core::posts::NewPost;
 use iquivity_core::{Caller, CoreError};
 use iquivity_domain::{Account, Platform};
 use iquivity_platforms::{descriptor, MediaRule, TextCounting};
-use iquivity_store::{MediaRecord, PostRecord, TargetState};
+use iquivity_store::{MediaRecord, PostRecord, PostVariant, TargetState};
 use maud::{html, Markup};
 
 fn limit_of(platform: Platform) -> Option<usize> {
@@ -28,6 +28,14 @@ fn counting_of(platform: Platform) -> &'static str {
         TextCounting::CodePoints => "code_points",
         TextCounting::XWeighted => "x_weighted",
     }
+}
+
+/// The platforms of the accounts a post can go to, each once, in the platforms' order.
+fn platforms_of(accounts: &[Account]) -> Vec<Platform> {
+    Platform::ALL
+        .into_iter()
+        .filter(|p| accounts.iter().any(|a| a.platform == *p))
+        .collect()
 }
 
 /// The platforms whose posts need media, as the media field's label names them: "Instagram and TikTok".
@@ -69,6 +77,8 @@ struct Draft {
     accounts: Vec<String>,
     publish_at: String,
     tz: String,
+    /// Per platform, the text written for it (`variant_<platform>`), when one was.
+    variants: Vec<(Platform, String)>,
 }
 
 impl Draft {
@@ -85,6 +95,14 @@ impl Draft {
                 .collect(),
             publish_at: value("publish_at"),
             tz: value("tz"),
+            variants: Platform::ALL
+                .into_iter()
+                .filter_map(|p| {
+                    field(fields, &format!("variant_{p}"))
+                        .filter(|t| !t.trim().is_empty())
+                        .map(|t| (p, t.to_string()))
+                })
+                .collect(),
         }
     }
 }
@@ -101,6 +119,7 @@ fn form_field_of(api_field: &str) -> &'static str {
         "text" => "text",
         "link" => "link",
         "media" => "media_url",
+        "variants" => "variants",
         "publish_at" => "publish_at",
         _ => "accounts",
     }
@@ -141,6 +160,27 @@ fn compose(accounts: &[Account], csrf: &str, draft: &Draft, errors: &[FormError]
                     aria-describedby=[described_by(errors, "text")] { (draft.text) }
                 (field_errors(errors, "text"))
                 p #counters.muted aria-live="polite" {}
+                @let platforms = platforms_of(accounts);
+                @if !platforms.is_empty() {
+                    fieldset.variants {
+                        legend { "A different text for one network (optional)" }
+                        @for platform in &platforms {
+                            @let name = format!("variant_{platform}");
+                            @let written = draft.variants.iter().find(|(p, _)| p == platform).map(|(_, t)| t.as_str());
+                            details.variant data-platform=(platform) open[written.is_some()] {
+                                summary { "Text for " (descriptor(*platform).short_name) }
+                                label for=(name) { "Text for " (descriptor(*platform).short_name) " instead of the text above" }
+                                textarea id=(name) name=(name) rows="3" maxlength="5000"
+                                    aria-describedby=[described_by(errors, "variants")] { (written.unwrap_or_default()) }
+                            }
+                        }
+                        (field_errors(errors, "variants"))
+                    }
+                }
+                section #previews aria-label="Previews" hidden {
+                    h3 { "Previews" }
+                    div.preview-list {}
+                }
                 label for="link" { "Link (optional)" }
                 input #link type="url" name="link" placeholder="https://" value=(draft.link)
                     aria-describedby=[described_by(errors, "link")];
@@ -353,6 +393,15 @@ pub async fn create(
             privacy_level: None,
             accounts,
             publish_at,
+            variants: draft
+                .variants
+                .iter()
+                .map(|(platform, text)| PostVariant {
+                    platform: Some(*platform),
+                    account: None,
+                    text: text.clone(),
+                })
+                .collect(),
         };
         // "Save as draft" keeps it without scheduling it; "Publish" schedules it.
         let created = if field(fields, "intent") == Some("draft") {

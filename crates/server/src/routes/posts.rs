@@ -1,6 +1,6 @@
 use crate::error::AppError;
 use crate::extract::{Authenticated, JsonBody};
-use crate::views::{MediaView, PostView, RemovalImpactView};
+use crate::views::{MediaView, PostView, RemovalImpactView, VariantView};
 use crate::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -29,6 +29,10 @@ pub struct CreatePostRequest {
     /// `scheduled` (the default) schedules it now.
     #[serde(default)]
     status: Option<String>,
+    /// Its own text for some networks (`{"platform": "x", "text": ...}`) or accounts
+    /// (`{"account": ID, "text": ...}`); an account's version wins over its network's.
+    #[serde(default)]
+    variants: Vec<VariantView>,
 }
 
 fn parse_uuid(field: &str, raw: &str) -> Result<uuid::Uuid, AppError> {
@@ -52,6 +56,7 @@ pub async fn create(
         privacy_level: body.privacy_level,
         accounts: body.accounts,
         publish_at: body.publish_at,
+        variants: body.variants.into_iter().map(Into::into).collect(),
     };
     let post = match body.status.as_deref() {
         Some("draft") => state.core.save_draft(&caller, new).await?,

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use iquivity_domain::{AccountId, Platform, UserId, WorkspaceId};
-use iquivity_store::{MediaRecord, PostRecord, TargetRecord, TargetState};
+use iquivity_store::{MediaRecord, PostRecord, PostVariant, TargetRecord, TargetState};
 use serde::{Deserialize, Serialize};
 
 // An image or video of a post, by public URL: in a request and in an answer. (No doc comment: it would
@@ -53,6 +53,40 @@ pub struct PostView {
     pub status: &'static str,
     /// A draft's accounts; empty for a scheduled post (see `targets`).
     pub draft_accounts: Vec<AccountId>,
+    /// Its own text for some networks or accounts.
+    pub variants: Vec<VariantView>,
+}
+
+/// A post's text for one network (`platform`) or one account (`account`), instead of the post's own.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VariantView {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub platform: Option<Platform>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub account: Option<AccountId>,
+    pub text: String,
+}
+
+impl From<PostVariant> for VariantView {
+    fn from(v: PostVariant) -> Self {
+        VariantView {
+            platform: v.platform,
+            account: v.account,
+            text: v.text,
+        }
+    }
+}
+
+impl From<VariantView> for PostVariant {
+    fn from(v: VariantView) -> Self {
+        PostVariant {
+            platform: v.platform,
+            account: v.account,
+            text: v.text,
+        }
+    }
 }
 
 impl From<PostRecord> for PostView {
@@ -74,6 +108,7 @@ impl From<PostRecord> for PostView {
                 "scheduled"
             },
             draft_accounts: p.draft_accounts.unwrap_or_default(),
+            variants: p.variants.into_iter().map(VariantView::from).collect(),
         }
     }
 }

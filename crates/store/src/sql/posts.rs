@@ -104,8 +104,8 @@ impl PostStore for SqlStore<Db> {
         let mut tx = self.begin_write().await?;
         let media = to_json(&post.media)?;
         sqlx::query(
-            "INSERT INTO posts (id, workspace_id, author_id, text, link, media, privacy_level, publish_at, created_at, draft_accounts) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            "INSERT INTO posts (id, workspace_id, author_id, text, link, media, privacy_level, publish_at, created_at, draft_accounts, variants) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         )
         .bind(post.id.to_string())
         .bind(post.workspace_id.to_string())
@@ -117,6 +117,7 @@ impl PostStore for SqlStore<Db> {
         .bind(micros(post.publish_at))
         .bind(micros(post.created_at))
         .bind(post.draft_accounts.as_ref().map(to_json).transpose()?)
+        .bind(to_json(&post.variants)?)
         .execute(&mut *tx)
         .await?;
         insert_targets(&mut tx, post).await?;
@@ -127,8 +128,8 @@ impl PostStore for SqlStore<Db> {
     async fn publish_draft(&self, post: &PostRecord) -> StoreResult<bool> {
         let mut tx = self.begin_write().await?;
         let changed = sqlx::query(
-            "UPDATE posts SET draft_accounts = NULL, text = $1, link = $2, media = $3, privacy_level = $4, publish_at = $5 \
-             WHERE workspace_id = $6 AND id = $7 AND draft_accounts IS NOT NULL",
+            "UPDATE posts SET draft_accounts = NULL, text = $1, link = $2, media = $3, privacy_level = $4, publish_at = $5, \
+             variants = $8 WHERE workspace_id = $6 AND id = $7 AND draft_accounts IS NOT NULL",
         )
         .bind(&post.text)
         .bind(&post.link)
@@ -137,6 +138,7 @@ impl PostStore for SqlStore<Db> {
         .bind(micros(post.publish_at))
         .bind(post.workspace_id.to_string())
         .bind(post.id.to_string())
+        .bind(to_json(&post.variants)?)
         .execute(&mut *tx)
         .await?;
         if changed.rows_affected() != 1 {
@@ -151,8 +153,8 @@ impl PostStore for SqlStore<Db> {
         changed_one(
             &self.pool,
             sqlx::query(
-                "UPDATE posts SET text = $1, link = $2, media = $3, privacy_level = $4, publish_at = $5, draft_accounts = $6 \
-                 WHERE workspace_id = $7 AND id = $8 AND draft_accounts IS NOT NULL",
+                "UPDATE posts SET text = $1, link = $2, media = $3, privacy_level = $4, publish_at = $5, draft_accounts = $6, \
+                 variants = $9 WHERE workspace_id = $7 AND id = $8 AND draft_accounts IS NOT NULL",
             )
             .bind(&post.text)
             .bind(&post.link)
@@ -161,7 +163,8 @@ impl PostStore for SqlStore<Db> {
             .bind(micros(post.publish_at))
             .bind(to_json(post.draft_accounts.as_deref().unwrap_or_default())?)
             .bind(post.workspace_id.to_string())
-            .bind(post.id.to_string()),
+            .bind(post.id.to_string())
+            .bind(to_json(&post.variants)?),
         )
         .await
     }

@@ -247,6 +247,7 @@ pub(super) fn post_from_row(row: &DbRow, targets: Vec<TargetRecord>) -> StoreRes
                     .map_err(|e| StoreError::Corrupt(format!("draft_accounts: {e}")))
             })
             .transpose()?,
+        variants: json_column(row, "variants")?,
     })
 }
 

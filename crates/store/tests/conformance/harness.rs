@@ -354,6 +354,7 @@ pub fn post(
         publish_at,
         created_at,
         draft_accounts: None,
+        variants: Vec::new(),
         targets: targets
             .iter()
             .map(|(account, platform, at)| TargetRecord::scheduled(id, *account, *platform, *at))
