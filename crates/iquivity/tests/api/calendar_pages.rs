@@ -294,3 +294,70 @@ async fn a_draft_saved_from_the_composer_is_scheduled_from_its_page_and_shows_in
     );
     client.close().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_post_gets_its_own_text_for_x_and_a_preview_per_network() {
+    let Some((app, client)) = signed_up_in_browser("variants-page@example.com", 1280, 1000).await
+    else {
+        return;
+    };
+    let owner = app
+        .user_signed_in("variants-page@example.com", PASSWORD)
+        .await;
+    app.set_plan(owner.workspace_id, Plan::Professional).await;
+    add_account(&client, "x", "Var X", &[]).await;
+    add_account(&client, "linkedin", "Var Li", &["Var Li Company"]).await;
+
+    client.goto(&app.url("/posts")).await.unwrap();
+    crate::browser::fill(
+        &client,
+        "#text",
+        "Our spring collection is here, with every detail for the professionals who asked.",
+    )
+    .await;
+    crate::browser::fill(&client, "#link", "https://example.com/spring").await;
+    for checkbox in client
+        .find_all(fantoccini::Locator::Css("input[name=accounts]"))
+        .await
+        .unwrap()
+    {
+        checkbox.click().await.unwrap();
+    }
+    click(&client, "details.variant[data-platform=x] summary").await;
+    crate::browser::fill(&client, "#variant_x", "Spring is here 🌱").await;
+
+    // One preview per network, each with its own text, the link card and the media.
+    let x = wait_text(&client, "#previews .preview[data-platform=x]", |t| {
+        t.contains("Spring is here")
+    })
+    .await;
+    assert!(
+        x.contains("Spring is here 🌱 https://example.com/spring"),
+        "{x}"
+    );
+    assert!(
+        x.contains("41/280 characters"),
+        "15 letters, the emoji 2, a space, the link 23: {x}"
+    );
+    assert!(
+        x.contains("Link card: example.com") && x.contains("No media"),
+        "{x}"
+    );
+    let linkedin = text_of(&client, "#previews .preview[data-platform=linkedin]").await;
+    assert!(
+        linkedin.contains("Our spring collection is here"),
+        "{linkedin}"
+    );
+    assert!(linkedin.contains("/3000 characters"), "{linkedin}");
+    assert_accessible(&client, "the composer with a version for X and previews").await;
+
+    click(&client, "#compose button[type=submit]:not([name])").await;
+    wait_for(&client, "li.post").await;
+    let (_, posts) = app.get(&owner, "/api/v1/posts").await;
+    assert_eq!(
+        posts[0]["variants"],
+        json!([{"platform": "x", "text": "Spring is here 🌱"}]),
+        "{posts}"
+    );
+    client.close().await.unwrap();
+}
