@@ -99,6 +99,8 @@ pub struct ContentRules {
     pub max_text_chars: Option<usize>,
     /// How the platform counts them.
     pub counting: crate::TextCounting,
+    /// The most hashtags (`#` and a letter or digit, at the start of a word) the text may have.
+    pub max_hashtags: Option<usize>,
     pub media: MediaRule,
 }
 
@@ -201,6 +203,14 @@ impl PlatformDescriptor {
                 return Err(format!(
                     "{name} allows {} characters (this post has {text_chars})",
                     thousands(max)
+                ));
+            }
+        }
+        if let Some(max) = self.content.max_hashtags {
+            let tags = crate::hashtags(text);
+            if tags > max {
+                return Err(format!(
+                    "{name} allows {max} hashtags (this post has {tags})"
                 ));
             }
         }

@@ -73,8 +73,10 @@ pub(crate) const FACEBOOK: PlatformDescriptor = PlatformDescriptor {
     endpoints: meta::ENDPOINTS,
     renewal: meta::RENEWAL,
     content: ContentRules {
-        max_text_chars: None,
+        // The longest text a Page post takes, as publishers have long quoted it.
+        max_text_chars: Some(63_206),
         counting: crate::TextCounting::CodePoints,
+        max_hashtags: None,
         media: MediaRule::Optional,
     },
     publish_windows: &[],
@@ -138,8 +140,11 @@ pub(crate) const INSTAGRAM: PlatformDescriptor = PlatformDescriptor {
     endpoints: meta::ENDPOINTS,
     renewal: meta::RENEWAL,
     content: ContentRules {
-        max_text_chars: None,
+        // A caption takes 2,200 characters and 30 hashtags (Instagram's own help; some schedulers now
+        // quote 5 hashtags, which Meta's documentation does not state).
+        max_text_chars: Some(2_200),
         counting: crate::TextCounting::CodePoints,
+        max_hashtags: Some(30),
         media: MediaRule::Required("an image or a video"),
     },
     // 50 published posts per 24 hours per account (docs/platforms/instagram.md §3.4).

@@ -24,7 +24,7 @@ pub use descriptor::{
 };
 pub use error::{Delivery, ErrorClass, PlatformError};
 pub use settings::{PlatformSettings, SETTING_KEYS};
-pub use text_count::TextCounting;
+pub use text_count::{hashtags, TextCounting};
 
 use async_trait::async_trait;
 use iquivity_domain::{AccountKind, Platform, TokenSet};

@@ -75,6 +75,7 @@ pub(crate) const DESCRIPTOR: PlatformDescriptor = PlatformDescriptor {
     content: ContentRules {
         max_text_chars: Some(3000),
         counting: crate::TextCounting::CodePoints,
+        max_hashtags: None,
         media: MediaRule::NotSupported,
     },
     publish_windows: &[],

@@ -31,6 +31,18 @@ impl TextCounting {
     }
 }
 
+/// The hashtags of a text: `#` at the start of a word, followed by a letter or a digit.
+pub fn hashtags(text: &str) -> usize {
+    let chars: Vec<char> = text.chars().collect();
+    (0..chars.len())
+        .filter(|&i| {
+            chars[i] == '#'
+                && (i == 0 || chars[i - 1].is_whitespace())
+                && chars.get(i + 1).is_some_and(|c| c.is_alphanumeric())
+        })
+        .count()
+}
+
 /// What a URL counts on X, whatever its length (links are wrapped in t.co).
 const X_URL_LENGTH: usize = 23;
 
@@ -147,6 +159,11 @@ fn emoji_at(chars: &[char], at: usize) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hashtags_start_a_word_and_have_a_letter_or_digit() {
+        assert_eq!(hashtags("#spring sale #2026 and # not, x#no #ok"), 3);
+    }
 
     #[test]
     fn code_points_count_each_scalar_value() {

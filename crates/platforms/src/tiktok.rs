@@ -59,8 +59,10 @@ pub(crate) const DESCRIPTOR: PlatformDescriptor = PlatformDescriptor {
         needs_refresh_token: false,
     },
     content: ContentRules {
-        max_text_chars: None,
+        // A video's caption (`post_info.title`) takes 2,200 characters.
+        max_text_chars: Some(2_200),
         counting: crate::TextCounting::CodePoints,
+        max_hashtags: None,
         media: MediaRule::Required("a video or photos"),
     },
     // 6 publish inits per minute per user token (docs/platforms/tiktok.md §6.8).

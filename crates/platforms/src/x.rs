@@ -62,6 +62,7 @@ pub(crate) const DESCRIPTOR: PlatformDescriptor = PlatformDescriptor {
         max_text_chars: Some(280),
         // Weighted: CJK and emoji count 2, a URL 23 (twitter-text's configuration v3).
         counting: crate::TextCounting::XWeighted,
+        max_hashtags: None,
         media: MediaRule::NotSupported,
     },
     // 200 posts per 15 minutes, 300 per 3 hours and (Basic tier) 100 per day per user (docs/platforms/x.md §4.8).

@@ -307,7 +307,19 @@ function xWeightedLength(text) {
   return length;
 }
 
+// Hashtags: "#" at the start of a word followed by a letter or digit (Rust's char::is_alphanumeric).
+function hashtags(text) {
+  const points = [...text].map((c) => c.codePointAt(0));
+  let count = 0;
+  for (let i = 0; i < points.length; i += 1) {
+    const next = points[i + 1];
+    if (points[i] === 0x23 && (i === 0 || isSpace(points[i - 1])) && next !== undefined && /[\p{Alphabetic}\p{N}]/u.test(String.fromCodePoint(next))) count += 1;
+  }
+  return count;
+}
+
 function countedLength(counting, text) {
+  if (counting === "hashtags") return hashtags(text);
   return counting === "x_weighted" ? xWeightedLength(text) : [...text].length;
 }
 
@@ -335,13 +347,16 @@ if (compose) {
         name: box.dataset.platformName,
         limit: box.dataset.limit ? Number(box.dataset.limit) : null,
         counting: box.dataset.counting,
+        maxHashtags: box.dataset.maxHashtags ? Number(box.dataset.maxHashtags) : null,
       });
     }
     counters.textContent = [...chosen]
       .filter(([, p]) => p.limit)
       .map(([platform, p]) => {
         const length = countedLength(p.counting, published(platform));
-        return `${p.name}: ${length}/${p.limit}${length > p.limit ? " (too long)" : ""}`;
+        const tags = p.maxHashtags ? hashtags(published(platform)) : 0;
+        const tagged = p.maxHashtags ? `, ${tags}/${p.maxHashtags} hashtags${tags > p.maxHashtags ? " (too many)" : ""}` : "";
+        return `${p.name}: ${length}/${p.limit}${length > p.limit ? " (too long)" : ""}${tagged}`;
       })
       .join(" · ");
     renderPreviews(chosen, textFor, url);

@@ -292,7 +292,62 @@ async fn each_networks_text_limit_holds_at_its_exact_length() {
         "{problem}"
     );
 
-    // Where the network sets no limit of its own, the service's 5,000 hold, on the text itself.
+    // Instagram: 2,200 characters, and 30 hashtags at most.
+    let instagram = app
+        .seed_account(
+            &user,
+            Seed {
+                kind: AccountKind::Business,
+                ..Seed::new(Platform::Instagram, "Tagged")
+            },
+        )
+        .await;
+    let media = json!([{"url": "https://cdn.example.com/a.jpg", "kind": "image"}]);
+    let tags = |n: usize| {
+        (0..n)
+            .map(|i| format!("#tag{i}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let (status, post) = app
+        .post(
+            &user,
+            "/api/v1/posts",
+            json!({"text": tags(30), "media": media, "accounts": [instagram]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{post}");
+    let (status, problem) = app
+        .post(
+            &user,
+            "/api/v1/posts",
+            json!({"text": tags(31), "media": media, "accounts": [instagram]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    assert!(
+        problem
+            .to_string()
+            .contains("Instagram allows 30 hashtags (this post has 31)"),
+        "{problem}"
+    );
+    let (status, problem) = app
+        .post(
+            &user,
+            "/api/v1/posts",
+            json!({"text": "é".repeat(2201), "media": media, "accounts": [instagram]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    assert!(
+        problem
+            .to_string()
+            .contains("Instagram allows 2,200 characters"),
+        "{problem}"
+    );
+
+    // Where the network's limit is above the service's (a Facebook Page's 63,206), the service's 5,000
+    // hold, on the text itself.
     let (status, post) = try_text(&app, &user, page, &"é".repeat(5000)).await;
     assert_eq!(status, StatusCode::CREATED, "{post}");
     let (status, problem) = try_text(&app, &user, page, &"é".repeat(5001)).await;

@@ -209,7 +209,8 @@ fn compose(accounts: &[Account], csrf: &str, draft: &Draft, errors: &[FormError]
                                 checked[draft.accounts.contains(&value)]
                                 data-platform=(account.platform) data-platform-name=(descriptor(account.platform).short_name)
                                 data-limit=[limit_of(account.platform)]
-                                data-counting=(counting_of(account.platform));
+                                data-counting=(counting_of(account.platform))
+                                data-max-hashtags=[descriptor(account.platform).content.max_hashtags];
                             label for=(id) { (platform_icon(account.platform, 18)) " " (account.display_name) }
                         }
                     }
