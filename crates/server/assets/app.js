@@ -702,10 +702,10 @@ if (scheduleDraft) scheduleDraft.elements.tz.value = String(-new Date().getTimez
 // The post's page: its time is typed in the viewer's zone.
 const reschedule = document.getElementById("reschedule");
 if (reschedule) {
-  reschedule.elements.tz.value = String(-new Date().getTimezoneOffset());
+  if (!reschedule.elements.publish_at.dataset.typed) reschedule.elements.tz.value = String(-new Date().getTimezoneOffset());
   const shown = reschedule.elements.publish_at;
   const utc = new Date(`${shown.value}:00Z`);
-  if (!Number.isNaN(utc.getTime())) {
+  if (!shown.dataset.typed && !Number.isNaN(utc.getTime())) {
     const p = (n) => String(n).padStart(2, "0");
     shown.value = `${utc.getFullYear()}-${p(utc.getMonth() + 1)}-${p(utc.getDate())}T${p(utc.getHours())}:${p(utc.getMinutes())}`;
   }

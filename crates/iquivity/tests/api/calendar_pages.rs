@@ -134,6 +134,39 @@ async fn a_manager_sees_a_post_in_the_calendar_and_moves_it_by_dragging_and_by_i
         "{moved}"
     );
 
+    // Edited on its page: a text too long for X is refused, with what was typed kept; a fitting one is
+    // saved.
+    client
+        .goto(&app.url(&format!("/posts/{post_id}")))
+        .await
+        .unwrap();
+    let long = "Too long for X. ".repeat(20);
+    crate::browser::fill(&client, "#edit_text", &long).await;
+    click(&client, "#reschedule button[type=submit]").await;
+    let refused = wait_text(&client, "main [role=alert]", |t| !t.is_empty()).await;
+    assert!(refused.contains("X allows 280 characters"), "{refused}");
+    let kept = client
+        .execute(
+            "return [document.getElementById('edit_text').value, document.getElementById('publish_at').value];",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        kept,
+        json!([long, format!("{}T09:00", later.format("%Y-%m-%d"))]),
+        "what was typed stays"
+    );
+    crate::browser::fill(&client, "#edit_text", "Launch day, edited").await;
+    click(&client, "#reschedule button[type=submit]").await;
+    wait_for(&client, "table.calendar").await;
+    let (_, edited) = app.get(&owner, &format!("/api/v1/posts/{post_id}")).await;
+    assert_eq!(edited["text"], "Launch day, edited");
+    assert_eq!(
+        edited["publish_at"], moved["publish_at"],
+        "the time is kept"
+    );
+
     // An account that stops working marks the day at risk.
     app.app
         .core

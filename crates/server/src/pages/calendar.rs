@@ -293,6 +293,14 @@ fn back_to(raw: Option<&str>) -> String {
         .to_string()
 }
 
+/// What was typed into a post's edit form, shown again when it is refused.
+struct Typed {
+    text: String,
+    link: String,
+    publish_at: String,
+    tz: String,
+}
+
 async fn post_page(
     state: &AppState,
     caller: &Caller,
@@ -300,6 +308,7 @@ async fn post_page(
     post: PostRecord,
     back: &str,
     problem: Option<String>,
+    typed: Option<&Typed>,
 ) -> Result<Response, AppError> {
     let names = state
         .core
@@ -383,15 +392,26 @@ async fn post_page(
             }
         }
         @if movable && can_manage {
-            h2 { "Move or cancel" }
+            h2 { "Edit, move or cancel" }
+            p.muted { "Editing is open while nothing of the post is published." }
             form.stack #reschedule method="post" action={ "/posts/" (post.id) "/reschedule" } {
                 input type="hidden" name="csrf" value=(chrome.csrf);
                 input type="hidden" name="back" value=(back);
-                input #tz type="hidden" name="tz" value="0";
-                label for="publish_at" { "New time (your local time; UTC without script)" }
-                input #publish_at type="datetime-local" name="publish_at" required
-                    value=(post.publish_at.format("%Y-%m-%dT%H:%M"));
-                button type="submit" { "Move the post" }
+                input #tz type="hidden" name="tz" value=(typed.map_or("0", |t| t.tz.as_str()));
+                label for="edit_text" { "Text" }
+                textarea #edit_text name="text" rows="4" maxlength="5000" required {
+                    (typed.map_or(post.text.as_str(), |t| t.text.as_str()))
+                }
+                label for="edit_link" { "Link (optional)" }
+                input #edit_link type="url" name="link"
+                    value=(typed.map_or(post.link.as_deref().unwrap_or_default(), |t| t.link.as_str()));
+                label for="publish_at" { "Time (your local time; UTC without script)" }
+                @match typed {
+                    // What was typed is already in the viewer's zone: the script leaves it as it is.
+                    Some(t) => { input #publish_at type="datetime-local" name="publish_at" required value=(t.publish_at) data-typed="true"; }
+                    None => { input #publish_at type="datetime-local" name="publish_at" required value=(post.publish_at.format("%Y-%m-%dT%H:%M")); }
+                }
+                button type="submit" { "Save the post" }
             }
             form.inline method="post" action={ "/posts/" (post.id) "/cancel" } {
                 input type="hidden" name="csrf" value=(chrome.csrf);
@@ -444,7 +464,16 @@ pub async fn publish(
                 .collect::<Vec<_>>()
                 .join(" ");
             let post = state.core.post(&sc.caller, id).await?;
-            post_page(&state, &sc.caller, &sc.session, post, &back, Some(message)).await
+            post_page(
+                &state,
+                &sc.caller,
+                &sc.session,
+                post,
+                &back,
+                Some(message),
+                None,
+            )
+            .await
         }
         Err(other) => Err(other.into()),
     }
@@ -499,7 +528,7 @@ pub async fn post(
             .as_deref(),
     );
     let post = state.core.post(&caller, post_id(&id)?).await?;
-    post_page(&state, &caller, &session, post, &back, None).await
+    post_page(&state, &caller, &session, post, &back, None, None).await
 }
 
 /// `POST /posts/{id}/reschedule`: the form's new time, in the viewer's zone.
@@ -516,6 +545,10 @@ pub async fn reschedule(
         (Ok(local), Ok(tz)) => Some((local - Duration::minutes(tz)).and_utc()),
         _ => None,
     };
+    // The text and the link are on the form since it edits them too; a form without them moves only.
+    let text = field(&sc.fields, "text").map(str::to_string);
+    let link =
+        field(&sc.fields, "link").map(|l| Some(l.trim().to_string()).filter(|l| !l.is_empty()));
     let outcome = match at {
         Some(at) => state
             .core
@@ -523,8 +556,10 @@ pub async fn reschedule(
                 &sc.caller,
                 id,
                 PostEdit {
+                    text: text.clone(),
+                    link,
                     publish_at: Some(at),
-                    ..PostEdit::default()
+                    accounts: None,
                 },
             )
             .await
@@ -539,8 +574,23 @@ pub async fn reschedule(
                 .map(|e| format!("{}: {}", e.field, e.message))
                 .collect::<Vec<_>>()
                 .join(" ");
+            let typed = Typed {
+                text: text.unwrap_or_default(),
+                link: field(&sc.fields, "link").unwrap_or_default().to_string(),
+                publish_at: when.to_string(),
+                tz: field(&sc.fields, "tz").unwrap_or("0").to_string(),
+            };
             let post = state.core.post(&sc.caller, id).await?;
-            post_page(&state, &sc.caller, &sc.session, post, &back, Some(message)).await
+            post_page(
+                &state,
+                &sc.caller,
+                &sc.session,
+                post,
+                &back,
+                Some(message),
+                Some(&typed),
+            )
+            .await
         }
         Err(other) => Err(other.into()),
     }
