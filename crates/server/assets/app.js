@@ -348,6 +348,8 @@ if (compose) {
         limit: box.dataset.limit ? Number(box.dataset.limit) : null,
         counting: box.dataset.counting,
         maxHashtags: box.dataset.maxHashtags ? Number(box.dataset.maxHashtags) : null,
+        media: box.dataset.media,
+        mediaNeeds: box.dataset.mediaNeeds,
       });
     }
     counters.textContent = [...chosen]
@@ -399,11 +401,23 @@ if (compose) {
           facts.push("Link card: the address is not complete yet");
         }
       }
-      facts.push(mediaUrl?.value.trim() ? "1 image or video" : "No media");
+      const hasMedia = Boolean(mediaUrl?.value.trim());
+      facts.push(hasMedia ? "1 image or video" : "No media");
       const about = document.createElement("p");
       about.className = "preview-facts muted";
       about.textContent = facts.join(" · ");
       card.append(about);
+      // What the network will refuse, said before the form is sent (the server refuses it the same way).
+      const refusals = [];
+      if (p.limit && length > p.limit) refusals.push(`${p.name} allows ${p.limit} characters.`);
+      if (p.media === "not_supported" && hasMedia) refusals.push(`Media on ${p.name} posts is not supported yet: remove it, or leave ${p.name} out.`);
+      if (p.media === "required" && !hasMedia) refusals.push(`${p.name} needs ${p.mediaNeeds}.`);
+      if (refusals.length > 0) {
+        const warning = document.createElement("p");
+        warning.className = "preview-warning";
+        warning.textContent = refusals.join(" ");
+        card.append(warning);
+      }
       list.append(card);
     }
     previews.hidden = chosen.size === 0;

@@ -384,6 +384,37 @@ async fn a_post_gets_its_own_text_for_x_and_a_preview_per_network() {
     assert!(linkedin.contains("/3000 characters"), "{linkedin}");
     assert_accessible(&client, "the composer with a version for X and previews").await;
 
+    // An image for every network: neither X nor LinkedIn takes media yet, which each preview says before
+    // the form is sent.
+    crate::browser::fill(&client, "#media_url", "https://cdn.example.com/spring.jpg").await;
+    let warned = wait_text(
+        &client,
+        "#previews .preview[data-platform=x] .preview-warning",
+        |t| !t.is_empty(),
+    )
+    .await;
+    assert!(
+        warned.contains("Media on X posts is not supported yet"),
+        "{warned}"
+    );
+    let linkedin_warned = text_of(
+        &client,
+        "#previews .preview[data-platform=linkedin] .preview-warning",
+    )
+    .await;
+    assert!(
+        linkedin_warned.contains("Media on LinkedIn posts is not supported yet"),
+        "{linkedin_warned}"
+    );
+    assert_accessible(&client, "a preview warning").await;
+    client
+        .find(fantoccini::Locator::Css("#media_url"))
+        .await
+        .unwrap()
+        .clear()
+        .await
+        .unwrap();
+
     click(&client, "#compose button[type=submit]:not([name])").await;
     wait_for(&client, "li.post").await;
     let (_, posts) = app.get(&owner, "/api/v1/posts").await;

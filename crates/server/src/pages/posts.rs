@@ -22,6 +22,16 @@ fn limit_of(platform: Platform) -> Option<usize> {
     descriptor(platform).content.max_text_chars
 }
 
+/// What the platform takes in media, as the page's script warns before submitting: `not_supported`,
+/// `optional` or `required` (with what it needs).
+fn media_rule_of(platform: Platform) -> (&'static str, Option<&'static str>) {
+    match descriptor(platform).content.media {
+        MediaRule::NotSupported => ("not_supported", None),
+        MediaRule::Optional => ("optional", None),
+        MediaRule::Required(what) => ("required", Some(what)),
+    }
+}
+
 /// How the page's script counts the platform's text, as the server does (`TextCounting`).
 fn counting_of(platform: Platform) -> &'static str {
     match descriptor(platform).content.counting {
@@ -210,7 +220,9 @@ fn compose(accounts: &[Account], csrf: &str, draft: &Draft, errors: &[FormError]
                                 data-platform=(account.platform) data-platform-name=(descriptor(account.platform).short_name)
                                 data-limit=[limit_of(account.platform)]
                                 data-counting=(counting_of(account.platform))
-                                data-max-hashtags=[descriptor(account.platform).content.max_hashtags];
+                                data-max-hashtags=[descriptor(account.platform).content.max_hashtags]
+                                data-media=(media_rule_of(account.platform).0)
+                                data-media-needs=[media_rule_of(account.platform).1];
                             label for=(id) { (platform_icon(account.platform, 18)) " " (account.display_name) }
                         }
                     }
