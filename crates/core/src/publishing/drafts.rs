@@ -2,7 +2,7 @@
 //! for, so the engine never takes it and it holds nothing of the plan's or the platforms'. Scheduling it
 //! runs every check a new post gets, then gives it its targets in one transaction.
 
-use super::{NewPost, PostEdit, MAX_TEXT_CHARS};
+use super::{NewPost, PostEdit};
 use crate::{Caller, Core, CoreError};
 use chrono::{DateTime, Utc};
 use iquivity_domain::{AccountId, ValidationError};
@@ -16,16 +16,7 @@ impl Core {
         text: &str,
         accounts: &[AccountId],
     ) -> Result<Vec<ValidationError>, CoreError> {
-        let mut errors = Vec::new();
-        if text.is_empty() {
-            errors.push(ValidationError::new("text", "must not be empty"));
-        }
-        if text.chars().count() > MAX_TEXT_CHARS {
-            errors.push(ValidationError::new(
-                "text",
-                format!("must be at most {MAX_TEXT_CHARS} characters"),
-            ));
-        }
+        let mut errors = super::text_errors(text);
         for (i, id) in accounts.iter().enumerate() {
             if self
                 .store

@@ -76,6 +76,21 @@ impl Texts<'_> {
     }
 }
 
+/// What any post's text must be: not empty, and within the service's own limit.
+fn text_errors(text: &str) -> Vec<ValidationError> {
+    let mut errors = Vec::new();
+    if text.is_empty() {
+        errors.push(ValidationError::new("text", "must not be empty"));
+    }
+    if text.chars().count() > MAX_TEXT_CHARS {
+        errors.push(ValidationError::new(
+            "text",
+            format!("must be at most {MAX_TEXT_CHARS} characters"),
+        ));
+    }
+    errors
+}
+
 /// Each version must name one network or one account the post goes to, once, and have a text.
 fn variant_errors(variants: &[PostVariant], accounts: &[AccountId]) -> Vec<ValidationError> {
     let mut errors = Vec::new();
@@ -177,15 +192,7 @@ impl Core {
         // Browsers send a text area's line breaks as CRLF; what is counted and published is one character
         // per line break, as the page's counter counts it.
         let text = new.text.replace("\r\n", "\n").trim().to_string();
-        if text.is_empty() {
-            errors.push(ValidationError::new("text", "must not be empty"));
-        }
-        if text.chars().count() > MAX_TEXT_CHARS {
-            errors.push(ValidationError::new(
-                "text",
-                format!("must be at most {MAX_TEXT_CHARS} characters"),
-            ));
-        }
+        errors.extend(text_errors(&text));
         for (i, media) in new.media.iter().enumerate() {
             let public =
                 url::Url::parse(&media.url).is_ok_and(|u| matches!(u.scheme(), "http" | "https"));
@@ -407,15 +414,7 @@ impl Core {
         let link = edit.link.unwrap_or(current.link.clone());
         let publish_at = edit.publish_at.unwrap_or(current.publish_at);
         let mut errors = Vec::new();
-        if text.is_empty() {
-            errors.push(ValidationError::new("text", "must not be empty"));
-        }
-        if text.chars().count() > MAX_TEXT_CHARS {
-            errors.push(ValidationError::new(
-                "text",
-                format!("must be at most {MAX_TEXT_CHARS} characters"),
-            ));
-        }
+        errors.extend(text_errors(&text));
         errors.extend(check_publish_at(publish_at, self.clock.now()));
         let texts = Texts {
             text: &text,

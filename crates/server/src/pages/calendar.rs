@@ -5,7 +5,7 @@
 
 use super::auth::field;
 use super::icons::platform_mark;
-use super::posts::parse_tz;
+use super::posts::{parse_tz, state_label};
 use super::{app_page, Chrome, Section};
 use crate::error::AppError;
 use crate::extract::{CheckedForm, PageCaller};
@@ -107,16 +107,6 @@ fn local(at: DateTime<Utc>, tz: i64) -> NaiveDateTime {
     at.naive_utc() + Duration::minutes(tz)
 }
 
-fn state_word(state: TargetState) -> &'static str {
-    match state {
-        TargetState::Scheduled => "Scheduled",
-        TargetState::Publishing => "Publishing",
-        TargetState::Published => "Published",
-        TargetState::Failed => "Failed",
-        TargetState::Cancelled => "Cancelled",
-    }
-}
-
 fn item(entry: &CalendarItem, tz: i64, back: &str) -> Markup {
     let at = local(entry.at, tz);
     let movable = entry.state == TargetState::Scheduled;
@@ -127,7 +117,7 @@ fn item(entry: &CalendarItem, tz: i64, back: &str) -> Markup {
                 (platform_mark(entry.platform, 16)) " "
                 time datetime=(entry.at.to_rfc3339()) { (at.format("%H:%M")) } " "
                 span.cal-account { (entry.account_name) }
-                span.visually-hidden { ", " (entry.platform.display_name()) ", " (state_word(entry.state)) }
+                span.visually-hidden { ", " (entry.platform.display_name()) ", " (state_label(entry.state)) }
                 @if entry.at_risk { span.visually-hidden { ", at risk: the account is not Active" } }
             }
         }
@@ -369,7 +359,7 @@ async fn post_page(
             @for target in &post.targets {
                 li class={ "result result-" (target.state.as_str()) } {
                     (platform_mark(target.platform, 18)) " " (name_of(target.account_id)) " (" (target.platform.display_name()) "): "
-                    strong.result-state { (state_word(target.state)) }
+                    strong.result-state { (state_label(target.state)) }
                     @if let Some(url) = &target.url { " " a href=(url) rel="noopener" { "view on " (target.platform.display_name()) } }
                     @if let Some(message) = &target.error_message { span.reason { (message) } }
                     @if target.state == TargetState::Failed && caller.role.can_manage_accounts() {
@@ -458,11 +448,7 @@ pub async fn publish(
     match outcome {
         Ok(()) => Ok((StatusCode::SEE_OTHER, [(header::LOCATION, "/posts")]).into_response()),
         Err(CoreError::Validation(errors)) => {
-            let message = errors
-                .into_iter()
-                .map(|e| format!("{}: {}", e.field, e.message))
-                .collect::<Vec<_>>()
-                .join(" ");
+            let message = said(errors);
             let post = state.core.post(&sc.caller, id).await?;
             post_page(
                 &state,
@@ -569,11 +555,7 @@ pub async fn reschedule(
     match outcome {
         Ok(()) => Ok((StatusCode::SEE_OTHER, [(header::LOCATION, back)]).into_response()),
         Err(CoreError::Validation(errors)) => {
-            let message = errors
-                .into_iter()
-                .map(|e| format!("{}: {}", e.field, e.message))
-                .collect::<Vec<_>>()
-                .join(" ");
+            let message = said(errors);
             let typed = Typed {
                 text: text.unwrap_or_default(),
                 link: field(&sc.fields, "link").unwrap_or_default().to_string(),
@@ -594,6 +576,15 @@ pub async fn reschedule(
         }
         Err(other) => Err(other.into()),
     }
+}
+
+/// What a refusal says, field by field, on the post's page.
+fn said(errors: Vec<iquivity_domain::ValidationError>) -> String {
+    errors
+        .into_iter()
+        .map(|e| format!("{}: {}", e.field, e.message))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// `POST /posts/{id}/cancel`: cancels what is still scheduled.

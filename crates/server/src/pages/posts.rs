@@ -68,7 +68,7 @@ async fn chrome(state: &AppState, caller: &Caller, session: &str) -> Result<Chro
     Chrome::of(state, caller, session, &summary).await
 }
 
-fn state_label(state: TargetState) -> &'static str {
+pub(crate) fn state_label(state: TargetState) -> &'static str {
     match state {
         TargetState::Scheduled => "Scheduled",
         TargetState::Publishing => "Publishing",
