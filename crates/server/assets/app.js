@@ -724,3 +724,7 @@ if (reschedule) {
     shown.value = `${utc.getFullYear()}-${p(utc.getMonth() + 1)}-${p(utc.getDate())}T${p(utc.getHours())}:${p(utc.getMinutes())}`;
   }
 }
+
+// Posting times: the browser's own time zone, where none is set yet.
+const queueZone = document.getElementById("time_zone");
+if (queueZone && !queueZone.value) queueZone.value = Intl.DateTimeFormat().resolvedOptions().timeZone;

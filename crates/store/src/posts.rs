@@ -4,8 +4,8 @@ use crate::prelude::*;
 #[async_trait]
 pub trait PostStore: Send + Sync {
     async fn posts(&self, workspace: WorkspaceId, limit: u32) -> StoreResult<Vec<PostRecord>>;
-    /// Each target of the workspace's posts to be published from `from` until before `to`, with its
-    /// post's text and time, in time order; at most `limit` (the calendar's reads, one query).
+    /// Each target of the workspace's posts due from `from` until before `to` (each account's own time),
+    /// with its post's text and time, in time order; at most `limit` (the calendar's reads, one query).
     async fn targets_between(
         &self,
         workspace: WorkspaceId,
@@ -30,6 +30,13 @@ pub trait PostStore: Send + Sync {
     async fn publish_draft(&self, post: &PostRecord) -> StoreResult<bool>;
     /// Rewrites a draft's fields; false when it is not a draft.
     async fn update_draft(&self, post: &PostRecord) -> StoreResult<bool>;
+    /// Sets an account's posting times (replacing them); false when the account is not the workspace's.
+    async fn set_queue(&self, queue: &QueueRecord) -> StoreResult<bool>;
+    async fn queue(
+        &self,
+        workspace: WorkspaceId,
+        account: AccountId,
+    ) -> StoreResult<Option<QueueRecord>>;
     /// Deletes a draft; false when it is not a draft.
     async fn delete_draft(&self, workspace: WorkspaceId, id: uuid::Uuid) -> StoreResult<bool>;
     /// Takes due targets: each moves to `publishing` under a lease *before* the platform is called. An

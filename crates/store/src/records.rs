@@ -588,6 +588,26 @@ impl PostRecord {
     }
 }
 
+/// An account's posting times, in its own time zone: "Add to queue" schedules at the next free one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueRecord {
+    pub account_id: AccountId,
+    pub workspace_id: WorkspaceId,
+    /// An IANA name (`Europe/Berlin`).
+    pub time_zone: String,
+    pub slots: Vec<QueueSlot>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Some days of the week at one time of day.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueueSlot {
+    /// `mon` … `sun`.
+    pub days: Vec<String>,
+    /// `HH:MM`, 24 hours.
+    pub time: String,
+}
+
 /// A target as the calendar shows it: with its post's text and publishing time.
 #[derive(Debug, Clone)]
 pub struct CalendarTarget {

@@ -142,7 +142,7 @@ fn calendar_item(
         platform: target.platform,
         client_id,
         state: target.state,
-        at: target.published_at.unwrap_or(row.publish_at),
+        at: target.published_at.unwrap_or(target.run_at),
         text: row.text,
         url: target.url,
         at_risk,

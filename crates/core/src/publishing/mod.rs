@@ -18,7 +18,10 @@ use std::collections::HashMap;
 
 mod calendar;
 mod drafts;
+mod queue;
 mod round;
+
+pub use queue::{next_free_slot, QueueSpec};
 
 pub use calendar::{Calendar, CalendarItem, CalendarQuery, MAX_CALENDAR_DAYS, MAX_CALENDAR_ITEMS};
 

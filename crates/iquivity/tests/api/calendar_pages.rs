@@ -6,7 +6,7 @@ use crate::browser::{
 };
 use crate::demo_pages::assert_accessible;
 use crate::helpers::*;
-use chrono::{Datelike, Duration, NaiveTime, Utc};
+use chrono::{Datelike, Duration, NaiveTime, Timelike, Utc};
 use iquivity_domain::{Plan, StatusReason};
 use serde_json::json;
 
@@ -422,6 +422,114 @@ async fn a_post_gets_its_own_text_for_x_and_a_preview_per_network() {
         posts[0]["variants"],
         json!([{"platform": "x", "text": "Spring is here 🌱"}]),
         "{posts}"
+    );
+    client.close().await.unwrap();
+}
+
+/// Sets an account's posting times on its page.
+async fn set_posting_times(
+    client: &fantoccini::Client,
+    app: &TestApp,
+    account: &str,
+    zone: &str,
+    slots: &str,
+) {
+    client
+        .goto(&app.url(&format!("/accounts/{account}/queue")))
+        .await
+        .unwrap();
+    crate::browser::fill(client, "#time_zone", zone).await;
+    crate::browser::fill(client, "#slots", slots).await;
+    click(client, "#queue-form button[type=submit]").await;
+    wait_text(client, "main", |t| {
+        t.contains("Posting times") && t.contains(zone)
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_post_added_to_the_queue_goes_to_two_accounts_at_their_own_times() {
+    let Some((app, client)) = signed_up_in_browser("queue-page@example.com", 1280, 1000).await
+    else {
+        return;
+    };
+    let owner = app.user_signed_in("queue-page@example.com", PASSWORD).await;
+    app.set_plan(owner.workspace_id, Plan::Professional).await;
+    add_account(&client, "x", "Queue X", &[]).await;
+    add_account(&client, "linkedin", "Queue Li", &["Queue Li Company"]).await;
+    let (_, page) = app.get(&owner, "/api/v1/accounts?sort=name").await;
+    let id_of = |name: &str| {
+        page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["display_name"] == name)
+            .unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let (x, linkedin) = (id_of("Queue X"), id_of("Queue Li Company"));
+
+    // A line that cannot be read is said next to the field, and what was typed stays.
+    client
+        .goto(&app.url(&format!("/accounts/{x}/queue")))
+        .await
+        .unwrap();
+    assert_accessible(&client, "an account's posting times").await;
+    crate::browser::fill(&client, "#time_zone", "America/New_York").await;
+    crate::browser::fill(&client, "#slots", "Funday 09:00").await;
+    click(&client, "#queue-form button[type=submit]").await;
+    let said = wait_text(&client, "#slots-error", |t| !t.is_empty()).await;
+    assert!(said.contains("Funday 09:00"), "{said}");
+    let kept = client
+        .find(fantoccini::Locator::Css("#slots"))
+        .await
+        .unwrap()
+        .prop("value")
+        .await
+        .unwrap();
+    assert_eq!(kept.as_deref(), Some("Funday 09:00"));
+    assert_accessible(&client, "posting times refused").await;
+
+    set_posting_times(&client, &app, &x, "America/New_York", "Mon-Fri 09:00").await;
+    set_posting_times(&client, &app, &linkedin, "Europe/Berlin", "Sat, Sun 10:30").await;
+
+    client.goto(&app.url("/posts")).await.unwrap();
+    crate::browser::fill(&client, "#text", "Queued for both desks").await;
+    for checkbox in client
+        .find_all(fantoccini::Locator::Css("input[name=accounts]"))
+        .await
+        .unwrap()
+    {
+        checkbox.click().await.unwrap();
+    }
+    click(&client, "#compose button[name=intent][value=queue]").await;
+    wait_for(&client, "li.post").await;
+    let (_, posts) = app.get(&owner, "/api/v1/posts").await;
+    let due = |account: &str| -> chrono::DateTime<Utc> {
+        posts[0]["targets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["account_id"] == account)
+            .unwrap()["run_at"]
+            .as_str()
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    let (x_at, li_at) = (due(&x), due(&linkedin));
+    // 09:00 in New York is 13:00 or 14:00 UTC on a weekday; 10:30 in Berlin 08:30 or 09:30 UTC on a weekend.
+    assert!(x_at.weekday().num_days_from_monday() < 5, "{x_at}");
+    assert!(
+        [13, 14].contains(&x_at.hour()) && x_at.minute() == 0,
+        "{x_at}"
+    );
+    assert!(li_at.weekday().num_days_from_monday() >= 5, "{li_at}");
+    assert!(
+        [8, 9].contains(&li_at.hour()) && li_at.minute() == 30,
+        "{li_at}"
     );
     client.close().await.unwrap();
 }

@@ -30,6 +30,7 @@ mod metrics;
 mod pages;
 mod permissions;
 mod posts;
+mod queues;
 mod readiness;
 mod renewal_timing;
 mod secrets;

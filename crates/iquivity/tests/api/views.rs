@@ -130,7 +130,7 @@ const POST: [&str; 13] = [
     "draft_accounts",
     "variants",
 ];
-const TARGET: [&str; 12] = [
+const TARGET: [&str; 13] = [
     "id",
     "post_id",
     "account_id",
@@ -143,6 +143,7 @@ const TARGET: [&str; 12] = [
     "error_message",
     "published_at",
     "sending_at",
+    "run_at",
 ];
 
 #[tokio::test]

@@ -13,6 +13,7 @@ pub mod notifications;
 pub mod plan;
 pub mod platforms;
 pub mod posts;
+pub mod queue;
 pub mod settings;
 
 pub use layout::{app_page, csrf_token, page, Chrome, Section, ASSETS_CSS, ASSETS_ICON, ASSETS_JS};

@@ -1275,6 +1275,7 @@ async fn details_page(
         }
     };
     let not_publishable = descriptor.not_publishable(account.kind);
+    let queue = state.core.queue(caller, account.id).await?;
     let requested = state
         .core
         .open_reconnect_requests(caller)
@@ -1330,6 +1331,20 @@ async fn details_page(
             @if account.sandbox { dt { "Sandbox" } dd { "Connected through the local sandbox, not the real platform." } }
         }
         @if caller.role.can_manage_accounts() { (edit_form(&account, &clients, &form, &chrome.csrf)) }
+        h2 { "Posting times" }
+        p {
+            @match &queue {
+                Some(queue) => {
+                    @for (i, slot) in queue.slots.iter().enumerate() {
+                        @if i > 0 { "; " }
+                        (slot.days.join(", ")) " " (slot.time)
+                    }
+                    " (" (queue.time_zone) ")"
+                }
+                None => { "None yet: \"Add to queue\" needs them." }
+            }
+            @if caller.role.can_manage_accounts() { " " a href={ "/accounts/" (account.id) "/queue" } { "Set the posting times" } }
+        }
         h2 { "Permissions" }
         table.permissions {
             thead { tr { th { "Permission" } th { "Why" } th { "Granted" } } }

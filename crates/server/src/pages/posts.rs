@@ -234,6 +234,7 @@ fn compose(accounts: &[Account], csrf: &str, draft: &Draft, errors: &[FormError]
                 input #tz type="hidden" name="tz" value=(if draft.tz.is_empty() { "0" } else { draft.tz.as_str() });
                 div.form-actions {
                     button type="submit" { "Publish" }
+                    button.secondary type="submit" name="intent" value="queue" { "Add to queue" }
                     button.secondary type="submit" name="intent" value="draft" formnovalidate { "Save as draft" }
                 }
             }
@@ -416,11 +417,13 @@ pub async fn create(
                 })
                 .collect(),
         };
-        // "Save as draft" keeps it without scheduling it; "Publish" schedules it.
-        let created = if field(fields, "intent") == Some("draft") {
-            state.core.save_draft(&session_caller.caller, new).await
-        } else {
-            state.core.create_post(&session_caller.caller, new).await
+        // "Save as draft" keeps it without scheduling it; "Add to queue" takes each account's next posting
+        // time; "Publish" schedules it.
+        let caller = &session_caller.caller;
+        let created = match field(fields, "intent") {
+            Some("draft") => state.core.save_draft(caller, new).await,
+            Some("queue") => state.core.queue_post(caller, new).await,
+            _ => state.core.create_post(caller, new).await,
         };
         match created {
             Ok(post) => {

@@ -53,6 +53,10 @@ pub fn router() -> Router<AppState> {
             post(pages::links::reconnect_request),
         )
         .route("/calendar", get(pages::calendar::index))
+        .route(
+            "/accounts/{id}/queue",
+            get(pages::queue::show).post(pages::queue::save),
+        )
         .route("/posts/{id}", get(pages::calendar::post))
         .route("/posts/{id}/reschedule", post(pages::calendar::reschedule))
         .route("/posts/{id}/cancel", post(pages::calendar::cancel))
@@ -125,6 +129,10 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/posts", get(posts::list).post(posts::create))
         .route("/api/v1/calendar", get(calendar::calendar))
         .route("/api/v1/posts/{id}/publish", post(posts::publish))
+        .route(
+            "/api/v1/accounts/{id}/queue",
+            get(posts::get_queue).put(posts::set_queue),
+        )
         .route("/api/v1/posts/{id}/duplicate", post(posts::duplicate))
         .route(
             "/api/v1/media",

@@ -6,10 +6,11 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use chrono::{DateTime, Utc};
-use iquivity_core::posts::{NewPost, PostEdit};
+use iquivity_core::posts::{NewPost, PostEdit, QueueSpec};
 use iquivity_core::CoreError;
 use iquivity_domain::AccountId;
-use serde::Deserialize;
+use iquivity_store::{QueueRecord, QueueSlot};
+use serde::{Deserialize, Serialize};
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -33,6 +34,10 @@ pub struct CreatePostRequest {
     /// (`{"account": ID, "text": ...}`); an account's version wins over its network's.
     #[serde(default)]
     variants: Vec<VariantView>,
+    /// "Add to queue": each account's next free posting time (`PUT /api/v1/accounts/{id}/queue`) instead
+    /// of `publish_at`.
+    #[serde(default)]
+    queue: bool,
 }
 
 fn parse_uuid(field: &str, raw: &str) -> Result<uuid::Uuid, AppError> {
@@ -59,6 +64,7 @@ pub async fn create(
         variants: body.variants.into_iter().map(Into::into).collect(),
     };
     let post = match body.status.as_deref() {
+        _ if body.queue => state.core.queue_post(&caller, new).await?,
         Some("draft") => state.core.save_draft(&caller, new).await?,
         None | Some("scheduled") => state.core.create_post(&caller, new).await?,
         Some(other) => {
@@ -273,4 +279,82 @@ pub async fn media(
         .await?
         .ok_or_else(|| AppError::not_found("media"))?;
     Ok(([(axum::http::header::CONTENT_TYPE, content_type)], bytes).into_response())
+}
+
+/// An account's posting times, in its own time zone.
+#[derive(Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct QueueView {
+    /// An IANA name, such as `Europe/Berlin`.
+    time_zone: String,
+    slots: Vec<QueueSlotView>,
+}
+
+/// Some days of the week at one time of day.
+#[derive(Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct QueueSlotView {
+    /// `mon` … `sun`.
+    days: Vec<String>,
+    /// `HH:MM`, 24 hours.
+    time: String,
+}
+
+impl From<QueueRecord> for QueueView {
+    fn from(q: QueueRecord) -> Self {
+        QueueView {
+            time_zone: q.time_zone,
+            slots: q
+                .slots
+                .into_iter()
+                .map(|s| QueueSlotView {
+                    days: s.days,
+                    time: s.time,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// An account's posting times; `null` when it has none.
+#[utoipa::path(get, path = "/api/v1/accounts/{id}/queue", tag = "posts", params(("id" = String, Path)),
+    responses((status = 200, body = Option<QueueView>), (status = 404, body = crate::Problem)))]
+pub async fn get_queue(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    Path(id): Path<String>,
+) -> Result<Json<Option<QueueView>>, AppError> {
+    let queue = state
+        .core
+        .queue(&caller, super::accounts::parse_id(&id)?)
+        .await?;
+    Ok(Json(queue.map(QueueView::from)))
+}
+
+/// Sets an account's posting times ("Add to queue" schedules at the next free one). Owners and admins.
+#[utoipa::path(put, path = "/api/v1/accounts/{id}/queue", tag = "posts", params(("id" = String, Path)),
+    request_body = QueueView,
+    responses((status = 200, body = QueueView), (status = 404, body = crate::Problem), (status = 422, body = crate::Problem)))]
+pub async fn set_queue(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<QueueView>,
+) -> Result<Json<QueueView>, AppError> {
+    let spec = QueueSpec {
+        time_zone: body.time_zone,
+        slots: body
+            .slots
+            .into_iter()
+            .map(|s| QueueSlot {
+                days: s.days,
+                time: s.time,
+            })
+            .collect(),
+    };
+    let queue = state
+        .core
+        .set_queue(&caller, super::accounts::parse_id(&id)?, spec)
+        .await?;
+    Ok(Json(queue.into()))
 }

@@ -133,6 +133,8 @@ pub struct TargetView {
     /// While `publishing`: when the request to the platform went out; empty while the target still waits
     /// for a free slot on its platform (nothing was sent yet).
     pub sending_at: Option<DateTime<Utc>>,
+    /// When it is due: the post's time, or (added to a queue) its account's own posting time.
+    pub run_at: DateTime<Utc>,
 }
 
 impl From<TargetRecord> for TargetView {
@@ -150,6 +152,7 @@ impl From<TargetRecord> for TargetView {
             error_message: t.error_message,
             published_at: t.published_at,
             sending_at: t.sending_at,
+            run_at: t.run_at,
         }
     }
 }

@@ -169,6 +169,56 @@ impl PostStore for SqlStore<Db> {
         .await
     }
 
+    async fn set_queue(&self, queue: &QueueRecord) -> StoreResult<bool> {
+        let mut tx = self.begin_write().await?;
+        let owned = sqlx::query("SELECT id FROM accounts WHERE workspace_id = $1 AND id = $2")
+            .bind(queue.workspace_id.to_string())
+            .bind(queue.account_id.to_string())
+            .fetch_optional(&mut *tx)
+            .await?;
+        if owned.is_none() {
+            return Ok(false);
+        }
+        sqlx::query(
+            "INSERT INTO posting_queues (account_id, workspace_id, time_zone, slots, updated_at) \
+             VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (account_id) DO UPDATE SET time_zone = excluded.time_zone, slots = excluded.slots, \
+             updated_at = excluded.updated_at",
+        )
+        .bind(queue.account_id.to_string())
+        .bind(queue.workspace_id.to_string())
+        .bind(&queue.time_zone)
+        .bind(to_json(&queue.slots)?)
+        .bind(micros(queue.updated_at))
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn queue(
+        &self,
+        workspace: WorkspaceId,
+        account: AccountId,
+    ) -> StoreResult<Option<QueueRecord>> {
+        let row =
+            sqlx::query("SELECT * FROM posting_queues WHERE workspace_id = $1 AND account_id = $2")
+                .bind(workspace.to_string())
+                .bind(account.to_string())
+                .fetch_optional(&self.pool)
+                .await?;
+        row.map(|row| {
+            Ok(QueueRecord {
+                account_id: parsed(&row, "account_id")?,
+                workspace_id: parsed(&row, "workspace_id")?,
+                time_zone: row.try_get("time_zone")?,
+                slots: json_column(&row, "slots")?,
+                updated_at: from_micros(row.try_get("updated_at")?),
+            })
+        })
+        .transpose()
+    }
+
     async fn delete_draft(&self, workspace: WorkspaceId, id: uuid::Uuid) -> StoreResult<bool> {
         changed_one(
             &self.pool,
@@ -208,8 +258,8 @@ impl PostStore for SqlStore<Db> {
         let rows = sqlx::query(
             "SELECT t.*, p.text AS post_text, p.publish_at AS post_publish_at FROM posts p \
              JOIN post_targets t ON t.post_id = p.id \
-             WHERE p.workspace_id = $1 AND p.publish_at >= $2 AND p.publish_at < $3 \
-             ORDER BY p.publish_at, p.id, t.id LIMIT $4",
+             WHERE t.workspace_id = $1 AND t.run_at >= $2 AND t.run_at < $3 \
+             ORDER BY t.run_at, p.id, t.id LIMIT $4",
         )
         .bind(workspace.to_string())
         .bind(micros(from))

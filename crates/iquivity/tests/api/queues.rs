@@ -1,0 +1,175 @@
+//! Posting queues: each account's posting times in its own time zone, and "Add to queue" taking the next
+//! free one of each account, across a change of the clocks.
+
+use crate::helpers::*;
+use chrono::{DateTime, Utc};
+use iquivity_domain::Platform;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use std::sync::Arc;
+
+fn at(text: &str) -> DateTime<Utc> {
+    text.parse().unwrap()
+}
+
+/// Each target's account and time.
+fn times(post: &Value) -> Vec<(String, DateTime<Utc>)> {
+    let mut found: Vec<(String, DateTime<Utc>)> = post["targets"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{post}"))
+        .iter()
+        .map(|t| {
+            (
+                t["account_id"].as_str().unwrap().to_string(),
+                t["run_at"].as_str().unwrap().parse().unwrap(),
+            )
+        })
+        .collect();
+    found.sort();
+    found
+}
+
+#[tokio::test]
+async fn add_to_queue_takes_each_accounts_next_free_local_time_across_a_change_of_the_clocks() {
+    // Friday 2026-03-27, 15:00 UTC: Berlin moves its clocks forward on Sunday the 29th.
+    let clock = Arc::new(iquivity_core::lifecycle::ManualClock::new(at(
+        "2026-03-27T15:00:00Z",
+    )));
+    let engine = clock.clone();
+    let app = spawn_app_tuned(|c| c.run_lifecycle = false, move |core| core.clock = engine).await;
+    let owner = app.sign_up("queues@example.com", "Queues").await;
+    let other = app
+        .sign_up("elsewhere-queue@example.com", "Elsewhere")
+        .await;
+    let x = app
+        .seed_account(&owner, Seed::new(Platform::X, "New York Desk"))
+        .await
+        .to_string();
+    let linkedin = app
+        .seed_account(&owner, Seed::new(Platform::Linkedin, "Berlin Desk"))
+        .await
+        .to_string();
+
+    // Posting times are checked: the zone, each time and each day.
+    for (body, field) in [
+        (
+            json!({"time_zone": "Mars/Olympus", "slots": [{"days": ["mon"], "time": "09:00"}]}),
+            "time_zone",
+        ),
+        (
+            json!({"time_zone": "Europe/Berlin", "slots": [{"days": ["mon"], "time": "9 am"}]}),
+            "slots[0].time",
+        ),
+        (
+            json!({"time_zone": "Europe/Berlin", "slots": [{"days": ["someday"], "time": "09:00"}]}),
+            "slots[0].days",
+        ),
+        (json!({"time_zone": "Europe/Berlin", "slots": []}), "slots"),
+    ] {
+        let (status, problem) = app
+            .send(
+                &owner,
+                reqwest::Method::PUT,
+                &format!("/api/v1/accounts/{x}/queue"),
+                Some(body),
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+        assert_eq!(problem["errors"][0]["field"], field, "{problem}");
+    }
+    let weekdays = json!({"time_zone": "America/New_York",
+        "slots": [{"days": ["mon", "tue", "wed", "thu", "fri"], "time": "09:00"}]});
+    let (status, _) = app
+        .send(
+            &other,
+            reqwest::Method::PUT,
+            &format!("/api/v1/accounts/{x}/queue"),
+            Some(weekdays.clone()),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "another workspace's account");
+
+    // Without posting times an account cannot be queued to.
+    let (status, problem) = app
+        .post(
+            &owner,
+            "/api/v1/posts",
+            json!({"text": "Queued", "accounts": [x], "queue": true}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    assert_eq!(problem["errors"][0]["field"], "accounts[0]", "{problem}");
+
+    let (status, set) = app
+        .send(
+            &owner,
+            reqwest::Method::PUT,
+            &format!("/api/v1/accounts/{x}/queue"),
+            Some(weekdays),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{set}");
+    let weekend =
+        json!({"time_zone": "Europe/Berlin", "slots": [{"days": ["sat", "sun"], "time": "09:00"}]});
+    app.send(
+        &owner,
+        reqwest::Method::PUT,
+        &format!("/api/v1/accounts/{linkedin}/queue"),
+        Some(weekend),
+    )
+    .await;
+    let (_, read) = app
+        .get(&owner, &format!("/api/v1/accounts/{linkedin}/queue"))
+        .await;
+    assert_eq!(read["time_zone"], "Europe/Berlin");
+
+    // First: New York's Monday 09:00 EDT; Berlin's Saturday 09:00 CET.
+    let (status, first) = app
+        .post(
+            &owner,
+            "/api/v1/posts",
+            json!({"text": "First", "accounts": [x, linkedin], "queue": true}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{first}");
+    let mut expected = vec![
+        (x.clone(), at("2026-03-30T13:00:00Z")),
+        (linkedin.clone(), at("2026-03-28T08:00:00Z")),
+    ];
+    expected.sort();
+    assert_eq!(times(&first), expected);
+    // Second: the next free times; Berlin's Sunday 09:00 is now CEST, an hour earlier in UTC.
+    let (_, second) = app
+        .post(
+            &owner,
+            "/api/v1/posts",
+            json!({"text": "Second", "accounts": [x, linkedin], "queue": true}),
+        )
+        .await;
+    let mut expected = vec![
+        (x.clone(), at("2026-03-31T13:00:00Z")),
+        (linkedin.clone(), at("2026-03-29T07:00:00Z")),
+    ];
+    expected.sort();
+    assert_eq!(times(&second), expected);
+
+    // A queued post takes no time of its own; the calendar shows each account's.
+    let (status, problem) = app
+        .post(
+            &owner,
+            "/api/v1/posts",
+            json!({"text": "Both", "accounts": [x], "queue": true, "publish_at": "2026-04-01T10:00:00Z"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    let (_, calendar) = app
+        .get(&owner, "/api/v1/calendar?from=2026-03-28&to=2026-04-01")
+        .await;
+    let shown: Vec<&str> = calendar["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["at"].as_str().unwrap())
+        .collect();
+    assert_eq!(shown.len(), 4, "{calendar}");
+}
