@@ -334,12 +334,16 @@ if (compose) {
     // Counted as the server counts: the text trimmed, one character per line break, the link after a space,
     // each platform its own way.
     // Each network gets its own text when one was written for it.
-    const url = link.value.trim();
     const textFor = (platform) => {
       const own = compose.elements[`variant_${platform}`]?.value.trim();
       return own || text.value.trim();
     };
-    const published = (platform) => (url ? `${textFor(platform)} ${url}` : textFor(platform));
+    // A network's own link counts with its own text; without one, the post's link does.
+    const linkFor = (platform) => {
+      const own = compose.elements[`variant_${platform}`]?.value.trim() && compose.elements[`variant_link_${platform}`]?.value.trim();
+      return own || link.value.trim();
+    };
+    const published = (platform) => (linkFor(platform) ? `${textFor(platform)} ${linkFor(platform)}` : textFor(platform));
     // Keyed by platform, so that several accounts of one platform show one counter and one preview.
     const chosen = new Map();
     for (const box of compose.querySelectorAll("input[name=accounts]:checked")) {
@@ -361,13 +365,13 @@ if (compose) {
         return `${p.name}: ${length}/${p.limit}${length > p.limit ? " (too long)" : ""}${tagged}`;
       })
       .join(" · ");
-    renderPreviews(chosen, textFor, url);
+    renderPreviews(chosen, textFor, linkFor);
   };
   const previews = document.getElementById("previews");
   const mediaUrl = document.getElementById("media_url");
   // One card per chosen network: its text as it will go out (cut where the network cuts it, the rest
   // marked), a placeholder for the link card, and the media attached.
-  const renderPreviews = (chosen, textFor, url) => {
+  const renderPreviews = (chosen, textFor, linkFor) => {
     if (!previews) return;
     const list = previews.querySelector(".preview-list");
     list.replaceChildren();
@@ -380,6 +384,7 @@ if (compose) {
       const body = document.createElement("p");
       body.className = "preview-text";
       const own = textFor(platform);
+      const url = linkFor(platform);
       const published = url ? `${own} ${url}` : own;
       const length = countedLength(p.counting, published);
       if (p.limit && length > p.limit && p.counting === "code_points") {
@@ -423,7 +428,7 @@ if (compose) {
     previews.hidden = chosen.size === 0;
   };
   for (const el of [text, link, mediaUrl]) el?.addEventListener("input", update);
-  for (const area of compose.querySelectorAll(".variant textarea")) area.addEventListener("input", update);
+  for (const field of compose.querySelectorAll(".variant textarea, .variant input")) field.addEventListener("input", update);
   update();
   const file = document.getElementById("media_file");
   const status = document.getElementById("upload-status");

@@ -575,16 +575,31 @@ pub struct PostVariant {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub account: Option<AccountId>,
     pub text: String,
+    /// Its own link, instead of the post's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link: Option<String>,
 }
 
 impl PostRecord {
-    /// The text published to an account: its own version, else its platform's, else the post's.
+    /// The version that applies to an account: its own, else its platform's.
+    pub fn variant_for(&self, account: AccountId, platform: Platform) -> Option<&PostVariant> {
+        self.variants
+            .iter()
+            .find(|v| v.account == Some(account))
+            .or_else(|| self.variants.iter().find(|v| v.platform == Some(platform)))
+    }
+
+    /// The text published to an account: its version's, else the post's.
     pub fn text_for(&self, account: AccountId, platform: Platform) -> &str {
-        let of_account = self.variants.iter().find(|v| v.account == Some(account));
-        let of_platform = || self.variants.iter().find(|v| v.platform == Some(platform));
-        of_account
-            .or_else(of_platform)
+        self.variant_for(account, platform)
             .map_or(self.text.as_str(), |v| v.text.as_str())
+    }
+
+    /// The link published to an account: its version's, else the post's.
+    pub fn link_for(&self, account: AccountId, platform: Platform) -> Option<&str> {
+        self.variant_for(account, platform)
+            .and_then(|v| v.link.as_deref())
+            .or(self.link.as_deref())
     }
 }
 

@@ -72,7 +72,8 @@ impl Texts<'_> {
                     .find(|v| v.platform == Some(account.platform))
             });
         let text = variant.map_or(self.text, |v| v.text.as_str());
-        match self.link {
+        let link = variant.and_then(|v| v.link.as_ref()).or(self.link);
+        match link {
             Some(link) => format!("{text} {link}"),
             None => text.to_string(),
         }
@@ -119,6 +120,15 @@ fn variant_errors(variants: &[PostVariant], accounts: &[AccountId]) -> Vec<Valid
             errors.push(ValidationError::new(
                 &field,
                 "a network or an account has one version at most",
+            ));
+        }
+        let public = |link: &str| {
+            url::Url::parse(link).is_ok_and(|u| matches!(u.scheme(), "http" | "https"))
+        };
+        if variant.link.as_deref().is_some_and(|l| !public(l)) {
+            errors.push(ValidationError::new(
+                format!("{field}.link"),
+                "must be an http(s) URL",
             ));
         }
         let text = variant.text.trim();

@@ -59,7 +59,9 @@ pub(crate) struct PublishRound {
 fn content(post: &PostRecord, account: &Account) -> PostContent {
     PostContent {
         text: post.text_for(account.id, account.platform).to_string(),
-        link: post.link.clone(),
+        link: post
+            .link_for(account.id, account.platform)
+            .map(str::to_string),
         media: post
             .media
             .iter()

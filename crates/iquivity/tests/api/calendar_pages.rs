@@ -358,6 +358,7 @@ async fn a_post_gets_its_own_text_for_x_and_a_preview_per_network() {
     }
     click(&client, "details.variant[data-platform=x] summary").await;
     crate::browser::fill(&client, "#variant_x", "Spring is here 🌱").await;
+    crate::browser::fill(&client, "#variant_link_x", "https://x.example/spring").await;
 
     // One preview per network, each with its own text, the link card and the media.
     let x = wait_text(&client, "#previews .preview[data-platform=x]", |t| {
@@ -365,7 +366,7 @@ async fn a_post_gets_its_own_text_for_x_and_a_preview_per_network() {
     })
     .await;
     assert!(
-        x.contains("Spring is here 🌱 https://example.com/spring"),
+        x.contains("Spring is here 🌱 https://x.example/spring"),
         "{x}"
     );
     assert!(
@@ -373,12 +374,13 @@ async fn a_post_gets_its_own_text_for_x_and_a_preview_per_network() {
         "15 letters, the emoji 2, a space, the link 23: {x}"
     );
     assert!(
-        x.contains("Link card: example.com") && x.contains("No media"),
+        x.contains("Link card: x.example") && x.contains("No media"),
         "{x}"
     );
     let linkedin = text_of(&client, "#previews .preview[data-platform=linkedin]").await;
     assert!(
-        linkedin.contains("Our spring collection is here"),
+        linkedin.contains("Our spring collection is here")
+            && linkedin.contains("Link card: example.com"),
         "{linkedin}"
     );
     assert!(linkedin.contains("/3000 characters"), "{linkedin}");
@@ -420,7 +422,7 @@ async fn a_post_gets_its_own_text_for_x_and_a_preview_per_network() {
     let (_, posts) = app.get(&owner, "/api/v1/posts").await;
     assert_eq!(
         posts[0]["variants"],
-        json!([{"platform": "x", "text": "Spring is here 🌱"}]),
+        json!([{"platform": "x", "text": "Spring is here 🌱", "link": "https://x.example/spring"}]),
         "{posts}"
     );
     client.close().await.unwrap();

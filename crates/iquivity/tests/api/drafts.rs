@@ -130,6 +130,10 @@ async fn each_account_publishes_its_own_version_of_a_post() {
         ),
         (json!([{"text": "Nowhere"}]), "variants[0]"),
         (
+            json!([{"platform": "x", "text": "Linked", "link": "ftp://example.com"}]),
+            "variants[0].link",
+        ),
+        (
             json!([{"platform": "x", "text": "日".repeat(141)}]),
             "accounts[0]",
         ),
@@ -146,7 +150,7 @@ async fn each_account_publishes_its_own_version_of_a_post() {
             "text": "The long version of our spring announcement, with every detail for the professionals.",
             "accounts": [x, linkedin],
             "variants": [
-                {"platform": "x", "text": "Spring is here 🌱"},
+                {"platform": "x", "text": "Spring is here 🌱", "link": "https://example.com/x"},
                 {"account": linkedin, "text": "Spring announcement, for LinkedIn"},
             ],
         }))
@@ -164,7 +168,11 @@ async fn each_account_publishes_its_own_version_of_a_post() {
         .map(|t| t["state"].as_str().unwrap())
         .collect();
     assert_eq!(states, ["published", "published"], "{done}");
-    assert_eq!(posted_texts(&rig, Platform::X).await, ["Spring is here 🌱"]);
+    assert_eq!(
+        posted_texts(&rig, Platform::X).await,
+        ["Spring is here 🌱 https://example.com/x"],
+        "X's own text with its own link"
+    );
     assert_eq!(
         posted_texts(&rig, Platform::Linkedin).await,
         ["Spring announcement, for LinkedIn"]

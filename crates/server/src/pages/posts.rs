@@ -87,8 +87,9 @@ struct Draft {
     accounts: Vec<String>,
     publish_at: String,
     tz: String,
-    /// Per platform, the text written for it (`variant_<platform>`), when one was.
-    variants: Vec<(Platform, String)>,
+    /// Per platform, the text (`variant_<platform>`) and link (`variant_link_<platform>`) written for it,
+    /// when a text was.
+    variants: Vec<(Platform, String, String)>,
 }
 
 impl Draft {
@@ -108,9 +109,10 @@ impl Draft {
             variants: Platform::ALL
                 .into_iter()
                 .filter_map(|p| {
+                    let link = field(fields, &format!("variant_link_{p}")).unwrap_or_default();
                     field(fields, &format!("variant_{p}"))
                         .filter(|t| !t.trim().is_empty())
-                        .map(|t| (p, t.to_string()))
+                        .map(|t| (p, t.to_string(), link.trim().to_string()))
                 })
                 .collect(),
         }
@@ -176,12 +178,16 @@ fn compose(accounts: &[Account], csrf: &str, draft: &Draft, errors: &[FormError]
                         legend { "A different text for one network (optional)" }
                         @for platform in &platforms {
                             @let name = format!("variant_{platform}");
-                            @let written = draft.variants.iter().find(|(p, _)| p == platform).map(|(_, t)| t.as_str());
+                            @let written = draft.variants.iter().find(|(p, _, _)| p == platform);
+                            @let link_name = format!("variant_link_{platform}");
                             details.variant data-platform=(platform) open[written.is_some()] {
                                 summary { "Text for " (descriptor(*platform).short_name) }
                                 label for=(name) { "Text for " (descriptor(*platform).short_name) " instead of the text above" }
                                 textarea id=(name) name=(name) rows="3" maxlength="5000"
-                                    aria-describedby=[described_by(errors, "variants")] { (written.unwrap_or_default()) }
+                                    aria-describedby=[described_by(errors, "variants")] { (written.map_or("", |(_, t, _)| t.as_str())) }
+                                label for=(link_name) { "Link for " (descriptor(*platform).short_name) " (optional; empty: the link above)" }
+                                input id=(link_name) name=(link_name) type="url" placeholder="https://"
+                                    value=(written.map_or("", |(_, _, l)| l.as_str()));
                             }
                         }
                         (field_errors(errors, "variants"))
@@ -410,10 +416,11 @@ pub async fn create(
             variants: draft
                 .variants
                 .iter()
-                .map(|(platform, text)| PostVariant {
+                .map(|(platform, text, link)| PostVariant {
                     platform: Some(*platform),
                     account: None,
                     text: text.clone(),
+                    link: Some(link.clone()).filter(|l| !l.is_empty()),
                 })
                 .collect(),
         };

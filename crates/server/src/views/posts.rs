@@ -67,6 +67,9 @@ pub struct VariantView {
     #[schema(value_type = Option<String>)]
     pub account: Option<AccountId>,
     pub text: String,
+    /// Its own link, instead of the post's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link: Option<String>,
 }
 
 impl From<PostVariant> for VariantView {
@@ -75,6 +78,7 @@ impl From<PostVariant> for VariantView {
             platform: v.platform,
             account: v.account,
             text: v.text,
+            link: v.link,
         }
     }
 }
@@ -85,6 +89,7 @@ impl From<VariantView> for PostVariant {
             platform: v.platform,
             account: v.account,
             text: v.text,
+            link: v.link,
         }
     }
 }
