@@ -18,6 +18,8 @@ mod flows;
 mod harness;
 #[path = "conformance/lifecycle.rs"]
 mod lifecycle;
+#[path = "conformance/links.rs"]
+mod links;
 #[path = "conformance/listing.rs"]
 mod listing;
 #[path = "conformance/misc.rs"]
@@ -105,4 +107,7 @@ conformance! {
     misc::credential_rotation_is_compare_and_swap,
     misc::audit_events_are_listed_newest_first,
     misc::metrics_count_accounts_and_open_jobs,
+    links::links_are_used_within_their_allowance_revoked_once_and_logged,
+    links::racing_holders_of_a_single_use_link_get_one_use,
+    posts::drafts_queues_versions_and_the_calendar_read,
 }

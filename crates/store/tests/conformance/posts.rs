@@ -863,3 +863,109 @@ pub async fn one_worker_at_a_time_publishes_to_an_account(store: Arc<dyn Store>)
     }
     assert_eq!(published_ids.len(), 48, "every target published once");
 }
+
+/// Drafts (no targets until scheduled, once), posting queues (per account of the workspace), versions
+/// read back, and the calendar's read by each target's own time.
+pub async fn drafts_queues_versions_and_the_calendar_read(store: Arc<dyn Store>) {
+    let owner = tenant(store.as_ref(), Plan::Enterprise).await;
+    let other = tenant(store.as_ref(), Plan::Enterprise).await;
+    let x = account(store.as_ref(), &owner, Platform::X, "Drafted").await;
+    let mut draft = post(owner.workspace, Some(owner.user), "Later", &[], now());
+    draft.draft_accounts = Some(vec![x.id]);
+    draft.variants = vec![iquivity_store::PostVariant {
+        platform: Some(Platform::X),
+        account: None,
+        text: "Later, on X".into(),
+        link: Some("https://example.com/x".into()),
+    }];
+    store.create_post(&draft).await.unwrap();
+    let stored = store
+        .post(owner.workspace, draft.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.draft_accounts, Some(vec![x.id]));
+    assert_eq!(stored.variants, draft.variants);
+    assert_eq!(
+        stored.link_for(x.id, Platform::X),
+        Some("https://example.com/x")
+    );
+
+    draft.text = "Sooner".into();
+    assert!(store.update_draft(&draft).await.unwrap());
+    let due = now() + minutes(90);
+    let scheduled = PostRecord {
+        draft_accounts: None,
+        targets: vec![TargetRecord::scheduled(draft.id, x.id, Platform::X, due)],
+        ..draft.clone()
+    };
+    assert!(store.publish_draft(&scheduled).await.unwrap());
+    assert!(
+        !store.publish_draft(&scheduled).await.unwrap(),
+        "scheduled once"
+    );
+    assert!(
+        !store.update_draft(&draft).await.unwrap(),
+        "no longer a draft"
+    );
+    assert!(!store.delete_draft(owner.workspace, draft.id).await.unwrap());
+    let live = store
+        .post(owner.workspace, draft.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (
+            live.text.as_str(),
+            live.draft_accounts.clone(),
+            live.targets.len()
+        ),
+        ("Sooner", None, 1)
+    );
+
+    // The calendar reads each target at its own time, within the range only.
+    let shown = store
+        .targets_between(owner.workspace, due - minutes(1), due + minutes(1), 10)
+        .await
+        .unwrap();
+    assert_eq!(shown.len(), 1);
+    assert_eq!(
+        (shown[0].post_id, shown[0].text.as_str()),
+        (draft.id, "Sooner")
+    );
+    assert!(store
+        .targets_between(owner.workspace, due + minutes(1), due + minutes(60), 10)
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(store
+        .targets_between(other.workspace, due - minutes(1), due + minutes(1), 10)
+        .await
+        .unwrap()
+        .is_empty());
+
+    // Posting times: set, replaced, read back; never on another workspace's account.
+    let mut queue = iquivity_store::QueueRecord {
+        account_id: x.id,
+        workspace_id: owner.workspace,
+        time_zone: "Europe/Berlin".into(),
+        slots: vec![iquivity_store::QueueSlot {
+            days: vec!["mon".into()],
+            time: "09:00".into(),
+        }],
+        updated_at: now(),
+    };
+    assert!(store.set_queue(&queue).await.unwrap());
+    queue.time_zone = "America/New_York".into();
+    assert!(store.set_queue(&queue).await.unwrap());
+    assert_eq!(
+        store.queue(owner.workspace, x.id).await.unwrap(),
+        Some(queue.clone())
+    );
+    let foreign = iquivity_store::QueueRecord {
+        workspace_id: other.workspace,
+        ..queue
+    };
+    assert!(!store.set_queue(&foreign).await.unwrap());
+    assert!(store.queue(other.workspace, x.id).await.unwrap().is_none());
+}
