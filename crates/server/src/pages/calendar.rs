@@ -418,6 +418,13 @@ async fn post_page(
     Ok(app_page(status, "Post", Section::Calendar, &chrome, body))
 }
 
+/// The instant a form's local date and time (`datetime-local`) stand for, in the zone the page sent.
+fn typed_instant(when: &str, tz: Option<&str>) -> Option<DateTime<Utc>> {
+    let local = NaiveDateTime::parse_from_str(when, "%Y-%m-%dT%H:%M").ok()?;
+    let tz = parse_tz(tz).ok()?;
+    Some((local - Duration::minutes(tz)).and_utc())
+}
+
 /// `POST /posts/{id}/publish`: schedules a draft, at the form's time or now; refusals are said on its page.
 pub async fn publish(
     State(state): State<AppState>,
@@ -429,13 +436,9 @@ pub async fn publish(
     let when = field(&sc.fields, "publish_at").filter(|w| !w.is_empty());
     let at = match when {
         None => Ok(None),
-        Some(when) => match (
-            NaiveDateTime::parse_from_str(when, "%Y-%m-%dT%H:%M"),
-            parse_tz(field(&sc.fields, "tz")),
-        ) {
-            (Ok(local), Ok(tz)) => Ok(Some((local - Duration::minutes(tz)).and_utc())),
-            _ => Err(CoreError::invalid("publish_at", "must be a date and time")),
-        },
+        Some(when) => typed_instant(when, field(&sc.fields, "tz"))
+            .map(Some)
+            .ok_or_else(|| CoreError::invalid("publish_at", "must be a date and time")),
     };
     let outcome = match at {
         Ok(at) => state
@@ -526,11 +529,7 @@ pub async fn reschedule(
     let id = post_id(&id)?;
     let back = back_to(field(&sc.fields, "back"));
     let when = field(&sc.fields, "publish_at").unwrap_or_default();
-    let tz = parse_tz(field(&sc.fields, "tz"));
-    let at = match (NaiveDateTime::parse_from_str(when, "%Y-%m-%dT%H:%M"), tz) {
-        (Ok(local), Ok(tz)) => Some((local - Duration::minutes(tz)).and_utc()),
-        _ => None,
-    };
+    let at = typed_instant(when, field(&sc.fields, "tz"));
     // The text and the link are on the form since it edits them too; a form without them moves only.
     let text = field(&sc.fields, "text").map(str::to_string);
     let link =
