@@ -102,6 +102,62 @@ pub struct ContentRules {
     /// The most hashtags (`#` and a letter or digit, at the start of a word) the text may have.
     pub max_hashtags: Option<usize>,
     pub media: MediaRule,
+    /// How many images and videos one post may carry, and how large the platform takes them.
+    pub media_limits: MediaLimits,
+}
+
+/// One megabyte (MiB), as platforms state their file size limits.
+pub const MB: u64 = 1024 * 1024;
+
+/// What media one post may carry: counts and kinds checked before scheduling, file sizes where the file's
+/// size is known (an upload, or when the platform's adapter reads the file).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MediaLimits {
+    /// Images and videos together.
+    pub max_items: usize,
+    pub max_videos: usize,
+    /// Whether one post may hold images and a video together.
+    pub mixed: bool,
+    pub max_image_bytes: u64,
+    pub max_video_bytes: u64,
+}
+
+impl MediaLimits {
+    /// For a platform that takes no media yet.
+    pub const NONE: MediaLimits = MediaLimits {
+        max_items: 0,
+        max_videos: 0,
+        mixed: false,
+        max_image_bytes: 0,
+        max_video_bytes: 0,
+    };
+
+    /// What is wrong with a post carrying these media, in words; `None` when it fits.
+    fn refusal(&self, name: &str, media: &[crate::MediaKind]) -> Option<String> {
+        let videos = media
+            .iter()
+            .filter(|k| **k == crate::MediaKind::Video)
+            .count();
+        let images = media.len() - videos;
+        if media.len() > self.max_items {
+            Some(format!(
+                "{name} takes at most {} images or videos in one post (this post has {})",
+                self.max_items,
+                media.len()
+            ))
+        } else if videos > self.max_videos {
+            Some(format!(
+                "{name} takes at most {} video in one post (this post has {videos})",
+                self.max_videos
+            ))
+        } else if !self.mixed && videos > 0 && images > 0 {
+            Some(format!(
+                "{name} takes either images or a video in one post, not both"
+            ))
+        } else {
+            None
+        }
+    }
 }
 
 /// Whether a post may, or must, carry media.
@@ -194,8 +250,9 @@ impl PlatformDescriptor {
     }
 
     /// Whether a post's text length and media fit this platform; the reason, in words, when not.
-    /// Checks a post's text as it will be published (with the link after it) and whether it has media.
-    pub fn check_content(&self, text: &str, has_media: bool) -> Result<(), String> {
+    /// Checks a post's text as it will be published (with the link after it) and the kinds of its media.
+    pub fn check_content(&self, text: &str, media: &[crate::MediaKind]) -> Result<(), String> {
+        let has_media = !media.is_empty();
         let name = self.short_name;
         if let Some(max) = self.content.max_text_chars {
             let text_chars = self.content.counting.count(text);
@@ -219,7 +276,11 @@ impl PlatformDescriptor {
                 "attaching media to {name} posts is not supported yet"
             )),
             MediaRule::Required(what) if !has_media => Err(format!("{name} needs {what}")),
-            _ => Ok(()),
+            _ => self
+                .content
+                .media_limits
+                .refusal(name, media)
+                .map_or(Ok(()), Err),
         }
     }
 
@@ -315,20 +376,50 @@ mod tests {
     #[test]
     fn content_checks_name_the_limit_and_the_missing_media() {
         let x = crate::descriptor(Platform::X);
-        assert_eq!(x.check_content(&"a".repeat(280), false), Ok(()));
+        assert_eq!(x.check_content(&"a".repeat(280), &[]), Ok(()));
         assert_eq!(
-            x.check_content(&"a".repeat(281), false).unwrap_err(),
+            x.check_content(&"a".repeat(281), &[]).unwrap_err(),
             "X allows 280 characters (this post has 281)"
         );
         assert_eq!(
-            x.check_content(&"日".repeat(141), false).unwrap_err(),
+            x.check_content(&"日".repeat(141), &[]).unwrap_err(),
             "X allows 280 characters (this post has 282)"
         );
         assert_eq!(
             crate::descriptor(Platform::Instagram)
-                .check_content("Hello", false)
+                .check_content("Hello", &[])
                 .unwrap_err(),
             "Instagram needs an image or a video"
+        );
+    }
+
+    #[test]
+    fn media_checks_name_the_count_and_the_mix() {
+        use crate::MediaKind::{Image, Video};
+        let instagram = crate::descriptor(Platform::Instagram);
+        assert_eq!(instagram.check_content("Hi", &[Image; 10]), Ok(()));
+        assert_eq!(instagram.check_content("Hi", &[Image, Video]), Ok(()));
+        assert_eq!(
+            instagram.check_content("Hi", &[Image; 12]).unwrap_err(),
+            "Instagram takes at most 10 images or videos in one post (this post has 12)"
+        );
+        let tiktok = crate::descriptor(Platform::Tiktok);
+        assert_eq!(tiktok.check_content("Hi", &[Image; 35]), Ok(()));
+        assert_eq!(
+            tiktok.check_content("Hi", &[Image, Video]).unwrap_err(),
+            "TikTok takes either images or a video in one post, not both"
+        );
+        assert_eq!(
+            crate::descriptor(Platform::Facebook)
+                .check_content("Hi", &[Video, Video])
+                .unwrap_err(),
+            "Facebook takes at most 1 video in one post (this post has 2)"
+        );
+        assert_eq!(
+            crate::descriptor(Platform::X)
+                .check_content("Hi", &[Image])
+                .unwrap_err(),
+            "attaching media to X posts is not supported yet"
         );
     }
 

@@ -3,8 +3,8 @@
 //! docs/platforms/instagram.md §3.1). Both sit on the Graph API of [`crate::meta`].
 
 use crate::descriptor::{
-    permission, ContentRules, DemoAccount, Icon, MediaRule, NotPublishable, PlatformDescriptor,
-    PublishWindow,
+    permission, ContentRules, DemoAccount, Icon, MediaLimits, MediaRule, NotPublishable,
+    PlatformDescriptor, PublishWindow, MB,
 };
 use crate::error::{ErrorClass, PlatformError};
 use crate::http::{MAX_POLLS, POLL_INTERVAL};
@@ -78,6 +78,16 @@ pub(crate) const FACEBOOK: PlatformDescriptor = PlatformDescriptor {
         counting: crate::TextCounting::CodePoints,
         max_hashtags: None,
         media: MediaRule::Optional,
+        // Several photos attached to one Page post, or one video; Meta states no count for attached photos,
+        // so ten, as Page composers allow (docs/platforms/facebook.md §2.6). Photos up to 10 MB and videos
+        // up to 1 GB through `file_url`, as Meta's Page photo and video references state them.
+        media_limits: MediaLimits {
+            max_items: 10,
+            max_videos: 1,
+            mixed: false,
+            max_image_bytes: 10 * MB,
+            max_video_bytes: 1024 * MB,
+        },
     },
     publish_windows: &[],
     not_publishable: &[NotPublishable {
@@ -146,6 +156,15 @@ pub(crate) const INSTAGRAM: PlatformDescriptor = PlatformDescriptor {
         counting: crate::TextCounting::CodePoints,
         max_hashtags: Some(30),
         media: MediaRule::Required("an image or a video"),
+        // A carousel holds up to 10 images or videos, mixed; JPEG images up to 8 MB and videos up to
+        // 300 MB (Instagram's content publishing reference; docs/platforms/instagram.md §3.3).
+        media_limits: MediaLimits {
+            max_items: 10,
+            max_videos: 10,
+            mixed: true,
+            max_image_bytes: 8 * MB,
+            max_video_bytes: 300 * MB,
+        },
     },
     // 50 published posts per 24 hours per account (docs/platforms/instagram.md §3.4).
     publish_windows: &[PublishWindow {

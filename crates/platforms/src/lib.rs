@@ -19,8 +19,8 @@ mod tiktok;
 mod x;
 
 pub use descriptor::{
-    ContentRules, DemoAccount, Endpoints, Icon, MediaRule, NotPublishable, PlatformDescriptor,
-    PublishWindow, RenewalClock, RenewalPolicy,
+    ContentRules, DemoAccount, Endpoints, Icon, MediaLimits, MediaRule, NotPublishable,
+    PlatformDescriptor, PublishWindow, RenewalClock, RenewalPolicy,
 };
 pub use error::{Delivery, ErrorClass, PlatformError};
 pub use settings::{PlatformSettings, SETTING_KEYS};

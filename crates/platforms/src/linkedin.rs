@@ -2,8 +2,8 @@
 //! Scopes are space-separated, credentials go in the form body (no HTTP Basic), no PKCE on the web flow.
 
 use crate::descriptor::{
-    permission, ContentRules, DemoAccount, Endpoints, Icon, MediaRule, PlatformDescriptor,
-    RenewalClock, RenewalPolicy,
+    permission, ContentRules, DemoAccount, Endpoints, Icon, MediaLimits, MediaRule,
+    PlatformDescriptor, RenewalClock, RenewalPolicy,
 };
 use crate::error::{Delivery, ErrorClass, PlatformError};
 use crate::http::{class_from_status, Answer};
@@ -77,6 +77,7 @@ pub(crate) const DESCRIPTOR: PlatformDescriptor = PlatformDescriptor {
         counting: crate::TextCounting::CodePoints,
         max_hashtags: None,
         media: MediaRule::NotSupported,
+        media_limits: MediaLimits::NONE,
     },
     publish_windows: &[],
     not_publishable: &[],

@@ -2,8 +2,8 @@
 //! tokens, `open_id` as the account's id (docs/platforms/tiktok.md §6).
 
 use crate::descriptor::{
-    permission, ContentRules, DemoAccount, Endpoints, Icon, MediaRule, PlatformDescriptor,
-    PublishWindow, RenewalClock, RenewalPolicy,
+    permission, ContentRules, DemoAccount, Endpoints, Icon, MediaLimits, MediaRule,
+    PlatformDescriptor, PublishWindow, RenewalClock, RenewalPolicy, MB,
 };
 use crate::error::{Delivery, ErrorClass, PlatformError};
 use crate::http::{self, class_from_status, Answer, MAX_POLLS, POLL_INTERVAL};
@@ -64,6 +64,15 @@ pub(crate) const DESCRIPTOR: PlatformDescriptor = PlatformDescriptor {
         counting: crate::TextCounting::CodePoints,
         max_hashtags: None,
         media: MediaRule::Required("a video or photos"),
+        // One video, or a photo post of up to 35 photos, never both; photos up to 20 MB and videos up to
+        // 4 GB (TikTok's Content Posting reference; docs/platforms/tiktok.md §6.6).
+        media_limits: MediaLimits {
+            max_items: 35,
+            max_videos: 1,
+            mixed: false,
+            max_image_bytes: 20 * MB,
+            max_video_bytes: 4096 * MB,
+        },
     },
     // 6 publish inits per minute per user token (docs/platforms/tiktok.md §6.8).
     publish_windows: &[PublishWindow {

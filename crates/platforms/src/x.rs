@@ -2,8 +2,8 @@
 //! rotating refresh tokens (docs/platforms/x.md §4).
 
 use crate::descriptor::{
-    permission, ContentRules, DemoAccount, Endpoints, Icon, MediaRule, PlatformDescriptor,
-    PublishWindow, RenewalClock, RenewalPolicy,
+    permission, ContentRules, DemoAccount, Endpoints, Icon, MediaLimits, MediaRule,
+    PlatformDescriptor, PublishWindow, RenewalClock, RenewalPolicy,
 };
 use crate::error::{ErrorClass, PlatformError};
 use crate::http::{class_from_status, Answer};
@@ -64,6 +64,7 @@ pub(crate) const DESCRIPTOR: PlatformDescriptor = PlatformDescriptor {
         counting: crate::TextCounting::XWeighted,
         max_hashtags: None,
         media: MediaRule::NotSupported,
+        media_limits: MediaLimits::NONE,
     },
     // 200 posts per 15 minutes, 300 per 3 hours and (Basic tier) 100 per day per user (docs/platforms/x.md §4.8).
     publish_windows: &[

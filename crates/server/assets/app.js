@@ -323,100 +323,134 @@ function countedLength(counting, text) {
   return counting === "x_weighted" ? xWeightedLength(text) : [...text].length;
 }
 
-// Compose: each chosen platform's character limit, counted as one types; the form sends the viewer's zone.
+// Compose: each chosen account's version counted as its network counts it, a preview per network (or per
+// account with its own version), and what a network will refuse said before the form is sent.
 const compose = document.getElementById("compose");
 if (compose) {
   const text = document.getElementById("text");
   const link = document.getElementById("link");
+  const mediaUrl = document.getElementById("media_url");
   const counters = document.getElementById("counters");
+  const previews = document.getElementById("previews");
   document.getElementById("tz").value = String(-new Date().getTimezoneOffset());
+  // Sizes of files uploaded from this page, by the URL the upload answered with.
+  const uploadedSizes = new Map();
+  const field = (prefix, key) => compose.elements[`${prefix}${key}`];
+  const written = (key) =>
+    Boolean(field("variant_", key)?.value.trim() || field("variant_link_", key)?.value.trim() || field("variant_media_", key)?.value.trim() || field("variant_no_media_", key)?.checked);
+  const mediaOf = (urls) =>
+    urls
+      .split("\n")
+      .map((u) => u.trim())
+      .filter(Boolean)
+      .map((url) => ({ url, video: /\.(mp4|mov|webm)$/i.test(url) }));
+  // An account's version: its own, else its network's, else the post's; each part falls back on its own,
+  // as the server stores it (a version without a text takes the post's).
+  const versionFor = (box) => {
+    const key = [box.value, box.dataset.platform].find(written);
+    const own = (prefix) => (key ? field(prefix, key)?.value.trim() : "");
+    const media = key && field("variant_no_media_", key)?.checked ? [] : own("variant_media_") ? mediaOf(own("variant_media_")) : mediaOf(mediaUrl?.value ?? "");
+    return { key: key ?? box.dataset.platform, text: own("variant_") || text.value.trim(), link: own("variant_link_") || link.value.trim(), media };
+  };
   const update = () => {
-    // Counted as the server counts: the text trimmed, one character per line break, the link after a space,
-    // each platform its own way.
-    // Each network gets its own text when one was written for it.
-    const textFor = (platform) => {
-      const own = compose.elements[`variant_${platform}`]?.value.trim();
-      return own || text.value.trim();
-    };
-    // A network's own link counts with its own text; without one, the post's link does.
-    const linkFor = (platform) => {
-      const own = compose.elements[`variant_${platform}`]?.value.trim() && compose.elements[`variant_link_${platform}`]?.value.trim();
-      return own || link.value.trim();
-    };
-    const published = (platform) => (linkFor(platform) ? `${textFor(platform)} ${linkFor(platform)}` : textFor(platform));
-    // Keyed by platform, so that several accounts of one platform show one counter and one preview.
+    // Counted as the server counts: the text trimmed, one character per line break, the link after a space.
+    // Keyed by version, so that several accounts of one network show one counter and one preview.
     const chosen = new Map();
     for (const box of compose.querySelectorAll("input[name=accounts]:checked")) {
-      chosen.set(box.dataset.platform, {
-        name: box.dataset.platformName,
+      const version = versionFor(box);
+      chosen.set(version.key, {
+        ...version,
+        platform: box.dataset.platform,
+        account: version.key === box.value ? box.value : null,
+        name: version.key === box.value ? `${box.dataset.platformName}: ${box.dataset.accountName}` : box.dataset.platformName,
+        platformName: box.dataset.platformName,
         limit: box.dataset.limit ? Number(box.dataset.limit) : null,
         counting: box.dataset.counting,
         maxHashtags: box.dataset.maxHashtags ? Number(box.dataset.maxHashtags) : null,
-        media: box.dataset.media,
-        mediaNeeds: box.dataset.mediaNeeds,
+        rule: box.dataset.media,
+        needs: box.dataset.mediaNeeds,
+        maxMedia: Number(box.dataset.maxMedia),
+        maxVideos: Number(box.dataset.maxVideos),
+        mixed: box.dataset.mixedMedia === "true",
+        maxImageBytes: Number(box.dataset.maxImageBytes),
+        maxVideoBytes: Number(box.dataset.maxVideoBytes),
       });
     }
-    counters.textContent = [...chosen]
-      .filter(([, p]) => p.limit)
-      .map(([platform, p]) => {
-        const length = countedLength(p.counting, published(platform));
-        const tags = p.maxHashtags ? hashtags(published(platform)) : 0;
-        const tagged = p.maxHashtags ? `, ${tags}/${p.maxHashtags} hashtags${tags > p.maxHashtags ? " (too many)" : ""}` : "";
-        return `${p.name}: ${length}/${p.limit}${length > p.limit ? " (too long)" : ""}${tagged}`;
+    const published = (v) => (v.link ? `${v.text} ${v.link}` : v.text);
+    counters.textContent = [...chosen.values()]
+      .filter((v) => v.limit)
+      .map((v) => {
+        const length = countedLength(v.counting, published(v));
+        const tags = v.maxHashtags ? hashtags(published(v)) : 0;
+        const tagged = v.maxHashtags ? `, ${tags}/${v.maxHashtags} hashtags${tags > v.maxHashtags ? " (too many)" : ""}` : "";
+        return `${v.name}: ${length}/${v.limit}${length > v.limit ? " (too long)" : ""}${tagged}`;
       })
       .join(" · ");
-    renderPreviews(chosen, textFor, linkFor);
+    renderPreviews(chosen, published);
   };
-  const previews = document.getElementById("previews");
-  const mediaUrl = document.getElementById("media_url");
-  // One card per chosen network: its text as it will go out (cut where the network cuts it, the rest
-  // marked), a placeholder for the link card, and the media attached.
-  const renderPreviews = (chosen, textFor, linkFor) => {
+  const megabytes = (bytes) => `${Math.round(bytes / (1024 * 1024))} MB`;
+  // What the network will refuse in a version's media, in the server's words where the server checks it.
+  const mediaRefusals = (v) => {
+    const videos = v.media.filter((m) => m.video).length;
+    const images = v.media.length - videos;
+    const refusals = [];
+    if (v.rule === "not_supported" && v.media.length > 0) refusals.push(`Media on ${v.platformName} posts is not supported yet: tick "No media for ${v.platformName}" in its version, or leave ${v.platformName} out.`);
+    else if (v.rule === "required" && v.media.length === 0) refusals.push(`${v.platformName} needs ${v.needs}.`);
+    else if (v.media.length > v.maxMedia) refusals.push(`${v.platformName} takes at most ${v.maxMedia} images or videos in one post (this post has ${v.media.length}).`);
+    else if (videos > v.maxVideos) refusals.push(`${v.platformName} takes at most ${v.maxVideos} video in one post (this post has ${videos}).`);
+    else if (!v.mixed && videos > 0 && images > 0) refusals.push(`${v.platformName} takes either images or a video in one post, not both.`);
+    for (const m of v.media) {
+      const size = uploadedSizes.get(m.url);
+      const max = m.video ? v.maxVideoBytes : v.maxImageBytes;
+      if (size && max && size > max) refusals.push(`${v.platformName} takes ${m.video ? "videos" : "images"} up to ${megabytes(max)}; the uploaded file is ${megabytes(size)}.`);
+    }
+    return refusals;
+  };
+  // One card per version: its text as it will go out (cut where the network cuts it, the rest marked), a
+  // placeholder for the link card, and the media attached with the network's limits.
+  const renderPreviews = (chosen, published) => {
     if (!previews) return;
     const list = previews.querySelector(".preview-list");
     list.replaceChildren();
-    for (const [platform, p] of chosen) {
+    for (const v of chosen.values()) {
       const card = document.createElement("article");
       card.className = "preview";
-      card.dataset.platform = platform;
+      card.dataset.platform = v.platform;
+      if (v.account) card.dataset.account = v.account;
       const heading = document.createElement("h4");
-      heading.textContent = p.name;
+      heading.textContent = v.name;
       const body = document.createElement("p");
       body.className = "preview-text";
-      const own = textFor(platform);
-      const url = linkFor(platform);
-      const published = url ? `${own} ${url}` : own;
-      const length = countedLength(p.counting, published);
-      if (p.limit && length > p.limit && p.counting === "code_points") {
-        const points = [...published];
-        body.append(points.slice(0, p.limit).join(""));
+      const out = published(v);
+      const length = countedLength(v.counting, out);
+      if (v.limit && length > v.limit && v.counting === "code_points") {
+        const points = [...out];
+        body.append(points.slice(0, v.limit).join(""));
         const cut = document.createElement("mark");
-        cut.textContent = points.slice(p.limit).join("");
+        cut.textContent = points.slice(v.limit).join("");
         body.append(cut);
       } else {
-        body.textContent = published;
+        body.textContent = out;
       }
       card.append(heading, body);
       const facts = [];
-      if (p.limit) facts.push(`${length}/${p.limit} characters${length > p.limit ? `: ${p.name} will refuse it` : ""}`);
-      if (url) {
+      if (v.limit) facts.push(`${length}/${v.limit} characters${length > v.limit ? `: ${v.platformName} will refuse it` : ""}`);
+      if (v.link) {
         try {
-          facts.push(`Link card: ${new URL(url).hostname}`);
+          facts.push(`Link card: ${new URL(v.link).hostname}`);
         } catch {
           facts.push("Link card: the address is not complete yet");
         }
       }
-      const hasMedia = Boolean(mediaUrl?.value.trim());
-      facts.push(hasMedia ? "1 image or video" : "No media");
+      const count = v.media.length;
+      facts.push(count === 0 ? "No media" : `${count} ${count === 1 ? "image or video" : "images or videos"}`);
+      if (v.rule !== "not_supported") facts.push(`${v.platformName} takes up to ${v.maxMedia}, images up to ${megabytes(v.maxImageBytes)}, videos up to ${megabytes(v.maxVideoBytes)}`);
       const about = document.createElement("p");
       about.className = "preview-facts muted";
       about.textContent = facts.join(" · ");
       card.append(about);
-      // What the network will refuse, said before the form is sent (the server refuses it the same way).
-      const refusals = [];
-      if (p.limit && length > p.limit) refusals.push(`${p.name} allows ${p.limit} characters.`);
-      if (p.media === "not_supported" && hasMedia) refusals.push(`Media on ${p.name} posts is not supported yet: remove it, or leave ${p.name} out.`);
-      if (p.media === "required" && !hasMedia) refusals.push(`${p.name} needs ${p.mediaNeeds}.`);
+      const refusals = mediaRefusals(v);
+      if (v.limit && length > v.limit) refusals.unshift(`${v.platformName} allows ${v.limit} characters.`);
       if (refusals.length > 0) {
         const warning = document.createElement("p");
         warning.className = "preview-warning";
@@ -428,7 +462,7 @@ if (compose) {
     previews.hidden = chosen.size === 0;
   };
   for (const el of [text, link, mediaUrl]) el?.addEventListener("input", update);
-  for (const field of compose.querySelectorAll(".variant textarea, .variant input")) field.addEventListener("input", update);
+  for (const el of compose.querySelectorAll(".variant textarea, .variant input")) el.addEventListener(el.type === "checkbox" ? "change" : "input", update);
   update();
   const file = document.getElementById("media_file");
   const status = document.getElementById("upload-status");
@@ -446,7 +480,9 @@ if (compose) {
       status.textContent = body.detail ?? "The upload failed.";
       return;
     }
-    document.getElementById("media_url").value = body.url;
+    uploadedSizes.set(body.url, chosen.size);
+    // Added on a line of its own, after what was already there.
+    mediaUrl.value = mediaUrl.value.trim() ? `${mediaUrl.value.trim()}\n${body.url}` : body.url;
     status.textContent = `Uploaded: ${chosen.name}`;
     update();
   });

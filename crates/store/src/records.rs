@@ -578,6 +578,9 @@ pub struct PostVariant {
     /// Its own link, instead of the post's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub link: Option<String>,
+    /// Its own media, instead of the post's; an empty list publishes no media there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub media: Option<Vec<MediaRecord>>,
 }
 
 impl PostRecord {
@@ -593,6 +596,13 @@ impl PostRecord {
     pub fn text_for(&self, account: AccountId, platform: Platform) -> &str {
         self.variant_for(account, platform)
             .map_or(self.text.as_str(), |v| v.text.as_str())
+    }
+
+    /// The media published to an account: its version's, else the post's.
+    pub fn media_for(&self, account: AccountId, platform: Platform) -> &[MediaRecord] {
+        self.variant_for(account, platform)
+            .and_then(|v| v.media.as_deref())
+            .unwrap_or(&self.media)
     }
 
     /// The link published to an account: its version's, else the post's.

@@ -10,7 +10,7 @@
 use crate::{Caller, Core, CoreError};
 use chrono::{DateTime, Duration, Utc};
 use iquivity_domain::{AccountId, AccountStatus, ValidationError};
-use iquivity_platforms::descriptor;
+use iquivity_platforms::{descriptor, MediaKind};
 use iquivity_store::{
     MediaRecord, PostRecord, PostRewrite, PostVariant, TargetRecord, TargetState,
 };
@@ -51,32 +51,53 @@ pub struct PostEdit {
     pub accounts: Option<Vec<AccountId>>,
 }
 
-/// The platform's own limits and needs, checked per account before anything is scheduled.
-/// A post's text as each account gets it: its version for the account or the platform, or its own, with
-/// the link after a space.
-struct Texts<'a> {
+/// A stored media item's kind as the platforms take it.
+pub(crate) fn media_kind(media: &MediaRecord) -> MediaKind {
+    if media.kind == "video" {
+        MediaKind::Video
+    } else {
+        MediaKind::Image
+    }
+}
+
+/// A post as each account gets it: its version for the account or the platform, or its own.
+struct Versions<'a> {
     text: &'a str,
     link: Option<&'a String>,
+    media: &'a [MediaRecord],
     variants: &'a [PostVariant],
 }
 
-impl Texts<'_> {
-    fn published_for(&self, account: &iquivity_domain::Account) -> String {
-        let variant = self
-            .variants
+impl Versions<'_> {
+    fn variant_for(&self, account: &iquivity_domain::Account) -> Option<&PostVariant> {
+        self.variants
             .iter()
             .find(|v| v.account == Some(account.id))
             .or_else(|| {
                 self.variants
                     .iter()
                     .find(|v| v.platform == Some(account.platform))
-            });
+            })
+    }
+
+    /// The text with the link after a space, as the platform counts it.
+    fn published_text_for(&self, account: &iquivity_domain::Account) -> String {
+        let variant = self.variant_for(account);
         let text = variant.map_or(self.text, |v| v.text.as_str());
         let link = variant.and_then(|v| v.link.as_ref()).or(self.link);
         match link {
             Some(link) => format!("{text} {link}"),
             None => text.to_string(),
         }
+    }
+
+    fn media_kinds_for(&self, account: &iquivity_domain::Account) -> Vec<MediaKind> {
+        self.variant_for(account)
+            .and_then(|v| v.media.as_deref())
+            .unwrap_or(self.media)
+            .iter()
+            .map(media_kind)
+            .collect()
     }
 }
 
@@ -91,6 +112,28 @@ fn text_errors(text: &str) -> Vec<ValidationError> {
             "text",
             format!("must be at most {MAX_TEXT_CHARS} characters"),
         ));
+    }
+    errors
+}
+
+/// Each media item must be on a public URL the platform can fetch, and an image or a video.
+fn media_errors(field: &str, media: &[MediaRecord]) -> Vec<ValidationError> {
+    let mut errors = Vec::new();
+    for (i, item) in media.iter().enumerate() {
+        let public =
+            url::Url::parse(&item.url).is_ok_and(|u| matches!(u.scheme(), "http" | "https"));
+        if !public {
+            errors.push(ValidationError::new(
+                format!("{field}[{i}].url"),
+                "must be an http(s) URL the platform can fetch",
+            ));
+        }
+        if item.kind != "image" && item.kind != "video" {
+            errors.push(ValidationError::new(
+                format!("{field}[{i}].kind"),
+                "must be image or video",
+            ));
+        }
     }
     errors
 }
@@ -131,6 +174,9 @@ fn variant_errors(variants: &[PostVariant], accounts: &[AccountId]) -> Vec<Valid
                 "must be an http(s) URL",
             ));
         }
+        if let Some(media) = &variant.media {
+            errors.extend(media_errors(&format!("{field}.media"), media));
+        }
         let text = variant.text.trim();
         if text.is_empty() || text.chars().count() > MAX_TEXT_CHARS {
             errors.push(ValidationError::new(
@@ -142,10 +188,10 @@ fn variant_errors(variants: &[PostVariant], accounts: &[AccountId]) -> Vec<Valid
     errors
 }
 
+/// The platform's own limits and needs, checked per account before anything is scheduled.
 fn check_target(
     account: &iquivity_domain::Account,
-    texts: &Texts,
-    media: &[MediaRecord],
+    versions: &Versions,
     field: &str,
 ) -> Result<(), ValidationError> {
     let name = &account.display_name;
@@ -161,7 +207,10 @@ fn check_target(
         return fail(format!("{}; choose {}", no.why, no.instead));
     }
     platform
-        .check_content(&texts.published_for(account), !media.is_empty())
+        .check_content(
+            &versions.published_text_for(account),
+            &versions.media_kinds_for(account),
+        )
         .or_else(fail)
 }
 
@@ -206,22 +255,7 @@ impl Core {
         // per line break, as the page's counter counts it.
         let text = new.text.replace("\r\n", "\n").trim().to_string();
         errors.extend(text_errors(&text));
-        for (i, media) in new.media.iter().enumerate() {
-            let public =
-                url::Url::parse(&media.url).is_ok_and(|u| matches!(u.scheme(), "http" | "https"));
-            if !public {
-                errors.push(ValidationError::new(
-                    format!("media[{i}].url"),
-                    "must be an http(s) URL the platform can fetch",
-                ));
-            }
-            if media.kind != "image" && media.kind != "video" {
-                errors.push(ValidationError::new(
-                    format!("media[{i}].kind"),
-                    "must be image or video",
-                ));
-            }
-        }
+        errors.extend(media_errors("media", &new.media));
         if new.accounts.is_empty() {
             errors.push(ValidationError::new(
                 "accounts",
@@ -240,20 +274,14 @@ impl Core {
             })
             .collect();
         errors.extend(variant_errors(&variants, &new.accounts));
-        let texts = Texts {
+        let versions = Versions {
             text: &text,
             link: new.link.as_ref(),
+            media: &new.media,
             variants: &variants,
         };
         let targets = self
-            .check_accounts(
-                caller,
-                &new.accounts,
-                &texts,
-                &new.media,
-                publish_at,
-                &mut errors,
-            )
+            .check_accounts(caller, &new.accounts, &versions, publish_at, &mut errors)
             .await?;
         if !errors.is_empty() {
             return Err(CoreError::Validation(errors));
@@ -285,8 +313,7 @@ impl Core {
         &self,
         caller: &Caller,
         accounts: &[AccountId],
-        texts: &Texts<'_>,
-        media: &[MediaRecord],
+        versions: &Versions<'_>,
         publish_at: DateTime<Utc>,
         errors: &mut Vec<ValidationError>,
     ) -> Result<Vec<TargetRecord>, CoreError> {
@@ -313,7 +340,7 @@ impl Core {
                     field,
                     "no such account in this workspace",
                 )),
-                Some(account) => match check_target(&account, texts, media, &field) {
+                Some(account) => match check_target(&account, versions, &field) {
                     Err(e) => errors.push(e),
                     Ok(()) => targets.push(TargetRecord::scheduled(
                         uuid::Uuid::nil(),
@@ -429,9 +456,10 @@ impl Core {
         let mut errors = Vec::new();
         errors.extend(text_errors(&text));
         errors.extend(check_publish_at(publish_at, self.clock.now()));
-        let texts = Texts {
+        let versions = Versions {
             text: &text,
             link: link.as_ref(),
+            media: &current.media,
             variants: &current.variants,
         };
         let targets = match &edit.accounts {
@@ -443,14 +471,7 @@ impl Core {
                     ));
                 }
                 let targets = self
-                    .check_accounts(
-                        caller,
-                        accounts,
-                        &texts,
-                        &current.media,
-                        publish_at,
-                        &mut errors,
-                    )
+                    .check_accounts(caller, accounts, &versions, publish_at, &mut errors)
                     .await?;
                 Some(
                     targets
@@ -471,8 +492,7 @@ impl Core {
                         .account(caller.workspace_id, target.account_id)
                         .await?
                     {
-                        if let Err(e) =
-                            check_target(&account, &texts, &current.media, &format!("targets[{i}]"))
+                        if let Err(e) = check_target(&account, &versions, &format!("targets[{i}]"))
                         {
                             errors.push(e);
                         }

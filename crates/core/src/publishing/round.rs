@@ -5,9 +5,7 @@ use crate::engine::{join_all, per_account, PlatformSlots};
 use crate::{Core, CoreError, ErrorChain};
 use chrono::{DateTime, Duration, Utc};
 use iquivity_domain::{Account, AccountStatus, TokenSet};
-use iquivity_platforms::{
-    descriptor, ErrorClass, Media, MediaKind, PostContent, PostLookup, PublishWindow,
-};
+use iquivity_platforms::{descriptor, ErrorClass, Media, PostContent, PostLookup, PublishWindow};
 use iquivity_store::{PostRecord, TargetOutcome, TargetRecord};
 use tokio::task::JoinSet;
 
@@ -63,15 +61,11 @@ fn content(post: &PostRecord, account: &Account) -> PostContent {
             .link_for(account.id, account.platform)
             .map(str::to_string),
         media: post
-            .media
+            .media_for(account.id, account.platform)
             .iter()
             .map(|m| Media {
                 url: m.url.clone(),
-                kind: if m.kind == "video" {
-                    MediaKind::Video
-                } else {
-                    MediaKind::Image
-                },
+                kind: super::media_kind(m),
             })
             .collect(),
         privacy_level: post.privacy_level.clone(),

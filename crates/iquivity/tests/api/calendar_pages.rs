@@ -428,6 +428,191 @@ async fn a_post_gets_its_own_text_for_x_and_a_preview_per_network() {
     client.close().await.unwrap();
 }
 
+#[tokio::test]
+async fn one_account_gets_its_own_version_and_media_warnings_come_before_sending() {
+    let Some((app, client)) = signed_up_in_browser("versions-page@example.com", 1280, 1000).await
+    else {
+        return;
+    };
+    let owner = app
+        .user_signed_in("versions-page@example.com", PASSWORD)
+        .await;
+    app.set_plan(owner.workspace_id, Plan::Professional).await;
+    add_account(&client, "x", "Ver One", &[]).await;
+    add_account(&client, "x", "Ver Two", &[]).await;
+    add_account(&client, "tiktok", "Ver Tok", &[]).await;
+    let (_, page) = app.get(&owner, "/api/v1/accounts?sort=name").await;
+    let id_of = |name: &str| {
+        page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["display_name"] == name)
+            .unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let (one, two) = (id_of("Ver One"), id_of("Ver Two"));
+
+    client.goto(&app.url("/posts")).await.unwrap();
+    crate::browser::fill(&client, "#text", "Spring is here").await;
+    for checkbox in client
+        .find_all(fantoccini::Locator::Css("input[name=accounts]"))
+        .await
+        .unwrap()
+    {
+        checkbox.click().await.unwrap();
+    }
+    click(&client, "details.variant-accounts > summary").await;
+    click(
+        &client,
+        &format!("details.variant[data-account='{two}'] summary"),
+    )
+    .await;
+    crate::browser::fill(
+        &client,
+        &format!("[id='variant_{two}']"),
+        "Only for Ver Two",
+    )
+    .await;
+
+    // Ver Two has its own preview; Ver One shares X's.
+    let own = wait_text(
+        &client,
+        &format!("#previews .preview[data-account='{two}']"),
+        |t| t.contains("Only for Ver Two"),
+    )
+    .await;
+    assert!(
+        own.contains("X: Ver Two") && own.contains("16/280"),
+        "{own}"
+    );
+    let shared = text_of(
+        &client,
+        "#previews .preview[data-platform=x]:not([data-account])",
+    )
+    .await;
+    assert!(shared.contains("Spring is here"), "{shared}");
+
+    // An image and a video for everyone: TikTok takes one or the other, X takes none yet.
+    crate::browser::fill(
+        &client,
+        "#media_url",
+        "https://cdn.example.com/spring.jpg\nhttps://cdn.example.com/spring.mp4",
+    )
+    .await;
+    let tiktok = wait_text(
+        &client,
+        "#previews .preview[data-platform=tiktok] .preview-warning",
+        |t| !t.is_empty(),
+    )
+    .await;
+    assert!(
+        tiktok.contains("TikTok takes either images or a video in one post, not both"),
+        "{tiktok}"
+    );
+    let tiktok_facts = text_of(
+        &client,
+        "#previews .preview[data-platform=tiktok] .preview-facts",
+    )
+    .await;
+    assert!(
+        tiktok_facts.contains("2 images or videos")
+            && tiktok_facts.contains("TikTok takes up to 35"),
+        "{tiktok_facts}"
+    );
+    let x_warning = text_of(
+        &client,
+        &format!("#previews .preview[data-account='{two}'] .preview-warning"),
+    )
+    .await;
+    assert!(
+        x_warning.contains("Media on X posts is not supported yet"),
+        "{x_warning}"
+    );
+    assert_accessible(
+        &client,
+        "the composer with versions for one account and media warnings",
+    )
+    .await;
+
+    // X's version takes no media (without a text of its own), and so does Ver Two's.
+    click(&client, "details.variant[data-platform=x] summary").await;
+    click(&client, "#variant_no_media_x").await;
+    click(&client, &format!("[id='variant_no_media_{two}']")).await;
+    wait_text(&client, "#previews", |t| !t.contains("not supported yet")).await;
+
+    // Sent anyway with TikTok's mix: the server refuses it in the same words, and the form keeps
+    // everything, the versions included.
+    click(&client, "#compose button[type=submit]:not([name])").await;
+    let alert = wait_text(
+        &client,
+        "section[aria-labelledby=compose-heading] .notice.error",
+        |t| !t.is_empty(),
+    )
+    .await;
+    assert!(
+        alert.contains("Ver Tok: TikTok takes either images or a video in one post, not both"),
+        "{alert}"
+    );
+    let value = |css: String| {
+        let client = client.clone();
+        async move {
+            client
+                .find(fantoccini::Locator::Css(&css))
+                .await
+                .unwrap()
+                .prop("value")
+                .await
+                .unwrap()
+                .unwrap_or_default()
+        }
+    };
+    assert_eq!(
+        value(format!("[id='variant_{two}']")).await,
+        "Only for Ver Two"
+    );
+    assert!(value("#media_url".into()).await.contains("spring.mp4"));
+    for kept in [
+        "#variant_no_media_x".to_string(),
+        format!("[id='variant_no_media_{two}']"),
+    ] {
+        let checked = client
+            .find(fantoccini::Locator::Css(&kept))
+            .await
+            .unwrap()
+            .prop("checked")
+            .await
+            .unwrap();
+        assert_eq!(checked.as_deref(), Some("true"), "{kept}");
+    }
+
+    // One video for everyone: nothing left to warn about, and it is saved as a draft with its versions.
+    crate::browser::fill(&client, "#media_url", "https://cdn.example.com/spring.mp4").await;
+    wait_text(&client, "#previews", |t| !t.contains("not both")).await;
+    click(&client, "#compose button[value=draft]").await;
+    wait_for(&client, "main h1").await;
+    let (_, posts) = app.get(&owner, "/api/v1/posts").await;
+    let variants = &posts[0]["variants"];
+    assert!(
+        variants
+            .as_array()
+            .unwrap()
+            .contains(&json!({"platform": "x", "text": "Spring is here", "media": []})),
+        "{variants}"
+    );
+    assert!(
+        variants
+            .as_array()
+            .unwrap()
+            .contains(&json!({"account": two, "text": "Only for Ver Two", "media": []})),
+        "{variants}"
+    );
+    assert!(!variants.to_string().contains(&one), "{variants}");
+    client.close().await.unwrap();
+}
+
 /// Sets an account's posting times on its page.
 async fn set_posting_times(
     client: &fantoccini::Client,

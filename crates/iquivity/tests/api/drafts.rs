@@ -178,3 +178,108 @@ async fn each_account_publishes_its_own_version_of_a_post() {
         ["Spring announcement, for LinkedIn"]
     );
 }
+
+/// How many requests the platform's sandbox took on paths ending in `suffix`.
+async fn requests_ending(rig: &crate::lifecycle::Rig, platform: Platform, suffix: &str) -> u64 {
+    rig.sandbox_state(platform).await["requests"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(path, _)| path.ends_with(suffix))
+        .map(|(_, n)| n.as_u64().unwrap())
+        .sum()
+}
+
+#[tokio::test]
+async fn each_network_publishes_its_own_media_within_its_limits() {
+    let rig = rig().await;
+    let page = rig.connect(Platform::Facebook, "Media Page").await;
+    let instagram = rig.connect(Platform::Instagram, "Media Insta").await;
+    let x = rig.connect(Platform::X, "Media X").await;
+    let image =
+        |n: u32| json!({"url": format!("https://cdn.example.com/{n}.jpg"), "kind": "image"});
+    let video =
+        |n: u32| json!({"url": format!("https://cdn.example.com/{n}.mp4"), "kind": "video"});
+
+    // Each network's limits, named with the account, before anything is scheduled: a carousel of 12 for
+    // Instagram, two videos for the Page, and the post's image for X, which takes no media yet.
+    let (status, problem) = rig
+        .create_post(json!({
+            "text": "Spring",
+            "accounts": [page, instagram, x],
+            "media": [video(1), video(2)],
+            "variants": [
+                {"platform": "instagram", "text": "Spring", "media": (1..=12).map(image).collect::<Vec<_>>()},
+                {"platform": "x", "text": "Spring", "media": [image(1), {"url": "ftp://cdn.example.com/a.jpg", "kind": "image"}]},
+            ],
+        }))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    let messages: Vec<(&str, &str)> = problem["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["field"].as_str().unwrap(), e["message"].as_str().unwrap()))
+        .collect();
+    assert!(
+        messages.contains(&(
+            "variants[1].media[1].url",
+            "must be an http(s) URL the platform can fetch"
+        )),
+        "{messages:?}"
+    );
+    for expected in [
+        "Media Page: Facebook takes at most 1 video in one post (this post has 2)",
+        "Media Insta: Instagram takes at most 10 images or videos in one post (this post has 12)",
+        "Media X: attaching media to X posts is not supported yet",
+    ] {
+        assert!(
+            messages.iter().any(|(_, m)| *m == expected),
+            "{expected}: {messages:?}"
+        );
+    }
+    assert!(rig
+        .get("/api/v1/posts")
+        .await
+        .1
+        .as_array()
+        .unwrap()
+        .is_empty());
+
+    // The Page gets the post's image, Instagram a carousel of three, X its text without media.
+    let (status, post) = rig
+        .create_post(json!({
+            "text": "Spring",
+            "accounts": [page, instagram, x],
+            "media": [image(1)],
+            "variants": [
+                {"platform": "instagram", "text": "Spring #carousel", "media": [image(2), image(3), video(4)]},
+                {"account": x, "text": "Spring on X", "media": []},
+            ],
+        }))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{post}");
+    assert_eq!(post["variants"][1]["media"], json!([]), "{post}");
+    rig.round().await;
+    let (_, done) = rig
+        .get(&format!("/api/v1/posts/{}", post["id"].as_str().unwrap()))
+        .await;
+    let states: Vec<&str> = done["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["state"].as_str().unwrap())
+        .collect();
+    assert_eq!(states, ["published"; 3], "{done}");
+    assert_eq!(
+        requests_ending(&rig, Platform::Facebook, "/photos").await,
+        1,
+        "one photo for the Page"
+    );
+    assert_eq!(
+        requests_ending(&rig, Platform::Instagram, "/media").await,
+        4,
+        "three carousel items and the carousel"
+    );
+    assert_eq!(posted_texts(&rig, Platform::X).await, ["Spring on X"]);
+}

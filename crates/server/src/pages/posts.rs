@@ -13,8 +13,8 @@ use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use iquivity_core::posts::NewPost;
 use iquivity_core::{Caller, CoreError};
-use iquivity_domain::{Account, Platform};
-use iquivity_platforms::{descriptor, MediaRule, TextCounting};
+use iquivity_domain::{Account, AccountId, Platform};
+use iquivity_platforms::{descriptor, MediaLimits, MediaRule, TextCounting};
 use iquivity_store::{MediaRecord, PostRecord, PostVariant, TargetState};
 use maud::{html, Markup};
 
@@ -30,6 +30,10 @@ fn media_rule_of(platform: Platform) -> (&'static str, Option<&'static str>) {
         MediaRule::Optional => ("optional", None),
         MediaRule::Required(what) => ("required", Some(what)),
     }
+}
+
+fn limits_of(platform: Platform) -> MediaLimits {
+    descriptor(platform).content.media_limits
 }
 
 /// How the page's script counts the platform's text, as the server does (`TextCounting`).
@@ -87,9 +91,75 @@ struct Draft {
     accounts: Vec<String>,
     publish_at: String,
     tz: String,
-    /// Per platform, the text (`variant_<platform>`) and link (`variant_link_<platform>`) written for it,
-    /// when a text was.
-    variants: Vec<(Platform, String, String)>,
+    /// The versions written for one network or one account, each by its key (the platform's name or the
+    /// account's id) as its fields name it.
+    variants: Vec<(String, VersionDraft)>,
+}
+
+/// One network's or one account's version as typed: `variant_<key>` (text), `variant_link_<key>`,
+/// `variant_media_<key>` (URLs, one per line) and `variant_no_media_<key>`.
+#[derive(Default, Clone)]
+struct VersionDraft {
+    text: String,
+    link: String,
+    media: String,
+    no_media: bool,
+}
+
+impl VersionDraft {
+    fn from_form(fields: &[(String, String)], key: &str) -> Option<VersionDraft> {
+        let value = |name: String| field(fields, &name).unwrap_or_default().trim().to_string();
+        let version = VersionDraft {
+            text: value(format!("variant_{key}")),
+            link: value(format!("variant_link_{key}")),
+            media: value(format!("variant_media_{key}")),
+            no_media: field(fields, &format!("variant_no_media_{key}")).is_some(),
+        };
+        let written = !version.text.is_empty()
+            || !version.link.is_empty()
+            || !version.media.is_empty()
+            || version.no_media;
+        written.then_some(version)
+    }
+
+    /// The version to store: without a text of its own it takes the post's, so that a version can change
+    /// only the link or the media.
+    fn to_variant(&self, key: &str, base_text: &str) -> PostVariant {
+        let media = if self.no_media {
+            Some(Vec::new())
+        } else {
+            Some(media_of(&self.media)).filter(|m| !m.is_empty())
+        };
+        PostVariant {
+            platform: key.parse().ok(),
+            account: key.parse().ok(),
+            text: if self.text.is_empty() {
+                base_text.to_string()
+            } else {
+                self.text.clone()
+            },
+            link: Some(self.link.clone()).filter(|l| !l.is_empty()),
+            media,
+        }
+    }
+}
+
+/// Media typed as URLs, one per line; a URL ending in a video file's extension is a video.
+fn media_of(urls: &str) -> Vec<MediaRecord> {
+    urls.lines()
+        .map(str::trim)
+        .filter(|u| !u.is_empty())
+        .map(|url| {
+            let lower = url.to_lowercase();
+            let video = [".mp4", ".mov", ".webm"]
+                .iter()
+                .any(|ext| lower.ends_with(ext));
+            MediaRecord {
+                url: url.to_string(),
+                kind: if video { "video" } else { "image" }.to_string(),
+            }
+        })
+        .collect()
 }
 
 impl Draft {
@@ -108,12 +178,12 @@ impl Draft {
             tz: value("tz"),
             variants: Platform::ALL
                 .into_iter()
-                .filter_map(|p| {
-                    let link = field(fields, &format!("variant_link_{p}")).unwrap_or_default();
-                    field(fields, &format!("variant_{p}"))
-                        .filter(|t| !t.trim().is_empty())
-                        .map(|t| (p, t.to_string(), link.trim().to_string()))
-                })
+                .map(|p| p.to_string())
+                .chain(fields.iter().filter_map(|(name, _)| {
+                    let key = name.strip_prefix("variant_")?;
+                    key.parse::<AccountId>().ok().map(|_| key.to_string())
+                }))
+                .filter_map(|key| VersionDraft::from_form(fields, &key).map(|v| (key, v)))
                 .collect(),
         }
     }
@@ -158,6 +228,47 @@ fn described_by(errors: &[FormError], field: &str) -> Option<String> {
         .then(|| format!("{field}-error"))
 }
 
+/// The fields of one network's (`kind` "platform") or one account's version, keyed as the form names them.
+fn version_fields(
+    key: &str,
+    name: &str,
+    kind: &str,
+    draft: &Draft,
+    errors: &[FormError],
+) -> Markup {
+    let written = draft
+        .variants
+        .iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.clone())
+        .unwrap_or_default();
+    let is_written = draft.variants.iter().any(|(k, _)| k == key);
+    let [text, link, media, no_media] = [
+        "variant_",
+        "variant_link_",
+        "variant_media_",
+        "variant_no_media_",
+    ]
+    .map(|prefix| format!("{prefix}{key}"));
+    html! {
+        details.variant data-platform=[(kind == "platform").then_some(key)]
+            data-account=[(kind == "account").then_some(key)] open[is_written] {
+            summary { "Version for " (name) }
+            label for=(text) { "Text for " (name) " (empty: the text above)" }
+            textarea id=(text) name=(text) rows="3" maxlength="5000"
+                aria-describedby=[described_by(errors, "variants")] { (written.text) }
+            label for=(link) { "Link for " (name) " (empty: the link above)" }
+            input id=(link) name=(link) type="url" placeholder="https://" value=(written.link);
+            label for=(media) { "Image or video URLs for " (name) ", one per line (empty: the media below)" }
+            textarea id=(media) name=(media) rows="2" { (written.media) }
+            div.account-choice {
+                input type="checkbox" id=(no_media) name=(no_media) value="1" checked[written.no_media];
+                label for=(no_media) { "No media for " (name) }
+            }
+        }
+    }
+}
+
 fn compose(accounts: &[Account], csrf: &str, draft: &Draft, errors: &[FormError]) -> Markup {
     html! {
         section aria-labelledby="compose-heading" {
@@ -175,19 +286,14 @@ fn compose(accounts: &[Account], csrf: &str, draft: &Draft, errors: &[FormError]
                 @let platforms = platforms_of(accounts);
                 @if !platforms.is_empty() {
                     fieldset.variants {
-                        legend { "A different text for one network (optional)" }
+                        legend { "A different version for one network (optional)" }
                         @for platform in &platforms {
-                            @let name = format!("variant_{platform}");
-                            @let written = draft.variants.iter().find(|(p, _, _)| p == platform);
-                            @let link_name = format!("variant_link_{platform}");
-                            details.variant data-platform=(platform) open[written.is_some()] {
-                                summary { "Text for " (descriptor(*platform).short_name) }
-                                label for=(name) { "Text for " (descriptor(*platform).short_name) " instead of the text above" }
-                                textarea id=(name) name=(name) rows="3" maxlength="5000"
-                                    aria-describedby=[described_by(errors, "variants")] { (written.map_or("", |(_, t, _)| t.as_str())) }
-                                label for=(link_name) { "Link for " (descriptor(*platform).short_name) " (optional; empty: the link above)" }
-                                input id=(link_name) name=(link_name) type="url" placeholder="https://"
-                                    value=(written.map_or("", |(_, _, l)| l.as_str()));
+                            (version_fields(&platform.to_string(), descriptor(*platform).short_name, "platform", draft, errors))
+                        }
+                        details.variant-accounts open[accounts.iter().any(|a| draft.variants.iter().any(|(k, _)| *k == a.id.to_string()))] {
+                            summary { "A different version for one account" }
+                            @for account in accounts {
+                                (version_fields(&account.id.to_string(), &account.display_name, "account", draft, errors))
                             }
                         }
                         (field_errors(errors, "variants"))
@@ -202,13 +308,13 @@ fn compose(accounts: &[Account], csrf: &str, draft: &Draft, errors: &[FormError]
                     aria-describedby=[described_by(errors, "link")];
                 (field_errors(errors, "link"))
                 label for="media_url" {
-                    "Image or video URL (optional"
+                    "Image or video URLs, one per line (optional"
                     @let needing = media_required_by();
                     @if !needing.is_empty() { "; " (needing) " need one" }
                     ")"
                 }
-                input #media_url type="url" name="media_url" placeholder="https://cdn.example.com/picture.jpg"
-                    value=(draft.media_url) aria-describedby=[described_by(errors, "media_url")];
+                textarea #media_url name="media_url" rows="2" placeholder="https://cdn.example.com/picture.jpg"
+                    aria-describedby=[described_by(errors, "media_url")] { (draft.media_url) }
                 (field_errors(errors, "media_url"))
                 label for="media_file" { "…or upload one (up to 50 MB)" }
                 input #media_file type="file" accept="image/jpeg,image/png,image/gif,image/webp,video/mp4,video/quicktime";
@@ -224,11 +330,17 @@ fn compose(accounts: &[Account], csrf: &str, draft: &Draft, errors: &[FormError]
                             input type="checkbox" name="accounts" id=(id) value=(value)
                                 checked[draft.accounts.contains(&value)]
                                 data-platform=(account.platform) data-platform-name=(descriptor(account.platform).short_name)
+                                data-account-name=(account.display_name)
                                 data-limit=[limit_of(account.platform)]
                                 data-counting=(counting_of(account.platform))
                                 data-max-hashtags=[descriptor(account.platform).content.max_hashtags]
                                 data-media=(media_rule_of(account.platform).0)
-                                data-media-needs=[media_rule_of(account.platform).1];
+                                data-media-needs=[media_rule_of(account.platform).1]
+                                data-max-media=(limits_of(account.platform).max_items)
+                                data-max-videos=(limits_of(account.platform).max_videos)
+                                data-mixed-media=(limits_of(account.platform).mixed)
+                                data-max-image-bytes=(limits_of(account.platform).max_image_bytes)
+                                data-max-video-bytes=(limits_of(account.platform).max_video_bytes);
                             label for=(id) { (platform_icon(account.platform, 18)) " " (account.display_name) }
                         }
                     }
@@ -392,19 +504,7 @@ pub async fn create(
             }
         }
     };
-    let media = Some(draft.media_url.as_str())
-        .filter(|u| !u.is_empty())
-        .map(|url| {
-            let lower = url.to_lowercase();
-            let video = [".mp4", ".mov", ".webm"]
-                .iter()
-                .any(|ext| lower.ends_with(ext));
-            vec![MediaRecord {
-                url: url.to_string(),
-                kind: if video { "video" } else { "image" }.to_string(),
-            }]
-        })
-        .unwrap_or_default();
+    let media = media_of(&draft.media_url);
     if errors.is_empty() {
         let new = NewPost {
             text: draft.text.clone(),
@@ -416,12 +516,7 @@ pub async fn create(
             variants: draft
                 .variants
                 .iter()
-                .map(|(platform, text, link)| PostVariant {
-                    platform: Some(*platform),
-                    account: None,
-                    text: text.clone(),
-                    link: Some(link.clone()).filter(|l| !l.is_empty()),
-                })
+                .map(|(key, version)| version.to_variant(key, &draft.text))
                 .collect(),
         };
         // "Save as draft" keeps it without scheduling it; "Add to queue" takes each account's next posting

@@ -57,7 +57,8 @@ pub struct PostView {
     pub variants: Vec<VariantView>,
 }
 
-/// A post's text for one network (`platform`) or one account (`account`), instead of the post's own.
+/// A post's text, and optionally its link and media, for one network (`platform`) or one account
+/// (`account`), instead of the post's own.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct VariantView {
@@ -70,6 +71,9 @@ pub struct VariantView {
     /// Its own link, instead of the post's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub link: Option<String>,
+    /// Its own images or videos, instead of the post's; `[]` publishes none there. Absent: the post's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub media: Option<Vec<MediaView>>,
 }
 
 impl From<PostVariant> for VariantView {
@@ -79,6 +83,9 @@ impl From<PostVariant> for VariantView {
             account: v.account,
             text: v.text,
             link: v.link,
+            media: v
+                .media
+                .map(|media| media.into_iter().map(MediaView::from).collect()),
         }
     }
 }
@@ -90,6 +97,9 @@ impl From<VariantView> for PostVariant {
             account: v.account,
             text: v.text,
             link: v.link,
+            media: v
+                .media
+                .map(|media| media.into_iter().map(MediaRecord::from).collect()),
         }
     }
 }

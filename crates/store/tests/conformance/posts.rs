@@ -872,11 +872,16 @@ pub async fn drafts_queues_versions_and_the_calendar_read(store: Arc<dyn Store>)
     let x = account(store.as_ref(), &owner, Platform::X, "Drafted").await;
     let mut draft = post(owner.workspace, Some(owner.user), "Later", &[], now());
     draft.draft_accounts = Some(vec![x.id]);
+    draft.media = vec![iquivity_store::MediaRecord {
+        url: "https://cdn.example.com/spring.jpg".into(),
+        kind: "image".into(),
+    }];
     draft.variants = vec![iquivity_store::PostVariant {
         platform: Some(Platform::X),
         account: None,
         text: "Later, on X".into(),
         link: Some("https://example.com/x".into()),
+        media: Some(Vec::new()),
     }];
     store.create_post(&draft).await.unwrap();
     let stored = store
@@ -889,6 +894,14 @@ pub async fn drafts_queues_versions_and_the_calendar_read(store: Arc<dyn Store>)
     assert_eq!(
         stored.link_for(x.id, Platform::X),
         Some("https://example.com/x")
+    );
+    assert!(
+        stored.media_for(x.id, Platform::X).is_empty(),
+        "a version without media keeps none"
+    );
+    assert_eq!(
+        stored.media_for(AccountId::new(), Platform::Facebook),
+        draft.media
     );
 
     draft.text = "Sooner".into();
