@@ -53,7 +53,7 @@ impl Dataset {
     }
 }
 
-async fn sign_up(
+pub(crate) async fn sign_up(
     app: &App,
     email: &str,
     workspace: &str,

@@ -6,7 +6,8 @@
 //! - `engine`: (e) the engine with 1, 2 and 3 instances on PostgreSQL: throughput and duplicated jobs;
 //! - `api`: (d) the accounts API and dashboard figures at 100,000 and 1,000,000 accounts, SQLite and
 //!   PostgreSQL, with the growth between the sizes;
-//! - `memory`: (c) the resident memory of the real server binary on the largest data set.
+//! - `memory`: (c) the resident memory of the real server binary on the largest data set;
+//! - `calendar`: (f) the calendar's month view, API and page, with 10,000 posts in the workspace.
 //!
 //! Run: `cargo run --release -p iquivity-bench -- --out bench/REPORT.md`
 //! e.g. `cargo run --release -p iquivity-bench -- refresh publish --refresh-accounts 2000`
@@ -15,10 +16,11 @@
 //! publish), `--engine-backend postgres`, `--sizes 100000,1000000`, `--other-workspaces 1000`,
 //! `--page-accounts 10000`, `--requests 2000`, `--concurrency 4`, `--memory-requests 2000`,
 //! `--refresh-accounts 10000`, `--publish-accounts 1000`, `--latency-ms 50`, `--engine-accounts 5000`,
-//! `--engine-instances 3`, `--postgres-url postgres://postgres@127.0.0.1:5432/test` (where the benchmark
+//! `--engine-instances 3`, `--calendar-posts 10000`, `--postgres-url postgres://postgres@127.0.0.1:5432/test` (where the benchmark
 //! creates and drops its own database, `iquivity_bench`), `--server-bin PATH`.
 
 mod api;
+mod calendar;
 mod db;
 mod engine;
 mod live;
@@ -39,15 +41,17 @@ enum Part {
     Engine,
     Api,
     Memory,
+    Calendar,
 }
 
 impl Part {
-    const ALL: [Part; 5] = [
+    const ALL: [Part; 6] = [
         Part::Refresh,
         Part::Publish,
         Part::Engine,
         Part::Api,
         Part::Memory,
+        Part::Calendar,
     ];
 
     fn parse(word: &str) -> anyhow::Result<Vec<Part>> {
@@ -58,8 +62,11 @@ impl Part {
             "engine" => vec![Part::Engine],
             "api" => vec![Part::Api],
             "memory" => vec![Part::Memory],
+            "calendar" => vec![Part::Calendar],
             other => {
-                anyhow::bail!("unknown part {other}: refresh, publish, engine, api, memory or all")
+                anyhow::bail!(
+                    "unknown part {other}: refresh, publish, engine, api, memory, calendar or all"
+                )
             }
         })
     }
@@ -81,6 +88,7 @@ pub struct Options {
     pub latency_ms: u64,
     pub engine_accounts: usize,
     pub engine_instances: usize,
+    calendar_posts: usize,
     pub postgres_url: String,
     server_bin: Option<PathBuf>,
     out: Option<String>,
@@ -109,6 +117,7 @@ fn options() -> anyhow::Result<Options> {
         latency_ms: 50,
         engine_accounts: 5_000,
         engine_instances: 3,
+        calendar_posts: 10_000,
         postgres_url: "postgres://postgres@127.0.0.1:5432/test".into(),
         server_bin: None,
         out: None,
@@ -147,6 +156,7 @@ fn options() -> anyhow::Result<Options> {
             "--latency-ms" => o.latency_ms = number(&value)? as u64,
             "--engine-accounts" => o.engine_accounts = number(&value)?,
             "--engine-instances" => o.engine_instances = number(&value)?.max(1),
+            "--calendar-posts" => o.calendar_posts = number(&value)?.max(1),
             "--postgres-url" => o.postgres_url = value,
             "--server-bin" => o.server_bin = Some(PathBuf::from(value)),
             other => anyhow::bail!(
@@ -300,6 +310,13 @@ async fn main() -> anyhow::Result<()> {
         let runs = engine::instances(&db, &o).await?;
         db.remove().await?;
         sections.push(engine::section(&[runs]));
+    }
+    if o.runs(Part::Calendar) {
+        let mut runs = Vec::new();
+        for backend in &o.backends {
+            runs.push(calendar::measure(*backend, o.calendar_posts, &o).await?);
+        }
+        sections.push(calendar::section(&runs));
     }
     let mut report = header;
     report.push('\n');
