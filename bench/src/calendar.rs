@@ -50,7 +50,7 @@ fn post(
             let (account, platform) = accounts[(n * 7 + k * 13) % accounts.len()];
             let mut target = TargetRecord::scheduled(id, account, platform, publish_at);
             if publish_at < now {
-                target.state = if n % 20 == 0 {
+                target.state = if n.is_multiple_of(20) {
                     TargetState::Failed
                 } else {
                     TargetState::Published
@@ -63,7 +63,9 @@ fn post(
         id,
         workspace_id: caller.workspace_id,
         author_id: Some(caller.user_id),
-        text: format!("Post number {n}: our news of the week, with a few words more to read like one."),
+        text: format!(
+            "Post number {n}: our news of the week, with a few words more to read like one."
+        ),
         link: Some("https://example.com/news".into()),
         media: Vec::new(),
         privacy_level: None,
