@@ -154,6 +154,8 @@ pub struct RoundReport {
     pub done: u32,
     pub retried: u32,
     pub delivered: u32,
+    /// Emails sent from the outbox.
+    pub mailed: u32,
     pub published: u32,
     pub publish_failed: u32,
     /// The round took a full batch of jobs or of post targets, so more is probably due: the next round
@@ -334,6 +336,7 @@ impl Core {
         report.more_due |= publishing.full_batch;
         // After the jobs and posts, so that what they alerted about goes out in this same round.
         report.delivered = self.deliver_webhooks(owner).await?;
+        report.mailed = self.send_due_mail(owner).await?;
         self.rounds.mark_good();
         Ok(report)
     }

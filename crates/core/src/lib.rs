@@ -11,6 +11,7 @@ pub mod engine;
 mod error;
 pub mod keys;
 pub mod links;
+pub mod mail;
 pub mod media;
 pub mod metrics;
 pub mod outbound;
@@ -115,6 +116,8 @@ pub struct Core {
     /// Lifecycle job outcomes so far, by (job kind, outcome), for `/metrics`.
     pub(crate) job_outcomes:
         Arc<std::sync::Mutex<std::collections::BTreeMap<(String, String), u64>>>,
+    /// Where email goes: SMTP when configured, else the log.
+    pub mail: Arc<dyn mail::MailTransport>,
     /// Sends webhook deliveries, only where `settings.webhook_policy` allows.
     pub(crate) webhooks: outbound::OutboundClient,
     /// Fetches profile pictures, only where `settings.avatar_policy` allows.
@@ -157,6 +160,7 @@ impl Core {
             unsaved: Arc::default(),
             webhooks,
             avatars,
+            mail: Arc::new(mail::LogTransport),
         })
     }
 }

@@ -1,6 +1,7 @@
 //! One typed configuration: defaults < `iquivity.toml` < `IQUIVITY_*` environment < command-line flags.
 
 use anyhow::{bail, Context};
+use iquivity_core::mail::{SmtpSettings, SmtpTls};
 use iquivity_core::outbound::DestinationPolicy;
 use iquivity_domain::{Plan, Platform};
 use iquivity_platforms::{PlatformSettings, SETTING_KEYS};
@@ -41,6 +42,9 @@ pub struct Config {
     /// Reverse proxies (addresses or networks) whose `X-Forwarded-For` names the client, for the
     /// per-address limits on sign-in and sign-up. Empty: every request's client is its peer.
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Where email goes; `None`: emails are written to the log (without their bodies) and pages say email
+    /// is off.
+    pub smtp: Option<SmtpSettings>,
 }
 
 impl std::fmt::Debug for Config {
@@ -72,6 +76,7 @@ impl std::fmt::Debug for Config {
             .field("webhook_allowed_hosts", &self.webhook_allowed_hosts)
             .field("webhook_allowed_ports", &self.webhook_allowed_ports)
             .field("trusted_proxies", &self.trusted_proxies)
+            .field("smtp", &self.smtp)
             .finish()
     }
 }
@@ -100,6 +105,7 @@ impl Default for Config {
             webhook_allowed_hosts: Vec::new(),
             webhook_allowed_ports: iquivity_core::outbound::DEFAULT_PORTS.to_vec(),
             trusted_proxies: Vec::new(),
+            smtp: None,
         }
     }
 }
@@ -127,6 +133,13 @@ struct FileConfig {
     /// A list, or one string with commas (as the environment gives it).
     trusted_proxies: Option<OneOrMany>,
     per_platform_concurrency: Option<String>,
+    /// The SMTP server: its host (which turns email on), port, username, password, sender and TLS mode.
+    smtp_host: Option<String>,
+    smtp_port: Option<String>,
+    smtp_username: Option<String>,
+    smtp_password: Option<String>,
+    smtp_from: Option<String>,
+    smtp_tls: Option<String>,
     /// `[platforms.<platform>]` tables: client_id, client_secret, authorize_url, token_url, revoke_url,
     /// api_url, api_version.
     #[serde(default)]
@@ -151,6 +164,52 @@ impl OneOrMany {
 }
 
 impl FileConfig {
+    /// The SMTP keys: a host turns email on; the rest refine it, and need one.
+    fn apply_smtp(&self, config: &mut Config, source: &str) -> anyhow::Result<()> {
+        let Some(host) = self.smtp_host.clone() else {
+            let refinements = [
+                &self.smtp_port,
+                &self.smtp_username,
+                &self.smtp_password,
+                &self.smtp_from,
+                &self.smtp_tls,
+            ];
+            if refinements.iter().any(|v| v.is_some()) && config.smtp.is_none() {
+                bail!("{source}: smtp_port, smtp_username, smtp_password, smtp_from and smtp_tls need smtp_host");
+            }
+            return Ok(());
+        };
+        let tls: SmtpTls = match &self.smtp_tls {
+            Some(mode) => mode
+                .parse()
+                .map_err(|e| anyhow::anyhow!("{source}: smtp_tls {e}"))?,
+            None => SmtpTls::StartTls,
+        };
+        let port = match &self.smtp_port {
+            Some(port) => port
+                .parse::<u16>()
+                .ok()
+                .filter(|p| *p > 0)
+                .with_context(|| {
+                    format!("{source}: smtp_port must be a port from 1 to 65535 (got {port:?})")
+                })?,
+            None if tls == SmtpTls::Implicit => 465,
+            None => 587,
+        };
+        let from = self.smtp_from.clone().with_context(|| {
+            format!("{source}: smtp_from (the sender address) is required with smtp_host")
+        })?;
+        config.smtp = Some(SmtpSettings {
+            host,
+            port,
+            username: self.smtp_username.clone(),
+            password: self.smtp_password.clone().map(SecretString::from),
+            from,
+            tls,
+        });
+        Ok(())
+    }
+
     fn from_env(vars: &dyn Fn(&str) -> Option<String>) -> Self {
         let get = |key: &str| {
             vars(&format!("IQUIVITY_{}", key.to_ascii_uppercase())).filter(|v| !v.is_empty())
@@ -172,6 +231,12 @@ impl FileConfig {
             webhook_allowed_ports: get("webhook_allowed_ports"),
             trusted_proxies: get("trusted_proxies").map(OneOrMany::One),
             per_platform_concurrency: get("per_platform_concurrency"),
+            smtp_host: get("smtp_host"),
+            smtp_port: get("smtp_port"),
+            smtp_username: get("smtp_username"),
+            smtp_password: get("smtp_password"),
+            smtp_from: get("smtp_from"),
+            smtp_tls: get("smtp_tls"),
             platforms: Platform::ALL
                 .into_iter()
                 .filter_map(|platform| {
@@ -189,6 +254,7 @@ impl FileConfig {
     }
 
     fn apply(self, config: &mut Config, source: &str) -> anyhow::Result<()> {
+        self.apply_smtp(config, source)?;
         if let Some(listen) = self.listen {
             config.listen = listen.parse().with_context(|| {
                 format!("{source}: listen {listen:?} is not an address like 127.0.0.1:8080")
@@ -422,6 +488,53 @@ mod tests {
         std::fs::write(&file, "colour = \"blue\"\n").unwrap();
         let err = format!("{:#}", Config::load(Some(&file), &|_| None).unwrap_err());
         assert!(err.contains("colour"), "{err}");
+    }
+
+    #[test]
+    fn smtp_is_off_without_a_host_and_its_password_is_never_shown() {
+        assert!(Config::load(None, &|_| None).unwrap().smtp.is_none());
+        let env = |pairs: &[(&str, &str)]| -> HashMap<String, String> {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        let on = env(&[
+            ("IQUIVITY_SMTP_HOST", "smtp.example.com"),
+            ("IQUIVITY_SMTP_PASSWORD", "hunter2-smtp"),
+            ("IQUIVITY_SMTP_USERNAME", "mailer"),
+            ("IQUIVITY_SMTP_FROM", "Social <social@example.com>"),
+        ]);
+        let config = Config::load(None, &|k| on.get(k).cloned()).unwrap();
+        let smtp = config.smtp.as_ref().unwrap();
+        assert_eq!((smtp.port, smtp.tls), (587, SmtpTls::StartTls));
+        assert!(!format!("{config:?}").contains("hunter2-smtp"));
+        let implicit = env(&[
+            ("IQUIVITY_SMTP_HOST", "smtp.example.com"),
+            ("IQUIVITY_SMTP_TLS", "tls"),
+            ("IQUIVITY_SMTP_FROM", "social@example.com"),
+        ]);
+        let config = Config::load(None, &|k| implicit.get(k).cloned()).unwrap();
+        assert_eq!(config.smtp.unwrap().port, 465);
+        for (pairs, named) in [
+            (vec![("IQUIVITY_SMTP_PORT", "25")], "smtp_host"),
+            (
+                vec![("IQUIVITY_SMTP_HOST", "smtp.example.com")],
+                "smtp_from",
+            ),
+            (
+                vec![
+                    ("IQUIVITY_SMTP_HOST", "smtp.example.com"),
+                    ("IQUIVITY_SMTP_FROM", "a@example.com"),
+                    ("IQUIVITY_SMTP_TLS", "ssl"),
+                ],
+                "smtp_tls",
+            ),
+        ] {
+            let vars = env(&pairs);
+            let err = Config::load(None, &|k| vars.get(k).cloned()).unwrap_err();
+            assert!(err.to_string().contains(named), "{err}");
+        }
     }
 
     #[test]

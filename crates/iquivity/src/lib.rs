@@ -199,7 +199,7 @@ impl App {
             .fold(webhook_policy.clone(), |policy, (ip, port)| {
                 policy.also_allowing(ip, port)
             });
-        let core = Core::new(
+        let mut core = Core::new(
             store.clone(),
             vault,
             Platforms::new(settings, config.platform_timeout),
@@ -218,6 +218,11 @@ impl App {
                 ..CoreSettings::default()
             },
         )?;
+        if let Some(smtp) = &config.smtp {
+            core.mail = Arc::new(
+                iquivity_core::mail::SmtpTransport::new(smtp).map_err(anyhow::Error::msg)?,
+            );
+        }
         Ok(App {
             core,
             store,

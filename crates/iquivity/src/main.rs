@@ -3,6 +3,7 @@ use clap::{Parser, Subcommand};
 use iquivity::{App, Config, PlatformAccess};
 use iquivity_core::auth::SignUp;
 use iquivity_domain::{Plan, WorkspaceId};
+use secrecy::ExposeSecret;
 use std::io::Read;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -89,6 +90,12 @@ enum UserCommand {
         workspace: String,
         #[arg(long)]
         password_stdin: bool,
+    },
+    /// Print a link that lets the user choose a new password (single-use, valid 30 minutes). Runs beside
+    /// the service; nothing is emailed.
+    ResetPassword {
+        #[arg(long)]
+        email: String,
     },
 }
 
@@ -285,6 +292,20 @@ async fn run(command: AdminCommand, app: App) -> anyhow::Result<()> {
             if generated {
                 println!("password (shown once): {password}");
             }
+        }
+        AdminCommand::User {
+            command: UserCommand::ResetPassword { email },
+        } => {
+            let link = app
+                .core
+                .password_reset_link(&email)
+                .await
+                .map_err(|e| describe(&e))?;
+            println!(
+                "password reset link for {email} (works once, for {} minutes):\n{}",
+                iquivity_core::auth::RESET_TTL_MINUTES,
+                link.expose_secret()
+            );
         }
         AdminCommand::Workspace {
             command: WorkspaceCommand::SetPlan { workspace, plan },

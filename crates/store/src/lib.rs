@@ -11,6 +11,7 @@ mod credentials;
 mod lifecycle;
 mod links;
 mod list_query;
+mod mail;
 mod people;
 pub mod postgres;
 mod posts;
@@ -27,6 +28,7 @@ pub use connections::ConnectionStore;
 pub use credentials::CredentialStore;
 pub use lifecycle::LifecycleStore;
 pub use links::{LinkOutcome, LinkRecord, LinkStore, LinkUseRecord, LinkedAccount};
+pub use mail::{MailAttempt, MailRecord, MailStore, PasswordResetRecord};
 pub use people::PeopleStore;
 pub use posts::PostStore;
 pub use records::*;
@@ -102,6 +104,7 @@ pub trait Store:
     + LinkStore
     + AlertStore
     + PostStore
+    + MailStore
     + CredentialStore
     + TestSupport
     + Send

@@ -1,6 +1,7 @@
 //! Invitations: a code, optionally bound to an email address, that joins a workspace with a role.
 
-use super::{NewSession, INVITATION_PREFIX};
+use super::{html_escape, NewSession, INVITATION_PREFIX};
+use crate::mail::Message;
 use crate::secrets::{digest, new_secret};
 use crate::{Caller, Core, CoreError};
 use chrono::{DateTime, Utc};
@@ -34,6 +35,42 @@ pub(super) fn invitation_gone() -> CoreError {
 }
 
 impl Core {
+    /// The invitation's email: who invites, to which workspace, as what, and the link.
+    async fn invitation_message(
+        &self,
+        caller: &Caller,
+        to: &str,
+        role: Role,
+        code: &SecretString,
+    ) -> Result<Message, CoreError> {
+        let workspace = self
+            .store
+            .workspace(caller.workspace_id)
+            .await?
+            .map_or_else(|| "a workspace".to_string(), |w| w.name);
+        let link = format!(
+            "{}/invitations/{}",
+            self.settings.callback_base,
+            code.expose_secret()
+        );
+        let role = role.as_str();
+        let days = self.settings.invitation_ttl.num_days();
+        Ok(Message {
+            to: to.to_string(),
+            subject: format!("{} invites you to {workspace} on iQuivity Social", caller.email),
+            text: format!(
+                "{inviter} invites you to the workspace {workspace} on iQuivity Social, as {role}.\n\n                 Accept within {days} days with this link (it works once):\n{link}",
+                inviter = caller.email
+            ),
+            html: format!(
+                "<p>{inviter} invites you to the workspace <strong>{workspace}</strong> on iQuivity Social,                  as {role}.</p><p><a href=\"{link}\">Accept the invitation</a> within {days} days (the link works once).</p>",
+                inviter = html_escape(&caller.email),
+                workspace = html_escape(&workspace),
+                link = html_escape(&link),
+            ),
+        })
+    }
+
     /// An owner invites someone into the workspace as admin or member; the code works once, until it expires.
     pub async fn invite(
         &self,
@@ -68,6 +105,13 @@ impl Core {
             accepted_at: None,
         };
         self.store.create_invitation(&record).await?;
+        if let Some(to) = &record.email {
+            self.queue_mail(
+                "invitation",
+                &self.invitation_message(caller, to, role, &code).await?,
+            )
+            .await?;
+        }
         Ok(CreatedInvitation {
             id: record.id,
             code,

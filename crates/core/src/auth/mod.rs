@@ -1,5 +1,5 @@
 //! Sign-up, sign-in, sessions, personal API tokens (`sessions.rs`), invitations (`invitations.rs`) and the
-//! limits on sign-in and sign-up attempts (`limits.rs`).
+//! limits on sign-in and sign-up attempts (`limits.rs`), and password reset by email (`reset.rs`).
 
 use crate::secrets::new_secret;
 use crate::{Caller, CoreError};
@@ -13,16 +13,21 @@ use std::net::IpAddr;
 
 mod invitations;
 pub(crate) mod limits;
+mod reset;
 mod sessions;
 
 pub use invitations::{CreatedInvitation, InvitationPreview};
 pub use limits::AuthCounts;
+pub(crate) use reset::html_escape;
+pub use reset::RESET_TTL_MINUTES;
 
 pub const SESSION_PREFIX: &str = "iqs_";
 
 pub const API_TOKEN_PREFIX: &str = "iqt_";
 
 pub const INVITATION_PREFIX: &str = "iqi_";
+
+pub const RESET_PREFIX: &str = "iqr_";
 
 /// A new sign-in: the session id goes into the cookie and nowhere else.
 pub struct NewSession {

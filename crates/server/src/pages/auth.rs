@@ -28,7 +28,7 @@ pub(crate) fn field<'a>(fields: &'a [(String, String)], name: &str) -> Option<&'
 /// The fields of a form that signs someone in or up: there is no session yet whose CSRF token it could
 /// carry, so a post from another site is refused by its `Origin` instead (after the body is read, as for
 /// every form).
-pub(crate) struct SameOriginForm(Vec<(String, String)>);
+pub(crate) struct SameOriginForm(pub(crate) Vec<(String, String)>);
 
 impl<S: Send + Sync> FromRequest<S> for SameOriginForm {
     type Rejection = Response;
@@ -59,7 +59,7 @@ pub(crate) fn same_origin(headers: &HeaderMap) -> bool {
         .is_some_and(|(_, rest)| rest.trim_end_matches('/') == host)
 }
 
-fn see_other(location: &str) -> Response {
+pub(crate) fn see_other(location: &str) -> Response {
     (
         StatusCode::SEE_OTHER,
         [(header::LOCATION, location.to_string())],
@@ -77,7 +77,7 @@ fn signed_in(state: &AppState, session: NewSession, to: &str) -> Response {
     response
 }
 
-fn errors_of(err: &CoreError) -> Vec<(String, String)> {
+pub(crate) fn errors_of(err: &CoreError) -> Vec<(String, String)> {
     match err {
         CoreError::Validation(errors) => errors
             .iter()
@@ -97,7 +97,12 @@ fn errors_of(err: &CoreError) -> Vec<(String, String)> {
 
 /// A sign-in or sign-up form shown again after `err`: answered 429 with `Retry-After` when the
 /// attempt was refused by a limit, 500 when something failed inside, `otherwise` else.
-fn form_again(err: &CoreError, otherwise: StatusCode, title: &str, form: Markup) -> Response {
+pub(crate) fn form_again(
+    err: &CoreError,
+    otherwise: StatusCode,
+    title: &str,
+    form: Markup,
+) -> Response {
     let status = match err {
         CoreError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
         CoreError::Internal { .. } => StatusCode::INTERNAL_SERVER_ERROR,
@@ -113,7 +118,7 @@ fn form_again(err: &CoreError, otherwise: StatusCode, title: &str, form: Markup)
     response
 }
 
-fn error_list(errors: &[(String, String)]) -> Markup {
+pub(crate) fn error_list(errors: &[(String, String)]) -> Markup {
     html! {
         @if !errors.is_empty() {
             div.notice.error role="alert" {
@@ -162,6 +167,7 @@ fn login_form(email: &str, errors: &[(String, String)]) -> Markup {
             input #password type="password" name="password" autocomplete="current-password" required;
             button type="submit" { "Sign in" }
         }
+        p { a href="/forgot-password" { "Forgot your password?" } }
         p { "New here? " a href="/signup" { "Create an account" } }
     }
 }
@@ -281,8 +287,17 @@ pub async fn signup(
     }
 }
 
-pub async fn login_page() -> Response {
-    page(StatusCode::OK, "Sign in", login_form("", &[]))
+/// `GET /login`; after a password reset (`?reset=done`) it says the new password is set.
+pub async fn login_page(axum::extract::RawQuery(raw): axum::extract::RawQuery) -> Response {
+    let reset = raw.as_deref() == Some("reset=done");
+    page(
+        StatusCode::OK,
+        "Sign in",
+        html! {
+            @if reset { p.notice role="status" { "Your new password is set: sign in with it." } }
+            (login_form("", &[]))
+        },
+    )
 }
 
 pub async fn login(

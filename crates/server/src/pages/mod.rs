@@ -10,6 +10,7 @@ mod icons;
 mod layout;
 pub mod links;
 pub mod notifications;
+pub mod password;
 pub mod plan;
 pub mod platforms;
 pub mod posts;

@@ -35,6 +35,14 @@ pub fn router() -> Router<AppState> {
             get(pages::auth::login_page).post(pages::auth::login),
         )
         .route("/logout", post(pages::auth::logout))
+        .route(
+            "/forgot-password",
+            get(pages::password::request_page).post(pages::password::request),
+        )
+        .route(
+            "/reset-password",
+            get(pages::password::reset_page).post(pages::password::reset),
+        )
         .route("/invitations/{code}", get(pages::auth::invitation_page))
         .route(
             "/invitations/{code}/accept",

@@ -99,6 +99,7 @@ mod on_sqlite {
     mod credentials;
     mod lifecycle;
     mod links;
+    mod mail;
     mod people;
     mod posts;
     mod rows;
@@ -120,6 +121,7 @@ mod on_postgres {
     mod credentials;
     mod lifecycle;
     mod links;
+    mod mail;
     mod people;
     mod posts;
     mod rows;
