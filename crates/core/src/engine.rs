@@ -154,6 +154,8 @@ pub struct RoundReport {
     pub done: u32,
     pub retried: u32,
     pub delivered: u32,
+    /// Daily digests of alerts put in the outbox.
+    pub digests: u32,
     /// Emails sent from the outbox.
     pub mailed: u32,
     pub published: u32,
@@ -336,6 +338,7 @@ impl Core {
         report.more_due |= publishing.full_batch;
         // After the jobs and posts, so that what they alerted about goes out in this same round.
         report.delivered = self.deliver_webhooks(owner).await?;
+        report.digests = self.send_due_digests().await?;
         report.mailed = self.send_due_mail(owner).await?;
         self.rounds.mark_good();
         Ok(report)

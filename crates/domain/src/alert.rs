@@ -22,6 +22,31 @@ named_enum! {
     }
 }
 
+named_enum! {
+    /// When a member is emailed about one kind of alert.
+    #[derive(Hash)]
+    pub enum AlertEmail {
+        /// One email per incident, as it happens.
+        Immediately = "immediately",
+        /// In the daily digest.
+        Digest = "digest",
+        Off = "off",
+    }
+}
+
+impl AlertEmail {
+    /// What a member gets without having chosen: owners and admins hear of status changes and posts at
+    /// risk at once and of the rest in the digest; members get the digest.
+    pub fn default_for(role: crate::Role, kind: AlertKind) -> AlertEmail {
+        let urgent = matches!(kind, AlertKind::StatusChanged | AlertKind::PostsAtRisk);
+        if urgent && role.can_manage_accounts() {
+            AlertEmail::Immediately
+        } else {
+            AlertEmail::Digest
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -40,5 +65,31 @@ mod tests {
             );
         }
         assert_eq!(AlertKind::parse("account.unknown"), None);
+    }
+
+    #[test]
+    fn owners_and_admins_hear_of_status_changes_and_posts_at_risk_at_once_and_members_daily() {
+        use crate::Role;
+        for role in [Role::Owner, Role::Admin] {
+            for kind in AlertKind::ALL {
+                let urgent = matches!(kind, AlertKind::StatusChanged | AlertKind::PostsAtRisk);
+                let expected = if urgent {
+                    AlertEmail::Immediately
+                } else {
+                    AlertEmail::Digest
+                };
+                assert_eq!(
+                    AlertEmail::default_for(role, kind),
+                    expected,
+                    "{role:?} {kind}"
+                );
+            }
+        }
+        for kind in AlertKind::ALL {
+            assert_eq!(
+                AlertEmail::default_for(Role::Member, kind),
+                AlertEmail::Digest
+            );
+        }
     }
 }

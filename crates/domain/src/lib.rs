@@ -14,7 +14,7 @@ mod tokens;
 mod validation;
 
 pub use account::{Account, AccountKind, AccountStatus, Label, Labels, NameOverride, StatusReason};
-pub use alert::AlertKind;
+pub use alert::{AlertEmail, AlertKind};
 pub use client::{Client, ClientName, Colour};
 pub use ids::{AccountId, ClientId, InvitationId, LinkId, TokenId, UserId, WorkspaceId};
 pub use link::{LinkKind, LinkNote, LINK_DEFAULT_DAYS, LINK_MAX_DAYS};

@@ -28,7 +28,7 @@ pub use connections::ConnectionStore;
 pub use credentials::CredentialStore;
 pub use lifecycle::LifecycleStore;
 pub use links::{LinkOutcome, LinkRecord, LinkStore, LinkUseRecord, LinkedAccount};
-pub use mail::{MailAttempt, MailRecord, MailStore, PasswordResetRecord};
+pub use mail::{DigestMark, MailAttempt, MailRecord, MailStore, PasswordResetRecord};
 pub use people::PeopleStore;
 pub use posts::PostStore;
 pub use records::*;

@@ -1,4 +1,5 @@
 use crate::prelude::*;
+use iquivity_domain::{AlertEmail, AlertKind};
 
 /// A message waiting in the outbox, sealed by the vault: its recipient, subject and bodies are read only
 /// when it is sent (a reset link in it is a secret).
@@ -36,7 +37,15 @@ pub struct PasswordResetRecord {
     pub expires_at: DateTime<Utc>,
 }
 
-/// The outbox and the password reset links.
+/// A member whose daily digest may be due: until when it last covered the alerts (`None`: never started).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DigestMark {
+    pub workspace_id: WorkspaceId,
+    pub user_id: UserId,
+    pub sent_until: Option<DateTime<Utc>>,
+}
+
+/// The outbox, the password reset links, and who is emailed about which alerts.
 #[async_trait]
 pub trait MailStore {
     async fn queue_mail(&self, mail: &MailRecord, now: DateTime<Utc>) -> StoreResult<()>;
@@ -64,6 +73,23 @@ pub trait MailStore {
         token_hash: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<Option<UserId>>;
+    /// The choices the workspace's members made, per kind; kinds not listed take the default.
+    async fn alert_email_choices(
+        &self,
+        workspace: WorkspaceId,
+    ) -> StoreResult<Vec<(UserId, AlertKind, AlertEmail)>>;
+    async fn set_alert_email_choice(
+        &self,
+        workspace: WorkspaceId,
+        user: UserId,
+        kind: AlertKind,
+        choice: AlertEmail,
+    ) -> StoreResult<()>;
+    /// Members whose digest never started or last covered up to `before` or earlier, at most `limit`.
+    async fn due_digests(&self, before: DateTime<Utc>, limit: u32) -> StoreResult<Vec<DigestMark>>;
+    /// Moves a member's digest mark from `mark.sent_until` (as read) to `to`; false when another instance
+    /// moved it first, which then sends that digest.
+    async fn advance_digest(&self, mark: &DigestMark, to: DateTime<Utc>) -> StoreResult<bool>;
     /// Sets a user's password; with `sign_out_everywhere`, ends every session and API token of the user.
     async fn set_password(
         &self,

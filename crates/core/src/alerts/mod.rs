@@ -8,7 +8,12 @@ use iquivity_domain::{Account, AccountStatus, AlertKind};
 use iquivity_store::{AlertPosition, AlertRecord};
 
 pub mod addresses;
+mod emails;
+mod text;
 mod webhooks;
+
+pub use emails::AlertEmailChoice;
+pub use text::alert_text;
 
 pub use webhooks::{
     sign, CreatedWebhook, RotatedSecret, TestDelivery, WebhookUpdate, WebhookView,
@@ -50,6 +55,7 @@ impl Core {
         };
         if self.store.record_alert(&alert).await? {
             tracing::info!(account_id = %account.id, %kind, "alert");
+            self.email_alert(&alert).await?;
         }
         Ok(())
     }

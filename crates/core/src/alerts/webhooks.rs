@@ -522,7 +522,9 @@ impl Core {
             created_at: now,
             read_at: None,
         };
-        self.store.record_alert(&alert).await?;
+        if self.store.record_alert(&alert).await? {
+            self.email_alert(&alert).await?;
+        }
         Ok(())
     }
 }

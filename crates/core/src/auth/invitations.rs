@@ -43,11 +43,7 @@ impl Core {
         role: Role,
         code: &SecretString,
     ) -> Result<Message, CoreError> {
-        let workspace = self
-            .store
-            .workspace(caller.workspace_id)
-            .await?
-            .map_or_else(|| "a workspace".to_string(), |w| w.name);
+        let workspace = self.name_of_workspace(caller.workspace_id).await?;
         let link = format!(
             "{}/invitations/{}",
             self.settings.callback_base,
@@ -68,6 +64,7 @@ impl Core {
                 workspace = html_escape(&workspace),
                 link = html_escape(&link),
             ),
+            list_unsubscribe: None,
         })
     }
 

@@ -37,6 +37,7 @@ fn reset_message(to: &str, link: &str) -> Message {
             to = html_escape(to),
             link = html_escape(link),
         ),
+        list_unsubscribe: None,
     }
 }
 
@@ -58,6 +59,7 @@ fn changed_message(to: &str, signed_out: bool) -> Message {
              {sessions}</p><p>If it was not you, reset it again at once and tell your workspace's owner.</p>",
             to = html_escape(to)
         ),
+        list_unsubscribe: None,
     }
 }
 

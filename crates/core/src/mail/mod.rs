@@ -22,6 +22,9 @@ pub struct Message {
     pub subject: String,
     pub text: String,
     pub html: String,
+    /// For alert mail: the address that turns it off, sent as `List-Unsubscribe` (one click, RFC 8058).
+    #[serde(default)]
+    pub list_unsubscribe: Option<String>,
 }
 
 /// Why a message could not be sent this time.

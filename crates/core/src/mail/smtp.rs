@@ -3,6 +3,7 @@
 
 use super::{MailError, MailTransport, Message};
 use async_trait::async_trait;
+use lettre::message::header::{Header, HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
@@ -56,6 +57,42 @@ impl std::fmt::Debug for SmtpSettings {
     }
 }
 
+/// `List-Unsubscribe: <address>`, which mail clients show as an unsubscribe button.
+#[derive(Clone)]
+struct ListUnsubscribe(String);
+
+impl Header for ListUnsubscribe {
+    fn name() -> HeaderName {
+        HeaderName::new_from_ascii_str("List-Unsubscribe")
+    }
+
+    fn parse(value: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(ListUnsubscribe(value.trim_matches(['<', '>']).to_string()))
+    }
+
+    fn display(&self) -> HeaderValue {
+        HeaderValue::new(Self::name(), format!("<{}>", self.0))
+    }
+}
+
+/// `List-Unsubscribe-Post: List-Unsubscribe=One-Click`: the address takes a POST, without a page (RFC 8058).
+#[derive(Clone)]
+struct ListUnsubscribePost;
+
+impl Header for ListUnsubscribePost {
+    fn name() -> HeaderName {
+        HeaderName::new_from_ascii_str("List-Unsubscribe-Post")
+    }
+
+    fn parse(_: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(ListUnsubscribePost)
+    }
+
+    fn display(&self) -> HeaderValue {
+        HeaderValue::new(Self::name(), "List-Unsubscribe=One-Click".to_string())
+    }
+}
+
 pub struct SmtpTransport {
     transport: AsyncSmtpTransport<Tokio1Executor>,
     from: Mailbox,
@@ -104,10 +141,16 @@ impl MailTransport for SmtpTransport {
             .to
             .parse()
             .map_err(|e| MailError::Rejected(format!("the recipient is not an address: {e}")))?;
-        let email = lettre::Message::builder()
+        let mut email = lettre::Message::builder()
             .from(self.from.clone())
             .to(to)
-            .subject(&message.subject)
+            .subject(&message.subject);
+        if let Some(address) = &message.list_unsubscribe {
+            email = email
+                .header(ListUnsubscribe(address.clone()))
+                .header(ListUnsubscribePost);
+        }
+        let email = email
             .multipart(MultiPart::alternative_plain_html(
                 message.text.clone(),
                 message.html.clone(),

@@ -10,21 +10,26 @@ use reqwest::StatusCode;
 use serde_json::json;
 use std::sync::Arc;
 
+/// SMTP settings for the sink, with a password that must never show up anywhere.
+fn smtp_to(sink: &SmtpSink) -> SmtpSettings {
+    SmtpSettings {
+        host: "127.0.0.1".into(),
+        port: sink.port,
+        username: Some("mailer".into()),
+        password: Some("smtp-password-never-shown".to_string().into()),
+        from: "iQuivity Social <social@example.com>".into(),
+        tls: SmtpTls::Plain,
+    }
+}
+
 async fn mailing_app(sink: &SmtpSink) -> (TestApp, Arc<ManualClock>) {
     let clock = Arc::new(ManualClock::new(Utc::now()));
     let engine = clock.clone();
-    let port = sink.port;
+    let smtp = smtp_to(sink);
     let app = spawn_app_tuned(
         move |c| {
             c.run_lifecycle = false;
-            c.smtp = Some(SmtpSettings {
-                host: "127.0.0.1".into(),
-                port,
-                username: Some("mailer".into()),
-                password: Some("smtp-password-never-shown".to_string().into()),
-                from: "iQuivity Social <social@example.com>".into(),
-                tls: SmtpTls::Plain,
-            });
+            c.smtp = Some(smtp);
         },
         move |core| core.clock = engine,
     )
@@ -263,4 +268,253 @@ async fn mail_waits_out_a_down_smtp_server_and_goes_once() {
     clock.advance(Duration::hours(5));
     assert_eq!(round(&app).await.mailed, 0);
     assert_eq!(sink.mails_to("patient@example.com").len(), 1, "sent once");
+}
+
+#[tokio::test]
+async fn an_inactive_account_emails_the_owner_at_once_and_is_a_digest_line_for_a_member() {
+    let sink = SmtpSink::start().await;
+    let smtp = smtp_to(&sink);
+    let rig = crate::lifecycle::rig_with(move |c| c.smtp = Some(smtp)).await;
+    let owner_email = rig.user.email.clone();
+    let (status, invitation) = rig
+        .post(
+            "/api/v1/invitations",
+            json!({"role": "member", "email": "watcher@example.com"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{invitation}");
+    let joined = rig
+        .app
+        .sign_up_invited(
+            &client(),
+            "watcher@example.com",
+            invitation["code"].as_str().unwrap(),
+        )
+        .await;
+    assert_eq!(joined.status(), StatusCode::CREATED);
+    let account = rig
+        .connect(iquivity_domain::Platform::X, "Mason Carter")
+        .await;
+    // The member's digest clock starts with their first round.
+    rig.round().await;
+    let before = sink.mails().len();
+
+    rig.app.revoke_grant(&rig.account(account).await).await;
+    rig.clock.advance(Duration::hours(8));
+    rig.round().await;
+    rig.round().await;
+    assert_eq!(rig.account(account).await["status"], "inactive");
+
+    // One email to the owner, at once, for the incident; none to the member yet.
+    let owner_mail: Vec<_> = sink.mails_to(&owner_email)[..]
+        .iter()
+        .filter(|m| m.subject().contains("Mason Carter"))
+        .cloned()
+        .collect();
+    assert_eq!(owner_mail.len(), 1, "{owner_mail:?}");
+    assert!(
+        owner_mail[0]
+            .subject()
+            .starts_with("Lifecycle: Mason Carter on X (Twitter) is inactive."),
+        "{}",
+        owner_mail[0].subject()
+    );
+    assert!(
+        owner_mail[0].data.contains("List-Unsubscribe: <"),
+        "{}",
+        owner_mail[0].data
+    );
+    assert!(owner_mail[0]
+        .data
+        .contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click"));
+    assert!(
+        sink.mails_to("watcher@example.com").len() <= 1,
+        "only the invitation so far"
+    );
+    let sent_before_digest = sink.mails().len();
+    assert!(sent_before_digest > before);
+
+    // Rounds before the day is up add nothing; the member's digest then has one line for it.
+    rig.round().await;
+    assert_eq!(sink.mails().len(), sent_before_digest);
+    rig.clock.advance(Duration::hours(17));
+    rig.round().await;
+    let digests: Vec<_> = sink
+        .mails_to("watcher@example.com")
+        .into_iter()
+        .filter(|m| m.subject().contains("in the last day"))
+        .collect();
+    assert_eq!(digests.len(), 1, "{digests:?}");
+    assert!(digests[0].data.contains("No client"), "{}", digests[0].data);
+    assert_eq!(
+        digests[0]
+            .data
+            .matches("Mason Carter on X (Twitter) is inactive")
+            .count(),
+        2,
+        "one line, in the plain and the HTML part"
+    );
+    let owner_digest = sink
+        .mails_to(&owner_email)
+        .into_iter()
+        .filter(|m| m.subject().contains("in the last day"))
+        .count();
+    assert!(
+        owner_digest <= 1,
+        "the owner's digest holds only digest kinds"
+    );
+
+    // The unsubscribe link asks first (a link scanner changes nothing), then turns that kind off without
+    // signing in; another incident of that kind is not emailed.
+    let link = owner_mail[0]
+        .link_after(&rig.app.url("/unsubscribe/"))
+        .unwrap();
+    let page = reqwest::get(&link).await.unwrap().text().await.unwrap();
+    assert!(page.contains("Stop these emails"), "{page}");
+    let done = reqwest::Client::new().post(&link).send().await.unwrap();
+    assert_eq!(done.status(), StatusCode::OK);
+    assert!(done
+        .text()
+        .await
+        .unwrap()
+        .contains("account.status_changed"));
+    let tampered = format!("{link}x");
+    let refused = reqwest::Client::new().post(&tampered).send().await.unwrap();
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let second = rig
+        .connect(iquivity_domain::Platform::X, "Isabella Morgan")
+        .await;
+    rig.app.revoke_grant(&rig.account(second).await).await;
+    rig.clock.advance(Duration::hours(8));
+    rig.round().await;
+    rig.round().await;
+    assert_eq!(rig.account(second).await["status"], "inactive");
+    assert!(
+        !sink
+            .mails_to(&owner_email)
+            .iter()
+            .any(|m| m.subject().contains("Isabella Morgan")),
+        "unsubscribed"
+    );
+}
+
+/// An instance on a shared PostgreSQL schema, mailing to the sink.
+async fn mailing_instance(sink: &SmtpSink, database_url: String) -> TestApp {
+    let smtp = smtp_to(sink);
+    spawn_instance_tuned(
+        database_url,
+        move |c| {
+            c.run_lifecycle = false;
+            c.smtp = Some(smtp);
+        },
+        |_| {},
+    )
+    .await
+}
+
+#[tokio::test]
+async fn two_instances_on_postgres_send_each_email_once() {
+    let Some(server) = crate::instances::postgres_or_skip().await else {
+        return;
+    };
+    let url = iquivity_store::postgres::create_scratch_schema(&server, "iqe")
+        .await
+        .unwrap();
+    let sink = SmtpSink::start().await;
+    let first = mailing_instance(&sink, url.clone()).await;
+    let second = mailing_instance(&sink, url).await;
+    first.sign_up("twice@example.com", "Twice").await;
+    for _ in 0..5 {
+        form(
+            &first,
+            "/forgot-password",
+            &[("email", "twice@example.com")],
+        )
+        .await;
+    }
+    let (a, b) = tokio::join!(
+        first.app.core.run_lifecycle_round("first"),
+        second.app.core.run_lifecycle_round("second")
+    );
+    let sent = a.unwrap().mailed + b.unwrap().mailed;
+    assert_eq!(
+        sent, 3,
+        "three requests an hour per email; each sent by one instance"
+    );
+    assert_eq!(sink.mails_to("twice@example.com").len(), 3);
+}
+
+#[tokio::test]
+async fn the_forgot_password_page_and_alert_email_choices_work_in_the_browser() {
+    use crate::browser::{click, fill, signed_up_in_browser, text_of, wait_text};
+    use crate::demo_pages::assert_accessible;
+    use fantoccini::Locator;
+    let Some((app, client)) = signed_up_in_browser("mail-pages@example.com", 1280, 900).await
+    else {
+        return;
+    };
+
+    // Settings: this app has no SMTP, which the section says; each kind has its choice, the owner's
+    // defaults first.
+    client
+        .goto(&app.url("/settings#alert-emails"))
+        .await
+        .unwrap();
+    let section = text_of(&client, "#alert-emails").await;
+    assert!(section.contains("Email is off on this server"), "{section}");
+    let status_changed = client
+        .find(Locator::Css("select[name='account.status_changed']"))
+        .await
+        .unwrap();
+    assert_eq!(
+        status_changed.prop("value").await.unwrap().as_deref(),
+        Some("immediately")
+    );
+    assert_accessible(&client, "the alert email choices").await;
+    client
+        .find(Locator::Css("select[name='account.connected']"))
+        .await
+        .unwrap()
+        .select_by_value("off")
+        .await
+        .unwrap();
+    status_changed.select_by_value("digest").await.unwrap();
+    click(&client, "#alert-emails button[type=submit]").await;
+    wait_text(&client, "main", |t| {
+        t.contains("Your alert emails are saved")
+    })
+    .await;
+    for (name, value) in [
+        ("account.connected", "off"),
+        ("account.status_changed", "digest"),
+    ] {
+        let chosen = client
+            .find(Locator::Css(&format!("select[name='{name}']")))
+            .await
+            .unwrap()
+            .prop("value")
+            .await
+            .unwrap();
+        assert_eq!(chosen.as_deref(), Some(value), "{name}");
+    }
+
+    // Signed out: "Forgot your password?" on the sign-in page leads to the request, which answers the
+    // same for any address and says email is off here.
+    client.delete_all_cookies().await.unwrap();
+    client.goto(&app.url("/login")).await.unwrap();
+    click(&client, "a[href='/forgot-password']").await;
+    wait_text(&client, "h1", |t| t.contains("Forgot your password")).await;
+    assert!(text_of(&client, "main")
+        .await
+        .contains("Email is off on this server"));
+    assert_accessible(&client, "the forgot-password page").await;
+    fill(&client, "#email", "mail-pages@example.com").await;
+    click(&client, "form button[type=submit]").await;
+    let answer = wait_text(&client, "main", |t| t.contains("Check your email")).await;
+    assert!(
+        answer.contains("If mail-pages@example.com belongs to an account"),
+        "{answer}"
+    );
+    assert_accessible(&client, "the forgot-password answer").await;
+    client.close().await.unwrap();
 }

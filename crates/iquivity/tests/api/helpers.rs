@@ -137,6 +137,23 @@ pub async fn spawn_instance_on(database_url: String) -> TestApp {
     .await
 }
 
+/// One more instance on a given database, its configuration and core adjusted as [`spawn_app_tuned`] does.
+pub async fn spawn_instance_tuned(
+    database_url: String,
+    adjust: impl FnOnce(&mut Config),
+    tune: impl FnOnce(&mut iquivity_core::Core),
+) -> TestApp {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    start_in(
+        tempfile::tempdir().unwrap(),
+        Some(database_url),
+        listener,
+        adjust,
+        tune,
+    )
+    .await
+}
+
 /// The PostgreSQL server the tests may use: `IQUIVITY_TEST_POSTGRES_URL`, or the local default.
 pub fn postgres_url() -> String {
     std::env::var("IQUIVITY_TEST_POSTGRES_URL")

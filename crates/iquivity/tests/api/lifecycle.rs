@@ -16,10 +16,18 @@ pub(crate) struct Rig {
 }
 
 pub(crate) async fn rig() -> Rig {
+    rig_with(|_| {}).await
+}
+
+/// A rig whose configuration `adjust` changes further (the engine stays the test's to run).
+pub(crate) async fn rig_with(adjust: impl FnOnce(&mut iquivity::Config)) -> Rig {
     let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
     let engine_clock = clock.clone();
     let app = spawn_app_tuned(
-        |c| c.run_lifecycle = false,
+        |c| {
+            c.run_lifecycle = false;
+            adjust(c);
+        },
         move |core| core.clock = engine_clock,
     )
     .await;

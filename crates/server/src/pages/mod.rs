@@ -16,6 +16,7 @@ pub mod platforms;
 pub mod posts;
 pub mod queue;
 pub mod settings;
+pub mod unsubscribe;
 
 pub use layout::{app_page, csrf_token, page, Chrome, Section, ASSETS_CSS, ASSETS_ICON, ASSETS_JS};
 

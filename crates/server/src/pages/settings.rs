@@ -9,8 +9,9 @@ use crate::AppState;
 use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use iquivity_core::alerts::{WebhookUpdate, SIGNATURE_HEADER};
+use iquivity_core::alerts::{AlertEmailChoice, WebhookUpdate, SIGNATURE_HEADER};
 use iquivity_core::{Caller, CoreError};
+use iquivity_domain::{AlertEmail, AlertKind, Role};
 use maud::{html, Markup};
 use secrecy::ExposeSecret;
 
@@ -19,7 +20,78 @@ enum Outcome {
     Nothing,
     Invited(String),
     WebhookAdded { url: String, secret: String },
+    Done(&'static str),
     Refused(String),
+}
+
+/// A kind of alert as the alert-email choices name it.
+fn kind_label(kind: AlertKind) -> &'static str {
+    match kind {
+        AlertKind::Connected => "An account was connected",
+        AlertKind::StatusChanged => "An account's status changed (inactive, failed)",
+        AlertKind::Recovered => "An account works again",
+        AlertKind::Expiring => "An account stops working soon",
+        AlertKind::Removed => "An account was removed",
+        AlertKind::PostsAtRisk => "Scheduled posts are at risk",
+        AlertKind::RemovalRequested => "A client asked to remove an account",
+        AlertKind::WebhookDisabled => "A webhook was disabled",
+    }
+}
+
+fn choice_label(choice: AlertEmail) -> &'static str {
+    match choice {
+        AlertEmail::Immediately => "Immediately",
+        AlertEmail::Digest => "In the daily digest",
+        AlertEmail::Off => "Off",
+    }
+}
+
+/// Each member's own choice, per kind of alert, and for the owner whether email is on and a test email.
+fn alert_emails(
+    caller: &Caller,
+    csrf: &str,
+    delivers: bool,
+    choices: &[AlertEmailChoice],
+) -> Markup {
+    html! {
+        section #alert-emails aria-labelledby="alert-emails-heading" {
+            h2 #alert-emails-heading { "Alert emails" }
+            @if delivers {
+                p { "Email is on. Choose, for each kind of alert, when you hear of it: one email as it happens, a daily digest grouped by client, or not at all. These choices are yours alone." }
+            } @else {
+                p.notice role="status" { "Email is off on this server (no SMTP server is set up), so nothing is sent; your choices are kept for when it is." }
+            }
+            form.stack method="post" action="/settings/alert-emails" {
+                input type="hidden" name="csrf" value=(csrf);
+                table.choices {
+                    caption.muted { "When you are emailed about each kind of alert" }
+                    thead { tr { th scope="col" { "Alert" } th scope="col" { "Email" } } }
+                    tbody {
+                        @for (i, choice) in choices.iter().enumerate() {
+                            @let id = format!("alert-email-{i}");
+                            tr {
+                                th scope="row" { label for=(id) { (kind_label(choice.kind)) } }
+                                td {
+                                    select id=(id) name=(choice.kind.as_str()) {
+                                        @for option in AlertEmail::ALL {
+                                            option value=(option.as_str()) selected[option == choice.choice] { (choice_label(option)) }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+                button type="submit" { "Save alert emails" }
+            }
+            @if caller.role == Role::Owner && delivers {
+                form.inline method="post" action="/settings/test-email" {
+                    input type="hidden" name="csrf" value=(csrf);
+                    button.secondary type="submit" { "Send me a test email" }
+                }
+            }
+        }
+    }
 }
 
 async fn render(
@@ -51,8 +123,10 @@ async fn render(
                 p.muted { "Each delivery carries " code { (SIGNATURE_HEADER) ": t=<unix>,v1=<hex>" } ", an HMAC-SHA256 with this secret over \"<t>.<body>\"." }
             }
         },
+        Outcome::Done(message) => html! { p.notice.success role="status" { (message) } },
         Outcome::Refused(message) => html! { p.notice.error role="alert" { (message) } },
     };
+    let choices = state.core.alert_email_choices(caller).await?;
     let body = html! {
         p { a href="/" { "← Platforms" } }
         h1 { "Settings" }
@@ -82,6 +156,7 @@ async fn render(
                     a href="/settings/links" { "Connect links and access pages" } "." }
             }
         }
+        (alert_emails(caller, &chrome.csrf, state.core.email_delivers(), &choices))
         section aria-labelledby="webhooks-heading" {
             h2 #webhooks-heading { "Webhooks" }
             p.muted { "Alerts (connected, status changed, recovered, expiring, posts at risk, removed, webhook disabled) are POSTed as signed JSON. A webhook that fails for 3 days is disabled until you enable it." }
@@ -163,6 +238,52 @@ pub async fn invite(State(state): State<AppState>, sc: CheckedForm) -> Result<Re
             StatusCode::OK,
         ),
         Err(err) => (refused(err), StatusCode::UNPROCESSABLE_ENTITY),
+    };
+    render(&state, &sc.caller, &sc.session, outcome, status).await
+}
+
+/// `POST /settings/alert-emails`: the caller's choice for each kind named in the form.
+pub async fn save_alert_emails(
+    State(state): State<AppState>,
+    sc: CheckedForm,
+) -> Result<Response, AppError> {
+    let mut choices = Vec::new();
+    for (name, value) in &sc.fields {
+        let Some(kind) = AlertKind::parse(name) else {
+            continue;
+        };
+        let choice = AlertEmail::parse(value).ok_or_else(|| {
+            CoreError::invalid(kind.as_str(), "must be immediately, digest or off")
+        })?;
+        choices.push((kind, choice));
+    }
+    state
+        .core
+        .set_alert_email_choices(&sc.caller, &choices)
+        .await?;
+    render(
+        &state,
+        &sc.caller,
+        &sc.session,
+        Outcome::Done("Your alert emails are saved."),
+        StatusCode::OK,
+    )
+    .await
+}
+
+/// `POST /settings/test-email`: the owner checks that email reaches them.
+pub async fn test_email(
+    State(state): State<AppState>,
+    sc: CheckedForm,
+) -> Result<Response, AppError> {
+    let (outcome, status) = match state.core.send_test_email(&sc.caller).await {
+        Ok(()) => (
+            Outcome::Done(
+                "A test email is on its way to your address; it goes out within a minute.",
+            ),
+            StatusCode::OK,
+        ),
+        Err(err) => (refused(err), StatusCode::FORBIDDEN),
     };
     render(&state, &sc.caller, &sc.session, outcome, status).await
 }

@@ -83,6 +83,15 @@ pub fn router() -> Router<AppState> {
         .route("/l/flow/{id}", get(pages::links::flow))
         .route("/l/flow/{id}/select", post(pages::links::select))
         .route("/settings/invitations", post(pages::settings::invite))
+        .route(
+            "/settings/alert-emails",
+            post(pages::settings::save_alert_emails),
+        )
+        .route("/settings/test-email", post(pages::settings::test_email))
+        .route(
+            "/unsubscribe/{token}",
+            get(pages::unsubscribe::ask).post(pages::unsubscribe::confirm),
+        )
         .route("/settings/webhooks", post(pages::settings::add_webhook))
         .route(
             "/settings/webhooks/{id}/delete",

@@ -1,6 +1,7 @@
 //! The SQL behind [`crate::MailStore`], compiled once per backend (see [`crate::sql`]).
 
 use super::*;
+use iquivity_domain::{AlertEmail, AlertKind};
 
 #[async_trait]
 impl MailStore for SqlStore<Db> {
@@ -117,6 +118,97 @@ impl MailStore for SqlStore<Db> {
         .fetch_optional(&self.pool)
         .await?;
         row.map(|row| parsed(&row, "user_id")).transpose()
+    }
+
+    async fn alert_email_choices(
+        &self,
+        workspace: WorkspaceId,
+    ) -> StoreResult<Vec<(UserId, AlertKind, AlertEmail)>> {
+        let rows = sqlx::query(
+            "SELECT user_id, kind, choice FROM alert_email_choices WHERE workspace_id = $1",
+        )
+        .bind(workspace.to_string())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let kind: String = row.try_get("kind")?;
+                let choice: String = row.try_get("choice")?;
+                Ok((
+                    parsed(row, "user_id")?,
+                    AlertKind::parse(&kind)
+                        .ok_or_else(|| StoreError::Corrupt(format!("alert kind {kind:?}")))?,
+                    AlertEmail::parse(&choice).ok_or_else(|| {
+                        StoreError::Corrupt(format!("alert email choice {choice:?}"))
+                    })?,
+                ))
+            })
+            .collect()
+    }
+
+    async fn set_alert_email_choice(
+        &self,
+        workspace: WorkspaceId,
+        user: UserId,
+        kind: AlertKind,
+        choice: AlertEmail,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO alert_email_choices (workspace_id, user_id, kind, choice) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (workspace_id, user_id, kind) DO UPDATE SET choice = excluded.choice",
+        )
+        .bind(workspace.to_string())
+        .bind(user.to_string())
+        .bind(kind.as_str())
+        .bind(choice.as_str())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn due_digests(&self, before: DateTime<Utc>, limit: u32) -> StoreResult<Vec<DigestMark>> {
+        let rows = sqlx::query(
+            "SELECT m.workspace_id, m.user_id, d.sent_until FROM memberships m \
+             LEFT JOIN alert_digests d ON d.workspace_id = m.workspace_id AND d.user_id = m.user_id \
+             WHERE d.sent_until IS NULL OR d.sent_until <= $1 \
+             ORDER BY m.workspace_id, m.user_id LIMIT $2",
+        )
+        .bind(micros(before))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(DigestMark {
+                    workspace_id: parsed(row, "workspace_id")?,
+                    user_id: parsed(row, "user_id")?,
+                    sent_until: row
+                        .try_get::<Option<i64>, _>("sent_until")?
+                        .map(from_micros),
+                })
+            })
+            .collect()
+    }
+
+    async fn advance_digest(&self, mark: &DigestMark, to: DateTime<Utc>) -> StoreResult<bool> {
+        let query = sqlx::query(match mark.sent_until {
+            None => {
+                "INSERT INTO alert_digests (workspace_id, user_id, sent_until) VALUES ($1, $2, $3) \
+                 ON CONFLICT (workspace_id, user_id) DO NOTHING"
+            }
+            Some(_) => {
+                "UPDATE alert_digests SET sent_until = $3 \
+                 WHERE workspace_id = $1 AND user_id = $2 AND sent_until = $4"
+            }
+        })
+        .bind(mark.workspace_id.to_string())
+        .bind(mark.user_id.to_string())
+        .bind(micros(to));
+        let query = match mark.sent_until {
+            Some(from) => query.bind(micros(from)),
+            None => query,
+        };
+        changed_one(&self.pool, query).await
     }
 
     async fn set_password(
