@@ -109,31 +109,52 @@ impl Core {
             .await?;
         let mut sent = 0;
         for mail in claimed {
-            let opened = open_bytes(&self.vault, SEAL_CONTEXT, &mail.sealed)?;
-            let message: Message = serde_json::from_slice(&opened)
-                .map_err(|e| CoreError::internal_from("mail decoding", e))?;
-            let attempt = match self.mail.send(&mail.kind, &message).await {
-                Ok(()) => {
-                    sent += 1;
-                    MailAttempt::Sent
+            let attempt = match self.open_mail(&mail) {
+                Ok(message) => self.send_one(&mail, &message).await,
+                // An instance whose keys differ from the one that sealed it: said loudly, and left for
+                // an instance that can (or given up, as any message, after its attempts).
+                Err(err) => {
+                    tracing::error!(kind = %mail.kind, error = %crate::ErrorChain(&err), "an email in the outbox cannot be opened");
+                    self.failed_attempt(&mail, "this instance cannot open it".to_string())
                 }
-                Err(MailError::Rejected(why)) => MailAttempt::GaveUp { error: why },
-                Err(MailError::Unavailable(why)) if mail.attempts >= MAX_ATTEMPTS => {
-                    MailAttempt::GaveUp { error: why }
-                }
-                Err(MailError::Unavailable(why)) => MailAttempt::Retry {
-                    at: self.clock.now() + backoff(mail.attempts),
-                    error: why,
-                },
             };
-            if let MailAttempt::Retry { error, .. } | MailAttempt::GaveUp { error } = &attempt {
-                tracing::warn!(kind = %mail.kind, attempts = mail.attempts, error = %error, "email not sent");
+            if matches!(attempt, MailAttempt::Sent) {
+                sent += 1;
             }
             self.store
                 .record_mail_attempt(mail.id, owner, &attempt, self.clock.now())
                 .await?;
         }
         Ok(sent)
+    }
+
+    fn open_mail(&self, mail: &MailRecord) -> Result<Message, CoreError> {
+        let opened = open_bytes(&self.vault, SEAL_CONTEXT, &mail.sealed)?;
+        serde_json::from_slice(&opened).map_err(|e| CoreError::internal_from("mail decoding", e))
+    }
+
+    /// After a failure that may pass: tried again after the backoff, or given up after its attempts.
+    fn failed_attempt(&self, mail: &MailRecord, error: String) -> MailAttempt {
+        tracing::warn!(kind = %mail.kind, attempts = mail.attempts, error = %error, "email not sent");
+        if mail.attempts >= MAX_ATTEMPTS {
+            MailAttempt::GaveUp { error }
+        } else {
+            MailAttempt::Retry {
+                at: self.clock.now() + backoff(mail.attempts),
+                error,
+            }
+        }
+    }
+
+    async fn send_one(&self, mail: &MailRecord, message: &Message) -> MailAttempt {
+        match self.mail.send(&mail.kind, message).await {
+            Ok(()) => MailAttempt::Sent,
+            Err(MailError::Rejected(why)) => {
+                tracing::warn!(kind = %mail.kind, error = %why, "email refused for good");
+                MailAttempt::GaveUp { error: why }
+            }
+            Err(MailError::Unavailable(why)) => self.failed_attempt(mail, why),
+        }
     }
 }
 

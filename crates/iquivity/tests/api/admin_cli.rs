@@ -249,3 +249,64 @@ async fn a_failing_command_says_why_in_one_line_without_a_backtrace() {
     let unique: std::collections::BTreeSet<&&str> = causes.iter().collect();
     assert_eq!(unique.len(), causes.len(), "no cause repeated: {stderr}");
 }
+
+#[tokio::test]
+async fn the_operator_prints_a_password_reset_link_that_works_once() {
+    let app = spawn_app().await;
+    app.sign_up("locked-out@example.com", "Locked out").await;
+    let output = iquivity(
+        &app,
+        &[
+            "user",
+            "reset-password",
+            "--email",
+            "locked-out@example.com",
+        ],
+        "",
+    );
+    let printed = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(printed.contains("works once, for 30 minutes"), "{printed}");
+    let token = printed
+        .split("token=")
+        .nth(1)
+        .map(str::trim)
+        .expect("a link with its token")
+        .to_string();
+    let reset = |password: &'static str| {
+        let url = app.url("/reset-password");
+        let token = token.clone();
+        async move {
+            reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap()
+                .post(url)
+                .form(&[("token", token.as_str()), ("password", password)])
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    assert_eq!(
+        reset("a new passphrase to get back in").await,
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(
+        reset("and again, which must fail").await,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    let login = app
+        .post_as_guest(
+            "/api/v1/auth/login",
+            json!({"email": "locked-out@example.com", "password": "a new passphrase to get back in"}),
+        )
+        .await;
+    assert!(login.status().is_success());
+    let unknown = run(
+        &app,
+        &["user", "reset-password", "--email", "nobody@example.com"],
+        "",
+    );
+    assert!(!unknown.status.success());
+}

@@ -208,6 +208,17 @@ async fn a_forgotten_password_is_reset_once_through_the_emailed_link() {
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
     let (status, _, _) = form(&app, "/forgot-password", &[("email", "nobody@example.com")]).await;
     assert_eq!(status, StatusCode::OK, "the unknown email's third request");
+
+    // No log line holds a reset link's token or the SMTP password.
+    let logs = logs();
+    assert!(
+        logs.contains("forgot-password"),
+        "sanity: the logs are captured"
+    );
+    for secret in [token.as_str(), late_token, "smtp-password-never-shown"] {
+        let leaking: Vec<&str> = logs.lines().filter(|l| l.contains(secret)).collect();
+        assert!(leaking.is_empty(), "{leaking:#?}");
+    }
 }
 
 #[tokio::test]
@@ -398,16 +409,26 @@ async fn an_inactive_account_emails_the_owner_at_once_and_is_a_digest_line_for_a
     );
 }
 
-/// An instance on a shared PostgreSQL schema, mailing to the sink.
-async fn mailing_instance(sink: &SmtpSink, database_url: String) -> TestApp {
+/// An instance on a shared PostgreSQL schema, mailing to the sink, on the given clock.
+async fn mailing_instance(
+    sink: &SmtpSink,
+    database_url: String,
+    clock: Arc<ManualClock>,
+) -> TestApp {
     let smtp = smtp_to(sink);
     spawn_instance_tuned(
         database_url,
         move |c| {
             c.run_lifecycle = false;
             c.smtp = Some(smtp);
+            // One key for all: any instance must open what another sealed.
+            c.encryption_key = Some(
+                "bXVsdGktaW5zdGFuY2UtdGVzdC1rZXktMzItYnl0ZXM="
+                    .to_string()
+                    .into(),
+            );
         },
-        |_| {},
+        move |core| core.clock = clock,
     )
     .await
 }
@@ -421,8 +442,9 @@ async fn two_instances_on_postgres_send_each_email_once() {
         .await
         .unwrap();
     let sink = SmtpSink::start().await;
-    let first = mailing_instance(&sink, url.clone()).await;
-    let second = mailing_instance(&sink, url).await;
+    let clock = Arc::new(ManualClock::new(Utc::now()));
+    let first = mailing_instance(&sink, url.clone(), clock.clone()).await;
+    let second = mailing_instance(&sink, url, clock.clone()).await;
     first.sign_up("twice@example.com", "Twice").await;
     for _ in 0..5 {
         form(
@@ -432,16 +454,27 @@ async fn two_instances_on_postgres_send_each_email_once() {
         )
         .await;
     }
-    let (a, b) = tokio::join!(
-        first.app.core.run_lifecycle_round("first"),
-        second.app.core.run_lifecycle_round("second")
-    );
-    let sent = a.unwrap().mailed + b.unwrap().mailed;
+    let both = || async {
+        let (a, b) = tokio::join!(
+            first.app.core.run_lifecycle_round("first"),
+            second.app.core.run_lifecycle_round("second")
+        );
+        a.unwrap().mailed + b.unwrap().mailed
+    };
+    // The SMTP server is down: both instances try, neither sends, nothing is lost.
+    sink.set_down(true);
+    assert_eq!(both().await, 0);
+    sink.set_down(false);
+    assert_eq!(both().await, 0, "not before the backoff");
+    clock.advance(Duration::seconds(31));
     assert_eq!(
-        sent, 3,
+        both().await,
+        3,
         "three requests an hour per email; each sent by one instance"
     );
-    assert_eq!(sink.mails_to("twice@example.com").len(), 3);
+    clock.advance(Duration::hours(5));
+    assert_eq!(both().await, 0);
+    assert_eq!(sink.mails_to("twice@example.com").len(), 3, "no duplicate");
 }
 
 #[tokio::test]
