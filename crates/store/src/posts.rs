@@ -30,12 +30,13 @@ pub trait PostStore: Send + Sync {
     async fn publish_draft(&self, post: &PostRecord) -> StoreResult<bool>;
     /// Rewrites a draft's fields; false when it is not a draft.
     async fn update_draft(&self, post: &PostRecord) -> StoreResult<bool>;
-    /// Sets an account's posting times (replacing them); false when the account is not the workspace's.
+    /// Sets an account's or a client's posting times (replacing them); false when the owner is not the
+    /// workspace's.
     async fn set_queue(&self, queue: &QueueRecord) -> StoreResult<bool>;
     async fn queue(
         &self,
         workspace: WorkspaceId,
-        account: AccountId,
+        owner: QueueOwner,
     ) -> StoreResult<Option<QueueRecord>>;
     /// Deletes a draft; false when it is not a draft.
     async fn delete_draft(&self, workspace: WorkspaceId, id: uuid::Uuid) -> StoreResult<bool>;

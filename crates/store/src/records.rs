@@ -613,10 +613,18 @@ impl PostRecord {
     }
 }
 
-/// An account's posting times, in its own time zone: "Add to queue" schedules at the next free one.
+/// Whose posting times: an account's own, or a client's, which every account of the client without times
+/// of its own takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QueueOwner {
+    Account(AccountId),
+    Client(iquivity_domain::ClientId),
+}
+
+/// Posting times in their own time zone: "Add to queue" schedules at the next free one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QueueRecord {
-    pub account_id: AccountId,
+    pub owner: QueueOwner,
     pub workspace_id: WorkspaceId,
     /// An IANA name (`Europe/Berlin`).
     pub time_zone: String,

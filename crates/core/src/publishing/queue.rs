@@ -8,7 +8,7 @@ use crate::{Caller, Core, CoreError};
 use chrono::{DateTime, Datelike, Duration, LocalResult, NaiveDate, NaiveTime, TimeZone, Utc};
 use chrono_tz::Tz;
 use iquivity_domain::{AccountId, ValidationError};
-use iquivity_store::{QueueRecord, QueueSlot, TargetState};
+use iquivity_store::{QueueOwner, QueueRecord, QueueSlot, TargetState};
 
 /// The days a slot names, as written.
 const DAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
@@ -16,6 +16,13 @@ const DAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
 /// At most this many slots an account; and the next free one is looked for this many days ahead.
 const MAX_SLOTS: usize = 50;
 const LOOK_AHEAD_DAYS: i64 = 366;
+
+fn owner_name(owner: QueueOwner) -> &'static str {
+    match owner {
+        QueueOwner::Account(_) => "account",
+        QueueOwner::Client(_) => "client",
+    }
+}
 
 /// What an account's posting times are asked to be.
 #[derive(Debug, Clone)]
@@ -107,17 +114,17 @@ pub fn next_free_slot(
 }
 
 impl Core {
-    /// Sets an account's posting times, replacing them.
+    /// Sets an account's or a client's posting times, replacing them.
     pub async fn set_queue(
         &self,
         caller: &Caller,
-        account: AccountId,
+        owner: QueueOwner,
         spec: QueueSpec,
     ) -> Result<QueueRecord, CoreError> {
         caller.require_manage_accounts()?;
         check_spec(&spec)?;
         let queue = QueueRecord {
-            account_id: account,
+            owner,
             workspace_id: caller.workspace_id,
             time_zone: spec.time_zone.trim().to_string(),
             slots: spec
@@ -131,18 +138,58 @@ impl Core {
             updated_at: self.clock.now(),
         };
         if !self.store.set_queue(&queue).await? {
-            return Err(CoreError::NotFound("account"));
+            return Err(CoreError::NotFound(owner_name(owner)));
         }
         Ok(queue)
     }
 
+    /// An account's or a client's own posting times.
     pub async fn queue(
+        &self,
+        caller: &Caller,
+        owner: QueueOwner,
+    ) -> Result<Option<QueueRecord>, CoreError> {
+        match owner {
+            QueueOwner::Account(account) => {
+                self.account(caller, account).await?;
+            }
+            QueueOwner::Client(client) => {
+                self.store
+                    .client(caller.workspace_id, client)
+                    .await?
+                    .ok_or(CoreError::NotFound("client"))?;
+            }
+        }
+        Ok(self.store.queue(caller.workspace_id, owner).await?)
+    }
+
+    /// The posting times an account goes by: its own, else its client's.
+    async fn queue_of_account(
         &self,
         caller: &Caller,
         account: AccountId,
     ) -> Result<Option<QueueRecord>, CoreError> {
-        self.account(caller, account).await?;
-        Ok(self.store.queue(caller.workspace_id, account).await?)
+        let workspace = caller.workspace_id;
+        if let Some(own) = self
+            .store
+            .queue(workspace, QueueOwner::Account(account))
+            .await?
+        {
+            return Ok(Some(own));
+        }
+        let client = self
+            .store
+            .account(workspace, account)
+            .await?
+            .and_then(|a| a.client_id);
+        Ok(match client {
+            Some(client) => {
+                self.store
+                    .queue(workspace, QueueOwner::Client(client))
+                    .await?
+            }
+            None => None,
+        })
     }
 
     /// "Add to queue": the post goes to each account at its next free posting time, after every check a
@@ -201,10 +248,10 @@ impl Core {
         let mut times = Vec::with_capacity(accounts.len());
         for (i, account) in accounts.iter().enumerate() {
             let field = format!("accounts[{i}]");
-            let Some(queue) = self.store.queue(caller.workspace_id, *account).await? else {
+            let Some(queue) = self.queue_of_account(caller, *account).await? else {
                 times.push(Err(ValidationError::new(
                     field,
-                    "this account has no posting times: set them on its page first",
+                    "this account has no posting times, nor has its client: set them on its page or its client's first",
                 )));
                 continue;
             };
@@ -233,7 +280,7 @@ mod tests {
 
     fn queue(zone: &str, slots: &[(&[&str], &str)]) -> QueueRecord {
         QueueRecord {
-            account_id: AccountId::new(),
+            owner: QueueOwner::Account(AccountId::new()),
             workspace_id: iquivity_domain::WorkspaceId::new(),
             time_zone: zone.into(),
             slots: slots

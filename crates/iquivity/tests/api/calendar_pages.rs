@@ -720,3 +720,63 @@ async fn a_post_added_to_the_queue_goes_to_two_accounts_at_their_own_times() {
     );
     client.close().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_clients_posting_times_are_set_from_its_view_and_shown_on_its_accounts() {
+    let Some((app, client)) = signed_up_in_browser("client-times@example.com", 1280, 1000).await
+    else {
+        return;
+    };
+    let owner = app
+        .user_signed_in("client-times@example.com", PASSWORD)
+        .await;
+    add_account(&client, "x", "Harbor X", &[]).await;
+    let (_, page) = app.get(&owner, "/api/v1/accounts").await;
+    let account = page["items"][0]["id"].as_str().unwrap().to_string();
+    let (_, harbor) = app
+        .post(&owner, "/api/v1/clients", json!({"name": "Harbor"}))
+        .await;
+    let harbor = harbor["id"].as_str().unwrap().to_string();
+    app.patch(
+        &owner,
+        &format!("/api/v1/accounts/{account}"),
+        json!({"client_id": harbor}),
+    )
+    .await;
+
+    client
+        .goto(&app.url(&format!("/?client={harbor}")))
+        .await
+        .unwrap();
+    click(&client, &format!("a[href='/clients/{harbor}/queue']")).await;
+    wait_text(&client, "h1", |t| t.contains("Posting times of Harbor")).await;
+    assert_accessible(&client, "a client's posting times").await;
+    // A line that cannot be read is named, and what was typed stays.
+    crate::browser::fill(&client, "#time_zone", "Europe/Lisbon").await;
+    crate::browser::fill(&client, "#slots", "Mon-Fri 10:00\nsometimes").await;
+    click(&client, "#queue-form button[type=submit]").await;
+    let error = wait_text(&client, "#slots-error", |t| !t.is_empty()).await;
+    assert!(error.contains("sometimes"), "{error}");
+    let kept = client
+        .find(fantoccini::Locator::Css("#time_zone"))
+        .await
+        .unwrap()
+        .prop("value")
+        .await
+        .unwrap();
+    assert_eq!(kept.as_deref(), Some("Europe/Lisbon"));
+    crate::browser::fill(&client, "#slots", "Mon-Fri 10:00").await;
+    click(&client, "#queue-form button[type=submit]").await;
+    wait_text(&client, "h1", |t| t.contains("Platforms: Harbor")).await;
+
+    client
+        .goto(&app.url(&format!("/accounts/{account}")))
+        .await
+        .unwrap();
+    let details = text_of(&client, "main").await;
+    assert!(
+        details.contains("Its client's: mon, tue, wed, thu, fri 10:00 (Europe/Lisbon)."),
+        "{details}"
+    );
+    client.close().await.unwrap();
+}

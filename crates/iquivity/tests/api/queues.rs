@@ -173,3 +173,116 @@ async fn add_to_queue_takes_each_accounts_next_free_local_time_across_a_change_o
         .collect();
     assert_eq!(shown.len(), 4, "{calendar}");
 }
+
+#[tokio::test]
+async fn an_account_without_posting_times_takes_its_clients_and_its_own_win() {
+    // Monday 2026-06-01, 06:00 UTC.
+    let clock = Arc::new(iquivity_core::lifecycle::ManualClock::new(at(
+        "2026-06-01T06:00:00Z",
+    )));
+    let engine = clock.clone();
+    let app = spawn_app_tuned(|c| c.run_lifecycle = false, move |core| core.clock = engine).await;
+    let owner = app.sign_up("client-queue@example.com", "Agency").await;
+    let other = app.sign_up("other-client-queue@example.com", "Other").await;
+    app.set_plan(owner.workspace_id, iquivity_domain::Plan::Professional)
+        .await;
+    let (_, client) = app
+        .post(&owner, "/api/v1/clients", json!({"name": "Harbor Coffee"}))
+        .await;
+    let client = client["id"].as_str().unwrap().to_string();
+    let mut accounts = Vec::new();
+    for (platform, name) in [
+        (Platform::X, "Harbor on X"),
+        (Platform::Linkedin, "Harbor on LinkedIn"),
+        (Platform::X, "Freelance X"),
+    ] {
+        accounts.push(
+            app.seed_account(&owner, Seed::new(platform, name))
+                .await
+                .to_string(),
+        );
+    }
+    for account in &accounts[..2] {
+        let (status, view) = app
+            .patch(
+                &owner,
+                &format!("/api/v1/accounts/{account}"),
+                json!({"client_id": client}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{view}");
+    }
+    let put = |path: String, body: Value| {
+        let app = &app;
+        let owner = &owner;
+        async move {
+            app.send(owner, reqwest::Method::PUT, &path, Some(body))
+                .await
+        }
+    };
+
+    // The client's times: Tokyo mornings. Another workspace cannot read or set them.
+    let tokyo = json!({"time_zone": "Asia/Tokyo", "slots": [{"days": ["mon", "tue", "wed", "thu", "fri"], "time": "09:00"}]});
+    let (status, saved) = put(format!("/api/v1/clients/{client}/queue"), tokyo.clone()).await;
+    assert_eq!(status, StatusCode::OK, "{saved}");
+    let (status, _) = app
+        .get(&other, &format!("/api/v1/clients/{client}/queue"))
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = app
+        .send(
+            &other,
+            reqwest::Method::PUT,
+            &format!("/api/v1/clients/{client}/queue"),
+            Some(tokyo),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (_, read) = app
+        .get(&owner, &format!("/api/v1/clients/{client}/queue"))
+        .await;
+    assert_eq!(read["time_zone"], "Asia/Tokyo");
+
+    // The LinkedIn account has its own times (Berlin evenings), which win over its client's.
+    let (status, _) = put(
+        format!("/api/v1/accounts/{}/queue", accounts[1]),
+        json!({"time_zone": "Europe/Berlin", "slots": [{"days": ["mon"], "time": "18:00"}]}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+
+    // The account without a client or times of its own is named; nothing is stored.
+    let (status, problem) = app
+        .post(
+            &owner,
+            "/api/v1/posts",
+            json!({"text": "Queued", "accounts": [accounts[0], accounts[2]], "queue": true}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    assert_eq!(problem["errors"][0]["field"], "accounts[1]", "{problem}");
+    assert!(
+        problem["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("nor has its client"),
+        "{problem}"
+    );
+
+    let (status, post) = app
+        .post(
+            &owner,
+            "/api/v1/posts",
+            json!({"text": "Queued", "accounts": [accounts[0], accounts[1]], "queue": true}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{post}");
+    let mut expected = vec![
+        // Tuesday 09:00 in Tokyo (Monday's has passed: 15:00 there).
+        (accounts[0].clone(), at("2026-06-02T00:00:00Z")),
+        // Monday 18:00 in Berlin (CEST).
+        (accounts[1].clone(), at("2026-06-01T16:00:00Z")),
+    ];
+    expected.sort();
+    assert_eq!(times(&post), expected);
+}

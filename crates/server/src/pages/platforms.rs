@@ -22,6 +22,7 @@ use iquivity_core::CoreError;
 use iquivity_domain::{
     Account, AccountId, AccountStatus, Client, ClientId, Platform, Role, UserId,
 };
+use iquivity_store::QueueOwner;
 use maud::{html, Markup};
 
 fn status_label(status: AccountStatus) -> &'static str {
@@ -579,7 +580,8 @@ pub async fn index(
             @match viewed_client {
                 Some(client) => {
                     h1 { "Platforms: " (client.client.name.as_str()) }
-                    p.lead { "The accounts of " (client.client.name.as_str()) ". " a href="/" { "All accounts" } }
+                    p.lead { "The accounts of " (client.client.name.as_str()) ". " a href="/" { "All accounts" }
+                        @if can_manage { " · " a href={ "/clients/" (client.client.id) "/queue" } { "Posting times of " (client.client.name.as_str()) } } }
                 }
                 None => {
                     h1 { "Platforms" }
@@ -1275,7 +1277,14 @@ async fn details_page(
         }
     };
     let not_publishable = descriptor.not_publishable(account.kind);
-    let queue = state.core.queue(caller, account.id).await?;
+    let queue = state
+        .core
+        .queue(caller, QueueOwner::Account(account.id))
+        .await?;
+    let client_queue = match account.client_id {
+        Some(client) => state.core.queue(caller, QueueOwner::Client(client)).await?,
+        None => None,
+    };
     let requested = state
         .core
         .open_reconnect_requests(caller)
@@ -1341,7 +1350,19 @@ async fn details_page(
                     }
                     " (" (queue.time_zone) ")"
                 }
-                None => { "None yet: \"Add to queue\" needs them." }
+                None => {
+                    @match &client_queue {
+                        Some(queue) => {
+                            "Its client's: "
+                            @for (i, slot) in queue.slots.iter().enumerate() {
+                                @if i > 0 { "; " }
+                                (slot.days.join(", ")) " " (slot.time)
+                            }
+                            " (" (queue.time_zone) ")."
+                        }
+                        None => { "None yet: \"Add to queue\" needs them (its own, or its client's)." }
+                    }
+                }
             }
             @if caller.role.can_manage_accounts() { " " a href={ "/accounts/" (account.id) "/queue" } { "Set the posting times" } }
         }

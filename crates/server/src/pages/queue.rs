@@ -1,4 +1,5 @@
-//! An account's posting times (`/accounts/{id}/queue`): written one per line ("Mon-Fri 09:00",
+//! Posting times of an account (`/accounts/{id}/queue`) or of a client (`/clients/{id}/queue`, which
+//! each of its accounts without times of its own takes): written one per line ("Mon-Fri 09:00",
 //! "Sat, Sun 11:30") in a time zone; "Add to queue" on the Posts page schedules at the next free one.
 
 use super::auth::field;
@@ -6,14 +7,14 @@ use super::{app_page, Chrome, Section};
 use crate::error::AppError;
 use crate::extract::{CheckedForm, PageCaller};
 use crate::routes::accounts::parse_id;
+use crate::routes::clients::parse_client_id;
 use crate::AppState;
 use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use iquivity_core::posts::QueueSpec;
 use iquivity_core::{Caller, CoreError};
-use iquivity_domain::AccountId;
-use iquivity_store::{QueueRecord, QueueSlot};
+use iquivity_store::{QueueOwner, QueueRecord, QueueSlot};
 use maud::html;
 
 const DAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
@@ -56,16 +57,41 @@ fn lines_of(queue: &QueueRecord) -> String {
         .join("\n")
 }
 
+/// Whose times a page shows: its name, its own page, where the form posts, and what the times do.
+struct Owner {
+    name: String,
+    page: String,
+    action: String,
+    lead: &'static str,
+}
+
+async fn owner_of(state: &AppState, caller: &Caller, owner: QueueOwner) -> Result<Owner, AppError> {
+    Ok(match owner {
+        QueueOwner::Account(id) => Owner {
+            name: state.core.account(caller, id).await?.display_name,
+            page: format!("/accounts/{id}"),
+            action: format!("/accounts/{id}/queue"),
+            lead: "\"Add to queue\" on the Posts page schedules a post at this account's next posting time that no other scheduled post holds. Without times of its own, an account takes its client's.",
+        },
+        QueueOwner::Client(id) => Owner {
+            name: state.core.client(caller, id).await?.name.as_str().to_string(),
+            page: format!("/?client={id}"),
+            action: format!("/clients/{id}/queue"),
+            lead: "Each account of this client that has no posting times of its own takes these: \"Add to queue\" schedules a post at the account's next one that no other scheduled post of it holds.",
+        },
+    })
+}
+
 async fn render(
     state: &AppState,
     caller: &Caller,
     session: &str,
-    account: AccountId,
+    owner: QueueOwner,
     typed: Option<(&str, &str)>,
     error: Option<String>,
 ) -> Result<Response, AppError> {
-    let account = state.core.account(caller, account).await?;
-    let queue = state.core.queue(caller, account.id).await?;
+    let about = owner_of(state, caller, owner).await?;
+    let queue = state.core.queue(caller, owner).await?;
     let summary = state.core.account_summary(caller).await?;
     let chrome = Chrome::of(state, caller, session, &summary).await?;
     let (zone, lines) = match (typed, &queue) {
@@ -74,11 +100,11 @@ async fn render(
         (None, None) => (String::new(), "Mon-Fri 09:00\nMon-Fri 17:30".to_string()),
     };
     let body = html! {
-        p { a href={ "/accounts/" (account.id) } { "← " (account.display_name) } }
-        h1 { "Posting times of " (account.display_name) }
-        p.lead { "\"Add to queue\" on the Posts page schedules a post at this account's next posting time that no other scheduled post holds." }
+        p { a href=(about.page) { "← " (about.name) } }
+        h1 { "Posting times of " (about.name) }
+        p.lead { (about.lead) }
         @if error.is_some() { p.notice.error role="alert" { "The posting times were not saved: see below." } }
-        form.stack #queue-form method="post" action={ "/accounts/" (account.id) "/queue" } {
+        form.stack #queue-form method="post" action=(about.action) {
             input type="hidden" name="csrf" value=(chrome.csrf);
             label for="time_zone" { "Time zone (a name such as Europe/Berlin)" }
             input #time_zone type="text" name="time_zone" value=(zone) required autocomplete="off";
@@ -109,7 +135,18 @@ pub async fn show(
     PageCaller { caller, session }: PageCaller,
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
-    render(&state, &caller, &session, parse_id(&id)?, None, None).await
+    let owner = QueueOwner::Account(parse_id(&id)?);
+    render(&state, &caller, &session, owner, None, None).await
+}
+
+/// `GET /clients/{id}/queue`.
+pub async fn show_client(
+    State(state): State<AppState>,
+    PageCaller { caller, session }: PageCaller,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    let owner = QueueOwner::Client(parse_client_id(&id)?);
+    render(&state, &caller, &session, owner, None, None).await
 }
 
 /// `POST /accounts/{id}/queue`.
@@ -118,7 +155,23 @@ pub async fn save(
     Path(id): Path<String>,
     sc: CheckedForm,
 ) -> Result<Response, AppError> {
-    let account = parse_id(&id)?;
+    save_for(state, QueueOwner::Account(parse_id(&id)?), sc).await
+}
+
+/// `POST /clients/{id}/queue`.
+pub async fn save_client(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    sc: CheckedForm,
+) -> Result<Response, AppError> {
+    save_for(state, QueueOwner::Client(parse_client_id(&id)?), sc).await
+}
+
+async fn save_for(
+    state: AppState,
+    owner: QueueOwner,
+    sc: CheckedForm,
+) -> Result<Response, AppError> {
     let zone = field(&sc.fields, "time_zone").unwrap_or_default();
     let lines = field(&sc.fields, "slots").unwrap_or_default();
     let mut slots = Vec::new();
@@ -134,7 +187,7 @@ pub async fn save(
             .core
             .set_queue(
                 &sc.caller,
-                account,
+                owner,
                 QueueSpec {
                     time_zone: zone.to_string(),
                     slots,
@@ -154,7 +207,10 @@ pub async fn save(
     match outcome {
         Ok(()) => Ok((
             StatusCode::SEE_OTHER,
-            [(header::LOCATION, format!("/accounts/{account}"))],
+            [(
+                header::LOCATION,
+                owner_of(&state, &sc.caller, owner).await?.page,
+            )],
         )
             .into_response()),
         Err(CoreError::Validation(errors)) => {
@@ -167,7 +223,7 @@ pub async fn save(
                 &state,
                 &sc.caller,
                 &sc.session,
-                account,
+                owner,
                 Some((zone, lines)),
                 Some(said),
             )

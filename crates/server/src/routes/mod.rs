@@ -65,6 +65,10 @@ pub fn router() -> Router<AppState> {
             "/accounts/{id}/queue",
             get(pages::queue::show).post(pages::queue::save),
         )
+        .route(
+            "/clients/{id}/queue",
+            get(pages::queue::show_client).post(pages::queue::save_client),
+        )
         .route("/posts/{id}", get(pages::calendar::post))
         .route("/posts/{id}/reschedule", post(pages::calendar::reschedule))
         .route("/posts/{id}/cancel", post(pages::calendar::cancel))
@@ -149,6 +153,10 @@ pub fn router() -> Router<AppState> {
         .route(
             "/api/v1/accounts/{id}/queue",
             get(posts::get_queue).put(posts::set_queue),
+        )
+        .route(
+            "/api/v1/clients/{id}/queue",
+            get(posts::get_client_queue).put(posts::set_client_queue),
         )
         .route("/api/v1/posts/{id}/duplicate", post(posts::duplicate))
         .route(

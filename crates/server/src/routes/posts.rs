@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use iquivity_core::posts::{NewPost, PostEdit, QueueSpec};
 use iquivity_core::CoreError;
 use iquivity_domain::AccountId;
-use iquivity_store::{QueueRecord, QueueSlot};
+use iquivity_store::{QueueOwner, QueueRecord, QueueSlot};
 use serde::{Deserialize, Serialize};
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -316,7 +316,7 @@ impl From<QueueRecord> for QueueView {
     }
 }
 
-/// An account's posting times; `null` when it has none.
+/// An account's own posting times; `null` when it has none (it then takes its client's, if any).
 #[utoipa::path(get, path = "/api/v1/accounts/{id}/queue", tag = "posts", params(("id" = String, Path)),
     responses((status = 200, body = Option<QueueView>), (status = 404, body = crate::Problem)))]
 pub async fn get_queue(
@@ -324,11 +324,10 @@ pub async fn get_queue(
     Authenticated(caller): Authenticated,
     Path(id): Path<String>,
 ) -> Result<Json<Option<QueueView>>, AppError> {
-    let queue = state
-        .core
-        .queue(&caller, super::accounts::parse_id(&id)?)
-        .await?;
-    Ok(Json(queue.map(QueueView::from)))
+    let owner = QueueOwner::Account(super::accounts::parse_id(&id)?);
+    Ok(Json(
+        state.core.queue(&caller, owner).await?.map(QueueView::from),
+    ))
 }
 
 /// Sets an account's posting times ("Add to queue" schedules at the next free one). Owners and admins.
@@ -341,6 +340,46 @@ pub async fn set_queue(
     Path(id): Path<String>,
     JsonBody(body): JsonBody<QueueView>,
 ) -> Result<Json<QueueView>, AppError> {
+    let owner = QueueOwner::Account(super::accounts::parse_id(&id)?);
+    set_queue_of(&state, &caller, owner, body).await
+}
+
+/// A client's posting times, which each of its accounts without times of its own takes; `null` when it
+/// has none.
+#[utoipa::path(get, path = "/api/v1/clients/{id}/queue", tag = "posts", params(("id" = String, Path)),
+    responses((status = 200, body = Option<QueueView>), (status = 404, body = crate::Problem)))]
+pub async fn get_client_queue(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    Path(id): Path<String>,
+) -> Result<Json<Option<QueueView>>, AppError> {
+    let owner = QueueOwner::Client(super::clients::parse_client_id(&id)?);
+    Ok(Json(
+        state.core.queue(&caller, owner).await?.map(QueueView::from),
+    ))
+}
+
+/// Sets a client's posting times: "Add to queue" uses them for each of its accounts that has none of its
+/// own. Owners and admins.
+#[utoipa::path(put, path = "/api/v1/clients/{id}/queue", tag = "posts", params(("id" = String, Path)),
+    request_body = QueueView,
+    responses((status = 200, body = QueueView), (status = 404, body = crate::Problem), (status = 422, body = crate::Problem)))]
+pub async fn set_client_queue(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<QueueView>,
+) -> Result<Json<QueueView>, AppError> {
+    let owner = QueueOwner::Client(super::clients::parse_client_id(&id)?);
+    set_queue_of(&state, &caller, owner, body).await
+}
+
+async fn set_queue_of(
+    state: &AppState,
+    caller: &iquivity_core::Caller,
+    owner: QueueOwner,
+    body: QueueView,
+) -> Result<Json<QueueView>, AppError> {
     let spec = QueueSpec {
         time_zone: body.time_zone,
         slots: body
@@ -352,9 +391,6 @@ pub async fn set_queue(
             })
             .collect(),
     };
-    let queue = state
-        .core
-        .set_queue(&caller, super::accounts::parse_id(&id)?, spec)
-        .await?;
+    let queue = state.core.set_queue(caller, owner, spec).await?;
     Ok(Json(queue.into()))
 }

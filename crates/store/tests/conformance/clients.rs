@@ -6,7 +6,7 @@ use iquivity_domain::{AccountStatus, Client, ClientId, ClientName, Colour, Plan,
 use iquivity_store::{AuditKind, StatusTally, Store};
 use std::sync::Arc;
 
-fn client(workspace: iquivity_domain::WorkspaceId, name: &str) -> Client {
+pub(crate) fn client(workspace: iquivity_domain::WorkspaceId, name: &str) -> Client {
     Client {
         id: ClientId::new(),
         workspace_id: workspace,

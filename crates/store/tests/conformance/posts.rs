@@ -4,7 +4,8 @@ use crate::harness::*;
 use chrono::{DateTime, Utc};
 use iquivity_domain::{AccountId, AccountStatus, Plan, Platform, StatusReason, WorkspaceId};
 use iquivity_store::{
-    PostRecord, PostRewrite, Store, StoreResult, TargetOutcome, TargetRecord, TargetState,
+    PostRecord, PostRewrite, QueueOwner, Store, StoreResult, TargetOutcome, TargetRecord,
+    TargetState,
 };
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -959,7 +960,7 @@ pub async fn drafts_queues_versions_and_the_calendar_read(store: Arc<dyn Store>)
 
     // Posting times: set, replaced, read back; never on another workspace's account.
     let mut queue = iquivity_store::QueueRecord {
-        account_id: x.id,
+        owner: QueueOwner::Account(x.id),
         workspace_id: owner.workspace,
         time_zone: "Europe/Berlin".into(),
         slots: vec![iquivity_store::QueueSlot {
@@ -972,7 +973,10 @@ pub async fn drafts_queues_versions_and_the_calendar_read(store: Arc<dyn Store>)
     queue.time_zone = "America/New_York".into();
     assert!(store.set_queue(&queue).await.unwrap());
     assert_eq!(
-        store.queue(owner.workspace, x.id).await.unwrap(),
+        store
+            .queue(owner.workspace, QueueOwner::Account(x.id))
+            .await
+            .unwrap(),
         Some(queue.clone())
     );
     let foreign = iquivity_store::QueueRecord {
@@ -980,5 +984,47 @@ pub async fn drafts_queues_versions_and_the_calendar_read(store: Arc<dyn Store>)
         ..queue
     };
     assert!(!store.set_queue(&foreign).await.unwrap());
-    assert!(store.queue(other.workspace, x.id).await.unwrap().is_none());
+    assert!(store
+        .queue(other.workspace, QueueOwner::Account(x.id))
+        .await
+        .unwrap()
+        .is_none());
+
+    // A client's posting times are kept apart from its accounts'; never on another workspace's client.
+    let client = crate::clients::client(owner.workspace, "Harbor");
+    store.create_client(&client).await.unwrap();
+    assert!(store
+        .queue(owner.workspace, QueueOwner::Client(client.id))
+        .await
+        .unwrap()
+        .is_none());
+    let of_client = iquivity_store::QueueRecord {
+        owner: QueueOwner::Client(client.id),
+        time_zone: "Asia/Tokyo".into(),
+        ..foreign.clone()
+    };
+    assert!(
+        !store.set_queue(&of_client).await.unwrap(),
+        "another workspace"
+    );
+    let of_client = iquivity_store::QueueRecord {
+        workspace_id: owner.workspace,
+        ..of_client
+    };
+    assert!(store.set_queue(&of_client).await.unwrap());
+    assert_eq!(
+        store
+            .queue(owner.workspace, QueueOwner::Client(client.id))
+            .await
+            .unwrap(),
+        Some(of_client)
+    );
+    assert_eq!(
+        store
+            .queue(owner.workspace, QueueOwner::Account(x.id))
+            .await
+            .unwrap()
+            .map(|q| q.time_zone),
+        Some("America/New_York".to_string())
+    );
 }
