@@ -707,6 +707,8 @@ pub struct PostRewrite<'a> {
     /// accounts stays as it is (moved to the new time while scheduled), targets on other accounts are
     /// removed, and the rest are added. `None` keeps the targets.
     pub targets: Option<&'a [TargetRecord]>,
+    /// Its versions for networks or accounts from now on.
+    pub variants: &'a [PostVariant],
 }
 
 /// How one publishing attempt ended.

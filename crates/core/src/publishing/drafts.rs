@@ -80,8 +80,18 @@ impl Core {
         if !errors.is_empty() {
             return Err(CoreError::Validation(errors));
         }
+        let variants = edit
+            .variants
+            .map(super::normalised_variants)
+            .unwrap_or(current.variants.clone());
+        let mut errors = errors;
+        errors.extend(super::variant_errors(&variants, &accounts));
+        if !errors.is_empty() {
+            return Err(CoreError::Validation(errors));
+        }
         let draft = PostRecord {
             text,
+            variants,
             link: edit.link.unwrap_or(current.link.clone()),
             publish_at: edit.publish_at.unwrap_or(current.publish_at),
             draft_accounts: Some(accounts),

@@ -49,6 +49,8 @@ pub struct PostEdit {
     pub publish_at: Option<DateTime<Utc>>,
     /// The accounts the post goes to, instead of its current ones.
     pub accounts: Option<Vec<AccountId>>,
+    /// Its versions for networks or accounts, instead of its current ones.
+    pub variants: Option<Vec<PostVariant>>,
 }
 
 /// A stored media item's kind as the platforms take it.
@@ -114,6 +116,24 @@ fn text_errors(text: &str) -> Vec<ValidationError> {
         ));
     }
     errors
+}
+
+/// An edit refused because part of the post went out meanwhile (or before).
+fn published_already() -> CoreError {
+    CoreError::Conflict(
+        "part of this post is already published; cancel it and write a new one".into(),
+    )
+}
+
+/// Versions as they are checked and kept: each text with one character per line break, trimmed.
+fn normalised_variants(variants: Vec<PostVariant>) -> Vec<PostVariant> {
+    variants
+        .into_iter()
+        .map(|v| PostVariant {
+            text: v.text.replace("\r\n", "\n").trim().to_string(),
+            ..v
+        })
+        .collect()
 }
 
 /// Each media item must be on a public URL the platform can fetch, and an image or a video.
@@ -265,14 +285,7 @@ impl Core {
         let now = self.clock.now();
         let publish_at = new.publish_at.unwrap_or(now);
         errors.extend(check_publish_at(publish_at, now));
-        let variants: Vec<PostVariant> = new
-            .variants
-            .into_iter()
-            .map(|v| PostVariant {
-                text: v.text.replace("\r\n", "\n").trim().to_string(),
-                ..v
-            })
-            .collect();
+        let variants = normalised_variants(new.variants);
         errors.extend(variant_errors(&variants, &new.accounts));
         let versions = Versions {
             text: &text,
@@ -447,6 +460,13 @@ impl Core {
         if current.draft_accounts.is_some() {
             return self.update_draft(caller, current, edit).await;
         }
+        let started = current
+            .targets
+            .iter()
+            .any(|t| matches!(t.state, TargetState::Publishing | TargetState::Published));
+        if started {
+            return Err(published_already());
+        }
         let text = edit
             .text
             .map(|t| t.replace("\r\n", "\n").trim().to_string())
@@ -456,11 +476,20 @@ impl Core {
         let mut errors = Vec::new();
         errors.extend(text_errors(&text));
         errors.extend(check_publish_at(publish_at, self.clock.now()));
+        let variants = edit
+            .variants
+            .map(normalised_variants)
+            .unwrap_or(current.variants.clone());
+        let accounts: Vec<AccountId> = edit
+            .accounts
+            .clone()
+            .unwrap_or_else(|| current.targets.iter().map(|t| t.account_id).collect());
+        errors.extend(variant_errors(&variants, &accounts));
         let versions = Versions {
             text: &text,
             link: link.as_ref(),
             media: &current.media,
-            variants: &current.variants,
+            variants: &variants,
         };
         let targets = match &edit.accounts {
             Some(accounts) => {
@@ -514,14 +543,13 @@ impl Core {
                     link: link.as_deref(),
                     publish_at,
                     targets: targets.as_deref(),
+                    variants: &variants,
                 },
                 self.clock.now(),
             )
             .await?
         {
-            return Err(CoreError::Conflict(
-                "part of this post is already published; cancel it and write a new one".into(),
-            ));
+            return Err(published_already());
         }
         self.post(caller, id).await
     }

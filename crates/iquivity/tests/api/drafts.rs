@@ -283,3 +283,61 @@ async fn each_network_publishes_its_own_media_within_its_limits() {
     );
     assert_eq!(posted_texts(&rig, Platform::X).await, ["Spring on X"]);
 }
+
+#[tokio::test]
+async fn a_scheduled_posts_versions_are_edited_until_it_publishes() {
+    let rig = rig().await;
+    let x = rig.connect(Platform::X, "Edit X").await;
+    let linkedin = rig.connect(Platform::Linkedin, "Edit Li").await;
+    let later = (rig.clock_now() + chrono::Duration::hours(2)).to_rfc3339();
+    let (status, post) = rig
+        .create_post(json!({
+            "text": "The long version for everyone",
+            "accounts": [x, linkedin],
+            "publish_at": later,
+            "variants": [{"platform": "x", "text": "Short, for X"}],
+        }))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{post}");
+    let path = format!("/api/v1/posts/{}", post["id"].as_str().unwrap());
+
+    // A version for an account the post does not go to, or too long for its network, is refused and
+    // the post keeps its versions.
+    for variants in [
+        json!([{"account": uuid::Uuid::now_v7(), "text": "Lost"}]),
+        json!([{"platform": "x", "text": "日".repeat(141)}]),
+    ] {
+        let (status, problem) = rig.patch(&path, json!({"variants": variants})).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    }
+    let (_, kept) = rig.get(&path).await;
+    assert_eq!(
+        kept["variants"],
+        json!([{"platform": "x", "text": "Short, for X"}])
+    );
+
+    // X's version removed, LinkedIn's account given one: each publishes what the edit says.
+    let (status, edited) = rig
+        .patch(
+            &path,
+            json!({"variants": [{"account": linkedin, "text": "Edited, for LinkedIn"}]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{edited}");
+    assert_eq!(
+        edited["variants"],
+        json!([{"account": linkedin.to_string(), "text": "Edited, for LinkedIn"}])
+    );
+    rig.clock.advance(chrono::Duration::hours(3));
+    rig.round().await;
+    assert_eq!(
+        posted_texts(&rig, Platform::X).await,
+        ["The long version for everyone"]
+    );
+    assert_eq!(
+        posted_texts(&rig, Platform::Linkedin).await,
+        ["Edited, for LinkedIn"]
+    );
+    let (status, _) = rig.patch(&path, json!({"variants": []})).await;
+    assert_eq!(status, StatusCode::CONFLICT, "published: no more edits");
+}

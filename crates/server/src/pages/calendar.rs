@@ -544,7 +544,7 @@ pub async fn reschedule(
                     text: text.clone(),
                     link,
                     publish_at: Some(at),
-                    accounts: None,
+                    ..PostEdit::default()
                 },
             )
             .await

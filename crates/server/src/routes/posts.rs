@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use iquivity_core::posts::{NewPost, PostEdit, QueueSpec};
 use iquivity_core::CoreError;
 use iquivity_domain::AccountId;
-use iquivity_store::{QueueOwner, QueueRecord, QueueSlot};
+use iquivity_store::{PostVariant, QueueOwner, QueueRecord, QueueSlot};
 use serde::{Deserialize, Serialize};
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -117,9 +117,11 @@ pub struct UpdatePostRequest {
     /// The accounts to publish to instead of the current ones, each once. Accounts already on the post
     /// keep their result; the others are added as scheduled.
     accounts: Option<Vec<AccountId>>,
+    /// The versions for networks or accounts instead of the current ones (`[]` removes them all).
+    variants: Option<Vec<VariantView>>,
 }
 
-/// Changes a post's text, link, time or accounts while nothing of it has been published yet.
+/// Changes a post's text, link, time, accounts or versions while nothing of it has been published yet.
 #[utoipa::path(patch, path = "/api/v1/posts/{id}", tag = "posts", params(("id" = String, Path)),
     request_body = UpdatePostRequest,
     responses((status = 200, body = PostView), (status = 409, body = crate::Problem), (status = 422, body = crate::Problem)))]
@@ -140,6 +142,9 @@ pub async fn update(
                     link: body.link,
                     publish_at: body.publish_at,
                     accounts: body.accounts,
+                    variants: body
+                        .variants
+                        .map(|v| v.into_iter().map(PostVariant::from).collect()),
                 },
             )
             .await?

@@ -539,13 +539,14 @@ impl PostStore for SqlStore<Db> {
             return Ok(false);
         }
         let done = sqlx::query(
-            "UPDATE posts SET text = $1, link = $2, publish_at = $3 WHERE id = $4 AND workspace_id = $5",
+            "UPDATE posts SET text = $1, link = $2, publish_at = $3, variants = $6 WHERE id = $4 AND workspace_id = $5",
         )
         .bind(rewrite.text)
         .bind(rewrite.link)
         .bind(micros(rewrite.publish_at))
         .bind(id.to_string())
         .bind(workspace.to_string())
+        .bind(to_json(rewrite.variants)?)
         .execute(&mut *tx)
         .await?;
         if done.rows_affected() == 0 {

@@ -111,6 +111,7 @@ fn rewrite(text: &str, publish_at: DateTime<Utc>) -> PostRewrite<'_> {
         link: None,
         publish_at,
         targets: None,
+        variants: &[],
     }
 }
 
@@ -601,13 +602,22 @@ pub async fn scheduled_posts_can_be_rewritten_until_publishing_starts(store: Arc
         (b, Platform::Facebook, t0 + minutes(60)),
     ];
     let draft = schedule(s, ws, "Draft", &draft, t0).await;
+    let versions = [iquivity_store::PostVariant {
+        platform: Some(Platform::X),
+        account: None,
+        text: "Edited, for X".into(),
+        link: None,
+        media: Some(Vec::new()),
+    }];
     let edit = PostRewrite {
         link: Some("https://example.test/edited"),
+        variants: &versions,
         ..rewrite("Edited", t0 + minutes(120))
     };
     assert!(update(s, ws, draft.id, &edit, t0).await.unwrap());
     let stored = stored_post(s, ws, draft.id).await;
     assert_eq!(stored.text, "Edited");
+    assert_eq!(stored.variants, versions);
     assert_eq!(stored.link.as_deref(), Some("https://example.test/edited"));
     assert_eq!(stored.publish_at, t0 + minutes(120));
     assert!(stored.targets.iter().all(|t| t.run_at == t0 + minutes(120)));
