@@ -1,9 +1,13 @@
 //! Media uploaded to the service, for posts: kept in the data directory and served at an unguessable URL
 //! so that the platforms (which fetch media themselves) can reach it.
 
+use crate::outbound::FetchFailure;
 use crate::{Caller, Core, CoreError};
 use serde::Serialize;
 use std::path::Path;
+
+/// How long fetching one media file may take.
+const MEDIA_FETCH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// The largest upload: enough for short videos; longer ones are better given by URL.
 pub const MAX_MEDIA_BYTES: usize = 50 * 1024 * 1024;
@@ -113,6 +117,89 @@ impl Core {
             kind,
             bytes: body.len(),
         })
+    }
+
+    /// Reads each of a post's media for a platform that takes uploads rather than URLs: an upload of this
+    /// service from its own disk, anything else fetched under the destination rules of every request made
+    /// on a user's behalf (no redirect followed, the address checked as connected), within the platform's
+    /// size limit. Why not, as a failure to say on the target: passing (`Err(true)`, try again) or not.
+    pub(crate) async fn read_media_files(
+        &self,
+        content: &mut iquivity_platforms::PostContent,
+        limits: &iquivity_platforms::MediaLimits,
+    ) -> Result<(), (bool, String)> {
+        use iquivity_platforms::{MediaFile, MediaKind};
+        let own = format!(
+            "{}/media/",
+            self.settings.callback_base.trim_end_matches('/')
+        );
+        for (i, media) in content.media.iter_mut().enumerate() {
+            let n = i + 1;
+            let max = match media.kind {
+                MediaKind::Image => limits.max_image_bytes,
+                MediaKind::Video => limits.max_video_bytes,
+            };
+            let max = usize::try_from(max).unwrap_or(usize::MAX);
+            let (bytes, content_type) = match media.url.strip_prefix(&own) {
+                Some(file) => match self.media(file).await {
+                    Ok(Some((bytes, content_type))) => (bytes, content_type.to_string()),
+                    Ok(None) => {
+                        return Err((
+                            false,
+                            format!("media {n}: the uploaded file is gone; upload it again"),
+                        ))
+                    }
+                    Err(err) => {
+                        tracing::error!(error = %crate::ErrorChain(&err), "cannot read an uploaded media file");
+                        return Err((
+                            true,
+                            format!("media {n}: the uploaded file could not be read"),
+                        ));
+                    }
+                },
+                None => match self
+                    .avatars
+                    .fetch(&media.url, max, MEDIA_FETCH_TIMEOUT)
+                    .await
+                {
+                    Ok(fetched) => {
+                        let content_type = fetched
+                            .content_type
+                            .as_deref()
+                            .and_then(|t| kind_and_extension(t).map(|_| t))
+                            .map(|t| t.split(';').next().unwrap_or(t).trim().to_string());
+                        match content_type {
+                            Some(t) => (fetched.bytes, t),
+                            None => return Err((false, format!("media {n}: {} did not answer with an image or video type this service takes", media.url))),
+                        }
+                    }
+                    Err(failure) => {
+                        let passing = matches!(
+                            failure,
+                            FetchFailure::ConnectionFailed | FetchFailure::Timeout
+                        ) || matches!(failure, FetchFailure::HttpStatus(status) if status >= 500);
+                        return Err((
+                            passing,
+                            format!("media {n}: fetching {} failed: {failure}", media.url),
+                        ));
+                    }
+                },
+            };
+            if bytes.len() > max {
+                return Err((
+                    false,
+                    format!(
+                        "media {n}: the file is {} bytes, over the {max} the platform takes",
+                        bytes.len()
+                    ),
+                ));
+            }
+            media.file = Some(MediaFile {
+                content_type,
+                bytes: std::sync::Arc::new(bytes),
+            });
+        }
+        Ok(())
     }
 
     /// A stored upload and its content type; `None` for a name this service did not write.

@@ -104,6 +104,9 @@ pub struct ContentRules {
     pub media: MediaRule,
     /// How many images and videos one post may carry, and how large the platform takes them.
     pub media_limits: MediaLimits,
+    /// The platform takes media as uploaded files (the service reads them and sends the bytes) rather than
+    /// fetching their URLs itself.
+    pub takes_files: bool,
 }
 
 /// One megabyte (MiB), as platforms state their file size limits.
@@ -415,11 +418,17 @@ mod tests {
                 .unwrap_err(),
             "Facebook takes at most 1 video in one post (this post has 2)"
         );
+        let x = crate::descriptor(Platform::X);
+        assert_eq!(x.check_content("Hi", &[Image; 4]), Ok(()));
         assert_eq!(
-            crate::descriptor(Platform::X)
+            x.check_content("Hi", &[Video, Video]).unwrap_err(),
+            "X takes at most 1 video in one post (this post has 2)"
+        );
+        assert_eq!(
+            crate::descriptor(Platform::Linkedin)
                 .check_content("Hi", &[Image])
                 .unwrap_err(),
-            "attaching media to X posts is not supported yet"
+            "attaching media to LinkedIn posts is not supported yet"
         );
     }
 

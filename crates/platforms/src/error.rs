@@ -117,6 +117,22 @@ impl PlatformError {
         }
     }
 
+    /// The failure of a step on the way to publishing (an upload of the post's media), named: whatever
+    /// became of that step, the post itself was never sent, so it cannot have been published and is safe
+    /// to try again.
+    pub fn before_publishing(self, step: &str) -> Self {
+        let delivery = if self.may_have_taken_effect() {
+            Delivery::Unreached
+        } else {
+            self.delivery
+        };
+        PlatformError {
+            delivery,
+            message: format!("{step}: {}", self.message),
+            ..self
+        }
+    }
+
     /// Whether the request may have taken effect although no answer says what it did: it went out and
     /// no error answer came back. A call that changes something must then be looked up, not repeated.
     pub fn may_have_taken_effect(&self) -> bool {

@@ -88,6 +88,7 @@ pub(crate) const FACEBOOK: PlatformDescriptor = PlatformDescriptor {
             max_image_bytes: 10 * MB,
             max_video_bytes: 1024 * MB,
         },
+        takes_files: false,
     },
     publish_windows: &[],
     not_publishable: &[NotPublishable {
@@ -165,6 +166,7 @@ pub(crate) const INSTAGRAM: PlatformDescriptor = PlatformDescriptor {
             max_image_bytes: 8 * MB,
             max_video_bytes: 300 * MB,
         },
+        takes_files: false,
     },
     // 50 published posts per 24 hours per account (docs/platforms/instagram.md §3.4).
     publish_windows: &[PublishWindow {

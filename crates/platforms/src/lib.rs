@@ -100,12 +100,30 @@ pub enum MediaKind {
     Video,
 }
 
-/// A picture or a video on a public URL: every platform here fetches media itself (or is given it by
-/// URL), so the service never streams the bytes.
+/// A picture or a video on a public URL. Platforms that fetch media themselves take the URL; those that
+/// take uploads (their descriptor's `content.takes_files`) get the file, which the service reads itself
+/// within its destination rules.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Media {
     pub url: String,
     pub kind: MediaKind,
+    pub file: Option<MediaFile>,
+}
+
+/// A media file's bytes and type, as the service read them.
+#[derive(Clone, PartialEq, Eq)]
+pub struct MediaFile {
+    pub content_type: String,
+    pub bytes: std::sync::Arc<Vec<u8>>,
+}
+
+impl std::fmt::Debug for MediaFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MediaFile")
+            .field("content_type", &self.content_type)
+            .field("bytes", &self.bytes.len())
+            .finish()
+    }
 }
 
 /// What to publish to one account.

@@ -78,6 +78,7 @@ pub(crate) const DESCRIPTOR: PlatformDescriptor = PlatformDescriptor {
         max_hashtags: None,
         media: MediaRule::NotSupported,
         media_limits: MediaLimits::NONE,
+        takes_files: false,
     },
     publish_windows: &[],
     not_publishable: &[],

@@ -73,6 +73,7 @@ pub(crate) const DESCRIPTOR: PlatformDescriptor = PlatformDescriptor {
             max_image_bytes: 20 * MB,
             max_video_bytes: 4096 * MB,
         },
+        takes_files: false,
     },
     // 6 publish inits per minute per user token (docs/platforms/tiktok.md §6.8).
     publish_windows: &[PublishWindow {

@@ -3,14 +3,14 @@
 
 use crate::descriptor::{
     permission, ContentRules, DemoAccount, Endpoints, Icon, MediaLimits, MediaRule,
-    PlatformDescriptor, PublishWindow, RenewalClock, RenewalPolicy,
+    PlatformDescriptor, PublishWindow, RenewalClock, RenewalPolicy, MB,
 };
 use crate::error::{ErrorClass, PlatformError};
-use crate::http::{class_from_status, Answer};
+use crate::http::{class_from_status, Answer, MAX_POLLS, POLL_INTERVAL};
 use crate::oauth::{OAuthApp, OAuthError};
 use crate::{
-    Grant, Identity, PlatformAdapter, PlatformSettings, PostContent, PostLookup, Published,
-    Renewal, Target,
+    Grant, Identity, Media, MediaKind, PlatformAdapter, PlatformSettings, PostContent, PostLookup,
+    Published, Renewal, Target,
 };
 use async_trait::async_trait;
 use chrono::{TimeDelta, TimeZone, Utc};
@@ -63,8 +63,17 @@ pub(crate) const DESCRIPTOR: PlatformDescriptor = PlatformDescriptor {
         // Weighted: CJK and emoji count 2, a URL 23 (twitter-text's configuration v3).
         counting: crate::TextCounting::XWeighted,
         max_hashtags: None,
-        media: MediaRule::NotSupported,
-        media_limits: MediaLimits::NONE,
+        media: MediaRule::Optional,
+        // Up to 4 images, or one video or GIF; images up to 5 MB, videos up to 512 MB (X's media upload
+        // reference; docs/platforms/x.md §4.6).
+        media_limits: MediaLimits {
+            max_items: 4,
+            max_videos: 1,
+            mixed: false,
+            max_image_bytes: 5 * MB,
+            max_video_bytes: 512 * MB,
+        },
+        takes_files: true,
     },
     // 200 posts per 15 minutes, 300 per 3 hours and (Basic tier) 100 per day per user (docs/platforms/x.md §4.8).
     publish_windows: &[
@@ -109,6 +118,156 @@ pub(crate) const DESCRIPTOR: PlatformDescriptor = PlatformDescriptor {
 
 pub(crate) struct X {
     app: OAuthApp,
+}
+
+/// Appended segments of at most 4 MiB (X takes up to 5 MB a segment).
+const SEGMENT_BYTES: usize = 4 * 1024 * 1024;
+
+/// An uploaded media's answer (`initialize`, `finalize`, `STATUS`): its id and, for what X processes
+/// (videos, GIFs), how far that is.
+#[derive(Deserialize)]
+struct Uploaded {
+    data: UploadedMedia,
+}
+
+#[derive(Deserialize)]
+struct UploadedMedia {
+    id: String,
+    #[serde(default)]
+    processing_info: Option<Processing>,
+}
+
+#[derive(Deserialize)]
+struct Processing {
+    state: String,
+    #[serde(default)]
+    error: Option<ProcessingError>,
+}
+
+#[derive(Deserialize)]
+struct ProcessingError {
+    #[serde(default)]
+    message: Option<String>,
+}
+
+impl X {
+    /// Uploads one of the post's media (the `n`-th) through X's chunked flow (docs/platforms/x.md §4.6):
+    /// initialize with its size and category, append it in segments in order, finalize, then wait while X
+    /// processes it. Its id, for the post; a failure names the step, and nothing is published.
+    async fn upload(
+        &self,
+        tokens: &TokenSet,
+        media: &Media,
+        n: usize,
+    ) -> Result<String, PlatformError> {
+        let step = |what: &str| format!("media {n}, {what}");
+        let file = media.file.as_ref().ok_or_else(|| {
+            PlatformError::new(
+                NAME,
+                ErrorClass::Rejected,
+                format!("media {n}: the service could not read the file to upload"),
+            )
+        })?;
+        let category = match (media.kind, file.content_type.as_str()) {
+            (MediaKind::Video, _) => "tweet_video",
+            (_, "image/gif") => "tweet_gif",
+            _ => "tweet_image",
+        };
+        let api = &self.app.settings.api_url;
+        let token = tokens.access_token.expose_secret();
+        let started: Uploaded = self
+            .app
+            .send_json(
+                self.app
+                    .client
+                    .post(format!("{api}/2/media/upload/initialize"))
+                    .bearer_auth(token)
+                    .json(&serde_json::json!({
+                        "media_type": file.content_type,
+                        "total_bytes": file.bytes.len(),
+                        "media_category": category,
+                    })),
+            )
+            .await
+            .map_err(|e| e.before_publishing(&step("initialize")))?;
+        let id = started.data.id;
+        for (index, segment) in file.bytes.chunks(SEGMENT_BYTES).enumerate() {
+            let part = reqwest::multipart::Part::bytes(segment.to_vec())
+                .file_name("media")
+                .mime_str(&file.content_type)
+                .map_err(|_| {
+                    PlatformError::new(
+                        NAME,
+                        ErrorClass::Rejected,
+                        step("its type is not one X takes"),
+                    )
+                })?;
+            let form = reqwest::multipart::Form::new()
+                .text("segment_index", index.to_string())
+                .part("media", part);
+            self.app
+                .send_ok(
+                    self.app
+                        .client
+                        .post(format!("{api}/2/media/upload/{id}/append"))
+                        .bearer_auth(token)
+                        .multipart(form),
+                )
+                .await
+                .map_err(|e| e.before_publishing(&step(&format!("append (segment {index})"))))?;
+        }
+        let mut processed: Uploaded = self
+            .app
+            .send_json(
+                self.app
+                    .client
+                    .post(format!("{api}/2/media/upload/{id}/finalize"))
+                    .bearer_auth(token),
+            )
+            .await
+            .map_err(|e| e.before_publishing(&step("finalize")))?;
+        for look in 0..=MAX_POLLS {
+            let Some(processing) = &processed.data.processing_info else {
+                return Ok(id);
+            };
+            match processing.state.as_str() {
+                "succeeded" => return Ok(id),
+                "failed" => {
+                    let why = processing
+                        .error
+                        .as_ref()
+                        .and_then(|e| e.message.clone())
+                        .unwrap_or_else(|| "no reason given".into());
+                    return Err(PlatformError::new(
+                        NAME,
+                        ErrorClass::Rejected,
+                        step(&format!(
+                            "X could not process it ({why}); nothing was published"
+                        )),
+                    ));
+                }
+                _ if look == MAX_POLLS => break,
+                _ => {}
+            }
+            tokio::time::sleep(POLL_INTERVAL).await;
+            processed = self
+                .app
+                .send_json(
+                    self.app
+                        .client
+                        .get(format!("{api}/2/media/upload"))
+                        .query(&[("command", "STATUS"), ("media_id", id.as_str())])
+                        .bearer_auth(token),
+                )
+                .await
+                .map_err(|e| e.before_publishing(&step("status")))?;
+        }
+        Err(PlatformError::new(
+            NAME,
+            ErrorClass::Unavailable,
+            step("X was still processing it after several seconds; nothing was published"),
+        ))
+    }
 }
 
 #[derive(Deserialize)]
@@ -372,19 +531,20 @@ impl PlatformAdapter for X {
         tokens: &TokenSet,
         post: &PostContent,
     ) -> Result<Published, PlatformError> {
-        if !post.media.is_empty() {
-            return Err(PlatformError::new(
-                NAME,
-                ErrorClass::Rejected,
-                "media upload to X is not supported yet; publish the text alone",
-            ));
+        let mut media_ids = Vec::with_capacity(post.media.len());
+        for (i, media) in post.media.iter().enumerate() {
+            media_ids.push(self.upload(tokens, media, i + 1).await?);
+        }
+        let mut body = serde_json::json!({ "text": post.text_with_link() });
+        if !media_ids.is_empty() {
+            body["media"] = serde_json::json!({ "media_ids": media_ids });
         }
         let request = self
             .app
             .client
             .post(format!("{}/2/tweets", self.app.settings.api_url))
             .bearer_auth(tokens.access_token.expose_secret())
-            .json(&serde_json::json!({ "text": post.text_with_link() }));
+            .json(&body);
         let created: Created = self.app.send_json(request).await?;
         Ok(published(created.data.id))
     }

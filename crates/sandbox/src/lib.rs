@@ -21,6 +21,7 @@ mod simulator;
 mod state;
 mod tiktok;
 mod x;
+mod x_media;
 
 pub use consent::{approve, consent, Approval, Consent, ConsentError};
 pub use iquivity_domain::Platform;

@@ -18,6 +18,21 @@ pub(crate) struct Params {
     /// Why the body could not be read as the content type it claimed.
     pub body_error: Option<String>,
     pub headers: HeaderMap,
+    /// The fields of a `multipart/form-data` body.
+    pub parts: Vec<FormPart>,
+}
+
+/// One field of a multipart body.
+pub(crate) struct FormPart {
+    pub name: String,
+    pub bytes: Bytes,
+}
+
+impl Params {
+    /// The multipart field named `name`.
+    pub(crate) fn part(&self, name: &str) -> Option<&FormPart> {
+        self.parts.iter().find(|p| p.name == name)
+    }
 }
 
 impl<S: Send + Sync> FromRequest<S> for Params {
@@ -31,9 +46,6 @@ impl<S: Send + Sync> FromRequest<S> for Params {
             .map(|q| pairs(q.as_bytes()))
             .unwrap_or_default();
         let headers = req.headers().clone();
-        let body = Bytes::from_request(req, state)
-            .await
-            .map_err(IntoResponse::into_response)?;
         let content_type = headers
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
@@ -46,7 +58,19 @@ impl<S: Send + Sync> FromRequest<S> for Params {
             json: None,
             body_error: None,
             headers,
+            parts: Vec::new(),
         };
+        // Read by axum's parser from the request itself, so that the route's body limit applies.
+        if content_type.starts_with("multipart/form-data") {
+            match multipart_fields(req, state).await {
+                Ok(parts) => params.parts = parts,
+                Err(error) => params.body_error = Some(error),
+            }
+            return Ok(params);
+        }
+        let body = Bytes::from_request(req, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
         if body.is_empty() {
             return Ok(params);
         }
@@ -140,4 +164,22 @@ fn find<'a>(pairs: &'a [(String, String)], key: &str) -> Option<&'a str> {
         .iter()
         .find(|(k, _)| k == key)
         .map(|(_, v)| v.as_str())
+}
+
+/// The fields of a multipart body.
+async fn multipart_fields<S: Send + Sync>(
+    req: Request,
+    state: &S,
+) -> Result<Vec<FormPart>, String> {
+    let invalid = |e: &dyn std::fmt::Display| format!("invalid multipart body: {e}");
+    let mut multipart = axum::extract::Multipart::from_request(req, state)
+        .await
+        .map_err(|e| invalid(&e))?;
+    let mut parts = Vec::new();
+    while let Some(field) = multipart.next_field().await.map_err(|e| invalid(&e))? {
+        let name = field.name().unwrap_or_default().to_string();
+        let bytes = field.bytes().await.map_err(|e| invalid(&e))?;
+        parts.push(FormPart { name, bytes });
+    }
+    Ok(parts)
 }

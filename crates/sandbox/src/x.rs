@@ -4,7 +4,7 @@ use crate::ids::{self, handle, pkce_matches};
 use crate::request::Params;
 use crate::simulator::{Pkce, Simulator};
 use crate::state::{Caller, RefreshError, Server, TokenKind};
-use crate::{authorize, avatar_url, oauth_error, Reject};
+use crate::{authorize, avatar_url, oauth_error, x_media, Reject};
 use axum::extract::{Path, Request, State};
 use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
@@ -56,6 +56,18 @@ pub(crate) fn routes() -> Router<Arc<Server>> {
         .route("/2/oauth2/revoke", post(revoke))
         .route("/2/users/me", get(me))
         .route("/2/tweets", post(create_tweet))
+        .route("/2/media/upload/initialize", post(x_media::initialize))
+        // A segment takes up to 5 MB, more than axum's default body limit.
+        .route(
+            "/2/media/upload/{id}/append",
+            post(x_media::append).layer(axum::extract::DefaultBodyLimit::max(
+                x_media::MAX_APPEND_BODY,
+            )),
+        )
+        .route("/2/media/upload/{id}/finalize", post(x_media::finalize))
+        .route("/2/media/upload", get(x_media::status))
+        .route("/_sandbox/media-behaviour", post(x_media::set_behaviour))
+        .route("/_sandbox/media", get(x_media::uploads))
         .route("/2/tweets/{id}", get(tweet))
         .route("/2/users/{id}/tweets", get(timeline))
 }
@@ -76,6 +88,7 @@ pub(crate) fn seed_json(name: &str) -> Value {
 pub(crate) struct XState {
     #[serde(with = "crate::persist::pair_keyed")]
     windows: HashMap<(String, String), (DateTime<Utc>, u32)>,
+    pub(crate) media: x_media::MediaState,
 }
 
 impl XState {
@@ -357,7 +370,11 @@ async fn revoke(State(srv): State<Arc<Server>>, params: Params) -> Result<Respon
 // ---------------------------------------------------------------------------------------------------------
 // API
 
-fn authenticate(srv: &Server, params: &Params, scopes: &[&str]) -> Result<Caller, Reject> {
+pub(crate) fn authenticate(
+    srv: &Server,
+    params: &Params,
+    scopes: &[&str],
+) -> Result<Caller, Reject> {
     let caller = srv
         .world()
         .authenticate(params.bearer(), Utc::now())
@@ -409,13 +426,30 @@ async fn create_tweet(State(srv): State<Arc<Server>>, params: Params) -> Result<
         .as_ref()
         .ok_or_else(|| invalid_request("The body must be a JSON object."))?;
     let text = body.get("text").and_then(Value::as_str).unwrap_or_default();
-    let has_media = body.pointer("/media/media_ids").is_some();
+    let media_ids: Vec<String> = match body.pointer("/media/media_ids") {
+        None => Vec::new(),
+        Some(ids) => ids
+            .as_array()
+            .filter(|ids| !ids.is_empty())
+            .and_then(|ids| {
+                ids.iter()
+                    .map(|id| id.as_str().map(str::to_string))
+                    .collect()
+            })
+            .ok_or_else(|| {
+                invalid_request("media.media_ids must be a list of media id strings.")
+            })?,
+    };
+    let has_media = !media_ids.is_empty();
     if text.is_empty() && !has_media {
         return Err(invalid_request(
             "The text field is required unless media is attached.",
         ));
     }
     let mut world = srv.world();
+    if let Some(refusal) = world.x.media.refusal(&caller.user_id, &media_ids) {
+        return Err(invalid_request(&refusal));
+    }
     let duplicate = world
         .posts()
         .iter()
@@ -427,6 +461,7 @@ async fn create_tweet(State(srv): State<Arc<Server>>, params: Params) -> Result<
     }
     let id = (1_900_000_000_000_000_000u64 + world.next_serial()).to_string();
     world.add_post(id.clone(), caller.user_id.clone(), text.to_string());
+    world.x.media.attach(&media_ids, &id);
     tracing::debug!(platform = %srv.platform, user_id = %caller.user_id, post = %id, "post created");
     Ok((
         StatusCode::CREATED,

@@ -53,6 +53,11 @@ pub(crate) struct PublishRound {
     pub full_batch: bool,
 }
 
+/// The attempt a target's next try would be.
+fn attempt_of(target: &TargetRecord) -> u32 {
+    target.attempts + 1
+}
+
 /// What is published to one account: the post, with the account's (or its platform's) own text.
 fn content(post: &PostRecord, account: &Account) -> PostContent {
     PostContent {
@@ -66,6 +71,7 @@ fn content(post: &PostRecord, account: &Account) -> PostContent {
             .map(|m| Media {
                 url: m.url.clone(),
                 kind: super::media_kind(m),
+                file: None,
             })
             .collect(),
         privacy_level: post.privacy_level.clone(),
@@ -343,6 +349,23 @@ impl Core {
             }
         }
         let adapter = self.adapter(account.platform)?;
+        let mut content = content(post, &account);
+        let rules = &descriptor(account.platform).content;
+        if rules.takes_files {
+            if let Err((passing, why)) = self
+                .read_media_files(&mut content, &rules.media_limits)
+                .await
+            {
+                return Ok(Some(if passing && attempt_of(target) < MAX_ATTEMPTS {
+                    TargetOutcome::Retry {
+                        at: now + retry_delay(attempt_of(target)),
+                        message: why,
+                    }
+                } else {
+                    failed("rejected", why)
+                }));
+            }
+        }
         // The last step before the request goes out: from here on, losing the answer (this instance dying)
         // leaves an unknown outcome; before it, the target simply goes back on the schedule.
         if !self
@@ -360,7 +383,7 @@ impl Core {
                 account.kind,
                 &account.platform_account_id,
                 &tokens,
-                &content(post, &account),
+                &content,
             )
             .await
         {

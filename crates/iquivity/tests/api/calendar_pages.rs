@@ -386,19 +386,22 @@ async fn a_post_gets_its_own_text_for_x_and_a_preview_per_network() {
     assert!(linkedin.contains("/3000 characters"), "{linkedin}");
     assert_accessible(&client, "the composer with a version for X and previews").await;
 
-    // An image for every network: neither X nor LinkedIn takes media yet, which each preview says before
-    // the form is sent.
+    // An image for every network: X takes it (its preview counts it, with X's limits); LinkedIn takes no
+    // media yet, which its preview says before the form is sent.
     crate::browser::fill(&client, "#media_url", "https://cdn.example.com/spring.jpg").await;
-    let warned = wait_text(
+    let x_facts = wait_text(
         &client,
-        "#previews .preview[data-platform=x] .preview-warning",
-        |t| !t.is_empty(),
+        "#previews .preview[data-platform=x] .preview-facts",
+        |t| t.contains("1 image or video"),
     )
     .await;
-    assert!(
-        warned.contains("Media on X posts is not supported yet"),
-        "{warned}"
-    );
+    assert!(x_facts.contains("X takes up to 4"), "{x_facts}");
+    assert!(client
+        .find(fantoccini::Locator::Css(
+            "#previews .preview[data-platform=x] .preview-warning"
+        ))
+        .await
+        .is_err());
     let linkedin_warned = text_of(
         &client,
         "#previews .preview[data-platform=linkedin] .preview-warning",
@@ -528,7 +531,7 @@ async fn one_account_gets_its_own_version_and_media_warnings_come_before_sending
     )
     .await;
     assert!(
-        x_warning.contains("Media on X posts is not supported yet"),
+        x_warning.contains("X takes either images or a video in one post, not both"),
         "{x_warning}"
     );
     assert_accessible(
@@ -541,7 +544,13 @@ async fn one_account_gets_its_own_version_and_media_warnings_come_before_sending
     click(&client, "details.variant[data-platform=x] summary").await;
     click(&client, "#variant_no_media_x").await;
     click(&client, &format!("[id='variant_no_media_{two}']")).await;
-    wait_text(&client, "#previews", |t| !t.contains("not supported yet")).await;
+    for preview in [
+        "#previews .preview[data-platform=x]:not([data-account])".to_string(),
+        format!("#previews .preview[data-account='{two}']"),
+    ] {
+        let text = wait_text(&client, &preview, |t| t.contains("No media")).await;
+        assert!(!text.contains("not both"), "{text}");
+    }
 
     // Sent anyway with TikTok's mix: the server refuses it in the same words, and the form keeps
     // everything, the versions included.
@@ -592,7 +601,7 @@ async fn one_account_gets_its_own_version_and_media_warnings_come_before_sending
     crate::browser::fill(&client, "#media_url", "https://cdn.example.com/spring.mp4").await;
     wait_text(&client, "#previews", |t| !t.contains("not both")).await;
     click(&client, "#compose button[value=draft]").await;
-    wait_for(&client, "main h1").await;
+    wait_text(&client, "main", |t| t.contains("A draft reserves nothing")).await;
     let (_, posts) = app.get(&owner, "/api/v1/posts").await;
     let variants = &posts[0]["variants"];
     assert!(

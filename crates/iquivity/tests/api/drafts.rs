@@ -210,7 +210,7 @@ async fn each_network_publishes_its_own_media_within_its_limits() {
             "media": [video(1), video(2)],
             "variants": [
                 {"platform": "instagram", "text": "Spring", "media": (1..=12).map(image).collect::<Vec<_>>()},
-                {"platform": "x", "text": "Spring", "media": [image(1), {"url": "ftp://cdn.example.com/a.jpg", "kind": "image"}]},
+                {"platform": "x", "text": "Spring", "media": [image(1), image(2), image(3), image(4), {"url": "ftp://cdn.example.com/a.jpg", "kind": "image"}]},
             ],
         }))
         .await;
@@ -223,7 +223,7 @@ async fn each_network_publishes_its_own_media_within_its_limits() {
         .collect();
     assert!(
         messages.contains(&(
-            "variants[1].media[1].url",
+            "variants[1].media[4].url",
             "must be an http(s) URL the platform can fetch"
         )),
         "{messages:?}"
@@ -231,7 +231,7 @@ async fn each_network_publishes_its_own_media_within_its_limits() {
     for expected in [
         "Media Page: Facebook takes at most 1 video in one post (this post has 2)",
         "Media Insta: Instagram takes at most 10 images or videos in one post (this post has 12)",
-        "Media X: attaching media to X posts is not supported yet",
+        "Media X: X takes at most 4 images or videos in one post (this post has 5)",
     ] {
         assert!(
             messages.iter().any(|(_, m)| *m == expected),

@@ -403,6 +403,63 @@ async fn an_accounts_publishing_rate_is_kept_under_the_platforms_limit() {
 }
 
 #[tokio::test]
+async fn x_gets_an_uploaded_picture_as_a_file_and_a_url_it_may_not_fetch_fails_the_target() {
+    let rig = rig().await;
+    let x = rig.connect(Platform::X, "Picture Desk").await;
+    let picture = vec![7u8; 200_000];
+    let response = reqwest::Client::new()
+        .post(rig.app.url("/api/v1/media"))
+        .bearer_auth(&rig.user.token)
+        .header("content-type", "image/jpeg")
+        .body(picture.clone())
+        .sent()
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let url = response.json::<Value>().await.unwrap()["url"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (status, post) = rig
+        .create_post(json!({"text": "A picture for X", "media": [{"url": url, "kind": "image"}], "accounts": [x]}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{post}");
+    assert_eq!(rig.round().await.published, 1);
+    let uploads: Value = reqwest::get(rig.sandbox(Platform::X, "/_sandbox/media"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(uploads[0]["total_bytes"], picture.len(), "{uploads}");
+    assert_eq!(uploads[0]["media_type"], "image/jpeg");
+    assert!(uploads[0]["attached_to"].is_string(), "{uploads}");
+
+    // A URL on this machine is not a destination the service fetches from on a user's behalf: the
+    // target fails saying why, and nothing reaches X.
+    let (status, post) = rig
+        .create_post(json!({
+            "text": "A picture from elsewhere",
+            "media": [{"url": "http://127.0.0.1:9/private.jpg", "kind": "image"}],
+            "accounts": [x],
+        }))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{post}");
+    rig.round().await;
+    let (_, done) = rig
+        .get(&format!("/api/v1/posts/{}", post["id"].as_str().unwrap()))
+        .await;
+    let target = &done["targets"][0];
+    assert_eq!(target["state"], "failed", "{done}");
+    assert!(
+        target["error_message"]
+            .as_str()
+            .unwrap()
+            .contains("not an allowed destination"),
+        "{done}"
+    );
+}
+
+#[tokio::test]
 async fn uploaded_media_is_served_for_the_platforms_and_can_be_posted() {
     let rig = rig().await;
     let ig = rig.connect(Platform::Instagram, "Uploader").await;
