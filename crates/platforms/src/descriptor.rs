@@ -148,6 +148,11 @@ impl MediaLimits {
                 self.max_items,
                 media.len()
             ))
+        } else if videos > 0 && self.max_videos == 0 {
+            Some(format!(
+                "{name} takes images only for now (this post has {videos} video{})",
+                if videos == 1 { "" } else { "s" }
+            ))
         } else if videos > self.max_videos {
             Some(format!(
                 "{name} takes at most {} video in one post (this post has {videos})",
@@ -424,11 +429,11 @@ mod tests {
             x.check_content("Hi", &[Video, Video]).unwrap_err(),
             "X takes at most 1 video in one post (this post has 2)"
         );
+        let linkedin = crate::descriptor(Platform::Linkedin);
+        assert_eq!(linkedin.check_content("Hi", &[Image; 20]), Ok(()));
         assert_eq!(
-            crate::descriptor(Platform::Linkedin)
-                .check_content("Hi", &[Image])
-                .unwrap_err(),
-            "attaching media to LinkedIn posts is not supported yet"
+            linkedin.check_content("Hi", &[Video]).unwrap_err(),
+            "LinkedIn takes images only for now (this post has 1 video)"
         );
     }
 

@@ -3,13 +3,13 @@
 
 use crate::descriptor::{
     permission, ContentRules, DemoAccount, Endpoints, Icon, MediaLimits, MediaRule,
-    PlatformDescriptor, RenewalClock, RenewalPolicy,
+    PlatformDescriptor, RenewalClock, RenewalPolicy, MB,
 };
 use crate::error::{Delivery, ErrorClass, PlatformError};
 use crate::http::{class_from_status, Answer};
 use crate::oauth::{OAuthApp, OAuthError};
 use crate::{
-    Grant, Identity, PlatformAdapter, PlatformSettings, PostContent, PostLookup, Published,
+    Grant, Identity, Media, PlatformAdapter, PlatformSettings, PostContent, PostLookup, Published,
     Renewal, Target,
 };
 use async_trait::async_trait;
@@ -76,9 +76,17 @@ pub(crate) const DESCRIPTOR: PlatformDescriptor = PlatformDescriptor {
         max_text_chars: Some(3000),
         counting: crate::TextCounting::CodePoints,
         max_hashtags: None,
-        media: MediaRule::NotSupported,
-        media_limits: MediaLimits::NONE,
-        takes_files: false,
+        media: MediaRule::Optional,
+        // One image, or a multi-image post of 2 to 20 (docs/platforms/linkedin.md §5.6); videos are not
+        // built yet. LinkedIn states a pixel count rather than a file size: 8 MB bounds it here (⚠).
+        media_limits: MediaLimits {
+            max_items: 20,
+            max_videos: 0,
+            mixed: false,
+            max_image_bytes: 8 * MB,
+            max_video_bytes: 0,
+        },
+        takes_files: true,
     },
     publish_windows: &[],
     not_publishable: &[],
@@ -108,6 +116,19 @@ pub(crate) const DESCRIPTOR: PlatformDescriptor = PlatformDescriptor {
 };
 /// Roles that may post as the organisation.
 const POSTING_ROLES: [&str; 2] = ["ADMINISTRATOR", "CONTENT_ADMINISTRATOR"];
+
+/// `initializeUpload`'s answer: where to PUT the bytes, and the image's URN.
+#[derive(serde::Deserialize)]
+struct InitializedUpload {
+    value: UploadTarget,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct UploadTarget {
+    upload_url: String,
+    image: String,
+}
 
 pub(crate) struct Linkedin {
     app: OAuthApp,
@@ -223,6 +244,51 @@ impl Linkedin {
                 classify,
             },
         }
+    }
+
+    /// Uploads one of the post's images (the `n`-th) through the Images API (docs/platforms/linkedin.md
+    /// §5.6): `initializeUpload` for the author, then the bytes PUT to the upload URL it answers. The
+    /// image's URN; a failure names the step, and nothing is published.
+    async fn upload_image(
+        &self,
+        tokens: &TokenSet,
+        author: &str,
+        media: &Media,
+        n: usize,
+    ) -> Result<String, PlatformError> {
+        let file = media.file.as_ref().ok_or_else(|| {
+            PlatformError::new(
+                NAME,
+                ErrorClass::Rejected,
+                format!("media {n}: the service could not read the file to upload"),
+            )
+        })?;
+        let started: InitializedUpload = self
+            .app
+            .send_json(
+                self.signed(
+                    self.app.client.post(format!(
+                        "{}/rest/images?action=initializeUpload",
+                        self.app.settings.api_url
+                    )),
+                    tokens,
+                )
+                .json(&serde_json::json!({ "initializeUploadRequest": { "owner": author } })),
+            )
+            .await
+            .map_err(|e| e.before_publishing(&format!("media {n}, initialize")))?;
+        self.app
+            .send_ok(
+                self.app
+                    .client
+                    .put(&started.value.upload_url)
+                    .bearer_auth(tokens.access_token.expose_secret())
+                    .header(reqwest::header::CONTENT_TYPE, &file.content_type)
+                    .body(file.bytes.to_vec()),
+            )
+            .await
+            .map_err(|e| e.before_publishing(&format!("media {n}, upload")))?;
+        Ok(started.value.image)
     }
 
     /// An API call as the member, with the headers LinkedIn's versioned Rest.li API requires.
@@ -468,16 +534,26 @@ impl PlatformAdapter for Linkedin {
                 ))
             }
         };
-        if !post.media.is_empty() {
+        if post.videos().next().is_some() {
             return Err(PlatformError::new(
                 NAME,
                 ErrorClass::Rejected,
-                "images and videos on LinkedIn are not supported yet; publish the text (or a link) alone",
+                "videos on LinkedIn are not supported yet; publish images, or the text alone",
             ));
         }
+        let mut images = Vec::with_capacity(post.media.len());
+        for (i, media) in post.media.iter().enumerate() {
+            images.push(self.upload_image(tokens, &author, media, i + 1).await?);
+        }
+        // A post shows either a link's card or images: with images, the link goes into the text.
+        let commentary = if images.is_empty() {
+            post.text.clone()
+        } else {
+            post.text_with_link()
+        };
         let mut body = serde_json::json!({
             "author": author,
-            "commentary": escape_commentary(&post.text),
+            "commentary": escape_commentary(&commentary),
             "visibility": "PUBLIC",
             "distribution": {
                 "feedDistribution": "MAIN_FEED",
@@ -487,9 +563,21 @@ impl PlatformAdapter for Linkedin {
             "lifecycleState": "PUBLISHED",
             "isReshareDisabledByAuthor": false,
         });
-        if let Some(link) = &post.link {
-            // LinkedIn asks for a title with an article; the link itself is the one thing known to fit.
-            body["content"] = serde_json::json!({ "article": { "source": link, "title": link } });
+        match (images.as_slice(), &post.link) {
+            ([], Some(link)) => {
+                // LinkedIn asks for a title with an article; the link itself is the one thing known to fit.
+                body["content"] =
+                    serde_json::json!({ "article": { "source": link, "title": link } });
+            }
+            ([], None) => {}
+            ([image], _) => body["content"] = serde_json::json!({ "media": { "id": image } }),
+            (several, _) => {
+                let images: Vec<_> = several
+                    .iter()
+                    .map(|id| serde_json::json!({ "id": id }))
+                    .collect();
+                body["content"] = serde_json::json!({ "multiImage": { "images": images } });
+            }
         }
         let request = self
             .signed(

@@ -544,6 +544,74 @@ async fn an_x_upload_failing_at_any_step_publishes_nothing_and_names_the_step() 
 }
 
 #[tokio::test]
+async fn linkedin_uploads_images_for_the_member_and_an_organisation_and_shows_them() {
+    let h = harness().await;
+    let member = h.target(Platform::Linkedin, AccountKind::Profile).await;
+    let organisation = h
+        .target(Platform::Linkedin, AccountKind::Organization)
+        .await;
+    let one = with_files("One picture", &[(MediaKind::Image, "image/jpeg", 50_000)]);
+    let mut three = with_files(
+        "Three pictures",
+        &[
+            (MediaKind::Image, "image/png", 1_000),
+            (MediaKind::Image, "image/png", 2_000),
+            (MediaKind::Image, "image/jpeg", 3_000),
+        ],
+    );
+    three.link = Some("https://example.com/gallery".into());
+    let first = h.publish(Platform::Linkedin, &member, &one).await.unwrap();
+    let second = h
+        .publish(Platform::Linkedin, &organisation, &three)
+        .await
+        .unwrap();
+    let images: Vec<Value> = http()
+        .get(format!("{}/_sandbox/images", h.base(Platform::Linkedin)))
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(images.len(), 4, "{images:?}");
+    let shown_in = |post: &str| images.iter().filter(|i| i["posted_in"] == post).count();
+    assert_eq!(shown_in(&first.platform_post_id), 1);
+    assert_eq!(shown_in(&second.platform_post_id), 3);
+    assert!(images
+        .iter()
+        .filter(|i| i["posted_in"] == second.platform_post_id.as_str())
+        .all(|i| i["owner"]
+            .as_str()
+            .unwrap()
+            .starts_with("urn:li:organization:")));
+    let posts = h.posts(Platform::Linkedin).await;
+    assert!(
+        posts
+            .iter()
+            .any(|p| p["text"] == "Three pictures https://example.com/gallery"),
+        "with images, the link goes into the text: {posts:?}"
+    );
+
+    // A failed upload names its step and publishes nothing.
+    h.control(
+        Platform::Linkedin,
+        "/faults",
+        json!({"mode": "server_error", "count": 1, "path_prefix": "/dms-uploads/"}),
+    )
+    .await;
+    let error = h
+        .publish(Platform::Linkedin, &member, &one)
+        .await
+        .unwrap_err();
+    assert!(error.message.contains("media 1, upload"), "{error}");
+    assert!(!error.may_have_taken_effect());
+    assert_eq!(h.posts(Platform::Linkedin).await.len(), 2);
+}
+
+#[tokio::test]
 async fn linkedin_posts_as_the_member_and_as_an_organisation() {
     let h = harness().await;
     let targets = h.targets(Platform::Linkedin).await;
@@ -665,7 +733,13 @@ async fn what_a_platform_cannot_take_is_rejected_before_any_call() {
             Platform::Linkedin,
             AccountKind::Profile,
             image.clone(),
-            "not supported yet",
+            "could not read the file to upload",
+        ),
+        (
+            Platform::Linkedin,
+            AccountKind::Profile,
+            with_media("clip", &[(MediaKind::Video, "https://example.com/1.mp4")]),
+            "videos on LinkedIn are not supported yet",
         ),
         (
             Platform::Tiktok,

@@ -14,6 +14,7 @@ mod control;
 mod html;
 mod ids;
 mod linkedin;
+mod linkedin_images;
 mod meta;
 mod persist;
 mod request;

@@ -5,7 +5,7 @@ use crate::ids::{self, handle};
 use crate::request::Params;
 use crate::simulator::{no_layers, Pkce, Simulator};
 use crate::state::{Caller, CodeError, Server, TokenError, TokenKind};
-use crate::{authorize, avatar_url, oauth_error, Reject};
+use crate::{authorize, avatar_url, linkedin_images, oauth_error, Reject};
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
@@ -52,6 +52,14 @@ pub(crate) fn routes() -> Router<Arc<Server>> {
         .route("/rest/organizationAcls", get(organization_acls))
         .route("/rest/organizations/{id}", get(organization))
         .route("/rest/posts", post(create_post).get(posts_by_author))
+        .route("/rest/images", post(linkedin_images::initialize))
+        .route(
+            "/dms-uploads/{id}",
+            axum::routing::put(linkedin_images::upload).layer(
+                axum::extract::DefaultBodyLimit::max(linkedin_images::MAX_IMAGE_BYTES + 1),
+            ),
+        )
+        .route("/_sandbox/images", get(linkedin_images::images))
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -142,7 +150,7 @@ fn token_error(e: TokenError) -> Reject {
     error(StatusCode::UNAUTHORIZED, Some(service_code), code, message)
 }
 
-fn access_denied(resource: &str) -> Reject {
+pub(crate) fn access_denied(resource: &str) -> Reject {
     error(
         StatusCode::FORBIDDEN,
         Some(100),
@@ -152,7 +160,7 @@ fn access_denied(resource: &str) -> Reject {
 }
 
 /// A field the Posts API requires is absent (LinkedIn answers 422 with the field's path).
-fn missing_field(field: &str) -> Reject {
+pub(crate) fn missing_field(field: &str) -> Reject {
     error(
         StatusCode::UNPROCESSABLE_ENTITY,
         None,
@@ -161,7 +169,7 @@ fn missing_field(field: &str) -> Reject {
     )
 }
 
-fn illegal_argument(message: &str) -> Reject {
+pub(crate) fn illegal_argument(message: &str) -> Reject {
     error(StatusCode::BAD_REQUEST, None, "ILLEGAL_ARGUMENT", message)
 }
 
@@ -338,14 +346,14 @@ async fn revoke(State(srv): State<Arc<Server>>, params: Params) -> Result<Status
 // ---------------------------------------------------------------------------------------------------------
 // API
 
-fn authenticate(srv: &Server, params: &Params) -> Result<Caller, Reject> {
+pub(crate) fn authenticate(srv: &Server, params: &Params) -> Result<Caller, Reject> {
     srv.world()
         .authenticate(params.bearer(), Utc::now())
         .map_err(token_error)
 }
 
 /// `/rest/*` resources are versioned: the `LinkedIn-Version` header is required, whatever its value.
-fn require_version(params: &Params) -> Result<(), Reject> {
+pub(crate) fn require_version(params: &Params) -> Result<(), Reject> {
     match params.header("linkedin-version") {
         Some(v) if !v.trim().is_empty() => Ok(()),
         _ => Err(error(
@@ -478,39 +486,53 @@ async fn create_post(State(srv): State<Arc<Server>>, params: Params) -> Result<R
         }
     }
     let author = body["author"].as_str().unwrap_or_default();
-    let allowed = if let Some(person) = author.strip_prefix("urn:li:person:") {
-        if !caller.has("w_member_social") {
-            return Err(access_denied(
-                "partnerApiPostsExternal.CREATE (w_member_social)",
-            ));
-        }
-        person == caller.user_id
-    } else if let Some(org) = author.strip_prefix("urn:li:organization:") {
-        if !caller.has("w_organization_social") {
-            return Err(access_denied(
-                "partnerApiPostsExternal.CREATE (w_organization_social)",
-            ));
-        }
-        organizations(&caller.user_name).iter().any(|o| {
-            o.id.to_string() == org && matches!(o.role, "ADMINISTRATOR" | "CONTENT_ADMINISTRATOR")
-        })
+    let scope = if author.starts_with("urn:li:person:") {
+        "w_member_social"
+    } else if author.starts_with("urn:li:organization:") {
+        "w_organization_social"
     } else {
         return Err(illegal_argument(&format!(
             "{author} is not a person or organization URN"
         )));
     };
-    if !allowed {
+    if !caller.has(scope) {
+        return Err(access_denied(&format!(
+            "partnerApiPostsExternal.CREATE ({scope})"
+        )));
+    }
+    if !may_post_as(&caller, author) {
         return Err(access_denied(&format!("posting as {author}")));
     }
     let text = body["commentary"].as_str().unwrap_or_default().to_string();
     let mut world = srv.world();
+    let images = world
+        .linkedin_images
+        .images_of(author, &body["content"])
+        .map_err(|why: String| illegal_argument(&why))?;
     let urn = format!(
         "urn:li:share:{}",
         7_000_000_000_000_000_000u64 + world.next_serial()
     );
     world.add_post(urn.clone(), author.to_string(), text);
+    world.linkedin_images.post(&images, &urn);
     tracing::debug!(platform = %srv.platform, %author, post = %urn, "post created");
     Ok((StatusCode::CREATED, [("x-restli-id", urn)]).into_response())
+}
+
+/// Whether the member may post (and upload images) as `author`: themselves with w_member_social, or an
+/// organisation they administer with w_organization_social.
+pub(crate) fn may_post_as(caller: &Caller, author: &str) -> bool {
+    if let Some(person) = author.strip_prefix("urn:li:person:") {
+        caller.has("w_member_social") && person == caller.user_id
+    } else if let Some(org) = author.strip_prefix("urn:li:organization:") {
+        caller.has("w_organization_social")
+            && organizations(&caller.user_name).iter().any(|o| {
+                o.id.to_string() == org
+                    && matches!(o.role, "ADMINISTRATOR" | "CONTENT_ADMINISTRATOR")
+            })
+    } else {
+        false
+    }
 }
 
 /// `GET /rest/posts?q=author&author={urn}` (docs/platforms/linkedin.md §5.9): an organisation's posts, newest

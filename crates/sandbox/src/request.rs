@@ -20,6 +20,8 @@ pub(crate) struct Params {
     pub headers: HeaderMap,
     /// The fields of a `multipart/form-data` body.
     pub parts: Vec<FormPart>,
+    /// The body as sent (empty for a multipart one, which is in `parts`): what an upload carries.
+    pub raw: Bytes,
 }
 
 /// One field of a multipart body.
@@ -59,6 +61,7 @@ impl<S: Send + Sync> FromRequest<S> for Params {
             body_error: None,
             headers,
             parts: Vec::new(),
+            raw: Bytes::new(),
         };
         // Read by axum's parser from the request itself, so that the route's body limit applies.
         if content_type.starts_with("multipart/form-data") {
@@ -74,6 +77,7 @@ impl<S: Send + Sync> FromRequest<S> for Params {
         if body.is_empty() {
             return Ok(params);
         }
+        params.raw = body.clone();
         if content_type.starts_with("application/x-www-form-urlencoded") {
             params.form = pairs(&body);
         } else if content_type.starts_with("application/json")

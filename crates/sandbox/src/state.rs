@@ -5,7 +5,7 @@
 
 use crate::persist::Store;
 use crate::simulator::Simulator;
-use crate::{meta, tiktok, x, SandboxApp};
+use crate::{linkedin_images, meta, tiktok, x, SandboxApp};
 use chrono::{DateTime, TimeDelta, Utc};
 use iquivity_domain::Platform;
 use serde::{Deserialize, Serialize};
@@ -411,6 +411,7 @@ pub(crate) struct World {
     pub meta: meta::MetaState,
     pub x: x::XState,
     pub tiktok: tiktok::TiktokState,
+    pub linkedin_images: linkedin_images::ImageState,
 }
 
 impl World {

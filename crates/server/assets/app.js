@@ -397,6 +397,7 @@ if (compose) {
     if (v.rule === "not_supported" && v.media.length > 0) refusals.push(`Media on ${v.platformName} posts is not supported yet: tick "No media for ${v.platformName}" in its version, or leave ${v.platformName} out.`);
     else if (v.rule === "required" && v.media.length === 0) refusals.push(`${v.platformName} needs ${v.needs}.`);
     else if (v.media.length > v.maxMedia) refusals.push(`${v.platformName} takes at most ${v.maxMedia} images or videos in one post (this post has ${v.media.length}).`);
+    else if (videos > 0 && v.maxVideos === 0) refusals.push(`${v.platformName} takes images only for now (this post has ${videos} video${videos === 1 ? "" : "s"}).`);
     else if (videos > v.maxVideos) refusals.push(`${v.platformName} takes at most ${v.maxVideos} video in one post (this post has ${videos}).`);
     else if (!v.mixed && videos > 0 && images > 0) refusals.push(`${v.platformName} takes either images or a video in one post, not both.`);
     for (const m of v.media) {

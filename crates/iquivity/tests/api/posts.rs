@@ -460,6 +460,64 @@ async fn x_gets_an_uploaded_picture_as_a_file_and_a_url_it_may_not_fetch_fails_t
 }
 
 #[tokio::test]
+async fn one_post_with_an_image_publishes_on_all_five_platforms() {
+    let rig = rig().await;
+    let mut accounts = Vec::new();
+    for (platform, name) in [
+        (Platform::Facebook, "Everywhere Page"),
+        (Platform::Instagram, "Everywhere Insta"),
+        (Platform::X, "Everywhere X"),
+        (Platform::Linkedin, "Everywhere Li"),
+        (Platform::Tiktok, "Everywhere Tok"),
+    ] {
+        accounts.push(rig.connect(platform, name).await);
+    }
+    let response = reqwest::Client::new()
+        .post(rig.app.url("/api/v1/media"))
+        .bearer_auth(&rig.user.token)
+        .header("content-type", "image/jpeg")
+        .body(vec![9u8; 120_000])
+        .sent()
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let url = response.json::<Value>().await.unwrap()["url"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (status, post) = rig
+        .create_post(json!({
+            "text": "Our new shop opens on Monday",
+            "media": [{"url": url, "kind": "image"}],
+            "accounts": accounts,
+            "privacy_level": "PUBLIC_TO_EVERYONE",
+        }))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{post}");
+    rig.round().await;
+    let (_, done) = rig
+        .get(&format!("/api/v1/posts/{}", post["id"].as_str().unwrap()))
+        .await;
+    for target in done["targets"].as_array().unwrap() {
+        assert_eq!(target["state"], "published", "{target}");
+    }
+    let uploads: Value = reqwest::get(rig.sandbox(Platform::X, "/_sandbox/media"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(uploads[0]["attached_to"].is_string(), "{uploads}");
+    let images: Value = reqwest::get(rig.sandbox(Platform::Linkedin, "/_sandbox/images"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(images[0]["bytes"], 120_000, "{images}");
+    assert!(images[0]["posted_in"].is_string(), "{images}");
+}
+
+#[tokio::test]
 async fn uploaded_media_is_served_for_the_platforms_and_can_be_posted() {
     let rig = rig().await;
     let ig = rig.connect(Platform::Instagram, "Uploader").await;
