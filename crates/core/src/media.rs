@@ -202,6 +202,45 @@ impl Core {
         Ok(())
     }
 
+    /// What is known before scheduling of a post's media that are this service's own uploads: each file's
+    /// size and an image's pixel size (read from its header), by URL. Media given by other URLs are
+    /// measured by the platform when it fetches them.
+    pub(crate) async fn file_facts<'a>(
+        &self,
+        media: impl Iterator<Item = &'a iquivity_store::MediaRecord>,
+    ) -> std::collections::HashMap<String, iquivity_platforms::FileFacts> {
+        let own = format!(
+            "{}/media/",
+            self.settings.callback_base.trim_end_matches('/')
+        );
+        let mut facts = std::collections::HashMap::new();
+        for item in media {
+            let Some(file) = item.url.strip_prefix(&own) else {
+                continue;
+            };
+            if content_type_of(file).is_none() || facts.contains_key(&item.url) {
+                continue;
+            }
+            let Ok(bytes) = tokio::fs::read(self.settings.media_dir.join(file)).await else {
+                continue;
+            };
+            let dimensions = imagesize::blob_size(&bytes).ok().and_then(|size| {
+                Some((
+                    u32::try_from(size.width).ok()?,
+                    u32::try_from(size.height).ok()?,
+                ))
+            });
+            facts.insert(
+                item.url.clone(),
+                iquivity_platforms::FileFacts {
+                    bytes: bytes.len() as u64,
+                    dimensions,
+                },
+            );
+        }
+        facts
+    }
+
     /// A stored upload and its content type; `None` for a name this service did not write.
     pub async fn media(&self, file: &str) -> Result<Option<(Vec<u8>, &'static str)>, CoreError> {
         let Some(content_type) = content_type_of(file) else {

@@ -114,7 +114,7 @@ pub const MB: u64 = 1024 * 1024;
 
 /// What media one post may carry: counts and kinds checked before scheduling, file sizes where the file's
 /// size is known (an upload, or when the platform's adapter reads the file).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct MediaLimits {
     /// Images and videos together.
     pub max_items: usize,
@@ -123,6 +123,16 @@ pub struct MediaLimits {
     pub mixed: bool,
     pub max_image_bytes: u64,
     pub max_video_bytes: u64,
+    /// The narrowest and widest image (width over height) the platform publishes; `None`: any.
+    pub image_aspect: Option<(f64, f64)>,
+}
+
+/// What the service knows of a media file before scheduling (for its own uploads): its size, and an
+/// image's pixel size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileFacts {
+    pub bytes: u64,
+    pub dimensions: Option<(u32, u32)>,
 }
 
 impl MediaLimits {
@@ -133,7 +143,40 @@ impl MediaLimits {
         mixed: false,
         max_image_bytes: 0,
         max_video_bytes: 0,
+        image_aspect: None,
     };
+
+    /// What is wrong with one media file (the `n`-th) of a post, in words, when its size or shape is
+    /// known; `None` when it fits or nothing is known.
+    pub fn file_refusal(
+        &self,
+        name: &str,
+        n: usize,
+        kind: crate::MediaKind,
+        facts: &FileFacts,
+    ) -> Option<String> {
+        let (max, what) = match kind {
+            crate::MediaKind::Image => (self.max_image_bytes, "images"),
+            crate::MediaKind::Video => (self.max_video_bytes, "videos"),
+        };
+        if max > 0 && facts.bytes > max {
+            return Some(format!(
+                "{name} takes {what} up to {} (media {n} is {})",
+                megabytes(max),
+                megabytes(facts.bytes)
+            ));
+        }
+        let ((low, high), (width, height)) = (self.image_aspect?, facts.dimensions?);
+        if kind != crate::MediaKind::Image || height == 0 {
+            return None;
+        }
+        let ratio = f64::from(width) / f64::from(height);
+        (ratio < low - 0.005 || ratio > high + 0.005).then(|| {
+            format!(
+                "{name} takes images from {low:.2}:1 to {high:.2}:1, width to height (media {n} is {width}×{height}, {ratio:.2}:1)"
+            )
+        })
+    }
 
     /// What is wrong with a post carrying these media, in words; `None` when it fits.
     fn refusal(&self, name: &str, media: &[crate::MediaKind]) -> Option<String> {
@@ -300,6 +343,16 @@ impl PlatformDescriptor {
     }
 }
 
+/// A size in megabytes, as limits are written ("8 MB", "9.5 MB").
+fn megabytes(bytes: u64) -> String {
+    let mb = bytes as f64 / MB as f64;
+    if (mb - mb.round()).abs() < 0.05 {
+        format!("{mb:.0} MB")
+    } else {
+        format!("{mb:.1} MB")
+    }
+}
+
 /// `3000` as "3,000", as the limits are written for people.
 fn thousands(n: usize) -> String {
     let digits = n.to_string();
@@ -411,6 +464,27 @@ mod tests {
             instagram.check_content("Hi", &[Image; 12]).unwrap_err(),
             "Instagram takes at most 10 images or videos in one post (this post has 12)"
         );
+        let facts = |bytes, dimensions| FileFacts { bytes, dimensions };
+        let limits = &instagram.content.media_limits;
+        assert_eq!(
+            limits
+                .file_refusal("Instagram", 2, Image, &facts(9 * MB + MB / 2, None))
+                .unwrap(),
+            "Instagram takes images up to 8 MB (media 2 is 9.5 MB)"
+        );
+        assert_eq!(
+            limits
+                .file_refusal("Instagram", 1, Image, &facts(MB, Some((1080, 1920))))
+                .unwrap(),
+            "Instagram takes images from 0.80:1 to 1.91:1, width to height (media 1 is 1080×1920, 0.56:1)"
+        );
+        for fits in [(1080, 1350), (1080, 1080), (1080, 566)] {
+            assert_eq!(
+                limits.file_refusal("Instagram", 1, Image, &facts(MB, Some(fits))),
+                None,
+                "{fits:?}"
+            );
+        }
         let tiktok = crate::descriptor(Platform::Tiktok);
         assert_eq!(tiktok.check_content("Hi", &[Image; 35]), Ok(()));
         assert_eq!(

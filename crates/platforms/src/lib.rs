@@ -19,7 +19,7 @@ mod tiktok;
 mod x;
 
 pub use descriptor::{
-    ContentRules, DemoAccount, Endpoints, Icon, MediaLimits, MediaRule, NotPublishable,
+    ContentRules, DemoAccount, Endpoints, FileFacts, Icon, MediaLimits, MediaRule, NotPublishable,
     PlatformDescriptor, PublishWindow, RenewalClock, RenewalPolicy,
 };
 pub use error::{Delivery, ErrorClass, PlatformError};

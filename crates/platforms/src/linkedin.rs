@@ -85,6 +85,7 @@ pub(crate) const DESCRIPTOR: PlatformDescriptor = PlatformDescriptor {
             mixed: false,
             max_image_bytes: 8 * MB,
             max_video_bytes: 0,
+            image_aspect: None,
         },
         takes_files: true,
     },

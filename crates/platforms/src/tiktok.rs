@@ -72,6 +72,7 @@ pub(crate) const DESCRIPTOR: PlatformDescriptor = PlatformDescriptor {
             mixed: false,
             max_image_bytes: 20 * MB,
             max_video_bytes: 4096 * MB,
+            image_aspect: None,
         },
         takes_files: false,
     },

@@ -72,6 +72,7 @@ pub(crate) const DESCRIPTOR: PlatformDescriptor = PlatformDescriptor {
             mixed: false,
             max_image_bytes: 5 * MB,
             max_video_bytes: 512 * MB,
+            image_aspect: None,
         },
         takes_files: true,
     },

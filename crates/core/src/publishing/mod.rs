@@ -10,7 +10,7 @@
 use crate::{Caller, Core, CoreError};
 use chrono::{DateTime, Duration, Utc};
 use iquivity_domain::{AccountId, AccountStatus, ValidationError};
-use iquivity_platforms::{descriptor, MediaKind};
+use iquivity_platforms::{descriptor, FileFacts, MediaKind};
 use iquivity_store::{
     MediaRecord, PostRecord, PostRewrite, PostVariant, TargetRecord, TargetState,
 };
@@ -68,6 +68,8 @@ struct Versions<'a> {
     link: Option<&'a String>,
     media: &'a [MediaRecord],
     variants: &'a [PostVariant],
+    /// What is known of the media files that are this service's uploads, by URL.
+    files: &'a HashMap<String, FileFacts>,
 }
 
 impl Versions<'_> {
@@ -93,13 +95,14 @@ impl Versions<'_> {
         }
     }
 
-    fn media_kinds_for(&self, account: &iquivity_domain::Account) -> Vec<MediaKind> {
+    fn media_for(&self, account: &iquivity_domain::Account) -> &[MediaRecord] {
         self.variant_for(account)
             .and_then(|v| v.media.as_deref())
             .unwrap_or(self.media)
-            .iter()
-            .map(media_kind)
-            .collect()
+    }
+
+    fn media_kinds_for(&self, account: &iquivity_domain::Account) -> Vec<MediaKind> {
+        self.media_for(account).iter().map(media_kind).collect()
     }
 }
 
@@ -231,7 +234,21 @@ fn check_target(
             &versions.published_text_for(account),
             &versions.media_kinds_for(account),
         )
-        .or_else(fail)
+        .or_else(fail)?;
+    for (i, item) in versions.media_for(account).iter().enumerate() {
+        let refusal = versions.files.get(&item.url).and_then(|facts| {
+            platform.content.media_limits.file_refusal(
+                platform.short_name,
+                i + 1,
+                media_kind(item),
+                facts,
+            )
+        });
+        if let Some(why) = refusal {
+            return fail(why);
+        }
+    }
+    Ok(())
 }
 
 /// How far ahead a post can be scheduled: a plan's horizon, and a bound that keeps a mistyped year or a
@@ -287,11 +304,19 @@ impl Core {
         errors.extend(check_publish_at(publish_at, now));
         let variants = normalised_variants(new.variants);
         errors.extend(variant_errors(&variants, &new.accounts));
+        let files = self
+            .file_facts(
+                new.media
+                    .iter()
+                    .chain(variants.iter().flat_map(|v| v.media.iter().flatten())),
+            )
+            .await;
         let versions = Versions {
             text: &text,
             link: new.link.as_ref(),
             media: &new.media,
             variants: &variants,
+            files: &files,
         };
         let targets = self
             .check_accounts(caller, &new.accounts, &versions, publish_at, &mut errors)
@@ -485,11 +510,20 @@ impl Core {
             .clone()
             .unwrap_or_else(|| current.targets.iter().map(|t| t.account_id).collect());
         errors.extend(variant_errors(&variants, &accounts));
+        let files = self
+            .file_facts(
+                current
+                    .media
+                    .iter()
+                    .chain(variants.iter().flat_map(|v| v.media.iter().flatten())),
+            )
+            .await;
         let versions = Versions {
             text: &text,
             link: link.as_ref(),
             media: &current.media,
             variants: &variants,
+            files: &files,
         };
         let targets = match &edit.accounts {
             Some(accounts) => {
