@@ -31,6 +31,8 @@ pub struct PlatformDescriptor {
     pub content: ContentRules,
     /// How many posts one account may publish per window; waiting for a window beats being refused.
     pub publish_windows: &'static [PublishWindow],
+    /// Whether the platform lets apps delete a post they published (through [`PlatformAdapter::delete_post`]).
+    pub deletes_posts: bool,
     /// Kinds of account that can be connected but never published to.
     pub not_publishable: &'static [NotPublishable],
     /// Platforms of one family share one login (Meta: Facebook and Instagram), and revoking it withdraws

@@ -92,6 +92,7 @@ pub(crate) const FACEBOOK: PlatformDescriptor = PlatformDescriptor {
         takes_files: false,
     },
     publish_windows: &[],
+    deletes_posts: true,
     not_publishable: &[NotPublishable {
         kind: AccountKind::Profile,
         what: "a personal Facebook profile",
@@ -176,6 +177,7 @@ pub(crate) const INSTAGRAM: PlatformDescriptor = PlatformDescriptor {
         minutes: 1440,
         posts: 50,
     }],
+    deletes_posts: false,
     not_publishable: &[],
     login_family: meta::LOGIN_FAMILY,
     icon: Icon {
@@ -492,6 +494,19 @@ impl PlatformAdapter for Facebook {
             }
         };
         Ok(published(id))
+    }
+
+    /// `DELETE /{post-id}` with the Page's token.
+    async fn delete_post(
+        &self,
+        _: AccountKind,
+        _: &str,
+        tokens: &TokenSet,
+        platform_post_id: &str,
+    ) -> Result<(), PlatformError> {
+        self.graph
+            .delete(&format!("/{platform_post_id}"), &tokens.access_token)
+            .await
     }
 
     /// Reads the Page's own posts since `since` (`GET /{page-id}/published_posts`,

@@ -265,6 +265,25 @@ pub trait PlatformAdapter: Send + Sync {
     ) -> Result<PostLookup, PlatformError> {
         Ok(PostLookup::Unsupported)
     }
+
+    /// Deletes a post the account published. Only a platform whose descriptor says `deletes_posts`
+    /// implements it.
+    async fn delete_post(
+        &self,
+        _kind: AccountKind,
+        _platform_account_id: &str,
+        _tokens: &TokenSet,
+        _platform_post_id: &str,
+    ) -> Result<(), PlatformError> {
+        Err(PlatformError::new(
+            self.platform().as_str(),
+            ErrorClass::Rejected,
+            format!(
+                "{} does not let apps delete posts",
+                self.platform().display_name()
+            ),
+        ))
+    }
 }
 
 /// The adapters the service runs with, one per platform.

@@ -90,6 +90,7 @@ pub(crate) const DESCRIPTOR: PlatformDescriptor = PlatformDescriptor {
         takes_files: true,
     },
     publish_windows: &[],
+    deletes_posts: true,
     not_publishable: &[],
     login_family: None,
     icon: Icon {
@@ -604,6 +605,26 @@ impl PlatformAdapter for Linkedin {
             })?
             .to_string();
         Ok(published(urn))
+    }
+
+    /// `DELETE /rest/posts/{urn}` (the URN URL-encoded), by the post's author or an admin of its
+    /// organisation; LinkedIn answers 204.
+    async fn delete_post(
+        &self,
+        _: AccountKind,
+        _: &str,
+        tokens: &TokenSet,
+        platform_post_id: &str,
+    ) -> Result<(), PlatformError> {
+        let urn: String =
+            url::form_urlencoded::byte_serialize(platform_post_id.as_bytes()).collect();
+        let request = self.signed(
+            self.app
+                .client
+                .delete(format!("{}/rest/posts/{urn}", self.app.settings.api_url)),
+            tokens,
+        );
+        self.app.send_ok(request).await.map(|_| ())
     }
 
     /// An organisation's posts by author (`GET /rest/posts?q=author`, docs/platforms/linkedin.md §5.9), with

@@ -337,6 +337,28 @@ impl Graph {
             .await
     }
 
+    /// A DELETE of a node; Graph answers `{"success": true}`.
+    pub async fn delete(&self, path: &str, token: &SecretString) -> Result<(), PlatformError> {
+        #[derive(serde::Deserialize)]
+        struct Success {
+            success: bool,
+        }
+        let request = self
+            .client
+            .delete(self.api(path))
+            .bearer_auth(token.expose_secret());
+        let answer: Success = self.send_json(request).await?;
+        if answer.success {
+            Ok(())
+        } else {
+            Err(PlatformError::new(
+                self.platform,
+                ErrorClass::Rejected,
+                "the platform answered that nothing was deleted",
+            ))
+        }
+    }
+
     /// A POST with a JSON body, for fields that are lists of objects (`attached_media`).
     pub async fn post_json<T: serde::de::DeserializeOwned>(
         &self,

@@ -91,6 +91,7 @@ pub(crate) const DESCRIPTOR: PlatformDescriptor = PlatformDescriptor {
             posts: 100,
         },
     ],
+    deletes_posts: true,
     not_publishable: &[],
     login_family: None,
     icon: Icon {
@@ -287,6 +288,17 @@ struct Created {
 #[derive(Deserialize)]
 struct CreatedPost {
     id: String,
+}
+
+/// `DELETE /2/tweets/:id`'s answer.
+#[derive(Deserialize)]
+struct Deleted {
+    data: DeletedFlag,
+}
+
+#[derive(Deserialize)]
+struct DeletedFlag {
+    deleted: bool,
 }
 
 /// A page of a user's timeline; `data` is absent when there are no posts.
@@ -548,6 +560,34 @@ impl PlatformAdapter for X {
             .json(&body);
         let created: Created = self.app.send_json(request).await?;
         Ok(published(created.data.id))
+    }
+
+    /// `DELETE /2/tweets/:id` (X API v2, Manage Posts): the author's own post.
+    async fn delete_post(
+        &self,
+        _: AccountKind,
+        _: &str,
+        tokens: &TokenSet,
+        platform_post_id: &str,
+    ) -> Result<(), PlatformError> {
+        let request = self
+            .app
+            .client
+            .delete(format!(
+                "{}/2/tweets/{platform_post_id}",
+                self.app.settings.api_url
+            ))
+            .bearer_auth(tokens.access_token.expose_secret());
+        let answer: Deleted = self.app.send_json(request).await?;
+        if answer.data.deleted {
+            Ok(())
+        } else {
+            Err(PlatformError::new(
+                NAME,
+                ErrorClass::Rejected,
+                "X answered that the post was not deleted",
+            ))
+        }
     }
 
     /// Reads the account's timeline (`GET /2/users/:id/tweets`, X API v2; docs/platforms/x.md §4.9) from

@@ -612,6 +612,63 @@ async fn linkedin_uploads_images_for_the_member_and_an_organisation_and_shows_th
 }
 
 #[tokio::test]
+async fn x_facebook_and_linkedin_delete_what_they_published_and_the_others_say_they_cannot() {
+    let h = harness().await;
+    let cases = [
+        (Platform::X, AccountKind::Profile),
+        (Platform::Facebook, AccountKind::Page),
+        (Platform::Linkedin, AccountKind::Profile),
+        (Platform::Linkedin, AccountKind::Organization),
+    ];
+    for (platform, kind) in cases {
+        let target = h.target(platform, kind).await;
+        let published = h
+            .publish(
+                platform,
+                &target,
+                &text(&format!("Short-lived on {platform} {kind:?}")),
+            )
+            .await
+            .unwrap();
+        let adapter = h.adapter(platform);
+        assert!(iquivity_platforms::descriptor(platform).deletes_posts);
+        adapter
+            .delete_post(
+                kind,
+                &target.platform_account_id,
+                &target.tokens,
+                &published.platform_post_id,
+            )
+            .await
+            .unwrap_or_else(|e| panic!("{platform} {kind:?}: {e}"));
+        assert!(
+            !h.posts(platform)
+                .await
+                .iter()
+                .any(|p| p["id"] == published.platform_post_id.as_str()),
+            "{platform} {kind:?}: the post is gone"
+        );
+    }
+    for (platform, kind) in [
+        (Platform::Instagram, AccountKind::Business),
+        (Platform::Tiktok, AccountKind::Business),
+    ] {
+        assert!(!iquivity_platforms::descriptor(platform).deletes_posts);
+        let target = h.target(platform, kind).await;
+        let error = h
+            .adapter(platform)
+            .delete_post(kind, &target.platform_account_id, &target.tokens, "123")
+            .await
+            .unwrap_err();
+        assert_eq!(error.class, ErrorClass::Rejected, "{error}");
+        assert!(
+            error.message.contains("does not let apps delete posts"),
+            "{error}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn linkedin_posts_as_the_member_and_as_an_organisation() {
     let h = harness().await;
     let targets = h.targets(Platform::Linkedin).await;

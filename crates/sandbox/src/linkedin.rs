@@ -52,6 +52,7 @@ pub(crate) fn routes() -> Router<Arc<Server>> {
         .route("/rest/organizationAcls", get(organization_acls))
         .route("/rest/organizations/{id}", get(organization))
         .route("/rest/posts", post(create_post).get(posts_by_author))
+        .route("/rest/posts/{urn}", axum::routing::delete(delete_post))
         .route("/rest/images", post(linkedin_images::initialize))
         .route(
             "/dms-uploads/{id}",
@@ -517,6 +518,35 @@ async fn create_post(State(srv): State<Arc<Server>>, params: Params) -> Result<R
     world.linkedin_images.post(&images, &urn);
     tracing::debug!(platform = %srv.platform, %author, post = %urn, "post created");
     Ok((StatusCode::CREATED, [("x-restli-id", urn)]).into_response())
+}
+
+/// `DELETE /rest/posts/{urn}` (URL-encoded): by whoever may post as its author; 204.
+async fn delete_post(
+    State(srv): State<Arc<Server>>,
+    Path(urn): Path<String>,
+    params: Params,
+) -> Result<StatusCode, Reject> {
+    require_version(&params)?;
+    let caller = authenticate(&srv, &params)?;
+    let mut world = srv.world();
+    let Some(author) = world
+        .posts()
+        .iter()
+        .find(|p| p.id == urn)
+        .map(|p| p.author.clone())
+    else {
+        return Err(error(
+            StatusCode::NOT_FOUND,
+            None,
+            "NOT_FOUND",
+            &format!("{urn} does not exist"),
+        ));
+    };
+    if !may_post_as(&caller, &author) {
+        return Err(access_denied(&format!("deleting {urn}")));
+    }
+    world.remove_post(&urn, &author);
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Whether the member may post (and upload images) as `author`: themselves with w_member_social, or an

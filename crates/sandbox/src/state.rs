@@ -691,6 +691,13 @@ impl World {
         &self.posts
     }
 
+    /// Removes the post `id` by `author`; false when there is no such post of theirs.
+    pub(crate) fn remove_post(&mut self, id: &str, author: &str) -> bool {
+        let before = self.posts.len();
+        self.posts.retain(|p| !(p.id == id && p.author == author));
+        self.posts.len() < before
+    }
+
     /// The summary behind `GET /_sandbox/state`, with this run's request counts.
     pub(crate) fn summary(&self, requests: &BTreeMap<String, u64>, now: DateTime<Utc>) -> Value {
         let (mut active, mut revoked, mut expired, mut rotated) = (0, 0, 0, 0);

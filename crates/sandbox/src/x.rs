@@ -68,7 +68,7 @@ pub(crate) fn routes() -> Router<Arc<Server>> {
         .route("/2/media/upload", get(x_media::status))
         .route("/_sandbox/media-behaviour", post(x_media::set_behaviour))
         .route("/_sandbox/media", get(x_media::uploads))
-        .route("/2/tweets/{id}", get(tweet))
+        .route("/2/tweets/{id}", get(tweet).delete(delete_tweet))
         .route("/2/users/{id}/tweets", get(timeline))
 }
 
@@ -468,6 +468,27 @@ async fn create_tweet(State(srv): State<Arc<Server>>, params: Params) -> Result<
         Json(json!({ "data": { "id": id, "text": text, "edit_history_tweet_ids": [id] } })),
     )
         .into_response())
+}
+
+/// `DELETE /2/tweets/:id`: the caller's own post, with tweet.write.
+async fn delete_tweet(
+    State(srv): State<Arc<Server>>,
+    Path(id): Path<String>,
+    params: Params,
+) -> Result<Json<Value>, Reject> {
+    let caller = authenticate(&srv, &params, &["tweet.read", "tweet.write", "users.read"])?;
+    let mut world = srv.world();
+    if world
+        .posts()
+        .iter()
+        .any(|p| p.id == id && p.author != caller.user_id)
+    {
+        return Err(forbidden(
+            "You are not allowed to delete a Tweet that is not yours.",
+        ));
+    }
+    let deleted = world.remove_post(&id, &caller.user_id);
+    Ok(Json(json!({ "data": { "deleted": deleted } })))
 }
 
 /// A user's posts, newest first, from `start_time` on (X's user Tweet timeline; `max_results` 5 to 100).

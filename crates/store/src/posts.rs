@@ -32,6 +32,14 @@ pub trait PostStore: Send + Sync {
     async fn update_draft(&self, post: &PostRecord) -> StoreResult<bool>;
     /// Sets an account's or a client's posting times (replacing them); false when the owner is not the
     /// workspace's.
+    /// Marks a published target deleted on its platform at `at`, once; false when it is not a published,
+    /// undeleted target of the workspace.
+    async fn mark_target_deleted(
+        &self,
+        workspace: WorkspaceId,
+        target: uuid::Uuid,
+        at: DateTime<Utc>,
+    ) -> StoreResult<bool>;
     async fn set_queue(&self, queue: &QueueRecord) -> StoreResult<bool>;
     async fn queue(
         &self,

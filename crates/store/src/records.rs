@@ -670,6 +670,8 @@ pub struct TargetRecord {
     /// for a free slot on its platform (nothing was sent yet).
     pub sending_at: Option<DateTime<Utc>>,
     pub run_at: DateTime<Utc>,
+    /// When the published post was deleted on its platform through the service.
+    pub deleted_at: Option<DateTime<Utc>>,
 }
 
 impl TargetRecord {
@@ -694,6 +696,7 @@ impl TargetRecord {
             published_at: None,
             sending_at: None,
             run_at,
+            deleted_at: None,
         }
     }
 }

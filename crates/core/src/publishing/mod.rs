@@ -17,6 +17,7 @@ use iquivity_store::{
 use std::collections::HashMap;
 
 mod calendar;
+mod deletion;
 mod drafts;
 mod queue;
 mod round;

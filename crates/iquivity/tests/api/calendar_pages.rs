@@ -800,3 +800,51 @@ async fn a_clients_posting_times_are_set_from_its_view_and_shown_on_its_accounts
     );
     client.close().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_published_post_is_deleted_from_x_on_its_page() {
+    let Some((app, client)) = signed_up_in_browser("delete-page@example.com", 1280, 1000).await
+    else {
+        return;
+    };
+    let owner = app
+        .user_signed_in("delete-page@example.com", PASSWORD)
+        .await;
+    add_account(&client, "x", "Delete X", &[]).await;
+    let (_, page) = app.get(&owner, "/api/v1/accounts").await;
+    let account = page["items"][0]["id"].as_str().unwrap().to_string();
+    let (status, post) = app
+        .post(
+            &owner,
+            "/api/v1/posts",
+            json!({"text": "A post to take back", "accounts": [account]}),
+        )
+        .await;
+    assert_eq!(status, reqwest::StatusCode::CREATED, "{post}");
+    let id = post["id"].as_str().unwrap().to_string();
+    // The engine of this app publishes it within a round or two.
+    for _ in 0..100 {
+        let (_, now) = app.get(&owner, &format!("/api/v1/posts/{id}")).await;
+        if now["targets"][0]["state"] == "published" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    client
+        .goto(&app.url(&format!("/posts/{id}")))
+        .await
+        .unwrap();
+    click(&client, "button[aria-label^='Delete from X']").await;
+    let line = wait_text(&client, "ul.results", |t| t.contains("Deleted from X")).await;
+    assert!(line.contains("Published"), "{line}");
+    assert!(client
+        .find(fantoccini::Locator::Css(
+            "button[aria-label^='Delete from X']"
+        ))
+        .await
+        .is_err());
+    assert_accessible(&client, "a post deleted from its platform").await;
+    let (_, after) = app.get(&owner, &format!("/api/v1/posts/{id}")).await;
+    assert!(after["targets"][0]["deleted_at"].is_string(), "{after}");
+    client.close().await.unwrap();
+}

@@ -49,6 +49,7 @@ async fn seed_published(
                     published_at: None,
                     sending_at: None,
                     run_at: at,
+                    deleted_at: None,
                 }],
             })
             .await

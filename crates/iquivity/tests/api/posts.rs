@@ -459,6 +459,70 @@ async fn x_gets_an_uploaded_picture_as_a_file_and_a_url_it_may_not_fetch_fails_t
     );
 }
 
+#[tokio::test]
+async fn a_published_post_is_deleted_on_x_and_instagram_says_it_cannot() {
+    let rig = rig().await;
+    let x = rig.connect(Platform::X, "Deleting X").await;
+    let instagram = rig.connect(Platform::Instagram, "Deleting Insta").await;
+    let (status, post) = rig
+        .create_post(json!({
+            "text": "A post to take back",
+            "media": [{"url": "https://cdn.example.com/take-back.jpg", "kind": "image"}],
+            "accounts": [instagram],
+        }))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{post}");
+    let (status, on_x) = rig
+        .create_post(json!({"text": "A post to take back", "accounts": [x]}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{on_x}");
+    let later = (rig.clock_now() + Duration::hours(1)).to_rfc3339();
+    let (_, scheduled) = rig
+        .create_post(json!({"text": "Not out yet", "accounts": [x], "publish_at": later}))
+        .await;
+    rig.round().await;
+    let target_of = |post: &Value| {
+        format!(
+            "/api/v1/posts/{}/targets/{}",
+            post["id"].as_str().unwrap(),
+            post["targets"][0]["id"].as_str().unwrap()
+        )
+    };
+    let client = reqwest::Client::new();
+    let delete = |path: String| {
+        let request = client
+            .delete(rig.app.url(&path))
+            .bearer_auth(&rig.user.token);
+        async move {
+            let response = request.send().await.unwrap();
+            (response.status(), response.json::<Value>().await.unwrap())
+        }
+    };
+
+    let (status, deleted) = delete(target_of(&on_x)).await;
+    assert_eq!(status, StatusCode::OK, "{deleted}");
+    assert_eq!(deleted["targets"][0]["state"], "published");
+    assert!(deleted["targets"][0]["deleted_at"].is_string(), "{deleted}");
+    let posted = rig.sandbox_state(Platform::X).await["posts"].clone();
+    assert_eq!(posted, json!([]), "gone from X");
+
+    for (path, says) in [
+        (target_of(&on_x), "already deleted"),
+        (target_of(&post), "Instagram does not let apps delete posts"),
+        (
+            target_of(&scheduled),
+            "only a published post can be deleted",
+        ),
+    ] {
+        let (status, problem) = delete(path).await;
+        assert_eq!(status, StatusCode::CONFLICT, "{problem}");
+        assert!(
+            problem["detail"].as_str().unwrap().contains(says),
+            "{problem}"
+        );
+    }
+}
+
 /// The header of a PNG of `width` × `height` pixels: what the service reads of an image's shape.
 fn png(width: u32, height: u32) -> Vec<u8> {
     let mut bytes = b"\x89PNG\r\n\x1a\n".to_vec();

@@ -130,7 +130,7 @@ const POST: [&str; 13] = [
     "draft_accounts",
     "variants",
 ];
-const TARGET: [&str; 13] = [
+const TARGET: [&str; 14] = [
     "id",
     "post_id",
     "account_id",
@@ -144,6 +144,7 @@ const TARGET: [&str; 13] = [
     "published_at",
     "sending_at",
     "run_at",
+    "deleted_at",
 ];
 
 #[tokio::test]

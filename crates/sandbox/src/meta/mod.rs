@@ -80,7 +80,7 @@ pub(crate) fn routes() -> Router<Arc<Server>> {
             "/{ver}/oauth/access_token",
             get(access_token).post(access_token),
         )
-        .route("/{ver}/{id}", get(node))
+        .route("/{ver}/{id}", get(node).delete(publish::delete_post))
         .route(
             "/{ver}/{id}/permissions",
             get(permissions).delete(revoke_login),

@@ -156,3 +156,22 @@ pub(super) async fn published_posts(
         .collect();
     Ok(Json(json!({ "data": data })))
 }
+
+/// `DELETE /{page-post-id}` with the Page's own token: a post of that Page (`{page-id}_{n}` or a
+/// photo or video it published); answers `{"success": true}`.
+pub(super) async fn delete_post(Node(srv, post, params): Node) -> Graph {
+    let page_id = {
+        let world = srv.world();
+        world
+            .posts()
+            .iter()
+            .find(|p| p.id == post)
+            .map(|p| p.author.clone())
+    };
+    let Some(page_id) = page_id else {
+        return Err(GraphError::unsupported("delete", &post));
+    };
+    page_caller(&srv, &params, &page_id, "delete", "pages_manage_posts")?;
+    srv.world().remove_post(&post, &page_id);
+    Ok(Json(json!({ "success": true })))
+}

@@ -18,6 +18,7 @@ use iquivity_core::clients::ClientSummary;
 use iquivity_core::posts::{CalendarItem, CalendarQuery, PostEdit};
 use iquivity_core::{Caller, CoreError};
 use iquivity_domain::{Account, Platform};
+use iquivity_platforms::descriptor;
 use iquivity_store::{PostRecord, TargetState};
 use maud::{html, Markup};
 use std::collections::BTreeMap;
@@ -362,6 +363,15 @@ async fn post_page(
                     strong.result-state { (state_label(target.state)) }
                     @if let Some(url) = &target.url { " " a href=(url) rel="noopener" { "view on " (target.platform.display_name()) } }
                     @if let Some(message) = &target.error_message { span.reason { (message) } }
+                    @if let Some(at) = target.deleted_at {
+                        " " span.tag { "Deleted from " (target.platform.display_name()) " " time datetime=(at.to_rfc3339()) data-local { (at.format("%b %d %Y, %H:%M")) " UTC" } }
+                    } @else if target.state == TargetState::Published && can_manage && descriptor(target.platform).deletes_posts {
+                        form.inline method="post" action={ "/posts/" (post.id) "/targets/" (target.id) "/delete" } {
+                            input type="hidden" name="csrf" value=(chrome.csrf);
+                            input type="hidden" name="back" value=(back);
+                            button.secondary type="submit" aria-label={ "Delete from " (target.platform.display_name()) " for " (name_of(target.account_id)) } { "Delete from " (target.platform.display_name()) }
+                        }
+                    }
                     @if target.state == TargetState::Failed && caller.role.can_manage_accounts() {
                         @if target.error_class.as_deref() == Some(UNKNOWN_OUTCOME) {
                             span.reason.warning { "It is not known whether this was published: look at the account on " (target.platform.display_name()) " first, since retrying may publish it twice." }
@@ -497,6 +507,25 @@ pub async fn retry(
         url::form_urlencoded::byte_serialize(back.as_bytes()).collect::<String>()
     );
     Ok((StatusCode::SEE_OTHER, [(header::LOCATION, to)]).into_response())
+}
+
+/// `POST /posts/{id}/targets/{target}/delete`: deletes what the target published, on its platform; a
+/// refusal (the platform's, or one it does not allow) is said on the post's page.
+pub async fn delete_published(
+    State(state): State<AppState>,
+    Path((id, target)): Path<(String, String)>,
+    sc: CheckedForm,
+) -> Result<Response, AppError> {
+    let id = post_id(&id)?;
+    let target = target.parse().map_err(|_| AppError::not_found("target"))?;
+    let back = back_to(field(&sc.fields, "back"));
+    let problem = match state.core.delete_published(&sc.caller, id, target).await {
+        Ok(_) => None,
+        Err(CoreError::Conflict(why)) => Some(why),
+        Err(other) => return Err(other.into()),
+    };
+    let post = state.core.post(&sc.caller, id).await?;
+    post_page(&state, &sc.caller, &sc.session, post, &back, problem, None).await
 }
 
 fn post_id(raw: &str) -> Result<uuid::Uuid, AppError> {

@@ -78,6 +78,10 @@ pub fn router() -> Router<AppState> {
             "/posts/{id}/targets/{target}/retry",
             post(pages::calendar::retry),
         )
+        .route(
+            "/posts/{id}/targets/{target}/delete",
+            post(pages::calendar::delete_published),
+        )
         .route("/l/{token}", get(pages::links::open))
         .route("/l/{token}/start", post(pages::links::start))
         .route(
@@ -173,6 +177,10 @@ pub fn router() -> Router<AppState> {
         .route(
             "/api/v1/posts/{id}/targets/{target}/retry",
             post(posts::retry),
+        )
+        .route(
+            "/api/v1/posts/{id}/targets/{target}",
+            axum::routing::delete(posts::delete_published),
         )
         .route(
             "/api/v1/accounts/{id}/removal-impact",

@@ -233,6 +233,29 @@ pub async fn retry(
     ))
 }
 
+/// Deletes what a target published, on its platform (X, Facebook Pages and LinkedIn let apps do so);
+/// the target stays published in the history with `deleted_at`.
+#[utoipa::path(delete, path = "/api/v1/posts/{id}/targets/{target}", tag = "posts",
+    params(("id" = String, Path), ("target" = String, Path)),
+    responses((status = 200, body = PostView), (status = 404, body = crate::Problem), (status = 409, body = crate::Problem)))]
+pub async fn delete_published(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    Path((id, target)): Path<(String, String)>,
+) -> Result<Json<PostView>, AppError> {
+    Ok(Json(
+        state
+            .core
+            .delete_published(
+                &caller,
+                parse_uuid("id", &id)?,
+                parse_uuid("target", &target)?,
+            )
+            .await?
+            .into(),
+    ))
+}
+
 /// The scheduled posts that removing this account would cancel.
 #[utoipa::path(get, path = "/api/v1/accounts/{id}/removal-impact", tag = "accounts", params(("id" = String, Path)),
     responses((status = 200, body = RemovalImpactView), (status = 404, body = crate::Problem)))]

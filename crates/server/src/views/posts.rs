@@ -150,6 +150,8 @@ pub struct TargetView {
     pub sending_at: Option<DateTime<Utc>>,
     /// When it is due: the post's time, or (added to a queue) its account's own posting time.
     pub run_at: DateTime<Utc>,
+    /// When the published post was deleted on its platform through the service.
+    pub deleted_at: Option<DateTime<Utc>>,
 }
 
 impl From<TargetRecord> for TargetView {
@@ -168,6 +170,7 @@ impl From<TargetRecord> for TargetView {
             published_at: t.published_at,
             sending_at: t.sending_at,
             run_at: t.run_at,
+            deleted_at: t.deleted_at,
         }
     }
 }

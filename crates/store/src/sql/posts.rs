@@ -169,6 +169,25 @@ impl PostStore for SqlStore<Db> {
         .await
     }
 
+    async fn mark_target_deleted(
+        &self,
+        workspace: WorkspaceId,
+        target: uuid::Uuid,
+        at: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        changed_one(
+            &self.pool,
+            sqlx::query(
+                "UPDATE post_targets SET deleted_at = $1, updated_at = $1 \
+                 WHERE id = $2 AND workspace_id = $3 AND state = 'published' AND deleted_at IS NULL",
+            )
+            .bind(micros(at))
+            .bind(target.to_string())
+            .bind(workspace.to_string()),
+        )
+        .await
+    }
+
     async fn set_queue(&self, queue: &QueueRecord) -> StoreResult<bool> {
         let (owners, table, column, id) = queue_place(queue.owner);
         let mut tx = self.begin_write().await?;

@@ -225,6 +225,7 @@ pub(super) fn target_from_row(row: &DbRow) -> StoreResult<TargetRecord> {
         published_at: opt_from_micros(row.try_get("published_at")?),
         sending_at: opt_from_micros(row.try_get("sending_at")?),
         run_at: from_micros(row.try_get("run_at")?),
+        deleted_at: opt_from_micros(row.try_get("deleted_at")?),
     })
 }
 

@@ -602,6 +602,12 @@ pub async fn scheduled_posts_can_be_rewritten_until_publishing_starts(store: Arc
         (b, Platform::Facebook, t0 + minutes(60)),
     ];
     let draft = schedule(s, ws, "Draft", &draft, t0).await;
+    assert!(
+        !s.mark_target_deleted(ws, stored_post(s, ws, draft.id).await.targets[0].id, t0)
+            .await
+            .unwrap(),
+        "only a published target is marked deleted"
+    );
     let versions = [iquivity_store::PostVariant {
         platform: Some(Platform::X),
         account: None,

@@ -1,0 +1,69 @@
+//! Deleting a published post on its platform, where the platform lets apps do so (its descriptor's
+//! `deletes_posts`). The target stays in the history, published and marked deleted.
+
+use crate::{Caller, Core, CoreError};
+use iquivity_platforms::descriptor;
+use iquivity_store::{PostRecord, TargetState};
+
+impl Core {
+    /// Deletes what one target published, on its platform; the post as it is now.
+    pub async fn delete_published(
+        &self,
+        caller: &Caller,
+        post: uuid::Uuid,
+        target: uuid::Uuid,
+    ) -> Result<PostRecord, CoreError> {
+        let current = self.post(caller, post).await?;
+        caller.require_manage_accounts()?;
+        let Some(published) = current.targets.iter().find(|t| t.id == target) else {
+            return Err(CoreError::NotFound("target"));
+        };
+        let platform = published.platform.display_name();
+        let post_id = match (&published.platform_post_id, published.state) {
+            _ if published.deleted_at.is_some() => {
+                return Err(CoreError::Conflict(format!(
+                    "this post was already deleted from {platform}"
+                )))
+            }
+            (Some(id), TargetState::Published) => id.clone(),
+            _ => {
+                return Err(CoreError::Conflict(format!(
+                    "only a published post can be deleted from {platform}; cancel what is still scheduled"
+                )))
+            }
+        };
+        if !descriptor(published.platform).deletes_posts {
+            return Err(CoreError::Conflict(format!(
+                "{platform} does not let apps delete posts: delete it on {platform} itself"
+            )));
+        }
+        let account = self
+            .store
+            .account(caller.workspace_id, published.account_id)
+            .await?
+            .ok_or_else(|| {
+                CoreError::Conflict(format!(
+                    "the account was removed, so the post cannot be deleted through it: delete it on {platform} itself"
+                ))
+            })?;
+        let tokens = self.tokens_of(account.id).await?.ok_or_else(|| {
+            CoreError::Conflict("the account has no credentials: refresh it, then try again".into())
+        })?;
+        self.adapter(account.platform)?
+            .delete_post(
+                account.kind,
+                &account.platform_account_id,
+                &tokens,
+                &post_id,
+            )
+            .await
+            .map_err(|e| {
+                CoreError::Conflict(format!("{platform} did not delete the post: {}", e.message))
+            })?;
+        self.store
+            .mark_target_deleted(caller.workspace_id, target, self.clock.now())
+            .await?;
+        tracing::info!(post_id = %post, target_id = %target, "published post deleted on its platform");
+        self.post(caller, post).await
+    }
+}
