@@ -74,6 +74,7 @@ fn post(
         targets,
         draft_accounts: None,
         variants: Vec::new(),
+        first_comment: None,
     }
 }
 

@@ -408,6 +408,7 @@ pub async fn publish(
                 accounts: chosen.iter().map(|(id, _)| *id).collect(),
                 publish_at: Some(publish_at),
                 variants: Vec::new(),
+                first_comment: None,
             },
         )
         .await?;

@@ -184,6 +184,7 @@ async fn a_round_runs_refreshes_and_publications_side_by_side_within_each_platfo
                 accounts: x_accounts,
                 publish_at: None,
                 variants: Vec::new(),
+                first_comment: None,
             },
         )
         .await

@@ -31,6 +31,9 @@ pub struct PlatformDescriptor {
     pub content: ContentRules,
     /// How many posts one account may publish per window; waiting for a window beats being refused.
     pub publish_windows: &'static [PublishWindow],
+    /// Whether the platform takes a comment under a post the account published (a "first comment"); on X
+    /// it is a reply.
+    pub first_comment: bool,
     /// Whether the platform lets apps delete a post they published (through [`PlatformAdapter::delete_post`]).
     pub deletes_posts: bool,
     /// Kinds of account that can be connected but never published to.
@@ -305,7 +308,24 @@ impl PlatformDescriptor {
     /// Whether a post's text length and media fit this platform; the reason, in words, when not.
     /// Checks a post's text as it will be published (with the link after it) and the kinds of its media.
     pub fn check_content(&self, text: &str, media: &[crate::MediaKind]) -> Result<(), String> {
+        self.check_text(text)?;
         let has_media = !media.is_empty();
+        let name = self.short_name;
+        match self.content.media {
+            MediaRule::NotSupported if has_media => Err(format!(
+                "attaching media to {name} posts is not supported yet"
+            )),
+            MediaRule::Required(what) if !has_media => Err(format!("{name} needs {what}")),
+            _ => self
+                .content
+                .media_limits
+                .refusal(name, media)
+                .map_or(Ok(()), Err),
+        }
+    }
+
+    /// Whether a text fits this platform: its length as the platform counts it, and its hashtags.
+    pub fn check_text(&self, text: &str) -> Result<(), String> {
         let name = self.short_name;
         if let Some(max) = self.content.max_text_chars {
             let text_chars = self.content.counting.count(text);
@@ -324,17 +344,7 @@ impl PlatformDescriptor {
                 ));
             }
         }
-        match self.content.media {
-            MediaRule::NotSupported if has_media => Err(format!(
-                "attaching media to {name} posts is not supported yet"
-            )),
-            MediaRule::Required(what) if !has_media => Err(format!("{name} needs {what}")),
-            _ => self
-                .content
-                .media_limits
-                .refusal(name, media)
-                .map_or(Ok(()), Err),
-        }
+        Ok(())
     }
 
     /// Whether the accounts of `other` share logins with this platform's (itself included).

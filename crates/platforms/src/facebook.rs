@@ -25,12 +25,14 @@ const FACEBOOK_SCOPES: &[&str] = &[
     "pages_read_engagement",
     "business_management",
     "read_insights",
+    "pages_manage_engagement",
 ];
 
 const INSTAGRAM_SCOPES: &[&str] = &[
     "instagram_basic",
     "instagram_content_publish",
     "instagram_manage_insights",
+    "instagram_manage_comments",
     "pages_show_list",
     "pages_read_engagement",
     "business_management",
@@ -69,6 +71,11 @@ pub(crate) const FACEBOOK: PlatformDescriptor = PlatformDescriptor {
             false
         ),
         permission!("read_insights", "Page analytics", false),
+        permission!(
+            "pages_manage_engagement",
+            "Add the first comment under the Page's posts",
+            false
+        ),
     ],
     endpoints: meta::ENDPOINTS,
     renewal: meta::RENEWAL,
@@ -92,6 +99,7 @@ pub(crate) const FACEBOOK: PlatformDescriptor = PlatformDescriptor {
         takes_files: false,
     },
     publish_windows: &[],
+    first_comment: true,
     deletes_posts: true,
     not_publishable: &[NotPublishable {
         kind: AccountKind::Profile,
@@ -145,6 +153,11 @@ pub(crate) const INSTAGRAM: PlatformDescriptor = PlatformDescriptor {
         permission!("pages_read_engagement", "Read the linked Page", true),
         permission!("instagram_manage_insights", "View analytics", false),
         permission!(
+            "instagram_manage_comments",
+            "Add the first comment under posts",
+            false
+        ),
+        permission!(
             "business_management",
             "Reach Pages held in a business portfolio",
             false
@@ -177,6 +190,7 @@ pub(crate) const INSTAGRAM: PlatformDescriptor = PlatformDescriptor {
         minutes: 1440,
         posts: 50,
     }],
+    first_comment: true,
     deletes_posts: false,
     not_publishable: &[],
     login_family: meta::LOGIN_FAMILY,
@@ -494,6 +508,26 @@ impl PlatformAdapter for Facebook {
             }
         };
         Ok(published(id))
+    }
+
+    /// `POST /{post-id}/comments {message}` with the Page's token: the Page comments under its post.
+    async fn comment(
+        &self,
+        _: AccountKind,
+        _: &str,
+        tokens: &TokenSet,
+        platform_post_id: &str,
+        text: &str,
+    ) -> Result<String, PlatformError> {
+        let made: IdOnly = self
+            .graph
+            .post_form(
+                &format!("/{platform_post_id}/comments"),
+                &[("message", text)],
+                &tokens.access_token,
+            )
+            .await?;
+        Ok(made.id)
     }
 
     /// `DELETE /{post-id}` with the Page's token.
@@ -879,6 +913,27 @@ impl PlatformAdapter for Instagram {
             platform_post_id: media.id,
             url,
         })
+    }
+
+    /// `POST /{ig-media-id}/comments {message}`: the account comments under its own media
+    /// (instagram_manage_comments).
+    async fn comment(
+        &self,
+        _: AccountKind,
+        _: &str,
+        tokens: &TokenSet,
+        platform_post_id: &str,
+        text: &str,
+    ) -> Result<String, PlatformError> {
+        let made: IdOnly = self
+            .graph
+            .post_form(
+                &format!("/{platform_post_id}/comments"),
+                &[("message", text)],
+                &tokens.access_token,
+            )
+            .await?;
+        Ok(made.id)
     }
 
     /// Reads the account's latest media (`GET /{ig-user-id}/media`, docs/platforms/instagram.md §3.5) and

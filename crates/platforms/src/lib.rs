@@ -266,6 +266,26 @@ pub trait PlatformAdapter: Send + Sync {
         Ok(PostLookup::Unsupported)
     }
 
+    /// Adds `text` as a comment under a post the account published (on X, a reply); the comment's id.
+    /// Only a platform whose descriptor says `first_comment` implements it.
+    async fn comment(
+        &self,
+        _kind: AccountKind,
+        _platform_account_id: &str,
+        _tokens: &TokenSet,
+        _platform_post_id: &str,
+        _text: &str,
+    ) -> Result<String, PlatformError> {
+        Err(PlatformError::new(
+            self.platform().as_str(),
+            ErrorClass::Rejected,
+            format!(
+                "{} does not take comments from apps",
+                self.platform().display_name()
+            ),
+        ))
+    }
+
     /// Deletes a post the account published. Only a platform whose descriptor says `deletes_posts`
     /// implements it.
     async fn delete_post(

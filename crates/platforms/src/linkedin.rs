@@ -90,6 +90,7 @@ pub(crate) const DESCRIPTOR: PlatformDescriptor = PlatformDescriptor {
         takes_files: true,
     },
     publish_windows: &[],
+    first_comment: true,
     deletes_posts: true,
     not_publishable: &[],
     login_family: None,
@@ -605,6 +606,54 @@ impl PlatformAdapter for Linkedin {
             })?
             .to_string();
         Ok(published(urn))
+    }
+
+    /// `POST /rest/socialActions/{urn}/comments {actor, object, message: {text}}` as the post's author
+    /// (docs/platforms/linkedin.md §5.6); the comment's URN from `x-restli-id`, else its answer's `id`.
+    async fn comment(
+        &self,
+        kind: AccountKind,
+        id: &str,
+        tokens: &TokenSet,
+        platform_post_id: &str,
+        text: &str,
+    ) -> Result<String, PlatformError> {
+        let actor = match kind {
+            AccountKind::Organization => format!("urn:li:organization:{id}"),
+            _ => format!("urn:li:person:{id}"),
+        };
+        let urn: String =
+            url::form_urlencoded::byte_serialize(platform_post_id.as_bytes()).collect();
+        let request = self
+            .signed(
+                self.app.client.post(format!(
+                    "{}/rest/socialActions/{urn}/comments",
+                    self.app.settings.api_url
+                )),
+                tokens,
+            )
+            .json(&serde_json::json!({
+                "actor": actor,
+                "object": platform_post_id,
+                "message": { "text": escape_commentary(text) },
+            }));
+        let answer = self.app.send_ok(request).await?;
+        let from_header = answer
+            .headers
+            .get("x-restli-id")
+            .and_then(|v| v.to_str().ok())
+            .filter(|v| !v.is_empty())
+            .map(str::to_string);
+        match from_header {
+            Some(id) => Ok(id),
+            None => {
+                #[derive(serde::Deserialize)]
+                struct Made {
+                    id: String,
+                }
+                Ok(answer.json::<Made>(NAME)?.id)
+            }
+        }
     }
 
     /// `DELETE /rest/posts/{urn}` (the URN URL-encoded), by the post's author or an admin of its

@@ -81,6 +81,7 @@ pub(crate) const DESCRIPTOR: PlatformDescriptor = PlatformDescriptor {
         minutes: 1,
         posts: 6,
     }],
+    first_comment: false,
     deletes_posts: false,
     not_publishable: &[],
     login_family: None,

@@ -91,6 +91,7 @@ pub(crate) const DESCRIPTOR: PlatformDescriptor = PlatformDescriptor {
             posts: 100,
         },
     ],
+    first_comment: true,
     deletes_posts: true,
     not_publishable: &[],
     login_family: None,
@@ -560,6 +561,28 @@ impl PlatformAdapter for X {
             .json(&body);
         let created: Created = self.app.send_json(request).await?;
         Ok(published(created.data.id))
+    }
+
+    /// A reply to the post (`POST /2/tweets` with `reply.in_reply_to_tweet_id`, docs/platforms/x.md §4.6).
+    async fn comment(
+        &self,
+        _: AccountKind,
+        _: &str,
+        tokens: &TokenSet,
+        platform_post_id: &str,
+        text: &str,
+    ) -> Result<String, PlatformError> {
+        let request = self
+            .app
+            .client
+            .post(format!("{}/2/tweets", self.app.settings.api_url))
+            .bearer_auth(tokens.access_token.expose_secret())
+            .json(&serde_json::json!({
+                "text": text,
+                "reply": { "in_reply_to_tweet_id": platform_post_id },
+            }));
+        let created: Created = self.app.send_json(request).await?;
+        Ok(created.data.id)
     }
 
     /// `DELETE /2/tweets/:id` (X API v2, Manage Posts): the author's own post.

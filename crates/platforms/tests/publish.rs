@@ -612,6 +612,70 @@ async fn linkedin_uploads_images_for_the_member_and_an_organisation_and_shows_th
 }
 
 #[tokio::test]
+async fn a_first_comment_goes_under_the_post_on_facebook_instagram_linkedin_and_x() {
+    let h = harness().await;
+    let image = with_media(
+        "Pictured",
+        &[(MediaKind::Image, "https://example.com/1.jpg")],
+    );
+    for (platform, kind, post) in [
+        (Platform::Facebook, AccountKind::Page, text("On the Page")),
+        (Platform::Instagram, AccountKind::Business, image.clone()),
+        (
+            Platform::Linkedin,
+            AccountKind::Organization,
+            text("On the company page"),
+        ),
+        (Platform::X, AccountKind::Profile, text("On X")),
+    ] {
+        assert!(iquivity_platforms::descriptor(platform).first_comment);
+        let target = h.target(platform, kind).await;
+        let published = h.publish(platform, &target, &post).await.unwrap();
+        let comment = h
+            .adapter(platform)
+            .comment(
+                kind,
+                &target.platform_account_id,
+                &target.tokens,
+                &published.platform_post_id,
+                "#more in the comments",
+            )
+            .await
+            .unwrap_or_else(|e| panic!("{platform}: {e}"));
+        assert!(!comment.is_empty());
+        let comments = h.state(platform).await["comments"].clone();
+        let under: Vec<&Value> = comments
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["on"] == published.platform_post_id.as_str())
+            .collect();
+        assert_eq!(under.len(), 1, "{platform}: {comments}");
+        assert!(
+            under[0]["text"]
+                .as_str()
+                .unwrap()
+                .contains("more in the comments"),
+            "{platform}: {comments}"
+        );
+    }
+    // TikTok takes no comments from apps.
+    let tiktok = h.target(Platform::Tiktok, AccountKind::Business).await;
+    let error = h
+        .adapter(Platform::Tiktok)
+        .comment(
+            AccountKind::Business,
+            &tiktok.platform_account_id,
+            &tiktok.tokens,
+            "1",
+            "hi",
+        )
+        .await
+        .unwrap_err();
+    assert!(error.message.contains("does not take comments"), "{error}");
+}
+
+#[tokio::test]
 async fn x_facebook_and_linkedin_delete_what_they_published_and_the_others_say_they_cannot() {
     let h = harness().await;
     let cases = [

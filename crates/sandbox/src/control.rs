@@ -33,6 +33,7 @@ pub(crate) fn routes() -> Router<Arc<Server>> {
         .route("/_sandbox/hold", post(hold))
         .route("/_sandbox/clock", post(set_clock))
         .route("/_sandbox/state", get(state))
+        .route("/_sandbox/comments", post(refuse_comments))
         .route("/avatars/{file}", get(avatar))
 }
 
@@ -189,6 +190,18 @@ async fn set_clock(State(srv): State<Arc<Server>>, bytes: Bytes) -> ControlResul
 async fn clear_faults(State(srv): State<Arc<Server>>) -> Json<Value> {
     srv.run().clear_faults();
     Json(json!({ "cleared": true }))
+}
+
+#[derive(Deserialize)]
+struct CommentsRequest {
+    refuse: bool,
+}
+
+/// `POST /_sandbox/comments {"refuse": bool}`: whether the platform refuses every comment from now on.
+async fn refuse_comments(State(srv): State<Arc<Server>>, bytes: Bytes) -> ControlResult {
+    let request: CommentsRequest = body(&bytes)?;
+    srv.world().refuse_comments = request.refuse;
+    Ok(Json(json!({ "refuse": request.refuse })))
 }
 
 async fn state(State(srv): State<Arc<Server>>) -> Json<Value> {

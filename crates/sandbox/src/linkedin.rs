@@ -53,6 +53,7 @@ pub(crate) fn routes() -> Router<Arc<Server>> {
         .route("/rest/organizations/{id}", get(organization))
         .route("/rest/posts", post(create_post).get(posts_by_author))
         .route("/rest/posts/{urn}", axum::routing::delete(delete_post))
+        .route("/rest/socialActions/{urn}/comments", post(comment))
         .route("/rest/images", post(linkedin_images::initialize))
         .route(
             "/dms-uploads/{id}",
@@ -547,6 +548,48 @@ async fn delete_post(
     }
     world.remove_post(&urn, &author);
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /rest/socialActions/{urn}/comments {actor, object, message: {text}}`: a comment under an existing
+/// post, as whoever the member may act as; 201 with the comment's URN in `x-restli-id`.
+async fn comment(
+    State(srv): State<Arc<Server>>,
+    Path(urn): Path<String>,
+    params: Params,
+) -> Result<Response, Reject> {
+    require_version(&params)?;
+    let caller = authenticate(&srv, &params)?;
+    let body = params
+        .json
+        .as_ref()
+        .ok_or_else(|| illegal_argument("The body must be a JSON comment"))?;
+    let actor = body["actor"].as_str().unwrap_or_default();
+    let text = body
+        .pointer("/message/text")
+        .and_then(Value::as_str)
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| missing_field("message.text"))?;
+    if body["object"].as_str() != Some(urn.as_str()) {
+        return Err(illegal_argument("object must be the post commented on"));
+    }
+    if !may_post_as(&caller, actor) {
+        return Err(access_denied(&format!("commenting as {actor}")));
+    }
+    let mut world = srv.world();
+    if world.refuse_comments {
+        return Err(access_denied("comments on this post"));
+    }
+    if !world.posts().iter().any(|p| p.id == urn) {
+        return Err(error(
+            StatusCode::NOT_FOUND,
+            None,
+            "NOT_FOUND",
+            &format!("{urn} does not exist"),
+        ));
+    }
+    let id = world.add_comment(&urn, actor, text);
+    let comment = format!("urn:li:comment:({urn},{id})");
+    Ok((StatusCode::CREATED, [("x-restli-id", comment)]).into_response())
 }
 
 /// Whether the member may post (and upload images) as `author`: themselves with w_member_social, or an

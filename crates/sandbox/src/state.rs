@@ -412,6 +412,20 @@ pub(crate) struct World {
     pub x: x::XState,
     pub tiktok: tiktok::TiktokState,
     pub linkedin_images: linkedin_images::ImageState,
+    comments: Vec<Comment>,
+    /// While set (`POST /_sandbox/comments {"refuse": true}`), every comment is refused: how tests make a
+    /// first comment fail while its post succeeds.
+    pub refuse_comments: bool,
+}
+
+/// A comment under a post (on X, a reply).
+#[derive(Clone, Serialize, Deserialize)]
+pub(crate) struct Comment {
+    pub id: String,
+    /// The post it is under.
+    pub on: String,
+    pub author: String,
+    pub text: String,
 }
 
 impl World {
@@ -691,6 +705,17 @@ impl World {
         &self.posts
     }
 
+    pub(crate) fn add_comment(&mut self, on: &str, author: &str, text: &str) -> String {
+        let id = format!("{on}_c{}", self.comments.len() + 1);
+        self.comments.push(Comment {
+            id: id.clone(),
+            on: on.to_string(),
+            author: author.to_string(),
+            text: text.to_string(),
+        });
+        id
+    }
+
     /// Removes the post `id` by `author`; false when there is no such post of theirs.
     pub(crate) fn remove_post(&mut self, id: &str, author: &str) -> bool {
         let before = self.posts.len();
@@ -721,6 +746,7 @@ impl World {
             "tokens": {"active": active, "revoked": revoked, "expired": expired, "rotated": rotated},
             "revocations": self.revocations,
             "posts": self.posts.iter().map(|p| json!({"id": p.id, "author": p.author, "text": p.text})).collect::<Vec<_>>(),
+            "comments": self.comments.iter().map(|c| json!({"id": c.id, "on": c.on, "author": c.author, "text": c.text})).collect::<Vec<_>>(),
             "requests": requests,
         })
     }

@@ -450,6 +450,21 @@ async fn create_tweet(State(srv): State<Arc<Server>>, params: Params) -> Result<
     if let Some(refusal) = world.x.media.refusal(&caller.user_id, &media_ids) {
         return Err(invalid_request(&refusal));
     }
+    let replying_to = body
+        .pointer("/reply/in_reply_to_tweet_id")
+        .map(|id| id.as_str().unwrap_or_default().to_string());
+    if let Some(parent) = &replying_to {
+        if world.refuse_comments {
+            return Err(forbidden(
+                "Reply to this conversation is not allowed because you have not been mentioned or otherwise engaged by the author of the post you are replying to.",
+            ));
+        }
+        if !world.posts().iter().any(|p| &p.id == parent) {
+            return Err(invalid_request(
+                "The post you are replying to does not exist or is not visible to you.",
+            ));
+        }
+    }
     let duplicate = world
         .posts()
         .iter()
@@ -462,6 +477,9 @@ async fn create_tweet(State(srv): State<Arc<Server>>, params: Params) -> Result<
     let id = (1_900_000_000_000_000_000u64 + world.next_serial()).to_string();
     world.add_post(id.clone(), caller.user_id.clone(), text.to_string());
     world.x.media.attach(&media_ids, &id);
+    if let Some(parent) = &replying_to {
+        world.add_comment(parent, &caller.user_id, text);
+    }
     tracing::debug!(platform = %srv.platform, user_id = %caller.user_id, post = %id, "post created");
     Ok((
         StatusCode::CREATED,

@@ -32,6 +32,14 @@ pub trait PostStore: Send + Sync {
     async fn update_draft(&self, post: &PostRecord) -> StoreResult<bool>;
     /// Sets an account's or a client's posting times (replacing them); false when the owner is not the
     /// workspace's.
+    /// Records how a published target's first comment went, unless it is already published (so a retry
+    /// racing another never replaces a comment that went out); false when nothing changed.
+    async fn record_comment(
+        &self,
+        target: uuid::Uuid,
+        result: &CommentResult,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool>;
     /// Marks a published target deleted on its platform at `at`, once; false when it is not a published,
     /// undeleted target of the workspace.
     async fn mark_target_deleted(

@@ -565,6 +565,8 @@ pub struct PostRecord {
     pub draft_accounts: Option<Vec<AccountId>>,
     /// Its own text for one network or one account.
     pub variants: Vec<PostVariant>,
+    /// Added as a comment under the post once it is published, where the platform takes comments.
+    pub first_comment: Option<String>,
 }
 
 /// A post's text for one network (every account of that platform) or one account, instead of the post's.
@@ -672,6 +674,17 @@ pub struct TargetRecord {
     pub run_at: DateTime<Utc>,
     /// When the published post was deleted on its platform through the service.
     pub deleted_at: Option<DateTime<Utc>>,
+    /// How the post's first comment went here; `None` until it was tried (or without one).
+    pub comment: Option<CommentResult>,
+}
+
+/// The first comment under one target's published post.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CommentResult {
+    /// Its id on the platform.
+    Published { comment_id: String },
+    /// Why the platform did not take it; it can be tried again without posting again.
+    Failed { message: String },
 }
 
 impl TargetRecord {
@@ -697,6 +710,7 @@ impl TargetRecord {
             sending_at: None,
             run_at,
             deleted_at: None,
+            comment: None,
         }
     }
 }
@@ -712,6 +726,7 @@ pub struct PostRewrite<'a> {
     pub targets: Option<&'a [TargetRecord]>,
     /// Its versions for networks or accounts from now on.
     pub variants: &'a [PostVariant],
+    pub first_comment: Option<&'a str>,
 }
 
 /// How one publishing attempt ended.

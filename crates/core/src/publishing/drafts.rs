@@ -56,6 +56,7 @@ impl Core {
             targets: Vec::new(),
             draft_accounts: Some(new.accounts),
             variants: new.variants,
+            first_comment: super::first_comment_of(new.first_comment),
         };
         self.store.create_post(&draft).await?;
         Ok(draft)
@@ -92,6 +93,10 @@ impl Core {
         let draft = PostRecord {
             text,
             variants,
+            first_comment: edit
+                .first_comment
+                .map(super::first_comment_of)
+                .unwrap_or(current.first_comment.clone()),
             link: edit.link.unwrap_or(current.link.clone()),
             publish_at: edit.publish_at.unwrap_or(current.publish_at),
             draft_accounts: Some(accounts),
@@ -127,6 +132,7 @@ impl Core {
                     accounts,
                     publish_at,
                     variants: draft.variants.clone(),
+                    first_comment: draft.first_comment.clone(),
                 },
             )
             .await?;
@@ -174,6 +180,7 @@ impl Core {
                 accounts,
                 publish_at: None,
                 variants: source.variants,
+                first_comment: source.first_comment,
             },
         )
         .await

@@ -17,6 +17,7 @@ use iquivity_store::{
 use std::collections::HashMap;
 
 mod calendar;
+mod comments;
 mod deletion;
 mod drafts;
 mod queue;
@@ -39,6 +40,8 @@ pub struct NewPost {
     pub publish_at: Option<DateTime<Utc>>,
     /// Its own text for some networks or accounts.
     pub variants: Vec<PostVariant>,
+    /// Added as a comment under the post once it is published, where the platform takes comments.
+    pub first_comment: Option<String>,
 }
 
 /// What a person changes in a post that is not published yet; `None` leaves a part as it is.
@@ -52,6 +55,8 @@ pub struct PostEdit {
     pub accounts: Option<Vec<AccountId>>,
     /// Its versions for networks or accounts, instead of its current ones.
     pub variants: Option<Vec<PostVariant>>,
+    /// `Some(None)` removes the first comment.
+    pub first_comment: Option<Option<String>>,
 }
 
 /// A stored media item's kind as the platforms take it.
@@ -71,6 +76,8 @@ struct Versions<'a> {
     variants: &'a [PostVariant],
     /// What is known of the media files that are this service's uploads, by URL.
     files: &'a HashMap<String, FileFacts>,
+    /// The comment added under the post once it is published.
+    first_comment: Option<&'a str>,
 }
 
 impl Versions<'_> {
@@ -120,6 +127,32 @@ fn text_errors(text: &str) -> Vec<ValidationError> {
         ));
     }
     errors
+}
+
+/// A first comment as kept: one character per line break, trimmed; an empty one is none.
+pub(crate) fn first_comment_of(comment: Option<String>) -> Option<String> {
+    comment
+        .map(|c| c.replace("\r\n", "\n").trim().to_string())
+        .filter(|c| !c.is_empty())
+}
+
+/// A first comment must fit each network that takes comments, as a post's text must.
+fn comment_errors(
+    comment: Option<&str>,
+    account: &iquivity_domain::Account,
+    field: &str,
+) -> Option<ValidationError> {
+    let comment = comment?;
+    let platform = descriptor(account.platform);
+    if !platform.first_comment {
+        return None;
+    }
+    platform.check_text(comment).err().map(|why| {
+        ValidationError::new(
+            field,
+            format!("{}: the first comment: {why}", account.display_name),
+        )
+    })
 }
 
 /// An edit refused because part of the post went out meanwhile (or before).
@@ -249,7 +282,10 @@ fn check_target(
             return fail(why);
         }
     }
-    Ok(())
+    match comment_errors(versions.first_comment, account, field) {
+        Some(error) => Err(error),
+        None => Ok(()),
+    }
 }
 
 /// How far ahead a post can be scheduled: a plan's horizon, and a bound that keeps a mistyped year or a
@@ -312,12 +348,14 @@ impl Core {
                     .chain(variants.iter().flat_map(|v| v.media.iter().flatten())),
             )
             .await;
+        let first_comment = first_comment_of(new.first_comment);
         let versions = Versions {
             text: &text,
             link: new.link.as_ref(),
             media: &new.media,
             variants: &variants,
             files: &files,
+            first_comment: first_comment.as_deref(),
         };
         let targets = self
             .check_accounts(caller, &new.accounts, &versions, publish_at, &mut errors)
@@ -338,6 +376,7 @@ impl Core {
             created_at: now,
             draft_accounts: None,
             variants,
+            first_comment,
             targets: targets
                 .into_iter()
                 .map(|t| TargetRecord { post_id: id, ..t })
@@ -519,12 +558,17 @@ impl Core {
                     .chain(variants.iter().flat_map(|v| v.media.iter().flatten())),
             )
             .await;
+        let first_comment = edit
+            .first_comment
+            .map(first_comment_of)
+            .unwrap_or(current.first_comment.clone());
         let versions = Versions {
             text: &text,
             link: link.as_ref(),
             media: &current.media,
             variants: &variants,
             files: &files,
+            first_comment: first_comment.as_deref(),
         };
         let targets = match &edit.accounts {
             Some(accounts) => {
@@ -579,6 +623,7 @@ impl Core {
                     publish_at,
                     targets: targets.as_deref(),
                     variants: &variants,
+                    first_comment: first_comment.as_deref(),
                 },
                 self.clock.now(),
             )

@@ -282,9 +282,25 @@ impl Core {
                 TargetOutcome::Failed { .. } => failed += 1,
                 TargetOutcome::Retry { .. } => {}
             }
-            self.store
+            let recorded = self
+                .store
                 .finish_target(target.id, owner, &outcome, self.clock.now())
                 .await?;
+            if let (
+                true,
+                TargetOutcome::Published {
+                    platform_post_id, ..
+                },
+            ) = (recorded, &outcome)
+            {
+                // The post is out whatever becomes of its comment: a failure here is the comment's alone.
+                if let Err(err) = self
+                    .send_first_comment(&target, &post, platform_post_id)
+                    .await
+                {
+                    tracing::error!(target_id = %target.id, error = %ErrorChain(&err), "the first comment could not be sent");
+                }
+            }
         }
         Ok((published, failed))
     }

@@ -817,7 +817,7 @@ async fn a_published_post_is_deleted_from_x_on_its_page() {
         .post(
             &owner,
             "/api/v1/posts",
-            json!({"text": "A post to take back", "accounts": [account]}),
+            json!({"text": "A post to take back", "accounts": [account], "first_comment": "More below"}),
         )
         .await;
     assert_eq!(status, reqwest::StatusCode::CREATED, "{post}");
@@ -834,6 +834,8 @@ async fn a_published_post_is_deleted_from_x_on_its_page() {
         .goto(&app.url(&format!("/posts/{id}")))
         .await
         .unwrap();
+    let line = wait_text(&client, "ul.results", |t| t.contains("First comment added")).await;
+    assert!(line.contains("Published"), "{line}");
     click(&client, "button[aria-label^='Delete from X']").await;
     let line = wait_text(&client, "ul.results", |t| t.contains("Deleted from X")).await;
     assert!(line.contains("Published"), "{line}");

@@ -35,6 +35,7 @@ async fn seed_published(
                 created_at: at,
                 draft_accounts: None,
                 variants: Vec::new(),
+                first_comment: None,
                 targets: vec![TargetRecord {
                     id: uuid::Uuid::now_v7(),
                     post_id: id,
@@ -50,6 +51,7 @@ async fn seed_published(
                     sending_at: None,
                     run_at: at,
                     deleted_at: None,
+                    comment: None,
                 }],
             })
             .await

@@ -460,6 +460,134 @@ async fn x_gets_an_uploaded_picture_as_a_file_and_a_url_it_may_not_fetch_fails_t
 }
 
 #[tokio::test]
+async fn a_first_comment_that_fails_leaves_the_post_published_and_is_retried_alone() {
+    let rig = rig().await;
+    let page = rig.connect(Platform::Facebook, "Comment Page").await;
+    let linkedin = rig.connect(Platform::Linkedin, "Comment Li").await;
+    let tiktok = rig.connect(Platform::Tiktok, "Comment Tok").await;
+    // A comment too long for X's 280 is refused for that account before anything is scheduled.
+    let x = rig.connect(Platform::X, "Comment X").await;
+    let (status, problem) = rig
+        .create_post(json!({"text": "Hi", "accounts": [x], "first_comment": "y".repeat(281)}))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    assert!(
+        problem["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("Comment X: the first comment: X allows 280 characters"),
+        "{problem}"
+    );
+
+    // Facebook refuses comments for now; the posts go out all the same.
+    let refuse = |platform, refuse: bool| {
+        let url = rig.sandbox(platform, "/_sandbox/comments");
+        async move {
+            let response = reqwest::Client::new()
+                .post(url)
+                .json(&json!({ "refuse": refuse }))
+                .send()
+                .await
+                .unwrap();
+            assert!(response.status().is_success());
+        }
+    };
+    refuse(Platform::Facebook, true).await;
+    let (status, post) = rig
+        .create_post(json!({
+            "text": "Our opening hours, from Monday",
+            "media": [{"url": "https://cdn.example.com/hours.mp4", "kind": "video"}],
+            "accounts": [page, linkedin, tiktok],
+            "privacy_level": "PUBLIC_TO_EVERYONE",
+            "first_comment": "Questions? Ask below #opening",
+        }))
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "LinkedIn takes no video: {post}"
+    );
+    let (status, post) = rig
+        .create_post(json!({
+            "text": "Our opening hours, from Monday",
+            "media": [{"url": "https://cdn.example.com/hours.jpg", "kind": "image"}],
+            "accounts": [page, tiktok],
+            "privacy_level": "PUBLIC_TO_EVERYONE",
+            "first_comment": "Questions? Ask below #opening",
+        }))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{post}");
+    let (status, text_post) = rig
+        .create_post(json!({
+            "text": "Our opening hours, on LinkedIn",
+            "accounts": [linkedin],
+            "first_comment": "Questions? Ask below #opening",
+        }))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{text_post}");
+    rig.round().await;
+    let path = format!("/api/v1/posts/{}", post["id"].as_str().unwrap());
+    let (_, done) = rig.get(&path).await;
+    let target_on = |post: &Value, account: iquivity_domain::AccountId| {
+        post["targets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["account_id"] == account.to_string())
+            .unwrap()
+            .clone()
+    };
+    let on_page = target_on(&done, page);
+    assert_eq!(on_page["state"], "published", "{done}");
+    assert_eq!(on_page["comment"]["state"], "failed", "{done}");
+    assert!(on_page["comment"]["error_message"]
+        .as_str()
+        .unwrap()
+        .contains("Comments on this object are turned off"));
+    assert_eq!(
+        target_on(&done, tiktok)["comment"],
+        Value::Null,
+        "TikTok takes no comments: none is tried"
+    );
+    let (_, li_done) = rig
+        .get(&format!(
+            "/api/v1/posts/{}",
+            text_post["id"].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(
+        target_on(&li_done, linkedin)["comment"]["state"],
+        "published",
+        "{li_done}"
+    );
+
+    // Comments allowed again: the comment alone is retried; the Page still has one post, now with it.
+    refuse(Platform::Facebook, false).await;
+    let retry = format!(
+        "{path}/targets/{}/comment/retry",
+        on_page["id"].as_str().unwrap()
+    );
+    let (status, again) = rig.post(&retry, json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{again}");
+    assert_eq!(
+        target_on(&again, page)["comment"]["state"],
+        "published",
+        "{again}"
+    );
+    let state = rig.sandbox_state(Platform::Facebook).await;
+    assert_eq!(
+        state["posts"].as_array().unwrap().len(),
+        1,
+        "not posted again"
+    );
+    let comments = state["comments"].as_array().unwrap();
+    assert_eq!(comments.len(), 1, "{state}");
+    assert_eq!(comments[0]["text"], "Questions? Ask below #opening");
+    let (status, problem) = rig.post(&retry, json!({})).await;
+    assert_eq!(status, StatusCode::CONFLICT, "once added: {problem}");
+}
+
+#[tokio::test]
 async fn a_published_post_is_deleted_on_x_and_instagram_says_it_cannot() {
     let rig = rig().await;
     let x = rig.connect(Platform::X, "Deleting X").await;

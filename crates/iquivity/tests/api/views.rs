@@ -115,7 +115,7 @@ async fn fetch(
     serde_json::from_str(&response.text().await.unwrap()).unwrap()
 }
 
-const POST: [&str; 13] = [
+const POST: [&str; 14] = [
     "id",
     "workspace_id",
     "author_id",
@@ -129,8 +129,9 @@ const POST: [&str; 13] = [
     "status",
     "draft_accounts",
     "variants",
+    "first_comment",
 ];
-const TARGET: [&str; 14] = [
+const TARGET: [&str; 15] = [
     "id",
     "post_id",
     "account_id",
@@ -145,6 +146,7 @@ const TARGET: [&str; 14] = [
     "sending_at",
     "run_at",
     "deleted_at",
+    "comment",
 ];
 
 #[tokio::test]

@@ -42,6 +42,21 @@ fn instagram_caller(
     Ok(caller)
 }
 
+/// The caller who may comment as this Instagram account, with `instagram_manage_comments`.
+pub(super) fn comment_caller(
+    srv: &Server,
+    params: &Params,
+    instagram_id: &str,
+) -> Result<Caller, GraphError> {
+    instagram_caller(
+        srv,
+        params,
+        instagram_id,
+        "post",
+        "instagram_manage_comments",
+    )
+}
+
 /// `GET /{ig-user-id}/media` (docs/platforms/instagram.md §3.5): the account's published media, newest
 /// first, with `instagram_basic`.
 pub(super) async fn list_media(Node(srv, instagram_id, params): Node) -> Graph {

@@ -99,6 +99,7 @@ pub(crate) fn routes() -> Router<Arc<Server>> {
         .route("/{ver}/{id}/videos", post(videos))
         .route("/{ver}/{id}/media", post(create_container).get(list_media))
         .route("/{ver}/{id}/media_publish", post(media_publish))
+        .route("/{ver}/{id}/comments", post(publish::comment))
         .route(
             "/{ver}/{id}/content_publishing_limit",
             get(publishing_limit),
@@ -117,6 +118,13 @@ pub(crate) struct MetaState {
     page_tokens: HashMap<(String, String), String>,
     containers: HashMap<String, Container>,
     media: HashMap<String, Media>,
+}
+
+impl MetaState {
+    /// The Instagram account whose published media `id` is.
+    pub(crate) fn media_owner(&self, id: &str) -> Option<String> {
+        self.media.get(id).map(|m| m.instagram_id.clone())
+    }
 }
 
 #[derive(Serialize, Deserialize)]
@@ -175,7 +183,7 @@ pub(crate) struct GraphError {
 }
 
 impl GraphError {
-    fn new(status: StatusCode, code: u32, message: impl Into<String>) -> GraphError {
+    pub(super) fn new(status: StatusCode, code: u32, message: impl Into<String>) -> GraphError {
         GraphError {
             status,
             kind: "OAuthException",

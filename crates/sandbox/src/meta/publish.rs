@@ -175,3 +175,51 @@ pub(super) async fn delete_post(Node(srv, post, params): Node) -> Graph {
     srv.world().remove_post(&post, &page_id);
     Ok(Json(json!({ "success": true })))
 }
+
+/// `POST /{object-id}/comments {message}`: a comment under a Page's post (with that Page's token and
+/// `pages_manage_engagement`) or under an Instagram account's media (`instagram_manage_comments`).
+pub(super) async fn comment(Node(srv, object, params): Node) -> Graph {
+    let message = params
+        .get("message")
+        .filter(|m| !m.is_empty())
+        .ok_or_else(|| GraphError::param("(#100) The parameter message is required"))?;
+    let (page_post, instagram) = {
+        let world = srv.world();
+        (
+            world
+                .posts()
+                .iter()
+                .find(|p| p.id == object)
+                .map(|p| p.author.clone()),
+            world.meta.media_owner(&object),
+        )
+    };
+    // Instagram media are posts of their account too: the media's own rule comes first.
+    let author = match (instagram, page_post) {
+        (Some(instagram_id), _) => {
+            super::instagram::comment_caller(&srv, &params, &instagram_id)?;
+            instagram_id
+        }
+        (None, Some(page_id)) => {
+            page_caller(
+                &srv,
+                &params,
+                &page_id,
+                "comment",
+                "pages_manage_engagement",
+            )?;
+            page_id
+        }
+        (None, None) => return Err(GraphError::unsupported("post", &object)),
+    };
+    let mut world = srv.world();
+    if world.refuse_comments {
+        return Err(GraphError::new(
+            StatusCode::BAD_REQUEST,
+            200,
+            "(#200) Comments on this object are turned off",
+        ));
+    }
+    let id = world.add_comment(&object, &author, &message);
+    Ok(Json(json!({ "id": id })))
+}

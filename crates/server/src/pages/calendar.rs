@@ -19,7 +19,7 @@ use iquivity_core::posts::{CalendarItem, CalendarQuery, PostEdit};
 use iquivity_core::{Caller, CoreError};
 use iquivity_domain::{Account, Platform};
 use iquivity_platforms::descriptor;
-use iquivity_store::{PostRecord, TargetState};
+use iquivity_store::{CommentResult, PostRecord, TargetState};
 use maud::{html, Markup};
 use std::collections::BTreeMap;
 
@@ -372,6 +372,20 @@ async fn post_page(
                             button.secondary type="submit" aria-label={ "Delete from " (target.platform.display_name()) " for " (name_of(target.account_id)) } { "Delete from " (target.platform.display_name()) }
                         }
                     }
+                    @if post.first_comment.is_some() && target.state == TargetState::Published && descriptor(target.platform).first_comment {
+                        @match &target.comment {
+                            Some(CommentResult::Published { .. }) => { " " span.tag { "First comment added" } }
+                            Some(CommentResult::Failed { message }) => { span.reason { "The first comment failed: " (message) } }
+                            None => { span.reason { "The first comment was not added yet." } }
+                        }
+                        @if can_manage && !matches!(target.comment, Some(CommentResult::Published { .. })) {
+                            form.inline method="post" action={ "/posts/" (post.id) "/targets/" (target.id) "/comment" } {
+                                input type="hidden" name="csrf" value=(chrome.csrf);
+                                input type="hidden" name="back" value=(back);
+                                button.secondary type="submit" aria-label={ "Add the first comment on " (name_of(target.account_id)) } { "Add the first comment" }
+                            }
+                        }
+                    }
                     @if target.state == TargetState::Failed && caller.role.can_manage_accounts() {
                         @if target.error_class.as_deref() == Some(UNKNOWN_OUTCOME) {
                             span.reason.warning { "It is not known whether this was published: look at the account on " (target.platform.display_name()) " first, since retrying may publish it twice." }
@@ -507,6 +521,25 @@ pub async fn retry(
         url::form_urlencoded::byte_serialize(back.as_bytes()).collect::<String>()
     );
     Ok((StatusCode::SEE_OTHER, [(header::LOCATION, to)]).into_response())
+}
+
+/// `POST /posts/{id}/targets/{target}/comment`: the first comment alone, again; a refusal is said on the
+/// post's page.
+pub async fn retry_comment(
+    State(state): State<AppState>,
+    Path((id, target)): Path<(String, String)>,
+    sc: CheckedForm,
+) -> Result<Response, AppError> {
+    let id = post_id(&id)?;
+    let target = target.parse().map_err(|_| AppError::not_found("target"))?;
+    let back = back_to(field(&sc.fields, "back"));
+    let problem = match state.core.retry_comment(&sc.caller, id, target).await {
+        Ok(_) => None,
+        Err(CoreError::Conflict(why)) => Some(why),
+        Err(other) => return Err(other.into()),
+    };
+    let post = state.core.post(&sc.caller, id).await?;
+    post_page(&state, &sc.caller, &sc.session, post, &back, problem, None).await
 }
 
 /// `POST /posts/{id}/targets/{target}/delete`: deletes what the target published, on its platform; a

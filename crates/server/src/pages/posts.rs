@@ -52,6 +52,21 @@ fn platforms_of(accounts: &[Account]) -> Vec<Platform> {
         .collect()
 }
 
+/// The networks that take a first comment, as its field's label names them.
+fn first_comment_networks() -> String {
+    let names: Vec<&str> = Platform::ALL
+        .into_iter()
+        .map(descriptor)
+        .filter(|d| d.first_comment)
+        .map(|d| d.short_name)
+        .collect();
+    match names.split_last() {
+        Some((last, [])) => last.to_string(),
+        Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
+        None => String::new(),
+    }
+}
+
 /// The platforms whose posts need media, as the media field's label names them: "Instagram and TikTok".
 fn media_required_by() -> String {
     let names: Vec<&str> = Platform::ALL
@@ -91,6 +106,7 @@ struct Draft {
     accounts: Vec<String>,
     publish_at: String,
     tz: String,
+    first_comment: String,
     /// The versions written for one network or one account, each by its key (the platform's name or the
     /// account's id) as its fields name it.
     variants: Vec<(String, VersionDraft)>,
@@ -176,6 +192,7 @@ impl Draft {
                 .collect(),
             publish_at: value("publish_at"),
             tz: value("tz"),
+            first_comment: value("first_comment"),
             variants: Platform::ALL
                 .into_iter()
                 .map(|p| p.to_string())
@@ -316,6 +333,10 @@ fn compose(accounts: &[Account], csrf: &str, draft: &Draft, errors: &[FormError]
                 textarea #media_url name="media_url" rows="2" placeholder="https://cdn.example.com/picture.jpg"
                     aria-describedby=[described_by(errors, "media_url")] { (draft.media_url) }
                 (field_errors(errors, "media_url"))
+                label for="first_comment" { "First comment (optional): added under the post once it is out, on " (first_comment_networks()) }
+                textarea #first_comment name="first_comment" rows="2" maxlength="5000"
+                    aria-describedby=[described_by(errors, "first_comment")] { (draft.first_comment) }
+                (field_errors(errors, "first_comment"))
                 label for="media_file" { "…or upload one (up to 50 MB)" }
                 input #media_file type="file" accept="image/jpeg,image/png,image/gif,image/webp,video/mp4,video/quicktime";
                 p #upload-status.muted aria-live="polite" {}
@@ -513,6 +534,7 @@ pub async fn create(
             privacy_level: None,
             accounts,
             publish_at,
+            first_comment: Some(draft.first_comment.clone()).filter(|c| !c.trim().is_empty()),
             variants: draft
                 .variants
                 .iter()

@@ -82,6 +82,10 @@ pub fn router() -> Router<AppState> {
             "/posts/{id}/targets/{target}/delete",
             post(pages::calendar::delete_published),
         )
+        .route(
+            "/posts/{id}/targets/{target}/comment",
+            post(pages::calendar::retry_comment),
+        )
         .route("/l/{token}", get(pages::links::open))
         .route("/l/{token}/start", post(pages::links::start))
         .route(
@@ -181,6 +185,10 @@ pub fn router() -> Router<AppState> {
         .route(
             "/api/v1/posts/{id}/targets/{target}",
             axum::routing::delete(posts::delete_published),
+        )
+        .route(
+            "/api/v1/posts/{id}/targets/{target}/comment/retry",
+            post(posts::retry_comment),
         )
         .route(
             "/api/v1/accounts/{id}/removal-impact",

@@ -38,6 +38,9 @@ pub struct CreatePostRequest {
     /// of `publish_at`.
     #[serde(default)]
     queue: bool,
+    /// Added as a comment under the post once it is published, on Facebook Pages, Instagram, LinkedIn and
+    /// X (a reply); its result is each target's `comment`.
+    first_comment: Option<String>,
 }
 
 fn parse_uuid(field: &str, raw: &str) -> Result<uuid::Uuid, AppError> {
@@ -62,6 +65,7 @@ pub async fn create(
         accounts: body.accounts,
         publish_at: body.publish_at,
         variants: body.variants.into_iter().map(Into::into).collect(),
+        first_comment: body.first_comment,
     };
     let post = match body.status.as_deref() {
         _ if body.queue => state.core.queue_post(&caller, new).await?,
@@ -119,6 +123,10 @@ pub struct UpdatePostRequest {
     accounts: Option<Vec<AccountId>>,
     /// The versions for networks or accounts instead of the current ones (`[]` removes them all).
     variants: Option<Vec<VariantView>>,
+    /// `null` removes the first comment.
+    #[serde(default, deserialize_with = "super::present")]
+    #[schema(value_type = Option<String>)]
+    first_comment: Option<Option<String>>,
 }
 
 /// Changes a post's text, link, time, accounts or versions while nothing of it has been published yet.
@@ -145,6 +153,7 @@ pub async fn update(
                     variants: body
                         .variants
                         .map(|v| v.into_iter().map(PostVariant::from).collect()),
+                    first_comment: body.first_comment,
                 },
             )
             .await?
@@ -224,6 +233,28 @@ pub async fn retry(
         state
             .core
             .retry_target(
+                &caller,
+                parse_uuid("id", &id)?,
+                parse_uuid("target", &target)?,
+            )
+            .await?
+            .into(),
+    ))
+}
+
+/// Tries a published target's first comment again, without posting again.
+#[utoipa::path(post, path = "/api/v1/posts/{id}/targets/{target}/comment/retry", tag = "posts",
+    params(("id" = String, Path), ("target" = String, Path)),
+    responses((status = 200, body = PostView), (status = 404, body = crate::Problem), (status = 409, body = crate::Problem)))]
+pub async fn retry_comment(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    Path((id, target)): Path<(String, String)>,
+) -> Result<Json<PostView>, AppError> {
+    Ok(Json(
+        state
+            .core
+            .retry_comment(
                 &caller,
                 parse_uuid("id", &id)?,
                 parse_uuid("target", &target)?,

@@ -3,7 +3,9 @@
 
 use chrono::{DateTime, Utc};
 use iquivity_domain::{AccountId, Platform, UserId, WorkspaceId};
-use iquivity_store::{MediaRecord, PostRecord, PostVariant, TargetRecord, TargetState};
+use iquivity_store::{
+    CommentResult, MediaRecord, PostRecord, PostVariant, TargetRecord, TargetState,
+};
 use serde::{Deserialize, Serialize};
 
 // An image or video of a post, by public URL: in a request and in an answer. (No doc comment: it would
@@ -55,6 +57,8 @@ pub struct PostView {
     pub draft_accounts: Vec<AccountId>,
     /// Its own text for some networks or accounts.
     pub variants: Vec<VariantView>,
+    /// Added as a comment under the post once it is published, where the platform takes comments.
+    pub first_comment: Option<String>,
 }
 
 /// A post's text, and optionally its link and media, for one network (`platform`) or one account
@@ -124,6 +128,7 @@ impl From<PostRecord> for PostView {
             },
             draft_accounts: p.draft_accounts.unwrap_or_default(),
             variants: p.variants.into_iter().map(VariantView::from).collect(),
+            first_comment: p.first_comment,
         }
     }
 }
@@ -152,6 +157,36 @@ pub struct TargetView {
     pub run_at: DateTime<Utc>,
     /// When the published post was deleted on its platform through the service.
     pub deleted_at: Option<DateTime<Utc>>,
+    /// How the post's first comment went here; `null` until it was tried (or without one).
+    pub comment: Option<CommentView>,
+}
+
+/// A target's first comment: `published` with its id on the platform, or `failed` with why (retried
+/// alone with `POST …/comment/retry`).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct CommentView {
+    /// `published` or `failed`.
+    #[schema(value_type = String)]
+    pub state: &'static str,
+    pub comment_id: Option<String>,
+    pub error_message: Option<String>,
+}
+
+impl From<CommentResult> for CommentView {
+    fn from(c: CommentResult) -> Self {
+        match c {
+            CommentResult::Published { comment_id } => CommentView {
+                state: "published",
+                comment_id: Some(comment_id),
+                error_message: None,
+            },
+            CommentResult::Failed { message } => CommentView {
+                state: "failed",
+                comment_id: None,
+                error_message: Some(message),
+            },
+        }
+    }
 }
 
 impl From<TargetRecord> for TargetView {
@@ -171,6 +206,7 @@ impl From<TargetRecord> for TargetView {
             sending_at: t.sending_at,
             run_at: t.run_at,
             deleted_at: t.deleted_at,
+            comment: t.comment.map(CommentView::from),
         }
     }
 }

@@ -104,8 +104,8 @@ impl PostStore for SqlStore<Db> {
         let mut tx = self.begin_write().await?;
         let media = to_json(&post.media)?;
         sqlx::query(
-            "INSERT INTO posts (id, workspace_id, author_id, text, link, media, privacy_level, publish_at, created_at, draft_accounts, variants) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+            "INSERT INTO posts (id, workspace_id, author_id, text, link, media, privacy_level, publish_at, created_at, draft_accounts, variants, first_comment) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
         )
         .bind(post.id.to_string())
         .bind(post.workspace_id.to_string())
@@ -118,6 +118,7 @@ impl PostStore for SqlStore<Db> {
         .bind(micros(post.created_at))
         .bind(post.draft_accounts.as_ref().map(to_json).transpose()?)
         .bind(to_json(&post.variants)?)
+        .bind(&post.first_comment)
         .execute(&mut *tx)
         .await?;
         insert_targets(&mut tx, post).await?;
@@ -154,7 +155,7 @@ impl PostStore for SqlStore<Db> {
             &self.pool,
             sqlx::query(
                 "UPDATE posts SET text = $1, link = $2, media = $3, privacy_level = $4, publish_at = $5, draft_accounts = $6, \
-                 variants = $9 WHERE workspace_id = $7 AND id = $8 AND draft_accounts IS NOT NULL",
+                 variants = $9, first_comment = $10 WHERE workspace_id = $7 AND id = $8 AND draft_accounts IS NOT NULL",
             )
             .bind(&post.text)
             .bind(&post.link)
@@ -164,7 +165,35 @@ impl PostStore for SqlStore<Db> {
             .bind(to_json(post.draft_accounts.as_deref().unwrap_or_default())?)
             .bind(post.workspace_id.to_string())
             .bind(post.id.to_string())
-            .bind(to_json(&post.variants)?),
+            .bind(to_json(&post.variants)?)
+            .bind(&post.first_comment),
+        )
+        .await
+    }
+
+    async fn record_comment(
+        &self,
+        target: uuid::Uuid,
+        result: &CommentResult,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let (state, id, error) = match result {
+            CommentResult::Published { comment_id } => {
+                ("published", Some(comment_id.as_str()), None)
+            }
+            CommentResult::Failed { message } => ("failed", None, Some(message.as_str())),
+        };
+        changed_one(
+            &self.pool,
+            sqlx::query(
+                "UPDATE post_targets SET comment_state = $1, comment_id = $2, comment_error = $3, updated_at = $4 \
+                 WHERE id = $5 AND state = 'published' AND (comment_state IS NULL OR comment_state = 'failed')",
+            )
+            .bind(state)
+            .bind(id)
+            .bind(error)
+            .bind(micros(now))
+            .bind(target.to_string()),
         )
         .await
     }
@@ -558,7 +587,7 @@ impl PostStore for SqlStore<Db> {
             return Ok(false);
         }
         let done = sqlx::query(
-            "UPDATE posts SET text = $1, link = $2, publish_at = $3, variants = $6 WHERE id = $4 AND workspace_id = $5",
+            "UPDATE posts SET text = $1, link = $2, publish_at = $3, variants = $6, first_comment = $7 WHERE id = $4 AND workspace_id = $5",
         )
         .bind(rewrite.text)
         .bind(rewrite.link)
@@ -566,6 +595,7 @@ impl PostStore for SqlStore<Db> {
         .bind(id.to_string())
         .bind(workspace.to_string())
         .bind(to_json(rewrite.variants)?)
+        .bind(rewrite.first_comment)
         .execute(&mut *tx)
         .await?;
         if done.rows_affected() == 0 {

@@ -226,6 +226,22 @@ pub(super) fn target_from_row(row: &DbRow) -> StoreResult<TargetRecord> {
         sending_at: opt_from_micros(row.try_get("sending_at")?),
         run_at: from_micros(row.try_get("run_at")?),
         deleted_at: opt_from_micros(row.try_get("deleted_at")?),
+        comment: match row
+            .try_get::<Option<String>, _>("comment_state")?
+            .as_deref()
+        {
+            None => None,
+            Some("published") => Some(CommentResult::Published {
+                comment_id: row
+                    .try_get::<Option<String>, _>("comment_id")?
+                    .unwrap_or_default(),
+            }),
+            Some(_) => Some(CommentResult::Failed {
+                message: row
+                    .try_get::<Option<String>, _>("comment_error")?
+                    .unwrap_or_default(),
+            }),
+        },
     })
 }
 
@@ -249,6 +265,7 @@ pub(super) fn post_from_row(row: &DbRow, targets: Vec<TargetRecord>) -> StoreRes
             })
             .transpose()?,
         variants: json_column(row, "variants")?,
+        first_comment: row.try_get("first_comment")?,
     })
 }
 

@@ -355,6 +355,7 @@ pub fn post(
         created_at,
         draft_accounts: None,
         variants: Vec::new(),
+        first_comment: None,
         targets: targets
             .iter()
             .map(|(account, platform, at)| TargetRecord::scheduled(id, *account, *platform, *at))

@@ -4,8 +4,8 @@ use crate::harness::*;
 use chrono::{DateTime, Utc};
 use iquivity_domain::{AccountId, AccountStatus, Plan, Platform, StatusReason, WorkspaceId};
 use iquivity_store::{
-    PostRecord, PostRewrite, QueueOwner, Store, StoreResult, TargetOutcome, TargetRecord,
-    TargetState,
+    CommentResult, PostRecord, PostRewrite, QueueOwner, Store, StoreResult, TargetOutcome,
+    TargetRecord, TargetState,
 };
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -112,6 +112,7 @@ fn rewrite(text: &str, publish_at: DateTime<Utc>) -> PostRewrite<'_> {
         publish_at,
         targets: None,
         variants: &[],
+        first_comment: None,
     }
 }
 
@@ -223,6 +224,35 @@ pub async fn due_targets_are_claimed_once_and_finished_by_their_owner(store: Arc
     assert!(
         !finish(s, on_one, "A", &published("p-1"), t1).await,
         "settled once"
+    );
+
+    // The first comment has its own result: failed, then added, and then never replaced.
+    let comment_failed = CommentResult::Failed {
+        message: "comments are off".into(),
+    };
+    let comment_added = CommentResult::Published {
+        comment_id: "c-1".into(),
+    };
+    assert!(s.record_comment(on_one, &comment_failed, t1).await.unwrap());
+    assert_eq!(
+        stored_target(s, ws, hello.id, on_one).await.comment,
+        Some(comment_failed.clone())
+    );
+    assert!(s.record_comment(on_one, &comment_added, t1).await.unwrap());
+    assert!(
+        !s.record_comment(on_one, &comment_failed, t1).await.unwrap(),
+        "an added comment stays"
+    );
+    let target = stored_target(s, ws, hello.id, on_one).await;
+    assert_eq!(target.comment, Some(comment_added));
+    assert_eq!(
+        target.state,
+        TargetState::Published,
+        "the post stays published"
+    );
+    assert!(
+        !s.record_comment(on_two, &comment_failed, t1).await.unwrap(),
+        "only under a published post"
     );
 
     assert!(finish(s, on_two, "A", &failed("rejected"), t1).await);
@@ -618,12 +648,17 @@ pub async fn scheduled_posts_can_be_rewritten_until_publishing_starts(store: Arc
     let edit = PostRewrite {
         link: Some("https://example.test/edited"),
         variants: &versions,
+        first_comment: Some("More in the comments"),
         ..rewrite("Edited", t0 + minutes(120))
     };
     assert!(update(s, ws, draft.id, &edit, t0).await.unwrap());
     let stored = stored_post(s, ws, draft.id).await;
     assert_eq!(stored.text, "Edited");
     assert_eq!(stored.variants, versions);
+    assert_eq!(
+        stored.first_comment.as_deref(),
+        Some("More in the comments")
+    );
     assert_eq!(stored.link.as_deref(), Some("https://example.test/edited"));
     assert_eq!(stored.publish_at, t0 + minutes(120));
     assert!(stored.targets.iter().all(|t| t.run_at == t0 + minutes(120)));
