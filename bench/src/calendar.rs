@@ -75,6 +75,7 @@ fn post(
         draft_accounts: None,
         variants: Vec::new(),
         first_comment: None,
+        thread: Vec::new(),
     }
 }
 

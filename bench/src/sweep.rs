@@ -409,6 +409,7 @@ pub async fn publish(
                 publish_at: Some(publish_at),
                 variants: Vec::new(),
                 first_comment: None,
+                thread: Vec::new(),
             },
         )
         .await?;

@@ -185,6 +185,7 @@ async fn a_round_runs_refreshes_and_publications_side_by_side_within_each_platfo
                 publish_at: None,
                 variants: Vec::new(),
                 first_comment: None,
+                thread: Vec::new(),
             },
         )
         .await

@@ -34,6 +34,8 @@ pub struct PlatformDescriptor {
     /// Whether the platform takes a comment under a post the account published (a "first comment"); on X
     /// it is a reply.
     pub first_comment: bool,
+    /// Whether a post may go on as a thread: parts published in order, each a reply to the one before.
+    pub threads: bool,
     /// Whether the platform lets apps delete a post they published (through [`PlatformAdapter::delete_post`]).
     pub deletes_posts: bool,
     /// Kinds of account that can be connected but never published to.

@@ -100,6 +100,7 @@ pub(crate) const FACEBOOK: PlatformDescriptor = PlatformDescriptor {
     },
     publish_windows: &[],
     first_comment: true,
+    threads: false,
     deletes_posts: true,
     not_publishable: &[NotPublishable {
         kind: AccountKind::Profile,
@@ -191,6 +192,7 @@ pub(crate) const INSTAGRAM: PlatformDescriptor = PlatformDescriptor {
         posts: 50,
     }],
     first_comment: true,
+    threads: false,
     deletes_posts: false,
     not_publishable: &[],
     login_family: meta::LOGIN_FAMILY,

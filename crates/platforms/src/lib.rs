@@ -286,6 +286,23 @@ pub trait PlatformAdapter: Send + Sync {
         ))
     }
 
+    /// Publishes `post` as a reply to `in_reply_to` (the next part of a thread). Only a platform whose
+    /// descriptor says `threads` implements it.
+    async fn reply(
+        &self,
+        _kind: AccountKind,
+        _platform_account_id: &str,
+        _tokens: &TokenSet,
+        _in_reply_to: &str,
+        _post: &PostContent,
+    ) -> Result<Published, PlatformError> {
+        Err(PlatformError::new(
+            self.platform().as_str(),
+            ErrorClass::Rejected,
+            format!("{} takes no threads", self.platform().display_name()),
+        ))
+    }
+
     /// Deletes a post the account published. Only a platform whose descriptor says `deletes_posts`
     /// implements it.
     async fn delete_post(

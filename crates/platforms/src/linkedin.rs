@@ -91,6 +91,7 @@ pub(crate) const DESCRIPTOR: PlatformDescriptor = PlatformDescriptor {
     },
     publish_windows: &[],
     first_comment: true,
+    threads: false,
     deletes_posts: true,
     not_publishable: &[],
     login_family: None,

@@ -82,6 +82,7 @@ pub(crate) const DESCRIPTOR: PlatformDescriptor = PlatformDescriptor {
         posts: 6,
     }],
     first_comment: false,
+    threads: false,
     deletes_posts: false,
     not_publishable: &[],
     login_family: None,

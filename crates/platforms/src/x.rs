@@ -92,6 +92,7 @@ pub(crate) const DESCRIPTOR: PlatformDescriptor = PlatformDescriptor {
         },
     ],
     first_comment: true,
+    threads: true,
     deletes_posts: true,
     not_publishable: &[],
     login_family: None,
@@ -154,6 +155,35 @@ struct ProcessingError {
 }
 
 impl X {
+    /// `POST /2/tweets` (docs/platforms/x.md §4.6) with the post's media uploaded first; a reply when
+    /// `in_reply_to` names a post. X has no link field, so the link is part of the text.
+    async fn create(
+        &self,
+        tokens: &TokenSet,
+        post: &PostContent,
+        in_reply_to: Option<&str>,
+    ) -> Result<Published, PlatformError> {
+        let mut media_ids = Vec::with_capacity(post.media.len());
+        for (i, media) in post.media.iter().enumerate() {
+            media_ids.push(self.upload(tokens, media, i + 1).await?);
+        }
+        let mut body = serde_json::json!({ "text": post.text_with_link() });
+        if !media_ids.is_empty() {
+            body["media"] = serde_json::json!({ "media_ids": media_ids });
+        }
+        if let Some(parent) = in_reply_to {
+            body["reply"] = serde_json::json!({ "in_reply_to_tweet_id": parent });
+        }
+        let request = self
+            .app
+            .client
+            .post(format!("{}/2/tweets", self.app.settings.api_url))
+            .bearer_auth(tokens.access_token.expose_secret())
+            .json(&body);
+        let created: Created = self.app.send_json(request).await?;
+        Ok(published(created.data.id))
+    }
+
     /// Uploads one of the post's media (the `n`-th) through X's chunked flow (docs/platforms/x.md §4.6):
     /// initialize with its size and category, append it in segments in order, finalize, then wait while X
     /// processes it. Its id, for the post; a failure names the step, and nothing is published.
@@ -545,22 +575,19 @@ impl PlatformAdapter for X {
         tokens: &TokenSet,
         post: &PostContent,
     ) -> Result<Published, PlatformError> {
-        let mut media_ids = Vec::with_capacity(post.media.len());
-        for (i, media) in post.media.iter().enumerate() {
-            media_ids.push(self.upload(tokens, media, i + 1).await?);
-        }
-        let mut body = serde_json::json!({ "text": post.text_with_link() });
-        if !media_ids.is_empty() {
-            body["media"] = serde_json::json!({ "media_ids": media_ids });
-        }
-        let request = self
-            .app
-            .client
-            .post(format!("{}/2/tweets", self.app.settings.api_url))
-            .bearer_auth(tokens.access_token.expose_secret())
-            .json(&body);
-        let created: Created = self.app.send_json(request).await?;
-        Ok(published(created.data.id))
+        self.create(tokens, post, None).await
+    }
+
+    /// The next part of a thread: a post replying to the one before.
+    async fn reply(
+        &self,
+        _: AccountKind,
+        _: &str,
+        tokens: &TokenSet,
+        in_reply_to: &str,
+        post: &PostContent,
+    ) -> Result<Published, PlatformError> {
+        self.create(tokens, post, Some(in_reply_to)).await
     }
 
     /// A reply to the post (`POST /2/tweets` with `reply.in_reply_to_tweet_id`, docs/platforms/x.md §4.6).

@@ -612,6 +612,73 @@ async fn linkedin_uploads_images_for_the_member_and_an_organisation_and_shows_th
 }
 
 #[tokio::test]
+async fn an_x_thread_goes_on_as_replies_each_with_its_own_media() {
+    let h = harness().await;
+    let profile = h.target(Platform::X, AccountKind::Profile).await;
+    let root = h
+        .publish(Platform::X, &profile, &text("1/3 Our spring"))
+        .await
+        .unwrap();
+    let adapter = h.adapter(Platform::X);
+    let second = adapter
+        .reply(
+            AccountKind::Profile,
+            &profile.platform_account_id,
+            &profile.tokens,
+            &root.platform_post_id,
+            &text("2/3 The colours"),
+        )
+        .await
+        .unwrap();
+    let third = adapter
+        .reply(
+            AccountKind::Profile,
+            &profile.platform_account_id,
+            &profile.tokens,
+            &second.platform_post_id,
+            &with_files("3/3 The shop", &[(MediaKind::Image, "image/png", 2_000)]),
+        )
+        .await
+        .unwrap();
+    let comments = h.state(Platform::X).await["comments"].clone();
+    let parents: Vec<(String, String)> = comments
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["on"].as_str().unwrap().to_string(),
+                c["text"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        parents,
+        [
+            (root.platform_post_id.clone(), "2/3 The colours".to_string()),
+            (second.platform_post_id.clone(), "3/3 The shop".to_string()),
+        ]
+    );
+    assert!(h
+        .uploads()
+        .await
+        .iter()
+        .any(|u| u["attached_to"] == third.platform_post_id.as_str()));
+    // Replying to a post that does not exist is refused.
+    let error = adapter
+        .reply(
+            AccountKind::Profile,
+            &profile.platform_account_id,
+            &profile.tokens,
+            "1",
+            &text("lost"),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(error.class, ErrorClass::Rejected, "{error}");
+}
+
+#[tokio::test]
 async fn a_first_comment_goes_under_the_post_on_facebook_instagram_linkedin_and_x() {
     let h = harness().await;
     let image = with_media(

@@ -413,8 +413,8 @@ pub(crate) struct World {
     pub tiktok: tiktok::TiktokState,
     pub linkedin_images: linkedin_images::ImageState,
     comments: Vec<Comment>,
-    /// While set (`POST /_sandbox/comments {"refuse": true}`), every comment is refused: how tests make a
-    /// first comment fail while its post succeeds.
+    /// While set (`POST /_sandbox/comments {"refuse": true}`), every comment (and, on X, every reply) is
+    /// refused: how tests make a first comment or a thread's next part fail while its post succeeds.
     pub refuse_comments: bool,
 }
 

@@ -25,7 +25,7 @@ use utoipa::Modify;
         connections::refresh, connections::start, connections::get, connections::select,
         calendar::calendar,
         posts::publish, posts::duplicate, posts::get_queue, posts::set_queue, posts::get_client_queue, posts::set_client_queue,
-        posts::create, posts::list, posts::get, posts::update, posts::cancel, posts::retry, posts::delete_published, posts::retry_comment, posts::removal_impact, posts::upload_media,
+        posts::create, posts::list, posts::get, posts::update, posts::cancel, posts::retry, posts::delete_published, posts::retry_comment, posts::continue_thread, posts::removal_impact, posts::upload_media,
         alerts::create, alerts::list, alerts::update, alerts::remove, alerts::deliveries, alerts::rotate_secret, alerts::send_test, alerts::notifications, alerts::mark_read,
     ),
     components(schemas(

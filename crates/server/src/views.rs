@@ -13,7 +13,7 @@ pub use alerts::{DeliveryView, NotificationsView};
 pub use connections::ConnectionView;
 pub use events::AuditEventView;
 pub use links::{CreatedLinkView, LinkUseView, LinkView};
-pub use posts::{MediaView, PostView, RemovalImpactView, VariantView};
+pub use posts::{MediaView, PostView, RemovalImpactView, ThreadPartView, VariantView};
 pub use webhook_events::{
     AccountEvent, AccountEventData, AccountSnapshot, WebhookEvent, WebhookEventData,
     WebhookSnapshot,

@@ -40,6 +40,13 @@ pub trait PostStore: Send + Sync {
         result: &CommentResult,
         now: DateTime<Utc>,
     ) -> StoreResult<bool>;
+    /// Records how far a published target's thread went.
+    async fn record_thread_progress(
+        &self,
+        target: uuid::Uuid,
+        progress: &ThreadProgress,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool>;
     /// Marks a published target deleted on its platform at `at`, once; false when it is not a published,
     /// undeleted target of the workspace.
     async fn mark_target_deleted(

@@ -567,6 +567,25 @@ pub struct PostRecord {
     pub variants: Vec<PostVariant>,
     /// Added as a comment under the post once it is published, where the platform takes comments.
     pub first_comment: Option<String>,
+    /// On a platform that takes threads (X): the parts after the post itself, published in order as
+    /// replies.
+    pub thread: Vec<ThreadPart>,
+}
+
+/// One part of a thread after its first: its text and its own media.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ThreadPart {
+    pub text: String,
+    #[serde(default)]
+    pub media: Vec<MediaRecord>,
+}
+
+/// How far one target's thread went: the ids of the parts published after the post itself, in order, and
+/// why it stopped when it did (a retry continues from the next part).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ThreadProgress {
+    pub published: Vec<String>,
+    pub error: Option<String>,
 }
 
 /// A post's text for one network (every account of that platform) or one account, instead of the post's.
@@ -676,6 +695,8 @@ pub struct TargetRecord {
     pub deleted_at: Option<DateTime<Utc>>,
     /// How the post's first comment went here; `None` until it was tried (or without one).
     pub comment: Option<CommentResult>,
+    /// How far the post's thread went here.
+    pub thread: ThreadProgress,
 }
 
 /// The first comment under one target's published post.
@@ -711,6 +732,7 @@ impl TargetRecord {
             run_at,
             deleted_at: None,
             comment: None,
+            thread: ThreadProgress::default(),
         }
     }
 }

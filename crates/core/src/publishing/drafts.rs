@@ -57,6 +57,7 @@ impl Core {
             draft_accounts: Some(new.accounts),
             variants: new.variants,
             first_comment: super::first_comment_of(new.first_comment),
+            thread: super::normalised_thread(new.thread),
         };
         self.store.create_post(&draft).await?;
         Ok(draft)
@@ -133,6 +134,7 @@ impl Core {
                     publish_at,
                     variants: draft.variants.clone(),
                     first_comment: draft.first_comment.clone(),
+                    thread: draft.thread.clone(),
                 },
             )
             .await?;
@@ -181,6 +183,7 @@ impl Core {
                 publish_at: None,
                 variants: source.variants,
                 first_comment: source.first_comment,
+                thread: source.thread,
             },
         )
         .await

@@ -12,7 +12,7 @@ use chrono::{DateTime, Duration, Utc};
 use iquivity_domain::{AccountId, AccountStatus, ValidationError};
 use iquivity_platforms::{descriptor, FileFacts, MediaKind};
 use iquivity_store::{
-    MediaRecord, PostRecord, PostRewrite, PostVariant, TargetRecord, TargetState,
+    MediaRecord, PostRecord, PostRewrite, PostVariant, TargetRecord, TargetState, ThreadPart,
 };
 use std::collections::HashMap;
 
@@ -22,6 +22,7 @@ mod deletion;
 mod drafts;
 mod queue;
 mod round;
+mod threads;
 
 pub use queue::{next_free_slot, QueueSpec};
 
@@ -42,6 +43,8 @@ pub struct NewPost {
     pub variants: Vec<PostVariant>,
     /// Added as a comment under the post once it is published, where the platform takes comments.
     pub first_comment: Option<String>,
+    /// On a platform that takes threads (X): the parts after the post, each with its own media.
+    pub thread: Vec<ThreadPart>,
 }
 
 /// What a person changes in a post that is not published yet; `None` leaves a part as it is.
@@ -78,6 +81,8 @@ struct Versions<'a> {
     files: &'a HashMap<String, FileFacts>,
     /// The comment added under the post once it is published.
     first_comment: Option<&'a str>,
+    /// The parts after the post, where the platform takes threads.
+    thread: &'a [ThreadPart],
 }
 
 impl Versions<'_> {
@@ -282,10 +287,45 @@ fn check_target(
             return fail(why);
         }
     }
-    match comment_errors(versions.first_comment, account, field) {
-        Some(error) => Err(error),
-        None => Ok(()),
+    if let Some(error) = comment_errors(versions.first_comment, account, field) {
+        return Err(error);
     }
+    if platform.threads {
+        for (i, part) in versions.thread.iter().enumerate() {
+            let kinds: Vec<MediaKind> = part.media.iter().map(media_kind).collect();
+            if let Err(why) = platform.check_content(&part.text, &kinds) {
+                return fail(format!("part {} of the thread: {why}", i + 2));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Each part of a thread must have a text, within the service's own limit, and media it can fetch.
+fn thread_errors(thread: &[ThreadPart]) -> Vec<ValidationError> {
+    let mut errors = Vec::new();
+    for (i, part) in thread.iter().enumerate() {
+        let text = part.text.trim();
+        if text.is_empty() || text.chars().count() > MAX_TEXT_CHARS {
+            errors.push(ValidationError::new(
+                format!("thread[{i}].text"),
+                format!("must be 1 to {MAX_TEXT_CHARS} characters"),
+            ));
+        }
+        errors.extend(media_errors(&format!("thread[{i}].media"), &part.media));
+    }
+    errors
+}
+
+/// Thread parts as they are checked and kept: each text with one character per line break, trimmed.
+pub(crate) fn normalised_thread(thread: Vec<ThreadPart>) -> Vec<ThreadPart> {
+    thread
+        .into_iter()
+        .map(|p| ThreadPart {
+            text: p.text.replace("\r\n", "\n").trim().to_string(),
+            ..p
+        })
+        .collect()
 }
 
 /// How far ahead a post can be scheduled: a plan's horizon, and a bound that keeps a mistyped year or a
@@ -349,6 +389,8 @@ impl Core {
             )
             .await;
         let first_comment = first_comment_of(new.first_comment);
+        let thread = normalised_thread(new.thread);
+        errors.extend(thread_errors(&thread));
         let versions = Versions {
             text: &text,
             link: new.link.as_ref(),
@@ -356,6 +398,7 @@ impl Core {
             variants: &variants,
             files: &files,
             first_comment: first_comment.as_deref(),
+            thread: &thread,
         };
         let targets = self
             .check_accounts(caller, &new.accounts, &versions, publish_at, &mut errors)
@@ -377,6 +420,7 @@ impl Core {
             draft_accounts: None,
             variants,
             first_comment,
+            thread,
             targets: targets
                 .into_iter()
                 .map(|t| TargetRecord { post_id: id, ..t })
@@ -569,6 +613,7 @@ impl Core {
             variants: &variants,
             files: &files,
             first_comment: first_comment.as_deref(),
+            thread: &current.thread,
         };
         let targets = match &edit.accounts {
             Some(accounts) => {

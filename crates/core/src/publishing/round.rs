@@ -293,7 +293,13 @@ impl Core {
                 },
             ) = (recorded, &outcome)
             {
-                // The post is out whatever becomes of its comment: a failure here is the comment's alone.
+                // The post is out whatever becomes of its thread and comment: a failure here is theirs alone.
+                if let Err(err) = self
+                    .continue_thread(&target, &post, platform_post_id, target.thread.clone())
+                    .await
+                {
+                    tracing::error!(target_id = %target.id, error = %ErrorChain(&err), "the thread could not be continued");
+                }
                 if let Err(err) = self
                     .send_first_comment(&target, &post, platform_post_id)
                     .await

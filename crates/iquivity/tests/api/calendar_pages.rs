@@ -817,7 +817,7 @@ async fn a_published_post_is_deleted_from_x_on_its_page() {
         .post(
             &owner,
             "/api/v1/posts",
-            json!({"text": "A post to take back", "accounts": [account], "first_comment": "More below"}),
+            json!({"text": "A post to take back", "accounts": [account], "first_comment": "More below", "thread": [{"text": "And a second part"}]}),
         )
         .await;
     assert_eq!(status, reqwest::StatusCode::CREATED, "{post}");
@@ -836,6 +836,7 @@ async fn a_published_post_is_deleted_from_x_on_its_page() {
         .unwrap();
     let line = wait_text(&client, "ul.results", |t| t.contains("First comment added")).await;
     assert!(line.contains("Published"), "{line}");
+    assert!(line.contains("Thread: 2 of 2 parts out"), "{line}");
     click(&client, "button[aria-label^='Delete from X']").await;
     let line = wait_text(&client, "ul.results", |t| t.contains("Deleted from X")).await;
     assert!(line.contains("Published"), "{line}");

@@ -36,6 +36,7 @@ async fn seed_published(
                 draft_accounts: None,
                 variants: Vec::new(),
                 first_comment: None,
+                thread: Vec::new(),
                 targets: vec![TargetRecord {
                     id: uuid::Uuid::now_v7(),
                     post_id: id,
@@ -52,6 +53,7 @@ async fn seed_published(
                     run_at: at,
                     deleted_at: None,
                     comment: None,
+                    thread: Default::default(),
                 }],
             })
             .await

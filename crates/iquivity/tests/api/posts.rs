@@ -460,6 +460,130 @@ async fn x_gets_an_uploaded_picture_as_a_file_and_a_url_it_may_not_fetch_fails_t
 }
 
 #[tokio::test]
+async fn an_x_thread_stopped_at_its_second_part_continues_without_repeating_a_part() {
+    let rig = rig().await;
+    let x = rig.connect(Platform::X, "Thread X").await;
+    let linkedin = rig.connect(Platform::Linkedin, "Thread Li").await;
+    // Each part is checked as X checks a post, naming the part.
+    let (status, problem) = rig
+        .create_post(json!({
+            "text": "1/3 Spring",
+            "accounts": [x],
+            "thread": [{"text": "2/3"}, {"text": "日".repeat(141)}],
+        }))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    assert!(
+        problem["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("Thread X: part 3 of the thread: X allows 280 characters"),
+        "{problem}"
+    );
+
+    // X refuses replies for now: the post goes out, its thread stops at part 2.
+    let refuse = |refuse: bool| {
+        let url = rig.sandbox(Platform::X, "/_sandbox/comments");
+        async move {
+            let response = reqwest::Client::new()
+                .post(url)
+                .json(&json!({ "refuse": refuse }))
+                .send()
+                .await
+                .unwrap();
+            assert!(response.status().is_success());
+        }
+    };
+    refuse(true).await;
+    let (status, post) = rig
+        .create_post(json!({
+            "text": "1/3 Our spring collection",
+            "accounts": [x, linkedin],
+            "thread": [{"text": "2/3 The colours"}, {"text": "3/3 The shop, from Monday"}],
+        }))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{post}");
+    assert_eq!(post["thread"].as_array().unwrap().len(), 2);
+    rig.round().await;
+    let path = format!("/api/v1/posts/{}", post["id"].as_str().unwrap());
+    let (_, done) = rig.get(&path).await;
+    let on = |post: &Value, account: iquivity_domain::AccountId| {
+        post["targets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["account_id"] == account.to_string())
+            .unwrap()
+            .clone()
+    };
+    let on_x = on(&done, x);
+    assert_eq!(on_x["state"], "published", "{done}");
+    assert_eq!(on_x["thread"]["published_ids"], json!([]), "{done}");
+    assert!(
+        on_x["thread"]["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("stopped at part 2 of 3:"),
+        "{done}"
+    );
+    assert_eq!(
+        on(&done, linkedin)["thread"]["published_ids"],
+        json!([]),
+        "LinkedIn takes no threads: only the post"
+    );
+
+    // Replies allowed again: the thread continues from part 2, each part once, each under the one before.
+    refuse(false).await;
+    let (status, continued) = rig
+        .post(
+            &format!(
+                "{path}/targets/{}/thread/continue",
+                on_x["id"].as_str().unwrap()
+            ),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{continued}");
+    let thread = on(&continued, x)["thread"].clone();
+    assert_eq!(
+        thread["published_ids"].as_array().unwrap().len(),
+        2,
+        "{thread}"
+    );
+    assert_eq!(thread["error"], Value::Null);
+    let state = rig.sandbox_state(Platform::X).await;
+    let texts: Vec<&str> = state["posts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        texts,
+        [
+            "1/3 Our spring collection",
+            "2/3 The colours",
+            "3/3 The shop, from Monday"
+        ],
+        "each part exactly once"
+    );
+    let root = on_x["platform_post_id"].as_str().unwrap();
+    let replies = state["comments"].as_array().unwrap();
+    assert_eq!(replies[0]["on"], root);
+    assert_eq!(replies[1]["on"], thread["published_ids"][0]);
+    let (status, _) = rig
+        .post(
+            &format!(
+                "{path}/targets/{}/thread/continue",
+                on_x["id"].as_str().unwrap()
+            ),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "nothing more to publish");
+}
+
+#[tokio::test]
 async fn a_first_comment_that_fails_leaves_the_post_published_and_is_retried_alone() {
     let rig = rig().await;
     let page = rig.connect(Platform::Facebook, "Comment Page").await;

@@ -115,7 +115,7 @@ async fn fetch(
     serde_json::from_str(&response.text().await.unwrap()).unwrap()
 }
 
-const POST: [&str; 14] = [
+const POST: [&str; 15] = [
     "id",
     "workspace_id",
     "author_id",
@@ -130,8 +130,9 @@ const POST: [&str; 14] = [
     "draft_accounts",
     "variants",
     "first_comment",
+    "thread",
 ];
-const TARGET: [&str; 15] = [
+const TARGET: [&str; 16] = [
     "id",
     "post_id",
     "account_id",
@@ -147,6 +148,7 @@ const TARGET: [&str; 15] = [
     "run_at",
     "deleted_at",
     "comment",
+    "thread",
 ];
 
 #[tokio::test]

@@ -372,6 +372,19 @@ async fn post_page(
                             button.secondary type="submit" aria-label={ "Delete from " (target.platform.display_name()) " for " (name_of(target.account_id)) } { "Delete from " (target.platform.display_name()) }
                         }
                     }
+                    @if !post.thread.is_empty() && target.state == TargetState::Published && descriptor(target.platform).threads {
+                        @let out = target.thread.published.len() + 1;
+                        @let total = post.thread.len() + 1;
+                        " " span.tag { "Thread: " (out) " of " (total) " parts out" }
+                        @if let Some(error) = &target.thread.error { span.reason { "The thread " (error) } }
+                        @if can_manage && out < total {
+                            form.inline method="post" action={ "/posts/" (post.id) "/targets/" (target.id) "/thread" } {
+                                input type="hidden" name="csrf" value=(chrome.csrf);
+                                input type="hidden" name="back" value=(back);
+                                button.secondary type="submit" aria-label={ "Continue the thread on " (name_of(target.account_id)) } { "Continue the thread" }
+                            }
+                        }
+                    }
                     @if post.first_comment.is_some() && target.state == TargetState::Published && descriptor(target.platform).first_comment {
                         @match &target.comment {
                             Some(CommentResult::Published { .. }) => { " " span.tag { "First comment added" } }
@@ -521,6 +534,25 @@ pub async fn retry(
         url::form_urlencoded::byte_serialize(back.as_bytes()).collect::<String>()
     );
     Ok((StatusCode::SEE_OTHER, [(header::LOCATION, to)]).into_response())
+}
+
+/// `POST /posts/{id}/targets/{target}/thread`: the thread from where it stopped; a refusal is said on the
+/// post's page.
+pub async fn continue_thread(
+    State(state): State<AppState>,
+    Path((id, target)): Path<(String, String)>,
+    sc: CheckedForm,
+) -> Result<Response, AppError> {
+    let id = post_id(&id)?;
+    let target = target.parse().map_err(|_| AppError::not_found("target"))?;
+    let back = back_to(field(&sc.fields, "back"));
+    let problem = match state.core.continue_thread_of(&sc.caller, id, target).await {
+        Ok(_) => None,
+        Err(CoreError::Conflict(why)) => Some(why),
+        Err(other) => return Err(other.into()),
+    };
+    let post = state.core.post(&sc.caller, id).await?;
+    post_page(&state, &sc.caller, &sc.session, post, &back, problem, None).await
 }
 
 /// `POST /posts/{id}/targets/{target}/comment`: the first comment alone, again; a refusal is said on the

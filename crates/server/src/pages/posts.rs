@@ -15,7 +15,7 @@ use iquivity_core::posts::NewPost;
 use iquivity_core::{Caller, CoreError};
 use iquivity_domain::{Account, AccountId, Platform};
 use iquivity_platforms::{descriptor, MediaLimits, MediaRule, TextCounting};
-use iquivity_store::{MediaRecord, PostRecord, PostVariant, TargetState};
+use iquivity_store::{MediaRecord, PostRecord, PostVariant, TargetState, ThreadPart};
 use maud::{html, Markup};
 
 fn limit_of(platform: Platform) -> Option<usize> {
@@ -107,6 +107,8 @@ struct Draft {
     publish_at: String,
     tz: String,
     first_comment: String,
+    /// The thread's parts after the post, separated by a line `---`.
+    thread: String,
     /// The versions written for one network or one account, each by its key (the platform's name or the
     /// account's id) as its fields name it.
     variants: Vec<(String, VersionDraft)>,
@@ -160,6 +162,20 @@ impl VersionDraft {
     }
 }
 
+/// A thread as typed: its parts separated by a line `---`, empty parts left out.
+fn thread_of(typed: &str) -> Vec<ThreadPart> {
+    typed
+        .replace("\r\n", "\n")
+        .split("\n---")
+        .map(|part| part.trim_start_matches("---").trim())
+        .filter(|part| !part.is_empty())
+        .map(|text| ThreadPart {
+            text: text.to_string(),
+            media: Vec::new(),
+        })
+        .collect()
+}
+
 /// Media typed as URLs, one per line; a URL ending in a video file's extension is a video.
 fn media_of(urls: &str) -> Vec<MediaRecord> {
     urls.lines()
@@ -193,6 +209,7 @@ impl Draft {
             publish_at: value("publish_at"),
             tz: value("tz"),
             first_comment: value("first_comment"),
+            thread: value("thread"),
             variants: Platform::ALL
                 .into_iter()
                 .map(|p| p.to_string())
@@ -220,6 +237,7 @@ fn form_field_of(api_field: &str) -> &'static str {
         "media" => "media_url",
         "variants" => "variants",
         "publish_at" => "publish_at",
+        "thread" => "thread",
         _ => "accounts",
     }
 }
@@ -337,6 +355,10 @@ fn compose(accounts: &[Account], csrf: &str, draft: &Draft, errors: &[FormError]
                 textarea #first_comment name="first_comment" rows="2" maxlength="5000"
                     aria-describedby=[described_by(errors, "first_comment")] { (draft.first_comment) }
                 (field_errors(errors, "first_comment"))
+                label for="thread" { "A thread on X (optional): the parts after the post, each after a line of three dashes (---)" }
+                textarea #thread name="thread" rows="3" maxlength="20000"
+                    aria-describedby=[described_by(errors, "thread")] { (draft.thread) }
+                (field_errors(errors, "thread"))
                 label for="media_file" { "…or upload one (up to 50 MB)" }
                 input #media_file type="file" accept="image/jpeg,image/png,image/gif,image/webp,video/mp4,video/quicktime";
                 p #upload-status.muted aria-live="polite" {}
@@ -535,6 +557,7 @@ pub async fn create(
             accounts,
             publish_at,
             first_comment: Some(draft.first_comment.clone()).filter(|c| !c.trim().is_empty()),
+            thread: thread_of(&draft.thread),
             variants: draft
                 .variants
                 .iter()
@@ -600,6 +623,14 @@ mod tests {
         ] {
             assert!(parse_tz(Some(bad)).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn a_thread_is_typed_as_parts_between_lines_of_three_dashes() {
+        let parts = thread_of("2/3 The colours\r\n---\r\n3/3 The shop\n---\n\n---\n");
+        let texts: Vec<&str> = parts.iter().map(|p| p.text.as_str()).collect();
+        assert_eq!(texts, ["2/3 The colours", "3/3 The shop"]);
+        assert!(thread_of("  ").is_empty());
     }
 
     #[test]

@@ -86,6 +86,10 @@ pub fn router() -> Router<AppState> {
             "/posts/{id}/targets/{target}/comment",
             post(pages::calendar::retry_comment),
         )
+        .route(
+            "/posts/{id}/targets/{target}/thread",
+            post(pages::calendar::continue_thread),
+        )
         .route("/l/{token}", get(pages::links::open))
         .route("/l/{token}/start", post(pages::links::start))
         .route(
@@ -189,6 +193,10 @@ pub fn router() -> Router<AppState> {
         .route(
             "/api/v1/posts/{id}/targets/{target}/comment/retry",
             post(posts::retry_comment),
+        )
+        .route(
+            "/api/v1/posts/{id}/targets/{target}/thread/continue",
+            post(posts::continue_thread),
         )
         .route(
             "/api/v1/accounts/{id}/removal-impact",

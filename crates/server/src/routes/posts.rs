@@ -1,6 +1,6 @@
 use crate::error::AppError;
 use crate::extract::{Authenticated, JsonBody};
-use crate::views::{MediaView, PostView, RemovalImpactView, VariantView};
+use crate::views::{MediaView, PostView, RemovalImpactView, ThreadPartView, VariantView};
 use crate::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -41,6 +41,10 @@ pub struct CreatePostRequest {
     /// Added as a comment under the post once it is published, on Facebook Pages, Instagram, LinkedIn and
     /// X (a reply); its result is each target's `comment`.
     first_comment: Option<String>,
+    /// On X: the parts after the post, each with its own media, published in order as replies; each
+    /// target's `thread` says how far it went.
+    #[serde(default)]
+    thread: Vec<ThreadPartView>,
 }
 
 fn parse_uuid(field: &str, raw: &str) -> Result<uuid::Uuid, AppError> {
@@ -66,6 +70,7 @@ pub async fn create(
         publish_at: body.publish_at,
         variants: body.variants.into_iter().map(Into::into).collect(),
         first_comment: body.first_comment,
+        thread: body.thread.into_iter().map(Into::into).collect(),
     };
     let post = match body.status.as_deref() {
         _ if body.queue => state.core.queue_post(&caller, new).await?,
@@ -255,6 +260,28 @@ pub async fn retry_comment(
         state
             .core
             .retry_comment(
+                &caller,
+                parse_uuid("id", &id)?,
+                parse_uuid("target", &target)?,
+            )
+            .await?
+            .into(),
+    ))
+}
+
+/// Continues a published target's thread from the part where it stopped, without repeating a part.
+#[utoipa::path(post, path = "/api/v1/posts/{id}/targets/{target}/thread/continue", tag = "posts",
+    params(("id" = String, Path), ("target" = String, Path)),
+    responses((status = 200, body = PostView), (status = 404, body = crate::Problem), (status = 409, body = crate::Problem)))]
+pub async fn continue_thread(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    Path((id, target)): Path<(String, String)>,
+) -> Result<Json<PostView>, AppError> {
+    Ok(Json(
+        state
+            .core
+            .continue_thread_of(
                 &caller,
                 parse_uuid("id", &id)?,
                 parse_uuid("target", &target)?,

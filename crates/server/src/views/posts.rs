@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use iquivity_domain::{AccountId, Platform, UserId, WorkspaceId};
 use iquivity_store::{
-    CommentResult, MediaRecord, PostRecord, PostVariant, TargetRecord, TargetState,
+    CommentResult, MediaRecord, PostRecord, PostVariant, TargetRecord, TargetState, ThreadPart,
 };
 use serde::{Deserialize, Serialize};
 
@@ -59,6 +59,42 @@ pub struct PostView {
     pub variants: Vec<VariantView>,
     /// Added as a comment under the post once it is published, where the platform takes comments.
     pub first_comment: Option<String>,
+    /// On X: the parts after the post, published in order as replies.
+    pub thread: Vec<ThreadPartView>,
+}
+
+/// One part of a thread after the post: its text and its own media.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ThreadPartView {
+    pub text: String,
+    #[serde(default)]
+    pub media: Vec<MediaView>,
+}
+
+impl From<ThreadPart> for ThreadPartView {
+    fn from(p: ThreadPart) -> Self {
+        ThreadPartView {
+            text: p.text,
+            media: p.media.into_iter().map(MediaView::from).collect(),
+        }
+    }
+}
+
+impl From<ThreadPartView> for ThreadPart {
+    fn from(p: ThreadPartView) -> Self {
+        ThreadPart {
+            text: p.text,
+            media: p.media.into_iter().map(MediaRecord::from).collect(),
+        }
+    }
+}
+
+/// How far a target's thread went: the ids of the parts out after the post, and why it stopped.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ThreadView {
+    pub published_ids: Vec<String>,
+    pub error: Option<String>,
 }
 
 /// A post's text, and optionally its link and media, for one network (`platform`) or one account
@@ -129,6 +165,7 @@ impl From<PostRecord> for PostView {
             draft_accounts: p.draft_accounts.unwrap_or_default(),
             variants: p.variants.into_iter().map(VariantView::from).collect(),
             first_comment: p.first_comment,
+            thread: p.thread.into_iter().map(ThreadPartView::from).collect(),
         }
     }
 }
@@ -159,6 +196,8 @@ pub struct TargetView {
     pub deleted_at: Option<DateTime<Utc>>,
     /// How the post's first comment went here; `null` until it was tried (or without one).
     pub comment: Option<CommentView>,
+    /// How far the post's thread went here.
+    pub thread: ThreadView,
 }
 
 /// A target's first comment: `published` with its id on the platform, or `failed` with why (retried
@@ -207,6 +246,10 @@ impl From<TargetRecord> for TargetView {
             run_at: t.run_at,
             deleted_at: t.deleted_at,
             comment: t.comment.map(CommentView::from),
+            thread: ThreadView {
+                published_ids: t.thread.published,
+                error: t.thread.error,
+            },
         }
     }
 }

@@ -104,8 +104,8 @@ impl PostStore for SqlStore<Db> {
         let mut tx = self.begin_write().await?;
         let media = to_json(&post.media)?;
         sqlx::query(
-            "INSERT INTO posts (id, workspace_id, author_id, text, link, media, privacy_level, publish_at, created_at, draft_accounts, variants, first_comment) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+            "INSERT INTO posts (id, workspace_id, author_id, text, link, media, privacy_level, publish_at, created_at, draft_accounts, variants, first_comment, thread) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
         )
         .bind(post.id.to_string())
         .bind(post.workspace_id.to_string())
@@ -119,6 +119,7 @@ impl PostStore for SqlStore<Db> {
         .bind(post.draft_accounts.as_ref().map(to_json).transpose()?)
         .bind(to_json(&post.variants)?)
         .bind(&post.first_comment)
+        .bind(to_json(&post.thread)?)
         .execute(&mut *tx)
         .await?;
         insert_targets(&mut tx, post).await?;
@@ -155,7 +156,7 @@ impl PostStore for SqlStore<Db> {
             &self.pool,
             sqlx::query(
                 "UPDATE posts SET text = $1, link = $2, media = $3, privacy_level = $4, publish_at = $5, draft_accounts = $6, \
-                 variants = $9, first_comment = $10 WHERE workspace_id = $7 AND id = $8 AND draft_accounts IS NOT NULL",
+                 variants = $9, first_comment = $10, thread = $11 WHERE workspace_id = $7 AND id = $8 AND draft_accounts IS NOT NULL",
             )
             .bind(&post.text)
             .bind(&post.link)
@@ -166,7 +167,8 @@ impl PostStore for SqlStore<Db> {
             .bind(post.workspace_id.to_string())
             .bind(post.id.to_string())
             .bind(to_json(&post.variants)?)
-            .bind(&post.first_comment),
+            .bind(&post.first_comment)
+            .bind(to_json(&post.thread)?),
         )
         .await
     }
@@ -192,6 +194,26 @@ impl PostStore for SqlStore<Db> {
             .bind(state)
             .bind(id)
             .bind(error)
+            .bind(micros(now))
+            .bind(target.to_string()),
+        )
+        .await
+    }
+
+    async fn record_thread_progress(
+        &self,
+        target: uuid::Uuid,
+        progress: &ThreadProgress,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        changed_one(
+            &self.pool,
+            sqlx::query(
+                "UPDATE post_targets SET thread_ids = $1, thread_error = $2, updated_at = $3 \
+                 WHERE id = $4 AND state = 'published'",
+            )
+            .bind(to_json(&progress.published)?)
+            .bind(&progress.error)
             .bind(micros(now))
             .bind(target.to_string()),
         )

@@ -226,6 +226,10 @@ pub(super) fn target_from_row(row: &DbRow) -> StoreResult<TargetRecord> {
         sending_at: opt_from_micros(row.try_get("sending_at")?),
         run_at: from_micros(row.try_get("run_at")?),
         deleted_at: opt_from_micros(row.try_get("deleted_at")?),
+        thread: ThreadProgress {
+            published: json_column(row, "thread_ids")?,
+            error: row.try_get("thread_error")?,
+        },
         comment: match row
             .try_get::<Option<String>, _>("comment_state")?
             .as_deref()
@@ -266,6 +270,7 @@ pub(super) fn post_from_row(row: &DbRow, targets: Vec<TargetRecord>) -> StoreRes
             .transpose()?,
         variants: json_column(row, "variants")?,
         first_comment: row.try_get("first_comment")?,
+        thread: json_column(row, "thread")?,
     })
 }
 

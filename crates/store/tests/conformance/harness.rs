@@ -356,6 +356,7 @@ pub fn post(
         draft_accounts: None,
         variants: Vec::new(),
         first_comment: None,
+        thread: Vec::new(),
         targets: targets
             .iter()
             .map(|(account, platform, at)| TargetRecord::scheduled(id, *account, *platform, *at))

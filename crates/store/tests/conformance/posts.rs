@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use iquivity_domain::{AccountId, AccountStatus, Plan, Platform, StatusReason, WorkspaceId};
 use iquivity_store::{
     CommentResult, PostRecord, PostRewrite, QueueOwner, Store, StoreResult, TargetOutcome,
-    TargetRecord, TargetState,
+    TargetRecord, TargetState, ThreadProgress,
 };
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -253,6 +253,28 @@ pub async fn due_targets_are_claimed_once_and_finished_by_their_owner(store: Arc
     assert!(
         !s.record_comment(on_two, &comment_failed, t1).await.unwrap(),
         "only under a published post"
+    );
+
+    // A thread's progress is kept as recorded, part by part, with why it stopped.
+    let progress = ThreadProgress {
+        published: vec!["r-2".into()],
+        error: Some("stopped at part 3 of 3: refused".into()),
+    };
+    assert!(s
+        .record_thread_progress(on_one, &progress, t1)
+        .await
+        .unwrap());
+    assert_eq!(
+        stored_target(s, ws, hello.id, on_one).await.thread,
+        progress
+    );
+    assert!(!s
+        .record_thread_progress(on_two, &progress, t1)
+        .await
+        .unwrap());
+    assert_eq!(
+        stored_target(s, ws, hello.id, on_two).await.thread,
+        ThreadProgress::default()
     );
 
     assert!(finish(s, on_two, "A", &failed("rejected"), t1).await);
@@ -638,6 +660,14 @@ pub async fn scheduled_posts_can_be_rewritten_until_publishing_starts(store: Arc
             .unwrap(),
         "only a published target is marked deleted"
     );
+    let parts = vec![iquivity_store::ThreadPart {
+        text: "2/2".into(),
+        media: Vec::new(),
+    }];
+    let mut threaded = post(ws, None, "1/2", &[], t0);
+    threaded.thread = parts.clone();
+    s.create_post(&threaded).await.unwrap();
+    assert_eq!(stored_post(s, ws, threaded.id).await.thread, parts);
     let versions = [iquivity_store::PostVariant {
         platform: Some(Platform::X),
         account: None,
