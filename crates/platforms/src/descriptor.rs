@@ -519,8 +519,23 @@ mod tests {
         );
         let linkedin = crate::descriptor(Platform::Linkedin);
         assert_eq!(linkedin.check_content("Hi", &[Image; 20]), Ok(()));
+        assert_eq!(linkedin.check_content("Hi", &[Video]), Ok(()));
         assert_eq!(
-            linkedin.check_content("Hi", &[Video]).unwrap_err(),
+            linkedin.check_content("Hi", &[Image, Video]).unwrap_err(),
+            "LinkedIn takes either images or a video in one post, not both"
+        );
+        assert_eq!(
+            crate::descriptor(Platform::Instagram)
+                .check_content("Hi", &[])
+                .unwrap_err(),
+            "Instagram needs an image or a video"
+        );
+        let none = MediaLimits {
+            max_videos: 0,
+            ..linkedin.content.media_limits
+        };
+        assert_eq!(
+            none.refusal("LinkedIn", &[Video]).unwrap(),
             "LinkedIn takes images only for now (this post has 1 video)"
         );
     }

@@ -9,8 +9,8 @@ use crate::error::{Delivery, ErrorClass, PlatformError};
 use crate::http::{class_from_status, Answer};
 use crate::oauth::{OAuthApp, OAuthError};
 use crate::{
-    Grant, Identity, Media, PlatformAdapter, PlatformSettings, PostContent, PostLookup, Published,
-    Renewal, Target,
+    Grant, Identity, MediaKind, PlatformAdapter, PlatformSettings, PostContent, PostLookup,
+    Published, Renewal, Target,
 };
 use async_trait::async_trait;
 use chrono::{TimeDelta, Utc};
@@ -18,6 +18,8 @@ use iquivity_domain::{AccountKind, Platform, TokenSet};
 use reqwest::RequestBuilder;
 use secrecy::ExposeSecret;
 use serde::Deserialize;
+
+mod media;
 
 const SCOPES: &[&str] = &[
     "openid",
@@ -77,14 +79,15 @@ pub(crate) const DESCRIPTOR: PlatformDescriptor = PlatformDescriptor {
         counting: crate::TextCounting::CodePoints,
         max_hashtags: None,
         media: MediaRule::Optional,
-        // One image, or a multi-image post of 2 to 20 (docs/platforms/linkedin.md §5.6); videos are not
-        // built yet. LinkedIn states a pixel count rather than a file size: 8 MB bounds it here (⚠).
+        // One image, a multi-image post of 2 to 20, or one video (docs/platforms/linkedin.md §5.6).
+        // LinkedIn states a pixel count rather than a file size for images: 8 MB bounds it here (⚠);
+        // videos up to 500 MB (⚠).
         media_limits: MediaLimits {
             max_items: 20,
-            max_videos: 0,
+            max_videos: 1,
             mixed: false,
             max_image_bytes: 8 * MB,
-            max_video_bytes: 0,
+            max_video_bytes: 500 * MB,
             image_aspect: None,
         },
         takes_files: true,
@@ -120,19 +123,6 @@ pub(crate) const DESCRIPTOR: PlatformDescriptor = PlatformDescriptor {
 };
 /// Roles that may post as the organisation.
 const POSTING_ROLES: [&str; 2] = ["ADMINISTRATOR", "CONTENT_ADMINISTRATOR"];
-
-/// `initializeUpload`'s answer: where to PUT the bytes, and the image's URN.
-#[derive(serde::Deserialize)]
-struct InitializedUpload {
-    value: UploadTarget,
-}
-
-#[derive(serde::Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct UploadTarget {
-    upload_url: String,
-    image: String,
-}
 
 pub(crate) struct Linkedin {
     app: OAuthApp,
@@ -248,51 +238,6 @@ impl Linkedin {
                 classify,
             },
         }
-    }
-
-    /// Uploads one of the post's images (the `n`-th) through the Images API (docs/platforms/linkedin.md
-    /// §5.6): `initializeUpload` for the author, then the bytes PUT to the upload URL it answers. The
-    /// image's URN; a failure names the step, and nothing is published.
-    async fn upload_image(
-        &self,
-        tokens: &TokenSet,
-        author: &str,
-        media: &Media,
-        n: usize,
-    ) -> Result<String, PlatformError> {
-        let file = media.file.as_ref().ok_or_else(|| {
-            PlatformError::new(
-                NAME,
-                ErrorClass::Rejected,
-                format!("media {n}: the service could not read the file to upload"),
-            )
-        })?;
-        let started: InitializedUpload = self
-            .app
-            .send_json(
-                self.signed(
-                    self.app.client.post(format!(
-                        "{}/rest/images?action=initializeUpload",
-                        self.app.settings.api_url
-                    )),
-                    tokens,
-                )
-                .json(&serde_json::json!({ "initializeUploadRequest": { "owner": author } })),
-            )
-            .await
-            .map_err(|e| e.before_publishing(&format!("media {n}, initialize")))?;
-        self.app
-            .send_ok(
-                self.app
-                    .client
-                    .put(&started.value.upload_url)
-                    .bearer_auth(tokens.access_token.expose_secret())
-                    .header(reqwest::header::CONTENT_TYPE, &file.content_type)
-                    .body(file.bytes.to_vec()),
-            )
-            .await
-            .map_err(|e| e.before_publishing(&format!("media {n}, upload")))?;
-        Ok(started.value.image)
     }
 
     /// An API call as the member, with the headers LinkedIn's versioned Rest.li API requires.
@@ -538,19 +483,27 @@ impl PlatformAdapter for Linkedin {
                 ))
             }
         };
-        if post.videos().next().is_some() {
-            return Err(PlatformError::new(
-                NAME,
-                ErrorClass::Rejected,
-                "videos on LinkedIn are not supported yet; publish images, or the text alone",
-            ));
-        }
         let mut images = Vec::with_capacity(post.media.len());
+        let mut video = None;
         for (i, media) in post.media.iter().enumerate() {
-            images.push(self.upload_image(tokens, &author, media, i + 1).await?);
+            match media.kind {
+                MediaKind::Image => {
+                    images.push(self.upload_image(tokens, &author, media, i + 1).await?)
+                }
+                MediaKind::Video if video.is_none() && post.media.len() == 1 => {
+                    video = Some(self.upload_video(tokens, &author, media, i + 1).await?);
+                }
+                MediaKind::Video => {
+                    return Err(PlatformError::new(
+                        NAME,
+                        ErrorClass::Rejected,
+                        "a LinkedIn post takes one video alone, or images",
+                    ))
+                }
+            }
         }
-        // A post shows either a link's card or images: with images, the link goes into the text.
-        let commentary = if images.is_empty() {
+        // A post shows either a link's card or media: with media, the link goes into the text.
+        let commentary = if images.is_empty() && video.is_none() {
             post.text.clone()
         } else {
             post.text_with_link()
@@ -568,6 +521,9 @@ impl PlatformAdapter for Linkedin {
             "isReshareDisabledByAuthor": false,
         });
         match (images.as_slice(), &post.link) {
+            _ if video.is_some() => {
+                body["content"] = serde_json::json!({ "media": { "id": video } });
+            }
             ([], Some(link)) => {
                 // LinkedIn asks for a title with an article; the link itself is the one thing known to fit.
                 body["content"] =

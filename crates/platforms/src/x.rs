@@ -6,17 +6,19 @@ use crate::descriptor::{
     PlatformDescriptor, PublishWindow, RenewalClock, RenewalPolicy, MB,
 };
 use crate::error::{ErrorClass, PlatformError};
-use crate::http::{class_from_status, Answer, MAX_POLLS, POLL_INTERVAL};
+use crate::http::{class_from_status, Answer};
 use crate::oauth::{OAuthApp, OAuthError};
 use crate::{
-    Grant, Identity, Media, MediaKind, PlatformAdapter, PlatformSettings, PostContent, PostLookup,
-    Published, Renewal, Target,
+    Grant, Identity, PlatformAdapter, PlatformSettings, PostContent, PostLookup, Published,
+    Renewal, Target,
 };
 use async_trait::async_trait;
 use chrono::{TimeDelta, TimeZone, Utc};
 use iquivity_domain::{AccountKind, Platform, TokenSet};
 use secrecy::ExposeSecret;
 use serde::Deserialize;
+
+mod media;
 
 const SCOPES: &[&str] = &[
     "tweet.read",
@@ -124,36 +126,6 @@ pub(crate) struct X {
     app: OAuthApp,
 }
 
-/// Appended segments of at most 4 MiB (X takes up to 5 MB a segment).
-const SEGMENT_BYTES: usize = 4 * 1024 * 1024;
-
-/// An uploaded media's answer (`initialize`, `finalize`, `STATUS`): its id and, for what X processes
-/// (videos, GIFs), how far that is.
-#[derive(Deserialize)]
-struct Uploaded {
-    data: UploadedMedia,
-}
-
-#[derive(Deserialize)]
-struct UploadedMedia {
-    id: String,
-    #[serde(default)]
-    processing_info: Option<Processing>,
-}
-
-#[derive(Deserialize)]
-struct Processing {
-    state: String,
-    #[serde(default)]
-    error: Option<ProcessingError>,
-}
-
-#[derive(Deserialize)]
-struct ProcessingError {
-    #[serde(default)]
-    message: Option<String>,
-}
-
 impl X {
     /// `POST /2/tweets` (docs/platforms/x.md §4.6) with the post's media uploaded first; a reply when
     /// `in_reply_to` names a post. X has no link field, so the link is part of the text.
@@ -182,124 +154,6 @@ impl X {
             .json(&body);
         let created: Created = self.app.send_json(request).await?;
         Ok(published(created.data.id))
-    }
-
-    /// Uploads one of the post's media (the `n`-th) through X's chunked flow (docs/platforms/x.md §4.6):
-    /// initialize with its size and category, append it in segments in order, finalize, then wait while X
-    /// processes it. Its id, for the post; a failure names the step, and nothing is published.
-    async fn upload(
-        &self,
-        tokens: &TokenSet,
-        media: &Media,
-        n: usize,
-    ) -> Result<String, PlatformError> {
-        let step = |what: &str| format!("media {n}, {what}");
-        let file = media.file.as_ref().ok_or_else(|| {
-            PlatformError::new(
-                NAME,
-                ErrorClass::Rejected,
-                format!("media {n}: the service could not read the file to upload"),
-            )
-        })?;
-        let category = match (media.kind, file.content_type.as_str()) {
-            (MediaKind::Video, _) => "tweet_video",
-            (_, "image/gif") => "tweet_gif",
-            _ => "tweet_image",
-        };
-        let api = &self.app.settings.api_url;
-        let token = tokens.access_token.expose_secret();
-        let started: Uploaded = self
-            .app
-            .send_json(
-                self.app
-                    .client
-                    .post(format!("{api}/2/media/upload/initialize"))
-                    .bearer_auth(token)
-                    .json(&serde_json::json!({
-                        "media_type": file.content_type,
-                        "total_bytes": file.bytes.len(),
-                        "media_category": category,
-                    })),
-            )
-            .await
-            .map_err(|e| e.before_publishing(&step("initialize")))?;
-        let id = started.data.id;
-        for (index, segment) in file.bytes.chunks(SEGMENT_BYTES).enumerate() {
-            let part = reqwest::multipart::Part::bytes(segment.to_vec())
-                .file_name("media")
-                .mime_str(&file.content_type)
-                .map_err(|_| {
-                    PlatformError::new(
-                        NAME,
-                        ErrorClass::Rejected,
-                        step("its type is not one X takes"),
-                    )
-                })?;
-            let form = reqwest::multipart::Form::new()
-                .text("segment_index", index.to_string())
-                .part("media", part);
-            self.app
-                .send_ok(
-                    self.app
-                        .client
-                        .post(format!("{api}/2/media/upload/{id}/append"))
-                        .bearer_auth(token)
-                        .multipart(form),
-                )
-                .await
-                .map_err(|e| e.before_publishing(&step(&format!("append (segment {index})"))))?;
-        }
-        let mut processed: Uploaded = self
-            .app
-            .send_json(
-                self.app
-                    .client
-                    .post(format!("{api}/2/media/upload/{id}/finalize"))
-                    .bearer_auth(token),
-            )
-            .await
-            .map_err(|e| e.before_publishing(&step("finalize")))?;
-        for look in 0..=MAX_POLLS {
-            let Some(processing) = &processed.data.processing_info else {
-                return Ok(id);
-            };
-            match processing.state.as_str() {
-                "succeeded" => return Ok(id),
-                "failed" => {
-                    let why = processing
-                        .error
-                        .as_ref()
-                        .and_then(|e| e.message.clone())
-                        .unwrap_or_else(|| "no reason given".into());
-                    return Err(PlatformError::new(
-                        NAME,
-                        ErrorClass::Rejected,
-                        step(&format!(
-                            "X could not process it ({why}); nothing was published"
-                        )),
-                    ));
-                }
-                _ if look == MAX_POLLS => break,
-                _ => {}
-            }
-            tokio::time::sleep(POLL_INTERVAL).await;
-            processed = self
-                .app
-                .send_json(
-                    self.app
-                        .client
-                        .get(format!("{api}/2/media/upload"))
-                        .query(&[("command", "STATUS"), ("media_id", id.as_str())])
-                        .bearer_auth(token),
-                )
-                .await
-                .map_err(|e| e.before_publishing(&step("status")))?;
-        }
-        Err(PlatformError::new(
-            NAME,
-            ErrorClass::Unavailable,
-            step("X was still processing it after several seconds; nothing was published"),
-        ))
     }
 }
 

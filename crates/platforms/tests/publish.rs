@@ -385,6 +385,21 @@ fn with_files(text: &str, files: &[(MediaKind, &str, usize)]) -> PostContent {
 }
 
 impl Harness {
+    /// The sandbox's LinkedIn videos: their parts, status and post.
+    async fn linkedin_videos(&self) -> Vec<Value> {
+        http()
+            .get(format!("{}/_sandbox/videos", self.base(Platform::Linkedin)))
+            .send()
+            .await
+            .unwrap()
+            .json::<Value>()
+            .await
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .clone()
+    }
+
     /// The sandbox's X uploads: what each became and where it went.
     async fn uploads(&self) -> Vec<Value> {
         http()
@@ -800,6 +815,89 @@ async fn x_facebook_and_linkedin_delete_what_they_published_and_the_others_say_t
 }
 
 #[tokio::test]
+async fn linkedin_uploads_a_video_in_parts_and_posts_it_once_processed() {
+    let h = harness().await;
+    let video = |text: &str| with_files(text, &[(MediaKind::Video, "video/mp4", 9 * 1024 * 1024)]);
+    for kind in [AccountKind::Profile, AccountKind::Organization] {
+        let target = h.target(Platform::Linkedin, kind).await;
+        let published = h
+            .publish(
+                Platform::Linkedin,
+                &target,
+                &video(&format!("A video as {kind:?}")),
+            )
+            .await
+            .unwrap_or_else(|e| panic!("{kind:?}: {e}"));
+        let videos = h.linkedin_videos().await;
+        let posted: Vec<&Value> = videos
+            .iter()
+            .filter(|v| v["posted_in"] == published.platform_post_id.as_str())
+            .collect();
+        assert_eq!(posted.len(), 1, "{videos:?}");
+        assert_eq!(posted[0]["parts"], 3, "4 MB parts");
+        assert_eq!(posted[0]["status"], "AVAILABLE");
+    }
+
+    // Failures mid-flow: nothing published, the step named, never a half-made post.
+    let member = h.target(Platform::Linkedin, AccountKind::Profile).await;
+    let before = h.posts(Platform::Linkedin).await.len();
+    for (behaviour, says, class_rejected) in [
+        (json!({"refuse_part": 1}), "media 1, upload (part 1)", true),
+        (
+            json!({"processing": "fails"}),
+            "LinkedIn could not process it",
+            true,
+        ),
+        (json!({"processing": "stalls"}), "still processing", false),
+    ] {
+        h.control(Platform::Linkedin, "/video-behaviour", behaviour.clone())
+            .await;
+        let error = h
+            .publish(
+                Platform::Linkedin,
+                &member,
+                &video(&format!("Failing {behaviour}")),
+            )
+            .await
+            .unwrap_err();
+        assert!(error.message.contains(says), "{behaviour}: {error}");
+        assert_eq!(
+            error.class == ErrorClass::Rejected,
+            class_rejected,
+            "{error}"
+        );
+        assert!(!error.may_have_taken_effect());
+        assert_eq!(
+            h.posts(Platform::Linkedin).await.len(),
+            before,
+            "{behaviour}"
+        );
+    }
+
+    // A rate limit between the upload and the post: nothing published; tried again, one post.
+    h.control(Platform::Linkedin, "/video-behaviour", json!({}))
+        .await;
+    h.control(
+        Platform::Linkedin,
+        "/faults",
+        json!({"mode": "rate_limit", "count": 1, "path_prefix": "/rest/posts"}),
+    )
+    .await;
+    let post = video("Limited between the steps");
+    let error = h
+        .publish(Platform::Linkedin, &member, &post)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error.class, ErrorClass::RateLimited { .. }),
+        "{error}"
+    );
+    assert_eq!(h.posts(Platform::Linkedin).await.len(), before);
+    h.publish(Platform::Linkedin, &member, &post).await.unwrap();
+    assert_eq!(h.posts(Platform::Linkedin).await.len(), before + 1);
+}
+
+#[tokio::test]
 async fn linkedin_posts_as_the_member_and_as_an_organisation() {
     let h = harness().await;
     let targets = h.targets(Platform::Linkedin).await;
@@ -926,8 +1024,14 @@ async fn what_a_platform_cannot_take_is_rejected_before_any_call() {
         (
             Platform::Linkedin,
             AccountKind::Profile,
-            with_media("clip", &[(MediaKind::Video, "https://example.com/1.mp4")]),
-            "videos on LinkedIn are not supported yet",
+            with_media(
+                "clips",
+                &[
+                    (MediaKind::Video, "https://example.com/1.mp4"),
+                    (MediaKind::Video, "https://example.com/2.mp4"),
+                ],
+            ),
+            "takes one video alone",
         ),
         (
             Platform::Tiktok,

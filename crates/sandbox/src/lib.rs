@@ -15,6 +15,7 @@ mod html;
 mod ids;
 mod linkedin;
 mod linkedin_images;
+mod linkedin_videos;
 mod meta;
 mod persist;
 mod request;

@@ -5,7 +5,7 @@ use crate::ids::{self, handle};
 use crate::request::Params;
 use crate::simulator::{no_layers, Pkce, Simulator};
 use crate::state::{Caller, CodeError, Server, TokenError, TokenKind};
-use crate::{authorize, avatar_url, linkedin_images, oauth_error, Reject};
+use crate::{authorize, avatar_url, linkedin_images, linkedin_videos, oauth_error, Reject};
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
@@ -62,6 +62,21 @@ pub(crate) fn routes() -> Router<Arc<Server>> {
             ),
         )
         .route("/_sandbox/images", get(linkedin_images::images))
+        .route("/rest/videos", post(linkedin_videos::action))
+        .route("/rest/videos/{urn}", get(linkedin_videos::video))
+        .route(
+            "/dms-uploads/video/{id}/{part}",
+            axum::routing::put(linkedin_videos::upload_part).layer(
+                axum::extract::DefaultBodyLimit::max(
+                    usize::try_from(linkedin_videos::PART_BYTES).unwrap_or(usize::MAX) + 1,
+                ),
+            ),
+        )
+        .route(
+            "/_sandbox/video-behaviour",
+            post(linkedin_videos::set_behaviour),
+        )
+        .route("/_sandbox/videos", get(linkedin_videos::videos))
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -507,16 +522,32 @@ async fn create_post(State(srv): State<Arc<Server>>, params: Params) -> Result<R
     }
     let text = body["commentary"].as_str().unwrap_or_default().to_string();
     let mut world = srv.world();
-    let images = world
-        .linkedin_images
-        .images_of(author, &body["content"])
-        .map_err(|why: String| illegal_argument(&why))?;
+    let video = body
+        .pointer("/content/media/id")
+        .and_then(Value::as_str)
+        .filter(|id| linkedin_videos::VideoState::is_video(id))
+        .map(str::to_string);
+    let images = match &video {
+        Some(urn) => {
+            if let Some(why) = world.linkedin_videos.refusal(author, urn) {
+                return Err(illegal_argument(&why));
+            }
+            Vec::new()
+        }
+        None => world
+            .linkedin_images
+            .images_of(author, &body["content"])
+            .map_err(|why: String| illegal_argument(&why))?,
+    };
     let urn = format!(
         "urn:li:share:{}",
         7_000_000_000_000_000_000u64 + world.next_serial()
     );
     world.add_post(urn.clone(), author.to_string(), text);
     world.linkedin_images.post(&images, &urn);
+    if let Some(video) = &video {
+        world.linkedin_videos.post(video, &urn);
+    }
     tracing::debug!(platform = %srv.platform, %author, post = %urn, "post created");
     Ok((StatusCode::CREATED, [("x-restli-id", urn)]).into_response())
 }

@@ -5,7 +5,7 @@
 
 use crate::persist::Store;
 use crate::simulator::Simulator;
-use crate::{linkedin_images, meta, tiktok, x, SandboxApp};
+use crate::{linkedin_images, linkedin_videos, meta, tiktok, x, SandboxApp};
 use chrono::{DateTime, TimeDelta, Utc};
 use iquivity_domain::Platform;
 use serde::{Deserialize, Serialize};
@@ -412,6 +412,7 @@ pub(crate) struct World {
     pub x: x::XState,
     pub tiktok: tiktok::TiktokState,
     pub linkedin_images: linkedin_images::ImageState,
+    pub linkedin_videos: linkedin_videos::VideoState,
     comments: Vec<Comment>,
     /// While set (`POST /_sandbox/comments {"refuse": true}`), every comment (and, on X, every reply) is
     /// refused: how tests make a first comment or a thread's next part fail while its post succeeds.

@@ -386,8 +386,8 @@ async fn a_post_gets_its_own_text_for_x_and_a_preview_per_network() {
     assert!(linkedin.contains("/3000 characters"), "{linkedin}");
     assert_accessible(&client, "the composer with a version for X and previews").await;
 
-    // An image for every network: X and LinkedIn take it (each preview counts it, with its limits); a
-    // video, LinkedIn does not take yet, which its preview says before the form is sent.
+    // An image for every network: X and LinkedIn take it (each preview counts it, with its limits); an
+    // image with a video, LinkedIn does not take, which its preview says before the form is sent.
     crate::browser::fill(&client, "#media_url", "https://cdn.example.com/spring.jpg").await;
     let x_facts = wait_text(
         &client,
@@ -411,7 +411,12 @@ async fn a_post_gets_its_own_text_for_x_and_a_preview_per_network() {
         linkedin_facts.contains("LinkedIn takes up to 20"),
         "{linkedin_facts}"
     );
-    crate::browser::fill(&client, "#media_url", "https://cdn.example.com/spring.mp4").await;
+    crate::browser::fill(
+        &client,
+        "#media_url",
+        "https://cdn.example.com/spring.jpg\nhttps://cdn.example.com/spring.mp4",
+    )
+    .await;
     let linkedin_warned = wait_text(
         &client,
         "#previews .preview[data-platform=linkedin] .preview-warning",
@@ -419,7 +424,7 @@ async fn a_post_gets_its_own_text_for_x_and_a_preview_per_network() {
     )
     .await;
     assert!(
-        linkedin_warned.contains("LinkedIn takes images only for now (this post has 1 video)"),
+        linkedin_warned.contains("LinkedIn takes either images or a video in one post, not both"),
         "{linkedin_warned}"
     );
     assert_accessible(&client, "a preview warning").await;
