@@ -1065,6 +1065,84 @@ async fn a_tiktok_privacy_level_outside_the_creators_options_is_rejected_naming_
 }
 
 #[tokio::test]
+async fn instagram_and_facebook_publish_nothing_half_made_when_a_step_fails() {
+    let h = harness().await;
+    let account = h.target(Platform::Instagram, AccountKind::Business).await;
+    let version = h
+        .adapter(Platform::Instagram)
+        .settings()
+        .api_version
+        .clone();
+    // A carousel child that never finishes processing: no carousel is made, nothing is published.
+    let stalled = with_media(
+        "never ready",
+        &[
+            (MediaKind::Image, "https://cdn.example.com/1.jpg"),
+            (MediaKind::Image, "https://cdn.stalled.test/2.jpg"),
+        ],
+    );
+    let error = h
+        .publish(Platform::Instagram, &account, &stalled)
+        .await
+        .unwrap_err();
+    assert!(error.message.contains("still processing"), "{error}");
+    assert!(h.posts(Platform::Instagram).await.is_empty());
+
+    // A rate limit between the container and its publishing: nothing out; tried again, one post.
+    let carousel = with_media(
+        "two pictures",
+        &[
+            (MediaKind::Image, "https://cdn.example.com/1.jpg"),
+            (MediaKind::Image, "https://cdn.example.com/2.jpg"),
+        ],
+    );
+    h.control(
+        Platform::Instagram,
+        "/faults",
+        json!({"mode": "rate_limit", "count": 1, "path_prefix": format!("/{version}/{}/media_publish", account.platform_account_id)}),
+    )
+    .await;
+    let error = h
+        .publish(Platform::Instagram, &account, &carousel)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error.class, ErrorClass::RateLimited { .. }),
+        "{error}"
+    );
+    assert!(h.posts(Platform::Instagram).await.is_empty());
+    h.publish(Platform::Instagram, &account, &carousel)
+        .await
+        .unwrap();
+    assert_eq!(h.posts(Platform::Instagram).await.len(), 1);
+
+    // Facebook: photos uploaded unpublished, then the feed post rate-limited: no post until it is sent.
+    let page = h.target(Platform::Facebook, AccountKind::Page).await;
+    h.control(
+        Platform::Facebook,
+        "/faults",
+        json!({"mode": "rate_limit", "count": 1, "path_prefix": format!("/{version}/{}/feed", page.platform_account_id)}),
+    )
+    .await;
+    let error = h
+        .publish(Platform::Facebook, &page, &carousel)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error.class, ErrorClass::RateLimited { .. }),
+        "{error}"
+    );
+    assert!(
+        h.posts(Platform::Facebook).await.is_empty(),
+        "the photos alone show nothing"
+    );
+    h.publish(Platform::Facebook, &page, &carousel)
+        .await
+        .unwrap();
+    assert_eq!(h.posts(Platform::Facebook).await.len(), 1);
+}
+
+#[tokio::test]
 async fn media_the_platform_cannot_fetch_is_rejected() {
     let h = harness().await;
     let lost = with_media(

@@ -138,6 +138,10 @@ struct Container {
     /// Its media could not be fetched: processing ends in `ERROR`.
     #[serde(default)]
     failed: bool,
+    /// Its media never finishes processing (a URL under `.stalled.test`): `IN_PROGRESS` however often
+    /// it is looked at.
+    #[serde(default)]
+    stalled: bool,
 }
 
 impl Container {
@@ -149,6 +153,8 @@ impl Container {
     fn status_code(&self) -> &'static str {
         if self.published {
             "PUBLISHED"
+        } else if self.stalled {
+            "IN_PROGRESS"
         } else if self.ready() && self.failed {
             "ERROR"
         } else if self.ready() {
