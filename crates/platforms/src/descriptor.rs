@@ -132,6 +132,8 @@ pub struct MediaLimits {
     pub max_video_bytes: u64,
     /// The narrowest and widest image (width over height) the platform publishes; `None`: any.
     pub image_aspect: Option<(f64, f64)>,
+    /// The longest video, in seconds; `None`: no limit the service checks.
+    pub max_video_secs: Option<u32>,
 }
 
 /// What the service knows of a media file before scheduling (for its own uploads): its size, and an
@@ -140,6 +142,8 @@ pub struct MediaLimits {
 pub struct FileFacts {
     pub bytes: u64,
     pub dimensions: Option<(u32, u32)>,
+    /// A video's length, in seconds, where its file says it (an MP4's movie header).
+    pub duration_secs: Option<u32>,
 }
 
 impl MediaLimits {
@@ -151,6 +155,7 @@ impl MediaLimits {
         max_image_bytes: 0,
         max_video_bytes: 0,
         image_aspect: None,
+        max_video_secs: None,
     };
 
     /// What is wrong with one media file (the `n`-th) of a post, in words, when its size or shape is
@@ -172,6 +177,17 @@ impl MediaLimits {
                 megabytes(max),
                 megabytes(facts.bytes)
             ));
+        }
+        if let (crate::MediaKind::Video, Some(max), Some(secs)) =
+            (kind, self.max_video_secs, facts.duration_secs)
+        {
+            if secs > max {
+                return Some(format!(
+                    "{name} takes videos up to {} long (media {n} is {})",
+                    minutes(max),
+                    minutes(secs)
+                ));
+            }
         }
         let ((low, high), (width, height)) = (self.image_aspect?, facts.dimensions?);
         if kind != crate::MediaKind::Image || height == 0 {
@@ -357,6 +373,11 @@ impl PlatformDescriptor {
     }
 }
 
+/// A length in seconds as minutes and seconds, as limits are written ("2:20").
+fn minutes(secs: u32) -> String {
+    format!("{}:{:02}", secs / 60, secs % 60)
+}
+
 /// A size in megabytes, as limits are written ("8 MB", "9.5 MB").
 fn megabytes(bytes: u64) -> String {
     let mb = bytes as f64 / MB as f64;
@@ -478,7 +499,24 @@ mod tests {
             instagram.check_content("Hi", &[Image; 12]).unwrap_err(),
             "Instagram takes at most 10 images or videos in one post (this post has 12)"
         );
-        let facts = |bytes, dimensions| FileFacts { bytes, dimensions };
+        let facts = |bytes, dimensions| FileFacts {
+            bytes,
+            dimensions,
+            duration_secs: None,
+        };
+        let long = FileFacts {
+            bytes: MB,
+            dimensions: None,
+            duration_secs: Some(185),
+        };
+        assert_eq!(
+            crate::descriptor(Platform::X)
+                .content
+                .media_limits
+                .file_refusal("X", 1, Video, &long)
+                .unwrap(),
+            "X takes videos up to 2:20 long (media 1 is 3:05)"
+        );
         let limits = &instagram.content.media_limits;
         assert_eq!(
             limits

@@ -89,6 +89,7 @@ pub(crate) const DESCRIPTOR: PlatformDescriptor = PlatformDescriptor {
             max_image_bytes: 8 * MB,
             max_video_bytes: 500 * MB,
             image_aspect: None,
+            max_video_secs: Some(1_800),
         },
         takes_files: true,
     },

@@ -73,6 +73,7 @@ pub(crate) const DESCRIPTOR: PlatformDescriptor = PlatformDescriptor {
             max_image_bytes: 20 * MB,
             max_video_bytes: 4096 * MB,
             image_aspect: None,
+            max_video_secs: Some(600),
         },
         takes_files: false,
     },

@@ -75,6 +75,7 @@ pub(crate) const DESCRIPTOR: PlatformDescriptor = PlatformDescriptor {
             max_image_bytes: 5 * MB,
             max_video_bytes: 512 * MB,
             image_aspect: None,
+            max_video_secs: Some(140),
         },
         takes_files: true,
     },

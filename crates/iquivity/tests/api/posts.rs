@@ -843,6 +843,26 @@ async fn an_uploaded_image_instagram_would_refuse_is_named_before_scheduling() {
         .create_post(json!({"text": "Square", "media": [{"url": square, "kind": "image"}], "accounts": [instagram, x]}))
         .await;
     assert_eq!(status, StatusCode::CREATED, "{post}");
+
+    // A video of 3:05, by its MP4 movie header: too long for X (2:20), fine for Instagram.
+    let mut video =
+        b"\0\0\0\x18ftypisom\0\0\x02\0isomiso2\0\0\0\x6cmoov\0\0\0\x64mvhd\0\0\0\0".to_vec();
+    video.extend_from_slice(&[0; 8]);
+    video.extend_from_slice(&1000u32.to_be_bytes());
+    video.extend_from_slice(&185_000u32.to_be_bytes());
+    video.extend_from_slice(&[0; 80]);
+    let long = upload(video, "video/mp4").await;
+    let (status, problem) = rig
+        .create_post(json!({"text": "Long", "media": [{"url": long, "kind": "video"}], "accounts": [instagram, x]}))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    assert_eq!(
+        refusals(&problem),
+        [(
+            "accounts[1]".to_string(),
+            "Shape X: X takes videos up to 2:20 long (media 1 is 3:05)".to_string()
+        )]
+    );
 }
 
 #[tokio::test]
