@@ -1143,6 +1143,53 @@ async fn instagram_and_facebook_publish_nothing_half_made_when_a_step_fails() {
 }
 
 #[tokio::test]
+async fn tiktok_says_a_publish_it_is_still_processing_may_appear_and_a_rate_limited_start_posts_nothing(
+) {
+    let h = harness().await;
+    let creator = h.target(Platform::Tiktok, AccountKind::Business).await;
+    let mut stalled = with_media(
+        "slow",
+        &[(MediaKind::Video, "https://cdn.stalled.test/v.mp4")],
+    );
+    stalled.privacy_level = Some("PUBLIC_TO_EVERYONE".into());
+    let error = h
+        .publish(Platform::Tiktok, &creator, &stalled)
+        .await
+        .unwrap_err();
+    assert!(error.message.contains("still processing"), "{error}");
+    assert!(
+        error.may_have_taken_effect(),
+        "TikTok took it: it is looked up later, never sent again blindly"
+    );
+    assert!(h.posts(Platform::Tiktok).await.is_empty());
+
+    // A rate limit between the creator's options and the publish's start: nothing started.
+    let mut video = with_media(
+        "clip",
+        &[(MediaKind::Video, "https://cdn.example.com/v.mp4")],
+    );
+    video.privacy_level = Some("PUBLIC_TO_EVERYONE".into());
+    h.control(
+        Platform::Tiktok,
+        "/faults",
+        json!({"mode": "rate_limit", "count": 1, "path_prefix": "/v2/post/publish/video/init/"}),
+    )
+    .await;
+    let error = h
+        .publish(Platform::Tiktok, &creator, &video)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error.class, ErrorClass::RateLimited { .. }),
+        "{error}"
+    );
+    assert!(!error.may_have_taken_effect());
+    assert!(h.posts(Platform::Tiktok).await.is_empty());
+    h.publish(Platform::Tiktok, &creator, &video).await.unwrap();
+    assert_eq!(h.posts(Platform::Tiktok).await.len(), 1);
+}
+
+#[tokio::test]
 async fn media_the_platform_cannot_fetch_is_rejected() {
     let h = harness().await;
     let lost = with_media(

@@ -304,6 +304,15 @@ pub(crate) fn unfetchable(url: &str) -> bool {
         .unwrap_or(true)
 }
 
+/// Whether the platform would never finish processing media from `url`: its host is under `.stalled.test`
+/// (RFC 6761 reserves `.test` for testing). How tests ask for processing that never ends.
+pub(crate) fn stalls(url: &str) -> bool {
+    url::Url::parse(url)
+        .ok()
+        .and_then(|u| u.host_str().map(|h| h.ends_with(".stalled.test")))
+        .unwrap_or(false)
+}
+
 /// An error answer: a status and a JSON body. Much smaller than a `Response`, so it can travel in the
 /// `Err` of every helper cheaply.
 #[derive(Debug)]

@@ -103,6 +103,9 @@ struct Publish {
     /// Why pulling the media failed (`video_pull_failed`, `photo_pull_failed`); the publish ends `FAILED`.
     #[serde(default)]
     fail_reason: Option<String>,
+    /// Its media never finishes downloading (a URL under `.stalled.test`).
+    #[serde(default)]
+    stalled: bool,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -446,6 +449,7 @@ async fn video_init(State(srv): State<Arc<Server>>, params: Params) -> Result<Js
     let mut world = srv.world();
     let serial = world.next_serial();
     let mut fail_reason = None;
+    let mut stalled = false;
     let (publish_id, upload) = match source.get("source").and_then(Value::as_str) {
         Some("PULL_FROM_URL") => {
             let url = source
@@ -453,6 +457,7 @@ async fn video_init(State(srv): State<Arc<Server>>, params: Params) -> Result<Js
                 .and_then(Value::as_str)
                 .ok_or_else(|| invalid_params("source_info.video_url is required."))?;
             fail_reason = crate::unfetchable(url).then(|| "video_pull_failed".to_string());
+            stalled = crate::stalls(url);
             (format!("v_pub_url~v2-1.{serial}"), None)
         }
         Some("FILE_UPLOAD") => {
@@ -500,6 +505,7 @@ async fn video_init(State(srv): State<Arc<Server>>, params: Params) -> Result<Js
             fetches: 0,
             post_id: None,
             fail_reason,
+            stalled,
         },
     );
     Ok(ok(data))
@@ -569,6 +575,7 @@ async fn content_init(
                 .iter()
                 .any(|url| crate::unfetchable(url))
                 .then(|| "photo_pull_failed".to_string()),
+            stalled: images.iter().any(|url| crate::stalls(url)),
         },
     );
     Ok(ok(json!({ "publish_id": publish_id })))
@@ -660,7 +667,7 @@ async fn status(State(srv): State<Arc<Server>>, params: Params) -> Result<Json<V
         ));
     }
     publish.fetches += 1;
-    if publish.fetches == 1 {
+    if publish.fetches == 1 || publish.stalled {
         return Ok(ok(
             json!({ "status": "PROCESSING_DOWNLOAD", "uploaded_bytes": uploaded }),
         ));
