@@ -134,6 +134,8 @@ pub struct MediaLimits {
     pub image_aspect: Option<(f64, f64)>,
     /// The longest video, in seconds; `None`: no limit the service checks.
     pub max_video_secs: Option<u32>,
+    /// An animated GIF goes alone in a post (as a video would).
+    pub gif_alone: bool,
 }
 
 /// What the service knows of a media file before scheduling (for its own uploads): its size, and an
@@ -156,6 +158,7 @@ impl MediaLimits {
         max_video_bytes: 0,
         image_aspect: None,
         max_video_secs: None,
+        gif_alone: false,
     };
 
     /// What is wrong with one media file (the `n`-th) of a post, in words, when its size or shape is

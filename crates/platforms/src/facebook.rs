@@ -96,6 +96,7 @@ pub(crate) const FACEBOOK: PlatformDescriptor = PlatformDescriptor {
             max_video_bytes: 1024 * MB,
             image_aspect: None,
             max_video_secs: Some(14_400),
+            gif_alone: false,
         },
         takes_files: false,
     },
@@ -185,6 +186,7 @@ pub(crate) const INSTAGRAM: PlatformDescriptor = PlatformDescriptor {
             // Feed images from 4:5 to 1.91:1 (Instagram refuses others: error 2207009).
             image_aspect: Some((0.8, 1.91)),
             max_video_secs: Some(900),
+            gif_alone: false,
         },
         takes_files: false,
     },

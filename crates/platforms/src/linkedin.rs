@@ -90,6 +90,7 @@ pub(crate) const DESCRIPTOR: PlatformDescriptor = PlatformDescriptor {
             max_video_bytes: 500 * MB,
             image_aspect: None,
             max_video_secs: Some(1_800),
+            gif_alone: false,
         },
         takes_files: true,
     },

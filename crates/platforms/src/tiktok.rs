@@ -74,6 +74,7 @@ pub(crate) const DESCRIPTOR: PlatformDescriptor = PlatformDescriptor {
             max_video_bytes: 4096 * MB,
             image_aspect: None,
             max_video_secs: Some(600),
+            gif_alone: false,
         },
         takes_files: false,
     },

@@ -76,6 +76,7 @@ pub(crate) const DESCRIPTOR: PlatformDescriptor = PlatformDescriptor {
             max_video_bytes: 512 * MB,
             image_aspect: None,
             max_video_secs: Some(140),
+            gif_alone: true,
         },
         takes_files: true,
     },

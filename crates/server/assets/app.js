@@ -374,6 +374,7 @@ if (compose) {
         mixed: box.dataset.mixedMedia === "true",
         maxImageBytes: Number(box.dataset.maxImageBytes),
         maxVideoBytes: Number(box.dataset.maxVideoBytes),
+        gifAlone: box.dataset.gifAlone === "true",
       });
     }
     const published = (v) => (v.link ? `${v.text} ${v.link}` : v.text);
@@ -399,6 +400,7 @@ if (compose) {
     else if (v.media.length > v.maxMedia) refusals.push(`${v.platformName} takes at most ${v.maxMedia} images or videos in one post (this post has ${v.media.length}).`);
     else if (videos > 0 && v.maxVideos === 0) refusals.push(`${v.platformName} takes images only for now (this post has ${videos} video${videos === 1 ? "" : "s"}).`);
     else if (videos > v.maxVideos) refusals.push(`${v.platformName} takes at most ${v.maxVideos} video in one post (this post has ${videos}).`);
+    else if (v.gifAlone && v.media.length > 1 && v.media.some((m) => /\.gif$/i.test(m.url))) refusals.push(`${v.platformName} takes an animated GIF alone in a post (this post has ${v.media.length} media).`);
     else if (!v.mixed && videos > 0 && images > 0) refusals.push(`${v.platformName} takes either images or a video in one post, not both.`);
     for (const m of v.media) {
       const size = uploadedSizes.get(m.url);

@@ -287,6 +287,15 @@ fn check_target(
             return fail(why);
         }
     }
+    let media = versions.media_for(account);
+    let gif = |m: &&MediaRecord| m.url.to_lowercase().ends_with(".gif");
+    if platform.content.media_limits.gif_alone && media.len() > 1 && media.iter().any(|m| gif(&m)) {
+        return fail(format!(
+            "{} takes an animated GIF alone in a post (this post has {} media)",
+            platform.short_name,
+            media.len()
+        ));
+    }
     if let Some(error) = comment_errors(versions.first_comment, account, field) {
         return Err(error);
     }

@@ -863,6 +863,26 @@ async fn an_uploaded_image_instagram_would_refuse_is_named_before_scheduling() {
             "Shape X: X takes videos up to 2:20 long (media 1 is 3:05)".to_string()
         )]
     );
+
+    // An animated GIF goes alone on X.
+    let (status, problem) = rig
+        .create_post(json!({
+            "text": "Moving",
+            "media": [
+                {"url": "https://cdn.example.com/dance.gif", "kind": "image"},
+                {"url": "https://cdn.example.com/still.jpg", "kind": "image"},
+            ],
+            "accounts": [x],
+        }))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    assert_eq!(
+        refusals(&problem),
+        [(
+            "accounts[0]".to_string(),
+            "Shape X: X takes an animated GIF alone in a post (this post has 2 media)".to_string()
+        )]
+    );
 }
 
 #[tokio::test]

@@ -383,7 +383,8 @@ fn compose(accounts: &[Account], csrf: &str, draft: &Draft, errors: &[FormError]
                                 data-max-videos=(limits_of(account.platform).max_videos)
                                 data-mixed-media=(limits_of(account.platform).mixed)
                                 data-max-image-bytes=(limits_of(account.platform).max_image_bytes)
-                                data-max-video-bytes=(limits_of(account.platform).max_video_bytes);
+                                data-max-video-bytes=(limits_of(account.platform).max_video_bytes)
+                                data-gif-alone=(limits_of(account.platform).gif_alone);
                             label for=(id) { (platform_icon(account.platform, 18)) " " (account.display_name) }
                         }
                     }
