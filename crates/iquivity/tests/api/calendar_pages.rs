@@ -329,7 +329,7 @@ async fn a_draft_saved_from_the_composer_is_scheduled_from_its_page_and_shows_in
 }
 
 #[tokio::test]
-async fn a_post_gets_its_own_text_for_x_and_a_preview_per_network() {
+async fn a_post_gets_its_own_text_for_x_and_linkedin_and_a_preview_per_network() {
     let Some((app, client)) = signed_up_in_browser("variants-page@example.com", 1280, 1000).await
     else {
         return;
@@ -359,6 +359,13 @@ async fn a_post_gets_its_own_text_for_x_and_a_preview_per_network() {
     click(&client, "details.variant[data-platform=x] summary").await;
     crate::browser::fill(&client, "#variant_x", "Spring is here 🌱").await;
     crate::browser::fill(&client, "#variant_link_x", "https://x.example/spring").await;
+    click(&client, "details.variant[data-platform=linkedin] summary").await;
+    crate::browser::fill(
+        &client,
+        "#variant_linkedin",
+        "Our spring collection, for the professionals who asked.",
+    )
+    .await;
 
     // One preview per network, each with its own text, the link card and the media.
     let x = wait_text(&client, "#previews .preview[data-platform=x]", |t| {
@@ -377,9 +384,13 @@ async fn a_post_gets_its_own_text_for_x_and_a_preview_per_network() {
         x.contains("Link card: x.example") && x.contains("No media"),
         "{x}"
     );
-    let linkedin = text_of(&client, "#previews .preview[data-platform=linkedin]").await;
+    let linkedin = wait_text(&client, "#previews .preview[data-platform=linkedin]", |t| {
+        t.contains("for the professionals who asked.")
+    })
+    .await;
     assert!(
-        linkedin.contains("Our spring collection is here")
+        linkedin.contains("Our spring collection, for the professionals who asked.")
+            && !linkedin.contains("Spring is here")
             && linkedin.contains("Link card: example.com"),
         "{linkedin}"
     );
@@ -439,11 +450,14 @@ async fn a_post_gets_its_own_text_for_x_and_a_preview_per_network() {
     click(&client, "#compose button[type=submit]:not([name])").await;
     wait_for(&client, "li.post").await;
     let (_, posts) = app.get(&owner, "/api/v1/posts").await;
-    assert_eq!(
-        posts[0]["variants"],
-        json!([{"platform": "x", "text": "Spring is here 🌱", "link": "https://x.example/spring"}]),
-        "{posts}"
-    );
+    let variants = posts[0]["variants"].as_array().unwrap();
+    assert_eq!(variants.len(), 2, "{posts}");
+    for version in [
+        json!({"platform": "x", "text": "Spring is here 🌱", "link": "https://x.example/spring"}),
+        json!({"platform": "linkedin", "text": "Our spring collection, for the professionals who asked."}),
+    ] {
+        assert!(variants.contains(&version), "{version} in {posts}");
+    }
     client.close().await.unwrap();
 }
 

@@ -543,16 +543,9 @@ pub async fn continue_thread(
     Path((id, target)): Path<(String, String)>,
     sc: CheckedForm,
 ) -> Result<Response, AppError> {
-    let id = post_id(&id)?;
-    let target = target.parse().map_err(|_| AppError::not_found("target"))?;
-    let back = back_to(field(&sc.fields, "back"));
-    let problem = match state.core.continue_thread_of(&sc.caller, id, target).await {
-        Ok(_) => None,
-        Err(CoreError::Conflict(why)) => Some(why),
-        Err(other) => return Err(other.into()),
-    };
-    let post = state.core.post(&sc.caller, id).await?;
-    post_page(&state, &sc.caller, &sc.session, post, &back, problem, None).await
+    let (id, target) = (post_id(&id)?, target_id(&target)?);
+    let done = state.core.continue_thread_of(&sc.caller, id, target).await;
+    after_target_action(&state, &sc, id, done).await
 }
 
 /// `POST /posts/{id}/targets/{target}/comment`: the first comment alone, again; a refusal is said on the
@@ -562,16 +555,9 @@ pub async fn retry_comment(
     Path((id, target)): Path<(String, String)>,
     sc: CheckedForm,
 ) -> Result<Response, AppError> {
-    let id = post_id(&id)?;
-    let target = target.parse().map_err(|_| AppError::not_found("target"))?;
-    let back = back_to(field(&sc.fields, "back"));
-    let problem = match state.core.retry_comment(&sc.caller, id, target).await {
-        Ok(_) => None,
-        Err(CoreError::Conflict(why)) => Some(why),
-        Err(other) => return Err(other.into()),
-    };
-    let post = state.core.post(&sc.caller, id).await?;
-    post_page(&state, &sc.caller, &sc.session, post, &back, problem, None).await
+    let (id, target) = (post_id(&id)?, target_id(&target)?);
+    let done = state.core.retry_comment(&sc.caller, id, target).await;
+    after_target_action(&state, &sc, id, done).await
 }
 
 /// `POST /posts/{id}/targets/{target}/delete`: deletes what the target published, on its platform; a
@@ -581,16 +567,31 @@ pub async fn delete_published(
     Path((id, target)): Path<(String, String)>,
     sc: CheckedForm,
 ) -> Result<Response, AppError> {
-    let id = post_id(&id)?;
-    let target = target.parse().map_err(|_| AppError::not_found("target"))?;
-    let back = back_to(field(&sc.fields, "back"));
-    let problem = match state.core.delete_published(&sc.caller, id, target).await {
+    let (id, target) = (post_id(&id)?, target_id(&target)?);
+    let done = state.core.delete_published(&sc.caller, id, target).await;
+    after_target_action(&state, &sc, id, done).await
+}
+
+fn target_id(raw: &str) -> Result<uuid::Uuid, AppError> {
+    raw.parse().map_err(|_| AppError::not_found("target"))
+}
+
+/// The post's page after an action on one of its targets: a refusal (the platform's, or one it does not
+/// allow) is said on it.
+async fn after_target_action(
+    state: &AppState,
+    sc: &CheckedForm,
+    id: uuid::Uuid,
+    done: Result<PostRecord, CoreError>,
+) -> Result<Response, AppError> {
+    let problem = match done {
         Ok(_) => None,
         Err(CoreError::Conflict(why)) => Some(why),
         Err(other) => return Err(other.into()),
     };
+    let back = back_to(field(&sc.fields, "back"));
     let post = state.core.post(&sc.caller, id).await?;
-    post_page(&state, &sc.caller, &sc.session, post, &back, problem, None).await
+    post_page(state, &sc.caller, &sc.session, post, &back, problem, None).await
 }
 
 fn post_id(raw: &str) -> Result<uuid::Uuid, AppError> {

@@ -47,6 +47,29 @@ pub struct CreatePostRequest {
     thread: Vec<ThreadPartView>,
 }
 
+/// `/api/v1/posts/{id}/targets/{target}`: the post's and the target's ids, each named when it is not one.
+pub(crate) struct TargetPath {
+    pub post: uuid::Uuid,
+    pub target: uuid::Uuid,
+}
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for TargetPath {
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        let Path((id, target)) = Path::<(String, String)>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| AppError::not_found("target"))?;
+        Ok(TargetPath {
+            post: parse_uuid("id", &id)?,
+            target: parse_uuid("target", &target)?,
+        })
+    }
+}
+
 fn parse_uuid(field: &str, raw: &str) -> Result<uuid::Uuid, AppError> {
     raw.parse()
         .map_err(|_| AppError::bad_request(field, format!("{raw:?} is not an id")))
@@ -232,18 +255,10 @@ pub async fn cancel(
 pub async fn retry(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
-    Path((id, target)): Path<(String, String)>,
+    TargetPath { post, target }: TargetPath,
 ) -> Result<Json<PostView>, AppError> {
     Ok(Json(
-        state
-            .core
-            .retry_target(
-                &caller,
-                parse_uuid("id", &id)?,
-                parse_uuid("target", &target)?,
-            )
-            .await?
-            .into(),
+        state.core.retry_target(&caller, post, target).await?.into(),
     ))
 }
 
@@ -254,16 +269,12 @@ pub async fn retry(
 pub async fn retry_comment(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
-    Path((id, target)): Path<(String, String)>,
+    TargetPath { post, target }: TargetPath,
 ) -> Result<Json<PostView>, AppError> {
     Ok(Json(
         state
             .core
-            .retry_comment(
-                &caller,
-                parse_uuid("id", &id)?,
-                parse_uuid("target", &target)?,
-            )
+            .retry_comment(&caller, post, target)
             .await?
             .into(),
     ))
@@ -276,16 +287,12 @@ pub async fn retry_comment(
 pub async fn continue_thread(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
-    Path((id, target)): Path<(String, String)>,
+    TargetPath { post, target }: TargetPath,
 ) -> Result<Json<PostView>, AppError> {
     Ok(Json(
         state
             .core
-            .continue_thread_of(
-                &caller,
-                parse_uuid("id", &id)?,
-                parse_uuid("target", &target)?,
-            )
+            .continue_thread_of(&caller, post, target)
             .await?
             .into(),
     ))
@@ -299,16 +306,12 @@ pub async fn continue_thread(
 pub async fn delete_published(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
-    Path((id, target)): Path<(String, String)>,
+    TargetPath { post, target }: TargetPath,
 ) -> Result<Json<PostView>, AppError> {
     Ok(Json(
         state
             .core
-            .delete_published(
-                &caller,
-                parse_uuid("id", &id)?,
-                parse_uuid("target", &target)?,
-            )
+            .delete_published(&caller, post, target)
             .await?
             .into(),
     ))
