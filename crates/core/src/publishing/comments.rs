@@ -63,11 +63,7 @@ impl Core {
         post: uuid::Uuid,
         target: uuid::Uuid,
     ) -> Result<PostRecord, CoreError> {
-        let current = self.post(caller, post).await?;
-        caller.require_manage_accounts()?;
-        let Some(published) = current.targets.iter().find(|t| t.id == target) else {
-            return Err(CoreError::NotFound("target"));
-        };
+        let (current, published) = self.target_to_manage(caller, post, target).await?;
         let (Some(post_id), TargetState::Published) =
             (&published.platform_post_id, published.state)
         else {
@@ -85,7 +81,7 @@ impl Core {
                 "the first comment was already added".into(),
             ));
         }
-        self.send_first_comment(published, &current, post_id)
+        self.send_first_comment(&published, &current, post_id)
             .await?;
         self.post(caller, post).await
     }

@@ -13,11 +13,7 @@ impl Core {
         post: uuid::Uuid,
         target: uuid::Uuid,
     ) -> Result<PostRecord, CoreError> {
-        let current = self.post(caller, post).await?;
-        caller.require_manage_accounts()?;
-        let Some(published) = current.targets.iter().find(|t| t.id == target) else {
-            return Err(CoreError::NotFound("target"));
-        };
+        let (_, published) = self.target_to_manage(caller, post, target).await?;
         let platform = published.platform.display_name();
         let post_id = match (&published.platform_post_id, published.state) {
             _ if published.deleted_at.is_some() => {

@@ -62,6 +62,18 @@ pub struct PostEdit {
     pub first_comment: Option<Option<String>>,
 }
 
+/// The media as a platform adapter takes them, to be fetched by their URLs.
+pub(crate) fn media_to_send(media: &[MediaRecord]) -> Vec<iquivity_platforms::Media> {
+    media
+        .iter()
+        .map(|m| iquivity_platforms::Media {
+            url: m.url.clone(),
+            kind: media_kind(m),
+            file: None,
+        })
+        .collect()
+}
+
 /// A stored media item's kind as the platforms take it.
 pub(crate) fn media_kind(media: &MediaRecord) -> MediaKind {
     if media.kind == "video" {
@@ -707,6 +719,20 @@ impl Core {
         self.post(caller, id).await
     }
 
+    /// The post and one of its targets, for a member who may act on it.
+    pub(crate) async fn target_to_manage(
+        &self,
+        caller: &Caller,
+        post: uuid::Uuid,
+        target: uuid::Uuid,
+    ) -> Result<(PostRecord, TargetRecord), CoreError> {
+        let current = self.post(caller, post).await?;
+        caller.require_manage_accounts()?;
+        let found = current.targets.iter().find(|t| t.id == target).cloned();
+        let found = found.ok_or(CoreError::NotFound("target"))?;
+        Ok((current, found))
+    }
+
     /// Puts a failed target back on the schedule, now.
     pub async fn retry_target(
         &self,
@@ -714,11 +740,7 @@ impl Core {
         post: uuid::Uuid,
         target: uuid::Uuid,
     ) -> Result<PostRecord, CoreError> {
-        let current = self.post(caller, post).await?;
-        caller.require_manage_accounts()?;
-        let Some(t) = current.targets.iter().find(|t| t.id == target) else {
-            return Err(CoreError::NotFound("target"));
-        };
+        let (_, t) = self.target_to_manage(caller, post, target).await?;
         if let Some(account) = self
             .store
             .account(caller.workspace_id, t.account_id)

@@ -5,7 +5,7 @@ use crate::engine::{join_all, per_account, PlatformSlots};
 use crate::{Core, CoreError, ErrorChain};
 use chrono::{DateTime, Duration, Utc};
 use iquivity_domain::{Account, AccountStatus, TokenSet};
-use iquivity_platforms::{descriptor, ErrorClass, Media, PostContent, PostLookup, PublishWindow};
+use iquivity_platforms::{descriptor, ErrorClass, PostContent, PostLookup, PublishWindow};
 use iquivity_store::{PostRecord, TargetOutcome, TargetRecord};
 use tokio::task::JoinSet;
 
@@ -65,15 +65,7 @@ fn content(post: &PostRecord, account: &Account) -> PostContent {
         link: post
             .link_for(account.id, account.platform)
             .map(str::to_string),
-        media: post
-            .media_for(account.id, account.platform)
-            .iter()
-            .map(|m| Media {
-                url: m.url.clone(),
-                kind: super::media_kind(m),
-                file: None,
-            })
-            .collect(),
+        media: super::media_to_send(post.media_for(account.id, account.platform)),
         privacy_level: post.privacy_level.clone(),
     }
 }

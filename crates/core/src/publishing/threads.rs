@@ -4,7 +4,7 @@
 //! part without repeating one.
 
 use crate::{Caller, Core, CoreError};
-use iquivity_platforms::{descriptor, Media, PostContent};
+use iquivity_platforms::{descriptor, PostContent};
 use iquivity_store::{PostRecord, TargetRecord, TargetState, ThreadProgress};
 
 impl Core {
@@ -62,15 +62,7 @@ impl Core {
                 .unwrap_or_else(|| root.to_string());
             let mut content = PostContent {
                 text: part.text.clone(),
-                media: part
-                    .media
-                    .iter()
-                    .map(|m| Media {
-                        url: m.url.clone(),
-                        kind: super::media_kind(m),
-                        file: None,
-                    })
-                    .collect(),
+                media: super::media_to_send(&part.media),
                 ..PostContent::default()
             };
             if rules.content.takes_files {
@@ -126,11 +118,7 @@ impl Core {
         post: uuid::Uuid,
         target: uuid::Uuid,
     ) -> Result<PostRecord, CoreError> {
-        let current = self.post(caller, post).await?;
-        caller.require_manage_accounts()?;
-        let Some(published) = current.targets.iter().find(|t| t.id == target) else {
-            return Err(CoreError::NotFound("target"));
-        };
+        let (current, published) = self.target_to_manage(caller, post, target).await?;
         let (Some(root), TargetState::Published) = (&published.platform_post_id, published.state)
         else {
             return Err(CoreError::Conflict(
@@ -144,7 +132,7 @@ impl Core {
                 "there is no more of this thread to publish".into(),
             ));
         }
-        self.continue_thread(published, &current, root, published.thread.clone())
+        self.continue_thread(&published, &current, root, published.thread.clone())
             .await?;
         self.post(caller, post).await
     }
