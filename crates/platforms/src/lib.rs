@@ -8,6 +8,7 @@ mod descriptor;
 mod error;
 mod facebook;
 mod http;
+mod instagram;
 mod linkedin;
 mod meta;
 mod oauth;
@@ -360,7 +361,7 @@ impl Platforms {
 pub fn descriptor(platform: Platform) -> &'static PlatformDescriptor {
     match platform {
         Platform::Facebook => &facebook::FACEBOOK,
-        Platform::Instagram => &facebook::INSTAGRAM,
+        Platform::Instagram => &instagram::INSTAGRAM,
         Platform::X => &x::DESCRIPTOR,
         Platform::Linkedin => &linkedin::DESCRIPTOR,
         Platform::Tiktok => &tiktok::DESCRIPTOR,

@@ -5,6 +5,7 @@
 use crate::error::{ErrorClass, PlatformError};
 use crate::http::{self, class_from_status, in_seconds, Answer};
 use crate::settings::PlatformSettings;
+use crate::{Grant, Renewal};
 use chrono::{DateTime, Utc};
 use iquivity_domain::TokenSet;
 use secrecy::{ExposeSecret, SecretString};
@@ -380,6 +381,89 @@ impl Graph {
             .await
             .map(|_| ())
     }
+}
+
+// --- Facebook Login, the same for Facebook Pages and Instagram -----------------------------------------
+
+pub(crate) fn authorize_url(
+    settings: &PlatformSettings,
+    scopes: &[&str],
+    state: &str,
+    redirect_uri: &str,
+) -> String {
+    settings.authorize_url_with(&[
+        ("client_id", &settings.client_id),
+        ("redirect_uri", redirect_uri),
+        ("state", state),
+        ("response_type", "code"),
+        ("scope", &scopes.join(",")),
+    ])
+}
+
+/// Code → short-lived user token → long-lived user token (about 60 days), and the scopes granted.
+pub(crate) async fn grant(
+    graph: &Graph,
+    code: &str,
+    redirect_uri: &str,
+) -> Result<Grant, PlatformError> {
+    let short = graph.exchange_code(code, redirect_uri).await?;
+    let long = graph.long_lived(&short.token).await?;
+    let scopes = graph.granted_scopes(&long.token).await?;
+    Ok(Grant {
+        tokens: long.into_tokens(),
+        scopes,
+    })
+}
+
+/// A Page's token, derived from a long-lived user token: it does not expire, and the user token behind it
+/// is kept to renew it and to revoke the login.
+pub(crate) fn page_tokens(page_token: String, user: &TokenSet) -> TokenSet {
+    TokenSet {
+        access_token: SecretString::from(page_token),
+        refresh_token: None,
+        expires_at: None,
+        refresh_expires_at: user.expires_at,
+        grant_token: user
+            .grant_token
+            .clone()
+            .or_else(|| Some(user.access_token.clone())),
+        issued_at: Some(chrono::Utc::now()),
+    }
+}
+
+pub(crate) fn no_grant(platform: &'static str) -> PlatformError {
+    PlatformError::new(
+        platform,
+        ErrorClass::TokenRevoked,
+        "this connection holds no user token to renew it with; reconnect the account",
+    )
+}
+
+/// The user token to renew with, exchanged for a fresh long-lived one, and the scopes it holds now (unknown
+/// if they cannot be read).
+pub(crate) async fn renewed_user(
+    graph: &Graph,
+    tokens: &TokenSet,
+) -> Result<Renewal, PlatformError> {
+    let grant_token = tokens
+        .grant_token
+        .as_ref()
+        .ok_or_else(|| no_grant(graph.platform))?;
+    let user = graph.long_lived(grant_token).await?.into_tokens();
+    let scopes = graph.granted_scopes(&user.access_token).await.ok();
+    Ok(Renewal {
+        tokens: user,
+        scopes,
+    })
+}
+
+pub(crate) async fn scopes_of(graph: &Graph, tokens: &TokenSet) -> Option<Vec<String>> {
+    let token = tokens.grant_token.as_ref().unwrap_or(&tokens.access_token);
+    graph.granted_scopes(token).await.ok()
+}
+
+pub(crate) fn rejected(platform: &'static str, message: &str) -> PlatformError {
+    PlatformError::new(platform, ErrorClass::Rejected, message)
 }
 
 fn origin_of(url: &str) -> String {
