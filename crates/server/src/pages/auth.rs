@@ -3,6 +3,7 @@
 use super::page;
 use crate::client_addr::ClientAddr;
 use crate::extract::{csrf_refused, SessionCaller, SessionCookie};
+use crate::pages::see_other;
 use crate::routes::auth::session_cookie_header;
 use crate::AppState;
 use axum::extract::{FromRequest, Path, RawForm, Request, State};
@@ -57,14 +58,6 @@ pub(crate) fn same_origin(headers: &HeaderMap) -> bool {
     origin
         .split_once("://")
         .is_some_and(|(_, rest)| rest.trim_end_matches('/') == host)
-}
-
-pub(crate) fn see_other(location: &str) -> Response {
-    (
-        StatusCode::SEE_OTHER,
-        [(header::LOCATION, location.to_string())],
-    )
-        .into_response()
 }
 
 fn signed_in(state: &AppState, session: NewSession, to: &str) -> Response {

@@ -9,10 +9,11 @@ use super::posts::{parse_tz, state_label};
 use super::{app_page, Chrome, Section};
 use crate::error::AppError;
 use crate::extract::{CheckedForm, PageCaller};
+use crate::pages::{local_time, see_other};
 use crate::AppState;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{header, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveDateTime, Utc};
 use iquivity_core::clients::ClientSummary;
 use iquivity_core::posts::{CalendarItem, CalendarQuery, PostEdit};
@@ -336,7 +337,7 @@ async fn post_page(
         @if let Some(problem) = &problem { p.notice.error role="alert" { (problem) } }
         p.post-text { (post.text) }
         @if let Some(link) = &post.link { p { "Link: " a href=(link) rel="noopener" { (link) } } }
-        p.muted { "Publish at " time datetime=(post.publish_at.to_rfc3339()) data-local { (post.publish_at.format("%b %d %Y, %H:%M")) " UTC" } }
+        p.muted { "Publish at " (local_time(post.publish_at)) }
         h2 { "Accounts" }
         @if is_draft {
             p { "A draft reserves nothing and is never published until it is scheduled. For: " (draft_names.join(", ")) "." }
@@ -364,7 +365,7 @@ async fn post_page(
                     @if let Some(url) = &target.url { " " a href=(url) rel="noopener" { "view on " (target.platform.display_name()) } }
                     @if let Some(message) = &target.error_message { span.reason { (message) } }
                     @if let Some(at) = target.deleted_at {
-                        " " span.tag { "Deleted from " (target.platform.display_name()) " " time datetime=(at.to_rfc3339()) data-local { (at.format("%b %d %Y, %H:%M")) " UTC" } }
+                        " " span.tag { "Deleted from " (target.platform.display_name()) " " (local_time(at)) }
                     } @else if target.state == TargetState::Published && can_manage && descriptor(target.platform).deletes_posts {
                         form.inline method="post" action={ "/posts/" (post.id) "/targets/" (target.id) "/delete" } {
                             input type="hidden" name="csrf" value=(chrome.csrf);
@@ -486,7 +487,7 @@ pub async fn publish(
         Err(e) => Err(e),
     };
     match outcome {
-        Ok(()) => Ok((StatusCode::SEE_OTHER, [(header::LOCATION, "/posts")]).into_response()),
+        Ok(()) => Ok(see_other("/posts")),
         Err(CoreError::Validation(errors)) => {
             let message = said(errors);
             let post = state.core.post(&sc.caller, id).await?;
@@ -513,7 +514,7 @@ pub async fn duplicate(
 ) -> Result<Response, AppError> {
     let copy = state.core.duplicate_post(&sc.caller, post_id(&id)?).await?;
     let to = format!("/posts/{}?back=/posts", copy.id);
-    Ok((StatusCode::SEE_OTHER, [(header::LOCATION, to)]).into_response())
+    Ok(see_other(&to))
 }
 
 /// The error class of a publish whose outcome nobody could tell (the request went out, no answer came).
@@ -533,7 +534,7 @@ pub async fn retry(
         "/posts/{id}?back={}",
         url::form_urlencoded::byte_serialize(back.as_bytes()).collect::<String>()
     );
-    Ok((StatusCode::SEE_OTHER, [(header::LOCATION, to)]).into_response())
+    Ok(see_other(&to))
 }
 
 /// `POST /posts/{id}/targets/{target}/thread`: the thread from where it stopped; a refusal is said on the
@@ -647,7 +648,7 @@ pub async fn reschedule(
         None => Err(CoreError::invalid("publish_at", "must be a date and time")),
     };
     match outcome {
-        Ok(()) => Ok((StatusCode::SEE_OTHER, [(header::LOCATION, back)]).into_response()),
+        Ok(()) => Ok(see_other(&back)),
         Err(CoreError::Validation(errors)) => {
             let message = said(errors);
             let typed = Typed {
@@ -690,5 +691,5 @@ pub async fn cancel(
     let id = post_id(&id)?;
     state.core.cancel_post(&sc.caller, id).await?;
     let back = back_to(field(&sc.fields, "back"));
-    Ok((StatusCode::SEE_OTHER, [(header::LOCATION, back)]).into_response())
+    Ok(see_other(&back))
 }

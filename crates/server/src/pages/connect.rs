@@ -3,10 +3,11 @@
 use super::{csrf_token, page};
 use crate::error::AppError;
 use crate::extract::{Authenticated, SessionCaller, SessionCookie};
+use crate::pages::see_other;
 use crate::routes::connections::parse_connection_id;
 use crate::AppState;
 use axum::extract::{Path, Query, RawForm, State};
-use axum::http::{header, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use iquivity_core::connections::{Callback, ConnectionView};
 use iquivity_core::{Caller, CoreError};
@@ -301,7 +302,7 @@ pub async fn select(
                 Some(account) => format!("/?connected={}", account.id),
                 None => format!("/connections/{id}"),
             };
-            Ok((StatusCode::SEE_OTHER, [(header::LOCATION, to)]).into_response())
+            Ok(see_other(&to))
         }
         Err(e @ (CoreError::PlanLimit(_) | CoreError::Validation(_))) => {
             let err: AppError = e.into();

@@ -1,15 +1,16 @@
 //! Notifications: the header's bell with the unread count, its drawer of the newest alerts, and the whole
 //! history, paged. The drawer is a `<details>` element, so it opens without script.
 
+use super::app_page;
 use super::auth::field;
 use super::layout::{Chrome, Section};
-use super::{app_page, seed_date};
 use crate::error::AppError;
 use crate::extract::{CheckedForm, PageCaller};
+use crate::pages::{local_time, see_other};
 use crate::AppState;
 use axum::extract::{Query, State};
-use axum::http::{header, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use chrono::{DateTime, Utc};
 pub use iquivity_core::alerts::alert_text;
 use iquivity_store::{AlertPosition, AlertRecord};
@@ -21,7 +22,7 @@ const HISTORY_PAGE: u32 = 25;
 fn alert_item(alert: &AlertRecord) -> Markup {
     html! {
         li class=[alert.read_at.is_none().then_some("unread")] {
-            time datetime=(alert.created_at.to_rfc3339()) data-local { (seed_date(alert.created_at)) " UTC" }
+            (local_time(alert.created_at))
             " " (alert_text(alert))
             @if alert.read_at.is_none() { span.visually-hidden { " (new)" } }
         }
@@ -155,7 +156,7 @@ pub async fn mark_read(
         Some("/notifications") => "/notifications",
         _ => "/",
     };
-    Ok((StatusCode::SEE_OTHER, [(header::LOCATION, back)]).into_response())
+    Ok(see_other(back))
 }
 
 #[cfg(test)]

@@ -1,9 +1,10 @@
 //! Forgotten passwords (`/forgot-password`, `/reset-password`): plain forms that work without script.
 //! The request page answers the same whether the email is registered or not.
 
-use super::auth::{error_list, errors_of, field, form_again, see_other, SameOriginForm};
+use super::auth::{error_list, errors_of, field, form_again, SameOriginForm};
 use super::page;
 use crate::client_addr::ClientAddr;
+use crate::pages::see_other;
 use crate::AppState;
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;

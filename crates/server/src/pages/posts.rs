@@ -6,10 +6,11 @@ use super::icons::platform_icon;
 use super::{app_page, Chrome, Section};
 use crate::error::AppError;
 use crate::extract::{CheckedForm, PageCaller};
+use crate::pages::{local_time, see_other};
 use crate::AppState;
 use axum::extract::State;
-use axum::http::{header, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use iquivity_core::posts::NewPost;
 use iquivity_core::{Caller, CoreError};
@@ -415,7 +416,7 @@ fn post_list(posts: &[PostRecord], names: &[(iquivity_domain::AccountId, String)
                         @if post.draft_accounts.is_some() { span.tag.requested { "Draft" } }
                         p.post-text { (post.text) }
                         p { a href={ "/posts/" (post.id) "?back=/posts" } { "Open this post" } }
-                        p.muted { "Publish at " time datetime=(post.publish_at.to_rfc3339()) data-local { (post.publish_at.format("%b %d %Y, %H:%M")) " UTC" } }
+                        p.muted { "Publish at " (local_time(post.publish_at)) }
                         ul.results {
                             @for target in &post.targets {
                                 @let name = names.iter().find(|(id, _)| *id == target.account_id);
@@ -580,7 +581,7 @@ pub async fn create(
                 } else {
                     "/posts".to_string()
                 };
-                return Ok((StatusCode::SEE_OTHER, [(header::LOCATION, to)]).into_response());
+                return Ok(see_other(&to));
             }
             Err(CoreError::Validation(found)) => {
                 errors.extend(found.into_iter().map(|e| FormError {

@@ -6,12 +6,13 @@ use super::auth::field;
 use super::{app_page, Chrome, Section};
 use crate::error::AppError;
 use crate::extract::{CheckedForm, PageCaller};
+use crate::pages::see_other;
 use crate::routes::accounts::parse_id;
 use crate::routes::clients::parse_client_id;
 use crate::AppState;
 use axum::extract::{Path, State};
-use axum::http::{header, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use iquivity_core::posts::QueueSpec;
 use iquivity_core::{Caller, CoreError};
 use iquivity_store::{QueueOwner, QueueRecord, QueueSlot};
@@ -205,14 +206,7 @@ async fn save_for(
         ))
     };
     match outcome {
-        Ok(()) => Ok((
-            StatusCode::SEE_OTHER,
-            [(
-                header::LOCATION,
-                owner_of(&state, &sc.caller, owner).await?.page,
-            )],
-        )
-            .into_response()),
+        Ok(()) => Ok(see_other(&owner_of(&state, &sc.caller, owner).await?.page)),
         Err(CoreError::Validation(errors)) => {
             let said = errors
                 .into_iter()

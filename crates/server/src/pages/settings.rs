@@ -4,11 +4,12 @@ use super::auth::field;
 use super::{app_page, Chrome, Section};
 use crate::error::AppError;
 use crate::extract::{CheckedForm, PageCaller};
+use crate::pages::see_other;
 use crate::routes::alerts::parse_webhook_id;
 use crate::AppState;
 use axum::extract::{Path, State};
-use axum::http::{header, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use iquivity_core::alerts::{AlertEmailChoice, WebhookUpdate, SIGNATURE_HEADER};
 use iquivity_core::{Caller, CoreError};
 use iquivity_domain::{AlertEmail, AlertKind, Role};
@@ -321,7 +322,7 @@ pub async fn delete_webhook(
         .core
         .delete_webhook(&sc.caller, parse_webhook_id(&id)?)
         .await?;
-    Ok((StatusCode::SEE_OTHER, [(header::LOCATION, "/settings")]).into_response())
+    Ok(see_other("/settings"))
 }
 
 /// `POST /settings/webhooks/{id}/enable`: enables a disabled webhook.
@@ -338,5 +339,5 @@ pub async fn enable_webhook(
         .core
         .update_webhook(&sc.caller, parse_webhook_id(&id)?, &enable)
         .await?;
-    Ok((StatusCode::SEE_OTHER, [(header::LOCATION, "/settings")]).into_response())
+    Ok(see_other("/settings"))
 }

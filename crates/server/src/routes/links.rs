@@ -1,5 +1,5 @@
 //! Links for account owners: connect links, reconnect requests and client access links (owners and
-//! admins). The pages the links open are in `pages/links.rs`.
+//! admins). The pages the links open are in `pages/links/`.
 
 use super::accounts::parse_id;
 use super::clients::parse_client_id;

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use iquivity_core::posts::{NewPost, PostEdit, QueueSpec};
 use iquivity_core::CoreError;
 use iquivity_domain::AccountId;
-use iquivity_store::{PostVariant, QueueOwner, QueueRecord, QueueSlot};
+use iquivity_store::{PostRecord, PostVariant, QueueOwner, QueueRecord, QueueSlot};
 use serde::{Deserialize, Serialize};
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -70,6 +70,11 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for TargetPath {
     }
 }
 
+/// A post as the API answers it.
+fn post_view(post: PostRecord) -> Json<PostView> {
+    Json(post.into())
+}
+
 fn parse_uuid(field: &str, raw: &str) -> Result<uuid::Uuid, AppError> {
     raw.parse()
         .map_err(|_| AppError::bad_request(field, format!("{raw:?} is not an id")))
@@ -128,12 +133,8 @@ pub async fn get(
     Authenticated(caller): Authenticated,
     Path(id): Path<String>,
 ) -> Result<Json<PostView>, AppError> {
-    Ok(Json(
-        state
-            .core
-            .post(&caller, parse_uuid("id", &id)?)
-            .await?
-            .into(),
+    Ok(post_view(
+        state.core.post(&caller, parse_uuid("id", &id)?).await?,
     ))
 }
 
@@ -167,7 +168,7 @@ pub async fn update(
     Path(id): Path<String>,
     JsonBody(body): JsonBody<UpdatePostRequest>,
 ) -> Result<Json<PostView>, AppError> {
-    Ok(Json(
+    Ok(post_view(
         state
             .core
             .update_post(
@@ -184,8 +185,7 @@ pub async fn update(
                     first_comment: body.first_comment,
                 },
             )
-            .await?
-            .into(),
+            .await?,
     ))
 }
 
@@ -207,12 +207,11 @@ pub async fn publish(
     Path(id): Path<String>,
     JsonBody(body): JsonBody<PublishDraftRequest>,
 ) -> Result<Json<PostView>, AppError> {
-    Ok(Json(
+    Ok(post_view(
         state
             .core
             .publish_draft(&caller, parse_uuid("id", &id)?, body.publish_at)
-            .await?
-            .into(),
+            .await?,
     ))
 }
 
@@ -239,12 +238,11 @@ pub async fn cancel(
     Authenticated(caller): Authenticated,
     Path(id): Path<String>,
 ) -> Result<Json<PostView>, AppError> {
-    Ok(Json(
+    Ok(post_view(
         state
             .core
             .cancel_post(&caller, parse_uuid("id", &id)?)
-            .await?
-            .into(),
+            .await?,
     ))
 }
 
@@ -257,8 +255,8 @@ pub async fn retry(
     Authenticated(caller): Authenticated,
     TargetPath { post, target }: TargetPath,
 ) -> Result<Json<PostView>, AppError> {
-    Ok(Json(
-        state.core.retry_target(&caller, post, target).await?.into(),
+    Ok(post_view(
+        state.core.retry_target(&caller, post, target).await?,
     ))
 }
 
@@ -271,12 +269,8 @@ pub async fn retry_comment(
     Authenticated(caller): Authenticated,
     TargetPath { post, target }: TargetPath,
 ) -> Result<Json<PostView>, AppError> {
-    Ok(Json(
-        state
-            .core
-            .retry_comment(&caller, post, target)
-            .await?
-            .into(),
+    Ok(post_view(
+        state.core.retry_comment(&caller, post, target).await?,
     ))
 }
 
@@ -289,12 +283,8 @@ pub async fn continue_thread(
     Authenticated(caller): Authenticated,
     TargetPath { post, target }: TargetPath,
 ) -> Result<Json<PostView>, AppError> {
-    Ok(Json(
-        state
-            .core
-            .continue_thread_of(&caller, post, target)
-            .await?
-            .into(),
+    Ok(post_view(
+        state.core.continue_thread_of(&caller, post, target).await?,
     ))
 }
 
@@ -308,12 +298,8 @@ pub async fn delete_published(
     Authenticated(caller): Authenticated,
     TargetPath { post, target }: TargetPath,
 ) -> Result<Json<PostView>, AppError> {
-    Ok(Json(
-        state
-            .core
-            .delete_published(&caller, post, target)
-            .await?
-            .into(),
+    Ok(post_view(
+        state.core.delete_published(&caller, post, target).await?,
     ))
 }
 
