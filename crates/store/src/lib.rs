@@ -1,5 +1,5 @@
 //! Storage: the interface the core uses ([`Store`], one trait per area: people, accounts, connections,
-//! lifecycle, alerts, posts, credentials) and its one SQL implementation ([`sql`]) for SQLite, the embedded
+//! lifecycle, alerts, posts, posting queues, credentials) and its one SQL implementation ([`sql`]) for SQLite, the embedded
 //! default ([`sqlite`]), and PostgreSQL for several instances ([`postgres`]), which keep only how to open
 //! them and their [`sql::Dialect`]. [`open`] picks the database by URL.
 
@@ -15,6 +15,7 @@ mod mail;
 mod people;
 pub mod postgres;
 mod posts;
+mod queues;
 mod records;
 pub(crate) mod rows;
 pub mod sql;
@@ -31,6 +32,7 @@ pub use links::{LinkOutcome, LinkRecord, LinkStore, LinkUseRecord, LinkedAccount
 pub use mail::{DigestMark, MailAttempt, MailRecord, MailStore, PasswordResetRecord};
 pub use people::PeopleStore;
 pub use posts::PostStore;
+pub use queues::QueueStore;
 pub use records::*;
 pub use testing::TestSupport;
 
@@ -104,6 +106,7 @@ pub trait Store:
     + LinkStore
     + AlertStore
     + PostStore
+    + QueueStore
     + MailStore
     + CredentialStore
     + TestSupport

@@ -55,12 +55,6 @@ pub trait PostStore: Send + Sync {
         target: uuid::Uuid,
         at: DateTime<Utc>,
     ) -> StoreResult<bool>;
-    async fn set_queue(&self, queue: &QueueRecord) -> StoreResult<bool>;
-    async fn queue(
-        &self,
-        workspace: WorkspaceId,
-        owner: QueueOwner,
-    ) -> StoreResult<Option<QueueRecord>>;
     /// Deletes a draft; false when it is not a draft.
     async fn delete_draft(&self, workspace: WorkspaceId, id: uuid::Uuid) -> StoreResult<bool>;
     /// Takes due targets: each moves to `publishing` under a lease *before* the platform is called. An

@@ -102,6 +102,7 @@ mod on_sqlite {
     mod mail;
     mod people;
     mod posts;
+    mod queues;
     mod rows;
     mod testing;
     use rows::*;
@@ -124,6 +125,7 @@ mod on_postgres {
     mod mail;
     mod people;
     mod posts;
+    mod queues;
     mod rows;
     mod testing;
     use rows::*;
