@@ -13,6 +13,7 @@ pub mod notifications;
 pub mod password;
 pub mod plan;
 pub mod platforms;
+pub mod post;
 pub mod posts;
 pub mod queue;
 pub mod settings;

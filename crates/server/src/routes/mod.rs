@@ -69,26 +69,26 @@ pub fn router() -> Router<AppState> {
             "/clients/{id}/queue",
             get(pages::queue::show_client).post(pages::queue::save_client),
         )
-        .route("/posts/{id}", get(pages::calendar::post))
-        .route("/posts/{id}/reschedule", post(pages::calendar::reschedule))
-        .route("/posts/{id}/cancel", post(pages::calendar::cancel))
-        .route("/posts/{id}/publish", post(pages::calendar::publish))
-        .route("/posts/{id}/duplicate", post(pages::calendar::duplicate))
+        .route("/posts/{id}", get(pages::post::show))
+        .route("/posts/{id}/reschedule", post(pages::post::reschedule))
+        .route("/posts/{id}/cancel", post(pages::post::cancel))
+        .route("/posts/{id}/publish", post(pages::post::publish))
+        .route("/posts/{id}/duplicate", post(pages::post::duplicate))
         .route(
             "/posts/{id}/targets/{target}/retry",
-            post(pages::calendar::retry),
+            post(pages::post::retry),
         )
         .route(
             "/posts/{id}/targets/{target}/delete",
-            post(pages::calendar::delete_published),
+            post(pages::post::delete_published),
         )
         .route(
             "/posts/{id}/targets/{target}/comment",
-            post(pages::calendar::retry_comment),
+            post(pages::post::retry_comment),
         )
         .route(
             "/posts/{id}/targets/{target}/thread",
-            post(pages::calendar::continue_thread),
+            post(pages::post::continue_thread),
         )
         .route("/l/{token}", get(pages::links::open))
         .route("/l/{token}/start", post(pages::links::start))
