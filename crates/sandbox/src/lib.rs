@@ -229,6 +229,13 @@ impl Sandbox {
             .map(|running| running.server.run().held_from())
     }
 
+    /// How many API requests wait at that platform's hold now; None if it was not started.
+    pub fn held(&self, platform: Platform) -> Option<u32> {
+        self.servers
+            .get(&platform)
+            .map(|running| running.server.run().held())
+    }
+
     /// How many API requests that platform's server is acting on now: past the hold and not yet
     /// answered. None if it was not started.
     pub fn acting(&self, platform: Platform) -> Option<u32> {

@@ -343,6 +343,18 @@ async fn three_instances_share_the_work_and_one_killed_midway_loses_and_repeats_
         sandbox.acting(Platform::X) == Some(0)
     })
     .await;
+    // An instance that has just read an answer still has to store it (a renewal's rotated tokens, a
+    // post's id) before its next request reaches the hold: killing it in between would lose what the
+    // platform did, which is not what this test is about. Every instance is blocked once no new request
+    // has come to the hold for a while.
+    let mut settled = 0;
+    let mut held = sandbox.held(Platform::X);
+    while settled < 3 {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let now = sandbox.held(Platform::X);
+        settled = if now == held { settled + 1 } else { 0 };
+        held = now;
+    }
     let owners = sqlx::query(
         "SELECT lease_owner, COUNT(*) FROM (SELECT lease_owner FROM jobs WHERE done_at IS NULL \
          UNION ALL SELECT lease_owner FROM post_targets WHERE state = 'publishing') AS claimed \

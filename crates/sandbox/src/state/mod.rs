@@ -335,6 +335,10 @@ impl Run {
         self.held_from.keys().copied().collect()
     }
 
+    pub(crate) fn held(&self) -> u32 {
+        self.held_from.values().sum()
+    }
+
     pub(crate) fn acting(&self) -> u32 {
         self.acting
     }
