@@ -157,6 +157,18 @@ pub(crate) async fn text_of(client: &Client, css: &str) -> String {
         .unwrap()
 }
 
+/// An attribute of the first element `css` finds (`None` when it has none).
+pub(crate) async fn attr_of(client: &Client, css: &str, name: &str) -> Option<String> {
+    let element = client.find(Locator::Css(css)).await.unwrap();
+    element.attr(name).await.unwrap()
+}
+
+/// A property of the first element `css` finds, such as a field's `value` as typed.
+pub(crate) async fn prop_of(client: &Client, css: &str, name: &str) -> Option<String> {
+    let element = client.find(Locator::Css(css)).await.unwrap();
+    element.prop(name).await.unwrap()
+}
+
 pub(crate) async fn count(client: &Client, css: &str) -> usize {
     client.find_all(Locator::Css(css)).await.unwrap().len()
 }
@@ -185,15 +197,7 @@ pub(crate) async fn follow(client: &Client, css: &str) {
 }
 
 pub(crate) async fn is_checked(client: &Client, css: &str) -> bool {
-    client
-        .find(Locator::Css(css))
-        .await
-        .unwrap()
-        .prop("checked")
-        .await
-        .unwrap()
-        .as_deref()
-        == Some("true")
+    prop_of(client, css, "checked").await.as_deref() == Some("true")
 }
 
 /// The text of every element `css` finds, in document order.
@@ -251,6 +255,13 @@ pub(crate) async fn sign_up(client: &Client, app: &TestApp, email: &str) {
 }
 
 /// A fresh service, and a browser in which `email` has just signed up with a new workspace.
+/// A workspace signed up in a 1280×1000 browser, with its owner signed in for the API too.
+pub(crate) async fn owner_in_browser(email: &str) -> Option<(TestApp, Client, User)> {
+    let (app, client) = signed_up_in_browser(email, 1280, 1000).await?;
+    let owner = app.user_signed_in(email, PASSWORD).await;
+    Some((app, client, owner))
+}
+
 pub(crate) async fn signed_up_in_browser(
     email: &str,
     width: u32,

@@ -2,7 +2,7 @@
 //! day, moved with the post's form, and the at-risk mark of a day.
 
 use crate::browser::{
-    add_account, click, signed_up_in_browser, text_of, wait_for, wait_text, Screenshots,
+    add_account, click, owner_in_browser, prop_of, text_of, wait_for, wait_text, Screenshots,
 };
 use crate::demo_pages::assert_accessible;
 use crate::helpers::*;
@@ -12,17 +12,12 @@ use serde_json::json;
 
 #[tokio::test]
 async fn a_manager_sees_a_post_in_the_calendar_and_moves_it_by_dragging_and_by_its_form() {
-    let Some((app, client)) = signed_up_in_browser("calendar-page@example.com", 1280, 1000).await
-    else {
+    let Some((app, client, owner)) = owner_in_browser("calendar-page@example.com").await else {
         return;
     };
-    let owner = app
-        .user_signed_in("calendar-page@example.com", PASSWORD)
-        .await;
     app.set_plan(owner.workspace_id, Plan::Professional).await;
     add_account(&client, "x", "Cal Person", &[]).await;
-    let (_, page) = app.get(&owner, "/api/v1/accounts").await;
-    let account = page["items"][0]["id"].as_str().unwrap().to_string();
+    let account = app.only_account_id(&owner).await;
     // Two days ahead at 10:30 in the browser's zone (headless Chromium runs in UTC): inside this month's
     // grid or the next one's first week, and always in the week view of that day.
     let day = (Utc::now() + Duration::days(2)).date_naive();
@@ -193,11 +188,9 @@ async fn a_manager_sees_a_post_in_the_calendar_and_moves_it_by_dragging_and_by_i
 
 #[tokio::test]
 async fn a_failed_post_is_retried_from_its_page_once_the_account_is_repaired() {
-    let Some((app, client)) = signed_up_in_browser("retry-page@example.com", 1280, 1000).await
-    else {
+    let Some((app, client, owner)) = owner_in_browser("retry-page@example.com").await else {
         return;
     };
-    let owner = app.user_signed_in("retry-page@example.com", PASSWORD).await;
     add_account(&client, "x", "Retry Person", &[]).await;
     let (_, page) = app.get(&owner, "/api/v1/accounts").await;
     let account = page["items"][0].clone();
@@ -272,13 +265,9 @@ async fn a_failed_post_is_retried_from_its_page_once_the_account_is_repaired() {
 
 #[tokio::test]
 async fn a_draft_saved_from_the_composer_is_scheduled_from_its_page_and_shows_in_the_calendar() {
-    let Some((app, client)) = signed_up_in_browser("drafts-page@example.com", 1280, 1000).await
-    else {
+    let Some((app, client, owner)) = owner_in_browser("drafts-page@example.com").await else {
         return;
     };
-    let owner = app
-        .user_signed_in("drafts-page@example.com", PASSWORD)
-        .await;
     add_account(&client, "x", "Draft Person", &[]).await;
 
     client.goto(&app.url("/posts")).await.unwrap();
@@ -330,13 +319,9 @@ async fn a_draft_saved_from_the_composer_is_scheduled_from_its_page_and_shows_in
 
 #[tokio::test]
 async fn a_post_gets_its_own_text_for_x_and_linkedin_and_a_preview_per_network() {
-    let Some((app, client)) = signed_up_in_browser("variants-page@example.com", 1280, 1000).await
-    else {
+    let Some((app, client, owner)) = owner_in_browser("variants-page@example.com").await else {
         return;
     };
-    let owner = app
-        .user_signed_in("variants-page@example.com", PASSWORD)
-        .await;
     app.set_plan(owner.workspace_id, Plan::Professional).await;
     add_account(&client, "x", "Var X", &[]).await;
     add_account(&client, "linkedin", "Var Li", &["Var Li Company"]).await;
@@ -463,30 +448,15 @@ async fn a_post_gets_its_own_text_for_x_and_linkedin_and_a_preview_per_network()
 
 #[tokio::test]
 async fn one_account_gets_its_own_version_and_media_warnings_come_before_sending() {
-    let Some((app, client)) = signed_up_in_browser("versions-page@example.com", 1280, 1000).await
-    else {
+    let Some((app, client, owner)) = owner_in_browser("versions-page@example.com").await else {
         return;
     };
-    let owner = app
-        .user_signed_in("versions-page@example.com", PASSWORD)
-        .await;
     app.set_plan(owner.workspace_id, Plan::Professional).await;
     add_account(&client, "x", "Ver One", &[]).await;
     add_account(&client, "x", "Ver Two", &[]).await;
     add_account(&client, "tiktok", "Ver Tok", &[]).await;
-    let (_, page) = app.get(&owner, "/api/v1/accounts?sort=name").await;
-    let id_of = |name: &str| {
-        page["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|a| a["display_name"] == name)
-            .unwrap()["id"]
-            .as_str()
-            .unwrap()
-            .to_string()
-    };
-    let (one, two) = (id_of("Ver One"), id_of("Ver Two"));
+    let one = app.account_id(&owner, "Ver One").await;
+    let two = app.account_id(&owner, "Ver Two").await;
 
     client.goto(&app.url("/posts")).await.unwrap();
     crate::browser::fill(&client, "#text", "Spring is here").await;
@@ -675,27 +645,14 @@ async fn set_posting_times(
 
 #[tokio::test]
 async fn a_post_added_to_the_queue_goes_to_two_accounts_at_their_own_times() {
-    let Some((app, client)) = signed_up_in_browser("queue-page@example.com", 1280, 1000).await
-    else {
+    let Some((app, client, owner)) = owner_in_browser("queue-page@example.com").await else {
         return;
     };
-    let owner = app.user_signed_in("queue-page@example.com", PASSWORD).await;
     app.set_plan(owner.workspace_id, Plan::Professional).await;
     add_account(&client, "x", "Queue X", &[]).await;
     add_account(&client, "linkedin", "Queue Li", &["Queue Li Company"]).await;
-    let (_, page) = app.get(&owner, "/api/v1/accounts?sort=name").await;
-    let id_of = |name: &str| {
-        page["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|a| a["display_name"] == name)
-            .unwrap()["id"]
-            .as_str()
-            .unwrap()
-            .to_string()
-    };
-    let (x, linkedin) = (id_of("Queue X"), id_of("Queue Li Company"));
+    let x = app.account_id(&owner, "Queue X").await;
+    let linkedin = app.account_id(&owner, "Queue Li Company").await;
 
     // A line that cannot be read is said next to the field, and what was typed stays.
     client
@@ -708,13 +665,7 @@ async fn a_post_added_to_the_queue_goes_to_two_accounts_at_their_own_times() {
     click(&client, "#queue-form button[type=submit]").await;
     let said = wait_text(&client, "#slots-error", |t| !t.is_empty()).await;
     assert!(said.contains("Funday 09:00"), "{said}");
-    let kept = client
-        .find(fantoccini::Locator::Css("#slots"))
-        .await
-        .unwrap()
-        .prop("value")
-        .await
-        .unwrap();
+    let kept = prop_of(&client, "#slots", "value").await;
     assert_eq!(kept.as_deref(), Some("Funday 09:00"));
     assert_accessible(&client, "posting times refused").await;
 
@@ -734,12 +685,7 @@ async fn a_post_added_to_the_queue_goes_to_two_accounts_at_their_own_times() {
     wait_for(&client, "li.post").await;
     let (_, posts) = app.get(&owner, "/api/v1/posts").await;
     let due = |account: &str| -> chrono::DateTime<Utc> {
-        posts[0]["targets"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|t| t["account_id"] == account)
-            .unwrap()["run_at"]
+        target_for(&posts[0], account)["run_at"]
             .as_str()
             .unwrap()
             .parse()
@@ -762,16 +708,11 @@ async fn a_post_added_to_the_queue_goes_to_two_accounts_at_their_own_times() {
 
 #[tokio::test]
 async fn a_clients_posting_times_are_set_from_its_view_and_shown_on_its_accounts() {
-    let Some((app, client)) = signed_up_in_browser("client-times@example.com", 1280, 1000).await
-    else {
+    let Some((app, client, owner)) = owner_in_browser("client-times@example.com").await else {
         return;
     };
-    let owner = app
-        .user_signed_in("client-times@example.com", PASSWORD)
-        .await;
     add_account(&client, "x", "Harbor X", &[]).await;
-    let (_, page) = app.get(&owner, "/api/v1/accounts").await;
-    let account = page["items"][0]["id"].as_str().unwrap().to_string();
+    let account = app.only_account_id(&owner).await;
     let (_, harbor) = app
         .post(&owner, "/api/v1/clients", json!({"name": "Harbor"}))
         .await;
@@ -796,13 +737,7 @@ async fn a_clients_posting_times_are_set_from_its_view_and_shown_on_its_accounts
     click(&client, "#queue-form button[type=submit]").await;
     let error = wait_text(&client, "#slots-error", |t| !t.is_empty()).await;
     assert!(error.contains("sometimes"), "{error}");
-    let kept = client
-        .find(fantoccini::Locator::Css("#time_zone"))
-        .await
-        .unwrap()
-        .prop("value")
-        .await
-        .unwrap();
+    let kept = prop_of(&client, "#time_zone", "value").await;
     assert_eq!(kept.as_deref(), Some("Europe/Lisbon"));
     crate::browser::fill(&client, "#slots", "Mon-Fri 10:00").await;
     click(&client, "#queue-form button[type=submit]").await;
@@ -822,16 +757,11 @@ async fn a_clients_posting_times_are_set_from_its_view_and_shown_on_its_accounts
 
 #[tokio::test]
 async fn a_published_post_is_deleted_from_x_on_its_page() {
-    let Some((app, client)) = signed_up_in_browser("delete-page@example.com", 1280, 1000).await
-    else {
+    let Some((app, client, owner)) = owner_in_browser("delete-page@example.com").await else {
         return;
     };
-    let owner = app
-        .user_signed_in("delete-page@example.com", PASSWORD)
-        .await;
     add_account(&client, "x", "Delete X", &[]).await;
-    let (_, page) = app.get(&owner, "/api/v1/accounts").await;
-    let account = page["items"][0]["id"].as_str().unwrap().to_string();
+    let account = app.only_account_id(&owner).await;
     let (status, post) = app
         .post(
             &owner,
@@ -842,13 +772,11 @@ async fn a_published_post_is_deleted_from_x_on_its_page() {
     assert_eq!(status, reqwest::StatusCode::CREATED, "{post}");
     let id = post["id"].as_str().unwrap().to_string();
     // The engine of this app publishes it within a round or two.
-    for _ in 0..100 {
+    wait_until("the post published", || async {
         let (_, now) = app.get(&owner, &format!("/api/v1/posts/{id}")).await;
-        if now["targets"][0]["state"] == "published" {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+        now["targets"][0]["state"] == "published"
+    })
+    .await;
     client
         .goto(&app.url(&format!("/posts/{id}")))
         .await

@@ -610,15 +610,7 @@ async fn an_expired_token_is_renewed_and_the_account_recovers() {
         json!({}),
     )
     .await;
-    let (status, body) = app
-        .post_bare(
-            &ann.user,
-            &format!(
-                "/api/v1/accounts/{}/refresh",
-                account["id"].as_str().unwrap()
-            ),
-        )
-        .await;
+    let (status, body) = app.refresh(&ann.user, &account).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["outcome"], "refreshed");
     assert_eq!(body["account"]["status"], "active");
@@ -708,15 +700,7 @@ async fn a_removed_permission_fails_the_account_and_names_the_scope() {
     let account = ann.accounts(&app, "").await.remove(0);
     app.remove_sandbox_scope(Platform::Facebook, "Greenleaf Market", "pages_manage_posts")
         .await;
-    let (status, body) = app
-        .post_bare(
-            &ann.user,
-            &format!(
-                "/api/v1/accounts/{}/refresh",
-                account["id"].as_str().unwrap()
-            ),
-        )
-        .await;
+    let (status, body) = app.refresh(&ann.user, &account).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["outcome"], "needs_consent");
     assert_eq!(body["account"]["status"], "failed");

@@ -2,7 +2,9 @@
 //! the first screen at desktop and phone size, and axe-core at 0 violations (WCAG 2.2 AA) on every page
 //! and state.
 
-use crate::browser::{browser_with_viewport, click, fill, wait_for, wait_text, Screenshots};
+use crate::browser::{
+    attr_of, browser_with_viewport, click, fill, prop_of, wait_for, wait_text, Screenshots,
+};
 use crate::helpers::*;
 use fantoccini::{Client, Locator};
 use serde_json::{json, Value};
@@ -251,24 +253,13 @@ async fn every_page_and_state_has_no_accessibility_violations() {
         error.text().await.unwrap(),
         "Must not be after the end of the range (created_to)."
     );
-    let described = client
-        .find(Locator::Css("#created_from"))
-        .await
-        .unwrap()
-        .attr("aria-describedby")
-        .await
-        .unwrap();
+    let described = attr_of(&client, "#created_from", "aria-describedby").await;
     assert_eq!(described.as_deref(), Some("created_from-error"));
     assert_accessible(&client, "an inverted date range").await;
     client.goto(&app.url("/")).await.unwrap();
 
-    let account = client
-        .find(Locator::Css("#account-rows tr"))
+    let account = attr_of(&client, "#account-rows tr", "data-id")
         .await
-        .unwrap()
-        .attr("data-id")
-        .await
-        .unwrap()
         .expect("rows carry their account id");
     for (path, what) in [
         (format!("/accounts/{account}"), "an account's details"),
@@ -468,13 +459,8 @@ async fn no_request_leaves_the_services_origin_while_the_pages_are_used_across_a
         let client = client.clone();
         async move {
             let mut seen = Vec::new();
-            let account = client
-                .find(Locator::Css("#account-rows tr"))
+            let account = attr_of(&client, "#account-rows tr", "data-id")
                 .await
-                .unwrap()
-                .attr("data-id")
-                .await
-                .unwrap()
                 .unwrap();
             for path in [
                 "/".to_string(),
@@ -608,13 +594,7 @@ async fn a_manager_renames_and_relabels_an_account_in_place() {
     )
     .await;
     assert!(error.contains("40"), "{error}");
-    let kept = client
-        .find(Locator::Css("form.inline-edit input[name=labels]"))
-        .await
-        .unwrap()
-        .prop("value")
-        .await
-        .unwrap();
+    let kept = prop_of(&client, "form.inline-edit input[name=labels]", "value").await;
     assert_eq!(kept.as_deref(), Some(format!("Bakery, {long}").as_str()));
 
     fill(
@@ -732,13 +712,8 @@ async fn refresh_says_what_it_did_and_why_before_sending_anyone_to_the_platform(
         app.base,
         "still on the page"
     );
-    let link = client
-        .find(Locator::Css("#action-notice a.button"))
+    let link = attr_of(&client, "#action-notice a.button", "href")
         .await
-        .unwrap()
-        .attr("href")
-        .await
-        .unwrap()
         .unwrap();
     assert!(
         link.contains("authorize") || link.contains("oauth"),

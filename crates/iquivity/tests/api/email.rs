@@ -479,7 +479,7 @@ async fn two_instances_on_postgres_send_each_email_once() {
 
 #[tokio::test]
 async fn the_forgot_password_page_and_alert_email_choices_work_in_the_browser() {
-    use crate::browser::{click, fill, signed_up_in_browser, text_of, wait_text};
+    use crate::browser::{click, fill, prop_of, signed_up_in_browser, text_of, wait_text};
     use crate::demo_pages::assert_accessible;
     use fantoccini::Locator;
     let Some((app, client)) = signed_up_in_browser("mail-pages@example.com", 1280, 900).await
@@ -521,13 +521,7 @@ async fn the_forgot_password_page_and_alert_email_choices_work_in_the_browser() 
         ("account.connected", "off"),
         ("account.status_changed", "digest"),
     ] {
-        let chosen = client
-            .find(Locator::Css(&format!("select[name='{name}']")))
-            .await
-            .unwrap()
-            .prop("value")
-            .await
-            .unwrap();
+        let chosen = prop_of(&client, &format!("select[name='{name}']"), "value").await;
         assert_eq!(chosen.as_deref(), Some(value), "{name}");
     }
 

@@ -410,6 +410,34 @@ impl TestApp {
     }
 
     /// Invites someone to the user's workspace with `role`: the invitation's code.
+    /// Refresh on an account (as the API lists it), with the answer.
+    pub async fn refresh(&self, user: &User, account: &Value) -> (StatusCode, Value) {
+        let id = account["id"].as_str().expect("an account's id");
+        self.post_bare(user, &format!("/api/v1/accounts/{id}/refresh"))
+            .await
+    }
+
+    /// The id of the user's workspace's one account.
+    pub async fn only_account_id(&self, user: &User) -> String {
+        let (_, page) = self.get(user, "/api/v1/accounts").await;
+        assert_eq!(page["items"].as_array().map(Vec::len), Some(1), "{page}");
+        page["items"][0]["id"].as_str().unwrap().to_string()
+    }
+
+    /// The id of the user's workspace's account shown as `name`.
+    pub async fn account_id(&self, user: &User, name: &str) -> String {
+        let (_, page) = self.get(user, "/api/v1/accounts?limit=100").await;
+        let found = page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["display_name"] == name);
+        found.unwrap_or_else(|| panic!("no account {name} in {page}"))["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
     pub async fn invitation_code(&self, user: &User, role: &str) -> String {
         let (status, invitation) = self
             .post(user, "/api/v1/invitations", json!({ "role": role }))
@@ -619,6 +647,16 @@ pub async fn expect_rate_limited(response: reqwest::Response) -> Value {
 
 /// The string `key` of every element of the JSON list `list`, in order (panics on a non-list or a
 /// missing key, showing what was there).
+/// The target of a post (as the API answers it) that goes to `account`.
+pub fn target_for(post: &Value, account: impl std::fmt::Display) -> Value {
+    let account = account.to_string();
+    let targets = post["targets"].as_array().expect("a post's targets");
+    let found = targets.iter().find(|t| t["account_id"] == account.as_str());
+    found
+        .unwrap_or_else(|| panic!("no target for {account} in {post}"))
+        .clone()
+}
+
 pub fn strings_at(list: &Value, key: &str) -> Vec<String> {
     let items = list
         .as_array()

@@ -147,15 +147,8 @@ async fn a_scheduled_post_waits_for_its_time_and_removal_cancels_it() {
     let (_, after) = rig
         .get(&format!("/api/v1/posts/{}", post["id"].as_str().unwrap()))
         .await;
-    let state_of = |account: &iquivity_domain::AccountId| -> Value {
-        after["targets"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|t| t["account_id"] == account.to_string())
-            .unwrap()["state"]
-            .clone()
-    };
+    let state_of =
+        |account: &iquivity_domain::AccountId| target_for(&after, account)["state"].clone();
     assert_eq!(
         state_of(&x),
         "cancelled",
@@ -507,16 +500,7 @@ async fn an_x_thread_stopped_at_its_second_part_continues_without_repeating_a_pa
     rig.round().await;
     let path = format!("/api/v1/posts/{}", post["id"].as_str().unwrap());
     let (_, done) = rig.get(&path).await;
-    let on = |post: &Value, account: iquivity_domain::AccountId| {
-        post["targets"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|t| t["account_id"] == account.to_string())
-            .unwrap()
-            .clone()
-    };
-    let on_x = on(&done, x);
+    let on_x = target_for(&done, x);
     assert_eq!(on_x["state"], "published", "{done}");
     assert_eq!(on_x["thread"]["published_ids"], json!([]), "{done}");
     assert!(
@@ -527,7 +511,7 @@ async fn an_x_thread_stopped_at_its_second_part_continues_without_repeating_a_pa
         "{done}"
     );
     assert_eq!(
-        on(&done, linkedin)["thread"]["published_ids"],
+        target_for(&done, linkedin)["thread"]["published_ids"],
         json!([]),
         "LinkedIn takes no threads: only the post"
     );
@@ -544,7 +528,7 @@ async fn an_x_thread_stopped_at_its_second_part_continues_without_repeating_a_pa
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{continued}");
-    let thread = on(&continued, x)["thread"].clone();
+    let thread = target_for(&continued, x)["thread"].clone();
     assert_eq!(
         thread["published_ids"].as_array().unwrap().len(),
         2,
@@ -638,16 +622,7 @@ async fn a_first_comment_that_fails_leaves_the_post_published_and_is_retried_alo
     rig.round().await;
     let path = format!("/api/v1/posts/{}", post["id"].as_str().unwrap());
     let (_, done) = rig.get(&path).await;
-    let target_on = |post: &Value, account: iquivity_domain::AccountId| {
-        post["targets"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|t| t["account_id"] == account.to_string())
-            .unwrap()
-            .clone()
-    };
-    let on_page = target_on(&done, page);
+    let on_page = target_for(&done, page);
     assert_eq!(on_page["state"], "published", "{done}");
     assert_eq!(on_page["comment"]["state"], "failed", "{done}");
     assert!(on_page["comment"]["error_message"]
@@ -655,7 +630,7 @@ async fn a_first_comment_that_fails_leaves_the_post_published_and_is_retried_alo
         .unwrap()
         .contains("Comments on this object are turned off"));
     assert_eq!(
-        target_on(&done, tiktok)["comment"],
+        target_for(&done, tiktok)["comment"],
         Value::Null,
         "TikTok takes no comments: none is tried"
     );
@@ -666,7 +641,7 @@ async fn a_first_comment_that_fails_leaves_the_post_published_and_is_retried_alo
         ))
         .await;
     assert_eq!(
-        target_on(&li_done, linkedin)["comment"]["state"],
+        target_for(&li_done, linkedin)["comment"]["state"],
         "published",
         "{li_done}"
     );
@@ -680,7 +655,7 @@ async fn a_first_comment_that_fails_leaves_the_post_published_and_is_retried_alo
     let (status, again) = rig.post(&retry, json!({})).await;
     assert_eq!(status, StatusCode::OK, "{again}");
     assert_eq!(
-        target_on(&again, page)["comment"]["state"],
+        target_for(&again, page)["comment"]["state"],
         "published",
         "{again}"
     );

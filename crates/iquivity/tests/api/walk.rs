@@ -2,9 +2,9 @@
 //! would meet it (with and without script), so none comes back unnoticed.
 
 use crate::browser::{
-    add_account, browser, browser_without_script, click, count, fill, follow, is_checked,
-    newest_notification, row_names, signed_up_in_browser, text_of, texts_of, wait_for, wait_rows,
-    wait_text,
+    add_account, attr_of, browser, browser_without_script, click, count, fill, follow, is_checked,
+    newest_notification, prop_of, row_names, signed_up_in_browser, text_of, texts_of, wait_for,
+    wait_rows, wait_text,
 };
 use crate::demo_pages::{
     apply, assert_accessible, choose_action, demo_app, demo_in_browser, sign_in, DemoSession,
@@ -73,13 +73,7 @@ async fn without_script_the_list_is_read_filtered_searched_and_sorted() {
         return;
     };
     sign_in(&client, &app, &demo).await;
-    let select_page = client
-        .find(Locator::Css("#select-page"))
-        .await
-        .unwrap()
-        .attr("hidden")
-        .await
-        .unwrap();
+    let select_page = attr_of(&client, "#select-page", "hidden").await;
     assert!(
         select_page.is_some(),
         "no script ran: what only the script shows stays hidden"
@@ -328,13 +322,7 @@ async fn an_invited_member_signs_up_from_the_link_and_sees_only_what_a_member_ca
         1,
         "{main}"
     );
-    let email = client
-        .find(Locator::Css("#email"))
-        .await
-        .unwrap()
-        .prop("value")
-        .await
-        .unwrap();
+    let email = prop_of(&client, "#email", "value").await;
     assert_eq!(email.as_deref(), Some("guest@example.com"));
     fill(&client, "#password", PASSWORD).await;
     click(&client, "main form button[type=submit]").await;
@@ -355,13 +343,8 @@ async fn an_invited_member_signs_up_from_the_link_and_sees_only_what_a_member_ca
     assert_eq!(actions, ["refresh"]);
 
     // The removal address typed by hand is a page that says no, never raw JSON.
-    let id = client
-        .find(Locator::Css("#account-rows tr"))
+    let id = attr_of(&client, "#account-rows tr", "data-id")
         .await
-        .unwrap()
-        .attr("data-id")
-        .await
-        .unwrap()
         .unwrap();
     // The member's plan page says whom to ask instead of how to change it.
     client.goto(&app.url("/settings/plan")).await.unwrap();
