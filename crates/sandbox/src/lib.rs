@@ -14,8 +14,6 @@ mod control;
 mod html;
 mod ids;
 mod linkedin;
-mod linkedin_images;
-mod linkedin_videos;
 mod meta;
 mod persist;
 mod request;
@@ -23,7 +21,6 @@ mod simulator;
 mod state;
 mod tiktok;
 mod x;
-mod x_media;
 
 pub use consent::{approve, consent, Approval, Consent, ConsentError};
 pub use iquivity_domain::Platform;

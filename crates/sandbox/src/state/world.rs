@@ -2,7 +2,8 @@
 //! was posted and commented. The bookkeeping is shared by every platform; what differs (envelopes,
 //! lifetimes, rotation) lives in the platform modules.
 
-use crate::{linkedin_images, linkedin_videos, meta, tiktok, x};
+use crate::linkedin::{images as linkedin_images, videos as linkedin_videos};
+use crate::{meta, tiktok, x};
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};

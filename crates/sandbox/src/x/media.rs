@@ -155,7 +155,7 @@ pub(crate) async fn initialize(
     State(srv): State<Arc<Server>>,
     params: Params,
 ) -> Result<Json<Value>, Reject> {
-    let caller = super::x::authenticate(&srv, &params, &["media.write"])?;
+    let caller = super::authenticate(&srv, &params, &["media.write"])?;
     let body = params
         .json
         .as_ref()
@@ -212,7 +212,7 @@ pub(crate) async fn append(
     State(srv): State<Arc<Server>>,
     params: Params,
 ) -> Result<Json<Value>, Reject> {
-    let caller = super::x::authenticate(&srv, &params, &["media.write"])?;
+    let caller = super::authenticate(&srv, &params, &["media.write"])?;
     if let Some(error) = &params.body_error {
         return Err(invalid(error));
     }
@@ -257,7 +257,7 @@ pub(crate) async fn finalize(
     State(srv): State<Arc<Server>>,
     params: Params,
 ) -> Result<Json<Value>, Reject> {
-    let caller = super::x::authenticate(&srv, &params, &["media.write"])?;
+    let caller = super::authenticate(&srv, &params, &["media.write"])?;
     let id = upload_id(&params);
     let mut world = srv.world();
     let upload = world
@@ -286,7 +286,7 @@ pub(crate) async fn status(
     State(srv): State<Arc<Server>>,
     params: Params,
 ) -> Result<Json<Value>, Reject> {
-    let caller = super::x::authenticate(&srv, &params, &["media.write"])?;
+    let caller = super::authenticate(&srv, &params, &["media.write"])?;
     if params.query("command") != Some("STATUS") {
         return Err(invalid("command must be STATUS."));
     }

@@ -89,22 +89,20 @@ pub(crate) async fn initialize(
     State(srv): State<Arc<Server>>,
     params: Params,
 ) -> Result<Json<Value>, Reject> {
-    super::linkedin::require_version(&params)?;
-    let caller = super::linkedin::authenticate(&srv, &params)?;
+    super::require_version(&params)?;
+    let caller = super::authenticate(&srv, &params)?;
     if params.query("action") != Some("initializeUpload") {
-        return Err(super::linkedin::illegal_argument(
-            "action must be initializeUpload",
-        ));
+        return Err(super::illegal_argument("action must be initializeUpload"));
     }
     let owner = params
         .json
         .as_ref()
         .and_then(|b| b.pointer("/initializeUploadRequest/owner"))
         .and_then(Value::as_str)
-        .ok_or_else(|| super::linkedin::missing_field("initializeUploadRequest.owner"))?
+        .ok_or_else(|| super::missing_field("initializeUploadRequest.owner"))?
         .to_string();
-    if !super::linkedin::may_post_as(&caller, &owner) {
-        return Err(super::linkedin::access_denied(&format!(
+    if !super::may_post_as(&caller, &owner) {
+        return Err(super::access_denied(&format!(
             "uploading images for {owner}"
         )));
     }
@@ -135,9 +133,9 @@ pub(crate) async fn upload(
     Path(id): Path<String>,
     params: Params,
 ) -> Result<StatusCode, Reject> {
-    let caller = super::linkedin::authenticate(&srv, &params)?;
+    let caller = super::authenticate(&srv, &params)?;
     if params.raw.is_empty() || params.raw.len() > MAX_IMAGE_BYTES {
-        return Err(super::linkedin::illegal_argument(
+        return Err(super::illegal_argument(
             "An image must hold from 1 byte to 8 MB",
         ));
     }
@@ -147,7 +145,7 @@ pub(crate) async fn upload(
         .images
         .get_mut(&format!("urn:li:image:{id}"))
         .filter(|i| i.uploader == caller.user_id)
-        .ok_or_else(|| super::linkedin::access_denied("uploading this image"))?;
+        .ok_or_else(|| super::access_denied("uploading this image"))?;
     image.bytes = params.raw.len();
     Ok(StatusCode::CREATED)
 }

@@ -108,16 +108,16 @@ pub(crate) async fn action(
     State(srv): State<Arc<Server>>,
     params: Params,
 ) -> Result<Json<Value>, Reject> {
-    super::linkedin::require_version(&params)?;
-    let caller = super::linkedin::authenticate(&srv, &params)?;
+    super::require_version(&params)?;
+    let caller = super::authenticate(&srv, &params)?;
     let body = params
         .json
         .clone()
-        .ok_or_else(|| super::linkedin::illegal_argument("The body must be JSON"))?;
+        .ok_or_else(|| super::illegal_argument("The body must be JSON"))?;
     match params.query("action") {
         Some("initializeUpload") => initialize(&srv, &caller, &body),
         Some("finalizeUpload") => finalize(&srv, &caller, &body),
-        _ => Err(super::linkedin::illegal_argument(
+        _ => Err(super::illegal_argument(
             "action must be initializeUpload or finalizeUpload",
         )),
     }
@@ -131,13 +131,13 @@ fn initialize(
     let request = &body["initializeUploadRequest"];
     let owner = request["owner"]
         .as_str()
-        .ok_or_else(|| super::linkedin::missing_field("initializeUploadRequest.owner"))?;
+        .ok_or_else(|| super::missing_field("initializeUploadRequest.owner"))?;
     let size = request["fileSizeBytes"]
         .as_u64()
         .filter(|s| *s > 0)
-        .ok_or_else(|| super::linkedin::missing_field("initializeUploadRequest.fileSizeBytes"))?;
-    if !super::linkedin::may_post_as(caller, owner) {
-        return Err(super::linkedin::access_denied(&format!(
+        .ok_or_else(|| super::missing_field("initializeUploadRequest.fileSizeBytes"))?;
+    if !super::may_post_as(caller, owner) {
+        return Err(super::access_denied(&format!(
             "uploading videos for {owner}"
         )));
     }
@@ -184,7 +184,7 @@ fn finalize(
     let request = &body["finalizeUploadRequest"];
     let urn = request["video"]
         .as_str()
-        .ok_or_else(|| super::linkedin::missing_field("finalizeUploadRequest.video"))?;
+        .ok_or_else(|| super::missing_field("finalizeUploadRequest.video"))?;
     let etags: Vec<String> = request["uploadedPartIds"]
         .as_array()
         .map(|ids| {
@@ -199,14 +199,12 @@ fn finalize(
         .videos
         .get_mut(urn)
         .filter(|v| v.uploader == caller.user_id && !v.finalized)
-        .ok_or_else(|| {
-            super::linkedin::illegal_argument(&format!("{urn} is not an upload in progress"))
-        })?;
+        .ok_or_else(|| super::illegal_argument(&format!("{urn} is not an upload in progress")))?;
     let expected: Vec<String> = (0..video.part_count())
         .map(|part| video.parts.get(&part).cloned().unwrap_or_default())
         .collect();
     if etags != expected || expected.iter().any(String::is_empty) {
-        return Err(super::linkedin::illegal_argument(
+        return Err(super::illegal_argument(
             "uploadedPartIds must list every part's ETag, in order",
         ));
     }
@@ -221,23 +219,21 @@ pub(crate) async fn upload_part(
     Path((id, part)): Path<(String, usize)>,
     params: Params,
 ) -> Result<Response, Reject> {
-    let caller = super::linkedin::authenticate(&srv, &params)?;
+    let caller = super::authenticate(&srv, &params)?;
     let mut world = srv.world();
     let video = world
         .linkedin_videos
         .videos
         .get_mut(&format!("urn:li:video:{id}"))
         .filter(|v| v.uploader == caller.user_id && !v.finalized)
-        .ok_or_else(|| super::linkedin::access_denied("uploading this video"))?;
+        .ok_or_else(|| super::access_denied("uploading this video"))?;
     if video.behaviour.refuse_part == Some(part) {
-        return Err(super::linkedin::illegal_argument(
-            "The part could not be read",
-        ));
+        return Err(super::illegal_argument("The part could not be read"));
     }
     let first = part as u64 * PART_BYTES;
     let expected = (first + PART_BYTES).min(video.size).saturating_sub(first);
     if part >= video.part_count() || params.raw.len() as u64 != expected {
-        return Err(super::linkedin::illegal_argument(&format!(
+        return Err(super::illegal_argument(&format!(
             "part {part} must hold {expected} bytes"
         )));
     }
@@ -252,15 +248,15 @@ pub(crate) async fn video(
     Path(urn): Path<String>,
     params: Params,
 ) -> Result<Json<Value>, Reject> {
-    super::linkedin::require_version(&params)?;
-    let caller = super::linkedin::authenticate(&srv, &params)?;
+    super::require_version(&params)?;
+    let caller = super::authenticate(&srv, &params)?;
     let mut world = srv.world();
     let video = world
         .linkedin_videos
         .videos
         .get_mut(&urn)
-        .filter(|v| super::linkedin::may_post_as(&caller, &v.owner))
-        .ok_or_else(|| super::linkedin::access_denied(&format!("reading {urn}")))?;
+        .filter(|v| super::may_post_as(&caller, &v.owner))
+        .ok_or_else(|| super::access_denied(&format!("reading {urn}")))?;
     if video.finalized {
         video.looks += 1;
     }

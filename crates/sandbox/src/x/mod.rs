@@ -1,10 +1,12 @@
 //! X's OAuth 2.0 (authorization code with PKCE, rotating refresh tokens) and API v2 (docs/platforms/x.md §4).
 
+pub(crate) mod media;
+
 use crate::ids::{self, handle, pkce_matches};
 use crate::request::Params;
 use crate::simulator::{Pkce, Simulator};
 use crate::state::{Caller, RefreshError, Server, TokenKind};
-use crate::{authorize, avatar_url, oauth_error, x_media, Reject};
+use crate::{authorize, avatar_url, oauth_error, Reject};
 use axum::extract::{Path, Request, State};
 use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
@@ -56,18 +58,16 @@ pub(crate) fn routes() -> Router<Arc<Server>> {
         .route("/2/oauth2/revoke", post(revoke))
         .route("/2/users/me", get(me))
         .route("/2/tweets", post(create_tweet))
-        .route("/2/media/upload/initialize", post(x_media::initialize))
+        .route("/2/media/upload/initialize", post(media::initialize))
         // A segment takes up to 5 MB, more than axum's default body limit.
         .route(
             "/2/media/upload/{id}/append",
-            post(x_media::append).layer(axum::extract::DefaultBodyLimit::max(
-                x_media::MAX_APPEND_BODY,
-            )),
+            post(media::append).layer(axum::extract::DefaultBodyLimit::max(media::MAX_APPEND_BODY)),
         )
-        .route("/2/media/upload/{id}/finalize", post(x_media::finalize))
-        .route("/2/media/upload", get(x_media::status))
-        .route("/_sandbox/media-behaviour", post(x_media::set_behaviour))
-        .route("/_sandbox/media", get(x_media::uploads))
+        .route("/2/media/upload/{id}/finalize", post(media::finalize))
+        .route("/2/media/upload", get(media::status))
+        .route("/_sandbox/media-behaviour", post(media::set_behaviour))
+        .route("/_sandbox/media", get(media::uploads))
         .route("/2/tweets/{id}", get(tweet).delete(delete_tweet))
         .route("/2/users/{id}/tweets", get(timeline))
 }
@@ -88,7 +88,7 @@ pub(crate) fn seed_json(name: &str) -> Value {
 pub(crate) struct XState {
     #[serde(with = "crate::persist::pair_keyed")]
     windows: HashMap<(String, String), (DateTime<Utc>, u32)>,
-    pub(crate) media: x_media::MediaState,
+    pub(crate) media: media::MediaState,
 }
 
 impl XState {
