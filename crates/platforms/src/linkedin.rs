@@ -5,12 +5,12 @@ use crate::descriptor::{
     permission, ContentRules, DemoAccount, Endpoints, Icon, MediaLimits, MediaRule,
     PlatformDescriptor, RenewalClock, RenewalPolicy, MB,
 };
-use crate::error::{Delivery, ErrorClass, PlatformError};
+use crate::error::{ErrorClass, PlatformError};
 use crate::http::{class_from_status, Answer};
 use crate::oauth::{OAuthApp, OAuthError};
 use crate::{
-    Grant, Identity, MediaKind, PlatformAdapter, PlatformSettings, PostContent, PostLookup,
-    Published, Renewal, Target,
+    Grant, Identity, PlatformAdapter, PlatformSettings, PostContent, PostLookup, Published,
+    Renewal, Target,
 };
 use async_trait::async_trait;
 use chrono::{TimeDelta, Utc};
@@ -20,6 +20,9 @@ use secrecy::ExposeSecret;
 use serde::Deserialize;
 
 mod media;
+mod posts;
+
+use posts::escape_commentary;
 
 const SCOPES: &[&str] = &[
     "openid",
@@ -273,45 +276,8 @@ impl Linkedin {
     }
 }
 
-/// A post on LinkedIn, with its address in the feed.
-fn published(urn: String) -> Published {
-    Published {
-        url: Some(format!("https://www.linkedin.com/feed/update/{urn}")),
-        platform_post_id: urn,
-    }
-}
-
 fn org_id(urn: &str) -> Option<&str> {
     urn.strip_prefix("urn:li:organization:")
-}
-
-/// Commentary is LinkedIn's "little text" format, where these characters are markup (mentions,
-/// hashtags, emphasis); escaped, the text appears exactly as written (docs/platforms/linkedin.md §5.6).
-fn escape_commentary(text: &str) -> String {
-    let mut escaped = String::with_capacity(text.len());
-    for c in text.chars() {
-        if matches!(
-            c,
-            '\\' | '<'
-                | '>'
-                | '#'
-                | '~'
-                | '_'
-                | '|'
-                | '['
-                | ']'
-                | '*'
-                | '('
-                | ')'
-                | '{'
-                | '}'
-                | '@'
-        ) {
-            escaped.push('\\');
-        }
-        escaped.push(c);
-    }
-    escaped
 }
 
 #[async_trait]
@@ -471,100 +437,7 @@ impl PlatformAdapter for Linkedin {
         tokens: &TokenSet,
         post: &PostContent,
     ) -> Result<Published, PlatformError> {
-        let author = match kind {
-            AccountKind::Profile => format!("urn:li:person:{id}"),
-            AccountKind::Organization => format!("urn:li:organization:{id}"),
-            other => {
-                return Err(PlatformError::new(
-                    NAME,
-                    ErrorClass::Rejected,
-                    format!(
-                        "a LinkedIn {} account cannot be published to",
-                        other.as_str()
-                    ),
-                ))
-            }
-        };
-        let mut images = Vec::with_capacity(post.media.len());
-        let mut video = None;
-        for (i, media) in post.media.iter().enumerate() {
-            match media.kind {
-                MediaKind::Image => {
-                    images.push(self.upload_image(tokens, &author, media, i + 1).await?)
-                }
-                MediaKind::Video if video.is_none() && post.media.len() == 1 => {
-                    video = Some(self.upload_video(tokens, &author, media, i + 1).await?);
-                }
-                MediaKind::Video => {
-                    return Err(PlatformError::new(
-                        NAME,
-                        ErrorClass::Rejected,
-                        "a LinkedIn post takes one video alone, or images",
-                    ))
-                }
-            }
-        }
-        // A post shows either a link's card or media: with media, the link goes into the text.
-        let commentary = if images.is_empty() && video.is_none() {
-            post.text.clone()
-        } else {
-            post.text_with_link()
-        };
-        let mut body = serde_json::json!({
-            "author": author,
-            "commentary": escape_commentary(&commentary),
-            "visibility": "PUBLIC",
-            "distribution": {
-                "feedDistribution": "MAIN_FEED",
-                "targetEntities": [],
-                "thirdPartyDistributionChannels": [],
-            },
-            "lifecycleState": "PUBLISHED",
-            "isReshareDisabledByAuthor": false,
-        });
-        match (images.as_slice(), &post.link) {
-            _ if video.is_some() => {
-                body["content"] = serde_json::json!({ "media": { "id": video } });
-            }
-            ([], Some(link)) => {
-                // LinkedIn asks for a title with an article; the link itself is the one thing known to fit.
-                body["content"] =
-                    serde_json::json!({ "article": { "source": link, "title": link } });
-            }
-            ([], None) => {}
-            ([image], _) => body["content"] = serde_json::json!({ "media": { "id": image } }),
-            (several, _) => {
-                let images: Vec<_> = several
-                    .iter()
-                    .map(|id| serde_json::json!({ "id": id }))
-                    .collect();
-                body["content"] = serde_json::json!({ "multiImage": { "images": images } });
-            }
-        }
-        let request = self
-            .signed(
-                self.app
-                    .client
-                    .post(format!("{}/rest/posts", self.app.settings.api_url)),
-                tokens,
-            )
-            .json(&body);
-        let answer = self.app.send_ok(request).await?;
-        let urn = answer
-            .headers
-            .get("x-restli-id")
-            .and_then(|v| v.to_str().ok())
-            .filter(|v| !v.is_empty())
-            .ok_or_else(|| {
-                // It said yes: the post is live, only its id is missing.
-                PlatformError::undelivered(
-                    NAME,
-                    Delivery::Accepted,
-                    "LinkedIn accepted the post but did not say its id (no x-restli-id header)",
-                )
-            })?
-            .to_string();
-        Ok(published(urn))
+        self.publish_post(kind, id, tokens, post).await
     }
 
     /// `POST /rest/socialActions/{urn}/comments {actor, object, message: {text}}` as the post's author
@@ -646,50 +519,8 @@ impl PlatformAdapter for Linkedin {
         post: &PostContent,
         since: chrono::DateTime<chrono::Utc>,
     ) -> Result<PostLookup, PlatformError> {
-        if kind != AccountKind::Organization {
-            return Ok(PostLookup::Unsupported);
-        }
-        let author = format!("urn:li:organization:{id}");
-        let request = self
-            .app
-            .client
-            .get(format!("{}/rest/posts", self.app.settings.api_url))
-            .query(&[
-                ("q", "author"),
-                ("author", author.as_str()),
-                ("count", "50"),
-                ("sortBy", "CREATED"),
-            ]);
-        let request = self.signed(request, tokens);
-        let posts: AuthorPosts = self.app.send_json(request).await?;
-        let sent = escape_commentary(&post.text);
-        let since_ms = since.timestamp_millis();
-        Ok(posts
-            .elements
-            .into_iter()
-            .filter(|p| p.created_at.is_none_or(|at| at >= since_ms))
-            .find(|p| p.commentary.as_deref().unwrap_or_default() == sent)
-            .map(|found| published(found.id))
-            .into())
+        self.find_authored(kind, id, tokens, post, since).await
     }
-}
-
-/// A page of an author's posts.
-#[derive(Deserialize)]
-struct AuthorPosts {
-    #[serde(default)]
-    elements: Vec<AuthoredPost>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct AuthoredPost {
-    id: String,
-    #[serde(default)]
-    commentary: Option<String>,
-    /// Milliseconds since the epoch.
-    #[serde(default)]
-    created_at: Option<i64>,
 }
 
 #[cfg(test)]
