@@ -1,5 +1,5 @@
 //! Storage: the interface the core uses ([`Store`], one trait per area: people, accounts, connections,
-//! lifecycle, alerts, posts, posting queues, credentials) and its one SQL implementation ([`sql`]) for SQLite, the embedded
+//! lifecycle, alerts, posts, publishing, posting queues, credentials) and its one SQL implementation ([`sql`]) for SQLite, the embedded
 //! default ([`sqlite`]), and PostgreSQL for several instances ([`postgres`]), which keep only how to open
 //! them and their [`sql::Dialect`]. [`open`] picks the database by URL.
 
@@ -15,6 +15,7 @@ mod mail;
 mod people;
 pub mod postgres;
 mod posts;
+mod publishing;
 mod queues;
 mod records;
 pub(crate) mod rows;
@@ -32,6 +33,7 @@ pub use links::{LinkOutcome, LinkRecord, LinkStore, LinkUseRecord, LinkedAccount
 pub use mail::{DigestMark, MailAttempt, MailRecord, MailStore, PasswordResetRecord};
 pub use people::PeopleStore;
 pub use posts::PostStore;
+pub use publishing::PublishingStore;
 pub use queues::QueueStore;
 pub use records::*;
 pub use testing::TestSupport;
@@ -106,6 +108,7 @@ pub trait Store:
     + LinkStore
     + AlertStore
     + PostStore
+    + PublishingStore
     + QueueStore
     + MailStore
     + CredentialStore

@@ -102,6 +102,7 @@ mod on_sqlite {
     mod mail;
     mod people;
     mod posts;
+    mod publishing;
     mod queues;
     mod rows;
     mod testing;
@@ -125,6 +126,7 @@ mod on_postgres {
     mod mail;
     mod people;
     mod posts;
+    mod publishing;
     mod queues;
     mod rows;
     mod testing;
