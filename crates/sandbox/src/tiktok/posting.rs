@@ -4,7 +4,7 @@
 use super::{
     api_error, authenticate, invalid_params, ok, require, scope_not_authorized, PRIVACY_LEVELS,
 };
-use crate::ids::{self};
+use crate::ids;
 use crate::request::Params;
 use crate::state::Server;
 use crate::Reject;
