@@ -21,6 +21,8 @@ pub mod unsubscribe;
 
 pub use layout::{app_page, csrf_token, page, Chrome, Section, ASSETS_CSS, ASSETS_ICON, ASSETS_JS};
 
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use maud::{html, Markup};
 
@@ -31,11 +33,10 @@ fn seed_date(at: DateTime<Utc>) -> String {
 }
 
 /// The answer to a form that worked: go on to `location` (a GET, so reloading sends nothing again).
-pub(crate) fn see_other(location: &str) -> axum::response::Response {
-    use axum::response::IntoResponse;
+pub(crate) fn see_other(location: &str) -> Response {
     (
-        axum::http::StatusCode::SEE_OTHER,
-        [(axum::http::header::LOCATION, location.to_string())],
+        StatusCode::SEE_OTHER,
+        [(header::LOCATION, location.to_string())],
     )
         .into_response()
 }

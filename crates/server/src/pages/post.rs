@@ -269,8 +269,7 @@ pub async fn retry(
     Path((id, target)): Path<(String, String)>,
     sc: CheckedForm,
 ) -> Result<Response, AppError> {
-    let id = post_id(&id)?;
-    let target = target.parse().map_err(|_| AppError::not_found("target"))?;
+    let (id, target) = (post_id(&id)?, target_id(&target)?);
     state.core.retry_target(&sc.caller, id, target).await?;
     let back = back_to(field(&sc.fields, "back"));
     let to = format!(
