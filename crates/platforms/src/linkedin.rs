@@ -7,7 +7,7 @@ use crate::descriptor::{
 };
 use crate::error::{ErrorClass, PlatformError};
 use crate::http::{class_from_status, Answer};
-use crate::oauth::{OAuthApp, OAuthError};
+use crate::oauth::{ClientAuth, OAuthApp, OAuthError};
 use crate::{
     Grant, Identity, PlatformAdapter, PlatformSettings, PostContent, PostLookup, Published,
     Renewal, Target,
@@ -239,7 +239,9 @@ impl Linkedin {
                 settings,
                 client,
                 // LinkedIn takes the app's credentials in the form body only.
-                basic_auth: false,
+                client_auth: ClientAuth::Form {
+                    id_field: "client_id",
+                },
                 classify,
             },
         }
@@ -310,18 +312,7 @@ impl PlatformAdapter for Linkedin {
         redirect_uri: &str,
         _: Option<&str>,
     ) -> Result<Grant, PlatformError> {
-        self.app
-            .grant(&[
-                ("grant_type", "authorization_code"),
-                ("code", code),
-                ("redirect_uri", redirect_uri),
-                ("client_id", &self.app.settings.client_id),
-                (
-                    "client_secret",
-                    self.app.settings.client_secret.expose_secret(),
-                ),
-            ])
-            .await
+        self.app.exchange_code(code, redirect_uri, None).await
     }
 
     /// The member, then the organisations where the member may post (ADMINISTRATOR or CONTENT_ADMINISTRATOR).
@@ -380,23 +371,11 @@ impl PlatformAdapter for Linkedin {
         _: &str,
         tokens: &TokenSet,
     ) -> Result<Option<Renewal>, PlatformError> {
-        let Some(refresh) = &tokens.refresh_token else {
+        let Some(mut renewed) = self.app.renew(tokens).await? else {
             return Ok(None);
         };
-        let mut renewed = self
-            .app
-            .renewal(&[
-                ("grant_type", "refresh_token"),
-                ("refresh_token", refresh.expose_secret()),
-                ("client_id", &self.app.settings.client_id),
-                (
-                    "client_secret",
-                    self.app.settings.client_secret.expose_secret(),
-                ),
-            ])
-            .await?;
         if renewed.tokens.refresh_token.is_none() {
-            renewed.tokens.refresh_token = Some(refresh.clone());
+            renewed.tokens.refresh_token = tokens.refresh_token.clone();
             renewed.tokens.refresh_expires_at = tokens.refresh_expires_at;
         }
         Ok(Some(renewed))
@@ -417,14 +396,7 @@ impl PlatformAdapter for Linkedin {
 
     async fn revoke(&self, tokens: &TokenSet) -> Result<(), PlatformError> {
         self.app
-            .revoke(&[
-                ("client_id", self.app.settings.client_id.as_str()),
-                (
-                    "client_secret",
-                    self.app.settings.client_secret.expose_secret(),
-                ),
-                ("token", tokens.access_token.expose_secret()),
-            ])
+            .revoke(vec![("token", tokens.access_token.expose_secret())])
             .await
     }
 

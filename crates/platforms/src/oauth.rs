@@ -10,15 +10,23 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
-/// One platform's registered app and how its failures read. Each adapter writes its own forms (field
-/// names and what goes in them are the platform's), and this sends them.
+/// How the app proves itself to the token and revocation endpoints: the one point where X, LinkedIn and
+/// TikTok differ there.
+pub(crate) enum ClientAuth {
+    /// HTTP Basic with the id and secret, and the id in the form too (X's confidential clients).
+    Basic,
+    /// The id and the secret (`client_secret`) in the form, the id under the platform's field name
+    /// (`client_id` at LinkedIn, `client_key` at TikTok).
+    Form { id_field: &'static str },
+}
+
+/// One platform's registered app and how its failures read: the code exchange, renewal and revocation as
+/// RFC 6749 writes them, with the app's credentials where the platform wants them.
 pub(crate) struct OAuthApp {
     pub name: &'static str,
     pub settings: PlatformSettings,
     pub client: reqwest::Client,
-    /// Whether the OAuth endpoints authenticate the app with HTTP Basic (X's confidential clients) rather
-    /// than by the credentials in the form (LinkedIn, TikTok).
-    pub basic_auth: bool,
+    pub client_auth: ClientAuth,
     /// The platform's reading of a failed answer; `renewing` says whether a refresh token was presented.
     pub classify: fn(&Answer, bool) -> PlatformError,
 }
@@ -27,14 +35,28 @@ impl OAuthApp {
     /// A POST to one of the OAuth endpoints.
     fn post(&self, url: &str) -> RequestBuilder {
         let request = self.client.post(url);
-        if self.basic_auth {
-            request.basic_auth(
+        match self.client_auth {
+            ClientAuth::Basic => request.basic_auth(
                 &self.settings.client_id,
                 Some(self.settings.client_secret.expose_secret()),
-            )
-        } else {
-            request
+            ),
+            ClientAuth::Form { .. } => request,
         }
+    }
+
+    /// `form` with the app's credentials added as the platform wants them in the body.
+    fn with_credentials<'a>(
+        &'a self,
+        mut form: Vec<(&'a str, &'a str)>,
+    ) -> Vec<(&'a str, &'a str)> {
+        match self.client_auth {
+            ClientAuth::Basic => form.push(("client_id", &self.settings.client_id)),
+            ClientAuth::Form { id_field } => form.extend([
+                (id_field, self.settings.client_id.as_str()),
+                ("client_secret", self.settings.client_secret.expose_secret()),
+            ]),
+        }
+        form
     }
 
     async fn tokens(
@@ -46,18 +68,39 @@ impl OAuthApp {
         http::send_json(self.name, request, |a| (self.classify)(a, renewing)).await
     }
 
-    /// Exchanges an authorization code (`form` carries it).
-    pub async fn grant(&self, form: &[(&str, &str)]) -> Result<Grant, PlatformError> {
-        Ok(self.tokens(form, false).await?.into_grant())
+    /// Exchanges an authorization code, with the PKCE verifier where the flow used one.
+    pub async fn exchange_code(
+        &self,
+        code: &str,
+        redirect_uri: &str,
+        verifier: Option<&str>,
+    ) -> Result<Grant, PlatformError> {
+        let mut form = vec![
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", redirect_uri),
+        ];
+        form.extend(verifier.map(|verifier| ("code_verifier", verifier)));
+        let form = self.with_credentials(form);
+        Ok(self.tokens(&form, false).await?.into_grant())
     }
 
-    /// Presents a refresh token (`form` carries it).
-    pub async fn renewal(&self, form: &[(&str, &str)]) -> Result<Renewal, PlatformError> {
-        Ok(self.tokens(form, true).await?.into_renewal())
+    /// Presents the refresh token; `None` when the account has none to present.
+    pub async fn renew(&self, tokens: &TokenSet) -> Result<Option<Renewal>, PlatformError> {
+        let Some(refresh) = &tokens.refresh_token else {
+            return Ok(None);
+        };
+        let form = self.with_credentials(vec![
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh.expose_secret()),
+        ]);
+        Ok(Some(self.tokens(&form, true).await?.into_renewal()))
     }
 
-    pub async fn revoke(&self, form: &[(&str, &str)]) -> Result<(), PlatformError> {
-        let request = self.post(&self.settings.revoke_url).form(form);
+    /// Revokes what `form` names (the token, and a hint where the platform takes one).
+    pub async fn revoke(&self, form: Vec<(&str, &str)>) -> Result<(), PlatformError> {
+        let form = self.with_credentials(form);
+        let request = self.post(&self.settings.revoke_url).form(&form);
         self.send_ok(request).await.map(|_| ())
     }
 

@@ -7,7 +7,7 @@ use crate::descriptor::{
 };
 use crate::error::{Delivery, ErrorClass, PlatformError};
 use crate::http::{self, class_from_status, Answer, MAX_POLLS, POLL_INTERVAL};
-use crate::oauth::{OAuthApp, OAuthError};
+use crate::oauth::{ClientAuth, OAuthApp, OAuthError};
 use crate::{
     Grant, Identity, Media, PlatformAdapter, PlatformSettings, PostContent, Published, Renewal,
     Target,
@@ -245,7 +245,9 @@ impl Tiktok {
                 settings,
                 client,
                 // TikTok takes the app's credentials in the form body (`client_key`, `client_secret`).
-                basic_auth: false,
+                client_auth: ClientAuth::Form {
+                    id_field: "client_key",
+                },
                 classify,
             },
         }
@@ -424,18 +426,7 @@ impl PlatformAdapter for Tiktok {
         redirect_uri: &str,
         _: Option<&str>,
     ) -> Result<Grant, PlatformError> {
-        self.app
-            .grant(&[
-                ("client_key", &self.app.settings.client_id),
-                (
-                    "client_secret",
-                    self.app.settings.client_secret.expose_secret(),
-                ),
-                ("code", code),
-                ("grant_type", "authorization_code"),
-                ("redirect_uri", redirect_uri),
-            ])
-            .await
+        self.app.exchange_code(code, redirect_uri, None).await
     }
 
     async fn targets(&self, grant: &Grant) -> Result<Vec<Target>, PlatformError> {
@@ -455,22 +446,7 @@ impl PlatformAdapter for Tiktok {
         _: &str,
         tokens: &TokenSet,
     ) -> Result<Option<Renewal>, PlatformError> {
-        let Some(refresh) = &tokens.refresh_token else {
-            return Ok(None);
-        };
-        let renewal = self
-            .app
-            .renewal(&[
-                ("client_key", &self.app.settings.client_id),
-                (
-                    "client_secret",
-                    self.app.settings.client_secret.expose_secret(),
-                ),
-                ("grant_type", "refresh_token"),
-                ("refresh_token", refresh.expose_secret()),
-            ])
-            .await?;
-        Ok(Some(renewal))
+        self.app.renew(tokens).await
     }
 
     async fn identity(
@@ -484,14 +460,7 @@ impl PlatformAdapter for Tiktok {
 
     async fn revoke(&self, tokens: &TokenSet) -> Result<(), PlatformError> {
         self.app
-            .revoke(&[
-                ("client_key", self.app.settings.client_id.as_str()),
-                (
-                    "client_secret",
-                    self.app.settings.client_secret.expose_secret(),
-                ),
-                ("token", tokens.access_token.expose_secret()),
-            ])
+            .revoke(vec![("token", tokens.access_token.expose_secret())])
             .await
     }
 

@@ -7,7 +7,7 @@ use crate::descriptor::{
 };
 use crate::error::{ErrorClass, PlatformError};
 use crate::http::{class_from_status, Answer};
-use crate::oauth::{OAuthApp, OAuthError};
+use crate::oauth::{ClientAuth, OAuthApp, OAuthError};
 use crate::{
     Grant, Identity, PlatformAdapter, PlatformSettings, PostContent, PostLookup, Published,
     Renewal, Target,
@@ -280,7 +280,7 @@ impl X {
                 settings,
                 client,
                 // X's OAuth endpoints authenticate a confidential client with HTTP Basic.
-                basic_auth: true,
+                client_auth: ClientAuth::Basic,
                 classify,
             },
         }
@@ -358,15 +358,7 @@ impl PlatformAdapter for X {
         redirect_uri: &str,
         verifier: Option<&str>,
     ) -> Result<Grant, PlatformError> {
-        self.app
-            .grant(&[
-                ("code", code),
-                ("grant_type", "authorization_code"),
-                ("redirect_uri", redirect_uri),
-                ("code_verifier", verifier.unwrap_or_default()),
-                ("client_id", &self.app.settings.client_id),
-            ])
-            .await
+        self.app.exchange_code(code, redirect_uri, verifier).await
     }
 
     async fn targets(&self, grant: &Grant) -> Result<Vec<Target>, PlatformError> {
@@ -386,18 +378,7 @@ impl PlatformAdapter for X {
         _: &str,
         tokens: &TokenSet,
     ) -> Result<Option<Renewal>, PlatformError> {
-        let Some(refresh) = &tokens.refresh_token else {
-            return Ok(None);
-        };
-        let renewal = self
-            .app
-            .renewal(&[
-                ("grant_type", "refresh_token"),
-                ("refresh_token", refresh.expose_secret()),
-                ("client_id", &self.app.settings.client_id),
-            ])
-            .await?;
-        Ok(Some(renewal))
+        self.app.renew(tokens).await
     }
 
     async fn identity(
@@ -415,10 +396,9 @@ impl PlatformAdapter for X {
             None => (&tokens.access_token, "access_token"),
         };
         self.app
-            .revoke(&[
+            .revoke(vec![
                 ("token", token.expose_secret()),
                 ("token_type_hint", hint),
-                ("client_id", &self.app.settings.client_id),
             ])
             .await
     }
