@@ -172,7 +172,16 @@ where
     }
     if let Some(label) = &query.label {
         sql.push(" AND ");
-        DB::push_has_label(&mut sql, label.to_lowercase());
+        // One of the account's labels starts with the label, ignoring case.
+        let label = label.to_lowercase();
+        sql.push(format!(
+            "EXISTS (SELECT 1 FROM {} WHERE substr(l.value, 1, length(",
+            DB::LABEL_KEYS
+        ))
+        .push_bind(label.clone())
+        .push(")) = ")
+        .push_bind(label)
+        .push(")");
     }
     let column = sort_column(query.sort.key);
     let (cmp, dir) = if query.sort.descending {

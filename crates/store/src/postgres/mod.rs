@@ -75,6 +75,8 @@ impl Dialect for Postgres {
     const PUBLISH_LOCK: Option<&'static str> =
         Some("SELECT pg_advisory_xact_lock($1, hashtext(current_schema()))");
     const CHECKPOINT: Option<&'static str> = None;
+    const LABEL_KEYS: &'static str =
+        "json_array_elements_text(accounts.label_keys::json) AS l(value)";
     /// Asked apart from the list, because in one query with the workspace and the order the planner
     /// prefers to walk the workspace in order, which for a text that matches nothing reads all of it.
     const SEARCH_KEYS: &'static str =
@@ -89,13 +91,5 @@ impl Dialect for Postgres {
         sql.push("search_text LIKE ")
             .push_bind(contains_pattern(text))
             .push(" ESCAPE '\\'");
-    }
-
-    fn push_has_label<'q>(sql: &mut QueryBuilder<'q, Self>, label: String) {
-        sql.push("EXISTS (SELECT 1 FROM json_array_elements_text(accounts.label_keys::json) AS l(value) WHERE substr(l.value, 1, length(")
-            .push_bind(label.clone())
-            .push(")) = ")
-            .push_bind(label)
-            .push(")");
     }
 }

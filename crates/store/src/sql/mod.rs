@@ -64,8 +64,9 @@ pub trait Dialect: Database {
     fn search_keys_match(text: &str) -> String;
     /// `search_text` contains `text` (already lower-cased).
     fn push_contains<'q>(sql: &mut QueryBuilder<'q, Self>, text: &'q str);
-    /// One of the account's labels starts with `label`, ignoring case (both lower-cased by the store).
-    fn push_has_label<'q>(sql: &mut QueryBuilder<'q, Self>, label: String);
+    /// The account's lower-cased labels (the JSON array `label_keys`) as rows of a table `l` with one
+    /// column, `value`.
+    const LABEL_KEYS: &'static str;
 }
 
 /// An error of an insert: a unique violation is a [`StoreError::Duplicate`] of `what`.

@@ -79,6 +79,7 @@ impl Dialect for Sqlite {
     const TRY_ENQUEUE_LOCK: Option<&'static str> = None;
     const PUBLISH_LOCK: Option<&'static str> = None;
     const CHECKPOINT: Option<&'static str> = Some("PRAGMA wal_checkpoint(TRUNCATE)");
+    const LABEL_KEYS: &'static str = "json_each(accounts.label_keys) AS l";
     /// The trigram index (`accounts_search`, kept by triggers) matched as one phrase.
     const SEARCH_KEYS: &'static str =
         "SELECT rowid FROM accounts_search WHERE accounts_search MATCH $1 LIMIT $2";
@@ -91,13 +92,5 @@ impl Dialect for Sqlite {
         sql.push("instr(search_text, ")
             .push_bind(text)
             .push(") > 0");
-    }
-
-    fn push_has_label<'q>(sql: &mut QueryBuilder<'q, Self>, label: String) {
-        sql.push("EXISTS (SELECT 1 FROM json_each(accounts.label_keys) WHERE substr(json_each.value, 1, length(")
-            .push_bind(label.clone())
-            .push(")) = ")
-            .push_bind(label)
-            .push(")");
     }
 }
