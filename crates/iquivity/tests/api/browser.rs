@@ -239,6 +239,11 @@ pub(crate) async fn wait_rows(client: &Client, check: impl Fn(&[String]) -> bool
     panic!("the rows never matched; last: {last:?}");
 }
 
+/// Opens one of the service's pages, as typing its address would.
+pub(crate) async fn visit(client: &Client, app: &TestApp, path: &str) {
+    client.goto(&app.url(path)).await.unwrap();
+}
+
 pub(crate) async fn fill(client: &Client, css: &str, value: &str) {
     let el = wait_for(client, css).await;
     el.clear().await.unwrap();
@@ -246,7 +251,7 @@ pub(crate) async fn fill(client: &Client, css: &str, value: &str) {
 }
 
 pub(crate) async fn sign_up(client: &Client, app: &TestApp, email: &str) {
-    client.goto(&app.url("/signup")).await.unwrap();
+    visit(client, app, "/signup").await;
     fill(client, "#email", email).await;
     fill(client, "#password", PASSWORD).await;
     fill(client, "#workspace_name", "Browser Agency").await;
@@ -546,7 +551,7 @@ async fn a_person_connects_every_platform_and_manages_the_accounts_in_the_browse
     wait_rows(&client, |rows| rows == ["Ethan Brooks"]).await;
     client.execute("document.getElementById('created_from').value = '2020-01-01'; document.getElementById('created_to').value = '2020-01-02'; document.getElementById('created_to').dispatchEvent(new Event('change'));", vec![]).await.unwrap();
     wait_rows(&client, |rows| rows.is_empty()).await;
-    client.goto(&app.url("/?status=inactive")).await.unwrap();
+    visit(&client, &app, "/?status=inactive").await;
     let status = wait_text(&client, &format!("#account-{ethan} .status"), |t| {
         !t.is_empty()
     })
@@ -554,17 +559,13 @@ async fn a_person_connects_every_platform_and_manages_the_accounts_in_the_browse
     assert_eq!(status, "Inactive");
 
     // Refresh the inactive account: it goes back to Active in place.
-    client
-        .find(Locator::Css(&format!(
-            "#account-{ethan} form.refresh-form button"
-        )))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(
+        &client,
+        &format!("#account-{ethan} form.refresh-form button"),
+    )
+    .await;
     wait_rows(&client, |rows| rows.is_empty()).await;
-    client.goto(&app.url("/")).await.unwrap();
+    visit(&client, &app, "/").await;
     wait_text(&client, &format!("#account-{ethan} .status"), |t| {
         t == "Active"
     })
@@ -579,13 +580,7 @@ async fn a_person_connects_every_platform_and_manages_the_accounts_in_the_browse
         warning.contains("scheduled posts") && warning.contains("revoked"),
         "{warning}"
     );
-    dialog
-        .find(Locator::Css("button.danger"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&client, "#remove-dialog[open] button.danger").await;
     wait_text(&client, "p.notice.success", |t| {
         t.contains("Ethan Brooks was removed")
     })
@@ -632,7 +627,7 @@ async fn a_free_workspace_sees_why_it_cannot_add_another_account() {
     assert!(other.text().await.unwrap().contains("Add New Account"));
 
     // Going to the platform's connect address anyway is refused here, before any consent.
-    client.goto(&app.url("/connect/x")).await.unwrap();
+    visit(&client, &app, "/connect/x").await;
     let refusal = wait_text(&client, "main h1", |t| !t.is_empty()).await;
     assert_eq!(refusal, "Plan limit reached");
     let url = client.current_url().await.unwrap();
@@ -662,7 +657,7 @@ async fn a_person_composes_and_schedules_a_post_to_three_accounts_and_sees_the_r
     add_account(&client, "linkedin", "Compose Li", &["Compose Li Company"]).await;
     add_account(&client, "facebook", "Compose Fb", &["Compose Fb"]).await;
 
-    client.goto(&app.url("/posts")).await.unwrap();
+    visit(&client, &app, "/posts").await;
     fill(&client, "#text", "Hello from the browser").await;
     for checkbox in client
         .find_all(Locator::Css("input[name=accounts]"))

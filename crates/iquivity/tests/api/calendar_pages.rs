@@ -2,7 +2,7 @@
 //! day, moved with the post's form, and the at-risk mark of a day.
 
 use crate::browser::{
-    add_account, click, owner_in_browser, prop_of, text_of, wait_for, wait_text, Screenshots,
+    add_account, click, owner_in_browser, prop_of, text_of, visit, wait_for, wait_text, Screenshots,
 };
 use crate::demo_pages::assert_accessible;
 use crate::helpers::*;
@@ -36,13 +36,12 @@ async fn a_manager_sees_a_post_in_the_calendar_and_moves_it_by_dragging_and_by_i
     let cell = |d: chrono::NaiveDate| format!("td[data-date='{}']", d.format("%Y-%m-%d"));
 
     // The week view of that day, from the nav: the post at its time, by account.
-    client
-        .goto(&app.url(&format!(
-            "/calendar?view=week&date={}",
-            day.format("%Y-%m-%d")
-        )))
-        .await
-        .unwrap();
+    visit(
+        &client,
+        &app,
+        &format!("/calendar?view=week&date={}", day.format("%Y-%m-%d")),
+    )
+    .await;
     let item = wait_text(&client, &format!("{} .cal-item", cell(day)), |t| {
         !t.is_empty()
     })
@@ -131,10 +130,7 @@ async fn a_manager_sees_a_post_in_the_calendar_and_moves_it_by_dragging_and_by_i
 
     // Edited on its page: a text too long for X is refused, with what was typed kept; a fitting one is
     // saved.
-    client
-        .goto(&app.url(&format!("/posts/{post_id}")))
-        .await
-        .unwrap();
+    visit(&client, &app, &format!("/posts/{post_id}")).await;
     let long = "Too long for X. ".repeat(20);
     crate::browser::fill(&client, "#edit_text", &long).await;
     click(&client, "#reschedule button[type=submit]").await;
@@ -173,13 +169,12 @@ async fn a_manager_sees_a_post_in_the_calendar_and_moves_it_by_dragging_and_by_i
         )
         .await
         .unwrap();
-    client
-        .goto(&app.url(&format!(
-            "/calendar?view=week&date={}",
-            later.format("%Y-%m-%d")
-        )))
-        .await
-        .unwrap();
+    visit(
+        &client,
+        &app,
+        &format!("/calendar?view=week&date={}", later.format("%Y-%m-%d")),
+    )
+    .await;
     let marked = wait_text(&client, &cell(later), |t| t.contains("at risk")).await;
     assert!(marked.contains("09:00"), "{marked}");
     assert_accessible(&client, "a day at risk").await;
@@ -230,14 +225,11 @@ async fn a_failed_post_is_retried_from_its_page_once_the_account_is_repaired() {
     .await;
 
     // The post's page says why and offers Retry; repaired first, through the platform's consent.
-    client
-        .goto(&app.url(&format!("/posts/{post_id}")))
-        .await
-        .unwrap();
+    visit(&client, &app, &format!("/posts/{post_id}")).await;
     let result = wait_text(&client, "li.result", |t| t.contains("Failed")).await;
     assert!(result.contains("Retry Person"), "{result}");
     assert_accessible(&client, "a failed post's page").await;
-    client.goto(&app.url("/")).await.unwrap();
+    visit(&client, &app, "/").await;
     click(&client, &format!("#account-{id} form.refresh-form button")).await;
     wait_for(&client, "#action-notice a.button").await;
     click(&client, "#action-notice a.button").await;
@@ -247,10 +239,7 @@ async fn a_failed_post_is_retried_from_its_page_once_the_account_is_repaired() {
     })
     .await;
 
-    client
-        .goto(&app.url(&format!("/posts/{post_id}")))
-        .await
-        .unwrap();
+    visit(&client, &app, &format!("/posts/{post_id}")).await;
     click(&client, "li.result form button").await;
     wait_until("the retried post is published", || {
         let state = state(&app, &owner, post_id.clone());
@@ -270,7 +259,7 @@ async fn a_draft_saved_from_the_composer_is_scheduled_from_its_page_and_shows_in
     };
     add_account(&client, "x", "Draft Person", &[]).await;
 
-    client.goto(&app.url("/posts")).await.unwrap();
+    visit(&client, &app, "/posts").await;
     crate::browser::fill(&client, "#text", "Plans for the spring sale").await;
     click(&client, "input[name=accounts]").await;
     click(&client, "#compose button[name=intent][value=draft]").await;
@@ -297,13 +286,12 @@ async fn a_draft_saved_from_the_composer_is_scheduled_from_its_page_and_shows_in
     wait_for(&client, "#compose").await;
     let (_, posts) = app.get(&owner, "/api/v1/posts").await;
     assert_eq!(posts[0]["status"], "scheduled", "{posts}");
-    client
-        .goto(&app.url(&format!(
-            "/calendar?view=week&date={}",
-            day.format("%Y-%m-%d")
-        )))
-        .await
-        .unwrap();
+    visit(
+        &client,
+        &app,
+        &format!("/calendar?view=week&date={}", day.format("%Y-%m-%d")),
+    )
+    .await;
     let item = wait_text(
         &client,
         &format!("td[data-date='{}'] .cal-item", day.format("%Y-%m-%d")),
@@ -326,7 +314,7 @@ async fn a_post_gets_its_own_text_for_x_and_linkedin_and_a_preview_per_network()
     add_account(&client, "x", "Var X", &[]).await;
     add_account(&client, "linkedin", "Var Li", &["Var Li Company"]).await;
 
-    client.goto(&app.url("/posts")).await.unwrap();
+    visit(&client, &app, "/posts").await;
     crate::browser::fill(
         &client,
         "#text",
@@ -458,7 +446,7 @@ async fn one_account_gets_its_own_version_and_media_warnings_come_before_sending
     let one = app.account_id(&owner, "Ver One").await;
     let two = app.account_id(&owner, "Ver Two").await;
 
-    client.goto(&app.url("/posts")).await.unwrap();
+    visit(&client, &app, "/posts").await;
     crate::browser::fill(&client, "#text", "Spring is here").await;
     for checkbox in client
         .find_all(fantoccini::Locator::Css("input[name=accounts]"))
@@ -630,10 +618,7 @@ async fn set_posting_times(
     zone: &str,
     slots: &str,
 ) {
-    client
-        .goto(&app.url(&format!("/accounts/{account}/queue")))
-        .await
-        .unwrap();
+    visit(client, app, &format!("/accounts/{account}/queue")).await;
     crate::browser::fill(client, "#time_zone", zone).await;
     crate::browser::fill(client, "#slots", slots).await;
     click(client, "#queue-form button[type=submit]").await;
@@ -655,10 +640,7 @@ async fn a_post_added_to_the_queue_goes_to_two_accounts_at_their_own_times() {
     let linkedin = app.account_id(&owner, "Queue Li Company").await;
 
     // A line that cannot be read is said next to the field, and what was typed stays.
-    client
-        .goto(&app.url(&format!("/accounts/{x}/queue")))
-        .await
-        .unwrap();
+    visit(&client, &app, &format!("/accounts/{x}/queue")).await;
     assert_accessible(&client, "an account's posting times").await;
     crate::browser::fill(&client, "#time_zone", "America/New_York").await;
     crate::browser::fill(&client, "#slots", "Funday 09:00").await;
@@ -672,7 +654,7 @@ async fn a_post_added_to_the_queue_goes_to_two_accounts_at_their_own_times() {
     set_posting_times(&client, &app, &x, "America/New_York", "Mon-Fri 09:00").await;
     set_posting_times(&client, &app, &linkedin, "Europe/Berlin", "Sat, Sun 10:30").await;
 
-    client.goto(&app.url("/posts")).await.unwrap();
+    visit(&client, &app, "/posts").await;
     crate::browser::fill(&client, "#text", "Queued for both desks").await;
     for checkbox in client
         .find_all(fantoccini::Locator::Css("input[name=accounts]"))
@@ -724,10 +706,7 @@ async fn a_clients_posting_times_are_set_from_its_view_and_shown_on_its_accounts
     )
     .await;
 
-    client
-        .goto(&app.url(&format!("/?client={harbor}")))
-        .await
-        .unwrap();
+    visit(&client, &app, &format!("/?client={harbor}")).await;
     click(&client, &format!("a[href='/clients/{harbor}/queue']")).await;
     wait_text(&client, "h1", |t| t.contains("Posting times of Harbor")).await;
     assert_accessible(&client, "a client's posting times").await;
@@ -743,10 +722,7 @@ async fn a_clients_posting_times_are_set_from_its_view_and_shown_on_its_accounts
     click(&client, "#queue-form button[type=submit]").await;
     wait_text(&client, "h1", |t| t.contains("Platforms: Harbor")).await;
 
-    client
-        .goto(&app.url(&format!("/accounts/{account}")))
-        .await
-        .unwrap();
+    visit(&client, &app, &format!("/accounts/{account}")).await;
     let details = text_of(&client, "main").await;
     assert!(
         details.contains("Its client's: mon, tue, wed, thu, fri 10:00 (Europe/Lisbon)."),
@@ -777,10 +753,7 @@ async fn a_published_post_is_deleted_from_x_on_its_page() {
         now["targets"][0]["state"] == "published"
     })
     .await;
-    client
-        .goto(&app.url(&format!("/posts/{id}")))
-        .await
-        .unwrap();
+    visit(&client, &app, &format!("/posts/{id}")).await;
     let line = wait_text(&client, "ul.results", |t| t.contains("First comment added")).await;
     assert!(line.contains("Published"), "{line}");
     assert!(line.contains("Thread: 2 of 2 parts out"), "{line}");

@@ -3,10 +3,10 @@
 //! and state.
 
 use crate::browser::{
-    attr_of, browser_with_viewport, click, fill, prop_of, wait_for, wait_text, Screenshots,
+    attr_of, browser_with_viewport, click, fill, prop_of, visit, wait_for, wait_text, Screenshots,
 };
 use crate::helpers::*;
-use fantoccini::{Client, Locator};
+use fantoccini::Client;
 use serde_json::{json, Value};
 use std::path::Path;
 use std::process::Command;
@@ -89,7 +89,7 @@ pub(crate) async fn demo_app() -> (TestApp, iquivity::demo::DemoWorkspace) {
 }
 
 pub(crate) async fn sign_in(client: &Client, app: &TestApp, demo: &iquivity::demo::DemoWorkspace) {
-    client.goto(&app.url("/login")).await.unwrap();
+    visit(client, app, "/login").await;
     fill(client, "#email", &demo.email).await;
     fill(client, "#password", &demo.password).await;
     click(client, "main form button[type=submit]").await;
@@ -198,10 +198,10 @@ async fn every_page_and_state_has_no_accessibility_violations() {
     let Some(client) = browser_with_viewport(1280, 900).await else {
         return;
     };
-    client.goto(&app.url("/login")).await.unwrap();
+    visit(&client, &app, "/login").await;
     wait_for(&client, "#email").await;
     assert_accessible(&client, "the sign-in page").await;
-    client.goto(&app.url("/signup")).await.unwrap();
+    visit(&client, &app, "/signup").await;
     wait_for(&client, "#email").await;
     assert_accessible(&client, "the sign-up page").await;
 
@@ -232,22 +232,18 @@ async fn every_page_and_state_has_no_accessibility_violations() {
         .as_str()
         .expect("the demo has clients")
         .to_string();
-    client
-        .goto(&app.url(&format!("/?client={client_id}")))
-        .await
-        .unwrap();
+    visit(&client, &app, &format!("/?client={client_id}")).await;
     wait_text(&client, "h1", |t| t.starts_with("Platforms: ")).await;
     assert_accessible(&client, "a client's view").await;
-    client
-        .goto(&app.url("/?q=nobody-by-this-name"))
-        .await
-        .unwrap();
+    visit(&client, &app, "/?q=nobody-by-this-name").await;
     wait_for(&client, "#no-results:not([hidden])").await;
     assert_accessible(&client, "a search without matches").await;
-    client
-        .goto(&app.url("/?created_from=2026-02-01&created_to=2026-01-01"))
-        .await
-        .unwrap();
+    visit(
+        &client,
+        &app,
+        "/?created_from=2026-02-01&created_to=2026-01-01",
+    )
+    .await;
     let error = wait_for(&client, "#created_from-error").await;
     assert_eq!(
         error.text().await.unwrap(),
@@ -256,7 +252,7 @@ async fn every_page_and_state_has_no_accessibility_violations() {
     let described = attr_of(&client, "#created_from", "aria-describedby").await;
     assert_eq!(described.as_deref(), Some("created_from-error"));
     assert_accessible(&client, "an inverted date range").await;
-    client.goto(&app.url("/")).await.unwrap();
+    visit(&client, &app, "/").await;
 
     let account = attr_of(&client, "#account-rows tr", "data-id")
         .await
@@ -273,7 +269,7 @@ async fn every_page_and_state_has_no_accessibility_violations() {
         ("/settings/plan".to_string(), "the plan page"),
         ("/api/docs".to_string(), "the API reference"),
     ] {
-        client.goto(&app.url(&path)).await.unwrap();
+        visit(&client, &app, &path).await;
         wait_for(&client, "main h1").await;
         assert_accessible(&client, what).await;
     }
@@ -288,10 +284,7 @@ async fn every_page_and_state_has_no_accessibility_violations() {
         .await;
     let code = invitation["code"].as_str().unwrap().to_string();
     client.delete_all_cookies().await.unwrap();
-    client
-        .goto(&app.url(&format!("/invitations/{code}")))
-        .await
-        .unwrap();
+    visit(&client, &app, &format!("/invitations/{code}")).await;
     wait_text(&client, "main", |t| t.contains("Demo Agency")).await;
     assert_accessible(&client, "the invitation page").await;
     client.close().await.unwrap();
@@ -312,15 +305,7 @@ async fn tick(client: &Client, name: &str, shift: bool) {
 }
 
 pub(crate) async fn choose_action(client: &Client, action: &str) {
-    client
-        .find(Locator::Css(&format!(
-            "#bulk-action option[value={action}]"
-        )))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(client, &format!("#bulk-action option[value={action}]")).await;
 }
 
 pub(crate) async fn apply(client: &Client) {
@@ -343,7 +328,7 @@ async fn a_manager_acts_on_many_accounts_at_once_and_reads_each_outcome() {
     sign_in(&client, &app, &demo).await;
 
     // Filter to X, tick every row shown, refresh: one report, with each outcome counted.
-    client.goto(&app.url("/?platform=x")).await.unwrap();
+    visit(&client, &app, "/?platform=x").await;
     let shown = crate::browser::wait_rows(&client, |rows| rows.len() >= 3).await;
     click(&client, "#select-page").await;
     wait_text(&client, "#bulk-count", |t| {
@@ -366,10 +351,7 @@ async fn a_manager_acts_on_many_accounts_at_once_and_reads_each_outcome() {
     );
 
     // Shift-click ticks a range; a label is added to the three.
-    client
-        .goto(&app.url("/?platform=x&sort=name"))
-        .await
-        .unwrap();
+    visit(&client, &app, "/?platform=x&sort=name").await;
     let names = crate::browser::wait_rows(&client, |rows| rows.len() >= 3).await;
     tick(&client, &names[0], false).await;
     tick(&client, &names[2], true).await;
@@ -396,7 +378,7 @@ async fn a_manager_acts_on_many_accounts_at_once_and_reads_each_outcome() {
         )
         .await;
     assert_eq!(status, reqwest::StatusCode::CREATED, "{post}");
-    client.goto(&app.url("/?label=launch")).await.unwrap();
+    visit(&client, &app, "/?label=launch").await;
     crate::browser::wait_rows(&client, |rows| rows.len() == 3).await;
     click(&client, "#select-page").await;
     choose_action(&client, "remove").await;
@@ -409,13 +391,7 @@ async fn a_manager_acts_on_many_accounts_at_once_and_reads_each_outcome() {
         "{text}"
     );
     assert_accessible(&client, "the bulk removal dialog").await;
-    dialog
-        .find(Locator::Css("button.danger"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&client, "#bulk-remove-dialog[open] button.danger").await;
     wait_text(&client, ".bulk-report", |t| t.starts_with("3 removed.")).await;
     let (_, left) = app.get(&owner, "/api/v1/accounts?label=launch").await;
     assert!(left["items"].as_array().unwrap().is_empty());
@@ -560,10 +536,10 @@ async fn a_manager_renames_and_relabels_an_account_in_place() {
     let Some(DemoSession { app, client, .. }) = demo_in_browser(1280, 900).await else {
         return;
     };
-    client.goto(&app.url("/?q=mason")).await.unwrap();
+    visit(&client, &app, "/?q=mason").await;
     crate::browser::wait_rows(&client, |rows| rows == ["Mason Carter"]).await;
     click(&client, "#account-rows a.edit-link").await;
-    let editor = wait_for(&client, "form.inline-edit").await;
+    wait_for(&client, "form.inline-edit").await;
     assert_accessible(&client, "a row being edited").await;
 
     // A label that is too long is refused next to its field, and what was typed stays.
@@ -580,13 +556,7 @@ async fn a_manager_renames_and_relabels_an_account_in_place() {
         &format!("Bakery, {long}"),
     )
     .await;
-    editor
-        .find(Locator::Css("button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&client, "form.inline-edit button[type=submit]").await;
     let error = wait_text(
         &client,
         "form.inline-edit .field-error:not([hidden])",
@@ -674,15 +644,7 @@ async fn refresh_says_what_it_did_and_why_before_sending_anyone_to_the_platform(
     let refresh = |id: String| {
         let client = client.clone();
         async move {
-            client
-                .find(Locator::Css(&format!(
-                    "#account-{id} form.refresh-form button"
-                )))
-                .await
-                .unwrap()
-                .click()
-                .await
-                .unwrap();
+            click(&client, &format!("#account-{id} form.refresh-form button")).await;
         }
     };
 

@@ -105,16 +105,6 @@ async fn a_draft_is_never_published_until_it_is_scheduled_and_then_is_checked_in
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
 }
 
-/// The texts the platform's sandbox recorded as posted.
-async fn posted_texts(rig: &crate::lifecycle::Rig, platform: Platform) -> Vec<String> {
-    rig.sandbox_state(platform).await["posts"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["text"].as_str().unwrap_or_default().to_string())
-        .collect()
-}
-
 #[tokio::test]
 async fn each_account_publishes_its_own_version_of_a_post() {
     let rig = rig().await;
@@ -169,12 +159,12 @@ async fn each_account_publishes_its_own_version_of_a_post() {
         .collect();
     assert_eq!(states, ["published", "published"], "{done}");
     assert_eq!(
-        posted_texts(&rig, Platform::X).await,
+        rig.posted_texts(Platform::X).await,
         ["Spring is here 🌱 https://example.com/x"],
         "X's own text with its own link"
     );
     assert_eq!(
-        posted_texts(&rig, Platform::Linkedin).await,
+        rig.posted_texts(Platform::Linkedin).await,
         ["Spring announcement, for LinkedIn"]
     );
 }
@@ -281,7 +271,7 @@ async fn each_network_publishes_its_own_media_within_its_limits() {
         4,
         "three carousel items and the carousel"
     );
-    assert_eq!(posted_texts(&rig, Platform::X).await, ["Spring on X"]);
+    assert_eq!(rig.posted_texts(Platform::X).await, ["Spring on X"]);
 }
 
 #[tokio::test]
@@ -331,11 +321,11 @@ async fn a_scheduled_posts_versions_are_edited_until_it_publishes() {
     rig.clock.advance(chrono::Duration::hours(3));
     rig.round().await;
     assert_eq!(
-        posted_texts(&rig, Platform::X).await,
+        rig.posted_texts(Platform::X).await,
         ["The long version for everyone"]
     );
     assert_eq!(
-        posted_texts(&rig, Platform::Linkedin).await,
+        rig.posted_texts(Platform::Linkedin).await,
         ["Edited, for LinkedIn"]
     );
     let (status, _) = rig.patch(&path, json!({"variants": []})).await;

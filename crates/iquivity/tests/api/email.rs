@@ -479,7 +479,7 @@ async fn two_instances_on_postgres_send_each_email_once() {
 
 #[tokio::test]
 async fn the_forgot_password_page_and_alert_email_choices_work_in_the_browser() {
-    use crate::browser::{click, fill, prop_of, signed_up_in_browser, text_of, wait_text};
+    use crate::browser::{click, fill, prop_of, signed_up_in_browser, text_of, visit, wait_text};
     use crate::demo_pages::assert_accessible;
     use fantoccini::Locator;
     let Some((app, client)) = signed_up_in_browser("mail-pages@example.com", 1280, 900).await
@@ -489,10 +489,7 @@ async fn the_forgot_password_page_and_alert_email_choices_work_in_the_browser() 
 
     // Settings: this app has no SMTP, which the section says; each kind has its choice, the owner's
     // defaults first.
-    client
-        .goto(&app.url("/settings#alert-emails"))
-        .await
-        .unwrap();
+    visit(&client, &app, "/settings#alert-emails").await;
     let section = text_of(&client, "#alert-emails").await;
     assert!(section.contains("Email is off on this server"), "{section}");
     let status_changed = client
@@ -528,7 +525,7 @@ async fn the_forgot_password_page_and_alert_email_choices_work_in_the_browser() 
     // Signed out: "Forgot your password?" on the sign-in page leads to the request, which answers the
     // same for any address and says email is off here.
     client.delete_all_cookies().await.unwrap();
-    client.goto(&app.url("/login")).await.unwrap();
+    visit(&client, &app, "/login").await;
     click(&client, "a[href='/forgot-password']").await;
     wait_text(&client, "h1", |t| t.contains("Forgot your password")).await;
     assert!(text_of(&client, "main")

@@ -146,6 +146,19 @@ impl Rig {
         self.app.sandbox_control(platform, path, body).await
     }
 
+    /// Makes the platform's sandbox fail its next `count` requests under `path_prefix` in the way `mode`
+    /// names (one of the sandbox's fault modes).
+    pub(crate) async fn fault(
+        &self,
+        platform: Platform,
+        mode: &str,
+        count: u32,
+        path_prefix: &str,
+    ) {
+        let fault = json!({"mode": mode, "count": count, "path_prefix": path_prefix});
+        self.control(platform, "/_sandbox/faults", fault).await
+    }
+
     /// Sets the platform sandbox's clock to this rig's, so that the times it announces (a rate limit's
     /// reset) are reckoned from the time the service believes it is.
     pub(crate) async fn sync_sandbox_clock(&self, platform: Platform) {
@@ -164,6 +177,23 @@ impl Rig {
             .json()
             .await
             .unwrap()
+    }
+
+    /// The posts the platform's sandbox recorded, oldest first.
+    pub(crate) async fn sandbox_posts(&self, platform: Platform) -> Vec<Value> {
+        self.sandbox_state(platform).await["posts"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// The texts of the posts the platform's sandbox recorded, oldest first.
+    pub(crate) async fn posted_texts(&self, platform: Platform) -> Vec<String> {
+        self.sandbox_posts(platform)
+            .await
+            .iter()
+            .map(|p| p["text"].as_str().unwrap_or_default().to_string())
+            .collect()
     }
 
     async fn requests_to(&self, platform: Platform, path: &str) -> u64 {
@@ -229,12 +259,8 @@ async fn a_rotated_refresh_token_survives_a_crash_right_after_the_platform_answe
     // The identity call after the renewal fails, as if the process died between the platform's answer and
     // the rest of the work: the rotated token must already be stored. (The health check, due too by then,
     // meets the other failure.)
-    rig.control(
-        Platform::Tiktok,
-        "/_sandbox/faults",
-        json!({"mode": "server_error", "count": 2, "path_prefix": "/v2/user/info/"}),
-    )
-    .await;
+    rig.fault(Platform::Tiktok, "server_error", 2, "/v2/user/info/")
+        .await;
     rig.clock.advance(Duration::hours(24));
     assert_eq!(rig.round().await.retried, 2);
     assert_eq!(
@@ -297,12 +323,8 @@ async fn two_workers_never_refresh_one_account_at_once() {
 async fn a_rate_limit_waits_for_the_reset_and_changes_no_status() {
     let rig = rig().await;
     let id = rig.connect(Platform::X, "Mia Donovan").await;
-    rig.control(
-        Platform::X,
-        "/_sandbox/faults",
-        json!({"mode": "rate_limit", "count": 1, "path_prefix": "/2/oauth2/token"}),
-    )
-    .await;
+    rig.fault(Platform::X, "rate_limit", 1, "/2/oauth2/token")
+        .await;
     rig.clock.advance(Duration::minutes(115));
     // X announces its reset (15 minutes ahead, in whole seconds) from the service's own time.
     rig.sync_sandbox_clock(Platform::X).await;
@@ -349,12 +371,8 @@ impl Rig {
 async fn a_short_outage_changes_nothing_a_long_one_fails_the_account_until_it_recovers() {
     let rig = rig().await;
     let id = rig.connect(Platform::Tiktok, "Ava Sullivan").await;
-    rig.control(
-        Platform::Tiktok,
-        "/_sandbox/faults",
-        json!({"mode": "server_error", "count": 1000, "path_prefix": "/v2/user/info/"}),
-    )
-    .await;
+    rig.fault(Platform::Tiktok, "server_error", 1000, "/v2/user/info/")
+        .await;
     rig.clock.advance(Duration::hours(8));
     let mut elapsed = Duration::zero();
     while elapsed < Duration::minutes(20) {
@@ -442,12 +460,8 @@ async fn a_removed_scope_fails_the_account_naming_it() {
 async fn revocation_after_removal_is_retried_until_the_platform_answers() {
     let rig = rig().await;
     let id = rig.connect(Platform::Tiktok, "Chloe Ramirez").await;
-    rig.control(
-        Platform::Tiktok,
-        "/_sandbox/faults",
-        json!({"mode": "server_error", "count": 2, "path_prefix": "/v2/oauth/revoke/"}),
-    )
-    .await;
+    rig.fault(Platform::Tiktok, "server_error", 2, "/v2/oauth/revoke/")
+        .await;
     let (status, _) = rig.delete(&format!("/api/v1/accounts/{id}")).await;
     assert_eq!(status, reqwest::StatusCode::NO_CONTENT);
     assert!(

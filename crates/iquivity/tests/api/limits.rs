@@ -156,10 +156,7 @@ async fn window_holds_its_limit_exactly(platform: Platform, posts: u32, minutes:
     let next = publish_one(&rig, platform, account, "One too many").await;
     assert_deferred_by(&next, posts, minutes, now, now);
     assert_eq!(
-        rig.sandbox_state(platform).await["posts"]
-            .as_array()
-            .unwrap()
-            .len(),
+        rig.sandbox_posts(platform).await.len(),
         1,
         "only the post the window allowed reached {platform}"
     );
@@ -376,12 +373,7 @@ async fn a_rate_limited_post_waits_for_the_reset_the_platform_announced() {
     rig.clock
         .advance(Duration::days(3) + Duration::nanoseconds(1_000_000_000 - nanos));
     rig.sync_sandbox_clock(Platform::X).await;
-    rig.control(
-        Platform::X,
-        "/_sandbox/faults",
-        json!({"mode": "rate_limit", "count": 1, "path_prefix": "/2/tweets"}),
-    )
-    .await;
+    rig.fault(Platform::X, "rate_limit", 1, "/2/tweets").await;
     let now = rig.clock_now();
     let target = publish_one(&rig, Platform::X, x, "After the reset").await;
     assert_eq!(target.state, TargetState::Scheduled, "{target:?}");

@@ -3,7 +3,8 @@
 
 use crate::browser::{
     add_account, browser_with_viewport, click, consent_on_sandbox, count, fill,
-    newest_notification, signed_up_in_browser, text_of, texts_of, wait_for, wait_text, Screenshots,
+    newest_notification, signed_up_in_browser, text_of, texts_of, visit, wait_for, wait_text,
+    Screenshots,
 };
 use crate::demo_pages::assert_accessible;
 use crate::helpers::*;
@@ -51,7 +52,7 @@ async fn a_clients_owner_connects_a_page_and_an_organisation_through_a_link() {
     let bakery_id = bakery["id"].as_str().unwrap().to_string();
 
     // Settings → Links: a reusable link for the bakery, on Facebook and LinkedIn, with a note.
-    agency.goto(&app.url("/settings")).await.unwrap();
+    visit(&agency, &app, "/settings").await;
     click(&agency, "a[href='/settings/links']").await;
     click(&agency, &format!("#client_id option[value='{bakery_id}']")).await;
     click(&agency, "#platform-facebook").await;
@@ -103,19 +104,16 @@ async fn a_clients_owner_connects_a_page_and_an_organisation_through_a_link() {
     })
     .await;
     // The owner got no session in the workspace.
-    owner_browser.goto(&app.url("/")).await.unwrap();
+    visit(&owner_browser, &app, "/").await;
     wait_for(&owner_browser, "#email").await;
     owner_browser.close().await.unwrap();
 
     // The agency sees both under the client, and the link's log says what came through it.
-    agency
-        .goto(&app.url(&format!("/?client={bakery_id}&sort=name")))
-        .await
-        .unwrap();
+    visit(&agency, &app, &format!("/?client={bakery_id}&sort=name")).await;
     let rows = crate::browser::wait_rows(&agency, |rows| rows.len() == 2).await;
     assert_eq!(rows, ["Ann Lee Company", "Ann Lee Studio"]);
     assert_eq!(count(&agency, "#account-rows .tag.client").await, 2);
-    agency.goto(&app.url("/settings/links")).await.unwrap();
+    visit(&agency, &app, "/settings/links").await;
     click(&agency, ".link-item details summary").await;
     let log = texts_of(&agency, ".link-item .link-log li").await;
     assert_eq!(log.len(), 2, "{log:?}");
@@ -144,10 +142,7 @@ async fn the_owner_reconnects_a_revoked_account_and_another_account_is_refused()
     wait_text(&agency, "#action-notice", |t| t.contains("needs its owner")).await;
 
     // From the account's page: ask its owner, with a note.
-    agency
-        .goto(&app.url(&format!("/accounts/{id}")))
-        .await
-        .unwrap();
+    visit(&agency, &app, &format!("/accounts/{id}")).await;
     fill(
         &agency,
         "#reconnect-note",
@@ -156,16 +151,13 @@ async fn the_owner_reconnects_a_revoked_account_and_another_account_is_refused()
     .await;
     click(&agency, "form.reconnect-request button[type=submit]").await;
     let url = new_link(&agency).await;
-    agency.goto(&app.url("/")).await.unwrap();
+    visit(&agency, &app, "/").await;
     let row = wait_text(&agency, &format!("#account-{id} td:nth-child(3)"), |t| {
         t.contains("Inactive")
     })
     .await;
     assert!(row.contains("Reconnect requested from the owner"), "{row}");
-    agency
-        .goto(&app.url(&format!("/accounts/{id}")))
-        .await
-        .unwrap();
+    visit(&agency, &app, &format!("/accounts/{id}")).await;
     let notice = text_of(&agency, "main [role=alert]").await;
     assert!(
         notice.contains("Reconnect requested from the owner"),
@@ -196,7 +188,7 @@ async fn the_owner_reconnects_a_revoked_account_and_another_account_is_refused()
     })
     .await;
     owner_browser.close().await.unwrap();
-    agency.goto(&app.url("/")).await.unwrap();
+    visit(&agency, &app, "/").await;
     let status = wait_text(&agency, &format!("#account-{id} td:nth-child(3)"), |t| {
         t.contains("Active")
     })
@@ -229,7 +221,7 @@ async fn a_client_reads_what_the_agency_holds_and_asks_for_a_removal() {
     )
     .await;
 
-    agency.goto(&app.url("/settings/links")).await.unwrap();
+    visit(&agency, &app, "/settings/links").await;
     click(
         &agency,
         &format!("#access-client option[value='{client_id}']"),
@@ -279,7 +271,7 @@ async fn a_client_reads_what_the_agency_holds_and_asks_for_a_removal() {
     );
     client_browser.close().await.unwrap();
 
-    agency.goto(&app.url("/")).await.unwrap();
+    visit(&agency, &app, "/").await;
     let newest = newest_notification(&agency).await;
     assert!(
         newest.contains("Greenleaf Market on X (Twitter): its owner asked"),

@@ -69,8 +69,7 @@ async fn publish_under(
     mode: &str,
     body: Value,
 ) -> Value {
-    let fault = json!({"mode": mode, "count": 1, "path_prefix": path_prefix});
-    rig.control(platform, "/_sandbox/faults", fault).await;
+    rig.fault(platform, mode, 1, path_prefix).await;
     let (status, post) = rig.create_post(body).await;
     assert_eq!(status, StatusCode::CREATED, "{post}");
     let path = format!("/api/v1/posts/{}", post["id"].as_str().unwrap());
@@ -88,13 +87,9 @@ async fn publish_under(
 
 /// The sandbox's posts with exactly `text`.
 async fn posts_with_text(rig: &Rig, platform: Platform, text: &str) -> Vec<Value> {
-    rig.sandbox_state(platform).await["posts"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|p| p["text"] == text)
-        .cloned()
-        .collect()
+    let mut posts = rig.sandbox_posts(platform).await;
+    posts.retain(|p| p["text"] == text);
+    posts
 }
 
 /// For each way of losing the answer: the post exists once on the platform, and the target is published
@@ -214,8 +209,8 @@ async fn a_request_that_never_reached_the_platform_is_sent_again_up_to_five_time
     let x = rig.connect(Platform::X, "Down X").await;
     // The platform fails before acting, every time: nothing was published, so it is tried again, five
     // times in all, then given up.
-    let fault = json!({"mode": "server_error", "count": 10, "path_prefix": "/2/tweets"});
-    rig.control(Platform::X, "/_sandbox/faults", fault).await;
+    rig.fault(Platform::X, "server_error", 10, "/2/tweets")
+        .await;
     let (_, post) = rig
         .create_post(json!({"text": "Never lands", "accounts": [x]}))
         .await;

@@ -82,6 +82,31 @@ impl Team {
 }
 
 /// Someone who joins `owner`'s workspace through an invitation as `role`.
+/// A workspace on the Enterprise plan with an owner, an admin and a member (`<role>@<domain>.example`)
+/// and one X account named `account`. No engine rounds run: what a refused request leaves must be exactly
+/// what was there before it. Webhooks may point at port 9 on this machine, where nothing answers.
+async fn team_with_an_account(domain: &str, account: &str) -> (TestApp, Team, AccountId) {
+    let app = spawn_app_with(|c| {
+        c.run_lifecycle = false;
+        c.webhook_allowed_hosts = vec!["127.0.0.1".into()];
+        c.webhook_allowed_ports = vec![9];
+    })
+    .await;
+    let owner = app
+        .sign_up(&format!("owner@{domain}.example"), domain)
+        .await;
+    app.set_plan(owner.workspace_id, Plan::Enterprise).await;
+    let team = Team {
+        admin: join(&app, &owner, "admin", &format!("admin@{domain}.example")).await,
+        member: join(&app, &owner, "member", &format!("member@{domain}.example")).await,
+        owner,
+    };
+    let account = app
+        .seed_account(&team.owner, Seed::new(Platform::X, account))
+        .await;
+    (app, team, account)
+}
+
 async fn join(app: &TestApp, owner: &User, role: &str, email: &str) -> User {
     let (status, invitation) = app
         .post(owner, "/api/v1/invitations", json!({ "role": role }))
@@ -366,23 +391,7 @@ async fn send(app: &TestApp, user: &User, attempt: &Attempt) -> reqwest::Respons
 
 #[tokio::test]
 async fn every_privileged_action_is_refused_to_the_roles_without_the_right_and_changes_nothing() {
-    // No engine rounds: what a refused request leaves must be exactly what was there before it.
-    let app = spawn_app_with(|c| {
-        c.run_lifecycle = false;
-        c.webhook_allowed_hosts = vec!["127.0.0.1".into()];
-        c.webhook_allowed_ports = vec![9];
-    })
-    .await;
-    let owner = app.sign_up("owner@roles.example", "Roles").await;
-    app.set_plan(owner.workspace_id, Plan::Enterprise).await;
-    let team = Team {
-        admin: join(&app, &owner, "admin", "admin@roles.example").await,
-        member: join(&app, &owner, "member", "member@roles.example").await,
-        owner,
-    };
-    let account = app
-        .seed_account(&team.owner, Seed::new(Platform::X, "Shared Account"))
-        .await;
+    let (app, team, account) = team_with_an_account("roles", "Shared Account").await;
 
     for Row(action, allowed, success, shows) in TABLE {
         // The refused first, so that what they must not change is still as it was prepared.
@@ -539,22 +548,7 @@ async fn prepare_page(
 
 #[tokio::test]
 async fn every_privileged_form_is_refused_to_the_roles_without_the_right_and_changes_nothing() {
-    let app = spawn_app_with(|c| {
-        c.run_lifecycle = false;
-        c.webhook_allowed_hosts = vec!["127.0.0.1".into()];
-        c.webhook_allowed_ports = vec![9];
-    })
-    .await;
-    let owner = app.sign_up("owner@forms.example", "Forms").await;
-    app.set_plan(owner.workspace_id, Plan::Enterprise).await;
-    let team = Team {
-        admin: join(&app, &owner, "admin", "admin@forms.example").await,
-        member: join(&app, &owner, "member", "member@forms.example").await,
-        owner,
-    };
-    let account = app
-        .seed_account(&team.owner, Seed::new(Platform::X, "Form Account"))
-        .await;
+    let (app, team, account) = team_with_an_account("forms", "Form Account").await;
     let mut browsers = Vec::new();
     for role in [Role::Member, Role::Admin, Role::Owner] {
         browsers.push((role, browser_of(&app, team.as_role(role)).await));

@@ -27,8 +27,7 @@ async fn die_while_sending(rig: &Rig, count: usize) {
 /// With the next `count` publish requests to the X sandbox failing as `mode`, posts `text` to `x` and
 /// runs three rounds five minutes apart: the post afterwards.
 async fn post_under_fault(rig: &Rig, x: AccountId, mode: &str, count: u32, text: &str) -> Value {
-    let fault = json!({"mode": mode, "count": count, "path_prefix": "/2/tweets"});
-    rig.control(Platform::X, "/_sandbox/faults", fault).await;
+    rig.fault(Platform::X, mode, count, "/2/tweets").await;
     let (_, post) = rig
         .create_post(json!({"text": text, "accounts": [x]}))
         .await;
@@ -93,19 +92,10 @@ async fn a_post_goes_to_every_platform_with_a_result_per_account() {
         fb_account["last_used_at"].is_string(),
         "publishing marks the account used"
     );
-    let posted = rig.sandbox_state(Platform::X).await["posts"]
-        .as_array()
-        .unwrap()
-        .len();
+    let posted = rig.sandbox_posts(Platform::X).await.len();
     assert_eq!(posted, 1);
     assert_eq!(rig.round().await.published, 0, "nothing is published twice");
-    assert_eq!(
-        rig.sandbox_state(Platform::X).await["posts"]
-            .as_array()
-            .unwrap()
-            .len(),
-        1
-    );
+    assert_eq!(rig.sandbox_posts(Platform::X).await.len(), 1);
 }
 
 #[tokio::test]
@@ -203,12 +193,8 @@ async fn a_rate_limit_delays_the_target_and_a_crash_mid_publish_is_looked_up_bef
 {
     let rig = rig().await;
     let li = rig.connect(Platform::Linkedin, "Busy Li").await;
-    rig.control(
-        Platform::Linkedin,
-        "/_sandbox/faults",
-        json!({"mode": "rate_limit", "count": 1, "path_prefix": "/rest/posts"}),
-    )
-    .await;
+    rig.fault(Platform::Linkedin, "rate_limit", 1, "/rest/posts")
+        .await;
     let (_, post) = rig
         .create_post(json!({"text": "Patience", "accounts": [li]}))
         .await;
@@ -235,12 +221,7 @@ async fn a_rate_limit_delays_the_target_and_a_crash_mid_publish_is_looked_up_bef
         .get(&format!("/api/v1/posts/{}", post["id"].as_str().unwrap()))
         .await;
     assert_eq!(after["targets"][0]["state"], "published", "{after}");
-    let texts: Vec<String> = rig.sandbox_state(Platform::Linkedin).await["posts"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["text"].as_str().unwrap().to_string())
-        .collect();
+    let texts = rig.posted_texts(Platform::Linkedin).await;
     assert_eq!(texts, ["Patience", "Crash"], "each once");
 }
 
@@ -315,12 +296,7 @@ async fn a_500_is_retried_until_it_succeeds_and_a_timeout_is_looked_up_before_se
     let after = post_under_fault(&rig, x, "hang", 1, "Into the void").await;
     assert_eq!(after["targets"][0]["state"], "published", "{after}");
     assert_eq!(after["targets"][0]["attempts"], 2);
-    let texts: Vec<String> = rig.sandbox_state(Platform::X).await["posts"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["text"].as_str().unwrap().to_string())
-        .collect();
+    let texts = rig.posted_texts(Platform::X).await;
     assert_eq!(texts, ["Third time lucky", "Into the void"], "each once");
 }
 
@@ -1120,13 +1096,8 @@ async fn an_account_listed_twice_is_refused_and_nothing_is_stored_or_published()
     rig.clock.advance(Duration::hours(2));
     assert_eq!(rig.round().await.published, 2);
     for platform in [Platform::Linkedin, Platform::X] {
-        let texts: Vec<Value> = rig.sandbox_state(platform).await["posts"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|p| p["text"].clone())
-            .collect();
-        assert_eq!(texts, [json!("Edited later")], "{platform}: once each");
+        let texts = rig.posted_texts(platform).await;
+        assert_eq!(texts, ["Edited later"], "{platform}: once each");
     }
 }
 

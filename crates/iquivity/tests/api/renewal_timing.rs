@@ -5,7 +5,6 @@
 use crate::lifecycle::{rig, Rig};
 use chrono::{DateTime, Duration, Utc};
 use iquivity_domain::{AccountId, Platform};
-use serde_json::json;
 
 /// The times the account was renewed, as its events tell.
 async fn renewals(rig: &Rig, id: AccountId) -> usize {
@@ -84,12 +83,8 @@ async fn a_meta_page_is_renewed_7_days_before_its_60_day_login_ends() {
 /// the account and when its first failure happens (the rig's time).
 async fn failing_account(rig: &Rig) -> (AccountId, DateTime<Utc>) {
     let id = rig.connect(Platform::Tiktok, "Flaky Creator").await;
-    rig.control(
-        Platform::Tiktok,
-        "/_sandbox/faults",
-        json!({"mode": "server_error", "count": 1000, "path_prefix": "/v2/user/info/"}),
-    )
-    .await;
+    rig.fault(Platform::Tiktok, "server_error", 1000, "/v2/user/info/")
+        .await;
     // Past the latest health check (6 hours + 25%), before the token's renewal (23.5 hours), on a whole
     // second so that the database (microseconds) keeps the first failure's time exactly.
     let nanos = i64::from(rig.clock_now().timestamp_subsec_nanos());

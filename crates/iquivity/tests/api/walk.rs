@@ -3,8 +3,8 @@
 
 use crate::browser::{
     add_account, attr_of, browser, browser_without_script, click, count, fill, follow, is_checked,
-    newest_notification, prop_of, row_names, signed_up_in_browser, text_of, texts_of, wait_for,
-    wait_rows, wait_text,
+    newest_notification, prop_of, row_names, signed_up_in_browser, text_of, texts_of, visit,
+    wait_for, wait_rows, wait_text,
 };
 use crate::demo_pages::{
     apply, assert_accessible, choose_action, demo_app, demo_in_browser, sign_in, DemoSession,
@@ -140,10 +140,7 @@ async fn without_script_the_list_is_read_filtered_searched_and_sorted() {
     assert_eq!(count(&client, "#account-rows tr").await, total);
 
     // A parameter the list does not know (a newsletter's tracking) is ignored.
-    client
-        .goto(&app.url("/?utm_source=newsletter&platform="))
-        .await
-        .unwrap();
+    visit(&client, &app, "/?utm_source=newsletter&platform=").await;
     wait_for(&client, "#account-rows tr").await;
     assert_eq!(count(&client, ".notice.error").await, 0);
     assert_eq!(count(&client, "#account-rows tr").await, total);
@@ -179,10 +176,7 @@ async fn without_script_the_list_is_read_filtered_searched_and_sorted() {
 
     // The Failed account's page advises Refresh first, in words (no emoji a font may lack).
     let failed_id = &failing[1].0;
-    client
-        .goto(&app.url(&format!("/accounts/{failed_id}")))
-        .await
-        .unwrap();
+    visit(&client, &app, &format!("/accounts/{failed_id}")).await;
     let main = text_of(&client, "main").await;
     let refresh = main.find("Click Refresh").expect("Refresh is advised");
     let remove = main
@@ -192,7 +186,7 @@ async fn without_script_the_list_is_read_filtered_searched_and_sorted() {
     assert!(!has_emoji(&main), "{main}");
 
     // A search that matches nothing says so and offers the way back.
-    client.goto(&app.url("/")).await.unwrap();
+    visit(&client, &app, "/").await;
     fill(&client, "#q", "nobody-by-this-name").await;
     follow(&client, "#filters button[type=submit]").await;
     let empty = wait_for(&client, "#no-results").await;
@@ -235,10 +229,7 @@ async fn without_script_the_list_is_read_filtered_searched_and_sorted() {
 
     // The details page renames and relabels with a plain form.
     let (renamed_id, _) = &failing[0];
-    client
-        .goto(&app.url(&format!("/accounts/{renamed_id}")))
-        .await
-        .unwrap();
+    visit(&client, &app, &format!("/accounts/{renamed_id}")).await;
     fill(
         &client,
         "#edit input[name=display_name]",
@@ -253,7 +244,7 @@ async fn without_script_the_list_is_read_filtered_searched_and_sorted() {
         .get(&owner, &format!("/api/v1/accounts/{renamed_id}"))
         .await;
     assert_eq!(renamed["labels"], json!(["food", "priority"]));
-    client.goto(&app.url("/?sort=name")).await.unwrap();
+    visit(&client, &app, "/?sort=name").await;
     wait_for(&client, "#account-rows tr").await;
 
     // Each "Add account" control says which platform it adds; the platform cell says its name once.
@@ -288,7 +279,7 @@ async fn an_invited_member_signs_up_from_the_link_and_sees_only_what_a_member_ca
     };
 
     // The plan page: the limits, the use per platform, and for the owner how a plan is changed here.
-    client.goto(&app.url("/settings/plan")).await.unwrap();
+    visit(&client, &app, "/settings/plan").await;
     let plan = wait_text(&client, "main", |t| t.contains("Use per platform")).await;
     assert!(plan.contains("iquivity workspace set-plan"), "{plan}");
     let facebook = text_of(&client, "table.usage tr[data-platform=facebook]").await;
@@ -296,7 +287,7 @@ async fn an_invited_member_signs_up_from_the_link_and_sees_only_what_a_member_ca
     assert!(facebook.contains("Room for more"), "{facebook}");
 
     // The owner invites by email; the link is whole, and a button copies it.
-    client.goto(&app.url("/settings")).await.unwrap();
+    visit(&client, &app, "/settings").await;
     fill(&client, "#invite-email", "guest@example.com").await;
     click(&client, "#invite-role option[value=member]").await;
     click(
@@ -347,7 +338,7 @@ async fn an_invited_member_signs_up_from_the_link_and_sees_only_what_a_member_ca
         .await
         .unwrap();
     // The member's plan page says whom to ask instead of how to change it.
-    client.goto(&app.url("/settings/plan")).await.unwrap();
+    visit(&client, &app, "/settings/plan").await;
     let plan = wait_text(&client, "main", |t| t.contains("Changing the plan")).await;
     assert!(!plan.contains("set-plan"), "{plan}");
     assert!(
@@ -358,10 +349,7 @@ async fn an_invited_member_signs_up_from_the_link_and_sees_only_what_a_member_ca
         "{plan}"
     );
 
-    client
-        .goto(&app.url(&format!("/accounts/{id}/remove")))
-        .await
-        .unwrap();
+    visit(&client, &app, &format!("/accounts/{id}/remove")).await;
     let heading = wait_text(&client, "main h1", |t| !t.is_empty()).await;
     let body = text_of(&client, "body").await;
     assert!(!body.trim_start().starts_with('{'), "{body}");
@@ -402,7 +390,7 @@ async fn the_composer_keeps_what_was_typed_counts_as_the_server_does_and_history
     add_account(&client, "x", "Nora Quinn", &[]).await;
 
     // A schedule in the past: the message names the field, and everything typed comes back.
-    client.goto(&app.url("/posts")).await.unwrap();
+    visit(&client, &app, "/posts").await;
     let lines = "Line of the launch post\n".repeat(3);
     fill(&client, "#text", lines.trim_end()).await;
     fill(&client, "#link", "https://example.com/launch").await;
@@ -469,18 +457,12 @@ async fn the_composer_keeps_what_was_typed_counts_as_the_server_does_and_history
         tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     }
     assert!(published, "the post was published");
-    client.goto(&app.url("/")).await.unwrap();
+    visit(&client, &app, "/").await;
     click(&client, "#account-rows .remove-link").await;
-    let dialog = wait_for(&client, "#remove-dialog[open]").await;
-    dialog
-        .find(Locator::Css("button.danger"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    wait_for(&client, "#remove-dialog[open]").await;
+    click(&client, "#remove-dialog[open] button.danger").await;
     wait_text(&client, "main", |t| t.contains("Nora Quinn was removed")).await;
-    client.goto(&app.url("/posts")).await.unwrap();
+    visit(&client, &app, "/posts").await;
     let result = text_of(&client, "li.post .result").await;
     assert!(result.contains("Nora Quinn"), "{result}");
     assert!(!result.contains("a removed account"), "{result}");
@@ -601,7 +583,7 @@ async fn every_account_matching_a_filter_is_selected_across_pages() {
     let total = all["items"].as_array().unwrap().len();
     assert!(total > 5, "the demo spans several pages of 5");
 
-    client.goto(&app.url("/?limit=5")).await.unwrap();
+    visit(&client, &app, "/?limit=5").await;
     wait_rows(&client, |rows| rows.len() == 5).await;
     wait_for(&client, "#load-more").await;
     click(&client, "#select-page").await;
@@ -692,10 +674,7 @@ async fn a_manager_works_client_by_client() {
     }
 
     // The client's own view: its name in the title, its counts in the summary.
-    client
-        .goto(&app.url(&format!("/?client={brightline_id}")))
-        .await
-        .unwrap();
+    visit(&client, &app, &format!("/?client={brightline_id}")).await;
     wait_text(&client, "h1", |t| t == "Platforms: Brightline").await;
     assert_eq!(
         text_of(&client, "[data-summary=total]").await,
@@ -703,10 +682,7 @@ async fn a_manager_works_client_by_client() {
     );
 
     // An unassigned account joins the client through the bulk bar.
-    client
-        .goto(&app.url("/?client=none&sort=name"))
-        .await
-        .unwrap();
+    visit(&client, &app, "/?client=none&sort=name").await;
     let unassigned = wait_rows(&client, |rows| !rows.is_empty()).await;
     let first = &unassigned[0];
     client
