@@ -8,7 +8,7 @@
 //! processing, or never finish it; the behaviour holds for the uploads started after it.
 
 use crate::request::Params;
-use crate::state::Server;
+use crate::state::{Processing, Server};
 use crate::Reject;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -23,15 +23,6 @@ use std::sync::Arc;
 pub(crate) const PART_BYTES: u64 = 4 * 1024 * 1024;
 /// Looks at a processing video before it is available.
 const PROCESSING_LOOKS: u32 = 2;
-
-#[derive(Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub(crate) enum Processing {
-    #[default]
-    Succeeds,
-    Fails,
-    Stalls,
-}
 
 #[derive(Clone, Copy, Default, Serialize, Deserialize)]
 #[serde(default)]

@@ -8,24 +8,9 @@ use pages::instagram_account;
 const IG_QUOTA: usize = 50;
 const IG_QUOTA_WINDOW: TimeDelta = TimeDelta::hours(24);
 
-/// Instagram publishing: the caller's own account, through a user token or the linked Page's token.
-fn instagram_publisher(
-    srv: &Server,
-    params: &Params,
-    instagram_id: &str,
-) -> Result<Caller, GraphError> {
-    instagram_caller(
-        srv,
-        params,
-        instagram_id,
-        "post",
-        "instagram_content_publish",
-    )
-}
-
-/// The caller who may use this Instagram account's Page, with `permission`; `verb` names the request in
-/// Graph's refusal.
-fn instagram_caller(
+/// The caller who may use this Instagram account's Page, with `permission` (`instagram_content_publish`
+/// to publish, `instagram_manage_comments` to comment); `verb` names the request in Graph's refusal.
+pub(super) fn instagram_caller(
     srv: &Server,
     params: &Params,
     instagram_id: &str,
@@ -40,21 +25,6 @@ fn instagram_caller(
     }
     require(&caller, permission)?;
     Ok(caller)
-}
-
-/// The caller who may comment as this Instagram account, with `instagram_manage_comments`.
-pub(super) fn comment_caller(
-    srv: &Server,
-    params: &Params,
-    instagram_id: &str,
-) -> Result<Caller, GraphError> {
-    instagram_caller(
-        srv,
-        params,
-        instagram_id,
-        "post",
-        "instagram_manage_comments",
-    )
 }
 
 /// `GET /{ig-user-id}/media` (docs/platforms/instagram.md §3.5): the account's published media, newest
@@ -92,7 +62,13 @@ pub(super) async fn create_container(Node(srv, instagram_id, params): Node) -> G
     if let Some(error) = &params.body_error {
         return Err(GraphError::param(error.clone()));
     }
-    let caller = instagram_publisher(&srv, &params, &instagram_id)?;
+    let caller = instagram_caller(
+        &srv,
+        &params,
+        &instagram_id,
+        "post",
+        "instagram_content_publish",
+    )?;
     let media_type = params.get("media_type").unwrap_or_default();
     let mut world = srv.world();
     if media_type == "CAROUSEL" {
@@ -142,7 +118,13 @@ pub(super) async fn create_container(Node(srv, instagram_id, params): Node) -> G
 }
 
 pub(super) async fn media_publish(Node(srv, instagram_id, params): Node) -> Graph {
-    let caller = instagram_publisher(&srv, &params, &instagram_id)?;
+    let caller = instagram_caller(
+        &srv,
+        &params,
+        &instagram_id,
+        "post",
+        "instagram_content_publish",
+    )?;
     let creation_id = params
         .get("creation_id")
         .ok_or_else(|| GraphError::param("The parameter creation_id is required."))?;

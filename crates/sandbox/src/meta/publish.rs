@@ -197,7 +197,13 @@ pub(super) async fn comment(Node(srv, object, params): Node) -> Graph {
     // Instagram media are posts of their account too: the media's own rule comes first.
     let author = match (instagram, page_post) {
         (Some(instagram_id), _) => {
-            super::instagram::comment_caller(&srv, &params, &instagram_id)?;
+            super::instagram::instagram_caller(
+                &srv,
+                &params,
+                &instagram_id,
+                "post",
+                "instagram_manage_comments",
+            )?;
             instagram_id
         }
         (None, Some(page_id)) => {

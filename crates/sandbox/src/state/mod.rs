@@ -14,7 +14,7 @@ use crate::simulator::Simulator;
 use crate::SandboxApp;
 use chrono::{DateTime, TimeDelta, Utc};
 use iquivity_domain::Platform;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::io;
 use std::net::SocketAddr;
@@ -217,6 +217,18 @@ impl Server {
     pub(crate) fn display_name(&self) -> &'static str {
         self.platform.display_name()
     }
+}
+
+/// How the platform's processing of an uploaded video or image ends, for the uploads started after a test
+/// sets it (X's media, LinkedIn's videos).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum Processing {
+    #[default]
+    Succeeds,
+    Fails,
+    /// Stays in progress however often it is looked at.
+    Stalls,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]

@@ -6,8 +6,9 @@
 //! Tests make an upload go wrong with `POST /_sandbox/media-behaviour`: refuse one segment, fail the
 //! processing, or never finish it; the behaviour holds for the uploads started after it.
 
+use super::invalid_request;
 use crate::request::Params;
-use crate::state::Server;
+use crate::state::{Processing, Server};
 use crate::Reject;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -28,16 +29,6 @@ const PROCESSING_LOOKS: u32 = 2;
 pub(crate) const MAX_ATTACHED: usize = 4;
 
 /// How the uploads started from now on behave.
-#[derive(Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub(crate) enum Processing {
-    #[default]
-    Succeeds,
-    Fails,
-    /// Stays `in_progress` however often it is looked at.
-    Stalls,
-}
-
 #[derive(Clone, Copy, Default, Serialize, Deserialize)]
 #[serde(default)]
 pub(crate) struct Behaviour {
@@ -118,6 +109,20 @@ impl MediaState {
             .then(|| "Your media IDs are invalid.".to_string())
     }
 
+    /// The owner's upload `id`, while it is in progress (`finalized` false) or once it is finalized.
+    fn upload_of(&mut self, id: &str, owner: &str, finalized: bool) -> Result<&mut Upload, Reject> {
+        self.uploads
+            .get_mut(id)
+            .filter(|u| u.owner == owner && u.finalized == finalized)
+            .ok_or_else(|| {
+                invalid_request(if finalized {
+                    "The media id is not a finalized upload of this user."
+                } else {
+                    "The media id is not an upload in progress of this user."
+                })
+            })
+    }
+
     /// Notes that `ids` went out with `post`.
     pub(crate) fn attach(&mut self, ids: &[String], post: &str) {
         for id in ids {
@@ -126,18 +131,6 @@ impl MediaState {
             }
         }
     }
-}
-
-fn invalid(message: &str) -> Reject {
-    Reject::new(
-        StatusCode::BAD_REQUEST,
-        json!({
-            "errors": [{ "message": message }],
-            "title": "Invalid Request",
-            "detail": "One or more parameters to your request was invalid.",
-            "type": "https://api.twitter.com/2/problems/invalid-request",
-        }),
-    )
 }
 
 /// The largest file X takes of a type and category; `None`: not a type or category it takes together.
@@ -159,17 +152,17 @@ pub(crate) async fn initialize(
     let body = params
         .json
         .as_ref()
-        .ok_or_else(|| invalid("The body must be a JSON object."))?;
+        .ok_or_else(|| invalid_request("The body must be a JSON object."))?;
     let media_type = body["media_type"].as_str().unwrap_or_default();
     let category = body["media_category"].as_str().unwrap_or_default();
     let total_bytes = body["total_bytes"].as_u64().unwrap_or(0);
     let Some(max) = limit(media_type, category) else {
-        return Err(invalid(&format!(
+        return Err(invalid_request(&format!(
             "media_type {media_type:?} does not go with media_category {category:?}."
         )));
     };
     if total_bytes == 0 || total_bytes > max {
-        return Err(invalid(&format!(
+        return Err(invalid_request(&format!(
             "total_bytes must be from 1 to {max} for {category}."
         )));
     }
@@ -214,38 +207,34 @@ pub(crate) async fn append(
 ) -> Result<Json<Value>, Reject> {
     let caller = super::authenticate(&srv, &params, &["media.write"])?;
     if let Some(error) = &params.body_error {
-        return Err(invalid(error));
+        return Err(invalid_request(error));
     }
     let id = upload_id(&params);
     let index: usize = params
         .part("segment_index")
         .and_then(|p| std::str::from_utf8(&p.bytes).ok()?.trim().parse().ok())
-        .ok_or_else(|| invalid("segment_index is required and must be a number."))?;
+        .ok_or_else(|| invalid_request("segment_index is required and must be a number."))?;
     let media = params
         .part("media")
-        .ok_or_else(|| invalid("media is required."))?;
+        .ok_or_else(|| invalid_request("media is required."))?;
     if media.bytes.is_empty() || media.bytes.len() > MAX_SEGMENT {
-        return Err(invalid("A segment must hold from 1 byte to 5 MB."));
+        return Err(invalid_request("A segment must hold from 1 byte to 5 MB."));
     }
     let mut world = srv.world();
-    let upload = world
-        .x
-        .media
-        .uploads
-        .get_mut(&id)
-        .filter(|u| u.owner == caller.user_id && !u.finalized)
-        .ok_or_else(|| invalid("The media id is not an upload in progress of this user."))?;
+    let upload = world.x.media.upload_of(&id, &caller.user_id, false)?;
     if upload.behaviour.refuse_segment == Some(index) {
-        return Err(invalid("The segment could not be read."));
+        return Err(invalid_request("The segment could not be read."));
     }
     if index != upload.next_segment {
-        return Err(invalid(&format!(
+        return Err(invalid_request(&format!(
             "Segments are appended in order: expected segment_index {}.",
             upload.next_segment
         )));
     }
     if upload.received + media.bytes.len() as u64 > upload.total_bytes {
-        return Err(invalid("The segments add up to more than total_bytes."));
+        return Err(invalid_request(
+            "The segments add up to more than total_bytes.",
+        ));
     }
     upload.received += media.bytes.len() as u64;
     upload.next_segment += 1;
@@ -260,15 +249,9 @@ pub(crate) async fn finalize(
     let caller = super::authenticate(&srv, &params, &["media.write"])?;
     let id = upload_id(&params);
     let mut world = srv.world();
-    let upload = world
-        .x
-        .media
-        .uploads
-        .get_mut(&id)
-        .filter(|u| u.owner == caller.user_id && !u.finalized)
-        .ok_or_else(|| invalid("The media id is not an upload in progress of this user."))?;
+    let upload = world.x.media.upload_of(&id, &caller.user_id, false)?;
     if upload.received != upload.total_bytes {
-        return Err(invalid(&format!(
+        return Err(invalid_request(&format!(
             "Received {} of the {} bytes announced.",
             upload.received, upload.total_bytes
         )));
@@ -288,17 +271,11 @@ pub(crate) async fn status(
 ) -> Result<Json<Value>, Reject> {
     let caller = super::authenticate(&srv, &params, &["media.write"])?;
     if params.query("command") != Some("STATUS") {
-        return Err(invalid("command must be STATUS."));
+        return Err(invalid_request("command must be STATUS."));
     }
     let id = params.query("media_id").unwrap_or_default().to_string();
     let mut world = srv.world();
-    let upload = world
-        .x
-        .media
-        .uploads
-        .get_mut(&id)
-        .filter(|u| u.owner == caller.user_id && u.finalized)
-        .ok_or_else(|| invalid("The media id is not a finalized upload of this user."))?;
+    let upload = world.x.media.upload_of(&id, &caller.user_id, true)?;
     upload.looks += 1;
     let mut data = json!({"id": id, "media_key": format!("3_{id}")});
     if let Some(info) = upload.processing_info() {

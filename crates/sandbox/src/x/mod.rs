@@ -195,7 +195,7 @@ fn forbidden(detail: &str) -> Reject {
     problem(StatusCode::FORBIDDEN, "Forbidden", detail)
 }
 
-fn invalid_request(message: &str) -> Reject {
+pub(super) fn invalid_request(message: &str) -> Reject {
     Reject::new(
         StatusCode::BAD_REQUEST,
         json!({

@@ -15,7 +15,7 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use iquivity_core::posts::NewPost;
 use iquivity_core::{Caller, CoreError};
 use iquivity_domain::{Account, AccountId, Platform};
-use iquivity_platforms::{descriptor, MediaLimits, MediaRule, TextCounting};
+use iquivity_platforms::{descriptor, MediaLimits, MediaRule, PlatformDescriptor, TextCounting};
 use iquivity_store::{MediaRecord, PostRecord, PostVariant, TargetState, ThreadPart};
 use maud::{html, Markup};
 
@@ -53,27 +53,12 @@ fn platforms_of(accounts: &[Account]) -> Vec<Platform> {
         .collect()
 }
 
-/// The networks that take a first comment, as its field's label names them.
-fn first_comment_networks() -> String {
+/// The networks whose descriptor passes `test`, as a field's label names them: "Instagram and TikTok".
+fn networks_where(test: impl Fn(&PlatformDescriptor) -> bool) -> String {
     let names: Vec<&str> = Platform::ALL
         .into_iter()
         .map(descriptor)
-        .filter(|d| d.first_comment)
-        .map(|d| d.short_name)
-        .collect();
-    match names.split_last() {
-        Some((last, [])) => last.to_string(),
-        Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
-        None => String::new(),
-    }
-}
-
-/// The platforms whose posts need media, as the media field's label names them: "Instagram and TikTok".
-fn media_required_by() -> String {
-    let names: Vec<&str> = Platform::ALL
-        .into_iter()
-        .map(descriptor)
-        .filter(|d| matches!(d.content.media, MediaRule::Required(_)))
+        .filter(|d| test(d))
         .map(|d| d.short_name)
         .collect();
     match names.split_last() {
@@ -345,14 +330,14 @@ fn compose(accounts: &[Account], csrf: &str, draft: &Draft, errors: &[FormError]
                 (field_errors(errors, "link"))
                 label for="media_url" {
                     "Image or video URLs, one per line (optional"
-                    @let needing = media_required_by();
+                    @let needing = networks_where(|d| matches!(d.content.media, MediaRule::Required(_)));
                     @if !needing.is_empty() { "; " (needing) " need one" }
                     ")"
                 }
                 textarea #media_url name="media_url" rows="2" placeholder="https://cdn.example.com/picture.jpg"
                     aria-describedby=[described_by(errors, "media_url")] { (draft.media_url) }
                 (field_errors(errors, "media_url"))
-                label for="first_comment" { "First comment (optional): added under the post once it is out, on " (first_comment_networks()) }
+                label for="first_comment" { "First comment (optional): added under the post once it is out, on " (networks_where(|d| d.first_comment)) }
                 textarea #first_comment name="first_comment" rows="2" maxlength="5000"
                     aria-describedby=[described_by(errors, "first_comment")] { (draft.first_comment) }
                 (field_errors(errors, "first_comment"))
