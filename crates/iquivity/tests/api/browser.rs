@@ -200,13 +200,17 @@ pub(crate) async fn is_checked(client: &Client, css: &str) -> bool {
     prop_of(client, css, "checked").await.as_deref() == Some("true")
 }
 
-/// The text of every element `css` finds, in document order.
+/// The text of every element `css` finds, in document order, read in one go: an element the page's script
+/// replaces between one read and the next would otherwise be stale.
 pub(crate) async fn texts_of(client: &Client, css: &str) -> Vec<String> {
-    let mut texts = Vec::new();
-    for element in client.find_all(Locator::Css(css)).await.unwrap() {
-        texts.push(element.text().await.unwrap());
-    }
-    texts
+    let texts = client
+        .execute(
+            "return [...document.querySelectorAll(arguments[0])].map(e => e.innerText.trim());",
+            vec![json!(css)],
+        )
+        .await
+        .unwrap();
+    serde_json::from_value(texts).unwrap()
 }
 
 /// Opens the header's bell and answers its newest notification.

@@ -665,13 +665,9 @@ async fn a_manager_works_client_by_client() {
     let mut shown = wait_rows(&client, |rows| rows.len() == expected.len()).await;
     shown.sort();
     assert_eq!(shown, expected);
-    for tag in client
-        .find_all(Locator::Css("#account-rows .tag.client"))
-        .await
-        .unwrap()
-    {
-        assert_eq!(tag.text().await.unwrap(), "Client: Brightline");
-    }
+    let tags = texts_of(&client, "#account-rows .tag.client").await;
+    assert_eq!(tags.len(), expected.len(), "{tags:?}");
+    assert!(tags.iter().all(|t| t == "Client: Brightline"), "{tags:?}");
 
     // The client's own view: its name in the title, its counts in the summary.
     visit(&client, &app, &format!("/?client={brightline_id}")).await;
