@@ -4,8 +4,8 @@
 #[path = "support/scratch.rs"]
 mod scratch;
 
-use iquivity_domain::WorkspaceId;
-use iquivity_store::{DeliveryState, FailureClass};
+use iquivity_domain::{AccountKind, AccountStatus, Platform, WorkspaceId};
+use iquivity_store::{AccountQuery, DeliveryState, FailureClass, StoreError, TextSearch};
 use sqlx::migrate::Migrator;
 use std::borrow::Cow;
 use std::path::Path;
@@ -30,6 +30,10 @@ async fn migrations_before(dir: &str, version: i64) -> Migrator {
         ..Migrator::DEFAULT
     }
 }
+
+/// The migration after which accounts take any platform and kind name.
+const OPEN_NAMES_SQLITE: i64 = 30;
+const OPEN_NAMES_POSTGRES: i64 = 21;
 
 const WORKSPACE: &str = "0190a000-0000-7000-8000-000000000001";
 const WEBHOOK: &str = "0190a000-0000-7000-8000-000000000002";
@@ -153,6 +157,131 @@ async fn postgres_delivery_errors_become_classes() {
             check_classes(&url).await;
             assert_error_text_gone::<sqlx::PgConnection>(&url).await;
         }
+    })
+    .await;
+}
+
+const ACCOUNT: &str = "0190a000-0000-7000-8000-000000000003";
+const NEWER_ACCOUNT: &str = "0190a000-0000-7000-8000-000000000004";
+
+/// An account as the versions before open platform names wrote it, with its sealed credentials.
+/// `search_key` is the column and value SQLite's store writes (PostgreSQL numbers it itself).
+fn account_rows(blob: &str, search_key: (&str, &str)) -> Vec<String> {
+    let (key_column, key) = search_key;
+    vec![
+        format!("INSERT INTO workspaces (id, name, plan, created_at) VALUES ('{WORKSPACE}', 'Old', 'free', 1)"),
+        format!(
+            "INSERT INTO accounts (id, workspace_id, platform, kind, platform_account_id, platform_display_name, \
+             sort_name, search_text, status, status_since, labels, label_keys, created_at{key_column}) \
+             VALUES ('{ACCOUNT}', '{WORKSPACE}', 'linkedin', 'organization', 'org-1', 'Harbor Coffee', \
+                     'harbor coffee', 'harbor coffee', 'active', 1, '[\"Client A\"]', '[\"client a\"]', 1{key})"
+        ),
+        format!(
+            "INSERT INTO account_credentials (account_id, key_id, blob, updated_at) \
+             VALUES ('{ACCOUNT}', 'k', {blob}, 1)"
+        ),
+    ]
+}
+
+/// The account, its credentials, its count and its place in the search index came through the migration;
+/// then a platform and a kind of account this version has never heard of are stored without a migration,
+/// and read back as a corrupt row rather than as a wrong one.
+async fn check_account_kept_and_names_open(url: &str, search_key: (&str, &str)) {
+    let store = iquivity_store::open(url).await.unwrap();
+    let workspace: WorkspaceId = WORKSPACE.parse().unwrap();
+    let account = store
+        .account(workspace, ACCOUNT.parse().unwrap())
+        .await
+        .unwrap()
+        .expect("the account is kept");
+    assert_eq!(
+        (account.platform, account.kind, account.status),
+        (
+            Platform::Linkedin,
+            AccountKind::Organization,
+            AccountStatus::Active
+        )
+    );
+    assert_eq!(account.display_name, "Harbor Coffee");
+    assert_eq!(account.labels.to_strings(), ["Client A"]);
+    assert!(store
+        .credential(account.id)
+        .await
+        .unwrap()
+        .is_some_and(|c| c.key_id == "k"));
+    let counts = store.account_counts(workspace).await.unwrap();
+    assert_eq!(counts.len(), 1, "{counts:?}");
+    assert_eq!(counts[0].count, 1);
+    let query = AccountQuery {
+        search: Some(TextSearch::plain("harbor")),
+        ..AccountQuery::all(10)
+    };
+    let found = store.list_accounts(workspace, &query).await.unwrap();
+    assert_eq!(found.len(), 1, "the search index still finds it");
+
+    let (key_column, _) = search_key;
+    let key = if key_column.is_empty() { "" } else { ", 2" };
+    let insert = format!(
+        "INSERT INTO accounts (id, workspace_id, platform, kind, platform_account_id, platform_display_name, \
+         sort_name, search_text, status, status_since, created_at{key_column}) \
+         VALUES ('{NEWER_ACCOUNT}', '{WORKSPACE}', 'a-later-network', 'channel', 'c-1', 'Later', 'later', \
+                 'later', 'active', 1, 1{key})"
+    );
+    execute(url, &insert).await;
+    let read = store
+        .account(workspace, NEWER_ACCOUNT.parse().unwrap())
+        .await;
+    assert!(matches!(read, Err(StoreError::Corrupt(_))), "{read:?}");
+}
+
+/// Runs one statement on the database `url` names, outside the store.
+async fn execute(url: &str, sql: &str) {
+    use sqlx::Connection;
+    if url.starts_with("sqlite:") {
+        let mut conn = sqlx::SqliteConnection::connect(url).await.unwrap();
+        sqlx::query(sql).execute(&mut conn).await.unwrap();
+    } else {
+        let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
+        sqlx::query(sql).execute(&mut conn).await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn sqlite_accounts_keep_everything_and_take_any_platform_name() {
+    use sqlx::Connection;
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("old.db").display());
+    let mut conn = sqlx::SqliteConnection::connect(&format!("{url}?mode=rwc"))
+        .await
+        .unwrap();
+    migrations_before("migrations/sqlite", OPEN_NAMES_SQLITE)
+        .await
+        .run(&mut conn)
+        .await
+        .unwrap();
+    let search_key = (", search_key", ", 1");
+    for statement in account_rows("x'00'", search_key) {
+        sqlx::query(&statement).execute(&mut conn).await.unwrap();
+    }
+    conn.close().await.unwrap();
+    check_account_kept_and_names_open(&url, search_key).await;
+}
+
+#[tokio::test]
+async fn postgres_accounts_keep_everything_and_take_any_platform_name() {
+    let test = "postgres_accounts_keep_everything_and_take_any_platform_name";
+    scratch::in_scratch_schema("iqm", test, |url| async move {
+        let pool = sqlx::PgPool::connect(&url).await.unwrap();
+        migrations_before("migrations/postgres", OPEN_NAMES_POSTGRES)
+            .await
+            .run(&pool)
+            .await
+            .unwrap();
+        for statement in account_rows("'\\x00'::bytea", ("", "")) {
+            sqlx::query(&statement).execute(&pool).await.unwrap();
+        }
+        pool.close().await;
+        check_account_kept_and_names_open(&url, ("", "")).await;
     })
     .await;
 }
