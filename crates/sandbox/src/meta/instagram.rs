@@ -8,29 +8,47 @@ use pages::instagram_account;
 const IG_QUOTA: usize = 50;
 const IG_QUOTA_WINDOW: TimeDelta = TimeDelta::hours(24);
 
-/// The caller who may use this Instagram account's Page, with `permission` (`instagram_content_publish`
-/// to publish, `instagram_manage_comments` to comment); `verb` names the request in Graph's refusal.
+/// What a request does with an Instagram account: the verb Graph's refusal names, and the permission it
+/// needs.
+pub(super) struct AccountUse {
+    verb: &'static str,
+    permission: &'static str,
+}
+
+const READ: AccountUse = AccountUse {
+    verb: "get",
+    permission: "instagram_basic",
+};
+const PUBLISH: AccountUse = AccountUse {
+    verb: "post",
+    permission: "instagram_content_publish",
+};
+pub(super) const COMMENT: AccountUse = AccountUse {
+    verb: "post",
+    permission: "instagram_manage_comments",
+};
+
+/// The caller who may use this Instagram account's Page for `what`.
 pub(super) fn instagram_caller(
     srv: &Server,
     params: &Params,
     instagram_id: &str,
-    verb: &str,
-    permission: &str,
+    what: AccountUse,
 ) -> Result<Caller, GraphError> {
     let (caller, _) = authenticate(srv, params)?;
     let seed = seed(&caller.user_name);
     match instagram_account(&seed, instagram_id) {
         Some((page, _)) if may_use_page(&caller, &page.id) => {}
-        _ => return Err(GraphError::unsupported(verb, instagram_id)),
+        _ => return Err(GraphError::unsupported(what.verb, instagram_id)),
     }
-    require(&caller, permission)?;
+    require(&caller, what.permission)?;
     Ok(caller)
 }
 
 /// `GET /{ig-user-id}/media` (docs/platforms/instagram.md §3.5): the account's published media, newest
 /// first, with `instagram_basic`.
 pub(super) async fn list_media(Node(srv, instagram_id, params): Node) -> Graph {
-    instagram_caller(&srv, &params, &instagram_id, "get", "instagram_basic")?;
+    instagram_caller(&srv, &params, &instagram_id, READ)?;
     let limit = params
         .get("limit")
         .and_then(|l| l.parse::<usize>().ok())
@@ -62,13 +80,7 @@ pub(super) async fn create_container(Node(srv, instagram_id, params): Node) -> G
     if let Some(error) = &params.body_error {
         return Err(GraphError::param(error.clone()));
     }
-    let caller = instagram_caller(
-        &srv,
-        &params,
-        &instagram_id,
-        "post",
-        "instagram_content_publish",
-    )?;
+    let caller = instagram_caller(&srv, &params, &instagram_id, PUBLISH)?;
     let media_type = params.get("media_type").unwrap_or_default();
     let mut world = srv.world();
     if media_type == "CAROUSEL" {
@@ -118,13 +130,7 @@ pub(super) async fn create_container(Node(srv, instagram_id, params): Node) -> G
 }
 
 pub(super) async fn media_publish(Node(srv, instagram_id, params): Node) -> Graph {
-    let caller = instagram_caller(
-        &srv,
-        &params,
-        &instagram_id,
-        "post",
-        "instagram_content_publish",
-    )?;
+    let caller = instagram_caller(&srv, &params, &instagram_id, PUBLISH)?;
     let creation_id = params
         .get("creation_id")
         .ok_or_else(|| GraphError::param("The parameter creation_id is required."))?;

@@ -1,6 +1,7 @@
 //! Facebook Page publishing: text and link posts, photos and videos, each with the Page's token.
 
 // The Graph helpers, shared state and imports of `meta`.
+use super::instagram::{instagram_caller, COMMENT};
 use super::*;
 
 /// Page publishing takes a body that could be read, and that Page's token (docs/platforms/facebook.md §2.6)
@@ -197,13 +198,7 @@ pub(super) async fn comment(Node(srv, object, params): Node) -> Graph {
     // Instagram media are posts of their account too: the media's own rule comes first.
     let author = match (instagram, page_post) {
         (Some(instagram_id), _) => {
-            super::instagram::instagram_caller(
-                &srv,
-                &params,
-                &instagram_id,
-                "post",
-                "instagram_manage_comments",
-            )?;
+            instagram_caller(&srv, &params, &instagram_id, COMMENT)?;
             instagram_id
         }
         (None, Some(page_id)) => {
