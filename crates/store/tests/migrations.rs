@@ -35,6 +35,34 @@ async fn migrations_before(dir: &str, version: i64) -> Migrator {
 const OPEN_NAMES_SQLITE: i64 = 30;
 const OPEN_NAMES_POSTGRES: i64 = 21;
 
+/// A SQLite database in `dir` as the versions before migration `version` left it, holding `rows`; its URL.
+async fn sqlite_written_before(dir: &Path, version: i64, rows: Vec<String>) -> String {
+    use sqlx::Connection;
+    let url = format!("sqlite://{}", dir.join("old.db").display());
+    let mut conn = sqlx::SqliteConnection::connect(&format!("{url}?mode=rwc"))
+        .await
+        .unwrap();
+    let migrator = migrations_before("migrations/sqlite", version).await;
+    migrator.run(&mut conn).await.unwrap();
+    for statement in rows {
+        sqlx::query(&statement).execute(&mut conn).await.unwrap();
+    }
+    conn.close().await.unwrap();
+    url
+}
+
+/// The PostgreSQL schema at `url` as the versions before migration `version` left it, holding `rows`.
+async fn postgres_written_before(url: &str, version: i64, rows: Vec<String>) {
+    // A pool: a spawned task cannot hold `Migrator::run` on a `&mut PgConnection` (sqlx's bounds).
+    let pool = sqlx::PgPool::connect(url).await.unwrap();
+    let migrator = migrations_before("migrations/postgres", version).await;
+    migrator.run(&pool).await.unwrap();
+    for statement in rows {
+        sqlx::query(&statement).execute(&pool).await.unwrap();
+    }
+    pool.close().await;
+}
+
 const WORKSPACE: &str = "0190a000-0000-7000-8000-000000000001";
 const WEBHOOK: &str = "0190a000-0000-7000-8000-000000000002";
 
@@ -119,21 +147,8 @@ async fn check_classes(url: &str) {
 
 #[tokio::test]
 async fn sqlite_delivery_errors_become_classes() {
-    use sqlx::Connection;
     let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("old.db").display());
-    let mut conn = sqlx::SqliteConnection::connect(&format!("{url}?mode=rwc"))
-        .await
-        .unwrap();
-    migrations_before("migrations/sqlite", FAILURE_CLASS_SQLITE)
-        .await
-        .run(&mut conn)
-        .await
-        .unwrap();
-    for statement in old_rows("x'00'") {
-        sqlx::query(&statement).execute(&mut conn).await.unwrap();
-    }
-    conn.close().await.unwrap();
+    let url = sqlite_written_before(dir.path(), FAILURE_CLASS_SQLITE, old_rows("x'00'")).await;
     check_classes(&url).await;
     assert_error_text_gone::<sqlx::SqliteConnection>(&url).await;
 }
@@ -141,22 +156,11 @@ async fn sqlite_delivery_errors_become_classes() {
 #[tokio::test]
 async fn postgres_delivery_errors_become_classes() {
     let test = "postgres_delivery_errors_become_classes";
-    scratch::in_scratch_schema("iqm", test, |url| {
-        async move {
-            // A pool: a spawned task cannot hold `Migrator::run` on a `&mut PgConnection` (sqlx's bounds).
-            let pool = sqlx::PgPool::connect(&url).await.unwrap();
-            migrations_before("migrations/postgres", FAILURE_CLASS_POSTGRES)
-                .await
-                .run(&pool)
-                .await
-                .unwrap();
-            for statement in old_rows("'\\x00'::bytea") {
-                sqlx::query(&statement).execute(&pool).await.unwrap();
-            }
-            pool.close().await;
-            check_classes(&url).await;
-            assert_error_text_gone::<sqlx::PgConnection>(&url).await;
-        }
+    scratch::in_scratch_schema("iqm", test, |url| async move {
+        let rows = old_rows("'\\x00'::bytea");
+        postgres_written_before(&url, FAILURE_CLASS_POSTGRES, rows).await;
+        check_classes(&url).await;
+        assert_error_text_gone::<sqlx::PgConnection>(&url).await;
     })
     .await;
 }
@@ -248,22 +252,10 @@ async fn execute(url: &str, sql: &str) {
 
 #[tokio::test]
 async fn sqlite_accounts_keep_everything_and_take_any_platform_name() {
-    use sqlx::Connection;
     let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("old.db").display());
-    let mut conn = sqlx::SqliteConnection::connect(&format!("{url}?mode=rwc"))
-        .await
-        .unwrap();
-    migrations_before("migrations/sqlite", OPEN_NAMES_SQLITE)
-        .await
-        .run(&mut conn)
-        .await
-        .unwrap();
     let search_key = (", search_key", ", 1");
-    for statement in account_rows("x'00'", search_key) {
-        sqlx::query(&statement).execute(&mut conn).await.unwrap();
-    }
-    conn.close().await.unwrap();
+    let rows = account_rows("x'00'", search_key);
+    let url = sqlite_written_before(dir.path(), OPEN_NAMES_SQLITE, rows).await;
     check_account_kept_and_names_open(&url, search_key).await;
 }
 
@@ -271,16 +263,8 @@ async fn sqlite_accounts_keep_everything_and_take_any_platform_name() {
 async fn postgres_accounts_keep_everything_and_take_any_platform_name() {
     let test = "postgres_accounts_keep_everything_and_take_any_platform_name";
     scratch::in_scratch_schema("iqm", test, |url| async move {
-        let pool = sqlx::PgPool::connect(&url).await.unwrap();
-        migrations_before("migrations/postgres", OPEN_NAMES_POSTGRES)
-            .await
-            .run(&pool)
-            .await
-            .unwrap();
-        for statement in account_rows("'\\x00'::bytea", ("", "")) {
-            sqlx::query(&statement).execute(&pool).await.unwrap();
-        }
-        pool.close().await;
+        let rows = account_rows("'\\x00'::bytea", ("", ""));
+        postgres_written_before(&url, OPEN_NAMES_POSTGRES, rows).await;
         check_account_kept_and_names_open(&url, ("", "")).await;
     })
     .await;
