@@ -5,6 +5,7 @@
 use crate::db::{Backend, Database};
 use crate::report::{ms, quantile, Headline, Section, Table};
 use crate::seed;
+use crate::serving::Serving;
 use crate::Options;
 use anyhow::Context;
 use chrono::{Duration, Utc};
@@ -29,8 +30,7 @@ pub struct Dataset {
     /// The data directory (the key file is in it); the SQLite file too.
     pub dir: tempfile::TempDir,
     app: Arc<App>,
-    stop: tokio::sync::oneshot::Sender<()>,
-    server: tokio::task::JoinHandle<anyhow::Result<()>>,
+    serving: Serving,
 }
 
 impl Dataset {
@@ -41,13 +41,10 @@ impl Dataset {
             dir,
             token,
             app,
-            stop,
-            server,
+            serving,
             ..
         } = self;
-        // The receiver may already be gone if the server stopped on its own; its error is reported next.
-        let _ = stop.send(());
-        server.await??;
+        serving.stop().await?;
         drop(app);
         Ok((db, dir, token))
     }
@@ -151,18 +148,9 @@ pub async fn dataset(backend: Backend, accounts: usize, o: &Options) -> anyhow::
     let token = token.token.expose_secret().to_string();
     let dashboard_cookie = format!("iquivity_session={}", dashboard.id.expose_secret());
 
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let base = format!("http://{}", listener.local_addr()?);
     let app = Arc::new(app);
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let serving = app.clone();
-    let server = tokio::spawn(async move {
-        serving
-            .serve(listener, async {
-                let _ = stopped.await;
-            })
-            .await
-    });
+    let serving = Serving::start(app.clone()).await?;
+    let base = serving.base.clone();
     Ok(Dataset {
         backend,
         accounts,
@@ -174,8 +162,7 @@ pub async fn dataset(backend: Backend, accounts: usize, o: &Options) -> anyhow::
         seconds_to_seed,
         dir,
         app,
-        stop,
-        server,
+        serving,
     })
 }
 

@@ -5,6 +5,7 @@
 
 use crate::db::{Backend, Database};
 use crate::report::{quantile, Headline, Section, Table};
+use crate::serving::Serving;
 use crate::{seed, Options};
 use anyhow::Context;
 use chrono::{Datelike, Duration, NaiveDate, Utc};
@@ -124,18 +125,9 @@ pub async fn measure(backend: Backend, posts: usize, o: &Options) -> anyhow::Res
     let bearer = format!("Bearer {}", token.token.expose_secret());
     let cookie = format!("iquivity_session={}", session.id.expose_secret());
 
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let base = format!("http://{}", listener.local_addr()?);
     let app = Arc::new(app);
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let serving = app.clone();
-    let server = tokio::spawn(async move {
-        serving
-            .serve(listener, async {
-                let _ = stopped.await;
-            })
-            .await
-    });
+    let serving = Serving::start(app.clone()).await?;
+    let base = serving.base.clone();
 
     let listed: serde_json::Value = reqwest::Client::new()
         .get(format!("{base}/api/v1/accounts?limit=200"))
@@ -190,8 +182,7 @@ pub async fn measure(backend: Backend, posts: usize, o: &Options) -> anyhow::Res
         page.0
     );
 
-    let _ = stop.send(());
-    server.await??;
+    serving.stop().await?;
     drop(app);
     db.remove().await?;
     Ok(Measured {

@@ -27,6 +27,7 @@ mod live;
 mod memory;
 mod report;
 mod seed;
+mod serving;
 mod sweep;
 
 use anyhow::Context;
