@@ -185,7 +185,7 @@ impl Core {
         lease_owner: &str,
     ) -> Result<Account, RenewError> {
         let renewal = if renew {
-            self.ready_to_renew(adapter, account, lease_owner).await?;
+            self.ready_to_renew(account, lease_owner).await?;
             adapter
                 .renew(account.kind, &account.platform_account_id, &tokens)
                 .await
@@ -252,19 +252,17 @@ impl Core {
     /// Refuses to renew while the renewal's tokens could not be stored: while tokens renewed before still
     /// wait to be saved, and, where renewing spends the refresh token, while the database does not take
     /// a write (or the lease is no longer this caller's). Nothing has been spent at the platform then.
-    async fn ready_to_renew(
-        &self,
-        adapter: &dyn PlatformAdapter,
-        account: &Account,
-        lease_owner: &str,
-    ) -> Result<(), RenewError> {
+    async fn ready_to_renew(&self, account: &Account, lease_owner: &str) -> Result<(), RenewError> {
         if self.has_unsaved_tokens(account.id) {
             return Err(RenewError::Internal(CoreError::internal(format!(
                 "account {}: tokens renewed earlier are not stored yet; not renewing again",
                 account.id
             ))));
         }
-        if adapter.rotates_refresh_tokens() {
+        if iquivity_platforms::descriptor(account.platform)
+            .renewal
+            .rotates_refresh_token
+        {
             let until = self.clock.now() + self.settings.lifecycle.lease;
             if !self
                 .store

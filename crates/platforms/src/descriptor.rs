@@ -27,6 +27,7 @@ pub struct PlatformDescriptor {
     pub permissions: &'static [PermissionInfo],
     /// The real platform's endpoints, the defaults of [`PlatformSettings`].
     pub endpoints: Endpoints,
+    pub consent: Consent,
     pub renewal: RenewalPolicy,
     pub content: ContentRules,
     /// How many posts one account may publish per window; waiting for a window beats being refused.
@@ -60,6 +61,29 @@ pub struct Endpoints {
     pub api_version: &'static str,
 }
 
+/// How the platform's consent screen is asked for.
+#[derive(Debug, Clone, Copy)]
+pub struct Consent {
+    /// The scopes asked for, as the platform names them; they include every required permission.
+    pub scopes: &'static [&'static str],
+    /// How the authorization request joins the scopes: a space as RFC 6749 writes it, a comma at Meta
+    /// and TikTok.
+    pub scope_separator: &'static str,
+    /// Whether the authorization request carries a PKCE challenge (S256) and the code exchange its
+    /// verifier.
+    pub pkce: bool,
+    /// The name the app's id goes under, in the authorization request and in token requests' forms
+    /// (`client_id` in RFC 6749; TikTok's `client_key`).
+    pub client_id_field: &'static str,
+}
+
+impl Consent {
+    /// The `scope` parameter of the authorization request.
+    pub fn scope_parameter(&self) -> String {
+        self.scopes.join(self.scope_separator)
+    }
+}
+
 /// When the service renews an account's credentials without the person.
 #[derive(Debug, Clone, Copy)]
 pub struct RenewalPolicy {
@@ -69,6 +93,9 @@ pub struct RenewalPolicy {
     /// Renewal needs a refresh token; without one only the person can renew (LinkedIn hands out refresh
     /// tokens only to some apps).
     pub needs_refresh_token: bool,
+    /// A renewal spends the refresh token it presents (X, TikTok): the one that comes back must be stored,
+    /// or the account needs the person's consent again; so only one instance may renew it at a time.
+    pub rotates_refresh_token: bool,
 }
 
 /// Whose expiry the renewal races.

@@ -2,13 +2,12 @@
 //! (docs/platforms/facebook.md §2), on the Graph API of [`crate::meta`] that Instagram shares.
 
 use crate::descriptor::{
-    permission, ContentRules, DemoAccount, Icon, MediaLimits, MediaRule, NotPublishable,
+    permission, Consent, ContentRules, DemoAccount, Icon, MediaLimits, MediaRule, NotPublishable,
     PlatformDescriptor, MB,
 };
 use crate::error::{ErrorClass, PlatformError};
 use crate::meta::{
-    self, authorize_url, grant, page_tokens, picture_url, rejected, renewed_user, scopes_of, Graph,
-    IdOnly, Page,
+    self, grant, page_tokens, picture_url, rejected, renewed_user, scopes_of, Graph, IdOnly, Page,
 };
 use crate::{
     Grant, Identity, Media, PlatformAdapter, PlatformSettings, PostContent, PostLookup, Published,
@@ -68,6 +67,12 @@ pub(crate) const FACEBOOK: PlatformDescriptor = PlatformDescriptor {
         ),
     ],
     endpoints: meta::ENDPOINTS,
+    consent: Consent {
+        scopes: FACEBOOK_SCOPES,
+        scope_separator: ",",
+        pkce: false,
+        client_id_field: "client_id",
+    },
     renewal: meta::RENEWAL,
     content: ContentRules {
         // The longest text a Page post takes, as publishers have long quoted it.
@@ -169,14 +174,6 @@ impl PlatformAdapter for Facebook {
 
     fn settings(&self) -> &PlatformSettings {
         &self.graph.settings
-    }
-
-    fn requested_scopes(&self) -> &'static [&'static str] {
-        FACEBOOK_SCOPES
-    }
-
-    fn authorize_url(&self, state: &str, redirect_uri: &str, _: Option<&str>) -> String {
-        authorize_url(&self.graph.settings, FACEBOOK_SCOPES, state, redirect_uri)
     }
 
     async fn exchange_code(

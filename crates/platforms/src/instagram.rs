@@ -3,14 +3,12 @@
 //! [`crate::meta`].
 
 use crate::descriptor::{
-    permission, ContentRules, DemoAccount, Icon, MediaLimits, MediaRule, PlatformDescriptor,
-    PublishWindow, MB,
+    permission, Consent, ContentRules, DemoAccount, Icon, MediaLimits, MediaRule,
+    PlatformDescriptor, PublishWindow, MB,
 };
 use crate::error::{ErrorClass, PlatformError};
 use crate::http::{MAX_POLLS, POLL_INTERVAL};
-use crate::meta::{
-    self, authorize_url, grant, page_tokens, rejected, renewed_user, scopes_of, Graph, IdOnly,
-};
+use crate::meta::{self, grant, page_tokens, rejected, renewed_user, scopes_of, Graph, IdOnly};
 use crate::{
     Grant, Identity, Media, MediaKind, PlatformAdapter, PlatformSettings, PostContent, PostLookup,
     Published, Renewal, Target,
@@ -62,6 +60,12 @@ pub(crate) const INSTAGRAM: PlatformDescriptor = PlatformDescriptor {
         ),
     ],
     endpoints: meta::ENDPOINTS,
+    consent: Consent {
+        scopes: INSTAGRAM_SCOPES,
+        scope_separator: ",",
+        pkce: false,
+        client_id_field: "client_id",
+    },
     renewal: meta::RENEWAL,
     content: ContentRules {
         // A caption takes 2,200 characters and 30 hashtags (Instagram's own help; some schedulers now
@@ -262,14 +266,6 @@ impl PlatformAdapter for Instagram {
 
     fn settings(&self) -> &PlatformSettings {
         &self.graph.settings
-    }
-
-    fn requested_scopes(&self) -> &'static [&'static str] {
-        INSTAGRAM_SCOPES
-    }
-
-    fn authorize_url(&self, state: &str, redirect_uri: &str, _: Option<&str>) -> String {
-        authorize_url(&self.graph.settings, INSTAGRAM_SCOPES, state, redirect_uri)
     }
 
     async fn exchange_code(

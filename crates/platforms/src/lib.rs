@@ -189,31 +189,25 @@ pub trait PlatformAdapter: Send + Sync {
 
     fn settings(&self) -> &PlatformSettings;
 
-    /// The scopes asked for at consent.
-    fn requested_scopes(&self) -> &'static [&'static str];
-
     /// The scopes without which the account cannot be used (the product's required permissions).
     fn required_scopes(&self) -> Vec<&'static str> {
         descriptor(self.platform()).required_scopes()
     }
 
-    /// Whether the authorization request carries a PKCE challenge.
-    fn uses_pkce(&self) -> bool {
-        false
-    }
-
-    /// Whether a renewal spends the refresh token it presents (X, TikTok): the one that comes back must be
-    /// stored, or the account needs the person's consent again.
-    fn rotates_refresh_tokens(&self) -> bool {
-        false
-    }
-
+    /// The platform's consent address for one flow, as its descriptor's [`descriptor::Consent`] says.
     fn authorize_url(
         &self,
         state: &str,
         redirect_uri: &str,
         pkce_challenge: Option<&str>,
-    ) -> String;
+    ) -> String {
+        self.settings().consent_url(
+            &descriptor(self.platform()).consent,
+            state,
+            redirect_uri,
+            pkce_challenge,
+        )
+    }
 
     async fn exchange_code(
         &self,
@@ -390,8 +384,9 @@ mod tests {
         let platforms = Platforms::new(settings, Platforms::DEFAULT_TIMEOUT);
         for platform in Platform::ALL {
             let adapter = platforms.get(platform).unwrap();
-            let requested: Vec<String> = adapter
-                .requested_scopes()
+            let requested: Vec<String> = descriptor(platform)
+                .consent
+                .scopes
                 .iter()
                 .map(|s| s.to_string())
                 .collect();

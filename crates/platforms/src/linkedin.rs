@@ -2,7 +2,7 @@
 //! Scopes are space-separated, credentials go in the form body (no HTTP Basic), no PKCE on the web flow.
 
 use crate::descriptor::{
-    permission, ContentRules, DemoAccount, Endpoints, Icon, MediaLimits, MediaRule,
+    permission, Consent, ContentRules, DemoAccount, Endpoints, Icon, MediaLimits, MediaRule,
     PlatformDescriptor, RenewalClock, RenewalPolicy, MB,
 };
 use crate::error::{ErrorClass, PlatformError};
@@ -70,12 +70,19 @@ pub(crate) const DESCRIPTOR: PlatformDescriptor = PlatformDescriptor {
         api: "https://api.linkedin.com",
         api_version: "202601",
     },
+    consent: Consent {
+        scopes: SCOPES,
+        scope_separator: " ",
+        pkce: false,
+        client_id_field: "client_id",
+    },
     // Access tokens live 60 days; only apps LinkedIn approved for it get refresh tokens, and without one
     // only the person can renew.
     renewal: RenewalPolicy {
         margin: TimeDelta::days(7),
         clock: RenewalClock::AccessToken,
         needs_refresh_token: true,
+        rotates_refresh_token: false,
     },
     content: ContentRules {
         max_text_chars: Some(3000),
@@ -239,9 +246,8 @@ impl Linkedin {
                 settings,
                 client,
                 // LinkedIn takes the app's credentials in the form body only.
-                client_auth: ClientAuth::Form {
-                    id_field: "client_id",
-                },
+                client_auth: ClientAuth::Form,
+                client_id_field: DESCRIPTOR.consent.client_id_field,
                 classify,
             },
         }
@@ -290,20 +296,6 @@ impl PlatformAdapter for Linkedin {
 
     fn settings(&self) -> &PlatformSettings {
         &self.app.settings
-    }
-
-    fn requested_scopes(&self) -> &'static [&'static str] {
-        SCOPES
-    }
-
-    fn authorize_url(&self, state: &str, redirect_uri: &str, _: Option<&str>) -> String {
-        self.app.settings.authorize_url_with(&[
-            ("response_type", "code"),
-            ("client_id", &self.app.settings.client_id),
-            ("redirect_uri", redirect_uri),
-            ("state", state),
-            ("scope", &SCOPES.join(" ")),
-        ])
     }
 
     async fn exchange_code(

@@ -27,6 +27,7 @@ pub(crate) const RENEWAL: crate::RenewalPolicy = crate::RenewalPolicy {
     margin: chrono::TimeDelta::days(7),
     clock: crate::RenewalClock::UserToken,
     needs_refresh_token: false,
+    rotates_refresh_token: false,
 };
 
 /// Meta revokes a whole login, not one Page or Instagram account.
@@ -384,21 +385,6 @@ impl Graph {
 }
 
 // --- Facebook Login, the same for Facebook Pages and Instagram -----------------------------------------
-
-pub(crate) fn authorize_url(
-    settings: &PlatformSettings,
-    scopes: &[&str],
-    state: &str,
-    redirect_uri: &str,
-) -> String {
-    settings.authorize_url_with(&[
-        ("client_id", &settings.client_id),
-        ("redirect_uri", redirect_uri),
-        ("state", state),
-        ("response_type", "code"),
-        ("scope", &scopes.join(",")),
-    ])
-}
 
 /// Code → short-lived user token → long-lived user token (about 60 days), and the scopes granted.
 pub(crate) async fn grant(

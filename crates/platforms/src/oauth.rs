@@ -10,14 +10,13 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
-/// How the app proves itself to the token and revocation endpoints: the one point where X, LinkedIn and
-/// TikTok differ there.
+/// How the app proves itself to the token and revocation endpoints: besides the name of the id's field,
+/// the one point where X, LinkedIn and TikTok differ there.
 pub(crate) enum ClientAuth {
     /// HTTP Basic with the id and secret, and the id in the form too (X's confidential clients).
     Basic,
-    /// The id and the secret (`client_secret`) in the form, the id under the platform's field name
-    /// (`client_id` at LinkedIn, `client_key` at TikTok).
-    Form { id_field: &'static str },
+    /// The id and the secret (`client_secret`) in the form.
+    Form,
 }
 
 /// One platform's registered app and how its failures read: the code exchange, renewal and revocation as
@@ -27,6 +26,8 @@ pub(crate) struct OAuthApp {
     pub settings: PlatformSettings,
     pub client: reqwest::Client,
     pub client_auth: ClientAuth,
+    /// The form field the app's id goes under: the descriptor's [`crate::descriptor::Consent`] says.
+    pub client_id_field: &'static str,
     /// The platform's reading of a failed answer; `renewing` says whether a refresh token was presented.
     pub classify: fn(&Answer, bool) -> PlatformError,
 }
@@ -40,7 +41,7 @@ impl OAuthApp {
                 &self.settings.client_id,
                 Some(self.settings.client_secret.expose_secret()),
             ),
-            ClientAuth::Form { .. } => request,
+            ClientAuth::Form => request,
         }
     }
 
@@ -49,12 +50,9 @@ impl OAuthApp {
         &'a self,
         mut form: Vec<(&'a str, &'a str)>,
     ) -> Vec<(&'a str, &'a str)> {
-        match self.client_auth {
-            ClientAuth::Basic => form.push(("client_id", &self.settings.client_id)),
-            ClientAuth::Form { id_field } => form.extend([
-                (id_field, self.settings.client_id.as_str()),
-                ("client_secret", self.settings.client_secret.expose_secret()),
-            ]),
+        form.push((self.client_id_field, &self.settings.client_id));
+        if let ClientAuth::Form = self.client_auth {
+            form.push(("client_secret", self.settings.client_secret.expose_secret()));
         }
         form
     }

@@ -1,6 +1,7 @@
 //! Where each platform lives and who we are to it. Every URL defaults to the real platform's and can be
 //! overridden (by the config file and `IQUIVITY_<PLATFORM>_<KEY>`), which is how the sandbox is reached.
 
+use crate::descriptor::Consent;
 use iquivity_domain::Platform;
 use secrecy::SecretString;
 
@@ -102,14 +103,32 @@ impl PlatformSettings {
         template.replace("{version}", &self.api_version)
     }
 
-    /// The consent URL: the configured authorize URL with these query parameters added.
-    pub(crate) fn authorize_url_with(&self, params: &[(&str, &str)]) -> String {
+    /// The consent address (RFC 6749 §4.1.1): the configured authorize URL with the app, the scopes, where
+    /// to come back and the state, and the PKCE challenge where the platform takes one.
+    pub(crate) fn consent_url(
+        &self,
+        consent: &Consent,
+        state: &str,
+        redirect_uri: &str,
+        pkce_challenge: Option<&str>,
+    ) -> String {
         let base = self.url(&self.authorize_url);
-        let query = url::form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(params)
-            .finish();
+        let mut query = url::form_urlencoded::Serializer::new(String::new());
+        query.extend_pairs([
+            ("response_type", "code"),
+            (consent.client_id_field, &self.client_id),
+            ("redirect_uri", redirect_uri),
+            ("scope", &consent.scope_parameter()),
+            ("state", state),
+        ]);
+        if let Some(challenge) = pkce_challenge.filter(|_| consent.pkce) {
+            query.extend_pairs([
+                ("code_challenge", challenge),
+                ("code_challenge_method", "S256"),
+            ]);
+        }
         let joiner = if base.contains('?') { '&' } else { '?' };
-        format!("{base}{joiner}{query}")
+        format!("{base}{joiner}{}", query.finish())
     }
 
     /// Sets one key by name; used by the configuration loader.

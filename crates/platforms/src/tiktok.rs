@@ -2,7 +2,7 @@
 //! tokens, `open_id` as the account's id (docs/platforms/tiktok.md §6).
 
 use crate::descriptor::{
-    permission, ContentRules, DemoAccount, Endpoints, Icon, MediaLimits, MediaRule,
+    permission, Consent, ContentRules, DemoAccount, Endpoints, Icon, MediaLimits, MediaRule,
     PlatformDescriptor, PublishWindow, RenewalClock, RenewalPolicy, MB,
 };
 use crate::error::{Delivery, ErrorClass, PlatformError};
@@ -52,11 +52,18 @@ pub(crate) const DESCRIPTOR: PlatformDescriptor = PlatformDescriptor {
         api: "https://open.tiktokapis.com",
         api_version: "",
     },
+    consent: Consent {
+        scopes: SCOPES,
+        scope_separator: ",",
+        pkce: false,
+        client_id_field: "client_key",
+    },
     // Access tokens live a day; the (rotating) refresh token renews them.
     renewal: RenewalPolicy {
         margin: TimeDelta::minutes(30),
         clock: RenewalClock::AccessToken,
         needs_refresh_token: false,
+        rotates_refresh_token: true,
     },
     content: ContentRules {
         // A video's caption (`post_info.title`) takes 2,200 characters.
@@ -245,9 +252,8 @@ impl Tiktok {
                 settings,
                 client,
                 // TikTok takes the app's credentials in the form body (`client_key`, `client_secret`).
-                client_auth: ClientAuth::Form {
-                    id_field: "client_key",
-                },
+                client_auth: ClientAuth::Form,
+                client_id_field: DESCRIPTOR.consent.client_id_field,
                 classify,
             },
         }
@@ -398,26 +404,8 @@ impl PlatformAdapter for Tiktok {
         Platform::Tiktok
     }
 
-    fn rotates_refresh_tokens(&self) -> bool {
-        true
-    }
-
     fn settings(&self) -> &PlatformSettings {
         &self.app.settings
-    }
-
-    fn requested_scopes(&self) -> &'static [&'static str] {
-        SCOPES
-    }
-
-    fn authorize_url(&self, state: &str, redirect_uri: &str, _: Option<&str>) -> String {
-        self.app.settings.authorize_url_with(&[
-            ("client_key", &self.app.settings.client_id),
-            ("response_type", "code"),
-            ("scope", &SCOPES.join(",")),
-            ("redirect_uri", redirect_uri),
-            ("state", state),
-        ])
     }
 
     async fn exchange_code(

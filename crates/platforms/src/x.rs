@@ -2,7 +2,7 @@
 //! rotating refresh tokens (docs/platforms/x.md §4).
 
 use crate::descriptor::{
-    permission, ContentRules, DemoAccount, Endpoints, Icon, MediaLimits, MediaRule,
+    permission, Consent, ContentRules, DemoAccount, Endpoints, Icon, MediaLimits, MediaRule,
     PlatformDescriptor, PublishWindow, RenewalClock, RenewalPolicy, MB,
 };
 use crate::error::{ErrorClass, PlatformError};
@@ -54,11 +54,18 @@ pub(crate) const DESCRIPTOR: PlatformDescriptor = PlatformDescriptor {
         api: "https://api.x.com",
         api_version: "",
     },
+    consent: Consent {
+        scopes: SCOPES,
+        scope_separator: " ",
+        pkce: true,
+        client_id_field: "client_id",
+    },
     // Access tokens live two hours; the refresh token renews them.
     renewal: RenewalPolicy {
         margin: TimeDelta::minutes(10),
         clock: RenewalClock::AccessToken,
         needs_refresh_token: false,
+        rotates_refresh_token: true,
     },
     content: ContentRules {
         max_text_chars: Some(280),
@@ -281,6 +288,7 @@ impl X {
                 client,
                 // X's OAuth endpoints authenticate a confidential client with HTTP Basic.
                 client_auth: ClientAuth::Basic,
+                client_id_field: DESCRIPTOR.consent.client_id_field,
                 classify,
             },
         }
@@ -319,37 +327,8 @@ impl PlatformAdapter for X {
         Platform::X
     }
 
-    fn rotates_refresh_tokens(&self) -> bool {
-        true
-    }
-
     fn settings(&self) -> &PlatformSettings {
         &self.app.settings
-    }
-
-    fn requested_scopes(&self) -> &'static [&'static str] {
-        SCOPES
-    }
-
-    fn uses_pkce(&self) -> bool {
-        true
-    }
-
-    fn authorize_url(
-        &self,
-        state: &str,
-        redirect_uri: &str,
-        pkce_challenge: Option<&str>,
-    ) -> String {
-        self.app.settings.authorize_url_with(&[
-            ("response_type", "code"),
-            ("client_id", &self.app.settings.client_id),
-            ("redirect_uri", redirect_uri),
-            ("scope", &SCOPES.join(" ")),
-            ("state", state),
-            ("code_challenge", pkce_challenge.unwrap_or_default()),
-            ("code_challenge_method", "S256"),
-        ])
     }
 
     async fn exchange_code(

@@ -8,7 +8,7 @@ use crate::credentials::{open_bytes, seal_bytes};
 use crate::secrets::{digest, new_secret};
 use crate::{Caller, Core, CoreError};
 use iquivity_domain::{AccountId, LinkId, Platform};
-use iquivity_platforms::{missing_scopes, pkce, Target};
+use iquivity_platforms::{descriptor, missing_scopes, pkce, Target};
 use iquivity_store::{FlowRecord, FlowStage};
 use secrecy::ExposeSecret;
 
@@ -50,7 +50,7 @@ impl Core {
         let adapter = self.adapter(platform)?;
         let id = uuid::Uuid::now_v7();
         let state = new_secret("");
-        let verifier = adapter.uses_pkce().then(pkce::new_verifier);
+        let verifier = descriptor(platform).consent.pkce.then(pkce::new_verifier);
         let challenge = verifier
             .as_ref()
             .map(|v| pkce::challenge(v.expose_secret()));

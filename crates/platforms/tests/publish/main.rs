@@ -3,7 +3,7 @@
 
 use iquivity_domain::{AccountKind, Platform};
 use iquivity_platforms::{
-    pkce, ErrorClass, Media, MediaFile, MediaKind, PlatformAdapter, PlatformError,
+    descriptor, pkce, ErrorClass, Media, MediaFile, MediaKind, PlatformAdapter, PlatformError,
     PlatformSettings, Platforms, PostContent, Published, Target,
 };
 use iquivity_sandbox::{consent, Consent, Sandbox, SandboxApp, SandboxOptions};
@@ -88,7 +88,7 @@ impl Harness {
     /// Consent, code exchange and targets, exactly as the connection flow runs them.
     async fn targets(&self, platform: Platform) -> Vec<Target> {
         let adapter = self.adapter(platform);
-        let verifier = adapter.uses_pkce().then(pkce::new_verifier);
+        let verifier = descriptor(platform).consent.pkce.then(pkce::new_verifier);
         let challenge = verifier
             .as_ref()
             .map(|v| pkce::challenge(v.expose_secret()));
