@@ -7,11 +7,11 @@ use crate::descriptor::{
 };
 use crate::error::{ErrorClass, PlatformError};
 use crate::meta::{
-    self, grant, page_tokens, picture_url, rejected, renewed_user, scopes_of, Graph, IdOnly, Page,
+    self, page_tokens, picture_url, rejected, renewed_user, scopes_of, Graph, IdOnly, Page,
 };
 use crate::{
     Grant, Identity, Media, PlatformAdapter, PlatformSettings, PostContent, PostLookup, Published,
-    Renewal, Target,
+    Renewal, Target, TokenEndpoints,
 };
 use async_trait::async_trait;
 use iquivity_domain::{AccountKind, Platform, TokenSet};
@@ -176,13 +176,8 @@ impl PlatformAdapter for Facebook {
         &self.graph.settings
     }
 
-    async fn exchange_code(
-        &self,
-        code: &str,
-        redirect_uri: &str,
-        _: Option<&str>,
-    ) -> Result<Grant, PlatformError> {
-        grant(&self.graph, code, redirect_uri).await
+    fn token_endpoints(&self) -> &dyn TokenEndpoints {
+        &self.graph
     }
 
     async fn targets(&self, grant: &Grant) -> Result<Vec<Target>, PlatformError> {
@@ -267,10 +262,6 @@ impl PlatformAdapter for Facebook {
         })
     }
 
-    async fn revoke(&self, tokens: &TokenSet) -> Result<(), PlatformError> {
-        self.graph.revoke(tokens).await
-    }
-
     /// A Page post with the Page's token (docs/platforms/facebook.md §2.6): text and link on `/feed`; images
     /// uploaded unpublished to `/photos` and attached to one `/feed` post; a video through `/videos`.
     async fn publish(
@@ -353,15 +344,9 @@ impl PlatformAdapter for Facebook {
         platform_post_id: &str,
         text: &str,
     ) -> Result<String, PlatformError> {
-        let made: IdOnly = self
-            .graph
-            .post_form(
-                &format!("/{platform_post_id}/comments"),
-                &[("message", text)],
-                &tokens.access_token,
-            )
-            .await?;
-        Ok(made.id)
+        self.graph
+            .comment(platform_post_id, text, &tokens.access_token)
+            .await
     }
 
     /// `DELETE /{post-id}` with the Page's token.

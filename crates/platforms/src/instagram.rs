@@ -8,10 +8,10 @@ use crate::descriptor::{
 };
 use crate::error::{ErrorClass, PlatformError};
 use crate::http::{MAX_POLLS, POLL_INTERVAL};
-use crate::meta::{self, grant, page_tokens, rejected, renewed_user, scopes_of, Graph, IdOnly};
+use crate::meta::{self, page_tokens, rejected, renewed_user, scopes_of, Graph, IdOnly};
 use crate::{
     Grant, Identity, Media, MediaKind, PlatformAdapter, PlatformSettings, PostContent, PostLookup,
-    Published, Renewal, Target,
+    Published, Renewal, Target, TokenEndpoints,
 };
 use async_trait::async_trait;
 use iquivity_domain::{AccountKind, Platform, TokenSet};
@@ -268,13 +268,8 @@ impl PlatformAdapter for Instagram {
         &self.graph.settings
     }
 
-    async fn exchange_code(
-        &self,
-        code: &str,
-        redirect_uri: &str,
-        _: Option<&str>,
-    ) -> Result<Grant, PlatformError> {
-        grant(&self.graph, code, redirect_uri).await
+    fn token_endpoints(&self) -> &dyn TokenEndpoints {
+        &self.graph
     }
 
     /// The Instagram accounts linked to the user's Pages; a Page without one is listed as unavailable,
@@ -361,10 +356,6 @@ impl PlatformAdapter for Instagram {
         })
     }
 
-    async fn revoke(&self, tokens: &TokenSet) -> Result<(), PlatformError> {
-        self.graph.revoke(tokens).await
-    }
-
     /// The container flow (docs/platforms/instagram.md §3.3): a container per media (children and a carousel
     /// for several), wait until processed, publish, then read the permalink.
     async fn publish(
@@ -447,15 +438,9 @@ impl PlatformAdapter for Instagram {
         platform_post_id: &str,
         text: &str,
     ) -> Result<String, PlatformError> {
-        let made: IdOnly = self
-            .graph
-            .post_form(
-                &format!("/{platform_post_id}/comments"),
-                &[("message", text)],
-                &tokens.access_token,
-            )
-            .await?;
-        Ok(made.id)
+        self.graph
+            .comment(platform_post_id, text, &tokens.access_token)
+            .await
     }
 
     /// Reads the account's latest media (`GET /{ig-user-id}/media`, docs/platforms/instagram.md §3.5) and

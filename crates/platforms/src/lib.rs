@@ -182,12 +182,34 @@ impl From<Option<Published>> for PostLookup {
     }
 }
 
+/// A platform's token endpoints: where a consent's code becomes tokens, where they are renewed without the
+/// person and where the app's access is withdrawn. One implementation serves a family of platforms
+/// (`OAuthApp` those that follow RFC 6749, Meta's `Graph` Facebook and Instagram); an adapter overrides
+/// its own methods only where one platform does more.
+#[async_trait]
+pub trait TokenEndpoints: Send + Sync {
+    async fn exchange_code(
+        &self,
+        code: &str,
+        redirect_uri: &str,
+        pkce_verifier: Option<&str>,
+    ) -> Result<Grant, PlatformError>;
+
+    /// Renews what `tokens` can renew; `None` when they hold nothing to renew with.
+    async fn renew(&self, tokens: &TokenSet) -> Result<Option<Renewal>, PlatformError>;
+
+    async fn revoke(&self, tokens: &TokenSet) -> Result<(), PlatformError>;
+}
+
 /// One platform's API.
 #[async_trait]
 pub trait PlatformAdapter: Send + Sync {
     fn platform(&self) -> Platform;
 
     fn settings(&self) -> &PlatformSettings;
+
+    /// The token endpoints that `exchange_code`, `renew` and `revoke` use unless the adapter overrides them.
+    fn token_endpoints(&self) -> &dyn TokenEndpoints;
 
     /// The scopes without which the account cannot be used (the product's required permissions).
     fn required_scopes(&self) -> Vec<&'static str> {
@@ -214,18 +236,24 @@ pub trait PlatformAdapter: Send + Sync {
         code: &str,
         redirect_uri: &str,
         pkce_verifier: Option<&str>,
-    ) -> Result<Grant, PlatformError>;
+    ) -> Result<Grant, PlatformError> {
+        self.token_endpoints()
+            .exchange_code(code, redirect_uri, pkce_verifier)
+            .await
+    }
 
     /// Everything the grant can connect, including what cannot be connected and why.
     async fn targets(&self, grant: &Grant) -> Result<Vec<Target>, PlatformError>;
 
-    /// Renews the credentials of one account without the user; `None` when the platform offers no way to.
+    /// Renews the credentials of one account without the person; `None` when the platform offers no way to.
     async fn renew(
         &self,
-        kind: AccountKind,
-        platform_account_id: &str,
+        _kind: AccountKind,
+        _platform_account_id: &str,
         tokens: &TokenSet,
-    ) -> Result<Option<Renewal>, PlatformError>;
+    ) -> Result<Option<Renewal>, PlatformError> {
+        self.token_endpoints().renew(tokens).await
+    }
 
     /// Reads the account as it is now; a cheap call that also proves the token works.
     async fn identity(
@@ -236,7 +264,9 @@ pub trait PlatformAdapter: Send + Sync {
     ) -> Result<Identity, PlatformError>;
 
     /// Withdraws the app's access on the platform's side.
-    async fn revoke(&self, tokens: &TokenSet) -> Result<(), PlatformError>;
+    async fn revoke(&self, tokens: &TokenSet) -> Result<(), PlatformError> {
+        self.token_endpoints().revoke(tokens).await
+    }
 
     /// Publishes to one account through the platform's real publishing flow.
     async fn publish(

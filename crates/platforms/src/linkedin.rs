@@ -10,7 +10,7 @@ use crate::http::{class_from_status, Answer};
 use crate::oauth::{ClientAuth, OAuthApp, OAuthError};
 use crate::{
     Grant, Identity, PlatformAdapter, PlatformSettings, PostContent, PostLookup, Published,
-    Renewal, Target,
+    Renewal, Target, TokenEndpoints,
 };
 use async_trait::async_trait;
 use chrono::{TimeDelta, Utc};
@@ -298,13 +298,8 @@ impl PlatformAdapter for Linkedin {
         &self.app.settings
     }
 
-    async fn exchange_code(
-        &self,
-        code: &str,
-        redirect_uri: &str,
-        _: Option<&str>,
-    ) -> Result<Grant, PlatformError> {
-        self.app.exchange_code(code, redirect_uri, None).await
+    fn token_endpoints(&self) -> &dyn TokenEndpoints {
+        &self.app
     }
 
     /// The member, then the organisations where the member may post (ADMINISTRATOR or CONTENT_ADMINISTRATOR).
@@ -384,12 +379,6 @@ impl PlatformAdapter for Linkedin {
         }
         let me: UserInfo = self.get("/v2/userinfo", tokens).await?;
         Ok(me.face())
-    }
-
-    async fn revoke(&self, tokens: &TokenSet) -> Result<(), PlatformError> {
-        self.app
-            .revoke(vec![("token", tokens.access_token.expose_secret())])
-            .await
     }
 
     /// `POST /rest/posts` as the member or the organisation (docs/platforms/linkedin.md §5.6); a link is an

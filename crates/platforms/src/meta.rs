@@ -5,7 +5,8 @@
 use crate::error::{ErrorClass, PlatformError};
 use crate::http::{self, class_from_status, in_seconds, Answer};
 use crate::settings::PlatformSettings;
-use crate::{Grant, Renewal};
+use crate::{Grant, Renewal, TokenEndpoints};
+use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use iquivity_domain::TokenSet;
 use secrecy::{ExposeSecret, SecretString};
@@ -212,7 +213,7 @@ impl Graph {
     }
 
     /// The authorization code for a (short-lived) user token.
-    pub async fn exchange_code(
+    async fn short_lived_token(
         &self,
         code: &str,
         redirect_uri: &str,
@@ -361,6 +362,24 @@ impl Graph {
         }
     }
 
+    /// `POST /{object-id}/comments {message}`: the token's Page or Instagram account comments under its own
+    /// post; the comment's id.
+    pub async fn comment(
+        &self,
+        object_id: &str,
+        text: &str,
+        token: &SecretString,
+    ) -> Result<String, PlatformError> {
+        let made: IdOnly = self
+            .post_form(
+                &format!("/{object_id}/comments"),
+                &[("message", text)],
+                token,
+            )
+            .await?;
+        Ok(made.id)
+    }
+
     /// A POST with a JSON body, for fields that are lists of objects (`attached_media`).
     pub async fn post_json<T: serde::de::DeserializeOwned>(
         &self,
@@ -372,9 +391,37 @@ impl Graph {
         self.send_json(request.bearer_auth(token.expose_secret()))
             .await
     }
+}
+
+// --- Facebook Login, the same for Facebook Pages and Instagram -----------------------------------------
+
+/// Facebook Login's token endpoints, the same for Facebook Pages and Instagram.
+#[async_trait]
+impl TokenEndpoints for Graph {
+    /// Code → short-lived user token → long-lived user token (about 60 days), and the scopes granted.
+    async fn exchange_code(
+        &self,
+        code: &str,
+        redirect_uri: &str,
+        _: Option<&str>,
+    ) -> Result<Grant, PlatformError> {
+        let short = self.short_lived_token(code, redirect_uri).await?;
+        let long = self.long_lived(&short.token).await?;
+        let scopes = self.granted_scopes(&long.token).await?;
+        Ok(Grant {
+            tokens: long.into_tokens(),
+            scopes,
+        })
+    }
+
+    /// The user token, exchanged for a fresh long-lived one; each platform derives its accounts' tokens
+    /// from it.
+    async fn renew(&self, tokens: &TokenSet) -> Result<Option<Renewal>, PlatformError> {
+        renewed_user(self, tokens).await.map(Some)
+    }
 
     /// Revokes the whole login, with the user token behind a Page or Instagram token where there is one.
-    pub async fn revoke(&self, tokens: &TokenSet) -> Result<(), PlatformError> {
+    async fn revoke(&self, tokens: &TokenSet) -> Result<(), PlatformError> {
         let token = tokens.grant_token.as_ref().unwrap_or(&tokens.access_token);
         let url = self.settings.url(&self.settings.revoke_url);
         let request = self.client.delete(url).bearer_auth(token.expose_secret());
@@ -382,23 +429,6 @@ impl Graph {
             .await
             .map(|_| ())
     }
-}
-
-// --- Facebook Login, the same for Facebook Pages and Instagram -----------------------------------------
-
-/// Code → short-lived user token → long-lived user token (about 60 days), and the scopes granted.
-pub(crate) async fn grant(
-    graph: &Graph,
-    code: &str,
-    redirect_uri: &str,
-) -> Result<Grant, PlatformError> {
-    let short = graph.exchange_code(code, redirect_uri).await?;
-    let long = graph.long_lived(&short.token).await?;
-    let scopes = graph.granted_scopes(&long.token).await?;
-    Ok(Grant {
-        tokens: long.into_tokens(),
-        scopes,
-    })
 }
 
 /// A Page's token, derived from a long-lived user token: it does not expire, and the user token behind it

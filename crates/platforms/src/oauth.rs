@@ -3,7 +3,8 @@
 
 use crate::error::{ErrorClass, PlatformError};
 use crate::http::{self, in_seconds, split_scopes, Answer};
-use crate::{Grant, PlatformSettings, Renewal};
+use crate::{Grant, PlatformSettings, Renewal, TokenEndpoints};
+use async_trait::async_trait;
 use iquivity_domain::TokenSet;
 use reqwest::RequestBuilder;
 use secrecy::{ExposeSecret, SecretString};
@@ -66,37 +67,8 @@ impl OAuthApp {
         http::send_json(self.name, request, |a| (self.classify)(a, renewing)).await
     }
 
-    /// Exchanges an authorization code, with the PKCE verifier where the flow used one.
-    pub async fn exchange_code(
-        &self,
-        code: &str,
-        redirect_uri: &str,
-        verifier: Option<&str>,
-    ) -> Result<Grant, PlatformError> {
-        let mut form = vec![
-            ("grant_type", "authorization_code"),
-            ("code", code),
-            ("redirect_uri", redirect_uri),
-        ];
-        form.extend(verifier.map(|verifier| ("code_verifier", verifier)));
-        let form = self.with_credentials(form);
-        Ok(self.tokens(&form, false).await?.into_grant())
-    }
-
-    /// Presents the refresh token; `None` when the account has none to present.
-    pub async fn renew(&self, tokens: &TokenSet) -> Result<Option<Renewal>, PlatformError> {
-        let Some(refresh) = &tokens.refresh_token else {
-            return Ok(None);
-        };
-        let form = self.with_credentials(vec![
-            ("grant_type", "refresh_token"),
-            ("refresh_token", refresh.expose_secret()),
-        ]);
-        Ok(Some(self.tokens(&form, true).await?.into_renewal()))
-    }
-
     /// Revokes what `form` names (the token, and a hint where the platform takes one).
-    pub async fn revoke(&self, form: Vec<(&str, &str)>) -> Result<(), PlatformError> {
+    pub async fn revoke_with(&self, form: Vec<(&str, &str)>) -> Result<(), PlatformError> {
         let form = self.with_credentials(form);
         let request = self.post(&self.settings.revoke_url).form(&form);
         self.send_ok(request).await.map(|_| ())
@@ -113,6 +85,44 @@ impl OAuthApp {
         request: RequestBuilder,
     ) -> Result<T, PlatformError> {
         self.send_ok(request).await?.json(self.name)
+    }
+}
+
+#[async_trait]
+impl TokenEndpoints for OAuthApp {
+    /// Exchanges an authorization code, with the PKCE verifier where the flow used one.
+    async fn exchange_code(
+        &self,
+        code: &str,
+        redirect_uri: &str,
+        verifier: Option<&str>,
+    ) -> Result<Grant, PlatformError> {
+        let mut form = vec![
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", redirect_uri),
+        ];
+        form.extend(verifier.map(|verifier| ("code_verifier", verifier)));
+        let form = self.with_credentials(form);
+        Ok(self.tokens(&form, false).await?.into_grant())
+    }
+
+    /// Presents the refresh token; `None` when the account has none to present.
+    async fn renew(&self, tokens: &TokenSet) -> Result<Option<Renewal>, PlatformError> {
+        let Some(refresh) = &tokens.refresh_token else {
+            return Ok(None);
+        };
+        let form = self.with_credentials(vec![
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh.expose_secret()),
+        ]);
+        Ok(Some(self.tokens(&form, true).await?.into_renewal()))
+    }
+
+    /// Revokes the access token.
+    async fn revoke(&self, tokens: &TokenSet) -> Result<(), PlatformError> {
+        self.revoke_with(vec![("token", tokens.access_token.expose_secret())])
+            .await
     }
 }
 

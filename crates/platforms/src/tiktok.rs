@@ -9,8 +9,8 @@ use crate::error::{Delivery, ErrorClass, PlatformError};
 use crate::http::{self, class_from_status, Answer, MAX_POLLS, POLL_INTERVAL};
 use crate::oauth::{ClientAuth, OAuthApp, OAuthError};
 use crate::{
-    Grant, Identity, Media, PlatformAdapter, PlatformSettings, PostContent, Published, Renewal,
-    Target,
+    Grant, Identity, Media, PlatformAdapter, PlatformSettings, PostContent, Published, Target,
+    TokenEndpoints,
 };
 use async_trait::async_trait;
 use chrono::{TimeDelta, Utc};
@@ -408,13 +408,8 @@ impl PlatformAdapter for Tiktok {
         &self.app.settings
     }
 
-    async fn exchange_code(
-        &self,
-        code: &str,
-        redirect_uri: &str,
-        _: Option<&str>,
-    ) -> Result<Grant, PlatformError> {
-        self.app.exchange_code(code, redirect_uri, None).await
+    fn token_endpoints(&self) -> &dyn TokenEndpoints {
+        &self.app
     }
 
     async fn targets(&self, grant: &Grant) -> Result<Vec<Target>, PlatformError> {
@@ -427,16 +422,6 @@ impl PlatformAdapter for Tiktok {
         )])
     }
 
-    /// Refresh tokens rotate: the previous one stops working once this answers.
-    async fn renew(
-        &self,
-        _: AccountKind,
-        _: &str,
-        tokens: &TokenSet,
-    ) -> Result<Option<Renewal>, PlatformError> {
-        self.app.renew(tokens).await
-    }
-
     async fn identity(
         &self,
         _: AccountKind,
@@ -444,12 +429,6 @@ impl PlatformAdapter for Tiktok {
         tokens: &TokenSet,
     ) -> Result<Identity, PlatformError> {
         Ok(self.user(tokens).await?.face())
-    }
-
-    async fn revoke(&self, tokens: &TokenSet) -> Result<(), PlatformError> {
-        self.app
-            .revoke(vec![("token", tokens.access_token.expose_secret())])
-            .await
     }
 
     /// Creator info, then a direct post pulled from the media's URL, then the status until it ends

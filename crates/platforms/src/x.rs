@@ -9,8 +9,8 @@ use crate::error::{ErrorClass, PlatformError};
 use crate::http::{class_from_status, Answer};
 use crate::oauth::{ClientAuth, OAuthApp, OAuthError};
 use crate::{
-    Grant, Identity, PlatformAdapter, PlatformSettings, PostContent, PostLookup, Published,
-    Renewal, Target,
+    Grant, Identity, PlatformAdapter, PlatformSettings, PostContent, PostLookup, Published, Target,
+    TokenEndpoints,
 };
 use async_trait::async_trait;
 use chrono::{TimeDelta, TimeZone, Utc};
@@ -331,13 +331,8 @@ impl PlatformAdapter for X {
         &self.app.settings
     }
 
-    async fn exchange_code(
-        &self,
-        code: &str,
-        redirect_uri: &str,
-        verifier: Option<&str>,
-    ) -> Result<Grant, PlatformError> {
-        self.app.exchange_code(code, redirect_uri, verifier).await
+    fn token_endpoints(&self) -> &dyn TokenEndpoints {
+        &self.app
     }
 
     async fn targets(&self, grant: &Grant) -> Result<Vec<Target>, PlatformError> {
@@ -348,16 +343,6 @@ impl PlatformAdapter for X {
             user.face(),
             grant.tokens.clone(),
         )])
-    }
-
-    /// Refresh tokens rotate: the new one must be stored before anything uses the old one again.
-    async fn renew(
-        &self,
-        _: AccountKind,
-        _: &str,
-        tokens: &TokenSet,
-    ) -> Result<Option<Renewal>, PlatformError> {
-        self.app.renew(tokens).await
     }
 
     async fn identity(
@@ -375,7 +360,7 @@ impl PlatformAdapter for X {
             None => (&tokens.access_token, "access_token"),
         };
         self.app
-            .revoke(vec![
+            .revoke_with(vec![
                 ("token", token.expose_secret()),
                 ("token_type_hint", hint),
             ])
