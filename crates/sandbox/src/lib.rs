@@ -20,6 +20,7 @@ mod request;
 mod simulator;
 mod state;
 mod tiktok;
+mod token;
 mod x;
 
 pub use consent::{approve, consent, Approval, Consent, ConsentError};

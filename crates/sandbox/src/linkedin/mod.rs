@@ -11,14 +11,15 @@ use posts::{comment, create_post, delete_post, posts_by_author};
 use crate::ids::{self, handle};
 use crate::request::Params;
 use crate::simulator::{no_layers, Pkce, Simulator};
-use crate::state::{Caller, CodeError, Server, TokenError, TokenKind};
+use crate::state::{Caller, CodeError, Server, TokenError, TokenKind, World};
+use crate::token::{ClientAuth, Issue, Refusal, TokenEndpoint};
 use crate::{authorize, avatar_url, oauth_error, Reject};
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, Uri};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use chrono::{TimeDelta, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::{json, Value};
 use std::sync::Arc;
 
@@ -53,8 +54,8 @@ pub(crate) fn routes() -> Router<Arc<Server>> {
     Router::new()
         .route("/oauth/v2/authorization", get(authorize::page))
         .route("/oauth/v2/authorization/decide", post(authorize::decide))
-        .route("/oauth/v2/accessToken", post(token))
-        .route("/oauth/v2/revoke", post(revoke))
+        .route("/oauth/v2/accessToken", TOKENS.token_route())
+        .route("/oauth/v2/revoke", TOKENS.revoke_route())
         .route("/v2/userinfo", get(userinfo))
         .route("/rest/organizationAcls", get(organization_acls))
         .route("/rest/organizations/{id}", get(organization))
@@ -222,144 +223,95 @@ fn not_found(uri: &Uri) -> Reject {
 // ---------------------------------------------------------------------------------------------------------
 // OAuth
 
-/// LinkedIn takes the client's credentials in the form body only; Basic auth is not supported.
-fn client(srv: &Server, params: &Params) -> Result<String, Reject> {
-    let missing = |name: &str| {
-        oauth_error(
+/// LinkedIn's token endpoint (docs/platforms/linkedin.md §5.1): the client's credentials in the form body
+/// only (Basic auth is not supported); refresh tokens keep their fixed lifetime and do not rotate.
+static TOKENS: TokenEndpoint = TokenEndpoint {
+    client_auth: ClientAuth::Form {
+        id_field: "client_id",
+    },
+    exchange_needs: &["redirect_uri"],
+    rotates: false,
+    answer,
+    refuse,
+    // 200 with an empty body.
+    revoked: || StatusCode::OK.into_response(),
+};
+
+fn refuse(refusal: Refusal) -> Reject {
+    let (status, error, description) = match refusal {
+        Refusal::Missing(name) => (
             StatusCode::BAD_REQUEST,
             "invalid_request",
-            &format!("A required parameter \"{name}\" is missing"),
-        )
-    };
-    let client_id = params
-        .form("client_id")
-        .ok_or_else(|| missing("client_id"))?;
-    let secret = params
-        .form("client_secret")
-        .ok_or_else(|| missing("client_secret"))?;
-    match srv.app(client_id) {
-        Some(app) if app.client_secret == secret => Ok(client_id.to_string()),
-        _ => Err(oauth_error(
+            format!("A required parameter \"{name}\" is missing"),
+        ),
+        Refusal::BadClient | Refusal::ClientMismatch => (
             StatusCode::UNAUTHORIZED,
             "invalid_client",
-            "Client authentication failed",
-        )),
-    }
-}
-
-async fn token(State(srv): State<Arc<Server>>, params: Params) -> Result<Json<Value>, Reject> {
-    let client_id = client(&srv, &params)?;
-    match params.form("grant_type") {
-        Some("authorization_code") => exchange_code(&srv, &params, &client_id),
-        Some("refresh_token") => refresh(&srv, &params, &client_id),
-        _ => Err(oauth_error(
+            "Client authentication failed".into(),
+        ),
+        Refusal::GrantType => (
             StatusCode::BAD_REQUEST,
             "unsupported_grant_type",
-            "grant_type must be authorization_code or refresh_token",
-        )),
-    }
+            "grant_type must be authorization_code or refresh_token".into(),
+        ),
+        Refusal::Code(CodeError::RedirectMismatch) => (
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "Unable to retrieve access token: appid/redirect uri/code verifier does not match \
+             authorization code. Or authorization code expired."
+                .into(),
+        ),
+        Refusal::Code(_) | Refusal::Verifier => (
+            StatusCode::BAD_REQUEST,
+            "invalid_grant",
+            "The provided authorization grant is invalid, expired, revoked, or was already used."
+                .into(),
+        ),
+        Refusal::Refresh => (
+            StatusCode::BAD_REQUEST,
+            "invalid_grant",
+            "The provided refresh token is invalid, expired or revoked.".into(),
+        ),
+    };
+    oauth_error(status, error, &description)
 }
 
-fn exchange_code(srv: &Server, params: &Params, client_id: &str) -> Result<Json<Value>, Reject> {
-    let bad =
-        |description: &str| oauth_error(StatusCode::BAD_REQUEST, "invalid_request", description);
-    let code = params
-        .form("code")
-        .ok_or_else(|| bad("A required parameter \"code\" is missing"))?;
-    let redirect_uri = params
-        .form("redirect_uri")
-        .ok_or_else(|| bad("A required parameter \"redirect_uri\" is missing"))?;
-    let now = Utc::now();
-    let mut world = srv.world();
-    let details = world
-        .check_code(code, client_id, Some(redirect_uri), now)
-        .map_err(|e| match e {
-            CodeError::RedirectMismatch => bad(
-                "Unable to retrieve access token: appid/redirect uri/code verifier does not match \
-                 authorization code. Or authorization code expired.",
-            ),
-            CodeError::Unknown | CodeError::WrongClient | CodeError::Used | CodeError::Expired => {
-                oauth_error(
-                    StatusCode::BAD_REQUEST,
-                    "invalid_grant",
-                    "The provided authorization grant is invalid, expired, revoked, or was already used.",
-                )
-            }
-        })?;
-    let grant = world.consume_code(code, details);
+/// A new access token; a consent also gets a refresh token, a renewal the same one back with what is left
+/// of its fixed lifetime.
+fn answer(world: &mut World, issue: Issue, now: DateTime<Utc>) -> Value {
+    let grant = issue.grant();
     let scopes = world
         .grant(grant)
         .map(|g| g.scopes.join(","))
         .unwrap_or_default();
     let access = world.issue(grant, TokenKind::Access, "AQV", Some(ACCESS_LIFETIME), now);
-    let refresh = world.issue(
-        grant,
-        TokenKind::Refresh,
-        "AQX",
-        Some(REFRESH_LIFETIME),
-        now,
-    );
-    tracing::debug!(platform = %srv.platform, %client_id, grant, "code exchanged");
-    Ok(Json(json!({
+    let (refresh, refresh_lifetime) = match issue {
+        Issue::Consent { .. } => (
+            world.issue(
+                grant,
+                TokenKind::Refresh,
+                "AQX",
+                Some(REFRESH_LIFETIME),
+                now,
+            ),
+            REFRESH_LIFETIME,
+        ),
+        Issue::Renewal {
+            presented,
+            refresh_expires_at,
+            ..
+        } => (
+            presented.to_string(),
+            refresh_expires_at.map_or(REFRESH_LIFETIME, |at| at - now),
+        ),
+    };
+    json!({
         "access_token": access,
         "expires_in": ACCESS_LIFETIME.num_seconds(),
         "scope": scopes,
         "refresh_token": refresh,
-        "refresh_token_expires_in": REFRESH_LIFETIME.num_seconds(),
-    })))
-}
-
-/// A new access token; the same refresh token comes back with what is left of its fixed lifetime.
-fn refresh(srv: &Server, params: &Params, client_id: &str) -> Result<Json<Value>, Reject> {
-    let presented = params.form("refresh_token").ok_or_else(|| {
-        oauth_error(
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
-            "A required parameter \"refresh_token\" is missing",
-        )
-    })?;
-    let now = Utc::now();
-    let mut world = srv.world();
-    let (grant, expires_at) = world
-        .check_refresh(presented, client_id, now)
-        .map_err(|e| {
-            tracing::debug!(platform = %srv.platform, reason = ?e, "refresh refused");
-            oauth_error(
-                StatusCode::BAD_REQUEST,
-                "invalid_grant",
-                "The provided refresh token is invalid, expired or revoked.",
-            )
-        })?;
-    let scopes = world
-        .grant(grant)
-        .map(|g| g.scopes.join(","))
-        .unwrap_or_default();
-    let access = world.issue(grant, TokenKind::Access, "AQV", Some(ACCESS_LIFETIME), now);
-    let remaining = expires_at.map_or(REFRESH_LIFETIME, |at| at - now);
-    tracing::debug!(platform = %srv.platform, %client_id, grant, "access token refreshed");
-    Ok(Json(json!({
-        "access_token": access,
-        "expires_in": ACCESS_LIFETIME.num_seconds(),
-        "scope": scopes,
-        "refresh_token": presented,
-        "refresh_token_expires_in": remaining.num_seconds(),
-    })))
-}
-
-/// Ends the token's grant (access and refresh token alike); 200 with an empty body.
-async fn revoke(State(srv): State<Arc<Server>>, params: Params) -> Result<StatusCode, Reject> {
-    let client_id = client(&srv, &params)?;
-    let token = params.form("token").ok_or_else(|| {
-        oauth_error(
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
-            "A required parameter \"token\" is missing",
-        )
-    })?;
-    if let Some(grant) = srv.world().revoke_for_client(token, &client_id) {
-        tracing::debug!(platform = %srv.platform, %client_id, grant, "grant revoked by the client");
-    }
-    Ok(StatusCode::OK)
+        "refresh_token_expires_in": refresh_lifetime.num_seconds(),
+    })
 }
 
 // ---------------------------------------------------------------------------------------------------------

@@ -5,8 +5,7 @@
 mod world;
 
 pub(crate) use world::{
-    AuthCode, Caller, Challenge, CodeError, RefreshError, RevokeReason, TokenError, TokenKind,
-    World,
+    AuthCode, Caller, Challenge, CodeError, RevokeReason, TokenError, TokenKind, World,
 };
 
 use crate::persist::Store;

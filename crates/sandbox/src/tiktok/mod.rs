@@ -6,10 +6,11 @@ mod posting;
 pub(crate) use posting::TiktokState;
 use posting::{content_init, status, upload, video_init};
 
-use crate::ids::{self, handle, pkce_matches};
+use crate::ids::{self, handle};
 use crate::request::Params;
 use crate::simulator::{no_layers, Pkce, Simulator};
 use crate::state::{Caller, CodeError, Server, TokenKind, World};
+use crate::token::{ClientAuth, Refusal, TokenEndpoint};
 use crate::{authorize, avatar_url, Reject};
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{StatusCode, Uri};
@@ -53,8 +54,8 @@ pub(crate) fn routes() -> Router<Arc<Server>> {
     Router::new()
         .route("/v2/auth/authorize/", get(authorize::page))
         .route("/v2/auth/authorize/decide", post(authorize::decide))
-        .route("/v2/oauth/token/", post(token))
-        .route("/v2/oauth/revoke/", post(revoke))
+        .route("/v2/oauth/token/", TOKENS.token_route())
+        .route("/v2/oauth/revoke/", TOKENS.revoke_route())
         .route("/v2/user/info/", get(user_info))
         .route("/v2/post/publish/creator_info/query/", post(creator_info))
         .route("/v2/post/publish/video/init/", post(video_init))
@@ -146,70 +147,50 @@ fn oauth_error(error: &str, description: &str) -> Reject {
 // ---------------------------------------------------------------------------------------------------------
 // OAuth
 
-fn client(srv: &Server, params: &Params) -> Result<String, Reject> {
-    let key = params
-        .form("client_key")
-        .ok_or_else(|| oauth_error("invalid_request", "Missing client_key."))?;
-    match srv.app(key) {
-        Some(app) if params.form("client_secret") == Some(app.client_secret.as_str()) => {
-            Ok(key.to_string())
-        }
-        _ => Err(oauth_error(
-            "invalid_client",
-            "Client key or secret is incorrect.",
-        )),
-    }
-}
+/// TikTok's token endpoint (docs/platforms/tiktok.md §6.2): `client_key` and `client_secret` in the form;
+/// PKCE checked when the authorization request carried a challenge; refresh tokens rotate.
+static TOKENS: TokenEndpoint = TokenEndpoint {
+    client_auth: ClientAuth::Form {
+        id_field: "client_key",
+    },
+    exchange_needs: &[],
+    rotates: true,
+    answer: |world, issue, now| issue_pair(world, issue.grant(), now),
+    refuse,
+    revoked: || Json(json!({})).into_response(),
+};
 
-async fn token(State(srv): State<Arc<Server>>, params: Params) -> Result<Json<Value>, Reject> {
-    let client_key = client(&srv, &params)?;
-    match params.form("grant_type") {
-        Some("authorization_code") => exchange_code(&srv, &params, &client_key),
-        Some("refresh_token") => refresh(&srv, &params, &client_key),
-        _ => Err(oauth_error(
+fn refuse(refusal: Refusal) -> Reject {
+    match refusal {
+        Refusal::Missing(name) => oauth_error("invalid_request", &format!("Missing {name}.")),
+        Refusal::BadClient | Refusal::ClientMismatch => {
+            oauth_error("invalid_client", "Client key or secret is incorrect.")
+        }
+        Refusal::GrantType => oauth_error(
             "invalid_request",
             "grant_type must be authorization_code or refresh_token.",
-        )),
-    }
-}
-
-fn exchange_code(srv: &Server, params: &Params, client_key: &str) -> Result<Json<Value>, Reject> {
-    let code = params
-        .form("code")
-        .ok_or_else(|| oauth_error("invalid_request", "Missing code."))?;
-    let now = Utc::now();
-    let mut world = srv.world();
-    let details = world
-        .check_code(code, client_key, params.form("redirect_uri"), now)
-        .map_err(|e| match e {
-            CodeError::RedirectMismatch => oauth_error(
-                "invalid_request",
-                "redirect_uri does not match the authorization request.",
-            ),
-            CodeError::Expired => oauth_error("invalid_grant", "Authorization code is expired."),
-            CodeError::Unknown | CodeError::WrongClient | CodeError::Used => oauth_error(
-                "invalid_grant",
-                "Authorization code is invalid or already used.",
-            ),
-        })?;
-    // PKCE is optional on the web: checked only when the authorization request carried a challenge.
-    if let Some(challenge) = &details.challenge {
-        let verifier = params
-            .form("code_verifier")
-            .ok_or_else(|| oauth_error("invalid_request", "Missing code_verifier."))?;
-        if !pkce_matches(challenge.method, &challenge.value, verifier) {
-            return Err(oauth_error(
-                "invalid_grant",
-                "code_verifier does not match the code_challenge.",
-            ));
+        ),
+        Refusal::Code(CodeError::RedirectMismatch) => oauth_error(
+            "invalid_request",
+            "redirect_uri does not match the authorization request.",
+        ),
+        Refusal::Code(CodeError::Expired) => {
+            oauth_error("invalid_grant", "Authorization code is expired.")
         }
+        Refusal::Code(_) => oauth_error(
+            "invalid_grant",
+            "Authorization code is invalid or already used.",
+        ),
+        Refusal::Verifier => oauth_error(
+            "invalid_grant",
+            "code_verifier does not match the code_challenge.",
+        ),
+        Refusal::Refresh => oauth_error("invalid_grant", "Refresh token is invalid or expired."),
     }
-    let grant = world.consume_code(code, details);
-    tracing::debug!(platform = %srv.platform, %client_key, grant, "code exchanged");
-    Ok(issue_pair(&mut world, grant, now))
 }
 
-fn issue_pair(world: &mut World, grant: usize, now: DateTime<Utc>) -> Json<Value> {
+/// A new pair, for a consent and for a renewal alike.
+fn issue_pair(world: &mut World, grant: usize, now: DateTime<Utc>) -> Value {
     let (open_id, scopes) = world
         .grant(grant)
         .map(|g| (g.user_id.clone(), g.scopes.join(",")))
@@ -222,7 +203,7 @@ fn issue_pair(world: &mut World, grant: usize, now: DateTime<Utc>) -> Json<Value
         Some(REFRESH_LIFETIME),
         now,
     );
-    Json(json!({
+    json!({
         "open_id": open_id,
         "scope": scopes,
         "access_token": access,
@@ -230,36 +211,7 @@ fn issue_pair(world: &mut World, grant: usize, now: DateTime<Utc>) -> Json<Value
         "refresh_token": refresh,
         "refresh_expires_in": REFRESH_LIFETIME.num_seconds(),
         "token_type": "Bearer",
-    }))
-}
-
-/// Refresh tokens rotate: the one presented is spent and a new pair is returned.
-fn refresh(srv: &Server, params: &Params, client_key: &str) -> Result<Json<Value>, Reject> {
-    let presented = params
-        .form("refresh_token")
-        .ok_or_else(|| oauth_error("invalid_request", "Missing refresh_token."))?;
-    let now = Utc::now();
-    let mut world = srv.world();
-    let (grant, _) = world
-        .check_refresh(presented, client_key, now)
-        .map_err(|e| {
-            tracing::debug!(platform = %srv.platform, reason = ?e, "refresh refused");
-            oauth_error("invalid_grant", "Refresh token is invalid or expired.")
-        })?;
-    world.retire(presented);
-    tracing::debug!(platform = %srv.platform, %client_key, grant, "refresh token rotated");
-    Ok(issue_pair(&mut world, grant, now))
-}
-
-async fn revoke(State(srv): State<Arc<Server>>, params: Params) -> Result<Json<Value>, Reject> {
-    let client_key = client(&srv, &params)?;
-    let token = params
-        .form("token")
-        .ok_or_else(|| oauth_error("invalid_request", "Missing token."))?;
-    if let Some(grant) = srv.world().revoke_for_client(token, &client_key) {
-        tracing::debug!(platform = %srv.platform, %client_key, grant, "grant revoked by the client");
-    }
-    Ok(Json(json!({})))
+    })
 }
 
 // ---------------------------------------------------------------------------------------------------------

@@ -2,10 +2,11 @@
 
 pub(crate) mod media;
 
-use crate::ids::{self, handle, pkce_matches};
+use crate::ids::{self, handle};
 use crate::request::Params;
 use crate::simulator::{Pkce, Simulator};
-use crate::state::{Caller, RefreshError, Server, TokenKind};
+use crate::state::{Caller, Server, TokenKind};
+use crate::token::{ClientAuth, Refusal, TokenEndpoint};
 use crate::{authorize, avatar_url, oauth_error, Reject};
 use axum::extract::{Path, Request, State};
 use axum::http::{HeaderValue, StatusCode};
@@ -54,8 +55,8 @@ pub(crate) fn routes() -> Router<Arc<Server>> {
     Router::new()
         .route("/i/oauth2/authorize", get(authorize::page))
         .route("/i/oauth2/authorize/decide", post(authorize::decide))
-        .route("/2/oauth2/token", post(token))
-        .route("/2/oauth2/revoke", post(revoke))
+        .route("/2/oauth2/token", TOKENS.token_route())
+        .route("/2/oauth2/revoke", TOKENS.revoke_route())
         .route("/2/users/me", get(me))
         .route("/2/tweets", post(create_tweet))
         .route("/2/media/upload/initialize", post(media::initialize))
@@ -238,81 +239,60 @@ fn not_found() -> Reject {
 // ---------------------------------------------------------------------------------------------------------
 // OAuth
 
-/// Identifies the client: HTTP Basic for confidential clients (a `client_id` in the body must then agree),
-/// or just a `client_id` in the body for public ones (docs/platforms/x.md §4.1).
-fn client(srv: &Server, params: &Params) -> Result<String, Reject> {
-    let body_id = params.form("client_id");
-    let unauthorized_client = || {
-        oauth_error(
+/// X's token endpoint (docs/platforms/x.md §4.1): HTTP Basic for confidential clients (a `client_id` in the
+/// body must then agree), or just a `client_id` in the body for public ones; PKCE on every exchange;
+/// refresh tokens rotate.
+static TOKENS: TokenEndpoint = TokenEndpoint {
+    client_auth: ClientAuth::BasicOrPublic,
+    exchange_needs: &["code_verifier"],
+    rotates: true,
+    answer: |world, issue, now| issue_pair(world, issue.grant(), now),
+    refuse,
+    revoked: || Json(json!({ "revoked": true })).into_response(),
+};
+
+fn refuse(refusal: Refusal) -> Reject {
+    let (status, error, description) = match refusal {
+        Refusal::Missing(name) => {
+            return bad_request(&format!("Missing required parameter [{name}]."));
+        }
+        Refusal::BadClient => (
             StatusCode::UNAUTHORIZED,
             "unauthorized_client",
             "Missing valid authorization header",
-        )
-    };
-    if let Some((id, secret)) = params.basic() {
-        if body_id.is_some_and(|b| b != id) {
-            return Err(oauth_error(
-                StatusCode::UNAUTHORIZED,
-                "invalid_client",
-                "The client_id in the body does not match the Authorization header.",
-            ));
-        }
-        return match srv.app(&id) {
-            Some(app) if app.client_secret == secret => Ok(id),
-            _ => Err(unauthorized_client()),
-        };
-    }
-    match body_id {
-        Some(id) if srv.app(id).is_some() => Ok(id.to_string()),
-        _ => Err(unauthorized_client()),
-    }
-}
-
-async fn token(State(srv): State<Arc<Server>>, params: Params) -> Result<Response, Reject> {
-    let client_id = client(&srv, &params)?;
-    match params.form("grant_type") {
-        Some("authorization_code") => exchange_code(&srv, &params, &client_id),
-        Some("refresh_token") => refresh(&srv, &params, &client_id),
-        _ => Err(oauth_error(
+        ),
+        Refusal::ClientMismatch => (
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            "The client_id in the body does not match the Authorization header.",
+        ),
+        Refusal::GrantType => (
             StatusCode::BAD_REQUEST,
             "unsupported_grant_type",
             "grant_type must be authorization_code or refresh_token.",
-        )),
-    }
+        ),
+        Refusal::Code(_) => (
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "Value passed for the authorization code was invalid.",
+        ),
+        Refusal::Verifier => (
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "Value passed for the code verifier did not match the code challenge.",
+        ),
+        Refusal::Refresh => (StatusCode::BAD_REQUEST, "invalid_request", INVALID_TOKEN),
+    };
+    oauth_error(status, error, description)
 }
 
 fn bad_request(description: &str) -> Reject {
     oauth_error(StatusCode::BAD_REQUEST, "invalid_request", description)
 }
 
-fn exchange_code(srv: &Server, params: &Params, client_id: &str) -> Result<Response, Reject> {
-    let code = params
-        .form("code")
-        .ok_or_else(|| bad_request("Missing required parameter [code]."))?;
-    let verifier = params
-        .form("code_verifier")
-        .ok_or_else(|| bad_request("Missing required parameter [code_verifier]."))?;
-    let now = Utc::now();
-    let mut world = srv.world();
-    let details = world
-        .check_code(code, client_id, params.form("redirect_uri"), now)
-        .map_err(|_| bad_request("Value passed for the authorization code was invalid."))?;
-    let verified = details
-        .challenge
-        .as_ref()
-        .is_some_and(|c| pkce_matches(c.method, &c.value, verifier));
-    if !verified {
-        return Err(bad_request(
-            "Value passed for the code verifier did not match the code challenge.",
-        ));
-    }
-    let grant = world.consume_code(code, details);
-    tracing::debug!(platform = %srv.platform, %client_id, grant, "code exchanged");
-    Ok(issue_pair(&mut world, grant, now))
-}
-
-/// A new access token, and a new refresh token when the grant includes `offline.access`.
-fn issue_pair(world: &mut crate::state::World, grant: usize, now: DateTime<Utc>) -> Response {
+/// A new access token, and a new refresh token when the grant includes `offline.access` (a grant without
+/// it has no refresh token to renew with).
+fn issue_pair(world: &mut crate::state::World, grant: usize, now: DateTime<Utc>) -> Value {
     let scopes = world
         .grant(grant)
         .map(|g| g.scopes.clone())
@@ -327,44 +307,7 @@ fn issue_pair(world: &mut crate::state::World, grant: usize, now: DateTime<Utc>)
     if scopes.iter().any(|s| s == OFFLINE) {
         body["refresh_token"] = json!(world.issue(grant, TokenKind::Refresh, "", None, now));
     }
-    Json(body).into_response()
-}
-
-/// Refresh tokens rotate: the one presented is spent, and a fresh pair comes back.
-fn refresh(srv: &Server, params: &Params, client_id: &str) -> Result<Response, Reject> {
-    let presented = params
-        .form("refresh_token")
-        .ok_or_else(|| bad_request("Missing required parameter [refresh_token]."))?;
-    let now = Utc::now();
-    let mut world = srv.world();
-    let (grant, _) =
-        world
-            .check_refresh(presented, client_id, now)
-            .map_err(|e: RefreshError| {
-                tracing::debug!(platform = %srv.platform, reason = ?e, "refresh refused");
-                bad_request(INVALID_TOKEN)
-            })?;
-    if !world
-        .grant(grant)
-        .is_some_and(|g| g.scopes.iter().any(|s| s == OFFLINE))
-    {
-        return Err(bad_request(INVALID_TOKEN));
-    }
-    world.retire(presented);
-    tracing::debug!(platform = %srv.platform, %client_id, grant, "refresh token rotated");
-    Ok(issue_pair(&mut world, grant, now))
-}
-
-/// Revoking either token of a grant ends the grant. Unknown tokens are "revoked" too (RFC 7009 §2.2).
-async fn revoke(State(srv): State<Arc<Server>>, params: Params) -> Result<Response, Reject> {
-    let client_id = client(&srv, &params)?;
-    let token = params
-        .form("token")
-        .ok_or_else(|| bad_request("Missing required parameter [token]."))?;
-    if let Some(grant) = srv.world().revoke_for_client(token, &client_id) {
-        tracing::debug!(platform = %srv.platform, %client_id, grant, "grant revoked by the client");
-    }
-    Ok(Json(json!({ "revoked": true })).into_response())
+    body
 }
 
 // ---------------------------------------------------------------------------------------------------------
