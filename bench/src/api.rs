@@ -9,7 +9,7 @@ use crate::serving::Serving;
 use crate::Options;
 use anyhow::Context;
 use chrono::{Duration, Utc};
-use iquivity::{App, Config};
+use iquivity::App;
 use iquivity_core::auth::SignUp;
 use iquivity_domain::{Plan, UserId, WorkspaceId};
 use iquivity_store::{NewUser, NewWorkspace};
@@ -67,15 +67,7 @@ pub(crate) async fn sign_up(
 }
 
 pub async fn dataset(backend: Backend, accounts: usize, o: &Options) -> anyhow::Result<Dataset> {
-    let dir = tempfile::tempdir()?;
-    let db = Database::create(backend, dir.path(), &o.postgres_url).await?;
-    let app = App::open(Config {
-        data_dir: dir.path().join("data"),
-        database_url: Some(db.url.clone()),
-        log: "warn".into(),
-        ..Config::default()
-    })
-    .await?;
+    let (dir, db, app) = Database::with_app(backend, &o.postgres_url).await?;
     let seeding = Instant::now();
     let measured = sign_up(&app, "bench@example.com", "Bench").await?.caller;
     let vault = app.core.vault.clone();

@@ -9,7 +9,6 @@ use crate::serving::Serving;
 use crate::{seed, Options};
 use anyhow::Context;
 use chrono::{Datelike, Duration, NaiveDate, Utc};
-use iquivity::{App, Config};
 use iquivity_domain::{AccountId, Platform};
 use iquivity_store::{PostRecord, TargetRecord, TargetState};
 use secrecy::ExposeSecret;
@@ -100,15 +99,7 @@ async fn time(url: &str, auth: (&str, &str)) -> anyhow::Result<(f64, f64)> {
 }
 
 pub async fn measure(backend: Backend, posts: usize, o: &Options) -> anyhow::Result<Measured> {
-    let dir = tempfile::tempdir()?;
-    let db = Database::create(backend, dir.path(), &o.postgres_url).await?;
-    let app = App::open(Config {
-        data_dir: dir.path().join("data"),
-        database_url: Some(db.url.clone()),
-        log: "warn".into(),
-        ..Config::default()
-    })
-    .await?;
+    let (_dir, db, app) = Database::with_app(backend, &o.postgres_url).await?;
     let seeding = Instant::now();
     let session = crate::api::sign_up(&app, "calendar@example.com", "Calendar").await?;
     let caller = session.caller.clone();

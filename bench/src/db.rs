@@ -2,6 +2,7 @@
 //! benchmark creates (and drops afterwards) beside the administration database it is given.
 
 use anyhow::Context;
+use iquivity::{App, Config};
 use sqlx::Connection;
 use std::path::Path;
 
@@ -71,6 +72,24 @@ impl Database {
                 })
             }
         }
+    }
+
+    /// A new temporary directory, a new database for it and the service opened on that database, with
+    /// its data directory in the temporary one.
+    pub async fn with_app(
+        backend: Backend,
+        admin_url: &str,
+    ) -> anyhow::Result<(tempfile::TempDir, Database, App)> {
+        let dir = tempfile::tempdir()?;
+        let db = Database::create(backend, dir.path(), admin_url).await?;
+        let app = App::open(Config {
+            data_dir: dir.path().join("data"),
+            database_url: Some(db.url.clone()),
+            log: "warn".into(),
+            ..Config::default()
+        })
+        .await?;
+        Ok((dir, db, app))
     }
 
     /// Drops the PostgreSQL database (the SQLite file goes with its temporary directory).

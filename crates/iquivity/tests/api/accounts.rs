@@ -632,12 +632,7 @@ async fn the_platforms_and_the_api_description_are_served() {
         .iter()
         .any(|p| p["scope"] == "pages_manage_posts"));
 
-    let doc: Value = reqwest::get(app.url("/api/v1/openapi.json"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let doc = app.openapi().await;
     assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
     for path in [
         "/api/v1/accounts",
@@ -659,12 +654,7 @@ async fn the_platforms_and_the_api_description_are_served() {
 #[tokio::test]
 async fn the_openapi_document_describes_every_error_as_a_problem_and_enums_by_their_wire_names() {
     let app = spawn_app().await;
-    let doc: Value = reqwest::get(app.url("/api/v1/openapi.json"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let doc = app.openapi().await;
     let shared = &doc["components"]["responses"];
     for name in [
         "BadRequest",

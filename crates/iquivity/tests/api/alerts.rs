@@ -182,13 +182,7 @@ async fn each_incident_alerts_once_in_the_app_and_to_signed_webhooks() {
         assert!(headers.contains_key("x-iquivity-delivery"));
     }
     // Each delivery has the shape the OpenAPI document's `webhooks` section gives its type.
-    let document: Value = client
-        .get(app.url("/api/v1/openapi.json"))
-        .sent()
-        .await
-        .json()
-        .await
-        .unwrap();
+    let document = app.openapi().await;
     for (_, body) in &received {
         let body: Value = serde_json::from_str(body).unwrap();
         let kind = body["type"].as_str().unwrap();

@@ -68,12 +68,8 @@ async fn the_calendar_answers_a_range_by_time_per_account_filtered_and_marked_at
         .seed_account(&owner, Seed::new(Platform::Linkedin, "Ben"))
         .await
         .to_string();
-    app.patch(
-        &owner,
-        &format!("/api/v1/accounts/{ann}"),
-        json!({"client_id": client["id"]}),
-    )
-    .await;
+    app.assign_client(&owner, &ann, client["id"].as_str().unwrap())
+        .await;
     let start = Utc::now() + Duration::hours(1);
     schedule(
         &app,

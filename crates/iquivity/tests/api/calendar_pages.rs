@@ -699,12 +699,7 @@ async fn a_clients_posting_times_are_set_from_its_view_and_shown_on_its_accounts
         .post(&owner, "/api/v1/clients", json!({"name": "Harbor"}))
         .await;
     let harbor = harbor["id"].as_str().unwrap().to_string();
-    app.patch(
-        &owner,
-        &format!("/api/v1/accounts/{account}"),
-        json!({"client_id": harbor}),
-    )
-    .await;
+    app.assign_client(&owner, &account, &harbor).await;
 
     visit(&client, &app, &format!("/?client={harbor}")).await;
     click(&client, &format!("a[href='/clients/{harbor}/queue']")).await;

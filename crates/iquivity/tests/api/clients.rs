@@ -130,15 +130,7 @@ async fn accounts_belong_to_one_client_are_filtered_by_it_and_outlive_it() {
     let acme = acme["id"].as_str().unwrap().to_string();
     let zed = zed["id"].as_str().unwrap().to_string();
     for (account, client) in [(&ids[0], &acme), (&ids[1], &acme), (&ids[2], &zed)] {
-        let (status, view) = app
-            .patch(
-                &owner,
-                &format!("/api/v1/accounts/{account}"),
-                json!({"client_id": client}),
-            )
-            .await;
-        assert_eq!(status, StatusCode::OK, "{view}");
-        assert_eq!(view["client_id"], client.as_str());
+        app.assign_client(&owner, account, client).await;
     }
 
     assert_eq!(
@@ -224,14 +216,7 @@ async fn the_accounts_page_shows_clients_and_filters_by_them() {
         .await;
     let (_, acme) = create(&app, &owner, json!({"name": "Acme", "colour": "#cf222e"})).await;
     let acme = acme["id"].as_str().unwrap().to_string();
-    let (status, _) = app
-        .patch(
-            &owner,
-            &format!("/api/v1/accounts/{acme_account}"),
-            json!({"client_id": acme}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK);
+    app.assign_client(&owner, &acme_account, &acme).await;
 
     let page = owner.client.get(app.url("/")).text_body().await;
     assert!(page.contains("Client: Acme"), "the row names its client");
@@ -268,14 +253,7 @@ async fn the_search_finds_accounts_by_their_clients_name() {
     ] {
         let id = app.seed_account(&owner, Seed::new(platform, name)).await;
         if let Some(client) = client {
-            let (status, _) = app
-                .patch(
-                    &owner,
-                    &format!("/api/v1/accounts/{id}"),
-                    json!({"client_id": client}),
-                )
-                .await;
-            assert_eq!(status, StatusCode::OK);
+            app.assign_client(&owner, &id, client).await;
         }
     }
     assert_eq!(listed(&app, &owner, "q=harbor").await, ["Ann", "Ben"]);

@@ -673,12 +673,7 @@ async fn a_clients_access_page_shows_its_accounts_and_takes_a_removal_request() 
     let client = create_client(&app, &owner, "Greenleaf").await;
     let ours = connect_directly(&app, &owner, Platform::X, "Greenleaf Market").await;
     let other = connect_directly(&app, &owner, Platform::Tiktok, "Not Theirs").await;
-    app.patch(
-        &owner,
-        &format!("/api/v1/accounts/{ours}"),
-        json!({"client_id": client}),
-    )
-    .await;
+    app.assign_client(&owner, &ours, &client).await;
     let (status, link) = app
         .post(
             &owner,

@@ -409,7 +409,6 @@ impl TestApp {
         self.send(user, reqwest::Method::DELETE, path, None).await
     }
 
-    /// Invites someone to the user's workspace with `role`: the invitation's code.
     /// Refresh on an account (as the API lists it), with the answer.
     pub async fn refresh(&self, user: &User, account: &Value) -> (StatusCode, Value) {
         let id = account["id"].as_str().expect("an account's id");
@@ -422,6 +421,30 @@ impl TestApp {
         let (_, page) = self.get(user, "/api/v1/accounts").await;
         assert_eq!(page["items"].as_array().map(Vec::len), Some(1), "{page}");
         page["items"][0]["id"].as_str().unwrap().to_string()
+    }
+
+    /// Puts an account in a client through the accounts API, and checks that it took.
+    pub async fn assign_client(&self, user: &User, account: impl std::fmt::Display, client: &str) {
+        let (status, view) = self
+            .patch(
+                user,
+                &format!("/api/v1/accounts/{account}"),
+                json!({ "client_id": client }),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{view}");
+        assert_eq!(view["client_id"], client, "{view}");
+    }
+
+    /// The OpenAPI document, which anyone may read.
+    pub async fn openapi(&self) -> Value {
+        client()
+            .get(self.url("/api/v1/openapi.json"))
+            .sent()
+            .await
+            .json()
+            .await
+            .unwrap()
     }
 
     /// The id of the user's workspace's account shown as `name`.

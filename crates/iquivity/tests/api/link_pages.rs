@@ -214,12 +214,7 @@ async fn a_client_reads_what_the_agency_holds_and_asks_for_a_removal() {
     add_account(&agency, "x", "Greenleaf Market", &[]).await;
     let (_, page) = app.get(&owner, "/api/v1/accounts").await;
     let account = page["items"][0]["id"].as_str().unwrap().to_string();
-    app.patch(
-        &owner,
-        &format!("/api/v1/accounts/{account}"),
-        json!({"client_id": client_id}),
-    )
-    .await;
+    app.assign_client(&owner, &account, &client_id).await;
 
     visit(&agency, &app, "/settings/links").await;
     click(

@@ -3,14 +3,11 @@
 //! answer; the post must exist exactly once, recorded under the platform's id where the platform can be
 //! asked, and as `unknown_outcome` where it cannot.
 
-use crate::helpers::*;
 use crate::lifecycle::Rig;
 use chrono::Duration;
-use iquivity_core::lifecycle::ManualClock;
 use iquivity_domain::{AccountId, Platform};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use std::sync::Arc;
 
 /// The three ways an answer is lost after the platform acted.
 const AFTER_COMMIT: [&str; 3] = [
@@ -20,21 +17,8 @@ const AFTER_COMMIT: [&str; 3] = [
 ];
 
 /// A rig whose platform calls give up after 700 ms, so that a hung answer costs little.
-async fn rig() -> Rig {
-    let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
-    let engine = clock.clone();
-    let app = spawn_app_tuned(
-        |c| {
-            c.run_lifecycle = false;
-            c.platform_timeout = std::time::Duration::from_millis(700);
-        },
-        move |core| core.clock = engine,
-    )
-    .await;
-    let user = app.sign_up("lost@example.com", "Lost answers").await;
-    app.set_plan(user.workspace_id, iquivity_domain::Plan::Enterprise)
-        .await;
-    Rig { app, clock, user }
+pub(crate) async fn rig() -> Rig {
+    crate::lifecycle::rig_with(|c| c.platform_timeout = std::time::Duration::from_millis(700)).await
 }
 
 /// The path under which the platform's API is served (Graph's version, say), for aiming a fault.

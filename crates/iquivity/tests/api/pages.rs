@@ -213,13 +213,7 @@ async fn owners_invite_from_the_settings_page_and_a_signed_in_person_joins_throu
 async fn the_api_reference_page_shows_every_operation_of_the_document() {
     let app = spawn_app().await;
     let anonymous = browser_client();
-    let document: serde_json::Value = anonymous
-        .get(app.url("/api/v1/openapi.json"))
-        .sent()
-        .await
-        .json()
-        .await
-        .unwrap();
+    let document = app.openapi().await;
     let response = anonymous.get(app.url("/api/docs")).sent().await;
     assert_eq!(response.status(), StatusCode::OK);
     let page = response.text().await.unwrap();

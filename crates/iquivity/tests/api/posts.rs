@@ -265,22 +265,7 @@ async fn platform_rules_are_checked_per_account_before_anything_is_scheduled() {
 
 #[tokio::test]
 async fn a_500_is_retried_until_it_succeeds_and_a_timeout_is_looked_up_before_sending_again() {
-    let clock = std::sync::Arc::new(iquivity_core::lifecycle::ManualClock::new(
-        chrono::Utc::now(),
-    ));
-    let engine = clock.clone();
-    let app = spawn_app_tuned(
-        |c| {
-            c.run_lifecycle = false;
-            c.platform_timeout = std::time::Duration::from_millis(700);
-        },
-        move |core| core.clock = engine,
-    )
-    .await;
-    let user = app.sign_up("timeouts@example.com", "Timeouts").await;
-    app.set_plan(user.workspace_id, iquivity_domain::Plan::Enterprise)
-        .await;
-    let rig = crate::lifecycle::Rig { app, clock, user };
+    let rig = crate::lost_answers::rig().await;
     let x = rig.connect(Platform::X, "Flaky X").await;
 
     let after = post_under_fault(&rig, x, "server_error", 2, "Third time lucky").await;

@@ -203,14 +203,7 @@ async fn an_account_without_posting_times_takes_its_clients_and_its_own_win() {
         );
     }
     for account in &accounts[..2] {
-        let (status, view) = app
-            .patch(
-                &owner,
-                &format!("/api/v1/accounts/{account}"),
-                json!({"client_id": client}),
-            )
-            .await;
-        assert_eq!(status, StatusCode::OK, "{view}");
+        app.assign_client(&owner, account, &client).await;
     }
     let put = |path: String, body: Value| {
         let app = &app;
