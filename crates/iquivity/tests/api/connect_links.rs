@@ -6,7 +6,6 @@ use iquivity_domain::{Plan, Platform};
 use iquivity_sandbox::Consent;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use std::sync::Arc;
 
 fn as_user(name: &str) -> Consent {
     Consent {
@@ -360,11 +359,7 @@ async fn two_holders_of_a_single_use_link_connect_once() {
 
 #[tokio::test]
 async fn expired_revoked_and_unknown_links_answer_the_same_page_and_the_log_tells_them_apart() {
-    let clock = Arc::new(iquivity_core::lifecycle::ManualClock::new(
-        chrono::Utc::now(),
-    ));
-    let engine = clock.clone();
-    let app = spawn_app_tuned(|c| c.run_lifecycle = false, move |core| core.clock = engine).await;
+    let (app, clock) = spawn_app_on_clock(chrono::Utc::now(), |_| {}).await;
     let owner = owner(&app, "expiry@example.com", Plan::Starter).await;
     let expiring = make_link(&app, &owner, json!({"expires_in_days": 1})).await;
     let revoked = make_link(&app, &owner, json!({})).await;

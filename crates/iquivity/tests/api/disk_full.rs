@@ -12,13 +12,11 @@
 use crate::helpers::*;
 use crate::lifecycle::{rig, Rig};
 use chrono::Duration;
-use iquivity_core::lifecycle::ManualClock;
 use iquivity_domain::{AccountId, Platform};
 use reqwest::StatusCode;
 use secrecy::ExposeSecret;
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 /// Words of the database's own errors that must never reach a client.
 const INTERNAL_WORDS: [&str; 8] = [
@@ -439,15 +437,9 @@ async fn a_disk_that_fills_up_during_a_renewal_loses_no_token_and_writes_work_as
         return;
     };
     let database = disk.path().join("iquivity.db");
-    let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
-    let engine_clock = clock.clone();
-    let app = spawn_app_tuned(
-        |c| {
-            c.run_lifecycle = false;
-            c.database_url = Some(format!("sqlite://{}", database.display()));
-        },
-        move |core| core.clock = engine_clock,
-    )
+    let (app, clock) = spawn_app_on_clock(chrono::Utc::now(), |c| {
+        c.database_url = Some(format!("sqlite://{}", database.display()));
+    })
     .await;
     let user = app.sign_up("full@example.com", "Full disk").await;
     app.set_plan(user.workspace_id, iquivity_domain::Plan::Enterprise)

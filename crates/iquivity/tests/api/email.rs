@@ -23,18 +23,8 @@ fn smtp_to(sink: &SmtpSink) -> SmtpSettings {
 }
 
 async fn mailing_app(sink: &SmtpSink) -> (TestApp, Arc<ManualClock>) {
-    let clock = Arc::new(ManualClock::new(Utc::now()));
-    let engine = clock.clone();
     let smtp = smtp_to(sink);
-    let app = spawn_app_tuned(
-        move |c| {
-            c.run_lifecycle = false;
-            c.smtp = Some(smtp);
-        },
-        move |core| core.clock = engine,
-    )
-    .await;
-    (app, clock)
+    spawn_app_on_clock(Utc::now(), move |c| c.smtp = Some(smtp)).await
 }
 
 async fn round(app: &TestApp) -> iquivity_core::lifecycle::RoundReport {

@@ -1,6 +1,7 @@
 use chrono::{DateTime, Utc};
 use iquivity::{App, Config};
 use iquivity_core::credentials::seal;
+use iquivity_core::lifecycle::ManualClock;
 use iquivity_domain::TokenSet;
 use iquivity_domain::{AccountId, AccountKind, AccountStatus, Platform, UserId, WorkspaceId};
 use iquivity_store::{AccountUpsert, StoredCredential};
@@ -83,19 +84,18 @@ pub async fn spawn_app_tuned(
     start(listener, adjust, tune).await
 }
 
-/// On a given address (that the test reserved), for tests that must know it before the app starts.
-/// An app on a manual clock (returned with it) whose jobs run only when a test runs a round, and which
-/// may deliver webhooks to 127.0.0.1:`port`.
-pub async fn spawn_app_hooked_to(
-    port: u16,
-) -> (TestApp, Arc<iquivity_core::lifecycle::ManualClock>) {
-    let clock = Arc::new(iquivity_core::lifecycle::ManualClock::new(Utc::now()));
+/// An app on a manual clock that starts at `start` (returned with it), whose jobs run only when a test
+/// runs a round, with the configuration `adjust` changes.
+pub async fn spawn_app_on_clock(
+    start: DateTime<Utc>,
+    adjust: impl FnOnce(&mut Config),
+) -> (TestApp, Arc<ManualClock>) {
+    let clock = Arc::new(ManualClock::new(start));
     let engine = clock.clone();
     let app = spawn_app_tuned(
         |c| {
             c.run_lifecycle = false;
-            c.webhook_allowed_hosts = vec!["127.0.0.1".into()];
-            c.webhook_allowed_ports = vec![port];
+            adjust(c);
         },
         move |core| core.clock = engine,
     )
@@ -103,6 +103,17 @@ pub async fn spawn_app_hooked_to(
     (app, clock)
 }
 
+/// An app on a manual clock whose jobs run only when a test runs a round, and which may deliver webhooks
+/// to 127.0.0.1:`port`.
+pub async fn spawn_app_hooked_to(port: u16) -> (TestApp, Arc<ManualClock>) {
+    spawn_app_on_clock(Utc::now(), |c| {
+        c.webhook_allowed_hosts = vec!["127.0.0.1".into()];
+        c.webhook_allowed_ports = vec![port];
+    })
+    .await
+}
+
+/// On a given address (that the test reserved), for tests that must know it before the app starts.
 pub async fn spawn_app_at(addr: SocketAddr, adjust: impl FnOnce(&mut Config)) -> TestApp {
     let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
     start(listener, adjust, |_| {}).await

@@ -21,16 +21,7 @@ pub(crate) async fn rig() -> Rig {
 
 /// A rig whose configuration `adjust` changes further (the engine stays the test's to run).
 pub(crate) async fn rig_with(adjust: impl FnOnce(&mut iquivity::Config)) -> Rig {
-    let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
-    let engine_clock = clock.clone();
-    let app = spawn_app_tuned(
-        |c| {
-            c.run_lifecycle = false;
-            adjust(c);
-        },
-        move |core| core.clock = engine_clock,
-    )
-    .await;
+    let (app, clock) = spawn_app_on_clock(chrono::Utc::now(), adjust).await;
     let user = app.sign_up("life@example.com", "Lifecycle").await;
     app.set_plan(user.workspace_id, iquivity_domain::Plan::Enterprise)
         .await;

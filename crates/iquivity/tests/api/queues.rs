@@ -6,7 +6,6 @@ use chrono::{DateTime, Utc};
 use iquivity_domain::Platform;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use std::sync::Arc;
 
 fn at(text: &str) -> DateTime<Utc> {
     text.parse().unwrap()
@@ -32,11 +31,7 @@ fn times(post: &Value) -> Vec<(String, DateTime<Utc>)> {
 #[tokio::test]
 async fn add_to_queue_takes_each_accounts_next_free_local_time_across_a_change_of_the_clocks() {
     // Friday 2026-03-27, 15:00 UTC: Berlin moves its clocks forward on Sunday the 29th.
-    let clock = Arc::new(iquivity_core::lifecycle::ManualClock::new(at(
-        "2026-03-27T15:00:00Z",
-    )));
-    let engine = clock.clone();
-    let app = spawn_app_tuned(|c| c.run_lifecycle = false, move |core| core.clock = engine).await;
+    let (app, _) = spawn_app_on_clock(at("2026-03-27T15:00:00Z"), |_| {}).await;
     let owner = app.sign_up("queues@example.com", "Queues").await;
     let other = app
         .sign_up("elsewhere-queue@example.com", "Elsewhere")
@@ -177,11 +172,7 @@ async fn add_to_queue_takes_each_accounts_next_free_local_time_across_a_change_o
 #[tokio::test]
 async fn an_account_without_posting_times_takes_its_clients_and_its_own_win() {
     // Monday 2026-06-01, 06:00 UTC.
-    let clock = Arc::new(iquivity_core::lifecycle::ManualClock::new(at(
-        "2026-06-01T06:00:00Z",
-    )));
-    let engine = clock.clone();
-    let app = spawn_app_tuned(|c| c.run_lifecycle = false, move |core| core.clock = engine).await;
+    let (app, _) = spawn_app_on_clock(at("2026-06-01T06:00:00Z"), |_| {}).await;
     let owner = app.sign_up("client-queue@example.com", "Agency").await;
     let other = app.sign_up("other-client-queue@example.com", "Other").await;
     app.set_plan(owner.workspace_id, iquivity_domain::Plan::Professional)

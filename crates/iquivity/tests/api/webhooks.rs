@@ -733,18 +733,10 @@ async fn a_webhook_failing_for_three_days_is_disabled_with_an_alert_until_enable
     use iquivity_core::lifecycle::Clock;
     let failing = Receiver::start(Answer::Status(StatusCode::INTERNAL_SERVER_ERROR)).await;
     let watcher = Receiver::start(Answer::Ok).await;
-    let clock = Arc::new(iquivity_core::lifecycle::ManualClock::new(
-        chrono::Utc::now(),
-    ));
-    let engine = clock.clone();
-    let app = spawn_app_tuned(
-        |c| {
-            c.run_lifecycle = false;
-            c.webhook_allowed_hosts = vec!["127.0.0.1".into()];
-            c.webhook_allowed_ports = vec![failing.port, watcher.port];
-        },
-        move |core| core.clock = engine,
-    )
+    let (app, clock) = spawn_app_on_clock(chrono::Utc::now(), |c| {
+        c.webhook_allowed_hosts = vec!["127.0.0.1".into()];
+        c.webhook_allowed_ports = vec![failing.port, watcher.port];
+    })
     .await;
     let user = app.sign_up("disable@example.com", "Disable").await;
     let broken = added(
