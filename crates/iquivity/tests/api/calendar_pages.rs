@@ -742,10 +742,14 @@ async fn a_published_post_is_deleted_from_x_on_its_page() {
         .await;
     assert_eq!(status, reqwest::StatusCode::CREATED, "{post}");
     let id = post["id"].as_str().unwrap().to_string();
-    // The engine of this app publishes it within a round or two.
-    wait_until("the post published", || async {
+    // The engine of this app publishes it, its thread and its first comment within a few rounds; the page
+    // is read once all three are done.
+    wait_until("the post, its thread and its comment published", || async {
         let (_, now) = app.get(&owner, &format!("/api/v1/posts/{id}")).await;
-        now["targets"][0]["state"] == "published"
+        let target = &now["targets"][0];
+        target["state"] == "published"
+            && target["comment"]["state"] == "published"
+            && target["thread"]["published_ids"].as_array().map(Vec::len) == Some(1)
     })
     .await;
     visit(&client, &app, &format!("/posts/{id}")).await;
