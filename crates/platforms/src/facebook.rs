@@ -2,7 +2,7 @@
 //! (docs/platforms/facebook.md §2), on the Graph API of [`crate::meta`] that Instagram shares.
 
 use crate::descriptor::{
-    permission, Consent, ContentRules, DemoAccount, Icon, MediaLimits, MediaRule, NotPublishable,
+    permission, ContentRules, DemoAccount, Icon, MediaLimits, MediaRule, NotPublishable,
     PlatformDescriptor, MB,
 };
 use crate::error::{ErrorClass, PlatformError};
@@ -67,12 +67,7 @@ pub(crate) const FACEBOOK: PlatformDescriptor = PlatformDescriptor {
         ),
     ],
     endpoints: meta::ENDPOINTS,
-    consent: Consent {
-        scopes: FACEBOOK_SCOPES,
-        scope_separator: ",",
-        pkce: false,
-        client_id_field: "client_id",
-    },
+    consent: meta::consent(FACEBOOK_SCOPES),
     renewal: meta::RENEWAL,
     content: ContentRules {
         // The longest text a Page post takes, as publishers have long quoted it.

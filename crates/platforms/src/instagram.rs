@@ -3,8 +3,8 @@
 //! [`crate::meta`].
 
 use crate::descriptor::{
-    permission, Consent, ContentRules, DemoAccount, Icon, MediaLimits, MediaRule,
-    PlatformDescriptor, PublishWindow, MB,
+    permission, ContentRules, DemoAccount, Icon, MediaLimits, MediaRule, PlatformDescriptor,
+    PublishWindow, MB,
 };
 use crate::error::{ErrorClass, PlatformError};
 use crate::http::{MAX_POLLS, POLL_INTERVAL};
@@ -60,12 +60,7 @@ pub(crate) const INSTAGRAM: PlatformDescriptor = PlatformDescriptor {
         ),
     ],
     endpoints: meta::ENDPOINTS,
-    consent: Consent {
-        scopes: INSTAGRAM_SCOPES,
-        scope_separator: ",",
-        pkce: false,
-        client_id_field: "client_id",
-    },
+    consent: meta::consent(INSTAGRAM_SCOPES),
     renewal: meta::RENEWAL,
     content: ContentRules {
         // A caption takes 2,200 characters and 30 hashtags (Instagram's own help; some schedulers now

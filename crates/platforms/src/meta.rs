@@ -31,6 +31,16 @@ pub(crate) const RENEWAL: crate::RenewalPolicy = crate::RenewalPolicy {
     rotates_refresh_token: false,
 };
 
+/// Facebook Login's consent for both, with each platform's scopes: comma-separated, no PKCE.
+pub(crate) const fn consent(scopes: &'static [&'static str]) -> crate::descriptor::Consent {
+    crate::descriptor::Consent {
+        scopes,
+        scope_separator: ",",
+        pkce: false,
+        client_id_field: "client_id",
+    }
+}
+
 /// Meta revokes a whole login, not one Page or Instagram account.
 pub(crate) const LOGIN_FAMILY: Option<&str> = Some("meta");
 
