@@ -234,24 +234,19 @@ impl AccountStore for SqlStore<Db> {
     ) -> StoreResult<Vec<Account>> {
         let workspace = workspace.to_string();
         let keys = self.search_keys(query).await?;
-        let rows = list_query(&workspace, query, keys.as_deref())
-            .build()
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter().map(account_from_row).collect()
+        let mut list = list_query(&workspace, query, keys.as_deref());
+        read_all(&self.pool, list.build(), account_from_row).await
     }
 
     async fn account_counts(
         &self,
         workspace: WorkspaceId,
     ) -> StoreResult<Vec<PlatformStatusCount>> {
-        let rows = sqlx::query(
+        let query = sqlx::query(
             "SELECT platform, status, count FROM account_counts WHERE workspace_id = $1 AND count > 0",
         )
-        .bind(workspace.to_string())
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(count_from_row).collect()
+        .bind(workspace.to_string());
+        read_all(&self.pool, query, count_from_row).await
     }
 
     async fn put_avatar(&self, avatar: &AvatarRecord) -> StoreResult<bool> {
@@ -548,15 +543,14 @@ impl AccountStore for SqlStore<Db> {
         before: DateTime<Utc>,
         limit: u32,
     ) -> StoreResult<Vec<Account>> {
-        let rows = sqlx::query(&format!(
+        let sql = format!(
             "SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE token_expires_at IS NOT NULL AND token_expires_at < $1 \
              AND next_refresh_at IS NULL AND status = 'active' LIMIT $2"
-        ))
-        .bind(micros(before))
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(account_from_row).collect()
+        );
+        let query = sqlx::query(&sql)
+            .bind(micros(before))
+            .bind(i64::from(limit));
+        read_all(&self.pool, query, account_from_row).await
     }
 
     async fn workspace_events(
@@ -564,14 +558,12 @@ impl AccountStore for SqlStore<Db> {
         workspace: WorkspaceId,
         limit: u32,
     ) -> StoreResult<Vec<AuditEventRecord>> {
-        let rows = sqlx::query(
+        let query = sqlx::query(
             "SELECT * FROM audit_events WHERE workspace_id = $1 ORDER BY at DESC, id DESC LIMIT $2",
         )
         .bind(workspace.to_string())
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(event_from_row).collect()
+        .bind(i64::from(limit));
+        read_all(&self.pool, query, event_from_row).await
     }
 
     async fn events_for_account(
@@ -580,14 +572,12 @@ impl AccountStore for SqlStore<Db> {
         account: AccountId,
         limit: u32,
     ) -> StoreResult<Vec<AuditEventRecord>> {
-        let rows = sqlx::query(
+        let query = sqlx::query(
             "SELECT * FROM audit_events WHERE workspace_id = $1 AND account_id = $2 ORDER BY at DESC, id DESC LIMIT $3",
         )
         .bind(workspace.to_string())
         .bind(account.to_string())
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(event_from_row).collect()
+        .bind(i64::from(limit));
+        read_all(&self.pool, query, event_from_row).await
     }
 }

@@ -57,7 +57,7 @@ impl AlertStore for SqlStore<Db> {
             Some(position) => (micros(position.created_at), position.id.to_string()),
             None => (i64::MAX, String::new()),
         };
-        let rows = sqlx::query(
+        let query = sqlx::query(
             "SELECT * FROM alerts WHERE workspace_id = $1 \
              AND (created_at < $2 OR (created_at = $2 AND id < $3)) \
              ORDER BY created_at DESC, id DESC LIMIT $4",
@@ -65,10 +65,8 @@ impl AlertStore for SqlStore<Db> {
         .bind(workspace.to_string())
         .bind(at)
         .bind(id)
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(alert_from_row).collect()
+        .bind(i64::from(limit));
+        read_all(&self.pool, query, alert_from_row).await
     }
 
     async fn unread_alerts(&self, workspace: WorkspaceId) -> StoreResult<u32> {
@@ -112,12 +110,10 @@ impl AlertStore for SqlStore<Db> {
     }
 
     async fn webhooks(&self, workspace: WorkspaceId) -> StoreResult<Vec<WebhookRecord>> {
-        let rows =
+        let query =
             sqlx::query("SELECT * FROM webhooks WHERE workspace_id = $1 ORDER BY created_at, id")
-                .bind(workspace.to_string())
-                .fetch_all(&self.pool)
-                .await?;
-        rows.iter().map(webhook_from_row).collect()
+                .bind(workspace.to_string());
+        read_all(&self.pool, query, webhook_from_row).await
     }
 
     async fn webhook(
@@ -261,16 +257,14 @@ impl AlertStore for SqlStore<Db> {
         webhook: uuid::Uuid,
         limit: u32,
     ) -> StoreResult<Vec<DeliveryRecord>> {
-        let rows = sqlx::query(
+        let query = sqlx::query(
             "SELECT d.* FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id \
              WHERE w.workspace_id = $1 AND d.webhook_id = $2 ORDER BY d.created_at DESC, d.id DESC LIMIT $3",
         )
         .bind(workspace.to_string())
         .bind(webhook.to_string())
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(delivery_from_row).collect()
+        .bind(i64::from(limit));
+        read_all(&self.pool, query, delivery_from_row).await
     }
 
     async fn claim_deliveries(

@@ -24,43 +24,37 @@ impl ClientStore for SqlStore<Db> {
     }
 
     async fn clients(&self, workspace: WorkspaceId) -> StoreResult<Vec<(Client, StatusTally)>> {
-        let rows = sqlx::query(
+        let query = sqlx::query(
             "SELECT c.*, \
              (SELECT COUNT(*) FROM accounts a WHERE a.workspace_id = c.workspace_id AND a.client_id = c.id AND a.status = 'active') AS active, \
              (SELECT COUNT(*) FROM accounts a WHERE a.workspace_id = c.workspace_id AND a.client_id = c.id AND a.status = 'inactive') AS inactive, \
              (SELECT COUNT(*) FROM accounts a WHERE a.workspace_id = c.workspace_id AND a.client_id = c.id AND a.status = 'failed') AS failed \
              FROM clients c WHERE c.workspace_id = $1 ORDER BY c.name_key, c.id",
         )
-        .bind(workspace.to_string())
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|row| {
-                let count = |column: &str| -> StoreResult<u32> {
-                    let n: i64 = row.try_get(column)?;
-                    Ok(u32::try_from(n).unwrap_or(0))
-                };
-                let tally = StatusTally {
-                    active: count("active")?,
-                    inactive: count("inactive")?,
-                    failed: count("failed")?,
-                };
-                Ok((client_from_row(row)?, tally))
-            })
-            .collect()
+        .bind(workspace.to_string());
+        read_all(&self.pool, query, |row| {
+            let count = |column: &str| -> StoreResult<u32> {
+                let n: i64 = row.try_get(column)?;
+                Ok(u32::try_from(n).unwrap_or(0))
+            };
+            let tally = StatusTally {
+                active: count("active")?,
+                inactive: count("inactive")?,
+                failed: count("failed")?,
+            };
+            Ok((client_from_row(row)?, tally))
+        })
+        .await
     }
 
     async fn client_names(&self, workspace: WorkspaceId) -> StoreResult<Vec<(ClientId, String)>> {
-        let rows = sqlx::query("SELECT id, name FROM clients WHERE workspace_id = $1")
-            .bind(workspace.to_string())
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter()
-            .map(|row| {
-                let id: String = row.try_get("id")?;
-                Ok((parse_stored("clients.id", &id)?, row.try_get("name")?))
-            })
-            .collect()
+        let query = sqlx::query("SELECT id, name FROM clients WHERE workspace_id = $1")
+            .bind(workspace.to_string());
+        read_all(&self.pool, query, |row| {
+            let id: String = row.try_get("id")?;
+            Ok((parse_stored("clients.id", &id)?, row.try_get("name")?))
+        })
+        .await
     }
 
     async fn client(&self, workspace: WorkspaceId, id: ClientId) -> StoreResult<Option<Client>> {

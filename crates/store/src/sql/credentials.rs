@@ -43,24 +43,21 @@ impl CredentialStore for SqlStore<Db> {
         key_id: &str,
         limit: u32,
     ) -> StoreResult<Vec<(AccountId, StoredCredential)>> {
-        let rows = sqlx::query(
+        let query = sqlx::query(
             "SELECT account_id, key_id, blob FROM account_credentials WHERE key_id <> $1 LIMIT $2",
         )
         .bind(key_id)
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|row| {
-                Ok((
-                    parsed(row, "account_id")?,
-                    StoredCredential {
-                        key_id: row.try_get("key_id")?,
-                        blob: row.try_get("blob")?,
-                    },
-                ))
-            })
-            .collect()
+        .bind(i64::from(limit));
+        read_all(&self.pool, query, |row| {
+            Ok((
+                parsed(row, "account_id")?,
+                StoredCredential {
+                    key_id: row.try_get("key_id")?,
+                    blob: row.try_get("blob")?,
+                },
+            ))
+        })
+        .await
     }
 
     async fn replace_credential_if_unchanged(

@@ -56,13 +56,11 @@ impl LinkStore for SqlStore<Db> {
     }
 
     async fn links(&self, workspace: WorkspaceId) -> StoreResult<Vec<LinkRecord>> {
-        sqlx::query("SELECT * FROM links WHERE workspace_id = $1 ORDER BY created_at DESC, id DESC")
-            .bind(workspace.to_string())
-            .fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(link_from_row)
-            .collect()
+        let query = sqlx::query(
+            "SELECT * FROM links WHERE workspace_id = $1 ORDER BY created_at DESC, id DESC",
+        )
+        .bind(workspace.to_string());
+        read_all(&self.pool, query, link_from_row).await
     }
 
     async fn revoke_link(
@@ -122,13 +120,9 @@ impl LinkStore for SqlStore<Db> {
     }
 
     async fn link_uses(&self, id: LinkId) -> StoreResult<Vec<LinkUseRecord>> {
-        sqlx::query("SELECT * FROM link_uses WHERE link_id = $1 ORDER BY at, id")
-            .bind(id.to_string())
-            .fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(link_use_from_row)
-            .collect()
+        let query = sqlx::query("SELECT * FROM link_uses WHERE link_id = $1 ORDER BY at, id")
+            .bind(id.to_string());
+        read_all(&self.pool, query, link_use_from_row).await
     }
 
     async fn mark_connected_via_link(

@@ -36,26 +36,23 @@ impl MailStore for SqlStore<Db> {
              RETURNING id, kind, key_id, sealed, attempts, created_at",
             Db::SKIP_LOCKED
         );
-        let rows = claim(&sql, owner, now, lease_until, limit)
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(MailRecord {
-                    id: parsed(row, "id")?,
-                    kind: row.try_get("kind")?,
-                    sealed: StoredCredential {
-                        key_id: row.try_get("key_id")?,
-                        blob: row.try_get("sealed")?,
-                    },
-                    attempts: row
-                        .try_get::<i64, _>("attempts")?
-                        .try_into()
-                        .unwrap_or(u32::MAX),
-                    created_at: from_micros(row.try_get("created_at")?),
-                })
+        let query = claim(&sql, owner, now, lease_until, limit);
+        read_all(&self.pool, query, |row| {
+            Ok(MailRecord {
+                id: parsed(row, "id")?,
+                kind: row.try_get("kind")?,
+                sealed: StoredCredential {
+                    key_id: row.try_get("key_id")?,
+                    blob: row.try_get("sealed")?,
+                },
+                attempts: row
+                    .try_get::<i64, _>("attempts")?
+                    .try_into()
+                    .unwrap_or(u32::MAX),
+                created_at: from_micros(row.try_get("created_at")?),
             })
-            .collect()
+        })
+        .await
     }
 
     async fn record_mail_attempt(
@@ -124,26 +121,22 @@ impl MailStore for SqlStore<Db> {
         &self,
         workspace: WorkspaceId,
     ) -> StoreResult<Vec<(UserId, AlertKind, AlertEmail)>> {
-        let rows = sqlx::query(
+        let query = sqlx::query(
             "SELECT user_id, kind, choice FROM alert_email_choices WHERE workspace_id = $1",
         )
-        .bind(workspace.to_string())
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|row| {
-                let kind: String = row.try_get("kind")?;
-                let choice: String = row.try_get("choice")?;
-                Ok((
-                    parsed(row, "user_id")?,
-                    AlertKind::parse(&kind)
-                        .ok_or_else(|| StoreError::Corrupt(format!("alert kind {kind:?}")))?,
-                    AlertEmail::parse(&choice).ok_or_else(|| {
-                        StoreError::Corrupt(format!("alert email choice {choice:?}"))
-                    })?,
-                ))
-            })
-            .collect()
+        .bind(workspace.to_string());
+        read_all(&self.pool, query, |row| {
+            let kind: String = row.try_get("kind")?;
+            let choice: String = row.try_get("choice")?;
+            Ok((
+                parsed(row, "user_id")?,
+                AlertKind::parse(&kind)
+                    .ok_or_else(|| StoreError::Corrupt(format!("alert kind {kind:?}")))?,
+                AlertEmail::parse(&choice)
+                    .ok_or_else(|| StoreError::Corrupt(format!("alert email choice {choice:?}")))?,
+            ))
+        })
+        .await
     }
 
     async fn set_alert_email_choice(
@@ -167,27 +160,24 @@ impl MailStore for SqlStore<Db> {
     }
 
     async fn due_digests(&self, before: DateTime<Utc>, limit: u32) -> StoreResult<Vec<DigestMark>> {
-        let rows = sqlx::query(
+        let query = sqlx::query(
             "SELECT m.workspace_id, m.user_id, d.sent_until FROM memberships m \
              LEFT JOIN alert_digests d ON d.workspace_id = m.workspace_id AND d.user_id = m.user_id \
              WHERE d.sent_until IS NULL OR d.sent_until <= $1 \
              ORDER BY m.workspace_id, m.user_id LIMIT $2",
         )
         .bind(micros(before))
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(DigestMark {
-                    workspace_id: parsed(row, "workspace_id")?,
-                    user_id: parsed(row, "user_id")?,
-                    sent_until: row
-                        .try_get::<Option<i64>, _>("sent_until")?
-                        .map(from_micros),
-                })
+        .bind(i64::from(limit));
+        read_all(&self.pool, query, |row| {
+            Ok(DigestMark {
+                workspace_id: parsed(row, "workspace_id")?,
+                user_id: parsed(row, "user_id")?,
+                sent_until: row
+                    .try_get::<Option<i64>, _>("sent_until")?
+                    .map(from_micros),
             })
-            .collect()
+        })
+        .await
     }
 
     async fn advance_digest(&self, mark: &DigestMark, to: DateTime<Utc>) -> StoreResult<bool> {

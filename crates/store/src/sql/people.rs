@@ -125,35 +125,31 @@ impl PeopleStore for SqlStore<Db> {
     }
 
     async fn members(&self, workspace: WorkspaceId) -> StoreResult<Vec<(UserId, String, Role)>> {
-        let rows = sqlx::query(
+        let query = sqlx::query(
             "SELECT u.id, u.email, m.role FROM memberships m JOIN users u ON u.id = m.user_id \
              WHERE m.workspace_id = $1 ORDER BY m.created_at, u.id",
         )
-        .bind(workspace.to_string())
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|row| {
-                Ok((
-                    parsed(row, "id")?,
-                    row.try_get("email")?,
-                    parsed(row, "role")?,
-                ))
-            })
-            .collect()
+        .bind(workspace.to_string());
+        read_all(&self.pool, query, |row| {
+            Ok((
+                parsed(row, "id")?,
+                row.try_get("email")?,
+                parsed(row, "role")?,
+            ))
+        })
+        .await
     }
 
     async fn memberships_of(&self, user: UserId) -> StoreResult<Vec<(WorkspaceRecord, Role)>> {
-        let rows = sqlx::query(
+        let query = sqlx::query(
             "SELECT w.*, m.role FROM memberships m JOIN workspaces w ON w.id = m.workspace_id \
              WHERE m.user_id = $1 ORDER BY m.created_at, w.id",
         )
-        .bind(user.to_string())
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|row| Ok((workspace_from_row(row)?, parsed(row, "role")?)))
-            .collect()
+        .bind(user.to_string());
+        read_all(&self.pool, query, |row| {
+            Ok((workspace_from_row(row)?, parsed(row, "role")?))
+        })
+        .await
     }
 
     async fn create_session(&self, session: &SessionRecord) -> StoreResult<()> {

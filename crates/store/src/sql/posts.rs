@@ -71,13 +71,9 @@ pub(super) async fn take_publish_lock(conn: &mut Conn) -> StoreResult<()> {
 impl SqlStore<Db> {
     /// A post's targets.
     pub(super) async fn targets_of(&self, post_id: &str) -> StoreResult<Vec<TargetRecord>> {
-        sqlx::query("SELECT * FROM post_targets WHERE post_id = $1 ORDER BY id")
-            .bind(post_id)
-            .fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(target_from_row)
-            .collect()
+        let query =
+            sqlx::query("SELECT * FROM post_targets WHERE post_id = $1 ORDER BY id").bind(post_id);
+        read_all(&self.pool, query, target_from_row).await
     }
 
     /// Target rows, each with its post (without the post's other targets).
@@ -275,7 +271,7 @@ impl PostStore for SqlStore<Db> {
         to: DateTime<Utc>,
         limit: u32,
     ) -> StoreResult<Vec<CalendarTarget>> {
-        let rows = sqlx::query(
+        let query = sqlx::query(
             "SELECT t.*, p.text AS post_text, p.publish_at AS post_publish_at FROM posts p \
              JOIN post_targets t ON t.post_id = p.id \
              WHERE t.workspace_id = $1 AND t.run_at >= $2 AND t.run_at < $3 \
@@ -284,19 +280,16 @@ impl PostStore for SqlStore<Db> {
         .bind(workspace.to_string())
         .bind(micros(from))
         .bind(micros(to))
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(CalendarTarget {
-                    post_id: parsed(row, "post_id")?,
-                    text: row.try_get("post_text")?,
-                    publish_at: from_micros(row.try_get("post_publish_at")?),
-                    target: target_from_row(row)?,
-                })
+        .bind(i64::from(limit));
+        read_all(&self.pool, query, |row| {
+            Ok(CalendarTarget {
+                post_id: parsed(row, "post_id")?,
+                text: row.try_get("post_text")?,
+                publish_at: from_micros(row.try_get("post_publish_at")?),
+                target: target_from_row(row)?,
             })
-            .collect()
+        })
+        .await
     }
 
     async fn post(
@@ -375,22 +368,20 @@ impl PostStore for SqlStore<Db> {
             .map(|c| format!("a.{c}"))
             .collect::<Vec<_>>()
             .join(", ");
-        let rows = sqlx::query(&format!(
+        let sql = format!(
             "SELECT {columns}, COUNT(t.id) AS at_risk FROM accounts a JOIN post_targets t ON t.account_id = a.id \
              WHERE a.status <> 'active' AND t.state = 'scheduled' AND t.run_at < $1 GROUP BY a.id LIMIT $2"
-        ))
-        .bind(micros(before))
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|row| {
-                Ok((
-                    account_from_row(row)?,
-                    u32::try_from(row.try_get::<i64, _>("at_risk")?).unwrap_or(0),
-                ))
-            })
-            .collect()
+        );
+        let query = sqlx::query(&sql)
+            .bind(micros(before))
+            .bind(i64::from(limit));
+        read_all(&self.pool, query, |row| {
+            Ok((
+                account_from_row(row)?,
+                u32::try_from(row.try_get::<i64, _>("at_risk")?).unwrap_or(0),
+            ))
+        })
+        .await
     }
 
     async fn post_counts(
@@ -398,24 +389,21 @@ impl PostStore for SqlStore<Db> {
         workspace: WorkspaceId,
         since: DateTime<Utc>,
     ) -> StoreResult<Vec<(AccountId, u32, u32)>> {
-        let rows = sqlx::query(
+        let query = sqlx::query(
             "SELECT account_id, COUNT(*) FILTER (WHERE state = 'scheduled') AS scheduled, \
              COUNT(*) FILTER (WHERE state = 'published' AND published_at >= $1) AS published \
              FROM post_targets WHERE workspace_id = $2 GROUP BY account_id",
         )
         .bind(micros(since))
-        .bind(workspace.to_string())
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|row| {
-                Ok((
-                    parsed(row, "account_id")?,
-                    u32::try_from(row.try_get::<i64, _>("scheduled")?).unwrap_or(0),
-                    u32::try_from(row.try_get::<i64, _>("published")?).unwrap_or(0),
-                ))
-            })
-            .collect()
+        .bind(workspace.to_string());
+        read_all(&self.pool, query, |row| {
+            Ok((
+                parsed(row, "account_id")?,
+                u32::try_from(row.try_get::<i64, _>("scheduled")?).unwrap_or(0),
+                u32::try_from(row.try_get::<i64, _>("published")?).unwrap_or(0),
+            ))
+        })
+        .await
     }
 
     async fn update_scheduled_post(

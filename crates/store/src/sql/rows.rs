@@ -13,6 +13,15 @@ pub(super) async fn changed_one<'q>(
     Ok(query.execute(pool).await?.rows_affected() == 1)
 }
 
+/// Runs a read and makes a record of each row it answers.
+pub(super) async fn read_all<'q, T>(
+    pool: &sqlx::Pool<Db>,
+    query: sqlx::query::Query<'q, Db, <Db as sqlx::Database>::Arguments<'q>>,
+    record: impl Fn(&DbRow) -> StoreResult<T>,
+) -> StoreResult<Vec<T>> {
+    query.fetch_all(pool).await?.iter().map(record).collect()
+}
+
 /// A lease claim's statement with its parameters bound as every claim takes them: `$1` the lease's owner,
 /// `$2` its end, `$3` now (what is due, and whose lease has run out), `$4` how many at most.
 pub(super) fn claim<'q>(

@@ -40,11 +40,9 @@ impl TestSupport for SqlStore<Db> {
     }
 
     async fn jobs_for_account(&self, account: AccountId) -> StoreResult<Vec<JobRecord>> {
-        let rows = sqlx::query("SELECT * FROM jobs WHERE account_id = $1 ORDER BY created_at, id")
-            .bind(account.to_string())
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter().map(job_from_row).collect()
+        let query = sqlx::query("SELECT * FROM jobs WHERE account_id = $1 ORDER BY created_at, id")
+            .bind(account.to_string());
+        read_all(&self.pool, query, job_from_row).await
     }
 
     async fn checkpoint(&self) -> StoreResult<()> {
