@@ -12,7 +12,9 @@ use chrono::{DateTime, Duration, Utc};
 use iquivity_domain::{
     Account, AccountId, AccountKind, AccountStatus, Platform, StatusReason, TokenSet,
 };
-use iquivity_platforms::{missing_scopes, ErrorClass, Identity, PlatformAdapter, PlatformError};
+use iquivity_platforms::{
+    missing_scopes, ActingAs, ErrorClass, Identity, PlatformAdapter, PlatformError,
+};
 use iquivity_store::{AccountRefresh, JobRecord, StoreResult};
 
 /// Why a renewal did not go through: the platform's answer, or this service's own part (its database or
@@ -187,7 +189,7 @@ impl Core {
         let renewal = if renew {
             self.ready_to_renew(account, lease_owner).await?;
             adapter
-                .renew(account.kind, &account.platform_account_id, &tokens)
+                .renew(ActingAs::account(account, &tokens))
                 .await
                 .map_err(RenewError::Platform)?
         } else {
@@ -202,7 +204,7 @@ impl Core {
             None => (tokens, None),
         };
         let identity = adapter
-            .identity(account.kind, &account.platform_account_id, &tokens)
+            .identity(ActingAs::account(account, &tokens))
             .await
             .map_err(RenewError::Platform)?;
         let scopes = identity.scopes.clone().or(renewed_scopes);
@@ -401,10 +403,7 @@ impl Core {
         };
         let adapter = self.adapter(account.platform)?;
         let now = self.clock.now();
-        match adapter
-            .identity(account.kind, &account.platform_account_id, &tokens)
-            .await
-        {
+        match adapter.identity(ActingAs::account(&account, &tokens)).await {
             Ok(identity) => {
                 if let Some(removed) =
                     permissions_removed(adapter.as_ref(), identity.scopes.as_ref())

@@ -10,8 +10,8 @@ use crate::meta::{
     self, page_tokens, picture_url, rejected, renewed_user, scopes_of, Graph, IdOnly, Page,
 };
 use crate::{
-    Grant, Identity, Media, PlatformAdapter, PlatformSettings, PostContent, PostLookup, Published,
-    Renewal, Target, TokenEndpoints,
+    ActingAs, Grant, Identity, Media, PlatformAdapter, PlatformSettings, PostContent, PostLookup,
+    Published, Renewal, Target, TokenEndpoints,
 };
 use async_trait::async_trait;
 use iquivity_domain::{AccountKind, Platform, TokenSet};
@@ -195,9 +195,7 @@ impl PlatformAdapter for Facebook {
 
     async fn renew(
         &self,
-        kind: AccountKind,
-        id: &str,
-        tokens: &TokenSet,
+        ActingAs { kind, id, tokens }: ActingAs<'_>,
     ) -> Result<Option<Renewal>, PlatformError> {
         let user = renewed_user(&self.graph, tokens).await?;
         if kind == AccountKind::Profile {
@@ -232,9 +230,7 @@ impl PlatformAdapter for Facebook {
 
     async fn identity(
         &self,
-        kind: AccountKind,
-        id: &str,
-        tokens: &TokenSet,
+        ActingAs { kind, id, tokens }: ActingAs<'_>,
     ) -> Result<Identity, PlatformError> {
         let (display_name, handle, avatar_url, followers) = if kind == AccountKind::Profile {
             let me = self.graph.me(&tokens.access_token).await?;
@@ -261,9 +257,11 @@ impl PlatformAdapter for Facebook {
     /// uploaded unpublished to `/photos` and attached to one `/feed` post; a video through `/videos`.
     async fn publish(
         &self,
-        kind: AccountKind,
-        page_id: &str,
-        tokens: &TokenSet,
+        ActingAs {
+            kind,
+            id: page_id,
+            tokens,
+        }: ActingAs<'_>,
         post: &PostContent,
     ) -> Result<Published, PlatformError> {
         if let Some(no) = FACEBOOK.not_publishable(kind) {
@@ -333,9 +331,7 @@ impl PlatformAdapter for Facebook {
     /// `POST /{post-id}/comments {message}` with the Page's token: the Page comments under its post.
     async fn comment(
         &self,
-        _: AccountKind,
-        _: &str,
-        tokens: &TokenSet,
+        ActingAs { tokens, .. }: ActingAs<'_>,
         platform_post_id: &str,
         text: &str,
     ) -> Result<String, PlatformError> {
@@ -347,9 +343,7 @@ impl PlatformAdapter for Facebook {
     /// `DELETE /{post-id}` with the Page's token.
     async fn delete_post(
         &self,
-        _: AccountKind,
-        _: &str,
-        tokens: &TokenSet,
+        ActingAs { tokens, .. }: ActingAs<'_>,
         platform_post_id: &str,
     ) -> Result<(), PlatformError> {
         self.graph
@@ -361,9 +355,11 @@ impl PlatformAdapter for Facebook {
     /// docs/platforms/facebook.md §2.9) and looks for one with the text that was sent.
     async fn find_post(
         &self,
-        _: AccountKind,
-        page_id: &str,
-        tokens: &TokenSet,
+        ActingAs {
+            id: page_id,
+            tokens,
+            ..
+        }: ActingAs<'_>,
         post: &PostContent,
         since: chrono::DateTime<chrono::Utc>,
     ) -> Result<PostLookup, PlatformError> {

@@ -10,11 +10,11 @@ use crate::error::{ErrorClass, PlatformError};
 use crate::http::{MAX_POLLS, POLL_INTERVAL};
 use crate::meta::{self, page_tokens, rejected, renewed_user, scopes_of, Graph, IdOnly};
 use crate::{
-    Grant, Identity, Media, MediaKind, PlatformAdapter, PlatformSettings, PostContent, PostLookup,
-    Published, Renewal, Target, TokenEndpoints,
+    ActingAs, Grant, Identity, Media, MediaKind, PlatformAdapter, PlatformSettings, PostContent,
+    PostLookup, Published, Renewal, Target, TokenEndpoints,
 };
 use async_trait::async_trait;
-use iquivity_domain::{AccountKind, Platform, TokenSet};
+use iquivity_domain::{AccountKind, Platform};
 use secrecy::SecretString;
 use serde::Deserialize;
 
@@ -309,9 +309,7 @@ impl PlatformAdapter for Instagram {
 
     async fn renew(
         &self,
-        _: AccountKind,
-        id: &str,
-        tokens: &TokenSet,
+        ActingAs { id, tokens, .. }: ActingAs<'_>,
     ) -> Result<Option<Renewal>, PlatformError> {
         let user = renewed_user(&self.graph, tokens).await?;
         let pages = self.graph.pages(&user.tokens.access_token).await?;
@@ -337,9 +335,7 @@ impl PlatformAdapter for Instagram {
 
     async fn identity(
         &self,
-        _: AccountKind,
-        id: &str,
-        tokens: &TokenSet,
+        ActingAs { id, tokens, .. }: ActingAs<'_>,
     ) -> Result<Identity, PlatformError> {
         let account = self.account(id, &tokens.access_token).await?;
         Ok(Identity {
@@ -355,9 +351,9 @@ impl PlatformAdapter for Instagram {
     /// for several), wait until processed, publish, then read the permalink.
     async fn publish(
         &self,
-        _: AccountKind,
-        ig_id: &str,
-        tokens: &TokenSet,
+        ActingAs {
+            id: ig_id, tokens, ..
+        }: ActingAs<'_>,
         post: &PostContent,
     ) -> Result<Published, PlatformError> {
         let token = &tokens.access_token;
@@ -427,9 +423,7 @@ impl PlatformAdapter for Instagram {
     /// (instagram_manage_comments).
     async fn comment(
         &self,
-        _: AccountKind,
-        _: &str,
-        tokens: &TokenSet,
+        ActingAs { tokens, .. }: ActingAs<'_>,
         platform_post_id: &str,
         text: &str,
     ) -> Result<String, PlatformError> {
@@ -442,9 +436,9 @@ impl PlatformAdapter for Instagram {
     /// looks for one made since `since` with the caption that was sent.
     async fn find_post(
         &self,
-        _: AccountKind,
-        ig_id: &str,
-        tokens: &TokenSet,
+        ActingAs {
+            id: ig_id, tokens, ..
+        }: ActingAs<'_>,
         post: &PostContent,
         since: chrono::DateTime<chrono::Utc>,
     ) -> Result<PostLookup, PlatformError> {

@@ -28,7 +28,7 @@ pub use settings::{PlatformSettings, SETTING_KEYS};
 pub use text_count::{hashtags, TextCounting};
 
 use async_trait::async_trait;
-use iquivity_domain::{AccountKind, Platform, TokenSet};
+use iquivity_domain::{Account, AccountKind, Platform, TokenSet};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -37,6 +37,26 @@ use std::sync::Arc;
 pub struct Grant {
     pub tokens: TokenSet,
     pub scopes: Vec<String>,
+}
+
+/// The account a call acts as: its kind, its id on the platform and the tokens that prove it. Every call
+/// made for a connected account takes these three together.
+#[derive(Debug, Clone, Copy)]
+pub struct ActingAs<'a> {
+    pub kind: AccountKind,
+    pub id: &'a str,
+    pub tokens: &'a TokenSet,
+}
+
+impl<'a> ActingAs<'a> {
+    /// A connected account, with its current tokens.
+    pub fn account(account: &'a Account, tokens: &'a TokenSet) -> Self {
+        ActingAs {
+            kind: account.kind,
+            id: &account.platform_account_id,
+            tokens,
+        }
+    }
 }
 
 /// Something the grant can connect: a profile, a Page, an Instagram account, an organisation.
@@ -56,6 +76,15 @@ pub struct Target {
 }
 
 impl Target {
+    /// Calls made for this target act as it, with its tokens.
+    pub fn acting_as(&self) -> ActingAs<'_> {
+        ActingAs {
+            kind: self.kind,
+            id: &self.platform_account_id,
+            tokens: &self.tokens,
+        }
+    }
+
     /// A target that can be connected and published to, as `face` shows it.
     pub(crate) fn publishable(
         kind: AccountKind,
@@ -246,22 +275,12 @@ pub trait PlatformAdapter: Send + Sync {
     async fn targets(&self, grant: &Grant) -> Result<Vec<Target>, PlatformError>;
 
     /// Renews the credentials of one account without the person; `None` when the platform offers no way to.
-    async fn renew(
-        &self,
-        _kind: AccountKind,
-        _platform_account_id: &str,
-        tokens: &TokenSet,
-    ) -> Result<Option<Renewal>, PlatformError> {
-        self.token_endpoints().renew(tokens).await
+    async fn renew(&self, account: ActingAs<'_>) -> Result<Option<Renewal>, PlatformError> {
+        self.token_endpoints().renew(account.tokens).await
     }
 
     /// Reads the account as it is now; a cheap call that also proves the token works.
-    async fn identity(
-        &self,
-        kind: AccountKind,
-        platform_account_id: &str,
-        tokens: &TokenSet,
-    ) -> Result<Identity, PlatformError>;
+    async fn identity(&self, account: ActingAs<'_>) -> Result<Identity, PlatformError>;
 
     /// Withdraws the app's access on the platform's side.
     async fn revoke(&self, tokens: &TokenSet) -> Result<(), PlatformError> {
@@ -271,9 +290,7 @@ pub trait PlatformAdapter: Send + Sync {
     /// Publishes to one account through the platform's real publishing flow.
     async fn publish(
         &self,
-        kind: AccountKind,
-        platform_account_id: &str,
-        tokens: &TokenSet,
+        account: ActingAs<'_>,
         post: &PostContent,
     ) -> Result<Published, PlatformError>;
 
@@ -282,9 +299,7 @@ pub trait PlatformAdapter: Send + Sync {
     /// can list an account's posts answers other than `Unsupported`.
     async fn find_post(
         &self,
-        _kind: AccountKind,
-        _platform_account_id: &str,
-        _tokens: &TokenSet,
+        _account: ActingAs<'_>,
         _post: &PostContent,
         _since: chrono::DateTime<chrono::Utc>,
     ) -> Result<PostLookup, PlatformError> {
@@ -295,9 +310,7 @@ pub trait PlatformAdapter: Send + Sync {
     /// Only a platform whose descriptor says `first_comment` implements it.
     async fn comment(
         &self,
-        _kind: AccountKind,
-        _platform_account_id: &str,
-        _tokens: &TokenSet,
+        _account: ActingAs<'_>,
         _platform_post_id: &str,
         _text: &str,
     ) -> Result<String, PlatformError> {
@@ -315,9 +328,7 @@ pub trait PlatformAdapter: Send + Sync {
     /// descriptor says `threads` implements it.
     async fn reply(
         &self,
-        _kind: AccountKind,
-        _platform_account_id: &str,
-        _tokens: &TokenSet,
+        _account: ActingAs<'_>,
         _in_reply_to: &str,
         _post: &PostContent,
     ) -> Result<Published, PlatformError> {
@@ -332,9 +343,7 @@ pub trait PlatformAdapter: Send + Sync {
     /// implements it.
     async fn delete_post(
         &self,
-        _kind: AccountKind,
-        _platform_account_id: &str,
-        _tokens: &TokenSet,
+        _account: ActingAs<'_>,
         _platform_post_id: &str,
     ) -> Result<(), PlatformError> {
         Err(PlatformError::new(

@@ -9,8 +9,8 @@ use crate::error::{ErrorClass, PlatformError};
 use crate::http::{class_from_status, Answer};
 use crate::oauth::{ClientAuth, OAuthApp, OAuthError};
 use crate::{
-    Grant, Identity, PlatformAdapter, PlatformSettings, PostContent, PostLookup, Published,
-    Renewal, Target, TokenEndpoints,
+    ActingAs, Grant, Identity, PlatformAdapter, PlatformSettings, PostContent, PostLookup,
+    Published, Renewal, Target, TokenEndpoints,
 };
 use async_trait::async_trait;
 use chrono::{TimeDelta, Utc};
@@ -354,9 +354,7 @@ impl PlatformAdapter for Linkedin {
     /// Only apps approved for programmatic refresh get a refresh token; its own expiry does not move.
     async fn renew(
         &self,
-        _: AccountKind,
-        _: &str,
-        tokens: &TokenSet,
+        ActingAs { tokens, .. }: ActingAs<'_>,
     ) -> Result<Option<Renewal>, PlatformError> {
         let Some(mut renewed) = self.app.renew(tokens).await? else {
             return Ok(None);
@@ -370,9 +368,7 @@ impl PlatformAdapter for Linkedin {
 
     async fn identity(
         &self,
-        kind: AccountKind,
-        id: &str,
-        tokens: &TokenSet,
+        ActingAs { kind, id, tokens }: ActingAs<'_>,
     ) -> Result<Identity, PlatformError> {
         if kind == AccountKind::Organization {
             return Ok(self.organization(id, tokens).await?.face());
@@ -385,21 +381,17 @@ impl PlatformAdapter for Linkedin {
     /// article.
     async fn publish(
         &self,
-        kind: AccountKind,
-        id: &str,
-        tokens: &TokenSet,
+        account: ActingAs<'_>,
         post: &PostContent,
     ) -> Result<Published, PlatformError> {
-        self.publish_post(kind, id, tokens, post).await
+        self.publish_post(account, post).await
     }
 
     /// `POST /rest/socialActions/{urn}/comments {actor, object, message: {text}}` as the post's author
     /// (docs/platforms/linkedin.md §5.6); the comment's URN from `x-restli-id`, else its answer's `id`.
     async fn comment(
         &self,
-        kind: AccountKind,
-        id: &str,
-        tokens: &TokenSet,
+        ActingAs { kind, id, tokens }: ActingAs<'_>,
         platform_post_id: &str,
         text: &str,
     ) -> Result<String, PlatformError> {
@@ -445,9 +437,7 @@ impl PlatformAdapter for Linkedin {
     /// organisation; LinkedIn answers 204.
     async fn delete_post(
         &self,
-        _: AccountKind,
-        _: &str,
-        tokens: &TokenSet,
+        ActingAs { tokens, .. }: ActingAs<'_>,
         platform_post_id: &str,
     ) -> Result<(), PlatformError> {
         let urn: String =
@@ -466,13 +456,11 @@ impl PlatformAdapter for Linkedin {
     /// so a member's post cannot be looked up.
     async fn find_post(
         &self,
-        kind: AccountKind,
-        id: &str,
-        tokens: &TokenSet,
+        account: ActingAs<'_>,
         post: &PostContent,
         since: chrono::DateTime<chrono::Utc>,
     ) -> Result<PostLookup, PlatformError> {
-        self.find_authored(kind, id, tokens, post, since).await
+        self.find_authored(account, post, since).await
     }
 }
 

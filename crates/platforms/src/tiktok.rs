@@ -9,8 +9,8 @@ use crate::error::{Delivery, ErrorClass, PlatformError};
 use crate::http::{self, class_from_status, Answer, MAX_POLLS, POLL_INTERVAL};
 use crate::oauth::{ClientAuth, OAuthApp, OAuthError};
 use crate::{
-    Grant, Identity, Media, PlatformAdapter, PlatformSettings, PostContent, Published, Target,
-    TokenEndpoints,
+    ActingAs, Grant, Identity, Media, PlatformAdapter, PlatformSettings, PostContent, Published,
+    Target, TokenEndpoints,
 };
 use async_trait::async_trait;
 use chrono::{TimeDelta, Utc};
@@ -424,9 +424,7 @@ impl PlatformAdapter for Tiktok {
 
     async fn identity(
         &self,
-        _: AccountKind,
-        _: &str,
-        tokens: &TokenSet,
+        ActingAs { tokens, .. }: ActingAs<'_>,
     ) -> Result<Identity, PlatformError> {
         Ok(self.user(tokens).await?.face())
     }
@@ -435,9 +433,7 @@ impl PlatformAdapter for Tiktok {
     /// (docs/platforms/tiktok.md §6.6).
     async fn publish(
         &self,
-        _: AccountKind,
-        _: &str,
-        tokens: &TokenSet,
+        ActingAs { tokens, .. }: ActingAs<'_>,
         post: &PostContent,
     ) -> Result<Published, PlatformError> {
         let upload = upload_of(post)?;

@@ -9,8 +9,8 @@ use crate::error::{ErrorClass, PlatformError};
 use crate::http::{class_from_status, Answer};
 use crate::oauth::{ClientAuth, OAuthApp, OAuthError};
 use crate::{
-    Grant, Identity, PlatformAdapter, PlatformSettings, PostContent, PostLookup, Published, Target,
-    TokenEndpoints,
+    ActingAs, Grant, Identity, PlatformAdapter, PlatformSettings, PostContent, PostLookup,
+    Published, Target, TokenEndpoints,
 };
 use async_trait::async_trait;
 use chrono::{TimeDelta, TimeZone, Utc};
@@ -347,9 +347,7 @@ impl PlatformAdapter for X {
 
     async fn identity(
         &self,
-        _: AccountKind,
-        _: &str,
-        tokens: &TokenSet,
+        ActingAs { tokens, .. }: ActingAs<'_>,
     ) -> Result<Identity, PlatformError> {
         Ok(self.me(tokens).await?.face())
     }
@@ -370,9 +368,7 @@ impl PlatformAdapter for X {
     /// `POST /2/tweets` (docs/platforms/x.md §4.6); X has no link field, so the link is part of the text.
     async fn publish(
         &self,
-        _: AccountKind,
-        _: &str,
-        tokens: &TokenSet,
+        ActingAs { tokens, .. }: ActingAs<'_>,
         post: &PostContent,
     ) -> Result<Published, PlatformError> {
         self.create(tokens, post, None).await
@@ -381,9 +377,7 @@ impl PlatformAdapter for X {
     /// The next part of a thread: a post replying to the one before.
     async fn reply(
         &self,
-        _: AccountKind,
-        _: &str,
-        tokens: &TokenSet,
+        ActingAs { tokens, .. }: ActingAs<'_>,
         in_reply_to: &str,
         post: &PostContent,
     ) -> Result<Published, PlatformError> {
@@ -393,9 +387,7 @@ impl PlatformAdapter for X {
     /// A reply to the post (`POST /2/tweets` with `reply.in_reply_to_tweet_id`, docs/platforms/x.md §4.6).
     async fn comment(
         &self,
-        _: AccountKind,
-        _: &str,
-        tokens: &TokenSet,
+        ActingAs { tokens, .. }: ActingAs<'_>,
         platform_post_id: &str,
         text: &str,
     ) -> Result<String, PlatformError> {
@@ -415,9 +407,7 @@ impl PlatformAdapter for X {
     /// `DELETE /2/tweets/:id` (X API v2, Manage Posts): the author's own post.
     async fn delete_post(
         &self,
-        _: AccountKind,
-        _: &str,
-        tokens: &TokenSet,
+        ActingAs { tokens, .. }: ActingAs<'_>,
         platform_post_id: &str,
     ) -> Result<(), PlatformError> {
         let request = self
@@ -444,9 +434,11 @@ impl PlatformAdapter for X {
     /// `since` on, up to 100 posts.
     async fn find_post(
         &self,
-        _: AccountKind,
-        platform_account_id: &str,
-        tokens: &TokenSet,
+        ActingAs {
+            id: platform_account_id,
+            tokens,
+            ..
+        }: ActingAs<'_>,
         post: &PostContent,
         since: chrono::DateTime<chrono::Utc>,
     ) -> Result<PostLookup, PlatformError> {

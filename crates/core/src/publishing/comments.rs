@@ -3,8 +3,8 @@
 //! target's own: the post stays published when the comment fails, and the comment alone is tried again.
 
 use crate::{Caller, Core, CoreError};
-use iquivity_platforms::descriptor;
-use iquivity_store::{CommentResult, PostRecord, TargetRecord, TargetState};
+use iquivity_platforms::{descriptor, ActingAs};
+use iquivity_store::{CommentResult, PostRecord, TargetRecord};
 
 impl Core {
     /// Adds the post's first comment under what `target` published as `platform_post_id`, and records how
@@ -32,13 +32,7 @@ impl Core {
                 None => failed("the account has no credentials: refresh it, then retry".into()),
                 Some(tokens) => match self
                     .adapter(account.platform)?
-                    .comment(
-                        account.kind,
-                        &account.platform_account_id,
-                        &tokens,
-                        platform_post_id,
-                        text,
-                    )
+                    .comment(ActingAs::account(&account, &tokens), platform_post_id, text)
                     .await
                 {
                     Ok(comment_id) => CommentResult::Published { comment_id },
@@ -64,9 +58,7 @@ impl Core {
         target: uuid::Uuid,
     ) -> Result<PostRecord, CoreError> {
         let (current, published) = self.target_to_manage(caller, post, target).await?;
-        let (Some(post_id), TargetState::Published) =
-            (&published.platform_post_id, published.state)
-        else {
+        let Some(post_id) = published.published_id() else {
             return Err(CoreError::Conflict(
                 "the post is not published there yet: its first comment follows it".into(),
             ));

@@ -2,8 +2,8 @@
 //! `deletes_posts`). The target stays in the history, published and marked deleted.
 
 use crate::{Caller, Core, CoreError};
-use iquivity_platforms::descriptor;
-use iquivity_store::{PostRecord, TargetState};
+use iquivity_platforms::{descriptor, ActingAs};
+use iquivity_store::PostRecord;
 
 impl Core {
     /// Deletes what one target published, on its platform; the post as it is now.
@@ -15,14 +15,14 @@ impl Core {
     ) -> Result<PostRecord, CoreError> {
         let (_, published) = self.target_to_manage(caller, post, target).await?;
         let platform = published.platform.display_name();
-        let post_id = match (&published.platform_post_id, published.state) {
+        let post_id = match published.published_id() {
             _ if published.deleted_at.is_some() => {
                 return Err(CoreError::Conflict(format!(
                     "this post was already deleted from {platform}"
                 )))
             }
-            (Some(id), TargetState::Published) => id.clone(),
-            _ => {
+            Some(id) => id.to_string(),
+            None => {
                 return Err(CoreError::Conflict(format!(
                     "only a published post can be deleted from {platform}; cancel what is still scheduled"
                 )))
@@ -46,12 +46,7 @@ impl Core {
             CoreError::Conflict("the account has no credentials: refresh it, then try again".into())
         })?;
         self.adapter(account.platform)?
-            .delete_post(
-                account.kind,
-                &account.platform_account_id,
-                &tokens,
-                &post_id,
-            )
+            .delete_post(ActingAs::account(&account, &tokens), &post_id)
             .await
             .map_err(|e| {
                 CoreError::Conflict(format!("{platform} did not delete the post: {}", e.message))

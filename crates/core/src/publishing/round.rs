@@ -5,7 +5,9 @@ use crate::engine::{join_all, per_account, PlatformSlots};
 use crate::{Core, CoreError, ErrorChain};
 use chrono::{DateTime, Duration, Utc};
 use iquivity_domain::{Account, AccountStatus, TokenSet};
-use iquivity_platforms::{descriptor, ErrorClass, PostContent, PostLookup, PublishWindow};
+use iquivity_platforms::{
+    descriptor, ActingAs, ErrorClass, PostContent, PostLookup, PublishWindow,
+};
 use iquivity_store::{PostRecord, TargetOutcome, TargetRecord};
 use tokio::task::JoinSet;
 
@@ -170,9 +172,7 @@ impl Core {
         let lookup = self
             .adapter(account.platform)?
             .find_post(
-                account.kind,
-                &account.platform_account_id,
-                sent.tokens,
+                ActingAs::account(account, sent.tokens),
                 &content(sent.post, account),
                 sent.since,
             )
@@ -393,12 +393,7 @@ impl Core {
         let attempt = target.attempts + 1;
         let sent_at = self.clock.now();
         let outcome = match adapter
-            .publish(
-                account.kind,
-                &account.platform_account_id,
-                &tokens,
-                &content,
-            )
+            .publish(ActingAs::account(&account, &tokens), &content)
             .await
         {
             Ok(published) => {

@@ -4,8 +4,8 @@
 //! part without repeating one.
 
 use crate::{Caller, Core, CoreError};
-use iquivity_platforms::{descriptor, PostContent};
-use iquivity_store::{PostRecord, TargetRecord, TargetState, ThreadProgress};
+use iquivity_platforms::{descriptor, ActingAs, PostContent};
+use iquivity_store::{PostRecord, TargetRecord, ThreadProgress};
 
 impl Core {
     /// Publishes the parts of `post`'s thread that `progress` has not, under `root` (what `target`
@@ -75,13 +75,7 @@ impl Core {
                 }
             }
             match adapter
-                .reply(
-                    account.kind,
-                    &account.platform_account_id,
-                    &tokens,
-                    &parent,
-                    &content,
-                )
+                .reply(ActingAs::account(&account, &tokens), &parent, &content)
                 .await
             {
                 Ok(published) => progress.published.push(published.platform_post_id),
@@ -119,8 +113,7 @@ impl Core {
         target: uuid::Uuid,
     ) -> Result<PostRecord, CoreError> {
         let (current, published) = self.target_to_manage(caller, post, target).await?;
-        let (Some(root), TargetState::Published) = (&published.platform_post_id, published.state)
-        else {
+        let Some(root) = published.published_id() else {
             return Err(CoreError::Conflict(
                 "the post is not published there yet: its thread follows it".into(),
             ));

@@ -977,9 +977,7 @@ async fn a_lost_attempt_on_x_is_looked_up_and_settled_without_a_second_post() {
         .get(Platform::X)
         .unwrap()
         .publish(
-            account.kind,
-            &account.platform_account_id,
-            &tokens,
+            iquivity_platforms::ActingAs::account(&account, &tokens),
             &iquivity_platforms::PostContent {
                 text: "Made before the crash".into(),
                 ..Default::default()

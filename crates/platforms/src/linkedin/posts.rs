@@ -3,8 +3,8 @@
 
 use super::{Linkedin, NAME};
 use crate::error::{Delivery, ErrorClass, PlatformError};
-use crate::{MediaKind, PostContent, PostLookup, Published};
-use iquivity_domain::{AccountKind, TokenSet};
+use crate::{ActingAs, MediaKind, PostContent, PostLookup, Published};
+use iquivity_domain::AccountKind;
 use serde::Deserialize;
 
 /// A post on LinkedIn, with its address in the feed.
@@ -48,9 +48,7 @@ impl Linkedin {
     /// `POST /rest/posts` as the member or the organisation; a link is an article.
     pub(super) async fn publish_post(
         &self,
-        kind: AccountKind,
-        id: &str,
-        tokens: &TokenSet,
+        ActingAs { kind, id, tokens }: ActingAs<'_>,
         post: &PostContent,
     ) -> Result<Published, PlatformError> {
         let author = match kind {
@@ -152,9 +150,7 @@ impl Linkedin {
     /// The organisation's post with this text, published since `since`.
     pub(super) async fn find_authored(
         &self,
-        kind: AccountKind,
-        id: &str,
-        tokens: &TokenSet,
+        ActingAs { kind, id, tokens }: ActingAs<'_>,
         post: &PostContent,
         since: chrono::DateTime<chrono::Utc>,
     ) -> Result<PostLookup, PlatformError> {

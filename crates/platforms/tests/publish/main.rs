@@ -132,12 +132,7 @@ impl Harness {
         post: &PostContent,
     ) -> Result<Published, PlatformError> {
         self.adapter(platform)
-            .publish(
-                target.kind,
-                &target.platform_account_id,
-                &target.tokens,
-                post,
-            )
+            .publish(target.acting_as(), post)
             .await
     }
 
@@ -284,9 +279,7 @@ async fn a_first_comment_goes_under_the_post_on_facebook_instagram_linkedin_and_
         let comment = h
             .adapter(platform)
             .comment(
-                kind,
-                &target.platform_account_id,
-                &target.tokens,
+                target.acting_as(),
                 &published.platform_post_id,
                 "#more in the comments",
             )
@@ -313,13 +306,7 @@ async fn a_first_comment_goes_under_the_post_on_facebook_instagram_linkedin_and_
     let tiktok = h.target(Platform::Tiktok, AccountKind::Business).await;
     let error = h
         .adapter(Platform::Tiktok)
-        .comment(
-            AccountKind::Business,
-            &tiktok.platform_account_id,
-            &tiktok.tokens,
-            "1",
-            "hi",
-        )
+        .comment(tiktok.acting_as(), "1", "hi")
         .await
         .unwrap_err();
     assert!(error.message.contains("does not take comments"), "{error}");
@@ -482,12 +469,7 @@ async fn x_facebook_and_linkedin_delete_what_they_published_and_the_others_say_t
         let adapter = h.adapter(platform);
         assert!(iquivity_platforms::descriptor(platform).deletes_posts);
         adapter
-            .delete_post(
-                kind,
-                &target.platform_account_id,
-                &target.tokens,
-                &published.platform_post_id,
-            )
+            .delete_post(target.acting_as(), &published.platform_post_id)
             .await
             .unwrap_or_else(|e| panic!("{platform} {kind:?}: {e}"));
         assert!(
@@ -506,7 +488,7 @@ async fn x_facebook_and_linkedin_delete_what_they_published_and_the_others_say_t
         let target = h.target(platform, kind).await;
         let error = h
             .adapter(platform)
-            .delete_post(kind, &target.platform_account_id, &target.tokens, "123")
+            .delete_post(target.acting_as(), "123")
             .await
             .unwrap_err();
         assert_eq!(error.class, ErrorClass::Rejected, "{error}");

@@ -173,9 +173,7 @@ async fn an_x_thread_goes_on_as_replies_each_with_its_own_media() {
     let adapter = h.adapter(Platform::X);
     let second = adapter
         .reply(
-            AccountKind::Profile,
-            &profile.platform_account_id,
-            &profile.tokens,
+            profile.acting_as(),
             &root.platform_post_id,
             &text("2/3 The colours"),
         )
@@ -183,9 +181,7 @@ async fn an_x_thread_goes_on_as_replies_each_with_its_own_media() {
         .unwrap();
     let third = adapter
         .reply(
-            AccountKind::Profile,
-            &profile.platform_account_id,
-            &profile.tokens,
+            profile.acting_as(),
             &second.platform_post_id,
             &with_files("3/3 The shop", &[(MediaKind::Image, "image/png", 2_000)]),
         )
@@ -217,13 +213,7 @@ async fn an_x_thread_goes_on_as_replies_each_with_its_own_media() {
         .any(|u| u["attached_to"] == third.platform_post_id.as_str()));
     // Replying to a post that does not exist is refused.
     let error = adapter
-        .reply(
-            AccountKind::Profile,
-            &profile.platform_account_id,
-            &profile.tokens,
-            "1",
-            &text("lost"),
-        )
+        .reply(profile.acting_as(), "1", &text("lost"))
         .await
         .unwrap_err();
     assert_eq!(error.class, ErrorClass::Rejected, "{error}");

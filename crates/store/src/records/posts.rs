@@ -183,6 +183,14 @@ pub enum CommentResult {
 }
 
 impl TargetRecord {
+    /// The platform's id of what the target published; `None` until it is published.
+    pub fn published_id(&self) -> Option<&str> {
+        match self.state {
+            TargetState::Published => self.platform_post_id.as_deref(),
+            _ => None,
+        }
+    }
+
     /// A new target of `post` on the account, waiting for `run_at`, never tried.
     pub fn scheduled(
         post_id: uuid::Uuid,
