@@ -8,7 +8,7 @@ use crate::renewal::renew_at;
 use crate::{Core, CoreError, ErrorChain};
 use chrono::{DateTime, Duration, Utc};
 use iquivity_domain::{Account, AccountId, Platform, TokenSet};
-use iquivity_store::{JobKind, JobRecord};
+use iquivity_store::{Claim, JobKind, JobRecord};
 use rand::Rng;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
@@ -316,7 +316,7 @@ impl Core {
         let slots = PlatformSlots::new(settings.per_platform_concurrency);
         let jobs = self
             .store
-            .claim_jobs(owner, now, now + settings.lease, settings.batch)
+            .claim_jobs(Claim::new(owner, now, now + settings.lease, settings.batch))
             .await?;
         report.more_due = jobs.len() >= usize::try_from(settings.batch).unwrap_or(usize::MAX);
         // A job still waiting for a slot this late might outlive its lease and run beside the worker

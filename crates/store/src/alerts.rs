@@ -58,10 +58,7 @@ pub trait AlertStore: Send + Sync {
     /// Takes due deliveries of enabled webhooks, leased to `owner`, with their webhook and alert.
     async fn claim_deliveries(
         &self,
-        owner: &str,
-        now: DateTime<Utc>,
-        lease_until: DateTime<Utc>,
-        limit: u32,
+        claim: Claim<'_>,
     ) -> StoreResult<Vec<(DeliveryRecord, WebhookRecord, AlertRecord)>>;
     async fn record_delivery_attempt(
         &self,

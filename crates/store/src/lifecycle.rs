@@ -17,13 +17,7 @@ pub trait LifecycleStore: Send + Sync {
     /// Queues one job; false when the account already has an unfinished job of that kind.
     async fn enqueue_job(&self, job: &JobRecord) -> StoreResult<bool>;
     /// Takes up to `limit` due jobs whose lease is free or ran out, leasing them to `owner` until `lease_until`.
-    async fn claim_jobs(
-        &self,
-        owner: &str,
-        now: DateTime<Utc>,
-        lease_until: DateTime<Utc>,
-        limit: u32,
-    ) -> StoreResult<Vec<JobRecord>>;
+    async fn claim_jobs(&self, claim: Claim<'_>) -> StoreResult<Vec<JobRecord>>;
     /// Marks a job done (and drops its payload), if `owner` still holds it.
     async fn finish_job(
         &self,

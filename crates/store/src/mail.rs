@@ -51,13 +51,7 @@ pub trait MailStore {
     async fn queue_mail(&self, mail: &MailRecord, now: DateTime<Utc>) -> StoreResult<()>;
     /// Claims up to `limit` messages due at `now` for `owner` until `lease_until`; each claim counts as an
     /// attempt, so a message whose sender dies mid-send is tried again after the lease.
-    async fn claim_mail(
-        &self,
-        owner: &str,
-        now: DateTime<Utc>,
-        lease_until: DateTime<Utc>,
-        limit: u32,
-    ) -> StoreResult<Vec<MailRecord>>;
+    async fn claim_mail(&self, claim: Claim<'_>) -> StoreResult<Vec<MailRecord>>;
     /// Records how an attempt ended; `false` when `owner` no longer holds the message.
     async fn record_mail_attempt(
         &self,

@@ -10,10 +10,7 @@ pub trait PublishingStore: Send + Sync {
     /// has none taken, so one worker at a time publishes to an account and its rate windows hold.
     async fn claim_due_targets(
         &self,
-        owner: &str,
-        now: DateTime<Utc>,
-        lease_until: DateTime<Utc>,
-        limit: u32,
+        claim: Claim<'_>,
     ) -> StoreResult<Vec<(TargetRecord, PostRecord)>>;
     async fn finish_target(
         &self,

@@ -11,8 +11,8 @@ use chrono::{DateTime, Duration, Utc};
 use hmac::{Hmac, Mac};
 use iquivity_domain::{AlertKind, WorkspaceId};
 use iquivity_store::{
-    AlertRecord, DeliveryAttempt, DeliveryRecord, DeliveryState, FailureClass, StoredCredential,
-    WebhookChange, WebhookHealth, WebhookRecord,
+    AlertRecord, Claim, DeliveryAttempt, DeliveryRecord, DeliveryState, FailureClass,
+    StoredCredential, WebhookChange, WebhookHealth, WebhookRecord,
 };
 use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
@@ -439,12 +439,12 @@ impl Core {
         let now = self.clock.now();
         let claimed = self
             .store
-            .claim_deliveries(
+            .claim_deliveries(Claim::new(
                 owner,
                 now,
                 now + self.settings.lifecycle.lease,
                 WEBHOOK_BATCH,
-            )
+            ))
             .await?;
         let mut delivered = 0;
         for (delivery, webhook, alert) in claimed {

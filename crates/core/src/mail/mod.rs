@@ -8,7 +8,7 @@ use crate::credentials::{open_bytes, seal_bytes};
 use crate::{Core, CoreError};
 use async_trait::async_trait;
 use chrono::Duration;
-use iquivity_store::{MailAttempt, MailRecord};
+use iquivity_store::{Claim, MailAttempt, MailRecord};
 use serde::{Deserialize, Serialize};
 
 mod smtp;
@@ -105,7 +105,12 @@ impl Core {
         let now = self.clock.now();
         let claimed = self
             .store
-            .claim_mail(owner, now, now + self.settings.lifecycle.lease, MAIL_BATCH)
+            .claim_mail(Claim::new(
+                owner,
+                now,
+                now + self.settings.lifecycle.lease,
+                MAIL_BATCH,
+            ))
             .await?;
         let mut sent = 0;
         for mail in claimed {

@@ -8,7 +8,7 @@ use iquivity_domain::{Account, AccountStatus, TokenSet};
 use iquivity_platforms::{
     descriptor, ActingAs, ErrorClass, PostContent, PostLookup, PublishWindow,
 };
-use iquivity_store::{PostRecord, TargetOutcome, TargetRecord};
+use iquivity_store::{Claim, PostRecord, TargetOutcome, TargetRecord};
 use tokio::task::JoinSet;
 
 /// How many times a target is sent before a platform that keeps failing fails it.
@@ -99,7 +99,7 @@ impl Core {
         }
         let claimed = self
             .store
-            .claim_due_targets(owner, now, now + settings.lease, settings.batch)
+            .claim_due_targets(Claim::new(owner, now, now + settings.lease, settings.batch))
             .await?;
         let full_batch = claimed.len() >= usize::try_from(settings.batch).unwrap_or(usize::MAX);
         // As for jobs: a target still waiting for a slot this late is put back rather than sent so near

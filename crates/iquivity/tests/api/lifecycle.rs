@@ -5,7 +5,7 @@ use chrono::Duration;
 use iquivity_core::lifecycle::ManualClock;
 use iquivity_domain::{AccountId, Platform, WorkspaceId};
 use iquivity_sandbox::Consent;
-use iquivity_store::JobKind;
+use iquivity_store::{Claim, JobKind};
 use serde_json::{json, Value};
 use std::sync::Arc;
 
@@ -486,7 +486,12 @@ async fn a_job_whose_worker_died_is_taken_over_once_its_lease_runs_out() {
     let store = &rig.app.app.store;
     assert_eq!(store.enqueue_due_jobs(now, 10).await.unwrap(), 1);
     let taken = store
-        .claim_jobs("dead-worker", now, now + Duration::minutes(5), 10)
+        .claim_jobs(Claim::new(
+            "dead-worker",
+            now,
+            now + Duration::minutes(5),
+            10,
+        ))
         .await
         .unwrap();
     assert_eq!(

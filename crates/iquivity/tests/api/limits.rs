@@ -7,7 +7,7 @@ use crate::helpers::*;
 use crate::lifecycle::{rig, Rig};
 use chrono::{DateTime, Duration, Utc};
 use iquivity_domain::{AccountId, AccountKind, Platform};
-use iquivity_store::{PostRecord, TargetOutcome, TargetRecord, TargetState};
+use iquivity_store::{Claim, PostRecord, TargetOutcome, TargetRecord, TargetState};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
@@ -59,7 +59,7 @@ async fn seed_published(
             .await
             .unwrap();
         let claimed = store
-            .claim_due_targets("seeder", at, at + Duration::minutes(5), 1)
+            .claim_due_targets(Claim::new("seeder", at, at + Duration::minutes(5), 1))
             .await
             .unwrap();
         assert_eq!(claimed.len(), 1, "the seeded target is due at {at}");

@@ -6,7 +6,7 @@
 use crate::helpers::*;
 use chrono::{Duration, Utc};
 use iquivity_domain::{AccountId, Plan, Platform, Role};
-use iquivity_store::TargetOutcome;
+use iquivity_store::{Claim, TargetOutcome};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
@@ -309,7 +309,12 @@ async fn failed_target(app: &TestApp, owner: &User) -> (String, String) {
     let now = Utc::now();
     // The engine is off, so earlier rows' posts are due too: take them all, finish only this one.
     let claimed = store
-        .claim_due_targets("permissions-test", now, now + Duration::minutes(5), 100)
+        .claim_due_targets(Claim::new(
+            "permissions-test",
+            now,
+            now + Duration::minutes(5),
+            100,
+        ))
         .await
         .unwrap();
     let ours = claimed

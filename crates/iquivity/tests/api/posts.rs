@@ -12,7 +12,12 @@ async fn die_while_sending(rig: &Rig, count: usize) {
     let now = rig.clock_now();
     let store = &rig.app.app.store;
     let taken = store
-        .claim_due_targets("dead-worker", now, now + Duration::minutes(5), 10)
+        .claim_due_targets(iquivity_store::Claim::new(
+            "dead-worker",
+            now,
+            now + Duration::minutes(5),
+            10,
+        ))
         .await
         .unwrap();
     assert_eq!(taken.len(), count);

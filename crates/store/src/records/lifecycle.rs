@@ -37,3 +37,24 @@ pub struct FailureRun {
     pub count: u32,
     pub since: DateTime<Utc>,
 }
+
+/// A claim of due work (jobs, post targets, webhook deliveries, mail) under a lease: who claims, the time
+/// it is (what is due by then, and whose lease has run out), until when the lease holds, how many at most.
+#[derive(Debug, Clone, Copy)]
+pub struct Claim<'a> {
+    pub owner: &'a str,
+    pub now: DateTime<Utc>,
+    pub lease_until: DateTime<Utc>,
+    pub limit: u32,
+}
+
+impl<'a> Claim<'a> {
+    pub fn new(owner: &'a str, now: DateTime<Utc>, lease_until: DateTime<Utc>, limit: u32) -> Self {
+        Claim {
+            owner,
+            now,
+            lease_until,
+            limit,
+        }
+    }
+}

@@ -269,10 +269,7 @@ impl AlertStore for SqlStore<Db> {
 
     async fn claim_deliveries(
         &self,
-        owner: &str,
-        now: DateTime<Utc>,
-        lease_until: DateTime<Utc>,
-        limit: u32,
+        claim: Claim<'_>,
     ) -> StoreResult<Vec<(DeliveryRecord, WebhookRecord, AlertRecord)>> {
         let sql = format!(
             "UPDATE webhook_deliveries SET lease_owner = $1, lease_until = $2, attempts = attempts + 1 \
@@ -283,9 +280,7 @@ impl AlertStore for SqlStore<Db> {
              RETURNING id",
             Db::SKIP_LOCKED
         );
-        let claimed = claim(&sql, owner, now, lease_until, limit)
-            .fetch_all(&self.pool)
-            .await?;
+        let claimed = claimed(&sql, claim).fetch_all(&self.pool).await?;
         let mut out = Vec::with_capacity(claimed.len());
         for claimed in claimed {
             let id: String = claimed.try_get("id")?;

@@ -90,13 +90,7 @@ impl LifecycleStore for SqlStore<Db> {
         .bind(micros(job.created_at))).await
     }
 
-    async fn claim_jobs(
-        &self,
-        owner: &str,
-        now: DateTime<Utc>,
-        lease_until: DateTime<Utc>,
-        limit: u32,
-    ) -> StoreResult<Vec<JobRecord>> {
+    async fn claim_jobs(&self, claim: Claim<'_>) -> StoreResult<Vec<JobRecord>> {
         let sql = format!(
             "UPDATE jobs SET lease_owner = $1, lease_until = $2, attempts = attempts + 1 \
              WHERE id IN (SELECT id FROM jobs WHERE done_at IS NULL AND run_at <= $3 \
@@ -104,9 +98,7 @@ impl LifecycleStore for SqlStore<Db> {
              RETURNING *",
             Db::SKIP_LOCKED
         );
-        let rows = claim(&sql, owner, now, lease_until, limit)
-            .fetch_all(&self.pool)
-            .await?;
+        let rows = claimed(&sql, claim).fetch_all(&self.pool).await?;
         // RETURNING gives no order: hand them out oldest due first, in the order they were queued.
         let mut jobs = rows
             .iter()

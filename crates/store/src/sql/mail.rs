@@ -21,13 +21,7 @@ impl MailStore for SqlStore<Db> {
         Ok(())
     }
 
-    async fn claim_mail(
-        &self,
-        owner: &str,
-        now: DateTime<Utc>,
-        lease_until: DateTime<Utc>,
-        limit: u32,
-    ) -> StoreResult<Vec<MailRecord>> {
+    async fn claim_mail(&self, claim: Claim<'_>) -> StoreResult<Vec<MailRecord>> {
         let sql = format!(
             "UPDATE mail_outbox SET lease_owner = $1, lease_until = $2, attempts = attempts + 1 \
              WHERE id IN (SELECT id FROM mail_outbox WHERE state = 'pending' AND run_at <= $3 \
@@ -36,7 +30,7 @@ impl MailStore for SqlStore<Db> {
              RETURNING id, kind, key_id, sealed, attempts, created_at",
             Db::SKIP_LOCKED
         );
-        let query = claim(&sql, owner, now, lease_until, limit);
+        let query = claimed(&sql, claim);
         read_all(&self.pool, query, |row| {
             Ok(MailRecord {
                 id: parsed(row, "id")?,

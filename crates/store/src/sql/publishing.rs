@@ -7,10 +7,7 @@ use super::*;
 impl PublishingStore for SqlStore<Db> {
     async fn claim_due_targets(
         &self,
-        owner: &str,
-        now: DateTime<Utc>,
-        lease_until: DateTime<Utc>,
-        limit: u32,
+        claim: Claim<'_>,
     ) -> StoreResult<Vec<(TargetRecord, PostRecord)>> {
         let mut tx = self.begin_write().await?;
         // Claims take turns (they last milliseconds), so each one's statement, reading after the lock,
@@ -26,9 +23,7 @@ impl PublishingStore for SqlStore<Db> {
              RETURNING *",
             Db::SKIP_LOCKED
         );
-        let rows = claim(&sql, owner, now, lease_until, limit)
-            .fetch_all(&mut *tx)
-            .await?;
+        let rows = claimed(&sql, claim).fetch_all(&mut *tx).await?;
         tx.commit().await?;
         // RETURNING gives no order: oldest due first, then in the order they were made.
         let mut claimed = self.with_posts(rows).await?;

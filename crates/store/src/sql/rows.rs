@@ -24,18 +24,15 @@ pub(super) async fn read_all<'q, T>(
 
 /// A lease claim's statement with its parameters bound as every claim takes them: `$1` the lease's owner,
 /// `$2` its end, `$3` now (what is due, and whose lease has run out), `$4` how many at most.
-pub(super) fn claim<'q>(
+pub(super) fn claimed<'q>(
     sql: &'q str,
-    owner: &'q str,
-    now: DateTime<Utc>,
-    lease_until: DateTime<Utc>,
-    limit: u32,
+    claim: Claim<'q>,
 ) -> sqlx::query::Query<'q, Db, <Db as sqlx::Database>::Arguments<'q>> {
     sqlx::query(sql)
-        .bind(owner)
-        .bind(micros(lease_until))
-        .bind(micros(now))
-        .bind(i64::from(limit))
+        .bind(claim.owner)
+        .bind(micros(claim.lease_until))
+        .bind(micros(claim.now))
+        .bind(i64::from(claim.limit))
 }
 
 pub(super) fn parsed<T: FromStr>(row: &DbRow, column: &str) -> StoreResult<T> {

@@ -4,8 +4,8 @@ use crate::harness::*;
 use chrono::{DateTime, Utc};
 use iquivity_domain::{AlertKind, Plan};
 use iquivity_store::{
-    AlertPosition, AlertRecord, DeliveryAttempt, DeliveryRecord, DeliveryState, FailureClass,
-    Store, WebhookChange, WebhookHealth, WebhookRecord,
+    AlertPosition, AlertRecord, Claim, DeliveryAttempt, DeliveryRecord, DeliveryState,
+    FailureClass, Store, WebhookChange, WebhookHealth, WebhookRecord,
 };
 use std::sync::Arc;
 
@@ -199,7 +199,7 @@ async fn claim(
     limit: u32,
 ) -> Vec<(DeliveryRecord, WebhookRecord, AlertRecord)> {
     store
-        .claim_deliveries(owner, at, until, limit)
+        .claim_deliveries(Claim::new(owner, at, until, limit))
         .await
         .unwrap()
 }

@@ -3,7 +3,7 @@
 use crate::harness::*;
 use chrono::{DateTime, Utc};
 use iquivity_domain::{AccountId, AccountStatus, Plan, Platform, StatusReason, WorkspaceId};
-use iquivity_store::{FailureRun, JobKind, JobRecord, Store};
+use iquivity_store::{Claim, FailureRun, JobKind, JobRecord, Store};
 use std::collections::HashSet;
 use std::sync::Arc;
 
@@ -88,7 +88,12 @@ pub async fn due_accounts_get_one_open_job_of_each_kind(store: Arc<dyn Store>) {
 
     // Once a's refresh is done, a still-due schedule queues a new one.
     let claimed = store
-        .claim_jobs("worker", t0 + minutes(61), t0 + minutes(62), 100)
+        .claim_jobs(Claim::new(
+            "worker",
+            t0 + minutes(61),
+            t0 + minutes(62),
+            100,
+        ))
         .await
         .unwrap();
     assert_eq!(claimed.len(), 6);
@@ -188,7 +193,7 @@ pub async fn claimed_jobs_have_one_owner_until_the_lease_runs_out(store: Arc<dyn
 
     // A takes the two due jobs (in no particular order); the future one waits.
     let taken = store
-        .claim_jobs("A", t0, t0 + minutes(1), 10)
+        .claim_jobs(Claim::new("A", t0, t0 + minutes(1), 10))
         .await
         .unwrap();
     assert_eq!(
@@ -206,26 +211,26 @@ pub async fn claimed_jobs_have_one_owner_until_the_lease_runs_out(store: Arc<dyn
 
     // Nobody else gets them while A's lease runs.
     assert!(store
-        .claim_jobs(
+        .claim_jobs(Claim::new(
             "B",
             t0 + minutes(1) - chrono::Duration::microseconds(1),
             t0 + minutes(5),
             10
-        )
+        ))
         .await
         .unwrap()
         .is_empty());
 
     // The lease ran out: B takes them over, the longest due first, and A can no longer finish them.
     let taken = store
-        .claim_jobs("B", t0 + minutes(1), t0 + minutes(2), 1)
+        .claim_jobs(Claim::new("B", t0 + minutes(1), t0 + minutes(2), 1))
         .await
         .unwrap();
     assert_eq!(taken.len(), 1, "at most the limit");
     assert_eq!(taken[0].id, refresh.id);
     assert_eq!(taken[0].attempts, 2);
     let taken = store
-        .claim_jobs("B", t0 + minutes(1), t0 + minutes(2), 10)
+        .claim_jobs(Claim::new("B", t0 + minutes(1), t0 + minutes(2), 10))
         .await
         .unwrap();
     assert_eq!(
@@ -267,12 +272,12 @@ pub async fn claimed_jobs_have_one_owner_until_the_lease_runs_out(store: Arc<dyn
         .await
         .unwrap());
     assert!(store
-        .claim_jobs("C", t0 + minutes(4), t0 + minutes(30), 10)
+        .claim_jobs(Claim::new("C", t0 + minutes(4), t0 + minutes(30), 10))
         .await
         .unwrap()
         .is_empty());
     let taken = store
-        .claim_jobs("C", t0 + minutes(5), t0 + minutes(6), 10)
+        .claim_jobs(Claim::new("C", t0 + minutes(5), t0 + minutes(6), 10))
         .await
         .unwrap();
     assert_eq!(taken.len(), 1);
@@ -283,7 +288,7 @@ pub async fn claimed_jobs_have_one_owner_until_the_lease_runs_out(store: Arc<dyn
 
     // The finished job is never claimed again; the rest are.
     let taken = store
-        .claim_jobs("D", t0 + minutes(10), t0 + minutes(11), 10)
+        .claim_jobs(Claim::new("D", t0 + minutes(10), t0 + minutes(11), 10))
         .await
         .unwrap();
     assert_eq!(
@@ -322,7 +327,7 @@ pub async fn concurrent_claimers_take_each_job_exactly_once(store: Arc<dyn Store
 
     let all = drain(&store, 4, 7, move |store, owner, limit| async move {
         store
-            .claim_jobs(&owner, t0, t0 + minutes(10), limit)
+            .claim_jobs(Claim::new(&owner, t0, t0 + minutes(10), limit))
             .await
             .unwrap()
     })
@@ -338,7 +343,7 @@ pub async fn concurrent_claimers_take_each_job_exactly_once(store: Arc<dyn Store
     assert_eq!(all.len(), unique.len(), "no job claimed twice");
     assert_eq!(unique, expected, "every job claimed");
     assert!(store
-        .claim_jobs("late", t0, t0 + minutes(10), 1000)
+        .claim_jobs(Claim::new("late", t0, t0 + minutes(10), 1000))
         .await
         .unwrap()
         .is_empty());

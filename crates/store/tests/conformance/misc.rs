@@ -3,7 +3,8 @@
 use crate::harness::*;
 use iquivity_domain::{AccountId, AccountStatus, Plan, Platform, StatusReason};
 use iquivity_store::{
-    AccountRefresh, AlertRecord, AuditEventRecord, AuditKind, JobKind, Store, StoredCredential,
+    AccountRefresh, AlertRecord, AuditEventRecord, AuditKind, Claim, JobKind, Store,
+    StoredCredential,
 };
 use std::sync::Arc;
 
@@ -259,7 +260,7 @@ pub async fn metrics_count_accounts_and_open_jobs(store: Arc<dyn Store>) {
         assert!(store.enqueue_job(j).await.unwrap());
     }
     let claimed = store
-        .claim_jobs("w", t0 - chrono::Duration::seconds(50), t0, 10)
+        .claim_jobs(Claim::new("w", t0 - chrono::Duration::seconds(50), t0, 10))
         .await
         .unwrap();
     assert_eq!(

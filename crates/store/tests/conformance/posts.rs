@@ -4,7 +4,7 @@ use crate::harness::*;
 use chrono::{DateTime, Utc};
 use iquivity_domain::{AccountId, AccountStatus, Plan, Platform, StatusReason, WorkspaceId};
 use iquivity_store::{
-    CommentResult, PostRecord, PostRewrite, QueueOwner, Store, StoreResult, TargetOutcome,
+    Claim, CommentResult, PostRecord, PostRewrite, QueueOwner, Store, StoreResult, TargetOutcome,
     TargetRecord, TargetState, ThreadProgress,
 };
 use std::collections::HashSet;
@@ -50,7 +50,10 @@ async fn claim(
     at: DateTime<Utc>,
     until: DateTime<Utc>,
 ) -> Vec<(TargetRecord, PostRecord)> {
-    store.claim_due_targets(owner, at, until, 10).await.unwrap()
+    store
+        .claim_due_targets(Claim::new(owner, at, until, 10))
+        .await
+        .unwrap()
 }
 
 /// The ids of the claimed targets.
@@ -870,7 +873,7 @@ pub async fn concurrent_claimers_publish_each_target_exactly_once(store: Arc<dyn
 
     let all = drain(&store, 4, 6, move |store, owner, limit| async move {
         store
-            .claim_due_targets(&owner, t0, t0 + minutes(10), limit)
+            .claim_due_targets(Claim::new(&owner, t0, t0 + minutes(10), limit))
             .await
             .unwrap()
     })
@@ -888,7 +891,7 @@ pub async fn concurrent_claimers_publish_each_target_exactly_once(store: Arc<dyn
     assert_eq!(all.len(), unique.len(), "no target claimed twice");
     assert_eq!(unique, expected, "every target claimed");
     assert!(store
-        .claim_due_targets("late", t0, t0 + minutes(10), 1000)
+        .claim_due_targets(Claim::new("late", t0, t0 + minutes(10), 1000))
         .await
         .unwrap()
         .is_empty());
@@ -917,7 +920,7 @@ pub async fn one_worker_at_a_time_publishes_to_an_account(store: Arc<dyn Store>)
             async move {
                 let owner = format!("publisher-{worker}");
                 let batch = store
-                    .claim_due_targets(&owner, t0, t0 + minutes(10), 4)
+                    .claim_due_targets(Claim::new(&owner, t0, t0 + minutes(10), 4))
                     .await
                     .unwrap();
                 (owner, batch)
