@@ -140,6 +140,24 @@ pub struct Media {
     pub file: Option<MediaFile>,
 }
 
+impl Media {
+    /// The file an upload sends, as the `n`-th media of a post on `platform`; without it nothing can be
+    /// uploaded, and nothing is published.
+    pub(crate) fn file_to_upload(
+        &self,
+        platform: &'static str,
+        n: usize,
+    ) -> Result<&MediaFile, PlatformError> {
+        self.file.as_ref().ok_or_else(|| {
+            PlatformError::new(
+                platform,
+                ErrorClass::Rejected,
+                format!("media {n}: the service could not read the file to upload"),
+            )
+        })
+    }
+}
+
 /// A media file's bytes and type, as the service read them.
 #[derive(Clone, PartialEq, Eq)]
 pub struct MediaFile {

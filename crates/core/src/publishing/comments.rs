@@ -59,9 +59,7 @@ impl Core {
     ) -> Result<PostRecord, CoreError> {
         let (current, published) = self.target_to_manage(caller, post, target).await?;
         let Some(post_id) = published.published_id() else {
-            return Err(CoreError::Conflict(
-                "the post is not published there yet: its first comment follows it".into(),
-            ));
+            return Err(super::not_published_yet("its first comment"));
         };
         if current.first_comment.is_none() || !descriptor(published.platform).first_comment {
             return Err(CoreError::Conflict(

@@ -89,6 +89,14 @@ pub(crate) fn media_kind(media: &MediaRecord) -> MediaKind {
     }
 }
 
+/// The refusal of what follows a post on a platform (`what`: its thread, its first comment) while the post
+/// is not published there.
+fn not_published_yet(what: &str) -> CoreError {
+    CoreError::Conflict(format!(
+        "the post is not published there yet: {what} follows it"
+    ))
+}
+
 /// An edit refused because part of the post went out meanwhile (or before).
 fn published_already() -> CoreError {
     CoreError::Conflict(

@@ -114,9 +114,7 @@ impl Core {
     ) -> Result<PostRecord, CoreError> {
         let (current, published) = self.target_to_manage(caller, post, target).await?;
         let Some(root) = published.published_id() else {
-            return Err(CoreError::Conflict(
-                "the post is not published there yet: its thread follows it".into(),
-            ));
+            return Err(super::not_published_yet("its thread"));
         };
         if !descriptor(published.platform).threads
             || published.thread.published.len() >= current.thread.len()

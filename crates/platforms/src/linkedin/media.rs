@@ -60,13 +60,7 @@ impl Linkedin {
         media: &Media,
         n: usize,
     ) -> Result<String, PlatformError> {
-        let file = media.file.as_ref().ok_or_else(|| {
-            PlatformError::new(
-                NAME,
-                ErrorClass::Rejected,
-                format!("media {n}: the service could not read the file to upload"),
-            )
-        })?;
+        let file = media.file_to_upload(NAME, n)?;
         let started: InitializedUpload = self
             .app
             .send_json(
@@ -107,13 +101,7 @@ impl Linkedin {
         n: usize,
     ) -> Result<String, PlatformError> {
         let step = |what: &str| format!("media {n}, {what}");
-        let file = media.file.as_ref().ok_or_else(|| {
-            PlatformError::new(
-                NAME,
-                ErrorClass::Rejected,
-                step("the service could not read the file to upload"),
-            )
-        })?;
+        let file = media.file_to_upload(NAME, n)?;
         let api = &self.app.settings.api_url;
         let started: VideoUpload = self
             .app

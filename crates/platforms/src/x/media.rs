@@ -50,13 +50,7 @@ impl X {
         n: usize,
     ) -> Result<String, PlatformError> {
         let step = |what: &str| format!("media {n}, {what}");
-        let file = media.file.as_ref().ok_or_else(|| {
-            PlatformError::new(
-                NAME,
-                ErrorClass::Rejected,
-                format!("media {n}: the service could not read the file to upload"),
-            )
-        })?;
+        let file = media.file_to_upload(NAME, n)?;
         let category = match (media.kind, file.content_type.as_str()) {
             (MediaKind::Video, _) => "tweet_video",
             (_, "image/gif") => "tweet_gif",
