@@ -2,6 +2,7 @@
 //! (its descriptor's `first_comment`; on X, a reply), right after the post went out. Its result is the
 //! target's own: the post stays published when the comment fails, and the comment alone is tried again.
 
+use super::TargetRef;
 use crate::{Caller, Core, CoreError};
 use iquivity_platforms::{descriptor, ActingAs};
 use iquivity_store::{CommentResult, PostRecord, TargetRecord};
@@ -54,10 +55,9 @@ impl Core {
     pub async fn retry_comment(
         &self,
         caller: &Caller,
-        post: uuid::Uuid,
-        target: uuid::Uuid,
+        at: TargetRef,
     ) -> Result<PostRecord, CoreError> {
-        let (current, published) = self.target_to_manage(caller, post, target).await?;
+        let (current, published) = self.target_to_manage(caller, at).await?;
         let Some(post_id) = published.published_id() else {
             return Err(super::not_published_yet("its first comment"));
         };
@@ -73,6 +73,6 @@ impl Core {
         }
         self.send_first_comment(&published, &current, post_id)
             .await?;
-        self.post(caller, post).await
+        self.post(caller, at.post).await
     }
 }

@@ -1,6 +1,7 @@
 //! Deleting a published post on its platform, where the platform lets apps do so (its descriptor's
 //! `deletes_posts`). The target stays in the history, published and marked deleted.
 
+use super::TargetRef;
 use crate::{Caller, Core, CoreError};
 use iquivity_platforms::{descriptor, ActingAs};
 use iquivity_store::PostRecord;
@@ -10,10 +11,9 @@ impl Core {
     pub async fn delete_published(
         &self,
         caller: &Caller,
-        post: uuid::Uuid,
-        target: uuid::Uuid,
+        at: TargetRef,
     ) -> Result<PostRecord, CoreError> {
-        let (_, published) = self.target_to_manage(caller, post, target).await?;
+        let (_, published) = self.target_to_manage(caller, at).await?;
         let platform = published.platform.display_name();
         let post_id = match published.published_id() {
             _ if published.deleted_at.is_some() => {
@@ -52,9 +52,9 @@ impl Core {
                 CoreError::Conflict(format!("{platform} did not delete the post: {}", e.message))
             })?;
         self.store
-            .mark_target_deleted(caller.workspace_id, target, self.clock.now())
+            .mark_target_deleted(caller.workspace_id, at.target, self.clock.now())
             .await?;
-        tracing::info!(post_id = %post, target_id = %target, "published post deleted on its platform");
-        self.post(caller, post).await
+        tracing::info!(post_id = %at.post, target_id = %at.target, "published post deleted on its platform");
+        self.post(caller, at.post).await
     }
 }

@@ -97,6 +97,14 @@ fn not_published_yet(what: &str) -> CoreError {
     ))
 }
 
+/// One target of one post: the pair every action on a target names, in one value so the two ids cannot be
+/// swapped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TargetRef {
+    pub post: uuid::Uuid,
+    pub target: uuid::Uuid,
+}
+
 /// An edit refused because part of the post went out meanwhile (or before).
 fn published_already() -> CoreError {
     CoreError::Conflict(
@@ -457,12 +465,11 @@ impl Core {
     pub(crate) async fn target_to_manage(
         &self,
         caller: &Caller,
-        post: uuid::Uuid,
-        target: uuid::Uuid,
+        at: TargetRef,
     ) -> Result<(PostRecord, TargetRecord), CoreError> {
-        let current = self.post(caller, post).await?;
+        let current = self.post(caller, at.post).await?;
         caller.require_manage_accounts()?;
-        let found = current.targets.iter().find(|t| t.id == target).cloned();
+        let found = current.targets.iter().find(|t| t.id == at.target).cloned();
         let found = found.ok_or(CoreError::NotFound("target"))?;
         Ok((current, found))
     }
@@ -471,10 +478,9 @@ impl Core {
     pub async fn retry_target(
         &self,
         caller: &Caller,
-        post: uuid::Uuid,
-        target: uuid::Uuid,
+        at: TargetRef,
     ) -> Result<PostRecord, CoreError> {
-        let (_, t) = self.target_to_manage(caller, post, target).await?;
+        let (_, t) = self.target_to_manage(caller, at).await?;
         if let Some(account) = self
             .store
             .account(caller.workspace_id, t.account_id)
@@ -490,14 +496,14 @@ impl Core {
         }
         if !self
             .store
-            .retry_target(caller.workspace_id, post, target, self.clock.now())
+            .retry_target(caller.workspace_id, at.post, at.target, self.clock.now())
             .await?
         {
             return Err(CoreError::Conflict(
                 "only a failed target can be retried".into(),
             ));
         }
-        self.post(caller, post).await
+        self.post(caller, at.post).await
     }
 
     /// The scheduled posts that removing this account would cancel.

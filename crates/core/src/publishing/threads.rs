@@ -3,6 +3,7 @@
 //! so when one fails the thread stops there, the parts out stay out, and a retry continues from the next
 //! part without repeating one.
 
+use super::TargetRef;
 use crate::{Caller, Core, CoreError};
 use iquivity_platforms::{descriptor, ActingAs, PostContent};
 use iquivity_store::{PostRecord, TargetRecord, ThreadProgress};
@@ -109,10 +110,9 @@ impl Core {
     pub async fn continue_thread_of(
         &self,
         caller: &Caller,
-        post: uuid::Uuid,
-        target: uuid::Uuid,
+        at: TargetRef,
     ) -> Result<PostRecord, CoreError> {
-        let (current, published) = self.target_to_manage(caller, post, target).await?;
+        let (current, published) = self.target_to_manage(caller, at).await?;
         let Some(root) = published.published_id() else {
             return Err(super::not_published_yet("its thread"));
         };
@@ -125,6 +125,6 @@ impl Core {
         }
         self.continue_thread(&published, &current, root, published.thread.clone())
             .await?;
-        self.post(caller, post).await
+        self.post(caller, at.post).await
     }
 }

@@ -15,7 +15,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::{DateTime, Duration, NaiveDateTime, Utc};
-use iquivity_core::posts::PostEdit;
+use iquivity_core::posts::{PostEdit, TargetRef};
 use iquivity_core::{Caller, CoreError};
 use iquivity_platforms::descriptor;
 use iquivity_store::{CommentResult, PostRecord, TargetState};
@@ -269,11 +269,12 @@ pub async fn retry(
     Path((id, target)): Path<(String, String)>,
     sc: CheckedForm,
 ) -> Result<Response, AppError> {
-    let (id, target) = (post_id(&id)?, target_id(&target)?);
-    state.core.retry_target(&sc.caller, id, target).await?;
+    let at = target_ref(&id, &target)?;
+    state.core.retry_target(&sc.caller, at).await?;
     let back = back_to(field(&sc.fields, "back"));
     let to = format!(
-        "/posts/{id}?back={}",
+        "/posts/{}?back={}",
+        at.post,
         url::form_urlencoded::byte_serialize(back.as_bytes()).collect::<String>()
     );
     Ok(see_other(&to))
@@ -286,9 +287,9 @@ pub async fn continue_thread(
     Path((id, target)): Path<(String, String)>,
     sc: CheckedForm,
 ) -> Result<Response, AppError> {
-    let (id, target) = (post_id(&id)?, target_id(&target)?);
-    let done = state.core.continue_thread_of(&sc.caller, id, target).await;
-    after_target_action(&state, &sc, id, done).await
+    let at = target_ref(&id, &target)?;
+    let done = state.core.continue_thread_of(&sc.caller, at).await;
+    after_target_action(&state, &sc, at.post, done).await
 }
 
 /// `POST /posts/{id}/targets/{target}/comment`: the first comment alone, again; a refusal is said on the
@@ -298,9 +299,9 @@ pub async fn retry_comment(
     Path((id, target)): Path<(String, String)>,
     sc: CheckedForm,
 ) -> Result<Response, AppError> {
-    let (id, target) = (post_id(&id)?, target_id(&target)?);
-    let done = state.core.retry_comment(&sc.caller, id, target).await;
-    after_target_action(&state, &sc, id, done).await
+    let at = target_ref(&id, &target)?;
+    let done = state.core.retry_comment(&sc.caller, at).await;
+    after_target_action(&state, &sc, at.post, done).await
 }
 
 /// `POST /posts/{id}/targets/{target}/delete`: deletes what the target published, on its platform; a
@@ -310,13 +311,17 @@ pub async fn delete_published(
     Path((id, target)): Path<(String, String)>,
     sc: CheckedForm,
 ) -> Result<Response, AppError> {
-    let (id, target) = (post_id(&id)?, target_id(&target)?);
-    let done = state.core.delete_published(&sc.caller, id, target).await;
-    after_target_action(&state, &sc, id, done).await
+    let at = target_ref(&id, &target)?;
+    let done = state.core.delete_published(&sc.caller, at).await;
+    after_target_action(&state, &sc, at.post, done).await
 }
 
-fn target_id(raw: &str) -> Result<uuid::Uuid, AppError> {
-    raw.parse().map_err(|_| AppError::not_found("target"))
+/// The post and target a `/posts/{id}/targets/{target}/…` address names; either unreadable is not found.
+fn target_ref(post: &str, target: &str) -> Result<TargetRef, AppError> {
+    Ok(TargetRef {
+        post: post_id(post)?,
+        target: target.parse().map_err(|_| AppError::not_found("target"))?,
+    })
 }
 
 /// The post's page after an action on one of its targets: a refusal (the platform's, or one it does not

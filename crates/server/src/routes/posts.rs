@@ -6,7 +6,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use chrono::{DateTime, Utc};
-use iquivity_core::posts::{NewPost, PostEdit, QueueSpec};
+use iquivity_core::posts::{NewPost, PostEdit, QueueSpec, TargetRef};
 use iquivity_core::CoreError;
 use iquivity_domain::AccountId;
 use iquivity_store::{PostRecord, PostVariant, QueueOwner, QueueRecord, QueueSlot};
@@ -48,10 +48,7 @@ pub struct CreatePostRequest {
 }
 
 /// `/api/v1/posts/{id}/targets/{target}`: the post's and the target's ids, each named when it is not one.
-pub(crate) struct TargetPath {
-    pub post: uuid::Uuid,
-    pub target: uuid::Uuid,
-}
+pub(crate) struct TargetPath(pub TargetRef);
 
 impl<S: Send + Sync> axum::extract::FromRequestParts<S> for TargetPath {
     type Rejection = AppError;
@@ -63,10 +60,10 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for TargetPath {
         let Path((id, target)) = Path::<(String, String)>::from_request_parts(parts, state)
             .await
             .map_err(|_| AppError::not_found("target"))?;
-        Ok(TargetPath {
+        Ok(TargetPath(TargetRef {
             post: parse_uuid("id", &id)?,
             target: parse_uuid("target", &target)?,
-        })
+        }))
     }
 }
 
@@ -253,11 +250,9 @@ pub async fn cancel(
 pub async fn retry(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
-    TargetPath { post, target }: TargetPath,
+    TargetPath(at): TargetPath,
 ) -> Result<Json<PostView>, AppError> {
-    Ok(post_view(
-        state.core.retry_target(&caller, post, target).await?,
-    ))
+    Ok(post_view(state.core.retry_target(&caller, at).await?))
 }
 
 /// Tries a published target's first comment again, without posting again.
@@ -267,11 +262,9 @@ pub async fn retry(
 pub async fn retry_comment(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
-    TargetPath { post, target }: TargetPath,
+    TargetPath(at): TargetPath,
 ) -> Result<Json<PostView>, AppError> {
-    Ok(post_view(
-        state.core.retry_comment(&caller, post, target).await?,
-    ))
+    Ok(post_view(state.core.retry_comment(&caller, at).await?))
 }
 
 /// Continues a published target's thread from the part where it stopped, without repeating a part.
@@ -281,11 +274,9 @@ pub async fn retry_comment(
 pub async fn continue_thread(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
-    TargetPath { post, target }: TargetPath,
+    TargetPath(at): TargetPath,
 ) -> Result<Json<PostView>, AppError> {
-    Ok(post_view(
-        state.core.continue_thread_of(&caller, post, target).await?,
-    ))
+    Ok(post_view(state.core.continue_thread_of(&caller, at).await?))
 }
 
 /// Deletes what a target published, on its platform (X, Facebook Pages and LinkedIn let apps do so);
@@ -296,11 +287,9 @@ pub async fn continue_thread(
 pub async fn delete_published(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
-    TargetPath { post, target }: TargetPath,
+    TargetPath(at): TargetPath,
 ) -> Result<Json<PostView>, AppError> {
-    Ok(post_view(
-        state.core.delete_published(&caller, post, target).await?,
-    ))
+    Ok(post_view(state.core.delete_published(&caller, at).await?))
 }
 
 /// The scheduled posts that removing this account would cancel.
