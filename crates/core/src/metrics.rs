@@ -90,16 +90,68 @@ fn escape(label: &str) -> String {
         .replace('\n', "\\n")
 }
 
+/// Text in the Prometheus exposition format, written family by family. Writing to a `String` cannot fail,
+/// so the results of `write!` are ignored here, and only here.
+#[derive(Default)]
+pub struct Exposition(String);
+
+impl Exposition {
+    /// A family's `# HELP` and `# TYPE` lines.
+    pub fn family(&mut self, name: &str, kind: &str, help: &str) {
+        let _ = writeln!(self.0, "# HELP {name} {help}\n# TYPE {name} {kind}");
+    }
+
+    /// One sample, `name{labels} value`, its label values escaped.
+    pub fn sample(&mut self, name: &str, labels: &[(&str, &str)], value: impl std::fmt::Display) {
+        self.0.push_str(name);
+        for (i, (label, text)) in labels.iter().enumerate() {
+            let opening = if i == 0 { '{' } else { ',' };
+            let _ = write!(self.0, "{opening}{label}=\"{}\"", escape(text));
+        }
+        if !labels.is_empty() {
+            self.0.push('}');
+        }
+        let _ = writeln!(self.0, " {value}");
+    }
+
+    /// One label set of a histogram: how many were at or under each bound, then all of them (`+Inf`),
+    /// their sum and their count.
+    pub fn histogram(
+        &mut self,
+        name: &str,
+        labels: &[(&str, &str)],
+        buckets: impl IntoIterator<Item = (f64, u64)>,
+        sum: f64,
+        count: u64,
+    ) {
+        let bucket = format!("{name}_bucket");
+        for (bound, at_or_under) in buckets {
+            let bound = bound.to_string();
+            self.sample(
+                &bucket,
+                &[labels, &[("le", bound.as_str())]].concat(),
+                at_or_under,
+            );
+        }
+        self.sample(&bucket, &[labels, &[("le", "+Inf")]].concat(), count);
+        self.sample(&format!("{name}_sum"), labels, format!("{sum:.6}"));
+        self.sample(&format!("{name}_count"), labels, count);
+    }
+
+    pub fn into_string(self) -> String {
+        self.0
+    }
+}
+
 impl Core {
-    pub async fn render_metrics(&self) -> Result<String, CoreError> {
+    pub async fn render_metrics(&self) -> Result<Exposition, CoreError> {
         let store = self.store.metrics(self.clock.now()).await?;
-        let mut out = String::new();
-        // Writing to a String cannot fail; the results are ignored for that reason.
-        let _ = writeln!(
-            out,
-            "# HELP iquivity_accounts Connected accounts by platform and status."
+        let mut out = Exposition::default();
+        out.family(
+            "iquivity_accounts",
+            "gauge",
+            "Connected accounts by platform and status.",
         );
-        let _ = writeln!(out, "# TYPE iquivity_accounts gauge");
         let mut accounts: BTreeMap<(String, String), u64> = Platform::ALL
             .into_iter()
             .flat_map(|p| {
@@ -114,14 +166,18 @@ impl Core {
                 u64::from(row.count),
             );
         }
-        for ((platform, status), count) in accounts {
-            let _ = writeln!(
-                out,
-                "iquivity_accounts{{platform=\"{platform}\",status=\"{status}\"}} {count}"
+        for ((platform, status), count) in &accounts {
+            out.sample(
+                "iquivity_accounts",
+                &[("platform", platform), ("status", status)],
+                count,
             );
         }
-        let _ = writeln!(out, "# HELP iquivity_jobs_total Lifecycle jobs run, by kind and outcome (done, retried, rate_limited, error).");
-        let _ = writeln!(out, "# TYPE iquivity_jobs_total counter");
+        out.family(
+            "iquivity_jobs_total",
+            "counter",
+            "Lifecycle jobs run, by kind and outcome (done, retried, rate_limited, error).",
+        );
         let mut outcomes: BTreeMap<(String, String), u64> = JobKind::ALL
             .into_iter()
             .flat_map(|kind| {
@@ -138,18 +194,22 @@ impl Core {
                 .map(|(key, count)| (key.clone(), *count)),
         );
         for ((kind, outcome), count) in &outcomes {
-            let _ = writeln!(
-                out,
-                "iquivity_jobs_total{{kind=\"{kind}\",outcome=\"{outcome}\"}} {count}"
+            out.sample(
+                "iquivity_jobs_total",
+                &[("kind", kind), ("outcome", outcome)],
+                count,
             );
         }
-        let _ = writeln!(
-            out,
-            "# HELP iquivity_job_queue_depth Unfinished lifecycle jobs by kind."
+        out.family(
+            "iquivity_job_queue_depth",
+            "gauge",
+            "Unfinished lifecycle jobs by kind.",
         );
-        let _ = writeln!(out, "# TYPE iquivity_job_queue_depth gauge");
-        let _ = writeln!(out, "# HELP iquivity_job_queue_oldest_due_seconds How long the oldest due job of a kind has waited.");
-        let _ = writeln!(out, "# TYPE iquivity_job_queue_oldest_due_seconds gauge");
+        out.family(
+            "iquivity_job_queue_oldest_due_seconds",
+            "gauge",
+            "How long the oldest due job of a kind has waited.",
+        );
         let mut jobs: BTreeMap<&str, (u64, f64)> = JobKind::ALL
             .into_iter()
             .map(|k| (k.as_str(), (0, 0.0)))
@@ -158,100 +218,104 @@ impl Core {
             jobs.insert(kind.as_str(), (*open, *age));
         }
         for (kind, (open, age)) in &jobs {
-            let _ = writeln!(out, "iquivity_job_queue_depth{{kind=\"{kind}\"}} {open}");
-            let _ = writeln!(
-                out,
-                "iquivity_job_queue_oldest_due_seconds{{kind=\"{kind}\"}} {age:.3}"
+            out.sample("iquivity_job_queue_depth", &[("kind", kind)], open);
+            out.sample(
+                "iquivity_job_queue_oldest_due_seconds",
+                &[("kind", kind)],
+                format!("{age:.3}"),
             );
         }
-        let _ = writeln!(out, "# HELP iquivity_account_checks_total Renewals and health checks by platform, check (refresh, health_check), trigger (manual, scheduled) and outcome (done, failed, rate_limited, error).");
-        let _ = writeln!(out, "# TYPE iquivity_account_checks_total counter");
+        out.family(
+            "iquivity_account_checks_total",
+            "counter",
+            "Renewals and health checks by platform, check (refresh, health_check), trigger (manual, \
+             scheduled) and outcome (done, failed, rate_limited, error).",
+        );
         for ((platform, check, trigger, outcome), count) in self.check_counts.snapshot() {
-            let _ = writeln!(
-                out,
-                "iquivity_account_checks_total{{platform=\"{platform}\",check=\"{check}\",trigger=\"{}\",outcome=\"{outcome}\"}} {count}",
-                trigger.as_str()
+            out.sample(
+                "iquivity_account_checks_total",
+                &[
+                    ("platform", platform.as_str()),
+                    ("check", check),
+                    ("trigger", trigger.as_str()),
+                    ("outcome", outcome),
+                ],
+                count,
             );
         }
-        let _ = writeln!(
-            out,
-            "# HELP iquivity_webhook_deliveries_pending Webhook deliveries waiting to be sent."
+        out.family(
+            "iquivity_webhook_deliveries_pending",
+            "gauge",
+            "Webhook deliveries waiting to be sent.",
         );
-        let _ = writeln!(out, "# TYPE iquivity_webhook_deliveries_pending gauge");
-        let _ = writeln!(
-            out,
-            "iquivity_webhook_deliveries_pending {}",
-            store.pending_deliveries
+        out.sample(
+            "iquivity_webhook_deliveries_pending",
+            &[],
+            store.pending_deliveries,
         );
-        let _ = writeln!(out, "# HELP iquivity_db_pool_connections Database connections of this instance's pool by state (in_use, idle).");
-        let _ = writeln!(out, "# TYPE iquivity_db_pool_connections gauge");
+        out.family(
+            "iquivity_db_pool_connections",
+            "gauge",
+            "Database connections of this instance's pool by state (in_use, idle).",
+        );
         for (state, count) in [("in_use", store.pool.in_use), ("idle", store.pool.idle)] {
-            let _ = writeln!(
-                out,
-                "iquivity_db_pool_connections{{state=\"{state}\"}} {count}"
-            );
+            out.sample("iquivity_db_pool_connections", &[("state", state)], count);
         }
-        let _ = writeln!(out, "# HELP iquivity_db_pool_max_connections The most connections this instance's pool opens.");
-        let _ = writeln!(out, "# TYPE iquivity_db_pool_max_connections gauge");
-        let _ = writeln!(out, "iquivity_db_pool_max_connections {}", store.pool.max);
-        let _ = writeln!(out, "# HELP iquivity_unsaved_renewals Accounts whose renewed tokens the database refused and only this process holds (saved as soon as it takes writes again; lost if the process ends first).");
-        let _ = writeln!(out, "# TYPE iquivity_unsaved_renewals gauge");
-        let _ = writeln!(
-            out,
-            "iquivity_unsaved_renewals {}",
-            self.unsaved_token_count()
+        out.family(
+            "iquivity_db_pool_max_connections",
+            "gauge",
+            "The most connections this instance's pool opens.",
         );
-        let _ = writeln!(out, "# HELP iquivity_platform_call_seconds Platform API calls by platform and outcome (ok, http_<status>, or an error class).");
-        let _ = writeln!(out, "# TYPE iquivity_platform_call_seconds histogram");
+        out.sample("iquivity_db_pool_max_connections", &[], store.pool.max);
+        out.family(
+            "iquivity_unsaved_renewals",
+            "gauge",
+            "Accounts whose renewed tokens the database refused and only this process holds (saved as \
+             soon as it takes writes again; lost if the process ends first).",
+        );
+        out.sample("iquivity_unsaved_renewals", &[], self.unsaved_token_count());
+        out.family(
+            "iquivity_platform_call_seconds",
+            "histogram",
+            "Platform API calls by platform and outcome (ok, http_<status>, or an error class).",
+        );
         for ((platform, outcome), stats) in telemetry::snapshot() {
-            let labels = format!(
-                "platform=\"{}\",outcome=\"{}\"",
-                escape(&platform),
-                escape(&outcome)
-            );
-            for (bound, count) in LATENCY_BUCKETS.iter().zip(stats.buckets) {
-                let _ = writeln!(
-                    out,
-                    "iquivity_platform_call_seconds_bucket{{{labels},le=\"{bound}\"}} {count}"
-                );
-            }
-            let _ = writeln!(
-                out,
-                "iquivity_platform_call_seconds_bucket{{{labels},le=\"+Inf\"}} {}",
-                stats.count
-            );
-            let _ = writeln!(
-                out,
-                "iquivity_platform_call_seconds_sum{{{labels}}} {:.6}",
-                stats.seconds
-            );
-            let _ = writeln!(
-                out,
-                "iquivity_platform_call_seconds_count{{{labels}}} {}",
-                stats.count
+            out.histogram(
+                "iquivity_platform_call_seconds",
+                &[("platform", &platform), ("outcome", &outcome)],
+                LATENCY_BUCKETS.into_iter().zip(stats.buckets),
+                stats.seconds,
+                stats.count,
             );
         }
-        let _ = writeln!(out, "# HELP iquivity_logins_total Sign-in attempts by outcome: signed_in, bad_credentials (password checked and wrong), locked (refused unchecked: too many attempts for the account).");
-        let _ = writeln!(out, "# TYPE iquivity_logins_total counter");
-        for (outcome, count) in self.auth_counts.logins() {
-            let _ = writeln!(
-                out,
-                "iquivity_logins_total{{outcome=\"{outcome}\"}} {count}"
-            );
-        }
-        let _ = writeln!(out, "# HELP iquivity_login_slowdowns_total Sign-in answers delayed because their client address made too many attempts.");
-        let _ = writeln!(out, "# TYPE iquivity_login_slowdowns_total counter");
-        let _ = writeln!(
-            out,
-            "iquivity_login_slowdowns_total {}",
-            self.auth_counts.slowed()
+        out.family(
+            "iquivity_logins_total",
+            "counter",
+            "Sign-in attempts by outcome: signed_in, bad_credentials (password checked and wrong), locked \
+             (refused unchecked: too many attempts for the account).",
         );
-        let _ = writeln!(out, "# HELP iquivity_signups_limited_total Sign-ups refused because their client address made too many.");
-        let _ = writeln!(out, "# TYPE iquivity_signups_limited_total counter");
-        let _ = writeln!(
-            out,
-            "iquivity_signups_limited_total {}",
-            self.auth_counts.signups_limited()
+        for (outcome, count) in self.auth_counts.logins() {
+            out.sample("iquivity_logins_total", &[("outcome", outcome)], count);
+        }
+        out.family(
+            "iquivity_login_slowdowns_total",
+            "counter",
+            "Sign-in answers delayed because their client address made too many attempts.",
+        );
+        out.sample(
+            "iquivity_login_slowdowns_total",
+            &[],
+            self.auth_counts.slowed(),
+        );
+        out.family(
+            "iquivity_signups_limited_total",
+            "counter",
+            "Sign-ups refused because their client address made too many.",
+        );
+        out.sample(
+            "iquivity_signups_limited_total",
+            &[],
+            self.auth_counts.signups_limited(),
         );
         Ok(out)
     }

@@ -4,8 +4,8 @@
 use axum::extract::{MatchedPath, Request};
 use axum::middleware::Next;
 use axum::response::Response;
+use iquivity_core::metrics::Exposition;
 use std::collections::BTreeMap;
-use std::fmt::Write;
 use std::sync::{Mutex, OnceLock};
 use std::time::Instant;
 
@@ -64,37 +64,24 @@ pub(crate) async fn record(request: Request, next: Next) -> Response {
     response
 }
 
-/// Appends the requests histogram in the Prometheus text format.
-pub(crate) fn render(out: &mut String) {
+/// Appends the requests histogram.
+pub(crate) fn render(out: &mut Exposition) {
     let snapshot = table()
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
         .clone();
-    // Writing to a String cannot fail; the results are ignored for that reason.
-    let _ = writeln!(out, "# HELP iquivity_http_request_seconds HTTP requests by method, route template and status class, with their latency.");
-    let _ = writeln!(out, "# TYPE iquivity_http_request_seconds histogram");
+    out.family(
+        "iquivity_http_request_seconds",
+        "histogram",
+        "HTTP requests by method, route template and status class, with their latency.",
+    );
     for ((method, route, class), stats) in snapshot {
-        let labels = format!("method=\"{method}\",route=\"{route}\",status=\"{class}\"");
-        for (bound, count) in BUCKETS.iter().zip(stats.buckets) {
-            let _ = writeln!(
-                out,
-                "iquivity_http_request_seconds_bucket{{{labels},le=\"{bound}\"}} {count}"
-            );
-        }
-        let _ = writeln!(
-            out,
-            "iquivity_http_request_seconds_bucket{{{labels},le=\"+Inf\"}} {}",
-            stats.count
-        );
-        let _ = writeln!(
-            out,
-            "iquivity_http_request_seconds_sum{{{labels}}} {:.6}",
-            stats.seconds
-        );
-        let _ = writeln!(
-            out,
-            "iquivity_http_request_seconds_count{{{labels}}} {}",
-            stats.count
+        out.histogram(
+            "iquivity_http_request_seconds",
+            &[("method", &method), ("route", &route), ("status", class)],
+            BUCKETS.into_iter().zip(stats.buckets),
+            stats.seconds,
+            stats.count,
         );
     }
 }

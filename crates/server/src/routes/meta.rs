@@ -95,13 +95,13 @@ pub async fn script() -> impl IntoResponse {
 pub async fn metrics(
     axum::extract::State(state): axum::extract::State<crate::AppState>,
 ) -> Result<impl IntoResponse, AppError> {
-    let mut body = state.core.render_metrics().await?;
-    crate::http_metrics::render(&mut body);
+    let mut metrics = state.core.render_metrics().await?;
+    crate::http_metrics::render(&mut metrics);
     Ok((
         [(
             axum::http::header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        body,
+        metrics.into_string(),
     ))
 }
