@@ -527,10 +527,7 @@ async fn renaming_relabelling_and_removing_are_recorded_in_the_history() {
     let id = app
         .seed_account(
             &owner,
-            Seed {
-                handle: Some("orig"),
-                ..Seed::new(Platform::Tiktok, "Original Name")
-            },
+            Seed::new(Platform::Tiktok, "Original Name").handle("orig"),
         )
         .await;
     let path = format!("/api/v1/accounts/{id}");
@@ -589,20 +586,15 @@ async fn reconnecting_the_same_platform_account_updates_it_instead_of_duplicatin
     let first = app
         .seed_account(
             &owner,
-            Seed {
-                platform_account_id: Some("page-1".into()),
-                labels: vec!["keep me"],
-                ..Seed::new(Platform::Facebook, "Old Name")
-            },
+            Seed::new(Platform::Facebook, "Old Name")
+                .platform_account_id("page-1")
+                .labels(vec!["keep me"]),
         )
         .await;
     let second = app
         .seed_account(
             &owner,
-            Seed {
-                platform_account_id: Some("page-1".into()),
-                ..Seed::new(Platform::Facebook, "New Name")
-            },
+            Seed::new(Platform::Facebook, "New Name").platform_account_id("page-1"),
         )
         .await;
     assert_eq!(first, second);

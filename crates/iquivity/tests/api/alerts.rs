@@ -260,10 +260,8 @@ async fn a_token_that_cannot_be_renewed_alerts_once_before_it_expires() {
     let id = app
         .seed_account(
             &user,
-            Seed {
-                token_expires_at: Some(chrono::Utc::now() + Duration::days(3)),
-                ..Seed::new(Platform::Linkedin, "No Refresh Token")
-            },
+            Seed::new(Platform::Linkedin, "No Refresh Token")
+                .token_expires_at(chrono::Utc::now() + Duration::days(3)),
         )
         .await;
     app.app.core.run_lifecycle_round("w").await.unwrap();

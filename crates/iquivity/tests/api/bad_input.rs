@@ -63,10 +63,7 @@ async fn bad_bodies_are_refused_and_leave_the_account_as_it_was() {
     let id = app
         .seed_account(
             &user,
-            Seed {
-                labels: vec!["original"],
-                ..Seed::new(Platform::X, "Steady")
-            },
+            Seed::new(Platform::X, "Steady").labels(vec!["original"]),
         )
         .await;
     let path = format!("/api/v1/accounts/{id}");

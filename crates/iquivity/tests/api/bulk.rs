@@ -51,10 +51,7 @@ async fn labels_are_added_and_removed_per_account_and_other_workspaces_ids_are_n
     let b = app
         .seed_account(
             &owner,
-            Seed {
-                labels: vec!["VIP"],
-                ..Seed::new(Platform::Tiktok, "Ben")
-            },
+            Seed::new(Platform::Tiktok, "Ben").labels(vec!["VIP"]),
         )
         .await;
     let foreign = app

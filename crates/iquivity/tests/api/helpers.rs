@@ -632,6 +632,43 @@ impl Seed {
             ..self
         }
     }
+
+    pub fn kind(self, kind: AccountKind) -> Self {
+        Self { kind, ..self }
+    }
+
+    pub fn labels(self, labels: Vec<&'static str>) -> Self {
+        Self { labels, ..self }
+    }
+
+    pub fn handle(self, handle: &'static str) -> Self {
+        Self {
+            handle: Some(handle),
+            ..self
+        }
+    }
+
+    /// The same seed, inactive for `reason`.
+    pub fn reason(self, reason: iquivity_domain::StatusReason) -> Self {
+        Self {
+            reason: Some(reason),
+            ..self
+        }
+    }
+
+    pub fn token_expires_at(self, at: DateTime<Utc>) -> Self {
+        Self {
+            token_expires_at: Some(at),
+            ..self
+        }
+    }
+
+    pub fn platform_account_id(self, id: &str) -> Self {
+        Self {
+            platform_account_id: Some(id.to_string()),
+            ..self
+        }
+    }
 }
 
 /// Asserts that a response is problem+json with the given status and type.

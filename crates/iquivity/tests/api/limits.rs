@@ -247,10 +247,7 @@ async fn each_networks_text_limit_holds_at_its_exact_length() {
     let page = app
         .seed_account(
             &user,
-            Seed {
-                kind: AccountKind::Page,
-                ..Seed::new(Platform::Facebook, "Long Page")
-            },
+            Seed::new(Platform::Facebook, "Long Page").kind(AccountKind::Page),
         )
         .await;
     // Characters, not bytes: "é" is two bytes in UTF-8.
@@ -298,10 +295,7 @@ async fn each_networks_text_limit_holds_at_its_exact_length() {
     let instagram = app
         .seed_account(
             &user,
-            Seed {
-                kind: AccountKind::Business,
-                ..Seed::new(Platform::Instagram, "Tagged")
-            },
+            Seed::new(Platform::Instagram, "Tagged").kind(AccountKind::Business),
         )
         .await;
     let media = json!([{"url": "https://cdn.example.com/a.jpg", "kind": "image"}]);

@@ -245,10 +245,8 @@ async fn platform_rules_are_checked_per_account_before_anything_is_scheduled() {
     let inactive = app
         .seed_account(
             &user,
-            Seed {
-                reason: Some(iquivity_domain::StatusReason::TokenExpired),
-                ..Seed::new(Platform::Linkedin, "Stale Li")
-            },
+            Seed::new(Platform::Linkedin, "Stale Li")
+                .reason(iquivity_domain::StatusReason::TokenExpired),
         )
         .await;
     let long = "a".repeat(281);

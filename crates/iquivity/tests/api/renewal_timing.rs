@@ -161,9 +161,8 @@ async fn expiring_soon_shows_a_token_ending_within_7_days_that_nothing_renews() 
     app.set_plan(user.workspace_id, iquivity_domain::Plan::Enterprise)
         .await;
     let week = Duration::days(7);
-    let ending = |name: &str, in_: Duration| Seed {
-        token_expires_at: Some(Utc::now() + in_),
-        ..Seed::new(Platform::Linkedin, name)
+    let ending = |name: &str, in_: Duration| {
+        Seed::new(Platform::Linkedin, name).token_expires_at(Utc::now() + in_)
     };
     let inside = app
         .seed_account(&user, ending("Inside", week - Duration::hours(1)))
@@ -177,10 +176,8 @@ async fn expiring_soon_shows_a_token_ending_within_7_days_that_nothing_renews() 
     let broken = app
         .seed_account(
             &user,
-            Seed {
-                reason: Some(iquivity_domain::StatusReason::TokenExpired),
-                ..ending("Broken", week - Duration::hours(1))
-            },
+            ending("Broken", week - Duration::hours(1))
+                .reason(iquivity_domain::StatusReason::TokenExpired),
         )
         .await;
     for (id, expected) in [
