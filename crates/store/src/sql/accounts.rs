@@ -287,14 +287,12 @@ impl AccountStore for SqlStore<Db> {
         workspace: WorkspaceId,
         account: AccountId,
     ) -> StoreResult<Option<AvatarRecord>> {
-        let row = sqlx::query(
+        let query = sqlx::query(
             "SELECT * FROM account_avatars WHERE account_id = $1 AND workspace_id = $2",
         )
         .bind(account.to_string())
-        .bind(workspace.to_string())
-        .fetch_optional(&self.pool)
-        .await?;
-        row.map(|row| -> StoreResult<AvatarRecord> {
+        .bind(workspace.to_string());
+        read_optional(&self.pool, query, |row| -> StoreResult<AvatarRecord> {
             Ok(AvatarRecord {
                 account_id: account,
                 workspace_id: workspace,
@@ -304,7 +302,7 @@ impl AccountStore for SqlStore<Db> {
                 fetched_at: from_micros(row.try_get("fetched_at")?),
             })
         })
-        .transpose()
+        .await
     }
 
     async fn labels_in_use(&self, workspace: WorkspaceId) -> StoreResult<Vec<String>> {
@@ -512,15 +510,14 @@ impl AccountStore for SqlStore<Db> {
         platform: Platform,
         platform_account_id: &str,
     ) -> StoreResult<Option<Account>> {
-        let row = sqlx::query(&format!(
+        let sql = format!(
             "SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE workspace_id = $1 AND platform = $2 AND platform_account_id = $3"
-        ))
-        .bind(workspace.to_string())
-        .bind(platform.as_str())
-        .bind(platform_account_id)
-        .fetch_optional(&self.pool)
-        .await?;
-        row.as_ref().map(account_from_row).transpose()
+        );
+        let query = sqlx::query(&sql)
+            .bind(workspace.to_string())
+            .bind(platform.as_str())
+            .bind(platform_account_id);
+        read_optional(&self.pool, query, account_from_row).await
     }
 
     async fn count_accounts(

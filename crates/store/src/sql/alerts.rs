@@ -121,14 +121,10 @@ impl AlertStore for SqlStore<Db> {
         workspace: WorkspaceId,
         id: uuid::Uuid,
     ) -> StoreResult<Option<WebhookRecord>> {
-        sqlx::query("SELECT * FROM webhooks WHERE workspace_id = $1 AND id = $2")
+        let query = sqlx::query("SELECT * FROM webhooks WHERE workspace_id = $1 AND id = $2")
             .bind(workspace.to_string())
-            .bind(id.to_string())
-            .fetch_optional(&self.pool)
-            .await?
-            .as_ref()
-            .map(webhook_from_row)
-            .transpose()
+            .bind(id.to_string());
+        read_optional(&self.pool, query, webhook_from_row).await
     }
 
     async fn update_webhook(

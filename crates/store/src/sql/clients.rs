@@ -58,14 +58,10 @@ impl ClientStore for SqlStore<Db> {
     }
 
     async fn client(&self, workspace: WorkspaceId, id: ClientId) -> StoreResult<Option<Client>> {
-        sqlx::query("SELECT * FROM clients WHERE workspace_id = $1 AND id = $2")
+        let query = sqlx::query("SELECT * FROM clients WHERE workspace_id = $1 AND id = $2")
             .bind(workspace.to_string())
-            .bind(id.to_string())
-            .fetch_optional(&self.pool)
-            .await?
-            .as_ref()
-            .map(client_from_row)
-            .transpose()
+            .bind(id.to_string());
+        read_optional(&self.pool, query, client_from_row).await
     }
 
     async fn update_client(

@@ -29,11 +29,9 @@ impl ConnectionStore for SqlStore<Db> {
     }
 
     async fn flow_by_state(&self, state_hash: &str) -> StoreResult<Option<FlowRecord>> {
-        let row = sqlx::query("SELECT * FROM connection_flows WHERE state_hash = $1")
-            .bind(state_hash)
-            .fetch_optional(&self.pool)
-            .await?;
-        row.as_ref().map(flow_from_row).transpose()
+        let query =
+            sqlx::query("SELECT * FROM connection_flows WHERE state_hash = $1").bind(state_hash);
+        read_optional(&self.pool, query, flow_from_row).await
     }
 
     async fn flow(
@@ -41,12 +39,11 @@ impl ConnectionStore for SqlStore<Db> {
         workspace: WorkspaceId,
         id: uuid::Uuid,
     ) -> StoreResult<Option<FlowRecord>> {
-        let row = sqlx::query("SELECT * FROM connection_flows WHERE workspace_id = $1 AND id = $2")
-            .bind(workspace.to_string())
-            .bind(id.to_string())
-            .fetch_optional(&self.pool)
-            .await?;
-        row.as_ref().map(flow_from_row).transpose()
+        let query =
+            sqlx::query("SELECT * FROM connection_flows WHERE workspace_id = $1 AND id = $2")
+                .bind(workspace.to_string())
+                .bind(id.to_string());
+        read_optional(&self.pool, query, flow_from_row).await
     }
 
     async fn claim_flow_state(&self, id: uuid::Uuid, now: DateTime<Utc>) -> StoreResult<bool> {

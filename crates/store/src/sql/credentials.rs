@@ -25,17 +25,16 @@ pub(super) async fn put_credential(
 #[async_trait]
 impl CredentialStore for SqlStore<Db> {
     async fn credential(&self, account: AccountId) -> StoreResult<Option<StoredCredential>> {
-        let row = sqlx::query("SELECT key_id, blob FROM account_credentials WHERE account_id = $1")
-            .bind(account.to_string())
-            .fetch_optional(&self.pool)
-            .await?;
-        row.map(|row| {
+        let query =
+            sqlx::query("SELECT key_id, blob FROM account_credentials WHERE account_id = $1")
+                .bind(account.to_string());
+        read_optional(&self.pool, query, |row| {
             Ok(StoredCredential {
                 key_id: row.try_get("key_id")?,
                 blob: row.try_get("blob")?,
             })
         })
-        .transpose()
+        .await
     }
 
     async fn credentials_not_under_key(

@@ -35,24 +35,15 @@ impl LinkStore for SqlStore<Db> {
     }
 
     async fn link_by_token(&self, token_hash: &str) -> StoreResult<Option<LinkRecord>> {
-        sqlx::query("SELECT * FROM links WHERE token_hash = $1")
-            .bind(token_hash)
-            .fetch_optional(&self.pool)
-            .await?
-            .as_ref()
-            .map(link_from_row)
-            .transpose()
+        let query = sqlx::query("SELECT * FROM links WHERE token_hash = $1").bind(token_hash);
+        read_optional(&self.pool, query, link_from_row).await
     }
 
     async fn link(&self, workspace: WorkspaceId, id: LinkId) -> StoreResult<Option<LinkRecord>> {
-        sqlx::query("SELECT * FROM links WHERE workspace_id = $1 AND id = $2")
+        let query = sqlx::query("SELECT * FROM links WHERE workspace_id = $1 AND id = $2")
             .bind(workspace.to_string())
-            .bind(id.to_string())
-            .fetch_optional(&self.pool)
-            .await?
-            .as_ref()
-            .map(link_from_row)
-            .transpose()
+            .bind(id.to_string());
+        read_optional(&self.pool, query, link_from_row).await
     }
 
     async fn links(&self, workspace: WorkspaceId) -> StoreResult<Vec<LinkRecord>> {

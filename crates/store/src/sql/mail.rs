@@ -100,15 +100,13 @@ impl MailStore for SqlStore<Db> {
         token_hash: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<Option<UserId>> {
-        let row = sqlx::query(
+        let query = sqlx::query(
             "UPDATE password_resets SET used_at = $1 \
              WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $1 RETURNING user_id",
         )
         .bind(micros(now))
-        .bind(token_hash)
-        .fetch_optional(&self.pool)
-        .await?;
-        row.map(|row| parsed(&row, "user_id")).transpose()
+        .bind(token_hash);
+        read_optional(&self.pool, query, |row| parsed(row, "user_id")).await
     }
 
     async fn alert_email_choices(

@@ -91,27 +91,18 @@ impl PeopleStore for SqlStore<Db> {
     }
 
     async fn user_by_email(&self, email: &str) -> StoreResult<Option<UserRecord>> {
-        let row = sqlx::query("SELECT * FROM users WHERE email = $1")
-            .bind(email)
-            .fetch_optional(&self.pool)
-            .await?;
-        row.as_ref().map(user_from_row).transpose()
+        let query = sqlx::query("SELECT * FROM users WHERE email = $1").bind(email);
+        read_optional(&self.pool, query, user_from_row).await
     }
 
     async fn user_by_id(&self, id: UserId) -> StoreResult<Option<UserRecord>> {
-        let row = sqlx::query("SELECT * FROM users WHERE id = $1")
-            .bind(id.to_string())
-            .fetch_optional(&self.pool)
-            .await?;
-        row.as_ref().map(user_from_row).transpose()
+        let query = sqlx::query("SELECT * FROM users WHERE id = $1").bind(id.to_string());
+        read_optional(&self.pool, query, user_from_row).await
     }
 
     async fn workspace(&self, id: WorkspaceId) -> StoreResult<Option<WorkspaceRecord>> {
-        let row = sqlx::query("SELECT * FROM workspaces WHERE id = $1")
-            .bind(id.to_string())
-            .fetch_optional(&self.pool)
-            .await?;
-        row.as_ref().map(workspace_from_row).transpose()
+        let query = sqlx::query("SELECT * FROM workspaces WHERE id = $1").bind(id.to_string());
+        read_optional(&self.pool, query, workspace_from_row).await
     }
 
     async fn set_plan(&self, id: WorkspaceId, plan: Plan) -> StoreResult<bool> {
@@ -171,17 +162,15 @@ impl PeopleStore for SqlStore<Db> {
         id_hash: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<Option<CallerRecord>> {
-        let row = sqlx::query(
+        let query = sqlx::query(
             "SELECT s.user_id, u.email, s.workspace_id, m.role FROM sessions s \
              JOIN users u ON u.id = s.user_id \
              JOIN memberships m ON m.workspace_id = s.workspace_id AND m.user_id = s.user_id \
              WHERE s.id_hash = $1 AND s.expires_at > $2",
         )
         .bind(id_hash)
-        .bind(micros(now))
-        .fetch_optional(&self.pool)
-        .await?;
-        row.as_ref().map(caller_from_row).transpose()
+        .bind(micros(now));
+        read_optional(&self.pool, query, caller_from_row).await
     }
 
     async fn delete_session(&self, id_hash: &str) -> StoreResult<()> {
@@ -211,25 +200,23 @@ impl PeopleStore for SqlStore<Db> {
         &self,
         token_hash: &str,
     ) -> StoreResult<Option<(CallerRecord, TokenUse)>> {
-        let row = sqlx::query(
+        let query = sqlx::query(
             "SELECT t.id, t.last_used_at, t.user_id, u.email, t.workspace_id, m.role FROM api_tokens t \
              JOIN users u ON u.id = t.user_id \
              JOIN memberships m ON m.workspace_id = t.workspace_id AND m.user_id = t.user_id \
              WHERE t.token_hash = $1",
         )
-        .bind(token_hash)
-        .fetch_optional(&self.pool)
-        .await?;
-        row.map(|row| {
+        .bind(token_hash);
+        read_optional(&self.pool, query, |row| {
             Ok((
-                caller_from_row(&row)?,
+                caller_from_row(row)?,
                 TokenUse {
-                    id: parsed(&row, "id")?,
+                    id: parsed(row, "id")?,
                     last_used_at: opt_from_micros(row.try_get("last_used_at")?),
                 },
             ))
         })
-        .transpose()
+        .await
     }
 
     async fn touch_api_token(&self, id: uuid::Uuid, now: DateTime<Utc>) -> StoreResult<()> {
@@ -308,24 +295,21 @@ impl PeopleStore for SqlStore<Db> {
     }
 
     async fn invitation_by_hash(&self, token_hash: &str) -> StoreResult<Option<InvitationRecord>> {
-        let row = sqlx::query("SELECT * FROM invitations WHERE token_hash = $1")
-            .bind(token_hash)
-            .fetch_optional(&self.pool)
-            .await?;
-        row.map(|row| {
+        let query = sqlx::query("SELECT * FROM invitations WHERE token_hash = $1").bind(token_hash);
+        read_optional(&self.pool, query, |row| {
             Ok(InvitationRecord {
-                id: parsed(&row, "id")?,
+                id: parsed(row, "id")?,
                 token_hash: row.try_get("token_hash")?,
-                workspace_id: parsed(&row, "workspace_id")?,
-                role: parsed(&row, "role")?,
+                workspace_id: parsed(row, "workspace_id")?,
+                role: parsed(row, "role")?,
                 email: row.try_get("email")?,
-                invited_by: parsed(&row, "invited_by")?,
+                invited_by: parsed(row, "invited_by")?,
                 created_at: from_micros(row.try_get("created_at")?),
                 expires_at: from_micros(row.try_get("expires_at")?),
                 accepted_at: opt_from_micros(row.try_get("accepted_at")?),
             })
         })
-        .transpose()
+        .await
     }
 
     async fn accept_invitation(

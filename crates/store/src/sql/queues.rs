@@ -40,23 +40,18 @@ impl QueueStore for SqlStore<Db> {
         owner: QueueOwner,
     ) -> StoreResult<Option<QueueRecord>> {
         let (_, table, column, id) = queue_place(owner);
-        let row = sqlx::query(&format!(
-            "SELECT * FROM {table} WHERE workspace_id = $1 AND {column} = $2"
-        ))
-        .bind(workspace.to_string())
-        .bind(&id)
-        .fetch_optional(&self.pool)
-        .await?;
-        row.map(|row| {
+        let sql = format!("SELECT * FROM {table} WHERE workspace_id = $1 AND {column} = $2");
+        let query = sqlx::query(&sql).bind(workspace.to_string()).bind(&id);
+        read_optional(&self.pool, query, |row| {
             Ok(QueueRecord {
                 owner,
-                workspace_id: parsed(&row, "workspace_id")?,
+                workspace_id: parsed(row, "workspace_id")?,
                 time_zone: row.try_get("time_zone")?,
-                slots: json_column(&row, "slots")?,
+                slots: json_column(row, "slots")?,
                 updated_at: from_micros(row.try_get("updated_at")?),
             })
         })
-        .transpose()
+        .await
     }
 }
 

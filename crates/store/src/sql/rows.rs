@@ -22,6 +22,20 @@ pub(super) async fn read_all<'q, T>(
     query.fetch_all(pool).await?.iter().map(record).collect()
 }
 
+/// Runs a read of one row at most and makes a record of it.
+pub(super) async fn read_optional<'q, T>(
+    pool: &sqlx::Pool<Db>,
+    query: sqlx::query::Query<'q, Db, <Db as sqlx::Database>::Arguments<'q>>,
+    record: impl Fn(&DbRow) -> StoreResult<T>,
+) -> StoreResult<Option<T>> {
+    query
+        .fetch_optional(pool)
+        .await?
+        .as_ref()
+        .map(record)
+        .transpose()
+}
+
 /// A lease claim's statement with its parameters bound as every claim takes them: `$1` the lease's owner,
 /// `$2` its end, `$3` now (what is due, and whose lease has run out), `$4` how many at most.
 pub(super) fn claimed<'q>(
