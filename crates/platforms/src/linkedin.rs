@@ -15,8 +15,7 @@ use crate::{
 use async_trait::async_trait;
 use chrono::{TimeDelta, Utc};
 use iquivity_domain::{AccountKind, Platform, TokenSet};
-use reqwest::RequestBuilder;
-use secrecy::ExposeSecret;
+use reqwest::{Method, RequestBuilder};
 use serde::Deserialize;
 
 mod media;
@@ -253,10 +252,10 @@ impl Linkedin {
         }
     }
 
-    /// An API call as the member, with the headers LinkedIn's versioned Rest.li API requires.
-    fn signed(&self, request: RequestBuilder, tokens: &TokenSet) -> RequestBuilder {
-        request
-            .bearer_auth(tokens.access_token.expose_secret())
+    /// A call to `path` of LinkedIn's versioned Rest.li API as the member, with the headers it requires.
+    fn rest(&self, method: Method, path: &str, tokens: &TokenSet) -> RequestBuilder {
+        self.app
+            .api(method, path, tokens)
             .header("LinkedIn-Version", &self.app.settings.api_version)
             .header("X-Restli-Protocol-Version", "2.0.0")
     }
@@ -266,13 +265,9 @@ impl Linkedin {
         path: &str,
         tokens: &TokenSet,
     ) -> Result<T, PlatformError> {
-        let request = self.signed(
-            self.app
-                .client
-                .get(format!("{}{path}", self.app.settings.api_url)),
-            tokens,
-        );
-        self.app.send_json(request).await
+        self.app
+            .send_json(self.rest(Method::GET, path, tokens))
+            .await
     }
 
     async fn organization(
@@ -401,14 +396,9 @@ impl PlatformAdapter for Linkedin {
         };
         let urn: String =
             url::form_urlencoded::byte_serialize(platform_post_id.as_bytes()).collect();
+        let path = format!("/rest/socialActions/{urn}/comments");
         let request = self
-            .signed(
-                self.app.client.post(format!(
-                    "{}/rest/socialActions/{urn}/comments",
-                    self.app.settings.api_url
-                )),
-                tokens,
-            )
+            .rest(Method::POST, &path, tokens)
             .json(&serde_json::json!({
                 "actor": actor,
                 "object": platform_post_id,
@@ -442,12 +432,7 @@ impl PlatformAdapter for Linkedin {
     ) -> Result<(), PlatformError> {
         let urn: String =
             url::form_urlencoded::byte_serialize(platform_post_id.as_bytes()).collect();
-        let request = self.signed(
-            self.app
-                .client
-                .delete(format!("{}/rest/posts/{urn}", self.app.settings.api_url)),
-            tokens,
-        );
+        let request = self.rest(Method::DELETE, &format!("/rest/posts/{urn}"), tokens);
         self.app.send_ok(request).await.map(|_| ())
     }
 

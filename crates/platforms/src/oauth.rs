@@ -6,7 +6,7 @@ use crate::http::{self, in_seconds, split_scopes, Answer};
 use crate::{Grant, PlatformSettings, Renewal, TokenEndpoints};
 use async_trait::async_trait;
 use iquivity_domain::TokenSet;
-use reqwest::RequestBuilder;
+use reqwest::{Method, RequestBuilder};
 use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
@@ -72,6 +72,13 @@ impl OAuthApp {
         let form = self.with_credentials(form);
         let request = self.post(&self.settings.revoke_url).form(&form);
         self.send_ok(request).await.map(|_| ())
+    }
+
+    /// A call to `path` of the platform's API as the account whose tokens these are.
+    pub fn api(&self, method: Method, path: &str, tokens: &TokenSet) -> RequestBuilder {
+        self.client
+            .request(method, format!("{}{path}", self.settings.api_url))
+            .bearer_auth(tokens.access_token.expose_secret())
     }
 
     /// Sends an API call and demands a success.

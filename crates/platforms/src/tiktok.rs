@@ -15,8 +15,7 @@ use crate::{
 use async_trait::async_trait;
 use chrono::{TimeDelta, Utc};
 use iquivity_domain::{AccountKind, Platform, TokenSet};
-use reqwest::RequestBuilder;
-use secrecy::ExposeSecret;
+use reqwest::{Method, RequestBuilder};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -281,17 +280,12 @@ impl Tiktok {
     }
 
     async fn user(&self, tokens: &TokenSet) -> Result<User, PlatformError> {
-        let url = format!(
-            "{}/v2/user/info/?fields=open_id,union_id,avatar_url,display_name,username,follower_count",
-            self.app.settings.api_url
-        );
         let data: UserData = self
-            .call(
-                self.app
-                    .client
-                    .get(url)
-                    .bearer_auth(tokens.access_token.expose_secret()),
-            )
+            .call(self.app.api(
+                Method::GET,
+                "/v2/user/info/?fields=open_id,union_id,avatar_url,display_name,username,follower_count",
+                tokens,
+            ))
             .await?;
         Ok(data.user)
     }
@@ -303,15 +297,10 @@ impl Tiktok {
         body: Option<&Value>,
         tokens: &TokenSet,
     ) -> Result<T, PlatformError> {
-        let mut request = self
-            .app
-            .client
-            .post(format!("{}{path}", self.app.settings.api_url))
-            .bearer_auth(tokens.access_token.expose_secret())
-            .header(
-                reqwest::header::CONTENT_TYPE,
-                "application/json; charset=UTF-8",
-            );
+        let mut request = self.app.api(Method::POST, path, tokens).header(
+            reqwest::header::CONTENT_TYPE,
+            "application/json; charset=UTF-8",
+        );
         if let Some(body) = body {
             request = request.body(body.to_string());
         }

@@ -15,6 +15,7 @@ use crate::{
 use async_trait::async_trait;
 use chrono::{TimeDelta, TimeZone, Utc};
 use iquivity_domain::{AccountKind, Platform, TokenSet};
+use reqwest::Method;
 use secrecy::ExposeSecret;
 use serde::Deserialize;
 
@@ -155,12 +156,7 @@ impl X {
         if let Some(parent) = in_reply_to {
             body["reply"] = serde_json::json!({ "in_reply_to_tweet_id": parent });
         }
-        let request = self
-            .app
-            .client
-            .post(format!("{}/2/tweets", self.app.settings.api_url))
-            .bearer_auth(tokens.access_token.expose_secret())
-            .json(&body);
+        let request = self.app.api(Method::POST, "/2/tweets", tokens).json(&body);
         let created: Created = self.app.send_json(request).await?;
         Ok(published(created.data.id))
     }
@@ -295,15 +291,11 @@ impl X {
     }
 
     async fn me(&self, tokens: &TokenSet) -> Result<User, PlatformError> {
-        let url = format!(
-            "{}/2/users/me?user.fields=profile_image_url,username,name,verified,public_metrics",
-            self.app.settings.api_url
+        let request = self.app.api(
+            Method::GET,
+            "/2/users/me?user.fields=profile_image_url,username,name,verified,public_metrics",
+            tokens,
         );
-        let request = self
-            .app
-            .client
-            .get(url)
-            .bearer_auth(tokens.access_token.expose_secret());
         let me: Me = self.app.send_json(request).await?;
         Ok(me.data)
     }
@@ -393,9 +385,7 @@ impl PlatformAdapter for X {
     ) -> Result<String, PlatformError> {
         let request = self
             .app
-            .client
-            .post(format!("{}/2/tweets", self.app.settings.api_url))
-            .bearer_auth(tokens.access_token.expose_secret())
+            .api(Method::POST, "/2/tweets", tokens)
             .json(&serde_json::json!({
                 "text": text,
                 "reply": { "in_reply_to_tweet_id": platform_post_id },
@@ -410,14 +400,8 @@ impl PlatformAdapter for X {
         ActingAs { tokens, .. }: ActingAs<'_>,
         platform_post_id: &str,
     ) -> Result<(), PlatformError> {
-        let request = self
-            .app
-            .client
-            .delete(format!(
-                "{}/2/tweets/{platform_post_id}",
-                self.app.settings.api_url
-            ))
-            .bearer_auth(tokens.access_token.expose_secret());
+        let path = format!("/2/tweets/{platform_post_id}");
+        let request = self.app.api(Method::DELETE, &path, tokens);
         let answer: Deleted = self.app.send_json(request).await?;
         if answer.data.deleted {
             Ok(())
@@ -442,21 +426,14 @@ impl PlatformAdapter for X {
         post: &PostContent,
         since: chrono::DateTime<chrono::Utc>,
     ) -> Result<PostLookup, PlatformError> {
-        let request = self
-            .app
-            .client
-            .get(format!(
-                "{}/2/users/{platform_account_id}/tweets",
-                self.app.settings.api_url
-            ))
-            .query(&[
-                (
-                    "start_time",
-                    since.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-                ),
-                ("max_results", "100".to_string()),
-            ])
-            .bearer_auth(tokens.access_token.expose_secret());
+        let path = format!("/2/users/{platform_account_id}/tweets");
+        let request = self.app.api(Method::GET, &path, tokens).query(&[
+            (
+                "start_time",
+                since.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            ),
+            ("max_results", "100".to_string()),
+        ]);
         let timeline: Timeline = self.app.send_json(request).await?;
         Ok(timeline
             .data

@@ -6,6 +6,7 @@ use crate::error::{ErrorClass, PlatformError};
 use crate::http::{MAX_POLLS, POLL_INTERVAL};
 use crate::Media;
 use iquivity_domain::TokenSet;
+use reqwest::Method;
 use secrecy::ExposeSecret;
 
 /// The Videos API's `initializeUpload` answer: the video's URN and where each part goes.
@@ -64,14 +65,8 @@ impl Linkedin {
         let started: InitializedUpload = self
             .app
             .send_json(
-                self.signed(
-                    self.app.client.post(format!(
-                        "{}/rest/images?action=initializeUpload",
-                        self.app.settings.api_url
-                    )),
-                    tokens,
-                )
-                .json(&serde_json::json!({ "initializeUploadRequest": { "owner": author } })),
+                self.rest(Method::POST, "/rest/images?action=initializeUpload", tokens)
+                    .json(&serde_json::json!({ "initializeUploadRequest": { "owner": author } })),
             )
             .await
             .map_err(|e| e.before_publishing(&format!("media {n}, initialize")))?;
@@ -102,22 +97,16 @@ impl Linkedin {
     ) -> Result<String, PlatformError> {
         let step = |what: &str| format!("media {n}, {what}");
         let file = media.file_to_upload(NAME, n)?;
-        let api = &self.app.settings.api_url;
         let started: VideoUpload = self
             .app
             .send_json(
-                self.signed(
-                    self.app
-                        .client
-                        .post(format!("{api}/rest/videos?action=initializeUpload")),
-                    tokens,
-                )
-                .json(&serde_json::json!({ "initializeUploadRequest": {
-                    "owner": author,
-                    "fileSizeBytes": file.bytes.len(),
-                    "uploadCaptions": false,
-                    "uploadThumbnail": false,
-                }})),
+                self.rest(Method::POST, "/rest/videos?action=initializeUpload", tokens)
+                    .json(&serde_json::json!({ "initializeUploadRequest": {
+                        "owner": author,
+                        "fileSizeBytes": file.bytes.len(),
+                        "uploadCaptions": false,
+                        "uploadThumbnail": false,
+                    }})),
             )
             .await
             .map_err(|e| e.before_publishing(&step("initialize")))?;
@@ -165,17 +154,12 @@ impl Linkedin {
         }
         self.app
             .send_ok(
-                self.signed(
-                    self.app
-                        .client
-                        .post(format!("{api}/rest/videos?action=finalizeUpload")),
-                    tokens,
-                )
-                .json(&serde_json::json!({ "finalizeUploadRequest": {
-                    "video": started.value.video,
-                    "uploadToken": started.value.upload_token,
-                    "uploadedPartIds": etags,
-                }})),
+                self.rest(Method::POST, "/rest/videos?action=finalizeUpload", tokens)
+                    .json(&serde_json::json!({ "finalizeUploadRequest": {
+                        "video": started.value.video,
+                        "uploadToken": started.value.upload_token,
+                        "uploadedPartIds": etags,
+                    }})),
             )
             .await
             .map_err(|e| e.before_publishing(&step("finalize")))?;

@@ -5,6 +5,7 @@ use super::{Linkedin, NAME};
 use crate::error::{Delivery, ErrorClass, PlatformError};
 use crate::{ActingAs, MediaKind, PostContent, PostLookup, Published};
 use iquivity_domain::AccountKind;
+use reqwest::Method;
 use serde::Deserialize;
 
 /// A post on LinkedIn, with its address in the feed.
@@ -121,14 +122,7 @@ impl Linkedin {
                 body["content"] = serde_json::json!({ "multiImage": { "images": images } });
             }
         }
-        let request = self
-            .signed(
-                self.app
-                    .client
-                    .post(format!("{}/rest/posts", self.app.settings.api_url)),
-                tokens,
-            )
-            .json(&body);
+        let request = self.rest(Method::POST, "/rest/posts", tokens).json(&body);
         let answer = self.app.send_ok(request).await?;
         let urn = answer
             .headers
@@ -158,17 +152,12 @@ impl Linkedin {
             return Ok(PostLookup::Unsupported);
         }
         let author = format!("urn:li:organization:{id}");
-        let request = self
-            .app
-            .client
-            .get(format!("{}/rest/posts", self.app.settings.api_url))
-            .query(&[
-                ("q", "author"),
-                ("author", author.as_str()),
-                ("count", "50"),
-                ("sortBy", "CREATED"),
-            ]);
-        let request = self.signed(request, tokens);
+        let request = self.rest(Method::GET, "/rest/posts", tokens).query(&[
+            ("q", "author"),
+            ("author", author.as_str()),
+            ("count", "50"),
+            ("sortBy", "CREATED"),
+        ]);
         let posts: AuthorPosts = self.app.send_json(request).await?;
         let sent = escape_commentary(&post.text);
         let since_ms = since.timestamp_millis();

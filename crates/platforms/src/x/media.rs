@@ -6,7 +6,7 @@ use crate::error::{ErrorClass, PlatformError};
 use crate::http::{MAX_POLLS, POLL_INTERVAL};
 use crate::{Media, MediaKind};
 use iquivity_domain::TokenSet;
-use secrecy::ExposeSecret;
+use reqwest::Method;
 use serde::Deserialize;
 
 /// Appended segments of at most 4 MiB (X takes up to 5 MB a segment).
@@ -56,15 +56,11 @@ impl X {
             (_, "image/gif") => "tweet_gif",
             _ => "tweet_image",
         };
-        let api = &self.app.settings.api_url;
-        let token = tokens.access_token.expose_secret();
         let started: Uploaded = self
             .app
             .send_json(
                 self.app
-                    .client
-                    .post(format!("{api}/2/media/upload/initialize"))
-                    .bearer_auth(token)
+                    .api(Method::POST, "/2/media/upload/initialize", tokens)
                     .json(&serde_json::json!({
                         "media_type": file.content_type,
                         "total_bytes": file.bytes.len(),
@@ -91,9 +87,11 @@ impl X {
             self.app
                 .send_ok(
                     self.app
-                        .client
-                        .post(format!("{api}/2/media/upload/{id}/append"))
-                        .bearer_auth(token)
+                        .api(
+                            Method::POST,
+                            &format!("/2/media/upload/{id}/append"),
+                            tokens,
+                        )
                         .multipart(form),
                 )
                 .await
@@ -101,12 +99,11 @@ impl X {
         }
         let mut processed: Uploaded = self
             .app
-            .send_json(
-                self.app
-                    .client
-                    .post(format!("{api}/2/media/upload/{id}/finalize"))
-                    .bearer_auth(token),
-            )
+            .send_json(self.app.api(
+                Method::POST,
+                &format!("/2/media/upload/{id}/finalize"),
+                tokens,
+            ))
             .await
             .map_err(|e| e.before_publishing(&step("finalize")))?;
         for look in 0..=MAX_POLLS {
@@ -137,10 +134,8 @@ impl X {
                 .app
                 .send_json(
                     self.app
-                        .client
-                        .get(format!("{api}/2/media/upload"))
-                        .query(&[("command", "STATUS"), ("media_id", id.as_str())])
-                        .bearer_auth(token),
+                        .api(Method::GET, "/2/media/upload", tokens)
+                        .query(&[("command", "STATUS"), ("media_id", id.as_str())]),
                 )
                 .await
                 .map_err(|e| e.before_publishing(&step("status")))?;
