@@ -159,10 +159,7 @@ async fn a_filter_selects_every_matching_account_across_pages_and_clients_are_as
     let tiktok = app
         .seed_account(&owner, Seed::new(Platform::Tiktok, "Dancer"))
         .await;
-    let (_, acme) = app
-        .post(&owner, "/api/v1/clients", json!({"name": "Acme"}))
-        .await;
-    let acme_id = acme["id"].as_str().unwrap();
+    let acme_id = &app.add_client(&owner, "Acme").await;
 
     // More than one page of the list (50 by default): every match is taken.
     let (status, report) = bulk(

@@ -57,9 +57,7 @@ async fn the_calendar_answers_a_range_by_time_per_account_filtered_and_marked_at
     let app = spawn_app_with(|c| c.run_lifecycle = false).await;
     let owner = app.sign_up("calendar@example.com", "Calendar Agency").await;
     app.set_plan(owner.workspace_id, Plan::Professional).await;
-    let (_, client) = app
-        .post(&owner, "/api/v1/clients", json!({"name": "Bakery"}))
-        .await;
+    let client = app.add_client(&owner, "Bakery").await;
     let ann = app
         .seed_account(&owner, Seed::new(Platform::X, "Ann"))
         .await
@@ -68,8 +66,7 @@ async fn the_calendar_answers_a_range_by_time_per_account_filtered_and_marked_at
         .seed_account(&owner, Seed::new(Platform::Linkedin, "Ben"))
         .await
         .to_string();
-    app.assign_client(&owner, &ann, client["id"].as_str().unwrap())
-        .await;
+    app.assign_client(&owner, &ann, &client).await;
     let start = Utc::now() + Duration::hours(1);
     schedule(
         &app,
@@ -100,9 +97,8 @@ async fn the_calendar_answers_a_range_by_time_per_account_filtered_and_marked_at
     assert_eq!(month["truncated"], false);
 
     // Filters: a client, an account, a platform.
-    let client_id = client["id"].as_str().unwrap();
     let (_, bakery) = app
-        .get(&owner, &format!("{}&client={client_id}", range(start, 30)))
+        .get(&owner, &format!("{}&client={client}", range(start, 30)))
         .await;
     assert!(items(&bakery).iter().all(|i| i.1 == "Ann"), "{bakery}");
     assert_eq!(items(&bakery).len(), 2);

@@ -695,10 +695,7 @@ async fn a_clients_posting_times_are_set_from_its_view_and_shown_on_its_accounts
     };
     add_account(&client, "x", "Harbor X", &[]).await;
     let account = app.only_account_id(&owner).await;
-    let (_, harbor) = app
-        .post(&owner, "/api/v1/clients", json!({"name": "Harbor"}))
-        .await;
-    let harbor = harbor["id"].as_str().unwrap().to_string();
+    let harbor = app.add_client(&owner, "Harbor").await;
     app.assign_client(&owner, &account, &harbor).await;
 
     visit(&client, &app, &format!("/?client={harbor}")).await;

@@ -21,14 +21,6 @@ async fn owner(app: &TestApp, email: &str, plan: Plan) -> User {
     user
 }
 
-async fn create_client(app: &TestApp, owner: &User, name: &str) -> String {
-    let (status, client) = app
-        .post(owner, "/api/v1/clients", json!({ "name": name }))
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{client}");
-    client["id"].as_str().unwrap().to_string()
-}
-
 async fn make_link(app: &TestApp, owner: &User, body: Value) -> Value {
     let (status, link) = app.post(owner, "/api/v1/connect-links", body).await;
     assert_eq!(status, StatusCode::CREATED, "{link}");
@@ -164,7 +156,7 @@ fn link_id(link: &Value) -> &str {
 async fn a_clients_owner_connects_pages_through_a_link_and_they_land_under_the_client() {
     let app = spawn_app().await;
     let owner = owner(&app, "links@example.com", Plan::Professional).await;
-    let bakery = create_client(&app, &owner, "Coastal Bakery").await;
+    let bakery = app.add_client(&owner, "Coastal Bakery").await;
     let link = make_link(
         &app,
         &owner,
@@ -456,7 +448,7 @@ async fn another_workspaces_links_clients_and_accounts_are_not_found_and_members
     let ours = owner(&app, "ours@example.com", Plan::Professional).await;
     let theirs = owner(&app, "theirs@example.com", Plan::Professional).await;
     let link = make_link(&app, &ours, json!({})).await;
-    let client = create_client(&app, &ours, "Ours Ltd").await;
+    let client = app.add_client(&ours, "Ours Ltd").await;
     let account = connect_directly(&app, &ours, Platform::X, "Ours Person").await;
     for (method, path, body) in [
         (
@@ -565,7 +557,7 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 async fn a_reconnect_request_takes_only_its_account_and_keeps_its_history() {
     let app = spawn_app().await;
     let owner = owner(&app, "reconnect@example.com", Plan::Professional).await;
-    let client = create_client(&app, &owner, "Noah's Bikes").await;
+    let client = app.add_client(&owner, "Noah's Bikes").await;
     let account = connect_directly(&app, &owner, Platform::X, "Noah Whitaker").await;
     let (status, _) = app
         .patch(
@@ -665,7 +657,7 @@ async fn a_reconnect_request_takes_only_its_account_and_keeps_its_history() {
 async fn a_clients_access_page_shows_its_accounts_and_takes_a_removal_request() {
     let app = spawn_app().await;
     let owner = owner(&app, "access@example.com", Plan::Professional).await;
-    let client = create_client(&app, &owner, "Greenleaf").await;
+    let client = app.add_client(&owner, "Greenleaf").await;
     let ours = connect_directly(&app, &owner, Platform::X, "Greenleaf Market").await;
     let other = connect_directly(&app, &owner, Platform::Tiktok, "Not Theirs").await;
     app.assign_client(&owner, &ours, &client).await;

@@ -434,6 +434,15 @@ impl TestApp {
         page["items"][0]["id"].as_str().unwrap().to_string()
     }
 
+    /// Adds a client through the clients API, and answers its id.
+    pub async fn add_client(&self, user: &User, name: &str) -> String {
+        let (status, client) = self
+            .post(user, "/api/v1/clients", json!({ "name": name }))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{client}");
+        client["id"].as_str().unwrap().to_string()
+    }
+
     /// Puts an account in a client through the accounts API, and checks that it took.
     pub async fn assign_client(&self, user: &User, account: impl std::fmt::Display, client: &str) {
         let (status, view) = self

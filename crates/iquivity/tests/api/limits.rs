@@ -37,24 +37,7 @@ async fn seed_published(
                 variants: Vec::new(),
                 first_comment: None,
                 thread: Vec::new(),
-                targets: vec![TargetRecord {
-                    id: uuid::Uuid::now_v7(),
-                    post_id: id,
-                    account_id: account,
-                    platform,
-                    state: TargetState::Scheduled,
-                    attempts: 0,
-                    platform_post_id: None,
-                    url: None,
-                    error_class: None,
-                    error_message: None,
-                    published_at: None,
-                    sending_at: None,
-                    run_at: at,
-                    deleted_at: None,
-                    comment: None,
-                    thread: Default::default(),
-                }],
+                targets: vec![TargetRecord::scheduled(id, account, platform, at)],
             })
             .await
             .unwrap();

@@ -46,10 +46,7 @@ async fn a_clients_owner_connects_a_page_and_an_organisation_through_a_link() {
     let Some((app, agency, owner)) = agency("links-agency@example.com").await else {
         return;
     };
-    let (_, bakery) = app
-        .post(&owner, "/api/v1/clients", json!({"name": "Coastal Bakery"}))
-        .await;
-    let bakery_id = bakery["id"].as_str().unwrap().to_string();
+    let bakery_id = app.add_client(&owner, "Coastal Bakery").await;
 
     // Settings → Links: a reusable link for the bakery, on Facebook and LinkedIn, with a note.
     visit(&agency, &app, "/settings").await;
@@ -207,10 +204,7 @@ async fn a_client_reads_what_the_agency_holds_and_asks_for_a_removal() {
     let Some((app, agency, owner)) = agency("access-agency@example.com").await else {
         return;
     };
-    let (_, greenleaf) = app
-        .post(&owner, "/api/v1/clients", json!({"name": "Greenleaf"}))
-        .await;
-    let client_id = greenleaf["id"].as_str().unwrap().to_string();
+    let client_id = app.add_client(&owner, "Greenleaf").await;
     add_account(&agency, "x", "Greenleaf Market", &[]).await;
     let (_, page) = app.get(&owner, "/api/v1/accounts").await;
     let account = page["items"][0]["id"].as_str().unwrap().to_string();

@@ -406,10 +406,7 @@ async fn the_details_page_renames_relabels_and_assigns_a_client() {
     let id = app
         .seed_account(&owner, Seed::new(Platform::X, "Ann"))
         .await;
-    let (_, acme) = app
-        .post(&owner, "/api/v1/clients", json!({"name": "Acme"}))
-        .await;
-    let acme = acme["id"].as_str().unwrap().to_string();
+    let acme = app.add_client(&owner, "Acme").await;
     let long = "l".repeat(41);
     let refused = owner
         .client

@@ -177,10 +177,7 @@ async fn an_account_without_posting_times_takes_its_clients_and_its_own_win() {
     let other = app.sign_up("other-client-queue@example.com", "Other").await;
     app.set_plan(owner.workspace_id, iquivity_domain::Plan::Professional)
         .await;
-    let (_, client) = app
-        .post(&owner, "/api/v1/clients", json!({"name": "Harbor Coffee"}))
-        .await;
-    let client = client["id"].as_str().unwrap().to_string();
+    let client = app.add_client(&owner, "Harbor Coffee").await;
     let mut accounts = Vec::new();
     for (platform, name) in [
         (Platform::X, "Harbor on X"),
