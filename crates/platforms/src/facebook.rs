@@ -11,7 +11,7 @@ use crate::meta::{
 };
 use crate::{
     ActingAs, Grant, Identity, Media, PlatformAdapter, PlatformSettings, PostContent, PostLookup,
-    Published, Renewal, Target, TokenEndpoints,
+    Published, RegisteredApp, Renewal, Target,
 };
 use async_trait::async_trait;
 use iquivity_domain::{AccountKind, Platform, TokenSet};
@@ -167,11 +167,7 @@ impl PlatformAdapter for Facebook {
         Platform::Facebook
     }
 
-    fn settings(&self) -> &PlatformSettings {
-        &self.graph.settings
-    }
-
-    fn token_endpoints(&self) -> &dyn TokenEndpoints {
+    fn app(&self) -> &dyn RegisteredApp {
         &self.graph
     }
 

@@ -11,7 +11,7 @@ use crate::http::{MAX_POLLS, POLL_INTERVAL};
 use crate::meta::{self, page_tokens, rejected, renewed_user, scopes_of, Graph, IdOnly};
 use crate::{
     ActingAs, Grant, Identity, Media, MediaKind, PlatformAdapter, PlatformSettings, PostContent,
-    PostLookup, Published, Renewal, Target, TokenEndpoints,
+    PostLookup, Published, RegisteredApp, Renewal, Target,
 };
 use async_trait::async_trait;
 use iquivity_domain::{AccountKind, Platform};
@@ -259,11 +259,7 @@ impl PlatformAdapter for Instagram {
         Platform::Instagram
     }
 
-    fn settings(&self) -> &PlatformSettings {
-        &self.graph.settings
-    }
-
-    fn token_endpoints(&self) -> &dyn TokenEndpoints {
+    fn app(&self) -> &dyn RegisteredApp {
         &self.graph
     }
 

@@ -248,15 +248,24 @@ pub trait TokenEndpoints: Send + Sync {
     async fn revoke(&self, tokens: &TokenSet) -> Result<(), PlatformError>;
 }
 
+/// The app the operator registered with a platform: its settings (id, secret, endpoints) and its token
+/// endpoints.
+pub trait RegisteredApp: TokenEndpoints {
+    fn settings(&self) -> &PlatformSettings;
+}
+
 /// One platform's API.
 #[async_trait]
 pub trait PlatformAdapter: Send + Sync {
     fn platform(&self) -> Platform;
 
-    fn settings(&self) -> &PlatformSettings;
+    /// The app registered with the platform, whose token endpoints `exchange_code`, `renew` and `revoke`
+    /// use unless the adapter overrides them.
+    fn app(&self) -> &dyn RegisteredApp;
 
-    /// The token endpoints that `exchange_code`, `renew` and `revoke` use unless the adapter overrides them.
-    fn token_endpoints(&self) -> &dyn TokenEndpoints;
+    fn settings(&self) -> &PlatformSettings {
+        self.app().settings()
+    }
 
     /// The scopes without which the account cannot be used (the product's required permissions).
     fn required_scopes(&self) -> Vec<&'static str> {
@@ -284,7 +293,7 @@ pub trait PlatformAdapter: Send + Sync {
         redirect_uri: &str,
         pkce_verifier: Option<&str>,
     ) -> Result<Grant, PlatformError> {
-        self.token_endpoints()
+        self.app()
             .exchange_code(code, redirect_uri, pkce_verifier)
             .await
     }
@@ -294,7 +303,7 @@ pub trait PlatformAdapter: Send + Sync {
 
     /// Renews the credentials of one account without the person; `None` when the platform offers no way to.
     async fn renew(&self, account: ActingAs<'_>) -> Result<Option<Renewal>, PlatformError> {
-        self.token_endpoints().renew(account.tokens).await
+        self.app().renew(account.tokens).await
     }
 
     /// Reads the account as it is now; a cheap call that also proves the token works.
@@ -302,7 +311,7 @@ pub trait PlatformAdapter: Send + Sync {
 
     /// Withdraws the app's access on the platform's side.
     async fn revoke(&self, tokens: &TokenSet) -> Result<(), PlatformError> {
-        self.token_endpoints().revoke(tokens).await
+        self.app().revoke(tokens).await
     }
 
     /// Publishes to one account through the platform's real publishing flow.

@@ -10,7 +10,7 @@ use crate::http::{class_from_status, Answer};
 use crate::oauth::{ClientAuth, OAuthApp, OAuthError};
 use crate::{
     ActingAs, Grant, Identity, PlatformAdapter, PlatformSettings, PostContent, PostLookup,
-    Published, Renewal, Target, TokenEndpoints,
+    Published, RegisteredApp, Renewal, Target, TokenEndpoints,
 };
 use async_trait::async_trait;
 use chrono::{TimeDelta, Utc};
@@ -289,11 +289,7 @@ impl PlatformAdapter for Linkedin {
         Platform::Linkedin
     }
 
-    fn settings(&self) -> &PlatformSettings {
-        &self.app.settings
-    }
-
-    fn token_endpoints(&self) -> &dyn TokenEndpoints {
+    fn app(&self) -> &dyn RegisteredApp {
         &self.app
     }
 

@@ -5,7 +5,7 @@
 use crate::error::{ErrorClass, PlatformError};
 use crate::http::{self, class_from_status, in_seconds, Answer};
 use crate::settings::PlatformSettings;
-use crate::{Grant, Renewal, TokenEndpoints};
+use crate::{Grant, RegisteredApp, Renewal, TokenEndpoints};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use iquivity_domain::TokenSet;
@@ -404,6 +404,12 @@ impl Graph {
 }
 
 // --- Facebook Login, the same for Facebook Pages and Instagram -----------------------------------------
+
+impl RegisteredApp for Graph {
+    fn settings(&self) -> &PlatformSettings {
+        &self.settings
+    }
+}
 
 /// Facebook Login's token endpoints, the same for Facebook Pages and Instagram.
 #[async_trait]

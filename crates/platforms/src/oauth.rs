@@ -3,7 +3,7 @@
 
 use crate::error::{ErrorClass, PlatformError};
 use crate::http::{self, in_seconds, split_scopes, Answer};
-use crate::{Grant, PlatformSettings, Renewal, TokenEndpoints};
+use crate::{Grant, PlatformSettings, RegisteredApp, Renewal, TokenEndpoints};
 use async_trait::async_trait;
 use iquivity_domain::TokenSet;
 use reqwest::{Method, RequestBuilder};
@@ -92,6 +92,12 @@ impl OAuthApp {
         request: RequestBuilder,
     ) -> Result<T, PlatformError> {
         self.send_ok(request).await?.json(self.name)
+    }
+}
+
+impl RegisteredApp for OAuthApp {
+    fn settings(&self) -> &PlatformSettings {
+        &self.settings
     }
 }
 

@@ -10,7 +10,7 @@ use crate::http::{self, class_from_status, Answer, MAX_POLLS, POLL_INTERVAL};
 use crate::oauth::{ClientAuth, OAuthApp, OAuthError};
 use crate::{
     ActingAs, Grant, Identity, Media, PlatformAdapter, PlatformSettings, PostContent, Published,
-    Target, TokenEndpoints,
+    RegisteredApp, Target,
 };
 use async_trait::async_trait;
 use chrono::{TimeDelta, Utc};
@@ -393,11 +393,7 @@ impl PlatformAdapter for Tiktok {
         Platform::Tiktok
     }
 
-    fn settings(&self) -> &PlatformSettings {
-        &self.app.settings
-    }
-
-    fn token_endpoints(&self) -> &dyn TokenEndpoints {
+    fn app(&self) -> &dyn RegisteredApp {
         &self.app
     }
 

@@ -10,7 +10,7 @@ use crate::http::{class_from_status, Answer};
 use crate::oauth::{ClientAuth, OAuthApp, OAuthError};
 use crate::{
     ActingAs, Grant, Identity, PlatformAdapter, PlatformSettings, PostContent, PostLookup,
-    Published, Target, TokenEndpoints,
+    Published, RegisteredApp, Target,
 };
 use async_trait::async_trait;
 use chrono::{TimeDelta, TimeZone, Utc};
@@ -319,11 +319,7 @@ impl PlatformAdapter for X {
         Platform::X
     }
 
-    fn settings(&self) -> &PlatformSettings {
-        &self.app.settings
-    }
-
-    fn token_endpoints(&self) -> &dyn TokenEndpoints {
+    fn app(&self) -> &dyn RegisteredApp {
         &self.app
     }
 
